@@ -1,0 +1,28 @@
+.PHONY: all deps build lint typecheck test unit demo bench clean
+
+all: build
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	npx tsc -p tsconfig.build.json
+
+lint: deps
+	npx eslint .
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+## The one test command (README, CI): installs what is missing, builds, lints, type-checks, runs every test.
+test: build lint typecheck
+	npx vitest run
+
+demo: build
+	node dist/src/cli/main.js demo
+
+bench: build
+	npx tsx bench/codec.ts
+
+clean:
+	rm -rf dist coverage

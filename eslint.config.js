@@ -1,0 +1,57 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Layers that a directory may not import (see DEVELOPERS.md, "Dependency direction"). */
+const forbidden = (dir, ...layers) => ({
+  files: [`src/${dir}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: layers.map((layer) => ({
+          group: [`**/${layer}`, `**/${layer}/**`],
+          message: `src/${dir} must not import src/${layer} (dependency direction, DEVELOPERS.md).`,
+        })),
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'docs/', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: false } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  forbidden('openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'controller'),
+  forbidden('topology', 'openflow', 'pipeline', 'hosts', 'api', 'runtime', 'cli', 'controller'),
+  forbidden('pipeline', 'hosts', 'api', 'runtime', 'cli', 'controller'),
+  forbidden('runtime', 'pipeline', 'topology', 'hosts', 'api', 'cli', 'controller'),
+  forbidden('hosts', 'openflow', 'pipeline', 'api', 'runtime', 'cli', 'controller'),
+  forbidden('api', 'cli'),
+  {
+    files: ['src/pipeline/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:fs', 'node:net', 'node:child_process', 'node:http', 'fs', 'net', 'child_process'].map((name) => ({
+            name,
+            message: 'src/pipeline is pure: no I/O.',
+          })),
+          patterns: ['hosts', 'api', 'runtime', 'cli', 'controller'].map((layer) => ({
+            group: [`**/${layer}`, `**/${layer}/**`],
+            message: `src/pipeline must not import src/${layer} (dependency direction, DEVELOPERS.md).`,
+          })),
+        },
+      ],
+    },
+  },
+);
