@@ -189,8 +189,22 @@ export const OFPMPF = { REQ_MORE: 1, REPLY_MORE: 1 } as const;
 /** ofp_controller_role */
 export const OFPCR_ROLE = { NOCHANGE: 0, EQUAL: 1, MASTER: 2, SLAVE: 3 } as const;
 
-/** ofp_config_flags */
-export const OFPC = { FRAG_NORMAL: 0, FRAG_DROP: 1, FRAG_REASM: 2, FRAG_MASK: 3 } as const;
+/**
+ * ofp_config_flags and ofp_capabilities: the spec gives both the OFPC_ prefix; their names don't collide.
+ */
+export const OFPC = {
+  FRAG_NORMAL: 0,
+  FRAG_DROP: 1,
+  FRAG_REASM: 2,
+  FRAG_MASK: 3,
+  FLOW_STATS: 1 << 0,
+  TABLE_STATS: 1 << 1,
+  PORT_STATS: 1 << 2,
+  GROUP_STATS: 1 << 3,
+  IP_REASM: 1 << 5,
+  QUEUE_STATS: 1 << 6,
+  PORT_BLOCKED: 1 << 8,
+} as const;
 
 /** ofp_controller_max_len */
 export const OFPCML = { MAX: 0xffe5, NO_BUFFER: 0xffff } as const;
@@ -220,3 +234,64 @@ export const ONFT = { BUNDLE_CONTROL: 2300, BUNDLE_ADD_MESSAGE: 2301 } as const;
 export const OFPBCT = { OPEN_REQUEST: 0, OPEN_REPLY: 1, CLOSE_REQUEST: 2, CLOSE_REPLY: 3, COMMIT_REQUEST: 4, COMMIT_REPLY: 5, DISCARD_REQUEST: 6, DISCARD_REPLY: 7 } as const;
 /** ofp_bundle_flags */
 export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
+
+/** ofp_port_config */
+export const OFPPC = { PORT_DOWN: 1 << 0, NO_RECV: 1 << 2, NO_FWD: 1 << 5, NO_PACKET_IN: 1 << 6 } as const;
+
+/** ofp_port_state */
+export const OFPPS = { LINK_DOWN: 1 << 0, BLOCKED: 1 << 1, LIVE: 1 << 2 } as const;
+
+/** ofp_port_features */
+export const OFPPF = {
+  '10MB_HD': 1 << 0,
+  '10MB_FD': 1 << 1,
+  '100MB_HD': 1 << 2,
+  '100MB_FD': 1 << 3,
+  '1GB_HD': 1 << 4,
+  '1GB_FD': 1 << 5,
+  '10GB_FD': 1 << 6,
+  '40GB_FD': 1 << 7,
+  '100GB_FD': 1 << 8,
+  '1TB_FD': 1 << 9,
+  OTHER: 1 << 10,
+  COPPER: 1 << 11,
+  FIBER: 1 << 12,
+  AUTONEG: 1 << 13,
+  PAUSE: 1 << 14,
+  PAUSE_ASYM: 1 << 15,
+} as const;
+
+/** ofp_table_config (OFPTC_DEPRECATED_MASK in 1.3) */
+export const OFPTC = { DEPRECATED_MASK: 3 } as const;
+
+/** ofp_table_feature_prop_type */
+export const OFPTFPT = {
+  INSTRUCTIONS: 0,
+  INSTRUCTIONS_MISS: 1,
+  NEXT_TABLES: 2,
+  NEXT_TABLES_MISS: 3,
+  WRITE_ACTIONS: 4,
+  WRITE_ACTIONS_MISS: 5,
+  APPLY_ACTIONS: 6,
+  APPLY_ACTIONS_MISS: 7,
+  MATCH: 8,
+  WILDCARDS: 10,
+  WRITE_SETFIELD: 12,
+  WRITE_SETFIELD_MISS: 13,
+  APPLY_SETFIELD: 14,
+  APPLY_SETFIELD_MISS: 15,
+  EXPERIMENTER: 0xfffe,
+  EXPERIMENTER_MISS: 0xffff,
+} as const;
+
+/** ofp_queue_properties */
+export const OFPQT = { MIN_RATE: 1, MAX_RATE: 2, EXPERIMENTER: 0xffff } as const;
+
+/** ofp_queue: all queues (queue stats requests) */
+export const OFPQ = { ALL: 0xffffffff } as const;
+
+/** ofp_group_capabilities */
+export const OFPGFC = { SELECT_WEIGHT: 1 << 0, SELECT_LIVENESS: 1 << 1, CHAINING: 1 << 2, CHAINING_CHECKS: 1 << 3 } as const;
+
+/** ofp_bundle_prop_type */
+export const OFPBPT = { EXPERIMENTER: 0xffff } as const;

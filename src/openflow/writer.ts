@@ -1,61 +1,104 @@
 /**
- * A cursor that writes big-endian fields into a buffer sized in advance (callers compute `encodingLength` first).
- * Writing past the end throws a RangeError from DataView: that is a bug in an `encodingLength`, never bad input.
+ * A cursor that writes big-endian fields into a buffer. Every write checks that it fits: writing past the end throws
+ * a RangeError, which is a bug in an `encodingLength` (or a buffer too small), never bad input.
+ *
+ * The integer writes store bytes straight into the Uint8Array (faster than a DataView for the small fields of
+ * OpenFlow structs); `view` is a DataView over the same bytes, built on first use.
  */
 export class Writer {
-  readonly view: DataView;
+  #view: DataView | undefined;
 
   constructor(
     readonly buf: Uint8Array,
     public pos = 0,
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  ) {}
+
+  /** A DataView over `buf` (at `buf.byteOffset`, so pooled Node Buffers work). */
+  get view(): DataView {
+    return (this.#view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength));
   }
 
   u8(v: number): void {
-    this.view.setUint8(this.pos++, v);
+    const p = this.pos;
+    if (p >= this.buf.length) throw overrun();
+    this.buf[p] = v;
+    this.pos = p + 1;
   }
 
   u16(v: number): void {
-    this.view.setUint16(this.pos, v);
-    this.pos += 2;
+    const p = this.pos;
+    const b = this.buf;
+    if (p + 2 > b.length) throw overrun();
+    b[p] = v >>> 8;
+    b[p + 1] = v;
+    this.pos = p + 2;
   }
 
   u32(v: number): void {
-    this.view.setUint32(this.pos, v);
-    this.pos += 4;
+    const p = this.pos;
+    const b = this.buf;
+    if (p + 4 > b.length) throw overrun();
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.pos = p + 4;
   }
 
+  /** A u64; zero (the usual cookie, mask and counter) is written without touching the bigint machinery. */
   u64(v: bigint): void {
-    this.view.setBigUint64(this.pos, v);
-    this.pos += 8;
+    const p = this.pos;
+    const b = this.buf;
+    if (p + 8 > b.length) throw overrun();
+    if (v === 0n) {
+      for (let i = 0; i < 8; i++) b[p + i] = 0;
+    } else {
+      this.view.setBigUint64(p, v);
+    }
+    this.pos = p + 8;
   }
 
-  bytes(b: Uint8Array): void {
-    if (this.pos + b.length > this.buf.length) throw new RangeError('Writer: overrun');
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+  bytes(src: Uint8Array): void {
+    const p = this.pos;
+    const b = this.buf;
+    const n = src.length;
+    if (p + n > b.length) throw overrun();
+    // A plain loop beats TypedArray.set for the few bytes of a field or an address.
+    if (n <= 32) for (let i = 0; i < n; i++) b[p + i] = src[i]!;
+    else b.set(src, p);
+    this.pos = p + n;
   }
 
   zeros(n: number): void {
-    if (this.pos + n > this.buf.length) throw new RangeError('Writer: overrun');
-    this.buf.fill(0, this.pos, this.pos + n);
-    this.pos += n;
+    const p = this.pos;
+    const b = this.buf;
+    if (p + n > b.length) throw overrun();
+    if (n <= 32) for (let i = 0; i < n; i++) b[p + i] = 0;
+    else b.fill(0, p, p + n);
+    this.pos = p + n;
   }
 
   /** Overwrite a u16 written earlier (lengths known only after the body). */
   patchU16(at: number, v: number): void {
-    this.view.setUint16(at, v);
+    if (at < 0 || at + 2 > this.buf.length) throw overrun();
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v;
   }
 
-  /** A NUL-padded fixed-size ASCII string. */
+  /**
+   * A NUL-padded fixed-size string of `n` bytes, one byte per character (latin1: the low 8 bits of each char code,
+   * so whatever Reader.fixedString decoded re-encodes to the same bytes), always NUL-terminated: at most n - 1
+   * characters are kept.
+   */
   fixedString(s: string, n: number): void {
     const start = this.pos;
     this.zeros(n);
     const len = Math.min(s.length, n - 1);
-    for (let i = 0; i < len; i++) this.buf[start + i] = s.charCodeAt(i) & 0x7f;
+    for (let i = 0; i < len; i++) this.buf[start + i] = s.charCodeAt(i) & 0xff;
   }
 }
+
+const overrun = (): RangeError => new RangeError('Writer: overrun');
 
 /** Round `n` up to a multiple of 8 (OpenFlow's alignment for matches, actions and properties). */
 export const pad8 = (n: number): number => (n + 7) & ~7;

@@ -1,0 +1,403 @@
+// `minicloud node|subnet|vm|flows|datapaths`: the HTTP API from the command line. Tables for people, `--json` for
+// scripts (the API's JSON as is), errors on stderr. Exit codes:
+//   0 ok · 2 usage (bad arguments) · 3 not found · 4 invalid or conflict (the API refused the request)
+//   5 server error or API unreachable · 6 not authorised (missing or wrong --token)
+// `vm exec` exits with the command's own exit code.
+import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
+import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
+import type { DatapathInfo, ExecResult, FlowRow, NetworkResult, NodeView, SubnetView, VmView } from '../controller/cloud-service.js';
+
+export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
+
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+  readonly fetch?: typeof fetch;
+}
+
+const STDIO: CliIo = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+};
+
+interface GlobalFlags {
+  api: string;
+  token?: string;
+  json?: boolean;
+}
+
+export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
+  const run =
+    <A extends unknown[]>(fn: (ctx: Ctx, ...args: A) => Promise<number | void>) =>
+    async (...args: A): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const ctx: Ctx = {
+        api: new ApiClient({ baseUrl: flags.api, ...(flags.token && { token: flags.token }), ...(io.fetch && { fetch: io.fetch }) }),
+        json: flags.json === true,
+        io,
+      };
+      let code: number;
+      try {
+        code = (await fn(ctx, ...args)) ?? EXIT.ok;
+      } catch (e) {
+        code = reportError(io, e);
+      }
+      if (code !== EXIT.ok) throw new CommanderError(code, 'minicloud.failed', `exit ${code}`);
+    };
+
+  const usageExit = (c: Command): Command =>
+    c.exitOverride((e) => {
+      throw e.exitCode === 0 ? e : new CommanderError(EXIT.usage, e.code, e.message);
+    });
+
+  // --- nodes
+  const node = usageExit(program.command('node').description('compute, gateway, switch, DHCP and management nodes'));
+  usageExit(
+    node
+      .command('add <name>')
+      .description('register a node')
+      .requiredOption('--roles <roles>', 'comma-separated: compute, gateway, switch, dhcp, management')
+      .requiredOption('--ip <address>', 'underlay address (its VXLAN local_ip)')
+      .option('--service-ip <address>', 'gateways: tunnel endpoint other nodes send to')
+      .option('--ssh <target>', '[user@]host[:port] for node configuration')
+      .option('--az <zone>', 'availability zone, e.g. AZ-1')
+      .option('--cpus <n>', 'compute nodes: CPUs for VMs', intArg('--cpus'))
+      .option('--memory <size>', "compute nodes: memory for VMs, e.g. 48G or 512M (a bare number is GiB, as in the seed)", memoryArg)
+      .action(
+        run(async (ctx, name: string, o: { roles: string; ip: string; serviceIp?: string; ssh?: string; az?: string; cpus?: number; memory?: number }) => {
+          const body = {
+            name,
+            roles: o.roles.split(',').map((r) => r.trim()).filter(Boolean),
+            underlayIp: o.ip,
+            ...(o.serviceIp !== undefined && { serviceIp: o.serviceIp }),
+            ...(o.ssh !== undefined && { sshTarget: o.ssh }),
+            ...(o.az !== undefined && { az: o.az }),
+            ...(o.cpus !== undefined && { cpus: o.cpus }),
+            ...(o.memory !== undefined && { memoryMiB: o.memory }),
+          };
+          const res = await ctx.api.post<{ node: NodeView; network: NetworkResult }>('/api/v1/nodes', body);
+          return mutation(ctx, res, `node ${name} added`, () => showNode(ctx, res.node));
+        }),
+      ),
+  );
+  node
+    .command('list')
+    .description('list nodes')
+    .action(
+      run(async (ctx) => {
+        const { nodes } = await ctx.api.get<{ nodes: NodeView[] }>('/api/v1/nodes');
+        if (ctx.json) return printJson(ctx, { nodes });
+        printTable(ctx, ['NAME', 'ROLES', 'UNDERLAY', 'AZ', 'CPUS', 'MEMORY', 'VMS'], nodes.map((n) => [
+          n.name,
+          n.roles.join(','),
+          n.serviceIp ? `${n.underlayIp} (service ${n.serviceIp})` : n.underlayIp,
+          n.az ?? '-',
+          n.cpus ? `${n.used.cpus}/${n.cpus}` : '-',
+          n.memoryMiB ? `${mib(n.used.memoryMiB)}/${mib(n.memoryMiB)}` : '-',
+          String(n.used.vms),
+        ]));
+      }),
+    );
+  node
+    .command('show <name>')
+    .description('show a node')
+    .action(
+      run(async (ctx, name: string) => {
+        const { node: n } = await ctx.api.get<{ node: NodeView }>(`/api/v1/nodes/${seg(name)}`);
+        return ctx.json ? printJson(ctx, { node: n }) : showNode(ctx, n);
+      }),
+    );
+  node
+    .command('remove <name>')
+    .description('remove a node (it must have no VMs)')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/nodes/${seg(name)}`);
+        return mutation(ctx, res, `node ${name} removed`);
+      }),
+    );
+
+  // --- subnets
+  const subnet = usageExit(program.command('subnet').description('VXLAN subnets carved from the overlay range'));
+  usageExit(
+    subnet
+      .command('create <name>')
+      .description('create a subnet: the next free block of --prefix (default /27), or exactly --cidr')
+      .addOption(new Option('--prefix <length>', 'prefix length of the block to carve').argParser(intArg('--prefix')).conflicts('cidr'))
+      .option('--cidr <cidr>', 'take exactly this block, e.g. 192.168.20.64/27')
+      .action(
+        run(async (ctx, name: string, o: { prefix?: number; cidr?: string }) => {
+          const body = { name, ...(o.prefix !== undefined && { prefixLength: o.prefix }), ...(o.cidr !== undefined && { cidr: o.cidr }) };
+          const res = await ctx.api.post<{ subnet: SubnetView; network: NetworkResult }>('/api/v1/subnets', body);
+          return mutation(ctx, res, `subnet ${name} created: ${res.subnet.cidr}, gateway ${res.subnet.gatewayIp}, VNI ${res.subnet.vni}`);
+        }),
+      ),
+  );
+  subnet
+    .command('list')
+    .description('list subnets')
+    .action(
+      run(async (ctx) => {
+        const { subnets } = await ctx.api.get<{ subnets: SubnetView[] }>('/api/v1/subnets');
+        if (ctx.json) return printJson(ctx, { subnets });
+        printTable(ctx, ['NAME', 'CIDR', 'GATEWAY', 'VNI', 'VMS', 'FREE'], subnets.map((s) => [
+          s.name,
+          s.cidr,
+          s.gatewayIp,
+          String(s.vni),
+          String(s.addresses.used),
+          String(s.addresses.free),
+        ]));
+      }),
+    );
+  subnet
+    .command('show <name>')
+    .description('show a subnet')
+    .action(
+      run(async (ctx, name: string) => {
+        const { subnet: s } = await ctx.api.get<{ subnet: SubnetView }>(`/api/v1/subnets/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, { subnet: s });
+        printFields(ctx, [
+          ['name', s.name],
+          ['cidr', s.cidr],
+          ['gateway', s.gatewayIp],
+          ['vni', String(s.vni)],
+          ['addresses', `${s.addresses.used} used, ${s.addresses.free} free of ${s.addresses.usable}`],
+          ['created', s.createdAt],
+        ]);
+      }),
+    );
+  subnet
+    .command('delete <name>')
+    .description('delete a subnet (it must have no VMs)')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/subnets/${seg(name)}`);
+        return mutation(ctx, res, `subnet ${name} deleted`);
+      }),
+    );
+
+  // --- VMs
+  const vm = usageExit(program.command('vm').description('virtual machines'));
+  usageExit(
+    vm
+      .command('create <name>')
+      .description('create and start a VM')
+      .requiredOption('--subnet <subnet>', 'subnet name')
+      .requiredOption('--image <image>', "image, e.g. 'images:debian/12'")
+      .option('--flavor <flavor>', "'4C8G', '2C512M' or tiny, small, medium, large, xlarge", 'small')
+      .option('--gateway <node>', 'gateway node for its egress (default: one in its AZ)')
+      .option('--az <zone>', 'only compute nodes of this AZ')
+      .option('--node <node>', 'exactly this compute node')
+      .action(
+        run(async (ctx, name: string, o: { subnet: string; image: string; flavor: string; gateway?: string; az?: string; node?: string }) => {
+          const body = {
+            name,
+            subnet: o.subnet,
+            image: o.image,
+            flavor: o.flavor,
+            ...(o.gateway !== undefined && { gateway: o.gateway }),
+            ...(o.az !== undefined && { az: o.az }),
+            ...(o.node !== undefined && { node: o.node }),
+          };
+          const res = await ctx.api.post<{ vm: VmView; network: NetworkResult }>('/api/v1/vms', body);
+          return mutation(ctx, res, `vm ${name} ${res.vm.state} on ${res.vm.node}: ${res.vm.ip} ${res.vm.mac}, gateway ${res.vm.gateway}`);
+        }),
+      ),
+  );
+  vm.command('list')
+    .description('list VMs')
+    .option('--node <node>', 'only VMs on this node')
+    .option('--subnet <subnet>', 'only VMs in this subnet')
+    .action(
+      run(async (ctx, o: { node?: string; subnet?: string }) => {
+        const query = new URLSearchParams({ ...(o.node !== undefined && { node: o.node }), ...(o.subnet !== undefined && { subnet: o.subnet }) }).toString();
+        const { vms } = await ctx.api.get<{ vms: VmView[] }>(`/api/v1/vms${query ? `?${query}` : ''}`);
+        if (ctx.json) return printJson(ctx, { vms });
+        printTable(ctx, ['NAME', 'STATE', 'SUBNET', 'IP', 'MAC', 'NODE', 'GATEWAY', 'FLAVOR', 'IMAGE'], vms.map((v) => [
+          v.name,
+          v.state,
+          v.subnet,
+          v.ip,
+          v.mac,
+          v.node,
+          v.gateway,
+          v.flavor,
+          v.image,
+        ]));
+      }),
+    );
+  vm.command('show <name>')
+    .description('show a VM')
+    .action(
+      run(async (ctx, name: string) => {
+        const { vm: v } = await ctx.api.get<{ vm: VmView }>(`/api/v1/vms/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, { vm: v });
+        printFields(ctx, [
+          ['name', v.name],
+          ['state', v.error ? `${v.state} (${v.error})` : v.state],
+          ['subnet', v.subnet],
+          ['ip', v.ip],
+          ['mac', v.mac],
+          ['node', v.node],
+          ['port', v.port],
+          ['gateway', v.gateway],
+          ['flavor', `${v.flavor} (${v.cpus} CPUs, ${mib(v.memoryMiB)})`],
+          ['image', v.image],
+          ['created', v.createdAt],
+        ]);
+      }),
+    );
+  vm.command('delete <name>')
+    .description('delete a VM')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/vms/${seg(name)}`);
+        return mutation(ctx, res, `vm ${name} deleted`);
+      }),
+    );
+  for (const action of ['start', 'stop'] as const) {
+    vm.command(`${action} <name>`)
+      .description(`${action} a VM`)
+      .action(
+        run(async (ctx, name: string) => {
+          const res = await ctx.api.post<{ vm: VmView; network: NetworkResult }>(`/api/v1/vms/${seg(name)}/${action}`);
+          return mutation(ctx, res, `vm ${name} ${res.vm.state}`);
+        }),
+      );
+  }
+  usageExit(
+    vm
+      .command('exec <name> <command...>')
+      .description("run a command in a VM (put '--' before the command if it has options); exits with its exit code")
+      .action(
+        run(async (ctx, name: string, command: string[]) => {
+          const res = await ctx.api.post<ExecResult>(`/api/v1/vms/${seg(name)}/exec`, { command });
+          if (ctx.json) {
+            printJson(ctx, res);
+          } else {
+            ctx.io.out(res.stdout);
+            if (res.stderr) ctx.io.err(res.stderr);
+          }
+          return res.exitCode;
+        }),
+      ),
+  );
+
+  // --- switches
+  program
+    .command('flows <node>')
+    .description("a node's installed flows in ovs-ofctl syntax, with packet and byte counters")
+    .option('--table <id>', 'only this table', intArg('--table'))
+    .action(
+      run(async (ctx, nodeName: string, o: { table?: number }) => {
+        const res = await ctx.api.get<{ node: string; flows: FlowRow[] }>(`/api/v1/nodes/${seg(nodeName)}/flows`);
+        const flows = o.table === undefined ? res.flows : res.flows.filter((f) => f.table === o.table);
+        if (ctx.json) return printJson(ctx, { node: res.node, flows });
+        for (const f of flows) ctx.io.out(`${f.text}\n`);
+      }),
+    );
+  program
+    .command('datapaths')
+    .description("every node's switch and whether it is connected")
+    .action(
+      run(async (ctx) => {
+        const { datapaths } = await ctx.api.get<{ datapaths: DatapathInfo[] }>('/api/v1/datapaths');
+        if (ctx.json) return printJson(ctx, { datapaths });
+        printTable(ctx, ['NODE', 'DPID', 'CONNECTED', 'SINCE', 'PORTS'], datapaths.map((d) => [
+          d.node,
+          d.dpid || '-',
+          d.connected ? 'yes' : 'no',
+          d.since,
+          d.ports.map((p) => `${p.number}:${p.name}`).join(' ') || '-',
+        ]));
+      }),
+    );
+}
+
+interface Ctx {
+  readonly api: ApiClient;
+  readonly json: boolean;
+  readonly io: CliIo;
+}
+
+/** Prints a mutation's result and warns (stderr) about nodes whose flows are still pending. */
+function mutation(ctx: Ctx, res: { network: NetworkResult }, summary: string, detail?: () => void): void {
+  if (ctx.json) {
+    printJson(ctx, res);
+  } else {
+    ctx.io.out(`${summary}\n`);
+    detail?.();
+  }
+  if (!ctx.json && res.network.pending.length > 0) {
+    ctx.io.err(`minicloud: flows pending on ${res.network.pending.join(', ')} (not connected or not confirmed yet; they get them on reconnect)\n`);
+  }
+}
+
+function showNode(ctx: Ctx, n: NodeView): void {
+  printFields(ctx, [
+    ['name', n.name],
+    ['roles', n.roles.join(', ')],
+    ['underlay', n.underlayIp],
+    ...(n.serviceIp ? [['service ip', n.serviceIp] as [string, string]] : []),
+    ...(n.sshTarget ? [['ssh', n.sshTarget] as [string, string]] : []),
+    ['az', n.az ?? '-'],
+    ['cpus', n.cpus ? `${n.used.cpus} used of ${n.cpus}` : '-'],
+    ['memory', n.memoryMiB ? `${mib(n.used.memoryMiB)} used of ${mib(n.memoryMiB)}` : '-'],
+    ['vms', String(n.used.vms)],
+    ['created', n.createdAt],
+  ]);
+}
+
+function reportError(io: CliIo, e: unknown): number {
+  if (e instanceof ApiError) {
+    io.err(`minicloud: ${e.message}\n`);
+    if (e.status === 401 || e.status === 403) return EXIT.unauthorized;
+    if (e.status === 404) return EXIT.notFound;
+    if (e.status >= 400 && e.status < 500) return EXIT.refused;
+    return EXIT.server;
+  }
+  if (e instanceof ApiUnreachable) {
+    io.err(`minicloud: ${e.message}\n`);
+    return EXIT.server;
+  }
+  io.err(`minicloud: ${e instanceof Error ? e.message : String(e)}\n`);
+  return EXIT.server;
+}
+
+function printJson(ctx: Ctx, value: unknown): void {
+  ctx.io.out(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function printTable(ctx: Ctx, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  ctx.io.out([line(header), ...rows.map(line)].join('\n') + '\n');
+}
+
+function printFields(ctx: Ctx, fields: [string, string][]): void {
+  const width = Math.max(...fields.map(([k]) => k.length));
+  ctx.io.out(fields.map(([k, v]) => `${`${k}:`.padEnd(width + 1)} ${v}`).join('\n') + '\n');
+}
+
+function mib(n: number): string {
+  return n % 1024 === 0 ? `${n / 1024}G` : `${n}M`;
+}
+
+function intArg(flag: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag}: '${value}' is not a whole number`);
+    return Number(value);
+  };
+}
+
+function memoryArg(value: string): number {
+  const m = /^(\d+)\s*(G|GB|GiB|M|MB|MiB)?$/i.exec(value);
+  if (!m) throw new InvalidArgumentError(`--memory: '${value}' is not a size like 48G or 512M`);
+  return Number(m[1]) * (m[2] && m[2][0]!.toUpperCase() === 'M' ? 1 : 1024);
+}

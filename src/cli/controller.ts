@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { parseFlow } from '../openflow/index.js';
+import { Controller, formatDpid } from '../runtime/index.js';
+import type { DesiredFlow } from '../runtime/index.js';
+
+interface ControllerFlags {
+  listen: string[];
+  connect: string[];
+  flows?: string;
+  logLevel: string;
+}
+
+/**
+ * `minicloud controller`: the OpenFlow controller process. With `--flows FILE` every datapath that connects is kept
+ * equal to the flows in FILE (one ovs-ofctl flow per line), restored on every reconnect and never touched when
+ * already right.
+ */
+export function registerControllerCommands(program: Command): void {
+  program
+    .command('controller')
+    .description('run the OpenFlow controller (listens for switches, keeps their flow tables in sync)')
+    .option('-l, --listen <endpoint>', 'tcp:[HOST:]PORT, unix:PATH or ssl:[HOST:]PORT (repeatable)', collect, [])
+    .option('-c, --connect <endpoint>', 'actively connect to a switch: tcp:HOST:PORT or unix:PATH (repeatable)', collect, [])
+    .option('--flows <file>', 'desired flows for every datapath, one ovs-ofctl flow per line')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (flags: ControllerFlags) => {
+      const logger = pino({ level: flags.logLevel });
+      const flows = flags.flows ? readFlowFile(flags.flows) : [];
+      const listen = flags.listen.length || flags.connect.length ? flags.listen : ['tcp:6653'];
+      const controller = new Controller({ listen, connect: flags.connect, desiredState: () => ({ flows }), logger });
+      controller.on('synced', (dp, stats) => logger.info({ dpid: formatDpid(dp.dpid), ...stats }, 'datapath in sync'));
+      await controller.start();
+      logger.info({ listen: controller.addresses, flows: flows.length }, 'controller running');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await controller.stop();
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** One flow per line; blank lines and `#` comments are skipped; errors name the line. */
+export function readFlowFile(path: string): DesiredFlow[] {
+  const flows: DesiredFlow[] = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      const text = line.trim();
+      if (!text || text.startsWith('#')) return;
+      try {
+        flows.push(parseFlow(text));
+      } catch (e) {
+        throw new Error(`${path}:${i + 1}: ${(e as Error).message}`);
+      }
+    });
+  return flows;
+}

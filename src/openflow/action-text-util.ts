@@ -1,0 +1,83 @@
+// Shared pieces of the action text syntax: numbers, field references ("NXM_NX_REG0[0..15]") and the error type.
+
+import { fieldByHeader, fieldByName, nxmCodePoint } from './oxm-fields.js';
+import type { FieldInfo } from './oxm-fields.js';
+import type { FieldRef } from './types.js';
+
+/** A syntax error in action text; `token` is the offending action or argument as written. */
+export class ActionSyntaxError extends Error {
+  override readonly name = 'ActionSyntaxError';
+  constructor(
+    message: string,
+    readonly token: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A decimal or 0x-hex integer in 0..max. */
+export function parseUint(text: string, max: number, token: string, what: string): number {
+  const t = text.trim();
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ActionSyntaxError(`${token}: bad ${what} "${text}"`, token);
+  const n = Number(t);
+  if (!Number.isSafeInteger(n) || n > max) throw new ActionSyntaxError(`${token}: ${what} ${text} out of range (max ${max})`, token);
+  return n;
+}
+
+/** A decimal or 0x-hex integer of up to 64 bits. */
+export function parseBigUint(text: string, token: string): bigint {
+  const t = text.trim();
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ActionSyntaxError(`${token}: bad number "${text}"`, token);
+  const n = BigInt(t);
+  if (n > 0xffffffffffffffffn) throw new ActionSyntaxError(`${token}: ${text} does not fit in 64 bits`, token);
+  return n;
+}
+
+/** C's "%#x": "0" for zero, otherwise 0x-prefixed lowercase hex. */
+export const hex0x = (v: bigint | number): string => (v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`);
+
+/** The header OVS puts in Nicira actions for a field: its NXM header if it has one, else its OXM header. */
+export function fieldRefFor(info: FieldInfo): FieldRef {
+  const cp = nxmCodePoint(info);
+  return cp.experimenter !== undefined ? { field: cp.name, header: cp.header, experimenter: cp.experimenter } : { field: cp.name, header: cp.header };
+}
+
+/** The name OVS prints for a field inside Nicira actions (mf_format_subfield): NXM_* if it has one, else OXM_*. */
+export function subfieldName(info: FieldInfo): string {
+  const cp = nxmCodePoint(info);
+  return cp.nxmName ?? cp.oxmName ?? cp.name;
+}
+
+export interface Subfield {
+  readonly ref: FieldRef;
+  readonly info: FieldInfo;
+  readonly ofs: number;
+  readonly nBits: number;
+}
+
+/** "NAME", "NAME[]", "NAME[7]" or "NAME[0..15]", NAME being any name or alias the field registry knows. */
+export function parseSubfield(text: string, token: string): Subfield {
+  const m = /^\s*([A-Za-z0-9_.]+)(?:\[(?:(\d+)(?:\.\.(\d+))?)?\])?\s*$/.exec(text);
+  if (!m) throw new ActionSyntaxError(`${token}: bad field reference "${text}"`, token);
+  const info = fieldByName(m[1]!);
+  if (!info) throw new ActionSyntaxError(`${token}: unknown field "${m[1]}"`, token);
+  let ofs = 0;
+  let nBits = info.nBits;
+  if (m[2] !== undefined) {
+    ofs = Number(m[2]);
+    const end = m[3] !== undefined ? Number(m[3]) : ofs;
+    if (end < ofs) throw new ActionSyntaxError(`${token}: bit range ${ofs}..${end} is backwards`, token);
+    nBits = end - ofs + 1;
+  }
+  if (ofs + nBits > info.nBits) throw new ActionSyntaxError(`${token}: bits ${ofs}..${ofs + nBits - 1} exceed ${m[1]}'s ${info.nBits} bits`, token);
+  return { ref: fieldRefFor(info), info, ofs, nBits };
+}
+
+/** OVS's mf_format_subfield: the field's NXM (else OXM) name and "[]", "[n]" or "[a..b]". */
+export function formatSubfield(ref: FieldRef, ofs: number, nBits: number): string {
+  const info = ref.field === 'unknown' ? undefined : (fieldByName(ref.field) ?? fieldByHeader(ref.header, ref.experimenter));
+  const name = info ? subfieldName(info) : '<unknown>';
+  if (info && ofs === 0 && nBits === info.nBits) return `${name}[]`;
+  if (nBits === 1) return `${name}[${ofs}]`;
+  return `${name}[${ofs}..${ofs + nBits - 1}]`;
+}

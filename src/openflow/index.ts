@@ -1,0 +1,14 @@
+// The public API of the codec (`minicloud/openflow`).
+export type * from './types.js';
+export * from './consts.js';
+export { CodecError, isCodecError } from './errors.js';
+export { Reader } from './reader.js';
+export { Writer, pad8 } from './writer.js';
+export { OFPFMFC, OFPGMFC, OFPPMFC, OFPTMFC, OFPQOFC, OFPSCFC, OFPRRFC, OFPMMFC, OFPTFFC, ONFERR_ET_BUNDLE, errorName, errorCodeName, errorTypeName } from './error-codes.js';
+export { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength, messageTypes, isMultipartType, frameXid } from './message.js';
+export { FrameSplitter, frames, type FrameSplitterOptions } from './framing.js';
+export { messageToJSON, messageFromJSON, type Json } from './json.js';
+export { formatMessage, messageName } from './message-text.js';
+export { parseFlow, formatFlow, formatMatch, parseMatch } from './flow-text.js';
+export { formatActions, formatInstructions, parseActions, parseInstructions } from './action-text.js';
+export { oxm, fieldByName, FIELDS, type FieldInfo } from './oxm-fields.js';

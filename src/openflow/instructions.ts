@@ -1,0 +1,175 @@
+// OpenFlow 1.3 instructions (ofp_instruction_*), binary form. Same shape as actions.ts: encoders keyed by
+// `Instruction['type']`, decoders keyed by OFPIT, every length checked (OFPBIC_BAD_LEN), experimenter
+// instructions kept verbatim.
+
+import { OFPET, OFPBIC } from './consts.js';
+import { OFPIT } from './action-consts.js';
+import { CodecError } from './errors.js';
+import type { Reader } from './reader.js';
+import type { Writer } from './writer.js';
+import { actionsEncodingLength, decodeActions, encodeActions } from './actions.js';
+import type { Instruction } from './types.js';
+
+type InstructionType = Instruction['type'];
+type InstructionOf<T extends InstructionType> = Extract<Instruction, { readonly type: T }>;
+
+interface InstructionEncoder<I extends Instruction> {
+  readonly length: (i: I) => number;
+  readonly encode: (w: Writer, i: I) => void;
+}
+
+const header = (w: Writer, type: number, len: number): void => {
+  w.u16(type);
+  w.u16(len);
+};
+
+/** apply_actions / write_actions: the length is patched in after the actions, so they are walked once. */
+const actionsInstruction = (type: number): InstructionEncoder<InstructionOf<'apply_actions' | 'write_actions'>> => ({
+  length: (i) => 8 + actionsEncodingLength(i.actions),
+  encode: (w, i) => {
+    const start = w.pos;
+    header(w, type, 0);
+    w.zeros(4);
+    encodeActions(w, i.actions);
+    w.patchU16(start + 2, w.pos - start);
+  },
+});
+
+const encoders: { readonly [T in InstructionType]: InstructionEncoder<InstructionOf<T>> } = {
+  goto_table: {
+    length: () => 8,
+    encode: (w, i) => {
+      header(w, OFPIT.GOTO_TABLE, 8);
+      w.u8(i.tableId);
+      w.zeros(3);
+    },
+  },
+  write_metadata: {
+    length: () => 24,
+    encode: (w, i) => {
+      header(w, OFPIT.WRITE_METADATA, 24);
+      w.zeros(4);
+      w.u64(i.metadata);
+      w.u64(i.mask);
+    },
+  },
+  write_actions: actionsInstruction(OFPIT.WRITE_ACTIONS),
+  apply_actions: actionsInstruction(OFPIT.APPLY_ACTIONS),
+  clear_actions: {
+    length: () => 8,
+    encode: (w) => {
+      header(w, OFPIT.CLEAR_ACTIONS, 8);
+      w.zeros(4);
+    },
+  },
+  meter: {
+    length: () => 8,
+    encode: (w, i) => {
+      header(w, OFPIT.METER, 8);
+      w.u32(i.meterId);
+    },
+  },
+  experimenter: {
+    length: (i) => i.raw.length,
+    encode: (w, i) => w.bytes(i.raw),
+  },
+};
+
+/** The encoder of an instruction: a switch on the type string, cheaper than a Map probe (see actions.ts). */
+function encoderOf(i: Instruction): InstructionEncoder<Instruction> {
+  switch (i.type) {
+    case 'apply_actions':
+      return encoders.apply_actions as InstructionEncoder<Instruction>;
+    case 'goto_table':
+      return encoders.goto_table as InstructionEncoder<Instruction>;
+    case 'write_actions':
+      return encoders.write_actions as InstructionEncoder<Instruction>;
+    case 'write_metadata':
+      return encoders.write_metadata as InstructionEncoder<Instruction>;
+    case 'clear_actions':
+      return encoders.clear_actions as InstructionEncoder<Instruction>;
+    case 'meter':
+      return encoders.meter as InstructionEncoder<Instruction>;
+    case 'experimenter':
+      return encoders.experimenter as InstructionEncoder<Instruction>;
+    default:
+      throw new TypeError(`unknown instruction type ${JSON.stringify((i as { type: unknown }).type)}`);
+  }
+}
+const encoderFor = <I extends Instruction>(i: I): InstructionEncoder<I> => encoderOf(i) as unknown as InstructionEncoder<I>;
+
+export function instructionsEncodingLength(instructions: readonly Instruction[]): number {
+  let n = 0;
+  for (let k = 0; k < instructions.length; k++) {
+    const i = instructions[k]!;
+    n += encoderFor(i).length(i);
+  }
+  return n;
+}
+
+export function encodeInstructions(w: Writer, instructions: readonly Instruction[]): void {
+  for (let k = 0; k < instructions.length; k++) {
+    const i = instructions[k]!;
+    encoderFor(i).encode(w, i);
+  }
+}
+
+interface InstructionDecoder {
+  readonly min: number;
+  readonly max: number;
+  /** `r` is bounded to the instruction and positioned after its type and len. */
+  readonly decode: (r: Reader) => Instruction;
+}
+
+const MAX_INSTRUCTION_LEN = 0xfff8;
+
+const decoders = new Map<number, InstructionDecoder>([
+  [OFPIT.GOTO_TABLE, { min: 8, max: 8, decode: (r) => ({ type: 'goto_table', tableId: r.u8() }) }],
+  [
+    OFPIT.WRITE_METADATA,
+    {
+      min: 24,
+      max: 24,
+      decode: (r) => {
+        r.skip(4);
+        const metadata = r.u64();
+        return { type: 'write_metadata', metadata, mask: r.u64() };
+      },
+    },
+  ],
+  [OFPIT.WRITE_ACTIONS, { min: 8, max: MAX_INSTRUCTION_LEN, decode: (r) => (r.skip(4), { type: 'write_actions', actions: decodeActions(r, r.remaining) }) }],
+  [OFPIT.APPLY_ACTIONS, { min: 8, max: MAX_INSTRUCTION_LEN, decode: (r) => (r.skip(4), { type: 'apply_actions', actions: decodeActions(r, r.remaining) }) }],
+  [OFPIT.CLEAR_ACTIONS, { min: 8, max: 8, decode: () => ({ type: 'clear_actions' }) }],
+  [OFPIT.METER, { min: 8, max: 8, decode: (r) => ({ type: 'meter', meterId: r.u32() }) }],
+]);
+
+const badLen = (msg: string, at: number): CodecError => new CodecError(msg, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN, at);
+
+function decodeOne(r: Reader): Instruction {
+  const start = r.pos;
+  if (r.remaining < 8) throw badLen(`instruction: ${r.remaining} bytes left, an instruction needs at least 8`, start);
+  const type = r.u16At(start);
+  const len = r.u16At(start + 2);
+  if (len < 8) throw badLen(`instruction type ${type}: length ${len} below 8`, start);
+  if (len % 8 !== 0) throw badLen(`instruction type ${type}: length ${len} not a multiple of 8`, start);
+  if (len > r.remaining) throw badLen(`instruction type ${type}: length ${len} overruns the ${r.remaining} bytes left`, start);
+  const body = r.sub(len, 'instruction', OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN);
+  body.pos += 4;
+  if (type === OFPIT.EXPERIMENTER) {
+    return { type: 'experimenter', experimenter: body.u32(), raw: new Uint8Array(r.buf.buffer, r.buf.byteOffset + start, len) };
+  }
+  const d = decoders.get(type);
+  if (!d) throw new CodecError(`unknown instruction type ${type}`, OFPET.BAD_INSTRUCTION, OFPBIC.UNKNOWN_INST, start);
+  if (len < d.min || len > d.max) {
+    throw badLen(`instruction type ${type}: length ${len} outside ${d.min}..${d.max}`, start);
+  }
+  return d.decode(body);
+}
+
+/** Decodes `length` bytes of instructions at `r.pos` and moves `r` past them. */
+export function decodeInstructions(r: Reader, length: number): Instruction[] {
+  const list = r.sub(length, 'instructions', OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN);
+  const out: Instruction[] = [];
+  while (list.remaining > 0) out.push(decodeOne(list));
+  return out;
+}

@@ -1,0 +1,112 @@
+// ofp_match (OFPMT_OXM): type, length (header + OXM TLVs, without padding), the TLVs, zero padding to 8 bytes.
+import type { Reader } from './reader.js';
+import { pad8, type Writer } from './writer.js';
+import type { Match, OxmField } from './types.js';
+import { OFPET, OFPBMC } from './consts.js';
+import { CodecError } from './errors.js';
+import { decodeOxm, encodeOxm, oxmEncodingLength } from './oxm.js';
+import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
+
+/** ofp_match_type */
+export const OFPMT = { STANDARD: 0, OXM: 1 } as const;
+export const OFP_MATCH_HEADER_LEN = 4;
+
+/** Bytes of the ofp_match, padding included. */
+export function matchEncodingLength(match: Match): number {
+  let n = OFP_MATCH_HEADER_LEN;
+  for (let i = 0; i < match.length; i++) n += oxmEncodingLength(match[i]!);
+  return pad8(n);
+}
+
+export function encodeMatch(w: Writer, match: Match): void {
+  const start = w.pos;
+  const buf = w.buf;
+  if (start + OFP_MATCH_HEADER_LEN > buf.length) throw new RangeError('Writer: overrun');
+  buf[start] = 0;
+  buf[start + 1] = OFPMT.OXM;
+  w.pos = start + OFP_MATCH_HEADER_LEN;
+  for (let i = 0; i < match.length; i++) encodeOxm(w, match[i]!);
+  // The length (without padding) is known only now.
+  const len = w.pos - start;
+  buf[start + 2] = len >>> 8;
+  buf[start + 3] = len;
+  const end = start + pad8(len);
+  if (end > buf.length) throw new RangeError('Writer: overrun');
+  for (let p = w.pos; p < end; p++) buf[p] = 0;
+  w.pos = end;
+}
+
+/** Decodes an ofp_match and moves past its padding. Prerequisites are not checked here: see checkPrerequisites. */
+export function decodeMatch(r: Reader): Match {
+  const start = r.pos;
+  r.need(OFP_MATCH_HEADER_LEN, 'ofp_match', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
+  const type = r.u16();
+  const length = r.u16();
+  if (type !== OFPMT.OXM) throw new CodecError(`ofp_match: type ${type} is not OFPMT_OXM`, OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, start);
+  if (length < OFP_MATCH_HEADER_LEN) throw new CodecError(`ofp_match: length ${length} < 4`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
+  r.need(pad8(length) - OFP_MATCH_HEADER_LEN, 'ofp_match OXM fields and padding', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
+  // Decode in place (no child Reader: one DataView per match is measurable); a TLV running past the match's
+  // length is caught right after it is read.
+  const end = start + length;
+  const fields: OxmField[] = [];
+  while (r.pos < end) {
+    const at = r.pos;
+    fields.push(decodeOxm(r));
+    if (r.pos > end) throw new CodecError(`ofp_match: OXM field at offset ${at} runs past the match length`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, at);
+  }
+  r.pos = start + pad8(length);
+  return fields;
+}
+
+const num = (b: Uint8Array): number => {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) n = n * 256 + b[i]!;
+  return n;
+};
+
+const prereqError = (msg: string): CodecError => new CodecError(msg, OFPET.BAD_MATCH, OFPBMC.BAD_PREREQ);
+
+/**
+ * Checks a match the way a switch does on FLOW_MOD: each field's prerequisites (ovs-fields(7) / OpenFlow 1.3
+ * table 12) must be matched by fields before it (eth_type before ip_proto before tcp_dst), and no field may appear
+ * twice (counting an OXM and an NXM code point of the same field as the same). Throws CodecError(BAD_MATCH,
+ * BAD_PREREQ or DUP_FIELD). Unknown fields are not checked.
+ */
+export function checkPrerequisites(match: Match): void {
+  const seen = new Set<string>();
+  let ethType: number | undefined;
+  let ipProto: number | undefined;
+  let icmpv6Type: number | undefined;
+  let vlan = false;
+  for (const f of match) {
+    if (f.field === 'unknown') continue;
+    const info = fieldByName(f.field);
+    if (!info) continue;
+    if (seen.has(info.ovsName)) throw new CodecError(`match: '${info.ovsName}' appears twice`, OFPET.BAD_MATCH, OFPBMC.DUP_FIELD);
+    const p = info.prereq;
+    if (p) {
+      const need = `'${f.field}' needs ${p.name}`;
+      if (p.ethTypes && (ethType === undefined || !p.ethTypes.includes(ethType))) throw prereqError(`${need} (eth_type ${p.ethTypes.map((t) => '0x' + t.toString(16).padStart(4, '0')).join(' or ')} first)`);
+      if (p.ipProto !== undefined && ipProto !== p.ipProto) throw prereqError(`${need} (ip_proto=${p.ipProto} first)`);
+      if (p.icmpv6Types && (icmpv6Type === undefined || !p.icmpv6Types.includes(icmpv6Type))) throw prereqError(`${need} (icmpv6_type ${p.icmpv6Types.join(' or ')} first)`);
+      if (p.vlan && !vlan) throw prereqError(`${need} (vlan_vid with OFPVID_PRESENT first)`);
+      if (p.field !== undefined && !seen.has(p.field)) throw prereqError(`${need} (${p.field} first)`);
+    }
+    seen.add(info.ovsName);
+    switch (info.ovsName) {
+      case 'eth_type':
+        ethType = num(f.value);
+        break;
+      case 'nw_proto':
+        ipProto = num(f.value);
+        break;
+      case 'icmpv6_type':
+        icmpv6Type = num(f.value);
+        break;
+      case 'vlan_vid':
+      case 'vlan_tci':
+        vlan = (num(f.value) & (f.mask ? num(f.mask) : 0xffff) & OFPVID_PRESENT) !== 0;
+        break;
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// OFPT_QUEUE_GET_CONFIG_REQUEST / REPLY.
+import { OFPT } from '../consts.js';
+import type { QueueDesc } from '../types.js';
+import type { Reader } from '../reader.js';
+import type { Writer } from '../writer.js';
+import { type AnyBodyCodec, type BodyCodec, badLen, plain } from './codec.js';
+
+/** ofp_packet_queue: 16 bytes, then properties; each ofp_queue_prop_header is 8 bytes (property, len, pad). */
+const QUEUE_LEN = 16;
+const QUEUE_PROP_LEN = 8;
+
+export const queueGetConfigRequest: BodyCodec<'queue_get_config_request'> = {
+  type: 'queue_get_config_request',
+  framing: plain(OFPT.QUEUE_GET_CONFIG_REQUEST),
+  encodingLength: () => 8,
+  encode(w, m) {
+    w.u32(m.port);
+    w.zeros(4);
+  },
+  decode(r, h) {
+    const port = r.u32();
+    r.skip(4);
+    return { type: 'queue_get_config_request', xid: h.xid, port };
+  },
+};
+
+const queueLength = (q: QueueDesc): number => {
+  let n = QUEUE_LEN;
+  for (const p of q.properties) n += QUEUE_PROP_LEN + p.data.length;
+  return n;
+};
+
+function encodeQueue(w: Writer, q: QueueDesc): void {
+  w.u32(q.queueId);
+  w.u32(q.port);
+  w.u16(queueLength(q));
+  w.zeros(6);
+  for (const p of q.properties) {
+    w.u16(p.type);
+    w.u16(QUEUE_PROP_LEN + p.data.length);
+    w.zeros(4);
+    w.bytes(p.data);
+  }
+}
+
+function decodeQueue(r: Reader): QueueDesc {
+  const start = r.pos;
+  r.need(QUEUE_LEN, 'ofp_packet_queue');
+  const queueId = r.u32();
+  const port = r.u32();
+  const len = r.u16();
+  if (len < QUEUE_LEN || start + len > r.end) throw badLen(`ofp_packet_queue len ${len}`, start);
+  r.skip(6);
+  const end = start + len;
+  const properties: { type: number; data: Uint8Array }[] = [];
+  while (r.pos < end) {
+    const pstart = r.pos;
+    if (end - pstart < QUEUE_PROP_LEN) throw badLen('ofp_queue_prop_header', pstart);
+    const type = r.u16();
+    const plen = r.u16();
+    if (plen < QUEUE_PROP_LEN || pstart + plen > end) throw badLen(`ofp_queue_prop len ${plen}`, pstart);
+    r.skip(4);
+    properties.push({ type, data: r.bytes(plen - QUEUE_PROP_LEN) });
+  }
+  return { queueId, port, properties };
+}
+
+export const queueGetConfigReply: BodyCodec<'queue_get_config_reply'> = {
+  type: 'queue_get_config_reply',
+  framing: plain(OFPT.QUEUE_GET_CONFIG_REPLY),
+  encodingLength: (m) => m.queues.reduce((n, q) => n + queueLength(q), 8),
+  encode(w, m) {
+    w.u32(m.port);
+    w.zeros(4);
+    for (const q of m.queues) encodeQueue(w, q);
+  },
+  decode(r, h) {
+    const port = r.u32();
+    r.skip(4);
+    const queues: QueueDesc[] = [];
+    while (r.pos < r.end) queues.push(decodeQueue(r));
+    return { type: 'queue_get_config_reply', xid: h.xid, port, queues };
+  },
+};
+
+export const queueCodecs: readonly AnyBodyCodec[] = [queueGetConfigRequest, queueGetConfigReply];
