@@ -1,0 +1,123 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { ConnectionOptions } from './connection.js';
+import { Connector, type ConnectorOptions } from './connector.js';
+import { DatapathRegistry, type Datapath } from './datapaths.js';
+import { Listener } from './listener.js';
+import { silentLogger } from './log.js';
+import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
+import type { TlsFiles } from './tls.js';
+
+export interface ControllerOptions {
+  /** Passive endpoints: `tcp:[host:]port`, `unix:PATH`, `ssl:[host:]port`. */
+  readonly listen?: readonly string[];
+  /** Active endpoints (switches to connect to): `tcp:host:port`, `unix:PATH`, `ssl:host:port`. */
+  readonly connect?: readonly string[];
+  /** Certificates for every `ssl:` endpoint. */
+  readonly tls?: TlsFiles;
+  /** What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. */
+  readonly desiredState: (dpid: bigint, dp: Datapath) => DesiredState | Promise<DesiredState>;
+  /** Resync (from our cache) when the switch reports a port added, removed or changed (default true). */
+  readonly resyncOnPortChange?: boolean;
+  readonly connection?: ConnectionOptions;
+  readonly connector?: Omit<ConnectorOptions, 'tls' | 'onError'>;
+  readonly sync?: Omit<SyncOptions, 'logger' | 'source'>;
+  readonly logger?: Logger;
+}
+
+export interface ControllerEvents {
+  synced: [Datapath, SyncStats];
+  syncFailed: [Datapath, Error];
+}
+
+/**
+ * The runtime's glue: listens and/or connects, registers datapaths, and makes every datapath equal to its
+ * desired state whenever it (re)connects, so a restarted switch gets its whole pipeline back by itself.
+ */
+export class Controller extends EventEmitter<ControllerEvents> {
+  readonly datapaths: DatapathRegistry;
+  private readonly log: Logger;
+  private readonly openListeners: Listener[] = [];
+  private readonly connectors: Connector[] = [];
+
+  constructor(private readonly opts: ControllerOptions) {
+    super();
+    this.log = opts.logger ?? silentLogger;
+    this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log });
+    this.datapaths.on('connected', (dp) => void this.syncNow(dp, 'switch'));
+    this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));
+    if (opts.resyncOnPortChange ?? true) {
+      for (const ev of ['portAdded', 'portRemoved', 'portModified'] as const) {
+        this.datapaths.on(ev, (dp) => void this.syncNow(dp, 'cache'));
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const onError = (err: Error): void => this.log.warn({ err: err.message }, 'OpenFlow transport error');
+    try {
+      for (const spec of this.opts.listen ?? []) {
+        const l = await Listener.open(spec, (s) => void this.datapaths.adopt(s), { tls: this.opts.tls, onError });
+        this.openListeners.push(l);
+        this.log.info({ endpoint: l.address }, 'OpenFlow listening');
+      }
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    for (const spec of this.opts.connect ?? []) {
+      const c = new Connector(spec, (s) => void this.datapaths.adopt(s), { ...this.opts.connector, tls: this.opts.tls, onError });
+      this.connectors.push(c);
+      c.start();
+    }
+  }
+
+  /** Bound addresses of the listeners (real ports when 0 was asked for). */
+  get addresses(): string[] {
+    return this.openListeners.map((l) => l.address);
+  }
+
+  /**
+   * Syncs datapath `dpid` with its desired state now. `source: 'switch'` (default) re-reads the switch;
+   * `'cache'` diffs against our last commit (fast, for incremental changes).
+   */
+  async resync(dpid: bigint, opts: { source?: 'switch' | 'cache' } = {}): Promise<SyncStats> {
+    const dp = this.datapaths.get(dpid);
+    if (!dp) throw new Error(`datapath ${dpid.toString(16).padStart(16, '0')} is not connected`);
+    return this.syncDatapath(dp, opts.source ?? 'switch');
+  }
+
+  /** Resyncs every connected datapath (e.g. after the desired state changed), from our cache. */
+  async resyncAll(opts: { source?: 'switch' | 'cache' } = {}): Promise<Map<bigint, SyncStats | Error>> {
+    const dps = this.datapaths.list();
+    const results = await Promise.allSettled(dps.map((dp) => this.syncDatapath(dp, opts.source ?? 'cache')));
+    return new Map(dps.map((dp, i) => {
+      const r = results[i]!;
+      return [dp.dpid, r.status === 'fulfilled' ? r.value : (r.reason as Error)];
+    }));
+  }
+
+  private async syncDatapath(dp: Datapath, source: 'switch' | 'cache'): Promise<SyncStats> {
+    try {
+      const desired = await this.opts.desiredState(dp.dpid, dp);
+      const stats = await sync(dp, desired, { ...this.opts.sync, source, logger: this.log });
+      this.emit('synced', dp, stats);
+      return stats;
+    } catch (e) {
+      const err = e as Error;
+      this.log.error({ dpid: dp.id, err: err.message }, 'datapath sync failed');
+      this.emit('syncFailed', dp, err);
+      throw err;
+    }
+  }
+
+  private async syncNow(dp: Datapath, source: 'switch' | 'cache'): Promise<void> {
+    await this.syncDatapath(dp, source).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.connectors.splice(0)) c.stop();
+    await Promise.all(this.openListeners.splice(0).map((l) => l.close()));
+    this.datapaths.closeAll();
+  }
+}

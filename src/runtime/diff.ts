@@ -1,0 +1,381 @@
+// The pure half of sync: what to delete, modify, replace and add to turn the installed state into the desired
+// one. No I/O here; sync.ts reads the switch and sends the plan.
+import { Buffer } from 'node:buffer';
+import { OFPBMC, OFPBRC, OFPET, OFPMP } from '../openflow/consts.js';
+import { CodecError } from '../openflow/errors.js';
+import type { Bucket, FlowStats, GroupDesc, MeterBand, MeterConfig } from '../openflow/types.js';
+import {
+  canonicalInstructionBytes,
+  canonicalOxm,
+  encodedFlow,
+  FlowBytesError,
+  groupFingerprint,
+  keyPrefix,
+  meterFingerprint,
+  rawFlowAttributes,
+  type FlowBody,
+  type FlowIdentity,
+} from './flow-key.js';
+
+const OFPMT_OXM = 1;
+
+/** A flow we want on the switch: a FlowMod (e.g. from parseFlow) fits. */
+export interface DesiredFlow extends FlowIdentity, FlowBody {
+  /**
+   * The bits under the sync's cookie mask are set to the sync's cookie value (so they must be 0 or already that
+   * value); the bits outside the mask are the flow's own (e.g. a pipeline stage tag). Default 0.
+   */
+  readonly cookie?: bigint;
+}
+
+export interface DesiredGroup {
+  readonly groupId: number;
+  readonly groupType: number;
+  readonly buckets: readonly Bucket[];
+}
+
+/**
+ * A flow as the switch has it (or as our last commit left it), reduced to what the diff compares: strings and
+ * numbers only (no decoded match or instructions), so 100k of them stay cheap to keep and to collect.
+ */
+export class InstalledFlow {
+  /** The desired flow object known to be installed exactly so (lets unchanged objects skip all comparison). */
+  source: DesiredFlow | undefined = undefined;
+  /** Diff generation that last saw this flow desired (internal bookkeeping). */
+  seen = 0;
+  /** Index of the desired flow linked to this one in the last sync's desired list (see LastSync); -1 if none. */
+  pos = -1;
+
+  constructor(
+    /** tableId/priority/canonical match (see flow-key.ts). */
+    readonly key: string,
+    readonly tableId: number,
+    readonly priority: number,
+    readonly cookie: bigint,
+    /** flowAttributes: timeouts and state flags. */
+    readonly attrs: number,
+    /** Canonical instruction bytes. */
+    public fp: string,
+  ) {}
+}
+
+export interface DesiredMeter {
+  readonly meterId: number;
+  /** OFPMF_* (KBPS or PKTPS, BURST, STATS). */
+  readonly flags: number;
+  readonly bands: readonly MeterBand[];
+}
+
+export interface InstalledGroup {
+  readonly groupId: number;
+  readonly fp: string;
+}
+
+export interface InstalledState {
+  readonly flows: Map<string, InstalledFlow>;
+  /** The ownership the flows' `source` links were established under (a cache is only reused with the same). */
+  ownership?: string;
+  /** Set after a successful sync: enables the positional fast path of diffFlows. */
+  last?: LastSync;
+  /** Undefined when groups were never read. */
+  groups: Map<number, InstalledGroup> | undefined;
+  /** Meter fingerprints by id; undefined when meters were never read. */
+  meters: Map<number, string> | undefined;
+}
+
+/** Which installed flows are ours: cookie & mask === value; foreign ones survive unless their table is taken over. */
+export interface Ownership {
+  readonly cookie: bigint;
+  readonly cookieMask: bigint;
+  readonly takeOverTables: ReadonlySet<number> | 'all';
+}
+
+export interface FlowPlan {
+  readonly deletes: InstalledFlow[];
+  /** Same cookie, timeouts and flags; other instructions: MODIFY_STRICT (keeps counters). */
+  readonly modifies: DesiredFlow[];
+  /** Cookie, timeouts or flags differ: ADD over the existing flow, which OpenFlow 1.3 replaces keeping counters. */
+  readonly replaces: DesiredFlow[];
+  readonly adds: DesiredFlow[];
+  readonly unchanged: number;
+}
+
+export interface MeterPlan {
+  readonly adds: DesiredMeter[];
+  readonly modifies: DesiredMeter[];
+  readonly deletes: number[];
+  readonly unchanged: number;
+}
+
+export interface GroupPlan {
+  readonly adds: DesiredGroup[];
+  readonly modifies: DesiredGroup[];
+  readonly deletes: number[];
+  readonly unchanged: number;
+}
+
+const ZERO = 0n;
+
+/** Installed flows from decoded flow stats (the sync itself reads raw replies: see addFlowStatsPart). */
+export function installedFromStats(stats: readonly FlowStats[]): Map<string, InstalledFlow> {
+  const flows = new Map<string, InstalledFlow>();
+  for (const s of stats) {
+    const e = encodedFlow(s);
+    flows.set(e.key, new InstalledFlow(e.key, s.tableId, s.priority, s.cookie, e.attrs, e.fp));
+  }
+  return flows;
+}
+
+const MP_REPLY_HEADER_LEN = 16;
+/** ofp_flow_stats before its match. */
+const FLOW_STATS_FIXED_LEN = 48;
+const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+const badStats = (what: string, offset: number): CodecError => new CodecError(`flow stats reply: ${what}`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, offset);
+
+/**
+ * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes: the key and fingerprint
+ * are the canonical forms of the entry's match and instruction byte ranges, so nothing is decoded into objects.
+ * Every length is checked; malformed input throws a CodecError.
+ */
+export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, InstalledFlow>): void {
+  const b = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const end = b.length;
+  if (end < MP_REPLY_HEADER_LEN) throw badStats(`frame of ${end} bytes`, 0);
+  const mpType = (b[8]! << 8) | b[9]!;
+  if (mpType !== OFPMP.FLOW) throw new CodecError(`expected a flow stats reply, got multipart type ${mpType}`, OFPET.BAD_REQUEST, OFPBRC.BAD_MULTIPART, 8);
+  let p = MP_REPLY_HEADER_LEN;
+  try {
+    while (p < end) {
+      if (p + FLOW_STATS_FIXED_LEN + 8 > end) throw badStats(`truncated entry (${end - p} bytes)`, p);
+      const len = (b[p]! << 8) | b[p + 1]!;
+      const e = p + len;
+      if (len < FLOW_STATS_FIXED_LEN + 8 || len % 8 !== 0 || e > end) throw badStats(`ofp_flow_stats length ${len}`, p);
+      const m = p + FLOW_STATS_FIXED_LEN;
+      const matchType = (b[m]! << 8) | b[m + 1]!;
+      const matchLen = (b[m + 2]! << 8) | b[m + 3]!;
+      if (matchType !== OFPMT_OXM) throw new CodecError(`flow stats reply: match type ${matchType}`, OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, m);
+      const padded = (matchLen + 7) & ~7;
+      if (matchLen < 4 || m + padded > e) throw badStats(`match length ${matchLen}`, m);
+      const hi = u32(b, p + 24);
+      const lo = u32(b, p + 28);
+      const tableId = b[p + 2]!;
+      const priority = (b[p + 12]! << 8) | b[p + 13]!;
+      const key = keyPrefix(tableId, priority) + canonicalOxm(b, m + 4, m + matchLen);
+      const attrs = rawFlowAttributes((b[p + 14]! << 8) | b[p + 15]!, (b[p + 16]! << 8) | b[p + 17]!, (b[p + 18]! << 8) | b[p + 19]!);
+      const cookie = (hi | lo) === 0 ? ZERO : (BigInt(hi) << 32n) | BigInt(lo);
+      flows.set(key, new InstalledFlow(key, tableId, priority, cookie, attrs, canonicalInstructionBytes(b, m + padded, e)));
+      p = e;
+    }
+  } catch (err) {
+    if (err instanceof FlowBytesError) throw badStats(err.message, p);
+    throw err;
+  }
+}
+
+/** The cookie a desired flow is installed with: ours under the mask, the flow's own bits elsewhere. */
+export function cookieOf(f: DesiredFlow, own: Ownership): bigint {
+  const c = f.cookie ?? 0n;
+  return c === 0n ? own.cookie : (c & ~own.cookieMask & 0xffffffffffffffffn) | own.cookie;
+}
+
+/** Identifies an ownership, so a cache built under another one is not trusted. */
+export const ownershipKey = (own: Ownership): string =>
+  `${own.cookie}/${own.cookieMask}/${own.takeOverTables === 'all' ? 'all' : [...own.takeOverTables].sort((a, b) => a - b).join(',')}`;
+
+let generation = 0;
+
+/**
+ * The desired list of the last successful sync (a snapshot) and, at the same index, the installed flow each
+ * element became. With it, a desired list that reuses most objects in place (an incremental pipeline) diffs in
+ * one pointer comparison per flow plus a map lookup per changed one.
+ */
+export interface LastSync {
+  readonly desired: readonly DesiredFlow[];
+  readonly links: readonly InstalledFlow[];
+}
+
+/** A plan plus what linking the desired list to the installed flows after the commit needs. */
+export interface FlowDiff {
+  readonly plan: FlowPlan;
+  /** Installed flow of each desired position found unchanged (the rest are resolved after the commit). */
+  readonly links: (InstalledFlow | undefined)[];
+  /** Positions compared against `last` (undefined: every position was). */
+  readonly changed?: readonly number[];
+  readonly last?: LastSync;
+}
+
+/**
+ * Diffs desired flows one at a time (so a caller can send what it has found while it looks at the rest), then
+ * `finish()` adds the deletes.
+ */
+export class FlowDiffer {
+  readonly plan = { deletes: [] as InstalledFlow[], modifies: [] as DesiredFlow[], replaces: [] as DesiredFlow[], adds: [] as DesiredFlow[], unchanged: 0 };
+  readonly gen = ++generation;
+  readonly links: (InstalledFlow | undefined)[] = [];
+  private readonly addKeys = new Set<string>();
+
+  constructor(
+    private readonly installed: Map<string, InstalledFlow>,
+    private readonly own: Ownership,
+    /** Set when only positions that differ from `last` are considered: the others keep their links unmarked. */
+    private readonly incremental?: { readonly desired: readonly DesiredFlow[]; readonly last: LastSync },
+  ) {}
+
+  owns(f: InstalledFlow): boolean {
+    const own = this.own;
+    return (f.cookie & own.cookieMask) === own.cookie || own.takeOverTables === 'all' || own.takeOverTables.has(f.tableId);
+  }
+
+  /** True when `f` is linked to a position of the last sync whose desired flow is still there, unchanged. */
+  private heldByUnchanged(f: InstalledFlow): boolean {
+    const inc = this.incremental;
+    if (inc === undefined) return false;
+    const j = f.pos;
+    return j >= 0 && j < inc.desired.length && j < inc.last.desired.length && inc.desired[j] === inc.last.desired[j] && inc.last.links[j] === f;
+  }
+
+  /** Considers desired flow `f` at position `i` of the desired list. */
+  consider(f: DesiredFlow, i: number): void {
+    const { gen, plan, own } = this;
+    const e = encodedFlow(f);
+    const have = this.installed.get(e.key);
+    if (have !== undefined && have.source === f && have.seen !== gen && !this.heldByUnchanged(have)) {
+      // The very object our last commit installed (or found installed) under this ownership: nothing to compare.
+      have.seen = gen;
+      plan.unchanged++;
+      this.links[i] = have;
+      return;
+    }
+    const claimed = (f.cookie ?? 0n) & own.cookieMask;
+    if (claimed !== 0n && claimed !== own.cookie) {
+      throw new Error(`desired flow table=${f.tableId},priority=${f.priority} has cookie 0x${(f.cookie ?? 0n).toString(16)} outside our cookie space 0x${own.cookie.toString(16)}/0x${own.cookieMask.toString(16)}`);
+    }
+    if (have === undefined) {
+      if (this.addKeys.has(e.key)) throw duplicate(f);
+      this.addKeys.add(e.key);
+      plan.adds.push(f);
+      return;
+    }
+    if (have.seen === gen || this.heldByUnchanged(have)) throw duplicate(f);
+    have.seen = gen;
+    if (have.cookie !== cookieOf(f, own) || have.attrs !== e.attrs) plan.replaces.push(f);
+    else if (have.fp !== e.fp) plan.modifies.push(f);
+    else {
+      have.source = f;
+      have.fp = e.fp; // share the desired flow's string; the one read from the switch can go
+      plan.unchanged++;
+      this.links[i] = have;
+    }
+  }
+
+  /** Deletes `f` (an installed flow a position of the last sync held) unless a desired flow claimed it. */
+  dropUnclaimed(f: InstalledFlow): void {
+    if (f.seen !== this.gen && this.owns(f)) {
+      f.seen = this.gen;
+      this.plan.deletes.push(f);
+    }
+  }
+
+  /** Every owned installed flow no desired flow claimed is deleted. */
+  finish(): FlowPlan {
+    for (const f of this.installed.values()) if (f.seen !== this.gen && this.owns(f)) this.plan.deletes.push(f);
+    return this.plan;
+  }
+}
+
+export function diffFlows(installed: Map<string, InstalledFlow>, desired: readonly DesiredFlow[], own: Ownership, last?: LastSync): FlowPlan {
+  return diffDesired(installed, desired, own, last).plan;
+}
+
+/**
+ * The plan and links for `desired`. With `last` (the cache of our last commit), only positions whose object
+ * differs from the last desired list are looked at: an unchanged position costs one pointer comparison, a changed
+ * one a map lookup (and, for a new object, its encoding).
+ */
+export function diffDesired(installed: Map<string, InstalledFlow>, desired: readonly DesiredFlow[], own: Ownership, last?: LastSync): FlowDiff {
+  if (!last) {
+    const d = new FlowDiffer(installed, own);
+    for (let i = 0; i < desired.length; i++) d.consider(desired[i]!, i);
+    return { plan: d.finish(), links: d.links };
+  }
+  // After a successful sync every installed flow is either linked to a position of `last.desired` or foreign and
+  // kept, so only the links of positions that changed can need deleting.
+  const d = new FlowDiffer(installed, own, { desired, last });
+  const old = last.desired;
+  const common = Math.min(desired.length, old.length);
+  const changed: number[] = [];
+  for (let i = 0; i < common; i++) if (desired[i] !== old[i]) changed.push(i);
+  for (let i = common; i < desired.length; i++) changed.push(i);
+  for (const i of changed) d.consider(desired[i]!, i);
+  for (const i of changed) if (i < old.length) d.dropUnclaimed(last.links[i]!);
+  for (let i = common; i < old.length; i++) d.dropUnclaimed(last.links[i]!);
+  return { plan: d.plan, links: d.links, changed, last };
+}
+
+/** Links each desired flow to its installed entry, once the plan is applied to `installed`. */
+export function linkDesired(installed: Map<string, InstalledFlow>, desired: readonly DesiredFlow[], diff: FlowDiff): LastSync {
+  const n = desired.length;
+  const resolve = (i: number): InstalledFlow => {
+    const link = diff.links[i] ?? installed.get(encodedFlow(desired[i]!).key);
+    if (!link) throw new Error('internal: desired flow without an installed entry after sync');
+    link.pos = i;
+    return link;
+  };
+  let links: InstalledFlow[];
+  const last = diff.last;
+  if (last && diff.changed) {
+    const old = last.desired;
+    if (old.length === n) links = last.links.slice();
+    else {
+      links = new Array<InstalledFlow>(n);
+      for (let i = 0, common = Math.min(n, old.length); i < common; i++) if (desired[i] === old[i]) links[i] = last.links[i]!;
+    }
+    for (const i of diff.changed) links[i] = resolve(i);
+  } else {
+    links = new Array<InstalledFlow>(n);
+    for (let i = 0; i < n; i++) links[i] = resolve(i);
+  }
+  // A snapshot: a caller that later edits its array in place must not make us believe nothing changed.
+  return { desired: desired.slice(), links };
+}
+
+function duplicate(f: DesiredFlow): Error {
+  return new Error(`desired state has two flows with table=${f.tableId}, priority=${f.priority} and the same match`);
+}
+
+export function installedGroupsFromDesc(groups: readonly GroupDesc[]): Map<number, InstalledGroup> {
+  return new Map(groups.map((g) => [g.groupId, { groupId: g.groupId, fp: groupFingerprint(g) }]));
+}
+
+export function diffGroups(installed: Map<number, InstalledGroup>, desired: readonly DesiredGroup[], owns: (groupId: number) => boolean): GroupPlan {
+  const plan = { adds: [] as DesiredGroup[], modifies: [] as DesiredGroup[], deletes: [] as number[], unchanged: 0 };
+  const wanted = new Set<number>();
+  for (const g of desired) {
+    if (wanted.has(g.groupId)) throw new Error(`desired state has group ${g.groupId} twice`);
+    wanted.add(g.groupId);
+    const have = installed.get(g.groupId);
+    if (!have) plan.adds.push(g);
+    else if (have.fp !== groupFingerprint(g)) plan.modifies.push(g);
+    else plan.unchanged++;
+  }
+  for (const id of installed.keys()) if (!wanted.has(id) && owns(id)) plan.deletes.push(id);
+  return plan;
+}
+
+export const installedMetersFromConfig = (meters: readonly MeterConfig[]): Map<number, string> =>
+  new Map(meters.map((m) => [m.meterId, meterFingerprint(m)]));
+
+export function diffMeters(installed: Map<number, string>, desired: readonly DesiredMeter[], owns: (meterId: number) => boolean): MeterPlan {
+  const plan = { adds: [] as DesiredMeter[], modifies: [] as DesiredMeter[], deletes: [] as number[], unchanged: 0 };
+  const wanted = new Set<number>();
+  for (const m of desired) {
+    if (wanted.has(m.meterId)) throw new Error(`desired state has meter ${m.meterId} twice`);
+    wanted.add(m.meterId);
+    const have = installed.get(m.meterId);
+    if (have === undefined) plan.adds.push(m);
+    else if (have !== meterFingerprint(m)) plan.modifies.push(m);
+    else plan.unchanged++;
+  }
+  for (const id of installed.keys()) if (!wanted.has(id) && owns(id)) plan.deletes.push(id);
+  return plan;
+}
