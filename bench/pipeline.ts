@@ -1,0 +1,103 @@
+// Pipeline benchmark: compile a cloud of 10,000 VMs on 100 compute nodes (plus 2 gateways, a switch and a DHCP
+// node), then plan the addition of one VM for every node.
+//   npx tsx bench/pipeline.ts            (add --expose-gc via NODE_OPTIONS for steadier heap figures)
+// Targets (issue 4): compile < 2 s; < 300 bytes of heap per installed flow; one VM added < 5 ms. Times are given as
+// wall and CPU time: on a shared machine the wall time includes other processes' turns; PASS takes the smaller.
+import { indexCloud } from '../src/pipeline/cloud-index.js';
+import { planSize, planVmAdd } from '../src/pipeline/change.js';
+import { compileCloud } from '../src/pipeline/compile.js';
+import { referencePorts, syntheticCloud } from '../src/topology/examples.js';
+import type { Vm } from '../src/topology/model.js';
+
+const NODES = 100;
+const VMS = 10_000;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = (): number => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+const ms = (t0: number): number => performance.now() - t0;
+/** CPU time of this process since `c0`, in ms: the machine may be shared, so wall time alone can mislead. */
+const cpuMs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+};
+const results: { name: string; value: string; pass: boolean }[] = [];
+const report = (name: string, value: string, pass: boolean): void => {
+  results.push({ name, value, pass });
+};
+
+const cloud = syntheticCloud({ computeNodes: NODES, vms: VMS });
+// Port numbers as nodes would report them (the new VM's port included, as when it has just been created).
+const newVm: Vm = { name: 'vm-new', subnet: `s${Math.floor(VMS / 29)}`, node: 'c42', gateway: 'gw0', ip: '', mac: '02:fe:00:00:00:01', port: 'tap-new' };
+{
+  const s = cloud.subnets.find((x) => x.name === newVm.subnet)!;
+  const used = new Set(cloud.vms.filter((v) => v.subnet === s.name).map((v) => v.ip));
+  const base = s.cidr.split('/')[0]!.split('.').map(Number);
+  for (let i = 2; i < 31 && !newVm.ip; i++) {
+    const ip = [base[0], base[1], base[2], base[3]! + i].join('.');
+    if (!used.has(ip)) (newVm as { ip: string }).ip = ip;
+  }
+}
+const ports = referencePorts({ ...cloud, vms: [...cloud.vms, newVm] });
+
+// Warm up the JIT on a small cloud so the figures measure the algorithm, not compilation of the compiler.
+{
+  const small = syntheticCloud({ computeNodes: 10, vms: 500 });
+  for (let i = 0; i < 3; i++) compileCloud(indexCloud(small), referencePorts(small));
+}
+
+const heap0 = heap();
+let t0 = performance.now();
+let c0 = process.cpuUsage();
+const index = indexCloud(cloud);
+const indexMs = ms(t0);
+const indexCpu = cpuMs(c0);
+t0 = performance.now();
+c0 = process.cpuUsage();
+const flows = compileCloud(index, ports);
+const compileMs = ms(t0);
+const compileCpu = cpuMs(c0);
+let total = 0;
+for (const f of flows.values()) total += f.length;
+const heap1 = heap();
+const perFlow = (heap1 - heap0) / total;
+// Keep the result alive past the measurement.
+if (flows.size === 0) console.log('');
+
+const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
+report('index (validate + parse) 10k VMs', `${indexMs.toFixed(0)} ms wall, ${indexCpu.toFixed(0)} ms CPU`, true);
+report(
+  `compile ${VMS} VMs on ${NODES} compute nodes (${index.nodes.size} nodes), index included`,
+  `${(indexMs + compileMs).toFixed(0)} ms wall, ${(indexCpu + compileCpu).toFixed(0)} ms CPU (load average ${load} on ${(await import('node:os')).cpus().length} cores)`,
+  Math.min(indexMs + compileMs, indexCpu + compileCpu) < 2000,
+);
+report('installed flows (sum over nodes)', `${total.toLocaleString('en')} (${Math.round(total / index.nodes.size).toLocaleString('en')} per node)`, true);
+report('heap per installed flow', `${perFlow.toFixed(1)} bytes (${((heap1 - heap0) / 1048576).toFixed(1)} MiB${gc ? '' : ', no --expose-gc: approximate'})`, perFlow < 300);
+
+// One VM added: the incremental index plus the flow-mods for every node.
+// Warm: the controller is a long-running process. planVmAdd is pure, so repeating it changes nothing.
+for (let i = 0; i < 20; i++) planVmAdd(index, newVm, ports);
+const runs: number[] = [];
+const cpuRuns: number[] = [];
+let mods = 0;
+for (let i = 0; i < 50; i++) {
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const { plan } = planVmAdd(index, newVm, ports);
+  runs.push(ms(t0));
+  cpuRuns.push(cpuMs(c0));
+  mods = planSize(plan);
+}
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+report(
+  'one VM added: index + flow-mods for all nodes',
+  `${median(runs).toFixed(2)} ms wall, ${median(cpuRuns).toFixed(2)} ms CPU (medians of 50 after 20 warm-up runs; min wall ${Math.min(...runs).toFixed(2)}), ${mods} flow-mods`,
+  Math.min(median(runs), median(cpuRuns)) < 5,
+);
+
+const width = Math.max(...results.map((r) => r.name.length));
+for (const r of results) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.name.padEnd(width)}  ${r.value}`);
+process.exitCode = results.every((r) => r.pass) ? 0 : 1;

@@ -1,0 +1,91 @@
+// Row builders shared by several stages, and the constant match fields every node reuses.
+import { OFPP } from '../openflow/consts.js';
+import type { Action, FlowMod, OxmField } from '../openflow/types.js';
+import { GATEWAY_MAC } from '../topology/model.js';
+import { ARP_OP, ETH_TYPE, FIELD_REFS, IP_PROTO, macBytes, MULTICAST_BIT, match, oxm, u16, u32, u8 } from './fields.js';
+import { load, move, OUTPUT_IN_PORT, output, setField, flow } from './flow.js';
+import { PRIORITY, TABLE } from './tables.js';
+
+export const GATEWAY_MAC_BYTES = macBytes(GATEWAY_MAC);
+
+export const F = {
+  ethTypeArp: oxm('eth_type', u16(ETH_TYPE.ARP)),
+  ethTypeIp: oxm('eth_type', u16(ETH_TYPE.IPV4)),
+  ipProtoUdp: oxm('ip_proto', u8(IP_PROTO.UDP)),
+  arpRequest: oxm('arp_op', u16(ARP_OP.REQUEST)),
+  arpSpaZero: oxm('arp_spa', u32(0)),
+  multicastDst: oxm('eth_dst', MULTICAST_BIT, MULTICAST_BIT),
+  gatewayMacDst: oxm('eth_dst', GATEWAY_MAC_BYTES),
+  dhcpClientSrc: oxm('udp_src', u16(68)),
+  dhcpServerDst: oxm('udp_dst', u16(67)),
+  dhcpServerSrc: oxm('udp_src', u16(67)),
+  dhcpClientDst: oxm('udp_dst', u16(68)),
+  inPortLocal: oxm('in_port', u32(OFPP.LOCAL)),
+} as const;
+
+const SET_ARP_REPLY = setField(oxm('arp_op', u16(ARP_OP.REPLY)));
+const SET_ETH_SRC_GATEWAY = setField(oxm('eth_src', GATEWAY_MAC_BYTES));
+
+const inPorts = new Map<number, OxmField>();
+export function inPort(port: number): OxmField {
+  let f = inPorts.get(port);
+  if (!f) inPorts.set(port, (f = oxm('in_port', u32(port))));
+  return f;
+}
+
+const tunIds = new WeakMap<Uint8Array, OxmField>();
+/** tun_id=<VNI>, one object per subnet's VNI bytes. */
+export function tunId(vniBytes: Uint8Array): OxmField {
+  let f = tunIds.get(vniBytes);
+  if (!f) tunIds.set(vniBytes, (f = oxm('tun_id', vniBytes)));
+  return f;
+}
+
+const setTunIds = new WeakMap<Uint8Array, Action>();
+/** set_field:<VNI>->tun_id, one object per subnet. */
+export function setTunId(vniBytes: Uint8Array): Action {
+  let a = setTunIds.get(vniBytes);
+  if (!a) setTunIds.set(vniBytes, (a = setField(tunId(vniBytes))));
+  return a;
+}
+
+const loadTunDst = new Map<number, Action>();
+
+/** UDP from a DHCP client to a server (the match the seed writes `udp,tp_src=68,tp_dst=67`). */
+export const DHCP_REQUEST_MATCH = [F.ethTypeIp, F.ipProtoUdp, F.dhcpClientSrc, F.dhcpServerDst] as const;
+
+/** Send through vxlan-int to `ip` (a node's tunnel address). The caller has set tun_id (or matched it). */
+export function tunnelTo(ip: number, vxlanInt: number): Action[] {
+  let l = loadTunDst.get(ip);
+  if (!l) loadTunDst.set(ip, (l = load(FIELD_REFS.tun_ipv4_dst, 32, ip)));
+  return [l, output(vxlanInt)];
+}
+
+/**
+ * ARP responder (table 50): turn a request for `ip` into the reply from `mac`, back out of the port it came in on.
+ * The seed's rewrite, in OF1.3: Nicira move where a field is copied, set_field where a constant is written.
+ */
+export function arpResponder(cookie: bigint, ipBytes: Uint8Array, mac: Uint8Array): FlowMod {
+  const macField = mac === GATEWAY_MAC_BYTES ? null : mac;
+  return flow({
+    table: TABLE.BROADCAST,
+    priority: PRIORITY[TABLE.BROADCAST].ARP_RESPONDER,
+    cookie,
+    match: match(F.ethTypeArp, F.arpRequest, oxm('arp_tpa', ipBytes)),
+    actions: [
+      move(FIELD_REFS.eth_src, FIELD_REFS.eth_dst, 48),
+      macField ? setField(oxm('eth_src', macField)) : SET_ETH_SRC_GATEWAY,
+      SET_ARP_REPLY,
+      move(FIELD_REFS.arp_sha, FIELD_REFS.arp_tha, 48),
+      setField(oxm('arp_sha', mac)),
+      move(FIELD_REFS.arp_spa, FIELD_REFS.arp_tpa, 32),
+      setField(oxm('arp_spa', ipBytes)),
+      OUTPUT_IN_PORT,
+    ],
+  });
+}
+
+/** An explicit drop row (no instructions). */
+export function drop(table: number, priority: number, cookie: bigint, ...fields: OxmField[]): FlowMod {
+  return flow({ table, priority, cookie, match: match(...fields) });
+}

@@ -1,0 +1,68 @@
+// What a stage is. A stage builds the flows one role needs, split by *owner* (the node itself, one subnet, one VM)
+// so that a change to one VM recomputes only that VM's owner on each node (change.ts). Stages are pure: same index,
+// node and ports in, same flows (same order) out.
+import type { FlowMod } from '../openflow/types.js';
+import type { CloudNode } from '../topology/model.js';
+import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
+import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
+import type { StageName } from './cookie.js';
+
+/** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */
+export type PortMap = ReadonlyMap<string, number>;
+
+/** The node being compiled, with the port numbers stages keep asking for. */
+export interface NodeView {
+  readonly info: NodeInfo;
+  readonly node: CloudNode;
+  readonly ports: PortMap;
+  readonly vxlanInt: number | undefined;
+  readonly vxlanSw: number | undefined;
+}
+
+export function nodeView(info: NodeInfo, ports: PortMap): NodeView {
+  return { info, node: info.node, ports, vxlanInt: ports.get(PORT_VXLAN_INT), vxlanSw: ports.get(PORT_VXLAN_SW) };
+}
+
+/**
+ * Per-compile memo for flows that are identical on many nodes (a remote VM's flows differ between nodes only by the
+ * vxlan-int port number): built once, the same objects referenced from every node's list. Keyed by the owner's
+ * index object (a VmInfo, SubnetInfo...) and a slot, so the hot path hashes no strings.
+ */
+export class CompileContext {
+  private readonly memo = new Map<object, Map<string | number, unknown>>();
+  constructor(readonly index: CloudIndex) {}
+
+  /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */
+  get<T>(owner: object, slot: string | number): T | undefined {
+    return this.memo.get(owner)?.get(slot) as T | undefined;
+  }
+
+  set<T>(owner: object, slot: string | number, value: T): T {
+    let slots = this.memo.get(owner);
+    if (!slots) this.memo.set(owner, (slots = new Map()));
+    slots.set(slot, value);
+    return value;
+  }
+}
+
+/** The empty result, shared (stages return it for owners they have nothing for). */
+export const NONE: readonly never[] = Object.freeze([]);
+
+export interface Stage {
+  readonly name: StageName;
+  readonly applies: (node: CloudNode) => boolean;
+  /** Flows owned by the node itself (table misses, port classification, tunnel rules). */
+  readonly node?: (ctx: CompileContext, view: NodeView) => readonly FlowMod[];
+  readonly subnet?: (ctx: CompileContext, view: NodeView, subnet: SubnetInfo) => readonly FlowMod[];
+  readonly vm?: (ctx: CompileContext, view: NodeView, vm: VmInfo) => readonly FlowMod[];
+}
+
+/** The VMs of `subnet` on the viewed node whose port is known, with their port numbers, in name order. */
+export function localPorts(ctx: CompileContext, view: NodeView, subnet: string): { readonly vm: VmInfo; readonly port: number }[] {
+  const out: { vm: VmInfo; port: number }[] = [];
+  for (const vm of ctx.index.localVms.get(view.node.name)?.get(subnet) ?? []) {
+    const port = view.ports.get(vm.vm.port);
+    if (port !== undefined) out.push({ vm, port });
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+// Compute stage: the node's own VMs.
+// - table 0 admits a VM port only with its VM's MAC as source and tags the frame with the subnet's VNI (tun_id):
+//   from then on every table knows the frame's subnet, whichever port it came from;
+// - egress to the VM's own gateway, carrying the VNI so the gateway can tell subnets apart;
+// - DHCP (broadcast and unicast renewals) to the DHCP node;
+// - broadcast (weak spot 1 of the seed, see docs/pipeline.md): a VM's broadcast is output to each *other* local VM
+//   of its subnet, listed explicitly (the sender is never in the list), then to the switch (table 60). The switch
+//   sends it to every other host of the subnet, never back to this one; there it is delivered by tun_id to the local
+//   VMs of that subnet only. No clone/resubmit changes in_port, so nothing can loop back to the sender.
+import type { FlowMod } from '../../openflow/types.js';
+import { hasRole } from '../../topology/model.js';
+import type { SubnetInfo, VmInfo } from '../cloud-index.js';
+import { cookieFor } from '../cookie.js';
+import { match, oxm } from '../fields.js';
+import { flow, output, OUTPUT_LOCAL } from '../flow.js';
+import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
+import { localPorts, NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { PRIORITY, TABLE } from '../tables.js';
+
+const P0 = PRIORITY[TABLE.CLASSIFY];
+const P10 = PRIORITY[TABLE.UNICAST];
+const P50 = PRIORITY[TABLE.BROADCAST];
+
+function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
+  const dhcp = ctx.index.dhcpNode;
+  if (!dhcp) return [];
+  const cookie = cookieFor('node', view.info.tunnelIp, 'compute');
+  // A VM's DHCP traffic goes to the DHCP node whatever its destination MAC: DISCOVER/REQUEST are broadcast
+  // (table 50), renewals are unicast to the server id, which ARP resolves to the gateway MAC (table 10).
+  let toServer;
+  if (dhcp === view.info) toServer = [OUTPUT_LOCAL];
+  else if (view.vxlanInt !== undefined) toServer = tunnelTo(dhcp.tunnelIp, view.vxlanInt);
+  else return [];
+  const m = match(...DHCP_REQUEST_MATCH);
+  return [
+    flow({ table: TABLE.BROADCAST, priority: P50.DHCP_TO_SERVER, cookie, match: m, actions: toServer }),
+    flow({ table: TABLE.UNICAST, priority: P10.DHCP_RENEW, cookie, match: m, actions: toServer }),
+  ];
+}
+
+function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readonly FlowMod[] {
+  const local = localPorts(ctx, view, s.subnet.name);
+  if (!local.length) return NONE;
+  const cookie = cookieFor('subnet', s.vni, 'compute');
+  const out: FlowMod[] = [];
+  // Broadcast from the switch: to every local VM of the packet's subnet (the sender is on another host).
+  if (view.vxlanSw !== undefined) {
+    out.push(
+      flow({
+        table: TABLE.BROADCAST,
+        priority: P50.TUNNEL_DELIVER,
+        cookie,
+        match: match(inPort(view.vxlanSw), tunId(s.vniBytes)),
+        actions: local.map((l) => output(l.port)),
+      }),
+    );
+  }
+  // Broadcast from a local VM: to the other local VMs of its subnet, explicitly excluding the sender, then table 60.
+  for (const sender of local) {
+    out.push(
+      flow({
+        table: TABLE.BROADCAST,
+        priority: P50.LOCAL_BROADCAST,
+        cookie: cookieFor('vm', sender.vm.ip, 'compute'),
+        match: match(inPort(sender.port)),
+        actions: local.filter((l) => l !== sender).map((l) => output(l.port)),
+        goto: TABLE.FLOOD,
+      }),
+    );
+  }
+  return out;
+}
+
+function vmFlows(_ctx: CompileContext, view: NodeView, vm: VmInfo): readonly FlowMod[] {
+  if (vm.host !== view.info) return NONE;
+  const port = view.ports.get(vm.vm.port);
+  if (port === undefined) return NONE;
+  const cookie = cookieFor('vm', vm.ip, 'compute');
+  const admit = [inPort(port), oxm('eth_src', vm.mac)] as const;
+  const tag = [setTunId(vm.subnet.vniBytes)];
+  const out = [
+    flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
+    flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
+  ];
+  // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
+  const toGateway = vm.gateway === view.info ? [OUTPUT_LOCAL] : view.vxlanInt !== undefined ? tunnelTo(vm.gateway.tunnelIp, view.vxlanInt) : undefined;
+  if (toGateway) {
+    out.push(
+      flow({
+        table: TABLE.UNICAST,
+        priority: P10.TO_GATEWAY,
+        cookie,
+        match: match(F.gatewayMacDst, oxm('eth_src', vm.mac)),
+        actions: toGateway,
+      }),
+    );
+  }
+  return out;
+}
+
+export const computeStage: Stage = {
+  name: 'compute',
+  applies: (n) => hasRole(n, 'compute'),
+  node: nodeFlows,
+  subnet: subnetFlows,
+  vm: vmFlows,
+};

@@ -1,0 +1,47 @@
+// DHCP stage: the DHCP node. Its kernel holds every subnet's gateway IP on br0 (br0's MAC = GATEWAY_MAC) and runs
+// the server. Per subnet it knows:
+// - DHCP client traffic from vxlan-int with that subnet's VNI goes to LOCAL (broadcast DISCOVER/REQUEST in table 50,
+//   unicast renewals in table 10);
+// - the server's broadcast replies (source IP = the subnet's gateway IP) get the subnet's VNI and go to the switch,
+//   which takes them to every host of the subnet. Unicast replies need nothing here: the endpoint stage's routed
+//   rows take them to the VM's host with its VNI.
+import type { FlowMod } from '../../openflow/types.js';
+import { hasRole } from '../../topology/model.js';
+import type { SubnetInfo } from '../cloud-index.js';
+import { cookieFor } from '../cookie.js';
+import { match, oxm } from '../fields.js';
+import { flow, output, OUTPUT_LOCAL } from '../flow.js';
+import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId } from '../rows.js';
+import { localPorts, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { PRIORITY, TABLE } from '../tables.js';
+
+function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMod[] {
+  const cookie = cookieFor('subnet', s.vni, 'dhcp');
+  const out: FlowMod[] = [];
+  if (view.vxlanInt !== undefined) {
+    const fromTunnel = match(inPort(view.vxlanInt), tunId(s.vniBytes), ...DHCP_REQUEST_MATCH);
+    out.push(
+      flow({ table: TABLE.UNICAST, priority: PRIORITY[TABLE.UNICAST].TUNNEL_TO_DHCP, cookie, match: fromTunnel, actions: [OUTPUT_LOCAL] }),
+      flow({ table: TABLE.BROADCAST, priority: PRIORITY[TABLE.BROADCAST].TUNNEL_DELIVER, cookie, match: fromTunnel, actions: [OUTPUT_LOCAL] }),
+    );
+  }
+  // If the DHCP node also runs VMs, its own VMs of the subnet get the broadcast reply directly.
+  const local = localPorts(ctx, view, s.subnet.name).map((l) => output(l.port));
+  out.push(
+    flow({
+      table: TABLE.BROADCAST,
+      priority: PRIORITY[TABLE.BROADCAST].DHCP_REPLY,
+      cookie,
+      match: match(F.inPortLocal, F.ethTypeIp, F.ipProtoUdp, oxm('ipv4_src', s.gatewayIpBytes), F.dhcpServerSrc, F.dhcpClientDst),
+      actions: [setTunId(s.vniBytes), ...local],
+      goto: TABLE.FLOOD,
+    }),
+  );
+  return out;
+}
+
+export const dhcpStage: Stage = {
+  name: 'dhcp',
+  applies: (n) => hasRole(n, 'dhcp'),
+  subnet: subnetFlows,
+};

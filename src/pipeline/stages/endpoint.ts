@@ -1,0 +1,138 @@
+// Endpoint stage: what every overlay endpoint (compute, gateway and DHCP node) needs, whatever else it does.
+// - every table's miss row;
+// - admission of tunnel ports (vxlan-int; vxlan-sw on broadcast members) and of LOCAL (gateway/DHCP: the kernel);
+// - tunnel traffic is only *delivered* (by tun_id + eth_dst, or the role-specific rows above TUNNEL_DROP): it is
+//   never routed, answered or sent out again;
+// - for every VM of the cloud: L2 delivery by (tun_id, eth_dst), distributed routing by ipv4_dst, ARP for its IP;
+// - for every subnet: ARP for its gateway IP (answered with GATEWAY_MAC on the asker's own node).
+//
+// A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
+// (VM, port number) and shared between nodes.
+import type { FlowMod } from '../../openflow/types.js';
+import { hasRole, isBroadcastMember, isOverlayEndpoint } from '../../topology/model.js';
+import type { SubnetInfo, VmInfo } from '../cloud-index.js';
+import { cookieFor } from '../cookie.js';
+import { match, oxm } from '../fields.js';
+import { DEC_TTL, flow, output, setField } from '../flow.js';
+import { arpResponder, drop, F, GATEWAY_MAC_BYTES, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
+import type { CompileContext, NodeView, Stage } from '../stage.js';
+import { PRIORITY, TABLE, TABLES } from '../tables.js';
+
+const P0 = PRIORITY[TABLE.CLASSIFY];
+const P10 = PRIORITY[TABLE.UNICAST];
+const P50 = PRIORITY[TABLE.BROADCAST];
+const P60 = PRIORITY[TABLE.FLOOD];
+
+/** Every table's explicit miss row (drop), except those a role fills at priority 0 itself. */
+export function missRows(cookie: bigint, except: readonly number[] = []): FlowMod[] {
+  return TABLES.filter((t) => !except.includes(t.id)).map((t) => drop(t.id, 0, cookie));
+}
+
+function nodeFlows(_ctx: CompileContext, view: NodeView): FlowMod[] {
+  const cookie = cookieFor('node', view.info.tunnelIp, 'endpoint');
+  const out: FlowMod[] = [];
+  const member = isBroadcastMember(view.node);
+  // Table 60's priority-0 row is "to the switch" on broadcast members (when vxlan-sw is known), drop elsewhere.
+  const toSwitch = member && view.vxlanSw !== undefined;
+  out.push(...missRows(cookie, toSwitch ? [TABLE.FLOOD] : []));
+  if (toSwitch) out.push(flow({ table: TABLE.FLOOD, priority: P60.TO_SWITCH, cookie, match: [], actions: [output(view.vxlanSw!)] }));
+
+  if (view.vxlanInt !== undefined) {
+    const vxi = inPort(view.vxlanInt);
+    out.push(
+      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(vxi, F.multicastDst), goto: TABLE.BROADCAST }),
+      flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(vxi), goto: TABLE.UNICAST }),
+      drop(TABLE.UNICAST, P10.TUNNEL_DROP, cookie, vxi),
+      drop(TABLE.BROADCAST, P50.TUNNEL_DROP, cookie, vxi),
+    );
+  }
+  if (member && view.vxlanSw !== undefined) {
+    // The switch only relays broadcast/multicast; unicast from it is dropped by the table-0 miss.
+    const vxs = inPort(view.vxlanSw);
+    out.push(
+      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(vxs, F.multicastDst), goto: TABLE.BROADCAST }),
+      drop(TABLE.BROADCAST, P50.TUNNEL_DROP, cookie, vxs),
+    );
+  }
+  if (hasRole(view.node, 'gateway') || hasRole(view.node, 'dhcp')) {
+    // The node's kernel (gateway IPs, NAT, DHCP server) talks to VMs through br0's LOCAL port.
+    out.push(
+      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(F.inPortLocal, F.multicastDst), goto: TABLE.BROADCAST }),
+      flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(F.inPortLocal), goto: TABLE.UNICAST }),
+    );
+  }
+  out.push(drop(TABLE.BROADCAST, P50.ARP_PROBE_DROP, cookie, F.ethTypeArp, F.arpRequest, F.arpSpaZero));
+  return out;
+}
+
+function subnetFlows(ctx: CompileContext, _view: NodeView, s: SubnetInfo): readonly FlowMod[] {
+  return (
+    ctx.get<FlowMod[]>(s, 'gateway-arp') ??
+    ctx.set(s, 'gateway-arp', [arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES)])
+  );
+}
+
+function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly FlowMod[] {
+  if (vm.host !== view.info) {
+    // The hot path: the same shared array on every node with this vxlan-int port number.
+    const slot = view.vxlanInt ?? 'no-vxlan-int';
+    const cached = ctx.get<readonly FlowMod[]>(vm, slot);
+    if (cached) return cached;
+    const arp = vmArp(ctx, vm);
+    return ctx.set(vm, slot, view.vxlanInt === undefined ? [arp] : [arp, ...remoteDelivery(vm, view.vxlanInt)]);
+  }
+  // Local VM: nothing but the ARP answer until its port is known.
+  const port = view.ports.get(vm.vm.port);
+  return port === undefined ? [vmArp(ctx, vm)] : [vmArp(ctx, vm), ...localDelivery(vm, port)];
+}
+
+function vmArp(ctx: CompileContext, vm: VmInfo): FlowMod {
+  return ctx.get<FlowMod>(vm, 'arp') ?? ctx.set(vm, 'arp', arpResponder(cookieFor('vm', vm.ip, 'endpoint'), vm.ipBytes, vm.mac));
+}
+
+const l2Match = (vm: VmInfo) => match(tunId(vm.subnet.vniBytes), oxm('eth_dst', vm.mac));
+const routedMatch = (vm: VmInfo) => match(F.ethTypeIp, oxm('ipv4_dst', vm.ipBytes));
+const SET_SRC_GATEWAY = setField(oxm('eth_src', GATEWAY_MAC_BYTES));
+
+/** To a VM on this node: L2 by (tun_id, eth_dst) (seed 10/15, local) and routed by ipv4_dst (seed 10/10, local). */
+function localDelivery(vm: VmInfo, port: number): FlowMod[] {
+  const cookie = cookieFor('vm', vm.ip, 'endpoint');
+  return [
+    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: [output(port)] }),
+    flow({
+      table: TABLE.UNICAST,
+      priority: P10.ROUTED,
+      cookie,
+      match: routedMatch(vm),
+      actions: [DEC_TTL, SET_SRC_GATEWAY, setField(oxm('eth_dst', vm.mac)), output(port)],
+    }),
+  ];
+}
+
+/**
+ * To a VM on another node, through vxlan-int to its host: L2 keeps the tun_id it matched (seed 10/15, remote);
+ * routed traffic gets the *destination* subnet's VNI and the VM's MAC, so the host delivers it by (tun_id, eth_dst)
+ * like any L2 frame and never needs the gateway (seed 10/10, remote).
+ */
+function remoteDelivery(vm: VmInfo, vxlanInt: number): FlowMod[] {
+  const cookie = cookieFor('vm', vm.ip, 'endpoint');
+  const toHost = tunnelTo(vm.host.tunnelIp, vxlanInt);
+  return [
+    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: toHost }),
+    flow({
+      table: TABLE.UNICAST,
+      priority: P10.ROUTED,
+      cookie,
+      match: routedMatch(vm),
+      actions: [DEC_TTL, SET_SRC_GATEWAY, setField(oxm('eth_dst', vm.mac)), setTunId(vm.subnet.vniBytes), ...toHost],
+    }),
+  ];
+}
+
+export const endpointStage: Stage = {
+  name: 'endpoint',
+  applies: isOverlayEndpoint,
+  node: nodeFlows,
+  subnet: subnetFlows,
+  vm: vmFlows,
+};

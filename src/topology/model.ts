@@ -1,0 +1,229 @@
+// The cloud model: plain, serialisable data. Nodes, subnets and VMs refer to each other by name. IPAM, the store
+// and the API build on these types; the pipeline compiles them into flows. Nothing here does I/O.
+
+/** What a node does. A node may have several roles (e.g. compute + gateway, or switch + management). */
+export type NodeRole = 'compute' | 'gateway' | 'switch' | 'dhcp' | 'management';
+
+export const NODE_ROLES: readonly NodeRole[] = ['compute', 'gateway', 'switch', 'dhcp', 'management'];
+
+export interface CloudNode {
+  readonly name: string;
+  readonly roles: readonly NodeRole[];
+  /** The node's address on the underlay network (its VXLAN `local_ip`). */
+  readonly underlayIp: string;
+  /** Availability zone, e.g. 'AZ-1'. */
+  readonly az?: string;
+  /**
+   * Gateways only: the service IP, the gateway's tunnel endpoint. In the seed it could be a public cloud host reached
+   * through WireGuard, so it may differ from `underlayIp`. Defaults to `underlayIp`.
+   */
+  readonly serviceIp?: string;
+}
+
+export interface Subnet {
+  readonly name: string;
+  /** e.g. '192.168.20.0/27' */
+  readonly cidr: string;
+  /** The subnet's gateway IP (answered with GATEWAY_MAC on every node; held on gateway and DHCP nodes' br0). */
+  readonly gatewayIp: string;
+  /** VXLAN network identifier: the `tun_id` of every packet of this subnet (24 bits, > 0). */
+  readonly vni: number;
+}
+
+export interface Vm {
+  readonly name: string;
+  /** Subnet name. */
+  readonly subnet: string;
+  /** Name of the compute node it runs on. */
+  readonly node: string;
+  /** Name of the gateway node it is bound to (its egress). */
+  readonly gateway: string;
+  readonly ip: string;
+  /** Lower-case 'aa:bb:cc:dd:ee:ff'. */
+  readonly mac: string;
+  /** Name of its interface on the node's br0 (the OpenFlow port number is learned from the switch). */
+  readonly port: string;
+}
+
+export interface Cloud {
+  readonly nodes: readonly CloudNode[];
+  readonly subnets: readonly Subnet[];
+  readonly vms: readonly Vm[];
+}
+
+/** The one MAC every node answers ARP for every subnet gateway IP with (seed). Gateway and DHCP nodes give br0 this MAC. */
+export const GATEWAY_MAC = '12:00:00:ff:ff:ff';
+
+/** The overlay bridge on every node. */
+export const BRIDGE = 'br0';
+/** Unicast VXLAN port (`remote_ip=flow, key=flow, local_ip=<tunnel ip>`) on compute, gateway and DHCP nodes. */
+export const PORT_VXLAN_INT = 'vxlan-int';
+/** VXLAN port to the switch node (`remote_ip=<switch ip>, key=flow`) on nodes that take part in broadcast. */
+export const PORT_VXLAN_SW = 'vxlan-sw';
+
+/** Name of the switch node's VXLAN port to a host (`remote_ip=<host tunnel ip>, key=flow`). */
+export function switchPortName(hostName: string): string {
+  return `sw-${hostName}`;
+}
+
+export function hasRole(node: CloudNode, role: NodeRole): boolean {
+  return node.roles.includes(role);
+}
+
+/** Compute, gateway and DHCP nodes terminate the overlay: they have vxlan-int and know every VM. */
+export function isOverlayEndpoint(node: CloudNode): boolean {
+  return hasRole(node, 'compute') || hasRole(node, 'gateway') || hasRole(node, 'dhcp');
+}
+
+/**
+ * Nodes with a vxlan-sw port (and a port on the switch node): compute nodes (their VMs broadcast and receive
+ * broadcast) and the DHCP node (its broadcast DHCP replies go out through the switch). Gateways don't need one.
+ */
+export function isBroadcastMember(node: CloudNode): boolean {
+  return hasRole(node, 'compute') || hasRole(node, 'dhcp');
+}
+
+/** The address other nodes send VXLAN to: a gateway's service IP, else the underlay IP. */
+export function tunnelIp(node: CloudNode): string {
+  return (hasRole(node, 'gateway') && node.serviceIp) || node.underlayIp;
+}
+
+// --- addresses -------------------------------------------------------------------------------------------------
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** '10.0.0.1' -> 0x0a000001; throws on anything else. */
+export function ipv4ToNumber(ip: string): number {
+  const m = IPV4.exec(ip);
+  if (!m) throw new Error(`bad IPv4 address '${ip}'`);
+  let n = 0;
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i]);
+    if (octet > 255) throw new Error(`bad IPv4 address '${ip}'`);
+    n = n * 256 + octet;
+  }
+  return n;
+}
+
+export function numberToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}
+
+export function isMac(mac: string): boolean {
+  return MAC.test(mac);
+}
+
+export interface Cidr {
+  readonly network: number;
+  readonly prefix: number;
+}
+
+export function parseCidr(cidr: string): Cidr {
+  const [ip, len, ...rest] = cidr.split('/');
+  const prefix = Number(len);
+  if (ip === undefined || rest.length || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new Error(`bad CIDR '${cidr}'`);
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const network = ipv4ToNumber(ip);
+  if ((network & mask) >>> 0 !== network) throw new Error(`CIDR '${cidr}' has host bits set`);
+  return { network, prefix };
+}
+
+export function cidrContains(cidr: Cidr, ip: number): boolean {
+  const mask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
+  return ((ip & mask) >>> 0) === cidr.network;
+}
+
+// --- validation ------------------------------------------------------------------------------------------------
+
+/**
+ * Everything wrong with a cloud, as human-readable problems (empty when it is consistent): unique names, IPs, MACs
+ * and VNIs; references that resolve to nodes with the right role; addresses inside their subnet. The pipeline
+ * refuses to compile a cloud with problems.
+ */
+export function validateCloud(cloud: Cloud): string[] {
+  const problems: string[] = [];
+  const unique = (what: string, values: readonly string[]): void => {
+    const seen = new Set<string>();
+    for (const v of values) {
+      if (seen.has(v)) problems.push(`duplicate ${what} '${v}'`);
+      seen.add(v);
+    }
+  };
+  const tryParse = <T>(what: string, f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (e) {
+      problems.push(`${what}: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+
+  const nodes = new Map(cloud.nodes.map((n) => [n.name, n]));
+  const subnets = new Map(cloud.subnets.map((s) => [s.name, s]));
+  unique('node name', cloud.nodes.map((n) => n.name));
+  unique('node tunnel IP', cloud.nodes.map(tunnelIp));
+  unique('subnet name', cloud.subnets.map((s) => s.name));
+  unique('subnet VNI', cloud.subnets.map((s) => String(s.vni)));
+  unique('VM name', cloud.vms.map((v) => v.name));
+  unique('VM IP', cloud.vms.map((v) => v.ip));
+  unique('VM MAC', cloud.vms.map((v) => v.mac));
+  unique('VM port on one node', cloud.vms.map((v) => `${v.node}/${v.port}`));
+
+  for (const n of cloud.nodes) {
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(n.name)) problems.push(`node '${n.name}': bad name`);
+    if (n.roles.length === 0) problems.push(`node '${n.name}': no role`);
+    for (const r of n.roles) if (!NODE_ROLES.includes(r)) problems.push(`node '${n.name}': unknown role '${r}'`);
+    tryParse(`node '${n.name}'`, () => ipv4ToNumber(n.underlayIp));
+    if (n.serviceIp !== undefined) tryParse(`node '${n.name}'`, () => ipv4ToNumber(n.serviceIp!));
+    // One br0 cannot be both the broadcast hub and an overlay endpoint: VXLAN from a host would arrive on the
+    // switch's port for that host, never on vxlan-int (OVS picks the most specific tunnel port).
+    if (hasRole(n, 'switch') && isOverlayEndpoint(n)) problems.push(`node '${n.name}': the switch role cannot share br0 with compute/gateway/dhcp`);
+  }
+  if (cloud.nodes.filter((n) => hasRole(n, 'switch')).length > 1) problems.push('more than one switch node');
+  if (cloud.nodes.filter((n) => hasRole(n, 'dhcp')).length > 1) problems.push('more than one DHCP node');
+
+  for (const s of cloud.subnets) {
+    if (!Number.isInteger(s.vni) || s.vni < 1 || s.vni > 0xffffff) problems.push(`subnet '${s.name}': VNI ${s.vni} out of range 1..16777215`);
+    const cidr = tryParse(`subnet '${s.name}'`, () => parseCidr(s.cidr));
+    const gw = tryParse(`subnet '${s.name}'`, () => ipv4ToNumber(s.gatewayIp));
+    if (cidr && gw !== undefined && !cidrContains(cidr, gw)) problems.push(`subnet '${s.name}': gateway ${s.gatewayIp} not in ${s.cidr}`);
+  }
+
+  for (const v of cloud.vms) problems.push(...vmProblems(v, nodes, subnets));
+  return problems;
+}
+
+/** What is wrong with one VM against the nodes and subnets it refers to (not uniqueness among VMs). */
+export function vmProblems(v: Vm, nodes: ReadonlyMap<string, CloudNode>, subnets: ReadonlyMap<string, Subnet>): string[] {
+  const problems: string[] = [];
+  const where = `VM '${v.name}'`;
+  const subnet = subnets.get(v.subnet);
+  const host = nodes.get(v.node);
+  const gateway = nodes.get(v.gateway);
+  if (!subnet) problems.push(`${where}: unknown subnet '${v.subnet}'`);
+  if (!host) problems.push(`${where}: unknown node '${v.node}'`);
+  else if (!hasRole(host, 'compute')) problems.push(`${where}: node '${v.node}' is not a compute node`);
+  if (!gateway) problems.push(`${where}: unknown gateway '${v.gateway}'`);
+  else if (!hasRole(gateway, 'gateway')) problems.push(`${where}: node '${v.gateway}' is not a gateway`);
+  if (!isMac(v.mac)) problems.push(`${where}: bad MAC '${v.mac}' (lower-case aa:bb:cc:dd:ee:ff)`);
+  else if (parseInt(v.mac.slice(0, 2), 16) & 1) problems.push(`${where}: MAC ${v.mac} is multicast`);
+  if (v.mac === GATEWAY_MAC) problems.push(`${where}: MAC is the gateway MAC`);
+  if (!v.port) problems.push(`${where}: no port name`);
+  let ip: number | undefined;
+  try {
+    ip = ipv4ToNumber(v.ip);
+  } catch (e) {
+    problems.push(`${where}: ${(e as Error).message}`);
+  }
+  if (subnet && ip !== undefined) {
+    try {
+      const cidr = parseCidr(subnet.cidr);
+      if (!cidrContains(cidr, ip)) problems.push(`${where}: IP ${v.ip} not in ${subnet.cidr}`);
+    } catch {
+      /* reported with the subnet */
+    }
+    if (v.ip === subnet.gatewayIp) problems.push(`${where}: IP is the gateway IP`);
+  }
+  return problems;
+}
