@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool
+  openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl
   python3-os-ken openssh-server openssh-client
 )
 missing=()
@@ -17,6 +17,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# LXD (the lxd VM backend and its tests): started by hand, no systemd here.
+./scripts/install-lxd.sh
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -1,0 +1,60 @@
+// Node bootstrap per role, idempotent: every step reads the node's state and changes only what differs, so a
+// second run reports no changes. Removal undoes what bootstrap added and nothing else.
+import type { Executor } from '../executor.js';
+import { removeNodeFiles } from '../files.js';
+import { ensureDhcpServer, removeDhcpServer } from './dhcp.js';
+import { ensureAddresses, ensureForwarding, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
+import { ensureSnat, removeSnat } from './nat.js';
+import { ensureOvs, removeOvs } from './ovs.js';
+import { bridgeOf, DEFAULT_UNDERLAY_BRIDGE, hasRole, stateDirOf, validateNodeSpec, type NodeBootstrapSpec } from './spec.js';
+
+export interface BootstrapReport {
+  readonly node: string;
+  /** Human-readable changes made; empty when the node already matched the spec. */
+  readonly changes: readonly string[];
+}
+
+/** The addresses br0 holds: gateway IPs (gateway role) and DHCP server IPs (dhcp role). */
+function bridgeAddresses(spec: NodeBootstrapSpec): string[] {
+  const addrs = new Set<string>();
+  if (hasRole(spec, 'gateway')) spec.gateway?.addresses.forEach((a) => addrs.add(a));
+  if (hasRole(spec, 'dhcp')) spec.dhcp?.addresses.forEach((a) => addrs.add(a));
+  return [...addrs];
+}
+
+export async function bootstrapNode(exec: Executor, spec: NodeBootstrapSpec): Promise<BootstrapReport> {
+  validateNodeSpec(spec);
+  const bridge = bridgeOf(spec);
+  const changes: string[] = [];
+  changes.push(...(await ensureOvs(exec, spec)));
+  if (spec.underlay) changes.push(...(await ensureAddresses(exec, spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE, [spec.underlay.address])));
+  changes.push(...(await ensureAddresses(exec, bridge, bridgeAddresses(spec))));
+  if (hasRole(spec, 'gateway') && spec.gateway) {
+    const g = spec.gateway;
+    changes.push(...(await ensureForwarding(exec, stateDirOf(spec))));
+    changes.push(...(await ensureSnat(exec, g)));
+    changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }])));
+  } else {
+    changes.push(...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));
+  }
+  if (hasRole(spec, 'dhcp')) changes.push(...(await ensureDhcpServer(exec, spec)));
+  else changes.push(...(await removeDhcpServer(exec, spec)));
+  return { node: spec.name, changes };
+}
+
+export async function removeNode(exec: Executor, spec: NodeBootstrapSpec): Promise<BootstrapReport> {
+  validateNodeSpec(spec);
+  const changes: string[] = [
+    ...(await removeDhcpServer(exec, spec)),
+    ...(await removeSnat(exec)),
+    ...(await removeRoutes(exec)),
+    ...(await restoreForwarding(exec, stateDirOf(spec))),
+    ...(await removeOvs(exec, spec)),
+  ];
+  await removeNodeFiles(exec, `${stateDirOf(spec)}/ip_forward.orig`);
+  await exec.run(['rmdir', '--', stateDirOf(spec)], { okCodes: [0, 1] });
+  return { node: spec.name, changes };
+}
+
+export { syncDhcpReservations } from './dhcp.js';
+export * from './spec.js';

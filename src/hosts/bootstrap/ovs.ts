@@ -1,0 +1,173 @@
+// The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
+// Each step reads first and changes only what differs, returning what it changed.
+import type { Executor } from '../executor.js';
+import { listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import {
+  bridgeMacOf,
+  bridgeOf,
+  controllersOf,
+  DEFAULT_UNDERLAY_BRIDGE,
+  hasRole,
+  type NodeBootstrapSpec,
+} from './spec.js';
+
+/** Marks what we created, so removal and reconciliation touch nothing else. */
+export const OWNER_KEY = 'minicloud';
+
+export const PORT_VXLAN_INT = 'vxlan-int';
+export const PORT_VXLAN_SW = 'vxlan-sw';
+
+/** The switch node's VXLAN port to a host (same convention as src/topology). */
+export function switchPortName(hostName: string): string {
+  return `sw-${hostName}`;
+}
+
+interface TunnelPort {
+  readonly name: string;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/** The VXLAN ports a node's roles call for (seed, "Bridge design"). */
+export function tunnelPortsFor(spec: NodeBootstrapSpec): TunnelPort[] {
+  const ports: TunnelPort[] = [];
+  const endpoint = hasRole(spec, 'compute') || hasRole(spec, 'gateway') || hasRole(spec, 'dhcp');
+  if (endpoint) ports.push({ name: PORT_VXLAN_INT, options: { local_ip: spec.tunnelIp, remote_ip: 'flow', key: 'flow' } });
+  if ((hasRole(spec, 'compute') || hasRole(spec, 'dhcp')) && spec.switchIp !== undefined) {
+    ports.push({ name: PORT_VXLAN_SW, options: { remote_ip: spec.switchIp, key: 'flow' } });
+  }
+  if (hasRole(spec, 'switch')) {
+    for (const peer of spec.switchPeers ?? []) {
+      ports.push({ name: switchPortName(peer.name), options: { local_ip: spec.tunnelIp, remote_ip: peer.ip, key: 'flow' } });
+    }
+  }
+  return ports;
+}
+
+/**
+ * ovsdb-server must answer and ovs-vswitchd must have started (it fills in `datapath_types`). A vswitchd that died
+ * later makes the first change fail within ovs-vsctl's --timeout, with that error.
+ */
+export async function checkOvsRunning(exec: Executor): Promise<void> {
+  const rows = await listRows(exec, 'Open_vSwitch', ['datapath_types']).catch((e: Error) => {
+    throw new Error(`[${exec.target}] Open vSwitch is not running or not installed (ovs-vsctl failed): ${e.message}`);
+  });
+  if (stringSet(rows[0]?.['datapath_types']).length === 0) throw new Error(`[${exec.target}] ovs-vswitchd is not running (it never filled in datapath_types)`);
+}
+
+export async function resolveDatapathType(exec: Executor, spec: NodeBootstrapSpec): Promise<'system' | 'netdev'> {
+  if (spec.datapathType && spec.datapathType !== 'auto') return spec.datapathType;
+  const r = await exec.run(['test', '-d', '/sys/module/openvswitch'], { okCodes: [0, 1] });
+  return r.code === 0 ? 'system' : 'netdev';
+}
+
+interface BridgeWanted {
+  readonly name: string;
+  readonly datapathType: string;
+  readonly failMode?: string;
+  readonly protocols?: readonly string[];
+  readonly hwaddr?: string;
+  readonly role: string;
+}
+
+/** Creates the bridge or corrects the columns we own; leaves everything else alone. */
+export async function ensureBridge(exec: Executor, want: BridgeWanted): Promise<string[]> {
+  const rows = await listRows(exec, 'Bridge', ['name', 'datapath_type', 'fail_mode', 'protocols', 'other_config', 'external_ids']);
+  const row = rows.find((r) => r['name'] === want.name);
+  const set: string[] = [];
+  if (!row || optionalString(row['datapath_type']) !== want.datapathType) set.push(`datapath_type=${want.datapathType}`);
+  if (want.failMode && (!row || optionalString(row['fail_mode']) !== want.failMode)) set.push(`fail_mode=${want.failMode}`);
+  if (want.protocols && (!row || stringSet(row['protocols']).join(',') !== want.protocols.join(','))) set.push(`protocols=${want.protocols.join(',')}`);
+  const other = stringMap(row?.['other_config']);
+  if (want.hwaddr && other['hwaddr'] !== want.hwaddr) set.push(...mapArgs('other_config', { hwaddr: want.hwaddr }));
+  if (stringMap(row?.['external_ids'])[OWNER_KEY] !== want.role) set.push(...mapArgs('external_ids', { [OWNER_KEY]: want.role }));
+  if (set.length === 0) return [];
+  await vsctl(exec, ['--may-exist', 'add-br', want.name, '--', 'set', 'bridge', want.name, ...set]);
+  return [row ? `bridge ${want.name}: set ${set.join(' ')}` : `bridge ${want.name}: created (${set.join(' ')})`];
+}
+
+export async function ensureController(exec: Executor, bridge: string, targets: readonly string[]): Promise<string[]> {
+  const { stdout } = await vsctl(exec, ['get-controller', bridge]);
+  const current = stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  if (current.join(' ') === [...targets].sort().join(' ')) return [];
+  await vsctl(exec, ['set-controller', bridge, ...targets]);
+  return [`bridge ${bridge}: controller ${targets.join(' ')}`];
+}
+
+/** Adds, corrects or removes our tunnel ports on the bridge so exactly the wanted ones exist. */
+export async function ensureTunnelPorts(exec: Executor, bridge: string, wanted: readonly TunnelPort[]): Promise<string[]> {
+  const interfaces = await listRows(exec, 'Interface', ['name', 'type', 'options', 'external_ids']);
+  const onBridge = new Set(await listPorts(exec, bridge));
+  const changes: string[] = [];
+  for (const port of wanted) {
+    const row = interfaces.find((r) => r['name'] === port.name);
+    const ok =
+      row &&
+      onBridge.has(port.name) &&
+      optionalString(row['type']) === 'vxlan' &&
+      sameMap(stringMap(row['options']), port.options) &&
+      stringMap(row['external_ids'])[OWNER_KEY] === 'tunnel';
+    if (ok) continue;
+    await vsctl(exec, [
+      '--if-exists', 'del-port', port.name,
+      '--', 'add-port', bridge, port.name,
+      '--', 'set', 'interface', port.name, 'type=vxlan', ...mapArgs('options', port.options), ...mapArgs('external_ids', { [OWNER_KEY]: 'tunnel' }),
+    ]);
+    changes.push(`port ${port.name}: ${row ? 'replaced' : 'added'} (${Object.entries(port.options).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+  }
+  const names = new Set(wanted.map((p) => p.name));
+  for (const row of interfaces) {
+    const name = String(row['name']);
+    if (onBridge.has(name) && !names.has(name) && stringMap(row['external_ids'])[OWNER_KEY] === 'tunnel') {
+      await vsctl(exec, ['--if-exists', 'del-port', bridge, name]);
+      changes.push(`port ${name}: removed`);
+    }
+  }
+  return changes;
+}
+
+/** br-phy with the underlay NIC as its port (the address goes on it in ip.ts). */
+export async function ensureUnderlayBridge(exec: Executor, spec: NodeBootstrapSpec, datapathType: string): Promise<string[]> {
+  if (!spec.underlay) return [];
+  const name = spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE;
+  const changes = await ensureBridge(exec, { name, datapathType, role: 'underlay' });
+  if (!(await listPorts(exec, name)).includes(spec.underlay.device)) {
+    await vsctl(exec, ['--may-exist', 'add-port', name, spec.underlay.device]);
+    changes.push(`bridge ${name}: port ${spec.underlay.device} added`);
+  }
+  return changes;
+}
+
+export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
+  await checkOvsRunning(exec);
+  const datapathType = await resolveDatapathType(exec, spec);
+  const bridge = bridgeOf(spec);
+  const hwaddr = bridgeMacOf(spec);
+  return [
+    ...(await ensureUnderlayBridge(exec, spec, datapathType)),
+    ...(await ensureBridge(exec, {
+      name: bridge,
+      datapathType,
+      failMode: 'secure',
+      protocols: ['OpenFlow13'],
+      role: 'overlay',
+      ...(hwaddr ? { hwaddr } : {}),
+    })),
+    ...(await ensureController(exec, bridge, controllersOf(spec))),
+    ...(await ensureTunnelPorts(exec, bridge, tunnelPortsFor(spec))),
+  ];
+}
+
+/** Deletes the bridges we created (br0 with its ports, and br-phy). */
+export async function removeOvs(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
+  const changes: string[] = [];
+  const bridges = await listRows(exec, 'Bridge', ['name', 'external_ids']);
+  const ours = [bridgeOf(spec), spec.underlay?.bridge ?? DEFAULT_UNDERLAY_BRIDGE];
+  for (const row of bridges) {
+    const name = String(row['name']);
+    if (ours.includes(name) && stringMap(row['external_ids'])[OWNER_KEY] !== undefined) {
+      await vsctl(exec, ['--if-exists', 'del-br', name]);
+      changes.push(`bridge ${name}: deleted`);
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,178 @@
+// What a node should look like: plain data, validated once before any command runs.
+import { GATEWAY_MAC, type NodeRole } from '../types.js';
+import {
+  assertControllerTarget,
+  assertIfAddress,
+  assertIfName,
+  assertIpv4,
+  assertMac,
+  assertName,
+  assertNetwork,
+  assertPath,
+  ValidationError,
+} from '../validate.js';
+
+/**
+ * Userspace (netdev) tunnelling needs the node's underlay address on an OVS bridge of its own with the underlay NIC
+ * as its port (lab.md): `br-phy` holds `address`, `device` is its port.
+ */
+export interface UnderlayBridgeSpec {
+  /** Default 'br-phy'. */
+  readonly bridge?: string;
+  /** The underlay NIC, e.g. 'eth0'. */
+  readonly device: string;
+  /** The node's underlay address with prefix, e.g. '10.99.0.1/24' (its IP is normally `tunnelIp`). */
+  readonly address: string;
+}
+
+export interface RouteSpec {
+  /** Destination network, e.g. '192.168.20.0/22'. */
+  readonly to: string;
+  readonly via?: string;
+  readonly dev?: string;
+}
+
+export interface GatewaySpec {
+  /** Subnet gateway IPs with their prefix, held on br0, e.g. ['192.168.20.1/27']. */
+  readonly addresses: readonly string[];
+  /** The overlay range whose traffic leaving it is SNATed, e.g. '192.168.20.0/22'. */
+  readonly overlayCidr: string;
+  /** SNAT --to-source this address (the seed's way); MASQUERADE when omitted. */
+  readonly snatTo?: string;
+  /** Only NAT traffic leaving through this interface (iptables -o). */
+  readonly egressInterface?: string;
+  /** Routes back into the overlay. Default: overlayCidr via br0. */
+  readonly routes?: readonly RouteSpec[];
+}
+
+export interface DhcpReservation {
+  /** The VM's name: tags its options in dnsmasq. */
+  readonly vm: string;
+  readonly mac: string;
+  readonly ip: string;
+  /** Default route handed out (the subnet's gateway IP). */
+  readonly router?: string;
+  readonly dns?: readonly string[];
+}
+
+export interface DhcpSpec {
+  /** The DHCP server's addresses on br0 (the seed puts the subnet gateway IPs there), one per subnet served. */
+  readonly addresses: readonly string[];
+  /** Where dnsmasq's config, reservations, leases and pid file live. Default `${stateDir}/dnsmasq`. */
+  readonly dir?: string;
+  readonly domain?: string;
+  /** Lease time, dnsmasq syntax ('12h', 'infinite'). Default '12h'. */
+  readonly leaseTime?: string;
+  /** Initial reservations; later changes go through syncDhcpReservations. */
+  readonly reservations?: readonly DhcpReservation[];
+}
+
+export interface NodeBootstrapSpec {
+  readonly name: string;
+  readonly roles: readonly NodeRole[];
+  /** The node's tunnel endpoint (VXLAN local_ip): its underlay IP, or a gateway's service IP. */
+  readonly tunnelIp: string;
+  /** OpenFlow controller target(s) for br0, e.g. 'tcp:10.0.0.1:6653' or 'unix:/path' (lab). */
+  readonly controller: string | readonly string[];
+  /** Default 'br0'. */
+  readonly bridge?: string;
+  /** 'auto' (default): 'system' when the openvswitch kernel module is loaded, else 'netdev'. */
+  readonly datapathType?: 'auto' | 'system' | 'netdev';
+  /** br0's MAC. Default: the gateway MAC on gateway and DHCP nodes, OVS's choice elsewhere. */
+  readonly bridgeMac?: string;
+  /** Userspace tunnelling layout (br-phy); omit on nodes whose underlay address is on a NIC. */
+  readonly underlay?: UnderlayBridgeSpec;
+  /** Compute and DHCP nodes: the switch node's tunnel IP (the `vxlan-sw` port). */
+  readonly switchIp?: string;
+  /** Switch node: every broadcast member (compute and DHCP nodes); one VXLAN port each. */
+  readonly switchPeers?: readonly { readonly name: string; readonly ip: string }[];
+  readonly gateway?: GatewaySpec;
+  readonly dhcp?: DhcpSpec;
+  /** Bookkeeping on the node (what to restore on removal). Default '/var/lib/minicloud'. */
+  readonly stateDir?: string;
+}
+
+export const DEFAULT_BRIDGE = 'br0';
+export const DEFAULT_UNDERLAY_BRIDGE = 'br-phy';
+export const DEFAULT_STATE_DIR = '/var/lib/minicloud';
+
+export function hasRole(spec: NodeBootstrapSpec, role: NodeRole): boolean {
+  return spec.roles.includes(role);
+}
+
+export function bridgeOf(spec: NodeBootstrapSpec): string {
+  return spec.bridge ?? DEFAULT_BRIDGE;
+}
+
+export function stateDirOf(spec: NodeBootstrapSpec): string {
+  return spec.stateDir ?? DEFAULT_STATE_DIR;
+}
+
+export function controllersOf(spec: NodeBootstrapSpec): string[] {
+  return typeof spec.controller === 'string' ? [spec.controller] : [...spec.controller];
+}
+
+export function bridgeMacOf(spec: NodeBootstrapSpec): string | undefined {
+  if (spec.bridgeMac) return spec.bridgeMac.toLowerCase();
+  return hasRole(spec, 'gateway') || hasRole(spec, 'dhcp') ? GATEWAY_MAC : undefined;
+}
+
+/** Throws ValidationError on the first bad field; checks role requirements too. */
+export function validateNodeSpec(spec: NodeBootstrapSpec): void {
+  assertName('node name', spec.name);
+  const roles = ['compute', 'gateway', 'switch', 'dhcp', 'management'];
+  if (!Array.isArray(spec.roles) || spec.roles.some((r) => !roles.includes(r))) throw new ValidationError('roles', spec.roles, `each one of ${roles.join(', ')}`);
+  assertIpv4('tunnelIp', spec.tunnelIp);
+  const controllers = controllersOf(spec);
+  if (controllers.length === 0) throw new ValidationError('controller', spec.controller, 'at least one target');
+  controllers.forEach((c) => assertControllerTarget('controller', c));
+  assertIfName('bridge', bridgeOf(spec));
+  if (spec.datapathType && !['auto', 'system', 'netdev'].includes(spec.datapathType)) throw new ValidationError('datapathType', spec.datapathType, 'auto, system or netdev');
+  if (spec.bridgeMac !== undefined) assertMac('bridgeMac', spec.bridgeMac);
+  assertPath('stateDir', stateDirOf(spec));
+  if (spec.underlay) {
+    assertIfName('underlay.bridge', spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE);
+    assertIfName('underlay.device', spec.underlay.device);
+    assertIfAddress('underlay.address', spec.underlay.address);
+  }
+  if (hasRole(spec, 'compute') || (hasRole(spec, 'dhcp') && spec.switchIp !== undefined)) assertIpv4('switchIp', spec.switchIp);
+  if (hasRole(spec, 'switch')) {
+    if (!Array.isArray(spec.switchPeers)) throw new ValidationError('switchPeers', spec.switchPeers, 'a list (may be empty)');
+    for (const p of spec.switchPeers) {
+      assertName('switchPeers.name', p.name);
+      assertIpv4('switchPeers.ip', p.ip);
+    }
+  }
+  if (hasRole(spec, 'gateway')) {
+    const g = spec.gateway;
+    if (!g) throw new ValidationError('gateway', g, 'required for the gateway role');
+    g.addresses.forEach((a) => assertIfAddress('gateway.addresses', a));
+    assertNetwork('gateway.overlayCidr', g.overlayCidr);
+    if (g.snatTo !== undefined) assertIpv4('gateway.snatTo', g.snatTo);
+    if (g.egressInterface !== undefined) assertIfName('gateway.egressInterface', g.egressInterface);
+    for (const r of g.routes ?? []) {
+      assertNetwork('gateway.routes.to', r.to);
+      if (r.via !== undefined) assertIpv4('gateway.routes.via', r.via);
+      if (r.dev !== undefined) assertIfName('gateway.routes.dev', r.dev);
+      if (r.via === undefined && r.dev === undefined) throw new ValidationError('gateway.routes', r, 'needs via or dev');
+    }
+  }
+  if (hasRole(spec, 'dhcp')) {
+    const d = spec.dhcp;
+    if (!d) throw new ValidationError('dhcp', d, 'required for the dhcp role');
+    if (d.addresses.length === 0) throw new ValidationError('dhcp.addresses', d.addresses, 'at least one server address');
+    d.addresses.forEach((a) => assertIfAddress('dhcp.addresses', a));
+    if (d.dir !== undefined) assertPath('dhcp.dir', d.dir);
+    if (d.domain !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,62})$/i.test(d.domain)) throw new ValidationError('dhcp.domain', d.domain, 'a domain name');
+    if (d.leaseTime !== undefined && !/^(infinite|\d{1,7}[smhd]?)$/.test(d.leaseTime)) throw new ValidationError('dhcp.leaseTime', d.leaseTime, "like '12h' or 'infinite'");
+    (d.reservations ?? []).forEach(validateReservation);
+  }
+}
+
+export function validateReservation(r: DhcpReservation): void {
+  assertName('reservation.vm', r.vm);
+  assertMac('reservation.mac', r.mac);
+  assertIpv4('reservation.ip', r.ip);
+  if (r.router !== undefined) assertIpv4('reservation.router', r.router);
+  (r.dns ?? []).forEach((d) => assertIpv4('reservation.dns', d));
+}

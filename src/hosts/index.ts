@@ -1,0 +1,25 @@
+// src/hosts: running commands on nodes (locally, in a namespace, over SSH), preparing nodes per role, and VM
+// backends (LXD, netns). Imports nothing of ours but types; see docs/hosts.md.
+export type { Logger, NodeRole } from './types.js';
+export { GATEWAY_MAC, silentLogger } from './types.js';
+export { quoteArg, quoteArgv } from './quote.js';
+export * from './validate.js';
+export type { Executor, ExecOptions, ExecResult } from './executor.js';
+export { ExecError, ExecTimeoutError, withEnv } from './executor.js';
+export { LocalExecutor, type LocalExecutorOptions } from './local.js';
+export { NetnsExecutor, type NetnsExecutorOptions } from './netns.js';
+export { SshExecutor, SshConnectError, type SshExecutorOptions } from './ssh/executor.js';
+export { KnownHosts, HostKeyMismatchError, fingerprint, hostId } from './ssh/known-hosts.js';
+export { readNodeFile, writeNodeFile, removeNodeFiles } from './files.js';
+export { bootstrapNode, removeNode, syncDhcpReservations, type BootstrapReport } from './bootstrap/index.js';
+export type { NodeBootstrapSpec, GatewaySpec, DhcpSpec, DhcpReservation, RouteSpec, UnderlayBridgeSpec } from './bootstrap/spec.js';
+export { validateNodeSpec } from './bootstrap/spec.js';
+export { PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelPortsFor } from './bootstrap/ovs.js';
+export { NAT_CHAIN } from './bootstrap/nat.js';
+export { ROUTE_PROTO } from './bootstrap/ip.js';
+export type { VmDriver, VmSpec, VmInfo, VmState, VmNetwork, Flavor } from './vm/driver.js';
+export { MacMismatchError, VmExistsError, VmNotFoundError, portNameFor, validateVmSpec } from './vm/driver.js';
+export { NetnsVmDriver, type NetnsVmDriverOptions } from './vm/netns.js';
+export { LxdVmDriver, type LxdVmDriverOptions } from './vm/lxd.js';
+export { ensureBusyboxImage, imageExists, DEFAULT_IMAGE } from './lxd/image.js';
+export { LabLxd, type LabLxdOptions } from './lxd/lab-daemon.js';

@@ -1,0 +1,239 @@
+// Commands on a remote node over SSH (ssh2): key authentication, host key pinned on first contact, one connection
+// per node shared by concurrent commands (each on its own exec channel), reconnection after a drop.
+import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import {
+  DEFAULT_TIMEOUT_MS,
+  logStart,
+  logTimeout,
+  settle,
+  type ExecOptions,
+  type ExecResult,
+  type Executor,
+} from '../executor.js';
+import { quoteArgv } from '../quote.js';
+import { silentLogger, type Logger } from '../types.js';
+import { hostId, keyType, KnownHosts } from './known-hosts.js';
+
+export interface SshExecutorOptions {
+  readonly host: string;
+  readonly port?: number;
+  readonly username: string;
+  /** The private key (OpenSSH or PEM format). */
+  readonly privateKey: string | Buffer;
+  readonly passphrase?: string;
+  /** Our known-hosts file (or a shared KnownHosts); the node's key is pinned there on first contact. */
+  readonly knownHosts: KnownHosts | string;
+  /** Handshake and authentication must finish within this (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /** Per-command timeout unless the call gives one (default 60 s). */
+  readonly defaultTimeoutMs?: number;
+  /** SSH keepalives; a dead peer is noticed after 3 unanswered (default 15 s, 0 = off). */
+  readonly keepaliveIntervalMs?: number;
+  /** Concurrent exec channels on the one connection (OpenSSH's MaxSessions defaults to 10). Default 8. */
+  readonly maxChannels?: number;
+  readonly logger?: Logger;
+}
+
+export class SshConnectError extends Error {
+  override readonly name = 'SshConnectError';
+  constructor(
+    readonly target: string,
+    cause: Error,
+    /** False when the command certainly did not start (so running it again is safe). */
+    readonly commandStarted = false,
+  ) {
+    super(`[${target}] SSH connection failed: ${cause.message}`, { cause });
+  }
+}
+
+// Host key algorithms that produce each pinned key type, so the server offers the key we pinned.
+const HOST_KEY_ALGORITHMS: Record<string, readonly string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+export class SshExecutor implements Executor {
+  readonly target: string;
+  private readonly logger: Logger;
+  private readonly knownHosts: KnownHosts;
+  private readonly hostId: string;
+  private connection: Promise<Client> | undefined;
+  private channelsInUse = 0;
+  private readonly waiting: Array<() => void> = [];
+  private closed = false;
+
+  constructor(private readonly options: SshExecutorOptions) {
+    const port = options.port ?? 22;
+    this.target = `ssh:${options.username}@${options.host}:${port}`;
+    this.hostId = hostId(options.host, port);
+    this.logger = options.logger ?? silentLogger;
+    this.knownHosts = typeof options.knownHosts === 'string' ? new KnownHosts(options.knownHosts) : options.knownHosts;
+  }
+
+  async run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const line = quoteArgv(argv);
+    const timeoutMs = opts.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    await this.acquireChannel();
+    try {
+      const startedAt = logStart(this.logger, this.target, argv);
+      let result: ExecResult;
+      try {
+        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs);
+      } catch (e) {
+        // A connection that died unnoticed (node rebooted, sshd restarted) fails at channel open: reconnect once.
+        if (!(e instanceof SshConnectError) || e.commandStarted || this.closed) throw e;
+        this.logger.warn({ target: this.target, err: e.message }, 'ssh channel failed; reconnecting');
+        this.forget();
+        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs);
+      }
+      return settle(this.logger, this.target, argv, opts, result, startedAt);
+    } finally {
+      this.releaseChannel();
+    }
+  }
+
+  /** Drops the cached connection so the next command opens a new one. */
+  private forget(): void {
+    const stale = this.connection;
+    this.connection = undefined;
+    void stale?.then((c) => c.end(), () => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = this.connection;
+    this.connection = undefined;
+    const client = await pending?.catch(() => undefined);
+    client?.end();
+  }
+
+  private exec(client: Client, argv: readonly string[], line: string, opts: ExecOptions, timeoutMs: number): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      let channel: ClientChannel | undefined;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // OpenSSH (>= 7.9) delivers the signal to the command; closing the channel ends the wait regardless.
+        channel?.signal('KILL');
+        channel?.close();
+        reject(logTimeout(this.logger, this.target, argv, timeoutMs));
+      }, timeoutMs);
+      const onChannel = (err: Error | undefined, stream: ClientChannel): void => {
+        if (err) {
+          clearTimeout(timer);
+          return reject(new SshConnectError(this.target, err));
+        }
+        if (timedOut) {
+          // The command was sent before we gave up: it may be starting on the node right now.
+          stream.signal('KILL');
+          return stream.close();
+        }
+        channel = stream;
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code: number | undefined;
+        stream.on('data', (b: Buffer) => out.push(b));
+        stream.stderr.on('data', (b: Buffer) => errOut.push(b));
+        stream.on('exit', (exitCode: number | null) => {
+          code = exitCode ?? -1;
+        });
+        stream.on('close', () => {
+          clearTimeout(timer);
+          if (timedOut) return;
+          if (code === undefined) {
+            return reject(new SshConnectError(this.target, new Error('connection lost while the command ran'), true));
+          }
+          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code });
+        });
+        stream.end(opts.input ?? '');
+      };
+      try {
+        client.exec(line, onChannel);
+      } catch (e) {
+        clearTimeout(timer);
+        reject(new SshConnectError(this.target, e as Error)); // "Not connected": the socket is already gone
+      }
+    });
+  }
+
+  private connect(): Promise<Client> {
+    if (this.closed) return Promise.reject(new Error(`[${this.target}] executor closed`));
+    if (!this.connection) {
+      const attempt: Promise<Client> = this.openConnection(() => {
+        if (this.connection === attempt) this.connection = undefined;
+      });
+      this.connection = attempt;
+    }
+    return this.connection;
+  }
+
+  /** Connects and authenticates; `dropped` is called once the connection fails or closes, so the next run reconnects. */
+  private async openConnection(dropped: () => void): Promise<Client> {
+    const pinned = await this.knownHosts.lookup(this.hostId);
+    const serverHostKey = pinned ? HOST_KEY_ALGORITHMS[keyType(pinned)] : undefined;
+    const client = new Client();
+    let hostKeyError: Error | undefined;
+    const config: ConnectConfig = {
+      host: this.options.host,
+      port: this.options.port ?? 22,
+      username: this.options.username,
+      privateKey: this.options.privateKey,
+      ...(this.options.passphrase !== undefined ? { passphrase: this.options.passphrase } : {}),
+      readyTimeout: this.options.connectTimeoutMs ?? 10_000,
+      keepaliveInterval: this.options.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: 3,
+      ...(serverHostKey ? { algorithms: { serverHostKey: [...serverHostKey] as never } } : {}),
+      hostVerifier: (key: Buffer, verify: (valid: boolean) => void) => {
+        this.knownHosts.check(this.hostId, key).then(
+          (outcome) => {
+            if (outcome === 'pinned') this.logger.warn({ target: this.target, host: this.hostId }, 'ssh host key pinned on first contact');
+            verify(true);
+          },
+          (e: Error) => {
+            hostKeyError = e;
+            verify(false);
+          },
+        );
+      },
+    };
+    return new Promise<Client>((resolve, reject) => {
+      let ready = false;
+      client.on('ready', () => {
+        ready = true;
+        this.logger.info({ target: this.target }, 'ssh connected');
+        resolve(client);
+      });
+      client.on('error', (e: Error) => {
+        dropped();
+        if (!ready) {
+          const cause = hostKeyError ?? e;
+          this.logger.error({ target: this.target, err: cause.message }, 'ssh connection failed');
+          reject(hostKeyError ?? new SshConnectError(this.target, e));
+        } else this.logger.warn({ target: this.target, err: e.message }, 'ssh connection error');
+      });
+      client.on('close', () => {
+        dropped();
+        if (ready) this.logger.info({ target: this.target }, 'ssh connection closed');
+        else reject(hostKeyError ?? new SshConnectError(this.target, new Error('closed during handshake')));
+      });
+      client.connect(config);
+    });
+  }
+
+  private acquireChannel(): Promise<void> {
+    if (this.channelsInUse < (this.options.maxChannels ?? 8)) {
+      this.channelsInUse++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseChannel(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.channelsInUse--;
+  }
+}

@@ -1,0 +1,133 @@
+// The VM backend interface (LXD containers, or bare network namespaces for the lab and the demo) and what both
+// drivers share: the spec, its validation, port naming, errors.
+import { createHash } from 'node:crypto';
+import type { ExecOptions, ExecResult } from '../executor.js';
+import { assertIfAddress, assertIfName, assertIpv4, assertMac, assertName, assertPositiveInt, cidrContains, parseCidr, ValidationError } from '../validate.js';
+
+export interface Flavor {
+  readonly cpus: number;
+  readonly memoryMiB: number;
+}
+
+export type VmNetwork =
+  | { readonly mode: 'dhcp' }
+  | {
+      readonly mode: 'static';
+      /** Address with prefix, e.g. '192.168.20.10/27'. */
+      readonly address: string;
+      readonly gateway?: string;
+      readonly dns?: readonly string[];
+    };
+
+export interface VmSpec {
+  readonly name: string;
+  /** The MAC we allocated; the driver makes the VM use it and verifies it did. */
+  readonly mac: string;
+  readonly network: VmNetwork;
+  /** LXD only (the netns driver has no resource limits). */
+  readonly flavor?: Flavor;
+  /** LXD only: image alias (default: the driver's). */
+  readonly image?: string;
+  /** The VM's interface on br0 (host side). Default portNameFor(name). */
+  readonly port?: string;
+}
+
+export type VmState = 'running' | 'stopped';
+
+export interface VmInfo {
+  readonly name: string;
+  readonly state: VmState;
+  readonly mac: string;
+  /** The interface name on br0: the controller learns its OpenFlow port number from the switch by this name. */
+  readonly port: string;
+  /** IPv4 addresses inside the VM (with prefix), when it runs. */
+  readonly addresses: readonly string[];
+}
+
+export interface VmDriver {
+  readonly kind: 'lxd' | 'netns';
+  /** Creates and starts the VM. A failure part-way removes everything created so far, then rethrows. */
+  create(spec: VmSpec): Promise<VmInfo>;
+  start(name: string): Promise<void>;
+  stop(name: string): Promise<void>;
+  /** Removes the VM and everything that belongs to it; a VM that does not exist is not an error. */
+  delete(name: string): Promise<void>;
+  /** Runs an argument vector inside the VM. */
+  exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  /** undefined when there is no such VM. */
+  info(name: string): Promise<VmInfo | undefined>;
+}
+
+export class VmExistsError extends Error {
+  override readonly name = 'VmExistsError';
+  constructor(readonly vm: string) {
+    super(`VM ${vm} already exists`);
+  }
+}
+
+export class VmNotFoundError extends Error {
+  override readonly name = 'VmNotFoundError';
+  constructor(readonly vm: string) {
+    super(`no VM ${vm}`);
+  }
+}
+
+/** The seed's bug: a container whose MAC is not the one allocated. Ours checks and refuses. */
+export class MacMismatchError extends Error {
+  override readonly name = 'MacMismatchError';
+  constructor(
+    readonly vm: string,
+    readonly where: string,
+    readonly expected: string,
+    readonly actual: string | undefined,
+  ) {
+    super(`VM ${vm}: MAC on ${where} is ${actual ?? 'missing'}, expected ${expected}`);
+  }
+}
+
+/**
+ * The host-side interface name of a VM: 'vm-NAME' when that fits IFNAMSIZ, else 'vm-' and a hash of the name, so it
+ * is always derivable from the name alone (delete needs no stored state to find a leaked port).
+ */
+export function portNameFor(vmName: string): string {
+  const plain = `vm-${vmName}`;
+  return plain.length <= 15 ? plain : `vm-${createHash('sha256').update(vmName).digest('hex').slice(0, 12)}`;
+}
+
+export function validateVmSpec(spec: VmSpec): void {
+  assertName('VM name', spec.name);
+  assertMac('mac', spec.mac);
+  if (spec.image !== undefined) assertName('image', spec.image);
+  if (spec.port !== undefined) assertIfName('port', spec.port);
+  if (spec.flavor) {
+    assertPositiveInt('flavor.cpus', spec.flavor.cpus, 1024);
+    assertPositiveInt('flavor.memoryMiB', spec.flavor.memoryMiB, 16 * 1024 * 1024);
+  }
+  const net = spec.network as VmNetwork | undefined;
+  if (net?.mode === 'static') {
+    assertIfAddress('network.address', net.address);
+    if (net.gateway !== undefined) {
+      assertIpv4('network.gateway', net.gateway);
+      const c = parseCidr('network.address', net.address);
+      if (!cidrContains(`${c.network}/${c.prefix}`, net.gateway)) throw new ValidationError('network.gateway', net.gateway, `not inside ${net.address}`);
+    }
+    (net.dns ?? []).forEach((d) => assertIpv4('network.dns', d));
+  } else if (net?.mode !== 'dhcp') throw new ValidationError('network.mode', (net as { mode?: unknown } | undefined)?.mode, "'dhcp' or 'static'");
+}
+
+/**
+ * Runs `steps`; when one throws, runs `undo` (which must tolerate a half-made VM) and rethrows the first error.
+ * The undo error, if any, is attached as `cause` of a combined error so nothing is lost.
+ */
+export async function withRollback<T>(steps: () => Promise<T>, undo: () => Promise<void>): Promise<T> {
+  try {
+    return await steps();
+  } catch (e) {
+    try {
+      await undo();
+    } catch (undoError) {
+      throw new Error(`${(e as Error).message} (and the rollback failed: ${(undoError as Error).message})`, { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,208 @@
+// The `netns` backend: a VM is a network namespace with a veth whose peer is a port of the node's br0 (lab.md).
+// For the lab and the demo; same lifecycle as LXD. "Running" means the VM's eth0 is up and configured.
+import type { ExecOptions, ExecResult, Executor } from '../executor.js';
+import { readNodeFile, removeNodeFiles, writeNodeFile } from '../files.js';
+import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
+import { silentLogger, type Logger } from '../types.js';
+import { assertName, assertPath } from '../validate.js';
+import {
+  MacMismatchError,
+  portNameFor,
+  validateVmSpec,
+  VmExistsError,
+  VmNotFoundError,
+  withRollback,
+  type VmDriver,
+  type VmInfo,
+  type VmSpec,
+} from './driver.js';
+import { resolvConf, UDHCPC_SCRIPT } from './guest-files.js';
+
+export interface NetnsVmDriverOptions {
+  /** Runs OVS commands and owns the port side: the node (in the lab, an executor inside the node's namespace). */
+  readonly node: Executor;
+  /**
+   * Creates namespaces and runs commands inside VMs: the node's root namespace. Namespaces cannot be created from
+   * inside `ip netns exec` (the new mount would not propagate), so a lab node passes the machine here. Default: node.
+   */
+  readonly host?: Executor;
+  /** When the node itself is a namespace (the lab): its name, where the port end of the veth goes. */
+  readonly nodeNetns?: string;
+  readonly bridge?: string;
+  /** VM records and the udhcpc script, on the host. */
+  readonly stateDir: string;
+  /** Namespace name = prefix + VM name. Default 'vm-'. */
+  readonly netnsPrefix?: string;
+  readonly logger?: Logger;
+}
+
+interface VmRecord {
+  readonly spec: VmSpec;
+  readonly port: string;
+}
+
+export class NetnsVmDriver implements VmDriver {
+  readonly kind = 'netns' as const;
+  private readonly node: Executor;
+  private readonly host: Executor;
+  private readonly bridge: string;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: NetnsVmDriverOptions) {
+    this.node = options.node;
+    this.host = options.host ?? options.node;
+    this.bridge = options.bridge ?? 'br0';
+    this.logger = options.logger ?? silentLogger;
+    assertPath('stateDir', options.stateDir);
+    if (options.nodeNetns !== undefined) assertName('nodeNetns', options.nodeNetns);
+  }
+
+  netnsOf(name: string): string {
+    return `${this.options.netnsPrefix ?? 'vm-'}${assertName('VM name', name)}`;
+  }
+
+  async create(spec: VmSpec): Promise<VmInfo> {
+    validateVmSpec(spec);
+    const ns = this.netnsOf(spec.name);
+    if (await this.exists(spec.name)) throw new VmExistsError(spec.name);
+    const port = spec.port ?? portNameFor(spec.name);
+    const mac = spec.mac.toLowerCase();
+    this.logger.info({ vm: spec.name, port, mac, backend: this.kind }, 'creating VM');
+    return withRollback(
+      async () => {
+        await writeNodeFile(this.host, this.recordPath(spec.name), JSON.stringify({ spec: { ...spec, mac }, port } satisfies VmRecord));
+        await writeNodeFile(this.host, this.scriptPath, UDHCPC_SCRIPT, '0755');
+        // ip netns exec binds /etc/netns/NS/resolv.conf over /etc/resolv.conf: the VM's own resolver config.
+        await writeNodeFile(this.host, `/etc/netns/${ns}/resolv.conf`, spec.network.mode === 'static' ? resolvConf(spec.network.dns) : '');
+        await this.host.run(['ip', 'netns', 'add', ns]);
+        await this.host.run([
+          'ip', 'link', 'add', port, ...(this.options.nodeNetns ? ['netns', this.options.nodeNetns] : []),
+          'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', ns,
+        ]);
+        await this.node.run(['ip', 'link', 'set', port, 'up']);
+        await vsctl(this.node, [
+          '--may-exist', 'add-port', this.bridge, port,
+          '--', 'set', 'interface', port, ...mapArgs('external_ids', { 'vm-name': spec.name, 'attached-mac': mac }),
+        ]);
+        if ((await datapathTypeOf(this.node, this.bridge)) === 'netdev') {
+          // lab.md: over a userspace bridge, TCP/UDP (so DHCP) arrive with bad checksums unless TX offload is off.
+          await this.node.run(['ethtool', '-K', port, 'tx', 'off']);
+          await this.inVm(ns, ['ethtool', '-K', 'eth0', 'tx', 'off']);
+        }
+        await this.verifyMac(spec.name, ns, port, mac);
+        await this.start(spec.name);
+        return (await this.info(spec.name))!;
+      },
+      () => this.delete(spec.name),
+    );
+  }
+
+  async start(name: string): Promise<void> {
+    const rec = await this.record(name);
+    const ns = this.netnsOf(name);
+    await this.inVm(ns, ['ip', 'link', 'set', 'lo', 'up']);
+    await this.inVm(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+    const net = rec.spec.network;
+    if (net.mode === 'static') {
+      await this.inVm(ns, ['ip', 'addr', 'replace', net.address, 'dev', 'eth0']);
+      if (net.gateway) await this.inVm(ns, ['ip', 'route', 'replace', 'default', 'via', net.gateway, 'dev', 'eth0']);
+    } else {
+      await this.stopDhcpClient(name);
+      // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
+      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-x', `hostname:${name}`]);
+    }
+    this.logger.info({ vm: name, backend: this.kind }, 'VM started');
+  }
+
+  async stop(name: string): Promise<void> {
+    await this.record(name);
+    await this.stopDhcpClient(name);
+    await this.inVm(this.netnsOf(name), ['ip', 'link', 'set', 'eth0', 'down']);
+    this.logger.info({ vm: name, backend: this.kind }, 'VM stopped');
+  }
+
+  async delete(name: string): Promise<void> {
+    const ns = this.netnsOf(name);
+    const port = (await this.record(name).catch(() => undefined))?.port ?? portNameFor(name);
+    if (await this.exists(name)) {
+      // Processes in the namespace (udhcpc, anything exec'd) would keep it alive after `ip netns del`.
+      const pids = (await this.host.run(['ip', 'netns', 'pids', ns])).stdout.split('\n').filter((p) => /^\d+$/.test(p));
+      if (pids.length) await this.host.run(['kill', '-KILL', ...pids], { okCodes: [0, 1] });
+      await this.host.run(['ip', 'netns', 'del', ns]);
+    }
+    // The veth pair dies with the namespace; a port whose namespace was never made is removed here.
+    await vsctl(this.node, ['--if-exists', 'del-port', this.bridge, port]);
+    await this.node.run(['ip', 'link', 'del', port], { okCodes: [0, 1] });
+    await removeNodeFiles(this.host, `/etc/netns/${ns}/resolv.conf`, this.recordPath(name), this.dhcpPidPath(name));
+    await this.host.run(['rmdir', '--', `/etc/netns/${ns}`], { okCodes: [0, 1] });
+    this.logger.info({ vm: name, backend: this.kind }, 'VM deleted');
+  }
+
+  async exec(name: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    if (!(await this.exists(name))) throw new VmNotFoundError(name);
+    return this.inVm(this.netnsOf(name), argv, opts);
+  }
+
+  async info(name: string): Promise<VmInfo | undefined> {
+    if (!(await this.exists(name))) return undefined;
+    const rec = await this.record(name).catch(() => undefined);
+    const r = await this.inVm(this.netnsOf(name), ['ip', '-j', 'addr', 'show', 'dev', 'eth0'], { okCodes: [0, 1] });
+    const [link] = (r.code === 0 ? JSON.parse(r.stdout) : []) as { flags: string[]; address: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];
+    return {
+      name,
+      state: link?.flags.includes('UP') ? 'running' : 'stopped',
+      mac: link?.address ?? rec?.spec.mac ?? '',
+      port: rec?.port ?? portNameFor(name),
+      addresses: (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+    };
+  }
+
+  private get scriptPath(): string {
+    return `${this.options.stateDir}/udhcpc.script`;
+  }
+
+  private recordPath(name: string): string {
+    return `${this.options.stateDir}/${assertName('VM name', name)}.json`;
+  }
+
+  private dhcpPidPath(name: string): string {
+    return `${this.options.stateDir}/${assertName('VM name', name)}.udhcpc.pid`;
+  }
+
+  private inVm(ns: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.host.run(['ip', 'netns', 'exec', ns, ...argv], opts);
+  }
+
+  private async exists(name: string): Promise<boolean> {
+    const ns = this.netnsOf(name);
+    const { stdout } = await this.host.run(['ip', '-j', 'netns', 'list']);
+    const list = (stdout.trim() ? JSON.parse(stdout) : []) as { name: string }[];
+    return list.some((n) => n.name === ns);
+  }
+
+  private async record(name: string): Promise<VmRecord> {
+    const text = await readNodeFile(this.host, this.recordPath(name));
+    if (text === undefined) throw new VmNotFoundError(name);
+    const rec = JSON.parse(text) as VmRecord;
+    validateVmSpec(rec.spec); // it is data read back from disk: check it again before it reaches a command
+    return rec;
+  }
+
+  private async stopDhcpClient(name: string): Promise<void> {
+    const pid = Number((await readNodeFile(this.host, this.dhcpPidPath(name)))?.trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = await readNodeFile(this.host, `/proc/${pid}/cmdline`);
+    if (cmdline?.includes('udhcpc')) await this.host.run(['kill', String(pid)], { okCodes: [0, 1] });
+    await removeNodeFiles(this.host, this.dhcpPidPath(name));
+  }
+
+  private async verifyMac(name: string, ns: string, port: string, mac: string): Promise<void> {
+    const { stdout } = await this.inVm(ns, ['ip', '-j', 'link', 'show', 'dev', 'eth0']);
+    const inside = (JSON.parse(stdout) as { address: string }[])[0]?.address;
+    if (inside !== mac) throw new MacMismatchError(name, 'eth0', mac, inside);
+    if ((await bridgeOfPort(this.node, port)) !== this.bridge) throw new Error(`VM ${name}: port ${port} is not on ${this.bridge}`);
+    const [row] = await findRows(this.node, 'Interface', ['external_ids'], `name=${port}`);
+    const attached = stringMap(row?.['external_ids'])['attached-mac'];
+    if (attached !== mac) throw new MacMismatchError(name, `OVS port ${port} (external_ids:attached-mac)`, mac, attached);
+  }
+}
