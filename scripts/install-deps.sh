@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl
-  python3-os-ken openssh-server openssh-client
+  python3-os-ken openssh-server openssh-client prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,130 @@
+// The HTTP API as a Fastify instance built from its dependencies. It does not listen: the entry point owns the
+// process (listen address, logger, shutdown), tests use `app.inject`.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { CloudService } from '../controller/cloud-service.js';
+import { requireToken } from './auth.js';
+import { errorPayload, handleError } from './errors.js';
+import type { Inventory, Metrics } from './metrics.js';
+import { datapathRoutes } from './routes/datapaths.js';
+import { nodeRoutes } from './routes/nodes.js';
+import { subnetRoutes } from './routes/subnets.js';
+import { vmRoutes } from './routes/vms.js';
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly reason?: string;
+}
+
+export interface AppDeps {
+  readonly service: CloudService;
+  readonly metrics: Metrics;
+  /** The bearer token /api/v1 requires; `false` turns auth off (only for a demo bound to loopback). */
+  readonly auth: { readonly token: string } | false;
+  /** A pino logger; every line of a request carries its `reqId`. Default: silent. */
+  readonly logger?: FastifyBaseLogger;
+  /** What /readyz reports; default: ready while the store answers. */
+  readonly ready?: () => Readiness | Promise<Readiness>;
+  /** Largest request body accepted, bytes (default 64 KiB); larger gets 413. */
+  readonly bodyLimit?: number;
+}
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { service, metrics } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    // A caller's X-Request-Id is kept when it is sane, so its logs and ours line up.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => reply.status(404).send(errorPayload(req, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  if (deps.auth) app.addHook('onRequest', requireToken(deps.auth.token));
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeApiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  metrics.setInventory(() => inventory(service));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'miniCloud API', version: '1', description: 'Nodes, subnets and VMs of a miniCloud; flows and datapaths of its switches.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: deps.auth ? [{ bearer: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(
+    async (api) => {
+      await api.register(nodeRoutes(service));
+      await api.register(subnetRoutes(service));
+      await api.register(vmRoutes(service));
+      await api.register(datapathRoutes(service));
+    },
+    { prefix: '/api/v1' },
+  );
+
+  const ops = { tags: ['operations'], security: [] };
+  app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
+    status: 'ok',
+  }));
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        ...ops,
+        summary: 'The controller can serve requests',
+        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String(), reason: Type.String() }) },
+      },
+    },
+    async (_req, reply) => {
+      const r = await (deps.ready ?? (() => storeAnswers(service)))();
+      return r.ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready' });
+    },
+  );
+  app.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+    const text = await metrics.render();
+    return reply.type(metrics.contentType).send(text);
+  });
+
+  return app;
+}
+
+function storeAnswers(service: CloudService): Readiness {
+  try {
+    service.revision();
+    return { ready: true };
+  } catch (e) {
+    return { ready: false, reason: `store: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function inventory(service: CloudService): Inventory {
+  const records = service.records();
+  const vmsByState: Record<string, number> = { creating: 0, running: 0, stopped: 0, deleting: 0, error: 0 };
+  for (const v of records.vms) vmsByState[v.state] = (vmsByState[v.state] ?? 0) + 1;
+  const nodesByRole: Record<string, number> = {};
+  for (const n of records.nodes) for (const r of n.roles) nodesByRole[r] = (nodesByRole[r] ?? 0) + 1;
+  return {
+    vmsByState,
+    nodesByRole,
+    subnets: service.listSubnets().map((s) => ({ name: s.name, free: s.addresses.free, used: s.addresses.used })),
+  };
+}

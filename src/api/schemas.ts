@@ -1,0 +1,146 @@
+// Every request and response schema of the HTTP API, in one place. Fastify validates requests with them, serializes
+// responses with them, and @fastify/swagger publishes them at /docs. Shapes only: the domain (CloudService) checks
+// what needs the store (overlaps, capacity, references) and says which field is wrong.
+import { Type, type Static } from 'typebox';
+import { NODE_ROLES } from '../topology/model.js';
+import { VM_STATES } from '../topology/records.js';
+
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 63, description });
+const Ipv4 = (description: string) => Type.String({ minLength: 7, maxLength: 15, description, examples: ['10.0.0.11'] });
+const Optional = Type.Optional;
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: 'not_found, invalid, conflict, capacity_exhausted, unauthorized, body_too_large, ...' }),
+    message: Type.String({ description: 'What is wrong, naming the field when there is one.' }),
+    field: Optional(Type.String()),
+    requestId: Type.String(),
+  }),
+});
+
+export const NetworkResult = Type.Object({
+  confirmed: Type.Array(Type.String(), { description: 'Nodes whose switches confirmed the new flows.' }),
+  pending: Type.Array(Type.String(), { description: 'Nodes not connected or not confirmed yet: they get their flows when they (re)connect.' }),
+});
+
+export const Role = Type.Union([Type.Literal('compute'), Type.Literal('gateway'), Type.Literal('switch'), Type.Literal('dhcp'), Type.Literal('management')], {
+  description: NODE_ROLES.join(', '),
+});
+
+export const Node = Type.Object({
+  name: Type.String(),
+  roles: Type.Array(Role),
+  underlayIp: Type.String(),
+  serviceIp: Optional(Type.String()),
+  sshTarget: Optional(Type.String()),
+  az: Optional(Type.String()),
+  cpus: Type.Integer(),
+  memoryMiB: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  used: Type.Object({ cpus: Type.Integer(), memoryMiB: Type.Integer(), vms: Type.Integer() }),
+});
+
+export const AddNodeBody = Type.Object(
+  {
+    name: Name('Node name (letters, digits, . _ -; at most 32).'),
+    roles: Type.Array(Role, { minItems: 1, maxItems: NODE_ROLES.length }),
+    underlayIp: Ipv4('Address on the underlay network (its VXLAN local_ip).'),
+    serviceIp: Optional(Ipv4('Gateways: the tunnel endpoint other nodes send to (default: underlayIp).')),
+    sshTarget: Optional(Type.String({ minLength: 1, maxLength: 300, description: '[user@]host[:port] for node configuration.' })),
+    az: Optional(Type.String({ minLength: 1, maxLength: 32, examples: ['AZ-1'] })),
+    cpus: Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'Compute nodes: CPUs for VMs.' })),
+    memoryMiB: Optional(Type.Integer({ minimum: 0, maximum: 1 << 30, description: 'Compute nodes: memory for VMs, MiB.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const Subnet = Type.Object({
+  name: Type.String(),
+  cidr: Type.String(),
+  prefixLength: Type.Integer(),
+  gatewayIp: Type.String(),
+  vni: Type.Integer(),
+  createdAt: Type.String({ format: 'date-time' }),
+  addresses: Type.Object({ usable: Type.Integer(), used: Type.Integer(), free: Type.Integer() }),
+});
+
+export const CreateSubnetBody = Type.Object(
+  {
+    name: Name('Subnet name (letters, digits, . _ -; at most 32).'),
+    prefixLength: Optional(Type.Integer({ minimum: 0, maximum: 32, description: 'Carve the next free block of this length from the overlay (default 27).' })),
+    cidr: Optional(Type.String({ minLength: 9, maxLength: 18, description: 'Or take exactly this block of the overlay.', examples: ['192.168.20.64/27'] })),
+  },
+  { additionalProperties: false },
+);
+
+export const VmState = Type.Union(
+  [Type.Literal('creating'), Type.Literal('running'), Type.Literal('stopped'), Type.Literal('deleting'), Type.Literal('error')],
+  { description: VM_STATES.join(', ') },
+);
+
+export const Vm = Type.Object({
+  name: Type.String(),
+  subnet: Type.String(),
+  node: Type.String({ description: 'The compute node it runs on.' }),
+  gateway: Type.String({ description: 'The gateway node it egresses through.' }),
+  ip: Type.String(),
+  mac: Type.String(),
+  flavor: Type.String(),
+  cpus: Type.Integer(),
+  memoryMiB: Type.Integer(),
+  image: Type.String(),
+  port: Type.String({ description: "Its interface on the node's br0." }),
+  state: VmState,
+  error: Optional(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const CreateVmBody = Type.Object(
+  {
+    name: Name('VM name: a DNS label (letters, digits, -).'),
+    subnet: Name('Subnet name.'),
+    flavor: Type.String({ minLength: 1, maxLength: 32, description: "'4C8G', '2C512M' or tiny, small, medium, large, xlarge.", examples: ['4C8G'] }),
+    image: Type.String({ minLength: 1, maxLength: 128, examples: ['images:debian/12'] }),
+    gateway: Optional(Name('Gateway node for its egress (default: one in its AZ with the fewest VMs).')),
+    az: Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Only compute nodes of this AZ.' })),
+    node: Optional(Name('Exactly this compute node.')),
+  },
+  { additionalProperties: false },
+);
+
+export const ExecBody = Type.Object(
+  {
+    command: Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 256, description: 'argv, run without a shell.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });
+
+export const FlowRow = Type.Object({
+  table: Type.Integer(),
+  priority: Type.Integer(),
+  cookie: Type.String(),
+  packets: Type.Number(),
+  bytes: Type.Number(),
+  durationSeconds: Type.Number(),
+  text: Type.String({ description: 'The flow in ovs-ofctl syntax, counters included.' }),
+});
+
+export const Datapath = Type.Object({
+  node: Type.String(),
+  dpid: Type.String(),
+  connected: Type.Boolean(),
+  since: Type.String(),
+  ports: Type.Array(Type.Object({ name: Type.String(), number: Type.Integer() })),
+});
+
+export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
+export const VmQuery = Type.Object({ node: Optional(Type.String({ maxLength: 63 })), subnet: Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false });
+
+export const Deleted = Type.Object({ deleted: Type.String(), network: NetworkResult });
+export const ResyncResult = Type.Object({ node: Type.String(), flowMods: Type.Integer(), seconds: Type.Number() });
+
+export type AddNodeBodyT = Static<typeof AddNodeBody>;
+export type CreateSubnetBodyT = Static<typeof CreateSubnetBody>;
+export type CreateVmBodyT = Static<typeof CreateVmBody>;

@@ -1,0 +1,11 @@
+// Schema migrations, applied in order inside one transaction each; `schema_migrations` records which ran.
+// Never edit a released migration: add the next one.
+import { v1Initial } from './v1-initial.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [v1Initial];

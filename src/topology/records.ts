@@ -1,0 +1,85 @@
+// What the control plane stores: the cloud model plus what only the control plane needs (capacity, SSH targets,
+// flavors, images, VM state). `toCloud` projects records onto the plain model the pipeline compiles.
+import type { Cloud, CloudNode, NodeRole, Subnet, Vm } from './model.js';
+
+export interface NodeRecord {
+  readonly name: string;
+  readonly roles: readonly NodeRole[];
+  readonly underlayIp: string;
+  /** Gateways: the tunnel endpoint other nodes send VXLAN to (defaults to underlayIp). */
+  readonly serviceIp?: string;
+  /** How the hosts layer reaches the node, e.g. 'root@10.0.0.2'; absent for local/namespace nodes. */
+  readonly sshTarget?: string;
+  readonly az?: string;
+  /** Compute nodes: capacity for VMs. 0 for nodes without the compute role. */
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  readonly createdAt: string;
+}
+
+export interface SubnetRecord {
+  readonly name: string;
+  readonly cidr: string;
+  readonly gatewayIp: string;
+  readonly vni: number;
+  readonly createdAt: string;
+}
+
+export type VmState = 'creating' | 'running' | 'stopped' | 'deleting' | 'error';
+
+export const VM_STATES: readonly VmState[] = ['creating', 'running', 'stopped', 'deleting', 'error'];
+
+export interface VmRecord {
+  readonly name: string;
+  readonly subnet: string;
+  readonly node: string;
+  readonly gateway: string;
+  /** The flavor as asked for ('4C8G' or a named flavor); cpus and memoryMiB are what it resolved to. */
+  readonly flavor: string;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  readonly image: string;
+  readonly ip: string;
+  readonly mac: string;
+  readonly port: string;
+  readonly state: VmState;
+  /** Why the VM is in state 'error'. */
+  readonly error?: string;
+  readonly createdAt: string;
+}
+
+export interface CloudRecords {
+  readonly nodes: readonly NodeRecord[];
+  readonly subnets: readonly SubnetRecord[];
+  readonly vms: readonly VmRecord[];
+}
+
+export function nodeToModel(n: NodeRecord): CloudNode {
+  return {
+    name: n.name,
+    roles: n.roles,
+    underlayIp: n.underlayIp,
+    ...(n.az !== undefined && { az: n.az }),
+    ...(n.serviceIp !== undefined && { serviceIp: n.serviceIp }),
+  };
+}
+
+export function subnetToModel(s: SubnetRecord): Subnet {
+  return { name: s.name, cidr: s.cidr, gatewayIp: s.gatewayIp, vni: s.vni };
+}
+
+export function vmToModel(v: VmRecord): Vm {
+  return { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port };
+}
+
+/**
+ * The model the pipeline compiles. VMs being deleted are left out (their flows go before the container does);
+ * every other state keeps its flows, so a stopped VM comes back with its network intact.
+ */
+export function toCloud(records: CloudRecords): Cloud {
+  return {
+    nodes: records.nodes.map(nodeToModel),
+    subnets: records.subnets.map(subnetToModel),
+    vms: records.vms.filter((v) => v.state !== 'deleting').map(vmToModel),
+  };
+}

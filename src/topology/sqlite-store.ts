@@ -1,0 +1,246 @@
+// The embedded store: one SQLite file (WAL), every write one IMMEDIATE transaction.
+import Database from 'better-sqlite3';
+import { MIGRATIONS, type Migration } from './migrations/index.js';
+import type { NodeRole } from './model.js';
+import type { CloudRecords, NodeRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import type { CloudStore, StoreReader, StoreWriter } from './store.js';
+
+export class StoreSchemaError extends Error {
+  override readonly name = 'StoreSchemaError';
+}
+
+export interface SqliteStoreOptions {
+  /** Migrations to apply (tests use this to simulate an older program). */
+  readonly migrations?: readonly Migration[];
+}
+
+interface NodeRow {
+  name: string;
+  roles: string;
+  underlay_ip: string;
+  service_ip: string | null;
+  ssh_target: string | null;
+  az: string | null;
+  cpus: number;
+  memory_mib: number;
+  created_at: string;
+}
+
+interface SubnetRow {
+  name: string;
+  cidr: string;
+  gateway_ip: string;
+  vni: number;
+  created_at: string;
+}
+
+interface VmRow {
+  name: string;
+  subnet: string;
+  node: string;
+  gateway: string;
+  flavor: string;
+  cpus: number;
+  memory_mib: number;
+  image: string;
+  ip: string;
+  mac: string;
+  port: string;
+  state: VmState;
+  error: string | null;
+  created_at: string;
+}
+
+const nodeFromRow = (r: NodeRow): NodeRecord => ({
+  name: r.name,
+  roles: JSON.parse(r.roles) as NodeRole[],
+  underlayIp: r.underlay_ip,
+  ...(r.service_ip !== null && { serviceIp: r.service_ip }),
+  ...(r.ssh_target !== null && { sshTarget: r.ssh_target }),
+  ...(r.az !== null && { az: r.az }),
+  cpus: r.cpus,
+  memoryMiB: r.memory_mib,
+  createdAt: r.created_at,
+});
+
+const subnetFromRow = (r: SubnetRow): SubnetRecord => ({
+  name: r.name,
+  cidr: r.cidr,
+  gatewayIp: r.gateway_ip,
+  vni: r.vni,
+  createdAt: r.created_at,
+});
+
+const vmFromRow = (r: VmRow): VmRecord => ({
+  name: r.name,
+  subnet: r.subnet,
+  node: r.node,
+  gateway: r.gateway,
+  flavor: r.flavor,
+  cpus: r.cpus,
+  memoryMiB: r.memory_mib,
+  image: r.image,
+  ip: r.ip,
+  mac: r.mac,
+  port: r.port,
+  state: r.state,
+  ...(r.error !== null && { error: r.error }),
+  createdAt: r.created_at,
+});
+
+/** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    // FULL: a committed allocation survives power loss too, not only a crashed process.
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, options.migrations ?? MIGRATIONS);
+    return new SqliteStore(db);
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  const known = migrations.at(-1)?.version ?? 0;
+  if (current > known) {
+    throw new StoreSchemaError(`the store's schema is version ${current}, newer than this program knows (${known}); upgrade miniCloud`);
+  }
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(m.version, m.name, new Date().toISOString());
+    }).immediate();
+  }
+}
+
+export class SqliteStore implements CloudStore {
+  private readonly reader: StoreReader;
+  private readonly writer: StoreWriter;
+
+  constructor(private readonly db: Database.Database) {
+    const q = {
+      nodes: db.prepare('SELECT * FROM nodes ORDER BY name'),
+      node: db.prepare('SELECT * FROM nodes WHERE name = ?'),
+      subnets: db.prepare('SELECT * FROM subnets ORDER BY name'),
+      subnet: db.prepare('SELECT * FROM subnets WHERE name = ?'),
+      vms: db.prepare('SELECT * FROM vms ORDER BY name'),
+      vmsByNode: db.prepare('SELECT * FROM vms WHERE node = ? ORDER BY name'),
+      vmsBySubnet: db.prepare('SELECT * FROM vms WHERE subnet = ? ORDER BY name'),
+      vmsByGateway: db.prepare('SELECT * FROM vms WHERE gateway = ? ORDER BY name'),
+      vm: db.prepare('SELECT * FROM vms WHERE name = ?'),
+      meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      insertNode: db.prepare(
+        'INSERT INTO nodes (name, roles, underlay_ip, service_ip, ssh_target, az, cpus, memory_mib, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      deleteNode: db.prepare('DELETE FROM nodes WHERE name = ?'),
+      insertSubnet: db.prepare('INSERT INTO subnets (name, cidr, gateway_ip, vni, created_at) VALUES (?, ?, ?, ?, ?)'),
+      deleteSubnet: db.prepare('DELETE FROM subnets WHERE name = ?'),
+      insertVm: db.prepare(
+        `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
+      deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
+    };
+    const getMeta = (key: string): string | undefined => (q.meta.get(key) as { value: string } | undefined)?.value;
+    const reader: StoreReader = {
+      listNodes: () => (q.nodes.all() as NodeRow[]).map(nodeFromRow),
+      getNode: (name) => {
+        const r = q.node.get(name) as NodeRow | undefined;
+        return r && nodeFromRow(r);
+      },
+      listSubnets: () => (q.subnets.all() as SubnetRow[]).map(subnetFromRow),
+      getSubnet: (name) => {
+        const r = q.subnet.get(name) as SubnetRow | undefined;
+        return r && subnetFromRow(r);
+      },
+      listVms: (filter = {}) => {
+        const rows =
+          filter.node !== undefined
+            ? q.vmsByNode.all(filter.node)
+            : filter.subnet !== undefined
+              ? q.vmsBySubnet.all(filter.subnet)
+              : filter.gateway !== undefined
+                ? q.vmsByGateway.all(filter.gateway)
+                : q.vms.all();
+        return (rows as VmRow[])
+          .map(vmFromRow)
+          .filter((v) => (filter.subnet === undefined || v.subnet === filter.subnet) && (filter.gateway === undefined || v.gateway === filter.gateway));
+      },
+      getVm: (name) => {
+        const r = q.vm.get(name) as VmRow | undefined;
+        return r && vmFromRow(r);
+      },
+      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms() }),
+      revision: () => Number(getMeta('revision') ?? 0),
+      getMeta,
+    };
+    this.reader = reader;
+    this.writer = {
+      ...reader,
+      insertNode: (n) => {
+        q.insertNode.run(n.name, JSON.stringify(n.roles), n.underlayIp, n.serviceIp ?? null, n.sshTarget ?? null, n.az ?? null, n.cpus, n.memoryMiB, n.createdAt);
+      },
+      deleteNode: (name) => q.deleteNode.run(name).changes > 0,
+      insertSubnet: (s) => {
+        q.insertSubnet.run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt);
+      },
+      deleteSubnet: (name) => q.deleteSubnet.run(name).changes > 0,
+      insertVm: (v) => {
+        q.insertVm.run(v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt);
+      },
+      setVmState: (name, state, error) => {
+        q.setVmState.run(state, error ?? null, name);
+      },
+      deleteVm: (name) => q.deleteVm.run(name).changes > 0,
+      setMeta: (key, value) => {
+        q.setMeta.run(key, value);
+      },
+      nextSequence: (name) => {
+        const next = Number(getMeta(`seq:${name}`) ?? 0) + 1;
+        q.setMeta.run(`seq:${name}`, String(next));
+        return next;
+      },
+    };
+  }
+
+  read<T>(fn: (r: StoreReader) => T): T {
+    // A deferred transaction: every read in fn sees one snapshot.
+    return this.db.transaction(() => fn(this.reader))();
+  }
+
+  write<T>(fn: (w: StoreWriter) => T): T {
+    return this.db
+      .transaction(() => {
+        const result = fn(this.writer);
+        this.writer.setMeta('revision', String(this.writer.revision() + 1));
+        return result;
+      })
+      .immediate();
+  }
+
+  /** For tests and `minicloud` diagnostics: SQLite's own consistency check ('ok' when sound). */
+  integrityCheck(): string[] {
+    const problems = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+    const fk = this.db.pragma('foreign_key_check') as unknown[];
+    return [...problems.filter((p) => p !== 'ok'), ...fk.map((r) => `foreign key violation: ${JSON.stringify(r)}`)];
+  }
+
+  schemaVersion(): number {
+    return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

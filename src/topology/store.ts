@@ -1,0 +1,44 @@
+// The store interface: what the control plane keeps, and the one way to change it (an atomic `write`).
+//
+// `read` and `write` take synchronous functions on purpose. Allocation (IPAM, MACs, VNIs, placement) reads what is
+// taken and writes the new record in the same `write`, so two concurrent requests can never get the same address.
+// SQLite runs the function inside one IMMEDIATE transaction. A distributed store can keep this interface by
+// running the function against a local snapshot and committing with compare-and-swap, re-running it on conflict:
+// so the function must do no I/O and have no effect outside the writer it is given.
+import type { CloudRecords, NodeRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+
+export interface StoreReader {
+  listNodes(): NodeRecord[];
+  getNode(name: string): NodeRecord | undefined;
+  listSubnets(): SubnetRecord[];
+  getSubnet(name: string): SubnetRecord | undefined;
+  /** All VMs in name order, or those on one node / in one subnet / bound to one gateway. */
+  listVms(filter?: { readonly node?: string; readonly subnet?: string; readonly gateway?: string }): VmRecord[];
+  getVm(name: string): VmRecord | undefined;
+  /** Everything, for `toCloud`. */
+  records(): CloudRecords;
+  /** Bumped by every committed write. */
+  revision(): number;
+  getMeta(key: string): string | undefined;
+}
+
+export interface StoreWriter extends StoreReader {
+  insertNode(node: NodeRecord): void;
+  deleteNode(name: string): boolean;
+  insertSubnet(subnet: SubnetRecord): void;
+  deleteSubnet(name: string): boolean;
+  insertVm(vm: VmRecord): void;
+  setVmState(name: string, state: VmState, error?: string): void;
+  /** Removes the record: only now are its IP, MAC and port free for another VM. */
+  deleteVm(name: string): boolean;
+  setMeta(key: string, value: string): void;
+  /** 1, 2, 3... per name, never reused (e.g. VM port names). */
+  nextSequence(name: string): number;
+}
+
+export interface CloudStore {
+  read<T>(fn: (r: StoreReader) => T): T;
+  /** All of fn's writes or none: a throw (or a crash) leaves the store as it was. */
+  write<T>(fn: (w: StoreWriter) => T): T;
+  close(): void;
+}

@@ -1,0 +1,141 @@
+// The `minicloud` API commands against a real listening API (real store and CloudService, fake collaborators).
+import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, registerApiCommands } from '../../src/cli/api-commands.js';
+import { makeHarness, type Harness } from './harness.js';
+
+let h: Harness;
+let url: string;
+
+beforeAll(async () => {
+  h = await makeHarness();
+  url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+});
+afterAll(() => h.close());
+
+/** A local port nothing listens on. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `minicloud --api URL --token T ...args` in-process; returns exit code, stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const program = new Command('minicloud')
+    .option('--api <url>')
+    .option('--token <token>')
+    .option('--json')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
+  registerApiCommands(program, { out: (s) => (out += s), err: (s) => (err += s) });
+  let code = 0;
+  try {
+    await program.parseAsync(['node', 'minicloud', '--api', url, '--token', h.token, ...args]);
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    code = e.exitCode;
+  }
+  return { code, out, err };
+}
+
+describe('minicloud CLI', () => {
+  it('builds the seed cloud and shows it as tables', async () => {
+    expect(await cli('node', 'add', 'gw-1', '--roles', 'gateway', '--ip', '10.0.0.1', '--service-ip', '203.0.113.1', '--az', 'AZ-1', '--ssh', 'root@10.0.0.1')).toMatchObject({
+      code: 0,
+      err: '',
+    });
+    const add = await cli('node', 'add', 'host-1', '--roles', 'compute', '--ip', '10.0.0.11', '--az', 'AZ-1', '--cpus', '32', '--memory', '48G');
+    expect(add.code).toBe(0);
+    expect(add.out).toContain('node host-1 added');
+    expect(add.out).toMatch(/memory:\s+0G used of 48G/);
+    expect((await cli('subnet', 'create', 'a')).out).toBe('subnet a created: 192.168.20.0/27, gateway 192.168.20.1, VNI 1\n');
+    expect((await cli('subnet', 'create', 'b', '--cidr', '192.168.21.0/24')).code).toBe(0);
+    const vm = await cli('vm', 'create', 'web-1', '--subnet', 'a', '--flavor', '4C8G', '--image', 'images:debian/12');
+    expect(vm).toEqual({ code: 0, out: 'vm web-1 running on host-1: 192.168.20.2 02:00:c0:a8:14:02, gateway gw-1\n', err: '' });
+
+    const nodes = (await cli('node', 'list')).out.split('\n');
+    expect(nodes[0]).toMatch(/^NAME\s+ROLES\s+UNDERLAY\s+AZ\s+CPUS\s+MEMORY\s+VMS$/);
+    expect(nodes[2]).toMatch(/^host-1\s+compute\s+10\.0\.0\.11\s+AZ-1\s+4\/32\s+8G\/48G\s+1$/);
+    expect((await cli('subnet', 'list')).out).toMatch(/a\s+192\.168\.20\.0\/27\s+192\.168\.20\.1\s+1\s+1\s+28/);
+    expect((await cli('vm', 'list', '--subnet', 'a')).out).toMatch(/web-1\s+running\s+a\s+192\.168\.20\.2/);
+    expect((await cli('vm', 'show', 'web-1')).out).toMatch(/flavor:\s+4C8G \(4 CPUs, 8G\)/);
+    expect((await cli('subnet', 'show', 'a')).out).toMatch(/addresses:\s+1 used, 28 free of 29/);
+    expect((await cli('node', 'show', 'gw-1')).out).toMatch(/service ip:\s+203\.0\.113\.1/);
+  });
+
+  it('--json prints the API\'s JSON', async () => {
+    const res = await cli('--json', 'vm', 'show', 'web-1');
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.out).vm).toMatchObject({ name: 'web-1', ip: '192.168.20.2', state: 'running' });
+    const list = JSON.parse((await cli('--json', 'node', 'list')).out);
+    expect(list.nodes.map((n: { name: string }) => n.name)).toEqual(['gw-1', 'host-1']);
+  });
+
+  it('stop, start, exec, flows, datapaths', async () => {
+    expect((await cli('vm', 'stop', 'web-1')).out).toBe('vm web-1 stopped\n');
+    expect((await cli('vm', 'start', 'web-1')).out).toBe('vm web-1 running\n');
+    expect(await cli('vm', 'exec', 'web-1', '--', 'ip', '-br', 'addr')).toEqual({ code: 0, out: 'ip -br addr on web-1\n', err: '' });
+    h.datapaths.connect('host-1', '00000a000000000b', [{ name: 'vxlan-int', number: 1 }]);
+    const flows = await cli('flows', 'host-1');
+    expect(flows.out).toMatch(/^cookie=0x4d43000000000001, duration=12\.5s, table=0, n_packets=7, n_bytes=420, priority=20/);
+    expect((await cli('flows', 'host-1', '--table', '10')).out).toBe('');
+    const dps = (await cli('datapaths')).out;
+    expect(dps).toMatch(/host-1\s+00000a000000000b\s+yes\s+\S+\s+1:vxlan-int/);
+    expect(dps).toMatch(/gw-1\s+-\s+no/);
+  });
+
+  it('warns on stderr about pending nodes', async () => {
+    h.network.disconnected.add('gw-1');
+    const res = await cli('vm', 'create', 'web-2', '--subnet', 'a', '--image', 'img');
+    h.network.disconnected.clear();
+    expect(res.code).toBe(0);
+    expect(res.err).toContain('minicloud: flows pending on gw-1');
+  });
+
+  it('exit codes: 3 not found, 4 refused, 6 unauthorised, 2 usage, 5 unreachable', async () => {
+    expect(await cli('vm', 'show', 'ghost')).toEqual({ code: EXIT.notFound, out: '', err: "minicloud: no VM named 'ghost'\n" });
+    const overlap = await cli('subnet', 'create', 'c', '--cidr', '192.168.20.16/28');
+    expect(overlap).toMatchObject({ code: EXIT.refused, out: '' });
+    expect(overlap.err).toBe("minicloud: cidr: 192.168.20.16/28 overlaps subnet 'a' (192.168.20.0/27)\n");
+    expect((await cli('vm', 'create', 'x', '--subnet', 'a', '--image', 'img', '--flavor', 'huge')).code).toBe(EXIT.refused);
+    expect((await cli('node', 'remove', 'host-1')).code).toBe(EXIT.refused);
+
+    const usage = await cli('subnet', 'create');
+    expect(usage.code).toBe(EXIT.usage);
+    expect(usage.err).toContain("missing required argument 'name'");
+    expect((await cli('subnet', 'create', 'x', '--prefix', '27', '--cidr', '192.168.22.0/24')).code).toBe(EXIT.usage);
+    expect((await cli('node', 'add', 'n', '--roles', 'compute', '--ip', '10.0.0.99', '--memory', 'lots')).code).toBe(EXIT.usage);
+    expect((await cli('vm', 'frobnicate')).code).toBe(EXIT.usage);
+  });
+
+  it('a wrong token is 6 and an unreachable API is 5 (through the real main.ts)', async () => {
+    const main = join(import.meta.dirname, '../../src/cli/main.ts');
+    // Asynchronously: the API answering these runs in this process.
+    const run = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', main, ...args], { encoding: 'utf8', timeout: 60_000 }, (error, stdout, stderr) =>
+          resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+      });
+    const ok = await run('--api', url, '--token', h.token, '--json', 'subnet', 'list');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).subnets.length).toBeGreaterThan(0);
+    const wrong = await run('--api', url, '--token', 'nope', 'node', 'list');
+    expect(wrong.status).toBe(EXIT.unauthorized);
+    expect(wrong.stderr).toBe('minicloud: the bearer token is not valid\n');
+    const closed = await closedPort();
+    const away = await run('--api', `http://127.0.0.1:${closed}`, 'node', 'list');
+    expect(away.status).toBe(EXIT.server);
+    expect(away.stderr).toBe(`minicloud: cannot reach the API at http://127.0.0.1:${closed}: ECONNREFUSED\n`);
+    expect((await run('--api', url, 'vm', 'show', 'ghost', '--token', h.token)).status).toBe(EXIT.notFound);
+  });
+});

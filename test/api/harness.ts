@@ -1,0 +1,94 @@
+// A real store (SQLite in a temp dir), CloudService and app, with fake collaborators (./fakes.ts).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import { buildApp, type App } from '../../src/api/app.js';
+import { ensureApiToken } from '../../src/api/auth.js';
+import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { CloudService } from '../../src/controller/cloud-service.js';
+import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
+import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
+
+export interface Harness {
+  readonly dir: string;
+  readonly store: SqliteStore;
+  readonly service: CloudService;
+  readonly app: App;
+  readonly metrics: Metrics;
+  readonly network: FakeNetwork;
+  readonly backend: FakeBackend;
+  readonly datapaths: FakeDatapaths;
+  readonly token: string;
+  /** inject with the bearer token; `json` is loosely typed: tests assert its shape */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export async function makeHarness(options: { auth?: boolean; logger?: FastifyBaseLogger; overlay?: string } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'minicloud-api-'));
+  const store = openSqliteStore(join(dir, 'cloud.db'));
+  const network = new FakeNetwork();
+  const backend = new FakeBackend();
+  const datapaths = new FakeDatapaths();
+  const service = new CloudService({
+    store,
+    network,
+    backend,
+    flows: datapaths,
+    datapaths,
+    resyncer: datapaths,
+    ...(options.overlay !== undefined && { overlay: options.overlay }),
+  });
+  const metrics = createMetrics({ processMetrics: false });
+  const { token } = ensureApiToken(store);
+  const app = await buildApp({
+    service,
+    metrics,
+    auth: options.auth === false ? false : { token },
+    ...(options.logger && { logger: options.logger }),
+  });
+  const call: Harness['call'] = async (method, url, body) => {
+    const res = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(body !== undefined && { payload: body as object }),
+    });
+    let json: unknown;
+    try {
+      json = res.json();
+    } catch {
+      json = res.body;
+    }
+    return { status: res.statusCode, json, headers: res.headers };
+  };
+  return {
+    dir,
+    store,
+    service,
+    app,
+    metrics,
+    network,
+    backend,
+    datapaths,
+    token,
+    call,
+    close: async () => {
+      await app.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The seed's example cloud: 2 gateways (two clouds), 3 compute nodes in 2 AZs, a switch node. */
+export const SEED_NODES = [
+  { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1', sshTarget: 'root@10.0.0.1' },
+  { name: 'gw-2', roles: ['gateway'], underlayIp: '10.0.0.2', az: 'AZ-2', sshTarget: 'root@10.0.0.2' },
+  { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 32, memoryMiB: 48 * 1024 },
+  { name: 'host-2', roles: ['compute'], underlayIp: '10.0.0.12', az: 'AZ-1', cpus: 32, memoryMiB: 48 * 1024 },
+  { name: 'host-3', roles: ['compute'], underlayIp: '10.0.0.13', az: 'AZ-2', cpus: 16, memoryMiB: 32 * 1024 },
+  { name: 'switch', roles: ['switch', 'management'], underlayIp: '10.0.0.100' },
+] as const;

@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/topology/migrations/index.js';
+import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
+import { toCloud } from '../../src/topology/records.js';
+import { openSqliteStore, StoreSchemaError } from '../../src/topology/sqlite-store.js';
+
+const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 8, memoryMiB: 8192, createdAt: 't' };
+const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
+const subnet: SubnetRecord = { name: 'a', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const vm: VmRecord = {
+  name: 'web-1',
+  subnet: 'a',
+  node: 'host-1',
+  gateway: 'gw-1',
+  flavor: 'small',
+  cpus: 1,
+  memoryMiB: 2048,
+  image: 'images:debian/12',
+  ip: '192.168.20.2',
+  mac: '02:00:c0:a8:14:02',
+  port: 'mcvm1',
+  state: 'creating',
+  createdAt: 't',
+};
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'minicloud-store-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('SqliteStore', () => {
+  it('round-trips records and projects them onto the model', () => {
+    const store = openSqliteStore(join(dir, 'a.db'));
+    store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    const records = store.read((r) => r.records());
+    expect(records.nodes).toEqual([gw, node]);
+    expect(records.subnets).toEqual([subnet]);
+    expect(records.vms).toEqual([vm]);
+    expect(toCloud(records).vms).toEqual([{ name: 'web-1', subnet: 'a', node: 'host-1', gateway: 'gw-1', ip: '192.168.20.2', mac: '02:00:c0:a8:14:02', port: 'mcvm1' }]);
+    store.write((w) => w.setVmState('web-1', 'deleting'));
+    expect(toCloud(store.read((r) => r.records())).vms).toEqual([]);
+    store.close();
+  });
+
+  it('persists across reopen, in WAL mode, with the schema version recorded', () => {
+    const path = join(dir, 'b.db');
+    const a = openSqliteStore(path);
+    a.write((w) => w.insertNode(node));
+    expect(a.schemaVersion()).toBe(MIGRATIONS.at(-1)!.version);
+    a.close();
+    const b = openSqliteStore(path);
+    expect(b.read((r) => r.listNodes())).toEqual([node]);
+    expect(b.read((r) => r.revision())).toBe(1);
+    b.close();
+    const db = new Database(path);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    db.close();
+  });
+
+  it('a write that throws leaves nothing behind', () => {
+    const store = openSqliteStore(join(dir, 'c.db'));
+    expect(() =>
+      store.write((w) => {
+        w.insertNode(node);
+        w.insertSubnet(subnet);
+        throw new Error('changed my mind');
+      }),
+    ).toThrow('changed my mind');
+    expect(store.read((r) => [r.listNodes(), r.listSubnets(), r.revision()])).toEqual([[], [], 0]);
+    store.close();
+  });
+
+  it('enforces uniqueness and references as a second line of defence', () => {
+    const store = openSqliteStore(join(dir, 'd.db'));
+    store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-2', mac: '02:00:00:00:00:09', port: 'mcvm2' }))).toThrow(/UNIQUE.*vms\.ip/);
+    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-3', ip: '192.168.20.3', port: 'mcvm3' }))).toThrow(/UNIQUE.*vms\.mac/);
+    expect(() => store.write((w) => w.insertSubnet({ ...subnet, name: 'b', cidr: '192.168.20.32/27' }))).toThrow(/UNIQUE.*vni/);
+    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-4', ip: '192.168.20.4', mac: '02:00:00:00:00:04', port: 'p4', subnet: 'nope' }))).toThrow(/FOREIGN KEY/);
+    expect(() => store.write((w) => w.deleteNode('host-1'))).toThrow(/FOREIGN KEY/);
+    expect(store.integrityCheck()).toEqual([]);
+    store.close();
+  });
+
+  it('sequences never repeat, even after the row that used one is gone', () => {
+    const store = openSqliteStore(join(dir, 'e.db'));
+    const got = [1, 2, 3].map(() => store.write((w) => w.nextSequence('vm-port')));
+    expect(got).toEqual([1, 2, 3]);
+    expect(store.write((w) => w.nextSequence('other'))).toBe(1);
+    store.close();
+  });
+
+  it('applies only new migrations, and refuses a store newer than the program', () => {
+    const path = join(dir, 'f.db');
+    openSqliteStore(path).close();
+    const s = openSqliteStore(path); // reopening applies nothing twice
+    expect(s.schemaVersion()).toBe(1);
+    s.close();
+    const extra = { version: 2, name: 'add column', sql: 'ALTER TABLE nodes ADD COLUMN labels TEXT' };
+    const t = openSqliteStore(path, { migrations: [...MIGRATIONS, extra] });
+    expect(t.schemaVersion()).toBe(2);
+    t.close();
+    expect(() => openSqliteStore(path)).toThrow(StoreSchemaError);
+  });
+
+  it('a failing migration is rolled back whole', () => {
+    const path = join(dir, 'g.db');
+    openSqliteStore(path).close();
+    const bad = { version: 2, name: 'half', sql: 'CREATE TABLE x (a INTEGER); CREATE TABLE nodes (a INTEGER);' };
+    expect(() => openSqliteStore(path, { migrations: [...MIGRATIONS, bad] })).toThrow(/already exists/);
+    const db = new Database(path);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").all()).toEqual([]);
+    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 });
+    db.close();
+  });
+});
