@@ -131,7 +131,7 @@ function actionContext(match: Match): ActionParseContext {
   let hasVlan = false;
   for (const f of match) {
     if (f.field === 'nw_proto' || f.field === 'NXM_OF_IP_PROTO') ipProto = f.value[0];
-    else if (f.field === 'vlan_vid' || f.field === 'vlan_tci') hasVlan = (f.value[0]! & OFPVID_PRESENT >> 8) !== 0;
+    else if (f.field === 'vlan_vid' || f.field === 'vlan_tci') hasVlan = (f.value[0]! & (OFPVID_PRESENT >> 8)) !== 0;
   }
   return ipProto === undefined ? { hasVlan } : { ipProto, hasVlan };
 }
