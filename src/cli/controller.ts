@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { parseFlow } from '../openflow/index.js';
+import { ConfigError, loadConfig } from '../controller/config.js';
+import { runServer } from '../controller/server.js';
 import { Controller, formatDpid } from '../runtime/index.js';
 import type { DesiredFlow } from '../runtime/index.js';
 
@@ -9,7 +11,8 @@ interface ControllerFlags {
   listen: string[];
   connect: string[];
   flows?: string;
-  logLevel: string;
+  config?: string;
+  logLevel?: string;
 }
 
 /**
@@ -23,10 +26,31 @@ export function registerControllerCommands(program: Command): void {
     .description('run the OpenFlow controller (listens for switches, keeps their flow tables in sync)')
     .option('-l, --listen <endpoint>', 'tcp:[HOST:]PORT, unix:PATH or ssl:[HOST:]PORT (repeatable)', collect, [])
     .option('-c, --connect <endpoint>', 'actively connect to a switch: tcp:HOST:PORT or unix:PATH (repeatable)', collect, [])
-    .option('--flows <file>', 'desired flows for every datapath, one ovs-ofctl flow per line')
-    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--config <file>', 'run the whole controller (store, API, metrics, VMs) from this JSON file (docs/configuration.md)')
+    .option('--flows <file>', 'static mode: desired flows for every datapath, one ovs-ofctl flow per line')
+    .option('--log-level <level>', 'pino log level (default info)')
     .action(async (flags: ControllerFlags) => {
-      const logger = pino({ level: flags.logLevel });
+      if (flags.config !== undefined) {
+        if (flags.flows !== undefined) throw new Error('--flows (static mode) and --config are exclusive');
+        let config;
+        try {
+          const env: NodeJS.ProcessEnv = { ...process.env };
+          if (flags.logLevel !== undefined) env['MINICLOUD_LOG_LEVEL'] = flags.logLevel;
+          if (flags.listen.length) env['MINICLOUD_OPENFLOW_LISTEN'] = flags.listen.join(',');
+          if (flags.connect.length) env['MINICLOUD_OPENFLOW_CONNECT'] = flags.connect.join(',');
+          config = loadConfig(flags.config, env);
+        } catch (e) {
+          if (e instanceof ConfigError) {
+            process.stderr.write(`minicloud controller: ${e.message}\n`);
+            process.exitCode = 2;
+            return;
+          }
+          throw e;
+        }
+        await runServer(config);
+        return;
+      }
+      const logger = pino({ level: flags.logLevel ?? 'info' });
       const flows = flags.flows ? readFlowFile(flags.flows) : [];
       const listen = flags.listen.length || flags.connect.length ? flags.listen : ['tcp:6653'];
       const controller = new Controller({ listen, connect: flags.connect, desiredState: () => ({ flows }), logger });

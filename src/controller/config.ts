@@ -1,0 +1,233 @@
+// The controller's configuration: one JSON file (every key optional, defaults below and in docs/configuration.md)
+// plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const BACKENDS = ['none', 'netns', 'lxd'] as const;
+export type BackendKind = (typeof BACKENDS)[number];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const Backend = Type.Union(BACKENDS.map((b) => Type.Literal(b)));
+const Endpoint = Type.String({ pattern: '^(tcp|ssl|unix):.+$' });
+const Dpid = Type.String({ pattern: '^[0-9a-fA-F]{1,16}$' });
+
+/** The file's schema. Every key is optional; `resolveConfig` fills in the defaults. */
+export const ConfigSchema = Type.Object(
+  {
+    openflow: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.Optional(Type.Array(Endpoint)),
+          connect: Type.Optional(Type.Array(Endpoint)),
+          tls: Type.Optional(Type.Object({ key: Type.String({ minLength: 1 }), cert: Type.String({ minLength: 1 }), ca: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+          echoIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          /** Node name -> datapath id (16 hex digits) for bridges whose id is not the one derived from the name. */
+          datapathIds: Type.Optional(Type.Record(Type.String(), Dpid)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    api: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          auth: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    store: Type.Optional(Type.Object({ path: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })),
+    overlay: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' })),
+    stats: Type.Optional(Type.Object({ intervalSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })) }, { additionalProperties: false })),
+    vms: Type.Optional(
+      Type.Object(
+        {
+          backend: Type.Optional(Backend),
+          /** Per node name: overrides `backend`. */
+          nodes: Type.Optional(Type.Record(Type.String(), Backend)),
+          /** Lab mode: node N is the network namespace N with its own OVS in `<labDir>/N` (src/lab/ovs.ts). */
+          labDir: Type.Optional(Type.String({ pattern: '^/' })),
+          stateDir: Type.Optional(Type.String({ pattern: '^/' })),
+          netnsPrefix: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,7}$' })),
+          lxdImage: Type.Optional(Type.String({ minLength: 1 })),
+          ssh: Type.Optional(
+            Type.Object(
+              {
+                user: Type.Optional(Type.String({ minLength: 1 })),
+                keyFile: Type.String({ pattern: '^/' }),
+                knownHostsFile: Type.Optional(Type.String({ pattern: '^/' })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    log: Type.Optional(Type.Object({ level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))) }, { additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+export type ConfigFile = Static<typeof ConfigSchema>;
+
+/** The configuration with every default filled in. */
+export interface Config {
+  readonly openflow: {
+    readonly listen: readonly string[];
+    readonly connect: readonly string[];
+    readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string };
+    readonly echoIntervalSeconds: number;
+    readonly datapathIds: Readonly<Record<string, string>>;
+  };
+  readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
+  readonly store: { readonly path: string };
+  readonly overlay: string;
+  readonly stats: { readonly intervalSeconds: number };
+  readonly vms: {
+    readonly backend: BackendKind;
+    readonly nodes: Readonly<Record<string, BackendKind>>;
+    readonly labDir?: string;
+    readonly stateDir: string;
+    readonly netnsPrefix: string;
+    readonly lxdImage: string;
+    readonly ssh?: { readonly user: string; readonly keyFile: string; readonly knownHostsFile: string };
+  };
+  readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
+}
+
+export const DEFAULTS = {
+  listen: ['tcp:6653'],
+  apiHost: '127.0.0.1',
+  apiPort: 8080,
+  storePath: '/var/lib/minicloud/cloud.db',
+  overlay: '192.168.20.0/22',
+  statsIntervalSeconds: 15,
+  echoIntervalSeconds: 5,
+  stateDir: '/var/lib/minicloud/vms',
+  netnsPrefix: 'vm-',
+  lxdImage: 'minicloud-busybox',
+  sshUser: 'root',
+  knownHostsFile: '/var/lib/minicloud/known_hosts',
+  logLevel: 'info',
+} as const;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type EnvKind = 'string' | 'list' | 'int' | 'number' | 'bool';
+/** MINICLOUD_* variable -> config key path and how its text is read. */
+export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[] = [
+  ['MINICLOUD_OPENFLOW_LISTEN', ['openflow', 'listen'], 'list'],
+  ['MINICLOUD_OPENFLOW_CONNECT', ['openflow', 'connect'], 'list'],
+  ['MINICLOUD_TLS_KEY', ['openflow', 'tls', 'key'], 'string'],
+  ['MINICLOUD_TLS_CERT', ['openflow', 'tls', 'cert'], 'string'],
+  ['MINICLOUD_TLS_CA', ['openflow', 'tls', 'ca'], 'string'],
+  ['MINICLOUD_ECHO_INTERVAL_SECONDS', ['openflow', 'echoIntervalSeconds'], 'number'],
+  ['MINICLOUD_API_HOST', ['api', 'host'], 'string'],
+  ['MINICLOUD_API_PORT', ['api', 'port'], 'int'],
+  ['MINICLOUD_API_AUTH', ['api', 'auth'], 'bool'],
+  ['MINICLOUD_STORE_PATH', ['store', 'path'], 'string'],
+  ['MINICLOUD_OVERLAY', ['overlay'], 'string'],
+  ['MINICLOUD_STATS_INTERVAL_SECONDS', ['stats', 'intervalSeconds'], 'number'],
+  ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
+  ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
+  ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
+  ['MINICLOUD_LOG_LEVEL', ['log', 'level'], 'string'],
+];
+
+/** Reads FILE (JSON) if given, applies the environment, validates, fills in defaults. */
+export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  let raw: unknown = {};
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  return resolveConfig(raw, env, path);
+}
+
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: the configuration must be a JSON object`);
+  const merged = structuredClone(raw) as Record<string, unknown>;
+  for (const [name, keyPath, kind] of ENV_KEYS) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    setPath(merged, keyPath, envValue(name, text, kind));
+  }
+  const problems = [...Value.Errors(ConfigSchema, merged)]
+    .filter((e) => e.keyword !== 'boolean' || e.instancePath === '')
+    .map((e) => describe(e.instancePath, e.message, e.params as Record<string, unknown>));
+  if (problems.length > 0) throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`);
+  const f = merged as ConfigFile;
+  const vms = f.vms ?? {};
+  return {
+    openflow: {
+      listen: f.openflow?.listen ?? (f.openflow?.connect?.length ? [] : [...DEFAULTS.listen]),
+      connect: f.openflow?.connect ?? [],
+      ...(f.openflow?.tls && { tls: f.openflow.tls }),
+      echoIntervalSeconds: f.openflow?.echoIntervalSeconds ?? DEFAULTS.echoIntervalSeconds,
+      datapathIds: f.openflow?.datapathIds ?? {},
+    },
+    api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },
+    store: { path: f.store?.path ?? DEFAULTS.storePath },
+    overlay: f.overlay ?? DEFAULTS.overlay,
+    stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
+    vms: {
+      backend: vms.backend ?? 'none',
+      nodes: vms.nodes ?? {},
+      ...(vms.labDir !== undefined && { labDir: vms.labDir }),
+      stateDir: vms.stateDir ?? DEFAULTS.stateDir,
+      netnsPrefix: vms.netnsPrefix ?? DEFAULTS.netnsPrefix,
+      lxdImage: vms.lxdImage ?? DEFAULTS.lxdImage,
+      ...(vms.ssh && { ssh: { user: vms.ssh.user ?? DEFAULTS.sshUser, keyFile: vms.ssh.keyFile, knownHostsFile: vms.ssh.knownHostsFile ?? DEFAULTS.knownHostsFile } }),
+    },
+    log: { level: f.log?.level ?? DEFAULTS.logLevel },
+  };
+}
+
+function describe(instancePath: string, message: string, params: Record<string, unknown>): string {
+  const key = instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
+  if (Array.isArray(params['additionalProperties'])) return `${key}: unknown key(s) ${(params['additionalProperties'] as string[]).join(', ')}`;
+  if (Array.isArray(params['requiredProperties'])) return `${key}: missing ${(params['requiredProperties'] as string[]).join(', ')}`;
+  return `${key}: ${message}`;
+}
+
+function envValue(name: string, text: string, kind: EnvKind): unknown {
+  switch (kind) {
+    case 'list':
+      return text.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'int':
+    case 'number': {
+      const n = Number(text);
+      if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) throw new ConfigError(`${name}: '${text}' is not ${kind === 'int' ? 'an integer' : 'a number'}`);
+      return n;
+    }
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(text)) return true;
+      if (/^(0|false|no|off)$/i.test(text)) return false;
+      throw new ConfigError(`${name}: '${text}' is not a boolean (true/false)`);
+    default:
+      return text;
+  }
+}
+
+function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let at = obj;
+  for (const k of path.slice(0, -1)) {
+    const next = at[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) at[k] = {};
+    at = at[k] as Record<string, unknown>;
+  }
+  at[path[path.length - 1]!] = value;
+}

@@ -1,0 +1,317 @@
+// The network glue between the cloud model and the OpenFlow runtime: which datapath is which node, what each
+// datapath must hold (the node's compiled pipeline, with port numbers learned from the switch by interface name),
+// and the CloudService collaborators that read or change the switches (NetworkApplier, FlowReader, DatapathView,
+// Resyncer) plus the StatsPoller's StatsSource and the runtime-event metrics.
+//
+// Node <-> datapath: every node's br0 has a datapath id derived from the node's name (`dpidForNode`: "MC" in the top
+// 16 bits, then 48 bits of SHA-256 of the name), set at bootstrap as `other_config:datapath-id`. Nothing is stored:
+// the mapping is a pure function of the name, so it survives controller restarts, store restores and switch
+// reinstalls, and a switch can be mapped on its first HELLO without any registration step. A bridge that can't carry
+// the derived id is mapped by `openflow.datapathIds` in the config (node name -> dpid). A datapath that maps to no
+// node gets an empty desired state: our flows (by cookie) are removed from it and nobody else's are touched.
+import { createHash } from 'node:crypto';
+import type { Metrics, TableCounters } from '../api/metrics.js';
+import type { PortStats as PolledPortStats, StatsSource } from '../api/stats-poller.js';
+import { OFPP, OFPTT } from '../openflow/consts.js';
+import { formatFlow } from '../openflow/flow-text.js';
+import type { FlowMod, Message } from '../openflow/types.js';
+import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
+import { compileNode } from '../pipeline/compile.js';
+import { OURS, OURS_MASK } from '../pipeline/cookie.js';
+import { CompileContext } from '../pipeline/stage.js';
+import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
+import { formatDpid } from '../runtime/index.js';
+import type { Cloud } from '../topology/model.js';
+import type { NetworkResult } from './apply-queue.js';
+import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from './cloud-service.js';
+
+/** The runtime's ownership cookie: the pipeline's "MC" prefix. Flows with other cookies are left alone. */
+export const OWNERSHIP_COOKIE = { value: OURS, mask: OURS_MASK } as const;
+
+/** The datapath id a node's br0 gets at bootstrap: 0x4d43 ("MC") then the first 48 bits of sha256(name). */
+export function dpidForNode(name: string): bigint {
+  const h = createHash('sha256').update(`minicloud-node:${name}`).digest();
+  return (0x4d43n << 48n) | BigInt(h.readUIntBE(0, 6));
+}
+
+/** As `ovs-vsctl set bridge br0 other_config:datapath-id=...` wants it. */
+export function dpidTextForNode(name: string): string {
+  return formatDpid(dpidForNode(name));
+}
+
+export interface NetworkOptions {
+  readonly controller: Controller;
+  /** The cloud as stored now (CloudService.cloud). */
+  readonly cloud: () => Cloud;
+  /** A number that changes whenever the cloud does (CloudService.revision): the compiled index is cached by it. */
+  readonly revision?: () => number;
+  /** Node name -> dpid (16 hex digits), for bridges that don't carry the derived id. */
+  readonly datapathIds?: Readonly<Record<string, string>>;
+  readonly metrics?: Metrics;
+  readonly log?: Log;
+  /** How long an apply waits for a node's bundle to be confirmed before calling it pending (default 10 s). */
+  readonly applyTimeoutMs?: number;
+  readonly now?: () => Date;
+}
+
+interface NodeState {
+  dpid: bigint;
+  connected: boolean;
+  since: Date;
+}
+
+const U64 = 0xffffffffffffffffn;
+const counter = (n: bigint): number => (n === U64 ? 0 : Number(n));
+
+export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, Resyncer, StatsSource {
+  private readonly controller: Controller;
+  private readonly overrides = new Map<string, bigint>();
+  private readonly state = new Map<string, NodeState>();
+  private compiled: { revision: number; cloud: Cloud; index: CloudIndex; ctx: CompileContext } | undefined;
+  private echoTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: NetworkOptions) {
+    this.controller = opts.controller;
+    this.now = opts.now ?? (() => new Date());
+    for (const [node, text] of Object.entries(opts.datapathIds ?? {})) this.overrides.set(node, BigInt(`0x${text}`));
+    this.wireEvents();
+  }
+
+  /** The `desiredState` callback for the runtime's Controller (set it before `controller.start()`). */
+  readonly desiredState = (dpid: bigint, dp: Datapath): DesiredState => {
+    const node = this.nodeOf(dpid);
+    if (node === undefined) {
+      this.opts.log?.warn({ dpid: formatDpid(dpid) }, 'datapath belongs to no node: only our flows are removed from it');
+      return { flows: [] };
+    }
+    return { flows: this.compile(node, dp) };
+  };
+
+  /** The node's pipeline for the given datapath's ports (exported for tests and `minicloud flows --desired`). */
+  compile(node: string, dp: Pick<Datapath, 'ports'>): FlowMod[] {
+    const { ctx, index } = this.current();
+    if (!index.nodes.has(node)) return [];
+    const ports = new Map<string, number>();
+    for (const p of dp.ports) if (p.portNo < OFPP.MAX) ports.set(p.name, p.portNo);
+    return compileNode(ctx, node, ports);
+  }
+
+  dpidOf(node: string): bigint {
+    return this.overrides.get(node) ?? dpidForNode(node);
+  }
+
+  /** The node a datapath id belongs to, among the nodes of the current cloud. */
+  nodeOf(dpid: bigint): string | undefined {
+    for (const n of this.current().cloud.nodes) if (this.dpidOf(n.name) === dpid) return n.name;
+    return undefined;
+  }
+
+  datapathOf(node: string): Datapath | undefined {
+    return this.controller.datapaths.get(this.dpidOf(node));
+  }
+
+  // --- NetworkApplier
+
+  async apply(_cloud: Cloud, affectedNodes: readonly string[]): Promise<NetworkResult> {
+    const timeoutMs = this.opts.applyTimeoutMs ?? 10_000;
+    const confirmed: string[] = [];
+    const pending: string[] = [];
+    await Promise.all(
+      [...new Set(affectedNodes)].map(async (node) => {
+        const dp = this.datapathOf(node);
+        if (!dp) {
+          pending.push(node);
+          return;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        try {
+          // The desired state is read from the store when the sync runs: never older than `_cloud`.
+          const r = await Promise.race([this.controller.resync(dp.dpid, { source: 'cache' }), timeout]);
+          (r === 'timeout' ? pending : confirmed).push(node);
+        } catch (e) {
+          this.opts.log?.warn({ node, err: (e as Error).message }, 'apply to node failed; it stays pending');
+          pending.push(node);
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
+    );
+    return { confirmed: confirmed.sort(), pending: pending.sort() };
+  }
+
+  // --- FlowReader
+
+  async flows(node: string): Promise<FlowRow[] | undefined> {
+    const dp = this.datapathOf(node);
+    if (!dp) return undefined;
+    const stats = await dp.connection.flowStats();
+    return stats.map((f) => ({
+      table: f.tableId,
+      priority: f.priority,
+      cookie: `0x${f.cookie.toString(16).padStart(16, '0')}`,
+      packets: counter(f.packetCount),
+      bytes: counter(f.byteCount),
+      durationSeconds: f.durationSec + f.durationNsec / 1e9,
+      text: formatFlow(f),
+    }));
+  }
+
+  // --- DatapathView
+
+  list(): DatapathInfo[] {
+    const out: DatapathInfo[] = [];
+    const known = new Set<bigint>();
+    for (const n of this.current().cloud.nodes) {
+      const dpid = this.dpidOf(n.name);
+      known.add(dpid);
+      const dp = this.controller.datapaths.get(dpid);
+      const st = this.state.get(n.name);
+      if (!dp && !st) continue; // never connected: CloudService lists it as such
+      out.push({
+        node: n.name,
+        dpid: formatDpid(dpid),
+        connected: dp !== undefined,
+        since: (st?.since ?? this.now()).toISOString(),
+        ports: dp ? dp.ports.filter((p) => p.portNo < OFPP.MAX).map((p) => ({ name: p.name, number: p.portNo })).sort((a, b) => a.number - b.number) : [],
+      });
+    }
+    for (const dp of this.controller.datapaths.list()) {
+      if (known.has(dp.dpid)) continue;
+      out.push({ node: `(unknown ${dp.id})`, dpid: dp.id, connected: true, since: this.now().toISOString(), ports: dp.ports.map((p) => ({ name: p.name, number: p.portNo })) });
+    }
+    return out;
+  }
+
+  // --- Resyncer
+
+  async resync(node: string): Promise<ResyncOutcome> {
+    const dp = this.datapathOf(node);
+    if (!dp) return { connected: false };
+    const stats = await this.controller.resync(dp.dpid, { source: 'switch' });
+    return { connected: true, flowMods: stats.flowMods, seconds: stats.durationMs / 1000 };
+  }
+
+  // --- StatsSource
+
+  async portStats(node: string): Promise<readonly PolledPortStats[] | undefined> {
+    const dp = this.datapathOf(node);
+    if (!dp) return undefined;
+    const parts = await dp.connection.multipart({ type: 'port_stats_request', flags: 0, portNo: OFPP.ANY } as Parameters<Datapath['connection']['multipart']>[0]);
+    const out: PolledPortStats[] = [];
+    for (const m of parts as Message[]) {
+      if (m.type !== 'port_stats_reply') continue;
+      for (const p of m.ports) {
+        const name = dp.portByNumber(p.portNo)?.name;
+        if (name === undefined) continue;
+        out.push({
+          name,
+          rxPackets: counter(p.rxPackets),
+          txPackets: counter(p.txPackets),
+          rxBytes: counter(p.rxBytes),
+          txBytes: counter(p.txBytes),
+          rxDropped: counter(p.rxDropped),
+          txDropped: counter(p.txDropped),
+          rxErrors: counter(p.rxErrors),
+          txErrors: counter(p.txErrors),
+        });
+      }
+    }
+    return out;
+  }
+
+  async tableStats(node: string): Promise<readonly TableCounters[] | undefined> {
+    const dp = this.datapathOf(node);
+    if (!dp) return undefined;
+    const [parts, flows] = await Promise.all([
+      dp.connection.multipart({ type: 'table_stats_request', flags: 0 } as Parameters<Datapath['connection']['multipart']>[0]),
+      dp.connection.flowStats({ tableId: OFPTT.ALL }),
+    ]);
+    const sums = new Map<number, { packets: number; bytes: number }>();
+    for (const f of flows) {
+      const s = sums.get(f.tableId) ?? { packets: 0, bytes: 0 };
+      s.packets += counter(f.packetCount);
+      s.bytes += counter(f.byteCount);
+      sums.set(f.tableId, s);
+    }
+    const out: TableCounters[] = [];
+    for (const m of parts as Message[]) {
+      if (m.type !== 'table_stats_reply') continue;
+      for (const t of m.tables) {
+        // Only tables in use: OVS reports all 254, and the label set stays bounded by the pipeline's tables.
+        if (t.activeCount === 0 && !sums.has(t.tableId)) continue;
+        const s = sums.get(t.tableId) ?? { packets: 0, bytes: 0 };
+        out.push({ table: t.tableId, flows: t.activeCount, lookups: counter(t.lookupCount), matched: counter(t.matchedCount), flowPackets: s.packets, flowBytes: s.bytes });
+      }
+    }
+    return out;
+  }
+
+  // --- echo round trip
+
+  /** Measures every connected datapath's echo round trip every `intervalMs` into the metrics. */
+  startEchoProbe(intervalMs: number): void {
+    if (this.echoTimer || !this.opts.metrics) return;
+    const metrics = this.opts.metrics;
+    this.echoTimer = setInterval(() => {
+      for (const dp of this.controller.datapaths.list()) {
+        const node = this.nodeOf(dp.dpid);
+        if (node === undefined) continue;
+        const t0 = process.hrtime.bigint();
+        dp.connection
+          .echo(undefined, { timeoutMs: Math.max(1000, intervalMs) })
+          .then(() => metrics.observeEchoRoundTrip(node, Number(process.hrtime.bigint() - t0) / 1e9))
+          .catch(() => metrics.error('timeout'));
+      }
+    }, intervalMs);
+    this.echoTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.echoTimer);
+    this.echoTimer = undefined;
+  }
+
+  // --- internals
+
+  private current(): { cloud: Cloud; index: CloudIndex; ctx: CompileContext } {
+    const revision = this.opts.revision?.() ?? -1;
+    if (!this.compiled || revision === -1 || this.compiled.revision !== revision) {
+      const cloud = this.opts.cloud();
+      const index = indexCloud(cloud);
+      this.compiled = { revision, cloud, index, ctx: new CompileContext(index) };
+    }
+    return this.compiled;
+  }
+
+  private wireEvents(): void {
+    const { metrics, log } = this.opts;
+    const reg = this.controller.datapaths;
+    reg.on('connected', (dp) => {
+      const node = this.nodeOf(dp.dpid);
+      if (node === undefined) {
+        log?.warn({ dpid: dp.id }, 'a datapath connected that maps to no node (see docs/configuration.md, openflow.datapathIds)');
+        return;
+      }
+      this.state.set(node, { dpid: dp.dpid, connected: true, since: this.now() });
+      metrics?.datapathConnected(node);
+    });
+    reg.on('disconnected', (dp) => {
+      const node = this.nodeOf(dp.dpid);
+      if (node === undefined) return;
+      this.state.set(node, { dpid: dp.dpid, connected: false, since: this.now() });
+      metrics?.datapathDisconnected(node);
+    });
+    reg.on('rejected', () => metrics?.error('handshake'));
+    this.controller.on('synced', (dp: Datapath, stats: SyncStats) => {
+      const node = this.nodeOf(dp.dpid);
+      if (node === undefined || !metrics) return;
+      const mods = stats.flowMods + stats.groupMods + stats.meterMods;
+      if (mods > 0) metrics.flowModsSent(node, stats.flowMods);
+      for (let i = 0; i < stats.bundles; i++) metrics.bundleSent(node);
+      metrics.observeResync(node, stats.durationMs / 1000, stats.flowMods);
+    });
+    this.controller.on('syncFailed', () => metrics?.error('sync'));
+  }
+}

@@ -1,0 +1,171 @@
+// The controller process (the composition root): store, cloud service, OpenFlow runtime, network glue, VM backends,
+// HTTP API, stats poller, and an orderly shutdown. `minicloud controller --config FILE` runs it; tests start it
+// in-process with `startServer`.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildApp, type App } from '../api/app.js';
+import { ensureApiToken } from '../api/auth.js';
+import { createMetrics, type Metrics } from '../api/metrics.js';
+import { StatsPoller } from '../api/stats-poller.js';
+import { Controller } from '../runtime/index.js';
+import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
+import { CloudService } from './cloud-service.js';
+import type { Config } from './config.js';
+import { CloudNetwork, OWNERSHIP_COOKIE } from './network.js';
+import { NodeBackends } from './vm-backend.js';
+
+export interface ServerOptions {
+  readonly logger?: Logger;
+  /** Node.js process metrics in /metrics (default true). */
+  readonly processMetrics?: boolean;
+  /** Called with the API token the first time it is made (default: printed on stdout). */
+  readonly onNewToken?: (token: string) => void;
+}
+
+export interface Server {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: SqliteStore;
+  readonly service: CloudService;
+  readonly controller: Controller;
+  readonly network: CloudNetwork;
+  readonly backends: NodeBackends;
+  readonly metrics: Metrics;
+  readonly poller: StatsPoller;
+  readonly app: App;
+  readonly token: string;
+  /** `http://host:port` the API listens on. */
+  readonly apiUrl: string;
+  /** OpenFlow listener addresses. */
+  readonly openflow: string[];
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<Server> {
+  const logger = options.logger ?? pino({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
+    const store = openSqliteStore(config.store.path);
+    cleanups.push(() => store.close());
+    logger.info({ store: config.store.path }, 'store open');
+
+    const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+    const backends = new NodeBackends({ vms: config.vms, logger: logger.child({ component: 'hosts' }) });
+    cleanups.push(() => backends.close());
+
+    // The controller and the network glue need each other: the controller asks the glue for desired states.
+    const ref: { network?: CloudNetwork; service?: CloudService } = {};
+    const controller = new Controller({
+      listen: config.openflow.listen,
+      connect: config.openflow.connect,
+      ...(config.openflow.tls && { tls: config.openflow.tls }),
+      desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
+      sync: { cookie: OWNERSHIP_COOKIE },
+      connection: { echoIntervalMs: config.openflow.echoIntervalSeconds * 1000 },
+      logger: logger.child({ component: 'openflow' }),
+    });
+
+    const network = new CloudNetwork({
+      controller,
+      cloud: () => ref.service!.cloud(),
+      revision: () => ref.service!.revision(),
+      datapathIds: config.openflow.datapathIds,
+      metrics,
+      log: logger.child({ component: 'network' }),
+    });
+    ref.network = network;
+    const service = new CloudService({
+      store,
+      network,
+      backend: backends,
+      flows: network,
+      datapaths: network,
+      resyncer: network,
+      overlay: config.overlay,
+      log: logger.child({ component: 'cloud' }),
+    });
+    ref.service = service;
+    const interrupted = service.recoverInterrupted();
+    if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
+
+    const { token, created } = ensureApiToken(store);
+    if (created && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
+
+    await controller.start();
+    cleanups.push(() => controller.stop());
+    cleanups.push(() => network.stop());
+    network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
+    logger.info({ listen: controller.addresses, connect: config.openflow.connect }, 'OpenFlow controller running');
+
+    const app = await buildApp({
+      service,
+      metrics,
+      auth: config.api.auth ? { token } : false,
+      logger: logger.child({ component: 'api' }),
+    });
+    cleanups.push(() => app.close());
+    await app.listen({ host: config.api.host, port: config.api.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+    const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+    const apiUrl = `http://${host}:${port}`;
+    logger.info({ url: apiUrl, auth: config.api.auth }, 'API listening');
+
+    const poller = new StatsPoller({
+      source: network,
+      metrics,
+      cloud: () => service.cloud(),
+      intervalMs: config.stats.intervalSeconds * 1000,
+      onError: (node, err) => logger.warn({ node, err: err instanceof Error ? err.message : String(err) }, 'stats poll failed'),
+    });
+    poller.start();
+    // Shutdown order: API first (no new requests), then the poller, the runtime, the backends, the store.
+    cleanups.splice(0, cleanups.length, () => store.close(), () => backends.close(), () => controller.stop(), () => network.stop(), () => poller.stop(), () => app.close());
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      store,
+      service,
+      controller,
+      network,
+      backends,
+      metrics,
+      poller,
+      app,
+      token,
+      apiUrl,
+      openflow: controller.addresses,
+      stop: () => (stopping ??= undo().then(() => logger.info('controller stopped'))),
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}
+
+/** Runs the server until SIGINT or SIGTERM, then shuts it down. */
+export async function runServer(config: Config): Promise<void> {
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      server.logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await server.stop();
+}

@@ -1,0 +1,121 @@
+// The VM backend: CloudService's VmBackend over the src/hosts drivers, one driver per node, chosen per node by the
+// configuration (`vms.backend`, overridden per node by `vms.nodes`): `netns` (a VM is a network namespace with a veth
+// on br0; the lab and the demo), `lxd` (containers), or `none` (the node's VMs are managed elsewhere: the controller
+// only programs their flows, and the VM's port must appear on br0 by its name).
+//
+// Where a node's commands run: in lab mode (`vms.labDir`) node N is the network namespace N whose OVS lives in
+// `<labDir>/N`; otherwise a node with an SSH target is reached over SSH (`vms.ssh`), and one without runs locally.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalExecutor, LxdVmDriver, NetnsExecutor, NetnsVmDriver, SshExecutor, type Executor, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import type { NodeRecord } from '../topology/records.js';
+import type { BackendKind, Config } from './config.js';
+import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
+
+export interface NodeBackendsOptions {
+  readonly vms: Config['vms'];
+  readonly logger?: Logger;
+}
+
+/** Maps CloudService's VmSpec (its allocation) to a driver's spec: our MAC, our port name, static addressing. */
+export function driverSpec(spec: VmSpec): DriverSpec {
+  return {
+    name: spec.name,
+    mac: spec.mac,
+    port: spec.port,
+    network: { mode: 'static', address: `${spec.ip}/${spec.prefixLength}`, gateway: spec.gatewayIp },
+    flavor: { cpus: spec.cpus, memoryMiB: spec.memoryMiB },
+    // A plain alias names a local image; a remote reference ('images:debian/12') can't be fetched here, so the
+    // driver's configured image is used instead.
+    ...(/^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(spec.image) && { image: spec.image }),
+  };
+}
+
+const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, i) => i);
+
+export class NodeBackends implements VmBackend {
+  private readonly drivers = new Map<string, VmDriver | null>();
+  private readonly executors: Executor[] = [];
+  private readonly local: Executor;
+
+  constructor(private readonly opts: NodeBackendsOptions) {
+    this.local = new LocalExecutor({ ...(opts.logger && { logger: opts.logger }) });
+  }
+
+  kindFor(node: string): BackendKind {
+    return this.opts.vms.nodes[node] ?? this.opts.vms.backend;
+  }
+
+  async create(spec: VmSpec): Promise<void> {
+    const d = this.driver(spec.node);
+    if (d) await d.create(driverSpec(spec));
+  }
+
+  async start(spec: VmSpec): Promise<void> {
+    await this.driver(spec.node)?.start(spec.name);
+  }
+
+  async stop(spec: VmSpec): Promise<void> {
+    await this.driver(spec.node)?.stop(spec.name);
+  }
+
+  async delete(spec: VmSpec): Promise<void> {
+    await this.driver(spec.node)?.delete(spec.name);
+  }
+
+  async exec(spec: VmSpec, argv: readonly string[]): Promise<ExecResult> {
+    const d = this.driver(spec.node);
+    if (!d) throw new Error(`node '${spec.node.name}' has no VM backend (vms.backend none): its VMs are managed elsewhere`);
+    const r = await d.exec(spec.name, argv, { okCodes: ANY_EXIT_CODE });
+    return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.executors.splice(0).map((e) => e.close().catch(() => undefined)));
+  }
+
+  private driver(node: NodeRecord): VmDriver | undefined {
+    const cached = this.drivers.get(node.name);
+    if (cached !== undefined) return cached ?? undefined;
+    const kind = this.kindFor(node.name);
+    let d: VmDriver | null = null;
+    const logger = this.opts.logger;
+    if (kind === 'netns') {
+      const { exec, netns } = this.executorFor(node);
+      d = new NetnsVmDriver({
+        node: exec,
+        host: netns !== undefined ? this.local : exec,
+        ...(netns !== undefined && { nodeNetns: netns }),
+        stateDir: join(this.opts.vms.stateDir, node.name),
+        netnsPrefix: this.opts.vms.netnsPrefix,
+        ...(logger && { logger }),
+      });
+    } else if (kind === 'lxd') {
+      d = new LxdVmDriver({ node: this.executorFor(node).exec, image: this.opts.vms.lxdImage, ...(logger && { logger }) });
+    }
+    this.drivers.set(node.name, d);
+    return d ?? undefined;
+  }
+
+  private executorFor(node: NodeRecord): { exec: Executor; netns?: string } {
+    const { labDir, ssh } = this.opts.vms;
+    if (labDir !== undefined) {
+      const dir = join(labDir, node.name);
+      return { exec: new NetnsExecutor(this.local, node.name, { env: { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir } }), netns: node.name };
+    }
+    if (node.sshTarget === undefined) return { exec: this.local };
+    if (!ssh) throw new Error(`node '${node.name}' is reached over SSH (${node.sshTarget}) but vms.ssh.keyFile is not configured`);
+    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(node.sshTarget);
+    if (!m) throw new Error(`node '${node.name}': bad SSH target '${node.sshTarget}'`);
+    const exec = new SshExecutor({
+      host: m[2]!,
+      ...(m[3] !== undefined && { port: Number(m[3]) }),
+      username: m[1] ?? ssh.user,
+      privateKey: readFileSync(ssh.keyFile),
+      knownHosts: ssh.knownHostsFile,
+      ...(this.opts.logger && { logger: this.opts.logger }),
+    });
+    this.executors.push(exec);
+    return { exec };
+  }
+}
