@@ -19,7 +19,8 @@ test: build lint typecheck
 	npx vitest run
 
 demo: build
-	node dist/src/cli/main.js demo
+	mkdir -p /run/minicloud
+	node dist/src/cli/main.js controller --config config/demo.json
 
 bench: build
 	npx tsx bench/codec.ts
