@@ -16,7 +16,9 @@ typecheck: deps
 
 ## The one test command (README, CI): installs what is missing, builds, lints, type-checks, runs every test.
 test: build lint typecheck
-	npx vitest run
+	mkdir -p coverage
+	npx vitest run --reporter=default --reporter=json --outputFile.json=coverage/vitest.json; rc=$$?; \
+	  node scripts/test-summary.mjs coverage/vitest.json; exit $$rc
 
 demo: build
 	mkdir -p /run/minicloud

@@ -22,7 +22,7 @@ function specs(): Record<string, NodeBootstrapSpec> {
     stateDir: `${nodes[name]!.ovs.dir}/state`,
   });
   return {
-    cmp: { ...base('cmp', '10.211.0.2'), roles: ['compute'], switchIp: '10.211.0.9' },
+    cmp: { ...base('cmp', '10.211.0.2'), roles: ['compute'], switchIp: '10.211.0.9', datapathId: '4d43000000000a01' },
     gw: {
       ...base('gw', '10.211.0.3'),
       roles: ['gateway'],
@@ -117,6 +117,7 @@ describe('node bootstrap', () => {
     const cmp = nodes['cmp']!.ovs;
     expect(await cmp.vsctl('get', 'bridge', 'br0', 'fail_mode', 'protocols', 'datapath_type')).toBe('secure\n[OpenFlow13]\nnetdev\n');
     expect((await cmp.vsctl('get-controller', 'br0')).trim()).toBe(CONTROLLER);
+    expect((await cmp.ofctl('-O', 'OpenFlow13', 'show', 'br0')).split('\n')[0]).toContain('dpid:4d43000000000a01');
     expect(await cmp.vsctl('get', 'interface', 'vxlan-int', 'type', 'options')).toBe('vxlan\n{key=flow, local_ip="10.211.0.2", remote_ip=flow}\n');
     expect(await cmp.vsctl('get', 'interface', 'vxlan-sw', 'options')).toBe('{key=flow, remote_ip="10.211.0.9"}\n');
     expect((await cmp.vsctl('list-ports', 'br-phy')).trim()).toBe('eth0');

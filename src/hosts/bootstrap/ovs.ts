@@ -66,6 +66,7 @@ interface BridgeWanted {
   readonly failMode?: string;
   readonly protocols?: readonly string[];
   readonly hwaddr?: string;
+  readonly datapathId?: string;
   readonly role: string;
 }
 
@@ -79,6 +80,7 @@ export async function ensureBridge(exec: Executor, want: BridgeWanted): Promise<
   if (want.protocols && (!row || stringSet(row['protocols']).join(',') !== want.protocols.join(','))) set.push(`protocols=${want.protocols.join(',')}`);
   const other = stringMap(row?.['other_config']);
   if (want.hwaddr && other['hwaddr'] !== want.hwaddr) set.push(...mapArgs('other_config', { hwaddr: want.hwaddr }));
+  if (want.datapathId && other['datapath-id'] !== want.datapathId) set.push(...mapArgs('other_config', { 'datapath-id': want.datapathId }));
   if (stringMap(row?.['external_ids'])[OWNER_KEY] !== want.role) set.push(...mapArgs('external_ids', { [OWNER_KEY]: want.role }));
   if (set.length === 0) return [];
   await vsctl(exec, ['--may-exist', 'add-br', want.name, '--', 'set', 'bridge', want.name, ...set]);
@@ -151,6 +153,7 @@ export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promis
       protocols: ['OpenFlow13'],
       role: 'overlay',
       ...(hwaddr ? { hwaddr } : {}),
+      ...(spec.datapathId ? { datapathId: spec.datapathId } : {}),
     })),
     ...(await ensureController(exec, bridge, controllersOf(spec))),
     ...(await ensureTunnelPorts(exec, bridge, tunnelPortsFor(spec))),

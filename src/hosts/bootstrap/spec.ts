@@ -80,6 +80,11 @@ export interface NodeBootstrapSpec {
   readonly datapathType?: 'auto' | 'system' | 'netdev';
   /** br0's MAC. Default: the gateway MAC on gateway and DHCP nodes, OVS's choice elsewhere. */
   readonly bridgeMac?: string;
+  /**
+   * br0's OpenFlow datapath id (16 hex digits), which tells the controller which node a switch is. The controller
+   * derives it from the node name (`dpidTextForNode` in src/controller/network.ts). Omitted: OVS's choice.
+   */
+  readonly datapathId?: string;
   /** Userspace tunnelling layout (br-phy); omit on nodes whose underlay address is on a NIC. */
   readonly underlay?: UnderlayBridgeSpec;
   /** Compute and DHCP nodes: the switch node's tunnel IP (the `vxlan-sw` port). */
@@ -129,6 +134,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
   assertIfName('bridge', bridgeOf(spec));
   if (spec.datapathType && !['auto', 'system', 'netdev'].includes(spec.datapathType)) throw new ValidationError('datapathType', spec.datapathType, 'auto, system or netdev');
   if (spec.bridgeMac !== undefined) assertMac('bridgeMac', spec.bridgeMac);
+  if (spec.datapathId !== undefined && !/^[0-9a-f]{16}$/.test(spec.datapathId)) throw new ValidationError('datapathId', spec.datapathId, '16 lower-case hex digits');
   assertPath('stateDir', stateDirOf(spec));
   if (spec.underlay) {
     assertIfName('underlay.bridge', spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE);
