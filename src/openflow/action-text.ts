@@ -6,6 +6,7 @@ import { NX_VENDOR_ID, OFPP, OFPR } from './consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_HASH_FIELDS, NX_MP_ALG, NX_ACTION_SAMPLE, NXAST } from './action-consts.js';
 import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue, formatFieldValue } from './oxm-fields.js';
 import type { FieldInfo } from './oxm-fields.js';
+import { newBytes } from './field-value.js';
 import type { Action, ActionType, Instruction, OxmField } from './types.js';
 import { formatLearn, parseLearn } from './learn-text.js';
 import { ActionSyntaxError, formatSubfield, parseSubfield, type Subfield, fieldRefFor, hex0x, parseUint, parseBigUint } from './action-text-util.js';
@@ -237,7 +238,7 @@ const modKeyword =
     try {
       if (transform) {
         const n = transform(parseUint(text, 0xffffffff, kv.token, kv.key));
-        value = new Uint8Array(info.length);
+        value = newBytes(info.length);
         for (let i = info.length - 1, x = n; i >= 0; i--, x = Math.floor(x / 256)) value[i] = x & 0xff;
       } else {
         value = parseFieldValue(info, text).value;

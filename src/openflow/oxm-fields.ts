@@ -3,7 +3,7 @@
 // OXM one under the field's name, the NXM one under its NXM name, so decoding then encoding is lossless.
 import type { OxmField } from './types.js';
 import { NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from './consts.js';
-import { parseFieldValue } from './field-value.js';
+import { newBytes, parseFieldValue } from './field-value.js';
 
 export { parseFieldValue, formatFieldValue } from './field-value.js';
 
@@ -372,7 +372,7 @@ function toBytes(info: FieldInfo, v: number | bigint | Uint8Array, what: string)
     if (v.length !== info.length) throw new Error(`oxm: ${what} for '${info.name}' must be ${info.length} bytes, got ${v.length}`);
     return v;
   }
-  const out = new Uint8Array(info.length);
+  const out = newBytes(info.length);
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && (info.length >= 7 || v < 2 ** (8 * info.length))) {
     let n = v;
     for (let i = info.length - 1; i >= 0 && n > 0; i--) {
