@@ -14,10 +14,15 @@ export interface OvsInstanceOptions {
   readonly baseDir?: string;
   /** Create and use a network namespace named after the node (default true). */
   readonly netns?: boolean;
+  /**
+   * Start ovs-vswitchd with `--enable-dummy`, so bridges may use `datapathType: 'dummy'`: no kernel device at all
+   * (not even a tap), which lets an instance run in the machine's own namespace without adding anything to it.
+   */
+  readonly enableDummy?: boolean;
 }
 
 export interface BridgeOptions {
-  readonly datapathType?: 'netdev' | 'system';
+  readonly datapathType?: 'netdev' | 'system' | 'dummy';
   readonly failMode?: 'secure' | 'standalone';
   /** e.g. ['OpenFlow13'] or ['OpenFlow10', 'OpenFlow13', 'OpenFlow15']; omitted = OVS default. */
   readonly protocols?: readonly string[];
@@ -34,13 +39,14 @@ export class OvsInstance {
     readonly name: string,
     readonly dir: string,
     readonly netns: string | undefined,
+    private readonly vswitchdExtra: readonly string[] = [],
   ) {}
 
   static async start(opts: OvsInstanceOptions): Promise<OvsInstance> {
     if (!/^[A-Za-z0-9_-]{1,40}$/.test(opts.name)) throw new Error(`bad lab node name '${opts.name}'`);
     const dir = join(opts.baseDir ?? '/tmp/minicloud-lab', opts.name);
     const netns = opts.netns === false ? undefined : opts.name;
-    const inst = new OvsInstance(opts.name, dir, netns);
+    const inst = new OvsInstance(opts.name, dir, netns, opts.enableDummy ? ['--enable-dummy'] : []);
     live.add(inst);
     try {
       await rm(dir, { recursive: true, force: true });
@@ -60,14 +66,7 @@ export class OvsInstance {
         '--no-chdir',
       ]);
       await inst.vsctl('--no-wait', 'init');
-      await inst.exec('ovs-vswitchd', [
-        `unix:${inst.dbSocket}`,
-        `--pidfile=${join(dir, 'vswitchd.pid')}`,
-        `--log-file=${join(dir, 'vswitchd.log')}`,
-        '--detach',
-        '--no-chdir',
-        '-vconsole:off',
-      ]);
+      await inst.startVswitchd();
       return inst;
     } catch (e) {
       await inst.stop();
@@ -137,6 +136,7 @@ export class OvsInstance {
       '--detach',
       '--no-chdir',
       '-vconsole:off',
+      ...this.vswitchdExtra,
     ]);
   }
 

@@ -6,11 +6,10 @@ import { CodecError } from '../openflow/errors.js';
 import type { Bucket, FlowStats, GroupDesc, MeterBand, MeterConfig } from '../openflow/types.js';
 import {
   canonicalInstructionBytes,
-  canonicalOxm,
   encodedFlow,
   FlowBytesError,
   groupFingerprint,
-  keyPrefix,
+  flowKeyOf,
   meterFingerprint,
   rawFlowAttributes,
   type FlowBody,
@@ -47,7 +46,7 @@ export class InstalledFlow {
   pos = -1;
 
   constructor(
-    /** tableId/priority/canonical match (see flow-key.ts). */
+    /** Table, priority and canonical match (see flowKeyOf). */
     readonly key: string,
     readonly tableId: number,
     readonly priority: number,
@@ -160,7 +159,7 @@ export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, Installed
       const lo = u32(b, p + 28);
       const tableId = b[p + 2]!;
       const priority = (b[p + 12]! << 8) | b[p + 13]!;
-      const key = keyPrefix(tableId, priority) + canonicalOxm(b, m + 4, m + matchLen);
+      const key = flowKeyOf(tableId, priority, b, m + 4, m + matchLen);
       const attrs = rawFlowAttributes((b[p + 14]! << 8) | b[p + 15]!, (b[p + 16]! << 8) | b[p + 17]!, (b[p + 18]! << 8) | b[p + 19]!);
       const cookie = (hi | lo) === 0 ? ZERO : (BigInt(hi) << 32n) | BigInt(lo);
       flows.set(key, new InstalledFlow(key, tableId, priority, cookie, attrs, canonicalInstructionBytes(b, m + padded, e)));
@@ -190,8 +189,9 @@ let generation = 0;
  * one pointer comparison per flow plus a map lookup per changed one.
  */
 export interface LastSync {
-  readonly desired: readonly DesiredFlow[];
-  readonly links: readonly InstalledFlow[];
+  /** Our own copy (updated in place by the next incremental sync of the same length). */
+  readonly desired: DesiredFlow[];
+  readonly links: InstalledFlow[];
 }
 
 /** A plan plus what linking the desired list to the installed flows after the commit needs. */
@@ -303,13 +303,20 @@ export function diffDesired(installed: Map<string, InstalledFlow>, desired: read
   const d = new FlowDiffer(installed, own, { desired, last });
   const old = last.desired;
   const common = Math.min(desired.length, old.length);
-  const changed: number[] = [];
-  for (let i = 0; i < common; i++) if (desired[i] !== old[i]) changed.push(i);
+  const changed = changedPositions(desired, old, common);
+  d.plan.unchanged += common - changed.length;
   for (let i = common; i < desired.length; i++) changed.push(i);
   for (const i of changed) d.consider(desired[i]!, i);
   for (const i of changed) if (i < old.length) d.dropUnclaimed(last.links[i]!);
   for (let i = common; i < old.length; i++) d.dropUnclaimed(last.links[i]!);
   return { plan: d.plan, links: d.links, changed, last };
+}
+
+/** Positions below `n` where the two lists hold different objects (a tight loop of its own, for the JIT). */
+function changedPositions(a: readonly DesiredFlow[], b: readonly DesiredFlow[], n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) out.push(i);
+  return out;
 }
 
 /** Links each desired flow to its installed entry, once the plan is applied to `installed`. */
@@ -321,18 +328,21 @@ export function linkDesired(installed: Map<string, InstalledFlow>, desired: read
     link.pos = i;
     return link;
   };
-  let links: InstalledFlow[];
   const last = diff.last;
+  const links = new Array<InstalledFlow>(n);
   if (last && diff.changed) {
     const old = last.desired;
-    if (old.length === n) links = last.links.slice();
-    else {
-      links = new Array<InstalledFlow>(n);
-      for (let i = 0, common = Math.min(n, old.length); i < common; i++) if (desired[i] === old[i]) links[i] = last.links[i]!;
+    if (old.length === n) {
+      // Same length: update our copies in place, so a one-flow change allocates nothing in proportion to n.
+      for (const i of diff.changed) {
+        last.links[i] = resolve(i);
+        old[i] = desired[i]!;
+      }
+      return last;
     }
+    for (let i = 0, common = Math.min(n, old.length); i < common; i++) if (desired[i] === old[i]) links[i] = last.links[i]!;
     for (const i of diff.changed) links[i] = resolve(i);
   } else {
-    links = new Array<InstalledFlow>(n);
     for (let i = 0; i < n; i++) links[i] = resolve(i);
   }
   // A snapshot: a caller that later edits its array in place must not make us believe nothing changed.

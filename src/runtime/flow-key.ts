@@ -65,11 +65,8 @@ function canonicalTlv(b: Buffer, p: number, header: number, bodyStart: number, b
   return String.fromCharCode(...out);
 }
 
-/**
- * The OXM TLVs in b[start, end) as an order-independent string: TLVs sorted by their bytes, masks normalised.
- * When the TLVs are unmasked and already in ascending header order (the usual case) this is just their bytes.
- */
-export function canonicalOxm(b: Buffer, start: number, end: number): string {
+/** Whether the OXM TLVs in b[start, end) are already canonical: unmasked, no experimenter, headers ascending. */
+function simpleOxm(b: Uint8Array, start: number, end: number): boolean {
   let p = start;
   let prev = -1;
   let simple = true;
@@ -82,9 +79,20 @@ export function canonicalOxm(b: Buffer, start: number, end: number): string {
     prev = header;
     p += 4 + len;
   }
-  if (simple) return b.toString('latin1', start, end);
+  return simple;
+}
+
+/**
+ * The OXM TLVs in b[start, end) as an order-independent string: TLVs sorted by their bytes, masks normalised.
+ * When the TLVs are unmasked and already in ascending header order (the usual case) this is just their bytes.
+ */
+export function canonicalOxm(b: Buffer, start: number, end: number): string {
+  return simpleOxm(b, start, end) ? b.toString('latin1', start, end) : sortedOxm(b, start, end);
+}
+
+function sortedOxm(b: Buffer, start: number, end: number): string {
   const parts: string[] = [];
-  for (p = start; p < end; ) {
+  for (let p = start; p < end; ) {
     const header = u32(b, p);
     const len = header & 0xff;
     const exp = header >>> 16 === OXM_CLASS_EXPERIMENTER ? 4 : 0;
@@ -98,6 +106,26 @@ export function canonicalOxm(b: Buffer, start: number, end: number): string {
     p += 4 + len;
   }
   return parts.sort().join('');
+}
+
+/** Bytes of a key before its match: table id, then priority (big-endian). */
+export const KEY_PREFIX_LEN = 3;
+let keyScratch = Buffer.allocUnsafe(1024);
+
+/**
+ * A flow's key: its table id and priority as three latin1 characters, then its canonical match (canonicalOxm of
+ * the OXM TLVs in b[start, end)). Built as one string in the usual case.
+ */
+export function flowKeyOf(tableId: number, priority: number, b: Buffer, start: number, end: number): string {
+  if (!simpleOxm(b, start, end)) return String.fromCharCode(tableId, priority >>> 8, priority & 0xff) + sortedOxm(b, start, end);
+  const n = end - start;
+  if (n + KEY_PREFIX_LEN > keyScratch.length) keyScratch = Buffer.allocUnsafe(n + KEY_PREFIX_LEN);
+  const k = keyScratch;
+  k[0] = tableId;
+  k[1] = priority >>> 8;
+  k[2] = priority;
+  for (let i = 0; i < n; i++) k[KEY_PREFIX_LEN + i] = b[start + i]!;
+  return k.toString('latin1', 0, KEY_PREFIX_LEN + n);
 }
 
 /** OFPIT_* by the rank of the order the switch executes (and OVS reports) instructions in. */
@@ -126,7 +154,7 @@ const APPLY_ACTIONS = 4;
  * The instructions in b[start, end) as a comparable string: in execution order, without an empty apply_actions
  * (which is no instruction). Equal strings, equal behaviour. Usually just their bytes.
  */
-export function canonicalInstructionBytes(b: Buffer, start: number, end: number): string {
+export function canonicalInstructionBytes(b: Buffer, start: number, end: number, wholeAsString?: string): string {
   let p = start;
   let prevRank = -1;
   let simple = true;
@@ -140,7 +168,8 @@ export function canonicalInstructionBytes(b: Buffer, start: number, end: number)
     prevRank = rank;
     p += len;
   }
-  if (simple) return b.toString('latin1', start, end);
+  // `wholeAsString` is b[0, end) as latin1 already: a slice of it costs no copy.
+  if (simple) return wholeAsString !== undefined ? wholeAsString.slice(start, end) : b.toString('latin1', start, end);
   const list: { rank: number; bytes: string }[] = [];
   for (p = start; p < end; ) {
     const type = (b[p]! << 8) | b[p + 1]!;
@@ -162,9 +191,6 @@ export function flowAttributes(f: FlowBody): number {
 /** flowAttributes from the raw fields of a flow-stats entry. */
 export const rawFlowAttributes = (idle: number, hard: number, flags: number): number => idle * 0x1_0000_0000 + hard * 0x1_0000 + (flags & STATE_FLAGS);
 
-/** The key prefix for a table and priority: `${tableId}/${priority}/`. */
-export const keyPrefix = (tableId: number, priority: number): string => tableId + '/' + priority + '/';
-
 /**
  * A desired flow encoded once: the key and fingerprint to compare, and the bytes to send (the ofp_match with its
  * padding, then the instructions) as a latin1 string, which is compact and is written into a buffer natively.
@@ -179,36 +205,51 @@ export interface EncodedFlow {
 }
 
 /** Reused encoding buffer: flows are encoded one at a time, synchronously. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
+const scratch = Buffer.allocUnsafe(128 * 1024);
 
-// The pipeline shares immutable flow objects between syncs (and datapaths): each is encoded only once.
-const encodedCache = new WeakMap<object, EncodedFlow>();
+// The pipeline shares immutable flow objects between syncs (and datapaths): each is encoded only once. The
+// encoding rides on the object itself under a private, non-enumerable symbol (invisible to spreads, JSON, keys and
+// equality checks). A WeakMap was measured first: with 100k+ live entries its ephemeron table rehashes cost up to
+// 0.3 s on the first insertion after a full GC, which is exactly when one flow changes. Frozen objects fall back to it.
+const ENCODED = Symbol('minicloud.encodedFlow');
+const frozenCache = new WeakMap<object, EncodedFlow>();
+
+type Carrier = { [ENCODED]?: EncodedFlow };
 
 /** The encoding of a desired flow (cached by object identity: desired flows must not be mutated). */
 export function encodedFlow(f: FlowIdentity & FlowBody): EncodedFlow {
-  let e = encodedCache.get(f);
-  if (e === undefined) {
-    e = encodeFlow(f);
-    encodedCache.set(f, e);
+  const own = (f as Carrier)[ENCODED];
+  if (own !== undefined && Object.prototype.hasOwnProperty.call(f, ENCODED)) return own;
+  if (!Object.isExtensible(f)) {
+    let e = frozenCache.get(f);
+    if (e === undefined) frozenCache.set(f, (e = encodeFlow(f)));
+    return e;
   }
+  const e = encodeFlow(f);
+  Object.defineProperty(f, ENCODED, { value: e, enumerable: false, writable: false, configurable: false });
   return e;
 }
 
+/** Largest flow body (match + instructions) that fits a bundled flow mod: 65535 - 24 (bundle_add) - 48 (flow_mod). */
+const MAX_BODY = 65535 - 24 - 48;
+
 function encodeFlow(f: FlowIdentity & FlowBody): EncodedFlow {
-  const matchLen = matchEncodingLength(f.match);
-  const len = matchLen + instructionsEncodingLength(f.instructions);
-  if (len > scratch.length) scratch = Buffer.allocUnsafe(len);
+  // No length pass first: the scratch buffer is larger than any flow that can be sent.
   const w = new Writer(scratch);
-  encodeMatch(w, f.match);
-  encodeInstructions(w, f.instructions);
-  const oxmEnd = (scratch[2]! << 8) | scratch[3]!;
-  return {
-    key: keyPrefix(f.tableId, f.priority) + canonicalOxm(scratch, 4, oxmEnd),
-    attrs: flowAttributes(f),
-    fp: canonicalInstructionBytes(scratch, matchLen, len),
-    body: scratch.toString('latin1', 0, len),
-    matchLen,
-  };
+  try {
+    encodeMatch(w, f.match);
+    const matchLen = w.pos;
+    encodeInstructions(w, f.instructions);
+    const len = w.pos;
+    if (len > MAX_BODY) throw new RangeError('overrun');
+    const oxmEnd = (scratch[2]! << 8) | scratch[3]!;
+    const body = scratch.toString('latin1', 0, len);
+    const fp = canonicalInstructionBytes(scratch, matchLen, len, body);
+    return { key: flowKeyOf(f.tableId, f.priority, scratch, 4, oxmEnd), attrs: flowAttributes(f), fp, body, matchLen };
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`flow table=${f.tableId},priority=${f.priority} is too large for one flow mod`);
+    throw e;
+  }
 }
 
 /** The match as an order-independent string (masks normalised: all-ones dropped, value bits outside the mask cleared). */
@@ -219,8 +260,12 @@ export function matchKey(match: Match): string {
   return canonicalOxm(b, 4, (b[2]! << 8) | b[3]!);
 }
 
+/** Table, priority and canonical match: equal keys, the same flow entry of the switch. */
 export function flowKey(f: FlowIdentity): string {
-  return keyPrefix(f.tableId, f.priority) + matchKey(f.match);
+  const len = matchEncodingLength(f.match);
+  const b = Buffer.allocUnsafe(len);
+  encodeMatch(new Writer(b), f.match);
+  return flowKeyOf(f.tableId, f.priority, b, 4, (b[2]! << 8) | b[3]!);
 }
 
 /** The instructions as a comparable string: equal strings, equal behaviour. */
@@ -233,7 +278,7 @@ export function instructionsFingerprint(instructions: readonly Instruction[]): s
 
 /** The padded ofp_match (OXM) whose TLVs are the canonical match in `key` (for deleting an installed flow). */
 export function matchBytesOfKey(key: string): Buffer {
-  const start = key.indexOf('/', key.indexOf('/') + 1) + 1;
+  const start = KEY_PREFIX_LEN;
   const n = key.length - start;
   const len = 4 + n;
   const b = Buffer.alloc((len + 7) & ~7);

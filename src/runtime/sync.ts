@@ -1,5 +1,12 @@
 // Reconciling one datapath: read what the switch has, diff against what we want, apply the difference in one
-// atomic bundle. Syncs of one connection are serialised and coalesced.
+// atomic bundle (a difference of a single flow mod, atomic by itself, goes bare with a barrier). Syncs of one
+// connection are serialised and coalesced.
+//
+// Cost model: the switch's flows are read straight from the flow-stats reply bytes into compact entries (two
+// strings and a few numbers each, see diff.ts); each desired flow object is encoded once (cached by identity, see
+// flow-key.ts) and compared by its bytes; flow mods are written from those bytes. From the cache
+// (`source: 'cache'`), a desired list sharing its objects with the last one costs a pointer comparison per flow and
+// a map lookup per changed one. Desired flow objects must therefore never be mutated.
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import { OFP_MAX_MESSAGE_LEN, OFP_NO_BUFFER, OFP_VERSION, OFPFC, OFPG, OFPGC, OFPMC, OFPP, OFPT, OFPTT, ONF_EXPERIMENTER_ID, ONFT } from '../openflow/consts.js';
@@ -165,7 +172,19 @@ class Syncer {
       fromSwitch || !cached || cached.ownership !== ownKey || (desired.groups && !cached.groups) || (desired.meters && !cached.meters)
         ? 'switch'
         : 'cache';
-    const installed = source === 'switch' ? await this.read(opts, desired.groups !== undefined, desired.meters !== undefined) : cached!;
+    let installed: InstalledState;
+    if (source === 'switch') {
+      let read = false;
+      const reading = this.read(opts, desired.groups !== undefined, desired.meters !== undefined);
+      reading.then(
+        () => (read = true),
+        () => (read = true), // awaited below; this only keeps an early failure from counting as unhandled
+      );
+      // The switch takes a while to collect its flow stats: encode desired flows meanwhile (a no-op for flows
+      // encoded before), until the reply is in.
+      await encodeWhile(desired.flows, () => !read);
+      installed = await reading;
+    } else installed = cached!;
     installed.ownership = ownKey;
     const t1 = performance.now();
 
@@ -263,6 +282,9 @@ class Syncer {
           if (p.modifies.length + p.replaces.length + p.adds.length > sent[0]! + sent[1]! + sent[2]!) {
             await addAll(await open(), flowOps(p, sent[0]!, sent[1]!, sent[2]!));
             sent = [p.modifies.length, p.replaces.length, p.adds.length];
+            // Let the event loop write what is queued: the switch works on this batch while we diff the next
+            // (awaiting a resolved promise would not: the socket only drains between event loop turns).
+            await new Promise((r) => setImmediate(r));
           }
         }
         const t = performance.now();
@@ -348,8 +370,19 @@ export type SyncOp =
   | { readonly kind: 'group_delete'; readonly groupId: number };
 type Op = SyncOp;
 
-/** Diffed flows are streamed in batches of this many. */
-const DIFF_BATCH = 4096;
+/** Encodes (and caches) flows in batches while `go()` says so, yielding to the event loop between batches. */
+async function encodeWhile(flows: readonly DesiredFlow[], go: () => boolean): Promise<void> {
+  for (let i = 0; i < flows.length && go(); i += ENCODE_BATCH) {
+    const end = Math.min(flows.length, i + ENCODE_BATCH);
+    for (let j = i; j < end; j++) encodedFlow(flows[j]!);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+const ENCODE_BATCH = 2048;
+
+/** Diffed flows are streamed in batches of this many (about 100 KB of flow mods for seed-shape flows). */
+const DIFF_BATCH = 1024;
 
 /** Modify, replace and add ops for the plan's entries from the given offsets on. */
 function flowOps(p: FlowPlan, fromModify: number, fromReplace: number, fromAdd: number): Op[] {

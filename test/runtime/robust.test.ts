@@ -151,6 +151,27 @@ describe('hostile and broken peers', () => {
     await realStillWorks();
   });
 
+  it('closes a datapath whose flow stats reply (read raw, undecoded) has an entry lying about its length', async () => {
+    const connected = waitForEvent<[Datapath]>(ctl.datapaths, 'connected', (dp) => dp.dpid === 0xf7n);
+    const base = switchLike(0xf7n);
+    const f = await fake((m, sw) => {
+      if (m.type !== 'flow_stats_request') return base(m, sw);
+      // Multipart reply header (type FLOW, no REPLY_MORE), then one entry claiming 4000 bytes in a 72-byte frame.
+      const body = Buffer.alloc(56);
+      body.writeUInt16BE(4000, 0);
+      body.writeUInt16BE(1, 48); // OFPMT_OXM
+      body.writeUInt16BE(4, 50);
+      const hdr = Buffer.concat([header(19, 16 + body.length, m.xid), Buffer.from([0, 1, 0, 0, 0, 0, 0, 0])]);
+      sw.socket.write(Buffer.concat([hdr, body]));
+    });
+    const gone = waitForEvent<[Datapath, string]>(ctl.datapaths, 'disconnected', (dp) => dp.dpid === 0xf7n);
+    await connected; // the controller's first sync reads the flow stats
+    const [, reason] = await gone;
+    expect(reason).toMatch(/malformed.*ofp_flow_stats length 4000/);
+    expect(await until(() => f.received.find((m) => m.type === 'error'), 2000, 'OFPT_ERROR at the fake switch')).toMatchObject({ errType: OFPET.BAD_REQUEST, code: OFPBRC.BAD_LEN });
+    await realStillWorks();
+  });
+
   it('detects a dead peer with echo keepalive', async () => {
     const connected = waitForEvent<[Datapath]>(ctl.datapaths, 'connected', (dp) => dp.dpid === 0xf4n);
     const f = await fake(switchLike(0xf4n));

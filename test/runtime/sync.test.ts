@@ -187,6 +187,15 @@ describe('sync against a real bridge', () => {
     expect(await ctl.resync(dp.dpid, { source: 'cache' })).toMatchObject({ source: 'cache', added: 1, deleted: 1, modified: 0, unchanged: 10 });
     // ...as a full read of the switch confirms.
     expect(await ctl.resync(dp.dpid, { source: 'switch' })).toMatchObject({ source: 'switch', flowMods: 0, unchanged: 11 });
+    // A one-flow change goes without a bundle (one flow mod is atomic); a refused one is a SwitchError naming it,
+    // the switch keeps what it had and the next sync (from the switch: the cache was dropped) finds it right.
+    const bad = { ...shifted[3]!, instructions: flows('table=0,priority=99,ip,actions=group:4242')[0]!.instructions };
+    desired = { flows: [...shifted.slice(0, 3), bad, ...shifted.slice(4)] };
+    const err = await ctl.resync(dp.dpid, { source: 'cache' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SwitchError);
+    expect((err as SwitchError).request.flow).toMatch(new RegExp(`priority=${bad.priority}.*group:4242`));
+    desired = { flows: shifted };
+    expect(await ctl.resync(dp.dpid, { source: 'cache' })).toMatchObject({ source: 'switch', flowMods: 0, unchanged: 11 });
   });
 
   it('dispatches PACKET_IN and sends PACKET_OUT', async () => {

@@ -1,11 +1,14 @@
 // Pure parts of the runtime: endpoint parsing, canonical flow identity, the diff.
 import { describe, expect, it } from 'vitest';
-import { OFPFF } from '../../src/openflow/consts.js';
+import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/consts.js';
+import { CodecError } from '../../src/openflow/errors.js';
 import { parseFlow } from '../../src/openflow/flow-text.js';
-import type { FlowStats, OxmField } from '../../src/openflow/types.js';
-import { diffFlows, installedFromStats, type Ownership } from '../../src/runtime/diff.js';
+import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
+import type { FlowMod, FlowStats, OxmField } from '../../src/openflow/types.js';
+import { addFlowStatsPart, diffDesired, diffFlows, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { flowAttributes, flowKey, instructionsFingerprint, matchKey } from '../../src/runtime/flow-key.js';
+import { encodedFlow, flowAttributes, flowKey, instructionsFingerprint, matchKey } from '../../src/runtime/flow-key.js';
+import { opEncoder } from '../../src/runtime/sync.js';
 
 describe('parseEndpoint', () => {
   it.each([
@@ -107,5 +110,142 @@ describe('diffFlows', () => {
     const y = parseFlow('table=0,priority=1,nw_dst=10.0.0.1,ip,actions=output:1');
     expect(() => diffFlows(new Map(), [x, y], all)).toThrow(/two flows/);
     expect(() => diffFlows(installedFromStats([stats('table=0,priority=1,ip,nw_dst=10.0.0.1,actions=drop')]), [x, y], all)).toThrow(/two flows/);
+  });
+});
+
+const statsReply = (flows: FlowStats[]): Buffer => encodeMessage({ type: 'flow_stats_reply', xid: 9, flags: 0, flows });
+
+describe('installed flows read from raw flow stats bytes', () => {
+  const sample = [
+    { ...stats('table=3,priority=7,ip,nw_dst=10.0.0.0/24,actions=goto_table:5', 0xab00000001n), idleTimeout: 30, flags: OFPFF.SEND_FLOW_REM },
+    stats('table=0,priority=1,tcp,tp_dst=80,actions=output:2'),
+    stats('table=10,priority=15,dl_dst=02:00:00:00:00:01,actions=load:100->NXM_NX_TUN_ID[],load:0x0a630001->NXM_NX_TUN_IPV4_DST[],output:1'),
+  ];
+
+  it('gives the same keys, fingerprints, attributes and cookies as decoded stats', () => {
+    const raw = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply(sample), raw);
+    const decoded = installedFromStats(sample);
+    expect([...raw.keys()]).toEqual([...decoded.keys()]);
+    for (const [k, f] of raw) {
+      const d = decoded.get(k)!;
+      expect([f.tableId, f.priority, f.cookie, f.attrs, f.fp]).toEqual([d.tableId, d.priority, d.cookie, d.attrs, d.fp]);
+    }
+  });
+
+  it('matches desired flows whatever order the switch lists fields and instructions in, and normalises masks', () => {
+    const want = parseFlow('table=1,priority=5,ip,nw_src=10.1.0.0/16,nw_dst=10.0.0.1,actions=output:1,goto_table:2');
+    const apply = want.instructions.find((i) => i.type === 'apply_actions')!;
+    const goto = want.instructions.find((i) => i.type === 'goto_table')!;
+    const reordered: FlowStats = {
+      ...stats('table=1,priority=5,actions=drop'),
+      // Fields in another order, the exact one written with an all-ones mask, value bits outside the mask set.
+      match: [
+        { field: 'ip_dst', value: new Uint8Array([10, 0, 0, 1]), mask: new Uint8Array([255, 255, 255, 255]) },
+        { field: 'ip_src', value: new Uint8Array([10, 1, 7, 7]), mask: new Uint8Array([255, 255, 0, 0]) },
+        { field: 'eth_type', value: new Uint8Array([8, 0]) },
+      ],
+      instructions: [goto, { type: 'apply_actions', actions: [] }, apply],
+    };
+    const raw = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply([reordered]), raw);
+    expect(diffFlows(raw, [want], all)).toMatchObject({ unchanged: 1, adds: [], modifies: [], replaces: [], deletes: [] });
+    const other = parseFlow('table=1,priority=5,ip,nw_src=10.1.0.0/16,nw_dst=10.0.0.1,actions=output:2,goto_table:2');
+    expect(diffFlows(raw, [other], all).modifies).toEqual([other]);
+  });
+
+  it('throws a CodecError for entries that lie about their lengths', () => {
+    const good = statsReply([sample[1]!]);
+    const lie = (patch: (b: Buffer) => void): (() => void) => () => {
+      const b = Buffer.from(good);
+      patch(b);
+      addFlowStatsPart(b, new Map());
+    };
+    expect(lie((b) => b.writeUInt16BE(4000, 16))).toThrow(CodecError);
+    expect(lie((b) => b.writeUInt16BE(60, 16))).toThrow(/length 60/);
+    expect(lie((b) => b.writeUInt16BE(200, 16 + 50))).toThrow(/match length 200/);
+    const insAt = 16 + 48 + ((good.readUInt16BE(16 + 48 + 2) + 7) & ~7);
+    expect(lie((b) => b.writeUInt16BE(0x3f8, insAt + 2))).toThrow(/instruction 4 has length 1016/);
+    expect(lie((b) => b.writeUInt16BE(0x1e, 16 + 48 + 4 + 2))).toThrow(/OXM .* overruns the match/);
+    expect(lie((b) => b.writeUInt16BE(4, 8))).toThrow(/multipart type 4/);
+  });
+});
+
+describe('flow mods written from cached bytes', () => {
+  const own: Ownership = { cookie: 0x0a00n, cookieMask: 0xff00n, takeOverTables: new Set() };
+  const flow: FlowMod = { ...parseFlow('table=3,priority=9,idle_timeout=7,udp,nw_dst=10.0.0.9,tp_dst=53,actions=output:1,goto_table:4'), cookie: 0x01n };
+
+  it('encode a bundled ADD / MODIFY_STRICT exactly as the codec does', () => {
+    for (const command of [OFPFC.ADD, OFPFC.MODIFY_STRICT]) {
+      const buf = Buffer.alloc(1024);
+      const end = opEncoder(own).encode({ kind: 'flow', command, flow }, 77, 5, 3, buf, 0);
+      const m = decodeMessage(buf.subarray(0, end));
+      const want = { ...flow, type: 'flow_mod' as const, xid: 77, command, cookie: 0x0a01n, cookieMask: 0n, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY };
+      expect(m).toMatchObject({ type: 'bundle_add', xid: 77, bundleId: 5, bundleFlags: 3 });
+      expect(Buffer.from(encodeMessage((m as { message: FlowMod & { xid: number; type: 'flow_mod' } }).message))).toEqual(encodeMessage(want));
+    }
+  });
+
+  it('encode a DELETE_STRICT of an installed flow from its key', () => {
+    const installed = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply([stats('table=3,priority=9,udp,nw_dst=10.0.0.9,tp_dst=53,actions=drop', 0x0a05n)]), installed);
+    const buf = Buffer.alloc(1024);
+    const end = opEncoder(own).encode({ kind: 'flow_delete', flow: [...installed.values()][0]! }, 8, 1, 1, buf, 0);
+    const m = decodeMessage(buf.subarray(0, end)) as { message: FlowMod };
+    expect(m.message).toMatchObject({ command: OFPFC.DELETE_STRICT, tableId: 3, priority: 9, instructions: [] });
+    expect(matchKey(m.message.match)).toBe(matchKey(flow.match));
+  });
+});
+
+describe('incremental diff from the last commit', () => {
+  const make = (n: number): FlowMod[] => Array.from({ length: n }, (_, i) => parseFlow(`table=0,priority=${i + 1},ip,actions=drop`));
+  /** The state after committing `desired` to an empty switch, as sync keeps it. */
+  function committed(desired: FlowMod[]): { installed: Map<string, InstalledFlow>; last: ReturnType<typeof linkDesired> } {
+    const installed = installedFromStats([]);
+    const diff = diffDesired(installed, desired, all);
+    for (const f of diff.plan.adds) {
+      const k = flowKey(f);
+      const i = new InstalledFlow(k, f.tableId, f.priority, 0n, flowAttributes(f), instructionsFingerprint(f.instructions));
+      i.source = f;
+      installed.set(k, i);
+    }
+    return { installed, last: linkDesired(installed, desired, diff) };
+  }
+
+  it('looks only at changed positions, and still refuses a changed flow duplicating an unchanged one', () => {
+    const flows = make(5);
+    const { installed, last } = committed(flows);
+    const next = flows.slice();
+    next[1] = parseFlow('table=0,priority=2,ip,actions=output:1');
+    expect(diffDesired(installed, next, all, last)).toMatchObject({ changed: [1], plan: { unchanged: 4, modifies: [next[1]], deletes: [] } });
+    const dup = flows.slice();
+    dup[1] = parseFlow('table=0,priority=4,ip,actions=output:1'); // same identity as the unchanged flows[3]
+    expect(() => diffDesired(installed, dup, all, last)).toThrow(/two flows/);
+    const twice = flows.slice();
+    twice[1] = flows[3]!; // the very same object at two positions
+    expect(() => diffDesired(installed, twice, all, last)).toThrow(/two flows/);
+  });
+
+  it('is not fooled by a caller editing its array in place', () => {
+    const flows = make(3);
+    const { installed, last } = committed(flows);
+    flows[2] = parseFlow('table=0,priority=3,ip,actions=output:1');
+    expect(diffDesired(installed, flows, all, last).plan.modifies).toEqual([flows[2]]);
+  });
+});
+
+describe('the encoding cache of desired flows', () => {
+  it('is invisible to spreads, keys, JSON and equality, and works for frozen objects', () => {
+    const f = parseFlow('table=0,priority=1,ip,actions=drop');
+    const e = encodedFlow(f);
+    expect(encodedFlow(f)).toBe(e);
+    const copy = { ...f, priority: 2 };
+    expect(Object.getOwnPropertySymbols(copy)).toEqual([]);
+    expect(encodedFlow(copy).key).not.toBe(e.key);
+    expect(Object.keys(f)).toEqual(Object.keys(parseFlow('table=0,priority=1,ip,actions=drop')));
+    expect(f).toEqual(parseFlow('table=0,priority=1,ip,actions=drop'));
+    const frozen = Object.freeze(parseFlow('table=0,priority=1,ip,actions=drop'));
+    expect(encodedFlow(frozen)).toEqual(e);
+    expect(encodedFlow(frozen)).toBe(encodedFlow(frozen));
   });
 });
