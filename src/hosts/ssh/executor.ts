@@ -74,8 +74,10 @@ export class SshExecutor implements Executor {
   }
 
   async run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    const line = quoteArgv(argv);
     const timeoutMs = opts.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // The node enforces the deadline too (coreutils `timeout`): a KILL signal sent over the channel can race the
+    // command's start on a busy node and be lost, and sshd does not end a pty-less command when its channel closes.
+    const line = `timeout -s KILL ${(timeoutMs / 1000).toFixed(3)}s ${quoteArgv(argv)}`;
     await this.acquireChannel();
     try {
       const startedAt = logStart(this.logger, this.target, argv);
@@ -116,8 +118,10 @@ export class SshExecutor implements Executor {
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        // OpenSSH (>= 7.9) delivers the signal to the command; closing the channel ends the wait regardless.
-        channel?.signal('KILL');
+        // OpenSSH (>= 7.9) delivers the signal to `timeout`, which passes TERM on to the command (a KILL would end
+        // `timeout` alone and orphan the command); `timeout` KILLs it at the deadline anyway. Closing the channel
+        // ends our wait regardless.
+        channel?.signal('TERM');
         channel?.close();
         reject(logTimeout(this.logger, this.target, argv, timeoutMs));
       }, timeoutMs);
@@ -128,7 +132,7 @@ export class SshExecutor implements Executor {
         }
         if (timedOut) {
           // The command was sent before we gave up: it may be starting on the node right now.
-          stream.signal('KILL');
+          stream.signal('TERM');
           return stream.close();
         }
         channel = stream;
