@@ -5,6 +5,7 @@ import {
   decodeMessage,
   encodeMessage,
   errorName,
+  FrameSplitter,
   formatMessage,
   messageFromJSON,
   messageToJSON,
@@ -71,17 +72,11 @@ export function fromHex(text: string): Uint8Array {
 
 export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-/** Cuts concatenated messages by their header lengths; the decoder checks everything else. */
+/** Cuts concatenated messages into frames with the codec's own splitter; a partial message at the end is an error. */
 function splitFrames(bytes: Uint8Array): Uint8Array[] {
-  const frames: Uint8Array[] = [];
-  let off = 0;
-  while (off < bytes.length) {
-    if (bytes.length - off < 8) throw new CodecError(`trailing ${bytes.length - off} bytes are shorter than an OpenFlow header`);
-    const len = (bytes[off + 2]! << 8) | bytes[off + 3]!;
-    if (len < 8 || off + len > bytes.length) throw new CodecError(`message at offset ${off} claims length ${len}, ${bytes.length - off} bytes left`);
-    frames.push(bytes.subarray(off, off + len));
-    off += len;
-  }
+  const splitter = new FrameSplitter();
+  const frames = splitter.pushAll(bytes);
+  if (splitter.buffered > 0) throw new CodecError(`the last ${splitter.buffered} bytes are not a whole OpenFlow message`);
   return frames;
 }
 
