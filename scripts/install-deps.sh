@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 
 packages=(
   openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl
-  python3-os-ken openssh-server openssh-client prometheus
+  python3-os-ken openssh-server openssh-client prometheus mininet
+  chromium podman runc podman-compose debootstrap
 )
 missing=()
 for p in "${packages[@]}"; do
