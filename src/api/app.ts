@@ -13,6 +13,7 @@ import type { Inventory, Metrics } from './metrics.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { subnetRoutes } from './routes/subnets.js';
+import { uiRoutes } from './routes/ui.js';
 import { vmRoutes } from './routes/vms.js';
 
 export interface Readiness {
@@ -70,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(uiRoutes());
 
   await app.register(
     async (api) => {

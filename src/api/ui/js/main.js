@@ -1,0 +1,223 @@
+// The page: sign-in, the three views behind hash routes (#/overview, #/topology[/VM], #/flows[/NODE]), a refresh
+// every few seconds while the overview or the topology is open, and the actions on rows.
+import { api, forgetToken, loadCloud, storedToken, storeToken, whenUnauthorized } from './api.js';
+import { $, h, replaceKeepingFocus } from './dom.js';
+import { FlowsView } from './flows.js';
+import { clock } from './format.js';
+import { clearErrors, showError } from './forms.js';
+import { renderOverview, wireForms } from './overview.js';
+import { operation, say } from './status.js';
+import { describePath, drawTopology } from './topology.js';
+
+const CLOUD_POLL_MS = 5000;
+const VIEWS = ['overview', 'topology', 'flows'];
+
+const state = { cloud: undefined, view: 'overview', selected: null, timer: undefined, signedIn: false };
+const flows = new FlowsView($('#flows'), $('#flow-meta'));
+
+function route() {
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  const [view, arg] = (path ?? '').split('/').map(decodeURIComponent);
+  return { view: VIEWS.includes(view) ? view : 'overview', arg: arg || null, params: new URLSearchParams(query ?? '') };
+}
+
+function showOnly(id) {
+  for (const el of document.querySelectorAll('main > section')) el.hidden = el.id !== id;
+}
+
+function signInScreen(message) {
+  state.signedIn = false;
+  clearTimeout(state.timer);
+  flows.stop();
+  $('#nav').hidden = true;
+  $('#top-actions').hidden = true;
+  showOnly('sign-in');
+  const form = $('#sign-in-form');
+  clearErrors(form);
+  if (message) showError(form, { field: 'token', message });
+  else $('#token').focus();
+}
+
+async function refresh() {
+  if (!state.signedIn) return;
+  try {
+    state.cloud = await loadCloud();
+    render();
+  } catch (e) {
+    if (e.status !== 401) say(`Could not load the cloud: ${e.message}`, 'error');
+  }
+}
+
+function schedule() {
+  clearTimeout(state.timer);
+  if (!state.signedIn || state.view === 'flows') return;
+  state.timer = setTimeout(async () => {
+    if (!document.hidden) await refresh();
+    schedule();
+  }, CLOUD_POLL_MS);
+}
+
+const actions = {
+  resync: (node, button) =>
+    operation({ key: `resync:${node}`, button, what: `Resyncing ${node}` }, () => api('POST', `/nodes/${encodeURIComponent(node)}/resync`)).then((r) => {
+      if (r) say(`Resynced ${node}: ${r.flowMods} flow-mod${r.flowMods === 1 ? '' : 's'} sent in ${r.seconds.toFixed(2)} s`, 'ok');
+      return refresh();
+    }),
+  vmAction: (vm, action, button) =>
+    operation({ key: `vm-${action}:${vm}`, button, what: `${action === 'start' ? 'Starting' : 'Stopping'} ${vm}` }, () =>
+      api('POST', `/vms/${encodeURIComponent(vm)}/${action}`),
+    ).then(refresh),
+  deleteVm: (vm, button) => {
+    if (!confirm(`Delete VM ${vm}? Its address is released.`)) return undefined;
+    return operation({ key: `vm-delete:${vm}`, button, what: `Deleting VM ${vm}`, done: `Deleted VM ${vm}` }, () => api('DELETE', `/vms/${encodeURIComponent(vm)}`)).then(refresh);
+  },
+  deleteSubnet: (subnet, button) => {
+    if (!confirm(`Delete subnet ${subnet}?`)) return undefined;
+    return operation({ key: `subnet-delete:${subnet}`, button, what: `Deleting subnet ${subnet}`, done: `Deleted subnet ${subnet}` }, () =>
+      api('DELETE', `/subnets/${encodeURIComponent(subnet)}`),
+    ).then(refresh);
+  },
+};
+
+function select(vm) {
+  state.selected = vm;
+  const hash = vm ? `#/topology/${encodeURIComponent(vm)}` : '#/topology';
+  if (location.hash !== hash) history.replaceState(null, '', hash);
+  renderTopology();
+  if (vm) document.querySelector(`#picture [data-vm="${CSS.escape(vm)}"]`)?.focus();
+}
+
+function renderTopology() {
+  const cloud = state.cloud;
+  if (!cloud) return;
+  if (state.selected && !cloud.vms.some((v) => v.name === state.selected)) state.selected = null;
+  const picture = $('#picture');
+  replaceKeepingFocus(picture, drawTopology(cloud, state.selected, select));
+  // On a narrow screen the picture scrolls sideways: bring the selected VM into view.
+  const chosen = state.selected && picture.querySelector(`[data-vm="${CSS.escape(state.selected)}"]`);
+  if (chosen && picture.scrollWidth > picture.clientWidth) {
+    const box = chosen.getBoundingClientRect();
+    const frame = picture.getBoundingClientRect();
+    if (box.left < frame.left || box.right > frame.right) picture.scrollLeft += box.left - frame.left - (frame.width - box.width) / 2;
+  }
+  $('#path').replaceChildren(...describePath(cloud, state.selected));
+  const pick = $('#vm-pick');
+  pick.replaceChildren(h('option', { value: '' }, 'no VM'), ...cloud.vms.map((v) => h('option', { value: v.name }, `${v.name} (${v.ip})`)));
+  pick.value = state.selected ?? '';
+}
+
+function renderFlowNodes() {
+  const cloud = state.cloud;
+  if (!cloud) return;
+  const sel = $('#flow-node');
+  const keep = flows.node ?? '';
+  sel.replaceChildren(h('option', { value: '' }, 'choose a node'), ...cloud.nodes.map((n) => h('option', { value: n.name }, n.name)));
+  sel.value = keep;
+}
+
+function render() {
+  if (!state.cloud) return;
+  if (state.view === 'overview') renderOverview(state.cloud, actions);
+  if (state.view === 'topology') renderTopology();
+  if (state.view === 'flows') renderFlowNodes();
+}
+
+async function go() {
+  if (!state.signedIn) return;
+  const r = route();
+  state.view = r.view;
+  showOnly(`view-${r.view}`);
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.dataset.view === r.view) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  document.title = `miniCloud · ${r.view[0].toUpperCase()}${r.view.slice(1)}`;
+  if (r.view === 'topology') state.selected = r.arg;
+  if (r.view !== 'flows') flows.stop();
+  if (!state.cloud) await refresh();
+  else render();
+  if (r.view === 'flows') {
+    renderFlowNodes();
+    const filter = r.params.get('filter');
+    if (filter !== null) {
+      $('#flow-filter').value = filter;
+      flows.setFilter(filter);
+    }
+    $('#flow-node').value = r.arg ?? '';
+    await flows.open(r.arg ?? undefined);
+  }
+  schedule();
+}
+
+async function signedIn() {
+  state.signedIn = true;
+  $('#nav').hidden = false;
+  $('#top-actions').hidden = false;
+  $('#sign-out').hidden = storedToken() === null;
+  state.cloud = undefined;
+  await go();
+}
+
+function wire() {
+  whenUnauthorized(() => signInScreen('The token was not accepted (the controller answered 401). Sign in again.'));
+  $('#sign-in-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearErrors(form);
+    const token = $('#token').value.trim();
+    if (!token) return void showError(form, { field: 'token', message: 'token: enter the API token' });
+    const button = form.querySelector('button[type=submit]');
+    const ok = await operation({ button, what: 'Signing in', done: 'Signed in', onError: (err) => showError(form, { field: 'token', message: err.message }) }, () =>
+      api('GET', '/nodes', undefined, token),
+    );
+    if (!ok) return;
+    storeToken(token, $('#remember').checked);
+    $('#token').value = '';
+    await signedIn();
+  });
+  $('#sign-out').addEventListener('click', () => {
+    forgetToken();
+    state.cloud = undefined;
+    say('Signed out');
+    signInScreen();
+  });
+  $('#refresh').addEventListener('click', async () => {
+    await refresh();
+    if (state.view === 'flows') await flows.poll();
+    say(`Refreshed at ${clock()}`);
+  });
+  $('#vm-pick').addEventListener('change', (e) => select(e.currentTarget.value || null));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && state.view === 'topology' && state.selected) select(null);
+  });
+  $('#flow-node').addEventListener('change', (e) => {
+    location.hash = e.currentTarget.value ? `#/flows/${encodeURIComponent(e.currentTarget.value)}` : '#/flows';
+  });
+  $('#flow-filter').addEventListener('input', (e) => flows.setFilter(e.currentTarget.value));
+  $('#resync').addEventListener('click', (e) => {
+    if (flows.node) actions.resync(flows.node, e.currentTarget).then(() => flows.poll());
+    else say('Choose a node first', 'error');
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (state.view === 'flows' && flows.node) {
+      if (document.hidden) flows.stop();
+      else flows.open(flows.node);
+    }
+  });
+  window.addEventListener('hashchange', () => go());
+  wireForms(refresh);
+}
+
+async function start() {
+  wire();
+  if (storedToken()) return signedIn();
+  // A loopback demo may run without auth: then the API answers without a token and no sign-in is needed.
+  try {
+    await api('GET', '/nodes', undefined, null);
+    return signedIn();
+  } catch {
+    return signInScreen();
+  }
+}
+
+start();

@@ -1,0 +1,182 @@
+// The overview: a summary, nodes grouped by AZ (role order within) with their switch's connection state and
+// capacity, subnets, VMs; row actions (resync, start, stop, delete) and the two create forms.
+import { api } from './api.js';
+import { $, gridTable, h, replaceKeepingFocus } from './dom.js';
+import { azLabel, byRoleThenName, mainRole, mib, NATURAL, since, subnetColor } from './format.js';
+import { clearErrors, formValues, showError } from './forms.js';
+import { operation, pending } from './status.js';
+
+/** A button for a long operation; drawn busy while an operation with the same key is in flight. */
+function opButton(label, key, onclick, { danger = false, ariaLabel } = {}) {
+  const b = h('button', { type: 'button', class: danger ? 'small danger' : 'small', 'data-key': key, 'data-op': key, 'aria-label': ariaLabel, onclick }, label);
+  if (pending.has(key)) {
+    b.disabled = true;
+    b.setAttribute('aria-busy', 'true');
+    b.prepend(h('span', { class: 'spinner', 'aria-hidden': 'true' }));
+  }
+  return b;
+}
+
+function meter(label, used, total, fmt) {
+  const pct = total > 0 ? Math.min(100, Math.round((used / total) * 100)) : 0;
+  return h(
+    'div',
+    { class: 'meter' },
+    h('span', { class: 'meter-text' }, `${label} ${fmt(used)} / ${fmt(total)}`),
+    h('meter', { min: 0, max: Math.max(total, 1), value: used, high: total * 0.85, optimum: 0, 'aria-label': `${label} used: ${fmt(used)} of ${fmt(total)}` }, `${pct}%`),
+  );
+}
+
+function stateBadge(state, title) {
+  return h('span', { class: `badge state-${state}`, title }, state);
+}
+
+function nodesTable(cloud, ctx) {
+  const dps = new Map(cloud.datapaths.map((d) => [d.node, d]));
+  const zones = [...new Set(cloud.nodes.map((n) => n.az ?? ''))].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b, undefined, NATURAL)));
+  const rows = [];
+  for (const az of zones) {
+    const members = cloud.nodes.filter((n) => (n.az ?? '') === az).sort(byRoleThenName);
+    rows.push(h('tr', { class: 'group' }, h('th', { colspan: 7, scope: 'colgroup' }, az ? azLabel(az) : 'No AZ', h('span', { class: 'hint' }, ` · ${members.length} node${members.length === 1 ? '' : 's'}`))));
+    for (const n of members) {
+      const dp = dps.get(n.name);
+      const up = dp?.connected === true;
+      const compute = n.roles.includes('compute');
+      rows.push(
+        h(
+          'tr',
+          { 'data-node': n.name },
+          h('th', { scope: 'row' }, h('a', { href: `#/flows/${encodeURIComponent(n.name)}`, 'data-key': `flows:${n.name}`, title: `Flows of ${n.name}` }, n.name)),
+          h('td', {}, n.roles.map((r) => h('span', { class: `role role-${r}` }, r))),
+          h('td', { class: 'mono' }, n.underlayIp, n.serviceIp && n.serviceIp !== n.underlayIp ? h('div', { class: 'hint' }, `service ${n.serviceIp}`) : null),
+          h(
+            'td',
+            {},
+            h('span', { class: up ? 'badge ok' : 'badge down' }, up ? 'connected' : 'not connected'),
+            dp?.dpid ? h('div', { class: 'hint mono' }, `dpid ${dp.dpid}`) : null,
+            dp ? h('div', { class: 'hint' }, `${up ? 'up' : 'down'} for ${since(dp.since)}`) : null,
+          ),
+          h('td', { class: 'capacity' }, compute ? [meter('CPU', n.used.cpus, n.cpus, String), meter('Mem', n.used.memoryMiB, n.memoryMiB, mib)] : h('span', { class: 'hint' }, '—')),
+          h('td', { class: 'num' }, String(n.used.vms)),
+          h(
+            'td',
+            { class: 'actions' },
+            opButton('Resync', `resync:${n.name}`, (e) => ctx.resync(n.name, e.currentTarget), { ariaLabel: `Resync ${n.name}` }),
+          ),
+        ),
+      );
+    }
+  }
+  return gridTable({ id: 'nodes-table', caption: 'Nodes', headers: ['Node', 'Roles', 'Underlay', 'Switch (br0)', 'Capacity (used / total)', ['VMs', 'num'], ''], rows });
+}
+
+function subnetsTable(cloud, ctx) {
+  if (cloud.subnets.length === 0) return h('p', { class: 'empty' }, 'No subnets yet: create one with the form.');
+  return gridTable({
+    id: 'subnets-table',
+    caption: 'Subnets',
+    headers: ['Subnet', 'CIDR', 'Gateway IP', ['VNI', 'num'], 'Addresses', ['VMs', 'num'], ''],
+    rows: cloud.subnets.map((sn) =>
+      h(
+        'tr',
+        { 'data-subnet': sn.name },
+        h('th', { scope: 'row' }, h('span', { class: 'swatch', 'data-color': subnetColor(cloud.subnets, sn.name), 'aria-hidden': 'true' }), sn.name),
+        h('td', { class: 'mono' }, sn.cidr),
+        h('td', { class: 'mono' }, sn.gatewayIp),
+        h('td', { class: 'num' }, String(sn.vni)),
+        h('td', {}, meter('used', sn.addresses.used, sn.addresses.usable, String)),
+        h('td', { class: 'num' }, String(cloud.vms.filter((v) => v.subnet === sn.name).length)),
+        h('td', { class: 'actions' }, opButton('Delete', `subnet-delete:${sn.name}`, (e) => ctx.deleteSubnet(sn.name, e.currentTarget), { danger: true, ariaLabel: `Delete subnet ${sn.name}` })),
+      ),
+    ),
+  });
+}
+
+function vmsTable(cloud, ctx) {
+  if (cloud.vms.length === 0) return h('p', { class: 'empty' }, 'No VMs yet.');
+  return gridTable({
+    id: 'vms-table',
+    caption: 'VMs',
+    headers: ['VM', 'State', 'IP', 'MAC', 'Node', 'Gateway', 'Subnet', 'Flavor', ''],
+    rows: cloud.vms.map((v) =>
+      h(
+        'tr',
+        { 'data-vm': v.name },
+        h('th', { scope: 'row' }, h('a', { href: `#/topology/${encodeURIComponent(v.name)}`, 'data-key': `vm-link:${v.name}`, title: `${v.name} in the topology` }, v.name)),
+        h('td', {}, stateBadge(v.state, v.error)),
+        h('td', { class: 'mono' }, v.ip),
+        h('td', { class: 'mono' }, v.mac),
+        h('td', {}, v.node),
+        h('td', {}, v.gateway),
+        h('td', {}, h('span', { class: 'swatch', 'data-color': subnetColor(cloud.subnets, v.subnet), 'aria-hidden': 'true' }), v.subnet),
+        h('td', {}, v.flavor, h('div', { class: 'hint' }, `${v.cpus} CPU · ${mib(v.memoryMiB)}`)),
+        h(
+          'td',
+          { class: 'actions' },
+          v.state === 'running'
+            ? opButton('Stop', `vm-stop:${v.name}`, (e) => ctx.vmAction(v.name, 'stop', e.currentTarget), { ariaLabel: `Stop ${v.name}` })
+            : opButton('Start', `vm-start:${v.name}`, (e) => ctx.vmAction(v.name, 'start', e.currentTarget), { ariaLabel: `Start ${v.name}` }),
+          opButton('Delete', `vm-delete:${v.name}`, (e) => ctx.deleteVm(v.name, e.currentTarget), { danger: true, ariaLabel: `Delete ${v.name}` }),
+        ),
+      ),
+    ),
+  });
+}
+
+function summary(cloud) {
+  const connected = cloud.datapaths.filter((d) => d.connected).length;
+  const running = cloud.vms.filter((v) => v.state === 'running').length;
+  const compute = cloud.nodes.filter((n) => n.roles.includes('compute'));
+  const cpus = compute.reduce((a, n) => a + n.cpus, 0);
+  const used = compute.reduce((a, n) => a + n.used.cpus, 0);
+  const card = (value, label) => h('div', { class: 'stat' }, h('strong', {}, value), h('span', {}, label));
+  return [
+    card(String(cloud.nodes.length), `nodes (${[...new Set(cloud.nodes.map(mainRole))].join(', ') || 'none'})`),
+    card(`${connected} / ${cloud.datapaths.length}`, 'switches connected'),
+    card(String(cloud.subnets.length), 'subnets'),
+    card(`${running} / ${cloud.vms.length}`, 'VMs running'),
+    card(`${used} / ${cpus}`, 'CPUs used'),
+  ];
+}
+
+/** Keeps a <select>'s options equal to `options` ([value, label]) without losing the user's choice. */
+function syncSelect(select, options) {
+  const keep = select.value;
+  select.replaceChildren(...options.map(([value, label]) => h('option', { value }, label)));
+  if (options.some(([v]) => v === keep)) select.value = keep;
+}
+
+export function renderOverview(cloud, ctx) {
+  replaceKeepingFocus($('#summary'), summary(cloud));
+  replaceKeepingFocus($('#nodes'), nodesTable(cloud, ctx));
+  replaceKeepingFocus($('#subnets'), subnetsTable(cloud, ctx));
+  replaceKeepingFocus($('#vms'), vmsTable(cloud, ctx));
+  for (const el of document.querySelectorAll('.swatch[data-color]')) el.style.background = el.dataset.color;
+
+  const names = (role) => cloud.nodes.filter((n) => n.roles.includes(role)).map((n) => n.name);
+  syncSelect($('#vm-subnet'), cloud.subnets.length ? cloud.subnets.map((x) => [x.name, `${x.name} (${x.cidr})`]) : [['', 'create a subnet first']]);
+  syncSelect($('#vm-gateway'), [['', 'automatic (same AZ, fewest VMs)'], ...names('gateway').map((n) => [n, n])]);
+  syncSelect($('#vm-az'), [['', 'any'], ...[...new Set(cloud.nodes.map((n) => n.az).filter(Boolean))].sort().map((z) => [z, z])]);
+  syncSelect($('#vm-node'), [['', 'automatic (least loaded)'], ...names('compute').map((n) => [n, n])]);
+}
+
+/** Wires the two create forms once; `refresh` reloads the cloud after a change. */
+export function wireForms(refresh) {
+  const submit = (form, what, path, after) =>
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      clearErrors(form);
+      const body = formValues(form);
+      const button = form.querySelector('button[type=submit]');
+      const label = `${what} ${body.name ?? ''}`.trim();
+      const ok = await operation({ button, what: label, onError: (err) => showError(form, err) }, () => api('POST', path, body));
+      if (ok) {
+        after(form);
+        await refresh();
+      }
+    });
+  submit($('#subnet-form'), 'Creating subnet', '/subnets', (form) => form.reset());
+  submit($('#vm-form'), 'Creating VM', '/vms', (form) => {
+    form.elements.namedItem('name').value = '';
+  });
+}

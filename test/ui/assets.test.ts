@@ -1,0 +1,104 @@
+// The UI's static side without a browser: GET / is the page, its assets come with the right content types and
+// headers (CSP, no-cache), the table declarations match src/pipeline/tables.ts, and /api/v1 still needs the token.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { packageRoot, UI_CSP, uiAssetDir, uiRoutes } from '../../src/api/routes/ui.js';
+import { TABLES } from '../../src/pipeline/tables.js';
+import { makeHarness, type Harness } from '../api/harness.js';
+
+let hx: Harness;
+beforeAll(async () => {
+  hx = await makeHarness();
+});
+afterAll(async () => {
+  await hx?.close();
+});
+
+const get = (url: string, headers: Record<string, string> = {}) => hx.app.inject({ method: 'GET', url, headers });
+
+describe('the web UI assets', () => {
+  it('finds the package root and the asset directory from the source tree', () => {
+    expect(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).toContain('"name": "minicloud"');
+    expect(uiAssetDir()).toBe(join(packageRoot(), 'src', 'api', 'ui'));
+    // From a module two levels deeper (as dist/src/api/routes is), the same root.
+    expect(packageRoot(new URL('../../dist/src/api/routes/ui.js', import.meta.url).href)).toBe(packageRoot());
+  });
+
+  it('serves the page at / without a token, with a CSP and no-cache', async () => {
+    const res = await get('/');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toBe(UI_CSP);
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.body).toContain('<script type="module" src="/ui/js/main.js"></script>');
+    expect(res.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
+  });
+
+  it.each([
+    ['/ui/app.css', 'text/css; charset=utf-8'],
+    ['/ui/favicon.svg', 'image/svg+xml'],
+    ['/ui/js/main.js', 'text/javascript; charset=utf-8'],
+    ['/ui/js/topology.js', 'text/javascript; charset=utf-8'],
+    ['/ui/js/flows.js', 'text/javascript; charset=utf-8'],
+    ['/ui/pipeline-tables.json', 'application/json; charset=utf-8'],
+  ])('serves %s as %s', async (url, type) => {
+    const res = await get(url);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe(type);
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.headers['content-security-policy']).toBe(UI_CSP);
+  });
+
+  it('answers a revalidation with 304', async () => {
+    const first = await get('/ui/app.css');
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^(W\/)?"/);
+    expect((await get('/ui/app.css', { 'if-none-match': etag })).statusCode).toBe(304);
+  });
+
+  it('imports only modules it serves, by relative path', async () => {
+    for (const file of ['main.js', 'api.js', 'dom.js', 'flows.js', 'format.js', 'forms.js', 'overview.js', 'status.js', 'topology.js']) {
+      const body = (await get(`/ui/js/${file}`)).body;
+      for (const m of body.matchAll(/^import .* from '([^']+)';$/gm)) {
+        expect(m[1], `${file} imports ${m[1]}`).toMatch(/^\.\/[a-z-]+\.js$/);
+        expect((await get(`/ui/js/${m[1]!.slice(2)}`)).statusCode, m[1]).toBe(200);
+      }
+    }
+  });
+
+  it('publishes the pipeline tables the flows view uses as headings', async () => {
+    const res = await get('/ui/pipeline-tables.json');
+    expect(JSON.parse(res.body).tables).toEqual(TABLES.map(({ id, name, purpose, miss }) => ({ id, name, purpose, miss })));
+  });
+
+  it('refuses what is not an asset, and keeps /api/v1 behind the token', async () => {
+    expect((await get('/ui/nope.js')).statusCode).toBe(404);
+    expect((await get('/ui/../package.json')).statusCode).toBe(404);
+    expect((await get('/ui/%2e%2e/package.json')).statusCode).not.toBe(200);
+    expect((await get('/api/v1/nodes')).statusCode).toBe(401);
+    expect((await hx.call('GET', '/api/v1/nodes')).status).toBe(200);
+    // The UI's routes stay out of the OpenAPI document.
+    const doc = JSON.parse((await get('/docs/json')).body) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths).filter((p) => p === '/' || p.startsWith('/ui'))).toEqual([]);
+  });
+
+  it('without its assets, / says so and nothing else breaks', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'mcu-noui-'));
+    const app = Fastify();
+    try {
+      await app.register(uiRoutes(empty));
+      app.get('/api/v1/ping', async () => ({ ok: true }));
+      const res = await app.inject({ method: 'GET', url: '/' });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().error).toMatchObject({ code: 'ui_not_installed' });
+      expect((await app.inject({ method: 'GET', url: '/api/v1/ping' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});

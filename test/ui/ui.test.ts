@@ -1,0 +1,356 @@
+// The web UI in real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core) against a running
+// lab: the real controller process (startServer: SQLite store, OpenFlow runtime on a unix socket, API + UI on a
+// loopback port with a token) and five lab OVS nodes in namespaces of their own (two gateways, two compute nodes in
+// two AZs, the switch node), with the netns VM backend (a VM is the namespace `mcuv-<name>`).
+//
+// Through the page only: sign in (a wrong token is refused next to the field), create a subnet and a VM, see the VM
+// in the list and in the topology picture, select it and see its path highlighted, open its node's flows and find
+// its MAC in the table text with counters that move when the VM sends packets, see the API's validation errors next
+// to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. Screenshots of
+// the overview and the topology (desktop and phone) go to docs/screenshots and test-artifacts/ui.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/controller/config.js';
+import { startServer, type Server } from '../../src/controller/server.js';
+import { run } from '../../src/lab/exec.js';
+import type { OvsInstance } from '../../src/lab/ovs.js';
+import type { CloudNode } from '../../src/topology/model.js';
+import { startLabNode } from '../controller/lab.js';
+
+const NODES = [
+  { name: 'mcu-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
+  { name: 'mcu-gw-2', roles: ['gateway'], underlayIp: '10.0.0.2', az: 'AZ-2' },
+  { name: 'mcu-host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 16, memoryMiB: 32 * 1024 },
+  { name: 'mcu-host-2', roles: ['compute'], underlayIp: '10.0.0.12', az: 'AZ-2', cpus: 8, memoryMiB: 16 * 1024 },
+  { name: 'mcu-switch', roles: ['switch', 'management'], underlayIp: '10.0.0.100' },
+] as const;
+const SUBNETS = ['front', 'back'];
+const VMS = [
+  { name: 'web-1', subnet: 'front', flavor: '2C4G', image: 'images:debian/12', node: 'mcu-host-1', gateway: 'mcu-gw-1' },
+  { name: 'web-2', subnet: 'front', flavor: '2C4G', image: 'images:debian/12', node: 'mcu-host-2', gateway: 'mcu-gw-2' },
+  { name: 'db-1', subnet: 'back', flavor: 'large', image: 'images:debian/12', node: 'mcu-host-2' },
+];
+const VM_NETNS_PREFIX = 'mcuv-';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS = [join(process.cwd(), 'docs', 'screenshots'), join(process.cwd(), 'test-artifacts', 'ui')];
+
+let dir: string;
+let server: Server | undefined;
+let browser: Browser | undefined;
+let context: BrowserContext | undefined;
+let page: Page;
+const labs: OvsInstance[] = [];
+const problems: string[] = [];
+
+async function api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${server!.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server!.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+async function removeVmNamespaces(): Promise<void> {
+  const list = await run('ip', ['netns', 'list']).catch(() => '');
+  for (const line of list.split('\n')) {
+    const ns = line.split(' ')[0];
+    if (ns?.startsWith(VM_NETNS_PREFIX)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+  const etc = await readdir('/etc/netns').catch(() => [] as string[]);
+  for (const d of etc) if (d.startsWith(VM_NETNS_PREFIX)) await rm(join('/etc/netns', d), { recursive: true, force: true });
+}
+
+/** Desktop shots show the whole page, phone shots the first screen. */
+async function screenshot(p: Page, name: string, fullPage = true): Promise<void> {
+  const png = await p.screenshot({ fullPage });
+  for (const d of SCREENSHOTS) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, name), png);
+  }
+}
+
+// Code run in the page is written as strings (this project type-checks against Node's globals, not the DOM's) and
+// given to page.evaluate, which the page's CSP allows; waiting is done from here (waitForFunction would need eval).
+
+/** Polls `probe` every 100 ms until it returns something other than undefined. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 15_000): Promise<T> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Text of the status line once it matches. */
+async function status(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
+  return until(`status ${re}`, async () => {
+    const text = (await p.textContent('#status')) ?? '';
+    return re.test(text) ? text : undefined;
+  }, timeout);
+}
+
+/** Records whether `selector` was ever disabled, busy and spinning while the page ran (a long operation's progress). */
+async function watchBusy(p: Page, selector: string): Promise<() => Promise<boolean>> {
+  await p.evaluate(`(() => {
+    window.__busySeen = false;
+    const el = document.querySelector(${JSON.stringify(selector)});
+    new MutationObserver(() => {
+      if (el.disabled && el.getAttribute('aria-busy') === 'true' && el.querySelector('.spinner')) window.__busySeen = true;
+    }).observe(el, { attributes: true, childList: true });
+  })()`);
+  return async () => (await p.evaluate('window.__busySeen')) === true;
+}
+
+beforeAll(async () => {
+  await removeVmNamespaces();
+  dir = mkdtempSync(join(tmpdir(), 'mcu-'));
+  const socket = join(dir, 'openflow.sock');
+  const labDir = join(dir, 'lab');
+  const config = resolveConfig({
+    openflow: { listen: [`unix:${socket}`], echoIntervalSeconds: 1 },
+    api: { host: '127.0.0.1', port: 0, auth: true },
+    store: { path: join(dir, 'cloud.db') },
+    stats: { intervalSeconds: 60 },
+    vms: { backend: 'netns', nodes: { 'mcu-gw-1': 'none', 'mcu-gw-2': 'none', 'mcu-switch': 'none' }, labDir, stateDir: join(dir, 'vms'), netnsPrefix: VM_NETNS_PREFIX },
+    log: { level: 'warn' },
+  });
+  const launched = chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  server = await startServer(config, { logger: pino({ level: 'warn' }), onNewToken: () => undefined });
+  for (const n of NODES) expect((await api('POST', '/api/v1/nodes', n)).status).toBe(201);
+  const nodes = server.service.cloud().nodes as CloudNode[];
+  labs.push(...(await Promise.all(nodes.map((n) => startLabNode(n, nodes, labDir, socket)))));
+  for (const name of SUBNETS) expect((await api('POST', '/api/v1/subnets', { name })).status).toBe(201);
+  for (const vm of VMS) {
+    const res = await api('POST', '/api/v1/vms', vm);
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+  }
+  browser = await launched;
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    // Chromium logs every 4xx answer as a failed resource: the refused token and the validation cases are on purpose.
+    if (m.type() === 'error' && !/status of (400|401) /.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  page.on('dialog', (d) => void d.accept());
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  await server?.stop();
+  await Promise.all(labs.map((o) => o.stop()));
+  await removeVmNamespaces();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('the web UI in Chromium against a lab', () => {
+  it('asks for the token, refuses a wrong one next to the field, then shows the overview', async () => {
+    await page.goto(`${server!.apiUrl}/`);
+    await page.waitForSelector('#sign-in:not([hidden])');
+    await page.fill('#token', 'mc_wrong');
+    await page.click('#sign-in-form button[type=submit]');
+    await page.waitForSelector('#token-error:not([hidden])');
+    expect(await page.textContent('#token-error')).toMatch(/not valid/);
+    expect(await page.getAttribute('#token', 'aria-invalid')).toBe('true');
+
+    await page.fill('#token', server!.token);
+    await page.click('#sign-in-form button[type=submit]');
+    await page.waitForSelector('#view-overview:not([hidden]) #nodes-table');
+    // Every switch connects; the table shows it (poll: the page refreshes every 5 s, the button at once).
+    const t0 = Date.now();
+    for (;;) {
+      const up = await page.locator('#nodes-table .badge.ok').count();
+      if (up === NODES.length) break;
+      if (Date.now() - t0 > 20_000) throw new Error(`only ${up} datapaths connected in the page`);
+      await page.click('#refresh');
+      await page.waitForTimeout(300);
+    }
+    const rows = await page.locator('#nodes-table tbody tr[data-node]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-node')));
+    // Grouped by AZ, role order within: gateway, compute; the node without an AZ last.
+    expect(rows).toEqual(['mcu-gw-1', 'mcu-host-1', 'mcu-gw-2', 'mcu-host-2', 'mcu-switch']);
+    expect(await page.textContent('#nodes-table tr[data-node="mcu-host-2"]')).toMatch(/CPU 6 \/ 8/);
+    expect(await page.locator('#vms-table tbody tr').count()).toBe(VMS.length);
+    // Every form control has a label, every button a name.
+    const unlabeled = await page.evaluate(`[...document.querySelectorAll('input, select')].filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.id)`);
+    expect(unlabeled).toEqual([]);
+    expect(await page.evaluate(`[...document.querySelectorAll('button')].filter((b) => !(b.getAttribute('aria-label') || b.textContent.trim())).length`)).toBe(0);
+    // The token stays in sessionStorage, not in localStorage (not asked to remember).
+    expect(await page.evaluate(`[sessionStorage.getItem('minicloud.token') !== null, localStorage.getItem('minicloud.token')]`)).toEqual([true, null]);
+  });
+
+  it("shows the API's validation errors next to the field that caused them", async () => {
+    await page.fill('#subnet-name', 'wide');
+    await page.fill('#subnet-prefixLength', '20');
+    await page.click('#subnet-form button[type=submit]');
+    await page.waitForSelector('#subnet-prefixLength-error:not([hidden])');
+    const msg = await page.textContent('#subnet-prefixLength-error');
+    expect(msg).toMatch(/^prefixLength: /);
+    expect(await page.getAttribute('#subnet-prefixLength', 'aria-invalid')).toBe('true');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('subnet-prefixLength');
+    expect(await page.isHidden('#subnet-name-error')).toBe(true);
+
+    await page.fill('#vm-name', 'bad-flavor');
+    await page.fill('#vm-flavor', '3 cores please');
+    await page.click('#vm-form button[type=submit]');
+    await page.waitForSelector('#vm-flavor-error:not([hidden])');
+    expect(await page.textContent('#vm-flavor-error')).toMatch(/flavor/);
+    await page.fill('#vm-name', 'Not_A_Label');
+    await page.fill('#vm-flavor', 'tiny');
+    await page.click('#vm-form button[type=submit]');
+    await page.waitForSelector('#vm-name-error:not([hidden])');
+    expect(await page.isHidden('#vm-flavor-error')).toBe(true);
+    console.log(`validation: prefixLength -> "${msg}"; VM name -> "${await page.textContent('#vm-name-error')}"`);
+    expect(await page.locator('#vms-table tbody tr').count()).toBe(VMS.length);
+  });
+
+  it('creates a subnet and a VM through the forms, with progress shown', async () => {
+    await page.fill('#subnet-name', 'ui-net');
+    await page.fill('#subnet-prefixLength', '');
+    await page.click('#subnet-form button[type=submit]');
+    await page.waitForSelector('#subnets-table tr[data-subnet="ui-net"]');
+    expect(await page.textContent('#subnets-table tr[data-subnet="ui-net"]')).toMatch(/192\.168\.20\.\d+\/27/);
+
+    await page.fill('#vm-name', 'ui-vm-1');
+    await page.selectOption('#vm-subnet', 'ui-net');
+    await page.fill('#vm-flavor', 'small');
+    await page.click('#vm-form summary');
+    await page.selectOption('#vm-node', 'mcu-host-1');
+    await page.selectOption('#vm-gateway', 'mcu-gw-1');
+    const busySeen = await watchBusy(page, '#vm-form button[type=submit]');
+    const t0 = Date.now();
+    await page.click('#vm-form button[type=submit]');
+    const done = await status(page, /Creating VM ui-vm-1: done/);
+    await page.waitForSelector('#vms-table tr[data-vm="ui-vm-1"]');
+    console.log(`VM created through the form in ${Date.now() - t0} ms; status: "${done}"`);
+    expect(await busySeen()).toBe(true);
+    const row = (await page.textContent('#vms-table tr[data-vm="ui-vm-1"]')) ?? '';
+    const vm = server!.service.getVm('ui-vm-1');
+    expect(vm).toMatchObject({ node: 'mcu-host-1', gateway: 'mcu-gw-1', subnet: 'ui-net', state: 'running' });
+    for (const part of [vm.ip, vm.mac, 'mcu-host-1', 'mcu-gw-1', 'small', 'running']) expect(row).toContain(part);
+    await screenshot(page, 'overview.png');
+  });
+
+  it('draws the VM in the topology picture and highlights its path when selected', async () => {
+    await page.click('nav a[data-view="topology"]');
+    await page.waitForSelector('#topology-svg [data-vm="ui-vm-1"]');
+    expect(await page.locator('#topology-svg .node').count()).toBe(NODES.length);
+    // The mesh: every pair of the four overlay endpoints; the star: the switch to both compute nodes.
+    expect(await page.locator('#topology-svg .edges .edge.tunnel').count()).toBe(6);
+    expect(await page.locator('#topology-svg .edges .edge.bcast').count()).toBe(2);
+    await page.click('#topology-svg [data-vm="ui-vm-1"]');
+    await page.waitForSelector('#topology-svg.has-selection [data-vm="ui-vm-1"].selected');
+    expect(page.url()).toMatch(/#\/topology\/ui-vm-1$/);
+    const egress = await page.locator('#topology-svg .edges .edge.on-path.egress').evaluateAll((es) => es.map((e) => [e.getAttribute('data-a'), e.getAttribute('data-b')].sort().join('-')));
+    expect(egress).toEqual(['mcu-gw-1-mcu-host-1']);
+    expect(await page.locator('#topology-svg .node.home[data-node="mcu-host-1"]').count()).toBe(1);
+    expect(await page.locator('#topology-svg .edges .edge.on-path.broadcast').count()).toBe(1);
+    // Edges not touching its node step back.
+    expect(await page.locator('#topology-svg .edges .edge:not(.on-path)').count()).toBe(6 + 2 - 4);
+    expect(await page.textContent('#path')).toMatch(/Path of ui-vm-1/);
+    await screenshot(page, 'topology.png');
+
+    // Keyboard: focus another VM and press Enter; Escape clears.
+    await page.focus('#topology-svg [data-vm="db-1"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#topology-svg [data-vm="db-1"].selected');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#topology-svg:not(.has-selection)');
+  });
+
+  it("shows its node's flows grouped by table with live counters and a filter", async () => {
+    const vm = server!.service.getVm('ui-vm-1');
+    const subnet = server!.service.getSubnet('ui-net');
+    await page.click('nav a[data-view="flows"]');
+    await page.selectOption('#flow-node', 'mcu-host-1');
+    await page.waitForSelector('#flows .flow-table[data-table="0"]');
+    const headings = await page.locator('#flows .flow-table h2').allTextContents();
+    expect(headings.map((x) => x.split(' ').slice(0, 4).join(' '))).toEqual(expect.arrayContaining(['Table 0 · classify', 'Table 10 · unicast', 'Table 50 · broadcast', 'Table 60 · flood']));
+    expect(await page.textContent('#flows .flow-table[data-table="10"] .purpose')).toMatch(/distributed routing/);
+    const texts = await page.locator('#flows .flow-text').allTextContents();
+    expect(texts.some((t) => t.includes(vm.mac))).toBe(true);
+    expect(texts.some((t) => t.includes(vm.ip))).toBe(true);
+    expect(texts.every((t) => !/n_packets=/.test(t))).toBe(true);
+
+    // Real packets from the VM (ARP for its gateway IP is answered by table 50 on its own node): the counters move.
+    // Packet counters of the rows that mention its MAC, as the page shows them (the cell's title is the exact count).
+    const counters = async (): Promise<Record<string, number>> =>
+      (await page.evaluate(`Object.fromEntries([...document.querySelectorAll('#flows tbody tr')]
+        .filter((tr) => tr.querySelector('.flow-text')?.textContent.includes(${JSON.stringify(vm.mac)}))
+        .map((tr) => [tr.querySelector('.flow-text').textContent, Number(tr.querySelector('.packets').title)]))`)) as Record<string, number>;
+    const before = await counters();
+    expect(Object.keys(before).length).toBeGreaterThan(1);
+    await run('ip', ['netns', 'exec', `${VM_NETNS_PREFIX}ui-vm-1`, 'ping', '-c', '3', '-i', '0.2', '-W', '1', subnet.gatewayIp]).catch(() => undefined);
+    const t0 = Date.now();
+    const moved = await until('a counter of a flow with its MAC to move in the page', async () => {
+      const now = await counters();
+      const m = Object.entries(now).filter(([text, n]) => n > (before[text] ?? 0));
+      return m.length ? m.map(([text, n]) => `${before[text] ?? 0} -> ${n} packets: ${text.slice(0, 70)}…`) : undefined;
+    }, 10_000);
+    console.log(`flows view: ${texts.length} flows on mcu-host-1; counters moved ${Date.now() - t0} ms after the ping: ${moved.join(' | ')}`);
+    expect(await page.textContent('#flow-meta')).toMatch(/updated .* every 2 s/);
+    await screenshot(page, 'flows.png', false);
+
+    await page.fill('#flow-filter', vm.ip);
+    const filtered = await page.locator('#flows .flow-text').allTextContents();
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.length).toBeLessThan(texts.length);
+    expect(filtered.every((t) => t.includes(vm.ip))).toBe(true);
+    await page.fill('#flow-filter', '');
+
+    const busySeen = await watchBusy(page, '#resync');
+    await page.click('#resync');
+    expect(await status(page, /Resynced mcu-host-1: 0 flow-mods sent/)).toBeTruthy();
+    expect(await busySeen()).toBe(true);
+  });
+
+  it('stops, starts and deletes the VM, and it is gone from the list and the picture', async () => {
+    await page.click('nav a[data-view="overview"]');
+    await page.click('#vms-table tr[data-vm="ui-vm-1"] button:text("Stop")');
+    await page.waitForSelector('#vms-table tr[data-vm="ui-vm-1"] .badge.state-stopped');
+    await page.click('#vms-table tr[data-vm="ui-vm-1"] button:text("Start")');
+    await page.waitForSelector('#vms-table tr[data-vm="ui-vm-1"] .badge.state-running');
+
+    await page.click('#vms-table tr[data-vm="ui-vm-1"] button:text("Delete")');
+    await status(page, /Deleted VM ui-vm-1/);
+    await page.waitForSelector('#vms-table tr[data-vm="ui-vm-1"]', { state: 'detached' });
+    expect(server!.service.listVms().map((v) => v.name)).not.toContain('ui-vm-1');
+    await page.click('nav a[data-view="topology"]');
+    await page.waitForSelector('#topology-svg [data-vm="web-1"]');
+    expect(await page.locator('#topology-svg [data-vm="ui-vm-1"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('fits a phone screen, and a revoked token brings the sign-in form back', async () => {
+    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    try {
+      const p = await phone.newPage();
+      await p.goto(`${server!.apiUrl}/`);
+      await p.fill('#token', server!.token);
+      await p.click('#sign-in-form button[type=submit]');
+      await p.waitForSelector('#vms-table tr[data-vm="web-1"]');
+      // Nothing but the scrollable tables and picture is wider than the screen.
+      expect(await p.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await screenshot(p, 'overview-phone.png', false);
+      await p.goto(`${server!.apiUrl}/#/topology/web-1`);
+      await p.waitForSelector('#topology-svg [data-vm="web-1"].selected');
+      await screenshot(p, 'topology-phone.png', false);
+
+      await p.evaluate(`sessionStorage.setItem('minicloud.token', 'mc_revoked')`);
+      await p.click('#refresh');
+      await p.waitForSelector('#sign-in:not([hidden]) #token-error:not([hidden])');
+      expect(await p.textContent('#token-error')).toMatch(/401/);
+    } finally {
+      await phone.close();
+    }
+  });
+});
