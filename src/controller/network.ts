@@ -69,6 +69,9 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   private readonly state = new Map<string, NodeState>();
   private compiled: { revision: number; cloud: Cloud; index: CloudIndex; ctx: CompileContext } | undefined;
   private echoTimer: NodeJS.Timeout | undefined;
+  /** Derived datapath ids by node name (a SHA-256 each: worth keeping). */
+  private readonly derived = new Map<string, bigint>();
+  private byDpid: { cloud: Cloud; nodes: Map<bigint, string> } | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly opts: NetworkOptions) {
@@ -98,13 +101,18 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   }
 
   dpidOf(node: string): bigint {
-    return this.overrides.get(node) ?? dpidForNode(node);
+    const fixed = this.overrides.get(node);
+    if (fixed !== undefined) return fixed;
+    let d = this.derived.get(node);
+    if (d === undefined) this.derived.set(node, (d = dpidForNode(node)));
+    return d;
   }
 
-  /** The node a datapath id belongs to, among the nodes of the current cloud. */
+  /** The node a datapath id belongs to, among the nodes of the current cloud (a map kept per cloud revision). */
   nodeOf(dpid: bigint): string | undefined {
-    for (const n of this.current().cloud.nodes) if (this.dpidOf(n.name) === dpid) return n.name;
-    return undefined;
+    const cloud = this.current().cloud;
+    if (this.byDpid?.cloud !== cloud) this.byDpid = { cloud, nodes: new Map(cloud.nodes.map((n) => [this.dpidOf(n.name), n.name])) };
+    return this.byDpid.nodes.get(dpid);
   }
 
   datapathOf(node: string): Datapath | undefined {
