@@ -20,9 +20,9 @@ test: build lint typecheck
 	npx vitest run --reporter=default --reporter=json --outputFile.json=coverage/vitest.json; rc=$$?; \
 	  node scripts/test-summary.mjs coverage/vitest.json; exit $$rc
 
+## The all-in-one lab (docs/lab.md): controller, API/UI on 127.0.0.1:8080, nodes as namespaces; Ctrl-C removes it.
 demo: build
-	mkdir -p /run/minicloud
-	node dist/src/cli/main.js controller --config config/demo.json
+	node dist/src/cli/main.js demo
 
 bench: build
 	npx tsx bench/codec.ts

@@ -4,6 +4,8 @@ import { CodecError } from '../openflow/index.js';
 import { describeCodecError, registerOfpCommands } from './ofp.js';
 import { registerControllerCommands } from './controller.js';
 import { registerApiCommands } from './api-commands.js';
+import { registerDemoCommand } from './demo.js';
+import { registerStoreCommands } from './store.js';
 
 const program = new Command('minicloud')
   .description('miniCloud: VMs on VXLAN subnets, switched and routed by Open vSwitch, driven by OpenFlow 1.3')
@@ -15,6 +17,8 @@ const program = new Command('minicloud')
 registerOfpCommands(program);
 registerControllerCommands(program);
 registerApiCommands(program);
+registerDemoCommand(program);
+registerStoreCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,8 +1,8 @@
-// The controller's configuration: one JSON file (every key optional, defaults below and in docs/configuration.md)
+// The controller's configuration: one YAML or JSON file (every key optional, defaults below and in docs/configuration.md)
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
-import { readFileSync } from 'node:fs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -67,6 +67,27 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log: Type.Optional(Type.Object({ level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))) }, { additionalProperties: false })),
+    /** Node provisioning from the store (src/controller/provisioning.ts): bridges, tunnels, gateway NAT, DHCP. */
+    provisioning: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          /** OpenFlow targets the nodes' br0 connect to (e.g. 'tcp:10.0.0.1:6653'); lab mode derives its own. */
+          controller: Type.Optional(Type.Array(Endpoint)),
+          /** Userspace tunnelling: the node's underlay NIC goes on br-phy, which holds `underlayIp/prefixLength`. */
+          underlay: Type.Optional(
+            Type.Object({ device: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' }), prefixLength: Type.Integer({ minimum: 1, maximum: 32 }) }, { additionalProperties: false }),
+          ),
+          /** Gateways: NAT only traffic leaving through this interface. */
+          egressInterface: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$' })),
+          /** Bookkeeping on each node (lab mode: `<labDir>/<node>/state`). */
+          stateDir: Type.Optional(Type.String({ pattern: '^/' })),
+          /** OVS's reconnect backoff cap for br0's controller connection, ms (OVS default 8000). */
+          maxBackoffMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 60000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -95,6 +116,14 @@ export interface Config {
     readonly ssh?: { readonly user: string; readonly keyFile: string; readonly knownHostsFile: string };
   };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
+  readonly provisioning: {
+    readonly enabled: boolean;
+    readonly controller: readonly string[];
+    readonly underlay?: { readonly device: string; readonly prefixLength: number };
+    readonly egressInterface?: string;
+    readonly stateDir: string;
+    readonly maxBackoffMs?: number;
+  };
 }
 
 export const DEFAULTS = {
@@ -111,6 +140,7 @@ export const DEFAULTS = {
   sshUser: 'root',
   knownHostsFile: '/var/lib/minicloud/known_hosts',
   logLevel: 'info',
+  provisioningStateDir: '/var/lib/minicloud',
 } as const;
 
 export class ConfigError extends Error {
@@ -136,25 +166,50 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
   ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
   ['MINICLOUD_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['MINICLOUD_PROVISIONING_ENABLED', ['provisioning', 'enabled'], 'bool'],
+  ['MINICLOUD_PROVISIONING_CONTROLLER', ['provisioning', 'controller'], 'list'],
+  ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
+  ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
+  ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
 ];
 
-/** Reads FILE (JSON) if given, applies the environment, validates, fills in defaults. */
+/**
+ * Reads FILE (YAML or JSON, see config-file.ts) if given, validates it with the line of each bad key, then applies
+ * the environment (which wins over the file), validates again and fills in defaults.
+ */
 export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
-  let raw: unknown = {};
-  if (path !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
-    }
-    try {
-      raw = JSON.parse(text);
-    } catch (e) {
-      throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`);
-    }
+  if (path === undefined) return resolveConfig({}, env, 'environment');
+  let file: ConfigFileText;
+  try {
+    file = readConfigFile(path);
+  } catch (e) {
+    if (e instanceof ConfigFileError) throw new ConfigError(e.message);
+    throw e;
   }
-  return resolveConfig(raw, env, path);
+  const { data } = file;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`${path}:${file.lineOf([]) ?? 1}: the configuration must be a mapping of keys (an object)`);
+  const problems = fileProblems(data).map(({ instancePath, message, params }) => {
+    const keys = instancePath.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const unknown = params['additionalProperties'];
+    const line = Array.isArray(unknown) ? file.lineOf([...keys, String(unknown[0])], true) : file.lineOf(keys);
+    return `${path}${line === undefined ? '' : `:${line}`}: ${describe(instancePath, message, params)}`;
+  });
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
+  return resolveConfig(data, env, path);
+}
+
+/** The schema's errors for a file, with a union of literals said once (`must be one of none, netns, lxd`). */
+function fileProblems(data: unknown): { instancePath: string; message: string; params: Record<string, unknown> }[] {
+  const errors = [...Value.Errors(ConfigSchema, data)].filter((e) => e.keyword !== 'boolean' || e.instancePath === '');
+  const allowed = new Map<string, unknown[]>();
+  for (const e of errors) if (e.keyword === 'const') allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), (e.params as { allowedValue?: unknown }).allowedValue]);
+  const out: { instancePath: string; message: string; params: Record<string, unknown> }[] = [];
+  for (const e of errors) {
+    const values = allowed.get(e.instancePath);
+    if (values === undefined) out.push({ instancePath: e.instancePath, message: e.message, params: e.params as Record<string, unknown> });
+    else if (e.keyword === 'anyOf') out.push({ instancePath: e.instancePath, message: `must be one of ${values.join(', ')}`, params: {} });
+  }
+  return out;
 }
 
 export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
@@ -193,6 +248,14 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(vms.ssh && { ssh: { user: vms.ssh.user ?? DEFAULTS.sshUser, keyFile: vms.ssh.keyFile, knownHostsFile: vms.ssh.knownHostsFile ?? DEFAULTS.knownHostsFile } }),
     },
     log: { level: f.log?.level ?? DEFAULTS.logLevel },
+    provisioning: {
+      enabled: f.provisioning?.enabled ?? false,
+      controller: f.provisioning?.controller ?? [],
+      ...(f.provisioning?.underlay && { underlay: f.provisioning.underlay }),
+      ...(f.provisioning?.egressInterface !== undefined && { egressInterface: f.provisioning.egressInterface }),
+      stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
+      ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
+    },
   };
 }
 

@@ -13,6 +13,8 @@ import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from './cloud-service.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE } from './network.js';
+import { NodeExecutors } from './node-executors.js';
+import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
 export interface ServerOptions {
@@ -31,6 +33,8 @@ export interface Server {
   readonly controller: Controller;
   readonly network: CloudNetwork;
   readonly backends: NodeBackends;
+  /** Node provisioning from the store, when `provisioning.enabled`. */
+  readonly provisioner?: Provisioner;
   readonly metrics: Metrics;
   readonly poller: StatsPoller;
   readonly app: App;
@@ -61,11 +65,28 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger.info({ store: config.store.path }, 'store open');
 
     const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
-    const backends = new NodeBackends({ vms: config.vms, logger: logger.child({ component: 'hosts' }) });
-    cleanups.push(() => backends.close());
+    const hostsLog = logger.child({ component: 'hosts' });
+    const executors = new NodeExecutors(config.vms, hostsLog);
+    cleanups.push(() => executors.close());
+    const ref: { network?: CloudNetwork; service?: CloudService } = {};
+    const provisioner = config.provisioning.enabled
+      ? new Provisioner({
+          records: () => ref.service!.records(),
+          settings: provisioningSettings(config),
+          executorFor: (node) => executors.for(node).exec,
+          ...(config.provisioning.maxBackoffMs !== undefined && { maxBackoffMs: config.provisioning.maxBackoffMs }),
+          log: logger.child({ component: 'provisioning' }),
+        })
+      : undefined;
+    if (provisioner) cleanups.push(() => provisioner.stop());
+    const backends = new NodeBackends({
+      vms: config.vms,
+      logger: hostsLog,
+      executors,
+      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
+    });
 
     // The controller and the network glue need each other: the controller asks the glue for desired states.
-    const ref: { network?: CloudNetwork; service?: CloudService } = {};
     const controller = new Controller({
       listen: config.openflow.listen,
       connect: config.openflow.connect,
@@ -87,7 +108,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ref.network = network;
     const service = new CloudService({
       store,
-      network,
+      // Every committed change reaches the provisioner too (it recomputes each node's spec and acts on differences).
+      network: provisioner ? { apply: (cloud, nodes) => (provisioner.notify(), network.apply(cloud, nodes)) } : network,
       backend: backends,
       flows: network,
       datapaths: network,
@@ -102,8 +124,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const { token, created } = ensureApiToken(store);
     if (created && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
+    if (provisioner) {
+      controller.datapaths.on('connected', (dp) => {
+        const node = network.nodeOf(dp.dpid);
+        if (node !== undefined) provisioner.recheck(node);
+      });
+    }
     await controller.start();
     cleanups.push(() => controller.stop());
+    provisioner?.notify();
     cleanups.push(() => network.stop());
     network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
     logger.info({ listen: controller.addresses, connect: config.openflow.connect }, 'OpenFlow controller running');
@@ -130,8 +159,20 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       onError: (node, err) => logger.warn({ node, err: err instanceof Error ? err.message : String(err) }, 'stats poll failed'),
     });
     poller.start();
-    // Shutdown order: API first (no new requests), then the poller, the runtime, the backends, the store.
-    cleanups.splice(0, cleanups.length, () => store.close(), () => backends.close(), () => controller.stop(), () => network.stop(), () => poller.stop(), () => app.close());
+    // Shutdown order: API first (no new requests), then the poller, provisioning (runs in flight finish), the runtime,
+    // the backends and their executors, the store.
+    cleanups.splice(
+      0,
+      cleanups.length,
+      () => store.close(),
+      () => executors.close(),
+      () => backends.close(),
+      () => controller.stop(),
+      () => network.stop(),
+      () => provisioner?.stop(),
+      () => poller.stop(),
+      () => app.close(),
+    );
 
     let stopping: Promise<void> | undefined;
     return {
@@ -142,6 +183,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       controller,
       network,
       backends,
+      ...(provisioner && { provisioner }),
       metrics,
       poller,
       app,

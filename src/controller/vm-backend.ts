@@ -3,18 +3,21 @@
 // on br0; the lab and the demo), `lxd` (containers), or `none` (the node's VMs are managed elsewhere: the controller
 // only programs their flows, and the VM's port must appear on br0 by its name).
 //
-// Where a node's commands run: in lab mode (`vms.labDir`) node N is the network namespace N whose OVS lives in
-// `<labDir>/N`; otherwise a node with an SSH target is reached over SSH (`vms.ssh`), and one without runs locally.
-import { readFileSync } from 'node:fs';
+// Where a node's commands run: see node-executors.ts.
 import { join } from 'node:path';
-import { LocalExecutor, LxdVmDriver, NetnsExecutor, NetnsVmDriver, SshExecutor, type Executor, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import { LxdVmDriver, NetnsVmDriver, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
 import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
+import { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {
   readonly vms: Config['vms'];
   readonly logger?: Logger;
+  /** Shared with node provisioning; made (and closed by `close`) here when not given. */
+  readonly executors?: NodeExecutors;
+  /** Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. */
+  readonly nodeReady?: (node: NodeRecord) => Promise<void>;
 }
 
 /** Maps CloudService's VmSpec (its allocation) to a driver's spec: our MAC, our port name, static addressing. */
@@ -35,11 +38,12 @@ const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, i) => i);
 
 export class NodeBackends implements VmBackend {
   private readonly drivers = new Map<string, VmDriver | null>();
-  private readonly executors: Executor[] = [];
-  private readonly local: Executor;
+  private readonly executors: NodeExecutors;
+  private readonly ownsExecutors: boolean;
 
   constructor(private readonly opts: NodeBackendsOptions) {
-    this.local = new LocalExecutor({ ...(opts.logger && { logger: opts.logger }) });
+    this.executors = opts.executors ?? new NodeExecutors(opts.vms, opts.logger);
+    this.ownsExecutors = opts.executors === undefined;
   }
 
   kindFor(node: string): BackendKind {
@@ -48,7 +52,9 @@ export class NodeBackends implements VmBackend {
 
   async create(spec: VmSpec): Promise<void> {
     const d = this.driver(spec.node);
-    if (d) await d.create(driverSpec(spec));
+    if (!d) return;
+    await this.opts.nodeReady?.(spec.node);
+    await d.create(driverSpec(spec));
   }
 
   async start(spec: VmSpec): Promise<void> {
@@ -71,7 +77,7 @@ export class NodeBackends implements VmBackend {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.executors.splice(0).map((e) => e.close().catch(() => undefined)));
+    if (this.ownsExecutors) await this.executors.close();
   }
 
   private driver(node: NodeRecord): VmDriver | undefined {
@@ -81,41 +87,19 @@ export class NodeBackends implements VmBackend {
     let d: VmDriver | null = null;
     const logger = this.opts.logger;
     if (kind === 'netns') {
-      const { exec, netns } = this.executorFor(node);
+      const { exec, netns } = this.executors.for(node);
       d = new NetnsVmDriver({
         node: exec,
-        host: netns !== undefined ? this.local : exec,
+        host: netns !== undefined ? this.executors.local : exec,
         ...(netns !== undefined && { nodeNetns: netns }),
         stateDir: join(this.opts.vms.stateDir, node.name),
         netnsPrefix: this.opts.vms.netnsPrefix,
         ...(logger && { logger }),
       });
     } else if (kind === 'lxd') {
-      d = new LxdVmDriver({ node: this.executorFor(node).exec, image: this.opts.vms.lxdImage, ...(logger && { logger }) });
+      d = new LxdVmDriver({ node: this.executors.for(node).exec, image: this.opts.vms.lxdImage, ...(logger && { logger }) });
     }
     this.drivers.set(node.name, d);
     return d ?? undefined;
-  }
-
-  private executorFor(node: NodeRecord): { exec: Executor; netns?: string } {
-    const { labDir, ssh } = this.opts.vms;
-    if (labDir !== undefined) {
-      const dir = join(labDir, node.name);
-      return { exec: new NetnsExecutor(this.local, node.name, { env: { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir } }), netns: node.name };
-    }
-    if (node.sshTarget === undefined) return { exec: this.local };
-    if (!ssh) throw new Error(`node '${node.name}' is reached over SSH (${node.sshTarget}) but vms.ssh.keyFile is not configured`);
-    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(node.sshTarget);
-    if (!m) throw new Error(`node '${node.name}': bad SSH target '${node.sshTarget}'`);
-    const exec = new SshExecutor({
-      host: m[2]!,
-      ...(m[3] !== undefined && { port: Number(m[3]) }),
-      username: m[1] ?? ssh.user,
-      privateKey: readFileSync(ssh.keyFile),
-      knownHosts: ssh.knownHostsFile,
-      ...(this.opts.logger && { logger: this.opts.logger }),
-    });
-    this.executors.push(exec);
-    return { exec };
   }
 }

@@ -66,23 +66,42 @@ export function tunnelTo(ip: number, vxlanInt: number): Action[] {
  * The seed's rewrite, in OF1.3: Nicira move where a field is copied, set_field where a constant is written.
  */
 export function arpResponder(cookie: bigint, ipBytes: Uint8Array, mac: Uint8Array): FlowMod {
-  const macField = mac === GATEWAY_MAC_BYTES ? null : mac;
   return flow({
     table: TABLE.BROADCAST,
     priority: PRIORITY[TABLE.BROADCAST].ARP_RESPONDER,
     cookie,
     match: match(F.ethTypeArp, F.arpRequest, oxm('arp_tpa', ipBytes)),
-    actions: [
-      move(FIELD_REFS.eth_src, FIELD_REFS.eth_dst, 48),
-      macField ? setField(oxm('eth_src', macField)) : SET_ETH_SRC_GATEWAY,
-      SET_ARP_REPLY,
-      move(FIELD_REFS.arp_sha, FIELD_REFS.arp_tha, 48),
-      setField(oxm('arp_sha', mac)),
-      move(FIELD_REFS.arp_spa, FIELD_REFS.arp_tpa, 32),
-      setField(oxm('arp_spa', ipBytes)),
-      OUTPUT_IN_PORT,
-    ],
+    actions: arpReplyActions(ipBytes, mac),
   });
+}
+
+/**
+ * The same answer for a *unicast* ARP request to the gateway MAC (Linux re-confirms a stale neighbour with unicast
+ * probes first): without it the probe would follow the VM's egress to its gateway, whose kernel answers from LOCAL
+ * without a tun_id, and the answer is dropped, so the VM's route briefly fails every time its gateway entry ages.
+ */
+export function gatewayUnicastArpResponder(cookie: bigint, gatewayIpBytes: Uint8Array): FlowMod {
+  return flow({
+    table: TABLE.UNICAST,
+    priority: PRIORITY[TABLE.UNICAST].GATEWAY_ARP,
+    cookie,
+    match: match(F.ethTypeArp, F.arpRequest, F.gatewayMacDst, oxm('arp_tpa', gatewayIpBytes)),
+    actions: arpReplyActions(gatewayIpBytes, GATEWAY_MAC_BYTES),
+  });
+}
+
+function arpReplyActions(ipBytes: Uint8Array, mac: Uint8Array): Action[] {
+  const macField = mac === GATEWAY_MAC_BYTES ? null : mac;
+  return [
+    move(FIELD_REFS.eth_src, FIELD_REFS.eth_dst, 48),
+    macField ? setField(oxm('eth_src', macField)) : SET_ETH_SRC_GATEWAY,
+    SET_ARP_REPLY,
+    move(FIELD_REFS.arp_sha, FIELD_REFS.arp_tha, 48),
+    setField(oxm('arp_sha', mac)),
+    move(FIELD_REFS.arp_spa, FIELD_REFS.arp_tpa, 32),
+    setField(oxm('arp_spa', ipBytes)),
+    OUTPUT_IN_PORT,
+  ];
 }
 
 /** An explicit drop row (no instructions). */

@@ -98,6 +98,8 @@ export const PRIORITY = {
     DHCP_RENEW: 11,
     /** ipv4_dst -> a VM of any subnet: routed directly, never via the gateway (seed: 10/10). */
     ROUTED: 10,
+    /** A unicast ARP request to the gateway MAC for a gateway IP, answered here like a broadcast one in 50. */
+    GATEWAY_ARP: 6,
     /** A local VM's frames for the gateway MAC to its own gateway (seed: 10/5). */
     TO_GATEWAY: 5,
     MISS: 0,

@@ -167,9 +167,10 @@ describe('endpoint stage', () => {
   it('answers ARP for gateway IPs and VM IPs with every reply field, back out of IN_PORT', () => {
     expect(grep(c1, 'arp_tpa=192.168.20.1,')).toEqual([
       'table:50 priority=20,arp,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
+      // The same answer to a unicast request for the gateway MAC (Linux's probes of a stale neighbour), found in the lab.
+      'table:10 priority=6,arp,dl_dst=12:00:00:ff:ff:ff,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
     ]);
-    const a = c1.find((f) => formatFlow(f).includes('arp_tpa=192.168.20.1,'))!;
-    expect(outputs(a)).toEqual([OFPP.IN_PORT]);
+    for (const a of c1.filter((f) => formatFlow(f).includes('arp_tpa=192.168.20.1,'))) expect(outputs(a)).toEqual([OFPP.IN_PORT]);
   });
 
   it('gives the management-only node no flows', () => {

@@ -40,6 +40,15 @@ export async function ensureAddresses(exec: Executor, dev: string, wanted: reado
   return changes;
 }
 
+/** Brings `dev` up (a gateway's br0 carries the overlay route even before it holds any subnet's address). */
+export async function ensureLinkUp(exec: Executor, dev: string): Promise<string[]> {
+  const [link] = await ipJson<{ flags: string[] }[]>(exec, ['link', 'show', 'dev', dev]);
+  if (!link) throw new Error(`[${exec.target}] no interface ${dev}`);
+  if (link.flags.includes('UP')) return [];
+  await exec.run(['ip', 'link', 'set', dev, 'up']);
+  return [`${dev}: up`];
+}
+
 interface IpRoute {
   readonly dst: string;
   readonly gateway?: string;

@@ -4,7 +4,8 @@
 // - tunnel traffic is only *delivered* (by tun_id + eth_dst, or the role-specific rows above TUNNEL_DROP): it is
 //   never routed, answered or sent out again;
 // - for every VM of the cloud: L2 delivery by (tun_id, eth_dst), distributed routing by ipv4_dst, ARP for its IP;
-// - for every subnet: ARP for its gateway IP (answered with GATEWAY_MAC on the asker's own node).
+// - for every subnet: ARP for its gateway IP (answered with GATEWAY_MAC on the asker's own node), broadcast or
+//   unicast to the gateway MAC.
 //
 // A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
 // (VM, port number) and shared between nodes.
@@ -14,7 +15,7 @@ import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { DEC_TTL, flow, output, setField } from '../flow.js';
-import { arpResponder, drop, F, GATEWAY_MAC_BYTES, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
+import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
 import type { CompileContext, NodeView, Stage } from '../stage.js';
 import { PRIORITY, TABLE, TABLES } from '../tables.js';
 
@@ -68,7 +69,10 @@ function nodeFlows(_ctx: CompileContext, view: NodeView): FlowMod[] {
 function subnetFlows(ctx: CompileContext, _view: NodeView, s: SubnetInfo): readonly FlowMod[] {
   return (
     ctx.get<FlowMod[]>(s, 'gateway-arp') ??
-    ctx.set(s, 'gateway-arp', [arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES)])
+    ctx.set(s, 'gateway-arp', [
+      arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES),
+      gatewayUnicastArpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes),
+    ])
   );
 }
 

@@ -1,0 +1,121 @@
+// `minicloud demo`: the all-in-one lab on this machine (docs/lab.md). Cleans leftovers of a crashed demo, starts the
+// controller (OpenFlow on the lab's unix socket and on tcp, API + UI + /metrics on loopback), the lab's nodes (each a
+// namespace with its own OVS, provisioned by the controller), creates a sample cloud through the API, prints how to
+// use it, and stays up until Ctrl-C (SIGINT/SIGTERM), then removes everything it made.
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { LabCloud } from '../lab/cloud.js';
+import { cleanupLab } from '../lab/lab.js';
+
+interface DemoOptions {
+  prefix: string;
+  apiHost: string;
+  apiPort: string;
+  openflow: string;
+  computes: string;
+  dir?: string;
+}
+
+interface VmView {
+  name: string;
+  ip: string;
+  node: string;
+}
+
+const SAMPLE_VMS = (p: string): { name: string; subnet: string; node: string }[] => [
+  { name: 'web-1', subnet: 'front', node: `${p}-c1` },
+  { name: 'web-2', subnet: 'front', node: `${p}-c2` },
+  { name: 'db-1', subnet: 'back', node: `${p}-c2` },
+];
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('all-in-one lab on this machine: nodes as namespaces with their own OVS, the controller, API, UI (Ctrl-C stops and removes it)')
+    .option('--prefix <prefix>', 'names of everything the demo makes (namespaces <prefix>-*, VMs <prefix>v-*)', 'mcd')
+    .option('--api-host <host>', 'API, UI and /metrics address', '127.0.0.1')
+    .option('--api-port <port>', 'API port (0: any free port)', '8080')
+    .option('--openflow <endpoint>', "extra OpenFlow listener for switches outside the lab ('none' for none)", 'tcp:127.0.0.1:6653')
+    .option('--computes <n>', 'compute nodes', '2')
+    .option('--dir <dir>', 'where the store, sockets and node run directories go (default /tmp/minicloud-lab/<prefix>)')
+    .action(async (o: DemoOptions) => {
+      // Exit explicitly: a stray handle (a socket closing late) must not keep a stopped demo alive.
+      process.exit(await runDemo(o));
+    });
+}
+
+async function runDemo(o: DemoOptions): Promise<number> {
+  const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
+  const prefix = o.prefix;
+  const left = await cleanupLab(prefix);
+  if (left.length) say(`removed leftovers of an earlier demo: ${left.join(' ')}`);
+  say(`starting the lab '${prefix}' (controller, 2 gateways, ${o.computes} compute nodes, switch, DHCP, outside world)...`);
+
+  // Signals during start-up are remembered and acted on once there is something to stop.
+  let stopRequested: (signal: string) => void = () => undefined;
+  let pendingSignal: string | undefined;
+  const onSignal = (signal: string): void => (pendingSignal ??= signal, stopRequested(signal));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let cloud: LabCloud | undefined;
+  try {
+    cloud = await LabCloud.start({
+      prefix,
+      ...(o.dir !== undefined && { dir: o.dir }),
+      apiHost: o.apiHost,
+      apiPort: Number(o.apiPort),
+      computes: Math.max(2, Number(o.computes)),
+      extraListen: o.openflow === 'none' ? [] : [o.openflow],
+      logger: pino({ level: 'warn' }, pino.destination(2)),
+      statsIntervalSeconds: 5,
+    });
+    if (pendingSignal === undefined) await sampleCloud(cloud, prefix);
+    if (pendingSignal === undefined) printWelcome(cloud, prefix, o.openflow);
+    const signal = await new Promise<string>((resolve) => {
+      stopRequested = resolve;
+      if (pendingSignal !== undefined) resolve(pendingSignal);
+    });
+    say(`\n${signal}: stopping the controller and removing the lab...`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`minicloud demo: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  } finally {
+    await cloud?.stop();
+    await cleanupLab(prefix);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    say('demo stopped; everything it made is removed.');
+  }
+}
+
+async function sampleCloud(cloud: LabCloud, prefix: string): Promise<void> {
+  for (const name of ['front', 'back']) {
+    const res = await cloud.api('POST', '/api/v1/subnets', { name });
+    if (res.status !== 201) throw new Error(`creating subnet ${name}: ${res.status} ${JSON.stringify(res.json)}`);
+  }
+  for (const vm of SAMPLE_VMS(prefix)) {
+    const res = await cloud.api('POST', '/api/v1/vms', { ...vm, flavor: 'tiny', image: 'busybox' });
+    if (res.status !== 201) throw new Error(`creating VM ${vm.name}: ${res.status} ${JSON.stringify(res.json)}`);
+  }
+}
+
+function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
+  const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
+  const vms = cloud.server.service.listVms() as VmView[];
+  const ipOf = (name: string): string => vms.find((v) => v.name === name)?.ip ?? '?';
+  const api = cloud.apiUrl;
+  say();
+  say(`miniCloud demo is up: ${cloud.nodes.length} nodes, subnets front and back, VMs ${vms.map((v) => `${v.name} (${v.ip} on ${v.node})`).join(', ')}`);
+  say(`  UI and API: ${api}/   API docs: ${api}/docs   metrics: ${api}/metrics`);
+  if (openflow !== 'none') say(`  OpenFlow: ${openflow} (and unix:${cloud.dir}/openflow.sock for the lab's nodes)`);
+  say(`  token: ${cloud.token}`);
+  say();
+  say('Try:');
+  say(`  export MINICLOUD_API=${api} MINICLOUD_TOKEN=${cloud.token}`);
+  say(`  minicloud vm exec web-1 -- ping -c 3 ${ipOf('web-2')}`);
+  say(`  minicloud flows ${prefix}-c1`);
+  say(`  minicloud vm create web-3 --subnet front --image busybox --flavor tiny`);
+  say();
+  say('Ctrl-C stops the demo and removes everything it made.');
+}

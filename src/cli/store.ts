@@ -1,0 +1,159 @@
+// `minicloud store backup|restore|check`: the SQLite store on disk. A backup is taken online with SQLite's backup
+// API (better-sqlite3's db.backup), so the controller keeps running; a restore needs the controller stopped and
+// refuses while any process has the store open.
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../controller/config.js';
+import { MIGRATIONS } from '../topology/migrations/index.js';
+
+export class StoreFileError extends Error {
+  override readonly name = 'StoreFileError';
+}
+
+export interface BackupResult {
+  readonly file: string;
+  readonly bytes: number;
+  readonly schemaVersion: number;
+  readonly seconds: number;
+}
+
+/** Copies the live store at STORE to FILE (written beside it under a temporary name, checked, then renamed). */
+export async function backupStore(store: string, file: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
+  if (!existsSync(store)) throw new StoreFileError(`no store at ${store}`);
+  if (existsSync(file) && !opts.force) throw new StoreFileError(`${file} exists (use --force to overwrite it)`);
+  const started = performance.now();
+  const tmp = `${file}.partial-${process.pid}`;
+  const db = new Database(store, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    await db.backup(tmp);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    db.close();
+  }
+  let schemaVersion: number;
+  try {
+    schemaVersion = checkStoreFile(tmp);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  renameSync(tmp, file);
+  return { file, bytes: statSync(file).size, schemaVersion, seconds: (performance.now() - started) / 1000 };
+}
+
+export interface RestoreResult {
+  readonly store: string;
+  /** Where the store that was replaced went (`<store>.pre-restore`), if there was one. */
+  readonly previous?: string;
+  readonly schemaVersion: number;
+}
+
+/**
+ * Replaces the store at STORE with the backup FILE. Refuses while the store is open (a running controller), and when
+ * FILE is not a sound miniCloud store this program can migrate. The replaced store is kept as `<store>.pre-restore`.
+ */
+export async function restoreStore(file: string, store: string): Promise<RestoreResult> {
+  const schemaVersion = checkStoreFile(file);
+  if (existsSync(store)) assertNotInUse(store);
+  const tmp = `${store}.restore-${process.pid}`;
+  const src = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    await src.backup(tmp);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    src.close();
+  }
+  let previous: string | undefined;
+  if (existsSync(store)) {
+    previous = `${store}.pre-restore`;
+    renameSync(store, previous);
+  }
+  // A cleanly closed WAL store leaves no -wal/-shm; stale ones would be replayed onto the restored file.
+  for (const suffix of ['-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
+  renameSync(tmp, store);
+  return { store, ...(previous !== undefined && { previous }), schemaVersion };
+}
+
+/** Opens FILE read-only and checks it is a sound store of a schema this program knows; returns its version. */
+export function checkStoreFile(file: string): number {
+  if (!existsSync(file)) throw new StoreFileError(`no such file: ${file}`);
+  let db: Database.Database;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+  } catch (e) {
+    throw new StoreFileError(`${file} cannot be opened as SQLite: ${(e as Error).message}`);
+  }
+  try {
+    const problems = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((p) => p !== 'ok');
+    if (problems.length > 0) throw new StoreFileError(`${file} fails SQLite's integrity check: ${problems.slice(0, 3).join('; ')}`);
+    const hasMigrations = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+    if (!hasMigrations) throw new StoreFileError(`${file} is not a miniCloud store (no schema_migrations table)`);
+    const version = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    const known = MIGRATIONS.at(-1)?.version ?? 0;
+    if (version > known) throw new StoreFileError(`${file} has schema version ${version}, newer than this program knows (${known}); upgrade miniCloud first`);
+    return version;
+  } catch (e) {
+    if (e instanceof StoreFileError) throw e;
+    throw new StoreFileError(`${file} is not a readable SQLite database: ${(e as Error).message}`);
+  } finally {
+    db.close();
+  }
+}
+
+/** A WAL store that any connection has open cannot be locked exclusively; that is how a running controller shows. */
+function assertNotInUse(store: string): void {
+  const db = new Database(store, { fileMustExist: true, timeout: 0 });
+  try {
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+  } catch {
+    throw new StoreFileError(`${store} is in use (is the controller running?); stop it before restoring`);
+  } finally {
+    db.close();
+  }
+}
+
+interface StoreFlags {
+  config?: string;
+  store?: string;
+  force?: boolean;
+}
+
+export function registerStoreCommands(program: Command): void {
+  const store = program.command('store').description('back up, restore or check the controller\'s SQLite store (docs/operations.md)');
+  const where = (cmd: Command): Command =>
+    cmd
+      .option('--config <file>', 'take store.path from this configuration file (and MINICLOUD_* variables)')
+      .option('--store <path>', 'the store file (default: store.path of the configuration)');
+  where(store.command('backup <file>').description('copy the store to FILE while the controller runs (SQLite online backup)'))
+    .option('-f, --force', 'overwrite FILE')
+    .action(async (file: string, flags: StoreFlags) => {
+      const r = await backupStore(storePath(flags), resolve(file), { force: flags.force === true });
+      process.stdout.write(`backed up ${r.bytes} bytes (schema v${r.schemaVersion}) to ${r.file} in ${r.seconds.toFixed(2)} s\n`);
+    });
+  where(store.command('restore <file>').description('replace the store with backup FILE (stop the controller first)')).action(async (file: string, flags: StoreFlags) => {
+    const r = await restoreStore(resolve(file), storePath(flags));
+    process.stdout.write(`restored ${r.store} from ${resolve(file)} (schema v${r.schemaVersion})${r.previous ? `; the previous store is ${r.previous}` : ''}\n`);
+  });
+  where(store.command('check [file]').description('check a store or backup file: SQLite integrity and schema version')).action((file: string | undefined, flags: StoreFlags) => {
+    const path = file !== undefined ? resolve(file) : storePath(flags);
+    process.stdout.write(`${path}: ok (schema v${checkStoreFile(path)})\n`);
+  });
+}
+
+function storePath(flags: StoreFlags): string {
+  if (flags.store !== undefined) return resolve(flags.store);
+  try {
+    return loadConfig(flags.config).store.path;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new StoreFileError(e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,155 @@
+// A whole cloud on this machine, for tests and `minicloud demo`: the controller process (in-process `startServer`:
+// store, OpenFlow on a unix socket, API, provisioning, netns VMs) and a Lab whose nodes are added through the HTTP
+// API, so the controller provisions them itself (bootstrap through the namespace executor). See docs/lab.md.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { resolveConfig, type Config } from '../controller/config.js';
+import { startServer, type Server } from '../controller/server.js';
+import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH, type LabNodeDef } from './lab.js';
+
+export interface LabCloudOptions {
+  /** Names: nodes `${prefix}-*`, VMs' namespaces `${prefix}v-*`. Lower-case letters and digits, 1-6 characters. */
+  readonly prefix: string;
+  /** Everything on disk (store, sockets, node run directories). Default /tmp/minicloud-lab/<prefix>. */
+  readonly dir?: string;
+  readonly computes?: number;
+  readonly nodes?: readonly LabNodeDef[];
+  readonly apiHost?: string;
+  /** Default 0 (any free port). */
+  readonly apiPort?: number;
+  /** Extra OpenFlow listeners besides the lab's unix socket, e.g. ['tcp:127.0.0.1:6653']. */
+  readonly extraListen?: readonly string[];
+  readonly logger?: Logger;
+  readonly statsIntervalSeconds?: number;
+}
+
+export interface ApiResponse<T> {
+  readonly status: number;
+  readonly json: T;
+}
+
+export class LabCloud {
+  server: Server;
+  private stopped = false;
+
+  private constructor(
+    readonly config: Config,
+    readonly lab: Lab,
+    server: Server,
+    readonly nodes: readonly LabNodeDef[],
+    readonly dir: string,
+    private readonly logger: Logger,
+  ) {
+    this.server = server;
+  }
+
+  /** Cleans leftovers of a crashed run with the same prefix, starts the controller and the lab, adds the nodes. */
+  static async start(opts: LabCloudOptions): Promise<LabCloud> {
+    const dir = opts.dir ?? join('/tmp/minicloud-lab', opts.prefix);
+    await cleanupLab(opts.prefix, dir);
+    await mkdir(dir, { recursive: true });
+    const logger = opts.logger ?? pino({ level: 'warn' });
+    const nodes = opts.nodes ?? standardNodes(opts.prefix, opts.computes ?? 2);
+    const config = labConfig(opts, dir, nodes);
+    const socket = join(dir, 'openflow.sock');
+    let server: Server | undefined;
+    let lab: Lab | undefined;
+    try {
+      server = await startServer(config, { logger, onNewToken: () => undefined });
+      lab = await Lab.start({ prefix: opts.prefix, nodesDir: config.vms.labDir!, controllerSocket: socket, nodes });
+      const cloud = new LabCloud(config, lab, server, nodes, dir, logger);
+      for (const n of nodes) {
+        const res = await cloud.api('POST', '/api/v1/nodes', {
+          name: n.name,
+          roles: n.roles,
+          underlayIp: n.underlayIp,
+          ...(n.az !== undefined && { az: n.az }),
+          ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
+        });
+        if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
+      }
+      await cloud.waitReady();
+      await lab.warmUnderlay();
+      return cloud;
+    } catch (e) {
+      await server?.stop().catch(() => undefined);
+      await lab?.stop().catch(() => undefined);
+      await cleanupLab(opts.prefix, dir);
+      throw e;
+    }
+  }
+
+  get apiUrl(): string {
+    return this.server.apiUrl;
+  }
+
+  get token(): string {
+    return this.server.token;
+  }
+
+  /** Every node provisioned and its datapath connected. */
+  async waitReady(timeoutMs = 60_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (const n of this.nodes) await this.server.provisioner!.ready(n.name, Math.max(1, end - Date.now()));
+    for (const n of this.nodes) {
+      const st = this.server.provisioner!.status(n.name);
+      if (st?.state !== 'ready') throw new Error(`node ${n.name} not provisioned: ${st?.state ?? 'never tried'} ${st?.error ?? ''}`);
+    }
+    while (this.server.network.list().filter((d) => d.connected).length < this.nodes.length) {
+      if (Date.now() > end) throw new Error(`datapaths not connected: ${JSON.stringify(this.server.network.list().map((d) => [d.node, d.connected]))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+    const res = await fetch(`${this.server.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.server.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, json: json as T };
+  }
+
+  /** The controller process stopped and started again on the same store, socket and API port. */
+  async restartController(): Promise<Server> {
+    const port = Number(new URL(this.server.apiUrl).port);
+    await this.server.stop();
+    this.server = await startServer({ ...this.config, api: { ...this.config.api, port } }, { logger: this.logger, onNewToken: () => undefined });
+    return this.server;
+  }
+
+  /** Stops the controller, removes the lab and every VM namespace. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.server.stop().catch(() => undefined);
+    await this.lab.stop().catch(() => undefined);
+    await cleanupLab(this.lab.opts.prefix, this.dir);
+  }
+}
+
+function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDef[]): Config {
+  const noVms = Object.fromEntries(nodes.filter((n) => !n.roles.includes('compute')).map((n) => [n.name, 'none' as const]));
+  return resolveConfig({
+    openflow: { listen: [`unix:${join(dir, 'openflow.sock')}`, ...(opts.extraListen ?? [])], echoIntervalSeconds: 1 },
+    api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, auth: true },
+    store: { path: join(dir, 'cloud.db') },
+    stats: { intervalSeconds: opts.statsIntervalSeconds ?? 5 },
+    vms: { backend: 'netns', nodes: noVms, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-` },
+    provisioning: {
+      enabled: true,
+      underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
+      egressInterface: EGRESS_DEVICE,
+      maxBackoffMs: 1000,
+    },
+    log: { level: 'warn' },
+  });
+}

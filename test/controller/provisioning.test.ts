@@ -1,0 +1,254 @@
+// The bootstrap spec each node gets from the cloud records (src/controller/provisioning.ts).
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/controller/config.js';
+import { dpidTextForNode } from '../../src/controller/network.js';
+import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
+import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
+import { validateNodeSpec } from '../../src/hosts/index.js';
+import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
+
+const at = '2026-01-01T00:00:00.000Z';
+const node = (name: string, roles: NodeRecord['roles'], underlayIp: string, extra: Partial<NodeRecord> = {}): NodeRecord => ({
+  name,
+  roles,
+  underlayIp,
+  cpus: 0,
+  memoryMiB: 0,
+  createdAt: at,
+  ...extra,
+});
+const vm = (name: string, subnet: string, ip: string, mac: string): VmRecord => ({
+  name,
+  subnet,
+  node: 'c1',
+  gateway: 'gw1',
+  flavor: 'tiny',
+  cpus: 1,
+  memoryMiB: 512,
+  image: 'busybox',
+  ip,
+  mac,
+  port: `p-${name}`,
+  state: 'running',
+  createdAt: at,
+});
+
+const records: CloudRecords = {
+  nodes: [
+    node('gw1', ['gateway'], '10.0.0.1'),
+    node('gw2', ['gateway'], '10.0.0.2', { serviceIp: '198.51.100.7' }),
+    node('c1', ['compute'], '10.0.0.11'),
+    node('sw', ['switch', 'management'], '10.0.0.100'),
+    node('dh', ['dhcp'], '10.0.0.101'),
+    node('mgmt', ['management'], '10.0.0.200'),
+  ],
+  subnets: [
+    { name: 'front', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: at },
+    { name: 'back', cidr: '192.168.20.32/27', gatewayIp: '192.168.20.33', vni: 2, createdAt: at },
+  ],
+  vms: [vm('web-2', 'front', '192.168.20.3', '02:00:00:00:00:03'), vm('db-1', 'back', '192.168.20.34', '02:00:00:00:00:22'), { ...vm('gone', 'front', '192.168.20.9', '02:00:00:00:00:09'), state: 'deleting' }],
+};
+
+const settings: ProvisioningSettings = {
+  controllerFor: () => ['tcp:10.0.0.200:6653'],
+  overlay: '192.168.20.0/22',
+  underlay: { device: 'eth0', prefixLength: 24 },
+  egressInterface: 'eth1',
+  stateDirFor: () => '/var/lib/minicloud',
+};
+const spec = (name: string, r: CloudRecords = records, s: ProvisioningSettings = settings) => bootstrapSpecFor(r.nodes.find((n) => n.name === name)!, r, s);
+
+describe('bootstrapSpecFor', () => {
+  it('a compute node: tunnel on its underlay IP, the switch for broadcast, its derived datapath id', () => {
+    const s = spec('c1')!;
+    expect(s).toEqual({
+      name: 'c1',
+      roles: ['compute'],
+      tunnelIp: '10.0.0.11',
+      controller: ['tcp:10.0.0.200:6653'],
+      datapathId: dpidTextForNode('c1'),
+      stateDir: '/var/lib/minicloud',
+      underlay: { device: 'eth0', address: '10.0.0.11/24' },
+      switchIp: '10.0.0.100',
+    });
+    validateNodeSpec(s);
+  });
+
+  it('a gateway: every subnet gateway address with its prefix, the overlay, MASQUERADE out of the egress interface', () => {
+    const s = spec('gw1')!;
+    expect(s.gateway).toEqual({ addresses: ['192.168.20.1/27', '192.168.20.33/27'], overlayCidr: '192.168.20.0/22', egressInterface: 'eth1' });
+    expect(s.switchIp).toBeUndefined();
+    validateNodeSpec(s);
+  });
+
+  it('a gateway with a service IP: that is its tunnel endpoint and its SNAT source (the seed)', () => {
+    const s = spec('gw2')!;
+    expect(s.tunnelIp).toBe('198.51.100.7');
+    expect(s.gateway?.snatTo).toBe('198.51.100.7');
+    expect(s.underlay?.address).toBe('10.0.0.2/24');
+  });
+
+  it('the switch: one peer per compute and DHCP node; the management role is dropped', () => {
+    const s = spec('sw')!;
+    expect(s.roles).toEqual(['switch']);
+    expect(s.switchPeers).toEqual([
+      { name: 'c1', ip: '10.0.0.11' },
+      { name: 'dh', ip: '10.0.0.101' },
+    ]);
+    validateNodeSpec(s);
+  });
+
+  it('the DHCP node: server addresses per subnet and a reservation per VM (router = its subnet gateway), none for a VM being deleted', () => {
+    const s = spec('dh')!;
+    expect(s.dhcp).toEqual({
+      addresses: ['192.168.20.1/27', '192.168.20.33/27'],
+      reservations: [
+        { vm: 'db-1', mac: '02:00:00:00:00:22', ip: '192.168.20.34', router: '192.168.20.33' },
+        { vm: 'web-2', mac: '02:00:00:00:00:03', ip: '192.168.20.3', router: '192.168.20.1' },
+      ],
+    });
+    expect(s.switchIp).toBe('10.0.0.100');
+    validateNodeSpec(s);
+  });
+
+  it('a DHCP node without subnets gets its bridge only; a management-only node gets nothing', () => {
+    const bare = { ...records, subnets: [], vms: [] };
+    expect(spec('dh', bare)).toMatchObject({ roles: [] });
+    expect(spec('dh', bare)!.dhcp).toBeUndefined();
+    expect(spec('mgmt')).toBeUndefined();
+  });
+
+  it('a compute node waits for a switch node; provisioning needs a controller target', () => {
+    const noSwitch = { ...records, nodes: records.nodes.filter((n) => n.name !== 'sw') };
+    expect(() => spec('c1', noSwitch)).toThrow(NotYetProvisionable);
+    expect(() => spec('gw1', records, { ...settings, controllerFor: () => [] })).toThrow(/provisioning.controller/);
+  });
+
+  it('lab mode: each node reaches the controller through the socket link in its run directory', () => {
+    const config = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, controller: ['tcp:1.2.3.4:6653'] }, openflow: { datapathIds: { gw1: 'ABC' } } });
+    const s = spec('gw1', records, provisioningSettings(config))!;
+    expect(s.controller).toEqual(['unix:/tmp/lab/nodes/gw1/controller.sock']);
+    expect(s.stateDir).toBe('/tmp/lab/nodes/gw1/state');
+    expect(s.datapathId).toBe('0000000000000abc');
+    expect(spec('c1', records, provisioningSettings(resolveConfig({ provisioning: { controller: ['tcp:1.2.3.4:6653'] } })))!.controller).toEqual(['tcp:1.2.3.4:6653']);
+  });
+
+  it('config: provisioning keys, defaults and MINICLOUD_* overrides', () => {
+    expect(resolveConfig({}).provisioning).toEqual({ enabled: false, controller: [], stateDir: '/var/lib/minicloud' });
+    const c = resolveConfig({}, {
+      MINICLOUD_PROVISIONING_ENABLED: 'true',
+      MINICLOUD_PROVISIONING_CONTROLLER: 'tcp:10.0.0.1:6653,ssl:10.0.0.1:6654',
+      MINICLOUD_PROVISIONING_UNDERLAY_DEVICE: 'eth0',
+      MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH: '24',
+      MINICLOUD_PROVISIONING_EGRESS_INTERFACE: 'eth1',
+    });
+    expect(c.provisioning).toEqual({
+      enabled: true,
+      controller: ['tcp:10.0.0.1:6653', 'ssl:10.0.0.1:6654'],
+      underlay: { device: 'eth0', prefixLength: 24 },
+      egressInterface: 'eth1',
+      stateDir: '/var/lib/minicloud',
+    });
+    expect(() => resolveConfig({ provisioning: { underlay: { device: 'eth0' } } })).toThrow(/provisioning.underlay: missing prefixLength/);
+  });
+});
+
+describe('Provisioner', () => {
+  const exec: Executor = { target: 'fake', run: () => Promise.reject(new Error('not used')), close: () => Promise.resolve() };
+  function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
+    let current = initial;
+    const calls: string[] = [];
+    let failures = opts.failBootstrap ?? 0;
+    const wait = (): Promise<void> => new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
+    const ops: ProvisioningOps = {
+      bootstrap: async (_e, spec: NodeBootstrapSpec) => {
+        await wait();
+        calls.push(`bootstrap ${spec.name}`);
+        if (failures-- > 0) throw new Error(`[netns:${spec.name}] ovs-vsctl add-br br0 exited 1: boom`);
+        return { changes: ['x'] };
+      },
+      remove: async (_e, spec) => (await wait(), calls.push(`remove ${spec.name}`), { changes: ['gone'] }),
+      syncReservations: async (_e, spec, r) => (await wait(), calls.push(`sync ${spec.name} ${r.map((x) => x.vm).join(',')}`), ['synced']),
+    };
+    const errors: object[] = [];
+    const log = { info: () => undefined, warn: () => undefined, error: (o: object) => errors.push(o) };
+    const p = new Provisioner({ records: () => current, settings, executorFor: () => exec, ops, log, retryMs: 20 });
+    const settle = async (): Promise<void> => {
+      for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
+    };
+    return { p, calls, errors, settle, set: (r: CloudRecords) => (current = r) };
+  }
+
+  it('bootstraps every node once; the same cloud again changes nothing', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    expect(t.calls.sort()).toEqual(['bootstrap c1', 'bootstrap dh', 'bootstrap gw1', 'bootstrap gw2', 'bootstrap sw']);
+    expect(t.p.status('gw1')).toMatchObject({ state: 'ready', changes: ['x'] });
+    expect(t.p.status('mgmt')).toMatchObject({ state: 'ready', changes: [] });
+    t.calls.length = 0;
+    t.p.notify();
+    await t.settle();
+    expect(t.calls).toEqual([]);
+    await t.p.stop();
+  });
+
+  it('a new VM only syncs the DHCP reservations; a new subnet re-bootstraps gateways and DHCP, not compute nodes', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    t.calls.length = 0;
+    t.set({ ...records, vms: [...records.vms, vm('new-1', 'front', '192.168.20.4', '02:00:00:00:00:04')] });
+    t.p.notify();
+    await t.settle();
+    expect(t.calls).toEqual(['sync dh db-1,new-1,web-2']);
+    t.calls.length = 0;
+    t.set({ ...records, subnets: [...records.subnets, { name: 'ops', cidr: '192.168.20.64/27', gatewayIp: '192.168.20.65', vni: 3, createdAt: at }] });
+    t.p.notify();
+    await t.settle();
+    expect(t.calls.sort()).toEqual(['bootstrap dh', 'bootstrap gw1', 'bootstrap gw2']);
+    await t.p.stop();
+  });
+
+  it('coalesces changes that arrive while a node is being provisioned into one more run', async () => {
+    const t = setup(records, { delayMs: 50 });
+    t.p.notify();
+    t.p.notify();
+    t.p.notify();
+    await t.settle();
+    expect(t.calls.filter((c) => c === 'bootstrap gw1')).toHaveLength(1);
+    t.calls.length = 0;
+    t.p.recheck('gw1');
+    t.p.recheck('gw1');
+    t.p.recheck('gw1');
+    await t.settle();
+    expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
+    await t.p.stop();
+  });
+
+  it('undoes a node removed from the store with the spec it last applied', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    t.calls.length = 0;
+    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
+    t.p.notify();
+    await t.settle();
+    expect(t.calls).toEqual(['remove gw2']);
+    expect(t.p.status('gw2')).toBeUndefined();
+    await t.p.stop();
+  });
+
+  it('logs a failure with the node and the failing command, shows it, and retries until it works', async () => {
+    const t = setup({ ...records, nodes: records.nodes.filter((n) => n.name === 'gw1') }, { failBootstrap: 2 });
+    t.p.notify();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(t.p.status('gw1')).toMatchObject({ state: 'failed', error: expect.stringContaining('ovs-vsctl add-br br0 exited 1') });
+    expect(t.errors[0]).toMatchObject({ node: 'gw1', err: expect.stringContaining('[netns:gw1] ovs-vsctl') });
+    await t.p.ready('gw1', 2000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1', 'bootstrap gw1']);
+    expect(t.p.status('gw1')?.state).toBe('ready');
+    await t.p.stop();
+  });
+});

@@ -1,0 +1,74 @@
+// `minicloud demo` as a user runs it: started as a child process, the printed commands run through the CLI, then
+// Ctrl-C (SIGINT) and nothing left behind. Prefix `mcld` (namespaces mcld-*, VMs mcldv-*), any free API port, no tcp
+// OpenFlow listener, so it can run beside other tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/lab/exec.js';
+import { cleanupLab, namespacesWith } from '../../src/lab/lab.js';
+
+const PREFIX = 'mcld';
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+let child: ChildProcess | undefined;
+let out = '';
+
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await cleanupLab(PREFIX, `/tmp/minicloud-lab/${PREFIX}`);
+}, 60_000);
+
+function waitForOutput(text: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`demo did not print '${text}' in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const check = (): void => {
+      if (out.includes(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child!.stdout!.on('data', check);
+    child!.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`demo exited ${code} before printing '${text}':\n${out}`));
+    });
+    check();
+  });
+}
+
+describe('minicloud demo', () => {
+  it('starts, prints what to try (which works through the CLI), and Ctrl-C removes everything', async () => {
+    const t0 = Date.now();
+    child = spawn(process.execPath, [...CLI, 'demo', '--prefix', PREFIX, '--api-port', '0', '--openflow', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitForOutput('Ctrl-C stops the demo', 120_000);
+    const upMs = Date.now() - t0;
+
+    const env = Object.fromEntries([...out.matchAll(/\b(MINICLOUD_(?:API|TOKEN))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    expect(env['MINICLOUD_API']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env['MINICLOUD_TOKEN']).toBeTruthy();
+    expect(out).toContain(`UI and API: ${env['MINICLOUD_API']}/`);
+    const commands = out.split('\n').filter((l) => l.startsWith('  minicloud ')).map((l) => l.trim().split(/\s+/).slice(1));
+    expect(commands.map((c) => c.slice(0, 2).join(' '))).toEqual(['vm exec', `flows ${PREFIX}-c1`, 'vm create']);
+    const results: string[] = [];
+    for (const argv of commands) {
+      const stdout = await run(process.execPath, [...CLI, ...argv], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+      results.push(stdout);
+    }
+    expect(results[0]).toMatch(/3 packets transmitted, 3 received/);
+    expect(results[1]).toMatch(/table=0.*goto_table/);
+    expect(results[2]).toMatch(/vm web-3 running on/);
+
+    const t1 = Date.now();
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 45_000))]);
+    console.log(`demo: up in ${upMs} ms, the three printed commands ran, stopped ${Date.now() - t1} ms after SIGINT (exit ${code})`);
+    expect(code).toBe(0);
+    expect(out).toContain('everything it made is removed');
+    expect(await namespacesWith(`${PREFIX}-`, `${PREFIX}v-`)).toEqual([]);
+    expect(existsSync(`/tmp/minicloud-lab/${PREFIX}`)).toBe(false);
+    // No daemon of the demo's nodes (ovsdb-server, ovs-vswitchd, dnsmasq all run with paths under its directory).
+    expect(await run('pgrep', ['-f', `/tmp/minicloud-lab/${PREFIX}/`]).catch(() => '')).toBe('');
+  }, 240_000);
+});
