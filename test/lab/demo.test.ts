@@ -2,7 +2,7 @@
 // Ctrl-C (SIGINT) and nothing left behind. Prefix `mcld` (namespaces mcld-*, VMs mcldv-*), any free API port, no tcp
 // OpenFlow listener, so it can run beside other tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/lab/exec.js';
 import { cleanupLab, namespacesWith } from '../../src/lab/lab.js';
@@ -11,6 +11,19 @@ const PREFIX = 'mcld';
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 let child: ChildProcess | undefined;
 let out = '';
+
+/** The README's walkthrough: every `minicloud` line of the fenced block after the walkthrough marker, as argv. */
+function readmeWalkthrough(): string[][] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const at = readme.indexOf('<!-- walkthrough');
+  if (at < 0) throw new Error('README.md has no walkthrough marker');
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
+  return block
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l.startsWith('minicloud '))
+    .map((l) => l.split(/\s+/).slice(1).map((a) => a.replace(/^mcd-/, `${PREFIX}-`)));
+}
 
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -58,6 +71,17 @@ describe('minicloud demo', () => {
     expect(results[0]).toMatch(/3 packets transmitted, 3 received/);
     expect(results[1]).toMatch(/table=0.*goto_table/);
     expect(results[2]).toMatch(/vm web-3 running on/);
+
+    // The README's walkthrough, line by line, against this demo (its node names carry the test's prefix).
+    const walkthrough = readmeWalkthrough();
+    expect(walkthrough.length).toBeGreaterThanOrEqual(8);
+    for (const argv of walkthrough) {
+      const stdout = await run(process.execPath, [...CLI, ...argv], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+      if (argv[1] === 'exec' && argv.includes('ping')) expect(stdout, argv.join(' ')).toMatch(/3 packets transmitted, 3 (packets )?received/);
+      if (argv[0] === 'flows') expect(stdout).toMatch(/table=10,/);
+      if (argv[0] === 'datapaths') expect(stdout).toMatch(new RegExp(`${PREFIX}-c1`));
+    }
+    console.log(`demo: the README walkthrough's ${walkthrough.length} commands ran`);
 
     const t1 = Date.now();
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
