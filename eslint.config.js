@@ -31,6 +31,14 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts (the image's healthcheck, build helpers).
+    files: ['docker/**/*.mjs'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['process', 'console', 'fetch', 'AbortSignal', 'URL', 'Buffer', 'setTimeout', 'clearTimeout'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
     // The web UI's assets run in the browser as plain ES modules (no build step).
     files: ['src/api/ui/**/*.js'],
     languageOptions: {

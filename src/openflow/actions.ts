@@ -13,8 +13,8 @@ import { OFPET, OFPBAC, NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from './consts.js';
 import { OFPAT, NXAST, ONFACT, NX_NAT_RANGE, NXAC2PT } from './action-consts.js';
 import { CodecError } from './errors.js';
 import { Reader } from './reader.js';
-import { pad8, Writer } from './writer.js';
-import { decodeOxm, encodeOxm, oxmEncodingLength } from './oxm.js';
+import { pad8, putU64, putZeros, Writer, writerAt } from './writer.js';
+import { decodeOxm, encodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
 import { fieldByHeader } from './oxm-fields.js';
 import type { Action, ActionType, FieldRef } from './types.js';
 
@@ -632,14 +632,93 @@ export function actionEncodingLength(a: Action): number {
 }
 
 export function encodeAction(w: Writer, a: Action): void {
-  encoderFor(a).encode(w, a);
+  w.pos = putAction(w.view, w.pos, a);
 }
 
 export function encodeActions(w: Writer, actions: readonly Action[]): void {
-  for (let i = 0; i < actions.length; i++) {
-    const a = actions[i]!;
-    encoderFor(a).encode(w, a);
+  w.pos = putActions(w.view, w.pos, actions);
+}
+
+/** Writes `actions` at `p` in `d`; returns the end. */
+export function putActions(d: DataView, p: number, actions: readonly Action[]): number {
+  for (let i = 0; i < actions.length; i++) p = putAction(d, p, actions[i]!);
+  return p;
+}
+
+/**
+ * Writes one action at `p` in `d`; returns the end. The actions flows are made of are written here, one store per
+ * field; the others go through their table encoder and a Writer.
+ */
+export function putAction(d: DataView, p: number, a: Action): number {
+  switch (a.type) {
+    case 'output':
+      // ofp_action_output: type 0, len 16, port, max_len, 6 pad bytes.
+      d.setUint32(p, 16);
+      d.setUint32(p + 4, a.port);
+      d.setUint16(p + 8, a.maxLen);
+      d.setUint16(p + 10, 0);
+      d.setUint32(p + 12, 0);
+      return p + 16;
+    case 'set_field': {
+      // type, len, the OXM, zero padding to 8 bytes.
+      d.setUint16(p, OFPAT.SET_FIELD);
+      const end = putOxm(d, p + 4, a.field);
+      const len = pad8(end - p);
+      d.setUint16(p + 2, len);
+      return putZeros(d, end, p + len);
+    }
+    case 'nx_reg_move':
+      return putRegMove(d, p, a);
+    case 'nx_resubmit':
+      putNxHeader(d, p, a.ct ? NXAST.RESUBMIT_TABLE_CT : a.table === undefined ? NXAST.RESUBMIT : NXAST.RESUBMIT_TABLE, 16);
+      d.setUint16(p + 10, a.inPort);
+      d.setUint32(p + 12, (a.table ?? 0) << 24);
+      return p + 16;
+    case 'nx_reg_load':
+      putNxHeader(d, p, NXAST.REG_LOAD, 24);
+      d.setUint16(p + 10, ofsNbits(a.ofs, a.nBits));
+      d.setUint32(p + 12, a.dst.header);
+      putU64(d, p + 16, a.value);
+      return p + 24;
+    default: {
+      const w = writerAt(d, p);
+      encoderFor(a).encode(w, a);
+      return w.pos;
+    }
   }
+}
+
+function putRegMove(d: DataView, p: number, a: ActionOf<'nx_reg_move'>): number {
+  const src = a.src;
+  const dst = a.dst;
+  const srcExp = src.header >>> 16 === 0xffff;
+  const dstExp = dst.header >>> 16 === 0xffff;
+  const len = pad8(24 + (srcExp ? 4 : 0) + (dstExp ? 4 : 0));
+  putNxHeader(d, p, NXAST.REG_MOVE, len);
+  d.setUint16(p + 10, a.nBits);
+  d.setUint16(p + 12, a.srcOfs);
+  d.setUint16(p + 14, a.dstOfs);
+  let q = p + 16;
+  d.setUint32(q, src.header);
+  q += 4;
+  if (srcExp) {
+    d.setUint32(q, src.experimenter ?? 0);
+    q += 4;
+  }
+  d.setUint32(q, dst.header);
+  q += 4;
+  if (dstExp) {
+    d.setUint32(q, dst.experimenter ?? 0);
+    q += 4;
+  }
+  return putZeros(d, q, p + len);
+}
+
+/** The 10-byte Nicira action header: type 0xffff, len, vendor, subtype. */
+function putNxHeader(d: DataView, p: number, subtype: number, len: number): void {
+  d.setUint32(p, 0xffff0000 | len);
+  d.setUint32(p + 4, NX_VENDOR_ID);
+  d.setUint16(p + 8, subtype);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

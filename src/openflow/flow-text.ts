@@ -118,7 +118,24 @@ export function parseFlow(text: string): FlowMod {
     }
   }
   const instructions: Instruction[] = actionText === undefined ? [] : parseInstructions(actionText, actionContext(match));
-  return { ...flow, match, instructions };
+  // One object literal with every property, not a spread of `flow`: spreading gave every parsed flow a hidden class
+  // of its own, which makes each property read of the codec (and of any other consumer) megamorphic.
+  return {
+    type: 'flow_mod',
+    cookie: flow.cookie,
+    cookieMask: flow.cookieMask,
+    tableId: flow.tableId,
+    command: flow.command,
+    idleTimeout: flow.idleTimeout,
+    hardTimeout: flow.hardTimeout,
+    priority: flow.priority,
+    bufferId: flow.bufferId,
+    outPort: flow.outPort,
+    outGroup: flow.outGroup,
+    flags: flow.flags,
+    match,
+    instructions,
+  };
 }
 
 /**

@@ -6,9 +6,9 @@ import { OFPET, OFPBIC } from './consts.js';
 import { OFPIT } from './action-consts.js';
 import { CodecError } from './errors.js';
 import type { Reader } from './reader.js';
-import type { Writer } from './writer.js';
-import { actionsEncodingLength, decodeActions, encodeActions } from './actions.js';
-import type { Instruction } from './types.js';
+import { type Writer, writerAt } from './writer.js';
+import { actionsEncodingLength, decodeActions, putActions } from './actions.js';
+import type { Action, Instruction } from './types.js';
 
 type InstructionType = Instruction['type'];
 type InstructionOf<T extends InstructionType> = Extract<Instruction, { readonly type: T }>;
@@ -23,15 +23,10 @@ const header = (w: Writer, type: number, len: number): void => {
   w.u16(len);
 };
 
-/** apply_actions / write_actions: the length is patched in after the actions, so they are walked once. */
 const actionsInstruction = (type: number): InstructionEncoder<InstructionOf<'apply_actions' | 'write_actions'>> => ({
   length: (i) => 8 + actionsEncodingLength(i.actions),
   encode: (w, i) => {
-    const start = w.pos;
-    header(w, type, 0);
-    w.zeros(4);
-    encodeActions(w, i.actions);
-    w.patchU16(start + 2, w.pos - start);
+    w.pos = putActionsInstruction(w.view, w.pos, type, i.actions);
   },
 });
 
@@ -108,10 +103,42 @@ export function instructionsEncodingLength(instructions: readonly Instruction[])
 }
 
 export function encodeInstructions(w: Writer, instructions: readonly Instruction[]): void {
+  w.pos = putInstructions(w.view, w.pos, instructions);
+}
+
+/** Writes `instructions` at `p` in `d`; returns the end. */
+export function putInstructions(d: DataView, p: number, instructions: readonly Instruction[]): number {
   for (let k = 0; k < instructions.length; k++) {
     const i = instructions[k]!;
-    encoderFor(i).encode(w, i);
+    switch (i.type) {
+      case 'apply_actions':
+        p = putActionsInstruction(d, p, OFPIT.APPLY_ACTIONS, i.actions);
+        break;
+      case 'goto_table':
+        d.setUint32(p, (OFPIT.GOTO_TABLE << 16) | 8);
+        d.setUint32(p + 4, i.tableId << 24);
+        p += 8;
+        break;
+      case 'write_actions':
+        p = putActionsInstruction(d, p, OFPIT.WRITE_ACTIONS, i.actions);
+        break;
+      default: {
+        const w = writerAt(d, p);
+        encoderFor(i).encode(w, i);
+        p = w.pos;
+      }
+    }
   }
+  return p;
+}
+
+/** apply_actions / write_actions: the length is patched in after the actions, so they are walked once. */
+function putActionsInstruction(d: DataView, p: number, type: number, actions: readonly Action[]): number {
+  d.setUint16(p, type);
+  d.setUint32(p + 4, 0);
+  const end = putActions(d, p + 8, actions);
+  d.setUint16(p + 2, end - p);
+  return end;
 }
 
 interface InstructionDecoder {

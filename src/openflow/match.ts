@@ -1,10 +1,10 @@
 // ofp_match (OFPMT_OXM): type, length (header + OXM TLVs, without padding), the TLVs, zero padding to 8 bytes.
 import type { Reader } from './reader.js';
-import { pad8, type Writer } from './writer.js';
+import { pad8, putZeros, type Writer } from './writer.js';
 import type { Match, OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
-import { decodeOxm, encodeOxm, oxmEncodingLength } from './oxm.js';
+import { decodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
 import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
 
 /** ofp_match_type */
@@ -18,22 +18,20 @@ export function matchEncodingLength(match: Match): number {
   return pad8(n);
 }
 
-export function encodeMatch(w: Writer, match: Match): void {
-  const start = w.pos;
-  const buf = w.buf;
-  if (start + OFP_MATCH_HEADER_LEN > buf.length) throw new RangeError('Writer: overrun');
-  buf[start] = 0;
-  buf[start + 1] = OFPMT.OXM;
-  w.pos = start + OFP_MATCH_HEADER_LEN;
-  for (let i = 0; i < match.length; i++) encodeOxm(w, match[i]!);
+/** Writes an ofp_match at `p` in `d` (padding included); returns the end. */
+export function putMatch(d: DataView, p: number, match: Match): number {
+  const start = p;
+  d.setUint16(start, OFPMT.OXM);
+  p = start + OFP_MATCH_HEADER_LEN;
+  for (let i = 0; i < match.length; i++) p = putOxm(d, p, match[i]!);
   // The length (without padding) is known only now.
-  const len = w.pos - start;
-  buf[start + 2] = len >>> 8;
-  buf[start + 3] = len;
-  const end = start + pad8(len);
-  if (end > buf.length) throw new RangeError('Writer: overrun');
-  for (let p = w.pos; p < end; p++) buf[p] = 0;
-  w.pos = end;
+  const len = p - start;
+  d.setUint16(start + 2, len);
+  return putZeros(d, p, start + pad8(len));
+}
+
+export function encodeMatch(w: Writer, match: Match): void {
+  w.pos = putMatch(w.view, w.pos, match);
 }
 
 /** Decodes an ofp_match and moves past its padding. Prerequisites are not checked here: see checkPrerequisites. */

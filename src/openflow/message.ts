@@ -3,13 +3,13 @@
 import { CodecError } from './errors.js';
 import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPBRC, OFPET, OFPT } from './consts.js';
 import { Reader } from './reader.js';
-import { Writer } from './writer.js';
+import { viewOf, Writer } from './writer.js';
 import type { Message, MessageType } from './types.js';
 import type { AnyBodyCodec, Header, InnerMessageCodec } from './messages/codec.js';
 import { symmetricCodecs } from './messages/symmetric.js';
 import { switchConfigCodecs } from './messages/switch-config.js';
 import { asyncCodecs } from './messages/async.js';
-import { flowModCodecs } from './messages/flow-mod.js';
+import { flowModCodecs, putFlowMod } from './messages/flow-mod.js';
 import { packetOutCodecs } from './messages/packet-out.js';
 import { groupMeterCodecs } from './messages/group-meter.js';
 import { multipartCodecs } from './messages/multipart.js';
@@ -23,6 +23,13 @@ const inner: InnerMessageCodec = {
   decode: (bytes) => decodeMessage(bytes),
   encode(w, msg) {
     const c = codecFor(msg);
+    const start = w.pos;
+    try {
+      return encodeOnePass(c, msg, w);
+    } catch (e) {
+      w.pos = start;
+      if (!(e instanceof RangeError)) throw e;
+    }
     const len = headerLength(c) + c.encodingLength(msg);
     encodeWith(c, msg, len, w);
     return len;
@@ -133,6 +140,14 @@ let lastInto: Writer | undefined;
  * this throws a RangeError (bytes after `offset` may have been written by then).
  */
 export function encodeMessageInto(msg: Message, buf: Uint8Array, offset: number): number {
+  // FLOW_MOD, the message sent most, goes straight to its byte writer: no registry lookup, no Writer.
+  if (msg.type === 'flow_mod' && offset >= 0) {
+    try {
+      return putFlowMod(viewOf(buf), offset, msg) - offset;
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
   const c = codecFor(msg);
   if (offset < 0 || offset > buf.length) throw new RangeError(`${msg.type}: offset ${offset} is outside the buffer of ${buf.length} bytes`);
   const w = lastInto?.buf === buf ? lastInto : (lastInto = new Writer(buf));
@@ -156,11 +171,13 @@ export function encodeMessageInto(msg: Message, buf: Uint8Array, offset: number)
  */
 const SLAB_SIZE = 256 * 1024;
 let slab = Buffer.allocUnsafe(SLAB_SIZE);
-let slabWriter = new Writer(slab);
+let slabDataView = new DataView(slab.buffer, slab.byteOffset, SLAB_SIZE);
+let slabWriter = new Writer(slab, 0, slabDataView);
 
 function newSlab(): void {
   slab = Buffer.allocUnsafe(SLAB_SIZE);
-  slabWriter = new Writer(slab);
+  slabDataView = new DataView(slab.buffer, slab.byteOffset, SLAB_SIZE);
+  slabWriter = new Writer(slab, 0, slabDataView);
 }
 
 /** Encodes one message into a Buffer of exactly its length (a view into a shared slab, like pooled Buffers). */
@@ -170,7 +187,7 @@ export function encodeMessage(msg: Message): Buffer {
   // per slab, or for a message the sized path below will reject anyway.
   const start = slabWriter.pos;
   try {
-    const len = encodeOnePass(c, msg, slabWriter);
+    const len = msg.type === 'flow_mod' ? putFlowMod(slabDataView, start, msg) - start : encodeOnePass(c, msg, slabWriter);
     // Keep the next message 8-byte aligned.
     slabWriter.pos = (start + len + 7) & ~7;
     return slabView(start, len);

@@ -269,20 +269,22 @@ function buildRegistry(): FieldInfo[] {
   const out: FieldInfo[] = [];
   const add = (name: string, ovsName: string, cls: number, field: number, d: Def, aliases: readonly string[], oxmName?: string, nxmName?: string) => {
     const expLen = d.exp === undefined ? 0 : 4;
+    // Every entry has every property (undefined when absent), so all entries share one hidden class: the encoder
+    // and decoder read these for every field, and optional properties would make those reads megamorphic.
     out.push({
       name,
       ovsName,
       oxmClass: cls,
       oxmField: field,
-      ...(d.exp !== undefined && { experimenter: d.exp }),
+      experimenter: d.exp,
       length: d.len,
       nBits: d.bits ?? d.len * 8,
       maskable: d.mask ?? false,
       kind: KIND[d.fmt],
       format: d.fmt,
-      ...(d.prereq && { prereq: d.prereq }),
-      ...(nxmName !== undefined && { nxmName }),
-      ...(oxmName !== undefined && { oxmName }),
+      prereq: d.prereq,
+      nxmName,
+      oxmName,
       aliases,
       header: makeHeader(cls, field, false, d.len + expLen),
       maskedHeader: makeHeader(cls, field, true, 2 * d.len + expLen),

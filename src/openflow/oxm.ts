@@ -1,11 +1,11 @@
 // One OXM TLV (ofp_oxm_header + value [+ mask]), including experimenter-class (0xffff) fields whose 64-bit header
 // carries the experimenter id. Fields missing from the registry are kept raw so re-encoding is byte-identical.
 import type { Reader } from './reader.js';
-import type { Writer } from './writer.js';
+import { writerAt, type Writer } from './writer.js';
 import type { OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
-import { OFPXMC, fieldByHeader, fieldInfo, type FieldInfo } from './oxm-fields.js';
+import { FIELDS, OFPXMC, fieldByHeader, fieldInfo, type FieldInfo } from './oxm-fields.js';
 
 const HAS_MASK = 0x100;
 
@@ -28,7 +28,7 @@ export function oxmEncodingLength(f: OxmField): number {
   return (info.experimenter === undefined ? 4 : 8) + body;
 }
 
-function encodeUnknown(w: Writer, f: OxmField): void {
+function putUnknown(d: DataView, p: number, f: OxmField): number {
   const header = f.header;
   const mask = f.mask;
   if (header === undefined) throw matchError(`OXM: unknown field without a header`, OFPBMC.BAD_FIELD);
@@ -37,47 +37,116 @@ function encodeUnknown(w: Writer, f: OxmField): void {
   if ((header & 0xff) !== (isExp ? 4 : 0) + f.value.length + (mask ? mask.length : 0) || ((header & HAS_MASK) !== 0) !== (mask !== undefined)) {
     throw matchError(`OXM: header 0x${header.toString(16)} disagrees with the value/mask lengths`, OFPBMC.BAD_LEN);
   }
+  const w = writerAt(d, p);
   w.u32(header);
   if (isExp) w.u32(f.experimenter!);
   w.bytes(f.value);
   if (mask) w.bytes(mask);
+  return w.pos;
 }
 
-/** Writes one OXM TLV; the header comes precomputed from the field's registry entry. */
-export function encodeOxm(w: Writer, f: OxmField): void {
-  const info = known(f);
-  if (info === undefined) return encodeUnknown(w, f);
+/**
+ * What writing one registry field takes, in one fixed shape and in small integers: FieldInfo's 32-bit headers are
+ * mostly above the small-integer range, so V8 keeps them as boxed doubles and every header write would unbox one.
+ */
+class OxmCode {
+  /** Header bytes 0..1 (class) and 2..3 (field, mask bit, length) of the unmasked and the masked form. */
+  readonly hi: number;
+  readonly lo: number;
+  readonly maskedLo: number;
+  /** Experimenter id halves; `hasExp` false for the fields that carry none. */
+  readonly hasExp: boolean;
+  readonly expHi: number;
+  readonly expLo: number;
+  readonly length: number;
+  readonly maskable: boolean;
+
+  constructor(readonly info: FieldInfo) {
+    this.hi = info.header >>> 16;
+    this.lo = info.header & 0xffff;
+    this.maskedLo = info.maskedHeader & 0xffff;
+    const exp = info.experimenter;
+    this.hasExp = exp !== undefined;
+    this.expHi = exp === undefined ? 0 : exp >>> 16;
+    this.expLo = exp === undefined ? 0 : exp & 0xffff;
+    this.length = info.length;
+    this.maskable = info.maskable;
+  }
+}
+
+/** Keyed by the registry name (what parsed and decoded fields carry); other names fieldInfo knows are added on first use. */
+const codes = new Map<string, OxmCode>(FIELDS.map((f) => [f.name, new OxmCode(f)]));
+
+function codeOf(name: string): OxmCode {
+  const c = codes.get(name);
+  if (c !== undefined) return c;
+  const info = fieldInfo(name);
+  if (info === undefined) throw matchError(`OXM: unknown field '${name}'`, OFPBMC.BAD_FIELD);
+  const byInfo = codes.get(info.name)!;
+  if (codes.size < 4096) codes.set(name, byInfo);
+  return byInfo;
+}
+
+/** Writes one OXM TLV at `p` in `d`; returns the end. The header comes precomputed from the field's registry entry. */
+export function putOxm(d: DataView, p: number, f: OxmField): number {
+  const name = f.field;
+  if (name === 'unknown') return putUnknown(d, p, f);
+  const c = codeOf(name);
   const value = f.value;
   const mask = f.mask;
-  const n = info.length;
-  if (value.length !== n || (mask !== undefined && mask.length !== n)) {
-    throw matchError(`OXM: '${info.name}' takes ${n}-byte values`, OFPBMC.BAD_LEN);
+  const n = c.length;
+  if (value.length !== n) throw matchError(`OXM: '${c.info.name}' takes ${n}-byte values`, OFPBMC.BAD_LEN);
+  if (mask === undefined && !c.hasExp) {
+    // The common case (an OXM or NXM field, no mask): header, then value.
+    d.setUint16(p, c.hi);
+    d.setUint16(p + 2, c.lo);
+    return putValue(d, p + 4, value, n);
   }
-  if (mask !== undefined && !info.maskable) throw matchError(`OXM: '${info.name}' cannot be masked`, OFPBMC.BAD_MASK);
-  const exp = info.experimenter;
-  const buf = w.buf;
-  let p = w.pos;
-  if (p + (exp === undefined ? 4 : 8) + (mask === undefined ? n : 2 * n) > buf.length) throw new RangeError('Writer: overrun');
-  const h = mask === undefined ? info.header : info.maskedHeader;
-  buf[p] = h >>> 24;
-  buf[p + 1] = h >>> 16;
-  buf[p + 2] = h >>> 8;
-  buf[p + 3] = h;
+  if (mask !== undefined) {
+    if (mask.length !== n) throw matchError(`OXM: '${c.info.name}' takes ${n}-byte values`, OFPBMC.BAD_LEN);
+    if (!c.maskable) throw matchError(`OXM: '${c.info.name}' cannot be masked`, OFPBMC.BAD_MASK);
+  }
+  d.setUint16(p, c.hi);
+  d.setUint16(p + 2, mask === undefined ? c.lo : c.maskedLo);
   p += 4;
-  if (exp !== undefined) {
-    buf[p] = exp >>> 24;
-    buf[p + 1] = exp >>> 16;
-    buf[p + 2] = exp >>> 8;
-    buf[p + 3] = exp;
+  if (c.hasExp) {
+    d.setUint16(p, c.expHi);
+    d.setUint16(p + 2, c.expLo);
     p += 4;
   }
-  for (let i = 0; i < n; i++) buf[p + i] = value[i]!;
-  p += n;
-  if (mask !== undefined) {
-    for (let i = 0; i < n; i++) buf[p + i] = mask[i]!;
-    p += n;
+  p = putValue(d, p, value, n);
+  return mask === undefined ? p : putValue(d, p, mask, n);
+}
+
+/** Writes the `n` bytes of `v` (n === v.length) at `p`; returns p + n. The usual field widths take one or two stores. */
+function putValue(d: DataView, p: number, v: Uint8Array, n: number): number {
+  switch (n) {
+    case 1:
+      d.setUint8(p, v[0]!);
+      return p + 1;
+    case 2:
+      d.setUint16(p, (v[0]! << 8) | v[1]!);
+      return p + 2;
+    case 4:
+      d.setUint32(p, (v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!);
+      return p + 4;
+    case 6:
+      d.setUint16(p, (v[0]! << 8) | v[1]!);
+      d.setUint32(p + 2, (v[2]! << 24) | (v[3]! << 16) | (v[4]! << 8) | v[5]!);
+      return p + 6;
+    case 8:
+      d.setUint32(p, (v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!);
+      d.setUint32(p + 4, (v[4]! << 24) | (v[5]! << 16) | (v[6]! << 8) | v[7]!);
+      return p + 8;
+    default:
+      for (let i = 0; i < n; i++) d.setUint8(p + i, v[i]!);
+      return p + n;
   }
-  w.pos = p;
+}
+
+/** Writes one OXM TLV at w.pos, advancing it. */
+export function encodeOxm(w: Writer, f: OxmField): void {
+  w.pos = putOxm(w.view, w.pos, f);
 }
 
 /** True when `value` has a 1-bit above the field's low `nBits`. */

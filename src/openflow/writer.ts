@@ -2,16 +2,21 @@
  * A cursor that writes big-endian fields into a buffer. Every write checks that it fits: writing past the end throws
  * a RangeError, which is a bug in an `encodingLength` (or a buffer too small), never bad input.
  *
- * The integer writes store bytes straight into the Uint8Array (faster than a DataView for the small fields of
- * OpenFlow structs); `view` is a DataView over the same bytes, built on first use.
+ * The integer writes store bytes straight into the Uint8Array; `view` is a DataView over the same bytes, built on
+ * first use. The FLOW_MOD path (match, OXM, actions, instructions) does not go through the cursor: its put*
+ * functions take a DataView and a position and return the new position, one setUint16/32 per field.
  */
 export class Writer {
   #view: DataView | undefined;
 
+  /** `view`, if given, must be a DataView over the same bytes as `buf` (same offsets). */
   constructor(
     readonly buf: Uint8Array,
     public pos = 0,
-  ) {}
+    view?: DataView,
+  ) {
+    this.#view = view;
+  }
 
   /** A DataView over `buf` (at `buf.byteOffset`, so pooled Node Buffers work). */
   get view(): DataView {
@@ -102,3 +107,45 @@ const overrun = (): RangeError => new RangeError('Writer: overrun');
 
 /** Round `n` up to a multiple of 8 (OpenFlow's alignment for matches, actions and properties). */
 export const pad8 = (n: number): number => (n + 7) & ~7;
+
+/** Zero-fills `d` from `p` to `end` (padding: fewer than 8 bytes, usually); returns `end`. */
+export function putZeros(d: DataView, p: number, end: number): number {
+  for (; p + 4 <= end; p += 4) d.setUint32(p, 0);
+  for (; p < end; p++) d.setUint8(p, 0);
+  return end;
+}
+
+/** Stores a big-endian u64 at `p`. Zero (the usual cookie and mask) is written without the bigint machinery. */
+export function putU64(d: DataView, p: number, v: bigint): void {
+  if (v === 0n) {
+    d.setUint32(p, 0);
+    d.setUint32(p + 4, 0);
+  } else d.setBigUint64(p, v);
+}
+
+let lastBuf: Uint8Array | undefined;
+let lastView: DataView | undefined;
+
+/**
+ * A DataView over `buf` (offsets as in `buf`), for the put* writers: they store multi-byte fields with one
+ * setUint16/32 each, and the DataView's own bounds check is their overrun check (a RangeError, as Writer throws).
+ * The view of the last buffer is kept: callers write many messages into one buffer.
+ */
+export function viewOf(buf: Uint8Array): DataView {
+  if (buf === lastBuf) return lastView!;
+  lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  lastBuf = buf;
+  return lastView;
+}
+
+let lastWriterView: DataView | undefined;
+let lastWriterBytes: Uint8Array | undefined;
+
+/** A Writer at `p` over the bytes of `d`: for the put* writers to hand the rarer structures to Writer-based encoders. */
+export function writerAt(d: DataView, p: number): Writer {
+  if (d !== lastWriterView) {
+    lastWriterBytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    lastWriterView = d;
+  }
+  return new Writer(lastWriterBytes!, p, d);
+}

@@ -1,51 +1,64 @@
 // OFPT_FLOW_MOD: the message the controller sends most; keep encode free of allocations beyond the match's own.
-import { OFPT } from '../consts.js';
-import { decodeMatch, encodeMatch, matchEncodingLength } from '../match.js';
-import { decodeInstructions, encodeInstructions, instructionsEncodingLength } from '../instructions.js';
+import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT } from '../consts.js';
+import { decodeMatch, matchEncodingLength, putMatch } from '../match.js';
+import { decodeInstructions, instructionsEncodingLength, putInstructions } from '../instructions.js';
+import { putU64 } from '../writer.js';
+import type { FlowMod } from '../types.js';
 import { type AnyBodyCodec, type BodyCodec, plain } from './codec.js';
 
 /** ofp_flow_mod: 40 fixed bytes after the header (48 with it), the match, then instructions to the end. */
 export const OFP_FLOW_MOD_FIXED_LEN = 40;
+
+/** Everything of a FLOW_MOD but its match and instructions: what putFlowModHead writes. */
+export type FlowModHead = Omit<FlowMod, 'type' | 'match' | 'instructions'> & { readonly xid: number };
+
+/**
+ * Writes the ofp_header (with `length`, the whole message's) and the 40 fixed bytes of an ofp_flow_mod at `p` in
+ * `d`; returns p + 48, where the match goes. For callers that hold a flow's match and instructions already encoded
+ * (then `length` is known); putFlowMod patches it in after the body instead.
+ */
+export function putFlowModHead(d: DataView, p: number, m: FlowModHead, length: number): number {
+  d.setUint16(p, (OFP_VERSION << 8) | OFPT.FLOW_MOD);
+  d.setUint16(p + 2, length);
+  d.setUint32(p + 4, m.xid);
+  putFixed(d, p + OFP_HEADER_LEN, m);
+  return p + OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN;
+}
+
+/** The 40 bytes after the ofp_header: cookie, cookie_mask, table, command, timeouts, priority, ids, flags, pad. */
+function putFixed(d: DataView, p: number, m: FlowModHead): void {
+  putU64(d, p, m.cookie);
+  putU64(d, p + 8, m.cookieMask);
+  d.setUint16(p + 16, ((m.tableId & 0xff) << 8) | (m.command & 0xff));
+  d.setUint16(p + 18, m.idleTimeout);
+  d.setUint16(p + 20, m.hardTimeout);
+  d.setUint16(p + 22, m.priority);
+  d.setUint32(p + 24, m.bufferId);
+  d.setUint32(p + 28, m.outPort);
+  d.setUint32(p + 32, m.outGroup);
+  d.setUint32(p + 36, m.flags << 16);
+}
+
+/**
+ * Writes a whole FLOW_MOD message (header included) at `p` in `d` in one pass, patching the length in at the end;
+ * returns the end. Throws RangeError when it does not fit in `d` or in an OpenFlow message.
+ */
+export function putFlowMod(d: DataView, p: number, m: FlowMod & { readonly xid: number }): number {
+  const end = putInstructions(d, putMatch(d, putFlowModHead(d, p, m, 0), m.match), m.instructions);
+  const len = end - p;
+  if (len > OFP_MAX_MESSAGE_LEN) throw new RangeError(`flow_mod: ${len} bytes is longer than an OpenFlow message can be`);
+  d.setUint16(p + 2, len);
+  return end;
+}
 
 export const flowMod: BodyCodec<'flow_mod'> = {
   type: 'flow_mod',
   framing: plain(OFPT.FLOW_MOD),
   encodingLength: (m) => OFP_FLOW_MOD_FIXED_LEN + matchEncodingLength(m.match) + instructionsEncodingLength(m.instructions),
   encode(w, m) {
-    w.u64(m.cookie);
-    w.u64(m.cookieMask);
-    // The 24 bytes after the cookies with one bounds check: this is the message the controller sends most.
-    const b = w.buf;
-    const p = w.pos;
-    if (p + 24 > b.length) throw new RangeError('Writer: overrun');
-    const { idleTimeout, hardTimeout, priority, bufferId, outPort, outGroup, flags } = m;
-    b[p] = m.tableId;
-    b[p + 1] = m.command;
-    b[p + 2] = idleTimeout >>> 8;
-    b[p + 3] = idleTimeout;
-    b[p + 4] = hardTimeout >>> 8;
-    b[p + 5] = hardTimeout;
-    b[p + 6] = priority >>> 8;
-    b[p + 7] = priority;
-    b[p + 8] = bufferId >>> 24;
-    b[p + 9] = bufferId >>> 16;
-    b[p + 10] = bufferId >>> 8;
-    b[p + 11] = bufferId;
-    b[p + 12] = outPort >>> 24;
-    b[p + 13] = outPort >>> 16;
-    b[p + 14] = outPort >>> 8;
-    b[p + 15] = outPort;
-    b[p + 16] = outGroup >>> 24;
-    b[p + 17] = outGroup >>> 16;
-    b[p + 18] = outGroup >>> 8;
-    b[p + 19] = outGroup;
-    b[p + 20] = flags >>> 8;
-    b[p + 21] = flags;
-    b[p + 22] = 0;
-    b[p + 23] = 0;
-    w.pos = p + 24;
-    encodeMatch(w, m.match);
-    encodeInstructions(w, m.instructions);
+    const d = w.view;
+    putFixed(d, w.pos, m);
+    w.pos = putInstructions(d, putMatch(d, w.pos + OFP_FLOW_MOD_FIXED_LEN, m.match), m.instructions);
   },
   decode(r, h) {
     const cookie = r.u64();
