@@ -1,8 +1,9 @@
 // The pure half of sync: what to delete, modify, replace and add to turn the installed state into the desired
 // one. No I/O here; sync.ts reads the switch and sends the plan.
 import { Buffer } from 'node:buffer';
-import { OFPBMC, OFPBRC, OFPET, OFPMP } from '../openflow/consts.js';
+import { OFPBRC, OFPET } from '../openflow/consts.js';
 import { CodecError } from '../openflow/errors.js';
+import { forEachRawFlowStats } from '../openflow/flow-stats-raw.js';
 import type { Bucket, FlowStats, GroupDesc, MeterBand, MeterConfig } from '../openflow/types.js';
 import {
   canonicalInstructionBytes,
@@ -15,8 +16,6 @@ import {
   type FlowBody,
   type FlowIdentity,
 } from './flow-key.js';
-
-const OFPMT_OXM = 1;
 
 /** A flow we want on the switch: a FlowMod (e.g. from parseFlow) fits. */
 export interface DesiredFlow extends FlowIdentity, FlowBody {
@@ -125,48 +124,27 @@ export function installedFromStats(stats: readonly FlowStats[]): Map<string, Ins
   return flows;
 }
 
-const MP_REPLY_HEADER_LEN = 16;
-/** ofp_flow_stats before its match. */
-const FLOW_STATS_FIXED_LEN = 48;
-const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
 const badStats = (what: string, offset: number): CodecError => new CodecError(`flow stats reply: ${what}`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, offset);
 
 /**
  * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes: the key and fingerprint
  * are the canonical forms of the entry's match and instruction byte ranges, so nothing is decoded into objects.
- * Every length is checked; malformed input throws a CodecError.
+ * Every length is checked (by the codec's iterator, and here inside match and instructions); malformed input throws
+ * a CodecError.
  */
 export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, InstalledFlow>): void {
   const b = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  const end = b.length;
-  if (end < MP_REPLY_HEADER_LEN) throw badStats(`frame of ${end} bytes`, 0);
-  const mpType = (b[8]! << 8) | b[9]!;
-  if (mpType !== OFPMP.FLOW) throw new CodecError(`expected a flow stats reply, got multipart type ${mpType}`, OFPET.BAD_REQUEST, OFPBRC.BAD_MULTIPART, 8);
-  let p = MP_REPLY_HEADER_LEN;
+  let at = 0;
   try {
-    while (p < end) {
-      if (p + FLOW_STATS_FIXED_LEN + 8 > end) throw badStats(`truncated entry (${end - p} bytes)`, p);
-      const len = (b[p]! << 8) | b[p + 1]!;
-      const e = p + len;
-      if (len < FLOW_STATS_FIXED_LEN + 8 || len % 8 !== 0 || e > end) throw badStats(`ofp_flow_stats length ${len}`, p);
-      const m = p + FLOW_STATS_FIXED_LEN;
-      const matchType = (b[m]! << 8) | b[m + 1]!;
-      const matchLen = (b[m + 2]! << 8) | b[m + 3]!;
-      if (matchType !== OFPMT_OXM) throw new CodecError(`flow stats reply: match type ${matchType}`, OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, m);
-      const padded = (matchLen + 7) & ~7;
-      if (matchLen < 4 || m + padded > e) throw badStats(`match length ${matchLen}`, m);
-      const hi = u32(b, p + 24);
-      const lo = u32(b, p + 28);
-      const tableId = b[p + 2]!;
-      const priority = (b[p + 12]! << 8) | b[p + 13]!;
-      const key = flowKeyOf(tableId, priority, b, m + 4, m + matchLen);
-      const attrs = rawFlowAttributes((b[p + 14]! << 8) | b[p + 15]!, (b[p + 16]! << 8) | b[p + 17]!, (b[p + 18]! << 8) | b[p + 19]!);
-      const cookie = (hi | lo) === 0 ? ZERO : (BigInt(hi) << 32n) | BigInt(lo);
-      flows.set(key, new InstalledFlow(key, tableId, priority, cookie, attrs, canonicalInstructionBytes(b, m + padded, e)));
-      p = e;
-    }
+    forEachRawFlowStats(b, (e) => {
+      at = e.start;
+      const key = flowKeyOf(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd);
+      const attrs = rawFlowAttributes(e.idleTimeout, e.hardTimeout, e.flags);
+      const cookie = (e.cookieHi | e.cookieLo) === 0 ? ZERO : (BigInt(e.cookieHi) << 32n) | BigInt(e.cookieLo);
+      flows.set(key, new InstalledFlow(key, e.tableId, e.priority, cookie, attrs, canonicalInstructionBytes(b, e.instructionsStart, e.end)));
+    });
   } catch (err) {
-    if (err instanceof FlowBytesError) throw badStats(err.message, p);
+    if (err instanceof FlowBytesError) throw badStats(err.message, at);
     throw err;
   }
 }
