@@ -1,11 +1,15 @@
 // A whole cloud on this machine, for tests and `minicloud demo`: the controller process (in-process `startServer`:
 // store, OpenFlow on a unix socket, API, provisioning, netns VMs) and a Lab whose nodes are added through the HTTP
 // API, so the controller provisions them itself (bootstrap through the namespace executor). See docs/lab.md.
+// Compute nodes named in `lxdComputes` get their own LXD daemon (with the busybox image) and the `lxd` VM backend.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { resolveConfig, type Config } from '../controller/config.js';
+import { labLxdBaseDir, labLxdDir } from '../controller/node-executors.js';
 import { startServer, type Server } from '../controller/server.js';
+import { ensureBusyboxImage, LabLxd, LocalExecutor, NetnsExecutor, withEnv } from '../hosts/index.js';
 import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH, type LabNodeDef } from './lab.js';
 
 export interface LabCloudOptions {
@@ -22,6 +26,11 @@ export interface LabCloudOptions {
   readonly extraListen?: readonly string[];
   readonly logger?: Logger;
   readonly statsIntervalSeconds?: number;
+  /**
+   * Compute nodes whose VMs are LXD containers: each gets an LXD daemon of its own inside its namespace (LXD must be
+   * installed on the machine: scripts/install-lxd.sh), with the busybox image imported as `vms.lxdImage`.
+   */
+  readonly lxdComputes?: readonly string[];
 }
 
 export interface ApiResponse<T> {
@@ -31,6 +40,8 @@ export interface ApiResponse<T> {
 
 export class LabCloud {
   server: Server;
+  /** The LXD daemons of the `lxdComputes` nodes, by node name. */
+  readonly lxd = new Map<string, LabLxd>();
   private stopped = false;
 
   private constructor(
@@ -47,37 +58,73 @@ export class LabCloud {
   /** Cleans leftovers of a crashed run with the same prefix, starts the controller and the lab, adds the nodes. */
   static async start(opts: LabCloudOptions): Promise<LabCloud> {
     const dir = opts.dir ?? join('/tmp/minicloud-lab', opts.prefix);
-    await cleanupLab(opts.prefix, dir);
-    await mkdir(dir, { recursive: true });
     const logger = opts.logger ?? pino({ level: 'warn' });
     const nodes = opts.nodes ?? standardNodes(opts.prefix, opts.computes ?? 2);
+    const lxdNodes = opts.lxdComputes ?? [];
+    for (const name of lxdNodes) {
+      if (!nodes.some((n) => n.name === name && n.roles.includes('compute'))) throw new Error(`lxdComputes: ${name} is not a compute node of this lab`);
+    }
     const config = labConfig(opts, dir, nodes);
+    const labDir = config.vms.labDir!;
+    for (const name of lxdNodes) await stopLeftoverLxd(labDir, name);
+    await cleanupLab(opts.prefix, dir);
+    await mkdir(dir, { recursive: true });
     const socket = join(dir, 'openflow.sock');
     let server: Server | undefined;
     let lab: Lab | undefined;
+    let cloud: LabCloud | undefined;
     try {
       server = await startServer(config, { logger, onNewToken: () => undefined });
-      lab = await Lab.start({ prefix: opts.prefix, nodesDir: config.vms.labDir!, controllerSocket: socket, nodes });
-      const cloud = new LabCloud(config, lab, server, nodes, dir, logger);
-      for (const n of nodes) {
-        const res = await cloud.api('POST', '/api/v1/nodes', {
-          name: n.name,
-          roles: n.roles,
-          underlayIp: n.underlayIp,
-          ...(n.az !== undefined && { az: n.az }),
-          ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
-        });
-        if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
-      }
-      await cloud.waitReady();
+      lab = await Lab.start({ prefix: opts.prefix, nodesDir: labDir, controllerSocket: socket, nodes });
+      cloud = new LabCloud(config, lab, server, nodes, dir, logger);
+      // The daemons start while the controller provisions the nodes; both must be done before the first VM.
+      const [lxdStarted, added] = await Promise.allSettled([cloud.startLxd(lxdNodes), cloud.addNodes()]);
+      if (lxdStarted.status === 'rejected') throw lxdStarted.reason;
+      if (added.status === 'rejected') throw added.reason;
       await lab.warmUnderlay();
       return cloud;
     } catch (e) {
       await server?.stop().catch(() => undefined);
+      await cloud?.stopLxd();
       await lab?.stop().catch(() => undefined);
       await cleanupLab(opts.prefix, dir);
       throw e;
     }
+  }
+
+  private async addNodes(): Promise<void> {
+    for (const n of this.nodes) {
+      const res = await this.api('POST', '/api/v1/nodes', {
+        name: n.name,
+        roles: n.roles,
+        underlayIp: n.underlayIp,
+        ...(n.az !== undefined && { az: n.az }),
+        ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
+      });
+      if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
+    }
+    await this.waitReady();
+  }
+
+  /** One LXD daemon per node, in parallel, each with the busybox image the controller's LXD driver uses. */
+  private async startLxd(names: readonly string[]): Promise<void> {
+    const host = new LocalExecutor();
+    const labDir = this.config.vms.labDir!;
+    await Promise.all(
+      names.map(async (name) => {
+        const ovsEnv = { OVS_RUNDIR: this.lab.node(name).dir };
+        const lxd = await LabLxd.start({ host, netns: name, dir: labLxdBaseDir(labDir, name), env: ovsEnv });
+        this.lxd.set(name, lxd);
+        await ensureBusyboxImage(new NetnsExecutor(host, name, { env: { ...ovsEnv, ...lxd.env } }), { alias: this.config.vms.lxdImage });
+      }),
+    );
+  }
+
+  /** Stops every LXD daemon (and so its containers) and removes its directory. */
+  private async stopLxd(): Promise<void> {
+    const all = [...this.lxd.values()];
+    this.lxd.clear();
+    await Promise.all(all.map((l) => l.stop().catch(() => undefined)));
   }
 
   get apiUrl(): string {
@@ -131,6 +178,7 @@ export class LabCloud {
     if (this.stopped) return;
     this.stopped = true;
     await this.server.stop().catch(() => undefined);
+    await this.stopLxd();
     await this.lab.stop().catch(() => undefined);
     await cleanupLab(this.lab.opts.prefix, this.dir);
   }
@@ -138,12 +186,13 @@ export class LabCloud {
 
 function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDef[]): Config {
   const noVms = Object.fromEntries(nodes.filter((n) => !n.roles.includes('compute')).map((n) => [n.name, 'none' as const]));
+  const lxdVms = Object.fromEntries((opts.lxdComputes ?? []).map((name) => [name, 'lxd' as const]));
   return resolveConfig({
     openflow: { listen: [`unix:${join(dir, 'openflow.sock')}`, ...(opts.extraListen ?? [])], echoIntervalSeconds: 1 },
     api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, auth: true },
     store: { path: join(dir, 'cloud.db') },
     stats: { intervalSeconds: opts.statsIntervalSeconds ?? 5 },
-    vms: { backend: 'netns', nodes: noVms, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-` },
+    vms: { backend: 'netns', nodes: { ...noVms, ...lxdVms }, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-` },
     provisioning: {
       enabled: true,
       underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
@@ -152,4 +201,15 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
     },
     log: { level: 'warn' },
   });
+}
+
+/**
+ * A crashed run's LXD daemon: shut down cleanly so it stops its containers (whose processes live in namespaces of
+ * their own, out of cleanupLab's reach); the daemon process itself dies with the node's namespace.
+ */
+async function stopLeftoverLxd(labDir: string, node: string): Promise<void> {
+  if (!existsSync(join(labLxdBaseDir(labDir, node), 'lxd.pid'))) return;
+  await new LocalExecutor()
+    .run(withEnv({ LXD_DIR: labLxdDir(labDir, node) }, ['lxd', 'shutdown', '--timeout=30']), { okCodes: [0, 1], timeoutMs: 40_000 })
+    .catch(() => undefined);
 }

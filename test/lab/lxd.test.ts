@@ -1,0 +1,143 @@
+// LXD VMs in the lab (issue 7): LabCloud's `lxdComputes` gives c2 an LXD daemon of its own (inside its namespace,
+// talking to its OVS) and the `lxd` VM backend, while c1 keeps netns VMs. Through the public API: a netns VM and an
+// LXD VM in one subnet on different nodes (VXLAN), an LXD VM in another subnet (routed), pings both ways, the
+// container checked on the node's br0 with our MAC, then everything deleted and nothing left behind. Prefix `mcx`.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labLxdBaseDir } from '../../src/controller/node-executors.js';
+import { LocalExecutor } from '../../src/hosts/local.js';
+import { NetnsExecutor } from '../../src/hosts/netns.js';
+import { LabCloud } from '../../src/lab/cloud.js';
+import { namespacesWith } from '../../src/lab/lab.js';
+import { parsePing, type PingResult } from './traffic.js';
+
+const P = 'mcx';
+const C1 = `${P}-c1`;
+const C2 = `${P}-c2`;
+const VMS = [
+  { name: 'n1', subnet: 'front', node: C1, lxd: false },
+  { name: 'l1', subnet: 'front', node: C2, lxd: true },
+  { name: 'l2', subnet: 'back', node: C2, lxd: true },
+] as const;
+
+interface VmView {
+  name: string;
+  ip: string;
+  mac: string;
+  port: string;
+  node: string;
+}
+interface ExecOut {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+let cloud: LabCloud | undefined;
+let lxdBase = '';
+const vms = new Map<string, VmView>();
+const vm = (name: string): VmView => vms.get(name)!;
+const subnetOf = (name: string): string => VMS.find((v) => v.name === name)!.subnet;
+
+/** `lxc` against c2's own daemon (the executor the controller uses for c2 carries the same environment). */
+function c2Lxc(): NetnsExecutor {
+  return new NetnsExecutor(new LocalExecutor(), C2, { env: { OVS_RUNDIR: cloud!.lab.node(C2).dir, ...cloud!.lxd.get(C2)!.env } });
+}
+
+async function exec(name: string, command: string[]): Promise<ExecOut> {
+  const res = await cloud!.api<ExecOut>('POST', `/api/v1/vms/${name}/exec`, { command });
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
+  return res.json;
+}
+
+/** Busybox's summary says "N packets received", iputils' "N received": parsePing reads the latter. */
+async function ping(from: string, to: string, count = 10): Promise<PingResult> {
+  const r = await exec(from, ['ping', '-c', String(count), '-i', '0.2', '-W', '3', vm(to).ip]);
+  return parsePing(r.stdout.replace(/packets received/, 'received'));
+}
+
+function show(r: PingResult): string {
+  return `${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`;
+}
+
+beforeAll(async () => {
+  execFileSync('bash', ['scripts/install-lxd.sh'], { stdio: 'pipe', timeout: 300_000 });
+  const t0 = Date.now();
+  cloud = await LabCloud.start({ prefix: P, lxdComputes: [C2] });
+  lxdBase = labLxdBaseDir(cloud.config.vms.labDir!, C2);
+  console.log(`lab with an LXD daemon on ${C2}: started, provisioned and image imported in ${Date.now() - t0} ms`);
+  for (const name of ['front', 'back']) expect((await cloud.api('POST', '/api/v1/subnets', { name })).status).toBe(201);
+}, 240_000);
+
+afterAll(async () => {
+  await cloud?.stop();
+  expect(await namespacesWith(`${P}-`, `${P}v-`)).toEqual([]);
+  if (lxdBase) expect(existsSync(lxdBase)).toBe(false);
+}, 90_000);
+
+describe('LXD VMs in the lab', () => {
+  it('creates a netns VM on c1 and LXD VMs on c2 through the API', async () => {
+    const image = cloud!.config.vms.lxdImage;
+    for (const v of VMS) {
+      const t = Date.now();
+      const res = await cloud!.api<{ vm: VmView }>('POST', '/api/v1/vms', { name: v.name, subnet: v.subnet, node: v.node, flavor: 'tiny', image: v.lxd ? image : 'busybox' });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      vms.set(v.name, res.json.vm);
+      console.log(`${v.name} (${v.lxd ? 'lxd' : 'netns'} on ${v.node}, ${res.json.vm.ip}) created in ${Date.now() - t} ms`);
+    }
+  }, 120_000);
+
+  it("runs the LXD VMs as containers of c2's daemon, on c2's br0 with our MAC", async () => {
+    const lxc = c2Lxc();
+    const ovs = cloud!.lab.node(C2);
+    for (const name of ['l1', 'l2']) {
+      const { mac, port } = vm(name);
+      const state = JSON.parse((await lxc.run(['lxc', 'query', `/1.0/instances/${name}/state`])).stdout) as { status: string; network: Record<string, { hwaddr: string }> };
+      expect(state.status).toBe('Running');
+      expect(state.network['eth0']?.hwaddr).toBe(mac);
+      expect((await ovs.vsctl('port-to-br', port)).trim()).toBe('br0');
+      expect(await ovs.vsctl('get', 'interface', port, 'external_ids:attached-mac')).toBe(`"${mac}"\n`);
+      expect((await exec(name, ['cat', '/sys/class/net/eth0/address'])).stdout.trim()).toBe(mac);
+    }
+    // The machine's own LXD knows nothing of them.
+    const machine = await new LocalExecutor().run(['lxc', 'query', '/1.0/instances/l1'], { okCodes: [0, 1] });
+    expect(machine.code).toBe(1);
+    // And the netns VM is a netns VM.
+    expect(await namespacesWith(`${P}v-n1`)).toEqual([`${P}v-n1`]);
+  });
+
+  it('pings both ways across nodes in one subnet (VXLAN) and routed between subnets', async () => {
+    // The first packet of each pair also waits for the guests' ARP: one warm-up ping, then the measurement.
+    const pairs = [['n1', 'l1'], ['l1', 'n1'], ['n1', 'l2'], ['l2', 'n1']] as const;
+    for (const [a, b] of pairs) await ping(a, b, 1);
+    for (const [a, b] of pairs) {
+      const r = await ping(a, b);
+      const how = subnetOf(a) === subnetOf(b) ? 'same subnet, VXLAN' : 'other subnet, routed';
+      console.log(`${a} (${vm(a).node}) -> ${b} (${vm(b).node}), ${how}: ${show(r)}`);
+      expect(r.sent).toBe(10);
+      expect(r.lost).toBe(0);
+    }
+  }, 90_000);
+
+  it('deletes the VMs and leaves nothing behind (container, OVS port, flows, namespace)', async () => {
+    for (const name of ['l1', 'l2', 'n1']) {
+      const t = Date.now();
+      expect((await cloud!.api('DELETE', `/api/v1/vms/${name}`)).status).toBe(200);
+      console.log(`${name} deleted in ${Date.now() - t} ms`);
+    }
+    const containers = JSON.parse((await c2Lxc().run(['lxc', 'query', '/1.0/instances'])).stdout) as string[];
+    const ports = [...(await cloud!.lab.node(C1).vsctl('list-ports', 'br0')).split('\n'), ...(await cloud!.lab.node(C2).vsctl('list-ports', 'br0')).split('\n')];
+    let mentions = 0;
+    for (const ovs of cloud!.lab.ovs.values()) {
+      const flows = await ovs.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0').catch(() => '');
+      for (const v of vms.values()) mentions += flows.split('\n').filter((l) => l.includes(v.mac) || l.includes(`=${v.ip},`) || l.includes(`=${v.ip} `)).length;
+    }
+    const leftNs = await namespacesWith(`${P}v-`);
+    console.log(`left behind: ${containers.length} containers, ${ports.filter((p) => [...vms.values()].some((v) => v.port === p)).length} ports, ${mentions} flows, ${leftNs.length} namespaces`);
+    expect(containers).toEqual([]);
+    for (const v of vms.values()) expect(ports).not.toContain(v.port);
+    expect(mentions).toBe(0);
+    expect(leftNs).toEqual([]);
+  }, 90_000);
+});
