@@ -38,6 +38,16 @@ export const Node = Type.Object({
   memoryMiB: Type.Integer(),
   createdAt: Type.String({ format: 'date-time' }),
   used: Type.Object({ cpus: Type.Integer(), memoryMiB: Type.Integer(), vms: Type.Integer() }),
+  provisioning: Optional(
+    Type.Object(
+      {
+        state: Type.Union([Type.Literal('provisioning'), Type.Literal('ready'), Type.Literal('waiting'), Type.Literal('failed')]),
+        at: Type.String({ format: 'date-time' }),
+        error: Optional(Type.String()),
+      },
+      { description: "When the controller provisions nodes: the last outcome of bringing this node to its spec (failed: the command and its error; retried with backoff)." },
+    ),
+  ),
 });
 
 export const AddNodeBody = Type.Object(

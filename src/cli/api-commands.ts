@@ -346,6 +346,7 @@ function showNode(ctx: Ctx, n: NodeView): void {
     ['cpus', n.cpus ? `${n.used.cpus} used of ${n.cpus}` : '-'],
     ['memory', n.memoryMiB ? `${mib(n.used.memoryMiB)} used of ${mib(n.memoryMiB)}` : '-'],
     ['vms', String(n.used.vms)],
+    ...(n.provisioning ? [['provisioning', `${n.provisioning.state} at ${n.provisioning.at}${n.provisioning.error ? `: ${n.provisioning.error}` : ''}`] as [string, string]] : []),
     ['created', n.createdAt],
   ]);
 }

@@ -142,6 +142,17 @@ export interface CloudServiceDeps {
   readonly overlay?: string;
   readonly log?: Log;
   readonly now?: () => Date;
+  /** How far the node's provisioning got (when the controller provisions nodes). */
+  readonly provisioning?: (node: string) => ProvisioningView | undefined;
+}
+
+/** A node's last provisioning outcome, as GET /api/v1/nodes shows it. */
+export interface ProvisioningView {
+  readonly state: 'provisioning' | 'ready' | 'waiting' | 'failed';
+  /** ISO time of that outcome. */
+  readonly at: string;
+  /** Why it failed, or what it waits for. */
+  readonly error?: string;
 }
 
 /** Per request: the request's logger, so its lines carry the request id. */
@@ -187,6 +198,7 @@ export interface CreateVmInput {
 export interface NodeView extends Omit<NodeRecord, 'roles'> {
   readonly roles: NodeRole[];
   readonly used: { readonly cpus: number; readonly memoryMiB: number; readonly vms: number };
+  readonly provisioning?: ProvisioningView;
 }
 
 export interface SubnetView extends SubnetRecord {
@@ -257,12 +269,17 @@ export class CloudService {
   listNodes(): NodeView[] {
     return this.store.read((r) => {
       const vms = r.listVms();
-      return r.listNodes().map((n) => nodeView(n, vms));
+      return r.listNodes().map((n) => this.nodeView(n, vms));
     });
   }
 
   getNode(name: string): NodeView {
-    return this.store.read((r) => nodeView(mustGetNode(r, name), r.listVms({ node: name })));
+    return this.store.read((r) => this.nodeView(mustGetNode(r, name), r.listVms({ node: name })));
+  }
+
+  private nodeView(node: NodeRecord, vms: readonly VmRecord[]): NodeView {
+    const p = this.deps.provisioning?.(node.name);
+    return { ...nodeView(node, vms), ...(p && { provisioning: { state: p.state, at: p.at, ...(p.error !== undefined && { error: p.error }) } }) };
   }
 
   async addNode(input: AddNodeInput, ctx: OpContext = {}): Promise<Mutation<NodeView>> {
@@ -274,7 +291,7 @@ export class CloudService {
     });
     this.log(ctx).info({ node: node.name, roles: node.roles }, 'node added');
     const network = await this.applies.request(this.allNodes());
-    return { value: nodeView(node, []), network };
+    return { value: this.nodeView(node, []), network };
   }
 
   async removeNode(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {

@@ -116,6 +116,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       resyncer: network,
       overlay: config.overlay,
       log: logger.child({ component: 'cloud' }),
+      ...(provisioner && { provisioning: (node: string) => provisioner.status(node) }),
     });
     ref.service = service;
     const interrupted = service.recoverInterrupted();

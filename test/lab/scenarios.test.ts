@@ -101,6 +101,14 @@ afterAll(async () => {
 }, 60_000);
 
 describe('the lab on real packets', () => {
+  it('0: every node was provisioned by the controller, and the API says so', async () => {
+    const res = await cloud.api('GET', '/api/v1/nodes');
+    expect(res.status).toBe(200);
+    const nodes = (res.json as { nodes: { name: string; provisioning?: { state: string; error?: string } }[] }).nodes;
+    expect(nodes.length).toBe(6);
+    for (const n of nodes) expect({ node: n.name, state: n.provisioning?.state, error: n.provisioning?.error }).toEqual({ node: n.name, state: 'ready', error: undefined });
+  });
+
   it('1: same subnet, same node', async () => {
     const r = await ping('a1', ip('a2'), 10);
     console.log(`scenario 1 (a1 -> a2, both on ${C1}): ${r.received}/${r.sent} received, avg ${r.avgMs} ms`);
