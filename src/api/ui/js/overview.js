@@ -55,6 +55,7 @@ function nodesTable(cloud, ctx) {
             h('span', { class: up ? 'badge ok' : 'badge down' }, up ? 'connected' : 'not connected'),
             dp?.dpid ? h('div', { class: 'hint mono' }, `dpid ${dp.dpid}`) : null,
             dp ? h('div', { class: 'hint' }, `${up ? 'up' : 'down'} for ${since(dp.since)}`) : null,
+            provisioningNote(n.provisioning),
           ),
           h('td', { class: 'capacity' }, compute ? [meter('CPU', n.used.cpus, n.cpus, String), meter('Mem', n.used.memoryMiB, n.memoryMiB, mib)] : h('span', { class: 'hint' }, '—')),
           h('td', { class: 'num' }, String(n.used.vms)),
@@ -179,4 +180,16 @@ export function wireForms(refresh) {
   submit($('#vm-form'), 'Creating VM', '/vms', (form) => {
     form.elements.namedItem('name').value = '';
   });
+}
+
+/** The node's provisioning outcome when it is not simply "ready" (the controller provisions nodes). */
+function provisioningNote(p) {
+  if (!p || p.state === 'ready') return null;
+  const label = p.state === 'failed' ? 'provisioning failed' : p.state === 'waiting' ? 'waiting to be provisioned' : 'provisioning…';
+  return h(
+    'div',
+    {},
+    h('span', { class: p.state === 'failed' ? 'badge state-error' : 'badge state-creating', title: p.error ?? label }, label),
+    p.error ? h('div', { class: 'hint' }, p.error) : null,
+  );
 }
