@@ -38,6 +38,26 @@ export interface ApiResponse<T> {
   readonly json: T;
 }
 
+/**
+ * One HTTP request to a running server's API with its token, answering status and body (JSON when it parses) rather
+ * than throwing on 4xx/5xx: what tests assert on (src/api/client.ts is the throwing client the CLI uses).
+ */
+export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token: string }, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+  const res = await fetch(`${server.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${server.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: res.status, json: json as T };
+}
+
 export class LabCloud {
   server: Server;
   /** The LXD daemons of the `lxdComputes` nodes, by node name. */
@@ -149,20 +169,8 @@ export class LabCloud {
     }
   }
 
-  async api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
-    const res = await fetch(`${this.server.apiUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.server.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    let json: unknown = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, json: json as T };
+  api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+    return callApi<T>(this.server, method, path, body);
   }
 
   /** The controller process stopped and started again on the same store, socket and API port. */

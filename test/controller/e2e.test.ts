@@ -12,7 +12,6 @@
 // VMs: the netns backend (src/hosts NetnsVmDriver) inside the lab nodes: a VM is a namespace `mcev-<name>` with a
 // veth whose other end is a port of the node's br0. All traffic stays inside namespaces this test made.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -20,11 +19,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/controller/config.js';
 import { dpidTextForNode } from '../../src/controller/network.js';
 import { startServer, type Server } from '../../src/controller/server.js';
+import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
+import { cleanupLab } from '../../src/lab/lab.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow } from '../../src/openflow/flow-text.js';
 import type { CloudNode } from '../../src/topology/model.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
+import { waitFor } from '../helpers/wait.js';
 import { canonicalFlows, dumpFlows, startLabNode } from './lab.js';
 
 const NODES = [
@@ -47,26 +49,13 @@ const VMS = [
 const VM_NETNS_PREFIX = 'mcev-';
 const FOREIGN = 'cookie=0x1234,table=0,priority=4321,udp,tp_dst=9,actions=drop';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
+const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => callApi<T>(server!, method, path, body);
+
 let dir: string;
 let server: Server | undefined;
 const labs = new Map<string, OvsInstance>();
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
-async function api<T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${server!.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${server!.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    /* text */
-  }
-  return { status: res.status, json: json as T };
-}
 
 /** Our flows on the node's br0 and the compiled pipeline for it, both as this node's OVS prints them. */
 async function compare(node: string): Promise<{ installed: string[]; expected: string[] }> {
@@ -78,16 +67,6 @@ async function compare(node: string): Promise<{ installed: string[]; expected: s
   return { installed, expected };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: T = await probe();
-  while (!ok(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 150));
-    last = await probe();
-  }
-  return last;
-}
 
 const same = (r: { installed: string[]; expected: string[] }): boolean =>
   r.expected.length > 0 && r.installed.length === r.expected.length && r.installed.every((l, i) => l === r.expected[i]);
@@ -99,18 +78,9 @@ async function allNodesMatch(): Promise<void> {
   }
 }
 
-async function removeVmNamespaces(): Promise<void> {
-  const list = await run('ip', ['netns', 'list']).catch(() => '');
-  for (const line of list.split('\n')) {
-    const ns = line.split(' ')[0];
-    if (ns?.startsWith(VM_NETNS_PREFIX)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
-  const etc = await readdir('/etc/netns').catch(() => [] as string[]);
-  for (const d of etc) if (d.startsWith(VM_NETNS_PREFIX)) await rm(join('/etc/netns', d), { recursive: true, force: true });
-}
 
 beforeAll(async () => {
-  await removeVmNamespaces();
+  await cleanupLab('mce');
   dir = mkdtempSync(join(tmpdir(), 'mce-'));
   const socket = join(dir, 'openflow.sock');
   const labDir = join(dir, 'lab');
@@ -138,7 +108,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await Promise.all([...labs.values()].map((o) => o.stop()));
-  await removeVmNamespaces();
+  await cleanupLab('mce');
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 

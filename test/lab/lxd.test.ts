@@ -10,7 +10,8 @@ import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
-import { parsePing, type PingResult } from './traffic.js';
+import { parsePing, vmExec, type PingResult } from './traffic.js';
+import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcx';
 const C1 = `${P}-c1`;
@@ -20,19 +21,6 @@ const VMS = [
   { name: 'l1', subnet: 'front', node: C2, lxd: true },
   { name: 'l2', subnet: 'back', node: C2, lxd: true },
 ] as const;
-
-interface VmView {
-  name: string;
-  ip: string;
-  mac: string;
-  port: string;
-  node: string;
-}
-interface ExecOut {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 let cloud: LabCloud | undefined;
 let lxdBase = '';
@@ -45,11 +33,7 @@ function c2Lxc(): NetnsExecutor {
   return new NetnsExecutor(new LocalExecutor(), C2, { env: { OVS_RUNDIR: cloud!.lab.node(C2).dir, ...cloud!.lxd.get(C2)!.env } });
 }
 
-async function exec(name: string, command: string[]): Promise<ExecOut> {
-  const res = await cloud!.api<ExecOut>('POST', `/api/v1/vms/${name}/exec`, { command });
-  expect(res.status, JSON.stringify(res.json)).toBe(200);
-  return res.json;
-}
+const exec = (name: string, command: string[]): Promise<ExecResult> => vmExec(cloud!, name, command);
 
 /** Busybox's summary says "N packets received", iputils' "N received": parsePing reads the latter. */
 async function ping(from: string, to: string, count = 10): Promise<PingResult> {

@@ -26,10 +26,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/controller/config.js';
 import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 import { startServer, type Server } from '../../src/controller/server.js';
+import { callApi } from '../../src/lab/cloud.js';
 import { CommandError, run } from '../../src/lab/exec.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow } from '../../src/openflow/flow-text.js';
 import type { Datapath, SyncStats } from '../../src/runtime/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const COMPUTE = Array.from({ length: 50 }, (_, i) => `mcm-h${String(i + 1).padStart(2, '0')}`);
 const GATEWAY = 'mcm-gw';
@@ -54,6 +56,8 @@ interface VmView {
 
 let dir: string;
 let server: Server | undefined;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
+const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => callApi<T>(server!, method, path, body);
 let ovs: OvsInstance | undefined;
 let mn: Mininet | undefined;
 let handshakesRetried = 0;
@@ -117,26 +121,7 @@ class Mininet {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
-async function api<T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${server!.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${server!.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-}
 
-async function waitFor<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = await probe();
-  while (!ok(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await probe();
-  }
-  return last;
-}
 
 /**
  * What differs between the node's bridge and its compiled pipeline, as `ovs-ofctl diff-flows` sees it (OVS parses both

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
-import { capture, parsePing, type PingResult } from './traffic.js';
+import { capture, parsePing, vmExec, type PingResult } from './traffic.js';
+import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcl';
 const C1 = `${P}-c1`;
@@ -23,30 +24,12 @@ const VMS = [
   { name: 'b2', subnet: 'back', node: C1, gateway: GW1 },
 ] as const;
 
-interface VmView {
-  name: string;
-  ip: string;
-  mac: string;
-  port: string;
-  node: string;
-  subnet: string;
-}
-interface ExecOut {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
 let cloud: LabCloud;
 const vms = new Map<string, VmView>();
 const ip = (vm: string): string => vms.get(vm)!.ip;
 const vmNs = (vm: string): string => `${P}v-${vm}`;
 
-async function exec(vm: string, command: string[]): Promise<ExecOut> {
-  const res = await cloud.api<ExecOut>('POST', `/api/v1/vms/${vm}/exec`, { command });
-  expect(res.status, JSON.stringify(res.json)).toBe(200);
-  return res.json;
-}
+const exec = (vm: string, command: string[]): Promise<ExecResult> => vmExec(cloud, vm, command);
 
 async function ping(vm: string, to: string, count = 5, interval = '0.1'): Promise<PingResult> {
   const r = await exec(vm, ['ping', '-n', '-c', String(count), '-i', interval, '-W', '2', to]);

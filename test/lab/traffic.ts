@@ -1,5 +1,8 @@
 // Traffic tools for the lab scenarios: packet captures (tcpdump in a namespace the lab made) and ping parsing.
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
+import type { ExecResult } from '../../src/controller/cloud-service.js';
+import type { LabCloud } from '../../src/lab/cloud.js';
 
 export interface Capture {
   /** Stops tcpdump (after a short grace for packets in flight) and returns its lines. */
@@ -62,4 +65,11 @@ export function parsePing(text: string): PingResult {
   const avg = /= [\d.]+\/([\d.]+)\//.exec(text);
   const replyTimes = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((x) => Number(x[1]));
   return { sent, received, lost: sent - received, ...(avg && { avgMs: Number(avg[1]) }), replyTimes, text };
+}
+
+/** Runs a command in a VM through the public API (POST /api/v1/vms/:name/exec); the request itself must succeed. */
+export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Promise<ExecResult> {
+  const res = await cloud.api<ExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
+  expect(res.status, JSON.stringify(res.json)).toBe(200);
+  return res.json;
 }

@@ -9,7 +9,6 @@
 // to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. Screenshots of
 // the overview and the topology (desktop and phone) go to docs/screenshots and test-artifacts/ui.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -17,7 +16,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/controller/config.js';
 import { startServer, type Server } from '../../src/controller/server.js';
+import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
+import { cleanupLab } from '../../src/lab/lab.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
 import type { CloudNode } from '../../src/topology/model.js';
 import { startLabNode } from '../controller/lab.js';
@@ -46,25 +47,9 @@ let context: BrowserContext | undefined;
 let page: Page;
 const labs: OvsInstance[] = [];
 const problems: string[] = [];
+const api = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(server!, method, path, body);
 
-async function api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${server!.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${server!.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: await res.json() };
-}
 
-async function removeVmNamespaces(): Promise<void> {
-  const list = await run('ip', ['netns', 'list']).catch(() => '');
-  for (const line of list.split('\n')) {
-    const ns = line.split(' ')[0];
-    if (ns?.startsWith(VM_NETNS_PREFIX)) await run('ip', ['netns', 'del', ns]).catch(() => undefined);
-  }
-  const etc = await readdir('/etc/netns').catch(() => [] as string[]);
-  for (const d of etc) if (d.startsWith(VM_NETNS_PREFIX)) await rm(join('/etc/netns', d), { recursive: true, force: true });
-}
 
 /** Desktop shots show the whole page, phone shots the first screen. */
 async function screenshot(p: Page, name: string, fullPage = true): Promise<void> {
@@ -110,7 +95,7 @@ async function watchBusy(p: Page, selector: string): Promise<() => Promise<boole
 }
 
 beforeAll(async () => {
-  await removeVmNamespaces();
+  await cleanupLab('mcu');
   dir = mkdtempSync(join(tmpdir(), 'mcu-'));
   const socket = join(dir, 'openflow.sock');
   const labDir = join(dir, 'lab');
@@ -149,7 +134,7 @@ afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await server?.stop();
   await Promise.all(labs.map((o) => o.stop()));
-  await removeVmNamespaces();
+  await cleanupLab('mcu');
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
