@@ -7,7 +7,8 @@
 // in the list and in the topology picture, select it and see its path highlighted, open its node's flows and find
 // its MAC in the table text with counters that move when the VM sends packets, see the API's validation errors next
 // to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. Screenshots of
-// the overview and the topology (desktop and phone) go to docs/screenshots and test-artifacts/ui.
+// the overview and the topology (desktop and phone) go to test-artifacts/ui, and to docs/screenshots (the README's)
+// only with UPDATE_SCREENSHOTS=1, so a test run leaves the work tree as it was.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,7 +39,7 @@ const VMS = [
 ];
 const VM_NETNS_PREFIX = 'mcuv-';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOTS = [join(process.cwd(), 'docs', 'screenshots'), join(process.cwd(), 'test-artifacts', 'ui')];
+const SCREENSHOTS = [join(process.cwd(), 'test-artifacts', 'ui'), ...(process.env['UPDATE_SCREENSHOTS'] === '1' ? [join(process.cwd(), 'docs', 'screenshots')] : [])];
 
 let dir: string;
 let server: Server | undefined;
