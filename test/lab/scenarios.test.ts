@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
+import { waitFor } from '../helpers/wait.js';
 import { capture, parsePing, vmExec, type PingResult } from './traffic.js';
 import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
 
@@ -85,9 +86,23 @@ afterAll(async () => {
 
 describe('the lab on real packets', () => {
   it('0: every node was provisioned by the controller, and the API says so', async () => {
-    const res = await cloud.api('GET', '/api/v1/nodes');
-    expect(res.status).toBe(200);
-    const nodes = (res.json as { nodes: { name: string; provisioning?: { state: string; error?: string } }[] }).nodes;
+    type NodeRow = { name: string; provisioning?: { state: string; error?: string } };
+    const seen = new Set<string>();
+    const t0 = Date.now();
+    // VM creation just queued a DHCP reservation sync, so a node may still be 'provisioning' for a moment: wait for it
+    // to settle, and report anything other than ready seen on the way.
+    const nodes = await waitFor(
+      'every node provisioned',
+      async () => {
+        const res = await cloud.api<{ nodes: NodeRow[] }>('GET', '/api/v1/nodes');
+        expect(res.status).toBe(200);
+        for (const n of res.json.nodes) if (n.provisioning?.state !== 'ready') seen.add(`${n.name}:${n.provisioning?.state ?? 'none'}${n.provisioning?.error ? ` (${n.provisioning.error})` : ''}`);
+        return res.json.nodes;
+      },
+      (ns) => ns.every((n) => n.provisioning?.state === 'ready'),
+      30_000,
+    );
+    console.log(`scenario 0: ${nodes.length} nodes ready after ${Date.now() - t0} ms; seen on the way: ${[...seen].join(', ') || 'nothing else'}`);
     expect(nodes.length).toBe(6);
     for (const n of nodes) expect({ node: n.name, state: n.provisioning?.state, error: n.provisioning?.error }).toEqual({ node: n.name, state: 'ready', error: undefined });
   });
