@@ -388,6 +388,7 @@ export class CloudService {
         log.error({ vm: vm.name, err: e }, 'VM backend create failed; releasing the allocation');
         this.store.write((w) => w.deleteVm(vm.name));
         await this.applies.request(this.vmNodes());
+        if (e instanceof Invalid) throw e;
         throw new BackendFailed(`creating VM '${vm.name}' on node '${vm.node}' failed: ${errorText(e)}`);
       }
       const running = this.store.write((w) => {

@@ -148,7 +148,13 @@ interface NodeTask {
   dirty: boolean;
   /** Run the full bootstrap on the next pass even if the spec is unchanged (recheck). */
   force?: boolean;
+  /** The spec the node was last brought to; unset by a failed bootstrap and by removal. */
   applied?: Applied;
+  /**
+   * The spec of the last bootstrap started on the node, even one that failed half-way: what removal undoes. Cleared
+   * only once a removal went through.
+   */
+  touched?: { readonly record: NodeRecord; readonly spec: NodeBootstrapSpec };
   status?: NodeProvisioning;
   retry?: NodeJS.Timeout;
   failures: number;
@@ -266,12 +272,10 @@ export class Provisioner {
     const records = this.opts.records();
     const record = records.nodes.find((n) => n.name === node);
     if (!record) {
-      const gone = t.applied;
-      const report = gone?.spec ? await this.ops.remove(this.opts.executorFor(gone.record), gone.spec) : { changes: [] };
-      t.applied = undefined;
+      const changes = await this.undo(t);
       if (!t.dirty) this.tasks.delete(node);
-      if (report.changes.length > 0) this.opts.log?.info({ node, changes: report.changes }, 'node unprovisioned');
-      return [...report.changes];
+      if (changes.length > 0) this.opts.log?.info({ node, changes }, 'node unprovisioned');
+      return changes;
     }
     const spec = bootstrapSpecFor(record, records, this.opts.settings);
     const exec = this.opts.executorFor(record);
@@ -282,15 +286,33 @@ export class Provisioner {
     t.force = false;
     let changes: string[] = [];
     if (!spec) {
-      if (prev?.spec) changes = [...(await this.ops.remove(exec, prev.spec)).changes];
+      changes = await this.undo(t);
     } else if (force || prev?.base !== base) {
-      changes = [...(await this.ops.bootstrap(exec, spec)).changes];
-      changes.push(...(await this.ensureMaxBackoff(exec, spec)));
+      t.touched = { record, spec };
+      try {
+        changes = [...(await this.ops.bootstrap(exec, spec)).changes];
+        changes.push(...(await this.ensureMaxBackoff(exec, spec)));
+      } catch (e) {
+        // The node is half-way now: the retry must run the whole bootstrap again, even with an unchanged spec.
+        t.applied = undefined;
+        throw e;
+      }
     } else if (prev.reservations !== reservations && spec.dhcp) {
       changes = await this.ops.syncReservations(exec, spec, spec.dhcp.reservations ?? []);
     }
     t.applied = { record, spec, base, reservations };
+    if (spec) t.touched = { record, spec };
     return changes;
+  }
+
+  /** Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal). */
+  private async undo(t: NodeTask): Promise<string[]> {
+    t.applied = undefined;
+    const done = t.touched;
+    if (!done) return [];
+    const report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
+    t.touched = undefined;
+    return [...report.changes];
   }
 
   private async ensureMaxBackoff(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {

@@ -5,10 +5,11 @@
 //
 // Where a node's commands run: see node-executors.ts.
 import { join } from 'node:path';
-import { LxdVmDriver, NetnsVmDriver, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import { ImageNotFoundError, LxdVmDriver, NetnsVmDriver, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
 import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
+import { Invalid } from './errors.js';
 import { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {
@@ -54,7 +55,13 @@ export class NodeBackends implements VmBackend {
     const d = this.driver(spec.node);
     if (!d) return;
     await this.opts.nodeReady?.(spec.node);
-    await d.create(driverSpec(spec));
+    try {
+      await d.create(driverSpec(spec));
+    } catch (e) {
+      // The caller named an image this node does not have: the request's fault, not the backend's.
+      if (e instanceof ImageNotFoundError) throw new Invalid('image', `${e.message}`);
+      throw e;
+    }
   }
 
   async start(spec: VmSpec): Promise<void> {

@@ -20,6 +20,6 @@ export { ROUTE_PROTO } from './bootstrap/ip.js';
 export type { VmDriver, VmSpec, VmInfo, VmState, VmNetwork, Flavor } from './vm/driver.js';
 export { MacMismatchError, VmExistsError, VmNotFoundError, portNameFor, validateVmSpec } from './vm/driver.js';
 export { NetnsVmDriver, type NetnsVmDriverOptions } from './vm/netns.js';
-export { LxdVmDriver, type LxdVmDriverOptions } from './vm/lxd.js';
+export { ImageNotFoundError, LxdVmDriver, type LxdVmDriverOptions } from './vm/lxd.js';
 export { ensureBusyboxImage, imageExists, DEFAULT_IMAGE } from './lxd/image.js';
 export { LabLxd, type LabLxdOptions } from './lxd/lab-daemon.js';

@@ -28,7 +28,8 @@ export interface LabCloudOptions {
   readonly statsIntervalSeconds?: number;
   /**
    * Compute nodes whose VMs are LXD containers: each gets an LXD daemon of its own inside its namespace (LXD must be
-   * installed on the machine: scripts/install-lxd.sh), with the busybox image imported as `vms.lxdImage`.
+   * installed on the machine: scripts/install-lxd.sh), with the busybox image imported as `vms.lxdImage` and aliased
+   * `busybox` too (the image name the docs and the demo use).
    */
   readonly lxdComputes?: readonly string[];
 }

@@ -46,12 +46,16 @@ export class FakeBackend implements VmBackend {
   /** VM names whose next create (or any op) fails. */
   readonly failCreate = new Set<string>();
   readonly failDelete = new Set<string>();
+  /** VM names whose create fails with this error instead. */
+  readonly createErrors = new Map<string, Error>();
   delayMs = 0;
 
   async create(spec: VmSpec): Promise<void> {
     this.calls.push(`create ${spec.name}`);
     if (this.delayMs) await sleep(this.delayMs * Math.random());
     if (this.failCreate.has(spec.name)) throw new Error(`lxd: image '${spec.image}' not found`);
+    const error = this.createErrors.get(spec.name);
+    if (error) throw error;
     this.vms.set(spec.name, { spec, running: true });
   }
 

@@ -1,6 +1,7 @@
 // VM lifecycle edge cases: half-done creates are rolled back, failed deletes keep the address, crashes are
 // recovered, and the network result tells pending nodes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Invalid } from '../../src/controller/errors.js';
 import { validateCloud } from '../../src/topology/model.js';
 import { makeHarness, SEED_NODES, type Harness } from './harness.js';
 
@@ -28,6 +29,15 @@ describe('VM lifecycle', () => {
     // Its address and capacity are free again.
     const ok = await create('good');
     expect(ok.json.vm).toMatchObject({ ip: '192.168.20.2', node: 'host-1' });
+  });
+
+  it("a backend's Invalid (an image the node lacks) is the request's fault: 400 naming the field, rolled back all the same", async () => {
+    h.backend.createErrors.set('img', new Invalid('image', "no LXD image 'x' on host-1"));
+    const before = h.service.records();
+    const res = await create('img', { image: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: 'invalid', message: "image: no LXD image 'x' on host-1" });
+    expect(h.service.records()).toEqual(before);
   });
 
   it('a failed delete keeps the VM (state error) and its address; a retry deletes it', async () => {

@@ -158,16 +158,22 @@ describe('Provisioner', () => {
   function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
     let current = initial;
     const calls: string[] = [];
-    let failures = opts.failBootstrap ?? 0;
+    /** How many of the next bootstrap / remove calls throw (tests may raise them later). */
+    const fail = { bootstrap: opts.failBootstrap ?? 0, remove: 0 };
     const wait = (): Promise<void> => new Promise((r) => setTimeout(r, opts.delayMs ?? 1));
     const ops: ProvisioningOps = {
       bootstrap: async (_e, spec: NodeBootstrapSpec) => {
         await wait();
         calls.push(`bootstrap ${spec.name}`);
-        if (failures-- > 0) throw new Error(`[netns:${spec.name}] ovs-vsctl add-br br0 exited 1: boom`);
+        if (fail.bootstrap-- > 0) throw new Error(`[netns:${spec.name}] ovs-vsctl add-br br0 exited 1: boom`);
         return { changes: ['x'] };
       },
-      remove: async (_e, spec) => (await wait(), calls.push(`remove ${spec.name}`), { changes: ['gone'] }),
+      remove: async (_e, spec) => {
+        await wait();
+        calls.push(`remove ${spec.name}`);
+        if (fail.remove-- > 0) throw new Error(`[netns:${spec.name}] ovs-vsctl del-br br0 exited 1: boom`);
+        return { changes: ['gone'] };
+      },
       syncReservations: async (_e, spec, r) => (await wait(), calls.push(`sync ${spec.name} ${r.map((x) => x.vm).join(',')}`), ['synced']),
     };
     const errors: object[] = [];
@@ -176,7 +182,11 @@ describe('Provisioner', () => {
     const settle = async (): Promise<void> => {
       for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
     };
-    return { p, calls, errors, settle, set: (r: CloudRecords) => (current = r) };
+    /** Polls (bounded) until `ok` holds. */
+    const until = async (ok: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    return { p, calls, errors, fail, settle, until, set: (r: CloudRecords) => (current = r) };
   }
 
   it('bootstraps every node once; the same cloud again changes nothing', async () => {
@@ -249,6 +259,49 @@ describe('Provisioner', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1', 'bootstrap gw1']);
     expect(t.p.status('gw1')?.state).toBe('ready');
+    await t.p.stop();
+  });
+
+  it('a node removed after its bootstrap failed is still undone (the failed run may have made half of it)', async () => {
+    const only = (...names: string[]): CloudRecords => ({ ...records, nodes: records.nodes.filter((n) => names.includes(n.name)) });
+    const t = setup(only('gw1'), { failBootstrap: 100 });
+    t.p.notify();
+    await t.until(() => t.p.status('gw1')?.state === 'failed');
+    t.set(only());
+    t.p.notify();
+    await t.until(() => t.calls.includes('remove gw1') && t.p.status('gw1') === undefined);
+    expect(t.calls.at(-1)).toBe('remove gw1');
+    expect(t.p.status('gw1')).toBeUndefined();
+    await t.p.stop();
+  });
+
+  it('a forced re-bootstrap (recheck) that fails is retried until it runs through, never reported ready before', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    t.calls.length = 0;
+    t.fail.bootstrap = 1;
+    t.p.recheck('gw1');
+    await t.until(() => t.p.status('gw1')?.state === 'failed');
+    await t.until(() => t.p.status('gw1')?.state === 'ready');
+    expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
+    await t.p.stop();
+  });
+
+  it('a node whose removal failed and that is added back is bootstrapped again, not taken as still set up', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    t.calls.length = 0;
+    t.fail.remove = 1;
+    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
+    t.p.notify();
+    await t.until(() => t.calls.includes('remove gw2'));
+    t.set(records);
+    t.p.notify();
+    await t.until(() => t.p.status('gw2')?.state === 'ready' && t.calls.includes('bootstrap gw2'));
+    expect(t.calls).toEqual(['remove gw2', 'bootstrap gw2']);
+    expect(t.p.status('gw2')?.state).toBe('ready');
     await t.p.stop();
   });
 });

@@ -12,7 +12,7 @@ import { ensureBusyboxImage } from '../../src/hosts/lxd/image.js';
 import { LabLxd } from '../../src/hosts/lxd/lab-daemon.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
 import { ValidationError } from '../../src/hosts/validate.js';
-import { LxdVmDriver } from '../../src/hosts/vm/lxd.js';
+import { ImageNotFoundError, LxdVmDriver } from '../../src/hosts/vm/lxd.js';
 import { VmExistsError, type VmSpec } from '../../src/hosts/vm/driver.js';
 import { cleanup, startLabNode, type LabNode } from './helpers/lab.js';
 import { FailingExecutor } from './helpers/failing.js';
@@ -90,6 +90,19 @@ describe('LXD VM driver', () => {
     expect(await ensureBusyboxImage(exec)).toBe(false);
     const images = await lxcJson<string[]>('/1.0/images');
     expect(images).toHaveLength(1);
+    // The same image answers to 'busybox' (the name the docs and the demo use); a third call changes nothing.
+    const target = async (alias: string): Promise<string> => (await lxcJson<{ target: string }>(`/1.0/images/aliases/${alias}`)).target;
+    expect(await target('busybox')).toBe(await target('minicloud-busybox'));
+    expect(images[0]).toContain(await target('busybox'));
+    expect(await ensureBusyboxImage(exec)).toBe(false);
+    expect((await lxcJson<string[]>('/1.0/images/aliases')).sort()).toEqual(['/1.0/images/aliases/busybox', '/1.0/images/aliases/minicloud-busybox']);
+  });
+
+  it("refuses an image the node's LXD does not have, naming it and the images there, and leaves nothing", async () => {
+    const err = await driver.create({ ...small, name: 'lx-noimg', image: 'no-such-image' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageNotFoundError);
+    expect((err as Error).message).toBe(`no LXD image 'no-such-image' on ${exec.target} (its images: busybox, minicloud-busybox)`);
+    expect(await leftovers('lx-noimg', 'vm-lx-noimg')).toEqual([]);
   });
 
   it('creates VMs of two flavors on br0 with our MAC, port name and limits', async () => {

@@ -1,7 +1,8 @@
 // LXD VMs in the lab (issue 7): LabCloud's `lxdComputes` gives c2 an LXD daemon of its own (inside its namespace,
 // talking to its OVS) and the `lxd` VM backend, while c1 keeps netns VMs. Through the public API: a netns VM and an
 // LXD VM in one subnet on different nodes (VXLAN), an LXD VM in another subnet (routed), pings both ways, the
-// container checked on the node's br0 with our MAC, then everything deleted and nothing left behind. Prefix `mcx`.
+// container checked on the node's br0 with our MAC, then everything deleted and nothing left behind. One LXD VM asks
+// for image 'busybox' (an alias of the lab's image), and one for an image the node lacks. Prefix `mcx`.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +17,11 @@ import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
 const P = 'mcx';
 const C1 = `${P}-c1`;
 const C2 = `${P}-c2`;
+// l1 asks for 'busybox' (the name the docs and the demo use, an alias of the lab's image), l2 for `vms.lxdImage`.
 const VMS = [
-  { name: 'n1', subnet: 'front', node: C1, lxd: false },
-  { name: 'l1', subnet: 'front', node: C2, lxd: true },
-  { name: 'l2', subnet: 'back', node: C2, lxd: true },
+  { name: 'n1', subnet: 'front', node: C1, lxd: false, image: 'busybox' },
+  { name: 'l1', subnet: 'front', node: C2, lxd: true, image: 'busybox' },
+  { name: 'l2', subnet: 'back', node: C2, lxd: true, image: undefined },
 ] as const;
 
 let cloud: LabCloud | undefined;
@@ -61,16 +63,37 @@ afterAll(async () => {
 }, 90_000);
 
 describe('LXD VMs in the lab', () => {
+  it("gives c2's image the alias 'busybox' too", async () => {
+    const target = async (alias: string): Promise<string> => (JSON.parse((await c2Lxc().run(['lxc', 'query', `/1.0/images/aliases/${alias}`])).stdout) as { target: string }).target;
+    const [own, busybox] = [await target(cloud!.config.vms.lxdImage), await target('busybox')];
+    const images = JSON.parse((await c2Lxc().run(['lxc', 'query', '/1.0/images'])).stdout) as string[];
+    console.log(`${C2}'s LXD: ${images.length} image(s); ${cloud!.config.vms.lxdImage} -> ${own.slice(0, 12)}, busybox -> ${busybox.slice(0, 12)}`);
+    expect(images).toHaveLength(1);
+    expect(busybox).toBe(own);
+  });
+
   it('creates a netns VM on c1 and LXD VMs on c2 through the API', async () => {
-    const image = cloud!.config.vms.lxdImage;
     for (const v of VMS) {
+      const image = v.image ?? cloud!.config.vms.lxdImage;
       const t = Date.now();
-      const res = await cloud!.api<{ vm: VmView }>('POST', '/api/v1/vms', { name: v.name, subnet: v.subnet, node: v.node, flavor: 'tiny', image: v.lxd ? image : 'busybox' });
+      const res = await cloud!.api<{ vm: VmView }>('POST', '/api/v1/vms', { name: v.name, subnet: v.subnet, node: v.node, flavor: 'tiny', image });
       expect(res.status, JSON.stringify(res.json)).toBe(201);
       vms.set(v.name, res.json.vm);
-      console.log(`${v.name} (${v.lxd ? 'lxd' : 'netns'} on ${v.node}, ${res.json.vm.ip}) created in ${Date.now() - t} ms`);
+      console.log(`${v.name} (${v.lxd ? 'lxd' : 'netns'} on ${v.node}, image ${image}, ${res.json.vm.ip}) created in ${Date.now() - t} ms`);
     }
   }, 120_000);
+
+  it('an image c2 does not have: a clear error naming the image and the node, and nothing left of the VM', async () => {
+    const t = Date.now();
+    const res = await cloud!.api<{ error?: { code: string; message: string } }>('POST', '/api/v1/vms', { name: 'l9', subnet: 'front', node: C2, flavor: 'tiny', image: 'no-such-image' });
+    console.log(`l9 with image no-such-image on ${C2}: ${res.status} ${res.json.error?.message ?? JSON.stringify(res.json)} (${Date.now() - t} ms)`);
+    expect({ status: res.status, code: res.json.error?.code }).toEqual({ status: 400, code: 'invalid' });
+    expect(res.json.error?.message).toContain("'no-such-image'");
+    expect(res.json.error?.message).toContain(C2);
+    expect((await cloud!.api('GET', '/api/v1/vms/l9')).status).toBe(404);
+    expect((await c2Lxc().run(['lxc', 'query', '/1.0/instances/l9'], { okCodes: [0, 1] })).code).toBe(1);
+    expect((await cloud!.lab.node(C2).vsctl('list-ports', 'br0')).split('\n').filter((p) => p.includes('l9'))).toEqual([]);
+  }, 60_000);
 
   it("runs the LXD VMs as containers of c2's daemon, on c2's br0 with our MAC", async () => {
     const lxc = c2Lxc();

@@ -77,10 +77,20 @@ async function runningPid(exec: Executor, paths: DhcpPaths): Promise<number | un
   return cmdline?.split('\0').includes(`--conf-file=${paths.conf}`) ? pid : undefined;
 }
 
+/**
+ * Whether the process still runs. A zombie does not: dnsmasq daemonizes, so its parent is the node's init, and an
+ * init that reaps late (a container's PID 1, a sandbox's) would otherwise keep `kill -0` answering yes.
+ */
+async function alive(exec: Executor, pid: number): Promise<boolean> {
+  const stat = await readNodeFile(exec, `/proc/${pid}/stat`);
+  if (stat === undefined) return false;
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+}
+
 async function stop(exec: Executor, pid: number): Promise<void> {
   await exec.run(['kill', String(pid)], { okCodes: [0, 1] });
   for (let i = 0; i < 50; i++) {
-    if ((await exec.run(['kill', '-0', String(pid)], { okCodes: [0, 1] })).code !== 0) return;
+    if (!(await alive(exec, pid))) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   await exec.run(['kill', '-KILL', String(pid)], { okCodes: [0, 1] });

@@ -1,12 +1,15 @@
 // The local LXD image (no image server is reachable): a busybox rootfs from Debian's busybox-static, built on the
 // node and imported once (lab.md's recipe). Its boot script reads /etc/minicloud/network, which the LXD driver
-// pushes before each start: static address/route/DNS, or udhcpc with our lease script.
+// pushes before each start: static address/route/DNS, or udhcpc with our lease script. Besides its own alias the
+// image answers to `busybox`, the image name the docs, the demo and the netns backend use.
 import type { Executor } from '../executor.js';
 import { writeNodeFile } from '../files.js';
 import { assertName, assertPath } from '../validate.js';
 import { UDHCPC_SCRIPT } from '../vm/guest-files.js';
 
 export const DEFAULT_IMAGE = 'minicloud-busybox';
+/** The further alias the image gets, so `image: busybox` works on LXD nodes as it does on netns ones. */
+export const BUSYBOX_ALIAS = 'busybox';
 
 const INITTAB = `::sysinit:/etc/init.d/rcS
 ::shutdown:/bin/umount -a -r
@@ -55,11 +58,38 @@ export async function imageExists(exec: Executor, alias: string): Promise<boolea
   return (await exec.run(['lxc', 'image', 'info', assertName('image', alias)], { okCodes: [0, 1] })).code === 0;
 }
 
-/** Builds and imports the image unless an image with this alias exists. Returns whether it imported one. */
-export async function ensureBusyboxImage(exec: Executor, opts: { alias?: string; busybox?: string } = {}): Promise<boolean> {
+/** The fingerprint an alias points at, or undefined when there is no such alias. */
+export async function aliasTarget(exec: Executor, alias: string): Promise<string | undefined> {
+  const r = await exec.run(['lxc', 'query', `/1.0/images/aliases/${assertName('image alias', alias)}`], { okCodes: [0, 1] });
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as { target?: string }).target;
+}
+
+/** Every image alias the node's LXD knows, sorted. */
+export async function listAliases(exec: Executor): Promise<string[]> {
+  const urls = JSON.parse((await exec.run(['lxc', 'query', '/1.0/images/aliases'])).stdout) as string[] | null;
+  return (urls ?? []).map((u) => decodeURIComponent(u.slice(u.lastIndexOf('/') + 1))).sort();
+}
+
+/**
+ * Builds and imports the image unless an image with this alias exists, then gives it each of `aliases` (default
+ * `busybox`) that is missing; an alias already pointing at another image is left alone. Returns whether it imported.
+ */
+export async function ensureBusyboxImage(exec: Executor, opts: { alias?: string; aliases?: readonly string[]; busybox?: string } = {}): Promise<boolean> {
   const alias = assertName('image', opts.alias ?? DEFAULT_IMAGE);
+  const extra = (opts.aliases ?? [BUSYBOX_ALIAS]).map((a) => assertName('image alias', a)).filter((a) => a !== alias);
   const busybox = assertPath('busybox', opts.busybox ?? '/bin/busybox');
-  if (await imageExists(exec, alias)) return false;
+  const imported = !(await imageExists(exec, alias));
+  if (imported) await importImage(exec, alias, busybox);
+  const fingerprint = await aliasTarget(exec, alias);
+  if (fingerprint === undefined) throw new Error(`[${exec.target}] image alias ${alias} is missing right after the import`);
+  for (const a of extra) {
+    if ((await aliasTarget(exec, a)) === undefined) await exec.run(['lxc', 'image', 'alias', 'create', a, fingerprint]);
+  }
+  return imported;
+}
+
+async function importImage(exec: Executor, alias: string, busybox: string): Promise<void> {
   const dir = (await exec.run(['mktemp', '-d', '/tmp/minicloud-image.XXXXXX'])).stdout.trim();
   assertPath('image build directory', dir);
   const root = `${dir}/rootfs`;
@@ -83,7 +113,6 @@ export async function ensureBusyboxImage(exec: Executor, opts: { alias?: string;
     await exec.run(['tar', '-C', root, '-czf', `${dir}/rootfs.tar.gz`, '.']);
     await exec.run(['tar', '-C', dir, '-czf', `${dir}/meta.tar.gz`, 'metadata.yaml']);
     await exec.run(['lxc', 'image', 'import', `${dir}/meta.tar.gz`, `${dir}/rootfs.tar.gz`, '--alias', alias], { timeoutMs: 120_000 });
-    return true;
   } finally {
     await exec.run(['rm', '-rf', '--', dir]);
   }

@@ -5,7 +5,7 @@ import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
 import { assertName, assertPath } from '../validate.js';
-import { DEFAULT_IMAGE } from '../lxd/image.js';
+import { DEFAULT_IMAGE, imageExists, listAliases } from '../lxd/image.js';
 import {
   MacMismatchError,
   portNameFor,
@@ -18,6 +18,18 @@ import {
   type VmSpec,
 } from './driver.js';
 import { networkFile } from './guest-files.js';
+
+/** The image a VM asks for is not among the node's local LXD images (no image server is reachable to fetch it). */
+export class ImageNotFoundError extends Error {
+  override readonly name = 'ImageNotFoundError';
+  constructor(
+    readonly image: string,
+    readonly node: string,
+    readonly available: readonly string[],
+  ) {
+    super(`no LXD image '${image}' on ${node} (its images: ${available.join(', ') || 'none'})`);
+  }
+}
 
 export interface LxdVmDriverOptions {
   /** Runs `lxc`, `ovs-vsctl`, `nsenter` and `ethtool` on the node (a lab node's executor carries LXD_DIR). */
@@ -62,6 +74,7 @@ export class LxdVmDriver implements VmDriver {
     const mac = spec.mac.toLowerCase();
     const port = spec.port ?? portNameFor(name);
     const image = spec.image ?? this.options.image ?? DEFAULT_IMAGE;
+    await this.requireImage(image);
     this.logger.info({ vm: name, port, mac, image, flavor: spec.flavor, backend: this.kind }, 'creating VM');
     return withRollback(
       async () => {
@@ -166,6 +179,13 @@ export class LxdVmDriver implements VmDriver {
     } finally {
       await this.node.run(['rm', '-f', '--', tmp]);
     }
+  }
+
+  /** No image server is reachable: an alias the node's LXD lacks can only fail, so say which ones it has. */
+  private async requireImage(image: string): Promise<void> {
+    if (await imageExists(this.node, image)) return;
+    const known = await listAliases(this.node).catch(() => [] as string[]);
+    throw new ImageNotFoundError(image, this.node.target, known);
   }
 
   private lxc(args: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
