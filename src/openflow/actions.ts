@@ -13,7 +13,7 @@ import { OFPET, OFPBAC, NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from './consts.js';
 import { OFPAT, NXAST, ONFACT, NX_NAT_RANGE, NXAC2PT } from './action-consts.js';
 import { CodecError } from './errors.js';
 import { Reader } from './reader.js';
-import { pad8, putU64, putZeros, Writer, writerAt } from './writer.js';
+import { pad8, putU64, putZeros, room, Writer, writerAt } from './writer.js';
 import { decodeOxm, encodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
 import { fieldByHeader } from './oxm-fields.js';
 import type { Action, ActionType, FieldRef } from './types.js';
@@ -632,54 +632,76 @@ export function actionEncodingLength(a: Action): number {
 }
 
 export function encodeAction(w: Writer, a: Action): void {
-  w.pos = putAction(w.view, w.pos, a);
+  w.pos = putAction(w.view, w.pos, a, w.buf.length);
 }
 
 export function encodeActions(w: Writer, actions: readonly Action[]): void {
-  w.pos = putActions(w.view, w.pos, actions);
+  w.pos = putActions(w.view, w.pos, actions, w.buf.length);
 }
 
-/** Writes `actions` at `p` in `d`; returns the end. */
-export function putActions(d: DataView, p: number, actions: readonly Action[]): number {
-  for (let i = 0; i < actions.length; i++) p = putAction(d, p, actions[i]!);
+/** Writes `actions` at `p` in `d` (`limit` is d.byteLength); returns the end. */
+export function putActions(d: DataView, p: number, actions: readonly Action[], limit: number): number {
+  for (let i = 0; i < actions.length; i++) p = putAction(d, p, actions[i]!, limit);
   return p;
 }
 
 /**
- * Writes one action at `p` in `d`; returns the end. The actions flows are made of are written here, one store per
- * field; the others go through their table encoder and a Writer.
+ * Writes one action at `p` in `d` (`limit` is d.byteLength); returns the end. The actions flows are made of most
+ * are written here, one 32-bit store per four bytes; putOtherAction does the others.
  */
-export function putAction(d: DataView, p: number, a: Action): number {
+export function putAction(d: DataView, p: number, a: Action, limit: number): number {
   switch (a.type) {
-    case 'output':
+    case 'output': {
       // ofp_action_output: type 0, len 16, port, max_len, 6 pad bytes.
+      const port = a.port;
+      const maxLen = a.maxLen;
+      room(limit, p + 16);
       d.setUint32(p, 16);
-      d.setUint32(p + 4, a.port);
-      d.setUint16(p + 8, a.maxLen);
-      d.setUint16(p + 10, 0);
+      d.setUint32(p + 4, port);
+      d.setUint32(p + 8, maxLen << 16);
       d.setUint32(p + 12, 0);
       return p + 16;
+    }
     case 'set_field': {
-      // type, len, the OXM, zero padding to 8 bytes.
-      d.setUint16(p, OFPAT.SET_FIELD);
-      const end = putOxm(d, p + 4, a.field);
+      // type, len, the OXM, zero padding to 8 bytes; type and len go out last, as one store.
+      const end = putOxm(d, p + 4, a.field, limit);
       const len = pad8(end - p);
-      d.setUint16(p + 2, len);
-      return putZeros(d, end, p + len);
+      const padded = putZeros(d, end, p + len, limit);
+      d.setUint32(p, (OFPAT.SET_FIELD << 16) | len);
+      return padded;
     }
     case 'nx_reg_move':
-      return putRegMove(d, p, a);
-    case 'nx_resubmit':
-      putNxHeader(d, p, a.ct ? NXAST.RESUBMIT_TABLE_CT : a.table === undefined ? NXAST.RESUBMIT : NXAST.RESUBMIT_TABLE, 16);
-      d.setUint16(p + 10, a.inPort);
-      d.setUint32(p + 12, (a.table ?? 0) << 24);
+      return putRegMove(d, p, a, limit);
+    default:
+      return putOtherAction(d, p, a, limit);
+  }
+}
+
+/**
+ * The actions putAction does not write itself (kept out of it so that V8 inlines putAction into its callers): two
+ * more Nicira ones here, the others through their table encoder and a Writer.
+ */
+function putOtherAction(d: DataView, p: number, a: Action, limit: number): number {
+  switch (a.type) {
+    case 'nx_resubmit': {
+      const subtype = a.ct ? NXAST.RESUBMIT_TABLE_CT : a.table === undefined ? NXAST.RESUBMIT : NXAST.RESUBMIT_TABLE;
+      const inPort = a.inPort;
+      const table = a.table ?? 0;
+      room(limit, p + 16);
+      putNxHeader(d, p, 16, (subtype << 16) | (inPort & 0xffff));
+      d.setUint32(p + 12, table << 24);
       return p + 16;
-    case 'nx_reg_load':
-      putNxHeader(d, p, NXAST.REG_LOAD, 24);
-      d.setUint16(p + 10, ofsNbits(a.ofs, a.nBits));
-      d.setUint32(p + 12, a.dst.header);
-      putU64(d, p + 16, a.value);
+    }
+    case 'nx_reg_load': {
+      const ofsNBits = ofsNbits(a.ofs, a.nBits);
+      const header = a.dst.header;
+      const value = a.value;
+      room(limit, p + 24);
+      putNxHeader(d, p, 24, (NXAST.REG_LOAD << 16) | (ofsNBits & 0xffff));
+      d.setUint32(p + 12, header);
+      putU64(d, p + 16, value);
       return p + 24;
+    }
     default: {
       const w = writerAt(d, p);
       encoderFor(a).encode(w, a);
@@ -688,14 +710,32 @@ export function putAction(d: DataView, p: number, a: Action): number {
   }
 }
 
-function putRegMove(d: DataView, p: number, a: ActionOf<'nx_reg_move'>): number {
+function putRegMove(d: DataView, p: number, a: ActionOf<'nx_reg_move'>, limit: number): number {
+  const src = a.src;
+  const dst = a.dst;
+  const nBits = a.nBits;
+  const ofs = (a.srcOfs << 16) | (a.dstOfs & 0xffff);
+  const srcHeader = src.header;
+  const dstHeader = dst.header;
+  if (srcHeader >>> 16 === 0xffff || dstHeader >>> 16 === 0xffff) return putRegMoveExp(d, p, a, limit);
+  // Two 32-bit headers: 24 bytes, no padding.
+  room(limit, p + 24);
+  putNxHeader(d, p, 24, (NXAST.REG_MOVE << 16) | (nBits & 0xffff));
+  d.setUint32(p + 12, ofs);
+  d.setUint32(p + 16, srcHeader);
+  d.setUint32(p + 20, dstHeader);
+  return p + 24;
+}
+
+/** reg_move with a 64-bit (experimenter) header on either side. */
+function putRegMoveExp(d: DataView, p: number, a: ActionOf<'nx_reg_move'>, limit: number): number {
   const src = a.src;
   const dst = a.dst;
   const srcExp = src.header >>> 16 === 0xffff;
   const dstExp = dst.header >>> 16 === 0xffff;
   const len = pad8(24 + (srcExp ? 4 : 0) + (dstExp ? 4 : 0));
-  putNxHeader(d, p, NXAST.REG_MOVE, len);
-  d.setUint16(p + 10, a.nBits);
+  room(limit, p + len);
+  putNxHeader(d, p, len, (NXAST.REG_MOVE << 16) | (a.nBits & 0xffff));
   d.setUint16(p + 12, a.srcOfs);
   d.setUint16(p + 14, a.dstOfs);
   let q = p + 16;
@@ -711,14 +751,17 @@ function putRegMove(d: DataView, p: number, a: ActionOf<'nx_reg_move'>): number 
     d.setUint32(q, dst.experimenter ?? 0);
     q += 4;
   }
-  return putZeros(d, q, p + len);
+  return putZeros(d, q, p + len, limit);
 }
 
-/** The 10-byte Nicira action header: type 0xffff, len, vendor, subtype. */
-function putNxHeader(d: DataView, p: number, subtype: number, len: number): void {
-  d.setUint32(p, 0xffff0000 | len);
-  d.setUint32(p + 4, NX_VENDOR_ID);
-  d.setUint16(p + 8, subtype);
+/**
+ * The 10-byte Nicira action header (type 0xffff, len, vendor, subtype) and the action's first two bytes after it,
+ * as three 32-bit stores: `subtypeAndNext` is subtype << 16 | those two bytes.
+ */
+function putNxHeader(d: DataView, p: number, len: number, subtypeAndNext: number): void {
+  d.setInt32(p, 0xffff0000 | len);
+  d.setInt32(p + 4, NX_VENDOR_ID);
+  d.setInt32(p + 8, subtypeAndNext);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

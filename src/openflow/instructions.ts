@@ -6,7 +6,7 @@ import { OFPET, OFPBIC } from './consts.js';
 import { OFPIT } from './action-consts.js';
 import { CodecError } from './errors.js';
 import type { Reader } from './reader.js';
-import { type Writer, writerAt } from './writer.js';
+import { room, type Writer, writerAt } from './writer.js';
 import { actionsEncodingLength, decodeActions, putActions } from './actions.js';
 import type { Action, Instruction } from './types.js';
 
@@ -26,7 +26,7 @@ const header = (w: Writer, type: number, len: number): void => {
 const actionsInstruction = (type: number): InstructionEncoder<InstructionOf<'apply_actions' | 'write_actions'>> => ({
   length: (i) => 8 + actionsEncodingLength(i.actions),
   encode: (w, i) => {
-    w.pos = putActionsInstruction(w.view, w.pos, type, i.actions);
+    w.pos = putActionsInstruction(w.view, w.pos, type, i.actions, w.buf.length);
   },
 });
 
@@ -103,24 +103,25 @@ export function instructionsEncodingLength(instructions: readonly Instruction[])
 }
 
 export function encodeInstructions(w: Writer, instructions: readonly Instruction[]): void {
-  w.pos = putInstructions(w.view, w.pos, instructions);
+  w.pos = putInstructions(w.view, w.pos, instructions, w.buf.length);
 }
 
-/** Writes `instructions` at `p` in `d`; returns the end. */
-export function putInstructions(d: DataView, p: number, instructions: readonly Instruction[]): number {
+/** Writes `instructions` at `p` in `d` (`limit` is d.byteLength); returns the end. */
+export function putInstructions(d: DataView, p: number, instructions: readonly Instruction[], limit: number): number {
   for (let k = 0; k < instructions.length; k++) {
     const i = instructions[k]!;
     switch (i.type) {
       case 'apply_actions':
-        p = putActionsInstruction(d, p, OFPIT.APPLY_ACTIONS, i.actions);
+        p = putActionsInstruction(d, p, OFPIT.APPLY_ACTIONS, i.actions, limit);
         break;
       case 'goto_table':
+        room(limit, p + 8);
         d.setUint32(p, (OFPIT.GOTO_TABLE << 16) | 8);
         d.setUint32(p + 4, i.tableId << 24);
         p += 8;
         break;
       case 'write_actions':
-        p = putActionsInstruction(d, p, OFPIT.WRITE_ACTIONS, i.actions);
+        p = putActionsInstruction(d, p, OFPIT.WRITE_ACTIONS, i.actions, limit);
         break;
       default: {
         const w = writerAt(d, p);
@@ -132,12 +133,12 @@ export function putInstructions(d: DataView, p: number, instructions: readonly I
   return p;
 }
 
-/** apply_actions / write_actions: the length is patched in after the actions, so they are walked once. */
-function putActionsInstruction(d: DataView, p: number, type: number, actions: readonly Action[]): number {
-  d.setUint16(p, type);
+/** apply_actions / write_actions: type and length go out after the actions, so they are walked once. */
+function putActionsInstruction(d: DataView, p: number, type: number, actions: readonly Action[], limit: number): number {
+  room(limit, p + 8);
   d.setUint32(p + 4, 0);
-  const end = putActions(d, p + 8, actions);
-  d.setUint16(p + 2, end - p);
+  const end = putActions(d, p + 8, actions, limit);
+  d.setUint32(p, (type << 16) | ((end - p) & 0xffff));
   return end;
 }
 

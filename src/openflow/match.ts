@@ -18,20 +18,20 @@ export function matchEncodingLength(match: Match): number {
   return pad8(n);
 }
 
-/** Writes an ofp_match at `p` in `d` (padding included); returns the end. */
-export function putMatch(d: DataView, p: number, match: Match): number {
+/** Writes an ofp_match at `p` in `d` (padding included; `limit` is d.byteLength); returns the end. */
+export function putMatch(d: DataView, p: number, match: Match, limit: number): number {
   const start = p;
-  d.setUint16(start, OFPMT.OXM);
   p = start + OFP_MATCH_HEADER_LEN;
-  for (let i = 0; i < match.length; i++) p = putOxm(d, p, match[i]!);
-  // The length (without padding) is known only now.
+  for (let i = 0; i < match.length; i++) p = putOxm(d, p, match[i]!, limit);
+  // The length (without padding) is known only now: type and length go out last, as one store.
   const len = p - start;
-  d.setUint16(start + 2, len);
-  return putZeros(d, p, start + pad8(len));
+  const end = putZeros(d, p, start + pad8(len), limit);
+  d.setUint32(start, (OFPMT.OXM << 16) | (len & 0xffff));
+  return end;
 }
 
 export function encodeMatch(w: Writer, match: Match): void {
-  w.pos = putMatch(w.view, w.pos, match);
+  w.pos = putMatch(w.view, w.pos, match, w.buf.length);
 }
 
 /** Decodes an ofp_match and moves past its padding. Prerequisites are not checked here: see checkPrerequisites. */

@@ -143,7 +143,7 @@ export function encodeMessageInto(msg: Message, buf: Uint8Array, offset: number)
   // FLOW_MOD, the message sent most, goes straight to its byte writer: no registry lookup, no Writer.
   if (msg.type === 'flow_mod' && offset >= 0) {
     try {
-      return putFlowMod(viewOf(buf), offset, msg) - offset;
+      return putFlowMod(viewOf(buf), offset, msg, buf.length) - offset;
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
@@ -187,7 +187,7 @@ export function encodeMessage(msg: Message): Buffer {
   // per slab, or for a message the sized path below will reject anyway.
   const start = slabWriter.pos;
   try {
-    const len = msg.type === 'flow_mod' ? putFlowMod(slabDataView, start, msg) - start : encodeOnePass(c, msg, slabWriter);
+    const len = msg.type === 'flow_mod' ? putFlowMod(slabDataView, start, msg, SLAB_SIZE) - start : encodeOnePass(c, msg, slabWriter);
     // Keep the next message 8-byte aligned.
     slabWriter.pos = (start + len + 7) & ~7;
     return slabView(start, len);

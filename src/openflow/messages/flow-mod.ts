@@ -2,7 +2,7 @@
 import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT } from '../consts.js';
 import { decodeMatch, matchEncodingLength, putMatch } from '../match.js';
 import { decodeInstructions, instructionsEncodingLength, putInstructions } from '../instructions.js';
-import { putU64 } from '../writer.js';
+import { putU64, room } from '../writer.js';
 import type { FlowMod } from '../types.js';
 import { type AnyBodyCodec, type BodyCodec, plain } from './codec.js';
 
@@ -12,42 +12,62 @@ export const OFP_FLOW_MOD_FIXED_LEN = 40;
 /** Everything of a FLOW_MOD but its match and instructions: what putFlowModHead writes. */
 export type FlowModHead = Omit<FlowMod, 'type' | 'match' | 'instructions'> & { readonly xid: number };
 
+/** Bytes 0..3 of a FLOW_MOD's ofp_header (version, type, length) but the length. */
+const FLOW_MOD_WORD0 = (OFP_VERSION << 24) | (OFPT.FLOW_MOD << 16);
+
 /**
  * Writes the ofp_header (with `length`, the whole message's) and the 40 fixed bytes of an ofp_flow_mod at `p` in
  * `d`; returns p + 48, where the match goes. For callers that hold a flow's match and instructions already encoded
- * (then `length` is known); putFlowMod patches it in after the body instead.
+ * (then `length` is known); putFlowMod writes the header after the body instead.
  */
 export function putFlowModHead(d: DataView, p: number, m: FlowModHead, length: number): number {
-  d.setUint16(p, (OFP_VERSION << 8) | OFPT.FLOW_MOD);
-  d.setUint16(p + 2, length);
-  d.setUint32(p + 4, m.xid);
-  putFixed(d, p + OFP_HEADER_LEN, m);
+  const xid = m.xid;
+  putFixed(d, p + OFP_HEADER_LEN, m, d.byteLength);
+  d.setUint32(p, FLOW_MOD_WORD0 | (length & 0xffff));
+  d.setUint32(p + 4, xid);
   return p + OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN;
 }
 
-/** The 40 bytes after the ofp_header: cookie, cookie_mask, table, command, timeouts, priority, ids, flags, pad. */
-function putFixed(d: DataView, p: number, m: FlowModHead): void {
-  putU64(d, p, m.cookie);
-  putU64(d, p + 8, m.cookieMask);
-  d.setUint16(p + 16, ((m.tableId & 0xff) << 8) | (m.command & 0xff));
-  d.setUint16(p + 18, m.idleTimeout);
-  d.setUint16(p + 20, m.hardTimeout);
-  d.setUint16(p + 22, m.priority);
-  d.setUint32(p + 24, m.bufferId);
-  d.setUint32(p + 28, m.outPort);
-  d.setUint32(p + 32, m.outGroup);
-  d.setUint32(p + 36, m.flags << 16);
+/**
+ * The 40 bytes after the ofp_header: cookie, cookie_mask, table, command, timeouts, priority, ids, flags, pad.
+ * Every field is read before the first store: V8 forgets what it knew about objects (their maps, so every later
+ * property read checks again) at each DataView store. Neighbouring 16-bit fields go out as one 32-bit store.
+ */
+function putFixed(d: DataView, p: number, m: FlowModHead, limit: number): void {
+  const cookie = m.cookie;
+  const cookieMask = m.cookieMask;
+  const tableCommandIdle = ((m.tableId & 0xff) << 24) | ((m.command & 0xff) << 16) | (m.idleTimeout & 0xffff);
+  const hardPriority = (m.hardTimeout << 16) | (m.priority & 0xffff);
+  const bufferId = m.bufferId;
+  const outPort = m.outPort;
+  const outGroup = m.outGroup;
+  const flagsPad = m.flags << 16;
+  room(limit, p + OFP_FLOW_MOD_FIXED_LEN);
+  putU64(d, p, cookie);
+  putU64(d, p + 8, cookieMask);
+  d.setUint32(p + 16, tableCommandIdle);
+  d.setUint32(p + 20, hardPriority);
+  d.setUint32(p + 24, bufferId);
+  d.setUint32(p + 28, outPort);
+  d.setUint32(p + 32, outGroup);
+  d.setUint32(p + 36, flagsPad);
 }
 
 /**
- * Writes a whole FLOW_MOD message (header included) at `p` in `d` in one pass, patching the length in at the end;
- * returns the end. Throws RangeError when it does not fit in `d` or in an OpenFlow message.
+ * Writes a whole FLOW_MOD message (header included) at `p` (>= 0) in `d` in one pass, the header (which holds the
+ * length) last; returns the end. `limit` is d.byteLength. Throws RangeError when it does not fit in `d` or in an
+ * OpenFlow message.
  */
-export function putFlowMod(d: DataView, p: number, m: FlowMod & { readonly xid: number }): number {
-  const end = putInstructions(d, putMatch(d, putFlowModHead(d, p, m, 0), m.match), m.instructions);
+export function putFlowMod(d: DataView, p: number, m: FlowMod & { readonly xid: number }, limit: number): number {
+  const xid = m.xid;
+  const match = m.match;
+  const instructions = m.instructions;
+  putFixed(d, p + OFP_HEADER_LEN, m, limit);
+  const end = putInstructions(d, putMatch(d, p + OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN, match, limit), instructions, limit);
   const len = end - p;
   if (len > OFP_MAX_MESSAGE_LEN) throw new RangeError(`flow_mod: ${len} bytes is longer than an OpenFlow message can be`);
-  d.setUint16(p + 2, len);
+  d.setUint32(p, FLOW_MOD_WORD0 | len);
+  d.setUint32(p + 4, xid);
   return end;
 }
 
@@ -57,8 +77,9 @@ export const flowMod: BodyCodec<'flow_mod'> = {
   encodingLength: (m) => OFP_FLOW_MOD_FIXED_LEN + matchEncodingLength(m.match) + instructionsEncodingLength(m.instructions),
   encode(w, m) {
     const d = w.view;
-    putFixed(d, w.pos, m);
-    w.pos = putInstructions(d, putMatch(d, w.pos + OFP_FLOW_MOD_FIXED_LEN, m.match), m.instructions);
+    const limit = w.buf.length;
+    putFixed(d, w.pos, m, limit);
+    w.pos = putInstructions(d, putMatch(d, w.pos + OFP_FLOW_MOD_FIXED_LEN, m.match, limit), m.instructions, limit);
   },
   decode(r, h) {
     const cookie = r.u64();
