@@ -95,6 +95,7 @@ export class Metrics {
   private readonly resyncDuration: Histogram<'node'>;
   private readonly resyncFlowMods: Histogram<'node'>;
   private readonly echoRoundTrip: Histogram<'node'>;
+  private readonly handshakeDuration: Histogram;
   private readonly apiDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   // --- dataplane
@@ -148,6 +149,12 @@ export class Metrics {
       help: 'OpenFlow ECHO request to reply time.',
       labelNames: ['node'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.handshakeDuration = new Histogram({
+      name: 'minicloud_openflow_handshake_seconds',
+      help: "From accepting a switch's connection (our HELLO sent) to the end of its OpenFlow handshake (FEATURES, PORT_DESC, SET_CONFIG, BARRIER).",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
     this.apiDuration = new Histogram({
@@ -289,6 +296,11 @@ export class Metrics {
   observeEchoRoundTrip(node: string, seconds: number): void {
     this.nodesSeen.add(node);
     this.echoRoundTrip.observe({ node }, seconds);
+  }
+
+  /** A switch connection's handshake time (no node label: it is measured before the node is known to be one). */
+  observeHandshake(seconds: number): void {
+    this.handshakeDuration.observe(seconds);
   }
 
   /** `route` is the route pattern ('/api/v1/vms/:name'), never the raw URL. */

@@ -304,6 +304,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       }
       this.state.set(node, { dpid: dp.dpid, connected: true, since: this.now() });
       metrics?.datapathConnected(node);
+      metrics?.observeHandshake(dp.handshakeMs / 1000);
     });
     reg.on('disconnected', (dp) => {
       const node = this.nodeOf(dp.dpid);

@@ -33,6 +33,24 @@ export interface ConnectionOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * When each step of the connection's handshake happened, in milliseconds since the epoch (fractional): for
+ * latency metrics and the connect-storm benchmark. Undefined until the step happened.
+ */
+export interface HandshakeTiming {
+  /** The socket was handed to us (accepted or connected) and our HELLO queued. */
+  readonly openedAt: number;
+  /** The peer's HELLO arrived. */
+  helloAt?: number;
+  /** FEATURES_REPLY arrived (the datapath id is known). */
+  featuresAt?: number;
+  /** The whole handshake (PORT_DESC, SET_CONFIG, BARRIER) is done. */
+  doneAt?: number;
+}
+
+/** Wall-clock milliseconds with sub-millisecond precision (comparable across processes, like OVS's log times). */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
+
 export interface HandshakeResult {
   readonly datapathId: bigint;
   readonly features: MessageOf<'features_reply'>;
@@ -85,6 +103,7 @@ export const formatDpid = (dpid: bigint): string => dpid.toString(16).padStart(1
  */
 export class OfConnection extends EventEmitter<ConnectionEvents> {
   datapathId: bigint | undefined;
+  readonly timing: HandshakeTiming = { openedAt: epochMs() };
   private log: Logger;
   private readonly frames: FrameSplitter;
   private readonly pending = new Map<number, Pending>();
@@ -149,23 +168,49 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     return this.socket.writableLength;
   }
 
-  /** HELLO (version negotiation), FEATURES (datapath id), PORT_DESC, SET_CONFIG, optional SET_ASYNC, BARRIER. */
+  /**
+   * HELLO (version negotiation), then FEATURES (datapath id), PORT_DESC, SET_CONFIG, optional SET_ASYNC and BARRIER
+   * sent together. Our HELLO went out when the connection was made: OVS gives up on a connection whose HELLO it
+   * has not received within about a second.
+   */
   async handshake(): Promise<HandshakeResult> {
     try {
       await this.hello();
-      const features = (await this.request({ type: 'features_request' })) as MessageOf<'features_reply'>;
+      // One round trip, one write for the rest: the switch answers in order, and nothing here depends on an earlier
+      // answer. (If a send below throws, the replies already asked for are not awaited: `handled` keeps their
+      // rejections from counting as unhandled.)
+      const replies = this.corked(() => {
+        const features = handled(
+          this.request({ type: 'features_request' }).then((m) => {
+            this.timing.featuresAt = epochMs();
+            return m as MessageOf<'features_reply'>;
+          }),
+        );
+        const ports = handled(this.portDesc());
+        this.send({ type: 'set_config', flags: 0, missSendLen: this.opts.missSendLen ?? OFPCML.NO_BUFFER });
+        if (this.opts.asyncConfig) this.send({ type: 'set_async', ...this.opts.asyncConfig });
+        return [features, ports, this.barrier()] as const;
+      });
+      const [features, ports] = await Promise.all(replies);
+      this.timing.doneAt = epochMs();
       this.datapathId = features.datapathId;
       this.log = this.log.child({ dpid: formatDpid(features.datapathId) });
-      const ports = await this.portDesc();
-      this.send({ type: 'set_config', flags: 0, missSendLen: this.opts.missSendLen ?? OFPCML.NO_BUFFER });
-      if (this.opts.asyncConfig) this.send({ type: 'set_async', ...this.opts.asyncConfig });
-      await this.barrier();
       this.log.debug({ ports: ports.length }, 'openflow handshake done');
       return { datapathId: features.datapathId, features, ports };
     } catch (e) {
       const err = e instanceof HandshakeError ? e : new HandshakeError(`handshake with ${this.label} failed: ${(e as Error).message}`);
       this.fail(err);
       throw err;
+    }
+  }
+
+  /** Runs `fn` with the socket corked: what it sends goes out in one write. */
+  private corked<T>(fn: () => T): T {
+    this.socket.cork();
+    try {
+      return fn();
+    } finally {
+      this.socket.uncork();
     }
   }
 
@@ -460,6 +505,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   private onHello(m: MessageOf<'hello'>): void {
     if (this.helloSeen) return; // a repeated HELLO is harmless
     this.helloSeen = true;
+    this.timing.helloAt = epochMs();
     // With a bitmap, the versions are exactly those; without, the peer speaks every version up to its own.
     const ok = m.versions ? m.versions.includes(OFP_VERSION) : m.version >= OFP_VERSION;
     if (!ok) {
@@ -555,6 +601,12 @@ export function requestInfo(msg: Outgoing | Message, xid: number): RequestInfo {
   } catch {
     return { type: msg.type, xid };
   }
+}
+
+/** `p`, with its rejection marked as handled (whoever awaits `p` still sees it). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 let unixPeers = 0;

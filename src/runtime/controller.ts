@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from './connection.js';
 import { Connector, type ConnectorOptions } from './connector.js';
 import { DatapathRegistry, type Datapath } from './datapaths.js';
+import { ConnectionClosedError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 import type { TlsFiles } from './tls.js';
+import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
 
 export interface ControllerOptions {
   /** Passive endpoints: `tcp:[host:]port`, `unix:PATH`, `ssl:[host:]port`. */
@@ -21,7 +24,18 @@ export interface ControllerOptions {
   readonly resyncOnPortChange?: boolean;
   readonly connection?: ConnectionOptions;
   readonly connector?: Omit<ConnectorOptions, 'tls' | 'onError'>;
-  readonly sync?: Omit<SyncOptions, 'logger' | 'source'>;
+  readonly sync?: Omit<SyncOptions, 'logger' | 'source' | 'pause'>;
+  /**
+   * Full syncs (those that read the switch's flow table, as on every connect) running at once; the others wait
+   * in arrival order (default 64; Infinity starts every one at once). Syncs from our cache are not limited.
+   */
+  readonly maxConcurrentSyncs?: number;
+  /**
+   * Sync work gives way to switches that are connecting: its chunks never run in an event-loop turn in which a
+   * connection was accepted, about 2 ms' worth run per turn while connections keep arriving, and about 10 ms' worth
+   * otherwise (default true; see turns.ts for why).
+   */
+  readonly yieldToConnections?: boolean;
   readonly logger?: Logger;
 }
 
@@ -39,10 +53,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly log: Logger;
   private readonly openListeners: Listener[] = [];
   private readonly connectors: Connector[] = [];
+  private readonly gate: TurnGate | undefined;
+  private readonly pause: Pause;
+  private readonly fullSyncs: JobQueue;
 
   constructor(private readonly opts: ControllerOptions) {
     super();
     this.log = opts.logger ?? silentLogger;
+    this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
+    this.pause = this.gate?.pass ?? nextTurn;
+    this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? 64);
     this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log });
     this.datapaths.on('connected', (dp) => void this.syncNow(dp, 'switch'));
     this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));
@@ -57,7 +77,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const onError = (err: Error): void => this.log.warn({ err: err.message }, 'OpenFlow transport error');
     try {
       for (const spec of this.opts.listen ?? []) {
-        const l = await Listener.open(spec, (s) => void this.datapaths.adopt(s), { tls: this.opts.tls, onError });
+        const l = await Listener.open(spec, (s) => this.adopt(s), { tls: this.opts.tls, onError });
         this.openListeners.push(l);
         this.log.info({ endpoint: l.address }, 'OpenFlow listening');
       }
@@ -66,7 +86,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       throw e;
     }
     for (const spec of this.opts.connect ?? []) {
-      const c = new Connector(spec, (s) => void this.datapaths.adopt(s), { ...this.opts.connector, tls: this.opts.tls, onError });
+      const c = new Connector(spec, (s) => this.adopt(s), { ...this.opts.connector, tls: this.opts.tls, onError });
       this.connectors.push(c);
       c.start();
     }
@@ -97,10 +117,28 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }));
   }
 
+  /** Syncs waiting for a slot (see maxConcurrentSyncs). */
+  get syncsWaiting(): number {
+    return this.fullSyncs.waiting;
+  }
+
+  private adopt(socket: Socket): void {
+    // Our HELLO goes out now (in adopt); the sync work queued meanwhile waits for a turn without a new connection.
+    this.gate?.noteConnection();
+    void this.datapaths.adopt(socket);
+  }
+
   private async syncDatapath(dp: Datapath, source: 'switch' | 'cache'): Promise<SyncStats> {
-    try {
+    const run = async (): Promise<SyncStats> => {
+      // desiredState is the caller's work (a pipeline compile, say): it gets a turn of its own too.
+      await this.pause();
+      // The switch may have gone while this sync waited for its turn: no compile for nothing.
+      if (dp.connection.closed) throw new ConnectionClosedError(dp.connection.closeReason ?? 'closed');
       const desired = await this.opts.desiredState(dp.dpid, dp);
-      const stats = await sync(dp, desired, { ...this.opts.sync, source, logger: this.log });
+      return sync(dp, desired, { ...this.opts.sync, source, pause: this.pause, logger: this.log });
+    };
+    try {
+      const stats = await (source === 'switch' ? this.fullSyncs.run(run) : run());
       this.emit('synced', dp, stats);
       return stats;
     } catch (e) {

@@ -20,6 +20,12 @@ export class Datapath {
     for (const p of ports) this.setPort(p);
   }
 
+  /** From accepting (or connecting) the socket to the end of the handshake, in milliseconds. */
+  get handshakeMs(): number {
+    const t = this.connection.timing;
+    return (t.doneAt ?? t.openedAt) - t.openedAt;
+  }
+
   /** 16 hex digits, as OVS prints it. */
   get id(): string {
     return formatDpid(this.dpid);

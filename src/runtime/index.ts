@@ -1,6 +1,6 @@
 // The controller runtime: OpenFlow connections, the datapath registry, and sync (bundles).
 export { Controller, type ControllerEvents, type ControllerOptions } from './controller.js';
-export { OfConnection, formatDpid, requestInfo, type ConnectionEvents, type ConnectionOptions, type HandshakeResult, type Outgoing } from './connection.js';
+export { OfConnection, formatDpid, requestInfo, type ConnectionEvents, type ConnectionOptions, type HandshakeResult, type HandshakeTiming, type Outgoing } from './connection.js';
 export { Connector, type ConnectorOptions } from './connector.js';
 export { Datapath, DatapathRegistry, type DatapathEvents, type RegistryOptions } from './datapaths.js';
 export { diffFlows, diffGroups, type DesiredFlow, type DesiredGroup, type FlowPlan, type GroupPlan, type Ownership } from './diff.js';
@@ -11,3 +11,4 @@ export { Listener, type ListenerOptions } from './listener.js';
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 export type { TlsFiles } from './tls.js';
+export { JobQueue, TurnGate, type Pause } from './turns.js';

@@ -44,6 +44,7 @@ import {
 import { encodedFlow, groupFingerprint, matchBytesOfKey, meterFingerprint } from './flow-key.js';
 import type { SwitchError } from './errors.js';
 import { silentLogger } from './log.js';
+import { nextTurn, type Pause } from './turns.js';
 
 export type { DesiredFlow, DesiredGroup, DesiredMeter } from './diff.js';
 
@@ -73,6 +74,11 @@ export interface SyncOptions {
   /** Flow/group stats read timeout between reply parts (default 30 s). */
   readonly readTimeoutMs?: number;
   readonly bundle?: BundleOptions;
+  /**
+   * Awaited between chunks of CPU work (encoding, diffing): the next event-loop turn by default; the Controller
+   * passes its TurnGate's, so that switches still connecting get their turns first (see turns.ts).
+   */
+  readonly pause?: Pause;
   readonly logger?: Logger;
 }
 
@@ -174,6 +180,7 @@ class Syncer {
       fromSwitch || !cached || cached.ownership !== ownKey || (desired.groups && !cached.groups) || (desired.meters && !cached.meters)
         ? 'switch'
         : 'cache';
+    const pause = opts.pause ?? nextTurn;
     let installed: InstalledState;
     if (source === 'switch') {
       let read = false;
@@ -184,8 +191,10 @@ class Syncer {
       );
       // The switch takes a while to collect its flow stats: encode desired flows meanwhile (a no-op for flows
       // encoded before), until the reply is in.
-      await encodeWhile(desired.flows, () => !read);
+      await encodeWhile(desired.flows, () => !read, pause);
       installed = await reading;
+      // Reading ends in an I/O callback: the diff waits for a turn of its own.
+      await pause();
     } else installed = cached!;
     installed.ownership = ownKey;
     const t1 = performance.now();
@@ -277,6 +286,9 @@ class Syncer {
         const p = differ.plan;
         let sent = [0, 0, 0];
         for (let i = 0; i < desired.length; i += DIFF_BATCH) {
+          // Each batch in a turn of its own: the event loop writes what is queued (the switch works on the last
+          // batch while we diff this one) and other switches get their turns.
+          if (i > 0) await (opts.pause ?? nextTurn)();
           const t = performance.now();
           const end = Math.min(desired.length, i + DIFF_BATCH);
           for (let j = i; j < end; j++) differ.consider(desired[j]!, j);
@@ -284,9 +296,6 @@ class Syncer {
           if (p.modifies.length + p.replaces.length + p.adds.length > sent[0]! + sent[1]! + sent[2]!) {
             await addAll(await open(), flowOps(p, sent[0]!, sent[1]!, sent[2]!));
             sent = [p.modifies.length, p.replaces.length, p.adds.length];
-            // Let the event loop write what is queued: the switch works on this batch while we diff the next
-            // (awaiting a resolved promise would not: the socket only drains between event loop turns).
-            await new Promise((r) => setImmediate(r));
           }
         }
         const t = performance.now();
@@ -372,12 +381,13 @@ export type SyncOp =
   | { readonly kind: 'group_delete'; readonly groupId: number };
 type Op = SyncOp;
 
-/** Encodes (and caches) flows in batches while `go()` says so, yielding to the event loop between batches. */
-async function encodeWhile(flows: readonly DesiredFlow[], go: () => boolean): Promise<void> {
-  for (let i = 0; i < flows.length && go(); i += ENCODE_BATCH) {
+/** Encodes (and caches) flows in batches while `go()` says so, each batch in a turn of its own. */
+async function encodeWhile(flows: readonly DesiredFlow[], go: () => boolean, pause: Pause): Promise<void> {
+  for (let i = 0; i < flows.length; i += ENCODE_BATCH) {
+    await pause();
+    if (!go()) return;
     const end = Math.min(flows.length, i + ENCODE_BATCH);
     for (let j = i; j < end; j++) encodedFlow(flows[j]!);
-    await new Promise((r) => setImmediate(r));
   }
 }
 
