@@ -32,7 +32,6 @@ for (const m of modes) if (!MODES[m]) throw new Error(`unknown mode '${m}' (have
 
 const BASE = '/tmp/mch-bench';
 const f = (x: number): string => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
-const f2 = f;
 const dist = (xs: readonly number[]): string => `p50 ${f(percentile(xs, 50))} p99 ${f(percentile(xs, 99))} max ${f(Math.max(...xs))}`;
 
 function line(mode: string, n: number, r: StormResult): string {
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
     if (ROUNDS > 1) {
       console.log(`over ${ROUNDS} rounds (median of the rounds; timeouts summed):`);
       for (const [key, rs] of results) {
-        const med = (f: (r: StormResult) => number): string => f2(percentile(rs.map(f), 50));
+        const med = (pick: (r: StormResult) => number): string => f(percentile(rs.map(pick), 50));
         console.log(
           `  ${key.padEnd(14)} HELLO sent max ${med((r) => Math.max(...r.switches.map((s) => s.hello)))}, synced p50 ${med((r) => percentile(r.switches.map((s) => s.synced), 50))}, ` +
             `all synced ${med((r) => r.allSyncedMs)}, loop stall max ${med((r) => r.loopMaxMs)}; OVS timeouts ${rs.reduce((a, r) => a + r.ovsTimeouts, 0)}`,

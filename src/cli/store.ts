@@ -19,21 +19,26 @@ export interface BackupResult {
   readonly seconds: number;
 }
 
+/** SQLite's online backup of the database at `from` into a new file `to`; `to` is removed again if it fails. */
+async function copyDatabase(from: string, to: string): Promise<void> {
+  const db = new Database(from, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    await db.backup(to);
+  } catch (e) {
+    rmSync(to, { force: true });
+    throw e;
+  } finally {
+    db.close();
+  }
+}
+
 /** Copies the live store at STORE to FILE (written beside it under a temporary name, checked, then renamed). */
 export async function backupStore(store: string, file: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
   if (!existsSync(store)) throw new StoreFileError(`no store at ${store}`);
   if (existsSync(file) && !opts.force) throw new StoreFileError(`${file} exists (use --force to overwrite it)`);
   const started = performance.now();
   const tmp = `${file}.partial-${process.pid}`;
-  const db = new Database(store, { readonly: true, fileMustExist: true, timeout: 5000 });
-  try {
-    await db.backup(tmp);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  } finally {
-    db.close();
-  }
+  await copyDatabase(store, tmp);
   let schemaVersion: number;
   try {
     schemaVersion = checkStoreFile(tmp);
@@ -60,15 +65,7 @@ export async function restoreStore(file: string, store: string): Promise<Restore
   const schemaVersion = checkStoreFile(file);
   if (existsSync(store)) assertNotInUse(store);
   const tmp = `${store}.restore-${process.pid}`;
-  const src = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    await src.backup(tmp);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  } finally {
-    src.close();
-  }
+  await copyDatabase(file, tmp);
   let previous: string | undefined;
   if (existsSync(store)) {
     previous = `${store}.pre-restore`;

@@ -297,6 +297,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
     const { metrics, log } = this.opts;
     const reg = this.controller.datapaths;
     reg.on('connected', (dp) => {
+      metrics?.observeHandshake(dp.handshakeMs / 1000);
       const node = this.nodeOf(dp.dpid);
       if (node === undefined) {
         log?.warn({ dpid: dp.id }, 'a datapath connected that maps to no node (see docs/configuration.md, openflow.datapathIds)');
@@ -304,7 +305,6 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       }
       this.state.set(node, { dpid: dp.dpid, connected: true, since: this.now() });
       metrics?.datapathConnected(node);
-      metrics?.observeHandshake(dp.handshakeMs / 1000);
     });
     reg.on('disconnected', (dp) => {
       const node = this.nodeOf(dp.dpid);

@@ -125,6 +125,8 @@ const HOST_OPS: ProvisioningOps = { bootstrap: bootstrapNode, remove: removeNode
 
 export interface ProvisionerOptions {
   readonly records: () => CloudRecords;
+  /** The store's revision (bumped by every write): with it, one change is read once for all nodes, not once each. */
+  readonly revision?: () => number;
   readonly ops?: ProvisioningOps;
   readonly settings: ProvisioningSettings;
   readonly executorFor: (node: NodeRecord) => Executor;
@@ -165,6 +167,7 @@ export class Provisioner {
   private readonly tasks = new Map<string, NodeTask>();
   private stopped = false;
   private readonly ops: ProvisioningOps;
+  private snapshot?: { readonly revision: number; readonly records: CloudRecords };
 
   constructor(private readonly opts: ProvisionerOptions) {
     this.ops = opts.ops ?? HOST_OPS;
@@ -173,8 +176,8 @@ export class Provisioner {
   /** The cloud changed (or the controller started): bring every node, and every removed one, to its spec. */
   notify(): void {
     if (this.stopped) return;
-    const names = new Set(this.opts.records().nodes.map((n) => n.name));
-    for (const [name, t] of this.tasks) if (t.applied) names.add(name);
+    const names = new Set(this.records().nodes.map((n) => n.name));
+    for (const [name, t] of this.tasks) if (t.applied || t.touched) names.add(name);
     for (const name of names) this.schedule(name);
   }
 
@@ -188,6 +191,14 @@ export class Provisioner {
     if (!t?.applied) return; // never provisioned by us, or a run is yet to come anyway
     t.force = true;
     this.schedule(node);
+  }
+
+  /** The store's records, read once per revision when the revision is known. */
+  private records(): CloudRecords {
+    const revision = this.opts.revision?.();
+    if (revision === undefined) return this.opts.records();
+    if (this.snapshot?.revision !== revision) this.snapshot = { revision, records: this.opts.records() };
+    return this.snapshot.records;
   }
 
   status(node: string): NodeProvisioning | undefined {
@@ -269,7 +280,7 @@ export class Provisioner {
 
   /** One pass for one node; returns what changed. */
   private async once(node: string, t: NodeTask): Promise<string[]> {
-    const records = this.opts.records();
+    const records = this.records();
     const record = records.nodes.find((n) => n.name === node);
     if (!record) {
       const changes = await this.undo(t);

@@ -72,6 +72,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const provisioner = config.provisioning.enabled
       ? new Provisioner({
           records: () => ref.service!.records(),
+          revision: () => ref.service!.revision(),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
           ...(config.provisioning.maxBackoffMs !== undefined && { maxBackoffMs: config.provisioning.maxBackoffMs }),
@@ -167,7 +168,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       cleanups.length,
       () => store.close(),
       () => executors.close(),
-      () => backends.close(),
       () => controller.stop(),
       () => network.stop(),
       () => provisioner?.stop(),

@@ -10,13 +10,13 @@ import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
 import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
 import { Invalid } from './errors.js';
-import { NodeExecutors } from './node-executors.js';
+import type { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {
   readonly vms: Config['vms'];
   readonly logger?: Logger;
-  /** Shared with node provisioning; made (and closed by `close`) here when not given. */
-  readonly executors?: NodeExecutors;
+  /** Where each node's commands run: shared with node provisioning, closed by its owner. */
+  readonly executors: NodeExecutors;
   /** Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. */
   readonly nodeReady?: (node: NodeRecord) => Promise<void>;
 }
@@ -39,13 +39,8 @@ const ANY_EXIT_CODE = Array.from({ length: 256 }, (_, i) => i);
 
 export class NodeBackends implements VmBackend {
   private readonly drivers = new Map<string, VmDriver | null>();
-  private readonly executors: NodeExecutors;
-  private readonly ownsExecutors: boolean;
 
-  constructor(private readonly opts: NodeBackendsOptions) {
-    this.executors = opts.executors ?? new NodeExecutors(opts.vms, opts.logger);
-    this.ownsExecutors = opts.executors === undefined;
-  }
+  constructor(private readonly opts: NodeBackendsOptions) {}
 
   kindFor(node: string): BackendKind {
     return this.opts.vms.nodes[node] ?? this.opts.vms.backend;
@@ -83,10 +78,6 @@ export class NodeBackends implements VmBackend {
     return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
   }
 
-  async close(): Promise<void> {
-    if (this.ownsExecutors) await this.executors.close();
-  }
-
   private driver(node: NodeRecord): VmDriver | undefined {
     const cached = this.drivers.get(node.name);
     if (cached !== undefined) return cached ?? undefined;
@@ -94,17 +85,17 @@ export class NodeBackends implements VmBackend {
     let d: VmDriver | null = null;
     const logger = this.opts.logger;
     if (kind === 'netns') {
-      const { exec, netns } = this.executors.for(node);
+      const { exec, netns } = this.opts.executors.for(node);
       d = new NetnsVmDriver({
         node: exec,
-        host: netns !== undefined ? this.executors.local : exec,
+        host: netns !== undefined ? this.opts.executors.local : exec,
         ...(netns !== undefined && { nodeNetns: netns }),
         stateDir: join(this.opts.vms.stateDir, node.name),
         netnsPrefix: this.opts.vms.netnsPrefix,
         ...(logger && { logger }),
       });
     } else if (kind === 'lxd') {
-      d = new LxdVmDriver({ node: this.executors.for(node).exec, image: this.opts.vms.lxdImage, ...(logger && { logger }) });
+      d = new LxdVmDriver({ node: this.opts.executors.for(node).exec, image: this.opts.vms.lxdImage, ...(logger && { logger }) });
     }
     this.drivers.set(node.name, d);
     return d ?? undefined;

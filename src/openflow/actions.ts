@@ -631,10 +631,6 @@ export function actionEncodingLength(a: Action): number {
   return encoderFor(a).length(a);
 }
 
-export function encodeAction(w: Writer, a: Action): void {
-  w.pos = putAction(w.view, w.pos, a, w.buf.length);
-}
-
 export function encodeActions(w: Writer, actions: readonly Action[]): void {
   w.pos = putActions(w.view, w.pos, actions, w.buf.length);
 }
@@ -649,7 +645,7 @@ export function putActions(d: DataView, p: number, actions: readonly Action[], l
  * Writes one action at `p` in `d` (`limit` is d.byteLength); returns the end. The actions flows are made of most
  * are written here, one 32-bit store per four bytes; putOtherAction does the others.
  */
-export function putAction(d: DataView, p: number, a: Action, limit: number): number {
+function putAction(d: DataView, p: number, a: Action, limit: number): number {
   switch (a.type) {
     case 'output': {
       // ofp_action_output: type 0, len 16, port, max_len, 6 pad bytes.

@@ -182,12 +182,11 @@ function newSlab(): void {
 
 /** Encodes one message into a Buffer of exactly its length (a view into a shared slab, like pooled Buffers). */
 export function encodeMessage(msg: Message): Buffer {
-  const c = codecFor(msg);
   // Fast path: encode straight into the slab's free space. It fails (RangeError) only when the slab is full, once
   // per slab, or for a message the sized path below will reject anyway.
   const start = slabWriter.pos;
   try {
-    const len = msg.type === 'flow_mod' ? putFlowMod(slabDataView, start, msg, SLAB_SIZE) - start : encodeOnePass(c, msg, slabWriter);
+    const len = msg.type === 'flow_mod' ? putFlowMod(slabDataView, start, msg, SLAB_SIZE) - start : encodeOnePass(codecFor(msg), msg, slabWriter);
     // Keep the next message 8-byte aligned.
     slabWriter.pos = (start + len + 7) & ~7;
     return slabView(start, len);
@@ -195,6 +194,7 @@ export function encodeMessage(msg: Message): Buffer {
     slabWriter.pos = start;
     if (!(e instanceof RangeError)) throw e;
   }
+  const c = codecFor(msg);
   const len = headerLength(c) + c.encodingLength(msg);
   if (len > SLAB_SIZE >> 2) {
     const buf = Buffer.allocUnsafe(len);

@@ -117,11 +117,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }));
   }
 
-  /** Syncs waiting for a slot (see maxConcurrentSyncs). */
-  get syncsWaiting(): number {
-    return this.fullSyncs.waiting;
-  }
-
   private adopt(socket: Socket): void {
     // Our HELLO goes out now (in adopt); the sync work queued meanwhile waits for a turn without a new connection.
     this.gate?.noteConnection();

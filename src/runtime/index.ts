@@ -11,4 +11,3 @@ export { Listener, type ListenerOptions } from './listener.js';
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 export type { TlsFiles } from './tls.js';
-export { JobQueue, TurnGate, type Pause } from './turns.js';

@@ -205,7 +205,7 @@ class Syncer {
     this.installed = undefined;
     // New and changed meters go first (flows in the bundle may use them): OVS takes no meter mods inside a bundle.
     await sendAndConfirm(this.conn, [...meters.adds.map((m) => meterMod(OFPMC.ADD, m)), ...meters.modifies.map((m) => meterMod(OFPMC.MODIFY, m))]);
-    const { diff, bundles, diffMs } = await this.diffAndApply(installed, desired.flows, groups, own, source === 'cache', opts);
+    const { diff, bundles, diffMs } = await this.diffAndApply(installed, desired.flows, groups, own, source === 'cache', opts, pause);
     const flows = diff.plan;
     await sendAndConfirm(this.conn, meters.deletes.map((meterId) => meterMod(OFPMC.DELETE, { meterId, flags: 0, bands: [] })));
     applyPlan(installed, flows, groups, own);
@@ -251,6 +251,7 @@ class Syncer {
     own: Ownership,
     fromCache: boolean,
     opts: SyncOptions,
+    pause: Pause,
   ): Promise<{ diff: FlowDiff; bundles: number; diffMs: number }> {
     const pre: Op[] = [
       ...groups.adds.map((group): Op => ({ kind: 'group', command: OFPGC.ADD, group })),
@@ -288,7 +289,7 @@ class Syncer {
         for (let i = 0; i < desired.length; i += DIFF_BATCH) {
           // Each batch in a turn of its own: the event loop writes what is queued (the switch works on the last
           // batch while we diff this one) and other switches get their turns.
-          if (i > 0) await (opts.pause ?? nextTurn)();
+          if (i > 0) await pause();
           const t = performance.now();
           const end = Math.min(desired.length, i + DIFF_BATCH);
           for (let j = i; j < end; j++) differ.consider(desired[j]!, j);

@@ -11,23 +11,16 @@
 //
 // VMs: the netns backend (src/hosts NetnsVmDriver) inside the lab nodes: a VM is a namespace `mcev-<name>` with a
 // veth whose other end is a port of the node's br0. All traffic stays inside namespaces this test made.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/controller/config.js';
 import { dpidTextForNode } from '../../src/controller/network.js';
-import { startServer, type Server } from '../../src/controller/server.js';
+import type { Server } from '../../src/controller/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { cleanupLab } from '../../src/lab/lab.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow } from '../../src/openflow/flow-text.js';
-import type { CloudNode } from '../../src/topology/model.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
 import { waitFor } from '../helpers/wait.js';
-import { canonicalFlows, dumpFlows, startLabNode } from './lab.js';
+import { canonicalFlows, dumpFlows, startLabController, type LabController } from './lab.js';
 
 const NODES = [
   { name: 'mce-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -52,9 +45,9 @@ const FOREIGN = 'cookie=0x1234,table=0,priority=4321,udp,tp_dst=9,actions=drop';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
 const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => callApi<T>(server!, method, path, body);
 
-let dir: string;
+let lab: LabController | undefined;
 let server: Server | undefined;
-const labs = new Map<string, OvsInstance>();
+let labs: ReadonlyMap<string, OvsInstance> = new Map();
 
 
 /** Our flows on the node's br0 and the compiled pipeline for it, both as this node's OVS prints them. */
@@ -80,24 +73,9 @@ async function allNodesMatch(): Promise<void> {
 
 
 beforeAll(async () => {
-  await cleanupLab('mce');
-  dir = mkdtempSync(join(tmpdir(), 'mce-'));
-  const socket = join(dir, 'openflow.sock');
-  const labDir = join(dir, 'lab');
-  const config = resolveConfig({
-    openflow: { listen: [`unix:${socket}`], echoIntervalSeconds: 1 },
-    api: { host: '127.0.0.1', port: 0, auth: true },
-    store: { path: join(dir, 'cloud.db') },
-    stats: { intervalSeconds: 60 },
-    vms: { backend: 'netns', nodes: { 'mce-gw-1': 'none', 'mce-gw-2': 'none', 'mce-switch': 'none' }, labDir, stateDir: join(dir, 'vms'), netnsPrefix: VM_NETNS_PREFIX },
-    log: { level: 'warn' },
-  });
-  server = await startServer(config, { logger: pino({ level: 'warn' }), onNewToken: () => undefined });
-
-  for (const n of NODES) expect((await api('POST', '/api/v1/nodes', n)).status).toBe(201);
-  // The switches connect to the running controller: each node's datapath is found by its derived id.
-  const nodes = server.service.cloud().nodes as CloudNode[];
-  await Promise.all(nodes.map(async (n) => labs.set(n.name, await startLabNode(n, nodes, labDir, socket))));
+  lab = await startLabController('mce', NODES);
+  server = lab.server;
+  labs = lab.nodes;
   for (const name of ['front', 'back', 'ops']) expect((await api('POST', '/api/v1/subnets', { name, prefixLength: 27 })).status).toBe(201);
   for (const vm of VMS) {
     const res = await api('POST', '/api/v1/vms', vm);
@@ -106,10 +84,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await server?.stop();
-  await Promise.all([...labs.values()].map((o) => o.stop()));
-  await cleanupLab('mce');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await lab?.stop();
 }, 60_000);
 
 describe('the controller with real switches', () => {

@@ -1,9 +1,73 @@
 // Lab nodes for the controller's end-to-end test: one OVS instance per node, each in its own network namespace
 // (src/lab/ovs.ts), with br0 set up as bootstrap would (netdev, OpenFlow13, fail_mode=secure, the node's derived
 // datapath id, the seed's tunnel ports per role) and pointed at the controller's unix socket through a symlink.
-import { OvsInstance } from '../../src/lab/ovs.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { resolveConfig } from '../../src/controller/config.js';
 import { dpidTextForNode } from '../../src/controller/network.js';
+import { startServer, type Server } from '../../src/controller/server.js';
+import { callApi } from '../../src/lab/cloud.js';
+import { cleanupLab } from '../../src/lab/lab.js';
+import { OvsInstance } from '../../src/lab/ovs.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelIp, type CloudNode } from '../../src/topology/model.js';
+
+export interface LabController {
+  readonly dir: string;
+  readonly server: Server;
+  /** Each node's OVS instance, by node name. */
+  readonly nodes: ReadonlyMap<string, OvsInstance>;
+  /** Stops the server and the nodes, removes the prefix's namespaces and the temp dir. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The real server in-process (SQLite store in a temp dir, OpenFlow on a unix socket, API with auth on a loopback
+ * port, netns VMs named `<prefix>v-<vm>` on the compute nodes) and one lab OVS per node, the nodes added through the
+ * API first so that each switch connects with its node's derived datapath id. Leftovers of `prefix` are removed.
+ */
+export async function startLabController(prefix: string, nodes: readonly { readonly name: string; readonly roles: readonly string[] }[]): Promise<LabController> {
+  await cleanupLab(prefix);
+  const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+  const socket = join(dir, 'openflow.sock');
+  const labDir = join(dir, 'lab');
+  const ovs = new Map<string, OvsInstance>();
+  let server: Server | undefined;
+  const stop = async (): Promise<void> => {
+    await server?.stop();
+    await Promise.all([...ovs.values()].map((o) => o.stop()));
+    await cleanupLab(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const config = resolveConfig({
+      openflow: { listen: [`unix:${socket}`], echoIntervalSeconds: 1 },
+      api: { host: '127.0.0.1', port: 0, auth: true },
+      store: { path: join(dir, 'cloud.db') },
+      stats: { intervalSeconds: 60 },
+      vms: {
+        backend: 'netns',
+        nodes: Object.fromEntries(nodes.filter((n) => !n.roles.includes('compute')).map((n) => [n.name, 'none'])),
+        labDir,
+        stateDir: join(dir, 'vms'),
+        netnsPrefix: `${prefix}v-`,
+      },
+      log: { level: 'warn' },
+    });
+    server = await startServer(config, { logger: pino({ level: 'warn' }), onNewToken: () => undefined });
+    for (const n of nodes) {
+      const res = await callApi(server, 'POST', '/api/v1/nodes', n);
+      if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
+    }
+    const cloudNodes = server.service.cloud().nodes as CloudNode[];
+    await Promise.all(cloudNodes.map(async (n) => ovs.set(n.name, await startLabNode(n, cloudNodes, labDir, socket))));
+    return { dir, server, nodes: ovs, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
 
 export async function startLabNode(node: CloudNode, all: readonly CloudNode[], baseDir: string, controllerSocket: string): Promise<OvsInstance> {
   const ovs = await OvsInstance.start({ name: node.name, baseDir });

@@ -157,6 +157,8 @@ describe('Provisioner', () => {
   const exec: Executor = { target: 'fake', run: () => Promise.reject(new Error('not used')), close: () => Promise.resolve() };
   function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
     let current = initial;
+    let revision = 1;
+    const counts = { reads: 0 };
     const calls: string[] = [];
     /** How many of the next bootstrap / remove calls throw (tests may raise them later). */
     const fail = { bootstrap: opts.failBootstrap ?? 0, remove: 0 };
@@ -178,7 +180,8 @@ describe('Provisioner', () => {
     };
     const errors: object[] = [];
     const log = { info: () => undefined, warn: () => undefined, error: (o: object) => errors.push(o) };
-    const p = new Provisioner({ records: () => current, settings, executorFor: () => exec, ops, log, retryMs: 20 });
+    const records = (): CloudRecords => (counts.reads++, current);
+    const p = new Provisioner({ records, revision: () => revision, settings, executorFor: () => exec, ops, log, retryMs: 20 });
     const settle = async (): Promise<void> => {
       for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
     };
@@ -186,7 +189,11 @@ describe('Provisioner', () => {
     const until = async (ok: () => boolean): Promise<void> => {
       for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
     };
-    return { p, calls, errors, fail, settle, until, set: (r: CloudRecords) => (current = r) };
+    const set = (r: CloudRecords): void => {
+      current = r;
+      revision++;
+    };
+    return { p, calls, errors, fail, settle, until, counts, set };
   }
 
   it('bootstraps every node once; the same cloud again changes nothing', async () => {
@@ -233,6 +240,18 @@ describe('Provisioner', () => {
     t.p.recheck('gw1');
     await t.settle();
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
+    await t.p.stop();
+  });
+
+  it('reads the store once per revision, not once per node', async () => {
+    const t = setup(records);
+    t.p.notify();
+    await t.settle();
+    expect(t.counts.reads).toBe(1);
+    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
+    t.p.notify();
+    await t.settle();
+    expect(t.counts.reads).toBe(2);
     await t.p.stop();
   });
 

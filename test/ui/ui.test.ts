@@ -9,20 +9,14 @@
 // to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. Screenshots of
 // the overview and the topology (desktop and phone) go to test-artifacts/ui, and to docs/screenshots (the README's)
 // only with UPDATE_SCREENSHOTS=1, so a test run leaves the work tree as it was.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/controller/config.js';
-import { startServer, type Server } from '../../src/controller/server.js';
+import type { Server } from '../../src/controller/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { cleanupLab } from '../../src/lab/lab.js';
-import type { OvsInstance } from '../../src/lab/ovs.js';
-import type { CloudNode } from '../../src/topology/model.js';
-import { startLabNode } from '../controller/lab.js';
+import { startLabController, type LabController } from '../controller/lab.js';
 
 const NODES = [
   { name: 'mcu-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -41,12 +35,11 @@ const VM_NETNS_PREFIX = 'mcuv-';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = [join(process.cwd(), 'test-artifacts', 'ui'), ...(process.env['UPDATE_SCREENSHOTS'] === '1' ? [join(process.cwd(), 'docs', 'screenshots')] : [])];
 
-let dir: string;
+let lab: LabController | undefined;
 let server: Server | undefined;
 let browser: Browser | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
-const labs: OvsInstance[] = [];
 const problems: string[] = [];
 const api = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(server!, method, path, body);
 
@@ -96,23 +89,9 @@ async function watchBusy(p: Page, selector: string): Promise<() => Promise<boole
 }
 
 beforeAll(async () => {
-  await cleanupLab('mcu');
-  dir = mkdtempSync(join(tmpdir(), 'mcu-'));
-  const socket = join(dir, 'openflow.sock');
-  const labDir = join(dir, 'lab');
-  const config = resolveConfig({
-    openflow: { listen: [`unix:${socket}`], echoIntervalSeconds: 1 },
-    api: { host: '127.0.0.1', port: 0, auth: true },
-    store: { path: join(dir, 'cloud.db') },
-    stats: { intervalSeconds: 60 },
-    vms: { backend: 'netns', nodes: { 'mcu-gw-1': 'none', 'mcu-gw-2': 'none', 'mcu-switch': 'none' }, labDir, stateDir: join(dir, 'vms'), netnsPrefix: VM_NETNS_PREFIX },
-    log: { level: 'warn' },
-  });
   const launched = chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  server = await startServer(config, { logger: pino({ level: 'warn' }), onNewToken: () => undefined });
-  for (const n of NODES) expect((await api('POST', '/api/v1/nodes', n)).status).toBe(201);
-  const nodes = server.service.cloud().nodes as CloudNode[];
-  labs.push(...(await Promise.all(nodes.map((n) => startLabNode(n, nodes, labDir, socket)))));
+  lab = await startLabController('mcu', NODES);
+  server = lab.server;
   for (const name of SUBNETS) expect((await api('POST', '/api/v1/subnets', { name })).status).toBe(201);
   for (const vm of VMS) {
     const res = await api('POST', '/api/v1/vms', vm);
@@ -133,10 +112,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close().catch(() => undefined);
   await browser?.close().catch(() => undefined);
-  await server?.stop();
-  await Promise.all(labs.map((o) => o.stop()));
-  await cleanupLab('mcu');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await lab?.stop();
 }, 60_000);
 
 describe('the web UI in Chromium against a lab', () => {

@@ -79,9 +79,12 @@ export async function ensureBusyboxImage(exec: Executor, opts: { alias?: string;
   const alias = assertName('image', opts.alias ?? DEFAULT_IMAGE);
   const extra = (opts.aliases ?? [BUSYBOX_ALIAS]).map((a) => assertName('image alias', a)).filter((a) => a !== alias);
   const busybox = assertPath('busybox', opts.busybox ?? '/bin/busybox');
-  const imported = !(await imageExists(exec, alias));
-  if (imported) await importImage(exec, alias, busybox);
-  const fingerprint = await aliasTarget(exec, alias);
+  let fingerprint = await aliasTarget(exec, alias);
+  const imported = fingerprint === undefined;
+  if (imported) {
+    await importImage(exec, alias, busybox);
+    fingerprint = await aliasTarget(exec, alias);
+  }
   if (fingerprint === undefined) throw new Error(`[${exec.target}] image alias ${alias} is missing right after the import`);
   for (const a of extra) {
     if ((await aliasTarget(exec, a)) === undefined) await exec.run(['lxc', 'image', 'alias', 'create', a, fingerprint]);
