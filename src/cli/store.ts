@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../controller/config.js';
-import { MIGRATIONS } from '../topology/migrations/index.js';
+import { newerSchemaProblem, storeIntegrityProblems, storeSchemaVersion } from '../topology/sqlite-store.js';
 
 export class StoreFileError extends Error {
   override readonly name = 'StoreFileError';
@@ -87,13 +87,13 @@ export function checkStoreFile(file: string): number {
     throw new StoreFileError(`${file} cannot be opened as SQLite: ${(e as Error).message}`);
   }
   try {
-    const problems = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((p) => p !== 'ok');
+    const problems = storeIntegrityProblems(db);
     if (problems.length > 0) throw new StoreFileError(`${file} fails SQLite's integrity check: ${problems.slice(0, 3).join('; ')}`);
     const hasMigrations = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
     if (!hasMigrations) throw new StoreFileError(`${file} is not a miniCloud store (no schema_migrations table)`);
-    const version = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-    const known = MIGRATIONS.at(-1)?.version ?? 0;
-    if (version > known) throw new StoreFileError(`${file} has schema version ${version}, newer than this program knows (${known}); upgrade miniCloud first`);
+    const version = storeSchemaVersion(db);
+    const newer = newerSchemaProblem(version);
+    if (newer !== undefined) throw new StoreFileError(`${file} has ${newer}`);
     return version;
   } catch (e) {
     if (e instanceof StoreFileError) throw e;

@@ -105,13 +105,29 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   }
 }
 
+/** The schema version of a store database (0 when no migration was applied). Needs the schema_migrations table. */
+export function storeSchemaVersion(db: Database.Database): number {
+  return (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+}
+
+/** Why a store of schema `version` cannot be used by this program (one made by a newer miniCloud), or undefined. */
+export function newerSchemaProblem(version: number, migrations: readonly Migration[] = MIGRATIONS): string | undefined {
+  const known = migrations.at(-1)?.version ?? 0;
+  return version > known ? `schema version ${version}, newer than this program knows (${known}); upgrade miniCloud first` : undefined;
+}
+
+/** SQLite's integrity and foreign-key checks of a database; empty when sound. */
+export function storeIntegrityProblems(db: Database.Database): string[] {
+  const problems = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
+  const fk = db.pragma('foreign_key_check') as unknown[];
+  return [...problems.filter((p) => p !== 'ok'), ...fk.map((r) => `foreign key violation: ${JSON.stringify(r)}`)];
+}
+
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  const current = (db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
-  const known = migrations.at(-1)?.version ?? 0;
-  if (current > known) {
-    throw new StoreSchemaError(`the store's schema is version ${current}, newer than this program knows (${known}); upgrade miniCloud`);
-  }
+  const current = storeSchemaVersion(db);
+  const newer = newerSchemaProblem(current, migrations);
+  if (newer !== undefined) throw new StoreSchemaError(`the store has ${newer}`);
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations) {
     if (m.version <= current) continue;
@@ -231,13 +247,11 @@ export class SqliteStore implements CloudStore {
 
   /** For tests and `minicloud` diagnostics: SQLite's own consistency check ('ok' when sound). */
   integrityCheck(): string[] {
-    const problems = (this.db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check);
-    const fk = this.db.pragma('foreign_key_check') as unknown[];
-    return [...problems.filter((p) => p !== 'ok'), ...fk.map((r) => `foreign key violation: ${JSON.stringify(r)}`)];
+    return storeIntegrityProblems(this.db);
   }
 
   schemaVersion(): number {
-    return (this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
+    return storeSchemaVersion(this.db);
   }
 
   close(): void {
