@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { OFP_MAX_MESSAGE_LEN, OFP_NO_BUFFER, OFP_VERSION, OFPFC, OFPG, OFPGC, OFPMC, OFPP, OFPT, OFPTT, ONF_EXPERIMENTER_ID, ONFT } from '../openflow/consts.js';
 import { decodeMatch } from '../openflow/match.js';
 import { encodeMessageInto } from '../openflow/message.js';
-import { putFlowModHead, type FlowModHead } from '../openflow/messages/flow-mod.js';
+import { OFP_FLOW_MOD_HEAD_LEN, putFlowModHead, type FlowModHead } from '../openflow/messages/flow-mod.js';
 import { viewOf } from '../openflow/writer.js';
 import { Reader } from '../openflow/reader.js';
 import type { Message } from '../openflow/types.js';
@@ -432,7 +432,6 @@ async function sendAndConfirmOps(conn: OfConnection, ops: readonly Op[], own: Ow
 }
 
 const BUNDLE_ADD_HEADER_LEN = 24;
-const FLOW_MOD_FIXED_LEN = 48;
 
 /**
  * Writes a flow op as an OFPT_FLOW_MOD at `off` (its body from the flow's cached encoding, so nothing is encoded
@@ -465,11 +464,11 @@ function writeFlowOp(op: Op, xid: number, own: Ownership, buf: Buffer, off: numb
     priority = f.priority;
     body = matchBytesOfKey(f.key);
   } else throw new Error(`internal: ${op.kind} is not a flow op`);
-  const len = FLOW_MOD_FIXED_LEN + body.length;
+  const len = OFP_FLOW_MOD_HEAD_LEN + body.length;
   const head: FlowModHead = { xid, cookie, cookieMask: 0n, tableId, command, idleTimeout: idle, hardTimeout: hard, priority, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags };
-  putFlowModHead(viewOf(buf), off, head, len);
-  if (typeof body === 'string') buf.write(body, off + FLOW_MOD_FIXED_LEN, 'latin1');
-  else body.copy(buf, off + FLOW_MOD_FIXED_LEN);
+  const at = putFlowModHead(viewOf(buf), off, head, len);
+  if (typeof body === 'string') buf.write(body, at, 'latin1');
+  else body.copy(buf, at);
   return off + len;
 }
 

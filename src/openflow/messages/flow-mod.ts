@@ -8,6 +8,8 @@ import { type AnyBodyCodec, type BodyCodec, plain } from './codec.js';
 
 /** ofp_flow_mod: 40 fixed bytes after the header (48 with it), the match, then instructions to the end. */
 export const OFP_FLOW_MOD_FIXED_LEN = 40;
+/** Header and fixed part: where the match starts, what putFlowModHead writes. */
+export const OFP_FLOW_MOD_HEAD_LEN = OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN;
 
 /** Everything of a FLOW_MOD but its match and instructions: what putFlowModHead writes. */
 export type FlowModHead = Omit<FlowMod, 'type' | 'match' | 'instructions'> & { readonly xid: number };
@@ -25,7 +27,7 @@ export function putFlowModHead(d: DataView, p: number, m: FlowModHead, length: n
   putFixed(d, p + OFP_HEADER_LEN, m, d.byteLength);
   d.setUint32(p, FLOW_MOD_WORD0 | (length & 0xffff));
   d.setUint32(p + 4, xid);
-  return p + OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN;
+  return p + OFP_FLOW_MOD_HEAD_LEN;
 }
 
 /**
@@ -63,7 +65,7 @@ export function putFlowMod(d: DataView, p: number, m: FlowMod & { readonly xid: 
   const match = m.match;
   const instructions = m.instructions;
   putFixed(d, p + OFP_HEADER_LEN, m, limit);
-  const end = putInstructions(d, putMatch(d, p + OFP_HEADER_LEN + OFP_FLOW_MOD_FIXED_LEN, match, limit), instructions, limit);
+  const end = putInstructions(d, putMatch(d, p + OFP_FLOW_MOD_HEAD_LEN, match, limit), instructions, limit);
   const len = end - p;
   if (len > OFP_MAX_MESSAGE_LEN) throw new RangeError(`flow_mod: ${len} bytes is longer than an OpenFlow message can be`);
   d.setUint32(p, FLOW_MOD_WORD0 | len);
