@@ -4,11 +4,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupStore, checkStoreFile, restoreStore } from '../../src/cli/store.js';
 import { resolveConfig } from '../../src/controller/config.js';
 import { startServer, type Server } from '../../src/controller/server.js';
+import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -74,6 +76,19 @@ describe('minicloud store', () => {
     await expect(restoreStore(junk, join(dir, 'other.db'))).rejects.toThrow(/junk\.db/);
     expect(existsSync(join(dir, 'other.db'))).toBe(false);
     expect(() => checkStoreFile(join(dir, 'missing.db'))).toThrow(/no such file/);
+  });
+
+  it('refuses a store whose rows break its foreign keys', () => {
+    const file = join(dir, 'orphan.db');
+    openSqliteStore(file).close();
+    const db = new Database(file);
+    db.pragma('foreign_keys = OFF');
+    db.prepare(
+      `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, created_at)
+       VALUES ('orphan', 'no-such-subnet', 'no-such-node', 'no-such-node', 'small', 1, 256, 'busybox', '10.9.9.9', '02:00:00:00:09:09', 'tap9', 'running', 'now')`,
+    ).run();
+    db.close();
+    expect(() => checkStoreFile(file)).toThrow(/orphan\.db fails SQLite's integrity check: foreign key violation: .*"table":"vms"/);
   });
 
   it('works as the minicloud command, taking store.path from --config', async () => {
