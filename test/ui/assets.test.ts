@@ -1,11 +1,11 @@
 // The UI's static side without a browser: GET / is the page, its assets come with the right content types and
-// headers (CSP, no-cache), the table declarations match src/pipeline/tables.ts, and /api/v1 still needs the token.
+// headers (CSP, no-cache: the same for every kind of answer, and only on the UI's own), the table declarations match src/pipeline/tables.ts, and /api/v1 still needs the token.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
-import { packageRoot, UI_CSP, uiAssetDir, uiRoutes } from '../../src/api/routes/ui.js';
+import { packageRoot, UI_CSP, UI_HEADERS, uiAssetDir, uiRoutes } from '../../src/api/routes/ui.js';
 import { TABLES } from '../../src/pipeline/tables.js';
 import { makeHarness, type Harness } from '../api/harness.js';
 
@@ -18,6 +18,10 @@ afterAll(async () => {
 });
 
 const get = (url: string, headers: Record<string, string> = {}) => hx.app.inject({ method: 'GET', url, headers });
+
+/** The UI's policy headers as a response carries them (undefined where missing). */
+const policy = (headers: Record<string, unknown>) => Object.fromEntries(Object.keys(UI_HEADERS).map((k) => [k, headers[k]]));
+const noPolicy = Object.fromEntries(Object.keys(UI_HEADERS).map((k) => [k, undefined]));
 
 describe('the web UI assets', () => {
   it('finds the package root and the asset directory from the source tree', () => {
@@ -35,33 +39,68 @@ describe('the web UI assets', () => {
     expect(res.headers['cache-control']).toBe('no-cache');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.body).toContain('<script type="module" src="/ui/js/main.js"></script>');
+    // The theme is set by a classic (blocking) script in <head>, ahead of the stylesheet: before the first paint.
+    const head = res.body.slice(0, res.body.indexOf('</head>'));
+    expect(head).toContain('<script src="/ui/js/theme.js"></script>');
+    expect(head.indexOf('/ui/js/theme.js')).toBeLessThan(head.indexOf('/ui/app.css'));
+    expect(res.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|\sstyle=|\son[a-z]+=/);
     expect(res.body).not.toMatch(/https?:\/\/(?!www\.w3\.org)/);
   });
 
+  it('has one set of policy headers, with a CSP that allows nothing inline', () => {
+    expect(UI_HEADERS).toEqual({
+      'content-security-policy': UI_CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cache-control': 'no-cache',
+    });
+    expect(UI_CSP).toMatch(/script-src 'self';/);
+    expect(UI_CSP).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
+  });
+
+  // One row per kind of answer: the page, static files of each type, the JSON route; GET and HEAD.
   it.each([
+    ['/', 'text/html; charset=utf-8'],
+    ['/ui/index.html', 'text/html; charset=utf-8'],
     ['/ui/app.css', 'text/css; charset=utf-8'],
     ['/ui/favicon.svg', 'image/svg+xml'],
     ['/ui/js/main.js', 'text/javascript; charset=utf-8'],
+    ['/ui/js/theme.js', 'text/javascript; charset=utf-8'],
     ['/ui/js/topology.js', 'text/javascript; charset=utf-8'],
     ['/ui/js/flows.js', 'text/javascript; charset=utf-8'],
     ['/ui/pipeline-tables.json', 'application/json; charset=utf-8'],
-  ])('serves %s as %s', async (url, type) => {
-    const res = await get(url);
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe(type);
-    expect(res.headers['cache-control']).toBe('no-cache');
-    expect(res.headers['content-security-policy']).toBe(UI_CSP);
+  ])('serves %s as %s with the policy headers (GET and HEAD)', async (url, type) => {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await hx.app.inject({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(200);
+      expect(res.headers['content-type'], `${method} ${url}`).toBe(type);
+      expect(policy(res.headers), `${method} ${url}`).toEqual(UI_HEADERS);
+    }
   });
 
-  it('answers a revalidation with 304', async () => {
-    const first = await get('/ui/app.css');
-    const etag = String(first.headers.etag);
-    expect(etag).toMatch(/^(W\/)?"/);
-    expect((await get('/ui/app.css', { 'if-none-match': etag })).statusCode).toBe(304);
+  it('answers a revalidation with 304 and the same policy headers', async () => {
+    for (const url of ['/ui/app.css', '/ui/js/main.js']) {
+      const etag = String((await get(url)).headers.etag);
+      expect(etag).toMatch(/^(W\/)?"/);
+      const again = await get(url, { 'if-none-match': etag });
+      expect(again.statusCode, url).toBe(304);
+      expect(again.body).toBe('');
+      expect(policy(again.headers), url).toEqual(UI_HEADERS);
+    }
+  });
+
+  it("keeps its headers to itself: errors under /ui/ and the other routes carry none of them", async () => {
+    const cases = [['/ui/nope.js', 404], ['/ui/js/', 403], ['/healthz', 200], ['/docs/json', 200], ['/metrics', 200], ['/api/v1/nodes', 401], ['/nope', 404]] as const;
+    for (const [url, code] of cases) {
+      const res = await get(url);
+      expect(res.statusCode, url).toBe(code);
+      expect(policy(res.headers), url).toEqual(noPolicy);
+    }
   });
 
   it('imports only modules it serves, by relative path', async () => {
-    for (const file of ['main.js', 'api.js', 'dom.js', 'flows.js', 'format.js', 'forms.js', 'overview.js', 'status.js', 'topology.js']) {
+    for (const file of ['main.js', 'theme.js', 'api.js', 'dom.js', 'flows.js', 'format.js', 'forms.js', 'overview.js', 'status.js', 'topology.js']) {
       const body = (await get(`/ui/js/${file}`)).body;
       for (const m of body.matchAll(/^import .* from '([^']+)';$/gm)) {
         expect(m[1], `${file} imports ${m[1]}`).toMatch(/^\.\/[a-z-]+\.js$/);

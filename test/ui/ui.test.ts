@@ -6,9 +6,11 @@
 // Through the page only: sign in (a wrong token is refused next to the field), create a subnet and a VM, see the VM
 // in the list and in the topology picture, select it and see its path highlighted, open its node's flows and find
 // its MAC in the table text with counters that move when the VM sends packets, see the API's validation errors next
-// to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. Screenshots of
-// the overview and the topology (desktop and phone) go to test-artifacts/ui, and to docs/screenshots (the README's)
-// only with UPDATE_SCREENSHOTS=1, so a test run leaves the work tree as it was.
+// to the fields that caused them, stop / start the VM, resync its node, delete it and see it gone. The dark theme:
+// applied with a dark system before the first paint, readable (every visible text's contrast as rendered), the
+// picker switching it by pointer and keyboard and remembering it across reloads, no console or CSP message.
+// Screenshots of the overview and the topology (desktop light and dark, phone) go to test-artifacts/ui, and to
+// docs/screenshots (the README's) only with UPDATE_SCREENSHOTS=1, so a test run leaves the work tree as it was.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -52,6 +54,62 @@ async function screenshot(p: Page, name: string, fullPage = true): Promise<void>
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, name), png);
   }
+}
+
+/** Recorded by an init script (before any of the page's): the first of "<html data-theme> set" / "<body> inserted". */
+const THEME_ORDER_PROBE = `(() => {
+  window.__themeOrder = [];
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes') window.__themeOrder.push('theme:' + r.target.getAttribute('data-theme'));
+      else if ([...r.addedNodes].some((n) => n.nodeName === 'BODY')) window.__themeOrder.push('body');
+    }
+  }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-theme'] });
+})()`;
+
+interface ThemeState { theme: string; choice: string; picker: string; stored: string | null; firstMutation: string | undefined; scheme: string }
+async function themeState(p: Page): Promise<ThemeState> {
+  return (await p.evaluate(`({
+    theme: document.documentElement.dataset.theme,
+    choice: document.documentElement.dataset.themeChoice,
+    picker: document.getElementById('theme').value,
+    stored: localStorage.getItem('minicloud.theme'),
+    firstMutation: window.__themeOrder?.[0],
+    scheme: getComputedStyle(document.documentElement).colorScheme,
+  })`)) as ThemeState;
+}
+
+/** WCAG relative luminance of a computed 'rgb(r, g, b)'. */
+function luminance(rgb: string): number {
+  const [r, g, b] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/**
+ * The lowest contrast between the colour of a visible HTML text (any element with a text node of its own, outside the
+ * SVG picture, not a disabled control) and the first opaque background under it, as the page renders it.
+ */
+async function lowestTextContrast(p: Page): Promise<{ ratio: number; what: string; texts: number }> {
+  const samples = (await p.evaluate(`[...document.querySelectorAll('body *')]
+    .filter((el) => !el.closest('svg, [hidden], .sr-only') && !el.disabled && el.getClientRects().length > 0
+      && [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))
+    .map((el) => {
+      let bg = el;
+      while (bg && /^rgba\\(.*, 0\\)$|^transparent$/.test(getComputedStyle(bg).backgroundColor)) bg = bg.parentElement;
+      const what = el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ').join('.') : '') + ' "' + el.textContent.trim().slice(0, 24) + '"';
+      return [getComputedStyle(el).color, getComputedStyle(bg ?? document.documentElement).backgroundColor, what];
+    })`)) as [string, string, string][];
+  let lowest = { ratio: Infinity, what: '', texts: samples.length };
+  for (const [fg, bg, what] of samples) {
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+    const ratio = (hi! + 0.05) / (lo! + 0.05);
+    if (ratio < lowest.ratio) lowest = { ratio, what: `${what}: ${fg} on ${bg}`, texts: samples.length };
+  }
+  expect(samples.length).toBeGreaterThan(10);
+  return lowest;
 }
 
 // Code run in the page is written as strings (this project type-checks against Node's globals, not the DOM's) and
@@ -119,6 +177,8 @@ describe('the web UI in Chromium against a lab', () => {
   it('asks for the token, refuses a wrong one next to the field, then shows the overview', async () => {
     await page.goto(`${server!.apiUrl}/`);
     await page.waitForSelector('#sign-in:not([hidden])');
+    // A light system: the light theme, following the system (nothing stored).
+    expect(await themeState(page)).toMatchObject({ theme: 'light', choice: 'system', picker: 'system', stored: null, scheme: 'light' });
     await page.fill('#token', 'mc_wrong');
     await page.click('#sign-in-form button[type=submit]');
     await page.waitForSelector('#token-error:not([hidden])');
@@ -227,6 +287,84 @@ describe('the web UI in Chromium against a lab', () => {
     await page.waitForSelector('#topology-svg [data-vm="db-1"].selected');
     await page.keyboard.press('Escape');
     await page.waitForSelector('#topology-svg:not(.has-selection)');
+  });
+
+  it('follows a dark system theme, switches and remembers the theme, and stays readable', async () => {
+    const dark = await browser!.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
+    const seen: string[] = [];
+    try {
+      // Before any page script: record, in order, when <html data-theme> is set and when <body> is inserted.
+      await dark.addInitScript(THEME_ORDER_PROBE);
+      const p = await dark.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (e) => seen.push(`pageerror: ${e.message}`));
+      p.on('console', (m) => {
+        // As above: the 401 of the page's probe for an API without auth and the 400 of the form error are on purpose.
+        if ((m.type() === 'error' || m.type() === 'warning') && !/status of (400|401) /.test(m.text())) seen.push(`console ${m.type()}: ${m.text()}`);
+      });
+      await p.goto(`${server!.apiUrl}/`);
+      await p.waitForSelector('#sign-in:not([hidden])');
+      expect(await themeState(p)).toEqual({ theme: 'dark', choice: 'system', picker: 'system', stored: null, firstMutation: 'theme:dark', scheme: 'dark' });
+      const colours = (await p.evaluate(`(() => { const s = getComputedStyle(document.documentElement); return [s.backgroundColor, s.color]; })()`)) as [string, string];
+      expect(luminance(colours[0])).toBeLessThan(0.05);
+      expect(luminance(colours[1])).toBeGreaterThan(0.7);
+
+      await p.fill('#token', server!.token);
+      await p.click('#sign-in-form button[type=submit]');
+      await p.waitForSelector('#vms-table tr[data-vm="ui-vm-1"]');
+      await p.locator('#nodes-table .badge.ok').first().waitFor();
+      await screenshot(p, 'overview-dark.png');
+      await p.goto(`${server!.apiUrl}/#/topology/ui-vm-1`);
+      await p.waitForSelector('#topology-svg [data-vm="ui-vm-1"].selected');
+      await p.locator('#topology-svg .dot.up').first().waitFor();
+      await screenshot(p, 'topology-dark.png');
+      // Every visible text on the page against the background it is drawn on; on the overview with a form error.
+      const topology = await lowestTextContrast(p);
+      await p.goto(`${server!.apiUrl}/#/overview`);
+      await p.fill('#subnet-name', 'wide');
+      await p.fill('#subnet-prefixLength', '20');
+      await p.click('#subnet-form button[type=submit]');
+      await p.waitForSelector('#subnet-prefixLength-error:not([hidden])');
+      const overview = await lowestTextContrast(p);
+      await p.fill('#subnet-name', '');
+      await p.fill('#subnet-prefixLength', '');
+      await p.goto(`${server!.apiUrl}/#/topology/ui-vm-1`);
+      await p.waitForSelector('#topology-svg [data-vm="ui-vm-1"].selected');
+      console.log(`dark theme, lowest contrast of visible HTML text: overview ${overview.ratio.toFixed(2)} of ${overview.texts} texts (${overview.what}); topology ${topology.ratio.toFixed(2)} of ${topology.texts} (${topology.what})`);
+      expect(overview.ratio).toBeGreaterThanOrEqual(4.5);
+      expect(topology.ratio).toBeGreaterThanOrEqual(4.5);
+
+      // Forced light, with the pointer: kept in localStorage and applied before the first paint after a reload.
+      await p.selectOption('#theme', 'light');
+      expect(await themeState(p)).toMatchObject({ theme: 'light', choice: 'light', stored: 'light', scheme: 'light' });
+      await p.reload();
+      await p.waitForSelector('#topology-svg [data-vm="ui-vm-1"]');
+      expect(await themeState(p)).toEqual({ theme: 'light', choice: 'light', picker: 'light', stored: 'light', firstMutation: 'theme:light', scheme: 'light' });
+      // Forced dark, with the keyboard (the picker is labelled "Theme").
+      expect(await p.evaluate(`document.getElementById('theme').labels[0].textContent`)).toBe('Theme');
+      await p.focus('#theme');
+      await p.keyboard.press('ArrowDown');
+      expect(await themeState(p)).toMatchObject({ theme: 'dark', choice: 'dark', stored: 'dark' });
+      await p.reload();
+      await p.waitForSelector('#topology-svg [data-vm="ui-vm-1"]');
+      expect(await themeState(p)).toMatchObject({ theme: 'dark', picker: 'dark', stored: 'dark', firstMutation: 'theme:dark' });
+      // Back to the system's, which is then followed as it changes.
+      await p.focus('#theme');
+      await p.keyboard.press('ArrowUp');
+      await p.keyboard.press('ArrowUp');
+      expect(await themeState(p)).toMatchObject({ theme: 'dark', choice: 'system', picker: 'system', stored: null });
+      // (The media query's change event comes with the next rendering step: wait for it.)
+      const follows = async (scheme: 'light' | 'dark') => {
+        await p.emulateMedia({ colorScheme: scheme });
+        return until(`the ${scheme} system theme to be followed`, async () => ((await themeState(p)).theme === scheme ? themeState(p) : undefined), 5000);
+      };
+      expect(await follows('light')).toMatchObject({ theme: 'light', choice: 'system', stored: null, scheme: 'light' });
+      expect(await follows('dark')).toMatchObject({ theme: 'dark', choice: 'system', stored: null, scheme: 'dark' });
+      // Nothing else was logged: no CSP violation ("Refused to …"), no script error.
+      expect(seen).toEqual([]);
+    } finally {
+      await dark.close();
+    }
   });
 
   it("shows its node's flows grouped by table with live counters and a filter", async () => {

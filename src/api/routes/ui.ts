@@ -1,11 +1,11 @@
 // The web UI: static ES modules, CSS and SVG from src/api/ui served at `/` and `/ui/`, plus the pipeline's table
 // declarations as JSON (the flows view's headings). The UI talks to the public API with the operator's token; nothing
-// here needs one. Headers are set only inside this plugin, so /api/v1 and /docs keep theirs.
+// here needs one. Headers are set by this plugin's own hook, so /api/v1 and /docs keep theirs.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { TABLES } from '../../pipeline/tables.js';
 import { errorPayload } from '../errors.js';
 
@@ -42,12 +42,21 @@ export function uiAssetDir(): string {
   return join(packageRoot(), 'src', 'api', 'ui');
 }
 
-function secure(reply: FastifyReply): void {
-  reply.header('content-security-policy', UI_CSP);
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('x-frame-options', 'DENY');
-}
+/**
+ * The headers of every successful answer of the UI's routes (the page, its assets, the table declarations, 304s),
+ * set in one place: the plugin's onSend hook. Asset names carry no content hash, so the browser keeps them but asks
+ * again (ETag / Last-Modified make that a 304).
+ */
+export const UI_HEADERS = {
+  'content-security-policy': UI_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-cache',
+} as const;
+
+/** RFC 9239's type for JavaScript (send's table still says application/javascript). */
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
 
 /** What the flows view shows above each table's rows: the declarations of src/pipeline/tables.ts. */
 const pipelineTables = JSON.stringify({ tables: TABLES.map(({ id, name, purpose, miss }) => ({ id, name, purpose, miss })) });
@@ -63,27 +72,16 @@ export function uiRoutes(assetDir: string = uiAssetDir()) {
       return;
     }
     const index = readFileSync(join(assetDir, 'index.html'));
-    await app.register(fastifyStatic, {
-      root: assetDir,
-      prefix: '/ui/',
-      index: false,
-      dotfiles: 'ignore',
-      // Asset names carry no content hash: the browser keeps them but asks again (ETag / Last-Modified make it cheap).
-      cacheControl: false,
-      setHeaders: (reply: FastifyReply, path: string) => {
-        secure(reply);
-        reply.header('cache-control', 'no-cache');
-        // RFC 9239's type for JavaScript (send's table still says application/javascript).
-        if (path.endsWith('.js')) reply.header('content-type', 'text/javascript; charset=utf-8');
-      },
+    // Error answers (404, 403 for a directory) keep the API's plain JSON headers.
+    app.addHook('onSend', async (_req, reply, payload) => {
+      if (reply.statusCode >= 400) return payload;
+      reply.headers(UI_HEADERS);
+      if (String(reply.getHeader('content-type')).startsWith('application/javascript')) reply.type(JAVASCRIPT);
+      return payload;
     });
-    app.get('/', { schema: { hide: true } }, async (_req, reply) => {
-      secure(reply);
-      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(index);
-    });
-    app.get('/ui/pipeline-tables.json', { schema: { hide: true } }, async (_req, reply) => {
-      secure(reply);
-      return reply.header('cache-control', 'no-cache').type('application/json; charset=utf-8').send(pipelineTables);
-    });
+    // cacheControl off: UI_HEADERS carries the one Cache-Control.
+    await app.register(fastifyStatic, { root: assetDir, prefix: '/ui/', index: false, dotfiles: 'ignore', cacheControl: false });
+    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(index));
+    app.get('/ui/pipeline-tables.json', { schema: { hide: true } }, async (_req, reply) => reply.type('application/json; charset=utf-8').send(pipelineTables));
   };
 }

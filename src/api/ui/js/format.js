@@ -46,11 +46,11 @@ export function byRoleThenName(a, b) {
   return ROLE_ORDER.indexOf(mainRole(a)) - ROLE_ORDER.indexOf(mainRole(b)) || a.name.localeCompare(b.name, undefined, NATURAL);
 }
 
-/** Eight subnet colours, distinguishable and dark enough for white text on the stripe. */
-const PALETTE = ['#1f6fb2', '#b3541e', '#2e7d32', '#8e24aa', '#00838f', '#c62828', '#6d4c41', '#546e7a'];
-export function subnetColor(subnets, name) {
+/** The subnet's colour as a class, `subnet-0` … `subnet-7`: app.css has eight per theme (--subnet-N). */
+const SUBNET_COLOURS = 8;
+export function subnetClass(subnets, name) {
   const i = subnets.findIndex((x) => x.name === name);
-  return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
+  return `subnet-${(i < 0 ? 0 : i) % SUBNET_COLOURS}`;
 }
 
 /** 'AZ-1' stays 'AZ-1'; 'east' becomes 'AZ east'. */

@@ -2,7 +2,7 @@
 // capacity, subnets, VMs; row actions (resync, start, stop, delete) and the two create forms.
 import { api } from './api.js';
 import { $, gridTable, h, replaceKeepingFocus } from './dom.js';
-import { azLabel, byRoleThenName, mainRole, mib, NATURAL, since, subnetColor } from './format.js';
+import { azLabel, byRoleThenName, mainRole, mib, NATURAL, since, subnetClass } from './format.js';
 import { clearErrors, formValues, showError } from './forms.js';
 import { operation, pending } from './status.js';
 
@@ -81,7 +81,7 @@ function subnetsTable(cloud, ctx) {
       h(
         'tr',
         { 'data-subnet': sn.name },
-        h('th', { scope: 'row' }, h('span', { class: 'swatch', 'data-color': subnetColor(cloud.subnets, sn.name), 'aria-hidden': 'true' }), sn.name),
+        h('th', { scope: 'row' }, h('span', { class: ['swatch', subnetClass(cloud.subnets, sn.name)], 'aria-hidden': 'true' }), sn.name),
         h('td', { class: 'mono' }, sn.cidr),
         h('td', { class: 'mono' }, sn.gatewayIp),
         h('td', { class: 'num' }, String(sn.vni)),
@@ -109,7 +109,7 @@ function vmsTable(cloud, ctx) {
         h('td', { class: 'mono' }, v.mac),
         h('td', {}, v.node),
         h('td', {}, v.gateway),
-        h('td', {}, h('span', { class: 'swatch', 'data-color': subnetColor(cloud.subnets, v.subnet), 'aria-hidden': 'true' }), v.subnet),
+        h('td', {}, h('span', { class: ['swatch', subnetClass(cloud.subnets, v.subnet)], 'aria-hidden': 'true' }), v.subnet),
         h('td', {}, v.flavor, h('div', { class: 'hint' }, `${v.cpus} CPU · ${mib(v.memoryMiB)}`)),
         h(
           'td',
@@ -152,7 +152,6 @@ export function renderOverview(cloud, ctx) {
   replaceKeepingFocus($('#nodes'), nodesTable(cloud, ctx));
   replaceKeepingFocus($('#subnets'), subnetsTable(cloud, ctx));
   replaceKeepingFocus($('#vms'), vmsTable(cloud, ctx));
-  for (const el of document.querySelectorAll('.swatch[data-color]')) el.style.background = el.dataset.color;
 
   const names = (role) => cloud.nodes.filter((n) => n.roles.includes(role)).map((n) => n.name);
   syncSelect($('#vm-subnet'), cloud.subnets.length ? cloud.subnets.map((x) => [x.name, `${x.name} (${x.cidr})`]) : [['', 'create a subnet first']]);

@@ -3,7 +3,7 @@
 // endpoint and the broadcast star (vxlan-sw) around the switch node. Selecting a VM highlights its path: its port,
 // its node, the tunnels from its node, its gateway (egress) and the switch (broadcast).
 import { h, s } from './dom.js';
-import { azLabel, mainRole, NATURAL, subnetColor } from './format.js';
+import { azLabel, mainRole, NATURAL, subnetClass } from './format.js';
 
 const NODE_W = 200;
 const NODE_H = 80;
@@ -112,11 +112,11 @@ function nodeBox(n, p, dp, egressCount) {
   );
 }
 
-function vmBox(v, p, color, selected) {
+function vmBox(v, p, colour, selected) {
   return s(
     'g',
     {
-      class: ['vm', `state-${v.state}`, selected && 'selected'],
+      class: ['vm', `state-${v.state}`, colour, selected && 'selected'],
       'data-vm': v.name,
       'data-key': `vm:${v.name}`,
       transform: `translate(${p.x},${p.y})`,
@@ -126,8 +126,8 @@ function vmBox(v, p, color, selected) {
       'aria-label': `${v.name}, ${v.ip}, ${v.state}, subnet ${v.subnet}, gateway ${v.gateway}`,
     },
     s('title', {}, `${v.name} ${v.ip} ${v.mac} (${v.state}) on ${v.node}, subnet ${v.subnet}, gateway ${v.gateway}`),
-    s('rect', { class: 'vm-box', width: VM_W, height: VM_H, rx: 6, stroke: color }),
-    s('rect', { class: 'vm-stripe', width: 7, height: VM_H, rx: 3, fill: color }),
+    s('rect', { class: 'vm-box', width: VM_W, height: VM_H, rx: 6 }),
+    s('rect', { class: 'vm-stripe', width: 7, height: VM_H, rx: 3 }),
     s('text', { class: 'vm-name', x: 14, y: 18 }, v.name, v.state === 'running' ? '' : ` (${v.state})`),
     s('text', { class: 'vm-sub', x: 14, y: 35 }, `${v.ip} → ${v.gateway}`),
   );
@@ -138,7 +138,7 @@ function legend(cloud, l) {
   cloud.subnets.forEach((sn, i) => {
     const y = l.legendY + 22 + i * 24;
     const n = cloud.vms.filter((v) => v.subnet === sn.name).length;
-    rows.push(s('rect', { x: MARGIN, y: y - 12, width: 14, height: 14, rx: 3, fill: subnetColor(cloud.subnets, sn.name) }));
+    rows.push(s('rect', { class: ['legend-swatch', subnetClass(cloud.subnets, sn.name)], x: MARGIN, y: y - 12, width: 14, height: 14, rx: 3 }));
     rows.push(s('text', { class: 'legend-text', x: MARGIN + 22, y }, `${sn.name}  ${sn.cidr}  VNI ${sn.vni}  gateway IP ${sn.gatewayIp}  ${n} VM${n === 1 ? '' : 's'}`));
   });
   const key = (i, cls, label) => {
@@ -199,7 +199,7 @@ export function drawTopology(cloud, selected, onSelect) {
       cloud.vms.filter((v) => v.gateway === p.node.name).length,
     ),
   );
-  const vms = [...l.vms.values()].map((p) => vmBox(p.vm, p, subnetColor(cloud.subnets, p.vm.subnet), p.vm.name === selected));
+  const vms = [...l.vms.values()].map((p) => vmBox(p.vm, p, subnetClass(cloud.subnets, p.vm.subnet), p.vm.name === selected));
 
   const svg = s(
     'svg',
