@@ -57,6 +57,16 @@ export interface Inventory {
   readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
 }
 
+/** A node's provisioning states (src/controller/provisioning.ts); 'removing': it left the store, its undo runs or retries. */
+export const PROVISIONING_STATES = ['provisioning', 'ready', 'waiting', 'failed', 'removing'] as const;
+
+export interface NodeProvisioningSample {
+  readonly node: string;
+  readonly state: (typeof PROVISIONING_STATES)[number];
+  /** Failed runs so far. */
+  readonly failures: number;
+}
+
 export interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop) as minicloud_process_* / minicloud_nodejs_*. Default true. */
   readonly processMetrics?: boolean;
@@ -83,6 +93,7 @@ export class Metrics {
   private readonly nodesSeen = new Set<string>();
   private readonly subnetsSeen = new Set<string>();
   private inventory: (() => Inventory) | undefined;
+  private provisioning: (() => readonly NodeProvisioningSample[]) | undefined;
 
   // --- controller
   private readonly datapathsConnected: Gauge;
@@ -112,6 +123,7 @@ export class Metrics {
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     const inventory = (): Inventory | undefined => this.inventory?.();
+    const provisioning = (): readonly NodeProvisioningSample[] => this.provisioning?.() ?? [];
     if (options.processMetrics !== false) {
       collectDefaultMetrics({ register: this.registry, prefix: 'minicloud_' });
       // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool rejects them).
@@ -239,6 +251,26 @@ export class Metrics {
         for (const s of inventory()?.subnets ?? []) this.set({ subnet: s.name }, s.free);
       },
     });
+    new Gauge({
+      name: 'minicloud_node_provisioning',
+      help: "A node's provisioning state: 1 for the state it is in, 0 for the others (removing: the node left the store and its removal runs or is retried).",
+      labelNames: ['node', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of provisioning()) for (const state of PROVISIONING_STATES) this.set({ node: s.node, state }, state === s.state ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'minicloud_node_provisioning_failures_total',
+      help: 'Failed provisioning runs of a node (bootstrap, DHCP reservations or removal); each is retried with a backoff.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of provisioning()) this.inc({ node: s.node }, s.failures);
+      },
+    });
   }
 
   get contentType(): string {
@@ -252,6 +284,11 @@ export class Metrics {
   /** Where the VM, node and subnet gauges come from (the CloudService, via the API). */
   setInventory(source: () => Inventory): void {
     this.inventory = source;
+  }
+
+  /** Where the node provisioning gauge and counter come from (the Provisioner, when the controller provisions nodes). */
+  setProvisioning(source: () => readonly NodeProvisioningSample[]): void {
+    this.provisioning = source;
   }
 
   // --- controller: called by the runtime glue

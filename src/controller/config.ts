@@ -2,6 +2,7 @@
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
@@ -24,6 +25,10 @@ export const ConfigSchema = Type.Object(
           echoIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           /** Node name -> datapath id (16 hex digits) for bridges whose id is not the one derived from the name. */
           datapathIds: Type.Optional(Type.Record(Type.String(), Dpid)),
+          /** Full syncs (they read the switch's flow table, as on every connect) running at once; the others queue. */
+          maxConcurrentSyncs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+          /** Sync work gives way to connecting switches (src/runtime/turns.ts). */
+          yieldToConnections: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),
@@ -101,6 +106,8 @@ export interface Config {
     readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string };
     readonly echoIntervalSeconds: number;
     readonly datapathIds: Readonly<Record<string, string>>;
+    readonly maxConcurrentSyncs: number;
+    readonly yieldToConnections: boolean;
   };
   readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
   readonly store: { readonly path: string };
@@ -134,6 +141,7 @@ export const DEFAULTS = {
   overlay: '192.168.20.0/22',
   statsIntervalSeconds: 15,
   echoIntervalSeconds: 5,
+  maxConcurrentSyncs: DEFAULT_MAX_CONCURRENT_SYNCS,
   stateDir: '/var/lib/minicloud/vms',
   netnsPrefix: 'vm-',
   lxdImage: 'minicloud-busybox',
@@ -156,6 +164,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_TLS_CERT', ['openflow', 'tls', 'cert'], 'string'],
   ['MINICLOUD_TLS_CA', ['openflow', 'tls', 'ca'], 'string'],
   ['MINICLOUD_ECHO_INTERVAL_SECONDS', ['openflow', 'echoIntervalSeconds'], 'number'],
+  ['MINICLOUD_OPENFLOW_MAX_CONCURRENT_SYNCS', ['openflow', 'maxConcurrentSyncs'], 'int'],
+  ['MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS', ['openflow', 'yieldToConnections'], 'bool'],
   ['MINICLOUD_API_HOST', ['api', 'host'], 'string'],
   ['MINICLOUD_API_PORT', ['api', 'port'], 'int'],
   ['MINICLOUD_API_AUTH', ['api', 'auth'], 'bool'],
@@ -174,8 +184,9 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
 ];
 
 /**
- * Reads FILE (YAML or JSON, see config-file.ts) if given, validates it with the line of each bad key, then applies
- * the environment (which wins over the file), validates again and fills in defaults.
+ * Reads FILE (YAML or JSON, see config-file.ts) if given, applies the environment (which wins over the file),
+ * validates the result once and fills in defaults. Each problem names the file's line of the key, or the variable
+ * that set it.
  */
 export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
   if (path === undefined) return resolveConfig({}, env, 'environment');
@@ -188,42 +199,61 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
   }
   const { data } = file;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`${path}:${file.lineOf([]) ?? 1}: the configuration must be a mapping of keys (an object)`);
-  const problems = fileProblems(data).map(({ instancePath, message, params }) => {
-    const keys = instancePath.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
-    const unknown = params['additionalProperties'];
-    const line = Array.isArray(unknown) ? file.lineOf([...keys, String(unknown[0])], true) : file.lineOf(keys);
-    return `${path}${line === undefined ? '' : `:${line}`}: ${describe(instancePath, message, params)}`;
-  });
-  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
-  return resolveConfig(data, env, path);
+  return resolveConfig(data, env, path, file);
 }
 
-/** The schema's errors for a file, with a union of literals said once (`must be one of none, netns, lxd`). */
-function fileProblems(data: unknown): { instancePath: string; message: string; params: Record<string, unknown> }[] {
+interface Problem {
+  /** The key the problem is about (for an unknown key: that key). */
+  readonly keys: readonly string[];
+  /** `api.port: must be <= 65535` */
+  readonly text: string;
+  readonly unknownKey: boolean;
+}
+
+/** The schema's errors, with a union of literals said once (`must be one of none, netns, lxd`). */
+function schemaProblems(data: unknown): Problem[] {
   const errors = [...Value.Errors(ConfigSchema, data)].filter((e) => e.keyword !== 'boolean' || e.instancePath === '');
   const allowed = new Map<string, unknown[]>();
   for (const e of errors) if (e.keyword === 'const') allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), (e.params as { allowedValue?: unknown }).allowedValue]);
-  const out: { instancePath: string; message: string; params: Record<string, unknown> }[] = [];
+  const out: Problem[] = [];
   for (const e of errors) {
     const values = allowed.get(e.instancePath);
-    if (values === undefined) out.push({ instancePath: e.instancePath, message: e.message, params: e.params as Record<string, unknown> });
-    else if (e.keyword === 'anyOf') out.push({ instancePath: e.instancePath, message: `must be one of ${values.join(', ')}`, params: {} });
+    if (values !== undefined && e.keyword !== 'anyOf') continue;
+    const params = (values === undefined ? e.params : {}) as Record<string, unknown>;
+    const keys = e.instancePath.split('/').slice(1).map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const unknown = params['additionalProperties'];
+    out.push({
+      keys: Array.isArray(unknown) ? [...keys, String(unknown[0])] : keys,
+      text: describe(e.instancePath, values === undefined ? e.message : `must be one of ${values.join(', ')}`, params),
+      unknownKey: Array.isArray(unknown),
+    });
   }
   return out;
 }
 
-export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+/**
+ * RAW (a file's data, or an object) with the environment applied, validated, with defaults. Problems are prefixed
+ * with the variable that set the key, else `source:line` when the key is in FILE, else `source`.
+ */
+export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source = 'config', file?: Pick<ConfigFileText, 'lineOf'>): Config {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: the configuration must be a JSON object`);
   const merged = structuredClone(raw) as Record<string, unknown>;
+  const fromEnv: (readonly [string, readonly string[]])[] = [];
   for (const [name, keyPath, kind] of ENV_KEYS) {
     const text = env[name];
     if (text === undefined || text === '') continue;
-    setPath(merged, keyPath, envValue(name, text, kind));
+    if (setPath(merged, keyPath, envValue(name, text, kind))) fromEnv.push([name, keyPath]);
   }
-  const problems = [...Value.Errors(ConfigSchema, merged)]
-    .filter((e) => e.keyword !== 'boolean' || e.instancePath === '')
-    .map((e) => describe(e.instancePath, e.message, e.params as Record<string, unknown>));
-  if (problems.length > 0) throw new ConfigError(`${source}: ${[...new Set(problems)].join('; ')}`);
+  /** The variable that set the key (or made the object it is about), else the key's line in the file. */
+  const where = (p: Problem): string => {
+    const inFile = hasPath(raw, p.keys);
+    const setBy = fromEnv.find(([, path]) => startsWith(p.keys, path) || (!inFile && startsWith(path, p.keys)));
+    if (setBy) return setBy[0];
+    const line = file && inFile ? file.lineOf(p.keys, p.unknownKey) : undefined;
+    return line === undefined ? source : `${source}:${line}`;
+  };
+  const problems = schemaProblems(merged).map((p) => `${where(p)}: ${p.text}`);
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
   const f = merged as ConfigFile;
   const vms = f.vms ?? {};
   return {
@@ -233,6 +263,8 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.openflow?.tls && { tls: f.openflow.tls }),
       echoIntervalSeconds: f.openflow?.echoIntervalSeconds ?? DEFAULTS.echoIntervalSeconds,
       datapathIds: f.openflow?.datapathIds ?? {},
+      maxConcurrentSyncs: f.openflow?.maxConcurrentSyncs ?? DEFAULTS.maxConcurrentSyncs,
+      yieldToConnections: f.openflow?.yieldToConnections ?? true,
     },
     api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },
     store: { path: f.store?.path ?? DEFAULTS.storePath },
@@ -285,12 +317,28 @@ function envValue(name: string, text: string, kind: EnvKind): unknown {
   }
 }
 
-function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+/** Sets the value at PATH, making the objects on the way; false when a non-object (a bad value) is in the way. */
+function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): boolean {
   let at = obj;
   for (const k of path.slice(0, -1)) {
     const next = at[k];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) at[k] = {};
+    if (next === undefined) at[k] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) return false;
     at = at[k] as Record<string, unknown>;
   }
   at[path[path.length - 1]!] = value;
+  return true;
+}
+
+function hasPath(obj: unknown, path: readonly string[]): boolean {
+  let at = obj;
+  for (const k of path) {
+    if (typeof at !== 'object' || at === null || !Object.hasOwn(at, k)) return false;
+    at = (at as Record<string, unknown>)[k];
+  }
+  return true;
+}
+
+function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= path.length && prefix.every((k, i) => path[i] === k);
 }

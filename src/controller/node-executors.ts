@@ -1,69 +1,121 @@
-// Where a node's commands run, shared by the VM backends and node provisioning: in lab mode (`vms.labDir`) node N is
-// the network namespace N whose OVS lives in `<labDir>/N`; otherwise a node with an SSH target is reached over SSH
-// (`vms.ssh`), and one without runs locally. One executor per node, kept (SSH connections are reused).
+// Where a node's commands run, shared by the VM backends and node provisioning: a node with an SSH target is reached
+// over SSH (`vms.ssh`), in lab mode too; otherwise, in lab mode (`vms.labDir`) node N is the network namespace N whose
+// OVS lives in `<labDir>/N`, and outside it the node is this machine.
 // A lab node with the `lxd` backend runs its own LXD daemon (src/hosts/lxd/lab-daemon.ts, started by LabCloud) whose
 // LXD_DIR is `<labDir>/N/lxd/lxd`: its executor carries that, so `lxc` reaches the node's daemon, not the machine's.
+//
+// One executor per node name, kept for the life of NodeExecutors (callers such as the VM drivers keep it): behind it,
+// the executor for the node's current target, whose SSH connection is reused by every command, closed when the node's
+// target changes, and closed by `release` once the node is gone (a later command would open it again).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalExecutor, NetnsExecutor, SshExecutor, type Executor, type Logger } from '../hosts/index.js';
+import { LocalExecutor, NetnsExecutor, SshExecutor, type ExecOptions, type ExecResult, type Executor, type Logger } from '../hosts/index.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { Config } from './config.js';
 
 export interface NodeExecutor {
   readonly exec: Executor;
-  /** Lab mode: the node's namespace (VM namespaces are made from the machine, their veth end moved here). */
+  /** Lab mode, node without an SSH target: its namespace (VM namespaces are made from the machine, their veth end moved here). */
   readonly netns?: string;
 }
+
+type Vms = Pick<Config['vms'], 'labDir' | 'ssh'> & Partial<Pick<Config['vms'], 'backend' | 'nodes'>>;
 
 export class NodeExecutors {
   /** Runs on this machine (lab: creates VM namespaces, which cannot be made from inside `ip netns exec`). */
   readonly local: Executor;
-  private readonly byNode = new Map<string, NodeExecutor>();
+  private readonly byNode = new Map<string, NodeHandle>();
 
   constructor(
-    private readonly vms: Pick<Config['vms'], 'labDir' | 'ssh'> & Partial<Pick<Config['vms'], 'backend' | 'nodes'>>,
+    private readonly vms: Vms,
     private readonly logger?: Logger,
   ) {
     this.local = new LocalExecutor({ ...(logger && { logger }) });
   }
 
+  /** The node's executor; a changed SSH target closes the connection to the old one. Throws on a bad SSH setup. */
   for(node: NodeRecord): NodeExecutor {
-    const key = `${node.name}\0${node.sshTarget ?? ''}`;
-    let e = this.byNode.get(key);
-    if (!e) {
-      e = this.make(node);
-      this.byNode.set(key, e);
-    }
-    return e;
+    let h = this.byNode.get(node.name);
+    if (!h) {
+      h = new NodeHandle((n) => this.make(n), node);
+      this.byNode.set(node.name, h);
+    } else h.follow(node);
+    h.current(); // a missing key file or a bad target fails here, where the caller reports it for the node
+    const netns = this.vms.labDir !== undefined && node.sshTarget === undefined ? node.name : undefined;
+    return { exec: h, ...(netns !== undefined && { netns }) };
+  }
+
+  /** The node left the cloud (its removal went through): closes its connection. */
+  async release(name: string): Promise<void> {
+    await this.byNode.get(name)?.close();
   }
 
   async close(): Promise<void> {
     const all = [...this.byNode.values()];
     this.byNode.clear();
-    await Promise.all(all.map((e) => e.exec.close().catch(() => undefined)));
+    await Promise.all(all.map((h) => h.close()));
   }
 
-  private make(node: NodeRecord): NodeExecutor {
+  private make(node: NodeRecord): Executor {
     const { labDir, ssh } = this.vms;
-    if (labDir !== undefined) {
-      const dir = join(labDir, node.name);
-      const lxd = (this.vms.nodes?.[node.name] ?? this.vms.backend) === 'lxd' && { LXD_DIR: labLxdDir(labDir, node.name) };
-      return { exec: new NetnsExecutor(this.local, node.name, { env: { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, ...lxd } }), netns: node.name };
+    if (node.sshTarget !== undefined) return this.sshExecutor(node, node.sshTarget, ssh);
+    if (labDir === undefined) return this.local;
+    const dir = join(labDir, node.name);
+    const lxd = (this.vms.nodes?.[node.name] ?? this.vms.backend) === 'lxd' && { LXD_DIR: labLxdDir(labDir, node.name) };
+    return new NetnsExecutor(this.local, node.name, { env: { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, ...lxd } });
+  }
+
+  private sshExecutor(node: NodeRecord, target: string, ssh: Config['vms']['ssh']): SshExecutor {
+    if (!ssh) throw new Error(`node '${node.name}' is reached over SSH (${target}) but vms.ssh.keyFile is not configured`);
+    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(target);
+    if (!m) throw new Error(`node '${node.name}': bad SSH target '${target}'`);
+    return new SshExecutor({
+      host: m[2]!,
+      ...(m[3] !== undefined && { port: Number(m[3]) }),
+      username: m[1] ?? ssh.user,
+      privateKey: readFileSync(ssh.keyFile),
+      knownHosts: ssh.knownHostsFile,
+      ...(this.logger && { logger: this.logger }),
+    });
+  }
+}
+
+/** A node's executor as handed out: runs on the executor for the node's latest known target, made when needed. */
+class NodeHandle implements Executor {
+  private inner: Executor | undefined;
+  private madeFor: string | undefined;
+
+  constructor(
+    private readonly make: (node: NodeRecord) => Executor,
+    private node: NodeRecord,
+  ) {}
+
+  get target(): string {
+    return this.current().target;
+  }
+
+  /** The node's record as last seen: a new SSH target closes the old executor (commands in flight on it fail). */
+  follow(node: NodeRecord): void {
+    this.node = node;
+    if (this.inner && this.madeFor !== (node.sshTarget ?? '')) void this.close();
+  }
+
+  current(): Executor {
+    if (!this.inner) {
+      this.inner = this.make(this.node);
+      this.madeFor = this.node.sshTarget ?? '';
     }
-    if (node.sshTarget === undefined) return { exec: this.local };
-    if (!ssh) throw new Error(`node '${node.name}' is reached over SSH (${node.sshTarget}) but vms.ssh.keyFile is not configured`);
-    const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(node.sshTarget);
-    if (!m) throw new Error(`node '${node.name}': bad SSH target '${node.sshTarget}'`);
-    return {
-      exec: new SshExecutor({
-        host: m[2]!,
-        ...(m[3] !== undefined && { port: Number(m[3]) }),
-        username: m[1] ?? ssh.user,
-        privateKey: readFileSync(ssh.keyFile),
-        knownHosts: ssh.knownHostsFile,
-        ...(this.logger && { logger: this.logger }),
-      }),
-    };
+    return this.inner;
+  }
+
+  run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.current().run(argv, opts);
+  }
+
+  async close(): Promise<void> {
+    const inner = this.inner;
+    this.inner = undefined;
+    await inner?.close().catch(() => undefined);
   }
 }
 

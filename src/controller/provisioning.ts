@@ -3,7 +3,8 @@
 // (`notify`), recomputes every node's spec, and runs, per node, serialized and coalesced: the full idempotent
 // bootstrap when anything but the DHCP reservations changed, only `syncDhcpReservations` when just those did, and
 // `removeNode` for a node that left the store. Failures are logged with the node and the failing command, kept in
-// `status(node)`, and retried with a backoff; the API never waits for any of it (VM creation waits for its node).
+// `status(node)` (a node being removed: `samples()`, the /metrics gauge), and retried with a backoff; the API never
+// waits for any of it (VM creation waits for its node).
 import { join } from 'node:path';
 import {
   bootstrapNode,
@@ -32,6 +33,8 @@ export interface ProvisioningSettings {
   readonly stateDirFor: (node: string) => string;
   /** Node name -> datapath id overrides (`openflow.datapathIds`). */
   readonly datapathIds?: Readonly<Record<string, string>>;
+  /** OVS's reconnect backoff cap for br0's controller, ms (`provisioning.maxBackoffMs`). */
+  readonly maxBackoffMs?: number;
 }
 
 /** Thrown by `bootstrapSpecFor` when the cloud does not yet allow the node to be set up (e.g. no switch node). */
@@ -50,6 +53,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     ...(p.egressInterface !== undefined && { egressInterface: p.egressInterface }),
     stateDirFor: (node) => (labDir !== undefined ? join(labDir, node, 'state') : p.stateDir),
     datapathIds: config.openflow.datapathIds,
+    ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
   };
 }
 
@@ -84,6 +88,7 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
     roles,
     tunnelIp: tunnelIp(model),
     controller,
+    ...(settings.maxBackoffMs !== undefined && { controllerMaxBackoffMs: settings.maxBackoffMs }),
     datapathId: settings.datapathIds?.[node.name]?.toLowerCase().padStart(16, '0') ?? dpidTextForNode(node.name),
     stateDir: settings.stateDirFor(node.name),
     ...(settings.underlay && { underlay: { device: settings.underlay.device, address: `${node.underlayIp}/${settings.underlay.prefixLength}` } }),
@@ -104,6 +109,8 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
 }
 
 export type ProvisioningState = 'provisioning' | 'ready' | 'waiting' | 'failed';
+/** What /metrics shows besides: 'removing', a node that left the store while its removal runs or is retried. */
+export type NodeProvisioningState = ProvisioningState | 'removing';
 
 export interface NodeProvisioning {
   readonly state: ProvisioningState;
@@ -112,6 +119,24 @@ export interface NodeProvisioning {
   readonly error?: string;
   /** What the last run changed. */
   readonly changes: readonly string[];
+}
+
+/** One node the Provisioner looks after, for /metrics. */
+export interface NodeProvisioningSample {
+  readonly node: string;
+  readonly state: NodeProvisioningState;
+  /** Failed runs (bootstrap, DHCP sync or removal) since the Provisioner took the node on. */
+  readonly failures: number;
+}
+
+/** A node's status as the Provisioner keeps it: NodeProvisioning, or 'removing' with the removal's last error. */
+interface NodeStatus extends Omit<NodeProvisioning, 'state'> {
+  readonly state: NodeProvisioningState;
+}
+
+/** A run that failed and is retried: whoever waits for the node goes on waiting. */
+function isFailure(status: NodeStatus | undefined): boolean {
+  return status?.state === 'failed' || (status?.state === 'removing' && status.error !== undefined);
 }
 
 /** What the Provisioner runs on a node (src/hosts by default; tests pass fakes). */
@@ -130,8 +155,8 @@ export interface ProvisionerOptions {
   readonly ops?: ProvisioningOps;
   readonly settings: ProvisioningSettings;
   readonly executorFor: (node: NodeRecord) => Executor;
-  /** OVS's reconnect backoff cap for br0's controller, ms (set after bootstrap when given). */
-  readonly maxBackoffMs?: number;
+  /** A node that left the store is unprovisioned: its executor may be released (SSH connection closed). */
+  readonly removed?: (node: string) => void;
   readonly log?: Log;
   /** First retry delay after a failure (doubles up to 30 s). Default 1000. */
   readonly retryMs?: number;
@@ -157,9 +182,11 @@ interface NodeTask {
    * only once a removal went through.
    */
   touched?: { readonly record: NodeRecord; readonly spec: NodeBootstrapSpec };
-  status?: NodeProvisioning;
+  status?: NodeStatus;
   retry?: NodeJS.Timeout;
+  /** Failures in a row (the retry backoff). */
   failures: number;
+  failuresTotal: number;
   waiters: (() => void)[];
 }
 
@@ -201,8 +228,17 @@ export class Provisioner {
     return this.snapshot.records;
   }
 
+  /** The node's provisioning, for the API; undefined for a node being removed (it is no longer in the store). */
   status(node: string): NodeProvisioning | undefined {
-    return this.tasks.get(node)?.status;
+    const s = this.tasks.get(node)?.status;
+    return s === undefined || s.state === 'removing' ? undefined : { ...s, state: s.state };
+  }
+
+  /** Every node being provisioned or removed, with its state and failure count (the /metrics gauges). */
+  samples(): NodeProvisioningSample[] {
+    const out: NodeProvisioningSample[] = [];
+    for (const [node, t] of this.tasks) if (t.status) out.push({ node, state: t.status.state, failures: t.failuresTotal });
+    return out;
   }
 
   /** Resolves once the node's last run succeeded with nothing pending, or after `timeoutMs` (never rejects). */
@@ -230,7 +266,7 @@ export class Provisioner {
   private task(node: string): NodeTask {
     let t = this.tasks.get(node);
     if (!t) {
-      t = { dirty: false, failures: 0, waiters: [] };
+      t = { dirty: false, failures: 0, failuresTotal: 0, waiters: [] };
       this.tasks.set(node, t);
     }
     return t;
@@ -244,7 +280,7 @@ export class Provisioner {
     if (t.running) return; // the loop in flight picks the change up
     t.running = this.loop(node, t).finally(() => {
       t.running = undefined;
-      if (t.status?.state !== 'failed') t.waiters.splice(0).forEach((w) => w());
+      if (!isFailure(t.status)) t.waiters.splice(0).forEach((w) => w());
     });
   }
 
@@ -252,9 +288,11 @@ export class Provisioner {
     while (t.dirty && !this.stopped) {
       t.dirty = false;
       const started = Date.now();
+      const records = this.records();
+      const removing = !records.nodes.some((n) => n.name === node);
       try {
-        t.status = { state: 'provisioning', at: new Date().toISOString(), changes: t.status?.changes ?? [] };
-        const changes = await this.once(node, t);
+        t.status = { state: removing ? 'removing' : 'provisioning', at: new Date().toISOString(), changes: t.status?.changes ?? [] };
+        const changes = await this.once(node, t, records);
         t.failures = 0;
         if (!this.tasks.has(node)) return;
         t.status = { state: 'ready', at: new Date().toISOString(), changes };
@@ -262,14 +300,15 @@ export class Provisioner {
       } catch (e) {
         const waiting = e instanceof NotYetProvisionable;
         const error = e instanceof Error ? e.message : String(e);
-        t.status = { state: waiting ? 'waiting' : 'failed', at: new Date().toISOString(), error, changes: [] };
+        t.status = { state: waiting ? 'waiting' : removing ? 'removing' : 'failed', at: new Date().toISOString(), error, changes: [] };
         if (waiting) {
           this.opts.log?.info({ node, reason: error }, 'node not provisioned yet');
           continue;
         }
         t.failures++;
+        t.failuresTotal++;
         const delay = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** (t.failures - 1));
-        this.opts.log?.error({ node, err: error, retryInMs: delay }, 'node provisioning failed');
+        this.opts.log?.error({ node, err: error, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
         if (!this.stopped && !t.dirty) {
           t.retry = setTimeout(() => this.schedule(node), delay);
           t.retry.unref();
@@ -279,12 +318,14 @@ export class Provisioner {
   }
 
   /** One pass for one node; returns what changed. */
-  private async once(node: string, t: NodeTask): Promise<string[]> {
-    const records = this.records();
+  private async once(node: string, t: NodeTask, records: CloudRecords): Promise<string[]> {
     const record = records.nodes.find((n) => n.name === node);
     if (!record) {
       const changes = await this.undo(t);
-      if (!t.dirty) this.tasks.delete(node);
+      if (!t.dirty) {
+        this.tasks.delete(node);
+        this.opts.removed?.(node);
+      }
       if (changes.length > 0) this.opts.log?.info({ node, changes }, 'node unprovisioned');
       return changes;
     }
@@ -302,7 +343,6 @@ export class Provisioner {
       t.touched = { record, spec };
       try {
         changes = [...(await this.ops.bootstrap(exec, spec)).changes];
-        changes.push(...(await this.ensureMaxBackoff(exec, spec)));
       } catch (e) {
         // The node is half-way now: the retry must run the whole bootstrap again, even with an unchanged spec.
         t.applied = undefined;
@@ -324,15 +364,5 @@ export class Provisioner {
     const report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
     t.touched = undefined;
     return [...report.changes];
-  }
-
-  private async ensureMaxBackoff(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
-    const ms = this.opts.maxBackoffMs;
-    if (ms === undefined) return [];
-    const bridge = spec.bridge ?? 'br0';
-    const { stdout } = await exec.run(['ovs-vsctl', '--timeout=10', 'get', 'controller', bridge, 'max_backoff']);
-    if (stdout.split('\n').every((l) => l.trim() === String(ms) || l.trim() === '')) return [];
-    await exec.run(['ovs-vsctl', '--timeout=10', 'set', 'controller', bridge, `max_backoff=${ms}`]);
-    return [`bridge ${bridge}: controller max_backoff=${ms}`];
   }
 }

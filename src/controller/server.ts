@@ -75,11 +75,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           revision: () => ref.service!.revision(),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
-          ...(config.provisioning.maxBackoffMs !== undefined && { maxBackoffMs: config.provisioning.maxBackoffMs }),
+          removed: (node) => void executors.release(node),
           log: logger.child({ component: 'provisioning' }),
         })
       : undefined;
     if (provisioner) cleanups.push(() => provisioner.stop());
+    if (provisioner) metrics.setProvisioning(() => provisioner.samples());
     const backends = new NodeBackends({
       vms: config.vms,
       logger: hostsLog,
@@ -95,6 +96,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
       sync: { cookie: OWNERSHIP_COOKIE },
       connection: { echoIntervalMs: config.openflow.echoIntervalSeconds * 1000 },
+      maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
+      yieldToConnections: config.openflow.yieldToConnections,
       logger: logger.child({ component: 'openflow' }),
     });
 

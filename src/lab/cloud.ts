@@ -32,6 +32,8 @@ export interface LabCloudOptions {
    * `busybox` too (the image name the docs and the demo use).
    */
   readonly lxdComputes?: readonly string[];
+  /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
+  readonly ssh?: Config['vms']['ssh'];
 }
 
 export interface ApiResponse<T> {
@@ -120,6 +122,7 @@ export class LabCloud {
         roles: n.roles,
         underlayIp: n.underlayIp,
         ...(n.az !== undefined && { az: n.az }),
+        ...(n.sshTarget !== undefined && { sshTarget: n.sshTarget }),
         ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
       });
       if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
@@ -201,7 +204,7 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
     api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, auth: true },
     store: { path: join(dir, 'cloud.db') },
     stats: { intervalSeconds: opts.statsIntervalSeconds ?? 5 },
-    vms: { backend: 'netns', nodes: { ...noVms, ...lxdVms }, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-` },
+    vms: { backend: 'netns', nodes: { ...noVms, ...lxdVms }, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-`, ...(opts.ssh && { ssh: opts.ssh }) },
     provisioning: {
       enabled: true,
       underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },

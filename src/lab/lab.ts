@@ -19,6 +19,8 @@ export interface LabNodeDef {
   readonly az?: string;
   /** Gateways: the address on the outside link (eth1), also the source their SNAT gives egress traffic. */
   readonly outsideIp?: string;
+  /** The node record's `[user@]host[:port]`: the controller reaches the node over SSH instead of `ip netns exec`. */
+  readonly sshTarget?: string;
 }
 
 export const UNDERLAY_PREFIX_LENGTH = 24;

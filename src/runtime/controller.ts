@@ -11,6 +11,9 @@ import { sync, type DesiredState, type SyncOptions, type SyncStats } from './syn
 import type { TlsFiles } from './tls.js';
 import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
 
+/** Full syncs running at once unless `maxConcurrentSyncs` says otherwise (the config's `openflow.maxConcurrentSyncs`). */
+export const DEFAULT_MAX_CONCURRENT_SYNCS = 64;
+
 export interface ControllerOptions {
   /** Passive endpoints: `tcp:[host:]port`, `unix:PATH`, `ssl:[host:]port`. */
   readonly listen?: readonly string[];
@@ -62,7 +65,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.log = opts.logger ?? silentLogger;
     this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
     this.pause = this.gate?.pass ?? nextTurn;
-    this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? 64);
+    this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS);
     this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log });
     this.datapaths.on('connected', (dp) => void this.syncNow(dp, 'switch'));
     this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));

@@ -1,7 +1,7 @@
 // /metrics: every metric exercised, the scrape passes `promtool check metrics`, switch counters stay monotonic,
 // label sets stay bounded (series of removed VMs, subnets and nodes go away).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics, type PortCounters } from '../../src/api/metrics.js';
+import { createMetrics, PROVISIONING_STATES, type NodeProvisioningSample, type PortCounters } from '../../src/api/metrics.js';
 import { StatsPoller, type PortStats, type StatsSource } from '../../src/api/stats-poller.js';
 import { makeHarness, type Harness } from './harness.js';
 import { promtoolAvailable, promtoolProblems } from './promtool.js';
@@ -62,6 +62,7 @@ describe('metrics', () => {
     m.recordTables('host-1', [{ table: 10, flows: 7, lookups: 50, matched: 40, flowPackets: 40, flowBytes: 4000 }]);
     m.statsPolled('host-1', 'ok');
     m.setInventory(() => ({ vmsByState: { running: 1 }, nodesByRole: { compute: 1 }, subnets: [{ name: 'a', free: 28, used: 1 }] }));
+    m.setProvisioning(() => [{ node: 'host-1', state: 'failed', failures: 2 }]);
     const text = await m.render();
     expect(promtoolProblems(text)).toEqual([]);
     expect(value(text, 'minicloud_datapaths_connected')).toBe(1);
@@ -74,6 +75,29 @@ describe('metrics', () => {
       expect(name!.startsWith('minicloud_'), name).toBe(true);
       if (type === 'counter') expect(name!.endsWith('_total'), name).toBe(true);
     }
+  });
+
+  it("node provisioning: one series per state (1 for the node's, 0 for the others) and its failures; gone with the node", async () => {
+    const m = createMetrics({ processMetrics: false });
+    let samples: NodeProvisioningSample[] = [
+      { node: 'gw', state: 'ready', failures: 0 },
+      { node: 'old', state: 'removing', failures: 3 },
+    ];
+    m.setProvisioning(() => samples);
+    let text = await m.render();
+    const states = (node: string): Record<string, number | undefined> =>
+      Object.fromEntries(PROVISIONING_STATES.map((state) => [state, value(text, `minicloud_node_provisioning{node="${node}",state="${state}"}`)]));
+    expect(states('gw')).toEqual({ provisioning: 0, ready: 1, waiting: 0, failed: 0, removing: 0 });
+    expect(states('old')).toEqual({ provisioning: 0, ready: 0, waiting: 0, failed: 0, removing: 1 });
+    expect(value(text, 'minicloud_node_provisioning_failures_total{node="gw"}')).toBe(0);
+    expect(value(text, 'minicloud_node_provisioning_failures_total{node="old"}')).toBe(3);
+    expect(promtoolProblems(text)).toEqual([]);
+
+    samples = [{ node: 'gw', state: 'failed', failures: 1 }]; // old: its removal went through
+    text = await m.render();
+    expect(states('gw')).toMatchObject({ ready: 0, failed: 1 });
+    expect(value(text, 'minicloud_node_provisioning_failures_total{node="gw"}')).toBe(1);
+    expect(text).not.toContain('node="old"');
   });
 
   it('API request durations are labelled by route pattern, never by raw URL', async () => {

@@ -10,7 +10,7 @@ import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 describe('controller config', () => {
   it('has the documented defaults', () => {
     expect(resolveConfig({})).toEqual({
-      openflow: { listen: ['tcp:6653'], connect: [], echoIntervalSeconds: 5, datapathIds: {} },
+      openflow: { listen: ['tcp:6653'], connect: [], echoIntervalSeconds: 5, datapathIds: {}, maxConcurrentSyncs: 64, yieldToConnections: true },
       api: { host: '127.0.0.1', port: 8080, auth: true },
       store: { path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
@@ -155,6 +155,29 @@ describe('controller config', () => {
       expect(errorOf(() => loadConfig(file, { MINICLOUD_API_PORT: '70000' }))).toContain('api.port: must be <= 65535');
       // Without a file, the environment alone.
       expect(loadConfig(undefined, { MINICLOUD_API_PORT: '9200' }).api.port).toBe(9200);
+    });
+
+    it('openflow.maxConcurrentSyncs and yieldToConnections: from the file, from MINICLOUD_OPENFLOW_*, validated', () => {
+      const file = write('syncs.yaml', 'openflow:\n  maxConcurrentSyncs: 8\n  yieldToConnections: false\n');
+      expect(loadConfig(file, {}).openflow).toMatchObject({ maxConcurrentSyncs: 8, yieldToConnections: false });
+      const env = { MINICLOUD_OPENFLOW_MAX_CONCURRENT_SYNCS: '200', MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS: 'true' };
+      expect(loadConfig(file, env).openflow).toMatchObject({ maxConcurrentSyncs: 200, yieldToConnections: true });
+      expect(errorOf(() => loadConfig(write('syncs0.yaml', 'openflow:\n  maxConcurrentSyncs: 0\n'), {}))).toMatch(/syncs0\.yaml:2: openflow\.maxConcurrentSyncs: must be >= 1$/);
+      expect(errorOf(() => loadConfig(file, { MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS: 'sometimes' }))).toContain('MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS');
+    });
+
+    it('validates once, after the environment: a problem names the variable that set the key, else its line', () => {
+      const file = write('once.yaml', 'api:\n  port: 70000\nstats:\n  intervalSeconds: 0\n');
+      // The variable wins over the file's bad port; the file's other problem keeps its line.
+      expect(errorOf(() => loadConfig(file, { MINICLOUD_API_PORT: '9000' }))).toBe(`${file}:4: stats.intervalSeconds: must be >= 0.1`);
+      expect(errorOf(() => loadConfig(write('ok.yaml', 'api:\n  port: 9000\n'), { MINICLOUD_API_PORT: '70000' }))).toBe('MINICLOUD_API_PORT: api.port: must be <= 65535');
+      // An object the environment made (only one of its required keys set) is the variable's too.
+      expect(errorOf(() => loadConfig(file, { MINICLOUD_API_PORT: '9000', MINICLOUD_STATS_INTERVAL_SECONDS: '5', MINICLOUD_PROVISIONING_UNDERLAY_DEVICE: 'eth0' }))).toBe(
+        'MINICLOUD_PROVISIONING_UNDERLAY_DEVICE: provisioning.underlay: missing prefixLength',
+      );
+      // A file value that is not an object where the variable goes stays the file's problem.
+      const scalar = write('scalar.yaml', 'log: {}\napi: 5\n');
+      expect(errorOf(() => loadConfig(scalar, { MINICLOUD_API_PORT: '9000' }))).toBe(`${scalar}:2: api: must be object`);
     });
 
     it('loads the shipped configurations: config/demo.json and docker/controller.yaml', () => {

@@ -1,5 +1,6 @@
 // The bootstrap spec each node gets from the cloud records (src/controller/provisioning.ts).
 import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/api/metrics.js';
 import { resolveConfig } from '../../src/controller/config.js';
 import { dpidTextForNode } from '../../src/controller/network.js';
 import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
@@ -125,9 +126,10 @@ describe('bootstrapSpecFor', () => {
   });
 
   it('lab mode: each node reaches the controller through the socket link in its run directory', () => {
-    const config = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, controller: ['tcp:1.2.3.4:6653'] }, openflow: { datapathIds: { gw1: 'ABC' } } });
+    const config = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, controller: ['tcp:1.2.3.4:6653'], maxBackoffMs: 1000 }, openflow: { datapathIds: { gw1: 'ABC' } } });
     const s = spec('gw1', records, provisioningSettings(config))!;
     expect(s.controller).toEqual(['unix:/tmp/lab/nodes/gw1/controller.sock']);
+    expect(s.controllerMaxBackoffMs).toBe(1000); // set by bootstrap with the controller target
     expect(s.stateDir).toBe('/tmp/lab/nodes/gw1/state');
     expect(s.datapathId).toBe('0000000000000abc');
     expect(spec('c1', records, provisioningSettings(resolveConfig({ provisioning: { controller: ['tcp:1.2.3.4:6653'] } })))!.controller).toEqual(['tcp:1.2.3.4:6653']);
@@ -273,11 +275,13 @@ describe('Provisioner', () => {
     t.p.notify();
     await new Promise((r) => setTimeout(r, 5));
     expect(t.p.status('gw1')).toMatchObject({ state: 'failed', error: expect.stringContaining('ovs-vsctl add-br br0 exited 1') });
+    expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'failed', failures: 1 }]);
     expect(t.errors[0]).toMatchObject({ node: 'gw1', err: expect.stringContaining('[netns:gw1] ovs-vsctl') });
     await t.p.ready('gw1', 2000);
     await new Promise((r) => setTimeout(r, 100));
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1', 'bootstrap gw1']);
     expect(t.p.status('gw1')?.state).toBe('ready');
+    expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'ready', failures: 2 }]);
     await t.p.stop();
   });
 
@@ -304,6 +308,35 @@ describe('Provisioner', () => {
     await t.until(() => t.p.status('gw1')?.state === 'failed');
     await t.until(() => t.p.status('gw1')?.state === 'ready');
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
+    await t.p.stop();
+  });
+
+  it('a node whose removal fails shows as removing (not in the API), counts its failures, and is gone once removed', async () => {
+    const t = setup(records);
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.setProvisioning(() => t.p.samples());
+    const scrape = async (): Promise<string[]> => (await metrics.render()).split('\n').filter((l) => l.includes('node="gw2"') && !l.endsWith(' 0'));
+    t.p.notify();
+    await t.settle();
+    expect(await scrape()).toEqual(['minicloud_node_provisioning{node="gw2",state="ready"} 1']);
+    t.calls.length = 0;
+    t.fail.remove = 2;
+    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
+    t.p.notify();
+    const gw2 = () => t.p.samples().find((s) => s.node === 'gw2');
+    expect(gw2()).toEqual({ node: 'gw2', state: 'removing', failures: 0 }); // its removal is running
+    await t.until(() => gw2()?.failures === 1);
+    expect(gw2()).toEqual({ node: 'gw2', state: 'removing', failures: 1 });
+    expect(t.p.status('gw2')).toBeUndefined(); // the record is gone: the API has no node to show it on
+    expect(t.errors.at(-1)).toMatchObject({ node: 'gw2', err: expect.stringContaining('ovs-vsctl del-br br0 exited 1') });
+    expect(await scrape()).toEqual([
+      'minicloud_node_provisioning{node="gw2",state="removing"} 1',
+      'minicloud_node_provisioning_failures_total{node="gw2"} 1',
+    ]);
+    await t.until(() => gw2() === undefined);
+    expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'remove gw2']);
+    expect(t.p.samples().map((s) => s.node).sort()).toEqual(['c1', 'dh', 'gw1', 'mgmt', 'sw']);
+    expect(await scrape()).toEqual([]);
     await t.p.stop();
   });
 

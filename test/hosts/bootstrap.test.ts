@@ -3,6 +3,7 @@
 // restores the node as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapNode, removeNode, syncDhcpReservations, type NodeBootstrapSpec } from '../../src/hosts/bootstrap/index.js';
+import type { Executor } from '../../src/hosts/executor.js';
 import { dhcpPaths } from '../../src/hosts/bootstrap/dhcp.js';
 import { readNodeFile } from '../../src/hosts/files.js';
 import { ValidationError } from '../../src/hosts/validate.js';
@@ -41,6 +42,7 @@ function specs(): Record<string, NodeBootstrapSpec> {
     sw: {
       ...base('sw', '10.211.0.9'),
       roles: ['switch'],
+      controllerMaxBackoffMs: 1000,
       switchPeers: [
         { name: 'cmp', ip: '10.211.0.2' },
         { name: 'dhcp', ip: '10.211.0.4' },
@@ -123,6 +125,7 @@ describe('node bootstrap', () => {
     expect((await cmp.vsctl('list-ports', 'br-phy')).trim()).toBe('eth0');
 
     const sw = nodes['sw']!.ovs;
+    expect(await sw.vsctl('get', 'controller', 'br0', 'max_backoff')).toBe('1000\n');
     expect((await sw.vsctl('list-ports', 'br0')).trim().split('\n')).toEqual(['sw-cmp', 'sw-dhcp']);
     expect(await sw.vsctl('get', 'interface', 'sw-dhcp', 'options')).toBe('{key=flow, local_ip="10.211.0.9", remote_ip="10.211.0.4"}\n');
 
@@ -184,6 +187,52 @@ describe('node bootstrap', () => {
     await bootstrapNode(nodes['gw']!.exec, s['gw']!);
   });
 
+  it("brings a gateway's br0 up even without any address: it carries the overlay route", async () => {
+    const gw = nodes['gw']!;
+    const s = specs()['gw']!;
+    const bare = { ...s, gateway: { ...s.gateway!, addresses: [] } };
+    await bootstrapNode(gw.exec, bare);
+    await gw.exec.run(['ip', 'link', 'set', 'br0', 'down']);
+    const changes = (await bootstrapNode(gw.exec, bare)).changes;
+    expect(changes).toContain('br0: up');
+    expect((await snapshot(gw))['routes']).toMatch(/192\.168\.20\.0\/22 dev br0 proto 177/);
+    expect((await bootstrapNode(gw.exec, bare)).changes).toEqual([]);
+    await bootstrapNode(gw.exec, s);
+  });
+
+  it("sets the controller's max_backoff with its target: in place when only it changes, never written when right", async () => {
+    const cmp = nodes['cmp']!;
+    const argvs: string[] = [];
+    const exec: Executor = { target: cmp.exec.target, run: (argv, o) => (argvs.push(argv.join(' ')), cmp.exec.run(argv, o)), close: () => cmp.exec.close() };
+    const writes = (): string[] => argvs.filter((a) => / (set|create) /.test(a));
+    const rows = async (): Promise<string> => cmp.ovs.vsctl('get', 'bridge', 'br0', 'controller');
+    const backoffs = async (): Promise<string> => cmp.ovs.vsctl('--columns=max_backoff', '--format=csv', '--no-headings', 'list', 'controller');
+    const s = specs()['cmp']!;
+    const before = await rows();
+
+    expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 2000 })).changes).toEqual(['bridge br0: controller max_backoff=2000']);
+    expect(await backoffs()).toBe('2000\n');
+    expect(await rows()).toBe(before); // the same row: its connection is not dropped
+    argvs.length = 0;
+    expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 2000 })).changes).toEqual([]);
+    expect(writes()).toEqual([]);
+    expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 4000 })).changes).toEqual(['bridge br0: controller max_backoff=4000']);
+    expect(await backoffs()).toBe('4000\n');
+
+    // New targets: the rows are made with max_backoff in the same transaction (one write).
+    const two = { ...s, controller: [CONTROLLER, 'tcp:127.0.0.1:6654'], controllerMaxBackoffMs: 3000 };
+    argvs.length = 0;
+    expect((await bootstrapNode(exec, two)).changes).toEqual([`bridge br0: controller ${CONTROLLER} tcp:127.0.0.1:6654 max_backoff=3000`]);
+    expect(writes()).toHaveLength(1);
+    expect(await backoffs()).toBe('3000\n3000\n');
+    expect((await bootstrapNode(exec, two)).changes).toEqual([]);
+
+    // Back to the original spec (no max_backoff wanted: the column is left as it is).
+    expect((await bootstrapNode(exec, s)).changes).toEqual([`bridge br0: controller ${CONTROLLER}`]);
+    expect((await cmp.ovs.vsctl('get-controller', 'br0')).trim()).toBe(CONTROLLER);
+    expect(await backoffs()).toBe('[]\n');
+  });
+
   it('removal undoes what bootstrap added, and a second removal does nothing', async () => {
     const s = specs();
     const removed = await Promise.all(Object.keys(s).map((k) => removeNode(nodes[k]!.exec, s[k]!)));
@@ -203,6 +252,7 @@ describe('node bootstrap', () => {
     const bad: NodeBootstrapSpec[] = [
       { ...s['cmp']!, name: 'x; touch /tmp/pwned' },
       { ...s['cmp']!, controller: 'tcp:1.2.3.4:6653; reboot' },
+      { ...s['cmp']!, controllerMaxBackoffMs: 999 },
       { ...s['cmp']!, switchIp: undefined },
       { ...s['gw']!, gateway: { ...s['gw']!.gateway!, overlayCidr: '192.168.20.1/22' } },
       { ...s['sw']!, switchPeers: [{ name: '$(id)', ip: '10.0.0.1' }] },

@@ -3,7 +3,7 @@
 import type { Executor } from '../executor.js';
 import { removeNodeFiles } from '../files.js';
 import { ensureDhcpServer, removeDhcpServer } from './dhcp.js';
-import { ensureAddresses, ensureForwarding, ensureLinkUp, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
+import { ensureAddresses, ensureForwarding, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
 import { ensureSnat, removeSnat } from './nat.js';
 import { ensureOvs, removeOvs } from './ovs.js';
 import { bridgeOf, DEFAULT_UNDERLAY_BRIDGE, hasRole, stateDirOf, validateNodeSpec, type NodeBootstrapSpec } from './spec.js';
@@ -28,12 +28,12 @@ export async function bootstrapNode(exec: Executor, spec: NodeBootstrapSpec): Pr
   const changes: string[] = [];
   changes.push(...(await ensureOvs(exec, spec)));
   if (spec.underlay) changes.push(...(await ensureAddresses(exec, spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE, [spec.underlay.address])));
-  changes.push(...(await ensureAddresses(exec, bridge, bridgeAddresses(spec))));
+  // A gateway's br0 is up even without addresses: it carries the overlay route.
+  changes.push(...(await ensureAddresses(exec, bridge, bridgeAddresses(spec), { up: hasRole(spec, 'gateway') })));
   if (hasRole(spec, 'gateway') && spec.gateway) {
     const g = spec.gateway;
     changes.push(...(await ensureForwarding(exec, stateDirOf(spec))));
     changes.push(...(await ensureSnat(exec, g)));
-    changes.push(...(await ensureLinkUp(exec, bridge)));
     changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }])));
   } else {
     changes.push(...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));

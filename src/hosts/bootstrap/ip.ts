@@ -17,8 +17,12 @@ async function ipJson<T>(exec: Executor, args: readonly string[]): Promise<T> {
   return (stdout.trim() ? JSON.parse(stdout) : []) as T;
 }
 
-/** Makes `dev` hold exactly these IPv4 addresses (it is a bridge we own) and brings it up when it has any. */
-export async function ensureAddresses(exec: Executor, dev: string, wanted: readonly string[]): Promise<string[]> {
+/**
+ * Makes `dev` hold exactly these IPv4 addresses (it is a bridge we own) and brings it up when it has any, or always
+ * with `up` (a gateway's br0 carries the overlay route even before it holds any subnet's address). One read of the
+ * link's state serves both.
+ */
+export async function ensureAddresses(exec: Executor, dev: string, wanted: readonly string[], opts: { readonly up?: boolean } = {}): Promise<string[]> {
   const [link] = await ipJson<{ flags: string[]; addr_info: IpAddrInfo[] }[]>(exec, ['addr', 'show', 'dev', dev]);
   if (!link) throw new Error(`[${exec.target}] no interface ${dev}`);
   const current = link.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
@@ -33,20 +37,11 @@ export async function ensureAddresses(exec: Executor, dev: string, wanted: reado
     await exec.run(['ip', 'addr', 'del', addr, 'dev', dev]);
     changes.push(`${dev}: address ${addr} removed`);
   }
-  if (wanted.length && !link.flags.includes('UP')) {
+  if ((wanted.length > 0 || opts.up) && !link.flags.includes('UP')) {
     await exec.run(['ip', 'link', 'set', dev, 'up']);
     changes.push(`${dev}: up`);
   }
   return changes;
-}
-
-/** Brings `dev` up (a gateway's br0 carries the overlay route even before it holds any subnet's address). */
-export async function ensureLinkUp(exec: Executor, dev: string): Promise<string[]> {
-  const [link] = await ipJson<{ flags: string[] }[]>(exec, ['link', 'show', 'dev', dev]);
-  if (!link) throw new Error(`[${exec.target}] no interface ${dev}`);
-  if (link.flags.includes('UP')) return [];
-  await exec.run(['ip', 'link', 'set', dev, 'up']);
-  return [`${dev}: up`];
 }
 
 interface IpRoute {

@@ -1,7 +1,7 @@
 // The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
 // Each step reads first and changes only what differs, returning what it changed.
-import type { Executor } from '../executor.js';
-import { listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
+import { findRows, listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import {
   bridgeMacOf,
   bridgeOf,
@@ -49,6 +49,7 @@ export function tunnelPortsFor(spec: NodeBootstrapSpec): TunnelPort[] {
  */
 export async function checkOvsRunning(exec: Executor): Promise<void> {
   const rows = await listRows(exec, 'Open_vSwitch', ['datapath_types']).catch((e: Error) => {
+    if (!(e instanceof ExecError || e instanceof ExecTimeoutError)) throw e; // never reached the node (SSH, host key)
     throw new Error(`[${exec.target}] Open vSwitch is not running or not installed (ovs-vsctl failed): ${e.message}`);
   });
   if (stringSet(rows[0]?.['datapath_types']).length === 0) throw new Error(`[${exec.target}] ovs-vswitchd is not running (it never filled in datapath_types)`);
@@ -87,12 +88,50 @@ export async function ensureBridge(exec: Executor, want: BridgeWanted): Promise<
   return [row ? `bridge ${want.name}: set ${set.join(' ')}` : `bridge ${want.name}: created (${set.join(' ')})`];
 }
 
-export async function ensureController(exec: Executor, bridge: string, targets: readonly string[]): Promise<string[]> {
-  const { stdout } = await vsctl(exec, ['get-controller', bridge]);
-  const current = stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
-  if (current.join(' ') === [...targets].sort().join(' ')) return [];
-  await vsctl(exec, ['set-controller', bridge, ...targets]);
-  return [`bridge ${bridge}: controller ${targets.join(' ')}`];
+export interface ControllerWanted {
+  readonly targets: readonly string[];
+  /** The rows' `max_backoff`, ms; undefined leaves whatever they hold. */
+  readonly maxBackoffMs?: number;
+}
+
+interface ControllerRow {
+  readonly uuid: string;
+  readonly target: string;
+  readonly maxBackoffMs?: number;
+}
+
+async function controllersOfBridge(exec: Executor, bridge: string): Promise<ControllerRow[]> {
+  const [row] = await findRows(exec, 'Bridge', ['controller'], `name=${bridge}`);
+  const uuids = new Set(stringSet(row?.['controller']));
+  if (uuids.size === 0) return [];
+  const rows = await listRows(exec, 'Controller', ['_uuid', 'target', 'max_backoff']);
+  return rows
+    .filter((r) => uuids.has(String(r['_uuid'])))
+    .map((r) => {
+      const backoff = optionalString(r['max_backoff']);
+      return { uuid: String(r['_uuid']), target: String(r['target']), ...(backoff !== undefined && { maxBackoffMs: Number(backoff) }) };
+    });
+}
+
+/**
+ * Gives the bridge exactly these controller targets, each with `max_backoff` when one is wanted, in one ovs-vsctl
+ * transaction. Rows whose targets are already right are only updated (recreating them would drop the connection).
+ */
+export async function ensureController(exec: Executor, bridge: string, want: ControllerWanted): Promise<string[]> {
+  const current = await controllersOfBridge(exec, bridge);
+  const ms = want.maxBackoffMs;
+  const backoffArgs = ms === undefined ? [] : [`max_backoff=${ms}`];
+  const sameTargets = current.map((c) => c.target).sort().join(' ') === [...want.targets].sort().join(' ');
+  if (!sameTargets) {
+    // What set-controller does (the old rows are garbage: nothing else refers to them), with max_backoff on the rows.
+    const create = want.targets.flatMap((t, i) => ['--', `--id=@c${i}`, 'create', 'Controller', `target=${JSON.stringify(t)}`, ...backoffArgs]);
+    await vsctl(exec, [...create.slice(1), '--', 'set', 'bridge', bridge, `controller=${want.targets.map((_, i) => `@c${i}`).join(',')}`]);
+    return [`bridge ${bridge}: controller ${want.targets.join(' ')}${ms === undefined ? '' : ` max_backoff=${ms}`}`];
+  }
+  const stale = ms === undefined ? [] : current.filter((c) => c.maxBackoffMs !== ms);
+  if (stale.length === 0) return [];
+  await vsctl(exec, stale.flatMap((c) => ['--', 'set', 'controller', c.uuid, ...backoffArgs]).slice(1));
+  return [`bridge ${bridge}: controller max_backoff=${ms}`];
 }
 
 /** Adds, corrects or removes our tunnel ports on the bridge so exactly the wanted ones exist. */
@@ -155,7 +194,10 @@ export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promis
       ...(hwaddr ? { hwaddr } : {}),
       ...(spec.datapathId ? { datapathId: spec.datapathId } : {}),
     })),
-    ...(await ensureController(exec, bridge, controllersOf(spec))),
+    ...(await ensureController(exec, bridge, {
+      targets: controllersOf(spec),
+      ...(spec.controllerMaxBackoffMs !== undefined && { maxBackoffMs: spec.controllerMaxBackoffMs }),
+    })),
     ...(await ensureTunnelPorts(exec, bridge, tunnelPortsFor(spec))),
   ];
 }

@@ -74,6 +74,11 @@ export interface NodeBootstrapSpec {
   readonly tunnelIp: string;
   /** OpenFlow controller target(s) for br0, e.g. 'tcp:10.0.0.1:6653' or 'unix:/path' (lab). */
   readonly controller: string | readonly string[];
+  /**
+   * Cap on OVS's reconnect backoff to the controller, ms (the Controller rows' `max_backoff`; OVS allows >= 1000).
+   * Omitted: whatever the rows hold (OVS default 8000).
+   */
+  readonly controllerMaxBackoffMs?: number;
   /** Default 'br0'. */
   readonly bridge?: string;
   /** 'auto' (default): 'system' when the openvswitch kernel module is loaded, else 'netdev'. */
@@ -131,6 +136,10 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
   const controllers = controllersOf(spec);
   if (controllers.length === 0) throw new ValidationError('controller', spec.controller, 'at least one target');
   controllers.forEach((c) => assertControllerTarget('controller', c));
+  const backoff = spec.controllerMaxBackoffMs;
+  if (backoff !== undefined && !(Number.isInteger(backoff) && backoff >= 1000 && backoff <= 3_600_000)) {
+    throw new ValidationError('controllerMaxBackoffMs', backoff, 'an integer from 1000 to 3600000 (ms)');
+  }
   assertIfName('bridge', bridgeOf(spec));
   if (spec.datapathType && !['auto', 'system', 'netdev'].includes(spec.datapathType)) throw new ValidationError('datapathType', spec.datapathType, 'auto, system or netdev');
   if (spec.bridgeMac !== undefined) assertMac('bridgeMac', spec.bridgeMac);

@@ -39,6 +39,14 @@ async function waitForBanner(port: number, deadline: number): Promise<void> {
   throw new Error(`sshd did not come up on port ${port}`);
 }
 
+export interface TestSshdOptions {
+  /**
+   * sshd's ForceCommand: run (by root's shell, `-c`) instead of every requested command, which it finds in
+   * $SSH_ORIGINAL_COMMAND. E.g. a wrapper that runs the command inside a lab node's namespace.
+   */
+  readonly forceCommand?: string;
+}
+
 export class TestSshd {
   private child: ChildProcess | undefined;
   private log = '';
@@ -48,7 +56,7 @@ export class TestSshd {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<TestSshd> {
+  static async start(opts: TestSshdOptions = {}): Promise<TestSshd> {
     const dir = mkdtempSync(join(tmpdir(), 'mc-sshd-'));
     const sshd = new TestSshd(dir, await freePort());
     try {
@@ -71,6 +79,10 @@ export class TestSshd {
           'StrictModes no',
           'UsePAM no',
           'MaxSessions 10',
+          // bash sources ~/.bashrc for a command sshd runs (Debian builds it with SSH_SOURCE_BASHRC) unless SHLVL says
+          // it is nested: this machine's root .bashrc (pyenv init) costs 0.3-0.6 s per command otherwise.
+          'SetEnv SHLVL=1',
+          ...(opts.forceCommand !== undefined ? [`ForceCommand ${opts.forceCommand}`] : []),
           '',
         ].join('\n'),
       );
@@ -83,7 +95,18 @@ export class TestSshd {
   }
 
   get clientKey(): string {
-    return readFileSync(join(this.dir, 'client_ed25519'), 'utf8');
+    return readFileSync(this.clientKeyFile, 'utf8');
+  }
+
+  /** The client's private key file (what `vms.ssh.keyFile` names). */
+  get clientKeyFile(): string {
+    return join(this.dir, 'client_ed25519');
+  }
+
+  /** The host key as a known_hosts line for 127.0.0.1 on this port: pins it before the first contact. */
+  knownHostsLine(): string {
+    const [type, b64] = readFileSync(join(this.dir, 'host_ed25519.pub'), 'utf8').split(' ');
+    return `[127.0.0.1]:${this.port} ${type} ${b64}\n`;
   }
 
   /** The host key's fingerprint as OpenSSH prints it. */

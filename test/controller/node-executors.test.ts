@@ -1,0 +1,97 @@
+// NodeExecutors against a real sshd on 127.0.0.1: one connection per node, closed when the node's SSH target changes
+// and when the node is released (deleted), counted on the sshd side (its per-connection processes).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { NodeExecutors } from '../../src/controller/node-executors.js';
+import type { NodeRecord } from '../../src/topology/records.js';
+import { TestSshd } from '../hosts/helpers/sshd.js';
+import { waitFor } from '../helpers/wait.js';
+
+let sshd: TestSshd;
+let work: string;
+const opened: NodeExecutors[] = [];
+
+function executors(labDir?: string): NodeExecutors {
+  const e = new NodeExecutors({
+    ...(labDir !== undefined && { labDir }),
+    ssh: { user: 'root', keyFile: sshd.clientKeyFile, knownHostsFile: join(work, 'known_hosts') },
+  });
+  opened.push(e);
+  return e;
+}
+
+function node(name: string, sshTarget?: string): NodeRecord {
+  return { name, roles: ['switch'], underlayIp: '10.99.0.100', cpus: 0, memoryMiB: 0, createdAt: new Date(0).toISOString(), ...(sshTarget !== undefined && { sshTarget }) };
+}
+
+const settled = (pids: number[], n: number): Promise<number[]> => waitFor(`${n} sshd connection(s)`, () => sshd.connectionPids(), (p) => p.length === n && pids.every((x) => !p.includes(x)), 5_000, 50);
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'mc-node-exec-'));
+  sshd = await TestSshd.start();
+  writeFileSync(join(work, 'known_hosts'), sshd.knownHostsLine());
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((e) => e.close()));
+  await waitFor('no sshd connection left', () => sshd.connectionPids(), (p) => p.length === 0, 5_000, 50);
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((e) => e.close()));
+  await sshd?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('NodeExecutors over SSH', () => {
+  it('closes the old connection when a node\'s target changes; the executor handed out before follows the new one', async () => {
+    const ex = executors();
+    const first = ex.for(node('n1', `root@127.0.0.1:${sshd.port}`)).exec;
+    expect((await first.run(['echo', 'one'])).stdout).toBe('one\n');
+    const before = sshd.connectionPids();
+    expect(before).toHaveLength(1);
+
+    // The same sshd under another spelling of the target: a new connection, the old one closed.
+    const second = ex.for(node('n1', `127.0.0.1:${sshd.port}`)).exec;
+    expect(second).toBe(first);
+    expect((await second.run(['echo', 'two'])).stdout).toBe('two\n');
+    const t0 = Date.now();
+    const after = await settled(before, 1);
+    console.log(`target change: sshd connections ${JSON.stringify(before)} -> ${JSON.stringify(after)} (old one gone after ${Date.now() - t0} ms)`);
+    expect(after).toHaveLength(1);
+
+    // Unchanged target: the connection is reused.
+    await ex.for(node('n1', `127.0.0.1:${sshd.port}`)).exec.run(['true']);
+    expect(sshd.connectionPids()).toEqual(after);
+  });
+
+  it('release closes a deleted node\'s connection; close closes them all', async () => {
+    const ex = executors();
+    await Promise.all(['a', 'b'].map((n) => ex.for(node(n, `root@127.0.0.1:${sshd.port}`)).exec.run(['true'])));
+    const open = await waitFor('2 connections', () => sshd.connectionPids(), (p) => p.length === 2, 5_000, 50);
+    await ex.release('a');
+    const left = await waitFor('1 connection', () => sshd.connectionPids(), (p) => p.length === 1, 5_000, 50);
+    await ex.release('nobody');
+    await ex.close();
+    const none = await waitFor('no connection', () => sshd.connectionPids(), (p) => p.length === 0, 5_000, 50);
+    console.log(`release: ${open.length} -> ${left.length} connections; close: -> ${none.length}`);
+  });
+
+  it('picks SSH for a lab node with an SSH target, the namespace for the others', () => {
+    const ex = executors(join(work, 'nodes'));
+    const ssh = ex.for(node('mcs-sw', `root@127.0.0.1:${sshd.port}`));
+    expect(ssh.exec.target).toBe(`ssh:root@127.0.0.1:${sshd.port}`);
+    expect(ssh.netns).toBeUndefined();
+    const ns = ex.for(node('mcs-c1'));
+    expect(ns.exec.target).toBe('netns:mcs-c1');
+    expect(ns.netns).toBe('mcs-c1');
+  });
+
+  it('refuses an SSH node without vms.ssh, and a bad target, at for()', () => {
+    const bare = new NodeExecutors({});
+    expect(() => bare.for(node('x', '127.0.0.1:1'))).toThrow(/vms\.ssh\.keyFile is not configured/);
+    expect(() => executors().for(node('y', 'h:1:2'))).toThrow(/bad SSH target 'h:1:2'/);
+  });
+});
