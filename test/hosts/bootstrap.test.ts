@@ -200,6 +200,19 @@ describe('node bootstrap', () => {
     await bootstrapNode(gw.exec, s);
   });
 
+  it("gives br-phy the underlay NIC's MAC, so a re-created br-phy answers ARP with the same one", async () => {
+    const cmp = nodes['cmp']!;
+    const s = specs()['cmp']!;
+    const macOf = async (dev: string): Promise<string> => (JSON.parse((await cmp.exec.run(['ip', '-j', 'link', 'show', 'dev', dev])).stdout) as { address: string }[])[0]!.address;
+    const nic = await macOf('eth0');
+    expect(await macOf('br-phy')).toBe(nic);
+    await cmp.ovs.vsctl('del-br', 'br-phy');
+    await bootstrapNode(cmp.exec, s);
+    expect(await macOf('br-phy')).toBe(nic);
+    // Still the underlay: the node reaches its neighbours over the re-created br-phy.
+    await cmp.exec.run(['ping', '-c', '1', '-W', '5', '10.211.0.9']);
+  });
+
   it("sets the controller's max_backoff with its target: in place when only it changes, never written when right", async () => {
     const cmp = nodes['cmp']!;
     const argvs: string[] = [];

@@ -17,6 +17,13 @@ async function ipJson<T>(exec: Executor, args: readonly string[]): Promise<T> {
   return (stdout.trim() ? JSON.parse(stdout) : []) as T;
 }
 
+/** The link-layer address of `dev` (lower-case), e.g. the underlay NIC's, which br-phy takes as its own. */
+export async function linkMac(exec: Executor, dev: string): Promise<string> {
+  const [link] = await ipJson<{ address?: string }[]>(exec, ['link', 'show', 'dev', dev]);
+  if (!link?.address) throw new Error(`[${exec.target}] no interface ${dev} (or it has no MAC address)`);
+  return link.address.toLowerCase();
+}
+
 /**
  * Makes `dev` hold exactly these IPv4 addresses (it is a bridge we own) and brings it up when it has any, or always
  * with `up` (a gateway's br0 carries the overlay route even before it holds any subnet's address). One read of the

@@ -2,6 +2,7 @@
 // Each step reads first and changes only what differs, returning what it changed.
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import { linkMac } from './ip.js';
 import {
   bridgeMacOf,
   bridgeOf,
@@ -166,11 +167,17 @@ export async function ensureTunnelPorts(exec: Executor, bridge: string, wanted: 
   return changes;
 }
 
-/** br-phy with the underlay NIC as its port (the address goes on it in ip.ts). */
+/**
+ * br-phy with the underlay NIC as its port (the address goes on it in ip.ts) and the NIC's MAC as its own, as OVS's
+ * userspace-tunnelling guide sets it up. Left to itself OVS gives a new bridge a MAC of its own choosing when the
+ * NIC's is locally administered (a veth's, a VM's NIC): every re-created br-phy then answers ARP with a new MAC,
+ * and the other nodes' tunnel neighbour caches keep sending the VXLAN packets to the old one.
+ */
 export async function ensureUnderlayBridge(exec: Executor, spec: NodeBootstrapSpec, datapathType: string): Promise<string[]> {
   if (!spec.underlay) return [];
   const name = spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE;
-  const changes = await ensureBridge(exec, { name, datapathType, role: 'underlay' });
+  const hwaddr = await linkMac(exec, spec.underlay.device);
+  const changes = await ensureBridge(exec, { name, datapathType, role: 'underlay', hwaddr });
   if (!(await listPorts(exec, name)).includes(spec.underlay.device)) {
     await vsctl(exec, ['--may-exist', 'add-port', name, spec.underlay.device]);
     changes.push(`bridge ${name}: port ${spec.underlay.device} added`);
