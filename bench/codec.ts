@@ -300,7 +300,8 @@ function main(): void {
   // The verdict is on encodeMessageInto: the path real callers take (src/runtime's sync encodes each flow into one
   // big buffer, inside a bundle_add); encodeMessage (one Buffer per message) is shown for comparison.
   row('FLOW_MOD encode (encodeMessageInto, judged)', encInto, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', TARGET_ENCODES);
-  row(`  ... the first ${N_FLOWS_L2} of them only (fit in L2)`, encIntoL2, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', undefined, false);
+  // No ratio here: os-ken encoded the 4,000 flows, not these.
+  row(`  ... the first ${N_FLOWS_L2} of them only (fit in L2)`, encIntoL2, undefined, undefined, ' msg/s', undefined, false);
   row('FLOW_MOD encode (encodeMessage)', enc, o?.flowModEncodePerSec, o?.flowModEncodeCpuPerSec, ' msg/s', undefined, false);
   row('FLOW_MOD decode', dec, o?.flowModDecodePerSec, o?.flowModDecodeCpuPerSec, ' msg/s');
   row(`flow stats decode (${N_STATS} entries, ${replies.length} msgs)`, stats, o?.flowStatsEntriesPerSec, o?.flowStatsEntriesCpuPerSec, ' entries/s');
@@ -327,8 +328,9 @@ function main(): void {
     const spread = encInto.bestPerSec / encInto.perSec;
     const l2 = encIntoL2.perSec / encInto.perSec;
     console.log(
-      `\nThe judged encode's median round is below ${fmt(TARGET_ENCODES)} msg/s, its best above: rounds differ ${spread.toFixed(1)}x, by CPU time as much as by wall ` +
-        `time (${fmt(encInto.cpuPerSec)} vs ${fmt(encInto.perSec)} msg/s), and the L2-resident working set runs ${l2.toFixed(1)}x faster: memory contention, not our code or the scheduler.`,
+      `\nNote: the judged encode's median round is below ${fmt(TARGET_ENCODES)} msg/s and its best above (the verdict takes the best): ` +
+        `rounds differ ${spread.toFixed(1)}x; median by CPU time ${fmt(encInto.cpuPerSec)} vs by wall time ${fmt(encInto.perSec)} msg/s ` +
+        `(close: not preemption); the L2-resident working set runs ${l2.toFixed(1)}x faster than the full one.`,
     );
   }
   const pass = o !== undefined && verdicts.every(Boolean);

@@ -7,6 +7,7 @@
 // Switch counters (ports, tables) are absolute values polled from OVS; they are turned into increments here, so a
 // `_total` stays monotonic in this process even when a switch restarts and its counters start again from zero.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../controller/provisioning.js';
 
 export const ERROR_TYPES = [
   'connection', // a switch connection failed or dropped unexpectedly
@@ -57,15 +58,6 @@ export interface Inventory {
   readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
 }
 
-/** A node's provisioning states (src/controller/provisioning.ts); 'removing': it left the store, its undo runs or retries. */
-export const PROVISIONING_STATES = ['provisioning', 'ready', 'waiting', 'failed', 'removing'] as const;
-
-export interface NodeProvisioningSample {
-  readonly node: string;
-  readonly state: (typeof PROVISIONING_STATES)[number];
-  /** Failed runs so far. */
-  readonly failures: number;
-}
 
 export interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop) as minicloud_process_* / minicloud_nodejs_*. Default true. */
@@ -258,7 +250,7 @@ export class Metrics {
       registers,
       collect() {
         this.reset();
-        for (const s of provisioning()) for (const state of PROVISIONING_STATES) this.set({ node: s.node, state }, state === s.state ? 1 : 0);
+        for (const s of provisioning()) for (const state of NODE_PROVISIONING_STATES) this.set({ node: s.node, state }, state === s.state ? 1 : 0);
       },
     });
     new Counter({

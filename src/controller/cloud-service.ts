@@ -78,6 +78,8 @@ export interface VmBackend {
   /** Idempotent: a VM that is already gone is not an error. */
   delete(spec: VmSpec): Promise<void>;
   exec?(spec: VmSpec, argv: readonly string[]): Promise<ExecResult>;
+  /** The node left the cloud (it had no VMs): forget what was kept for it (its driver, its connection). */
+  nodeRemoved?(name: string): void;
 }
 
 /** One installed flow, as `ovs-ofctl dump-flows` shows it, with its counters. */
@@ -308,6 +310,7 @@ export class CloudService {
       return all;
     });
     this.log(ctx).info({ node: name }, 'node removed');
+    this.deps.backend.nodeRemoved?.(name);
     return { value: { name }, network: await this.applies.request(affected) };
   }
 

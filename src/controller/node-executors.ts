@@ -53,7 +53,7 @@ export class NodeExecutors {
   async close(): Promise<void> {
     const all = [...this.byNode.values()];
     this.byNode.clear();
-    await Promise.all(all.map((h) => h.close()));
+    await Promise.all(all.map((h) => h.close({ final: true })));
   }
 
   private make(node: NodeRecord): Executor {
@@ -84,6 +84,8 @@ export class NodeExecutors {
 class NodeHandle implements Executor {
   private inner: Executor | undefined;
   private madeFor: string | undefined;
+  /** NodeExecutors was closed: callers that kept this handle (VM drivers) must not open a connection nobody closes. */
+  private closed = false;
 
   constructor(
     private readonly make: (node: NodeRecord) => Executor,
@@ -101,6 +103,7 @@ class NodeHandle implements Executor {
   }
 
   current(): Executor {
+    if (this.closed) throw new Error(`node '${this.node.name}': its executor was closed (the controller is stopping)`);
     if (!this.inner) {
       this.inner = this.make(this.node);
       this.madeFor = this.node.sshTarget ?? '';
@@ -108,11 +111,13 @@ class NodeHandle implements Executor {
     return this.inner;
   }
 
-  run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  async run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.current().run(argv, opts);
   }
 
-  async close(): Promise<void> {
+  /** Closes the connection; a later command opens it again, unless `final`. */
+  async close(opts: { readonly final?: boolean } = {}): Promise<void> {
+    if (opts.final) this.closed = true;
     const inner = this.inner;
     this.inner = undefined;
     await inner?.close().catch(() => undefined);

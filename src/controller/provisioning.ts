@@ -108,9 +108,10 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
   };
 }
 
-export type ProvisioningState = 'provisioning' | 'ready' | 'waiting' | 'failed';
-/** What /metrics shows besides: 'removing', a node that left the store while its removal runs or is retried. */
-export type NodeProvisioningState = ProvisioningState | 'removing';
+/** Every state /metrics shows; the API's are all but 'removing' (a node that left the store, its removal running or retried). */
+export const NODE_PROVISIONING_STATES = ['provisioning', 'ready', 'waiting', 'failed', 'removing'] as const;
+export type NodeProvisioningState = (typeof NODE_PROVISIONING_STATES)[number];
+export type ProvisioningState = Exclude<NodeProvisioningState, 'removing'>;
 
 export interface NodeProvisioning {
   readonly state: ProvisioningState;
@@ -329,6 +330,9 @@ export class Provisioner {
       if (changes.length > 0) this.opts.log?.info({ node, changes }, 'node unprovisioned');
       return changes;
     }
+    // Added back at another address while its removal was pending: the old host is undone first (and the new one
+    // is set up in full below, t.applied being cleared by undo).
+    const prevChanges = t.touched && t.touched.record.sshTarget !== record.sshTarget ? await this.undo(t) : [];
     const spec = bootstrapSpecFor(record, records, this.opts.settings);
     const exec = this.opts.executorFor(record);
     const reservations = JSON.stringify(spec?.dhcp?.reservations ?? []);
@@ -353,7 +357,7 @@ export class Provisioner {
     }
     t.applied = { record, spec, base, reservations };
     if (spec) t.touched = { record, spec };
-    return changes;
+    return [...prevChanges, ...changes];
   }
 
   /** Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal). */

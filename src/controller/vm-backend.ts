@@ -17,7 +17,10 @@ export interface NodeBackendsOptions {
   readonly logger?: Logger;
   /** Where each node's commands run: shared with node provisioning, closed by its owner. */
   readonly executors: NodeExecutors;
-  /** Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. */
+  /**
+   * Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. Given when provisioning
+   * runs, which also releases a removed node's executor, once it has undone the node's bootstrap with it.
+   */
   readonly nodeReady?: (node: NodeRecord) => Promise<void>;
 }
 
@@ -42,6 +45,15 @@ export class NodeBackends implements VmBackend {
 
   constructor(private readonly opts: NodeBackendsOptions) {}
 
+  /**
+   * Drops the node's cached driver (a node added again under the same name may be reached differently) and, without
+   * provisioning (which still needs the connection to undo the node's bootstrap, then releases it), its connection.
+   */
+  nodeRemoved(name: string): void {
+    this.drivers.delete(name);
+    if (this.opts.nodeReady === undefined) void this.opts.executors.release(name);
+  }
+
   kindFor(node: string): BackendKind {
     return this.opts.vms.nodes[node] ?? this.opts.vms.backend;
   }
@@ -54,7 +66,10 @@ export class NodeBackends implements VmBackend {
       await d.create(driverSpec(spec));
     } catch (e) {
       // The caller named an image this node does not have: the request's fault, not the backend's.
-      if (e instanceof ImageNotFoundError) throw new Invalid('image', `${e.message}`);
+      if (e instanceof ImageNotFoundError) {
+        const available = e.available.join(', ') || 'none';
+        throw new Invalid('image', `no LXD image '${e.image}' on node '${spec.node.name}' (${e.node}; its images: ${available})`);
+      }
       throw e;
     }
   }

@@ -1,7 +1,8 @@
 // /metrics: every metric exercised, the scrape passes `promtool check metrics`, switch counters stay monotonic,
 // label sets stay bounded (series of removed VMs, subnets and nodes go away).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics, PROVISIONING_STATES, type NodeProvisioningSample, type PortCounters } from '../../src/api/metrics.js';
+import { createMetrics, type PortCounters } from '../../src/api/metrics.js';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../../src/controller/provisioning.js';
 import { StatsPoller, type PortStats, type StatsSource } from '../../src/api/stats-poller.js';
 import { makeHarness, type Harness } from './harness.js';
 import { promtoolAvailable, promtoolProblems } from './promtool.js';
@@ -86,7 +87,7 @@ describe('metrics', () => {
     m.setProvisioning(() => samples);
     let text = await m.render();
     const states = (node: string): Record<string, number | undefined> =>
-      Object.fromEntries(PROVISIONING_STATES.map((state) => [state, value(text, `minicloud_node_provisioning{node="${node}",state="${state}"}`)]));
+      Object.fromEntries(NODE_PROVISIONING_STATES.map((state) => [state, value(text, `minicloud_node_provisioning{node="${node}",state="${state}"}`)]));
     expect(states('gw')).toEqual({ provisioning: 0, ready: 1, waiting: 0, failed: 0, removing: 0 });
     expect(states('old')).toEqual({ provisioning: 0, ready: 0, waiting: 0, failed: 0, removing: 1 });
     expect(value(text, 'minicloud_node_provisioning_failures_total{node="gw"}')).toBe(0);

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/controller/config.js';
 import { NodeExecutors } from '../../src/controller/node-executors.js';
+import { NodeBackends } from '../../src/controller/vm-backend.js';
 import type { NodeRecord } from '../../src/topology/records.js';
 import { TestSshd } from '../hosts/helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
@@ -69,14 +71,34 @@ describe('NodeExecutors over SSH', () => {
 
   it('release closes a deleted node\'s connection; close closes them all', async () => {
     const ex = executors();
-    await Promise.all(['a', 'b'].map((n) => ex.for(node(n, `root@127.0.0.1:${sshd.port}`)).exec.run(['true'])));
+    const [a, b] = ['a', 'b'].map((n) => ex.for(node(n, `root@127.0.0.1:${sshd.port}`)).exec);
+    await Promise.all([a!.run(['true']), b!.run(['true'])]);
     const open = await waitFor('2 connections', () => sshd.connectionPids(), (p) => p.length === 2, 5_000, 50);
     await ex.release('a');
     const left = await waitFor('1 connection', () => sshd.connectionPids(), (p) => p.length === 1, 5_000, 50);
+    // The one left is b's: b runs on it without opening another.
+    await b!.run(['true']);
+    expect(sshd.connectionPids()).toEqual(left);
     await ex.release('nobody');
     await ex.close();
     const none = await waitFor('no connection', () => sshd.connectionPids(), (p) => p.length === 0, 5_000, 50);
+    // A handle kept past close (a VM driver's) opens nothing new.
+    await expect(b!.run(['true'])).rejects.toThrow(/executor was closed/);
+    expect(sshd.connectionPids()).toEqual([]);
     console.log(`release: ${open.length} -> ${left.length} connections; close: -> ${none.length}`);
+  });
+
+  it('a node removed without provisioning gets its connection closed by the VM backends; with it, provisioning does', async () => {
+    const vms = resolveConfig({}).vms;
+    const ex = executors();
+    await ex.for(node('a', `root@127.0.0.1:${sshd.port}`)).exec.run(['true']);
+    await waitFor('1 connection', () => sshd.connectionPids(), (p) => p.length === 1, 5_000, 50);
+    // Provisioning runs (nodeReady given): it still needs the connection to undo the node, and releases it itself.
+    new NodeBackends({ vms, executors: ex, nodeReady: () => Promise.resolve() }).nodeRemoved('a');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sshd.connectionPids()).toHaveLength(1);
+    new NodeBackends({ vms, executors: ex }).nodeRemoved('a');
+    await waitFor('no connection', () => sshd.connectionPids(), (p) => p.length === 0, 5_000, 50);
   });
 
   it('picks SSH for a lab node with an SSH target, the namespace for the others', () => {

@@ -183,7 +183,10 @@ describe('Provisioner', () => {
     const errors: object[] = [];
     const log = { info: () => undefined, warn: () => undefined, error: (o: object) => errors.push(o) };
     const records = (): CloudRecords => (counts.reads++, current);
-    const p = new Provisioner({ records, revision: () => revision, settings, executorFor: () => exec, ops, log, retryMs: 20 });
+    /** Where each bootstrap or removal ran: `node@sshTarget`. */
+    const reachedAt: string[] = [];
+    const executorFor = (n: NodeRecord): Executor => (reachedAt.push(`${n.name}@${n.sshTarget ?? '-'}`), exec);
+    const p = new Provisioner({ records, revision: () => revision, settings, executorFor, ops, log, retryMs: 20 });
     const settle = async (): Promise<void> => {
       for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
     };
@@ -195,7 +198,7 @@ describe('Provisioner', () => {
       current = r;
       revision++;
     };
-    return { p, calls, errors, fail, settle, until, counts, set };
+    return { p, calls, errors, fail, settle, until, counts, set, reachedAt };
   }
 
   it('bootstraps every node once; the same cloud again changes nothing', async () => {
@@ -337,6 +340,25 @@ describe('Provisioner', () => {
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'remove gw2']);
     expect(t.p.samples().map((s) => s.node).sort()).toEqual(['c1', 'dh', 'gw1', 'mgmt', 'sw']);
     expect(await scrape()).toEqual([]);
+    await t.p.stop();
+  });
+
+  it('a node added back at a new SSH target while its removal is pending is undone at the old one first', async () => {
+    const at = (target: string): CloudRecords => ({ ...records, nodes: records.nodes.map((n) => (n.name === 'gw2' ? { ...n, sshTarget: target } : n)) });
+    const t = setup(at('root@old-host'));
+    t.p.notify();
+    await t.settle();
+    t.calls.length = 0;
+    t.reachedAt.length = 0;
+    t.fail.remove = 1;
+    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
+    t.p.notify();
+    await t.until(() => t.calls.includes('remove gw2'));
+    t.set(at('root@new-host'));
+    t.p.notify();
+    await t.until(() => t.p.status('gw2')?.state === 'ready' && t.calls.includes('bootstrap gw2'));
+    expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'bootstrap gw2']);
+    expect(t.reachedAt.filter((r) => r.startsWith('gw2@'))).toEqual(['gw2@root@old-host', 'gw2@root@old-host', 'gw2@root@new-host']);
     await t.p.stop();
   });
 

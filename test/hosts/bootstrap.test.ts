@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapNode, removeNode, syncDhcpReservations, type NodeBootstrapSpec } from '../../src/hosts/bootstrap/index.js';
 import type { Executor } from '../../src/hosts/executor.js';
+import { LocalExecutor } from '../../src/hosts/local.js';
+import { SshConnectError } from '../../src/hosts/ssh/executor.js';
 import { dhcpPaths } from '../../src/hosts/bootstrap/dhcp.js';
 import { readNodeFile } from '../../src/hosts/files.js';
 import { ValidationError } from '../../src/hosts/validate.js';
@@ -258,6 +260,18 @@ describe('node bootstrap', () => {
     for (const r of again) expect(r.changes).toEqual([]);
     const dhcp = nodes['dhcp']!;
     expect(await readNodeFile(dhcp.exec, dhcpPaths(s['dhcp']!).pid)).toBeUndefined();
+  });
+
+  it('names the node when OVS is missing, and passes an unreachable node\'s own error through', async () => {
+    const s = specs()['cmp']!;
+    const noOvs = new LocalExecutor({ env: { PATH: '/nonexistent' } });
+    await expect(bootstrapNode(noOvs, s)).rejects.toThrow(/^\[local\] Open vSwitch is not running or not installed \(ovs-vsctl failed\): .*ENOENT/);
+    const unreachable: Executor = {
+      target: 'ssh:root@192.0.2.1:22',
+      run: () => Promise.reject(new SshConnectError('ssh:root@192.0.2.1:22', new Error('connect ECONNREFUSED'))),
+      close: () => Promise.resolve(),
+    };
+    await expect(bootstrapNode(unreachable, s)).rejects.toBeInstanceOf(SshConnectError);
   });
 
   it('refuses bad specs before running anything', async () => {

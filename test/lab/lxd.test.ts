@@ -89,6 +89,7 @@ describe('LXD VMs in the lab', () => {
     console.log(`l9 with image no-such-image on ${C2}: ${res.status} ${res.json.error?.message ?? JSON.stringify(res.json)} (${Date.now() - t} ms)`);
     expect({ status: res.status, code: res.json.error?.code }).toEqual({ status: 400, code: 'invalid' });
     expect(res.json.error?.message).toContain("'no-such-image'");
+    expect(res.json.error?.message).toContain(`on node '${C2}'`);
     expect(res.json.error?.message).toContain(C2);
     expect((await cloud!.api('GET', '/api/v1/vms/l9')).status).toBe(404);
     expect((await c2Lxc().run(['lxc', 'query', '/1.0/instances/l9'], { okCodes: [0, 1] })).code).toBe(1);

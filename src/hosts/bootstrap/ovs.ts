@@ -1,6 +1,8 @@
 // The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
 // Each step reads first and changes only what differs, returning what it changed.
-import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
+import type { Executor } from '../executor.js';
+import { SshConnectError } from '../ssh/executor.js';
+import { HostKeyMismatchError } from '../ssh/known-hosts.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { linkMac } from './ip.js';
 import {
@@ -50,7 +52,7 @@ export function tunnelPortsFor(spec: NodeBootstrapSpec): TunnelPort[] {
  */
 export async function checkOvsRunning(exec: Executor): Promise<void> {
   const rows = await listRows(exec, 'Open_vSwitch', ['datapath_types']).catch((e: Error) => {
-    if (!(e instanceof ExecError || e instanceof ExecTimeoutError)) throw e; // never reached the node (SSH, host key)
+    if (e instanceof SshConnectError || e instanceof HostKeyMismatchError) throw e; // never reached the node: say that
     throw new Error(`[${exec.target}] Open vSwitch is not running or not installed (ovs-vsctl failed): ${e.message}`);
   });
   if (stringSet(rows[0]?.['datapath_types']).length === 0) throw new Error(`[${exec.target}] ovs-vswitchd is not running (it never filled in datapath_types)`);
