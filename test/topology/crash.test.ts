@@ -77,9 +77,12 @@ describe('kill -9 mid-way', () => {
     const vms = service.listVms();
     const created = lines.map((l) => l.replace('created ', ''));
     for (const name of created) expect(vms.find((v) => v.name === name)?.state).toBe('running');
-    const unfinished = vms.filter((v) => !created.includes(v.name));
-    expect(unfinished.length).toBeLessThanOrEqual(1);
-    for (const v of unfinished) expect(v.state).toBe('creating');
+    // At most one VM it had not reported: still 'creating', or 'running' when the kill came between its commit and
+    // the line saying so (seen under load).
+    const unreported = vms.filter((v) => !created.includes(v.name));
+    expect(unreported.length).toBeLessThanOrEqual(1);
+    for (const v of unreported) expect(['creating', 'running']).toContain(v.state);
+    const unfinished = unreported.filter((v) => v.state === 'creating');
 
     // Recovery: the half-created VM is marked, can be deleted, and its address is then reused.
     expect(service.recoverInterrupted()).toEqual(unfinished.map((v) => v.name));
