@@ -58,7 +58,6 @@ export interface Inventory {
   readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
 }
 
-
 export interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop) as minicloud_process_* / minicloud_nodejs_*. Default true. */
   readonly processMetrics?: boolean;

@@ -163,9 +163,8 @@ export interface ProvisionerOptions {
   readonly retryMs?: number;
 }
 
+/** What the node was last brought to, as JSON: enough to tell the next run what to do (`touched` says what to undo). */
 interface Applied {
-  readonly record: NodeRecord;
-  readonly spec: NodeBootstrapSpec | undefined;
   /** The spec without its reservations, as JSON: a difference here means a full bootstrap. */
   readonly base: string;
   readonly reservations: string;
@@ -355,7 +354,7 @@ export class Provisioner {
     } else if (prev.reservations !== reservations && spec.dhcp) {
       changes = await this.ops.syncReservations(exec, spec, spec.dhcp.reservations ?? []);
     }
-    t.applied = { record, spec, base, reservations };
+    t.applied = { base, reservations };
     if (spec) t.touched = { record, spec };
     return [...prevChanges, ...changes];
   }

@@ -85,6 +85,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       vms: config.vms,
       logger: hostsLog,
       executors,
+      releaseRemovedNodes: !provisioner,
       ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
     });
 

@@ -17,11 +17,13 @@ export interface NodeBackendsOptions {
   readonly logger?: Logger;
   /** Where each node's commands run: shared with node provisioning, closed by its owner. */
   readonly executors: NodeExecutors;
-  /**
-   * Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. Given when provisioning
-   * runs, which also releases a removed node's executor, once it has undone the node's bootstrap with it.
-   */
+  /** Resolves when the node is ready for VMs (provisioned: br0 exists); create waits for it. */
   readonly nodeReady?: (node: NodeRecord) => Promise<void>;
+  /**
+   * A removed node's executor is released here (its SSH connection closed). Off when provisioning runs: it still
+   * needs the connection to undo the node's bootstrap, and releases it after.
+   */
+  readonly releaseRemovedNodes: boolean;
 }
 
 /** Maps CloudService's VmSpec (its allocation) to a driver's spec: our MAC, our port name, static addressing. */
@@ -45,13 +47,10 @@ export class NodeBackends implements VmBackend {
 
   constructor(private readonly opts: NodeBackendsOptions) {}
 
-  /**
-   * Drops the node's cached driver (a node added again under the same name may be reached differently) and, without
-   * provisioning (which still needs the connection to undo the node's bootstrap, then releases it), its connection.
-   */
+  /** Drops the node's cached driver (a node added again under the same name may be reached differently). */
   nodeRemoved(name: string): void {
     this.drivers.delete(name);
-    if (this.opts.nodeReady === undefined) void this.opts.executors.release(name);
+    if (this.opts.releaseRemovedNodes) void this.opts.executors.release(name);
   }
 
   kindFor(node: string): BackendKind {

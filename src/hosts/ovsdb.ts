@@ -67,7 +67,7 @@ export function mapArgs(column: string, map: Readonly<Record<string, string>>): 
 }
 
 /** ovs-vsctl parses values; quoting keeps '.' and ':' (IPs, targets) from being read as anything but a string. */
-function quoteOvsAtom(v: string): string {
+export function quoteOvsAtom(v: string): string {
   return /^[A-Za-z0-9_-]+$/.test(v) ? v : `"${v.replace(/(["\\])/g, '\\$1')}"`;
 }
 

@@ -93,11 +93,11 @@ describe('NodeExecutors over SSH', () => {
     const ex = executors();
     await ex.for(node('a', `root@127.0.0.1:${sshd.port}`)).exec.run(['true']);
     await waitFor('1 connection', () => sshd.connectionPids(), (p) => p.length === 1, 5_000, 50);
-    // Provisioning runs (nodeReady given): it still needs the connection to undo the node, and releases it itself.
-    new NodeBackends({ vms, executors: ex, nodeReady: () => Promise.resolve() }).nodeRemoved('a');
+    // Provisioning runs: it still needs the connection to undo the node, and releases it itself.
+    new NodeBackends({ vms, executors: ex, releaseRemovedNodes: false }).nodeRemoved('a');
     await new Promise((r) => setTimeout(r, 300));
     expect(sshd.connectionPids()).toHaveLength(1);
-    new NodeBackends({ vms, executors: ex }).nodeRemoved('a');
+    new NodeBackends({ vms, executors: ex, releaseRemovedNodes: true }).nodeRemoved('a');
     await waitFor('no connection', () => sshd.connectionPids(), (p) => p.length === 0, 5_000, 50);
   });
 

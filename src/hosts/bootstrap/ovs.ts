@@ -3,7 +3,7 @@
 import type { Executor } from '../executor.js';
 import { SshConnectError } from '../ssh/executor.js';
 import { HostKeyMismatchError } from '../ssh/known-hosts.js';
-import { findRows, listPorts, listRows, mapArgs, optionalString, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { linkMac } from './ip.js';
 import {
   bridgeMacOf,
@@ -127,7 +127,7 @@ export async function ensureController(exec: Executor, bridge: string, want: Con
   const sameTargets = current.map((c) => c.target).sort().join(' ') === [...want.targets].sort().join(' ');
   if (!sameTargets) {
     // What set-controller does (the old rows are garbage: nothing else refers to them), with max_backoff on the rows.
-    const create = want.targets.flatMap((t, i) => ['--', `--id=@c${i}`, 'create', 'Controller', `target=${JSON.stringify(t)}`, ...backoffArgs]);
+    const create = want.targets.flatMap((t, i) => ['--', `--id=@c${i}`, 'create', 'Controller', `target=${quoteOvsAtom(t)}`, ...backoffArgs]);
     await vsctl(exec, [...create.slice(1), '--', 'set', 'bridge', bridge, `controller=${want.targets.map((_, i) => `@c${i}`).join(',')}`]);
     return [`bridge ${bridge}: controller ${want.targets.join(' ')}${ms === undefined ? '' : ` max_backoff=${ms}`}`];
   }
