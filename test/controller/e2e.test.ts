@@ -20,7 +20,7 @@ import type { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow } from '../../src/openflow/flow-text.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
 import { waitFor } from '../helpers/wait.js';
-import { canonicalFlows, dumpFlows, startLabController, type LabController } from './lab.js';
+import { canonicalFlows, dumpFlows, startLabController, vmNetns, type LabController } from './lab.js';
 
 const NODES = [
   { name: 'mce-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -39,7 +39,7 @@ const VMS = [
   { name: 'tool-1', subnet: 'ops', flavor: 'tiny', image: 'images:alpine/3.20', node: 'mce-host-3' },
   { name: 'tool-2', subnet: 'ops', flavor: 'small', image: 'images:alpine/3.20', node: 'mce-host-3' },
 ];
-const VM_NETNS_PREFIX = 'mcev-';
+const PREFIX = 'mce';
 const FOREIGN = 'cookie=0x1234,table=0,priority=4321,udp,tp_dst=9,actions=drop';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
@@ -73,7 +73,7 @@ async function allNodesMatch(): Promise<void> {
 
 
 beforeAll(async () => {
-  lab = await startLabController('mce', NODES);
+  lab = await startLabController(PREFIX, NODES);
   server = lab.server;
   labs = lab.nodes;
   for (const name of ['front', 'back', 'ops']) expect((await api('POST', '/api/v1/subnets', { name, prefixLength: 27 })).status).toBe(201);
@@ -166,7 +166,7 @@ describe('the controller with real switches', () => {
   it('exports metrics that pass promtool, with traffic counted', async () => {
     const tool2 = server!.service.getVm('tool-2');
     // Real packets: tool-1 pings tool-2 (same subnet, same node) through mce-host-3's br0 and our flows.
-    await waitFor('ping tool-1 -> tool-2', () => run('ip', ['netns', 'exec', `${VM_NETNS_PREFIX}tool-1`, 'ping', '-c', '2', '-i', '0.2', '-W', '1', tool2.ip]).then(() => true, () => false), (ok) => ok, 15_000);
+    await waitFor('ping tool-1 -> tool-2', () => run('ip', ['netns', 'exec', vmNetns(PREFIX, 'tool-1'), 'ping', '-c', '2', '-i', '0.2', '-W', '1', tool2.ip]).then(() => true, () => false), (ok) => ok, 15_000);
     await server!.poller.pollOnce();
     const res = await fetch(`${server!.apiUrl}/metrics`);
     const text = await res.text();

@@ -13,8 +13,10 @@ import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelIp, type CloudNode } from '../../src/topology/model.js';
 
+/** The namespace of VM `name` in a lab started with `prefix` (the netns backend's `vms.netnsPrefix`). */
+export const vmNetns = (prefix: string, name: string): string => `${prefix}v-${name}`;
+
 export interface LabController {
-  readonly dir: string;
   readonly server: Server;
   /** Each node's OVS instance, by node name. */
   readonly nodes: ReadonlyMap<string, OvsInstance>;
@@ -51,7 +53,7 @@ export async function startLabController(prefix: string, nodes: readonly { reado
         nodes: Object.fromEntries(nodes.filter((n) => !n.roles.includes('compute')).map((n) => [n.name, 'none'])),
         labDir,
         stateDir: join(dir, 'vms'),
-        netnsPrefix: `${prefix}v-`,
+        netnsPrefix: vmNetns(prefix, ''),
       },
       log: { level: 'warn' },
     });
@@ -62,14 +64,14 @@ export async function startLabController(prefix: string, nodes: readonly { reado
     }
     const cloudNodes = server.service.cloud().nodes as CloudNode[];
     await Promise.all(cloudNodes.map(async (n) => ovs.set(n.name, await startLabNode(n, cloudNodes, labDir, socket))));
-    return { dir, server, nodes: ovs, stop };
+    return { server, nodes: ovs, stop };
   } catch (e) {
     await stop();
     throw e;
   }
 }
 
-export async function startLabNode(node: CloudNode, all: readonly CloudNode[], baseDir: string, controllerSocket: string): Promise<OvsInstance> {
+async function startLabNode(node: CloudNode, all: readonly CloudNode[], baseDir: string, controllerSocket: string): Promise<OvsInstance> {
   const ovs = await OvsInstance.start({ name: node.name, baseDir });
   try {
     await ovs.addBridge('br0', { protocols: ['OpenFlow13'], datapathId: dpidTextForNode(node.name) });

@@ -4,7 +4,6 @@
 // Timings are printed, not asserted (bench/connect-storm.ts measures them).
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopAllOvs } from '../../src/lab/ovs.js';
 import { JobQueue, TurnGate } from '../../src/runtime/turns.js';
 import { percentile, StormLab, type SwitchTimes } from './storm.js';
 
@@ -21,7 +20,6 @@ describe('a connect storm', () => {
 
   afterAll(async () => {
     await lab?.stop();
-    await stopAllOvs();
     rmSync(BASE, { recursive: true, force: true });
   }, 60_000);
 

@@ -10,6 +10,7 @@ import { readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CommandError, run } from '../../src/lab/exec.js';
+import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow, parseFlow } from '../../src/openflow/flow-text.js';
 import type { FlowMod } from '../../src/openflow/types.js';
@@ -18,7 +19,7 @@ import { Controller, type ControllerOptions } from '../../src/runtime/controller
 import type { Datapath } from '../../src/runtime/datapaths.js';
 
 export interface StormLabOptions {
-  /** Namespace/instance name prefix (instances are `${prefix}0`, `${prefix}1`, ...). */
+  /** Namespace/instance name prefix (instances are `${prefix}-0`, `${prefix}-1`, ...; a crashed run's are removed). */
   readonly prefix: string;
   readonly baseDir: string;
   /** Most bridges a lab can hold (its instances are made once). */
@@ -73,7 +74,7 @@ const bridgeName = (i: number): string => `s${i}`;
 const indexOfDpid = (dpid: bigint): number => Number(dpid - 0x6d6300000000n);
 
 /** The seed's table 10 unicast shapes plus a table-0 classifier, unique per switch. */
-export function stormFlowTexts(sw: number, count: number): string[] {
+function stormFlowTexts(sw: number, count: number): string[] {
   const texts = ['table=0,priority=0,actions=drop', `table=0,priority=10,in_port=LOCAL,actions=resubmit(,10)`];
   for (let i = 0; texts.length < count; i++) {
     const h = (sw * 7919 + i) & 0xffffff;
@@ -99,11 +100,11 @@ export class StormLab {
 
   static async start(opts: StormLabOptions): Promise<StormLab> {
     const lab = new StormLab(opts);
+    await cleanupLab(opts.prefix);
     try {
-      const per = opts.perInstance ?? 50;
-      const count = Math.ceil(opts.maxSwitches / per);
+      const count = Math.ceil(opts.maxSwitches / lab.per);
       // Sequentially: OVS start-up is mostly waiting, and parallel starts only contend for the two cores.
-      for (let k = 0; k < count; k++) lab.instances.push(await OvsInstance.start({ name: `${opts.prefix}${k}`, baseDir: opts.baseDir }));
+      for (let k = 0; k < count; k++) lab.instances.push(await OvsInstance.start({ name: `${opts.prefix}-${k}`, baseDir: opts.baseDir }));
     } catch (e) {
       await lab.stop();
       throw e;
