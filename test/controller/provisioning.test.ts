@@ -7,15 +7,16 @@ import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSetting
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
+import { waitFor } from '../helpers/wait.js';
 
-const at = '2026-01-01T00:00:00.000Z';
+const created = '2026-01-01T00:00:00.000Z';
 const node = (name: string, roles: NodeRecord['roles'], underlayIp: string, extra: Partial<NodeRecord> = {}): NodeRecord => ({
   name,
   roles,
   underlayIp,
   cpus: 0,
   memoryMiB: 0,
-  createdAt: at,
+  createdAt: created,
   ...extra,
 });
 const vm = (name: string, subnet: string, ip: string, mac: string): VmRecord => ({
@@ -31,7 +32,7 @@ const vm = (name: string, subnet: string, ip: string, mac: string): VmRecord => 
   mac,
   port: `p-${name}`,
   state: 'running',
-  createdAt: at,
+  createdAt: created,
 });
 
 const records: CloudRecords = {
@@ -44,8 +45,8 @@ const records: CloudRecords = {
     node('mgmt', ['management'], '10.0.0.200'),
   ],
   subnets: [
-    { name: 'front', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: at },
-    { name: 'back', cidr: '192.168.20.32/27', gatewayIp: '192.168.20.33', vni: 2, createdAt: at },
+    { name: 'front', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: created },
+    { name: 'back', cidr: '192.168.20.32/27', gatewayIp: '192.168.20.33', vni: 2, createdAt: created },
   ],
   vms: [vm('web-2', 'front', '192.168.20.3', '02:00:00:00:00:03'), vm('db-1', 'back', '192.168.20.34', '02:00:00:00:00:22'), { ...vm('gone', 'front', '192.168.20.9', '02:00:00:00:00:09'), state: 'deleting' }],
 };
@@ -156,6 +157,11 @@ describe('bootstrapSpecFor', () => {
 });
 
 describe('Provisioner', () => {
+  const without = (name: string): CloudRecords => ({ ...records, nodes: records.nodes.filter((n) => n.name !== name) });
+  /** The cloud with gw2 reached at another SSH target. */
+  const at = (target: string): CloudRecords => ({ ...records, nodes: records.nodes.map((n) => (n.name === 'gw2' ? { ...n, sshTarget: target } : n)) });
+  /** Polls fast: a failed state lasts only the retry delay (20 ms). */
+  const until = <T>(what: string, probe: () => T, ok: (v: T) => boolean): Promise<T> => waitFor(what, probe, ok, 5_000, 2);
   const exec: Executor = { target: 'fake', run: () => Promise.reject(new Error('not used')), close: () => Promise.resolve() };
   function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
     let current = initial;
@@ -190,15 +196,22 @@ describe('Provisioner', () => {
     const settle = async (): Promise<void> => {
       for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
     };
-    /** Polls (bounded) until `ok` holds. */
-    const until = async (ok: () => boolean): Promise<void> => {
-      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-    };
     const set = (r: CloudRecords): void => {
       current = r;
       revision++;
     };
-    return { p, calls, errors, fail, settle, until, counts, set, reachedAt };
+    /** Every node provisioned, and the calls that took forgotten. */
+    const started = async (): Promise<void> => {
+      p.notify();
+      await settle();
+      calls.length = 0;
+    };
+    /** The store now holds `r`. */
+    const change = (r: CloudRecords): void => {
+      set(r);
+      p.notify();
+    };
+    return { p, calls, errors, fail, settle, started, change, counts, reachedAt };
   }
 
   it('bootstraps every node once; the same cloud again changes nothing', async () => {
@@ -217,16 +230,12 @@ describe('Provisioner', () => {
 
   it('a new VM only syncs the DHCP reservations; a new subnet re-bootstraps gateways and DHCP, not compute nodes', async () => {
     const t = setup(records);
-    t.p.notify();
-    await t.settle();
-    t.calls.length = 0;
-    t.set({ ...records, vms: [...records.vms, vm('new-1', 'front', '192.168.20.4', '02:00:00:00:00:04')] });
-    t.p.notify();
+    await t.started();
+    t.change({ ...records, vms: [...records.vms, vm('new-1', 'front', '192.168.20.4', '02:00:00:00:00:04')] });
     await t.settle();
     expect(t.calls).toEqual(['sync dh db-1,new-1,web-2']);
     t.calls.length = 0;
-    t.set({ ...records, subnets: [...records.subnets, { name: 'ops', cidr: '192.168.20.64/27', gatewayIp: '192.168.20.65', vni: 3, createdAt: at }] });
-    t.p.notify();
+    t.change({ ...records, subnets: [...records.subnets, { name: 'ops', cidr: '192.168.20.64/27', gatewayIp: '192.168.20.65', vni: 3, createdAt: created }] });
     await t.settle();
     expect(t.calls.sort()).toEqual(['bootstrap dh', 'bootstrap gw1', 'bootstrap gw2']);
     await t.p.stop();
@@ -253,8 +262,7 @@ describe('Provisioner', () => {
     t.p.notify();
     await t.settle();
     expect(t.counts.reads).toBe(1);
-    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
-    t.p.notify();
+    t.change(without('gw2'));
     await t.settle();
     expect(t.counts.reads).toBe(2);
     await t.p.stop();
@@ -262,11 +270,8 @@ describe('Provisioner', () => {
 
   it('undoes a node removed from the store with the spec it last applied', async () => {
     const t = setup(records);
-    t.p.notify();
-    await t.settle();
-    t.calls.length = 0;
-    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
-    t.p.notify();
+    await t.started();
+    t.change(without('gw2'));
     await t.settle();
     expect(t.calls).toEqual(['remove gw2']);
     expect(t.p.status('gw2')).toBeUndefined();
@@ -276,7 +281,7 @@ describe('Provisioner', () => {
   it('logs a failure with the node and the failing command, shows it, and retries until it works', async () => {
     const t = setup({ ...records, nodes: records.nodes.filter((n) => n.name === 'gw1') }, { failBootstrap: 2 });
     t.p.notify();
-    await new Promise((r) => setTimeout(r, 5));
+    await until('gw1 failed', () => t.p.status('gw1'), (s) => s?.state === 'failed');
     expect(t.p.status('gw1')).toMatchObject({ state: 'failed', error: expect.stringContaining('ovs-vsctl add-br br0 exited 1') });
     expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'failed', failures: 1 }]);
     expect(t.errors[0]).toMatchObject({ node: 'gw1', err: expect.stringContaining('[netns:gw1] ovs-vsctl') });
@@ -292,24 +297,20 @@ describe('Provisioner', () => {
     const only = (...names: string[]): CloudRecords => ({ ...records, nodes: records.nodes.filter((n) => names.includes(n.name)) });
     const t = setup(only('gw1'), { failBootstrap: 100 });
     t.p.notify();
-    await t.until(() => t.p.status('gw1')?.state === 'failed');
-    t.set(only());
-    t.p.notify();
-    await t.until(() => t.calls.includes('remove gw1') && t.p.status('gw1') === undefined);
+    await until('gw1 failed', () => t.p.status('gw1')?.state, (s) => s === 'failed');
+    t.change(only());
+    await until('gw1 removed', () => ({ calls: t.calls, status: t.p.status('gw1') }), (v) => v.calls.includes('remove gw1') && v.status === undefined);
     expect(t.calls.at(-1)).toBe('remove gw1');
-    expect(t.p.status('gw1')).toBeUndefined();
     await t.p.stop();
   });
 
   it('a forced re-bootstrap (recheck) that fails is retried until it runs through, never reported ready before', async () => {
     const t = setup(records);
-    t.p.notify();
-    await t.settle();
-    t.calls.length = 0;
+    await t.started();
     t.fail.bootstrap = 1;
     t.p.recheck('gw1');
-    await t.until(() => t.p.status('gw1')?.state === 'failed');
-    await t.until(() => t.p.status('gw1')?.state === 'ready');
+    await until('gw1 failed after the recheck', () => t.p.status('gw1')?.state, (s) => s === 'failed');
+    await until('gw1 ready after the retry', () => t.p.status('gw1')?.state, (s) => s === 'ready');
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
     await t.p.stop();
   });
@@ -324,19 +325,18 @@ describe('Provisioner', () => {
     expect(await scrape()).toEqual(['minicloud_node_provisioning{node="gw2",state="ready"} 1']);
     t.calls.length = 0;
     t.fail.remove = 2;
-    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
-    t.p.notify();
+    t.change(without('gw2'));
     const gw2 = () => t.p.samples().find((s) => s.node === 'gw2');
     expect(gw2()).toEqual({ node: 'gw2', state: 'removing', failures: 0 }); // its removal is running
-    await t.until(() => gw2()?.failures === 1);
-    expect(gw2()).toEqual({ node: 'gw2', state: 'removing', failures: 1 });
+    await until('a failed removal of gw2', gw2, (s) => s?.failures === 1);
+    expect(gw2()?.state).toBe('removing');
     expect(t.p.status('gw2')).toBeUndefined(); // the record is gone: the API has no node to show it on
     expect(t.errors.at(-1)).toMatchObject({ node: 'gw2', err: expect.stringContaining('ovs-vsctl del-br br0 exited 1') });
     expect(await scrape()).toEqual([
       'minicloud_node_provisioning{node="gw2",state="removing"} 1',
       'minicloud_node_provisioning_failures_total{node="gw2"} 1',
     ]);
-    await t.until(() => gw2() === undefined);
+    await until('gw2 removed', gw2, (s) => s === undefined);
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'remove gw2']);
     expect(t.p.samples().map((s) => s.node).sort()).toEqual(['c1', 'dh', 'gw1', 'mgmt', 'sw']);
     expect(await scrape()).toEqual([]);
@@ -344,19 +344,14 @@ describe('Provisioner', () => {
   });
 
   it('a node added back at a new SSH target while its removal is pending is undone at the old one first', async () => {
-    const at = (target: string): CloudRecords => ({ ...records, nodes: records.nodes.map((n) => (n.name === 'gw2' ? { ...n, sshTarget: target } : n)) });
     const t = setup(at('root@old-host'));
-    t.p.notify();
-    await t.settle();
-    t.calls.length = 0;
+    await t.started();
     t.reachedAt.length = 0;
     t.fail.remove = 1;
-    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
-    t.p.notify();
-    await t.until(() => t.calls.includes('remove gw2'));
-    t.set(at('root@new-host'));
-    t.p.notify();
-    await t.until(() => t.p.status('gw2')?.state === 'ready' && t.calls.includes('bootstrap gw2'));
+    t.change(without('gw2'));
+    await until('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
+    t.change(at('root@new-host'));
+    await until('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'bootstrap gw2']);
     expect(t.reachedAt.filter((r) => r.startsWith('gw2@'))).toEqual(['gw2@root@old-host', 'gw2@root@old-host', 'gw2@root@new-host']);
     await t.p.stop();
@@ -364,18 +359,13 @@ describe('Provisioner', () => {
 
   it('a node whose removal failed and that is added back is bootstrapped again, not taken as still set up', async () => {
     const t = setup(records);
-    t.p.notify();
-    await t.settle();
-    t.calls.length = 0;
+    await t.started();
     t.fail.remove = 1;
-    t.set({ ...records, nodes: records.nodes.filter((n) => n.name !== 'gw2') });
-    t.p.notify();
-    await t.until(() => t.calls.includes('remove gw2'));
-    t.set(records);
-    t.p.notify();
-    await t.until(() => t.p.status('gw2')?.state === 'ready' && t.calls.includes('bootstrap gw2'));
+    t.change(without('gw2'));
+    await until('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
+    t.change(records);
+    await until('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
     expect(t.calls).toEqual(['remove gw2', 'bootstrap gw2']);
-    expect(t.p.status('gw2')?.state).toBe('ready');
     await t.p.stop();
   });
 });

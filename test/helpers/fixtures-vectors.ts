@@ -82,6 +82,25 @@ const readJson = <T>(name: string): T => JSON.parse(readFileSync(join(FIXTURES_D
 export const loadFlowVectors = (): FlowVectors => readJson<FlowVectors>('flow-vectors.json');
 export const loadCapturedMessages = (): CapturedMessages => readJson<CapturedMessages>('ovs-messages.json');
 
+/**
+ * Flow-vector texts with OVS keywords the codec does not model (outside the codec's scope, or not yet), with the
+ * reason. parseFlow must reject them (not mis-encode them), and decoding OVS's bytes keeps them raw, so formatFlow
+ * prints them as raw experimenter actions.
+ */
+export const knownUnsupported: Readonly<Record<string, string>> = {
+  'tun_metadata0=0x1234,actions=drop': 'tun_metadata fields (need a TLV map) are not in the field registry',
+  'actions=output(port=1,max_len=128)': 'NXAST_OUTPUT_TRUNC is outside the codec scope',
+  'actions=output:NXM_NX_TUN_METADATA0[]': 'tun_metadata fields are not in the field registry',
+  'actions=learn(table=1,delete_learned,limit=10,result_dst=reg0[1],eth_src=02:00:00:00:00:01)': 'NXAST_LEARN2 (limit, result_dst) is not modelled',
+  'actions=bundle(eth_src,0,hrw,ofport,members:4,8)': 'NXAST_BUNDLE is outside the codec scope',
+  'actions=bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:4,8)': 'NXAST_BUNDLE_LOAD is outside the codec scope',
+  'actions=push:NXM_NX_REG0[],pop:NXM_NX_REG1[]': 'NXAST_STACK_PUSH/POP are outside the codec scope',
+  'actions=check_pkt_larger(1500)->NXM_NX_REG0[0]': 'NXAST_CHECK_PKT_LARGER is outside the codec scope',
+};
+
+/** The xid of a whole OpenFlow message given in hex (header bytes 4..7). */
+export const xidOf = (hex: string): number => Buffer.from(hex.slice(8, 16), 'hex').readUInt32BE(0);
+
 /** Every captured message of every exchange, with its exchange name. */
 export function allCapturedMessages(c: CapturedMessages): { readonly name: string; readonly msg: CapturedMessage }[] {
   return c.exchanges.flatMap((e) => e.received.map((msg) => ({ name: e.name, msg })));

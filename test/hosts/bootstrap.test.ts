@@ -9,6 +9,7 @@ import { SshConnectError } from '../../src/hosts/ssh/executor.js';
 import { dhcpPaths } from '../../src/hosts/bootstrap/dhcp.js';
 import { readNodeFile } from '../../src/hosts/files.js';
 import { ValidationError } from '../../src/hosts/validate.js';
+import { RecordingExecutor } from './helpers/failing.js';
 import { cleanup, startLabNode, Underlay, type LabNode } from './helpers/lab.js';
 
 const P = 'mchb'; // namespace prefix of this file
@@ -217,9 +218,8 @@ describe('node bootstrap', () => {
 
   it("sets the controller's max_backoff with its target: in place when only it changes, never written when right", async () => {
     const cmp = nodes['cmp']!;
-    const argvs: string[] = [];
-    const exec: Executor = { target: cmp.exec.target, run: (argv, o) => (argvs.push(argv.join(' ')), cmp.exec.run(argv, o)), close: () => cmp.exec.close() };
-    const writes = (): string[] => argvs.filter((a) => / (set|create) /.test(a));
+    const exec = new RecordingExecutor(cmp.exec);
+    const writes = (): string[] => exec.calls.filter((a) => / (set|create) /.test(a));
     const rows = async (): Promise<string> => cmp.ovs.vsctl('get', 'bridge', 'br0', 'controller');
     const backoffs = async (): Promise<string> => cmp.ovs.vsctl('--columns=max_backoff', '--format=csv', '--no-headings', 'list', 'controller');
     const s = specs()['cmp']!;
@@ -228,7 +228,7 @@ describe('node bootstrap', () => {
     expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 2000 })).changes).toEqual(['bridge br0: controller max_backoff=2000']);
     expect(await backoffs()).toBe('2000\n');
     expect(await rows()).toBe(before); // the same row: its connection is not dropped
-    argvs.length = 0;
+    exec.calls.length = 0;
     expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 2000 })).changes).toEqual([]);
     expect(writes()).toEqual([]);
     expect((await bootstrapNode(exec, { ...s, controllerMaxBackoffMs: 4000 })).changes).toEqual(['bridge br0: controller max_backoff=4000']);
@@ -236,7 +236,7 @@ describe('node bootstrap', () => {
 
     // New targets: the rows are made with max_backoff in the same transaction (one write).
     const two = { ...s, controller: [CONTROLLER, 'tcp:127.0.0.1:6654'], controllerMaxBackoffMs: 3000 };
-    argvs.length = 0;
+    exec.calls.length = 0;
     expect((await bootstrapNode(exec, two)).changes).toEqual([`bridge br0: controller ${CONTROLLER} tcp:127.0.0.1:6654 max_backoff=3000`]);
     expect(writes()).toHaveLength(1);
     expect(await backoffs()).toBe('3000\n3000\n');

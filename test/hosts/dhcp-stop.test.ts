@@ -4,26 +4,24 @@
 import { describe, expect, it } from 'vitest';
 import { removeDhcpServer } from '../../src/hosts/bootstrap/dhcp.js';
 import type { NodeBootstrapSpec } from '../../src/hosts/bootstrap/spec.js';
-import type { ExecOptions, ExecResult, Executor } from '../../src/hosts/executor.js';
+import type { ExecOptions, ExecResult } from '../../src/hosts/executor.js';
+import { RecordingExecutor } from './helpers/failing.js';
 
 const spec: NodeBootstrapSpec = { name: 'dh', roles: ['dhcp'], tunnelIp: '10.0.0.101', controller: 'tcp:10.0.0.200:6653', stateDir: '/var/lib/minicloud', dhcp: { addresses: ['192.168.20.1/27'] } };
 const PID = 4242;
 
 /** A node whose dnsmasq runs as PID 4242 and, on SIGTERM, turns into `afterTerm` ('Z' zombie, 'S' ignores it). */
-function fakeNode(afterTerm: 'Z' | 'S'): Executor & { calls: string[] } {
+function fakeNode(afterTerm: 'Z' | 'S'): RecordingExecutor {
   let state = 'S';
-  const calls: string[] = [];
   const files = (): Record<string, string> => ({
     '/var/lib/minicloud/dnsmasq/dnsmasq.pid': `${PID}\n`,
     [`/proc/${PID}/cmdline`]: state === 'Z' ? '' : `dnsmasq\0--conf-file=/var/lib/minicloud/dnsmasq/dnsmasq.conf\0`,
     [`/proc/${PID}/stat`]: `${PID} (dnsmasq) ${state} 1 ${PID} ${PID} 0 -1 4194624`,
   });
-  return {
+  return new RecordingExecutor({
     target: 'fake',
-    calls,
     close: () => Promise.resolve(),
     run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-      calls.push(argv.join(' '));
       const ok = (stdout = ''): Promise<ExecResult> => Promise.resolve({ stdout, stderr: '', code: 0 });
       if (argv[0] === 'cat') {
         const content = files()[argv[2]!];
@@ -34,7 +32,7 @@ function fakeNode(afterTerm: 'Z' | 'S'): Executor & { calls: string[] } {
       if (argv[0] === 'kill' && argv[1] === String(PID)) state = afterTerm;
       return ok();
     },
-  };
+  });
 }
 
 describe('stopping dnsmasq', () => {

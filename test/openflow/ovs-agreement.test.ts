@@ -6,7 +6,7 @@ import { parseFlow, formatFlow } from '../../src/openflow/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod } from '../../src/openflow/types.js';
 import { flowModText, haveOvsOfctl, ofpParseBatch, toHex } from '../helpers/fixtures-ofp.js';
-import { loadFlowVectors, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
+import { knownUnsupported, loadFlowVectors, xidOf, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
 
 const vectors = loadFlowVectors();
 
@@ -18,23 +18,6 @@ const knownByteDifferences: Readonly<Record<string, string>> = {};
 
 /** Texts OVS rejects that parseFlow accepts on purpose, with the reason. */
 const knownAcceptedNegatives: Readonly<Record<string, string>> = {};
-
-/**
- * OVS keywords the codec does not model (outside the codec's scope, or not yet). parseFlow must reject them (not
- * mis-encode them), and decoding OVS's bytes keeps them raw, so formatFlow prints them as raw experimenter actions.
- */
-const knownUnsupported: Readonly<Record<string, string>> = {
-  'tun_metadata0=0x1234,actions=drop': 'tun_metadata fields (need a TLV map) are not in the field registry',
-  'actions=output(port=1,max_len=128)': 'NXAST_OUTPUT_TRUNC is outside the codec scope',
-  'actions=output:NXM_NX_TUN_METADATA0[]': 'tun_metadata fields are not in the field registry',
-  'actions=learn(table=1,delete_learned,limit=10,result_dst=reg0[1],eth_src=02:00:00:00:00:01)': 'NXAST_LEARN2 (limit, result_dst) is not modelled',
-  'actions=bundle(eth_src,0,hrw,ofport,members:4,8)': 'NXAST_BUNDLE is outside the codec scope',
-  'actions=bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:4,8)': 'NXAST_BUNDLE_LOAD is outside the codec scope',
-  'actions=push:NXM_NX_REG0[],pop:NXM_NX_REG1[]': 'NXAST_STACK_PUSH/POP are outside the codec scope',
-  'actions=check_pkt_larger(1500)->NXM_NX_REG0[0]': 'NXAST_CHECK_PKT_LARGER is outside the codec scope',
-};
-
-const xidOf = (hex: string): number => Buffer.from(hex.slice(8, 16), 'hex').readUInt32BE(0);
 
 function ours(v: PositiveFlowVector): Uint8Array {
   const fm: FlowMod = parseFlow(v.text);

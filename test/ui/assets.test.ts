@@ -31,13 +31,10 @@ describe('the web UI assets', () => {
     expect(packageRoot(new URL('../../dist/src/api/routes/ui.js', import.meta.url).href)).toBe(packageRoot());
   });
 
-  it('serves the page at / without a token, with a CSP and no-cache', async () => {
+  // Its type and policy headers (CSP, no-cache, ...) are checked by the '/' row below.
+  it('serves the page at / without a token: one module script, the theme before the stylesheet, nothing inline or remote', async () => {
     const res = await get('/');
     expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(res.headers['content-security-policy']).toBe(UI_CSP);
-    expect(res.headers['cache-control']).toBe('no-cache');
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.body).toContain('<script type="module" src="/ui/js/main.js"></script>');
     // The theme is set by a classic (blocking) script in <head>, ahead of the stylesheet: before the first paint.
     const head = res.body.slice(0, res.body.indexOf('</head>'));

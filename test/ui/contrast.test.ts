@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uiAssetDir } from '../../src/api/routes/ui.js';
+import { contrast } from '../helpers/contrast.js';
 
 const CSS = readFileSync(join(uiAssetDir(), 'app.css'), 'utf8');
 const THEMES = { light: /^:root \{([^}]*)\}/m, dark: /^:root\[data-theme='dark'\] \{([^}]*)\}/m } as const;
@@ -16,20 +17,6 @@ function palette(theme: Theme): Map<string, string> {
   const block = THEMES[theme].exec(CSS)?.[1];
   if (!block) throw new Error(`no ${theme} palette in app.css`);
   return new Map([...block.matchAll(/--([a-z0-9-]+):\s*(#[0-9a-f]{6});/gi)].map((m) => [m[1]!, m[2]!.toLowerCase()]));
-}
-
-/** WCAG 2.x relative luminance of #rrggbb. */
-function luminance(hex: string): number {
-  const [r, g, b] = [1, 3, 5].map((i) => {
-    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-}
-
-export function contrast(a: string, b: string): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi! + 0.05) / (lo! + 0.05);
 }
 
 const SUBNETS = Array.from({ length: 8 }, (_, i) => `subnet-${i}`);

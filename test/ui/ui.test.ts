@@ -19,6 +19,7 @@ import type { Server } from '../../src/controller/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { startLabController, type LabController } from '../controller/lab.js';
+import { contrast, luminance } from '../helpers/contrast.js';
 
 const NODES = [
   { name: 'mcu-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -45,7 +46,18 @@ let page: Page;
 const problems: string[] = [];
 const api = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(server!, method, path, body);
 
-
+/**
+ * Adds the page's script errors and console errors (and warnings, with `warnings`) to `into`. Chromium logs every 4xx
+ * answer as a failed resource: the 401s (a refused token, the page's probe for an API without auth) and the 400s of
+ * the validation cases are on purpose, so those are left out.
+ */
+function watchPage(p: Page, into: string[], { warnings = false } = {}): void {
+  p.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
+  p.on('console', (m) => {
+    const counted = m.type() === 'error' || (warnings && m.type() === 'warning');
+    if (counted && !/status of (400|401) /.test(m.text())) into.push(`console ${m.type()}: ${m.text()}`);
+  });
+}
 
 /** Desktop shots show the whole page, phone shots the first screen. */
 async function screenshot(p: Page, name: string, fullPage = true): Promise<void> {
@@ -79,15 +91,6 @@ async function themeState(p: Page): Promise<ThemeState> {
   })`)) as ThemeState;
 }
 
-/** WCAG relative luminance of a computed 'rgb(r, g, b)'. */
-function luminance(rgb: string): number {
-  const [r, g, b] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map((v) => {
-    const c = Number(v) / 255;
-    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
-}
-
 /**
  * The lowest contrast between the colour of a visible HTML text (any element with a text node of its own, outside the
  * SVG picture, not a disabled control) and the first opaque background under it, as the page renders it.
@@ -104,8 +107,7 @@ async function lowestTextContrast(p: Page): Promise<{ ratio: number; what: strin
     })`)) as [string, string, string][];
   let lowest = { ratio: Infinity, what: '', texts: samples.length };
   for (const [fg, bg, what] of samples) {
-    const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
-    const ratio = (hi! + 0.05) / (lo! + 0.05);
+    const ratio = contrast(fg, bg);
     if (ratio < lowest.ratio) lowest = { ratio, what: `${what}: ${fg} on ${bg}`, texts: samples.length };
   }
   expect(samples.length).toBeGreaterThan(10);
@@ -159,11 +161,7 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    // Chromium logs every 4xx answer as a failed resource: the refused token and the validation cases are on purpose.
-    if (m.type() === 'error' && !/status of (400|401) /.test(m.text())) problems.push(`console: ${m.text()}`);
-  });
+  watchPage(page, problems);
   page.on('dialog', (d) => void d.accept());
 }, 60_000);
 
@@ -297,11 +295,7 @@ describe('the web UI in Chromium against a lab', () => {
       await dark.addInitScript(THEME_ORDER_PROBE);
       const p = await dark.newPage();
       p.setDefaultTimeout(10_000);
-      p.on('pageerror', (e) => seen.push(`pageerror: ${e.message}`));
-      p.on('console', (m) => {
-        // As above: the 401 of the page's probe for an API without auth and the 400 of the form error are on purpose.
-        if ((m.type() === 'error' || m.type() === 'warning') && !/status of (400|401) /.test(m.text())) seen.push(`console ${m.type()}: ${m.text()}`);
-      });
+      watchPage(p, seen, { warnings: true });
       await p.goto(`${server!.apiUrl}/`);
       await p.waitForSelector('#sign-in:not([hidden])');
       expect(await themeState(p)).toEqual({ theme: 'dark', choice: 'system', picker: 'system', stored: null, firstMutation: 'theme:dark', scheme: 'dark' });
@@ -326,8 +320,6 @@ describe('the web UI in Chromium against a lab', () => {
       await p.click('#subnet-form button[type=submit]');
       await p.waitForSelector('#subnet-prefixLength-error:not([hidden])');
       const overview = await lowestTextContrast(p);
-      await p.fill('#subnet-name', '');
-      await p.fill('#subnet-prefixLength', '');
       await p.goto(`${server!.apiUrl}/#/topology/ui-vm-1`);
       await p.waitForSelector('#topology-svg [data-vm="ui-vm-1"].selected');
       console.log(`dark theme, lowest contrast of visible HTML text: overview ${overview.ratio.toFixed(2)} of ${overview.texts} texts (${overview.what}); topology ${topology.ratio.toFixed(2)} of ${topology.texts} (${topology.what})`);
@@ -356,7 +348,10 @@ describe('the web UI in Chromium against a lab', () => {
       // (The media query's change event comes with the next rendering step: wait for it.)
       const follows = async (scheme: 'light' | 'dark') => {
         await p.emulateMedia({ colorScheme: scheme });
-        return until(`the ${scheme} system theme to be followed`, async () => ((await themeState(p)).theme === scheme ? themeState(p) : undefined), 5000);
+        return until(`the ${scheme} system theme to be followed`, async () => {
+          const state = await themeState(p);
+          return state.theme === scheme ? state : undefined;
+        }, 5000);
       };
       expect(await follows('light')).toMatchObject({ theme: 'light', choice: 'system', stored: null, scheme: 'light' });
       expect(await follows('dark')).toMatchObject({ theme: 'dark', choice: 'system', stored: null, scheme: 'dark' });
