@@ -95,14 +95,15 @@ export class Lab {
   /**
    * Every node pings every other node's underlay address once, so OVS's tunnel neighbour cache (it snoops the ARP
    * replies on br-phy) is warm: without it the first VXLAN packet to each node is dropped while OVS resolves it.
-   * Needs the nodes provisioned (the address is on br-phy). Returns how many pairs answered.
+   * Needs the nodes provisioned (the address is on br-phy). With `only`, just the pairs that node is in (e.g. a node
+   * added again). Returns how many pairs answered.
    */
-  async warmUnderlay(): Promise<number> {
+  async warmUnderlay(only?: string): Promise<number> {
     const nodes = this.opts.nodes;
     const results = await Promise.all(
       nodes.flatMap((a) =>
         nodes
-          .filter((b) => b !== a)
+          .filter((b) => b !== a && (only === undefined || a.name === only || b.name === only))
           .map((b) => run('ping', ['-c', '1', '-W', '2', b.underlayIp], { netns: a.name, timeoutMs: 5000 }).then(() => 1, () => 0)),
       ),
     );

@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labLxdBaseDir } from '../../src/controller/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
-import { NetnsExecutor } from '../../src/hosts/netns.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
-import { parsePing, vmExec, type PingResult } from './traffic.js';
+import { flowsMentioning, lxcOn, pingFrom, vmExec, type PingResult } from './traffic.js';
 import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { NetnsExecutor } from '../../src/hosts/netns.js';
 
 const P = 'mcx';
 const C1 = `${P}-c1`;
@@ -31,17 +31,9 @@ const vm = (name: string): VmView => vms.get(name)!;
 const subnetOf = (name: string): string => VMS.find((v) => v.name === name)!.subnet;
 
 /** `lxc` against c2's own daemon (the executor the controller uses for c2 carries the same environment). */
-function c2Lxc(): NetnsExecutor {
-  return new NetnsExecutor(new LocalExecutor(), C2, { env: { OVS_RUNDIR: cloud!.lab.node(C2).dir, ...cloud!.lxd.get(C2)!.env } });
-}
-
+const c2Lxc = (): NetnsExecutor => lxcOn(cloud!, C2);
 const exec = (name: string, command: string[]): Promise<ExecResult> => vmExec(cloud!, name, command);
-
-/** Busybox's summary says "N packets received", iputils' "N received": parsePing reads the latter. */
-async function ping(from: string, to: string, count = 10): Promise<PingResult> {
-  const r = await exec(from, ['ping', '-c', String(count), '-i', '0.2', '-W', '3', vm(to).ip]);
-  return parsePing(r.stdout.replace(/packets received/, 'received'));
-}
+const ping = (from: string, to: string, count = 10): Promise<PingResult> => pingFrom(cloud!, from, vm(to).ip, count);
 
 function show(r: PingResult): string {
   return `${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`;
@@ -90,7 +82,6 @@ describe('LXD VMs in the lab', () => {
     expect({ status: res.status, code: res.json.error?.code }).toEqual({ status: 400, code: 'invalid' });
     expect(res.json.error?.message).toContain("'no-such-image'");
     expect(res.json.error?.message).toContain(`on node '${C2}'`);
-    expect(res.json.error?.message).toContain(C2);
     expect((await cloud!.api('GET', '/api/v1/vms/l9')).status).toBe(404);
     expect((await c2Lxc().run(['lxc', 'query', '/1.0/instances/l9'], { okCodes: [0, 1] })).code).toBe(1);
     expect((await cloud!.lab.node(C2).vsctl('list-ports', 'br0')).split('\n').filter((p) => p.includes('l9'))).toEqual([]);
@@ -137,10 +128,7 @@ describe('LXD VMs in the lab', () => {
     const containers = JSON.parse((await c2Lxc().run(['lxc', 'query', '/1.0/instances'])).stdout) as string[];
     const ports = [...(await cloud!.lab.node(C1).vsctl('list-ports', 'br0')).split('\n'), ...(await cloud!.lab.node(C2).vsctl('list-ports', 'br0')).split('\n')];
     let mentions = 0;
-    for (const ovs of cloud!.lab.ovs.values()) {
-      const flows = await ovs.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0').catch(() => '');
-      for (const v of vms.values()) mentions += flows.split('\n').filter((l) => l.includes(v.mac) || l.includes(`=${v.ip},`) || l.includes(`=${v.ip} `)).length;
-    }
+    for (const v of vms.values()) mentions += await flowsMentioning(cloud!, v);
     const leftNs = await namespacesWith(`${P}v-`);
     console.log(`left behind: ${containers.length} containers, ${ports.filter((p) => [...vms.values()].some((v) => v.port === p)).length} ports, ${mentions} flows, ${leftNs.length} namespaces`);
     expect(containers).toEqual([]);

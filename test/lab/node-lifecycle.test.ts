@@ -12,6 +12,8 @@ import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { namespacesWith, type LabNodeDef } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
+import { dumpFlows } from '../runtime/helpers.js';
+import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import { parsePing, vmExec, type PingResult } from './traffic.js';
 import type { DatapathInfo, NodeView, VmView } from '../../src/controller/cloud-service.js';
 
@@ -42,26 +44,8 @@ async function ping(from: string, to: string, count = 10): Promise<PingResult> {
   return parsePing(r.stdout);
 }
 
-async function nodes(): Promise<NodeView[]> {
-  const res = await cloud.api<{ nodes: NodeView[] }>('GET', '/api/v1/nodes');
-  expect(res.status).toBe(200);
-  return res.json.nodes;
-}
-
-async function datapaths(): Promise<DatapathInfo[]> {
-  const res = await cloud.api<{ datapaths: DatapathInfo[] }>('GET', '/api/v1/datapaths');
-  expect(res.status).toBe(200);
-  return res.json.datapaths;
-}
-
-/** One ping each way between the node and every other node on the underlay; answers how many were answered. */
-async function warmUnderlayOf(node: string): Promise<number> {
-  const ipOf = (name: string): string => cloud.nodes.find((n) => n.name === name)!.underlayIp;
-  const others = cloud.nodes.filter((n) => n.name !== node).map((n) => n.name);
-  const ping = (from: string, to: string): Promise<number> => cloud.lab.node(from).exec('ping', ['-c', '1', '-W', '2', ipOf(to)], { timeoutMs: 5000 }).then(() => 1, () => 0);
-  const answered = await Promise.all(others.flatMap((o) => [ping(node, o), ping(o, node)]));
-  return answered.reduce((a, b) => a + b, 0);
-}
+const nodes = (): Promise<NodeView[]> => apiNodes(cloud);
+const datapaths = (): Promise<DatapathInfo[]> => apiDatapaths(cloud);
 
 /** Runs a command in a node's namespace (with its OVS run directory), answering stdout, or '' when it fails. */
 function onNode(node: string, cmd: string, args: string[]): Promise<string> {
@@ -221,14 +205,14 @@ describe("a node's life on real nodes: refused removal, removal, re-add", () => 
     const t0 = Date.now();
     const res = await cloud.api('POST', '/api/v1/nodes', { name: def.name, roles: def.roles, underlayIp: def.underlayIp, az: def.az, cpus: 16, memoryMiB: 32 * 1024 });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
-    const node = await waitFor('c3 provisioned again', async () => (await nodes()).find((n) => n.name === C3), (n) => n?.provisioning?.state === 'ready', 30_000);
+    const node = await waitNode(cloud, C3, (n) => n?.provisioning?.state === 'ready', 30_000);
     const readyMs = Date.now() - t0;
-    const dp = await waitFor('c3 connected again', async () => (await datapaths()).find((d) => d.node === C3), (d) => d?.connected === true, 30_000);
+    const dp = await waitDatapath(cloud, C3, true, 30_000);
     const connectedMs = Date.now() - t0;
     const refs = await referencesTo(C3, c3Ip());
     // As the lab does after its start (warmUnderlay), for c3's pairs only: OVS drops a tunnel's first packet while it
     // resolves the peer's underlay address, and c3's new br-phy knows no neighbour yet.
-    const warmed = await warmUnderlayOf(C3);
+    const warmed = await cloud.lab.warmUnderlay(C3);
     console.log(
       `step 4: ${C3} re-added: provisioning ${node?.provisioning?.state} after ${readyMs} ms, switch ${dp?.dpid} connected after ${connectedMs} ms; ` +
         `now ${JSON.stringify(await footprint(C3))}; switch's ports to it ${refs[SW]?.ports}; underlay warmed (${warmed}/${2 * (cloud.nodes.length - 1)} pings answered)`,
@@ -271,9 +255,9 @@ describe("a node's life on real nodes: refused removal, removal, re-add", () => 
     const res = await cloud.api('POST', '/api/v1/nodes', { name: def.name, roles: def.roles, underlayIp: def.underlayIp, az: def.az, cpus: 16, memoryMiB: 32 * 1024 });
     expect(res.status, JSON.stringify(res.json)).toBe(201);
     const gapMs = Date.now() - t0;
-    await waitFor('c3 provisioned', async () => (await nodes()).find((n) => n.name === C3)?.provisioning?.state, (s) => s === 'ready', 30_000);
-    const dp = await waitFor('c3 connected', async () => (await datapaths()).find((d) => d.node === C3), (d) => d?.connected === true, 30_000);
-    const flows = await waitFor('c3 has its flows', async () => (await cloud.lab.node(C3).ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0')).split('\n').filter((l) => l.includes('table=')).length, (n) => n > 0, 15_000);
+    await waitNode(cloud, C3, (n) => n?.provisioning?.state === 'ready', 30_000);
+    const dp = await waitDatapath(cloud, C3, true, 30_000);
+    const flows = await waitFor('c3 has its flows', async () => (await dumpFlows(cloud.lab.node(C3))).length, (n) => n > 0, 15_000);
     const after = await footprint(C3);
     const refs = await referencesTo(C3, c3Ip());
     console.log(`step 6: DELETE and POST ${C3} ${gapMs} ms apart; ready and connected after ${Date.now() - t0} ms with ${flows} flows, ports ${dp?.ports.map((p) => p.name).join(',')}; now ${JSON.stringify(after)}`);

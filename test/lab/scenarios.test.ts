@@ -9,7 +9,7 @@ import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
-import { capture, parsePing, vmExec, type PingResult } from './traffic.js';
+import { capture, flowsMentioning, parsePing, vmExec, type PingResult } from './traffic.js';
 import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcl';
@@ -262,11 +262,7 @@ describe('the lab on real packets', () => {
     const tDelete = Date.now() - t1;
     const r = await pinging;
     const ports = await cloud.lab.node(C2).vsctl('list-ports', 'br0');
-    let mentions = 0;
-    for (const ovs of cloud.lab.ovs.values()) {
-      const flows = await ovs.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0').catch(() => '');
-      mentions += flows.split('\n').filter((l) => l.includes(x1.mac) || l.includes(`=${x1.ip},`) || l.includes(`=${x1.ip} `)).length;
-    }
+    const mentions = await flowsMentioning(cloud, x1);
     const reservations = await readFile(join(cloud.dir, 'nodes', `${P}-dhcp`, 'state', 'dnsmasq', 'reservations.hosts'), 'utf8');
     const leftNs = await namespacesWith(vmNs('x1'));
     console.log(

@@ -7,18 +7,17 @@
 // create failing after `lxc init` rolled back over SSH (502), one with an image c2 lacks refused (400), nothing left of
 // either, and DELETE removing container, port and flows; one SSH connection carries it all.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labLxdBaseDir, labLxdDir } from '../../src/controller/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
-import { NetnsExecutor } from '../../src/hosts/netns.js';
 import { LabCloud } from '../../src/lab/cloud.js';
-import { cleanupLab, namespacesWith, standardNodes } from '../../src/lab/lab.js';
-import { TestSshd } from '../hosts/helpers/sshd.js';
-import { parsePing, vmExec, type PingResult } from './traffic.js';
-import type { NodeView, SubnetView, VmView } from '../../src/controller/cloud-service.js';
+import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
+import { LXC_LINE, TestSshd, lxcLines, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
+import { apiNode } from './helpers.js';
+import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
+import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcy';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N
@@ -28,104 +27,67 @@ const C1 = `${P}-c1`;
 const C2 = `${P}-c2`;
 const GW1 = `${P}-gw1`;
 
-let work = '';
-let sshd: TestSshd | undefined;
+let node: InNodeSshd | undefined;
 let cloud: LabCloud | undefined;
 let subnet: SubnetView;
 const vms = new Map<string, VmView>();
 
 const lab = (): LabCloud => cloud!;
+const c2 = (): InNodeSshd => node!;
 const vm = (name: string): VmView => vms.get(name)!;
-const commandLog = (): string[] => readFileSync(join(work, 'commands.log'), 'utf8').split('\n').filter(Boolean);
-const lxcLines = (lines: readonly string[]): string[] => lines.filter((c) => /^timeout -s KILL \S+ 'lxc' /.test(c));
-
-/** `lxc` against c2's daemon from the machine (`ip netns exec`), not over SSH: what is really there. */
-function c2Lxc(): NetnsExecutor {
-  return new NetnsExecutor(new LocalExecutor(), C2, { env: { OVS_RUNDIR: lab().lab.node(C2).dir, LXD_DIR: labLxdDir(NODES_DIR, C2) } });
-}
 
 async function c2Containers(): Promise<string[]> {
-  return JSON.parse((await c2Lxc().run(['lxc', 'query', '/1.0/instances'])).stdout) as string[];
+  return JSON.parse((await lxcOn(lab(), C2).run(['lxc', 'query', '/1.0/instances'])).stdout) as string[];
 }
 
 async function c2Ports(): Promise<string[]> {
   return (await lab().lab.node(C2).vsctl('list-ports', 'br0')).split('\n').filter(Boolean);
 }
 
-/** Busybox's summary says "N packets received", iputils' "N received": parsePing reads the latter. */
-async function ping(from: string, to: string, count = 10): Promise<PingResult> {
-  const r = await vmExec(lab(), from, ['ping', '-c', String(count), '-i', '0.2', '-W', '3', to]);
-  return parsePing(r.stdout.replace(/packets received/, 'received'));
-}
-
-async function nodeView(name: string): Promise<NodeView | undefined> {
-  return (await lab().api<{ nodes: NodeView[] }>('GET', '/api/v1/nodes')).json.nodes.find((n) => n.name === name);
-}
-
 beforeAll(async () => {
   execFileSync('bash', ['scripts/install-lxd.sh'], { stdio: 'pipe', timeout: 300_000 });
   const t0 = Date.now();
-  await cleanupLab(P, DIR);
-  work = mkdtempSync(join(tmpdir(), 'mc-ssh-lxd-'));
+  // No cleanupLab here: LabCloud.start shuts a leftover LXD daemon of c2's down cleanly, then removes the rest.
   // c2's side of SSH: every command in c2's namespace, with its OVS directories and its own LXD daemon's LXD_DIR.
-  const wrapper = join(work, 'in-node.sh');
-  writeFileSync(
-    wrapper,
-    [
-      '#!/bin/sh',
-      `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> ${join(work, 'commands.log')}`,
-      'exec ip netns exec "$1" env OVS_RUNDIR="$2" OVS_DBDIR="$2" OVS_LOGDIR="$2" LXD_DIR="$3" sh -c "$SSH_ORIGINAL_COMMAND"',
-      '',
-    ].join('\n'),
-  );
-  chmodSync(wrapper, 0o755);
-  writeFileSync(join(work, 'commands.log'), '');
-  sshd = await TestSshd.start({ forceCommand: `${wrapper} ${C2} ${join(NODES_DIR, C2)} ${labLxdDir(NODES_DIR, C2)}` });
-  writeFileSync(join(work, 'known_hosts'), sshd.knownHostsLine()); // pinned before the first contact
+  node = await TestSshd.startInNode({ netns: C2, ovsDir: join(NODES_DIR, C2), env: { LXD_DIR: labLxdDir(NODES_DIR, C2) } });
   const nodes = standardNodes(P, 2)
     .filter((n) => [GW1, C1, C2, SW].includes(n.name))
-    .map((n) => (n.name === C2 ? { ...n, sshTarget: `root@127.0.0.1:${sshd!.port}` } : n));
-  cloud = await LabCloud.start({
-    prefix: P,
-    dir: DIR,
-    nodes,
-    lxdComputes: [C2],
-    ssh: { user: 'root', keyFile: sshd.clientKeyFile, knownHostsFile: join(work, 'known_hosts') },
-  });
+    .map((n) => (n.name === C2 ? { ...n, sshTarget: c2().target } : n));
+  cloud = await LabCloud.start({ prefix: P, dir: DIR, nodes, lxdComputes: [C2], ssh: c2().labSsh });
   expect(lab().config.vms.labDir).toBe(NODES_DIR);
   expect((await lab().api('POST', '/api/v1/subnets', { name: 'front' })).status).toBe(201);
   subnet = (await lab().api<{ subnets: SubnetView[] }>('GET', '/api/v1/subnets')).json.subnets.find((s) => s.name === 'front')!;
-  console.log(`lab: ${nodes.length} nodes (${C2} over SSH on port ${sshd.port}, with its LXD daemon) provisioned, image imported in ${Date.now() - t0} ms`);
+  console.log(`lab: ${nodes.length} nodes (${C2} over SSH on port ${c2().sshd.port}, with its LXD daemon) provisioned, image imported in ${Date.now() - t0} ms`);
 }, 300_000);
 
 afterAll(async () => {
-  await cloud?.stop(); // stops c2's LXD daemon (and so its containers) and removes its directory
-  await sshd?.stop();
-  await cleanupLab(P, DIR);
-  if (work) rmSync(work, { recursive: true, force: true });
+  try {
+    await cloud?.stop(); // stops c2's LXD daemon (and so its containers) and removes its directory
+  } finally {
+    await node?.stop();
+  }
   expect(await namespacesWith(`${P}-`, `${P}v-`)).toEqual([]);
   expect(existsSync(labLxdBaseDir(NODES_DIR, C2))).toBe(false);
 }, 120_000);
 
 describe('LXD VMs on a node reached over real SSH', () => {
   it('1: c2 is provisioned over SSH, its bootstrap commands in sshd\'s log', async () => {
-    const view = await nodeView(C2);
-    const cmds = commandLog();
-    console.log(`step 1: ${C2} provisioning ${view?.provisioning?.state}; ${cmds.length} commands came through sshd (${cmds.filter((c) => c.includes('ovs-vsctl')).length} ovs-vsctl); sshd connections ${sshd!.connectionPids().length}`);
-    expect(view?.sshTarget).toBe(`root@127.0.0.1:${sshd!.port}`);
+    const view = await apiNode(lab(), C2);
+    const cmds = c2().commandLog();
+    console.log(`step 1: ${C2} (${view?.sshTarget}) provisioning ${view?.provisioning?.state}; ${cmds.length} commands came through sshd (${cmds.filter((c) => c.includes('ovs-vsctl')).length} ovs-vsctl); sshd connections ${c2().sshd.connectionPids().length}`);
     expect(view?.provisioning?.state).toBe('ready');
-    expect(cmds.some((c) => /^timeout -s KILL \S+ 'ovs-vsctl' .* add-br br0\b/.test(c))).toBe(true);
-    expect(sshd!.connectionPids()).toHaveLength(1);
+    expect(cmds.some((c) => vsctlBr0('add-br').test(c))).toBe(true);
+    expect(c2().sshd.connectionPids()).toHaveLength(1);
   });
 
   it('2: an LXD VM on c2 is made by lxc commands over SSH; a netns VM on c1 beside it', async () => {
     for (const [name, node] of [['n1', C1], ['l1', C2]] as const) {
-      const logged = commandLog().length;
+      const logged = c2().commandLog().length;
       const t = Date.now();
       const res = await lab().api<{ vm: VmView }>('POST', '/api/v1/vms', { name, subnet: 'front', node, gateway: GW1, flavor: 'tiny', image: 'busybox' });
       expect(res.status, JSON.stringify(res.json)).toBe(201);
       vms.set(name, res.json.vm);
-      const lxc = lxcLines(commandLog().slice(logged));
+      const lxc = lxcLines(c2().commandLog().slice(logged));
       console.log(`step 2: ${name} on ${node} (${res.json.vm.ip}, ${res.json.vm.mac}) created in ${Date.now() - t} ms; ${lxc.length} lxc commands over SSH`);
       if (node === C1) expect(lxc).toEqual([]);
       else {
@@ -134,7 +96,7 @@ describe('LXD VMs on a node reached over real SSH', () => {
       }
     }
     const { mac, ip, port } = vm('l1');
-    const state = JSON.parse((await c2Lxc().run(['lxc', 'query', '/1.0/instances/l1/state'])).stdout) as { status: string; network: Record<string, { hwaddr: string }> };
+    const state = JSON.parse((await lxcOn(lab(), C2).run(['lxc', 'query', '/1.0/instances/l1/state'])).stdout) as { status: string; network: Record<string, { hwaddr: string }> };
     expect(state.status).toBe('Running');
     expect(state.network['eth0']?.hwaddr).toBe(mac);
     expect((await lab().lab.node(C2).vsctl('port-to-br', port)).trim()).toBe('br0');
@@ -150,9 +112,9 @@ describe('LXD VMs on a node reached over real SSH', () => {
 
   it('3: the LXD VM pings the netns VM on c1 (10/10 each way) and its gateway', async () => {
     const pairs = [['l1', vm('n1').ip], ['n1', vm('l1').ip], ['l1', subnet.gatewayIp]] as const;
-    for (const [from, to] of pairs) await ping(from, to, 1); // warm-up: the guests' ARP
+    for (const [from, to] of pairs) await pingFrom(lab(), from, to, 1); // warm-up: the guests' ARP
     for (const [from, to] of pairs) {
-      const r = await ping(from, to);
+      const r = await pingFrom(lab(), from, to);
       console.log(`step 3: ${from} -> ${to}: ${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`);
       expect(r.sent).toBe(10);
       expect(r.lost).toBe(0);
@@ -164,14 +126,14 @@ describe('LXD VMs on a node reached over real SSH', () => {
     // The controller names ports `mcvm<sequence>`; no VM has been created since l1.
     const port = `mcvm${Number(/^mcvm(\d+)$/.exec(vm('l1').port)![1]) + 1}`;
     await lab().lab.node(C2).exec('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', `${port}p`]);
-    const logged = commandLog().length;
+    const logged = c2().commandLog().length;
     const before = { containers: await c2Containers(), ports: await c2Ports() };
     const t = Date.now();
     const res = await lab().api<{ error?: { code: string; message: string } }>('POST', '/api/v1/vms', { name: 'l8', subnet: 'front', node: C2, gateway: GW1, flavor: 'tiny', image: 'busybox' });
     if (res.status === 201) expect((await lab().api('DELETE', '/api/v1/vms/l8')).status).toBe(200); // not left for step 5
-    const lxc = lxcLines(commandLog().slice(logged));
+    const lxc = lxcLines(c2().commandLog().slice(logged));
     const links = (await lab().lab.node(C2).exec('ip', ['-o', 'link', 'show'])).split('\n').filter((l) => l.includes(` ${port}`));
-    console.log(`step 4b: l8 with its port ${port} taken on ${C2}: ${res.status} ${res.json.error?.code}: ${res.json.error?.message.split('\n')[0] ?? JSON.stringify(res.json)} (${Date.now() - t} ms); lxc over SSH: ${lxc.map((c) => c.replace(/^timeout -s KILL \S+ 'lxc' /, '').split(' ')[0]).join(', ')}`);
+    console.log(`step 4: l8 with its port ${port} taken on ${C2}: ${res.status} ${res.json.error?.code}: ${res.json.error?.message.split('\n')[0] ?? JSON.stringify(res.json)} (${Date.now() - t} ms); lxc over SSH: ${lxc.map((c) => c.replace(LXC_LINE, '').split(' ')[0]).join(', ')}`);
     expect({ status: res.status, code: res.json.error?.code }).toEqual({ status: 502, code: 'backend_failed' });
     expect(res.json.error?.message).toContain(`creating VM 'l8' on node '${C2}' failed`);
     expect(lxc.some((c) => c.includes(`'lxc' init busybox l8`))).toBe(true);
@@ -183,11 +145,11 @@ describe('LXD VMs on a node reached over real SSH', () => {
   }, 120_000);
 
   it('4b: an image c2 lacks: 400 over SSH, and nothing left of the VM on c2', async () => {
-    const logged = commandLog().length;
+    const logged = c2().commandLog().length;
     const before = { containers: await c2Containers(), ports: await c2Ports() };
     const t = Date.now();
     const res = await lab().api<{ error?: { code: string; message: string } }>('POST', '/api/v1/vms', { name: 'l9', subnet: 'front', node: C2, gateway: GW1, flavor: 'tiny', image: 'no-such-image' });
-    const lxc = lxcLines(commandLog().slice(logged));
+    const lxc = lxcLines(c2().commandLog().slice(logged));
     console.log(`step 4b: l9 with image no-such-image on ${C2}: ${res.status} ${res.json.error?.message ?? JSON.stringify(res.json)} (${Date.now() - t} ms, ${lxc.length} lxc commands over SSH)`);
     expect({ status: res.status, code: res.json.error?.code }).toEqual({ status: 400, code: 'invalid' });
     expect(res.json.error?.message).toContain("'no-such-image'");
@@ -202,18 +164,14 @@ describe('LXD VMs on a node reached over real SSH', () => {
   }, 60_000);
 
   it('5: DELETE removes the container over SSH, its port and its flows', async () => {
-    const logged = commandLog().length;
+    const logged = c2().commandLog().length;
     const t = Date.now();
     const res = await lab().api('DELETE', '/api/v1/vms/l1');
     expect(res.status, JSON.stringify(res.json)).toBe(200);
     const ms = Date.now() - t;
-    const lxc = lxcLines(commandLog().slice(logged));
+    const lxc = lxcLines(c2().commandLog().slice(logged));
     const { mac, ip, port } = vm('l1');
-    let mentions = 0;
-    for (const ovs of lab().lab.ovs.values()) {
-      const flows = await ovs.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0').catch(() => '');
-      mentions += flows.split('\n').filter((l) => l.includes(mac) || l.includes(`=${ip},`) || l.includes(`=${ip} `)).length;
-    }
+    const mentions = await flowsMentioning(lab(), { mac, ip });
     const containers = await c2Containers();
     const ports = await c2Ports();
     console.log(`step 5: l1 deleted in ${ms} ms (${lxc.length} lxc commands over SSH); left: containers ${JSON.stringify(containers)}, port ${ports.includes(port)}, ${mentions} flows`);
@@ -223,6 +181,6 @@ describe('LXD VMs on a node reached over real SSH', () => {
     expect(mentions).toBe(0);
     expect((await lab().api('DELETE', '/api/v1/vms/n1')).status).toBe(200);
     expect(await namespacesWith(`${P}v-`)).toEqual([]);
-    expect(sshd!.connectionPids()).toHaveLength(1); // every command of every step on the controller's one connection
+    expect(c2().sshd.connectionPids()).toHaveLength(1); // every command of every step on the controller's one connection
   }, 90_000);
 });

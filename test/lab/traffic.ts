@@ -1,6 +1,9 @@
-// Traffic tools for the lab scenarios: packet captures (tcpdump in a namespace the lab made) and ping parsing.
+// Traffic tools for the lab scenarios: packet captures (tcpdump in a namespace the lab made), pings between VMs and
+// their parsing, the flows still naming a VM, and `lxc` against a lab node's own LXD daemon.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
+import { LocalExecutor } from '../../src/hosts/local.js';
+import { NetnsExecutor } from '../../src/hosts/netns.js';
 import type { ExecResult } from '../../src/controller/cloud-service.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 
@@ -58,8 +61,9 @@ export interface PingResult {
   readonly text: string;
 }
 
+/** Reads iputils' summary ("N received") and busybox's ("N packets received"). */
 export function parsePing(text: string): PingResult {
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(text);
+  const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(text);
   const sent = Number(m?.[1] ?? 0);
   const received = Number(m?.[2] ?? 0);
   const avg = /= [\d.]+\/([\d.]+)\//.exec(text);
@@ -72,4 +76,29 @@ export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Pr
   const res = await cloud.api<ExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return res.json;
+}
+
+/** `count` pings (0.2 s apart, 3 s wait) from a VM to an address, through the API; works with busybox and iputils. */
+export async function pingFrom(cloud: LabCloud, from: string, to: string, count = 10): Promise<PingResult> {
+  return parsePing((await vmExec(cloud, from, ['ping', '-c', String(count), '-i', '0.2', '-W', '3', to])).stdout);
+}
+
+/** How many flows, over every node's br0, still name a VM's MAC or IP (a node without br0 counts none). */
+export async function flowsMentioning(cloud: LabCloud, vm: { readonly mac: string; readonly ip: string }): Promise<number> {
+  let mentions = 0;
+  for (const ovs of cloud.lab.ovs.values()) {
+    const flows = await ovs.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0').catch(() => '');
+    mentions += flows.split('\n').filter((l) => l.includes(vm.mac) || l.includes(`=${vm.ip},`) || l.includes(`=${vm.ip} `)).length;
+  }
+  return mentions;
+}
+
+/**
+ * `lxc` against a lab node's own LXD daemon, run from the machine in the node's namespace (not through the
+ * controller): what is really there. The same environment the controller's executor for that node carries.
+ */
+export function lxcOn(cloud: LabCloud, node: string): NetnsExecutor {
+  const lxd = cloud.lxd.get(node);
+  if (!lxd) throw new Error(`${node} has no LXD daemon in this lab`);
+  return new NetnsExecutor(new LocalExecutor(), node, { env: { OVS_RUNDIR: cloud.lab.node(node).dir, ...lxd.env } });
 }

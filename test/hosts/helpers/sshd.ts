@@ -1,7 +1,7 @@
 // A real OpenSSH server for tests: its own host key, config, authorized key and port on 127.0.0.1, run as a child
-// (`sshd -D -e`) and killed by pid afterwards.
+// (`sshd -D -e`) and killed by pid afterwards. `TestSshd.startInNode` makes it the SSH side of a lab node.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,89 @@ export interface TestSshdOptions {
    * $SSH_ORIGINAL_COMMAND. E.g. a wrapper that runs the command inside a lab node's namespace.
    */
   readonly forceCommand?: string;
+}
+
+export interface InNodeOptions {
+  /** The lab node's namespace: every command runs in it. */
+  readonly netns: string;
+  /** The node's OVS directory (OVS_RUNDIR, OVS_DBDIR and OVS_LOGDIR). */
+  readonly ovsDir: string;
+  /** More environment for every command (e.g. the node's LXD_DIR). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A command line as SshExecutor sends it (`timeout -s KILL T 'prog' ...`), for `prog`. */
+const commandOf = (prog: string): RegExp => new RegExp(`^timeout -s KILL \\S+ '${prog}' `);
+/** The prefix of an `lxc` command line as it comes through sshd. */
+export const LXC_LINE = commandOf('lxc');
+export const lxcLines = (lines: readonly string[]): string[] => lines.filter((c) => LXC_LINE.test(c));
+/** The `ovs-vsctl ... add-br br0` (or del-br) of a node's bootstrap, as it comes through sshd. */
+export const vsctlBr0 = (verb: 'add-br' | 'del-br'): RegExp => new RegExp(`${commandOf('ovs-vsctl').source}.* ${verb} br0\\b`);
+
+const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * An sshd standing for a lab node: its ForceCommand runs each requested command line inside the node's namespace with
+ * the node's OVS directories (`ip netns exec NS env OVS_...=DIR sh -c "$SSH_ORIGINAL_COMMAND"`: `sh -c` reads it as a
+ * login shell would, SshExecutor quoting each argument) and logs it. Its host key is pinned in its known_hosts file
+ * from the start (no trust on first use).
+ */
+export class InNodeSshd {
+  private constructor(
+    readonly sshd: TestSshd,
+    private readonly work: string,
+  ) {}
+
+  static async start(opts: InNodeOptions): Promise<InNodeSshd> {
+    const work = mkdtempSync(join(tmpdir(), 'mc-sshd-node-'));
+    try {
+      const log = join(work, 'commands.log');
+      writeFileSync(log, '');
+      const env = { OVS_RUNDIR: opts.ovsDir, OVS_DBDIR: opts.ovsDir, OVS_LOGDIR: opts.ovsDir, ...opts.env };
+      const assignments = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`);
+      const wrapper = join(work, 'in-node.sh');
+      writeFileSync(
+        wrapper,
+        ['#!/bin/sh', `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> ${shq(log)}`, `exec ip netns exec ${shq(opts.netns)} env ${assignments.join(' ')} sh -c "$SSH_ORIGINAL_COMMAND"`, ''].join('\n'),
+      );
+      chmodSync(wrapper, 0o755);
+      const node = new InNodeSshd(await TestSshd.start({ forceCommand: wrapper }), work);
+      node.pin();
+      return node;
+    } catch (e) {
+      rmSync(work, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Every command line that came through, in order. */
+  commandLog(): string[] {
+    return readFileSync(join(this.work, 'commands.log'), 'utf8').split('\n').filter(Boolean);
+  }
+
+  get knownHostsFile(): string {
+    return join(this.work, 'known_hosts');
+  }
+
+  /** (Re-)pins the current host key in knownHostsFile, as an operator would from the node's console. */
+  pin(): void {
+    writeFileSync(this.knownHostsFile, this.sshd.knownHostsLine());
+  }
+
+  /** The node record's sshTarget. */
+  get target(): string {
+    return `root@127.0.0.1:${this.sshd.port}`;
+  }
+
+  /** LabCloud's (and the controller config's) `ssh` options for reaching it. */
+  get labSsh(): { user: string; keyFile: string; knownHostsFile: string } {
+    return { user: 'root', keyFile: this.sshd.clientKeyFile, knownHostsFile: this.knownHostsFile };
+  }
+
+  async stop(): Promise<void> {
+    await this.sshd.stop();
+    rmSync(this.work, { recursive: true, force: true });
+  }
 }
 
 export class TestSshd {
@@ -92,6 +175,11 @@ export class TestSshd {
       await sshd.stop();
       throw e;
     }
+  }
+
+  /** An sshd whose every command runs inside a lab node's namespace: see InNodeSshd. */
+  static startInNode(opts: InNodeOptions): Promise<InNodeSshd> {
+    return InNodeSshd.start(opts);
   }
 
   get clientKey(): string {

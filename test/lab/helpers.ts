@@ -1,0 +1,34 @@
+// The lab tests' reads of the public API: the node and datapath lists, and waiting for a node to reach a state.
+import { expect } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
+import type { DatapathInfo, NodeView } from '../../src/controller/cloud-service.js';
+import type { LabCloud } from '../../src/lab/cloud.js';
+
+/** GET /api/v1/nodes (which must answer 200). */
+export async function apiNodes(cloud: LabCloud): Promise<NodeView[]> {
+  const res = await cloud.api<{ nodes: NodeView[] }>('GET', '/api/v1/nodes');
+  expect(res.status).toBe(200);
+  return res.json.nodes;
+}
+
+/** GET /api/v1/datapaths (which must answer 200). */
+export async function apiDatapaths(cloud: LabCloud): Promise<DatapathInfo[]> {
+  const res = await cloud.api<{ datapaths: DatapathInfo[] }>('GET', '/api/v1/datapaths');
+  expect(res.status).toBe(200);
+  return res.json.datapaths;
+}
+
+/** One node's view, or undefined when the API does not list it. */
+export async function apiNode(cloud: LabCloud, name: string): Promise<NodeView | undefined> {
+  return (await apiNodes(cloud)).find((n) => n.name === name);
+}
+
+/** Polls the node's view until `ok` holds (e.g. provisioning 'ready'); throws after `timeoutMs` with the last view. */
+export function waitNode(cloud: LabCloud, name: string, ok: (n: NodeView | undefined) => boolean, timeoutMs = 20_000, everyMs = 150): Promise<NodeView | undefined> {
+  return waitFor(`node ${name}`, () => apiNode(cloud, name), ok, timeoutMs, everyMs);
+}
+
+/** Polls until the node's datapath is listed with `connected` as given; answers it. */
+export async function waitDatapath(cloud: LabCloud, name: string, connected = true, timeoutMs = 20_000): Promise<DatapathInfo | undefined> {
+  return waitFor(`${name}'s datapath connected=${connected}`, async () => (await apiDatapaths(cloud)).find((d) => d.node === name), (d) => (d?.connected ?? false) === connected, timeoutMs);
+}
