@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/controller/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { startLabController, type LabController } from '../controller/lab.js';
+import { startLabController, vmNetns, type LabController } from '../controller/lab.js';
 import { contrast, luminance } from '../helpers/contrast.js';
 
 const NODES = [
@@ -34,7 +34,7 @@ const VMS = [
   { name: 'web-2', subnet: 'front', flavor: '2C4G', image: 'images:debian/12', node: 'mcu-host-2', gateway: 'mcu-gw-2' },
   { name: 'db-1', subnet: 'back', flavor: 'large', image: 'images:debian/12', node: 'mcu-host-2' },
 ];
-const VM_NETNS_PREFIX = 'mcuv-';
+const PREFIX = 'mcu';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = [join(process.cwd(), 'test-artifacts', 'ui'), ...(process.env['UPDATE_SCREENSHOTS'] === '1' ? [join(process.cwd(), 'docs', 'screenshots')] : [])];
 
@@ -150,7 +150,7 @@ async function watchBusy(p: Page, selector: string): Promise<() => Promise<boole
 
 beforeAll(async () => {
   const launched = chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  lab = await startLabController('mcu', NODES);
+  lab = await startLabController(PREFIX, NODES);
   server = lab.server;
   for (const name of SUBNETS) expect((await api('POST', '/api/v1/subnets', { name })).status).toBe(201);
   for (const vm of VMS) {
@@ -384,7 +384,7 @@ describe('the web UI in Chromium against a lab', () => {
         .map((tr) => [tr.querySelector('.flow-text').textContent, Number(tr.querySelector('.packets').title)]))`)) as Record<string, number>;
     const before = await counters();
     expect(Object.keys(before).length).toBeGreaterThan(1);
-    await run('ip', ['netns', 'exec', `${VM_NETNS_PREFIX}ui-vm-1`, 'ping', '-c', '3', '-i', '0.2', '-W', '1', subnet.gatewayIp]).catch(() => undefined);
+    await run('ip', ['netns', 'exec', vmNetns(PREFIX, 'ui-vm-1'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', subnet.gatewayIp]).catch(() => undefined);
     const t0 = Date.now();
     const moved = await until('a counter of a flow with its MAC to move in the page', async () => {
       const now = await counters();
