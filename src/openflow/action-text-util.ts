@@ -36,10 +36,20 @@ export function parseBigUint(text: string, token: string): bigint {
 /** C's "%#x": "0" for zero, otherwise 0x-prefixed lowercase hex. */
 export const hex0x = (v: bigint | number): string => (v === 0 || v === 0n ? '0' : `0x${v.toString(16)}`);
 
-/** The header OVS puts in Nicira actions for a field: its NXM header if it has one, else its OXM header. */
+const fieldRefs = new Map<FieldInfo, FieldRef>();
+
+/**
+ * The header OVS puts in Nicira actions for a field: its NXM header if it has one, else its OXM header. One shared
+ * (immutable) FieldRef per field: move and load actions name a handful of fields thousands of times.
+ */
 export function fieldRefFor(info: FieldInfo): FieldRef {
-  const cp = nxmCodePoint(info);
-  return cp.experimenter !== undefined ? { field: cp.name, header: cp.header, experimenter: cp.experimenter } : { field: cp.name, header: cp.header };
+  let ref = fieldRefs.get(info);
+  if (ref === undefined) {
+    const cp = nxmCodePoint(info);
+    ref = cp.experimenter !== undefined ? { field: cp.name, header: cp.header, experimenter: cp.experimenter } : { field: cp.name, header: cp.header };
+    fieldRefs.set(info, ref);
+  }
+  return ref;
 }
 
 /** The name OVS prints for a field inside Nicira actions (mf_format_subfield): NXM_* if it has one, else OXM_*. */

@@ -6,7 +6,7 @@ import { NX_VENDOR_ID, OFPP, OFPR } from './consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_HASH_FIELDS, NX_MP_ALG, NX_ACTION_SAMPLE, NXAST } from './action-consts.js';
 import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue, formatFieldValue } from './oxm-fields.js';
 import type { FieldInfo } from './oxm-fields.js';
-import { newBytes } from './field-value.js';
+import { exactCopy, newBytes } from './field-value.js';
 import type { Action, ActionType, Instruction, OxmField } from './types.js';
 import { formatLearn, parseLearn } from './learn-text.js';
 import { ActionSyntaxError, formatSubfield, parseSubfield, type Subfield, fieldRefFor, hex0x, parseUint, parseBigUint } from './action-text-util.js';
@@ -787,7 +787,7 @@ function parseActionList(text: string, st: ParseState): Action[] {
     out.push(...parseOneAction(kv, st));
   }
   if (drop !== undefined && out.length > 0) throw dropAccompanied(drop);
-  return out;
+  return exactCopy(out);
 }
 
 /** Parses an ovs-ofctl action list ("output:1,resubmit(,10)"). Instructions are rejected; see parseInstructions. */
@@ -857,13 +857,13 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
   }
   const out: Instruction[] = [];
   if (meter) out.push(meter);
-  if (apply.length) out.push({ type: 'apply_actions', actions: apply });
+  if (apply.length) out.push({ type: 'apply_actions', actions: exactCopy(apply) });
   if (clear) out.push(clear);
   if (write) out.push(write);
   if (metadata) out.push(metadata);
   if (gotoTable) out.push(gotoTable);
   if (drop !== undefined && out.length > 0) throw dropAccompanied(drop);
-  return out;
+  return exactCopy(out);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

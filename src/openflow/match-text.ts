@@ -9,6 +9,7 @@ import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from
 import {
   bigIntToBytes,
   bytesToBigInt,
+  exactCopy,
   formatFieldValue,
   formatFlagsField,
   formatFrag,
@@ -328,7 +329,7 @@ function build(st: MatchState): Match {
   }
   out.sort((a, b) => info(a.field).rank - info(b.field).rank);
   checkPrerequisites(out);
-  return out;
+  return exactCopy(out);
 }
 
 /** Parses match tokens; tokens it does not know are returned for the caller (flow keywords, actions). */
