@@ -7,12 +7,14 @@ INPUT.json (written by bench/codec.ts):
   specs          seed-shape flows: [{shape, mac, ip, vni, hostIp, port}], shapes 'remote_vm', 'local_vm', 'routed', 'arp'
   flowModHex     the FLOW_MODs miniCloud encoded for the same specs (decode input; the same bytes for both sides)
   flowStatsHex   a flow-stats reply of N entries split into <= 64 KiB multipart messages (decode input)
-  rounds, warmup
-Prints one JSON object: medians of the rounds (wall clock, and CPU time as *CpuPerSec), and os-ken's own encoding of the first flow of each shape (hex) so
-the caller can check both sides encode the same thing.
+
+It serves rounds, so that bench/codec.ts can interleave them with its own and both sides are timed over the same
+minutes of a noisy machine. After setup it prints one JSON line: os-ken's version, Python's, and os-ken's own
+encoding of the first flow of each shape (hex) so the caller can check both sides encode the same thing. Then, for
+each line 'enc', 'dec' or 'stats' read on stdin, it runs one pass (after one untimed warm-up pass the first time) and
+prints {"wall": seconds, "cpu": seconds (time.process_time), "items": n}. EOF or 'quit' ends it.
 """
 import json
-import statistics
 import sys
 import time
 
@@ -80,24 +82,17 @@ def decode(buf):
     return ofproto_parser.msg(DP, version, msg_type, msg_len, xid, buf)
 
 
-def timed(fn, rounds, warmup):
-    """Wall-clock and CPU seconds (time.process_time) of each round, after warm-up."""
-    for _ in range(warmup):
-        fn()
-    wall, cpu = [], []
-    for _ in range(rounds):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(max(time.process_time() - c0, 1e-6))
-    return wall, cpu
+def timed(fn):
+    """fn's result (the items it did), and the wall-clock and CPU seconds (time.process_time) of the call."""
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    items = fn()
+    return items, time.perf_counter() - t0, max(time.process_time() - c0, 1e-6)
 
 
 def main():
     with open(sys.argv[1]) as f:
         inp = json.load(f)
-    rounds, warmup = inp.get('rounds', 5), inp.get('warmup', 1)
     msgs = [flow_mod(s) for s in inp['specs']]
     fm_bytes = [bytes.fromhex(h) for h in inp['flowModHex']]
     stats_bytes = [bytes.fromhex(h) for h in inp['flowStatsHex']]
@@ -105,43 +100,46 @@ def main():
     def enc():
         for m in msgs:
             m.serialize()
+        return len(msgs)
 
     def dec():
         for b in fm_bytes:
             decode(b)
-
-    entries = [0]
+        return len(fm_bytes)
 
     def dec_stats():
         n = 0
         for b in stats_bytes:
             n += len(decode(b).body)
-        entries[0] = n
-
-    enc_t, enc_c = timed(enc, rounds, warmup)
-    dec_t, dec_c = timed(dec, rounds, warmup)
-    stats_t, stats_c = timed(dec_stats, rounds, warmup)
+        return n
 
     samples = {}
     for s, m in zip(inp['specs'], msgs):
         if s['shape'] not in samples:
             m.serialize()
             samples[s['shape']] = bytes(m.buf).hex()
-
-    med = statistics.median
+    os_ken = __import__('os_ken')
     print(json.dumps({
-        'oskenVersion': __import__('os_ken').__version__ if hasattr(__import__('os_ken'), '__version__') else '?',
+        'oskenVersion': getattr(os_ken, '__version__', '?'),
         'python': sys.version.split()[0],
-        'flowModEncodePerSec': len(msgs) / med(enc_t),
-        'flowModDecodePerSec': len(fm_bytes) / med(dec_t),
-        'flowStatsEntries': entries[0],
-        'flowStatsMs': med(stats_t) * 1000,
-        'flowStatsEntriesPerSec': entries[0] / med(stats_t),
-        'flowModEncodeCpuPerSec': len(msgs) / med(enc_c),
-        'flowModDecodeCpuPerSec': len(fm_bytes) / med(dec_c),
-        'flowStatsEntriesCpuPerSec': entries[0] / med(stats_c),
         'samples': samples,
-    }))
+    }), flush=True)
+
+    work = {'enc': enc, 'dec': dec, 'stats': dec_stats}
+    warm = set()
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == 'quit':
+            break
+        fn = work.get(cmd)
+        if fn is None:
+            print(json.dumps({'error': f'unknown command {cmd!r}'}), flush=True)
+            continue
+        if cmd not in warm:
+            fn()
+            warm.add(cmd)
+        items, wall, cpu = timed(fn)
+        print(json.dumps({'wall': wall, 'cpu': cpu, 'items': items}), flush=True)
 
 
 if __name__ == '__main__':
