@@ -59,12 +59,11 @@ export interface FlowSpec {
 /** A FlowMod (OFPFC_ADD, no timeouts, no buffer) for one pipeline row. */
 export function flow(spec: FlowSpec): FlowMod {
   tableDecl(spec.table);
-  const instructions: Instruction[] = [];
-  if (spec.actions?.length) instructions.push({ type: 'apply_actions', actions: spec.actions });
-  if (spec.goto !== undefined) {
-    checkGoto(spec.table, spec.goto);
-    instructions.push(gotoTable(spec.goto));
-  }
+  if (spec.goto !== undefined) checkGoto(spec.table, spec.goto);
+  const apply: Instruction | undefined = spec.actions?.length ? { type: 'apply_actions', actions: spec.actions } : undefined;
+  const go = spec.goto === undefined ? undefined : gotoTable(spec.goto);
+  // Array literals, not pushes: a node keeps thousands of these flows, and a pushed-to array keeps its growth slack.
+  const instructions: Instruction[] = apply && go ? [apply, go] : apply ? [apply] : go ? [go] : [];
   return {
     type: 'flow_mod',
     cookie: spec.cookie,
