@@ -231,6 +231,19 @@ describe('parseFlow', () => {
     expect(parseFlow('')).toMatchObject({ match: [], instructions: [] });
   });
 
+  it('shares one FieldRef per field among the flows it parses (they are immutable)', () => {
+    const text = (ip: string): string => `table=50,arp,arp_tpa=${ip},actions=move:arp_sha->arp_tha,move:arp_spa->arp_tpa,load:0x2->NXM_OF_ARP_OP[]`;
+    const refs = (f: FlowMod): unknown[] => {
+      const ins = f.instructions[0];
+      if (ins?.type !== 'apply_actions') throw new Error('expected apply_actions');
+      return ins.actions.flatMap((a) => (a.type === 'nx_reg_move' ? [a.src, a.dst] : a.type === 'nx_reg_load' ? [a.dst] : []));
+    };
+    const [a, b] = [refs(parseFlow(text('10.0.0.1'))), refs(parseFlow(text('10.0.0.2')))];
+    expect(a).toHaveLength(5);
+    a.forEach((r, i) => expect(r).toBe(b[i]));
+    expect(a[0]).toEqual({ field: 'NXM_NX_ARP_SHA', header: 0x00012206 });
+  });
+
   it('reads the flow keywords', () => {
     const f = parseFlow('table=7,priority=9,cookie=0x10,idle_timeout=1,hard_timeout=2,out_port=LOCAL,out_group=3,send_flow_rem,no_byte_counts');
     expect(f).toMatchObject({ tableId: 7, priority: 9, cookie: 0x10n, cookieMask: 0n, idleTimeout: 1, hardTimeout: 2, outPort: OFPP.LOCAL, outGroup: 3, flags: OFPFF.SEND_FLOW_REM | OFPFF.NO_BYT_COUNTS });
