@@ -10,8 +10,8 @@
 //
 // Rounds are interleaved. This shared VM runs the same code at very different speeds from one second to the next:
 // a trace of 50 ms rounds showed the judged encode at 2.0-2.8 M msg/s for most of a minute, then at 0.5-0.8 M for
-// a few seconds at a time, with an L2-resident working set slowed by the same 2.3-3x in the same rounds and CPU time
-// equal to wall time (not the scheduler: other tenants' use of the core and the shared L3). Timing each figure in
+// a few seconds at a time, with an L2-resident working set slowed by the same 2.3-3x in the same rounds, CPU time
+// equal to wall time and ~1% steal: the host's other tenants, on the core and in the shared L3. Timing each figure in
 // one block would judge whichever spell it fell in. So the run goes in cycles: three rounds (>= 100 ms each) of
 // each of our figures in turn, then one pass of each of os-ken's (os-ken is slow: a pass takes 0.3-1.6 s). Each
 // figure's rounds and os-ken's passes are spread over the same ~40 s, and the two sides never run at once.
@@ -239,6 +239,7 @@ class OskenServer {
     const child = spawn('/usr/bin/python3', [script, file], { stdio: ['pipe', 'pipe', 'pipe'] });
     const stderr = { text: '' };
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr.text = (stderr.text + s).slice(-4000)));
+    child.on('error', (e) => (stderr.text += `\n${e.message}`)); // no /usr/bin/python3: stdout ends, nextLine says why
     const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
     try {
       return new OskenServer(child, lines, stderr, dir, JSON.parse(await nextLine(lines, child, stderr, 120_000)) as OskenHello);
