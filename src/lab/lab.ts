@@ -93,10 +93,13 @@ export class Lab {
   }
 
   /**
-   * Every node pings every other node's underlay address once, so OVS's tunnel neighbour cache (it snoops the ARP
-   * replies on br-phy) is warm: without it the first VXLAN packet to each node is dropped while OVS resolves it.
-   * Needs the nodes provisioned (the address is on br-phy). With `only`, just the pairs that node is in (e.g. a node
-   * added again). Returns how many pairs answered.
+   * Every node sends an ARP request for every other node's underlay address from br-phy, so OVS's tunnel neighbour
+   * cache (it snoops the ARP replies passing through br-phy) is warm: without it the first VXLAN packet to each node
+   * is dropped while OVS resolves it. An explicit ARP request (busybox arping), not a ping: a ping finds the peer's
+   * MAC in the kernel's neighbour table whenever the peer's own request came first (as it does when all pairs go at
+   * once) and then sends no ARP at all, leaving OVS's cache empty for that peer. Needs the nodes provisioned (the
+   * address is on br-phy). With `only`, just the pairs that node is in (e.g. a node added again). Returns how many
+   * pairs answered.
    */
   async warmUnderlay(only?: string): Promise<number> {
     const nodes = this.opts.nodes;
@@ -104,7 +107,7 @@ export class Lab {
       nodes.flatMap((a) =>
         nodes
           .filter((b) => b !== a && (only === undefined || a.name === only || b.name === only))
-          .map((b) => run('ping', ['-c', '1', '-W', '2', b.underlayIp], { netns: a.name, timeoutMs: 5000 }).then(() => 1, () => 0)),
+          .map((b) => run('busybox', ['arping', '-f', '-c', '3', '-w', '3', '-I', 'br-phy', b.underlayIp], { netns: a.name, timeoutMs: 5000 }).then(() => 1, () => 0)),
       ),
     );
     return results.reduce<number>((x, y) => x + y, 0);

@@ -215,7 +215,7 @@ describe("a node's life on real nodes: refused removal, removal, re-add", () => 
     const warmed = await cloud.lab.warmUnderlay(C3);
     console.log(
       `step 4: ${C3} re-added: provisioning ${node?.provisioning?.state} after ${readyMs} ms, switch ${dp?.dpid} connected after ${connectedMs} ms; ` +
-        `now ${JSON.stringify(await footprint(C3))}; switch's ports to it ${refs[SW]?.ports}; underlay warmed (${warmed}/${2 * (cloud.nodes.length - 1)} pings answered)`,
+        `now ${JSON.stringify(await footprint(C3))}; switch's ports to it ${refs[SW]?.ports}; underlay warmed (${warmed}/${2 * (cloud.nodes.length - 1)} ARP requests answered)`,
     );
     expect(dp?.dpid).toBe(dpidOfC3);
     expect(refs[SW]!.ports).toBeGreaterThan(0);
