@@ -1,8 +1,10 @@
-// The lab tests' reads of the public API: the node and datapath lists, and waiting for a node to reach a state.
+// The lab tests' reads of the public API (the node and datapath lists, waiting for a node to reach a state), and the
+// teardown of a lab with a node behind a test sshd.
 import { expect } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
 import type { DatapathInfo, NodeView } from '../../src/controller/cloud-service.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
+import { namespacesWith } from '../../src/lab/lab.js';
 
 /** GET /api/v1/nodes (which must answer 200). */
 export async function apiNodes(cloud: LabCloud): Promise<NodeView[]> {
@@ -31,4 +33,17 @@ export function waitNode(cloud: LabCloud, name: string, ok: (n: NodeView | undef
 /** Polls until the node's datapath is listed with `connected` as given; answers it. */
 export async function waitDatapath(cloud: LabCloud, name: string, connected = true, timeoutMs = 20_000): Promise<DatapathInfo | undefined> {
   return waitFor(`${name}'s datapath connected=${connected}`, async () => (await apiDatapaths(cloud)).find((d) => d.node === name), (d) => (d?.connected ?? false) === connected, timeoutMs);
+}
+
+/**
+ * Stops the lab cloud, then (even when that fails) the sshd standing for one of its nodes; then no namespace of the
+ * lab's prefix (nodes `P-*`, VMs `Pv-*`) may be left.
+ */
+export async function stopSshLab(cloud: LabCloud | undefined, sshd: { stop(): Promise<void> } | undefined, prefix: string): Promise<void> {
+  try {
+    await cloud?.stop();
+  } finally {
+    await sshd?.stop();
+  }
+  expect(await namespacesWith(`${prefix}-`, `${prefix}v-`)).toEqual([]);
 }

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { INTERNET_HOST, namespacesWith, standardNodes, type LabNodeDef } from '../../src/lab/lab.js';
+import { INTERNET_HOST, standardNodes, type LabNodeDef } from '../../src/lab/lab.js';
 import { NAT_CHAIN } from '../../src/hosts/bootstrap/nat.js';
-import { TestSshd, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
+import { TestSshd, linesOf, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
-import { apiNode, waitNode } from './helpers.js';
+import { apiNode, stopSshLab, waitNode } from './helpers.js';
 import { capture, pingFrom } from './traffic.js';
 import type { VmView } from '../../src/controller/cloud-service.js';
 
@@ -33,8 +33,6 @@ const gw = (): InNodeSshd => node!;
 /** The gateway's NAT table as iptables prints it (-S), read from inside its namespace, not over SSH. */
 const natRules = async (): Promise<string> => run('ip', ['netns', 'exec', GW1, 'iptables', '-w', '5', '-t', 'nat', '-S']);
 const gwBridges = async (): Promise<string[]> => (await lab().lab.node(GW1).vsctl('list-br')).split('\n').filter(Boolean);
-/** Command lines of one program among those that came through the gateway's sshd. */
-const linesOf = (lines: readonly string[], prog: string): string[] => lines.filter((c) => c.startsWith(`timeout -s KILL `) && c.includes(` '${prog}' `));
 
 beforeAll(async () => {
   const t0 = Date.now();
@@ -52,14 +50,7 @@ beforeAll(async () => {
   console.log(`lab: ${nodes.length} nodes (${GW1} over SSH, port ${gw().sshd.port}) provisioned and connected in ${t1 - t0} ms; a VM in ${Date.now() - t1} ms`);
 }, 150_000);
 
-afterAll(async () => {
-  try {
-    await cloud?.stop();
-  } finally {
-    await node?.stop();
-  }
-  expect(await namespacesWith(`${P}-`, `${P}v-`)).toEqual([]);
-}, 60_000);
+afterAll(() => stopSshLab(cloud, node, P), 60_000);
 
 describe('a gateway node provisioned over real SSH', () => {
   it('1: the gateway is ready; its SNAT rule and bridges were made by commands that came through sshd', async () => {

@@ -15,7 +15,7 @@ import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { LXC_LINE, TestSshd, lxcLines, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
-import { apiNode } from './helpers.js';
+import { apiNode, stopSshLab } from './helpers.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
 import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
 
@@ -61,12 +61,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  try {
-    await cloud?.stop(); // stops c2's LXD daemon (and so its containers) and removes its directory
-  } finally {
-    await node?.stop();
-  }
-  expect(await namespacesWith(`${P}-`, `${P}v-`)).toEqual([]);
+  await stopSshLab(cloud, node, P); // the cloud stops c2's LXD daemon (and so its containers) and removes its directory
   expect(existsSync(labLxdBaseDir(NODES_DIR, C2))).toBe(false);
 }, 120_000);
 

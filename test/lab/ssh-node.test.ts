@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshExecutor } from '../../src/hosts/ssh/executor.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { namespacesWith, standardNodes, type LabNodeDef } from '../../src/lab/lab.js';
+import { standardNodes, type LabNodeDef } from '../../src/lab/lab.js';
 import { numberToIpv4, parseCidr } from '../../src/topology/model.js';
 import { NASTY_STRINGS } from '../hosts/helpers/nasty.js';
 import { TestSshd, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
-import { apiDatapaths, apiNode, waitDatapath, waitNode } from './helpers.js';
+import { apiDatapaths, apiNode, stopSshLab, waitDatapath, waitNode } from './helpers.js';
 import { capture, parsePing, vmExec } from './traffic.js';
 import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
 
@@ -96,14 +96,7 @@ beforeAll(async () => {
   console.log(`lab: ${nodes.length} nodes (${SW} over SSH, port ${sw().sshd.port}) provisioned and connected in ${t1 - t0} ms; 2 VMs in ${Date.now() - t1} ms`);
 }, 150_000);
 
-afterAll(async () => {
-  try {
-    await cloud?.stop();
-  } finally {
-    await node?.stop();
-  }
-  expect(await namespacesWith(`${P}-`, `${P}v-`)).toEqual([]);
-}, 60_000);
+afterAll(() => stopSshLab(cloud, node, P), 60_000);
 
 describe('a lab node provisioned over real SSH', () => {
   it('1: the SSH node is ready, with its bootstrap and the controller\'s flows, all made through sshd', async () => {

@@ -60,7 +60,9 @@ export interface InNodeOptions {
 const commandOf = (prog: string): RegExp => new RegExp(`^timeout -s KILL \\S+ '${prog}' `);
 /** The prefix of an `lxc` command line as it comes through sshd. */
 export const LXC_LINE = commandOf('lxc');
-export const lxcLines = (lines: readonly string[]): string[] => lines.filter((c) => LXC_LINE.test(c));
+/** The command lines among `lines` that run `prog` (as they come through sshd). */
+export const linesOf = (lines: readonly string[], prog: string): string[] => lines.filter((c) => commandOf(prog).test(c));
+export const lxcLines = (lines: readonly string[]): string[] => linesOf(lines, 'lxc');
 /** The `ovs-vsctl ... add-br br0` (or del-br) of a node's bootstrap, as it comes through sshd. */
 export const vsctlBr0 = (verb: 'add-br' | 'del-br'): RegExp => new RegExp(`${commandOf('ovs-vsctl').source}.* ${verb} br0\\b`);
 
