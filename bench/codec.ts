@@ -136,7 +136,6 @@ interface Rate {
   readonly cpuPerSec: number;
   /** Best round. */
   readonly bestPerSec: number;
-  readonly bestCpuPerSec: number;
   readonly msPerPass: number;
 }
 
@@ -180,7 +179,6 @@ function rateOf(s: { readonly wall: number[]; readonly cpu: number[]; readonly p
     perSec: median(s.wall),
     cpuPerSec: median(s.cpu),
     bestPerSec: Math.max(...s.wall),
-    bestCpuPerSec: Math.max(...s.cpu),
     msPerPass: median(s.passMs),
   };
 }

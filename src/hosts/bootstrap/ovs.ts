@@ -1,8 +1,6 @@
 // The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
 // Each step reads first and changes only what differs, returning what it changed.
-import type { Executor } from '../executor.js';
-import { SshConnectError } from '../ssh/executor.js';
-import { HostKeyMismatchError } from '../ssh/known-hosts.js';
+import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { linkMac } from './ip.js';
 import {
@@ -52,10 +50,15 @@ export function tunnelPortsFor(spec: NodeBootstrapSpec): TunnelPort[] {
  */
 export async function checkOvsRunning(exec: Executor): Promise<void> {
   const rows = await listRows(exec, 'Open_vSwitch', ['datapath_types']).catch((e: Error) => {
-    if (e instanceof SshConnectError || e instanceof HostKeyMismatchError) throw e; // never reached the node: say that
+    if (!ranOnNode(e)) throw e; // the executor never reached the node (SSH): that is the news, not OVS
     throw new Error(`[${exec.target}] Open vSwitch is not running or not installed (ovs-vsctl failed): ${e.message}`);
   });
   if (stringSet(rows[0]?.['datapath_types']).length === 0) throw new Error(`[${exec.target}] ovs-vswitchd is not running (it never filled in datapath_types)`);
+}
+
+/** ovs-vsctl ran on the node and failed, timed out, or was not there to run (a local spawn's ENOENT). */
+function ranOnNode(e: Error): boolean {
+  return e instanceof ExecError || e instanceof ExecTimeoutError || (e as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
 export async function resolveDatapathType(exec: Executor, spec: NodeBootstrapSpec): Promise<'system' | 'netdev'> {
