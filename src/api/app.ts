@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CloudService } from '../controller/cloud-service.js';
-import { requireToken } from './auth.js';
+import { authorize, checkAccessDeclared, registerPublic, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
 import type { Inventory, Metrics } from './metrics.js';
 import { datapathRoutes } from './routes/datapaths.js';
@@ -24,14 +24,16 @@ export interface Readiness {
 export interface AppDeps {
   readonly service: CloudService;
   readonly metrics: Metrics;
-  /** The bearer token /api/v1 requires; `false` turns auth off (only for a demo bound to loopback). */
-  readonly auth: { readonly token: string } | false;
+  /** Checks bearer tokens: every route but the public ones needs one. `false` turns auth off (loopback only). */
+  readonly auth: { readonly verify: Verifier } | false;
   /** A pino logger; every line of a request carries its `reqId`. Default: silent. */
   readonly logger?: FastifyBaseLogger;
   /** What /readyz reports; default: ready while the store answers. */
   readonly ready?: () => Readiness | Promise<Readiness>;
   /** Largest request body accepted, bytes (default 64 KiB); larger gets 413. */
   readonly bodyLimit?: number;
+  /** Told of every route as it is registered (tests walk every route with it). */
+  readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
 
 export type App = FastifyInstance;
@@ -51,12 +53,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.addHook('onRoute', (route) => {
+    checkAccessDeclared(route);
+    for (const method of [route.method].flat()) deps.onRoute?.({ method, url: route.url });
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorPayload(req, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
-  if (deps.auth) app.addHook('onRequest', requireToken(deps.auth.token));
+  if (deps.auth) app.addHook('onRequest', authorize(deps.auth.verify));
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeApiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
@@ -70,8 +76,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       security: deps.auth ? [{ bearer: [] }] : [],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(uiRoutes());
+  await registerPublic(app, async (scope) => {
+    await scope.register(swaggerUi, { routePrefix: '/docs' });
+    await scope.register(uiRoutes());
+  });
 
   await app.register(
     async (api) => {
@@ -84,12 +92,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
 
   const ops = { tags: ['operations'], security: [] };
-  app.get('/healthz', { schema: { ...ops, summary: 'The process is alive', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
+  const open = { access: 'public' } as const;
+  app.get('/healthz', { config: open, schema: { ...ops, summary: 'The process is alive', response: { 200: Type.Object({ status: Type.String() }) } } }, async () => ({
     status: 'ok',
   }));
   app.get(
     '/readyz',
     {
+      config: open,
       schema: {
         ...ops,
         summary: 'The controller can serve requests',
@@ -101,7 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return r.ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready' });
     },
   );
-  app.get('/metrics', { schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+  app.get('/metrics', { config: open, schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });

@@ -1,9 +1,87 @@
-// Bearer-token auth for /api/v1. The token is made on first start and kept in the store, so a restarted controller
-// accepts the token its operators already have; the entry point prints it.
+// Bearer-token auth, decided on the route that handles the request, never on the URL string. Fastify routes first
+// (decoding percent-escapes, taking the path out of an absolute-form target) and runs onRequest hooks after, so
+// `req.routeOptions` is the route that would run: whatever spelling reached it, its access rule applies. Every route
+// needs a token unless it says `config: { access: 'public' }`. An unmatched request gets the 404 without a token: it
+// carries no data, and the routes are public knowledge (/docs).
+//
+// The token is made on first start and kept in the store, so a restarted controller accepts the token its operators
+// already have; the entry point prints it.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { CloudStore } from '../topology/store.js';
 import { errorPayload } from './errors.js';
+
+/**
+ * Who may call a route: 'public' (no token), 'viewer' (any valid token), 'admin' (an admin token).
+ * Default: viewer for GET and HEAD, admin for every other method.
+ */
+export type Access = 'public' | 'viewer' | 'admin';
+export const ACCESS_LEVELS: readonly Access[] = ['public', 'viewer', 'admin'];
+export type Role = Exclude<Access, 'public'>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** A caller whose token was accepted. */
+export interface Principal {
+  /** The token's name. */
+  readonly name: string;
+  readonly role: Role;
+}
+
+/** Checks an Authorization header: the principal, or undefined when there is no valid token. */
+export type Verifier = (authorization: string | undefined) => Principal | undefined;
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/** The access a route (or the not-found handler) requires. */
+export function requiredAccess(req: FastifyRequest): Access {
+  if (req.is404) return 'public';
+  const declared = req.routeOptions.config.access;
+  if (declared !== undefined) return declared;
+  return SAFE_METHODS.has(req.method) ? 'viewer' : 'admin';
+}
+
+/** onRequest hook (runs after routing): 401 without a valid token, 403 when the token's role is not enough. */
+export function authorize(verify: Verifier) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const access = requiredAccess(req);
+    if (access === 'public') return undefined;
+    const who = verify(req.headers.authorization);
+    if (!who) {
+      return reply
+        .status(401)
+        .header('www-authenticate', 'Bearer realm="minicloud"')
+        .send(errorPayload(req, 'unauthorized', req.headers.authorization ? 'the bearer token is not valid' : 'this API needs "Authorization: Bearer <token>"'));
+    }
+    if (access === 'admin' && who.role !== 'admin') {
+      return reply.status(403).send(errorPayload(req, 'forbidden', `token '${who.name}' is a ${who.role} token: ${req.method} needs an admin token`));
+    }
+    return undefined;
+  };
+}
+
+/** onRoute hook for a plugin scope whose every route is public (the UI's assets, /docs). */
+export function markPublic(route: RouteOptions): void {
+  route.config = { ...route.config, access: 'public' };
+}
+
+/** onRoute hook: a route declaring an access level that does not exist is a programming error, found at start. */
+export function checkAccessDeclared(route: RouteOptions): void {
+  const access = (route.config as { access?: unknown } | undefined)?.access;
+  if (access !== undefined && !(ACCESS_LEVELS as readonly unknown[]).includes(access)) throw new Error(`route ${String(route.method)} ${route.url}: unknown access '${String(access)}'`);
+}
+
+/** Registers `plugin` in a scope whose routes are all public. */
+export async function registerPublic(app: FastifyInstance, plugin: (scope: FastifyInstance) => Promise<void>): Promise<void> {
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', markPublic);
+    await plugin(scope);
+  });
+}
 
 const TOKEN_KEY = 'api_token';
 
@@ -26,14 +104,7 @@ export function tokenMatches(header: string | undefined, token: string): boolean
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-/** onRequest hook: everything under /api/ needs the token. */
-export function requireToken(token: string) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
-    if (!req.url.startsWith('/api/')) return undefined;
-    if (tokenMatches(req.headers.authorization, token)) return undefined;
-    return reply
-      .status(401)
-      .header('www-authenticate', 'Bearer realm="minicloud"')
-      .send(errorPayload(req, 'unauthorized', req.headers.authorization ? 'the bearer token is not valid' : 'this API needs "Authorization: Bearer <token>"'));
-  };
+/** The single stored token, as a verifier: its holder is an admin. */
+export function singleTokenVerifier(token: string): Verifier {
+  return (header) => (tokenMatches(header, token) ? { name: 'initial', role: 'admin' } : undefined);
 }

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../api/app.js';
-import { ensureApiToken } from '../api/auth.js';
+import { ensureApiToken, singleTokenVerifier } from '../api/auth.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import { StatsPoller } from '../api/stats-poller.js';
 import { Controller } from '../runtime/index.js';
@@ -146,7 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const app = await buildApp({
       service,
       metrics,
-      auth: config.api.auth ? { token } : false,
+      auth: config.api.auth ? { verify: singleTokenVerifier(token) } : false,
       logger: logger.child({ component: 'api' }),
     });
     cleanups.push(() => app.close());

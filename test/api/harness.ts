@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp, type App } from '../../src/api/app.js';
-import { ensureApiToken } from '../../src/api/auth.js';
+import { ensureApiToken, singleTokenVerifier } from '../../src/api/auth.js';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
 import { CloudService } from '../../src/controller/cloud-service.js';
 import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
@@ -26,7 +26,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(options: { auth?: boolean; logger?: FastifyBaseLogger; overlay?: string } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  readonly auth?: boolean;
+  readonly logger?: FastifyBaseLogger;
+  readonly overlay?: string;
+  /** What the app gets instead of the service (e.g. a proxy recording every call). */
+  readonly wrapService?: (service: CloudService) => CloudService;
+  readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
+}
+
+export async function makeHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'minicloud-api-'));
   const store = openSqliteStore(join(dir, 'cloud.db'));
   const network = new FakeNetwork();
@@ -44,9 +53,10 @@ export async function makeHarness(options: { auth?: boolean; logger?: FastifyBas
   const metrics = createMetrics({ processMetrics: false });
   const { token } = ensureApiToken(store);
   const app = await buildApp({
-    service,
+    service: options.wrapService ? options.wrapService(service) : service,
     metrics,
-    auth: options.auth === false ? false : { token },
+    ...(options.onRoute && { onRoute: options.onRoute }),
+    auth: options.auth === false ? false : { verify: singleTokenVerifier(token) },
     ...(options.logger && { logger: options.logger }),
   });
   const call: Harness['call'] = async (method, url, body) => {
