@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { ConnectionOptions } from './connection.js';
 import { Connector, type ConnectorOptions } from './connector.js';
 import { DatapathRegistry, type Datapath, type RegistryOptions } from './datapaths.js';
-import { ConnectionClosedError } from './errors.js';
+import { isCodecError } from '../openflow/errors.js';
+import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
@@ -167,8 +168,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return stats;
     } catch (e) {
       const err = e as Error;
-      this.log.error({ dpid: dp.id, err: err.message }, 'datapath sync failed');
-      this.emit('syncFailed', dp, err);
+      if (isExpectedSyncError(err)) this.log.error({ dpid: dp.id, err: err.message }, 'datapath sync failed');
+      else {
+        // A bug (ours, the desired-state callback's, a 'synced' listener's): this connection goes, the switch
+        // reconnects and is synced afresh; nothing else is affected.
+        this.log.error({ dpid: dp.id, err: err.stack ?? String(err) }, 'internal error syncing a datapath; closing its connection');
+        dp.connection.close(`internal error in sync: ${err.message}`, err);
+      }
+      try {
+        this.emit('syncFailed', dp, err);
+      } catch (le) {
+        this.log.error({ dpid: dp.id, err: (le as Error).stack ?? String(le) }, "internal error in a 'syncFailed' listener");
+      }
       throw err;
     }
   }
@@ -182,4 +193,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
     await Promise.all(this.openListeners.splice(0).map((l) => l.close()));
     this.datapaths.closeAll();
   }
+}
+
+/** Failures a sync meets in normal life (the switch refused, went away, was slow or sent too much); anything else is a bug. */
+function isExpectedSyncError(e: Error): boolean {
+  return (
+    e instanceof SwitchError ||
+    e instanceof BundleError ||
+    e instanceof ConnectionClosedError ||
+    e instanceof RequestTimeoutError ||
+    e instanceof SendQueueFullError ||
+    e instanceof ReplyLimitError ||
+    isCodecError(e)
+  );
 }

@@ -170,6 +170,40 @@ describe('exceptions in listeners close that connection only', () => {
   });
 });
 
+describe('an exception in sync', () => {
+  it("(a desired-state callback or a 'synced' listener that throws) closes that connection only", async () => {
+    const ctl = new Controller({
+      listen: ['tcp:127.0.0.1:0'],
+      desiredState: (dpid) => {
+        if (dpid === 0xf1n) throw new Error('compile bug');
+        return { flows: [] };
+      },
+      logger: testLogger(),
+    });
+    cleanups.push(() => ctl.stop());
+    ctl.on('synced', (dp) => {
+      if (dp.dpid === 0xf2n) throw new Error('synced listener bug');
+    });
+    ctl.on('syncFailed', () => {
+      throw new Error('syncFailed listener bug');
+    });
+    await ctl.start();
+    const port = Number(ctl.addresses[0]!.split(':').pop());
+    const answer = (dpid: bigint): Answer => (m, sw) => {
+      switchLike(dpid)(m, sw);
+      if (m.type === 'flow_stats_request') sw.send({ type: 'flow_stats_reply', xid: m.xid, flags: 0, flows: [] } as Message);
+    };
+    const good = await fake(port, answer(0xf0n));
+    const synced = waitForEvent<[Datapath]>(ctl, 'synced', (dp) => dp.dpid === 0xf0n);
+    const bad = await fake(port, answer(0xf1n));
+    const badListener = await fake(port, answer(0xf2n));
+    await synced;
+    await until(() => bad.closed && badListener.closed, 5000, 'the connections whose sync threw closed');
+    expect(good.closed).toBe(false);
+    await ctl.datapaths.get(0xf0n)!.connection.barrier();
+  });
+});
+
 describe('admission', () => {
   const registryOn = async (opts: Omit<RegistryOptions, 'logger'> = {}): Promise<{ registry: DatapathRegistry; port: number; refused: [string, RefusalReason][] }> => {
     const registry = new DatapathRegistry({ logger: testLogger(), ...opts });
