@@ -8,6 +8,7 @@
 // `_total` stays monotonic in this process even when a switch restarts and its counters start again from zero.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../controller/provisioning.js';
+import { REFUSAL_REASONS, type RefusalReason } from '../runtime/admission.js';
 
 export const ERROR_TYPES = [
   'connection', // a switch connection failed or dropped unexpectedly
@@ -98,6 +99,7 @@ export class Metrics {
   private readonly resyncFlowMods: Histogram<'node'>;
   private readonly echoRoundTrip: Histogram<'node'>;
   private readonly handshakeDuration: Histogram;
+  private readonly refused: Counter<'reason'>;
   private readonly apiDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   // --- dataplane
@@ -160,6 +162,13 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
+    this.refused = new Counter({
+      name: 'minicloud_openflow_refused_total',
+      help: 'OpenFlow connections refused: impostor datapath id, address not pinned, connection limits.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REFUSAL_REASONS) this.refused.inc({ reason }, 0);
     this.apiDuration = new Histogram({
       name: 'minicloud_api_request_duration_seconds',
       help: 'HTTP API request durations by route pattern.',
@@ -313,6 +322,10 @@ export class Metrics {
   /** Unknown types count as 'other', so the label set stays fixed. */
   error(type: ErrorType | string): void {
     this.errors.inc({ type: (ERROR_TYPES as readonly string[]).includes(type) ? type : 'other' });
+  }
+
+  openflowRefused(reason: RefusalReason): void {
+    this.refused.inc({ reason });
   }
 
   observeResync(node: string, seconds: number, flowMods: number): void {

@@ -2,7 +2,9 @@
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
@@ -29,6 +31,16 @@ export const ConfigSchema = Type.Object(
           maxConcurrentSyncs: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
           /** Sync work gives way to connecting switches (src/runtime/turns.ts). */
           yieldToConnections: Type.Optional(Type.Boolean()),
+          /** OpenFlow connections at once (handshaken or not); more are refused at accept. */
+          maxConnections: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000 })),
+          /** Connections from one IP address still in their handshake; more from that address are refused. */
+          maxPendingPerAddress: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000 })),
+          /** Bounds on one whole multipart reply (e.g. a switch's flow table): bytes, parts, seconds. */
+          multipartMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
+          multipartMaxParts: Type.Optional(Type.Integer({ minimum: 1 })),
+          multipartTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86400 })),
+          /** A node's datapath id is accepted only from the node's recorded addresses. */
+          pinAddresses: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),
@@ -108,6 +120,12 @@ export interface Config {
     readonly datapathIds: Readonly<Record<string, string>>;
     readonly maxConcurrentSyncs: number;
     readonly yieldToConnections: boolean;
+    readonly maxConnections: number;
+    readonly maxPendingPerAddress: number;
+    readonly multipartMaxBytes: number;
+    readonly multipartMaxParts: number;
+    readonly multipartTimeoutSeconds: number;
+    readonly pinAddresses: boolean;
   };
   readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
   readonly store: { readonly path: string };
@@ -142,6 +160,11 @@ export const DEFAULTS = {
   statsIntervalSeconds: 15,
   echoIntervalSeconds: 5,
   maxConcurrentSyncs: DEFAULT_MAX_CONCURRENT_SYNCS,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+  maxPendingPerAddress: DEFAULT_MAX_PENDING_PER_ADDRESS,
+  multipartMaxBytes: DEFAULT_MULTIPART_MAX_BYTES,
+  multipartMaxParts: DEFAULT_MULTIPART_MAX_PARTS,
+  multipartTimeoutSeconds: DEFAULT_MULTIPART_TIMEOUT_MS / 1000,
   stateDir: '/var/lib/minicloud/vms',
   netnsPrefix: 'vm-',
   lxdImage: 'minicloud-busybox',
@@ -166,6 +189,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_ECHO_INTERVAL_SECONDS', ['openflow', 'echoIntervalSeconds'], 'number'],
   ['MINICLOUD_OPENFLOW_MAX_CONCURRENT_SYNCS', ['openflow', 'maxConcurrentSyncs'], 'int'],
   ['MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS', ['openflow', 'yieldToConnections'], 'bool'],
+  ['MINICLOUD_OPENFLOW_MAX_CONNECTIONS', ['openflow', 'maxConnections'], 'int'],
+  ['MINICLOUD_OPENFLOW_PIN_ADDRESSES', ['openflow', 'pinAddresses'], 'bool'],
   ['MINICLOUD_API_HOST', ['api', 'host'], 'string'],
   ['MINICLOUD_API_PORT', ['api', 'port'], 'int'],
   ['MINICLOUD_API_AUTH', ['api', 'auth'], 'bool'],
@@ -265,6 +290,12 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       datapathIds: f.openflow?.datapathIds ?? {},
       maxConcurrentSyncs: f.openflow?.maxConcurrentSyncs ?? DEFAULTS.maxConcurrentSyncs,
       yieldToConnections: f.openflow?.yieldToConnections ?? true,
+      maxConnections: f.openflow?.maxConnections ?? DEFAULTS.maxConnections,
+      maxPendingPerAddress: f.openflow?.maxPendingPerAddress ?? DEFAULTS.maxPendingPerAddress,
+      multipartMaxBytes: f.openflow?.multipartMaxBytes ?? DEFAULTS.multipartMaxBytes,
+      multipartMaxParts: f.openflow?.multipartMaxParts ?? DEFAULTS.multipartMaxParts,
+      multipartTimeoutSeconds: f.openflow?.multipartTimeoutSeconds ?? DEFAULTS.multipartTimeoutSeconds,
+      pinAddresses: f.openflow?.pinAddresses ?? false,
     },
     api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },
     store: { path: f.store?.path ?? DEFAULTS.storePath },

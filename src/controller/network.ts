@@ -8,8 +8,14 @@
 // the mapping is a pure function of the name, so it survives controller restarts, store restores and switch
 // reinstalls, and a switch can be mapped on its first HELLO without any registration step. A bridge that can't carry
 // the derived id is mapped by `openflow.datapathIds` in the config (node name -> dpid). A datapath that maps to no
-// node gets an empty desired state: our flows (by cookie) are removed from it and nobody else's are touched.
+// node is not synced when it connects (`manages`): it stays connected, holds no sync slot, and is synced as soon as
+// its node is added (the apply after addNode). An explicit resync of it (after its node was removed) gives it an empty
+// desired state: our flows (by cookie) are removed from it and nobody else's are touched.
+//
+// With `openflow.pinAddresses`, a node's datapath id is admitted only from the node's own addresses
+// (`pinnedAddresses`: underlayIp, serviceIp and the host of its sshTarget when that is an IP address).
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Metrics, TableCounters } from '../api/metrics.js';
 import type { PortStats as PolledPortStats, StatsSource } from '../api/stats-poller.js';
 import { OFPP, OFPTT } from '../openflow/consts.js';
@@ -49,6 +55,8 @@ export interface NetworkOptions {
   readonly datapathIds?: Readonly<Record<string, string>>;
   readonly metrics?: Metrics;
   readonly log?: Log;
+  /** More addresses a node's switch may connect from (with pinning), e.g. the host of its sshTarget. */
+  readonly extraAddresses?: (node: string) => readonly string[];
   /** How long an apply waits for a node's bundle to be confirmed before calling it pending (default 10 s). */
   readonly applyTimeoutMs?: number;
   readonly now?: () => Date;
@@ -113,6 +121,21 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
     const cloud = this.current().cloud;
     if (this.byDpid?.cloud !== cloud) this.byDpid = { cloud, nodes: new Map(cloud.nodes.map((n) => [this.dpidOf(n.name), n.name])) };
     return this.byDpid.nodes.get(dpid);
+  }
+
+  /** Whether the datapath belongs to a node (the Controller's `manages`: only those are synced on connect). */
+  manages(dpid: bigint): boolean {
+    return this.nodeOf(dpid) !== undefined;
+  }
+
+  /** With `openflow.pinAddresses`: the addresses a node's datapath may connect from; undefined for no node. */
+  pinnedAddresses(dpid: bigint): readonly string[] | undefined {
+    const name = this.nodeOf(dpid);
+    if (name === undefined) return undefined;
+    const node = this.current().cloud.nodes.find((n) => n.name === name);
+    if (!node) return undefined;
+    const out = new Set([node.underlayIp, ...(node.serviceIp !== undefined ? [node.serviceIp] : []), ...(this.opts.extraAddresses?.(name) ?? [])]);
+    return [...out];
   }
 
   datapathOf(node: string): Datapath | undefined {
@@ -313,6 +336,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       metrics?.datapathDisconnected(node);
     });
     reg.on('rejected', () => metrics?.error('handshake'));
+    reg.on('refused', (_peer, reason) => metrics?.openflowRefused(reason));
     this.controller.on('synced', (dp: Datapath, stats: SyncStats) => {
       const node = this.nodeOf(dp.dpid);
       if (node === undefined || !metrics) return;
@@ -323,4 +347,12 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
     });
     this.controller.on('syncFailed', () => metrics?.error('sync'));
   }
+}
+
+/** The host of an sshTarget (`[user@]host[:port]`) when it is an IP address (pinning compares addresses, not names). */
+export function sshTargetAddress(target: string): string | undefined {
+  let host = target.slice(target.lastIndexOf('@') + 1);
+  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']'));
+  else if (host.split(':').length === 2) host = host.slice(0, host.indexOf(':'));
+  return isIP(host) ? host : undefined;
 }

@@ -12,7 +12,7 @@ import { Controller } from '../runtime/index.js';
 import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from './cloud-service.js';
 import type { Config } from './config.js';
-import { CloudNetwork, OWNERSHIP_COOKIE } from './network.js';
+import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
 import { NodeExecutors } from './node-executors.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
@@ -95,8 +95,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       connect: config.openflow.connect,
       ...(config.openflow.tls && { tls: config.openflow.tls }),
       desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
+      manages: (dpid) => ref.network!.manages(dpid),
       sync: { cookie: OWNERSHIP_COOKIE },
-      connection: { echoIntervalMs: config.openflow.echoIntervalSeconds * 1000 },
+      connection: {
+        echoIntervalMs: config.openflow.echoIntervalSeconds * 1000,
+        multipartMaxBytes: config.openflow.multipartMaxBytes,
+        multipartMaxParts: config.openflow.multipartMaxParts,
+        multipartTimeoutMs: config.openflow.multipartTimeoutSeconds * 1000,
+      },
+      registry: {
+        limits: { maxConnections: config.openflow.maxConnections, maxPendingPerAddress: config.openflow.maxPendingPerAddress },
+        admission: config.openflow.pinAddresses ? { pinnedAddresses: (dpid) => ref.network!.pinnedAddresses(dpid) } : {},
+      },
       maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
       yieldToConnections: config.openflow.yieldToConnections,
       logger: logger.child({ component: 'openflow' }),
@@ -107,6 +117,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       cloud: () => ref.service!.cloud(),
       revision: () => ref.service!.revision(),
       datapathIds: config.openflow.datapathIds,
+      extraAddresses: (node) => {
+        const target = ref.service!.records().nodes.find((n) => n.name === node)?.sshTarget;
+        const address = target === undefined ? undefined : sshTargetAddress(target);
+        return address === undefined ? [] : [address];
+      },
       metrics,
       log: logger.child({ component: 'network' }),
     });

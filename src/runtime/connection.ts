@@ -7,7 +7,7 @@ import type { Action, AsyncConfig, FlowStats, GroupDesc, Match, Message, Message
 import { formatFlow } from '../openflow/flow-text.js';
 import { FrameSplitter } from '../openflow/framing.js';
 import { decodeMessage, encodeMessage, frameXid } from '../openflow/message.js';
-import { ConnectionClosedError, HandshakeError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
+import { ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
 import { silentLogger } from './log.js';
 
 /** A message to send: the connection assigns the xid unless one is given. */
@@ -26,6 +26,14 @@ export interface ConnectionOptions {
   readonly maxMessageLength?: number;
   /** Bytes queued for the socket beyond which `send` fails with SendQueueFullError (default 16 MiB). */
   readonly maxQueueBytes?: number;
+  /**
+   * Bounds on one whole multipart reply (all its parts together): bytes (default 256 MiB), parts (default 65536)
+   * and time from the request (default 120 s). Over any of them the request fails with ReplyLimitError and the
+   * connection is closed: a peer streaming an endless reply holds neither memory nor a sync slot for long.
+   */
+  readonly multipartMaxBytes?: number;
+  readonly multipartMaxParts?: number;
+  readonly multipartTimeoutMs?: number;
   /** miss_send_len for SET_CONFIG (default OFPCML_NO_BUFFER: whole packets). */
   readonly missSendLen?: number;
   /** Sent as SET_ASYNC during the handshake when given (OVS's defaults otherwise). */
@@ -79,6 +87,10 @@ interface Pending {
   parts?: Message[];
   /** Raw multipart: each reply frame goes here undecoded (see multipartRaw). */
   raw?: (frame: Uint8Array) => void;
+  /** Multipart: bytes and parts received so far, and the timer bounding the whole reply. */
+  bytes?: number;
+  count?: number;
+  deadline?: NodeJS.Timeout;
 }
 
 interface XidWatch {
@@ -95,6 +107,10 @@ const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 
 export const formatDpid = (dpid: bigint): string => dpid.toString(16).padStart(16, '0');
+
+export const DEFAULT_MULTIPART_MAX_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MULTIPART_MAX_PARTS = 65536;
+export const DEFAULT_MULTIPART_TIMEOUT_MS = 120_000;
 
 /**
  * One OpenFlow 1.3 channel to a switch, over any stream socket (tcp, unix, tls; accepted or connected).
@@ -295,14 +311,19 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     const xid = msg.xid ?? this.allocXids(1);
     return new Promise((resolve, reject) => {
       const p: Pending = { msg, xid, resolve, reject, timeoutMs, timer: this.requestTimer(xid, timeoutMs) };
-      if (multipart) p.parts = [];
+      if (multipart) {
+        p.parts = [];
+        p.bytes = 0;
+        p.count = 0;
+        const limitMs = this.opts.multipartTimeoutMs ?? DEFAULT_MULTIPART_TIMEOUT_MS;
+        p.deadline = setTimeout(() => this.replyOverLimit(p, 'time', limitMs), limitMs);
+      }
       if (raw) p.raw = raw;
       this.pending.set(xid, p);
       try {
         this.send({ ...msg, xid } as Outgoing);
       } catch (e) {
-        clearTimeout(p.timer);
-        this.pending.delete(xid);
+        this.finish(xid, p);
         reject(e as Error);
       }
     });
@@ -394,7 +415,17 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastRx = Date.now();
+    try {
+      this.onFrames(chunk);
+    } catch (e) {
+      // A bug of ours or a listener that threw: this connection cannot be trusted to be in a sane state any more,
+      // but nothing else is affected.
+      this.log.error({ dpid: this.label, err: (e as Error).stack ?? String(e) }, 'internal error handling an OpenFlow message; closing the connection');
+      this.close(`internal error: ${(e as Error).message}`, e as Error);
+    }
+  }
+
+  private onFrames(chunk: Buffer): void {
     const frames = this.frames.push(chunk);
     for (;;) {
       let next: IteratorResult<Uint8Array, void>;
@@ -407,6 +438,9 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       }
       if (next.done || this.closed) return;
       const frame = next.value;
+      // Only whole messages count as a sign of life: a peer dripping a never-ending frame still gets echoes and is
+      // declared dead when they go unanswered.
+      this.lastRx = Date.now();
       if (frame[1] === OFPT.MULTIPART_REPLY && this.pending.size > 0 && this.rawPart(frame)) continue;
       let msg: Message;
       try {
@@ -415,11 +449,11 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
         if (isCodecError(e)) return this.malformed(e, frame);
         throw e;
       }
-      this.dispatch(msg);
+      this.dispatch(msg, frame.length);
     }
   }
 
-  private dispatch(m: Message): void {
+  private dispatch(m: Message, frameLength: number): void {
     if (m.type === 'hello') return this.onHello(m);
     if (!this.helloSeen) {
       return this.fail(new HandshakeError(`peer sent ${m.type} before HELLO`), OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE);
@@ -428,7 +462,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       this.trySend({ type: 'echo_reply', xid: m.xid, data: m.data });
       return;
     }
-    if (!ASYNC_TYPES.has(m.type) && this.settle(m)) return;
+    if (!ASYNC_TYPES.has(m.type) && this.settle(m, frameLength)) return;
     if (m.type === 'error') {
       const w = this.watches.find((x) => ((m.xid - x.first) >>> 0) < x.count);
       if (w) return w.onError(m);
@@ -450,6 +484,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     const xid = frameXid(frame);
     const p = xid === undefined ? undefined : this.pending.get(xid);
     if (!p?.raw) return false;
+    if (!this.withinReplyLimits(p, frame.length)) return true;
     try {
       if (frame[0] !== OFP_VERSION) throw new CodecError(`multipart reply with version 0x${frame[0]!.toString(16)}`, OFPET.BAD_REQUEST, OFPBRC.BAD_VERSION);
       p.raw(frame);
@@ -473,7 +508,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Completes the pending request `m` answers; false if it answers none. */
-  private settle(m: Message): boolean {
+  private settle(m: Message, frameLength: number): boolean {
     const p = this.pending.get(m.xid);
     if (!p) return false;
     if (m.type === 'error') {
@@ -482,6 +517,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       return true;
     }
     if (p.parts) {
+      if (!this.withinReplyLimits(p, frameLength)) return true;
       p.parts.push(m);
       if ('flags' in m && m.flags & OFPMPF.REPLY_MORE) {
         clearTimeout(p.timer);
@@ -499,7 +535,34 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
 
   private finish(xid: number, p: Pending): void {
     clearTimeout(p.timer);
+    clearTimeout(p.deadline);
     this.pending.delete(xid);
+  }
+
+  /** Counts one more part of a multipart reply; false (and the connection closed) once the reply is over a bound. */
+  private withinReplyLimits(p: Pending, bytes: number): boolean {
+    p.count = (p.count ?? 0) + 1;
+    p.bytes = (p.bytes ?? 0) + bytes;
+    const maxParts = this.opts.multipartMaxParts ?? DEFAULT_MULTIPART_MAX_PARTS;
+    const maxBytes = this.opts.multipartMaxBytes ?? DEFAULT_MULTIPART_MAX_BYTES;
+    if (p.count > maxParts) return this.replyOverLimit(p, 'parts', maxParts);
+    if (p.bytes > maxBytes) return this.replyOverLimit(p, 'bytes', maxBytes);
+    return true;
+  }
+
+  /**
+   * A multipart reply over a bound: the request fails and the connection is closed (the rest of the reply would
+   * still be on its way, and a switch that means well never sends that much). Returns false.
+   */
+  private replyOverLimit(p: Pending, limit: 'bytes' | 'parts' | 'time', bound: number): false {
+    if (this.pending.get(p.xid) !== p) return false;
+    const err = new ReplyLimitError(requestInfo(p.msg, p.xid), limit, bound);
+    this.finish(p.xid, p);
+    p.reject(err);
+    this.trySend({ type: 'error', xid: p.xid, errType: OFPET.BAD_REQUEST, code: OFPBRC.MULTIPART_BUFFER_OVERFLOW, data: EMPTY });
+    this.log.warn({ dpid: this.label, err: err.message, parts: p.count, bytes: p.bytes }, 'multipart reply over its bound; closing the connection');
+    this.close(err.message, err);
+    return false;
   }
 
   private onHello(m: MessageOf<'hello'>): void {
@@ -581,7 +644,26 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     // end() lets a final OFPT_ERROR reach the peer; destroy() makes sure a stuck peer does not keep the socket.
     this.socket.end();
     setTimeout(() => this.socket.destroy(), 500).unref();
-    this.emit('close', reason, error);
+    try {
+      this.emit('close', reason, error);
+    } catch (e) {
+      // A listener that throws must not take the process down: it runs from socket and timer callbacks.
+      this.log.error({ dpid: this.label, err: (e as Error).stack ?? String(e) }, 'internal error in a close listener');
+    }
+  }
+
+  /**
+   * Refuses the peer after the handshake (datapath id in use, wrong address): an OFPT_ERROR HELLO_FAILED/EPERM
+   * whose data says why in ASCII (as the spec has it for HELLO_FAILED), then the connection is closed.
+   */
+  refuse(text: string): void {
+    this.trySend({ type: 'error', xid: 0, errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM, data: utf8.encode(text) });
+    this.close(`refused: ${text}`);
+  }
+
+  /** The peer's IP address (IPv4-mapped IPv6 as plain IPv4); undefined for unix sockets. */
+  get remoteAddress(): string | undefined {
+    return remoteAddressOf(this.socket);
   }
 
   private assertOpen(): void {
@@ -607,6 +689,13 @@ export function requestInfo(msg: Outgoing | Message, xid: number): RequestInfo {
 function handled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
+}
+
+/** The socket's peer IP address (IPv4-mapped IPv6 as plain IPv4); undefined for unix sockets. */
+export function remoteAddressOf(socket: Socket): string | undefined {
+  const a = socket.remoteAddress;
+  if (!a) return undefined;
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
 let unixPeers = 0;

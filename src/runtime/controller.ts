@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectionOptions } from './connection.js';
 import { Connector, type ConnectorOptions } from './connector.js';
-import { DatapathRegistry, type Datapath } from './datapaths.js';
-import { ConnectionClosedError } from './errors.js';
+import { DatapathRegistry, type Datapath, type RegistryOptions } from './datapaths.js';
+import { isCodecError } from '../openflow/errors.js';
+import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
@@ -23,9 +24,17 @@ export interface ControllerOptions {
   readonly tls?: TlsFiles;
   /** What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. */
   readonly desiredState: (dpid: bigint, dp: Datapath) => DesiredState | Promise<DesiredState>;
+  /**
+   * Whether datapath `dpid` has a desired state of ours (default: every datapath). One that has none is not synced
+   * when it connects or its ports change (it holds no sync slot and gets no pipeline) but stays connected; an
+   * explicit `resync` still syncs it (e.g. once its node has been added).
+   */
+  readonly manages?: (dpid: bigint) => boolean;
   /** Resync (from our cache) when the switch reports a port added, removed or changed (default true). */
   readonly resyncOnPortChange?: boolean;
   readonly connection?: ConnectionOptions;
+  /** Connection limits and admission rules (impostor datapath ids, pinned addresses): see datapaths.ts. */
+  readonly registry?: Pick<RegistryOptions, 'limits' | 'admission'>;
   readonly connector?: Omit<ConnectorOptions, 'tls' | 'onError'>;
   readonly sync?: Omit<SyncOptions, 'logger' | 'source' | 'pause'>;
   /**
@@ -66,12 +75,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
     this.pause = this.gate?.pass ?? nextTurn;
     this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS);
-    this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log });
-    this.datapaths.on('connected', (dp) => void this.syncNow(dp, 'switch'));
+    this.datapaths = new DatapathRegistry({ ...opts.registry, connection: { logger: this.log, ...opts.connection }, logger: this.log });
+    this.datapaths.on('connected', (dp) => {
+      if (this.manages(dp)) void this.syncNow(dp, 'switch');
+      else this.log.info({ dpid: dp.id, peer: dp.connection.peer }, 'datapath has no desired state (no node): connected, not synced');
+    });
     this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));
     if (opts.resyncOnPortChange ?? true) {
       for (const ev of ['portAdded', 'portRemoved', 'portModified'] as const) {
-        this.datapaths.on(ev, (dp) => void this.syncNow(dp, 'cache'));
+        this.datapaths.on(ev, (dp) => {
+          if (this.manages(dp)) void this.syncNow(dp, 'cache');
+        });
       }
     }
   }
@@ -123,7 +137,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private adopt(socket: Socket): void {
     // Our HELLO goes out now (in adopt); the sync work queued meanwhile waits for a turn without a new connection.
     this.gate?.noteConnection();
-    void this.datapaths.adopt(socket);
+    this.datapaths.adopt(socket).catch((e: Error) => {
+      // adopt handles its own failures; this is the last guard so that nothing ends the process.
+      this.log.error({ err: e.stack ?? String(e) }, 'internal error adopting an OpenFlow connection');
+      socket.destroy();
+    });
+  }
+
+  private manages(dp: Datapath): boolean {
+    try {
+      return this.opts.manages?.(dp.dpid) ?? true;
+    } catch (e) {
+      this.log.error({ dpid: dp.id, err: (e as Error).message }, 'could not tell whether the datapath has a desired state; not syncing it');
+      return false;
+    }
   }
 
   private async syncDatapath(dp: Datapath, source: 'switch' | 'cache'): Promise<SyncStats> {
@@ -141,8 +168,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return stats;
     } catch (e) {
       const err = e as Error;
-      this.log.error({ dpid: dp.id, err: err.message }, 'datapath sync failed');
-      this.emit('syncFailed', dp, err);
+      if (isExpectedSyncError(err)) this.log.error({ dpid: dp.id, err: err.message }, 'datapath sync failed');
+      else {
+        // A bug (ours, the desired-state callback's, a 'synced' listener's): this connection goes, the switch
+        // reconnects and is synced afresh; nothing else is affected.
+        this.log.error({ dpid: dp.id, err: err.stack ?? String(err) }, 'internal error syncing a datapath; closing its connection');
+        dp.connection.close(`internal error in sync: ${err.message}`, err);
+      }
+      try {
+        this.emit('syncFailed', dp, err);
+      } catch (le) {
+        this.log.error({ dpid: dp.id, err: (le as Error).stack ?? String(le) }, "internal error in a 'syncFailed' listener");
+      }
       throw err;
     }
   }
@@ -156,4 +193,17 @@ export class Controller extends EventEmitter<ControllerEvents> {
     await Promise.all(this.openListeners.splice(0).map((l) => l.close()));
     this.datapaths.closeAll();
   }
+}
+
+/** Failures a sync meets in normal life (the switch refused, went away, was slow or sent too much); anything else is a bug. */
+function isExpectedSyncError(e: Error): boolean {
+  return (
+    e instanceof SwitchError ||
+    e instanceof BundleError ||
+    e instanceof ConnectionClosedError ||
+    e instanceof RequestTimeoutError ||
+    e instanceof SendQueueFullError ||
+    e instanceof ReplyLimitError ||
+    isCodecError(e)
+  );
 }

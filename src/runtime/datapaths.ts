@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFPPR } from '../openflow/consts.js';
+import { OFP_VERSION, OFPET, OFPHFC, OFPPR } from '../openflow/consts.js';
+import { encodeMessage } from '../openflow/message.js';
 import type { MessageOf, Port } from '../openflow/types.js';
-import { formatDpid, OfConnection, type ConnectionOptions } from './connection.js';
+import { admit, refusalText, type AdmissionRules, type RefusalReason } from './admission.js';
+import { formatDpid, OfConnection, remoteAddressOf, type ConnectionOptions } from './connection.js';
 import { silentLogger } from './log.js';
 
 /** A connected switch: its datapath id, its live connection and its ports, learnt from the switch by name. */
@@ -33,6 +35,10 @@ export class Datapath {
 
   get ports(): readonly Port[] {
     return [...this.byNo.values()];
+  }
+
+  get portCount(): number {
+    return this.byNo.size;
   }
 
   port(name: string): Port | undefined {
@@ -87,10 +93,26 @@ export interface DatapathEvents {
   portModified: [Datapath, Port];
   /** A connection that failed before it became a datapath (handshake refused, no HELLO, garbage). */
   rejected: [peer: string, error: Error];
+  /** A connection refused by the rules (limits at accept, admission after the handshake); `detail` is for logs. */
+  refused: [peer: string, reason: RefusalReason, detail: string];
 }
+
+export interface ConnectionLimits {
+  /** Connections at once, in their handshake or not (default 4096; mind `ulimit -n`). */
+  readonly maxConnections?: number;
+  /** Connections from one IP address still in their handshake (default 32). Unix-socket peers are not counted. */
+  readonly maxPendingPerAddress?: number;
+}
+
+export const DEFAULT_MAX_CONNECTIONS = 4096;
+export const DEFAULT_MAX_PENDING_PER_ADDRESS = 32;
+/** More ports than OVS can have (its port numbers stop at 0xfeff): a peer announcing more is cut off. */
+export const MAX_PORTS = 65536;
 
 export interface RegistryOptions {
   readonly connection?: ConnectionOptions;
+  readonly limits?: ConnectionLimits;
+  readonly admission?: AdmissionRules;
   readonly logger?: Logger;
 }
 
@@ -98,6 +120,11 @@ export interface RegistryOptions {
 export class DatapathRegistry extends EventEmitter<DatapathEvents> {
   private readonly dps = new Map<bigint, Datapath>();
   private readonly connections = new Set<OfConnection>();
+  /** Connections still in their handshake (or admission), by IP address. */
+  private readonly pendingByAddress = new Map<string, number>();
+  /** Admissions in progress by datapath id: a second claimant waits for the first to be decided. */
+  private readonly admitting = new Map<bigint, Promise<unknown>>();
+  private readonly refusalLog = new LogThrottle();
   private readonly log: Logger;
 
   constructor(private readonly opts: RegistryOptions = {}) {
@@ -117,14 +144,54 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
     return this.dps.size;
   }
 
-  /** Takes over a freshly accepted/connected socket; resolves with the datapath, or undefined if it failed. */
+  /** Connections open now (in their handshake or datapaths). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Takes over a freshly accepted/connected socket; resolves with the datapath, or undefined if it failed or was
+   * refused. Never rejects.
+   */
   async adopt(socket: Socket): Promise<Datapath | undefined> {
+    const address = remoteAddressOf(socket);
+    const overLimit = this.overLimit(address);
+    if (overLimit) {
+      this.refuseSocket(socket, overLimit, address);
+      return undefined;
+    }
     const conn = new OfConnection(socket, { logger: this.log, ...this.opts.connection });
     this.connections.add(conn);
-    // PORT_STATUS may arrive while the handshake runs: keep them for the datapath.
+    if (address !== undefined) this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
+    let pending = address !== undefined;
+    const settled = (): void => {
+      if (!pending) return;
+      pending = false;
+      const n = (this.pendingByAddress.get(address!) ?? 1) - 1;
+      if (n > 0) this.pendingByAddress.set(address!, n);
+      else this.pendingByAddress.delete(address!);
+    };
+    try {
+      return await this.handshakeAndAdmit(conn, settled);
+    } catch (e) {
+      // Ours, not the peer's (a listener that threw, say): this connection goes, the process stays.
+      this.log.error({ peer: conn.peer, err: (e as Error).stack ?? String(e) }, 'internal error adopting an OpenFlow connection; closing it');
+      conn.close(`internal error: ${(e as Error).message}`, e as Error);
+      return undefined;
+    } finally {
+      settled();
+    }
+  }
+
+  private async handshakeAndAdmit(conn: OfConnection, settled: () => void): Promise<Datapath | undefined> {
+    // PORT_STATUS may arrive while the handshake runs: keep them (up to MAX_PORTS) for the datapath.
     const early: MessageOf<'port_status'>[] = [];
     const ref: { dp?: Datapath } = {};
-    conn.on('portStatus', (m) => (ref.dp ? this.portStatus(ref.dp, m) : early.push(m)));
+    conn.on('portStatus', (m) => {
+      if (ref.dp) this.portStatus(ref.dp, m);
+      else if (early.length < MAX_PORTS) early.push(m);
+      else conn.close(`more than ${MAX_PORTS} PORT_STATUS messages during the handshake`);
+    });
     conn.once('close', (reason) => {
       this.connections.delete(conn);
       const dp = ref.dp;
@@ -141,28 +208,96 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
       this.emit('rejected', conn.peer, e as Error);
       return undefined;
     }
-    // The peer may have gone between the handshake's last reply and now.
-    if (conn.closed) {
-      this.emit('rejected', conn.peer, new Error(`closed right after the handshake: ${conn.closeReason}`));
+    if (hs.ports.length > MAX_PORTS) {
+      conn.close(`the switch reports ${hs.ports.length} ports (at most ${MAX_PORTS})`);
+      this.emit('rejected', conn.peer, new Error(`too many ports: ${hs.ports.length}`));
       return undefined;
     }
-    const dp = new Datapath(hs.datapathId, conn, hs.features, hs.ports);
-    ref.dp = dp;
-    for (const m of early) dp.applyPortStatus(m);
-    const old = this.dps.get(dp.dpid);
-    this.dps.set(dp.dpid, dp);
-    if (old) {
-      // A switch that reconnects before we noticed its old connection die: the new connection wins.
-      this.log.info({ dpid: dp.id }, 'datapath reconnected; replacing its old connection');
-      old.connection.close('replaced by a new connection from the same datapath');
-    }
+    const dpid = hs.datapathId;
+    // Admission and registration for one datapath id happen one claimant at a time.
+    const dp = await this.serialised(dpid, async () => {
+      const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection }, this.opts.admission ?? {});
+      if (!verdict.ok) {
+        this.noteRefusal(conn.peer, verdict.reason, verdict.detail, dpid);
+        conn.refuse(refusalText(verdict.reason, dpid));
+        return undefined;
+      }
+      // The peer may have gone between the handshake's last reply and now.
+      if (conn.closed) {
+        this.emit('rejected', conn.peer, new Error(`closed right after the handshake: ${conn.closeReason}`));
+        return undefined;
+      }
+      const dp = new Datapath(dpid, conn, hs.features, hs.ports);
+      ref.dp = dp;
+      for (const m of early) dp.applyPortStatus(m);
+      const old = this.dps.get(dpid);
+      this.dps.set(dpid, dp);
+      if (old) {
+        // A switch that reconnects before we noticed its old connection die: the new connection wins.
+        this.log.info({ dpid: dp.id, peer: conn.peer, oldPeer: old.connection.peer }, 'datapath reconnected; replacing its old connection');
+        old.connection.close('replaced by a new connection from the same datapath');
+      }
+      return dp;
+    });
+    settled();
+    if (!dp) return undefined;
     this.log.info({ dpid: dp.id, peer: conn.peer, ports: hs.ports.length }, 'datapath connected');
     this.emit('connected', dp);
     return dp;
   }
 
+  /** Runs `fn` after every admission for `dpid` started before it has been decided. */
+  private async serialised<T>(dpid: bigint, fn: () => Promise<T>): Promise<T> {
+    const before = this.admitting.get(dpid);
+    const mine = (before ?? Promise.resolve()).then(fn, fn);
+    const tail = mine.catch(() => undefined);
+    this.admitting.set(dpid, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.admitting.get(dpid) === tail) this.admitting.delete(dpid);
+    }
+  }
+
+  /** Why a new socket from `address` may not be taken, or undefined. */
+  private overLimit(address: string | undefined): RefusalReason | undefined {
+    const max = this.opts.limits?.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (this.connections.size >= max) return 'max_connections';
+    const perAddress = this.opts.limits?.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS;
+    if (address !== undefined && (this.pendingByAddress.get(address) ?? 0) >= perAddress) return 'max_pending_per_address';
+    return undefined;
+  }
+
+  /** Refuses a socket at accept: an OFPT_ERROR saying why, then it is closed (destroyed soon if the peer lingers). */
+  private refuseSocket(socket: Socket, reason: RefusalReason, address: string | undefined): void {
+    const peer = address !== undefined ? `${address}:${socket.remotePort}` : 'unix';
+    const error = encodeMessage({ type: 'error', xid: 0, version: OFP_VERSION, errType: OFPET.HELLO_FAILED, code: OFPHFC.EPERM, data: new TextEncoder().encode(refusalText(reason)) });
+    socket.on('error', () => undefined);
+    socket.end(error);
+    setTimeout(() => socket.destroy(), 200).unref();
+    const limits = this.opts.limits ?? {};
+    const detail =
+      reason === 'max_connections'
+        ? `${this.connections.size} connections open (openflow.maxConnections ${limits.maxConnections ?? DEFAULT_MAX_CONNECTIONS})`
+        : `${this.pendingByAddress.get(address!) ?? 0} connections from ${address} in their handshake (openflow.maxPendingPerAddress ${limits.maxPendingPerAddress ?? DEFAULT_MAX_PENDING_PER_ADDRESS})`;
+    this.noteRefusal(peer, reason, detail);
+  }
+
+  private noteRefusal(peer: string, reason: RefusalReason, detail: string, dpid?: bigint): void {
+    const suppressed = this.refusalLog.allow(reason);
+    if (suppressed !== false) {
+      const fields = { peer, reason, detail, ...(dpid !== undefined && { dpid: formatDpid(dpid) }), ...(suppressed > 0 && { suppressed }) };
+      this.log.warn(fields, 'OpenFlow connection refused');
+    }
+    this.emit('refused', peer, reason, detail);
+  }
+
   private portStatus(dp: Datapath, m: MessageOf<'port_status'>): void {
     const { kind, port } = dp.applyPortStatus(m);
+    if (dp.portCount > MAX_PORTS) {
+      dp.connection.close(`more than ${MAX_PORTS} ports`);
+      return;
+    }
     if (this.dps.get(dp.dpid) !== dp) return;
     if (kind === 'added') this.emit('portAdded', dp, port);
     else if (kind === 'removed') this.emit('portRemoved', dp, port);
@@ -172,5 +307,35 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
   /** Closes every connection (datapaths and those still in their handshake). */
   closeAll(reason = 'controller stopping'): void {
     for (const c of [...this.connections]) c.close(reason);
+  }
+}
+
+/**
+ * At most `perWindow` log lines per key every `windowMs`: a flood of refused connections is logged, not a log
+ * flood. `allow` returns false to stay quiet, else how many were left out since the last line.
+ */
+class LogThrottle {
+  private readonly windows = new Map<string, { start: number; logged: number; suppressed: number }>();
+
+  constructor(
+    private readonly perWindow = 10,
+    private readonly windowMs = 10_000,
+  ) {}
+
+  allow(key: string): number | false {
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || now - w.start >= this.windowMs) {
+      const suppressed = w?.suppressed ?? 0;
+      this.windows.set(key, (w = { start: now, logged: 0, suppressed: 0 }));
+      w.logged++;
+      return suppressed;
+    }
+    if (w.logged >= this.perWindow) {
+      w.suppressed++;
+      return false;
+    }
+    w.logged++;
+    return 0;
   }
 }

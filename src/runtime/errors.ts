@@ -86,3 +86,16 @@ export class BundleError extends Error {
     super(`bundle ${phase} failed${first ? `: ${first.message}` : ''}${failures.length > 1 ? ` (+${failures.length - 1} more)` : ''}`);
   }
 }
+
+/** A multipart reply went over one of its bounds (bytes, parts or time for the whole reply). */
+export class ReplyLimitError extends Error {
+  override readonly name = 'ReplyLimitError';
+  constructor(
+    readonly request: RequestInfo,
+    readonly limit: 'bytes' | 'parts' | 'time',
+    readonly bound: number,
+  ) {
+    const what = limit === 'bytes' ? `${bound} bytes` : limit === 'parts' ? `${bound} parts` : `${bound} ms`;
+    super(`multipart reply to ${request.type} (xid ${request.xid}) exceeded ${what}`);
+  }
+}

@@ -1,11 +1,12 @@
 // The controller runtime: OpenFlow connections, the datapath registry, and sync (bundles).
+export { admit, refusalText, REFUSAL_REASONS, type Admission, type AdmissionCandidate, type AdmissionRules, type RefusalReason } from './admission.js';
 export { Controller, type ControllerEvents, type ControllerOptions } from './controller.js';
 export { OfConnection, formatDpid, requestInfo, type ConnectionEvents, type ConnectionOptions, type HandshakeResult, type HandshakeTiming, type Outgoing } from './connection.js';
 export { Connector, type ConnectorOptions } from './connector.js';
-export { Datapath, DatapathRegistry, type DatapathEvents, type RegistryOptions } from './datapaths.js';
+export { Datapath, DatapathRegistry, type ConnectionLimits, type DatapathEvents, type RegistryOptions } from './datapaths.js';
 export { diffFlows, diffGroups, type DesiredFlow, type DesiredGroup, type FlowPlan, type GroupPlan, type Ownership } from './diff.js';
 export { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
-export { BundleError, ConnectionClosedError, HandshakeError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
+export { BundleError, ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
 export { flowKey, instructionsFingerprint, matchKey } from './flow-key.js';
 export { Listener, type ListenerOptions } from './listener.js';
 export { runBundle, type BundleOptions } from './bundle.js';

@@ -10,7 +10,20 @@ import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 describe('controller config', () => {
   it('has the documented defaults', () => {
     expect(resolveConfig({})).toEqual({
-      openflow: { listen: ['tcp:6653'], connect: [], echoIntervalSeconds: 5, datapathIds: {}, maxConcurrentSyncs: 64, yieldToConnections: true },
+      openflow: {
+        listen: ['tcp:6653'],
+        connect: [],
+        echoIntervalSeconds: 5,
+        datapathIds: {},
+        maxConcurrentSyncs: 64,
+        yieldToConnections: true,
+        maxConnections: 4096,
+        maxPendingPerAddress: 32,
+        multipartMaxBytes: 256 * 1024 * 1024,
+        multipartMaxParts: 65536,
+        multipartTimeoutSeconds: 120,
+        pinAddresses: false,
+      },
       api: { host: '127.0.0.1', port: 8080, auth: true },
       store: { path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
@@ -164,6 +177,15 @@ describe('controller config', () => {
       expect(loadConfig(file, env).openflow).toMatchObject({ maxConcurrentSyncs: 200, yieldToConnections: true });
       expect(errorOf(() => loadConfig(write('syncs0.yaml', 'openflow:\n  maxConcurrentSyncs: 0\n'), {}))).toMatch(/syncs0\.yaml:2: openflow\.maxConcurrentSyncs: must be >= 1$/);
       expect(errorOf(() => loadConfig(file, { MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS: 'sometimes' }))).toContain('MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS');
+    });
+
+    it('openflow listener limits and pinning: from the file, from MINICLOUD_OPENFLOW_*, validated', () => {
+      const file = write('limits.yaml', 'openflow:\n  maxConnections: 100\n  maxPendingPerAddress: 4\n  multipartMaxBytes: 1048576\n  multipartMaxParts: 10\n  multipartTimeoutSeconds: 2.5\n  pinAddresses: true\n');
+      expect(loadConfig(file, {}).openflow).toMatchObject({ maxConnections: 100, maxPendingPerAddress: 4, multipartMaxBytes: 1048576, multipartMaxParts: 10, multipartTimeoutSeconds: 2.5, pinAddresses: true });
+      const env = { MINICLOUD_OPENFLOW_MAX_CONNECTIONS: '7', MINICLOUD_OPENFLOW_PIN_ADDRESSES: 'false' };
+      expect(loadConfig(file, env).openflow).toMatchObject({ maxConnections: 7, pinAddresses: false });
+      expect(errorOf(() => loadConfig(write('limits0.yaml', 'openflow:\n  maxPendingPerAddress: 0\n'), {}))).toMatch(/limits0\.yaml:2: openflow\.maxPendingPerAddress: must be >= 1$/);
+      expect(errorOf(() => loadConfig(write('limits1.yaml', 'openflow:\n  multipartMaxBytes: 10\n'), {}))).toMatch(/openflow\.multipartMaxBytes: must be >= 65536$/);
     });
 
     it('validates once, after the environment: a problem names the variable that set the key, else its line', () => {
