@@ -7,6 +7,7 @@ import { DatapathRegistry, type Datapath } from './datapaths.js';
 import { ConnectionClosedError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
+import type { IdentityPolicy } from './peer-identity.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 import type { TlsFiles } from './tls.js';
 import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
@@ -21,6 +22,8 @@ export interface ControllerOptions {
   readonly connect?: readonly string[];
   /** Certificates for every `ssl:` endpoint. */
   readonly tls?: TlsFiles;
+  /** Refuse `ssl:` switches whose certificate does not name the datapath id they claim (peer-identity.ts). */
+  readonly identity?: IdentityPolicy;
   /** What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. */
   readonly desiredState: (dpid: bigint, dp: Datapath) => DesiredState | Promise<DesiredState>;
   /** Resync (from our cache) when the switch reports a port added, removed or changed (default true). */
@@ -66,7 +69,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
     this.pause = this.gate?.pass ?? nextTurn;
     this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS);
-    this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log });
+    this.datapaths = new DatapathRegistry({ connection: { logger: this.log, ...opts.connection }, logger: this.log, ...(opts.identity && { identity: opts.identity }) });
     this.datapaths.on('connected', (dp) => void this.syncNow(dp, 'switch'));
     this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));
     if (opts.resyncOnPortChange ?? true) {

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFPPR } from '../openflow/consts.js';
+import { OFPBRC, OFPET, OFPPR } from '../openflow/consts.js';
 import type { MessageOf, Port } from '../openflow/types.js';
 import { formatDpid, OfConnection, type ConnectionOptions } from './connection.js';
 import { silentLogger } from './log.js';
+import { checkSocketIdentity, type IdentityPolicy } from './peer-identity.js';
 
 /** A connected switch: its datapath id, its live connection and its ports, learnt from the switch by name. */
 export class Datapath {
@@ -91,6 +92,8 @@ export interface DatapathEvents {
 
 export interface RegistryOptions {
   readonly connection?: ConnectionOptions;
+  /** TLS connections whose certificate does not name the datapath id they claim are refused (peer-identity.ts). */
+  readonly identity?: IdentityPolicy;
   readonly logger?: Logger;
 }
 
@@ -144,6 +147,13 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
     // The peer may have gone between the handshake's last reply and now.
     if (conn.closed) {
       this.emit('rejected', conn.peer, new Error(`closed right after the handshake: ${conn.closeReason}`));
+      return undefined;
+    }
+    const impostor = this.opts.identity && checkSocketIdentity(conn.socket, hs.datapathId, this.opts.identity);
+    if (impostor) {
+      conn.send({ type: 'error', errType: OFPET.BAD_REQUEST, code: OFPBRC.EPERM, data: new Uint8Array(0) });
+      conn.close(`refused: ${impostor.message}`, impostor);
+      this.emit('rejected', conn.peer, impostor);
       return undefined;
     }
     const dp = new Datapath(hs.datapathId, conn, hs.features, hs.ports);
