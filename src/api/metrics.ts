@@ -12,6 +12,7 @@ import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../contro
 export const ERROR_TYPES = [
   'connection', // a switch connection failed or dropped unexpectedly
   'handshake', // HELLO / FEATURES failed
+  'identity', // an ssl: switch's certificate did not name the datapath id it claimed (refused)
   'openflow', // an OFPT_ERROR from a switch
   'decode', // a message we could not decode
   'timeout', // echo, barrier or reply timeout
