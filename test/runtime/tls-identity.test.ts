@@ -4,7 +4,8 @@
 //   foreign-CA and missing client certificates fail the TLS handshake;
 // - ssl: connect targets: the switch's certificate must be for the host connected to (an IP target needs that IP in
 //   its subjectAltName), with an error saying so; `verifyHostname: false` trusts the CA alone.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer, type Server, type TLSSocket } from 'node:tls';
@@ -170,6 +171,53 @@ describe.skipIf(!hasOpenssl)('OpenFlow over TLS: who the switch is', () => {
       expect(errs).toEqual([{ ...errs[0], msg: 'OpenFlow transport error', err: expect.stringMatching(why) }]);
       expect(errs[0]!.err).toMatch(/^TLS client 127\.0\.0\.1:\d+ refused: /);
       expect(ctl.datapaths.list().map((d) => d.connection)).toEqual(before);
+    });
+  });
+
+  describe('static mode: minicloud controller --flows with --tls-*', () => {
+    let child: ChildProcess | undefined;
+    let port: number;
+    const open: TLSSocket[] = [];
+
+    beforeAll(async () => {
+      const flowFile = join(dir, 'static.flows');
+      writeFileSync(flowFile, 'table=0,priority=1,actions=drop\n');
+      const t = pki.tls('ctl');
+      const main = join(import.meta.dirname, '../../src/cli/main.ts');
+      const args = ['--import', 'tsx', main, 'controller', '--listen', 'ssl:127.0.0.1:0', '--tls-key', t.key, '--tls-cert', t.cert, '--tls-ca', t.ca, '--flows', flowFile];
+      child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      port = await new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the controller did not start within 30 s')), 30_000);
+        let out = '';
+        child!.once('exit', (code) => reject(new Error(`the controller exited with ${code}: ${out}`)));
+        child!.stdout!.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const listen = /"listen":\["ssl:127\.0\.0\.1:(\d+)"\]/.exec(out);
+          if (!listen) return;
+          clearTimeout(timer);
+          resolve(Number(listen[1]));
+        });
+      });
+    });
+    afterAll(() => {
+      for (const s of open) s.destroy();
+      child?.kill('SIGTERM');
+    });
+
+    const dial = (who: string, dpid: bigint): TlsSwitch => {
+      const s = tlsConnect({ host: '127.0.0.1', port, ...files(who), checkServerIdentity: () => undefined });
+      open.push(s);
+      return new TlsSwitch(s, dpid);
+    };
+
+    it('refuses a certificate naming a node (there are none), accepts one naming the datapath id', async () => {
+      const byName = dial('a', DP_A);
+      await byName.closed;
+      expect(byName.received.at(-1)).toMatchObject({ type: 'error', errType: OFPET.BAD_REQUEST, code: OFPBRC.EPERM });
+      const byDpid = dial('dpid-b', DP_B);
+      // Accepted: the sync starts by reading the switch's flow table.
+      await waitFor('the sync to start', () => byDpid.received.some((m) => m.type === 'flow_stats_request'), (ok) => ok, 15_000, 20);
+      expect(byDpid.received.some((m) => m.type === 'error')).toBe(false);
     });
   });
 
