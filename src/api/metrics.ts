@@ -13,6 +13,7 @@ import { REFUSAL_REASONS, type RefusalReason } from '../runtime/admission.js';
 export const ERROR_TYPES = [
   'connection', // a switch connection failed or dropped unexpectedly
   'handshake', // HELLO / FEATURES failed
+  'identity', // an ssl: switch's certificate did not name the datapath id it claimed (refused)
   'openflow', // an OFPT_ERROR from a switch
   'decode', // a message we could not decode
   'timeout', // echo, barrier or reply timeout

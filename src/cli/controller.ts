@@ -5,7 +5,7 @@ import { parseFlow } from '../openflow/index.js';
 import { ConfigError, loadConfig } from '../controller/config.js';
 import { runServer } from '../controller/server.js';
 import { Controller, formatDpid } from '../runtime/index.js';
-import type { DesiredFlow } from '../runtime/index.js';
+import type { DesiredFlow, TlsFiles } from '../runtime/index.js';
 
 interface ControllerFlags {
   listen: string[];
@@ -13,6 +13,10 @@ interface ControllerFlags {
   flows?: string;
   config?: string;
   logLevel?: string;
+  tlsKey?: string;
+  tlsCert?: string;
+  tlsCa?: string;
+  tlsAnyDpid?: boolean;
 }
 
 /**
@@ -28,10 +32,15 @@ export function registerControllerCommands(program: Command): void {
     .option('-c, --connect <endpoint>', 'actively connect to a switch: tcp:HOST:PORT or unix:PATH (repeatable)', collect, [])
     .option('--config <file>', 'run the whole controller (store, API, metrics, VMs) from this YAML or JSON file (docs/configuration.md)')
     .option('--flows <file>', 'static mode: desired flows for every datapath, one ovs-ofctl flow per line')
+    .option('--tls-key <file>', 'static mode, ssl: endpoints: our private key (PEM)')
+    .option('--tls-cert <file>', 'static mode, ssl: endpoints: our certificate (PEM)')
+    .option('--tls-ca <file>', "static mode, ssl: endpoints: the CA switches' certificates must chain to (PEM)")
+    .option('--tls-any-dpid', "static mode: accept any datapath id from a certificate of the CA (default: the certificate must name the datapath id, docs/operations.md)")
     .option('--log-level <level>', 'pino log level (default info)')
     .action(async (flags: ControllerFlags) => {
       if (flags.config !== undefined) {
         if (flags.flows !== undefined) throw new Error('--flows (static mode) and --config are exclusive');
+        if (staticTls(flags) || flags.tlsAnyDpid) throw new Error('--tls-* are for static mode; with --config, set openflow.tls');
         let config;
         try {
           const env: NodeJS.ProcessEnv = { ...process.env };
@@ -53,7 +62,10 @@ export function registerControllerCommands(program: Command): void {
       const logger = pino({ level: flags.logLevel ?? 'info' });
       const flows = flags.flows ? readFlowFile(flags.flows) : [];
       const listen = flags.listen.length || flags.connect.length ? flags.listen : ['tcp:6653'];
-      const controller = new Controller({ listen, connect: flags.connect, desiredState: () => ({ flows }), logger });
+      const tls = staticTls(flags);
+      // No nodes here: a certificate must name the datapath id itself (peer-identity.ts), unless told otherwise.
+      const identity = tls && !flags.tlsAnyDpid ? { identity: {} } : {};
+      const controller = new Controller({ listen, connect: flags.connect, desiredState: () => ({ flows }), logger, ...(tls && { tls }), ...identity });
       controller.on('synced', (dp, stats) => logger.info({ dpid: formatDpid(dp.dpid), ...stats }, 'datapath in sync'));
       await controller.start();
       logger.info({ listen: controller.addresses, flows: flows.length }, 'controller running');
@@ -64,6 +76,14 @@ export function registerControllerCommands(program: Command): void {
       });
       await controller.stop();
     });
+}
+
+/** The three --tls-* files, all or none. */
+export function staticTls(flags: Pick<ControllerFlags, 'tlsKey' | 'tlsCert' | 'tlsCa'>): TlsFiles | undefined {
+  const { tlsKey: key, tlsCert: cert, tlsCa: ca } = flags;
+  if (key === undefined && cert === undefined && ca === undefined) return undefined;
+  if (key === undefined || cert === undefined || ca === undefined) throw new Error('--tls-key, --tls-cert and --tls-ca go together');
+  return { key, cert, ca };
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -23,7 +23,20 @@ export const ConfigSchema = Type.Object(
         {
           listen: Type.Optional(Type.Array(Endpoint)),
           connect: Type.Optional(Type.Array(Endpoint)),
-          tls: Type.Optional(Type.Object({ key: Type.String({ minLength: 1 }), cert: Type.String({ minLength: 1 }), ca: Type.String({ minLength: 1 }) }, { additionalProperties: false })),
+          tls: Type.Optional(
+            Type.Object(
+              {
+                key: Type.String({ minLength: 1 }),
+                cert: Type.String({ minLength: 1 }),
+                ca: Type.String({ minLength: 1 }),
+                /** An ssl: switch's certificate must name its node or datapath id (src/runtime/peer-identity.ts). */
+                requireNodeIdentity: Type.Optional(Type.Boolean()),
+                /** ssl: connect targets: the switch's certificate must be for the host connected to. */
+                verifyHostname: Type.Optional(Type.Boolean()),
+              },
+              { additionalProperties: false },
+            ),
+          ),
           echoIntervalSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
           /** Node name -> datapath id (16 hex digits) for bridges whose id is not the one derived from the name. */
           datapathIds: Type.Optional(Type.Record(Type.String(), Dpid)),
@@ -115,7 +128,7 @@ export interface Config {
   readonly openflow: {
     readonly listen: readonly string[];
     readonly connect: readonly string[];
-    readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string };
+    readonly tls?: { readonly key: string; readonly cert: string; readonly ca: string; readonly requireNodeIdentity: boolean; readonly verifyHostname: boolean };
     readonly echoIntervalSeconds: number;
     readonly datapathIds: Readonly<Record<string, string>>;
     readonly maxConcurrentSyncs: number;
@@ -186,6 +199,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_TLS_KEY', ['openflow', 'tls', 'key'], 'string'],
   ['MINICLOUD_TLS_CERT', ['openflow', 'tls', 'cert'], 'string'],
   ['MINICLOUD_TLS_CA', ['openflow', 'tls', 'ca'], 'string'],
+  ['MINICLOUD_TLS_REQUIRE_NODE_IDENTITY', ['openflow', 'tls', 'requireNodeIdentity'], 'bool'],
+  ['MINICLOUD_TLS_VERIFY_HOSTNAME', ['openflow', 'tls', 'verifyHostname'], 'bool'],
   ['MINICLOUD_ECHO_INTERVAL_SECONDS', ['openflow', 'echoIntervalSeconds'], 'number'],
   ['MINICLOUD_OPENFLOW_MAX_CONCURRENT_SYNCS', ['openflow', 'maxConcurrentSyncs'], 'int'],
   ['MINICLOUD_OPENFLOW_YIELD_TO_CONNECTIONS', ['openflow', 'yieldToConnections'], 'bool'],
@@ -285,7 +300,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
     openflow: {
       listen: f.openflow?.listen ?? (f.openflow?.connect?.length ? [] : [...DEFAULTS.listen]),
       connect: f.openflow?.connect ?? [],
-      ...(f.openflow?.tls && { tls: f.openflow.tls }),
+      ...(f.openflow?.tls && { tls: { requireNodeIdentity: true, verifyHostname: true, ...f.openflow.tls } }),
       echoIntervalSeconds: f.openflow?.echoIntervalSeconds ?? DEFAULTS.echoIntervalSeconds,
       datapathIds: f.openflow?.datapathIds ?? {},
       maxConcurrentSyncs: f.openflow?.maxConcurrentSyncs ?? DEFAULTS.maxConcurrentSyncs,

@@ -26,7 +26,7 @@ import { compileNode } from '../pipeline/compile.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
 import { CompileContext } from '../pipeline/stage.js';
 import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
-import { formatDpid } from '../runtime/index.js';
+import { formatDpid, PeerIdentityError } from '../runtime/index.js';
 import type { Cloud } from '../topology/model.js';
 import type { NetworkResult } from './apply-queue.js';
 import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from './cloud-service.js';
@@ -335,7 +335,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       this.state.set(node, { dpid: dp.dpid, connected: false, since: this.now() });
       metrics?.datapathDisconnected(node);
     });
-    reg.on('rejected', () => metrics?.error('handshake'));
+    reg.on('rejected', (_peer, err) => metrics?.error(err instanceof PeerIdentityError ? 'identity' : 'handshake'));
     reg.on('refused', (_peer, reason) => metrics?.openflowRefused(reason));
     this.controller.on('synced', (dp: Datapath, stats: SyncStats) => {
       const node = this.nodeOf(dp.dpid);

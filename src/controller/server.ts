@@ -94,6 +94,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       listen: config.openflow.listen,
       connect: config.openflow.connect,
       ...(config.openflow.tls && { tls: config.openflow.tls }),
+      // The production node <-> dpid mapping: a certificate naming node A is refused on node B's datapath id.
+      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => ref.network!.nodeOf(dpid) } }),
+      ...(config.openflow.tls && { connector: { verifyHostname: config.openflow.tls.verifyHostname } }),
       desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
       manages: (dpid) => ref.network!.manages(dpid),
       sync: { cookie: OWNERSHIP_COOKIE },
@@ -153,6 +156,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
     await controller.start();
     cleanups.push(() => controller.stop());
+    const plain = config.openflow.listen.filter((l) => l.startsWith('tcp:'));
+    if (config.openflow.tls && plain.length > 0) logger.warn({ listen: plain }, 'OpenFlow over plain tcp: next to ssl:: switches connecting there are neither encrypted nor authenticated');
     provisioner?.notify();
     cleanups.push(() => network.stop());
     network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);

@@ -5,7 +5,7 @@ import type { OfConnection } from './connection.js';
 import { formatDpid } from './connection.js';
 
 /** Why a connection was refused (a bounded list: it is a metric label). */
-export const REFUSAL_REASONS = ['dpid_in_use', 'address_not_pinned', 'max_connections', 'max_pending_per_address'] as const;
+export const REFUSAL_REASONS = ['dpid_in_use', 'address_not_pinned', 'max_connections', 'max_pending_per_address', 'identity'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export type Admission = { readonly ok: true } | { readonly ok: false; readonly reason: RefusalReason; readonly detail: string };
@@ -69,6 +69,8 @@ export function refusalText(reason: RefusalReason, dpid?: bigint): string {
       return 'too many OpenFlow connections';
     case 'max_pending_per_address':
       return 'too many OpenFlow connections from this address still in their handshake';
+    case 'identity':
+      return `the certificate does not name datapath id${dp} or its node`;
   }
 }
 

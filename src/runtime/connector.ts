@@ -1,10 +1,16 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type SecureContextOptions } from 'node:tls';
-import { parseEndpoint, type Endpoint } from './endpoint.js';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate, type SecureContextOptions } from 'node:tls';
+import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
 import { loadTls, type TlsFiles } from './tls.js';
 
 export interface ConnectorOptions {
   readonly tls?: TlsFiles;
+  /**
+   * `ssl:` targets: the switch's certificate must be for the host connected to (a DNS name in its subjectAltName,
+   * or for an IP address target that address as an IP subjectAltName), besides chaining to the CA (default true).
+   * False trusts the CA alone, as OVS does.
+   */
+  readonly verifyHostname?: boolean;
   /** First reconnect delay (default 100 ms); doubles per failure up to `maxBackoffMs` (default 8 s). */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -61,8 +67,7 @@ export class Connector {
         ? netConnect(e.path)
         : e.kind === 'tcp'
           ? netConnect(e.port, e.host)
-          : // Like OVS, trust is the CA chain (mutual TLS), not the certificate's host name.
-            tlsConnect({ ...this.tls, host: e.host, port: e.port, checkServerIdentity: () => undefined });
+          : tlsConnect({ ...this.tls, host: e.host, port: e.port, checkServerIdentity: (host, cert) => this.checkHost(host, cert) });
     this.socket = socket;
     const ready = e.kind === 'ssl' ? 'secureConnect' : 'connect';
     const timeout = setTimeout(() => socket.destroy(new Error('connect timeout')), this.opts.connectTimeoutMs ?? 5000);
@@ -80,6 +85,14 @@ export class Connector {
       if (connectedAt && Date.now() - connectedAt > 5000) this.backoff = this.opts.minBackoffMs ?? 100;
       this.schedule();
     });
+  }
+
+  private checkHost(host: string, cert: PeerCertificate): Error | undefined {
+    if (this.opts.verifyHostname === false) return undefined;
+    const err = checkServerIdentity(host, cert);
+    if (!err) return undefined;
+    const names = cert.subjectaltname ? `it is for ${cert.subjectaltname}` : 'it has no subjectAltName';
+    return new Error(`${formatEndpoint(this.endpoint)}: the switch's certificate is not for ${host} (${names}): ${err.message}`);
   }
 
   private failed(err: Error): void {

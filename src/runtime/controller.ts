@@ -8,6 +8,7 @@ import { isCodecError } from '../openflow/errors.js';
 import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
+import type { IdentityPolicy } from './peer-identity.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 import type { TlsFiles } from './tls.js';
 import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
@@ -22,6 +23,8 @@ export interface ControllerOptions {
   readonly connect?: readonly string[];
   /** Certificates for every `ssl:` endpoint. */
   readonly tls?: TlsFiles;
+  /** Refuse `ssl:` switches whose certificate does not name the datapath id they claim (peer-identity.ts). */
+  readonly identity?: IdentityPolicy;
   /** What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. */
   readonly desiredState: (dpid: bigint, dp: Datapath) => DesiredState | Promise<DesiredState>;
   /**
@@ -75,7 +78,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
     this.pause = this.gate?.pass ?? nextTurn;
     this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS);
-    this.datapaths = new DatapathRegistry({ ...opts.registry, connection: { logger: this.log, ...opts.connection }, logger: this.log });
+    this.datapaths = new DatapathRegistry({
+      ...opts.registry,
+      connection: { logger: this.log, ...opts.connection },
+      logger: this.log,
+      ...(opts.identity && { identity: opts.identity }),
+    });
     this.datapaths.on('connected', (dp) => {
       if (this.manages(dp)) void this.syncNow(dp, 'switch');
       else this.log.info({ dpid: dp.id, peer: dp.connection.peer }, 'datapath has no desired state (no node): connected, not synced');

@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFP_VERSION, OFPET, OFPHFC, OFPPR } from '../openflow/consts.js';
+import { OFP_VERSION, OFPBRC, OFPET, OFPHFC, OFPPR } from '../openflow/consts.js';
 import { encodeMessage } from '../openflow/message.js';
 import type { MessageOf, Port } from '../openflow/types.js';
 import { admit, refusalText, type AdmissionRules, type RefusalReason } from './admission.js';
 import { formatDpid, OfConnection, remoteAddressOf, type ConnectionOptions } from './connection.js';
 import { silentLogger } from './log.js';
+import { checkSocketIdentity, type IdentityPolicy } from './peer-identity.js';
 
 /** A connected switch: its datapath id, its live connection and its ports, learnt from the switch by name. */
 export class Datapath {
@@ -113,6 +114,8 @@ export interface RegistryOptions {
   readonly connection?: ConnectionOptions;
   readonly limits?: ConnectionLimits;
   readonly admission?: AdmissionRules;
+  /** TLS connections whose certificate does not name the datapath id they claim are refused (peer-identity.ts). */
+  readonly identity?: IdentityPolicy;
   readonly logger?: Logger;
 }
 
@@ -216,6 +219,14 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
     const dpid = hs.datapathId;
     // Admission and registration for one datapath id happen one claimant at a time.
     const dp = await this.serialised(dpid, async () => {
+      const impostor = this.opts.identity && checkSocketIdentity(conn.socket, dpid, this.opts.identity);
+      if (impostor) {
+        this.noteRefusal(conn.peer, 'identity', impostor.message, dpid);
+        conn.send({ type: 'error', errType: OFPET.BAD_REQUEST, code: OFPBRC.EPERM, data: new Uint8Array(0) });
+        conn.close(`refused: ${impostor.message}`, impostor);
+        this.emit('rejected', conn.peer, impostor);
+        return undefined;
+      }
       const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection }, this.opts.admission ?? {});
       if (!verdict.ok) {
         this.noteRefusal(conn.peer, verdict.reason, verdict.detail, dpid);

@@ -9,6 +9,7 @@ export { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
 export { BundleError, ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
 export { flowKey, instructionsFingerprint, matchKey } from './flow-key.js';
 export { Listener, type ListenerOptions } from './listener.js';
+export { certificateNames, checkPeerIdentity, parseSubjectName, PeerIdentityError, type CertificateNames, type IdentityPolicy, type SubjectName } from './peer-identity.js';
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 export type { TlsFiles } from './tls.js';

@@ -1,6 +1,6 @@
 import { lstat, unlink } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
 import { loadTls, type TlsFiles } from './tls.js';
 
@@ -26,14 +26,21 @@ export class Listener {
     if (endpoint.kind === 'ssl') {
       if (!opts.tls) throw new Error(`listener ${spec}: ssl: needs tls files (key, cert, ca)`);
       const ctx = await loadTls(opts.tls);
-      const tlsServer = createTlsServer({ ...ctx, requestCert: true, rejectUnauthorized: true });
-      tlsServer.on('tlsClientError', (err) => opts.onError?.(err));
+      // Unauthorized clients are cut off below, as Node's rejectUnauthorized would (after the handshake, before any
+      // data), but with the reason in the log: Node's own way drops it.
+      const tlsServer = createTlsServer({ ...ctx, requestCert: true, rejectUnauthorized: false });
+      tlsServer.on('tlsClientError', (err, socket) => opts.onError?.(new Error(`TLS handshake with ${peerOf(socket)} failed: ${err.message}`, { cause: err })));
       server = tlsServer;
     } else {
       server = createServer();
     }
     const listener = new Listener(endpoint, server);
     server.on(endpoint.kind === 'ssl' ? 'secureConnection' : 'connection', (socket: Socket) => {
+      if (socket instanceof TLSSocket && !socket.authorized) {
+        opts.onError?.(new Error(`TLS client ${peerOf(socket)} refused: ${unauthorizedReason(socket)}`));
+        socket.destroy();
+        return;
+      }
       listener.sockets.add(socket);
       socket.once('close', () => listener.sockets.delete(socket));
       onSocket(socket);
@@ -79,3 +86,29 @@ async function removeStaleSocket(path: string): Promise<void> {
     /* not there */
   }
 }
+
+const peerOf = (socket: Socket): string => (socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'a client (address unknown)');
+
+/** Why a client's certificate was refused, naming the certificate: `its certificate CN=x (valid ... to ...) has expired`. */
+function unauthorizedReason(socket: TLSSocket): string {
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return 'it presented no certificate';
+  const code = String(socket.authorizationError);
+  const what = CERT_PROBLEMS[code] ?? `failed verification (${code})`;
+  const cn = cert.subject?.CN === undefined ? '(no CN)' : `CN=${String(cert.subject.CN)}`;
+  return `its certificate ${cn} (valid ${cert.valid_from} to ${cert.valid_to}) ${what}`;
+}
+
+const CHAIN = 'does not chain to the CA in openflow.tls.ca';
+const CERT_PROBLEMS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: 'has expired',
+  CERT_NOT_YET_VALID: 'is not valid yet',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: CHAIN,
+  UNABLE_TO_GET_ISSUER_CERT: CHAIN,
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: CHAIN,
+  SELF_SIGNED_CERT_IN_CHAIN: CHAIN,
+  DEPTH_ZERO_SELF_SIGNED_CERT: `is self-signed: it ${CHAIN}`,
+  CERT_SIGNATURE_FAILURE: 'has a bad signature',
+  CERT_REVOKED: 'is revoked',
+  INVALID_PURPOSE: 'is not meant for TLS clients (extendedKeyUsage)',
+};

@@ -61,6 +61,16 @@ describe('controller config', () => {
     expect(() => resolveConfig(raw, env)).toThrow(message);
   });
 
+  it('openflow.tls: node identity and host name checks are on unless turned off (file or MINICLOUD_TLS_*)', () => {
+    const files = { key: '/k.pem', cert: '/c.pem', ca: '/ca.pem' };
+    expect(resolveConfig({ openflow: { tls: files } }).openflow.tls).toEqual({ ...files, requireNodeIdentity: true, verifyHostname: true });
+    expect(resolveConfig({ openflow: { tls: { ...files, requireNodeIdentity: false } } }).openflow.tls?.requireNodeIdentity).toBe(false);
+    const env = { MINICLOUD_TLS_KEY: '/k.pem', MINICLOUD_TLS_CERT: '/c.pem', MINICLOUD_TLS_CA: '/ca.pem', MINICLOUD_TLS_VERIFY_HOSTNAME: 'false', MINICLOUD_TLS_REQUIRE_NODE_IDENTITY: 'no' };
+    expect(resolveConfig({}, env).openflow.tls).toEqual({ ...files, requireNodeIdentity: false, verifyHostname: false });
+    expect(() => resolveConfig({ openflow: { tls: { ...files, requireNodeIdentity: 'yes' } } })).toThrow(/openflow\.tls\.requireNodeIdentity/);
+    expect(() => resolveConfig({ openflow: { tls: { requireNodeIdentity: true } } })).toThrow(/openflow\.tls: missing/);
+  });
+
   it('names a missing or broken file', () => {
     expect(() => loadConfig('/nonexistent/minicloud.json')).toThrow(/cannot read config file \/nonexistent\/minicloud.json/);
   });
