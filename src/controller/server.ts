@@ -120,6 +120,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       datapaths: network,
       resyncer: network,
       overlay: config.overlay,
+      backendTimeouts: {
+        ...(config.vms.createTimeoutSeconds !== undefined && { createMs: config.vms.createTimeoutSeconds * 1000 }),
+        ...(config.vms.deleteTimeoutSeconds !== undefined && { deleteMs: config.vms.deleteTimeoutSeconds * 1000 }),
+      },
       log: logger.child({ component: 'cloud' }),
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node) }),
     });
