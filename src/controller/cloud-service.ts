@@ -34,6 +34,7 @@ import { computeLoads, placeVm } from '../topology/scheduler.js';
 import type { CloudStore, StoreReader, StoreWriter } from '../topology/store.js';
 import { ApplyQueue, type NetworkResult } from './apply-queue.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
+import { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 import { BackendFailed, CapacityExhausted, Conflict, Invalid, NotFound, Unsupported } from './errors.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
 
@@ -147,6 +148,12 @@ export interface CloudServiceDeps {
   readonly now?: () => Date;
   /** How far the node's provisioning got (when the controller provisions nodes). */
   readonly provisioning?: (node: string) => ProvisioningView | undefined;
+  /**
+   * What undoing a removed node's bootstrap needs (JSON; `Provisioner.undoFor`), given the node and the records
+   * before its removal; kept in the store with the removal until the undo went through. Absent or undefined:
+   * nothing to undo (the controller does not provision nodes).
+   */
+  readonly nodeUndo?: (node: NodeRecord, records: CloudRecords) => string | undefined;
   /** How long a VM backend create / delete may take before the VM is given up on (kept in 'error'). */
   readonly backendTimeouts?: Partial<BackendTimeouts>;
 }
@@ -309,9 +316,14 @@ export class CloudService {
     return { value: this.nodeView(node, []), network };
   }
 
+  /** Removed nodes whose undo on the node has not yet gone through (retried with backoff, and at every start). */
+  listNodeRemovals(): NodeRemovalView[] {
+    return this.store.read((r) => r.listNodeRemovals().map(nodeRemovalView));
+  }
+
   async removeNode(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
     const affected = this.store.write((w) => {
-      mustGetNode(w, name);
+      const node = mustGetNode(w, name);
       const hosted = w.listVms({ node: name });
       const bound = w.listVms({ gateway: name });
       if (hosted.length > 0 || bound.length > 0) {
@@ -319,7 +331,15 @@ export class CloudService {
         throw new Conflict(undefined, `node '${name}' still has VMs (${summarise(names)}): delete them first`);
       }
       const all = w.listNodes().map((n) => n.name);
+      const undo = this.deps.nodeUndo?.(node, w.records());
       w.deleteNode(name);
+      // One pending removal per name. An earlier one at another target is still to be undone on its host; this
+      // node was never set up (its provisioning undoes the old host first), so the earlier one is kept.
+      const earlier = w.getNodeRemoval(name);
+      if (undo !== undefined && !(earlier && earlier.node.sshTarget !== node.sshTarget)) {
+        const now = this.now().toISOString();
+        w.putNodeRemoval({ node, undo, requestedAt: now, attempts: 0, nextAttemptAt: now });
+      }
       return all;
     });
     this.log(ctx).info({ node: name }, 'node removed');
@@ -567,6 +587,17 @@ export class CloudService {
     }
 
     if (r.getNode(input.name)) throw new Conflict('name', `a node named '${input.name}' already exists`);
+    // Another node's undo still due on the same host would tear down this one's bootstrap once it gets through.
+    for (const p of r.listNodeRemovals()) {
+      const sameHost = p.node.underlayIp === input.underlayIp || (p.node.sshTarget !== undefined && input.sshTarget !== undefined && sshHost(p.node.sshTarget) === sshHost(input.sshTarget));
+      if (p.node.name !== input.name && sameHost) {
+        throw new Conflict(
+          'name',
+          `node '${p.node.name}' was removed from that host (${p.node.sshTarget ?? p.node.underlayIp}) and undoing its bootstrap there is still pending` +
+            `${p.lastError !== undefined ? ` (last attempt: ${p.lastError})` : ''}: add this node once that is done, or add it back as '${p.node.name}'`,
+        );
+      }
+    }
     const nodes = r.listNodes();
     if (roles.includes('switch')) {
       const other = nodes.find((n) => hasRole(n, 'switch'));

@@ -14,6 +14,7 @@ import { CloudService } from './cloud-service.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE } from './network.js';
 import { NodeExecutors } from './node-executors.js';
+import { storeRemovalLedger } from './node-removals.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
@@ -73,6 +74,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ? new Provisioner({
           records: () => ref.service!.records(),
           revision: () => ref.service!.revision(),
+          removals: storeRemovalLedger(store),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
@@ -125,7 +127,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ...(config.vms.deleteTimeoutSeconds !== undefined && { deleteMs: config.vms.deleteTimeoutSeconds * 1000 }),
       },
       log: logger.child({ component: 'cloud' }),
-      ...(provisioner && { provisioning: (node: string) => provisioner.status(node) }),
+      ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
     ref.service = service;
     const interrupted = service.recoverInterrupted();
