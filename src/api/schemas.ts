@@ -50,6 +50,20 @@ export const Node = Type.Object({
   ),
 });
 
+export const NodeRemoval = Type.Object(
+  {
+    name: Type.String(),
+    roles: Type.Array(Role),
+    underlayIp: Type.String(),
+    sshTarget: Optional(Type.String()),
+    requestedAt: Type.String({ format: 'date-time' }),
+    attempts: Type.Integer({ description: 'Failed attempts so far.' }),
+    lastError: Optional(Type.String()),
+    nextAttemptAt: Type.String({ format: 'date-time' }),
+  },
+  { description: 'A removed node whose undo on the node (what its bootstrap made) has not gone through yet: retried with backoff, and at every controller start.' },
+);
+
 export const AddNodeBody = Type.Object(
   {
     name: Name('Node name (letters, digits, . _ -; at most 32).'),

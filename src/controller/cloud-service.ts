@@ -33,6 +33,8 @@ import { toCloud, type CloudRecords, type NodeRecord, type SubnetRecord, type Vm
 import { computeLoads, placeVm } from '../topology/scheduler.js';
 import type { CloudStore, StoreReader, StoreWriter } from '../topology/store.js';
 import { ApplyQueue, type NetworkResult } from './apply-queue.js';
+import { DeadlineExceeded, withDeadline } from './deadline.js';
+import { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 import { BackendFailed, CapacityExhausted, Conflict, Invalid, NotFound, Unsupported } from './errors.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
 
@@ -146,7 +148,23 @@ export interface CloudServiceDeps {
   readonly now?: () => Date;
   /** How far the node's provisioning got (when the controller provisions nodes). */
   readonly provisioning?: (node: string) => ProvisioningView | undefined;
+  /**
+   * What undoing a removed node's bootstrap needs (JSON; `Provisioner.undoFor`), given the node and the records
+   * before its removal; kept in the store with the removal until the undo went through. Absent or undefined:
+   * nothing to undo (the controller does not provision nodes).
+   */
+  readonly nodeUndo?: (node: NodeRecord, records: CloudRecords) => string | undefined;
+  /** How long a VM backend create / delete may take before the VM is given up on (kept in 'error'). */
+  readonly backendTimeouts?: Partial<BackendTimeouts>;
 }
+
+export interface BackendTimeouts {
+  readonly createMs: number;
+  readonly deleteMs: number;
+}
+
+/** `vms.createTimeoutSeconds` and `vms.deleteTimeoutSeconds`: an LXD create may fetch an image first. */
+export const DEFAULT_BACKEND_TIMEOUTS: BackendTimeouts = { createMs: 600_000, deleteMs: 120_000 };
 
 /** A node's last provisioning outcome, as GET /api/v1/nodes shows it. */
 export interface ProvisioningView {
@@ -228,9 +246,11 @@ export class CloudService {
   /** VMs with a backend operation in flight; a second operation on one is a Conflict. */
   private readonly busy = new Map<string, string>();
   private readonly now: () => Date;
+  private readonly timeouts: BackendTimeouts;
 
   constructor(deps: CloudServiceDeps) {
     this.deps = deps;
+    this.timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...deps.backendTimeouts };
     this.store = deps.store;
     this.overlay = parseCidr(deps.overlay ?? DEFAULT_OVERLAY);
     this.now = deps.now ?? (() => new Date());
@@ -296,9 +316,14 @@ export class CloudService {
     return { value: this.nodeView(node, []), network };
   }
 
+  /** Removed nodes whose undo on the node has not yet gone through (retried with backoff, and at every start). */
+  listNodeRemovals(): NodeRemovalView[] {
+    return this.store.read((r) => r.listNodeRemovals().map(nodeRemovalView));
+  }
+
   async removeNode(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
     const affected = this.store.write((w) => {
-      mustGetNode(w, name);
+      const node = mustGetNode(w, name);
       const hosted = w.listVms({ node: name });
       const bound = w.listVms({ gateway: name });
       if (hosted.length > 0 || bound.length > 0) {
@@ -306,7 +331,15 @@ export class CloudService {
         throw new Conflict(undefined, `node '${name}' still has VMs (${summarise(names)}): delete them first`);
       }
       const all = w.listNodes().map((n) => n.name);
+      const undo = this.deps.nodeUndo?.(node, w.records());
       w.deleteNode(name);
+      // One pending removal per name. An earlier one at another target is still to be undone on its host; this
+      // node was never set up (its provisioning undoes the old host first), so the earlier one is kept.
+      const earlier = w.getNodeRemoval(name);
+      if (undo !== undefined && !(earlier && earlier.node.sshTarget !== node.sshTarget)) {
+        const now = this.now().toISOString();
+        w.putNodeRemoval({ node, undo, requestedAt: now, attempts: 0, nextAttemptAt: now });
+      }
       return all;
     });
     this.log(ctx).info({ node: name }, 'node removed');
@@ -383,16 +416,21 @@ export class CloudService {
     });
     log.info({ vm: vm.name, node: vm.node, ip: vm.ip, mac: vm.mac }, 'VM allocated');
     this.busy.set(vm.name, 'create');
+    const busy = new BusyRelease(this.busy, vm.name);
     try {
       const network = await this.applies.request(this.vmNodes());
+      const spec = this.specOf(vm);
       try {
-        await this.deps.backend.create(this.specOf(vm));
+        await withDeadline(this.deps.backend.create(spec), this.timeouts.createMs, `creating VM '${vm.name}' on node '${vm.node}'`);
       } catch (e) {
-        log.error({ vm: vm.name, err: e }, 'VM backend create failed; releasing the allocation');
-        this.store.write((w) => w.deleteVm(vm.name));
-        await this.applies.request(this.vmNodes());
-        if (e instanceof Invalid) throw e;
-        throw new BackendFailed(`creating VM '${vm.name}' on node '${vm.node}' failed: ${errorText(e)}`);
+        if (e instanceof DeadlineExceeded) {
+          // The create goes on on the node: nothing may be undone under it. The VM stays busy until it ends.
+          busy.after(e.running);
+          log.error({ vm: vm.name, err: e }, 'VM backend create timed out; the VM is kept (error) with its addresses');
+          this.store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${e.message}; cleanup pending: delete the VM (once the create has ended) to clean up the node`));
+          throw new BackendFailed(`${e.message}: VM '${vm.name}' is kept in state error with its IP and MAC reserved; delete it once the create has ended to clean up the node`);
+        }
+        return await this.rollbackCreate(vm, spec, e, busy, log);
       }
       const running = this.store.write((w) => {
         w.setVmState(vm.name, 'running');
@@ -401,30 +439,68 @@ export class CloudService {
       log.info({ vm: vm.name }, 'VM running');
       return { value: running, network };
     } finally {
-      this.busy.delete(vm.name);
+      busy.release();
     }
+  }
+
+  /**
+   * After a failed create: the node may hold half a VM (the backend's own rollback may have failed too), with our MAC
+   * and IP. It is cleaned up here (delete is idempotent); only when that works are the record and its addresses freed.
+   * Else the VM stays in 'error', saying the cleanup is pending, and `deleteVm` retries it. Always throws.
+   */
+  private async rollbackCreate(vm: VmRecord, spec: VmSpec, cause: unknown, busy: BusyRelease, log: Log): Promise<never> {
+    const why = errorText(cause);
+    // A Conflict: the node already has a VM of that name which is not this one; it is not ours to delete.
+    const cleanNode = !(cause instanceof Conflict);
+    log.error({ vm: vm.name, err: cause }, cleanNode ? 'VM backend create failed; cleaning up the node' : 'VM backend create refused; releasing the allocation');
+    if (cleanNode) {
+      this.busy.set(vm.name, 'cleanup after a failed create');
+      this.store.write((w) => w.setVmState(vm.name, 'deleting'));
+      await this.applies.request(this.vmNodes());
+      try {
+        await withDeadline(this.deps.backend.delete(spec), this.timeouts.deleteMs, `cleaning up VM '${vm.name}' on node '${vm.node}'`);
+      } catch (e) {
+        if (e instanceof DeadlineExceeded) busy.after(e.running);
+        log.error({ vm: vm.name, err: e }, 'cleaning up after a failed VM create failed; the VM is kept (error) with its addresses');
+        this.store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${why}; cleanup failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
+        await this.applies.request(this.vmNodes());
+        throw new BackendFailed(
+          `creating VM '${vm.name}' on node '${vm.node}' failed: ${why}; cleaning up the node failed too (${errorText(e)}): ` +
+            `the VM is kept in state error with its IP and MAC reserved; delete it to retry the cleanup`,
+        );
+      }
+    }
+    // Only now, with nothing of it left on the node, are its IP, MAC and port free for another.
+    this.store.write((w) => w.deleteVm(vm.name));
+    if (!cleanNode) await this.applies.request(this.vmNodes()); // else its flows went with 'deleting'
+    if (cause instanceof Invalid || cause instanceof Conflict) throw cause;
+    throw new BackendFailed(`creating VM '${vm.name}' on node '${vm.node}' failed: ${why}`);
   }
 
   async deleteVm(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
     const log = this.log(ctx);
     const vm = this.claim(name, 'delete', ['running', 'stopped', 'error', 'deleting']);
+    const busy = new BusyRelease(this.busy, name);
     try {
       this.store.write((w) => w.setVmState(name, 'deleting'));
       await this.applies.request(this.vmNodes()); // its flows go first: nothing reaches a half-deleted VM
       try {
-        await this.deps.backend.delete(this.specOf(vm));
+        await withDeadline(this.deps.backend.delete(this.specOf(vm)), this.timeouts.deleteMs, `deleting VM '${name}' on node '${vm.node}'`);
       } catch (e) {
-        log.error({ vm: name, err: e }, 'VM backend delete failed');
-        this.store.write((w) => w.setVmState(name, 'error', `delete failed: ${errorText(e)}`));
+        if (e instanceof DeadlineExceeded) busy.after(e.running);
+        log.error({ vm: name, err: e }, 'VM backend delete failed; the VM is kept (error) with its addresses');
+        this.store.write((w) => w.setVmState(name, 'error', `delete failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
         await this.applies.request(this.vmNodes());
-        throw new BackendFailed(`deleting VM '${name}' on node '${vm.node}' failed: ${errorText(e)}`);
+        throw new BackendFailed(
+          `deleting VM '${name}' on node '${vm.node}' failed: ${errorText(e)}: the VM is kept in state error with its IP and MAC reserved; delete it again to retry`,
+        );
       }
       // Only now, with the VM gone, are its IP, MAC and port free for another.
       this.store.write((w) => w.deleteVm(name));
       log.info({ vm: name }, 'VM deleted');
       return { value: { name }, network: await this.applies.request(this.vmNodes()) };
     } finally {
-      this.busy.delete(name);
+      busy.release();
     }
   }
 
@@ -511,6 +587,17 @@ export class CloudService {
     }
 
     if (r.getNode(input.name)) throw new Conflict('name', `a node named '${input.name}' already exists`);
+    // Another node's undo still due on the same host would tear down this one's bootstrap once it gets through.
+    for (const p of r.listNodeRemovals()) {
+      const sameHost = p.node.underlayIp === input.underlayIp || (p.node.sshTarget !== undefined && input.sshTarget !== undefined && sshHost(p.node.sshTarget) === sshHost(input.sshTarget));
+      if (p.node.name !== input.name && sameHost) {
+        throw new Conflict(
+          'name',
+          `node '${p.node.name}' was removed from that host (${p.node.sshTarget ?? p.node.underlayIp}) and undoing its bootstrap there is still pending` +
+            `${p.lastError !== undefined ? ` (last attempt: ${p.lastError})` : ''}: add this node once that is done, or add it back as '${p.node.name}'`,
+        );
+      }
+    }
     const nodes = r.listNodes();
     if (roles.includes('switch')) {
       const other = nodes.find((n) => hasRole(n, 'switch'));
@@ -704,6 +791,29 @@ export class CloudService {
 }
 
 const SILENT: Log = { info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * Clears a VM's busy mark when its operation returns, or, when a backend step it stopped waiting for (a deadline)
+ * still runs on the node, once that step ends: nothing else may touch the VM under it.
+ */
+class BusyRelease {
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly busy: Map<string, string>,
+    private readonly name: string,
+  ) {}
+
+  after(running: Promise<void>): void {
+    this.running = running;
+  }
+
+  release(): void {
+    const clear = (): void => void this.busy.delete(this.name);
+    if (this.running) void this.running.then(clear);
+    else clear();
+  }
+}
 
 function mustGetNode(r: StoreReader, name: string): NodeRecord {
   const n = r.getNode(name);

@@ -82,6 +82,9 @@ export const ConfigSchema = Type.Object(
           stateDir: Type.Optional(Type.String({ pattern: '^/' })),
           netnsPrefix: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,7}$' })),
           lxdImage: Type.Optional(Type.String({ minLength: 1 })),
+          /** How long a VM create / delete on a node may take before the VM is kept in 'error' (cleanup pending). */
+          createTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+          deleteTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
           ssh: Type.Optional(
             Type.Object(
               {
@@ -151,6 +154,9 @@ export interface Config {
     readonly stateDir: string;
     readonly netnsPrefix: string;
     readonly lxdImage: string;
+    /** Unset: CloudService's defaults (DEFAULT_BACKEND_TIMEOUTS). */
+    readonly createTimeoutSeconds?: number;
+    readonly deleteTimeoutSeconds?: number;
     readonly ssh?: { readonly user: string; readonly keyFile: string; readonly knownHostsFile: string };
   };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
@@ -323,6 +329,8 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: vms.stateDir ?? DEFAULTS.stateDir,
       netnsPrefix: vms.netnsPrefix ?? DEFAULTS.netnsPrefix,
       lxdImage: vms.lxdImage ?? DEFAULTS.lxdImage,
+      ...(vms.createTimeoutSeconds !== undefined && { createTimeoutSeconds: vms.createTimeoutSeconds }),
+      ...(vms.deleteTimeoutSeconds !== undefined && { deleteTimeoutSeconds: vms.deleteTimeoutSeconds }),
       ...(vms.ssh && { ssh: { user: vms.ssh.user ?? DEFAULTS.sshUser, keyFile: vms.ssh.keyFile, knownHostsFile: vms.ssh.knownHostsFile ?? DEFAULTS.knownHostsFile } }),
     },
     log: { level: f.log?.level ?? DEFAULTS.logLevel },

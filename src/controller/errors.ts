@@ -52,7 +52,10 @@ export class CapacityExhausted extends DomainError {
   }
 }
 
-/** The VM backend (LXD, netns...) failed; what was allocated for the request has been released. */
+/**
+ * The VM backend (LXD, netns...) failed. What was allocated for the request is released only once the node holds
+ * nothing of it; else the VM is kept in state 'error' with its addresses, and the message says so.
+ */
 export class BackendFailed extends DomainError {
   override readonly name = 'BackendFailed';
   readonly kind = 'backend_failed';

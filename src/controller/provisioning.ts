@@ -4,18 +4,20 @@
 // bootstrap when anything but the DHCP reservations changed, only `syncDhcpReservations` when just those did, and
 // `removeNode` for a node that left the store. Failures are logged with the node and the failing command, kept in
 // `status(node)` (a node being removed: `samples()`, the /metrics gauge), and retried with a backoff; the API never
-// waits for any of it (VM creation waits for its node).
+// waits for any of it (VM creation waits for its node). A removal whose undo has not gone through is kept in the
+// store (`RemovalLedger`, written with the node's deletion), so it is retried after a restart too.
 import { join } from 'node:path';
 import {
   bootstrapNode,
   removeNode,
   syncDhcpReservations,
+  validateNodeSpec,
   type DhcpReservation,
   type Executor,
   type NodeBootstrapSpec,
 } from '../hosts/index.js';
 import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
-import { nodeToModel, type CloudRecords, type NodeRecord } from '../topology/records.js';
+import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from './cloud-service.js';
 import type { Config } from './config.js';
 import { dpidTextForNode } from './network.js';
@@ -72,7 +74,13 @@ export function dhcpReservations(records: CloudRecords): DhcpReservation[] {
  * nodes, SNAT (to the gateway's service IP as the seed did, else MASQUERADE), and one DHCP reservation per VM.
  * Undefined for a node with nothing to set up (management only). A DHCP node without subnets gets only its bridge.
  */
-export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settings: ProvisioningSettings): NodeBootstrapSpec | undefined {
+export function bootstrapSpecFor(
+  node: NodeRecord,
+  records: CloudRecords,
+  settings: ProvisioningSettings,
+  /** For an undo: a compute node without a switch node still gets its spec (without the switch's IP). */
+  opts: { readonly forUndo?: boolean } = {},
+): NodeBootstrapSpec | undefined {
   const model = nodeToModel(node);
   const nodes = records.nodes.map(nodeToModel);
   const addresses = records.subnets.map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
@@ -80,7 +88,7 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
   // The DHCP role needs at least one subnet to serve; until then the node gets its bridge (and connects) without it.
   const roles = node.roles.filter((r) => r !== 'management' && (r !== 'dhcp' || addresses.length > 0));
   const sw = nodes.find((n) => hasRole(n, 'switch'));
-  if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
+  if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw && !opts.forUndo) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
   const controller = settings.controllerFor(node.name);
   if (controller.length === 0) throw new NotYetProvisionable('provisioning.controller is empty: the nodes need a target to reach the controller');
   return {
@@ -149,8 +157,21 @@ export interface ProvisioningOps {
 
 const HOST_OPS: ProvisioningOps = { bootstrap: bootstrapNode, remove: removeNode, syncReservations: syncDhcpReservations };
 
+/**
+ * The pending node removals the store keeps. CloudService adds one in the transaction that deletes the node (with
+ * `Provisioner.undoFor`'s JSON); the Provisioner counts failed attempts and drops it once the undo went through.
+ */
+export interface RemovalLedger {
+  list(): readonly NodeRemovalRecord[];
+  failed(node: string, error: string, nextAttemptAt: Date): void;
+  /** The undo went through, or the node came back on the same host (its bootstrap takes over). */
+  done(node: string): void;
+}
+
 export interface ProvisionerOptions {
   readonly records: () => CloudRecords;
+  /** Pending removals kept in the store; without it a removal lives in memory only (lost by a restart). */
+  readonly removals?: RemovalLedger;
   /** The store's revision (bumped by every write): with it, one change is read once for all nodes, not once each. */
   readonly revision?: () => number;
   readonly ops?: ProvisioningOps;
@@ -194,7 +215,7 @@ export class Provisioner {
   private readonly tasks = new Map<string, NodeTask>();
   private stopped = false;
   private readonly ops: ProvisioningOps;
-  private snapshot?: { readonly revision: number; readonly records: CloudRecords };
+  private snapshot?: { readonly revision: number } & Snapshot;
 
   constructor(private readonly opts: ProvisionerOptions) {
     this.ops = opts.ops ?? HOST_OPS;
@@ -203,7 +224,8 @@ export class Provisioner {
   /** The cloud changed (or the controller started): bring every node, and every removed one, to its spec. */
   notify(): void {
     if (this.stopped) return;
-    const names = new Set(this.records().nodes.map((n) => n.name));
+    const { records, removals } = this.read();
+    const names = new Set([...records.nodes, ...removals.map((r) => r.node)].map((n) => n.name));
     for (const [name, t] of this.tasks) if (t.applied || t.touched) names.add(name);
     for (const name of names) this.schedule(name);
   }
@@ -220,12 +242,30 @@ export class Provisioner {
     this.schedule(node);
   }
 
-  /** The store's records, read once per revision when the revision is known. */
-  private records(): CloudRecords {
+  /**
+   * What undoing the node will need (its last bootstrap spec, else the one it would get now), as JSON for the store
+   * to keep with its removal; undefined when there is nothing to undo. Synchronous: it runs inside the store write
+   * that deletes the node, with the records as they were.
+   */
+  undoFor(node: NodeRecord, records: CloudRecords): string | undefined {
+    const touched = this.tasks.get(node.name)?.touched;
+    if (touched) return JSON.stringify(touched.spec);
+    try {
+      const spec = bootstrapSpecFor(node, records, this.opts.settings, { forUndo: true });
+      return spec && JSON.stringify(spec);
+    } catch (e) {
+      if (e instanceof NotYetProvisionable) return undefined; // no controller target: never provisioned
+      throw e;
+    }
+  }
+
+  /** The store's records and pending removals, read once per revision when the revision is known. */
+  private read(): Snapshot {
     const revision = this.opts.revision?.();
-    if (revision === undefined) return this.opts.records();
-    if (this.snapshot?.revision !== revision) this.snapshot = { revision, records: this.opts.records() };
-    return this.snapshot.records;
+    const fresh = (): Snapshot => ({ records: this.opts.records(), removals: this.opts.removals?.list() ?? [] });
+    if (revision === undefined) return fresh();
+    if (this.snapshot?.revision !== revision) this.snapshot = { revision, ...fresh() };
+    return this.snapshot;
   }
 
   /** The node's provisioning, for the API; undefined for a node being removed (it is no longer in the store). */
@@ -280,6 +320,8 @@ export class Provisioner {
     if (t.running) return; // the loop in flight picks the change up
     t.running = this.loop(node, t).finally(() => {
       t.running = undefined;
+      // A change that came in after the loop's last check (it saw `running` set and left it to the loop).
+      if (t.dirty && !this.stopped && this.tasks.get(node) === t) return this.schedule(node);
       if (!isFailure(t.status)) t.waiters.splice(0).forEach((w) => w());
     });
   }
@@ -288,11 +330,11 @@ export class Provisioner {
     while (t.dirty && !this.stopped) {
       t.dirty = false;
       const started = Date.now();
-      const records = this.records();
-      const removing = !records.nodes.some((n) => n.name === node);
+      const snapshot = this.read();
+      const removing = !snapshot.records.nodes.some((n) => n.name === node);
       try {
         t.status = { state: removing ? 'removing' : 'provisioning', at: new Date().toISOString(), changes: t.status?.changes ?? [] };
-        const changes = await this.once(node, t, records);
+        const changes = await this.once(node, t, snapshot);
         t.failures = 0;
         if (!this.tasks.has(node)) return;
         t.status = { state: 'ready', at: new Date().toISOString(), changes };
@@ -307,7 +349,7 @@ export class Provisioner {
         }
         t.failures++;
         t.failuresTotal++;
-        const delay = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** (t.failures - 1));
+        const delay = this.retryDelay(t.failures);
         this.opts.log?.error({ node, err: error, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
         if (!this.stopped && !t.dirty) {
           t.retry = setTimeout(() => this.schedule(node), delay);
@@ -318,10 +360,11 @@ export class Provisioner {
   }
 
   /** One pass for one node; returns what changed. */
-  private async once(node: string, t: NodeTask, records: CloudRecords): Promise<string[]> {
+  private async once(node: string, t: NodeTask, { records, removals }: Snapshot): Promise<string[]> {
     const record = records.nodes.find((n) => n.name === node);
+    const pending = removals.find((r) => r.node.name === node);
     if (!record) {
-      const changes = await this.undo(t);
+      const changes = await this.undo(node, t, pending);
       if (!t.dirty) {
         this.tasks.delete(node);
         this.opts.removed?.(node);
@@ -329,9 +372,16 @@ export class Provisioner {
       if (changes.length > 0) this.opts.log?.info({ node, changes }, 'node unprovisioned');
       return changes;
     }
-    // Added back at another address while its removal was pending: the old host is undone first (and the new one
-    // is set up in full below, t.applied being cleared by undo).
-    const prevChanges = t.touched && t.touched.record.sshTarget !== record.sshTarget ? await this.undo(t) : [];
+    // Added back while its removal was pending. At another SSH target (another host): the old host is undone first
+    // (the new one is set up in full below, t.applied being cleared by undo). On the same host: the full bootstrap
+    // of the node as it is now takes the undo's place.
+    let prevChanges: string[] = [];
+    const previous = pending?.node ?? t.touched?.record;
+    if (previous && previous.sshTarget !== record.sshTarget) prevChanges = await this.undo(node, t, pending);
+    else if (pending) {
+      this.opts.removals?.done(node);
+      t.applied = undefined;
+    }
     const spec = bootstrapSpecFor(record, records, this.opts.settings);
     const exec = this.opts.executorFor(record);
     const reservations = JSON.stringify(spec?.dhcp?.reservations ?? []);
@@ -341,7 +391,7 @@ export class Provisioner {
     t.force = false;
     let changes: string[] = [];
     if (!spec) {
-      changes = await this.undo(t);
+      changes = await this.undo(node, t, undefined);
     } else if (force || prev?.base !== base) {
       t.touched = { record, spec };
       try {
@@ -359,13 +409,48 @@ export class Provisioner {
     return [...prevChanges, ...changes];
   }
 
-  /** Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal). */
-  private async undo(t: NodeTask): Promise<string[]> {
+  /**
+   * Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal): on the
+   * host and with the spec of its pending removal when the store keeps one (after a restart, the only record of
+   * it), else of the last bootstrap started here.
+   */
+  private async undo(node: string, t: NodeTask, pending: NodeRemovalRecord | undefined): Promise<string[]> {
     t.applied = undefined;
-    const done = t.touched;
-    if (!done) return [];
-    const report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
+    let report: { readonly changes: readonly string[] } | undefined;
+    try {
+      const done = pending ? { record: pending.node, spec: undoSpec(pending) } : t.touched;
+      if (!done) return [];
+      report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      if (pending) this.opts.removals?.failed(node, error, new Date(Date.now() + this.retryDelay(t.failures + 1)));
+      throw e;
+    }
     t.touched = undefined;
+    if (pending) this.opts.removals?.done(node);
     return [...report.changes];
   }
+
+  /** The wait before the retry after `failures` failed runs in a row: retryMs doubling up to 30 s. */
+  private retryDelay(failures: number): number {
+    return Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** (failures - 1));
+  }
+}
+
+interface Snapshot {
+  readonly records: CloudRecords;
+  readonly removals: readonly NodeRemovalRecord[];
+}
+
+/** The bootstrap spec a pending removal undoes: data read back from the store, checked before it reaches a command. */
+function undoSpec(pending: NodeRemovalRecord): NodeBootstrapSpec {
+  let spec: NodeBootstrapSpec;
+  try {
+    spec = JSON.parse(pending.undo) as NodeBootstrapSpec;
+    validateNodeSpec(spec);
+  } catch (e) {
+    throw new Error(`the stored undo of node '${pending.node.name}' is unusable: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  if (spec.name !== pending.node.name) throw new Error(`the stored undo of node '${pending.node.name}' is for node '${spec.name}'`);
+  return spec;
 }

@@ -14,6 +14,7 @@ import { CloudService } from './cloud-service.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
 import { NodeExecutors } from './node-executors.js';
+import { storeRemovalLedger } from './node-removals.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
@@ -73,6 +74,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ? new Provisioner({
           records: () => ref.service!.records(),
           revision: () => ref.service!.revision(),
+          removals: storeRemovalLedger(store),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
@@ -138,8 +140,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       datapaths: network,
       resyncer: network,
       overlay: config.overlay,
+      backendTimeouts: {
+        ...(config.vms.createTimeoutSeconds !== undefined && { createMs: config.vms.createTimeoutSeconds * 1000 }),
+        ...(config.vms.deleteTimeoutSeconds !== undefined && { deleteMs: config.vms.deleteTimeoutSeconds * 1000 }),
+      },
       log: logger.child({ component: 'cloud' }),
-      ...(provisioner && { provisioning: (node: string) => provisioner.status(node) }),
+      ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
     ref.service = service;
     const interrupted = service.recoverInterrupted();

@@ -5,11 +5,11 @@
 //
 // Where a node's commands run: see node-executors.ts.
 import { join } from 'node:path';
-import { ImageNotFoundError, LxdVmDriver, NetnsVmDriver, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import { ImageNotFoundError, LxdVmDriver, NetnsVmDriver, VmExistsError, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
 import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
-import { Invalid } from './errors.js';
+import { Conflict, Invalid } from './errors.js';
 import type { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {
@@ -69,6 +69,8 @@ export class NodeBackends implements VmBackend {
         const available = e.available.join(', ') || 'none';
         throw new Invalid('image', `no LXD image '${e.image}' on node '${spec.node.name}' (${e.node}; its images: ${available})`);
       }
+      // Not one of ours (the store has one VM per name): the create made nothing, and the rollback must not delete it.
+      if (e instanceof VmExistsError) throw new Conflict('name', `node '${spec.node.name}' already has a VM named '${spec.name}' that the store has no record of (a leftover, or not ours): remove it there or choose another name`);
       throw e;
     }
   }

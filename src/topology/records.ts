@@ -48,6 +48,23 @@ export interface VmRecord {
   readonly createdAt: string;
 }
 
+/**
+ * A node that left the store while its undo on the node (what its bootstrap made) has not yet gone through: kept,
+ * and retried, until it does, across restarts.
+ */
+export interface NodeRemovalRecord {
+  /** The node as it was: the undo reaches it by its SSH target (or name). */
+  readonly node: NodeRecord;
+  /** What the undo needs, as JSON (the node's bootstrap spec; opaque here). */
+  readonly undo: string;
+  readonly requestedAt: string;
+  /** Failed attempts so far. */
+  readonly attempts: number;
+  readonly lastError?: string;
+  /** ISO time of the next attempt. */
+  readonly nextAttemptAt: string;
+}
+
 export interface CloudRecords {
   readonly nodes: readonly NodeRecord[];
   readonly subnets: readonly SubnetRecord[];

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
-import type { CloudRecords, NodeRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 import type { CloudStore, StoreReader, StoreWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
@@ -24,6 +24,14 @@ interface NodeRow {
   cpus: number;
   memory_mib: number;
   created_at: string;
+}
+
+interface NodeRemovalRow extends NodeRow {
+  undo: string;
+  requested_at: string;
+  attempts: number;
+  last_error: string | null;
+  next_attempt_at: string;
 }
 
 interface SubnetRow {
@@ -61,6 +69,15 @@ const nodeFromRow = (r: NodeRow): NodeRecord => ({
   cpus: r.cpus,
   memoryMiB: r.memory_mib,
   createdAt: r.created_at,
+});
+
+const nodeRemovalFromRow = (r: NodeRemovalRow): NodeRemovalRecord => ({
+  node: nodeFromRow(r),
+  undo: r.undo,
+  requestedAt: r.requested_at,
+  attempts: r.attempts,
+  ...(r.last_error !== null && { lastError: r.last_error }),
+  nextAttemptAt: r.next_attempt_at,
 });
 
 const subnetFromRow = (r: SubnetRow): SubnetRecord => ({
@@ -128,9 +145,10 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   const current = storeSchemaVersion(db);
   const newer = newerSchemaProblem(current, migrations);
   if (newer !== undefined) throw new StoreSchemaError(`the store has ${newer}`);
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations) {
-    if (m.version <= current) continue;
+    if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);
       record.run(m.version, m.name, new Date().toISOString());
@@ -167,6 +185,13 @@ export class SqliteStore implements CloudStore {
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
+      removals: db.prepare('SELECT * FROM node_removals ORDER BY name'),
+      removal: db.prepare('SELECT * FROM node_removals WHERE name = ?'),
+      putRemoval: db.prepare(
+        `INSERT OR REPLACE INTO node_removals (name, roles, underlay_ip, service_ip, ssh_target, az, cpus, memory_mib, created_at, undo, requested_at, attempts, last_error, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteRemoval: db.prepare('DELETE FROM node_removals WHERE name = ?'),
     };
     const getMeta = (key: string): string | undefined => (q.meta.get(key) as { value: string } | undefined)?.value;
     const reader: StoreReader = {
@@ -200,6 +225,11 @@ export class SqliteStore implements CloudStore {
       records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms() }),
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
+      listNodeRemovals: () => (q.removals.all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
+      getNodeRemoval: (name) => {
+        const r = q.removal.get(name) as NodeRemovalRow | undefined;
+        return r && nodeRemovalFromRow(r);
+      },
     };
     this.reader = reader;
     this.writer = {
@@ -222,6 +252,13 @@ export class SqliteStore implements CloudStore {
       setMeta: (key, value) => {
         q.setMeta.run(key, value);
       },
+      putNodeRemoval: ({ node: n, ...r }) => {
+        q.putRemoval.run(
+          n.name, JSON.stringify(n.roles), n.underlayIp, n.serviceIp ?? null, n.sshTarget ?? null, n.az ?? null, n.cpus, n.memoryMiB, n.createdAt,
+          r.undo, r.requestedAt, r.attempts, r.lastError ?? null, r.nextAttemptAt,
+        );
+      },
+      deleteNodeRemoval: (name) => q.deleteRemoval.run(name).changes > 0,
       nextSequence: (name) => {
         const next = Number(getMeta(`seq:${name}`) ?? 0) + 1;
         q.setMeta.run(`seq:${name}`, String(next));

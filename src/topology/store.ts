@@ -5,7 +5,7 @@
 // SQLite runs the function inside one IMMEDIATE transaction. A distributed store can keep this interface by
 // running the function against a local snapshot and committing with compare-and-swap, re-running it on conflict:
 // so the function must do no I/O and have no effect outside the writer it is given.
-import type { CloudRecords, NodeRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
 export interface StoreReader {
   listNodes(): NodeRecord[];
@@ -20,6 +20,9 @@ export interface StoreReader {
   /** Bumped by every committed write. */
   revision(): number;
   getMeta(key: string): string | undefined;
+  /** Pending node removals, by node name. */
+  listNodeRemovals(): NodeRemovalRecord[];
+  getNodeRemoval(name: string): NodeRemovalRecord | undefined;
 }
 
 export interface StoreWriter extends StoreReader {
@@ -32,6 +35,9 @@ export interface StoreWriter extends StoreReader {
   /** Removes the record: only now are its IP, MAC and port free for another VM. */
   deleteVm(name: string): boolean;
   setMeta(key: string, value: string): void;
+  /** Inserts or replaces the pending removal of `removal.node.name`. */
+  putNodeRemoval(removal: NodeRemovalRecord): void;
+  deleteNodeRemoval(name: string): boolean;
   /** 1, 2, 3... per name, never reused (e.g. VM port names). */
   nextSequence(name: string): number;
 }

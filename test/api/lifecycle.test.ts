@@ -45,7 +45,8 @@ describe('VM lifecycle', () => {
     h.backend.failDelete.add('v');
     const res = await h.call('DELETE', '/api/v1/vms/v');
     expect(res.status).toBe(502);
-    expect(h.service.getVm('v')).toMatchObject({ state: 'error', error: 'delete failed: lxd: device busy' });
+    expect(h.service.getVm('v')).toMatchObject({ state: 'error', error: 'delete failed: lxd: device busy; cleanup pending: delete the VM to retry it' });
+    expect(res.json.error.message).toBe("deleting VM 'v' on node 'host-1' failed: lxd: device busy: the VM is kept in state error with its IP and MAC reserved; delete it again to retry");
     expect((await create('w')).json.vm.ip).toBe('192.168.20.3'); // .2 still held
     h.backend.failDelete.clear();
     expect((await h.call('DELETE', '/api/v1/vms/v')).status).toBe(200);

@@ -64,7 +64,7 @@ describe('SqliteStore', () => {
     b.close();
     const db = new Database(path);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     db.close();
   });
 
@@ -108,25 +108,58 @@ describe('SqliteStore', () => {
 
   it('applies only new migrations, and refuses a store newer than the program', () => {
     const path = join(dir, 'f.db');
+    const last = MIGRATIONS.at(-1)!.version;
     openSqliteStore(path).close();
     const s = openSqliteStore(path); // reopening applies nothing twice
-    expect(s.schemaVersion()).toBe(1);
+    expect(s.schemaVersion()).toBe(last);
     s.close();
-    const extra = { version: 2, name: 'add column', sql: 'ALTER TABLE nodes ADD COLUMN labels TEXT' };
+    const extra = { version: last + 1, name: 'add column', sql: 'ALTER TABLE nodes ADD COLUMN labels TEXT' };
     const t = openSqliteStore(path, { migrations: [...MIGRATIONS, extra] });
-    expect(t.schemaVersion()).toBe(2);
+    expect(t.schemaVersion()).toBe(last + 1);
     t.close();
     expect(() => openSqliteStore(path)).toThrow(StoreSchemaError);
+  });
+
+  it('a migration missing below one that ran (branches merged in another order) is applied too', () => {
+    const path = join(dir, 'gap.db');
+    openSqliteStore(path).close(); // v1 and v3, no v2
+    const v2 = { version: 2, name: 'tokens', sql: 'CREATE TABLE api_tokens_probe (id TEXT PRIMARY KEY)' };
+    const s = openSqliteStore(path, { migrations: [MIGRATIONS[0]!, v2, ...MIGRATIONS.slice(1)] });
+    s.close();
+    const db = new Database(path);
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual([1, 2, 3].map((version) => ({ version })));
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'api_tokens_probe'").all()).toHaveLength(1);
+    db.close();
+  });
+
+  it('keeps a pending node removal (the node as it was, the undo, attempts) across a reopen, one per node name', () => {
+    const path = join(dir, 'removals.db');
+    const store = openSqliteStore(path);
+    const pending = { node: gw, undo: '{"name":"gw-1"}', requestedAt: 't0', attempts: 0, nextAttemptAt: 't0' };
+    const r0 = store.read((r) => r.revision());
+    store.write((w) => w.putNodeRemoval(pending));
+    store.write((w) => w.putNodeRemoval({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' }));
+    store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: 't1', attempts: 0, nextAttemptAt: 't1' }));
+    expect(store.read((r) => r.revision())).toBe(r0 + 3);
+    store.close();
+    const again = openSqliteStore(path);
+    expect(again.read((r) => r.listNodeRemovals().map((x) => x.node.name))).toEqual(['gw-1', 'host-1']);
+    expect(again.read((r) => r.getNodeRemoval('gw-1'))).toEqual({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' });
+    expect(again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(true);
+    expect(again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(false);
+    expect(again.read((r) => r.getNodeRemoval('gw-1'))).toBeUndefined();
+    expect(again.integrityCheck()).toEqual([]);
+    again.close();
   });
 
   it('a failing migration is rolled back whole', () => {
     const path = join(dir, 'g.db');
     openSqliteStore(path).close();
-    const bad = { version: 2, name: 'half', sql: 'CREATE TABLE x (a INTEGER); CREATE TABLE nodes (a INTEGER);' };
+    const bad = { version: MIGRATIONS.at(-1)!.version + 1, name: 'half', sql: 'CREATE TABLE x (a INTEGER); CREATE TABLE nodes (a INTEGER);' };
     expect(() => openSqliteStore(path, { migrations: [...MIGRATIONS, bad] })).toThrow(/already exists/);
     const db = new Database(path);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'x'").all()).toEqual([]);
-    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 });
+    expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: MIGRATIONS.at(-1)!.version });
     db.close();
   });
 });

@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CloudService } from '../../controller/cloud-service.js';
-import { AddNodeBody, Deleted, ErrorBody, FlowRow, NameParams, NetworkResult, Node, ResyncResult } from '../schemas.js';
+import { AddNodeBody, Deleted, ErrorBody, FlowRow, NameParams, NetworkResult, Node, NodeRemoval, ResyncResult } from '../schemas.js';
 
 const tags = ['nodes'];
 
 export function nodeRoutes(service: CloudService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/nodes', { schema: { tags, summary: 'List nodes', response: { 200: Type.Object({ nodes: Type.Array(Node) }) } } }, async () => ({
-      nodes: service.listNodes(),
-    }));
+    app.get(
+      '/nodes',
+      { schema: { tags, summary: 'List nodes, and removed nodes whose undo is pending', response: { 200: Type.Object({ nodes: Type.Array(Node), removals: Type.Array(NodeRemoval) }) } } },
+      async () => ({ nodes: service.listNodes(), removals: service.listNodeRemovals() }),
+    );
 
     app.get(
       '/nodes/:name',

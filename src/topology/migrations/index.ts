@@ -1,6 +1,8 @@
 // Schema migrations, applied in order inside one transaction each; `schema_migrations` records which ran.
-// Never edit a released migration: add the next one.
+// Never edit a released migration: add the next one. A version missing below a newer one that ran (branches merged
+// in another order) is applied too.
 import { v1Initial } from './v1-initial.js';
+import { v3NodeRemovals } from './v3-node-removals.js';
 
 export interface Migration {
   readonly version: number;
@@ -8,4 +10,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v3NodeRemovals];
