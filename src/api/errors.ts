@@ -2,6 +2,7 @@
 // bad JSON, oversized body) say what was wrong, anything else is a 500 whose details stay in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../controller/errors.js';
+import { ruleTextOf } from '../topology/names.js';
 
 export const STATUS_OF: Readonly<Record<DomainErrorKind, number>> = {
   not_found: 404,
@@ -26,18 +27,45 @@ interface ValidationItem {
   readonly params?: Record<string, unknown>;
 }
 
-/** 'body/prefixLength must be <= 32' -> field 'prefixLength', message 'prefixLength: must be <= 32'. */
-function describeValidation(items: readonly ValidationItem[], context: string | undefined): { field: string; message: string } {
+/**
+ * 'body/prefixLength must be <= 32' -> field 'prefixLength', message 'prefixLength: must be <= 32'. A name field
+ * (one whose schema carries a rule of src/topology/names.ts) says the whole rule, whichever part of it failed.
+ */
+function describeValidation(items: readonly ValidationItem[], context: string | undefined, req: FastifyRequest): { field: string; message: string } {
   const first = items[0] ?? {};
-  const path = (first.instancePath ?? '').split('/').filter(Boolean).join('.');
+  const segments = (first.instancePath ?? '').split('/').filter(Boolean);
+  const path = segments.join('.');
   const missing = first.params?.missingProperty;
   const extra = first.params?.additionalProperty;
   if (typeof missing === 'string') return { field: joinField(path, missing), message: `${joinField(path, missing)}: is required` };
   if (typeof extra === 'string') return { field: joinField(path, extra), message: `${joinField(path, extra)}: is not a known field` };
   const field = path || context || 'body';
+  const rule = ruleTextOf(schemaAt(req, context, segments)?.pattern);
+  if (rule !== undefined) return { field, message: `${field}: must be ${rule}${shown(valueAt(req, context, segments))}` };
   const allowed = first.params?.allowedValues;
   const reason = Array.isArray(allowed) ? `must be one of ${allowed.join(', ')}` : (first.message ?? 'is invalid');
   return { field, message: `${field}: ${reason}` };
+}
+
+type Json = Record<string, unknown> | undefined;
+
+/** The route's schema of the property at `segments` (body, params or querystring). */
+function schemaAt(req: FastifyRequest, context: string | undefined, segments: readonly string[]): Json {
+  let at = (req.routeOptions?.schema as Json)?.[context ?? 'body'] as Json;
+  for (const s of segments) at = (at?.['properties'] as Json)?.[s] as Json;
+  return at;
+}
+
+function valueAt(req: FastifyRequest, context: string | undefined, segments: readonly string[]): unknown {
+  const sources: Record<string, unknown> = { body: req.body, params: req.params, querystring: req.query };
+  let at = sources[context ?? 'body'];
+  for (const s of segments) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[s] : undefined;
+  return at;
+}
+
+function shown(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  return ` (got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value)})`;
 }
 
 function joinField(path: string, name: string): string {
@@ -52,7 +80,7 @@ export function handleError(error: FastifyError | Error, req: FastifyRequest, re
   }
   const fe = error as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
   if (fe.validation) {
-    const { field, message } = describeValidation(fe.validation, fe.validationContext);
+    const { field, message } = describeValidation(fe.validation, fe.validationContext, req);
     return reply.status(400).send(errorPayload(req, 'invalid', message, field));
   }
   const status = fe.statusCode ?? 500;

@@ -3,9 +3,14 @@
 // what needs the store (overlaps, capacity, references) and says which field is wrong.
 import { Type, type Static } from 'typebox';
 import { NODE_ROLES } from '../topology/model.js';
+import { AZ_NAME, IMAGE_REF, NODE_NAME, STORED_NAME, SUBNET_NAME, VM_NAME, type NameRule } from '../topology/names.js';
 import { VM_STATES } from '../topology/records.js';
 
-const Name = (description: string) => Type.String({ minLength: 1, maxLength: 63, description });
+/** A name field checked by one of src/topology/names.ts's rules: its pattern, length and words come from there. */
+const Named = (rule: NameRule, description: string, extra: { examples?: string[] } = {}) =>
+  Type.String({ minLength: 1, maxLength: rule.maxLength, pattern: rule.pattern, description: `${description} ${rule.text}.`, ...extra });
+/** A reference to an existing record: any name an older version accepted (STORED_NAME), so older records stay reachable. */
+const Ref = (description: string) => Named(STORED_NAME, description);
 const Ipv4 = (description: string) => Type.String({ minLength: 7, maxLength: 15, description, examples: ['10.0.0.11'] });
 const Optional = Type.Optional;
 
@@ -66,12 +71,12 @@ export const NodeRemoval = Type.Object(
 
 export const AddNodeBody = Type.Object(
   {
-    name: Name('Node name (letters, digits, . _ -; at most 32).'),
+    name: Named(NODE_NAME, 'Node name (also its switch port sw-NAME, so short):'),
     roles: Type.Array(Role, { minItems: 1, maxItems: NODE_ROLES.length }),
     underlayIp: Ipv4('Address on the underlay network (its VXLAN local_ip).'),
     serviceIp: Optional(Ipv4('Gateways: the tunnel endpoint other nodes send to (default: underlayIp).')),
     sshTarget: Optional(Type.String({ minLength: 1, maxLength: 300, description: '[user@]host[:port] for node configuration.' })),
-    az: Optional(Type.String({ minLength: 1, maxLength: 32, examples: ['AZ-1'] })),
+    az: Optional(Named(AZ_NAME, 'Availability zone:', { examples: ['AZ-1'] })),
     cpus: Optional(Type.Integer({ minimum: 0, maximum: 100000, description: 'Compute nodes: CPUs for VMs.' })),
     memoryMiB: Optional(Type.Integer({ minimum: 0, maximum: 1 << 30, description: 'Compute nodes: memory for VMs, MiB.' })),
   },
@@ -90,7 +95,7 @@ export const Subnet = Type.Object({
 
 export const CreateSubnetBody = Type.Object(
   {
-    name: Name('Subnet name (letters, digits, . _ -; at most 32).'),
+    name: Named(SUBNET_NAME, 'Subnet name:'),
     prefixLength: Optional(Type.Integer({ minimum: 0, maximum: 32, description: 'Carve the next free block of this length from the overlay (default 27).' })),
     cidr: Optional(Type.String({ minLength: 9, maxLength: 18, description: 'Or take exactly this block of the overlay.', examples: ['192.168.20.64/27'] })),
   },
@@ -121,13 +126,13 @@ export const Vm = Type.Object({
 
 export const CreateVmBody = Type.Object(
   {
-    name: Name('VM name: a DNS label (letters, digits, -).'),
-    subnet: Name('Subnet name.'),
+    name: Named(VM_NAME, 'VM name (its hostname and container name):'),
+    subnet: Ref('Subnet name:'),
     flavor: Type.String({ minLength: 1, maxLength: 32, description: "'4C8G', '2C512M' or tiny, small, medium, large, xlarge.", examples: ['4C8G'] }),
-    image: Type.String({ minLength: 1, maxLength: 128, examples: ['images:debian/12'] }),
-    gateway: Optional(Name('Gateway node for its egress (default: one in its AZ with the fewest VMs).')),
-    az: Optional(Type.String({ minLength: 1, maxLength: 32, description: 'Only compute nodes of this AZ.' })),
-    node: Optional(Name('Exactly this compute node.')),
+    image: Named(IMAGE_REF, 'Image:', { examples: ['minicloud-busybox', 'images:debian/12'] }),
+    gateway: Optional(Ref('Gateway node for its egress (default: one in its AZ with the fewest VMs):')),
+    az: Optional(Named(AZ_NAME, 'Only compute nodes of this AZ:')),
+    node: Optional(Ref('Exactly this compute node:')),
   },
   { additionalProperties: false },
 );
@@ -159,8 +164,8 @@ export const Datapath = Type.Object({
   ports: Type.Array(Type.Object({ name: Type.String(), number: Type.Integer() })),
 });
 
-export const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
-export const VmQuery = Type.Object({ node: Optional(Type.String({ maxLength: 63 })), subnet: Optional(Type.String({ maxLength: 63 })) }, { additionalProperties: false });
+export const NameParams = Type.Object({ name: Ref('Name:') });
+export const VmQuery = Type.Object({ node: Optional(Ref('Only VMs on this node:')), subnet: Optional(Ref('Only VMs in this subnet:')) }, { additionalProperties: false });
 
 export const Deleted = Type.Object({ deleted: Type.String(), network: NetworkResult });
 export const ResyncResult = Type.Object({ node: Type.String(), flowMods: Type.Integer(), seconds: Type.Number() });

@@ -17,6 +17,7 @@ import {
   type NodeBootstrapSpec,
 } from '../hosts/index.js';
 import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
+import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from './cloud-service.js';
 import type { Config } from './config.js';
@@ -59,11 +60,14 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
   };
 }
 
-/** Every VM's DHCP reservation (MAC -> IP, router = its subnet's gateway IP), sorted by VM name. */
+/**
+ * Every VM's DHCP reservation (MAC -> IP, router = its subnet's gateway IP), sorted by VM name. A VM whose name no
+ * host rule admits (stored by an older version) gets none: one such name must not stop DHCP for every VM.
+ */
 export function dhcpReservations(records: CloudRecords): DhcpReservation[] {
   const gateways = new Map(records.subnets.map((s) => [s.name, s.gatewayIp]));
   return records.vms
-    .filter((v) => v.state !== 'deleting')
+    .filter((v) => v.state !== 'deleting' && matchesRule(VM_REF, v.name))
     .map((v) => ({ vm: v.name, mac: v.mac, ip: v.ip, ...(gateways.has(v.subnet) && { router: gateways.get(v.subnet)! }) }))
     .sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
 }
@@ -85,6 +89,8 @@ export function bootstrapSpecFor(
   const nodes = records.nodes.map(nodeToModel);
   const addresses = records.subnets.map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
   if (node.roles.every((r) => r === 'management')) return undefined;
+  const badName = nameProblem(NODE_NAME, node.name);
+  if (badName !== undefined) throw new Error(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
   // The DHCP role needs at least one subnet to serve; until then the node gets its bridge (and connects) without it.
   const roles = node.roles.filter((r) => r !== 'management' && (r !== 'dhcp' || addresses.length > 0));
   const sw = nodes.find((n) => hasRole(n, 'switch'));
@@ -102,7 +108,8 @@ export function bootstrapSpecFor(
     ...(settings.underlay && { underlay: { device: settings.underlay.device, address: `${node.underlayIp}/${settings.underlay.prefixLength}` } }),
     ...(isBroadcastMember(model) && sw && { switchIp: tunnelIp(sw) }),
     ...(hasRole(model, 'switch') && {
-      switchPeers: nodes.filter(isBroadcastMember).map((n) => ({ name: n.name, ip: tunnelIp(n) })).sort((a, b) => (a.name < b.name ? -1 : 1)),
+      // A node stored under an older, wider name rule can't have a port here; it must not take the others down with it.
+      switchPeers: nodes.filter((n) => isBroadcastMember(n) && matchesRule(NODE_NAME, n.name)).map((n) => ({ name: n.name, ip: tunnelIp(n) })).sort((a, b) => (a.name < b.name ? -1 : 1)),
     }),
     ...(roles.includes('gateway') && {
       gateway: {
@@ -393,6 +400,7 @@ export class Provisioner {
     if (!spec) {
       changes = await this.undo(node, t, undefined);
     } else if (force || prev?.base !== base) {
+      validateNodeSpec(spec); // a spec refused before any command ran leaves nothing on the node for removal to undo
       t.touched = { record, spec };
       try {
         changes = [...(await this.ops.bootstrap(exec, spec)).changes];

@@ -1,21 +1,23 @@
 // Field checks shared by the CloudService operations. Each returns the reason a value is wrong, or undefined.
+// Names follow the rules of src/topology/names.ts, the same ones the API schemas and src/hosts enforce.
 import { ipv4ToNumber } from '../topology/model.js';
+import * as rules from '../topology/names.js';
 
-/** Node names: as the model allows (also used in OVS port names on the switch node, so kept short). */
-export const NODE_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-/** VM names become container and host names: a DNS label. */
-export const VM_NAME = /^[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-export const SUBNET_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-export const AZ_NAME = /^[A-Za-z0-9_.-]{1,32}$/;
-/** LXD image references such as 'images:debian/12', 'ubuntu:22.04' or a fingerprint. */
-export const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$/;
+export const NODE_NAME = rules.patternOf(rules.NODE_NAME);
+export const VM_NAME = rules.patternOf(rules.VM_NAME);
+export const SUBNET_NAME = rules.patternOf(rules.SUBNET_NAME);
+export const AZ_NAME = rules.patternOf(rules.AZ_NAME);
+export const IMAGE_REF = rules.patternOf(rules.IMAGE_REF);
 /** '[user@]host[:port]' */
 export const SSH_TARGET = /^(?:[A-Za-z0-9_.-]{1,32}@)?[A-Za-z0-9_.:[\]-]{1,253}(?::\d{1,5})?$/;
 
+const RULE_OF = new Map<RegExp, rules.NameRule>(rules.NAME_RULES.map((r) => [rules.patternOf(r), r]));
+
+/** Why `name` is not a valid `what` (one of the patterns above): the message says the rule. */
 export function badName(name: string, pattern: RegExp, what: string): string | undefined {
-  if (pattern.test(name)) return undefined;
-  if (pattern === VM_NAME) return `'${name}' is not a valid ${what}: letters, digits and '-', starting with a letter, at most 63 characters`;
-  return `'${name}' is not a valid ${what}: letters, digits, '.', '_' and '-', at most 32 characters`;
+  const rule = RULE_OF.get(pattern);
+  if (rule) return rules.nameProblem(rule, name, what);
+  return pattern.test(name) ? undefined : `'${name}' is not a valid ${what}`;
 }
 
 export function badIpv4(ip: string): string | undefined {

@@ -6,6 +6,7 @@
 // Where a node's commands run: see node-executors.ts.
 import { join } from 'node:path';
 import { ImageNotFoundError, LxdVmDriver, NetnsVmDriver, VmExistsError, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import { IMAGE_ALIAS, matchesRule } from '../topology/names.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
 import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
@@ -36,7 +37,7 @@ export function driverSpec(spec: VmSpec): DriverSpec {
     flavor: { cpus: spec.cpus, memoryMiB: spec.memoryMiB },
     // A plain alias names a local image; a remote reference ('images:debian/12') can't be fetched here, so the
     // driver's configured image is used instead.
-    ...(/^[A-Za-z][A-Za-z0-9-]{0,62}$/.test(spec.image) && { image: spec.image }),
+    ...(matchesRule(IMAGE_ALIAS, spec.image) && { image: spec.image }),
   };
 }
 

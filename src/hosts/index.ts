@@ -18,7 +18,7 @@ export { PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelPortsFor } from '.
 export { NAT_CHAIN } from './bootstrap/nat.js';
 export { ROUTE_PROTO } from './bootstrap/ip.js';
 export type { VmDriver, VmSpec, VmInfo, VmState, VmNetwork, Flavor } from './vm/driver.js';
-export { MacMismatchError, VmExistsError, VmNotFoundError, portNameFor, validateVmSpec } from './vm/driver.js';
+export { MacMismatchError, VmExistsError, VmNotFoundError, portNameFor, validateStoredVmSpec, validateVmSpec } from './vm/driver.js';
 export { NetnsVmDriver, type NetnsVmDriverOptions } from './vm/netns.js';
 export { ImageNotFoundError, LxdVmDriver, type LxdVmDriverOptions } from './vm/lxd.js';
 export { ensureBusyboxImage, imageExists, DEFAULT_IMAGE } from './lxd/image.js';

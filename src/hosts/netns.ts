@@ -1,5 +1,5 @@
 import { withEnv, type ExecOptions, type ExecResult, type Executor } from './executor.js';
-import { assertName } from './validate.js';
+import { assertNetnsName } from './validate.js';
 
 export interface NetnsExecutorOptions {
   /** Environment for every command, e.g. { OVS_RUNDIR: '/tmp/minicloud-lab/h1' } for a lab node's own OVS. */
@@ -18,7 +18,7 @@ export class NetnsExecutor implements Executor {
     readonly netns: string,
     private readonly options: NetnsExecutorOptions = {},
   ) {
-    assertName('network namespace', netns);
+    assertNetnsName('network namespace', netns);
     this.target = `${inner.target === 'local' ? '' : `${inner.target}/`}netns:${netns}`;
   }
 

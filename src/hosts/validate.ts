@@ -1,6 +1,8 @@
 // Input checks for everything that ends up in a command line, a file on a node or an OVSDB record. Names are kept to
 // a pattern that no shell, `ip`, `ovs-vsctl` or `lxc` gives a meaning to, so even a bug in quoting could not turn them
-// into code; everything else (addresses, paths) is parsed, not pattern-matched loosely.
+// into code; everything else (addresses, paths) is parsed, not pattern-matched loosely. Node, VM and image names
+// follow the rules of src/topology/names.ts, the same ones the API enforces.
+import { IMAGE_ALIAS, NODE_NAME, VM_NAME, VM_REF, matchesRule, type NameRule } from '../topology/names.js';
 
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
@@ -13,8 +15,10 @@ export class ValidationError extends Error {
   }
 }
 
-/** VM, image and node names: a letter, then letters, digits and '-', at most 32, not ending in '-'. */
+/** A plain token (a letter, then letters, digits and '-', at most 32, not ending in '-'). */
 export const NAME_PATTERN = /^[A-Za-z](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$/;
+/** Network namespace names (a file under /run/netns): a letter, then letters, digits, '_' and '-', at most 64. */
+export const NETNS_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 /** Linux interface names (IFNAMSIZ - 1 = 15), no leading '-' or '.'. */
 export const IFNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/;
 const MAC_PATTERN = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
@@ -31,6 +35,40 @@ function isString(v: unknown): v is string {
 
 export function assertName(field: string, value: unknown): string {
   check(field, value, isString(value) && NAME_PATTERN.test(value), 'a letter, then letters, digits or "-" (at most 32)');
+  return value as string;
+}
+
+function assertRule(rule: NameRule, field: string, value: unknown): string {
+  check(field, value, matchesRule(rule, value), rule.text);
+  return value as string;
+}
+
+/** A node's name (topology NODE_NAME): what provisioning and the switch's port names take. */
+export function assertNodeName(field: string, value: unknown): string {
+  return assertRule(NODE_NAME, field, value);
+}
+
+/** The name of a VM to create (topology VM_NAME). */
+export function assertVmName(field: string, value: unknown): string {
+  return assertRule(VM_NAME, field, value);
+}
+
+/** The name of a VM that may exist already (topology VM_REF: it admits VMs named under the older, wider rule). */
+export function assertVmRef(field: string, value: unknown): string {
+  return assertRule(VM_REF, field, value);
+}
+
+export function isVmRef(value: unknown): value is string {
+  return matchesRule(VM_REF, value);
+}
+
+/** A local LXD image alias (topology IMAGE_ALIAS). */
+export function assertImageAlias(field: string, value: unknown): string {
+  return assertRule(IMAGE_ALIAS, field, value);
+}
+
+export function assertNetnsName(field: string, value: unknown): string {
+  check(field, value, isString(value) && NETNS_PATTERN.test(value), "a letter, then letters, digits, '_' or '-' (at most 64)");
   return value as string;
 }
 

@@ -1,5 +1,6 @@
 // The cloud model: plain, serialisable data. Nodes, subnets and VMs refer to each other by name. IPAM, the store
 // and the API build on these types; the pipeline compiles them into flows. Nothing here does I/O.
+import { matchesRule, STORED_NAME, SWITCH_PORT_PREFIX } from './names.js';
 
 /** What a node does. A node may have several roles (e.g. compute + gateway, or switch + management). */
 export type NodeRole = 'compute' | 'gateway' | 'switch' | 'dhcp' | 'management';
@@ -63,7 +64,7 @@ export const PORT_VXLAN_SW = 'vxlan-sw';
 
 /** Name of the switch node's VXLAN port to a host (`remote_ip=<host tunnel ip>, key=flow`). */
 export function switchPortName(hostName: string): string {
-  return `sw-${hostName}`;
+  return `${SWITCH_PORT_PREFIX}${hostName}`;
 }
 
 export function hasRole(node: CloudNode, role: NodeRole): boolean {
@@ -171,7 +172,8 @@ export function validateCloud(cloud: Cloud): string[] {
   unique('VM port on one node', cloud.vms.map((v) => `${v.node}/${v.port}`));
 
   for (const n of cloud.nodes) {
-    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(n.name)) problems.push(`node '${n.name}': bad name`);
+    // Names an older version accepted stay consistent here; new nodes must pass NODE_NAME (checked on creation).
+    if (!matchesRule(STORED_NAME, n.name)) problems.push(`node '${n.name}': bad name`);
     if (n.roles.length === 0) problems.push(`node '${n.name}': no role`);
     for (const r of n.roles) if (!NODE_ROLES.includes(r)) problems.push(`node '${n.name}': unknown role '${r}'`);
     tryParse(`node '${n.name}'`, () => ipv4ToNumber(n.underlayIp));

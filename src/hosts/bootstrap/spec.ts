@@ -6,9 +6,10 @@ import {
   assertIfName,
   assertIpv4,
   assertMac,
-  assertName,
+  assertNodeName,
   assertNetwork,
   assertPath,
+  assertVmRef,
   ValidationError,
 } from '../validate.js';
 
@@ -129,7 +130,7 @@ export function bridgeMacOf(spec: NodeBootstrapSpec): string | undefined {
 
 /** Throws ValidationError on the first bad field; checks role requirements too. */
 export function validateNodeSpec(spec: NodeBootstrapSpec): void {
-  assertName('node name', spec.name);
+  assertNodeName('node name', spec.name);
   const roles = ['compute', 'gateway', 'switch', 'dhcp', 'management'];
   if (!Array.isArray(spec.roles) || spec.roles.some((r) => !roles.includes(r))) throw new ValidationError('roles', spec.roles, `each one of ${roles.join(', ')}`);
   assertIpv4('tunnelIp', spec.tunnelIp);
@@ -154,7 +155,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
   if (hasRole(spec, 'switch')) {
     if (!Array.isArray(spec.switchPeers)) throw new ValidationError('switchPeers', spec.switchPeers, 'a list (may be empty)');
     for (const p of spec.switchPeers) {
-      assertName('switchPeers.name', p.name);
+      assertNodeName('switchPeers.name', p.name);
       assertIpv4('switchPeers.ip', p.ip);
     }
   }
@@ -185,7 +186,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
 }
 
 export function validateReservation(r: DhcpReservation): void {
-  assertName('reservation.vm', r.vm);
+  assertVmRef('reservation.vm', r.vm);
   assertMac('reservation.mac', r.mac);
   assertIpv4('reservation.ip', r.ip);
   if (r.router !== undefined) assertIpv4('reservation.router', r.router);

@@ -4,7 +4,7 @@
 // image answers to `busybox`, the image name the docs, the demo and the netns backend use.
 import type { Executor } from '../executor.js';
 import { writeNodeFile } from '../files.js';
-import { assertName, assertPath } from '../validate.js';
+import { assertImageAlias, assertPath } from '../validate.js';
 import { UDHCPC_SCRIPT } from '../vm/guest-files.js';
 
 export const DEFAULT_IMAGE = 'minicloud-busybox';
@@ -55,12 +55,12 @@ function metadataYaml(alias: string): string {
 }
 
 export async function imageExists(exec: Executor, alias: string): Promise<boolean> {
-  return (await exec.run(['lxc', 'image', 'info', assertName('image', alias)], { okCodes: [0, 1] })).code === 0;
+  return (await exec.run(['lxc', 'image', 'info', assertImageAlias('image', alias)], { okCodes: [0, 1] })).code === 0;
 }
 
 /** The fingerprint an alias points at, or undefined when there is no such alias. */
 export async function aliasTarget(exec: Executor, alias: string): Promise<string | undefined> {
-  const r = await exec.run(['lxc', 'query', `/1.0/images/aliases/${assertName('image alias', alias)}`], { okCodes: [0, 1] });
+  const r = await exec.run(['lxc', 'query', `/1.0/images/aliases/${assertImageAlias('image alias', alias)}`], { okCodes: [0, 1] });
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout) as { target?: string }).target;
 }
@@ -76,8 +76,8 @@ export async function listAliases(exec: Executor): Promise<string[]> {
  * `busybox`) that is missing; an alias already pointing at another image is left alone. Returns whether it imported.
  */
 export async function ensureBusyboxImage(exec: Executor, opts: { alias?: string; aliases?: readonly string[]; busybox?: string } = {}): Promise<boolean> {
-  const alias = assertName('image', opts.alias ?? DEFAULT_IMAGE);
-  const extra = (opts.aliases ?? [BUSYBOX_ALIAS]).map((a) => assertName('image alias', a)).filter((a) => a !== alias);
+  const alias = assertImageAlias('image', opts.alias ?? DEFAULT_IMAGE);
+  const extra = (opts.aliases ?? [BUSYBOX_ALIAS]).map((a) => assertImageAlias('image alias', a)).filter((a) => a !== alias);
   const busybox = assertPath('busybox', opts.busybox ?? '/bin/busybox');
   let fingerprint = await aliasTarget(exec, alias);
   const imported = fingerprint === undefined;

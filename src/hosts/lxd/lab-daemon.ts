@@ -6,7 +6,7 @@
 // namespace, mount the namespace's sysfs, and bind the machine's cgroup tree back over /sys/fs/cgroup.
 import type { Executor } from '../executor.js';
 import { withEnv } from '../executor.js';
-import { assertName, assertPath } from '../validate.js';
+import { assertNetnsName, assertPath } from '../validate.js';
 
 // Fixed script; every variable part arrives as a positional argument.
 const ENTER_WITH_CGROUPS = `set -e
@@ -44,7 +44,7 @@ export class LabLxd {
   }
 
   static async start(options: LabLxdOptions): Promise<LabLxd> {
-    assertName('netns', options.netns);
+    assertNetnsName('netns', options.netns);
     assertPath('LXD dir', options.dir);
     const lxd = new LabLxd(options);
     const { host, netns, dir } = options;

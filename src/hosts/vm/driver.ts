@@ -2,7 +2,19 @@
 // drivers share: the spec, its validation, port naming, errors.
 import { createHash } from 'node:crypto';
 import type { ExecOptions, ExecResult } from '../executor.js';
-import { assertIfAddress, assertIfName, assertIpv4, assertMac, assertName, assertPositiveInt, cidrContains, parseCidr, ValidationError } from '../validate.js';
+import {
+  assertIfAddress,
+  assertIfName,
+  assertImageAlias,
+  assertIpv4,
+  assertMac,
+  assertPositiveInt,
+  assertVmName,
+  assertVmRef,
+  cidrContains,
+  parseCidr,
+  ValidationError,
+} from '../validate.js';
 
 export interface Flavor {
   readonly cpus: number;
@@ -94,10 +106,21 @@ export function portNameFor(vmName: string): string {
   return plain.length <= 15 ? plain : `vm-${createHash('sha256').update(vmName).digest('hex').slice(0, 12)}`;
 }
 
+/** Checks a spec for a new VM: its name must pass the VM name rule (src/topology/names.ts). */
 export function validateVmSpec(spec: VmSpec): void {
-  assertName('VM name', spec.name);
+  assertVmName('VM name', spec.name);
+  validateSpecFields(spec);
+}
+
+/** Checks a spec read back from a node: a VM made under the older, wider name rule stays manageable. */
+export function validateStoredVmSpec(spec: VmSpec): void {
+  assertVmRef('VM name', spec.name);
+  validateSpecFields(spec);
+}
+
+function validateSpecFields(spec: VmSpec): void {
   assertMac('mac', spec.mac);
-  if (spec.image !== undefined) assertName('image', spec.image);
+  if (spec.image !== undefined) assertImageAlias('image', spec.image);
   if (spec.port !== undefined) assertIfName('port', spec.port);
   if (spec.flavor) {
     assertPositiveInt('flavor.cpus', spec.flavor.cpus, 1024);

@@ -4,7 +4,7 @@
 import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
-import { assertName, assertPath } from '../validate.js';
+import { assertPath, assertVmRef } from '../validate.js';
 import { DEFAULT_IMAGE, imageExists, listAliases } from '../lxd/image.js';
 import {
   MacMismatchError,
@@ -200,7 +200,7 @@ export class LxdVmDriver implements VmDriver {
   }
 
   private instance(name: string): Promise<LxdInstance | undefined> {
-    return this.query<LxdInstance>(`/1.0/instances/${assertName('VM name', name)}`);
+    return this.query<LxdInstance>(`/1.0/instances/${assertVmRef('VM name', name)}`);
   }
 
   private async require(name: string): Promise<LxdInstance> {
@@ -210,7 +210,7 @@ export class LxdVmDriver implements VmDriver {
   }
 
   private async state(name: string): Promise<LxdState> {
-    const s = await this.query<LxdState>(`/1.0/instances/${assertName('VM name', name)}/state`);
+    const s = await this.query<LxdState>(`/1.0/instances/${assertVmRef('VM name', name)}/state`);
     if (!s) throw new VmNotFoundError(name);
     return s;
   }

@@ -4,10 +4,11 @@ import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { readNodeFile, removeNodeFiles, writeNodeFile } from '../files.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
-import { assertName, assertPath } from '../validate.js';
+import { assertNetnsName, assertPath, assertVmRef } from '../validate.js';
 import {
   MacMismatchError,
   portNameFor,
+  validateStoredVmSpec,
   validateVmSpec,
   VmExistsError,
   VmNotFoundError,
@@ -54,11 +55,11 @@ export class NetnsVmDriver implements VmDriver {
     this.bridge = options.bridge ?? 'br0';
     this.logger = options.logger ?? silentLogger;
     assertPath('stateDir', options.stateDir);
-    if (options.nodeNetns !== undefined) assertName('nodeNetns', options.nodeNetns);
+    if (options.nodeNetns !== undefined) assertNetnsName('nodeNetns', options.nodeNetns);
   }
 
   netnsOf(name: string): string {
-    return `${this.options.netnsPrefix ?? 'vm-'}${assertName('VM name', name)}`;
+    return assertNetnsName('VM namespace', `${this.options.netnsPrefix ?? 'vm-'}${assertVmRef('VM name', name)}`);
   }
 
   async create(spec: VmSpec): Promise<VmInfo> {
@@ -162,11 +163,11 @@ export class NetnsVmDriver implements VmDriver {
   }
 
   private recordPath(name: string): string {
-    return `${this.options.stateDir}/${assertName('VM name', name)}.json`;
+    return `${this.options.stateDir}/${assertVmRef('VM name', name)}.json`;
   }
 
   private dhcpPidPath(name: string): string {
-    return `${this.options.stateDir}/${assertName('VM name', name)}.udhcpc.pid`;
+    return `${this.options.stateDir}/${assertVmRef('VM name', name)}.udhcpc.pid`;
   }
 
   private inVm(ns: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
@@ -184,7 +185,7 @@ export class NetnsVmDriver implements VmDriver {
     const text = await readNodeFile(this.host, this.recordPath(name));
     if (text === undefined) throw new VmNotFoundError(name);
     const rec = JSON.parse(text) as VmRecord;
-    validateVmSpec(rec.spec); // it is data read back from disk: check it again before it reaches a command
+    validateStoredVmSpec(rec.spec); // it is data read back from disk: check it again before it reaches a command
     return rec;
   }
 
