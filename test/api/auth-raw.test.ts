@@ -154,9 +154,9 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
       const status = await send('GET', target, undefined, auth);
       recording = false;
       expect(status, target).toBe(200);
+      expect(calls.length, `${target} reached no handler`).toBeGreaterThan(0);
+      calls.length = 0;
     }
-    expect(calls.length).toBe(4);
-    calls.length = 0;
   });
 
   it('every route reaches its handler with the token (so the matrix above tested handlers that exist)', async () => {
