@@ -103,6 +103,8 @@ interface XidWatch {
 const ASYNC_TYPES = new Set<Message['type']>(['hello', 'echo_request', 'packet_in', 'port_status', 'flow_removed']);
 /** How many fire-and-forget requests are remembered so a late error can still name them. */
 const SENT_MEMORY = 4096;
+/** Echo requests are not answered while more than this is queued for the peer. */
+const ECHO_REPLY_MAX_QUEUED = 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 
@@ -459,7 +461,10 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       return this.fail(new HandshakeError(`peer sent ${m.type} before HELLO`), OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE);
     }
     if (m.type === 'echo_request') {
-      this.trySend({ type: 'echo_reply', xid: m.xid, data: m.data });
+      // Echo replies are the one thing a peer makes us send at will: a peer that sends echoes and never reads
+      // would grow our send queue. Past a bound we stay quiet; a switch with that much on its way from us is
+      // hearing from us anyway.
+      if (this.socket.writableLength <= ECHO_REPLY_MAX_QUEUED) this.trySend({ type: 'echo_reply', xid: m.xid, data: m.data });
       return;
     }
     if (!ASYNC_TYPES.has(m.type) && this.settle(m, frameLength)) return;

@@ -136,6 +136,26 @@ describe('liveness', () => {
   });
 });
 
+describe('a peer that sends echo requests and never reads', () => {
+  it('does not grow our send queue past a bound', async () => {
+    const { conn, sw } = await connectionTo({ echoIntervalMs: 60_000 });
+    sw.socket.pause(); // reads nothing from here on
+    const data = new Uint8Array(60_000);
+    let sent = 0;
+    let maxQueued = 0;
+    // 2,000 echo requests of 60 kB (120 MB) against 1 MiB of replies at most, plus kernel buffers.
+    while (sent < 2000 && !conn.closed) {
+      for (let i = 0; i < 50; i++, sent++) sw.send({ type: 'echo_request', xid: 1_000_000 + sent, data } as Message);
+      await new Promise((r) => setTimeout(r, 5));
+      maxQueued = Math.max(maxQueued, conn.queuedBytes);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    maxQueued = Math.max(maxQueued, conn.queuedBytes);
+    expect(maxQueued).toBeLessThanOrEqual(1024 * 1024 + 60_008);
+    expect(conn.closed).toBe(false);
+  });
+});
+
 describe('exceptions in listeners close that connection only', () => {
   it('a message listener that throws', async () => {
     const { conn, sw } = await connectionTo({});
