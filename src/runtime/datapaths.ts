@@ -216,7 +216,9 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
     const dpid = hs.datapathId;
     // Admission and registration for one datapath id happen one claimant at a time.
     const dp = await this.serialised(dpid, async () => {
-      const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection }, this.opts.admission ?? {});
+      const rules = this.opts.admission ?? {};
+      const unknownConnected = (): number => [...this.dps.keys()].filter((id) => !rules.isKnown!(id)).length;
+      const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection, unknownConnected }, rules);
       if (!verdict.ok) {
         this.noteRefusal(conn.peer, verdict.reason, verdict.detail, dpid);
         conn.refuse(refusalText(verdict.reason, dpid));

@@ -312,6 +312,32 @@ describe('connection limits at accept', () => {
   });
 });
 
+describe('datapath ids of no node', () => {
+  it('are admitted up to maxUnknown at once; the nodes\' datapaths always', async () => {
+    const ctl = new Controller({
+      listen: ['tcp:127.0.0.1:0'],
+      manages: (dpid) => dpid === 0x70n,
+      desiredState: () => ({ flows: [] }),
+      registry: { admission: { maxUnknown: 2 } },
+      logger: testLogger(),
+    });
+    cleanups.push(() => ctl.stop());
+    const refused: string[] = [];
+    ctl.datapaths.on('refused', (_peer, reason) => refused.push(reason));
+    await ctl.start();
+    const port = Number(ctl.addresses[0]!.split(':').pop());
+    await fake(port, switchLike(0x71n));
+    await fake(port, switchLike(0x72n));
+    await until(() => ctl.datapaths.size === 2, 3000, 'two unknown admitted');
+    const third = await fake(port, switchLike(0x73n));
+    await until(() => third.closed, 3000, 'third unknown refused');
+    expect(new TextDecoder().decode(third.errors[0]?.data)).toBe('datapath id 0000000000000073 belongs to no node and too many such datapaths are connected');
+    expect(refused).toEqual(['max_unknown_datapaths']);
+    await fake(port, switchLike(0x70n));
+    await until(() => ctl.datapaths.get(0x70n), 3000, "the node's datapath admitted");
+  });
+});
+
 describe('datapaths without a desired state', () => {
   let ctl: Controller;
   let port: number;
