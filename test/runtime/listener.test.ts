@@ -119,6 +119,45 @@ describe('a whole multipart reply is bounded', () => {
   });
 });
 
+describe('memory a peer can make us hold during the handshake', () => {
+  const port = (portNo: number) => ({ portNo, hwAddr: '02:00:00:00:00:01', name: `p${portNo}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 });
+
+  it('a port description is bounded by what OVS can have (about 4 MiB), not by the general reply bound', async () => {
+    const registry = new DatapathRegistry({ logger: testLogger() });
+    cleanups.push(() => registry.closeAll());
+    const rejected: string[] = [];
+    registry.on('rejected', (_peer, err) => rejected.push(err.message));
+    const listenPort = await serve((s) => void registry.adopt(s));
+    const base = switchLike(0x90n);
+    let parts = 0;
+    const sw = await fake(listenPort, (m, f) => {
+      if (m.type !== 'port_desc_request') return base(m, f);
+      const more = (): void => {
+        if (f.socket.destroyed || parts++ > 10_000) return;
+        f.send({ type: 'port_desc_reply', xid: m.xid, flags: OFPMPF.REPLY_MORE, ports: Array.from({ length: 100 }, (_, i) => port(i + 1)) } as Message);
+        setImmediate(more);
+      };
+      more();
+    });
+    await until(() => sw.closed, 10_000, 'closed');
+    expect(rejected).toEqual([expect.stringMatching(/multipart reply to port_desc_request \(xid \d+\) exceeded 4259840 bytes/)]);
+    expect(parts).toBeLessThan(1000); // 4 MiB at 6.4 kB a part
+  });
+
+  it('PORT_STATUS messages before the handshake is done are kept only up to a bound', async () => {
+    const registry = new DatapathRegistry({ logger: testLogger() });
+    cleanups.push(() => registry.closeAll());
+    const listenPort = await serve((s) => void registry.adopt(s));
+    const sw = await fake(listenPort, (m, f) => {
+      if (m.type !== 'hello') return; // never answers FEATURES
+      f.send({ type: 'hello', xid: m.xid, version: 4, versions: [4] });
+      for (let i = 0; i < 2000 && !f.socket.destroyed; i++) f.send({ type: 'port_status', xid: 0, reason: 0, port: port(i + 1) } as Message);
+    });
+    await until(() => sw.closed, 5000, 'closed');
+    expect(registry.connectionCount).toBe(0);
+  });
+});
+
 describe('liveness', () => {
   it('a peer dripping a never-ending frame, one byte at a time, is declared dead by the echo timeout', async () => {
     const { conn, sw } = await connectionTo({ echoIntervalMs: 100, echoTimeoutMs: 400 });
