@@ -39,6 +39,7 @@ export const DEFAULT_MAX_UNKNOWN_DATAPATHS = 256;
 /**
  * May `c.connection` become datapath `c.dpid`?
  * - With pinning, only from one of the datapath's addresses.
+ * - A datapath id of no node (`isKnown` false), only while fewer than `maxUnknown` such datapaths are connected.
  * - A datapath id already connected is taken over only when the current connection has failed (closed, or no
  *   answer to an echo within `takeoverProbeMs`) or the newcomer comes from the same IP address (OVS reconnecting
  *   after a vswitchd restart before we noticed the old connection die: no delay there). Anything else is an
