@@ -2,6 +2,7 @@
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
@@ -52,6 +53,8 @@ export const ConfigSchema = Type.Object(
           multipartMaxBytes: Type.Optional(Type.Integer({ minimum: 65536 })),
           multipartMaxParts: Type.Optional(Type.Integer({ minimum: 1 })),
           multipartTimeoutSeconds: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 86400 })),
+          /** Connected datapaths whose id belongs to no node, at once; more are refused. */
+          maxUnknownDatapaths: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000000 })),
           /** A node's datapath id is accepted only from the node's recorded addresses. */
           pinAddresses: Type.Optional(Type.Boolean()),
         },
@@ -141,6 +144,7 @@ export interface Config {
     readonly multipartMaxBytes: number;
     readonly multipartMaxParts: number;
     readonly multipartTimeoutSeconds: number;
+    readonly maxUnknownDatapaths: number;
     readonly pinAddresses: boolean;
   };
   readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
@@ -184,6 +188,7 @@ export const DEFAULTS = {
   multipartMaxBytes: DEFAULT_MULTIPART_MAX_BYTES,
   multipartMaxParts: DEFAULT_MULTIPART_MAX_PARTS,
   multipartTimeoutSeconds: DEFAULT_MULTIPART_TIMEOUT_MS / 1000,
+  maxUnknownDatapaths: DEFAULT_MAX_UNKNOWN_DATAPATHS,
   stateDir: '/var/lib/minicloud/vms',
   netnsPrefix: 'vm-',
   lxdImage: 'minicloud-busybox',
@@ -316,6 +321,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       multipartMaxBytes: f.openflow?.multipartMaxBytes ?? DEFAULTS.multipartMaxBytes,
       multipartMaxParts: f.openflow?.multipartMaxParts ?? DEFAULTS.multipartMaxParts,
       multipartTimeoutSeconds: f.openflow?.multipartTimeoutSeconds ?? DEFAULTS.multipartTimeoutSeconds,
+      maxUnknownDatapaths: f.openflow?.maxUnknownDatapaths ?? DEFAULTS.maxUnknownDatapaths,
       pinAddresses: f.openflow?.pinAddresses ?? false,
     },
     api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },

@@ -110,7 +110,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       registry: {
         limits: { maxConnections: config.openflow.maxConnections, maxPendingPerAddress: config.openflow.maxPendingPerAddress },
-        admission: config.openflow.pinAddresses ? { pinnedAddresses: (dpid) => ref.network!.pinnedAddresses(dpid) } : {},
+        admission: {
+          maxUnknown: config.openflow.maxUnknownDatapaths,
+          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => ref.network!.pinnedAddresses(dpid) }),
+        },
       },
       maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
       yieldToConnections: config.openflow.yieldToConnections,

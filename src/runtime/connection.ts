@@ -87,7 +87,8 @@ interface Pending {
   parts?: Message[];
   /** Raw multipart: each reply frame goes here undecoded (see multipartRaw). */
   raw?: (frame: Uint8Array) => void;
-  /** Multipart: bytes and parts received so far, and the timer bounding the whole reply. */
+  /** Multipart: bytes and parts received so far, the byte bound of this reply and the timer bounding it. */
+  maxBytes?: number;
   bytes?: number;
   count?: number;
   deadline?: NodeJS.Timeout;
@@ -103,6 +104,10 @@ interface XidWatch {
 const ASYNC_TYPES = new Set<Message['type']>(['hello', 'echo_request', 'packet_in', 'port_status', 'flow_removed']);
 /** How many fire-and-forget requests are remembered so a late error can still name them. */
 const SENT_MEMORY = 4096;
+/** Bound on a port description reply: 65536 ports of 64 bytes plus part headers (decoded, it is kept in memory). */
+const PORT_DESC_MAX_BYTES = 65536 * 64 + 65536;
+/** Echo requests are not answered while more than this is queued for the peer. */
+const ECHO_REPLY_MAX_QUEUED = 1024 * 1024;
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 
@@ -293,8 +298,8 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Sends a multipart request and resolves with every reply part (REPLY_MORE reassembly), in order. */
-  multipart(msg: Outgoing, opts: { timeoutMs?: number } = {}): Promise<Message[]> {
-    return this.track(msg, true, opts.timeoutMs) as Promise<Message[]>;
+  multipart(msg: Outgoing, opts: { timeoutMs?: number; maxBytes?: number } = {}): Promise<Message[]> {
+    return this.track(msg, true, opts.timeoutMs, undefined, opts.maxBytes) as Promise<Message[]>;
   }
 
   /**
@@ -306,7 +311,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     return this.track(msg, true, opts.timeoutMs, onPart) as Promise<unknown> as Promise<void>;
   }
 
-  private track(msg: Outgoing, multipart: boolean, timeoutMs = this.requestTimeoutMs, raw?: (frame: Uint8Array) => void): Promise<Message | Message[]> {
+  private track(msg: Outgoing, multipart: boolean, timeoutMs = this.requestTimeoutMs, raw?: (frame: Uint8Array) => void, maxBytes?: number): Promise<Message | Message[]> {
     if (this.closed) return Promise.reject(new ConnectionClosedError(this.closedReason!));
     const xid = msg.xid ?? this.allocXids(1);
     return new Promise((resolve, reject) => {
@@ -314,6 +319,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       if (multipart) {
         p.parts = [];
         p.bytes = 0;
+        p.maxBytes = Math.min(maxBytes ?? Infinity, this.opts.multipartMaxBytes ?? DEFAULT_MULTIPART_MAX_BYTES);
         p.count = 0;
         const limitMs = this.opts.multipartTimeoutMs ?? DEFAULT_MULTIPART_TIMEOUT_MS;
         p.deadline = setTimeout(() => this.replyOverLimit(p, 'time', limitMs), limitMs);
@@ -365,8 +371,9 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     await this.request({ type: 'echo_request', data }, opts);
   }
 
+  /** The switch's ports; a reply larger than OVS's most ports (65280 of 64 bytes, in parts) fails (PORT_DESC_MAX_BYTES). */
   async portDesc(): Promise<Port[]> {
-    const parts = await this.multipart({ type: 'port_desc_request', flags: 0 });
+    const parts = await this.multipart({ type: 'port_desc_request', flags: 0 }, { maxBytes: PORT_DESC_MAX_BYTES });
     return parts.flatMap((p) => (p.type === 'port_desc_reply' ? p.ports : []));
   }
 
@@ -459,7 +466,10 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       return this.fail(new HandshakeError(`peer sent ${m.type} before HELLO`), OFPET.BAD_REQUEST, OFPBRC.BAD_TYPE);
     }
     if (m.type === 'echo_request') {
-      this.trySend({ type: 'echo_reply', xid: m.xid, data: m.data });
+      // Echo replies are the one thing a peer makes us send at will: a peer that sends echoes and never reads
+      // would grow our send queue. Past a bound we stay quiet; a switch with that much on its way from us is
+      // hearing from us anyway.
+      if (this.socket.writableLength <= ECHO_REPLY_MAX_QUEUED) this.trySend({ type: 'echo_reply', xid: m.xid, data: m.data });
       return;
     }
     if (!ASYNC_TYPES.has(m.type) && this.settle(m, frameLength)) return;
@@ -544,7 +554,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     p.count = (p.count ?? 0) + 1;
     p.bytes = (p.bytes ?? 0) + bytes;
     const maxParts = this.opts.multipartMaxParts ?? DEFAULT_MULTIPART_MAX_PARTS;
-    const maxBytes = this.opts.multipartMaxBytes ?? DEFAULT_MULTIPART_MAX_BYTES;
+    const maxBytes = p.maxBytes ?? this.opts.multipartMaxBytes ?? DEFAULT_MULTIPART_MAX_BYTES;
     if (p.count > maxParts) return this.replyOverLimit(p, 'parts', maxParts);
     if (p.bytes > maxBytes) return this.replyOverLimit(p, 'bytes', maxBytes);
     return true;

@@ -30,7 +30,8 @@ export interface ControllerOptions {
   /**
    * Whether datapath `dpid` has a desired state of ours (default: every datapath). One that has none is not synced
    * when it connects or its ports change (it holds no sync slot and gets no pipeline) but stays connected; an
-   * explicit `resync` still syncs it (e.g. once its node has been added).
+   * explicit `resync` still syncs it (e.g. once its node has been added). At most `registry.admission.maxUnknown`
+   * of them are admitted at once.
    */
   readonly manages?: (dpid: bigint) => boolean;
   /** Resync (from our cache) when the switch reports a port added, removed or changed (default true). */
@@ -78,8 +79,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.gate = opts.yieldToConnections === false ? undefined : new TurnGate();
     this.pause = this.gate?.pass ?? nextTurn;
     this.fullSyncs = new JobQueue(opts.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS);
+    const admission = { ...opts.registry?.admission, ...(opts.manages && { isKnown: opts.manages }) };
     this.datapaths = new DatapathRegistry({
       ...opts.registry,
+      admission,
       connection: { logger: this.log, ...opts.connection },
       logger: this.log,
       ...(opts.identity && { identity: opts.identity }),

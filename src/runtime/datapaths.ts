@@ -109,6 +109,7 @@ export const DEFAULT_MAX_CONNECTIONS = 4096;
 export const DEFAULT_MAX_PENDING_PER_ADDRESS = 32;
 /** More ports than OVS can have (its port numbers stop at 0xfeff): a peer announcing more is cut off. */
 export const MAX_PORTS = 65536;
+const EARLY_PORT_STATUS_MAX = 1024;
 
 export interface RegistryOptions {
   readonly connection?: ConnectionOptions;
@@ -187,13 +188,14 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
   }
 
   private async handshakeAndAdmit(conn: OfConnection, settled: () => void): Promise<Datapath | undefined> {
-    // PORT_STATUS may arrive while the handshake runs: keep them (up to MAX_PORTS) for the datapath.
+    // PORT_STATUS may arrive while the handshake runs: keep them (a few: the handshake takes a round trip) for the
+    // datapath; a peer sending more is not a switch whose ports are changing.
     const early: MessageOf<'port_status'>[] = [];
     const ref: { dp?: Datapath } = {};
     conn.on('portStatus', (m) => {
       if (ref.dp) this.portStatus(ref.dp, m);
-      else if (early.length < MAX_PORTS) early.push(m);
-      else conn.close(`more than ${MAX_PORTS} PORT_STATUS messages during the handshake`);
+      else if (early.length < EARLY_PORT_STATUS_MAX) early.push(m);
+      else conn.close(`more than ${EARLY_PORT_STATUS_MAX} PORT_STATUS messages during the handshake`);
     });
     conn.once('close', (reason) => {
       this.connections.delete(conn);
@@ -227,7 +229,9 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
         this.emit('rejected', conn.peer, impostor);
         return undefined;
       }
-      const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection }, this.opts.admission ?? {});
+      const rules = this.opts.admission ?? {};
+      const unknownConnected = (): number => [...this.dps.keys()].filter((id) => !rules.isKnown!(id)).length;
+      const verdict = await admit({ dpid, connection: conn, current: this.dps.get(dpid)?.connection, unknownConnected }, rules);
       if (!verdict.ok) {
         this.noteRefusal(conn.peer, verdict.reason, verdict.detail, dpid);
         conn.refuse(refusalText(verdict.reason, dpid));

@@ -22,6 +22,7 @@ describe('controller config', () => {
         multipartMaxBytes: 256 * 1024 * 1024,
         multipartMaxParts: 65536,
         multipartTimeoutSeconds: 120,
+        maxUnknownDatapaths: 256,
         pinAddresses: false,
       },
       api: { host: '127.0.0.1', port: 8080, auth: true },

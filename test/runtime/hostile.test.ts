@@ -149,7 +149,7 @@ describe('the listener under attack while a real switch restarts', () => {
 
     // A flood from one address: past maxPendingPerAddress, connections are refused at accept.
     const flood = await Promise.all(Array.from({ length: FLOOD }, () => open('127.0.3.1')));
-    await until(() => flood.filter((f) => f.closed).length === FLOOD - MAX_PENDING_PER_ADDRESS, 10_000, 'the flood beyond the per-address limit refused');
+    await until(() => flood.filter((f) => f.closed).length >= FLOOD - MAX_PENDING_PER_ADDRESS, 10_000, 'the flood beyond the per-address limit refused');
 
     // An impostor claiming the real switch's datapath id while it is connected and answering.
     const impostor = await open('127.0.4.1', switchLike(realDpid));

@@ -119,6 +119,45 @@ describe('a whole multipart reply is bounded', () => {
   });
 });
 
+describe('memory a peer can make us hold during the handshake', () => {
+  const port = (portNo: number) => ({ portNo, hwAddr: '02:00:00:00:00:01', name: `p${portNo}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 });
+
+  it('a port description is bounded by what OVS can have (about 4 MiB), not by the general reply bound', async () => {
+    const registry = new DatapathRegistry({ logger: testLogger() });
+    cleanups.push(() => registry.closeAll());
+    const rejected: string[] = [];
+    registry.on('rejected', (_peer, err) => rejected.push(err.message));
+    const listenPort = await serve((s) => void registry.adopt(s));
+    const base = switchLike(0x90n);
+    let parts = 0;
+    const sw = await fake(listenPort, (m, f) => {
+      if (m.type !== 'port_desc_request') return base(m, f);
+      const more = (): void => {
+        if (f.socket.destroyed || parts++ > 10_000) return;
+        f.send({ type: 'port_desc_reply', xid: m.xid, flags: OFPMPF.REPLY_MORE, ports: Array.from({ length: 100 }, (_, i) => port(i + 1)) } as Message);
+        setImmediate(more);
+      };
+      more();
+    });
+    await until(() => sw.closed, 10_000, 'closed');
+    expect(rejected).toEqual([expect.stringMatching(/multipart reply to port_desc_request \(xid \d+\) exceeded 4259840 bytes/)]);
+    expect(parts).toBeLessThan(1000); // 4 MiB at 6.4 kB a part
+  });
+
+  it('PORT_STATUS messages before the handshake is done are kept only up to a bound', async () => {
+    const registry = new DatapathRegistry({ logger: testLogger() });
+    cleanups.push(() => registry.closeAll());
+    const listenPort = await serve((s) => void registry.adopt(s));
+    const sw = await fake(listenPort, (m, f) => {
+      if (m.type !== 'hello') return; // never answers FEATURES
+      f.send({ type: 'hello', xid: m.xid, version: 4, versions: [4] });
+      for (let i = 0; i < 2000 && !f.socket.destroyed; i++) f.send({ type: 'port_status', xid: 0, reason: 0, port: port(i + 1) } as Message);
+    });
+    await until(() => sw.closed, 5000, 'closed');
+    expect(registry.connectionCount).toBe(0);
+  });
+});
+
 describe('liveness', () => {
   it('a peer dripping a never-ending frame, one byte at a time, is declared dead by the echo timeout', async () => {
     const { conn, sw } = await connectionTo({ echoIntervalMs: 100, echoTimeoutMs: 400 });
@@ -133,6 +172,26 @@ describe('liveness', () => {
     await until(() => conn.closed, 5000, 'dripping peer declared dead');
     expect(conn.closeReason).toMatch(/peer dead/);
     expect(sw.received.some((m) => m.type === 'echo_request')).toBe(true);
+  });
+});
+
+describe('a peer that sends echo requests and never reads', () => {
+  it('does not grow our send queue past a bound', async () => {
+    const { conn, sw } = await connectionTo({ echoIntervalMs: 60_000 });
+    sw.socket.pause(); // reads nothing from here on
+    const data = new Uint8Array(60_000);
+    let sent = 0;
+    let maxQueued = 0;
+    // 2,000 echo requests of 60 kB (120 MB) against 1 MiB of replies at most, plus kernel buffers.
+    while (sent < 2000 && !conn.closed) {
+      for (let i = 0; i < 50; i++, sent++) sw.send({ type: 'echo_request', xid: 1_000_000 + sent, data } as Message);
+      await new Promise((r) => setTimeout(r, 5));
+      maxQueued = Math.max(maxQueued, conn.queuedBytes);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    maxQueued = Math.max(maxQueued, conn.queuedBytes);
+    expect(maxQueued).toBeLessThanOrEqual(1024 * 1024 + 60_008);
+    expect(conn.closed).toBe(false);
   });
 });
 
@@ -289,6 +348,32 @@ describe('connection limits at accept', () => {
     await fake(port, switchLike(0xd5n), '127.0.0.5');
     await until(() => registry.get(0xd5n), 3000, 'admitted after room was made');
     await fake(port, undefined, '127.0.0.5').then((f) => until(() => f.closed, 3000, 'total reached again'));
+  });
+});
+
+describe('datapath ids of no node', () => {
+  it('are admitted up to maxUnknown at once; the nodes\' datapaths always', async () => {
+    const ctl = new Controller({
+      listen: ['tcp:127.0.0.1:0'],
+      manages: (dpid) => dpid === 0x70n,
+      desiredState: () => ({ flows: [] }),
+      registry: { admission: { maxUnknown: 2 } },
+      logger: testLogger(),
+    });
+    cleanups.push(() => ctl.stop());
+    const refused: string[] = [];
+    ctl.datapaths.on('refused', (_peer, reason) => refused.push(reason));
+    await ctl.start();
+    const port = Number(ctl.addresses[0]!.split(':').pop());
+    await fake(port, switchLike(0x71n));
+    await fake(port, switchLike(0x72n));
+    await until(() => ctl.datapaths.size === 2, 3000, 'two unknown admitted');
+    const third = await fake(port, switchLike(0x73n));
+    await until(() => third.closed, 3000, 'third unknown refused');
+    expect(new TextDecoder().decode(third.errors[0]?.data)).toBe('datapath id 0000000000000073 belongs to no node and too many such datapaths are connected');
+    expect(refused).toEqual(['max_unknown_datapaths']);
+    await fake(port, switchLike(0x70n));
+    await until(() => ctl.datapaths.get(0x70n), 3000, "the node's datapath admitted");
   });
 });
 
