@@ -29,7 +29,7 @@ export function registerControllerCommands(program: Command): void {
     .command('controller')
     .description('run the OpenFlow controller (listens for switches, keeps their flow tables in sync)')
     .option('-l, --listen <endpoint>', 'tcp:[HOST:]PORT, unix:PATH or ssl:[HOST:]PORT (repeatable)', collect, [])
-    .option('-c, --connect <endpoint>', 'actively connect to a switch: tcp:HOST:PORT or unix:PATH (repeatable)', collect, [])
+    .option('-c, --connect <endpoint>', 'actively connect to a switch: tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH (repeatable)', collect, [])
     .option('--config <file>', 'run the whole controller (store, API, metrics, VMs) from this YAML or JSON file (docs/configuration.md)')
     .option('--flows <file>', 'static mode: desired flows for every datapath, one ovs-ofctl flow per line')
     .option('--tls-key <file>', 'static mode, ssl: endpoints: our private key (PEM)')

@@ -120,6 +120,8 @@ export const ConfigSchema = Type.Object(
           stateDir: Type.Optional(Type.String({ pattern: '^/' })),
           /** OVS's reconnect backoff cap for br0's controller connection, ms (OVS default 8000). */
           maxBackoffMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 60000 })),
+          /** Install each node's TLS key and certificates (`<dir>/<node>-privkey.pem`, `-cert.pem`; `ca`) with set-ssl. */
+          tls: Type.Optional(Type.Object({ dir: Type.String({ pattern: '^/' }), ca: Type.String({ pattern: '^/' }) }, { additionalProperties: false })),
         },
         { additionalProperties: false },
       ),
@@ -171,6 +173,7 @@ export interface Config {
     readonly egressInterface?: string;
     readonly stateDir: string;
     readonly maxBackoffMs?: number;
+    readonly tls?: { readonly dir: string; readonly ca: string };
   };
 }
 
@@ -232,6 +235,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
+  ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
+  ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
 ];
 
 /**
@@ -347,6 +352,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.provisioning?.egressInterface !== undefined && { egressInterface: f.provisioning.egressInterface }),
       stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
+      ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
     },
   };
 }

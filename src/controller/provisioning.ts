@@ -15,6 +15,7 @@ import {
   type DhcpReservation,
   type Executor,
   type NodeBootstrapSpec,
+  type SslSpec,
 } from '../hosts/index.js';
 import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
@@ -22,6 +23,7 @@ import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord
 import type { Log } from './cloud-service.js';
 import type { Config } from './config.js';
 import { dpidTextForNode } from './network.js';
+import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
 
 /** What the spec builder needs besides the records: the controller's and the site's settings. */
 export interface ProvisioningSettings {
@@ -38,6 +40,8 @@ export interface ProvisioningSettings {
   readonly datapathIds?: Readonly<Record<string, string>>;
   /** OVS's reconnect backoff cap for br0's controller, ms (`provisioning.maxBackoffMs`). */
   readonly maxBackoffMs?: number;
+  /** The node's OpenFlow TLS key and certificates, installed with set-ssl (`provisioning.tls`, node-tls.ts). */
+  readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
 }
 
 /** Thrown by `bootstrapSpecFor` when the cloud does not yet allow the node to be set up (e.g. no switch node). */
@@ -57,6 +61,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     stateDirFor: (node) => (labDir !== undefined ? join(labDir, node, 'state') : p.stateDir),
     datapathIds: config.openflow.datapathIds,
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
+    ...(p.tls && { sslFor: (node: string, dpid: bigint) => nodeTlsFiles(p.tls!, node, dpid) }),
   };
 }
 
@@ -97,13 +102,22 @@ export function bootstrapSpecFor(
   if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw && !opts.forUndo) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
   const controller = settings.controllerFor(node.name);
   if (controller.length === 0) throw new NotYetProvisionable('provisioning.controller is empty: the nodes need a target to reach the controller');
+  const datapathId = settings.datapathIds?.[node.name]?.toLowerCase().padStart(16, '0') ?? dpidTextForNode(node.name);
+  let ssl: SslSpec | undefined;
+  try {
+    ssl = settings.sslFor?.(node.name, BigInt(`0x${datapathId}`));
+  } catch (e) {
+    if (e instanceof NodeTlsMissing) throw new NotYetProvisionable(e.message);
+    throw e;
+  }
   return {
     name: node.name,
     roles,
     tunnelIp: tunnelIp(model),
     controller,
     ...(settings.maxBackoffMs !== undefined && { controllerMaxBackoffMs: settings.maxBackoffMs }),
-    datapathId: settings.datapathIds?.[node.name]?.toLowerCase().padStart(16, '0') ?? dpidTextForNode(node.name),
+    datapathId,
+    ...(ssl && { ssl }),
     stateDir: settings.stateDirFor(node.name),
     ...(settings.underlay && { underlay: { device: settings.underlay.device, address: `${node.underlayIp}/${settings.underlay.prefixLength}` } }),
     ...(isBroadcastMember(model) && sw && { switchIp: tunnelIp(sw) }),

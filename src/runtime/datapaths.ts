@@ -224,7 +224,11 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
       const impostor = this.opts.identity && checkSocketIdentity(conn.socket, dpid, this.opts.identity);
       if (impostor) {
         this.noteRefusal(conn.peer, 'identity', impostor.message, dpid);
-        conn.send({ type: 'error', errType: OFPET.BAD_REQUEST, code: OFPBRC.EPERM, data: new Uint8Array(0) });
+        try {
+          conn.send({ type: 'error', errType: OFPET.BAD_REQUEST, code: OFPBRC.EPERM, data: new Uint8Array(0) });
+        } catch {
+          /* a full send queue: it is closed all the same */
+        }
         conn.close(`refused: ${impostor.message}`, impostor);
         this.emit('rejected', conn.peer, impostor);
         return undefined;

@@ -1,5 +1,8 @@
 // The bootstrap spec each node gets from the cloud records (src/controller/provisioning.ts).
-import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.js';
 import { resolveConfig } from '../../src/controller/config.js';
 import { dpidTextForNode } from '../../src/controller/network.js';
@@ -7,6 +10,7 @@ import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSetting
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
+import { hasOpenssl, opensslTime, TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
 
 const created = '2026-01-01T00:00:00.000Z';
@@ -153,6 +157,53 @@ describe('bootstrapSpecFor', () => {
       stateDir: '/var/lib/minicloud',
     });
     expect(() => resolveConfig({ provisioning: { underlay: { device: 'eth0' } } })).toThrow(/provisioning.underlay: missing prefixLength/);
+  });
+});
+
+describe.skipIf(!hasOpenssl)('provisioning.tls: each node gets its own key and certificate, checked first', () => {
+  let dir: string;
+  let pki: TestPki;
+  /** `who`'s key and certificate under ovs-pki's names for node `node`. */
+  const install = (who: string, node: string, opts: Parameters<TestPki['issue']>[1] = {}): void => {
+    const made = pki.issue(who, opts);
+    copyFileSync(made.key, join(dir, 'nodes', `${node}-privkey.pem`));
+    copyFileSync(made.cert, join(dir, 'nodes', `${node}-cert.pem`));
+  };
+  const withTls = (): ProvisioningSettings => provisioningSettings(resolveConfig({ provisioning: { controller: ['ssl:10.0.0.200:6653'], tls: { dir: join(dir, 'nodes'), ca: join(dir, 'ca-cert.pem') } } }));
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mct-prov-'));
+    mkdirSync(join(dir, 'nodes'));
+    pki = new TestPki(dir);
+    pki.makeCa();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("puts the node's key, certificate and the CA in its spec; a node without files yet waits", () => {
+    install('c1', 'c1', { cn: 'c1 id:0a1b2c3d' });
+    const s = spec('c1', records, withTls())!;
+    expect(s.ssl).toEqual({ privateKey: readFileSync(join(dir, 'nodes/c1-privkey.pem'), 'utf8'), certificate: readFileSync(join(dir, 'nodes/c1-cert.pem'), 'utf8'), caCertificate: readFileSync(join(dir, 'ca-cert.pem'), 'utf8') });
+    validateNodeSpec(s);
+    expect(() => spec('gw1', records, withTls())).toThrow(NotYetProvisionable);
+    expect(() => spec('gw1', records, withTls())).toThrow(`provisioning.tls: no ${join(dir, 'nodes/gw1-privkey.pem')} yet (make it: cd ${join(dir, 'nodes')} && ovs-pki req+sign gw1 switch)`);
+  });
+
+  it("refuses to hand out another node's certificate, an expired one, or a key that is not the certificate's", () => {
+    install('wrong', 'gw1', { cn: 'gw2' });
+    expect(() => spec('gw1', records, withTls())).toThrow(/gw1-cert\.pem is not node gw1's \(the controller would refuse it\): switch claims datapath [0-9a-f]{16} \(node gw1's\) but its certificate names 'gw2'/);
+    install('old', 'gw1', { cn: 'gw1', notBefore: opensslTime(-3 * 86_400_000), notAfter: opensslTime(-86_400_000) });
+    expect(() => spec('gw1', records, withTls())).toThrow(/gw1-cert\.pem expired on /);
+    install('gw1', 'gw1', { cn: 'gw1' });
+    copyFileSync(join(dir, 'nodes/c1-privkey.pem'), join(dir, 'nodes/gw1-privkey.pem'));
+    expect(() => spec('gw1', records, withTls())).toThrow(/gw1-privkey\.pem is not the key of .*gw1-cert\.pem/);
+  });
+
+  it('config: provisioning.tls from the file or MINICLOUD_PROVISIONING_TLS_*, absolute paths only', () => {
+    expect(resolveConfig({}, { MINICLOUD_PROVISIONING_TLS_DIR: '/etc/minicloud/pki', MINICLOUD_PROVISIONING_TLS_CA: '/etc/minicloud/pki/controllerca/cacert.pem' }).provisioning.tls).toEqual({
+      dir: '/etc/minicloud/pki',
+      ca: '/etc/minicloud/pki/controllerca/cacert.pem',
+    });
+    expect(() => resolveConfig({ provisioning: { tls: { dir: 'pki', ca: '/ca.pem' } } })).toThrow(/provisioning\.tls\.dir/);
   });
 });
 

@@ -1,14 +1,18 @@
 // Node bootstrap on every role, inside lab nodes (a namespace with its own OVS each), through the namespace
 // executor: the first run builds the node, the second changes nothing, a changed spec is reconciled, removal
 // restores the node as it was.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapNode, removeNode, syncDhcpReservations, type NodeBootstrapSpec } from '../../src/hosts/bootstrap/index.js';
+import { bootstrapNode, removeNode, syncDhcpReservations, validateNodeSpec, type NodeBootstrapSpec } from '../../src/hosts/bootstrap/index.js';
 import type { Executor } from '../../src/hosts/executor.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { SshConnectError } from '../../src/hosts/ssh/executor.js';
 import { dhcpPaths } from '../../src/hosts/bootstrap/dhcp.js';
 import { readNodeFile } from '../../src/hosts/files.js';
 import { ValidationError } from '../../src/hosts/validate.js';
+import { TestPki } from '../helpers/pki.js';
 import { RecordingExecutor } from './helpers/failing.js';
 import { cleanup, startLabNode, Underlay, type LabNode } from './helpers/lab.js';
 
@@ -248,6 +252,42 @@ describe('node bootstrap', () => {
     expect(await backoffs()).toBe('[]\n');
   });
 
+  it("installs the node's TLS key and certificates for ssl: targets (key 0600), then changes nothing; a new certificate is rewritten in place", async () => {
+    const cmp = nodes['cmp']!;
+    const dir = mkdtempSync(join(tmpdir(), 'mct-bootstrap-'));
+    try {
+      const pki = new TestPki(dir);
+      pki.makeCa();
+      const pem = (name: string): { privateKey: string; certificate: string; caCertificate: string } => {
+        const t = pki.tls(name);
+        return { privateKey: readFileSync(t.key, 'utf8'), certificate: readFileSync(t.cert, 'utf8'), caCertificate: readFileSync(t.ca, 'utf8') };
+      };
+      pki.issue('one', { cn: `${P}-cmp` });
+      pki.issue('two', { cn: `${P}-cmp` });
+      const s = { ...specs()['cmp']!, controller: 'ssl:127.0.0.1:6653', ssl: pem('one') };
+      const state = `${cmp.ovs.dir}/state/ssl`;
+      expect((await bootstrapNode(cmp.exec, s)).changes).toEqual([
+        `ssl: private key written (${state}/privkey.pem)`,
+        `ssl: certificate written (${state}/cert.pem)`,
+        `ssl: CA certificate written (${state}/cacert.pem)`,
+        `ssl: set-ssl ${state}/privkey.pem ${state}/cert.pem ${state}/cacert.pem`,
+        'bridge br0: controller ssl:127.0.0.1:6653',
+      ]);
+      expect((await cmp.ovs.vsctl('get-ssl')).split('\n').slice(0, 3)).toEqual([`Private key: ${state}/privkey.pem`, `Certificate: ${state}/cert.pem`, `CA Certificate: ${state}/cacert.pem`]);
+      expect((await cmp.exec.run(['stat', '-c', '%a', state, `${state}/privkey.pem`])).stdout.trim().split('\n')).toEqual(['700', '600']);
+      expect(await readNodeFile(cmp.exec, `${state}/cert.pem`)).toBe(s.ssl.certificate);
+      expect((await bootstrapNode(cmp.exec, s)).changes).toEqual([]);
+      const renewed = { ...s, ssl: pem('two') };
+      expect((await bootstrapNode(cmp.exec, renewed)).changes).toEqual([`ssl: private key written (${state}/privkey.pem)`, `ssl: certificate written (${state}/cert.pem)`]);
+      expect(() => validateNodeSpec({ ...s, ssl: { ...s.ssl, privateKey: s.ssl.certificate } })).toThrow(/^invalid ssl\.privateKey "\(\d+ characters\)": a private key in PEM, at most 65536 characters$/);
+      expect(() => validateNodeSpec({ ...s, ssl: { ...s.ssl, certificate: 'x'.repeat(70_000) } })).toThrow(/ssl\.certificate/);
+      // Back to the plain target; the TLS settings stay until the node is removed (the next test).
+      expect((await bootstrapNode(cmp.exec, specs()['cmp']!)).changes).toEqual([`bridge br0: controller ${CONTROLLER}`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('removal undoes what bootstrap added, and a second removal does nothing', async () => {
     const s = specs();
     const removed = await Promise.all(Object.keys(s).map((k) => removeNode(nodes[k]!.exec, s[k]!)));
@@ -256,6 +296,8 @@ describe('node bootstrap', () => {
       const snap = await snapshot(nodes[k]!);
       expect({ ...snap, show: '' }, k).toEqual({ ...before[k], show: '' });
     }
+    expect(removed[0]!.changes).toEqual(expect.arrayContaining(['ssl: del-ssl', 'ssl: files removed']));
+    expect((await nodes['cmp']!.ovs.vsctl('get-ssl')).trim()).toBe('');
     const again = await Promise.all(Object.keys(s).map((k) => removeNode(nodes[k]!.exec, s[k]!)));
     for (const r of again) expect(r.changes).toEqual([]);
     const dhcp = nodes['dhcp']!;

@@ -16,6 +16,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +184,11 @@ describe.skipIf(!hasOvsPki)('OpenFlow over TLS with per-node certificates (ovs-p
 
     expect(server!.network.datapathOf('mct-b')).toBeUndefined();
     expect(await dumpFlows(b, 'br0')).toEqual([]);
+    // The switch's side: OVS got our OFPT_ERROR (it answers any error from a controller with BAD_TYPE), then the close.
+    const ovsLog = (await readFile(join(b.dir, 'vswitchd.log'), 'utf8')).split('\n');
+    const got = ovsLog.findIndex((l) => l.includes('br0<->ssl:127.0.0.1:6653: sending OFPBRC_BAD_TYPE error reply to OFPT_ERROR message'));
+    expect(got).toBeGreaterThan(-1);
+    expect(ovsLog[got + 1]).toMatch(/br0<->ssl:127\.0\.0\.1:6653: connection closed by peer/);
     expect(server!.network.datapathOf('mct-a')).toBeDefined();
 
     await setSsl('mct-b', 'mct-b');

@@ -174,6 +174,14 @@ describe.skipIf(!hasOpenssl)('OpenFlow over TLS: who the switch is', () => {
     });
   });
 
+  it("won't start an ssl: listener with an expired certificate of its own, or another certificate's key", async () => {
+    pki.issue('ctl-old', { cn: 'controller', notBefore: opensslTime(-3 * DAY), notAfter: opensslTime(-DAY) });
+    const start = (tls: { key: string; cert: string; ca: string }): Promise<void> => new Controller({ listen: ['ssl:127.0.0.1:0'], tls, desiredState: () => ({ flows: [] }) }).start();
+    await expect(start(pki.tls('ctl-old'))).rejects.toThrow(/^TLS certificate .*ctl-old-cert\.pem expired on .*: switches would refuse it$/);
+    await expect(start({ ...pki.tls('ctl'), key: pki.tls('a').key })).rejects.toThrow(/^TLS key .*a-key\.pem is not the key of .*ctl-cert\.pem$/);
+    await expect(start({ ...pki.tls('ctl'), ca: pki.tls('ctl').key })).rejects.toThrow(/^TLS CA certificate .*ctl-key\.pem is not a PEM certificate/);
+  });
+
   describe('static mode: minicloud controller --flows with --tls-*', () => {
     let child: ChildProcess | undefined;
     let port: number;

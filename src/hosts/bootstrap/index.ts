@@ -6,6 +6,7 @@ import { ensureDhcpServer, removeDhcpServer } from './dhcp.js';
 import { ensureAddresses, ensureForwarding, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
 import { ensureSnat, removeSnat } from './nat.js';
 import { ensureOvs, removeOvs } from './ovs.js';
+import { removeSsl } from './ssl.js';
 import { bridgeOf, DEFAULT_UNDERLAY_BRIDGE, hasRole, stateDirOf, validateNodeSpec, type NodeBootstrapSpec } from './spec.js';
 
 export interface BootstrapReport {
@@ -51,6 +52,7 @@ export async function removeNode(exec: Executor, spec: NodeBootstrapSpec): Promi
     ...(await removeRoutes(exec)),
     ...(await restoreForwarding(exec, stateDirOf(spec))),
     ...(await removeOvs(exec, spec)),
+    ...(await removeSsl(exec, spec)),
   ];
   await removeNodeFiles(exec, `${stateDirOf(spec)}/ip_forward.orig`);
   await exec.run(['rmdir', '--', stateDirOf(spec)], { okCodes: [0, 1] });

@@ -4,6 +4,7 @@ import { SWITCH_PORT_PREFIX } from '../../topology/names.js';
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { linkMac } from './ip.js';
+import { ensureSsl } from './ssl.js';
 import {
   bridgeMacOf,
   bridgeOf,
@@ -207,6 +208,8 @@ export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promis
       ...(hwaddr ? { hwaddr } : {}),
       ...(spec.datapathId ? { datapathId: spec.datapathId } : {}),
     })),
+    // The key and certificates before the controller targets: an ssl: target without them never connects.
+    ...(await ensureSsl(exec, spec)),
     ...(await ensureController(exec, bridge, {
       targets: controllersOf(spec),
       ...(spec.controllerMaxBackoffMs !== undefined && { maxBackoffMs: spec.controllerMaxBackoffMs }),

@@ -101,6 +101,30 @@ export interface NodeBootstrapSpec {
   readonly dhcp?: DhcpSpec;
   /** Bookkeeping on the node (what to restore on removal). Default '/var/lib/minicloud'. */
   readonly stateDir?: string;
+  /** The node's OpenFlow TLS key, certificate and CA (for `ssl:` controller targets): installed with set-ssl. */
+  readonly ssl?: SslSpec;
+}
+
+/** PEM texts (not paths: the controller reads them and the executor writes them on the node). */
+export interface SslSpec {
+  readonly privateKey: string;
+  readonly certificate: string;
+  /** The CA the controller's certificate chains to (ovs-pki: `controllerca/cacert.pem`). */
+  readonly caCertificate: string;
+}
+
+/** The largest PEM text accepted for one file (a certificate chain of a few RSA-4096 certificates fits). */
+const MAX_PEM = 64 * 1024;
+
+/** Checks the PEM texts' shape (a key is a private key, a certificate a certificate) and size; never echoes them. */
+export function validateSsl(ssl: SslSpec): void {
+  const pem = (field: string, text: unknown, label: string, what: string): void => {
+    const ok = typeof text === 'string' && text.length <= MAX_PEM && new RegExp(`^-----BEGIN ${label}-----\\n[\\s\\S]*-----END ${label}-----$`).test(text.trim());
+    if (!ok) throw new ValidationError(field, typeof text === 'string' ? `(${text.length} characters)` : typeof text, `${what} in PEM, at most ${MAX_PEM} characters`);
+  };
+  pem('ssl.privateKey', ssl.privateKey, '(?:RSA |EC |ENCRYPTED )?PRIVATE KEY', 'a private key');
+  pem('ssl.certificate', ssl.certificate, 'CERTIFICATE', 'a certificate');
+  pem('ssl.caCertificate', ssl.caCertificate, 'CERTIFICATE', 'a certificate');
 }
 
 export const DEFAULT_BRIDGE = 'br0';
@@ -146,6 +170,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
   if (spec.bridgeMac !== undefined) assertMac('bridgeMac', spec.bridgeMac);
   if (spec.datapathId !== undefined && !/^[0-9a-f]{16}$/.test(spec.datapathId)) throw new ValidationError('datapathId', spec.datapathId, '16 lower-case hex digits');
   assertPath('stateDir', stateDirOf(spec));
+  if (spec.ssl !== undefined) validateSsl(spec.ssl);
   if (spec.underlay) {
     assertIfName('underlay.bridge', spec.underlay.bridge ?? DEFAULT_UNDERLAY_BRIDGE);
     assertIfName('underlay.device', spec.underlay.device);
