@@ -161,7 +161,9 @@ describe.skipIf(!hasOvsPki)('OpenFlow over TLS with per-node certificates (ovs-p
     const r = await waitFor("mct-a's flows to equal its pipeline", () => compare('mct-a'), same, 30_000, 250);
     expect(r.installed).toEqual(r.expected);
     expect(r.installed.length).toBeGreaterThan(0);
-    expect(await a.vsctl('--bare', '--columns=is_connected', 'find', 'controller', 'target="ssl:127.0.0.1:6653"')).toMatch(/true/);
+    // OVS writes the Controller row's status a little after the connection comes up.
+    const connected = () => a.vsctl('--bare', '--columns=is_connected', 'find', 'controller', 'target="ssl:127.0.0.1:6653"');
+    expect(await waitFor('OVS to record the controller as connected', connected, (v) => /true/.test(v), 15_000, 250)).toMatch(/true/);
   });
 
   it("a switch presenting another node's valid certificate is refused and gets no flows; its own certificate works", async () => {
