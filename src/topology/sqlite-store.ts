@@ -1,9 +1,10 @@
 // The embedded store: one SQLite file (WAL), every write one IMMEDIATE transaction.
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
 import type { CloudRecords, NodeRecord, SubnetRecord, VmRecord, VmState } from './records.js';
-import type { CloudStore, StoreReader, StoreWriter } from './store.js';
+import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
   override readonly name = 'StoreSchemaError';
@@ -88,6 +89,24 @@ const vmFromRow = (r: VmRow): VmRecord => ({
   createdAt: r.created_at,
 });
 
+interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: ApiTokenRole;
+  hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  hash: r.hash,
+  createdAt: r.created_at,
+  ...(r.last_used_at !== null && { lastUsedAt: r.last_used_at }),
+});
+
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = new Database(path);
@@ -97,6 +116,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Deleted rows are overwritten, not left in free pages: v1's plaintext API token, a revoked token's hash.
+    db.pragma('secure_delete = ON');
     migrate(db, options.migrations ?? MIGRATIONS);
     return new SqliteStore(db);
   } catch (e) {
@@ -124,6 +145,8 @@ export function storeIntegrityProblems(db: Database.Database): string[] {
 }
 
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  // v2 hashes the v1 plaintext API token in SQL.
+  db.function('sha256_hex', { deterministic: true }, (text: unknown) => createHash('sha256').update(String(text)).digest('hex'));
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const current = storeSchemaVersion(db);
   const newer = newerSchemaProblem(current, migrations);
@@ -138,9 +161,10 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
-export class SqliteStore implements CloudStore {
+export class SqliteStore implements CloudStore, TokenStore {
   private readonly reader: StoreReader;
   private readonly writer: StoreWriter;
+  private readonly tokenWriter: TokenWriter;
 
   constructor(private readonly db: Database.Database) {
     const q = {
@@ -167,6 +191,35 @@ export class SqliteStore implements CloudStore {
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
+    };
+    // Prepared on first use: a store opened with v1's migrations only (tests of upgrades) has no api_tokens table.
+    const lazy = (sql: string): (() => Database.Statement) => {
+      let statement: Database.Statement | undefined;
+      return () => (statement ??= db.prepare(sql));
+    };
+    const t = {
+      get: lazy('SELECT * FROM api_tokens WHERE id = ?'),
+      list: lazy('SELECT * FROM api_tokens ORDER BY name'),
+      insert: lazy('INSERT INTO api_tokens (id, name, role, hash, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      delete: lazy('DELETE FROM api_tokens WHERE name = ?'),
+      lastUsed: lazy('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+    };
+    const tokenReader: TokenReader = {
+      getApiToken: (id) => {
+        const r = t.get().get(id) as ApiTokenRow | undefined;
+        return r && apiTokenFromRow(r);
+      },
+      listApiTokens: () => (t.list().all() as ApiTokenRow[]).map(apiTokenFromRow),
+    };
+    this.tokenWriter = {
+      ...tokenReader,
+      insertApiToken: (k) => {
+        t.insert().run(k.id, k.name, k.role, k.hash, k.createdAt, k.lastUsedAt ?? null);
+      },
+      deleteApiToken: (name) => t.delete().run(name).changes > 0,
+      setApiTokenLastUsed: (id, at) => {
+        t.lastUsed().run(at, id);
+      },
     };
     const getMeta = (key: string): string | undefined => (q.meta.get(key) as { value: string } | undefined)?.value;
     const reader: StoreReader = {
@@ -243,6 +296,14 @@ export class SqliteStore implements CloudStore {
         return result;
       })
       .immediate();
+  }
+
+  readTokens<T>(fn: (r: TokenReader) => T): T {
+    return this.db.transaction(() => fn(this.tokenWriter))();
+  }
+
+  writeTokens<T>(fn: (w: TokenWriter) => T): T {
+    return this.db.transaction(() => fn(this.tokenWriter)).immediate();
   }
 
   /** For tests and `minicloud` diagnostics: SQLite's own consistency check ('ok' when sound). */

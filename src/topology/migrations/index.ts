@@ -1,6 +1,7 @@
 // Schema migrations, applied in order inside one transaction each; `schema_migrations` records which ran.
 // Never edit a released migration: add the next one.
 import { v1Initial } from './v1-initial.js';
+import { v2ApiTokens } from './v2-api-tokens.js';
 
 export interface Migration {
   readonly version: number;
@@ -8,4 +9,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens];
