@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CloudService } from '../controller/cloud-service.js';
-import { accessOf, authorize, checkAccessDeclared, registerPublic, type Verifier } from './auth.js';
+import { accessOf, authorize, checkAccessDeclared, registerPublic, type Access, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
 import type { Inventory, Metrics } from './metrics.js';
 import type { ApiTokens } from './tokens.js';
@@ -28,6 +28,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Checks bearer tokens: every route but the public ones needs one. `false` turns auth off (loopback only). */
   readonly auth: { readonly verify: Verifier } | false;
+  /** /metrics needs a token (any role). Default false. */
+  readonly metricsAuth?: boolean;
   /** The API tokens, managed at /api/v1/tokens (admins only). */
   readonly tokens?: ApiTokens;
   /** A pino logger; every line of a request carries its `reqId`. Default: silent. */
@@ -132,7 +134,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return r.ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready' });
     },
   );
-  app.get('/metrics', { config: open, schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+  const metricsAccess: { access: Access } = { access: deps.metricsAuth ? 'viewer' : 'public' };
+  app.get('/metrics', { config: metricsAccess, schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });

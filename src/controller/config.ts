@@ -1,5 +1,6 @@
 // The controller's configuration: one YAML or JSON file (every key optional, defaults below and in docs/configuration.md)
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
+import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
@@ -93,6 +94,8 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
+    metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -131,6 +134,8 @@ export interface Config {
     readonly stateDir: string;
     readonly maxBackoffMs?: number;
   };
+  /** `auth`: /metrics needs a token (always false when `api.auth` is). */
+  readonly metrics: { readonly auth: boolean };
 }
 
 export const DEFAULTS = {
@@ -181,6 +186,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
+  ['MINICLOUD_METRICS_AUTH', ['metrics', 'auth'], 'bool'],
 ];
 
 /**
@@ -256,6 +262,14 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
   if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
   const f = merged as ConfigFile;
   const vms = f.vms ?? {};
+  const apiHost = f.api?.host ?? DEFAULTS.apiHost;
+  const apiAuth = f.api?.auth ?? true;
+  if (!apiAuth && !isLoopbackHost(apiHost)) {
+    const setBy = fromEnv.find(([, path]) => path.join('.') === 'api.auth')?.[0] ?? (file ? `${source}:${file.lineOf(['api', 'auth']) ?? 1}` : source);
+    throw new ConfigError(
+      `${setBy}: api.auth: false is refused: the API listens on ${apiHost}, not on loopback, and without auth anyone reaching it could run commands on the nodes (set api.host to 127.0.0.1, or keep auth and use a token)`,
+    );
+  }
   return {
     openflow: {
       listen: f.openflow?.listen ?? (f.openflow?.connect?.length ? [] : [...DEFAULTS.listen]),
@@ -266,7 +280,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       maxConcurrentSyncs: f.openflow?.maxConcurrentSyncs ?? DEFAULTS.maxConcurrentSyncs,
       yieldToConnections: f.openflow?.yieldToConnections ?? true,
     },
-    api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },
+    api: { host: apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: apiAuth },
     store: { path: f.store?.path ?? DEFAULTS.storePath },
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
@@ -288,7 +302,19 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
     },
+    metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
   };
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and 'localhost': only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) !== 6) return false;
+  // The URL parser writes an IPv6 address in its one short form (::ffff:127.0.0.1 becomes ::ffff:7f00:1).
+  const short = new URL(`http://[${h}]`).hostname.slice(1, -1);
+  return short === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(short);
 }
 
 function describe(instancePath: string, message: string, params: Record<string, unknown>): string {

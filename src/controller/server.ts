@@ -150,6 +150,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       service,
       metrics,
       auth: config.api.auth ? { verify: tokens.verify } : false,
+      metricsAuth: config.metrics.auth,
       tokens,
       logger: logger.child({ component: 'api' }),
     });
@@ -159,7 +160,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
     const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
     const apiUrl = `http://${host}:${port}`;
-    logger.info({ url: apiUrl, auth: config.api.auth }, 'API listening');
+    logger.info({ url: apiUrl, auth: config.api.auth, metricsAuth: config.metrics.auth }, 'API listening');
 
     const poller = new StatsPoller({
       source: network,

@@ -76,7 +76,7 @@ const snapshot = (): string =>
   JSON.stringify({ ...h.store.read((r) => ({ records: r.records(), revision: r.revision() })), tokens: h.tokens.list().map((t) => [t.name, t.role]) });
 
 beforeAll(async () => {
-  h = await makeHarness({ wrapService: spy, wrapTokens: spy, onRoute: (r) => void routes.push({ ...r, path: '' }) });
+  h = await makeHarness({ metricsAuth: true, wrapService: spy, wrapTokens: spy, onRoute: (r) => void routes.push({ ...r, path: '' }) });
   for (const n of [
     { name: 'host-1', roles: ['compute'] as const, underlayIp: '10.0.0.11', cpus: 8, memoryMiB: 8192 },
     { name: 'gw-1', roles: ['gateway'] as const, underlayIp: '10.0.0.1' },
@@ -92,16 +92,15 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-/** Every route that must need a token: the API's (public routes are the UI, /docs, /healthz, /readyz and /metrics). */
+/** Every route that must need a token: the API's and /metrics (metrics.auth on); the UI, /docs, /healthz, /readyz are public. */
 function protectedRoutes(): Route[] {
-  const api = routes.filter((r) => r.url.startsWith('/api/')).map((r) => ({ ...r, path: concrete(r.url) }));
-  return api;
+  return routes.filter((r) => r.url.startsWith('/api/') || r.url === '/metrics').map((r) => ({ ...r, path: concrete(r.url) }));
 }
 
 describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
   it('knows every API route', () => {
     const names = protectedRoutes().map((r) => `${r.method} ${r.url}`);
-    for (const want of ['GET /api/v1/nodes', 'POST /api/v1/subnets', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/:name', 'POST /api/v1/vms/:name/exec', 'DELETE /api/v1/vms/:name', 'HEAD /api/v1/datapaths']) {
+    for (const want of ['GET /api/v1/nodes', 'POST /api/v1/subnets', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/:name', 'GET /metrics', 'POST /api/v1/vms/:name/exec', 'DELETE /api/v1/vms/:name', 'HEAD /api/v1/datapaths']) {
       expect(names).toContain(want);
     }
   });

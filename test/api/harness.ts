@@ -30,6 +30,7 @@ export interface Harness {
 
 export interface HarnessOptions {
   readonly auth?: boolean;
+  readonly metricsAuth?: boolean;
   readonly logger?: FastifyBaseLogger;
   readonly overlay?: string;
   /** What the app gets instead of the service (e.g. a proxy recording every call). */
@@ -62,6 +63,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     service: options.wrapService ? options.wrapService(service) : service,
     metrics,
     ...(options.onRoute && { onRoute: options.onRoute }),
+    ...(options.metricsAuth !== undefined && { metricsAuth: options.metricsAuth }),
     auth: options.auth === false ? false : { verify: tokens.verify },
     tokens: options.wrapTokens ? options.wrapTokens(tokens) : tokens,
     ...(options.logger && { logger: options.logger }),

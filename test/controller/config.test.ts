@@ -18,7 +18,27 @@ describe('controller config', () => {
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox' },
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
+      metrics: { auth: false },
     });
+  });
+
+  it('refuses api.auth: false unless the API listens on loopback, naming where it was set', () => {
+    for (const host of ['127.0.0.1', '127.9.9.9', '::1', 'localhost']) expect(resolveConfig({ api: { host, auth: false } }).api.auth).toBe(false);
+    const refused = /api\.auth: false is refused: the API listens on 0\.0\.0\.0, not on loopback/;
+    expect(() => resolveConfig({ api: { host: '0.0.0.0', auth: false } })).toThrow(refused);
+    expect(() => resolveConfig({ api: { host: '::' } }, { MINICLOUD_API_AUTH: 'false' })).toThrow(/^MINICLOUD_API_AUTH: api\.auth: false is refused: the API listens on ::/);
+    expect(() => resolveConfig({ api: { auth: false } }, { MINICLOUD_API_HOST: '10.0.0.1' })).toThrow(/listens on 10\.0\.0\.1/);
+    expect(() => resolveConfig({ api: { host: '::ffff:10.0.0.1', auth: false } })).toThrow(ConfigError);
+  });
+
+  it('metrics.auth: on by default when the API is not on loopback; off when api.auth is', () => {
+    expect(resolveConfig({}).metrics).toEqual({ auth: false });
+    expect(resolveConfig({ api: { host: '0.0.0.0' } }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({ api: { host: '0.0.0.0' }, metrics: { auth: false } }).metrics).toEqual({ auth: false });
+    expect(resolveConfig({ metrics: { auth: true } }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({}, { MINICLOUD_METRICS_AUTH: 'true' }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({ api: { auth: false }, metrics: { auth: true } }).metrics).toEqual({ auth: false });
+    expect(() => resolveConfig({ metrics: { auth: 'yes' } })).toThrow(/metrics\.auth: must be boolean/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {
@@ -80,7 +100,8 @@ describe('controller config', () => {
       'api:',
       '  host: 0.0.0.0',
       '  port: 9000',
-      '  auth: false',
+      '  auth: true',
+      'metrics: { auth: false }',
       'store: { path: /var/lib/mc/cloud.db }',
       'overlay: 10.20.0.0/16',
       'vms:',
@@ -94,7 +115,8 @@ describe('controller config', () => {
       const fromYaml = loadConfig(write('c.yaml', yamlText), {});
       expect(fromYaml.openflow.listen).toEqual(['tcp:6653', 'unix:/run/minicloud/openflow.sock']);
       expect(fromYaml.openflow.datapathIds).toEqual({ 'gw-1': '0000000000000001' });
-      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: false });
+      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: true });
+      expect(fromYaml.metrics).toEqual({ auth: false });
       expect(fromYaml.store.path).toBe('/var/lib/mc/cloud.db');
       expect(fromYaml.overlay).toBe('10.20.0.0/16');
       expect(fromYaml.vms.nodes).toEqual({ 'gw-1': 'none' });
@@ -102,7 +124,8 @@ describe('controller config', () => {
       expect(loadConfig(write('c.yml', yamlText), {})).toEqual(fromYaml);
       const json = {
         openflow: { listen: ['tcp:6653', 'unix:/run/minicloud/openflow.sock'], datapathIds: { 'gw-1': '0000000000000001' } },
-        api: { host: '0.0.0.0', port: 9000, auth: false },
+        api: { host: '0.0.0.0', port: 9000, auth: true },
+        metrics: { auth: false },
         store: { path: '/var/lib/mc/cloud.db' },
         overlay: '10.20.0.0/16',
         vms: { backend: 'lxd', nodes: { 'gw-1': 'none' } },
@@ -131,6 +154,11 @@ describe('controller config', () => {
       expect(errorOf(() => loadConfig(top, {}))).toBe(`${top}:3: (top level): unknown key(s) apii`);
       const json = write('type.json', '{\n  "stats": {\n    "intervalSeconds": "fast"\n  }\n}\n');
       expect(errorOf(() => loadConfig(json, {}))).toBe(`${json}:3: stats.intervalSeconds: must be number`);
+    });
+
+    it('names the line of an api.auth: false that is refused', () => {
+      const file = write('noauth.yaml', 'api:\n  host: 0.0.0.0\n  auth: false\n');
+      expect(errorOf(() => loadConfig(file, {}))).toMatch(new RegExp(`^${file}:3: api\\.auth: false is refused`));
     });
 
     it('names the line and column of a YAML or JSON syntax error', () => {
