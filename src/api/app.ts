@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import type { CloudService } from '../controller/cloud-service.js';
 import { accessOf, authorize, checkAccessDeclared, registerPublic, type Access, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
+import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { Inventory, Metrics } from './metrics.js';
 import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
@@ -36,8 +37,8 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger;
   /** What /readyz reports; default: ready while the store answers. */
   readonly ready?: () => Readiness | Promise<Readiness>;
-  /** Largest request body accepted, bytes (default 64 KiB); larger gets 413. */
-  readonly bodyLimit?: number;
+  /** Sizes and timeouts of what clients send (defaults: DEFAULT_API_LIMITS). */
+  readonly limits?: Partial<ApiLimits>;
   /** Told of every route as it is registered (tests walk every route with it). */
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
@@ -50,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { service, metrics } = deps;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    ...serverOptions({ ...DEFAULT_API_LIMITS, ...deps.limits }),
     // A caller's X-Request-Id is kept when it is sane, so its logs and ours line up.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

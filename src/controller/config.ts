@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
@@ -40,6 +41,14 @@ export const ConfigSchema = Type.Object(
           host: Type.Optional(Type.String({ minLength: 1 })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           auth: Type.Optional(Type.Boolean()),
+          /** Request limits (src/api/limits.ts). */
+          bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+          maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 })),
+          headersTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 300 })),
+          requestTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
+          keepAliveTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600 })),
+          connectionTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+          maxRequestsPerSocket: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
         },
         { additionalProperties: false },
       ),
@@ -112,7 +121,7 @@ export interface Config {
     readonly maxConcurrentSyncs: number;
     readonly yieldToConnections: boolean;
   };
-  readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
+  readonly api: { readonly host: string; readonly port: number; readonly auth: boolean; readonly limits: ApiLimits };
   readonly store: { readonly path: string };
   readonly overlay: string;
   readonly stats: { readonly intervalSeconds: number };
@@ -280,7 +289,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       maxConcurrentSyncs: f.openflow?.maxConcurrentSyncs ?? DEFAULTS.maxConcurrentSyncs,
       yieldToConnections: f.openflow?.yieldToConnections ?? true,
     },
-    api: { host: apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: apiAuth },
+    api: { host: apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: apiAuth, limits: apiLimits(f.api ?? {}, source) },
     store: { path: f.store?.path ?? DEFAULTS.storePath },
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
@@ -304,6 +313,25 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
     },
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
   };
+}
+
+function apiLimits(api: NonNullable<ConfigFile['api']>, source: string): ApiLimits {
+  const ms = (seconds: number | undefined, fallback: number): number => (seconds === undefined ? fallback : Math.round(seconds * 1000));
+  const d = DEFAULT_API_LIMITS;
+  const limits: ApiLimits = {
+    bodyLimitBytes: api.bodyLimitBytes ?? d.bodyLimitBytes,
+    maxHeaderBytes: api.maxHeaderBytes ?? d.maxHeaderBytes,
+    headersTimeoutMs: ms(api.headersTimeoutSeconds, d.headersTimeoutMs),
+    requestTimeoutMs: ms(api.requestTimeoutSeconds, d.requestTimeoutMs),
+    keepAliveTimeoutMs: ms(api.keepAliveTimeoutSeconds, d.keepAliveTimeoutMs),
+    connectionTimeoutMs: ms(api.connectionTimeoutSeconds, d.connectionTimeoutMs),
+    maxRequestsPerSocket: api.maxRequestsPerSocket ?? d.maxRequestsPerSocket,
+  };
+  // Node refuses a header timeout longer than the request timeout (the head is part of the request).
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(`${source}: api.headersTimeoutSeconds (${limits.headersTimeoutMs / 1000}) must not exceed api.requestTimeoutSeconds (${limits.requestTimeoutMs / 1000})`);
+  }
+  return limits;
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and 'localhost': only this machine can connect. */

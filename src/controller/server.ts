@@ -151,6 +151,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       auth: config.api.auth ? { verify: tokens.verify } : false,
       metricsAuth: config.metrics.auth,
+      limits: config.api.limits,
       tokens,
       logger: logger.child({ component: 'api' }),
     });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp, type App } from '../../src/api/app.js';
+import type { ApiLimits } from '../../src/api/limits.js';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
 import { ApiTokens } from '../../src/api/tokens.js';
 import { CloudService } from '../../src/controller/cloud-service.js';
@@ -31,6 +32,7 @@ export interface Harness {
 export interface HarnessOptions {
   readonly auth?: boolean;
   readonly metricsAuth?: boolean;
+  readonly limits?: Partial<ApiLimits>;
   readonly logger?: FastifyBaseLogger;
   readonly overlay?: string;
   /** What the app gets instead of the service (e.g. a proxy recording every call). */
@@ -64,6 +66,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     metrics,
     ...(options.onRoute && { onRoute: options.onRoute }),
     ...(options.metricsAuth !== undefined && { metricsAuth: options.metricsAuth }),
+    ...(options.limits && { limits: options.limits }),
     auth: options.auth === false ? false : { verify: tokens.verify },
     tokens: options.wrapTokens ? options.wrapTokens(tokens) : tokens,
     ...(options.logger && { logger: options.logger }),

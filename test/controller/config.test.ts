@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_API_LIMITS } from '../../src/api/limits.js';
 import { ConfigError, loadConfig, resolveConfig } from '../../src/controller/config.js';
 import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 
@@ -11,7 +12,7 @@ describe('controller config', () => {
   it('has the documented defaults', () => {
     expect(resolveConfig({})).toEqual({
       openflow: { listen: ['tcp:6653'], connect: [], echoIntervalSeconds: 5, datapathIds: {}, maxConcurrentSyncs: 64, yieldToConnections: true },
-      api: { host: '127.0.0.1', port: 8080, auth: true },
+      api: { host: '127.0.0.1', port: 8080, auth: true, limits: DEFAULT_API_LIMITS },
       store: { path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
@@ -31,6 +32,18 @@ describe('controller config', () => {
     expect(() => resolveConfig({ api: { host: '::ffff:10.0.0.1', auth: false } })).toThrow(ConfigError);
   });
 
+  it('api request limits: in seconds and bytes in the file, bounded, the header timeout within the request timeout', () => {
+    const c = resolveConfig({
+      api: { bodyLimitBytes: 4096, maxHeaderBytes: 8192, headersTimeoutSeconds: 2, requestTimeoutSeconds: 5.5, keepAliveTimeoutSeconds: 1, connectionTimeoutSeconds: 0, maxRequestsPerSocket: 10 },
+    });
+    expect(c.api.limits).toEqual({ bodyLimitBytes: 4096, maxHeaderBytes: 8192, headersTimeoutMs: 2000, requestTimeoutMs: 5500, keepAliveTimeoutMs: 1000, connectionTimeoutMs: 0, maxRequestsPerSocket: 10 });
+    expect(() => resolveConfig({ api: { bodyLimitBytes: 10 } })).toThrow(/api\.bodyLimitBytes: must be >= 1024/);
+    expect(() => resolveConfig({ api: { maxHeaderBytes: 1 << 20 } })).toThrow(/api\.maxHeaderBytes: must be <= 65536/);
+    expect(() => resolveConfig({ api: { headersTimeoutSeconds: 20, requestTimeoutSeconds: 10 } })).toThrow(
+      'config: api.headersTimeoutSeconds (20) must not exceed api.requestTimeoutSeconds (10)',
+    );
+  });
+
   it('metrics.auth: on by default when the API is not on loopback; off when api.auth is', () => {
     expect(resolveConfig({}).metrics).toEqual({ auth: false });
     expect(resolveConfig({ api: { host: '0.0.0.0' } }).metrics).toEqual({ auth: true });
@@ -47,7 +60,7 @@ describe('controller config', () => {
       const file = join(dir, 'c.json');
       writeFileSync(file, JSON.stringify({ api: { port: 9000 }, vms: { backend: 'lxd' } }));
       const c = loadConfig(file, { MINICLOUD_API_PORT: '9100', MINICLOUD_API_AUTH: 'false', MINICLOUD_OPENFLOW_LISTEN: 'tcp:6653, unix:/run/mc.sock', MINICLOUD_LOG_LEVEL: 'debug' });
-      expect(c.api).toEqual({ host: '127.0.0.1', port: 9100, auth: false });
+      expect(c.api).toEqual({ host: '127.0.0.1', port: 9100, auth: false, limits: DEFAULT_API_LIMITS });
       expect(c.openflow.listen).toEqual(['tcp:6653', 'unix:/run/mc.sock']);
       expect(c.vms.backend).toBe('lxd');
       expect(c.log.level).toBe('debug');
@@ -115,7 +128,7 @@ describe('controller config', () => {
       const fromYaml = loadConfig(write('c.yaml', yamlText), {});
       expect(fromYaml.openflow.listen).toEqual(['tcp:6653', 'unix:/run/minicloud/openflow.sock']);
       expect(fromYaml.openflow.datapathIds).toEqual({ 'gw-1': '0000000000000001' });
-      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: true });
+      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: true, limits: DEFAULT_API_LIMITS });
       expect(fromYaml.metrics).toEqual({ auth: false });
       expect(fromYaml.store.path).toBe('/var/lib/mc/cloud.db');
       expect(fromYaml.overlay).toBe('10.20.0.0/16');
@@ -175,7 +188,7 @@ describe('controller config', () => {
     it('lets the environment win over the file, and validates what it sets', () => {
       const file = write('env.yaml', 'api:\n  port: 9000\n  host: 10.0.0.1\nlog:\n  level: warn\n');
       const c = loadConfig(file, { MINICLOUD_API_PORT: '9100', MINICLOUD_LOG_LEVEL: 'debug', MINICLOUD_STORE_PATH: '/tmp/x.db' });
-      expect(c.api).toEqual({ host: '10.0.0.1', port: 9100, auth: true });
+      expect(c.api).toEqual({ host: '10.0.0.1', port: 9100, auth: true, limits: DEFAULT_API_LIMITS });
       expect(c.log.level).toBe('debug');
       expect(c.store.path).toBe('/tmp/x.db');
       // An empty variable is no override.
