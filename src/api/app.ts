@@ -7,12 +7,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CloudService } from '../controller/cloud-service.js';
-import { authorize, checkAccessDeclared, registerPublic, type Verifier } from './auth.js';
+import { accessOf, authorize, checkAccessDeclared, registerPublic, type Access, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
+import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { Inventory, Metrics } from './metrics.js';
+import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { subnetRoutes } from './routes/subnets.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { uiRoutes } from './routes/ui.js';
 import { vmRoutes } from './routes/vms.js';
 
@@ -26,12 +29,16 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Checks bearer tokens: every route but the public ones needs one. `false` turns auth off (loopback only). */
   readonly auth: { readonly verify: Verifier } | false;
+  /** /metrics needs a token (any role). Default false. */
+  readonly metricsAuth?: boolean;
+  /** The API tokens, managed at /api/v1/tokens (admins only). */
+  readonly tokens?: ApiTokens;
   /** A pino logger; every line of a request carries its `reqId`. Default: silent. */
   readonly logger?: FastifyBaseLogger;
   /** What /readyz reports; default: ready while the store answers. */
   readonly ready?: () => Readiness | Promise<Readiness>;
-  /** Largest request body accepted, bytes (default 64 KiB); larger gets 413. */
-  readonly bodyLimit?: number;
+  /** Sizes and timeouts of what clients send (defaults: DEFAULT_API_LIMITS). */
+  readonly limits?: Partial<ApiLimits>;
   /** Told of every route as it is registered (tests walk every route with it). */
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
@@ -44,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { service, metrics } = deps;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    ...serverOptions({ ...DEFAULT_API_LIMITS, ...deps.limits }),
     // A caller's X-Request-Id is kept when it is sane, so its logs and ours line up.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -71,9 +78,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'miniCloud API', version: '1', description: 'Nodes, subnets and VMs of a miniCloud; flows and datapaths of its switches.' },
+      info: {
+        title: 'miniCloud API',
+        version: '1',
+        description:
+          'Nodes, subnets and VMs of a miniCloud; flows and datapaths of its switches.\n\n' +
+          'Every operation but the public ones needs `Authorization: Bearer <token>`. A token is an admin token (everything) or a ' +
+          'viewer token (GET and HEAD only: a write answers 403); tokens are managed at /api/v1/tokens by admins.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: deps.auth ? [{ bearer: [] }] : [],
+    },
+    // Each operation says which token it needs.
+    transform: ({ schema, url, route }) => {
+      const s = (schema ?? {}) as Record<string, unknown>;
+      if (!deps.auth || s['hide'] === true) return { schema, url };
+      const access = accessOf(String([route.method].flat()[0]), route.config);
+      if (access === 'public') return { schema: { ...s, security: [] }, url };
+      const needs = access === 'admin' ? 'Needs an admin token.' : 'Needs a token (viewer or admin).';
+      return { schema: { ...s, description: typeof s['description'] === 'string' ? `${s['description']}\n\n${needs}` : needs }, url };
     },
   });
   await registerPublic(app, async (scope) => {
@@ -87,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(subnetRoutes(service));
       await api.register(vmRoutes(service));
       await api.register(datapathRoutes(service));
+      if (deps.tokens) await api.register(tokenRoutes(deps.tokens));
     },
     { prefix: '/api/v1' },
   );
@@ -111,7 +135,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return r.ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready' });
     },
   );
-  app.get('/metrics', { config: open, schema: { ...ops, summary: 'Prometheus metrics', hide: false } }, async (_req, reply) => {
+  const metricsAccess: { access: Access } = { access: deps.metricsAuth ? 'viewer' : 'public' };
+  app.get('/metrics', { config: metricsAccess, schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
     const text = await metrics.render();
     return reply.type(metrics.contentType).send(text);
   });

@@ -3,12 +3,8 @@
 // `req.routeOptions` is the route that would run: whatever spelling reached it, its access rule applies. Every route
 // needs a token unless it says `config: { access: 'public' }`. An unmatched request gets the 404 without a token: it
 // carries no data, and the routes are public knowledge (/docs).
-//
-// The token is made on first start and kept in the store, so a restarted controller accepts the token its operators
-// already have; the entry point prints it.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+// The tokens themselves are in tokens.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { CloudStore } from '../topology/store.js';
 import { errorPayload } from './errors.js';
 
 /**
@@ -37,12 +33,15 @@ export type Verifier = (authorization: string | undefined) => Principal | undefi
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
+/** The access a route declares, or the default of its method. */
+export function accessOf(method: string, config: { access?: Access } | undefined): Access {
+  return config?.access ?? (SAFE_METHODS.has(method) ? 'viewer' : 'admin');
+}
+
 /** The access a route (or the not-found handler) requires. */
 export function requiredAccess(req: FastifyRequest): Access {
   if (req.is404) return 'public';
-  const declared = req.routeOptions.config.access;
-  if (declared !== undefined) return declared;
-  return SAFE_METHODS.has(req.method) ? 'viewer' : 'admin';
+  return accessOf(req.method, req.routeOptions.config);
 }
 
 /** onRequest hook (runs after routing): 401 without a valid token, 403 when the token's role is not enough. */
@@ -81,30 +80,4 @@ export async function registerPublic(app: FastifyInstance, plugin: (scope: Fasti
     scope.addHook('onRoute', markPublic);
     await plugin(scope);
   });
-}
-
-const TOKEN_KEY = 'api_token';
-
-/** The stored API token, generated (and stored) when there is none yet. */
-export function ensureApiToken(store: CloudStore): { token: string; created: boolean } {
-  return store.write((w) => {
-    const existing = w.getMeta(TOKEN_KEY);
-    if (existing !== undefined) return { token: existing, created: false };
-    const token = `mc_${randomBytes(24).toString('base64url')}`;
-    w.setMeta(TOKEN_KEY, token);
-    return { token, created: true };
-  });
-}
-
-export function tokenMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!);
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
-}
-
-/** The single stored token, as a verifier: its holder is an admin. */
-export function singleTokenVerifier(token: string): Verifier {
-  return (header) => (tokenMatches(header, token) ? { name: 'initial', role: 'admin' } : undefined);
 }

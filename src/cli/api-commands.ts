@@ -1,10 +1,11 @@
-// `minicloud node|subnet|vm|flows|datapaths`: the HTTP API from the command line. Tables for people, `--json` for
+// `minicloud node|subnet|vm|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
 // scripts (the API's JSON as is), errors on stderr. Exit codes:
 //   0 ok · 2 usage (bad arguments) · 3 not found · 4 invalid or conflict (the API refused the request)
 //   5 server error or API unreachable · 6 not authorised (missing or wrong --token)
 // `vm exec` exits with the command's own exit code.
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
+import type { TokenInfo } from '../api/tokens.js';
 import type { DatapathInfo, ExecResult, FlowRow, NetworkResult, NodeView, SubnetView, VmView } from '../controller/cloud-service.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
@@ -284,6 +285,43 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         }),
       ),
   );
+
+  // --- API tokens (admin tokens only)
+  const token = usageExit(program.command('token').description('API tokens: named, admin (everything) or viewer (read-only)'));
+  usageExit(
+    token
+      .command('create <name>')
+      .description('create a token; its secret is printed once (stdout), the controller keeps only a hash')
+      .addOption(new Option('--role <role>', 'admin or viewer').choices(['admin', 'viewer']).default('viewer'))
+      .action(
+        run(async (ctx, name: string, o: { role: string }) => {
+          const res = await ctx.api.post<{ token: string; info: TokenInfo }>('/api/v1/tokens', { name, role: o.role });
+          if (ctx.json) return printJson(ctx, res);
+          ctx.io.out(`${res.token}\n`);
+          ctx.io.err(`minicloud: ${res.info.role} token ${name} created; its secret is shown this once\n`);
+        }),
+      ),
+  );
+  token
+    .command('list')
+    .description('list tokens (names, roles, when created and last used; never secrets)')
+    .action(
+      run(async (ctx) => {
+        const { tokens } = await ctx.api.get<{ tokens: TokenInfo[] }>('/api/v1/tokens');
+        if (ctx.json) return printJson(ctx, { tokens });
+        printTable(ctx, ['NAME', 'ROLE', 'CREATED', 'LAST USED'], tokens.map((t) => [t.name, t.role, t.createdAt, t.lastUsedAt ?? '-']));
+      }),
+    );
+  token
+    .command('revoke <name>')
+    .description('revoke a token (at once; the last admin token cannot be revoked)')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ revoked: string }>(`/api/v1/tokens/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, res);
+        ctx.io.out(`token ${res.revoked} revoked\n`);
+      }),
+    );
 
   // --- switches
   program

@@ -1,8 +1,12 @@
 // `minicloud store backup|restore|check`: the SQLite store on disk. A backup is taken online with SQLite's backup
 // API (better-sqlite3's db.backup), so the controller keeps running; a restore needs the controller stopped and
 // refuses while any process has the store open.
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+//
+// Every file written here is made 0600 (the store is the whole cloud's inventory; token hashes are not secrets, but
+// nothing in it is for other users) and reaches the disk before it takes its name: written under a temporary name in
+// the same directory, fsynced, renamed, and the directory fsynced so the rename itself survives a power cut.
+import { chmodSync, closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../controller/config.js';
@@ -19,16 +23,43 @@ export interface BackupResult {
   readonly seconds: number;
 }
 
-/** SQLite's online backup of the database at `from` into a new file `to`; `to` is removed again if it fails. */
+/**
+ * SQLite's online backup of the database at `from` into a new file `to`, created 0600 before SQLite writes to it (so
+ * it is never readable by others, whatever the umask) and fsynced; `to` is removed again if it fails.
+ */
 async function copyDatabase(from: string, to: string): Promise<void> {
   const db = new Database(from, { readonly: true, fileMustExist: true, timeout: 5000 });
   try {
+    closeSync(openSync(to, 'wx', 0o600));
+    chmodSync(to, 0o600); // the umask may have taken bits off, never added: this only makes sure
     await db.backup(to);
+    chmodSync(to, 0o600);
+    fsyncFile(to);
   } catch (e) {
     rmSync(to, { force: true });
     throw e;
   } finally {
     db.close();
+  }
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `rename` then fsync of the directory: after this returns, the new name survives a crash. */
+function renameDurably(from: string, to: string): void {
+  renameSync(from, to);
+  const fd = openSync(dirname(to), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -46,7 +77,7 @@ export async function backupStore(store: string, file: string, opts: { force?: b
     rmSync(tmp, { force: true });
     throw e;
   }
-  renameSync(tmp, file);
+  renameDurably(tmp, file);
   return { file, bytes: statSync(file).size, schemaVersion, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -73,7 +104,7 @@ export async function restoreStore(file: string, store: string): Promise<Restore
   }
   // A cleanly closed WAL store leaves no -wal/-shm; stale ones would be replayed onto the restored file.
   for (const suffix of ['-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
-  renameSync(tmp, store);
+  renameDurably(tmp, store);
   return { store, ...(previous !== undefined && { previous }), schemaVersion };
 }
 

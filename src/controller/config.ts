@@ -1,9 +1,11 @@
 // The controller's configuration: one YAML or JSON file (every key optional, defaults below and in docs/configuration.md)
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
+import { isIP } from 'node:net';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
+import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
@@ -67,6 +69,14 @@ export const ConfigSchema = Type.Object(
           host: Type.Optional(Type.String({ minLength: 1 })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
           auth: Type.Optional(Type.Boolean()),
+          /** Request limits (src/api/limits.ts). */
+          bodyLimitBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 })),
+          maxHeaderBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 })),
+          headersTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 300 })),
+          requestTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
+          keepAliveTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 600 })),
+          connectionTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+          maxRequestsPerSocket: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
         },
         { additionalProperties: false },
       ),
@@ -126,6 +136,8 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
+    metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
   },
   { additionalProperties: false },
 );
@@ -149,7 +161,7 @@ export interface Config {
     readonly maxUnknownDatapaths: number;
     readonly pinAddresses: boolean;
   };
-  readonly api: { readonly host: string; readonly port: number; readonly auth: boolean };
+  readonly api: { readonly host: string; readonly port: number; readonly auth: boolean; readonly limits: ApiLimits };
   readonly store: { readonly path: string };
   readonly overlay: string;
   readonly stats: { readonly intervalSeconds: number };
@@ -175,6 +187,8 @@ export interface Config {
     readonly maxBackoffMs?: number;
     readonly tls?: { readonly dir: string; readonly ca: string };
   };
+  /** `auth`: /metrics needs a token (always false when `api.auth` is). */
+  readonly metrics: { readonly auth: boolean };
 }
 
 export const DEFAULTS = {
@@ -237,6 +251,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
+  ['MINICLOUD_METRICS_AUTH', ['metrics', 'auth'], 'bool'],
 ];
 
 /**
@@ -312,6 +327,14 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
   if (problems.length > 0) throw new ConfigError([...new Set(problems)].join('; '));
   const f = merged as ConfigFile;
   const vms = f.vms ?? {};
+  const apiHost = f.api?.host ?? DEFAULTS.apiHost;
+  const apiAuth = f.api?.auth ?? true;
+  if (!apiAuth && !isLoopbackHost(apiHost)) {
+    const setBy = fromEnv.find(([, path]) => path.join('.') === 'api.auth')?.[0] ?? (file ? `${source}:${file.lineOf(['api', 'auth']) ?? 1}` : source);
+    throw new ConfigError(
+      `${setBy}: api.auth: false is refused: the API listens on ${apiHost}, not on loopback, and without auth anyone reaching it could run commands on the nodes (set api.host to 127.0.0.1, or keep auth and use a token)`,
+    );
+  }
   return {
     openflow: {
       listen: f.openflow?.listen ?? (f.openflow?.connect?.length ? [] : [...DEFAULTS.listen]),
@@ -329,7 +352,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       maxUnknownDatapaths: f.openflow?.maxUnknownDatapaths ?? DEFAULTS.maxUnknownDatapaths,
       pinAddresses: f.openflow?.pinAddresses ?? false,
     },
-    api: { host: f.api?.host ?? DEFAULTS.apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: f.api?.auth ?? true },
+    api: { host: apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: apiAuth, limits: apiLimits(f.api ?? {}, source) },
     store: { path: f.store?.path ?? DEFAULTS.storePath },
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
@@ -354,7 +377,38 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
     },
+    metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
   };
+}
+
+function apiLimits(api: NonNullable<ConfigFile['api']>, source: string): ApiLimits {
+  const ms = (seconds: number | undefined, fallback: number): number => (seconds === undefined ? fallback : Math.round(seconds * 1000));
+  const d = DEFAULT_API_LIMITS;
+  const limits: ApiLimits = {
+    bodyLimitBytes: api.bodyLimitBytes ?? d.bodyLimitBytes,
+    maxHeaderBytes: api.maxHeaderBytes ?? d.maxHeaderBytes,
+    headersTimeoutMs: ms(api.headersTimeoutSeconds, d.headersTimeoutMs),
+    requestTimeoutMs: ms(api.requestTimeoutSeconds, d.requestTimeoutMs),
+    keepAliveTimeoutMs: ms(api.keepAliveTimeoutSeconds, d.keepAliveTimeoutMs),
+    connectionTimeoutMs: ms(api.connectionTimeoutSeconds, d.connectionTimeoutMs),
+    maxRequestsPerSocket: api.maxRequestsPerSocket ?? d.maxRequestsPerSocket,
+  };
+  // Node refuses a header timeout longer than the request timeout (the head is part of the request).
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(`${source}: api.headersTimeoutSeconds (${limits.headersTimeoutMs / 1000}) must not exceed api.requestTimeoutSeconds (${limits.requestTimeoutMs / 1000})`);
+  }
+  return limits;
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and 'localhost': only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) !== 6) return false;
+  // The URL parser writes an IPv6 address in its one short form (::ffff:127.0.0.1 becomes ::ffff:7f00:1).
+  const short = new URL(`http://[${h}]`).hostname.slice(1, -1);
+  return short === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(short);
 }
 
 function describe(instancePath: string, message: string, params: Record<string, unknown>): string {

@@ -5,9 +5,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../api/app.js';
-import { ensureApiToken, singleTokenVerifier } from '../api/auth.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import { StatsPoller } from '../api/stats-poller.js';
+import { ApiTokens } from '../api/tokens.js';
 import { Controller } from '../runtime/index.js';
 import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from './cloud-service.js';
@@ -22,7 +22,7 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Node.js process metrics in /metrics (default true). */
   readonly processMetrics?: boolean;
-  /** Called with the API token the first time it is made (default: printed on stdout). */
+  /** Called with the admin token made when the store has none (first start; default: printed on stdout). */
   readonly onNewToken?: (token: string) => void;
 }
 
@@ -39,7 +39,9 @@ export interface Server {
   readonly metrics: Metrics;
   readonly poller: StatsPoller;
   readonly app: App;
-  readonly token: string;
+  readonly tokens: ApiTokens;
+  /** The admin token made at this start (the store had none), else undefined: the store keeps only hashes. */
+  readonly token?: string;
   /** `http://host:port` the API listens on. */
   readonly apiUrl: string;
   /** OpenFlow listener addresses. */
@@ -154,8 +156,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const interrupted = service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
 
-    const { token, created } = ensureApiToken(store);
-    if (created && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
+    const tokens = new ApiTokens(store);
+    const { token } = tokens.ensureAdmin();
+    if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
     if (provisioner) {
       controller.datapaths.on('connected', (dp) => {
@@ -175,7 +178,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const app = await buildApp({
       service,
       metrics,
-      auth: config.api.auth ? { verify: singleTokenVerifier(token) } : false,
+      auth: config.api.auth ? { verify: tokens.verify } : false,
+      metricsAuth: config.metrics.auth,
+      limits: config.api.limits,
+      tokens,
       logger: logger.child({ component: 'api' }),
     });
     cleanups.push(() => app.close());
@@ -184,7 +190,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
     const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
     const apiUrl = `http://${host}:${port}`;
-    logger.info({ url: apiUrl, auth: config.api.auth }, 'API listening');
+    logger.info({ url: apiUrl, auth: config.api.auth, metricsAuth: config.metrics.auth }, 'API listening');
 
     const poller = new StatsPoller({
       source: network,
@@ -221,7 +227,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       poller,
       app,
-      token,
+      tokens,
+      ...(token !== undefined && { token }),
       apiUrl,
       openflow: controller.addresses,
       stop: () => (stopping ??= undo().then(() => logger.info('controller stopped'))),

@@ -45,10 +45,10 @@ export interface ApiResponse<T> {
  * One HTTP request to a running server's API with its token, answering status and body (JSON when it parses) rather
  * than throwing on 4xx/5xx: what tests assert on (src/api/client.ts is the throwing client the CLI uses).
  */
-export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token: string }, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token?: string | undefined }, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
   const res = await fetch(`${server.apiUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${server.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { ...(server.token !== undefined && { authorization: `Bearer ${server.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -63,6 +63,8 @@ export async function callApi<T = unknown>(server: { readonly apiUrl: string; re
 
 export class LabCloud {
   server: Server;
+  /** The admin token made at the first start (a restarted controller knows only its hash). */
+  readonly token: string;
   /** The LXD daemons of the `lxdComputes` nodes, by node name. */
   readonly lxd = new Map<string, LabLxd>();
   private stopped = false;
@@ -76,6 +78,8 @@ export class LabCloud {
     private readonly logger: Logger,
   ) {
     this.server = server;
+    if (server.token === undefined) throw new Error('the lab controller started on a store that had an admin token');
+    this.token = server.token;
   }
 
   /** Cleans leftovers of a crashed run with the same prefix, starts the controller and the lab, adds the nodes. */
@@ -155,10 +159,6 @@ export class LabCloud {
     return this.server.apiUrl;
   }
 
-  get token(): string {
-    return this.server.token;
-  }
-
   /** Every node provisioned and its datapath connected. */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const end = Date.now() + timeoutMs;
@@ -174,7 +174,7 @@ export class LabCloud {
   }
 
   api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
-    return callApi<T>(this.server, method, path, body);
+    return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body);
   }
 
   /** The controller process stopped and started again on the same store, socket and API port. */

@@ -1,9 +1,10 @@
 // The embedded store: one SQLite file (WAL), every write one IMMEDIATE transaction.
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
-import type { CloudStore, StoreReader, StoreWriter } from './store.js';
+import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
   override readonly name = 'StoreSchemaError';
@@ -105,6 +106,24 @@ const vmFromRow = (r: VmRow): VmRecord => ({
   createdAt: r.created_at,
 });
 
+interface ApiTokenRow {
+  id: string;
+  name: string;
+  role: ApiTokenRole;
+  hash: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  hash: r.hash,
+  createdAt: r.created_at,
+  ...(r.last_used_at !== null && { lastUsedAt: r.last_used_at }),
+});
+
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = new Database(path);
@@ -114,6 +133,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Deleted rows are overwritten, not left in free pages: v1's plaintext API token, a revoked token's hash.
+    db.pragma('secure_delete = ON');
     migrate(db, options.migrations ?? MIGRATIONS);
     return new SqliteStore(db);
   } catch (e) {
@@ -141,6 +162,8 @@ export function storeIntegrityProblems(db: Database.Database): string[] {
 }
 
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  // v2 hashes the v1 plaintext API token in SQL.
+  db.function('sha256_hex', { deterministic: true }, (text: unknown) => createHash('sha256').update(String(text)).digest('hex'));
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const current = storeSchemaVersion(db);
   const newer = newerSchemaProblem(current, migrations);
@@ -156,11 +179,17 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
-export class SqliteStore implements CloudStore {
+export class SqliteStore implements CloudStore, TokenStore {
   private readonly reader: StoreReader;
   private readonly writer: StoreWriter;
+  private readonly tokenWriter: TokenWriter;
 
   constructor(private readonly db: Database.Database) {
+    // Prepared on first use: a store opened with v1's migrations only (tests of upgrades) has no api_tokens or node_removals table.
+    const lazy = (sql: string): (() => Database.Statement) => {
+      let statement: Database.Statement | undefined;
+      return () => (statement ??= db.prepare(sql));
+    };
     const q = {
       nodes: db.prepare('SELECT * FROM nodes ORDER BY name'),
       node: db.prepare('SELECT * FROM nodes WHERE name = ?'),
@@ -185,13 +214,37 @@ export class SqliteStore implements CloudStore {
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
-      removals: db.prepare('SELECT * FROM node_removals ORDER BY name'),
-      removal: db.prepare('SELECT * FROM node_removals WHERE name = ?'),
-      putRemoval: db.prepare(
+      removals: lazy('SELECT * FROM node_removals ORDER BY name'),
+      removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
+      putRemoval: lazy(
         `INSERT OR REPLACE INTO node_removals (name, roles, underlay_ip, service_ip, ssh_target, az, cpus, memory_mib, created_at, undo, requested_at, attempts, last_error, next_attempt_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      deleteRemoval: db.prepare('DELETE FROM node_removals WHERE name = ?'),
+      deleteRemoval: lazy('DELETE FROM node_removals WHERE name = ?'),
+    };
+    const t = {
+      get: lazy('SELECT * FROM api_tokens WHERE id = ?'),
+      list: lazy('SELECT * FROM api_tokens ORDER BY name'),
+      insert: lazy('INSERT INTO api_tokens (id, name, role, hash, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      delete: lazy('DELETE FROM api_tokens WHERE name = ?'),
+      lastUsed: lazy('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+    };
+    const tokenReader: TokenReader = {
+      getApiToken: (id) => {
+        const r = t.get().get(id) as ApiTokenRow | undefined;
+        return r && apiTokenFromRow(r);
+      },
+      listApiTokens: () => (t.list().all() as ApiTokenRow[]).map(apiTokenFromRow),
+    };
+    this.tokenWriter = {
+      ...tokenReader,
+      insertApiToken: (k) => {
+        t.insert().run(k.id, k.name, k.role, k.hash, k.createdAt, k.lastUsedAt ?? null);
+      },
+      deleteApiToken: (name) => t.delete().run(name).changes > 0,
+      setApiTokenLastUsed: (id, at) => {
+        t.lastUsed().run(at, id);
+      },
     };
     const getMeta = (key: string): string | undefined => (q.meta.get(key) as { value: string } | undefined)?.value;
     const reader: StoreReader = {
@@ -225,9 +278,9 @@ export class SqliteStore implements CloudStore {
       records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms() }),
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
-      listNodeRemovals: () => (q.removals.all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
+      listNodeRemovals: () => (q.removals().all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
       getNodeRemoval: (name) => {
-        const r = q.removal.get(name) as NodeRemovalRow | undefined;
+        const r = q.removal().get(name) as NodeRemovalRow | undefined;
         return r && nodeRemovalFromRow(r);
       },
     };
@@ -253,12 +306,12 @@ export class SqliteStore implements CloudStore {
         q.setMeta.run(key, value);
       },
       putNodeRemoval: ({ node: n, ...r }) => {
-        q.putRemoval.run(
+        q.putRemoval().run(
           n.name, JSON.stringify(n.roles), n.underlayIp, n.serviceIp ?? null, n.sshTarget ?? null, n.az ?? null, n.cpus, n.memoryMiB, n.createdAt,
           r.undo, r.requestedAt, r.attempts, r.lastError ?? null, r.nextAttemptAt,
         );
       },
-      deleteNodeRemoval: (name) => q.deleteRemoval.run(name).changes > 0,
+      deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
       nextSequence: (name) => {
         const next = Number(getMeta(`seq:${name}`) ?? 0) + 1;
         q.setMeta.run(`seq:${name}`, String(next));
@@ -280,6 +333,14 @@ export class SqliteStore implements CloudStore {
         return result;
       })
       .immediate();
+  }
+
+  readTokens<T>(fn: (r: TokenReader) => T): T {
+    return this.db.transaction(() => fn(this.tokenWriter))();
+  }
+
+  writeTokens<T>(fn: (w: TokenWriter) => T): T {
+    return this.db.transaction(() => fn(this.tokenWriter)).immediate();
   }
 
   /** For tests and `minicloud` diagnostics: SQLite's own consistency check ('ok' when sound). */

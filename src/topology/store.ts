@@ -48,3 +48,40 @@ export interface CloudStore {
   write<T>(fn: (w: StoreWriter) => T): T;
   close(): void;
 }
+
+export const API_TOKEN_ROLES = ['admin', 'viewer'] as const;
+export type ApiTokenRole = (typeof API_TOKEN_ROLES)[number];
+
+/** An API token as stored: never its secret, only the SHA-256 of the whole token text. */
+export interface ApiTokenRecord {
+  /** The id carried in the token text (`mc_<id>_<secret>`), so a lookup needs no scan. */
+  readonly id: string;
+  readonly name: string;
+  readonly role: ApiTokenRole;
+  /** SHA-256 of the token text, hex. */
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly lastUsedAt?: string;
+}
+
+export interface TokenReader {
+  getApiToken(id: string): ApiTokenRecord | undefined;
+  /** In name order. */
+  listApiTokens(): ApiTokenRecord[];
+}
+
+export interface TokenWriter extends TokenReader {
+  insertApiToken(token: ApiTokenRecord): void;
+  deleteApiToken(name: string): boolean;
+  setApiTokenLastUsed(id: string, at: string): void;
+}
+
+/**
+ * API tokens live in the store but are not part of the cloud: their writes do not bump the revision (a last-used
+ * time must not make the network glue recompile the cloud).
+ */
+export interface TokenStore {
+  readTokens<T>(fn: (r: TokenReader) => T): T;
+  /** One transaction, like `CloudStore.write`. */
+  writeTokens<T>(fn: (w: TokenWriter) => T): T;
+}

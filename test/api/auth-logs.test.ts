@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureApiToken, tokenMatches } from '../../src/api/auth.js';
+import { ApiTokens, bearer } from '../../src/api/tokens.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { makeHarness, type Harness } from './harness.js';
 
@@ -33,25 +33,28 @@ describe('auth', () => {
     expect((await h.app.inject({ url: '/api/v1/nodes' })).statusCode).toBe(200);
   });
 
-  it('the token is generated once and kept in the store', async () => {
+  it('the first admin token is made once; the store keeps only its hash', async () => {
     h = await makeHarness();
     const path = `${h.dir}/other.db`;
     const s1 = openSqliteStore(path);
-    const first = ensureApiToken(s1);
+    const first = new ApiTokens(s1).ensureAdmin();
     expect(first.created).toBe(true);
-    expect(first.token).toMatch(/^mc_[A-Za-z0-9_-]{32}$/);
+    expect(first.token).toMatch(/^mc_[0-9a-f]{16}_[A-Za-z0-9_-]{32}$/);
     s1.close();
     const s2 = openSqliteStore(path);
-    expect(ensureApiToken(s2)).toEqual({ token: first.token, created: false });
+    const again = new ApiTokens(s2);
+    expect(again.ensureAdmin()).toEqual({ created: false });
+    expect(again.check(first.token!)).toEqual({ name: 'initial', role: 'admin' });
     s2.close();
   });
 
-  it('tokenMatches', () => {
-    expect(tokenMatches('Bearer abc', 'abc')).toBe(true);
-    expect(tokenMatches('bearer abc', 'abc')).toBe(true);
-    expect(tokenMatches('Bearer abcd', 'abc')).toBe(false);
-    expect(tokenMatches('Basic abc', 'abc')).toBe(false);
-    expect(tokenMatches(undefined, 'abc')).toBe(false);
+  it('bearer', () => {
+    expect(bearer('Bearer abc')).toBe('abc');
+    expect(bearer('bearer abc')).toBe('abc');
+    expect(bearer('Bearer abc def')).toBeUndefined();
+    expect(bearer('Basic abc')).toBeUndefined();
+    expect(bearer('Bearer')).toBeUndefined();
+    expect(bearer(undefined)).toBeUndefined();
   });
 });
 

@@ -5,12 +5,11 @@
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudService } from '../../src/controller/cloud-service.js';
 import { makeHarness, type Harness } from './harness.js';
 import { METHODS, TRAILERS, coreSpellings, encodeAt, pool, rawRequest, requestText, spellings } from './raw-http.js';
 
-/** Most requests this file may send (it sends about 6600): a bound, not a target. */
-const MAX_REQUESTS = 8000;
+/** Most requests this file may send (it sends about 8500): a bound, not a target. */
+const MAX_REQUESTS = 12_000;
 const WIDTH = 8;
 
 /** Existing resources, so a route's `:name` names something its handler would act on. */
@@ -46,7 +45,7 @@ function concrete(url: string): string {
   });
 }
 
-function spy(service: CloudService): CloudService {
+function spy<T extends object>(service: T): T {
   return new Proxy(service, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
@@ -73,10 +72,11 @@ async function send(method: string, target: string, route: Route | undefined, he
   return res.status >= 200 && res.status < 300 && isUiPage && route !== undefined ? 499 : res.status;
 }
 
-const snapshot = (): string => JSON.stringify(h.store.read((r) => ({ records: r.records(), revision: r.revision() })));
+const snapshot = (): string =>
+  JSON.stringify({ ...h.store.read((r) => ({ records: r.records(), revision: r.revision() })), tokens: h.tokens.list().map((t) => [t.name, t.role]) });
 
 beforeAll(async () => {
-  h = await makeHarness({ wrapService: spy, onRoute: (r) => void routes.push({ ...r, path: '' }) });
+  h = await makeHarness({ metricsAuth: true, wrapService: spy, wrapTokens: spy, onRoute: (r) => void routes.push({ ...r, path: '' }) });
   for (const n of [
     { name: 'host-1', roles: ['compute'] as const, underlayIp: '10.0.0.11', cpus: 8, memoryMiB: 8192 },
     { name: 'gw-1', roles: ['gateway'] as const, underlayIp: '10.0.0.1' },
@@ -92,16 +92,15 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-/** Every route that must need a token: the API's (public routes are the UI, /docs, /healthz, /readyz and /metrics). */
+/** Every route that must need a token: the API's and /metrics (metrics.auth on); the UI, /docs, /healthz, /readyz are public. */
 function protectedRoutes(): Route[] {
-  const api = routes.filter((r) => r.url.startsWith('/api/')).map((r) => ({ ...r, path: concrete(r.url) }));
-  return api;
+  return routes.filter((r) => r.url.startsWith('/api/') || r.url === '/metrics').map((r) => ({ ...r, path: concrete(r.url) }));
 }
 
 describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
   it('knows every API route', () => {
     const names = protectedRoutes().map((r) => `${r.method} ${r.url}`);
-    for (const want of ['GET /api/v1/nodes', 'POST /api/v1/subnets', 'POST /api/v1/vms/:name/exec', 'DELETE /api/v1/vms/:name', 'HEAD /api/v1/datapaths']) {
+    for (const want of ['GET /api/v1/nodes', 'POST /api/v1/subnets', 'POST /api/v1/tokens', 'DELETE /api/v1/tokens/:name', 'GET /metrics', 'POST /api/v1/vms/:name/exec', 'DELETE /api/v1/vms/:name', 'HEAD /api/v1/datapaths']) {
       expect(names).toContain(want);
     }
   });
@@ -146,6 +145,27 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
     console.log(`auth matrix: ${jobs.length} requests over ${protectedRoutes().length} routes; statuses ${JSON.stringify(histogram)}`);
     expect(jobs.length).toBeGreaterThan(1000);
   }, 240_000);
+
+  it('a viewer token reaches no write handler and no token route, whatever the spelling or method', async () => {
+    const viewer = h.tokens.create('raw-viewer', 'viewer').token;
+    const before = snapshot();
+    const isAdminOnly = (r: Route): boolean => !['GET', 'HEAD'].includes(r.method) || r.url.startsWith('/api/v1/tokens');
+    type Job = { method: string; target: string; route: Route };
+    const jobs: Job[] = [];
+    for (const route of protectedRoutes().filter(isAdminOnly)) {
+      for (const target of spellings(route.path).filter((_t, i) => i % 3 === 0)) jobs.push({ method: route.method, target, route });
+      for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) jobs.push({ method, target: route.path, route });
+    }
+    recording = true;
+    const statuses = await pool(jobs, WIDTH, (j) => send(j.method, j.target, j.route, [`Authorization: Bearer ${viewer}`]));
+    recording = false;
+    const bad = jobs.map((j, i) => ({ ...j, status: statuses[i]! })).filter((r) => r.status === 0 || r.status < 400 || r.status >= 500);
+    expect(bad.map((r) => `${r.method} ${r.target} -> ${r.status}`)).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(statuses.filter((st) => st === 403).length).toBeGreaterThan(jobs.length / 10);
+    expect(snapshot()).toBe(before);
+    h.tokens.revoke('raw-viewer');
+  }, 120_000);
 
   it('the router does decode those spellings: with the token, encoded and absolute-form targets reach the handler', async () => {
     const auth = [`Authorization: Bearer ${h.token}`];

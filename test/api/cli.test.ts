@@ -117,6 +117,24 @@ describe('minicloud CLI', () => {
     expect((await cli('vm', 'frobnicate')).code).toBe(EXIT.usage);
   });
 
+  it('token create, list, revoke; a viewer token reads and is refused writes (exit 6)', async () => {
+    const created = await cli('token', 'create', 'ci', '--role', 'viewer');
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/^mc_[0-9a-f]{16}_[A-Za-z0-9_-]{32}\n$/);
+    expect(created.err).toBe('minicloud: viewer token ci created; its secret is shown this once\n');
+    const viewer = created.out.trim();
+    expect((await cli('--token', viewer, 'subnet', 'list')).code).toBe(0);
+    const write = await cli('--token', viewer, 'subnet', 'create', 'nope');
+    expect(write).toMatchObject({ code: EXIT.unauthorized, err: "minicloud: token 'ci' is a viewer token: POST needs an admin token\n" });
+    const list = await cli('token', 'list');
+    expect(list.out).toMatch(/^NAME\s+ROLE\s+CREATED\s+LAST USED\nci\s+viewer\s+\S+\s+\S+\ninitial\s+admin\s+/);
+    expect(list.out).not.toContain(viewer);
+    expect((await cli('token', 'create', 'bad', '--role', 'root')).code).toBe(EXIT.usage);
+    expect(await cli('token', 'revoke', 'ci')).toMatchObject({ code: 0, out: 'token ci revoked\n' });
+    expect((await cli('--token', viewer, 'subnet', 'list')).code).toBe(EXIT.unauthorized);
+    expect(await cli('token', 'revoke', 'initial')).toMatchObject({ code: EXIT.refused, err: "minicloud: 'initial' is the last admin token: create another admin token before revoking it\n" });
+  });
+
   it('a wrong token is 6 and an unreachable API is 5 (through the real main.ts)', async () => {
     const main = join(import.meta.dirname, '../../src/cli/main.ts');
     // Asynchronously: the API answering these runs in this process.

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp, type App } from '../../src/api/app.js';
-import { ensureApiToken, singleTokenVerifier } from '../../src/api/auth.js';
+import type { ApiLimits } from '../../src/api/limits.js';
 import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { ApiTokens } from '../../src/api/tokens.js';
 import { CloudService } from '../../src/controller/cloud-service.js';
 import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
@@ -19,6 +20,8 @@ export interface Harness {
   readonly network: FakeNetwork;
   readonly backend: FakeBackend;
   readonly datapaths: FakeDatapaths;
+  readonly tokens: ApiTokens;
+  /** The admin token 'initial'. */
   readonly token: string;
   /** inject with the bearer token; `json` is loosely typed: tests assert its shape */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,10 +31,14 @@ export interface Harness {
 
 export interface HarnessOptions {
   readonly auth?: boolean;
+  readonly metricsAuth?: boolean;
+  readonly limits?: Partial<ApiLimits>;
   readonly logger?: FastifyBaseLogger;
   readonly overlay?: string;
   /** What the app gets instead of the service (e.g. a proxy recording every call). */
   readonly wrapService?: (service: CloudService) => CloudService;
+  /** The same for the token routes (auth itself keeps the real verifier). */
+  readonly wrapTokens?: (tokens: ApiTokens) => ApiTokens;
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
 }
 
@@ -51,12 +58,17 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     ...(options.overlay !== undefined && { overlay: options.overlay }),
   });
   const metrics = createMetrics({ processMetrics: false });
-  const { token } = ensureApiToken(store);
+  const tokens = new ApiTokens(store);
+  const { token } = tokens.ensureAdmin();
+  if (token === undefined) throw new Error('a new store has no admin token');
   const app = await buildApp({
     service: options.wrapService ? options.wrapService(service) : service,
     metrics,
     ...(options.onRoute && { onRoute: options.onRoute }),
-    auth: options.auth === false ? false : { verify: singleTokenVerifier(token) },
+    ...(options.metricsAuth !== undefined && { metricsAuth: options.metricsAuth }),
+    ...(options.limits && { limits: options.limits }),
+    auth: options.auth === false ? false : { verify: tokens.verify },
+    tokens: options.wrapTokens ? options.wrapTokens(tokens) : tokens,
     ...(options.logger && { logger: options.logger }),
   });
   const call: Harness['call'] = async (method, url, body) => {
@@ -83,6 +95,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     network,
     backend,
     datapaths,
+    tokens,
     token,
     call,
     close: async () => {

@@ -214,6 +214,8 @@ describe('datapaths and operations', () => {
         '/api/v1/nodes/{name}/resync',
         '/api/v1/subnets',
         '/api/v1/subnets/{name}',
+        '/api/v1/tokens',
+        '/api/v1/tokens/{name}',
         '/api/v1/vms',
         '/api/v1/vms/{name}',
         '/api/v1/vms/{name}/exec',
@@ -225,6 +227,10 @@ describe('datapaths and operations', () => {
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.paths['/api/v1/nodes'].get.description).toBe('Needs a token (viewer or admin).');
+    expect(doc.paths['/api/v1/nodes'].post.description).toBe('Needs an admin token.');
+    expect(doc.paths['/api/v1/tokens'].get.description).toBe('Needs an admin token.');
+    expect(doc.paths['/healthz'].get.security).toEqual([]);
     const html = (await h.app.inject({ url: '/docs/' })).body;
     expect(html).not.toMatch(/https?:\/\/(cdn|unpkg)/);
     const bundle = await h.app.inject({ url: '/docs/static/swagger-ui-bundle.js' });

@@ -1,6 +1,6 @@
 // `minicloud store backup|restore|check` against a running controller process's real SQLite store.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupStore, checkStoreFile, restoreStore } from '../../src/cli/store.js';
 import { resolveConfig } from '../../src/controller/config.js';
 import { startServer, type Server } from '../../src/controller/server.js';
+import { hashToken } from '../../src/api/tokens.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 
 const exec = promisify(execFile);
@@ -67,6 +68,31 @@ describe('minicloud store', () => {
     expect(server.service.listSubnets().map((x) => x.name)).toEqual(['a']);
     expect(server.service.getNode('host-1').name).toBe('host-1');
     expect(server.store.integrityCheck()).toEqual([]);
+  });
+
+  it('a backup is 0600 whatever the umask, and holds token hashes, never a token secret', async () => {
+    const s = server!;
+    const secrets = [s.tokens.create('backup-viewer', 'viewer').token, s.tokens.create('backup-admin', 'admin').token];
+    if (s.token !== undefined) secrets.push(s.token);
+    const backup = join(dir, 'secret-check.db');
+    const umask = process.umask(0o000);
+    try {
+      await backupStore(s.config.store.path, backup);
+    } finally {
+      process.umask(umask);
+    }
+    expect((statSync(backup).mode & 0o777).toString(8)).toBe('600');
+    expect(existsSync(`${backup}-journal`)).toBe(false);
+    const bytes = readFileSync(backup).toString('latin1');
+    for (const secret of secrets) {
+      expect(bytes).not.toContain(secret);
+      expect(bytes).not.toContain(secret.slice(-32));
+      expect(bytes).toContain(hashToken(secret));
+    }
+    // A restore writes the store the same way.
+    const restored = join(dir, 'restored.db');
+    await restoreStore(backup, restored);
+    expect((statSync(restored).mode & 0o777).toString(8)).toBe('600');
   });
 
   it('refuses files that are not sound stores', async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_API_LIMITS } from '../../src/api/limits.js';
 import { ConfigError, loadConfig, resolveConfig } from '../../src/controller/config.js';
 import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 
@@ -25,14 +26,46 @@ describe('controller config', () => {
         maxUnknownDatapaths: 256,
         pinAddresses: false,
       },
-      api: { host: '127.0.0.1', port: 8080, auth: true },
+      api: { host: '127.0.0.1', port: 8080, auth: true, limits: DEFAULT_API_LIMITS },
       store: { path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox' },
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
+      metrics: { auth: false },
     });
+  });
+
+  it('refuses api.auth: false unless the API listens on loopback, naming where it was set', () => {
+    for (const host of ['127.0.0.1', '127.9.9.9', '::1', 'localhost']) expect(resolveConfig({ api: { host, auth: false } }).api.auth).toBe(false);
+    const refused = /api\.auth: false is refused: the API listens on 0\.0\.0\.0, not on loopback/;
+    expect(() => resolveConfig({ api: { host: '0.0.0.0', auth: false } })).toThrow(refused);
+    expect(() => resolveConfig({ api: { host: '::' } }, { MINICLOUD_API_AUTH: 'false' })).toThrow(/^MINICLOUD_API_AUTH: api\.auth: false is refused: the API listens on ::/);
+    expect(() => resolveConfig({ api: { auth: false } }, { MINICLOUD_API_HOST: '10.0.0.1' })).toThrow(/listens on 10\.0\.0\.1/);
+    expect(() => resolveConfig({ api: { host: '::ffff:10.0.0.1', auth: false } })).toThrow(ConfigError);
+  });
+
+  it('api request limits: in seconds and bytes in the file, bounded, the header timeout within the request timeout', () => {
+    const c = resolveConfig({
+      api: { bodyLimitBytes: 4096, maxHeaderBytes: 8192, headersTimeoutSeconds: 2, requestTimeoutSeconds: 5.5, keepAliveTimeoutSeconds: 1, connectionTimeoutSeconds: 0, maxRequestsPerSocket: 10 },
+    });
+    expect(c.api.limits).toEqual({ bodyLimitBytes: 4096, maxHeaderBytes: 8192, headersTimeoutMs: 2000, requestTimeoutMs: 5500, keepAliveTimeoutMs: 1000, connectionTimeoutMs: 0, maxRequestsPerSocket: 10 });
+    expect(() => resolveConfig({ api: { bodyLimitBytes: 10 } })).toThrow(/api\.bodyLimitBytes: must be >= 1024/);
+    expect(() => resolveConfig({ api: { maxHeaderBytes: 1 << 20 } })).toThrow(/api\.maxHeaderBytes: must be <= 65536/);
+    expect(() => resolveConfig({ api: { headersTimeoutSeconds: 20, requestTimeoutSeconds: 10 } })).toThrow(
+      'config: api.headersTimeoutSeconds (20) must not exceed api.requestTimeoutSeconds (10)',
+    );
+  });
+
+  it('metrics.auth: on by default when the API is not on loopback; off when api.auth is', () => {
+    expect(resolveConfig({}).metrics).toEqual({ auth: false });
+    expect(resolveConfig({ api: { host: '0.0.0.0' } }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({ api: { host: '0.0.0.0' }, metrics: { auth: false } }).metrics).toEqual({ auth: false });
+    expect(resolveConfig({ metrics: { auth: true } }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({}, { MINICLOUD_METRICS_AUTH: 'true' }).metrics).toEqual({ auth: true });
+    expect(resolveConfig({ api: { auth: false }, metrics: { auth: true } }).metrics).toEqual({ auth: false });
+    expect(() => resolveConfig({ metrics: { auth: 'yes' } })).toThrow(/metrics\.auth: must be boolean/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {
@@ -41,7 +74,7 @@ describe('controller config', () => {
       const file = join(dir, 'c.json');
       writeFileSync(file, JSON.stringify({ api: { port: 9000 }, vms: { backend: 'lxd' } }));
       const c = loadConfig(file, { MINICLOUD_API_PORT: '9100', MINICLOUD_API_AUTH: 'false', MINICLOUD_OPENFLOW_LISTEN: 'tcp:6653, unix:/run/mc.sock', MINICLOUD_LOG_LEVEL: 'debug' });
-      expect(c.api).toEqual({ host: '127.0.0.1', port: 9100, auth: false });
+      expect(c.api).toEqual({ host: '127.0.0.1', port: 9100, auth: false, limits: DEFAULT_API_LIMITS });
       expect(c.openflow.listen).toEqual(['tcp:6653', 'unix:/run/mc.sock']);
       expect(c.vms.backend).toBe('lxd');
       expect(c.log.level).toBe('debug');
@@ -104,7 +137,8 @@ describe('controller config', () => {
       'api:',
       '  host: 0.0.0.0',
       '  port: 9000',
-      '  auth: false',
+      '  auth: true',
+      'metrics: { auth: false }',
       'store: { path: /var/lib/mc/cloud.db }',
       'overlay: 10.20.0.0/16',
       'vms:',
@@ -118,7 +152,8 @@ describe('controller config', () => {
       const fromYaml = loadConfig(write('c.yaml', yamlText), {});
       expect(fromYaml.openflow.listen).toEqual(['tcp:6653', 'unix:/run/minicloud/openflow.sock']);
       expect(fromYaml.openflow.datapathIds).toEqual({ 'gw-1': '0000000000000001' });
-      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: false });
+      expect(fromYaml.api).toEqual({ host: '0.0.0.0', port: 9000, auth: true, limits: DEFAULT_API_LIMITS });
+      expect(fromYaml.metrics).toEqual({ auth: false });
       expect(fromYaml.store.path).toBe('/var/lib/mc/cloud.db');
       expect(fromYaml.overlay).toBe('10.20.0.0/16');
       expect(fromYaml.vms.nodes).toEqual({ 'gw-1': 'none' });
@@ -126,7 +161,8 @@ describe('controller config', () => {
       expect(loadConfig(write('c.yml', yamlText), {})).toEqual(fromYaml);
       const json = {
         openflow: { listen: ['tcp:6653', 'unix:/run/minicloud/openflow.sock'], datapathIds: { 'gw-1': '0000000000000001' } },
-        api: { host: '0.0.0.0', port: 9000, auth: false },
+        api: { host: '0.0.0.0', port: 9000, auth: true },
+        metrics: { auth: false },
         store: { path: '/var/lib/mc/cloud.db' },
         overlay: '10.20.0.0/16',
         vms: { backend: 'lxd', nodes: { 'gw-1': 'none' } },
@@ -157,6 +193,11 @@ describe('controller config', () => {
       expect(errorOf(() => loadConfig(json, {}))).toBe(`${json}:3: stats.intervalSeconds: must be number`);
     });
 
+    it('names the line of an api.auth: false that is refused', () => {
+      const file = write('noauth.yaml', 'api:\n  host: 0.0.0.0\n  auth: false\n');
+      expect(errorOf(() => loadConfig(file, {}))).toMatch(new RegExp(`^${file}:3: api\\.auth: false is refused`));
+    });
+
     it('names the line and column of a YAML or JSON syntax error', () => {
       const yaml = write('syntax.yaml', 'api:\n  port: 8080\n  host: [127.0.0.1\nlog: {}\n');
       expect(errorOf(() => loadConfig(yaml, {}))).toMatch(new RegExp(`^${yaml}:\\d+:\\d+: not valid YAML: `));
@@ -171,7 +212,7 @@ describe('controller config', () => {
     it('lets the environment win over the file, and validates what it sets', () => {
       const file = write('env.yaml', 'api:\n  port: 9000\n  host: 10.0.0.1\nlog:\n  level: warn\n');
       const c = loadConfig(file, { MINICLOUD_API_PORT: '9100', MINICLOUD_LOG_LEVEL: 'debug', MINICLOUD_STORE_PATH: '/tmp/x.db' });
-      expect(c.api).toEqual({ host: '10.0.0.1', port: 9100, auth: true });
+      expect(c.api).toEqual({ host: '10.0.0.1', port: 9100, auth: true, limits: DEFAULT_API_LIMITS });
       expect(c.log.level).toBe('debug');
       expect(c.store.path).toBe('/tmp/x.db');
       // An empty variable is no override.

@@ -183,7 +183,7 @@ describe('the web UI in Chromium against a lab', () => {
     expect(await page.textContent('#token-error')).toMatch(/not valid/);
     expect(await page.getAttribute('#token', 'aria-invalid')).toBe('true');
 
-    await page.fill('#token', server!.token);
+    await page.fill('#token', server!.token!);
     await page.click('#sign-in-form button[type=submit]');
     await page.waitForSelector('#view-overview:not([hidden]) #nodes-table');
     // Every switch connects; the table shows it (poll: the page refreshes every 5 s, the button at once).
@@ -303,7 +303,7 @@ describe('the web UI in Chromium against a lab', () => {
       expect(luminance(colours[0])).toBeLessThan(0.05);
       expect(luminance(colours[1])).toBeGreaterThan(0.7);
 
-      await p.fill('#token', server!.token);
+      await p.fill('#token', server!.token!);
       await p.click('#sign-in-form button[type=submit]');
       await p.waitForSelector('#vms-table tr[data-vm="ui-vm-1"]');
       await p.locator('#nodes-table .badge.ok').first().waitFor();
@@ -430,7 +430,7 @@ describe('the web UI in Chromium against a lab', () => {
     try {
       const p = await phone.newPage();
       await p.goto(`${server!.apiUrl}/`);
-      await p.fill('#token', server!.token);
+      await p.fill('#token', server!.token!);
       await p.click('#sign-in-form button[type=submit]');
       await p.waitForSelector('#vms-table tr[data-vm="web-1"]');
       // Nothing but the scrollable tables and picture is wider than the screen.

@@ -2,6 +2,7 @@
 // Never edit a released migration: add the next one. A version missing below a newer one that ran (branches merged
 // in another order) is applied too.
 import { v1Initial } from './v1-initial.js';
+import { v2ApiTokens } from './v2-api-tokens.js';
 import { v3NodeRemovals } from './v3-node-removals.js';
 
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v3NodeRemovals];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals];

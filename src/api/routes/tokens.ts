@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { ErrorBody } from '../schemas.js';
+import { CreateTokenBody, CreatedToken, TokenInfo, TokenNameParams } from '../token-schemas.js';
+import type { ApiTokens } from '../tokens.js';
+
+const tags = ['tokens'];
+/** Every token route, reads included, is for admins: a token list tells who has access. */
+const config = { access: 'admin' } as const;
+
+export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/tokens',
+      { config, schema: { tags, summary: 'List API tokens (never their secrets)', response: { 200: Type.Object({ tokens: Type.Array(TokenInfo) }), 403: ErrorBody } } },
+      async () => ({ tokens: tokens.list() }),
+    );
+
+    app.post(
+      '/tokens',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Create an API token; its secret is in this answer only',
+          body: CreateTokenBody,
+          response: { 201: CreatedToken, 400: ErrorBody, 403: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const created = tokens.create(req.body.name, req.body.role ?? 'viewer');
+        req.log.info({ token: created.info.name, role: created.info.role }, 'API token created');
+        return reply.status(201).header('cache-control', 'no-store').send(created);
+      },
+    );
+
+    app.delete(
+      '/tokens/:name',
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Revoke an API token (effective at once; the last admin token cannot be revoked)',
+          params: TokenNameParams,
+          response: { 200: Type.Object({ revoked: Type.String() }), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const revoked = tokens.revoke(req.params.name);
+        req.log.info({ token: revoked.name }, 'API token revoked');
+        return { revoked: revoked.name };
+      },
+    );
+  };
+}

@@ -1,0 +1,29 @@
+// Request and response schemas of /api/v1/tokens (kept apart from schemas.ts, which holds the cloud's).
+import { Type } from 'typebox';
+import { MAX_TOKENS, TOKEN_NAME_PATTERN } from './tokens.js';
+
+export const TokenRole = Type.Union([Type.Literal('admin'), Type.Literal('viewer')], {
+  description: 'admin: everything; viewer: read-only (GET and HEAD), any write is refused with 403.',
+});
+
+export const TokenInfo = Type.Object({
+  name: Type.String(),
+  role: TokenRole,
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Optional(Type.String({ format: 'date-time', description: 'Updated at most once a minute.' })),
+});
+
+export const CreateTokenBody = Type.Object(
+  {
+    name: Type.String({ pattern: TOKEN_NAME_PATTERN, maxLength: 63, description: `Token name (letters, digits, . _ -). At most ${MAX_TOKENS} tokens.` }),
+    role: Type.Optional(TokenRole),
+  },
+  { additionalProperties: false },
+);
+
+export const CreatedToken = Type.Object({
+  token: Type.String({ description: 'The secret: shown in this answer only, the controller keeps a hash of it.' }),
+  info: TokenInfo,
+});
+
+export const TokenNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
