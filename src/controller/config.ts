@@ -2,6 +2,7 @@
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
@@ -12,6 +13,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const Backend = Type.Union(BACKENDS.map((b) => Type.Literal(b)));
 const Endpoint = Type.String({ pattern: '^(tcp|ssl|unix):.+$' });
 const Dpid = Type.String({ pattern: '^[0-9a-fA-F]{1,16}$' });
+/** Output limits, bytes per stream: at least 64 KiB (our own commands print that much), at most 1 GiB. */
+const OutputBytes = Type.Integer({ minimum: 64 * 1024, maximum: 1024 * 1024 * 1024 });
 
 /** The file's schema. Every key is optional; `resolveConfig` fills in the defaults. */
 export const ConfigSchema = Type.Object(
@@ -57,6 +60,8 @@ export const ConfigSchema = Type.Object(
           stateDir: Type.Optional(Type.String({ pattern: '^/' })),
           netnsPrefix: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9-]{0,7}$' })),
           lxdImage: Type.Optional(Type.String({ minLength: 1 })),
+          /** `vm exec`: most bytes of stdout and of stderr returned; a command printing more is killed (400). */
+          execMaxOutputBytes: Type.Optional(OutputBytes),
           ssh: Type.Optional(
             Type.Object(
               {
@@ -67,6 +72,16 @@ export const ConfigSchema = Type.Object(
               { additionalProperties: false },
             ),
           ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Commands the controller runs on nodes (locally, in a namespace, over SSH). */
+    hosts: Type.Optional(
+      Type.Object(
+        {
+          /** Most bytes kept of a command's stdout and of its stderr; a command printing more is killed. */
+          maxOutputBytes: Type.Optional(OutputBytes),
         },
         { additionalProperties: false },
       ),
@@ -120,8 +135,10 @@ export interface Config {
     readonly stateDir: string;
     readonly netnsPrefix: string;
     readonly lxdImage: string;
+    readonly execMaxOutputBytes: number;
     readonly ssh?: { readonly user: string; readonly keyFile: string; readonly knownHostsFile: string };
   };
+  readonly hosts: { readonly maxOutputBytes: number };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
   readonly provisioning: {
     readonly enabled: boolean;
@@ -145,6 +162,8 @@ export const DEFAULTS = {
   stateDir: '/var/lib/minicloud/vms',
   netnsPrefix: 'vm-',
   lxdImage: 'minicloud-busybox',
+  hostsMaxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
+  execMaxOutputBytes: 1024 * 1024,
   sshUser: 'root',
   knownHostsFile: '/var/lib/minicloud/known_hosts',
   logLevel: 'info',
@@ -175,6 +194,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
   ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
   ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
+  ['MINICLOUD_VM_EXEC_MAX_OUTPUT_BYTES', ['vms', 'execMaxOutputBytes'], 'int'],
+  ['MINICLOUD_HOSTS_MAX_OUTPUT_BYTES', ['hosts', 'maxOutputBytes'], 'int'],
   ['MINICLOUD_LOG_LEVEL', ['log', 'level'], 'string'],
   ['MINICLOUD_PROVISIONING_ENABLED', ['provisioning', 'enabled'], 'bool'],
   ['MINICLOUD_PROVISIONING_CONTROLLER', ['provisioning', 'controller'], 'list'],
@@ -277,8 +298,10 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: vms.stateDir ?? DEFAULTS.stateDir,
       netnsPrefix: vms.netnsPrefix ?? DEFAULTS.netnsPrefix,
       lxdImage: vms.lxdImage ?? DEFAULTS.lxdImage,
+      execMaxOutputBytes: vms.execMaxOutputBytes ?? DEFAULTS.execMaxOutputBytes,
       ...(vms.ssh && { ssh: { user: vms.ssh.user ?? DEFAULTS.sshUser, keyFile: vms.ssh.keyFile, knownHostsFile: vms.ssh.knownHostsFile ?? DEFAULTS.knownHostsFile } }),
     },
+    hosts: { maxOutputBytes: f.hosts?.maxOutputBytes ?? DEFAULTS.hostsMaxOutputBytes },
     log: { level: f.log?.level ?? DEFAULTS.logLevel },
     provisioning: {
       enabled: f.provisioning?.enabled ?? false,

@@ -15,7 +15,8 @@ describe('controller config', () => {
       store: { path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
-      vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox' },
+      vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox', execMaxOutputBytes: 1024 * 1024 },
+      hosts: { maxOutputBytes: 4 * 1024 * 1024 },
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
     });
