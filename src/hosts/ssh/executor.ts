@@ -187,6 +187,7 @@ export class SshExecutor implements Executor {
           const m = PID_LINE.exec(text);
           if (m) {
             remotePid = Number(m[2]);
+            if (overflowed) this.killRemoteGroup(client, remotePid); // stdout overflowed before this line arrived
             const rest = Buffer.concat([errHead.subarray(0, m.index + m[1]!.length), errHead.subarray(m.index + m[0].length)]);
             errHead = undefined;
             if (rest.length) stderr(rest);
