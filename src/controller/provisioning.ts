@@ -39,6 +39,14 @@ export interface ProvisioningSettings {
   readonly maxBackoffMs?: number;
 }
 
+/**
+ * Thrown by `bootstrapSpecFor` for a node whose name the node rule refuses (stored by an older version): no retry can
+ * help, so the node stays `failed` until the cloud changes.
+ */
+export class UnprovisionableName extends Error {
+  override readonly name = 'UnprovisionableName';
+}
+
 /** Thrown by `bootstrapSpecFor` when the cloud does not yet allow the node to be set up (e.g. no switch node). */
 export class NotYetProvisionable extends Error {
   override readonly name = 'NotYetProvisionable';
@@ -83,7 +91,7 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
   const addresses = records.subnets.map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
   if (node.roles.every((r) => r === 'management')) return undefined;
   const badName = nameProblem(NODE_NAME, node.name);
-  if (badName !== undefined) throw new Error(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
+  if (badName !== undefined) throw new UnprovisionableName(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
   // The DHCP role needs at least one subnet to serve; until then the node gets its bridge (and connects) without it.
   const roles = node.roles.filter((r) => r !== 'management' && (r !== 'dhcp' || addresses.length > 0));
   const sw = nodes.find((n) => hasRole(n, 'switch'));
@@ -317,6 +325,7 @@ export class Provisioner {
         t.failuresTotal++;
         const delay = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** (t.failures - 1));
         this.opts.log?.error({ node, err: error, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
+        if (e instanceof UnprovisionableName) continue; // retrying can't help; the next change of the cloud looks again
         if (!this.stopped && !t.dirty) {
           t.retry = setTimeout(() => this.schedule(node), delay);
           t.retry.unref();
