@@ -521,6 +521,7 @@ export class CloudService {
     try {
       return await backend.exec(this.specOf(vm), argv);
     } catch (e) {
+      if (e instanceof Invalid) throw e; // the command's fault (e.g. its output over the limit), not the backend's
       throw new BackendFailed(`running a command in VM '${name}' failed: ${errorText(e)}`);
     }
   }

@@ -6,6 +6,7 @@ import { Value } from 'typebox/value';
 import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
@@ -17,6 +18,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const Backend = Type.Union(BACKENDS.map((b) => Type.Literal(b)));
 const Endpoint = Type.String({ pattern: '^(tcp|ssl|unix):.+$' });
 const Dpid = Type.String({ pattern: '^[0-9a-fA-F]{1,16}$' });
+/** Output limits, bytes per stream: at least 64 KiB (our own commands print that much), at most 1 GiB. */
+const OutputBytes = Type.Integer({ minimum: 64 * 1024, maximum: 1024 * 1024 * 1024 });
 
 /** The file's schema. Every key is optional; `resolveConfig` fills in the defaults. */
 export const ConfigSchema = Type.Object(
@@ -98,6 +101,8 @@ export const ConfigSchema = Type.Object(
           /** How long a VM create / delete on a node may take before the VM is kept in 'error' (cleanup pending). */
           createTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
           deleteTimeoutSeconds: Type.Optional(Type.Number({ minimum: 1, maximum: 86_400 })),
+          /** `vm exec`: most bytes of stdout and of stderr returned; a command printing more is killed (400). */
+          execMaxOutputBytes: Type.Optional(OutputBytes),
           ssh: Type.Optional(
             Type.Object(
               {
@@ -108,6 +113,16 @@ export const ConfigSchema = Type.Object(
               { additionalProperties: false },
             ),
           ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Commands the controller runs on nodes (locally, in a namespace, over SSH). */
+    hosts: Type.Optional(
+      Type.Object(
+        {
+          /** Most bytes kept of a command's stdout and of its stderr; a command printing more is killed. */
+          maxOutputBytes: Type.Optional(OutputBytes),
         },
         { additionalProperties: false },
       ),
@@ -175,8 +190,10 @@ export interface Config {
     /** Unset: CloudService's defaults (DEFAULT_BACKEND_TIMEOUTS). */
     readonly createTimeoutSeconds?: number;
     readonly deleteTimeoutSeconds?: number;
+    readonly execMaxOutputBytes: number;
     readonly ssh?: { readonly user: string; readonly keyFile: string; readonly knownHostsFile: string };
   };
+  readonly hosts: { readonly maxOutputBytes: number };
   readonly log: { readonly level: (typeof LOG_LEVELS)[number] };
   readonly provisioning: {
     readonly enabled: boolean;
@@ -209,6 +226,8 @@ export const DEFAULTS = {
   stateDir: '/var/lib/minicloud/vms',
   netnsPrefix: 'vm-',
   lxdImage: 'minicloud-busybox',
+  hostsMaxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
+  execMaxOutputBytes: 1024 * 1024,
   sshUser: 'root',
   knownHostsFile: '/var/lib/minicloud/known_hosts',
   logLevel: 'info',
@@ -243,6 +262,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
   ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
   ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
+  ['MINICLOUD_VM_EXEC_MAX_OUTPUT_BYTES', ['vms', 'execMaxOutputBytes'], 'int'],
+  ['MINICLOUD_HOSTS_MAX_OUTPUT_BYTES', ['hosts', 'maxOutputBytes'], 'int'],
   ['MINICLOUD_LOG_LEVEL', ['log', 'level'], 'string'],
   ['MINICLOUD_PROVISIONING_ENABLED', ['provisioning', 'enabled'], 'bool'],
   ['MINICLOUD_PROVISIONING_CONTROLLER', ['provisioning', 'controller'], 'list'],
@@ -365,8 +386,10 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       lxdImage: vms.lxdImage ?? DEFAULTS.lxdImage,
       ...(vms.createTimeoutSeconds !== undefined && { createTimeoutSeconds: vms.createTimeoutSeconds }),
       ...(vms.deleteTimeoutSeconds !== undefined && { deleteTimeoutSeconds: vms.deleteTimeoutSeconds }),
+      execMaxOutputBytes: vms.execMaxOutputBytes ?? DEFAULTS.execMaxOutputBytes,
       ...(vms.ssh && { ssh: { user: vms.ssh.user ?? DEFAULTS.sshUser, keyFile: vms.ssh.keyFile, knownHostsFile: vms.ssh.knownHostsFile ?? DEFAULTS.knownHostsFile } }),
     },
+    hosts: { maxOutputBytes: f.hosts?.maxOutputBytes ?? DEFAULTS.hostsMaxOutputBytes },
     log: { level: f.log?.level ?? DEFAULTS.logLevel },
     provisioning: {
       enabled: f.provisioning?.enabled ?? false,

@@ -29,8 +29,10 @@ export class NodeExecutors {
   constructor(
     private readonly vms: Vms,
     private readonly logger?: Logger,
+    /** Per-stream output limit of every command (`hosts.maxOutputBytes`; default the executors'). */
+    private readonly maxOutputBytes?: number,
   ) {
-    this.local = new LocalExecutor({ ...(logger && { logger }) });
+    this.local = new LocalExecutor({ ...(logger && { logger }), ...(maxOutputBytes !== undefined && { maxOutputBytes }) });
   }
 
   /** The node's executor; a changed SSH target closes the connection to the old one. Throws on a bad SSH setup. */
@@ -76,6 +78,7 @@ export class NodeExecutors {
       privateKey: readFileSync(ssh.keyFile),
       knownHosts: ssh.knownHostsFile,
       ...(this.logger && { logger: this.logger }),
+      ...(this.maxOutputBytes !== undefined && { maxOutputBytes: this.maxOutputBytes }),
     });
   }
 }

@@ -44,6 +44,14 @@ export interface ProvisioningSettings {
   readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
 }
 
+/**
+ * Thrown by `bootstrapSpecFor` for a node whose name the node rule refuses (stored by an older version): no retry can
+ * help, so the node stays `failed` until the cloud changes.
+ */
+export class UnprovisionableName extends Error {
+  override readonly name = 'UnprovisionableName';
+}
+
 /** Thrown by `bootstrapSpecFor` when the cloud does not yet allow the node to be set up (e.g. no switch node). */
 export class NotYetProvisionable extends Error {
   override readonly name = 'NotYetProvisionable';
@@ -95,7 +103,7 @@ export function bootstrapSpecFor(
   const addresses = records.subnets.map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
   if (node.roles.every((r) => r === 'management')) return undefined;
   const badName = nameProblem(NODE_NAME, node.name);
-  if (badName !== undefined) throw new Error(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
+  if (badName !== undefined) throw new UnprovisionableName(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
   // The DHCP role needs at least one subnet to serve; until then the node gets its bridge (and connects) without it.
   const roles = node.roles.filter((r) => r !== 'management' && (r !== 'dhcp' || addresses.length > 0));
   const sw = nodes.find((n) => hasRole(n, 'switch'));
@@ -372,6 +380,7 @@ export class Provisioner {
         t.failuresTotal++;
         const delay = this.retryDelay(t.failures);
         this.opts.log?.error({ node, err: error, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
+        if (e instanceof UnprovisionableName) continue; // retrying can't help; the next change of the cloud looks again
         if (!this.stopped && !t.dirty) {
           t.retry = setTimeout(() => this.schedule(node), delay);
           t.retry.unref();

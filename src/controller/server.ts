@@ -69,7 +69,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
     const hostsLog = logger.child({ component: 'hosts' });
-    const executors = new NodeExecutors(config.vms, hostsLog);
+    const executors = new NodeExecutors(config.vms, hostsLog, config.hosts.maxOutputBytes);
     cleanups.push(() => executors.close());
     const ref: { network?: CloudNetwork; service?: CloudService } = {};
     const provisioner = config.provisioning.enabled

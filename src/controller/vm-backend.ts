@@ -5,7 +5,7 @@
 //
 // Where a node's commands run: see node-executors.ts.
 import { join } from 'node:path';
-import { ImageNotFoundError, LxdVmDriver, NetnsVmDriver, VmExistsError, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
+import { ExecOutputLimitError, ImageNotFoundError, LxdVmDriver, NetnsVmDriver, VmExistsError, type Logger, type VmDriver, type VmSpec as DriverSpec } from '../hosts/index.js';
 import { IMAGE_ALIAS, matchesRule } from '../topology/names.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
@@ -91,8 +91,17 @@ export class NodeBackends implements VmBackend {
   async exec(spec: VmSpec, argv: readonly string[]): Promise<ExecResult> {
     const d = this.driver(spec.node);
     if (!d) throw new Error(`node '${spec.node.name}' has no VM backend (vms.backend none): its VMs are managed elsewhere`);
-    const r = await d.exec(spec.name, argv, { okCodes: ANY_EXIT_CODE });
-    return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+    const limit = this.opts.vms.execMaxOutputBytes;
+    try {
+      const r = await d.exec(spec.name, argv, { okCodes: ANY_EXIT_CODE, ...(limit !== undefined && { maxOutputBytes: limit }) });
+      return { exitCode: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (e) {
+      // The caller's command printed too much: the request's fault, and the answer stays small.
+      if (e instanceof ExecOutputLimitError) {
+        throw new Invalid('command', `it printed more than ${e.limitBytes} bytes on ${e.stream} (vms.execMaxOutputBytes) and was killed; print less, e.g. through '| head -c N'`);
+      }
+      throw e;
+    }
   }
 
   private driver(node: NodeRecord): VmDriver | undefined {

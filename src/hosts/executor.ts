@@ -8,6 +8,11 @@ export interface ExecOptions {
   readonly timeoutMs?: number;
   /** Exit codes that count as success (default [0]); any other rejects with ExecError. */
   readonly okCodes?: readonly number[];
+  /**
+   * Most bytes kept of each of stdout and stderr (default: the executor's). A command that prints more is killed
+   * and the call rejects with ExecOutputLimitError; what it printed is never buffered past the limit.
+   */
+  readonly maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -19,7 +24,10 @@ export interface ExecResult {
 export interface Executor {
   /** Where commands run, for logs and errors: 'local', 'netns:h1', 'ssh:root@10.0.0.5:22'. */
   readonly target: string;
-  /** Runs an argument vector (never a shell line). Rejects with ExecError, ExecTimeoutError or a connection error. */
+  /**
+   * Runs an argument vector (never a shell line). Rejects with ExecError, ExecTimeoutError, ExecOutputLimitError or
+   * a connection error.
+   */
   run(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Releases connections (SSH); a no-op elsewhere. */
   close(): Promise<void>;
@@ -50,7 +58,67 @@ export class ExecTimeoutError extends Error {
   }
 }
 
+/** The command printed more than the limit on one stream: it was killed (its process group; over SSH, see there). */
+export class ExecOutputLimitError extends Error {
+  override readonly name = 'ExecOutputLimitError';
+  constructor(
+    readonly target: string,
+    readonly argv: readonly string[],
+    readonly stream: 'stdout' | 'stderr',
+    readonly limitBytes: number,
+  ) {
+    super(`[${target}] ${argv.join(' ').slice(0, 500)} printed more than ${formatBytes(limitBytes)} on ${stream}, the output limit: the command was killed`);
+  }
+}
+
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Per stream: far above what any command of ours prints, far below what would hurt the controller. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/** 4194304 -> '4 MiB (4194304 bytes)'. */
+function formatBytes(n: number): string {
+  const mib = n / (1024 * 1024);
+  const kib = n / 1024;
+  const short = Number.isInteger(mib) ? `${mib} MiB` : Number.isInteger(kib) ? `${kib} KiB` : undefined;
+  return short ? `${short} (${n} bytes)` : `${n} bytes`;
+}
+
+/** One output stream of a command, kept up to `limit` bytes: `push` says false once the command printed more. */
+export class OutputBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private over = false;
+
+  constructor(readonly limit: number) {}
+
+  /** Keeps the chunk if it fits; false (and nothing more is kept) once the total passed the limit. */
+  push(chunk: Buffer): boolean {
+    if (this.over) return false;
+    if (this.size + chunk.length > this.limit) {
+      this.over = true;
+      return false;
+    }
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    return true;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks, this.size).toString('utf8');
+  }
+}
+
+/** The limit for one call: the call's own, else the executor's, else the default. Throws on a nonsensical one. */
+export function outputLimit(opts: ExecOptions, executorDefault: number | undefined): number {
+  const limit = opts.maxOutputBytes ?? executorDefault ?? DEFAULT_MAX_OUTPUT_BYTES;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`maxOutputBytes must be a positive integer, not ${limit}`);
+  return limit;
+}
+
+export function logOutputLimit(logger: Logger, target: string, argv: readonly string[], stream: 'stdout' | 'stderr', limitBytes: number): ExecOutputLimitError {
+  logger.error({ target, argv, stream, limitBytes }, 'command output over the limit; killed');
+  return new ExecOutputLimitError(target, argv, stream, limitBytes);
+}
 
 /** Turns a finished command into a result or an ExecError, and logs the outcome (shared by every executor). */
 export function settle(

@@ -5,7 +5,7 @@ export { GATEWAY_MAC, silentLogger } from './types.js';
 export { quoteArg, quoteArgv } from './quote.js';
 export * from './validate.js';
 export type { Executor, ExecOptions, ExecResult } from './executor.js';
-export { ExecError, ExecTimeoutError, withEnv } from './executor.js';
+export { DEFAULT_MAX_OUTPUT_BYTES, ExecError, ExecOutputLimitError, ExecTimeoutError, withEnv } from './executor.js';
 export { LocalExecutor, type LocalExecutorOptions } from './local.js';
 export { NetnsExecutor, type NetnsExecutorOptions } from './netns.js';
 export { SshExecutor, SshConnectError, type SshExecutorOptions } from './ssh/executor.js';

@@ -58,10 +58,6 @@ export function assertVmRef(field: string, value: unknown): string {
   return assertRule(VM_REF, field, value);
 }
 
-export function isVmRef(value: unknown): value is string {
-  return matchesRule(VM_REF, value);
-}
-
 /** A local LXD image alias (topology IMAGE_ALIAS). */
 export function assertImageAlias(field: string, value: unknown): string {
   return assertRule(IMAGE_ALIAS, field, value);

@@ -279,6 +279,18 @@ describe('Provisioner', () => {
     await t.p.stop();
   });
 
+  it('a node named under the older rules fails once, with the reason, is not retried, and holds no one else up', async () => {
+    const t = setup({ ...records, nodes: [...records.nodes, node('Compute_2', ['compute'], '10.0.0.12')] });
+    t.p.notify();
+    await t.settle();
+    await waitFor('legacy node failed', async () => t.p.status('Compute_2'), (s) => s?.state === 'failed');
+    expect(t.p.status('Compute_2')?.error).toMatch(/^'Compute_2' is not a valid node name: 1-12 characters.*add it again under a valid name\)$/);
+    expect(t.calls.sort()).toEqual(['bootstrap c1', 'bootstrap dh', 'bootstrap gw1', 'bootstrap gw2', 'bootstrap sw']);
+    await new Promise((r) => setTimeout(r, 300)); // 15 retry periods
+    expect(t.errors.filter((e) => (e as { node?: string }).node === 'Compute_2')).toHaveLength(1);
+    await t.p.stop();
+  });
+
   it('a new VM only syncs the DHCP reservations; a new subnet re-bootstraps gateways and DHCP, not compute nodes', async () => {
     const t = setup(records);
     await t.started();

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapNode, removeNode, type NodeBootstrapSpec } from '../../src/hosts/bootstrap/index.js';
-import type { Executor } from '../../src/hosts/executor.js';
+import { ExecOutputLimitError, type Executor } from '../../src/hosts/executor.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { ensureBusyboxImage } from '../../src/hosts/lxd/image.js';
 import { LabLxd } from '../../src/hosts/lxd/lab-daemon.js';
@@ -148,6 +148,22 @@ describe('LXD VM driver', () => {
     expect(r).toMatchObject({ stdout: 'a b; $(x)\n', code: 4 });
     await expect(driver.create(small)).rejects.toBeInstanceOf(VmExistsError);
   });
+
+  it('kills a command in the container whose output passes the limit (killing `lxc exec` ends it inside)', async () => {
+    const err = await driver.exec('lx-small', ['sh', '-c', 'head -c 600000000 /dev/zero; sleep 42.125'], { maxOutputBytes: 1024 * 1024 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExecOutputLimitError);
+    const alive = (): boolean => {
+      try {
+        execFileSync('pgrep', ['-f', '^sleep 42.125$']); // the container's processes are visible from here
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+    expect((await driver.exec('lx-small', ['echo', 'ok'])).stdout).toBe('ok\n');
+  }, 60_000);
 
   it('stops and starts a VM (the port leaves br0 and comes back, checked again)', async () => {
     await driver.stop('lx-small');

@@ -3,8 +3,11 @@
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import {
   DEFAULT_TIMEOUT_MS,
+  logOutputLimit,
   logStart,
   logTimeout,
+  OutputBuffer,
+  outputLimit,
   settle,
   type ExecOptions,
   type ExecResult,
@@ -27,6 +30,8 @@ export interface SshExecutorOptions {
   readonly connectTimeoutMs?: number;
   /** Per-command timeout unless the call gives one (default 60 s). */
   readonly defaultTimeoutMs?: number;
+  /** Per-stream output limit unless the call gives one (default DEFAULT_MAX_OUTPUT_BYTES, 4 MiB). */
+  readonly maxOutputBytes?: number;
   /** SSH keepalives; a dead peer is noticed after 3 unanswered (default 15 s, 0 = off). */
   readonly keepaliveIntervalMs?: number;
   /** Concurrent exec channels on the one connection (OpenSSH's MaxSessions defaults to 10). Default 8. */
@@ -45,6 +50,19 @@ export class SshConnectError extends Error {
     super(`[${target}] SSH connection failed: ${cause.message}`, { cause });
   }
 }
+
+/** Seconds between the TERM a command gets when we stop waiting for it early and the KILL that follows. */
+const KILL_AFTER_S = 2;
+/**
+ * The command line's first words print the remote shell's pid on stderr (then `exec timeout` keeps that pid and makes
+ * it its process group): how we end the command early. sshd refuses channel signals for root logins (no privilege
+ * separation after a root login: "session signalling requires privilege separation"), so a signal is sent by a
+ * second command instead. The line is taken off stderr before anyone sees it.
+ */
+const PID_MARKER = 'minicloud-exec-pid:';
+const PID_LINE = new RegExp(`(^|\\n)${PID_MARKER}(\\d+)\\n`);
+/** Shell noise (a login banner from .bashrc) allowed before the pid line; past it, the line is not looked for. */
+const PID_SEARCH_BYTES = 4096;
 
 // Host key algorithms that produce each pinned key type, so the server offers the key we pinned.
 const HOST_KEY_ALGORITHMS: Record<string, readonly string[]> = {
@@ -75,21 +93,24 @@ export class SshExecutor implements Executor {
 
   async run(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const timeoutMs = opts.timeoutMs ?? this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const limit = outputLimit(opts, this.options.maxOutputBytes);
     // The node enforces the deadline too (coreutils `timeout`): a KILL signal sent over the channel can race the
     // command's start on a busy node and be lost, and sshd does not end a pty-less command when its channel closes.
-    const line = `timeout -s KILL ${(timeoutMs / 1000).toFixed(3)}s ${quoteArgv(argv)}`;
+    // `-k`: when we give up early (output over the limit) the group gets TERM, which `timeout` passes on and follows
+    // with a KILL after KILL_AFTER_S, so a command that ignores TERM dies all the same (see PID_MARKER).
+    const line = `echo ${PID_MARKER}$$ >&2; exec timeout -k ${KILL_AFTER_S}s -s KILL ${(timeoutMs / 1000).toFixed(3)}s ${quoteArgv(argv)}`;
     await this.acquireChannel();
     try {
       const startedAt = logStart(this.logger, this.target, argv);
       let result: ExecResult;
       try {
-        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs);
+        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs, limit);
       } catch (e) {
         // A connection that died unnoticed (node rebooted, sshd restarted) fails at channel open: reconnect once.
         if (!(e instanceof SshConnectError) || e.commandStarted || this.closed) throw e;
         this.logger.warn({ target: this.target, err: e.message }, 'ssh channel failed; reconnecting');
         this.forget();
-        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs);
+        result = await this.exec(await this.connect(), argv, line, opts, timeoutMs, limit);
       }
       return settle(this.logger, this.target, argv, opts, result, startedAt);
     } finally {
@@ -112,15 +133,16 @@ export class SshExecutor implements Executor {
     client?.end();
   }
 
-  private exec(client: Client, argv: readonly string[], line: string, opts: ExecOptions, timeoutMs: number): Promise<ExecResult> {
+  private exec(client: Client, argv: readonly string[], line: string, opts: ExecOptions, timeoutMs: number, limit: number): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
       let channel: ClientChannel | undefined;
       let timedOut = false;
+      let overflowed = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        // OpenSSH (>= 7.9) delivers the signal to `timeout`, which passes TERM on to the command (a KILL would end
-        // `timeout` alone and orphan the command); `timeout` KILLs it at the deadline anyway. Closing the channel
-        // ends our wait regardless.
+        // The node's `timeout` KILLs the command's group at this same deadline. The TERM (which `timeout` would pass
+        // on; a KILL would end `timeout` alone and orphan the command) helps only where sshd honours channel signals
+        // (OpenSSH >= 7.9, not for root logins). Closing the channel ends our wait regardless.
         channel?.signal('TERM');
         channel?.close();
         reject(logTimeout(this.logger, this.target, argv, timeoutMs));
@@ -136,21 +158,56 @@ export class SshExecutor implements Executor {
           return stream.close();
         }
         channel = stream;
-        const out: Buffer[] = [];
-        const errOut: Buffer[] = [];
+        const out = new OutputBuffer(limit);
+        const errOut = new OutputBuffer(limit);
         let code: number | undefined;
-        stream.on('data', (b: Buffer) => out.push(b));
-        stream.stderr.on('data', (b: Buffer) => errOut.push(b));
+        let remotePid: number | undefined;
+        let errHead: Buffer | undefined = Buffer.alloc(0); // stderr until the pid line is found (or given up on)
+        const overflow = (which: 'stdout' | 'stderr'): void => {
+          if (overflowed || timedOut) return;
+          overflowed = true;
+          clearTimeout(timer);
+          // The group's TERM reaches `timeout`, which passes it on and KILLs KILL_AFTER_S later (see run). A channel
+          // signal is tried too (sshd honours it for non-root users). Closing the channel makes sshd close the
+          // command's pipes: its next write fails (SIGPIPE) whatever became of the signals, and the node's `timeout`
+          // ends it at the deadline in any case. Data still in flight is dropped by ssh2 once the channel is closed.
+          if (remotePid !== undefined) this.killRemoteGroup(client, remotePid);
+          stream.signal('TERM');
+          stream.close();
+          reject(logOutputLimit(this.logger, this.target, argv, which, limit));
+        };
+        const stderr = (b: Buffer): void => {
+          if (!errOut.push(b)) overflow('stderr');
+        };
+        stream.on('data', (b: Buffer) => out.push(b) || overflow('stdout'));
+        stream.stderr.on('data', (b: Buffer) => {
+          if (errHead === undefined) return stderr(b);
+          errHead = Buffer.concat([errHead, b]);
+          const text = errHead.toString('latin1');
+          const m = PID_LINE.exec(text);
+          if (m) {
+            remotePid = Number(m[2]);
+            if (overflowed) this.killRemoteGroup(client, remotePid); // stdout overflowed before this line arrived
+            const rest = Buffer.concat([errHead.subarray(0, m.index + m[1]!.length), errHead.subarray(m.index + m[0].length)]);
+            errHead = undefined;
+            if (rest.length) stderr(rest);
+          } else if (errHead.length > PID_SEARCH_BYTES) {
+            const all = errHead;
+            errHead = undefined;
+            stderr(all);
+          }
+        });
         stream.on('exit', (exitCode: number | null) => {
           code = exitCode ?? -1;
         });
         stream.on('close', () => {
           clearTimeout(timer);
-          if (timedOut) return;
+          if (timedOut || overflowed) return;
           if (code === undefined) {
             return reject(new SshConnectError(this.target, new Error('connection lost while the command ran'), true));
           }
-          resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errOut).toString('utf8'), code });
+          if (errHead !== undefined && errHead.length) errOut.push(errHead); // no pid line: a shell that did not run it
+          resolve({ stdout: out.text(), stderr: errOut.text(), code });
         });
         stream.end(opts.input ?? '');
       };
@@ -161,6 +218,21 @@ export class SshExecutor implements Executor {
         reject(new SshConnectError(this.target, e as Error)); // "Not connected": the socket is already gone
       }
     });
+  }
+
+  /** TERM to the command's process group on the node (`timeout` KILLs it KILL_AFTER_S later); best effort. */
+  private killRemoteGroup(client: Client, pid: number): void {
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    try {
+      client.exec(`kill -TERM -- -${pid} 2>/dev/null; true`, (err, ch) => {
+        if (err) return this.logger.warn({ target: this.target, pid, err: err.message }, 'could not stop a command on the node');
+        ch.on('data', () => undefined);
+        ch.stderr.on('data', () => undefined);
+        ch.on('close', () => undefined);
+      });
+    } catch (e) {
+      this.logger.warn({ target: this.target, pid, err: (e as Error).message }, 'could not stop a command on the node');
+    }
   }
 
   private connect(): Promise<Client> {

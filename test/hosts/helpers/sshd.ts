@@ -56,8 +56,8 @@ export interface InNodeOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** A command line as SshExecutor sends it (`timeout -s KILL T 'prog' ...`), for `prog`. */
-const commandOf = (prog: string): RegExp => new RegExp(`^timeout -s KILL \\S+ '${prog}' `);
+/** A command line as SshExecutor sends it (`echo PID >&2; exec timeout -k K -s KILL T 'prog' ...`), for `prog`. */
+const commandOf = (prog: string): RegExp => new RegExp(`^echo \\S+ >&2; exec timeout -k \\S+ -s KILL \\S+ '${prog}' `);
 /** The prefix of an `lxc` command line as it comes through sshd. */
 export const LXC_LINE = commandOf('lxc');
 /** The command lines among `lines` that run `prog` (as they come through sshd). */
