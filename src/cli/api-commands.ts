@@ -6,6 +6,7 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { DatapathInfo, ExecResult, FlowRow, NetworkResult, NodeView, SubnetView, VmView } from '../controller/cloud-service.js';
+import type { NodeRemovalView } from '../controller/node-removals.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
 
@@ -86,8 +87,8 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     .description('list nodes')
     .action(
       run(async (ctx) => {
-        const { nodes } = await ctx.api.get<{ nodes: NodeView[] }>('/api/v1/nodes');
-        if (ctx.json) return printJson(ctx, { nodes });
+        const { nodes, removals = [] } = await ctx.api.get<{ nodes: NodeView[]; removals?: NodeRemovalView[] }>('/api/v1/nodes');
+        if (ctx.json) return printJson(ctx, { nodes, removals });
         printTable(ctx, ['NAME', 'ROLES', 'UNDERLAY', 'AZ', 'CPUS', 'MEMORY', 'VMS'], nodes.map((n) => [
           n.name,
           n.roles.join(','),
@@ -96,6 +97,16 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
           n.cpus ? `${n.used.cpus}/${n.cpus}` : '-',
           n.memoryMiB ? `${mib(n.used.memoryMiB)}/${mib(n.memoryMiB)}` : '-',
           String(n.used.vms),
+        ]));
+        if (removals.length === 0) return;
+        ctx.io.out('\nremoved, undo on the node pending (retried):\n');
+        printTable(ctx, ['NAME', 'UNDERLAY', 'SSH', 'ATTEMPTS', 'NEXT', 'LAST ERROR'], removals.map((r) => [
+          r.name,
+          r.underlayIp,
+          r.sshTarget ?? '-',
+          String(r.attempts),
+          r.nextAttemptAt,
+          r.lastError ?? '-',
         ]));
       }),
     );
