@@ -121,10 +121,11 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     );
   node
     .command('remove <name>')
-    .description('remove a node (it must have no VMs)')
+    .description('remove a node (it must have no VMs); undoing its bootstrap on the host follows')
+    .option('--force', 'the host is gone for good: undo nothing on it (also drops a pending removal)')
     .action(
-      run(async (ctx, name: string) => {
-        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/nodes/${seg(name)}`);
+      run(async (ctx, name: string, opts: { force?: boolean }) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/nodes/${seg(name)}${opts.force ? '?force=true' : ''}`);
         return mutation(ctx, res, `node ${name} removed`);
       }),
     );

@@ -376,7 +376,7 @@ export class Provisioner {
     // (the new one is set up in full below, t.applied being cleared by undo). On the same host: the full bootstrap
     // of the node as it is now takes the undo's place.
     let prevChanges: string[] = [];
-    const previous = pending?.node ?? t.touched?.record;
+    const previous = pending?.node ?? (this.opts.removals ? undefined : t.touched?.record);
     if (previous && previous.sshTarget !== record.sshTarget) prevChanges = await this.undo(node, t, pending);
     else if (pending) {
       this.opts.removals?.done(node);
@@ -411,14 +411,14 @@ export class Provisioner {
 
   /**
    * Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal): on the
-   * host and with the spec of its pending removal when the store keeps one (after a restart, the only record of
-   * it), else of the last bootstrap started here.
+   * host and with the spec of its pending removal. With a ledger, that is the whole truth (a removal with nothing
+   * to undo, or one dropped by force, has none); without one, the last bootstrap started here is undone.
    */
   private async undo(node: string, t: NodeTask, pending: NodeRemovalRecord | undefined): Promise<string[]> {
     t.applied = undefined;
     let report: { readonly changes: readonly string[] } | undefined;
     try {
-      const done = pending ? { record: pending.node, spec: undoSpec(pending) } : t.touched;
+      const done = pending ? { record: pending.node, spec: undoSpec(pending) } : this.opts.removals ? undefined : t.touched;
       if (!done) return [];
       report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
     } catch (e) {
