@@ -168,6 +168,14 @@ export const NameParams = Type.Object({ name: Ref('Name:') });
 export const VmQuery = Type.Object({ node: Optional(Ref('Only VMs on this node:')), subnet: Optional(Ref('Only VMs in this subnet:')) }, { additionalProperties: false });
 
 export const Deleted = Type.Object({ deleted: Type.String(), network: NetworkResult });
+export const RemoveNodeQuery = Type.Object(
+  {
+    force: Optional(
+      Type.Union([Type.Literal('true'), Type.Literal('false')], { description: 'true: the host is gone for good: undo nothing on it (drops a pending removal too).' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const ResyncResult = Type.Object({ node: Type.String(), flowMods: Type.Integer(), seconds: Type.Number() });
 
 export type AddNodeBodyT = Static<typeof AddNodeBody>;

@@ -7,6 +7,7 @@ import { CommanderError, InvalidArgumentError, Option, type Command } from 'comm
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
 import type { DatapathInfo, ExecResult, FlowRow, NetworkResult, NodeView, SubnetView, VmView } from '../controller/cloud-service.js';
+import type { NodeRemovalView } from '../controller/node-removals.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
 
@@ -87,8 +88,8 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     .description('list nodes')
     .action(
       run(async (ctx) => {
-        const { nodes } = await ctx.api.get<{ nodes: NodeView[] }>('/api/v1/nodes');
-        if (ctx.json) return printJson(ctx, { nodes });
+        const { nodes, removals = [] } = await ctx.api.get<{ nodes: NodeView[]; removals?: NodeRemovalView[] }>('/api/v1/nodes');
+        if (ctx.json) return printJson(ctx, { nodes, removals });
         printTable(ctx, ['NAME', 'ROLES', 'UNDERLAY', 'AZ', 'CPUS', 'MEMORY', 'VMS'], nodes.map((n) => [
           n.name,
           n.roles.join(','),
@@ -97,6 +98,16 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
           n.cpus ? `${n.used.cpus}/${n.cpus}` : '-',
           n.memoryMiB ? `${mib(n.used.memoryMiB)}/${mib(n.memoryMiB)}` : '-',
           String(n.used.vms),
+        ]));
+        if (removals.length === 0) return;
+        ctx.io.out('\nremoved, undo on the node pending (retried):\n');
+        printTable(ctx, ['NAME', 'UNDERLAY', 'SSH', 'ATTEMPTS', 'NEXT', 'LAST ERROR'], removals.map((r) => [
+          r.name,
+          r.underlayIp,
+          r.sshTarget ?? '-',
+          String(r.attempts),
+          r.nextAttemptAt,
+          r.lastError ?? '-',
         ]));
       }),
     );
@@ -111,10 +122,11 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     );
   node
     .command('remove <name>')
-    .description('remove a node (it must have no VMs)')
+    .description('remove a node (it must have no VMs); undoing its bootstrap on the host follows')
+    .option('--force', 'the host is gone for good: undo nothing on it (also drops a pending removal)')
     .action(
-      run(async (ctx, name: string) => {
-        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/nodes/${seg(name)}`);
+      run(async (ctx, name: string, opts: { force?: boolean }) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/nodes/${seg(name)}${opts.force ? '?force=true' : ''}`);
         return mutation(ctx, res, `node ${name} removed`);
       }),
     );

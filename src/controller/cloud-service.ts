@@ -321,7 +321,26 @@ export class CloudService {
     return this.store.read((r) => r.listNodeRemovals().map(nodeRemovalView));
   }
 
-  async removeNode(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+  /**
+   * Removes the node from the store; undoing its bootstrap on the host follows (kept in the store until it went
+   * through). `force`: the host is gone for good: no undo is kept, and a pending one of a node already removed is
+   * dropped.
+   */
+  async removeNode(name: string, ctx: OpContext = {}, opts: { readonly force?: boolean } = {}): Promise<Mutation<{ name: string }>> {
+    const pending = this.store.read((r) => (r.getNode(name) ? undefined : r.getNodeRemoval(name)));
+    if (pending && !opts.force) {
+      throw new Conflict(
+        undefined,
+        `node '${name}' is already removed; undoing its bootstrap on ${pending.node.sshTarget ?? pending.node.underlayIp} is pending ` +
+          `(${pending.attempts} failed attempts${pending.lastError !== undefined ? `, last: ${pending.lastError}` : ''}) and retried until it goes through; ` +
+          'remove it with force if that host is gone for good',
+      );
+    }
+    const dropped = pending !== undefined && this.store.write((w) => !w.getNode(name) && w.deleteNodeRemoval(name));
+    if (dropped) {
+      this.log(ctx).warn({ node: name }, 'pending node removal dropped (force): its host keeps what bootstrap made');
+      return { value: { name }, network: await this.applies.request(this.allNodes()) };
+    }
     const affected = this.store.write((w) => {
       const node = mustGetNode(w, name);
       const hosted = w.listVms({ node: name });
@@ -331,7 +350,7 @@ export class CloudService {
         throw new Conflict(undefined, `node '${name}' still has VMs (${summarise(names)}): delete them first`);
       }
       const all = w.listNodes().map((n) => n.name);
-      const undo = this.deps.nodeUndo?.(node, w.records());
+      const undo = opts.force ? undefined : this.deps.nodeUndo?.(node, w.records());
       w.deleteNode(name);
       // One pending removal per name. An earlier one at another target is still to be undone on its host; this
       // node was never set up (its provisioning undoes the old host first), so the earlier one is kept.
@@ -342,7 +361,7 @@ export class CloudService {
       }
       return all;
     });
-    this.log(ctx).info({ node: name }, 'node removed');
+    this.log(ctx).info({ node: name, force: opts.force === true }, 'node removed');
     this.deps.backend.nodeRemoved?.(name);
     return { value: { name }, network: await this.applies.request(affected) };
   }

@@ -406,9 +406,15 @@ export class Provisioner {
     // (the new one is set up in full below, t.applied being cleared by undo). On the same host: the full bootstrap
     // of the node as it is now takes the undo's place.
     let prevChanges: string[] = [];
-    const previous = pending?.node ?? t.touched?.record;
-    if (previous && previous.sshTarget !== record.sshTarget) prevChanges = await this.undo(node, t, pending);
-    else if (pending) {
+    const previous = pending?.node ?? (this.opts.removals ? undefined : t.touched?.record);
+    if (previous && previous.sshTarget !== record.sshTarget) {
+      try {
+        prevChanges = await this.undo(node, t, pending);
+      } catch (e) {
+        const where = previous.sshTarget ?? previous.name;
+        throw new Error(`undoing its earlier removal from ${where} must go first: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+    } else if (pending) {
       this.opts.removals?.done(node);
       t.applied = undefined;
     }
@@ -421,7 +427,7 @@ export class Provisioner {
     t.force = false;
     let changes: string[] = [];
     if (!spec) {
-      changes = await this.undo(node, t, undefined);
+      changes = await this.undo(node, t, undefined, true);
     } else if (force || prev?.base !== base) {
       validateNodeSpec(spec); // a spec refused before any command ran leaves nothing on the node for removal to undo
       t.touched = { record, spec };
@@ -442,14 +448,14 @@ export class Provisioner {
 
   /**
    * Removes what bootstrap made on the node (also after a failed or half-done bootstrap, or a failed removal): on the
-   * host and with the spec of its pending removal when the store keeps one (after a restart, the only record of
-   * it), else of the last bootstrap started here.
+   * host and with the spec of its pending removal. With a ledger, that is the whole truth (a removal with nothing
+   * to undo, or one dropped by force, has none); without one, or `fromMemory`, the last bootstrap started here.
    */
-  private async undo(node: string, t: NodeTask, pending: NodeRemovalRecord | undefined): Promise<string[]> {
+  private async undo(node: string, t: NodeTask, pending: NodeRemovalRecord | undefined, fromMemory = !this.opts.removals): Promise<string[]> {
     t.applied = undefined;
     let report: { readonly changes: readonly string[] } | undefined;
     try {
-      const done = pending ? { record: pending.node, spec: undoSpec(pending) } : t.touched;
+      const done = pending ? { record: pending.node, spec: undoSpec(pending) } : fromMemory ? t.touched : undefined;
       if (!done) return [];
       report = await this.ops.remove(this.opts.executorFor(done.record), done.spec);
     } catch (e) {

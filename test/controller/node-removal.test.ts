@@ -213,7 +213,8 @@ describe('around a pending removal', () => {
     const { c, calls, down } = await removedWhileDown('new-host.db');
     await c.service.addNode(gw({ underlayIp: '10.0.0.2', sshTarget: 'root@10.0.0.2' }));
     // While the old host is down the new node waits, failed with the old host's error; then both go through.
-    await waitFor('gw-1 failed on the old host', () => c.provisioner.status('gw-1'), (s) => s?.state === 'failed' && s.error!.includes('root@10.0.0.1'), 5_000, 10);
+    const failed = await waitFor('gw-1 failed on the old host', () => c.provisioner.status('gw-1'), (s) => s?.state === 'failed', 5_000, 10);
+    expect(failed?.error).toBe('undoing its earlier removal from root@10.0.0.1 must go first: [ssh:root@10.0.0.1] connect ECONNREFUSED');
     expect(calls).not.toContain('bootstrap gw-1@root@10.0.0.2');
     down.clear();
     await waitFor('gw-1 ready at the new host', () => c.provisioner.status('gw-1')?.state, (s) => s === 'ready', 5_000, 10);
@@ -250,7 +251,31 @@ describe('around a pending removal', () => {
     await c.stop();
   });
 
-  it('GET /api/v1/nodes lists pending removals beside the nodes', async () => {
+  it('a host gone for good: a second remove says the undo is pending (409); with force it is dropped and no longer tried', async () => {
+    const { c, calls, down } = await removedWhileDown('force.db');
+    const again = await c.service.removeNode('gw-1').catch((e: Error) => e);
+    expect(again).toBeInstanceOf(Conflict);
+    expect((again as Error).message).toMatch(
+      /^node 'gw-1' is already removed; undoing its bootstrap on root@10\.0\.0\.1 is pending \(\d+ failed attempts, last: .*ECONNREFUSED\) and retried until it goes through; remove it with force if that host is gone for good$/,
+    );
+    await c.service.removeNode('gw-1', {}, { force: true });
+    expect(c.service.listNodeRemovals()).toEqual([]);
+    await waitFor('the removal no longer run', () => c.provisioner.samples(), (x) => x.length === 0, 5_000, 10);
+    const tries = calls.length;
+    await new Promise((r) => setTimeout(r, 500)); // past the next retry it would have had (backoff 100 ms doubling)
+    expect(calls.length).toBe(tries);
+    // Another node may now use that host; removed with force, nothing is kept to undo on it.
+    down.clear();
+    await c.service.addNode(gw({ name: 'gw-2' }));
+    await waitFor('gw-2 ready', () => c.provisioner.status('gw-2')?.state, (x) => x === 'ready', 5_000, 10);
+    await c.service.removeNode('gw-2', {}, { force: true });
+    expect(c.service.listNodeRemovals()).toEqual([]);
+    await waitFor('gw-2 forgotten', () => c.provisioner.samples(), (x) => x.length === 0, 5_000, 10);
+    expect(calls.filter((x) => x.startsWith('remove gw-2'))).toEqual([]);
+    await c.stop();
+  });
+
+  it('GET /api/v1/nodes lists pending removals beside the nodes; DELETE ?force=true drops one', async () => {
     const h = await makeHarness();
     try {
       const node: NodeRecord = { name: 'gw-9', roles: ['gateway'], underlayIp: '10.0.0.9', sshTarget: 'root@10.0.0.9', cpus: 0, memoryMiB: 0, createdAt: '2026-01-01T00:00:00.000Z' };
@@ -262,6 +287,15 @@ describe('around a pending removal', () => {
         nodes: [],
         removals: [{ name: 'gw-9', roles: ['gateway'], underlayIp: '10.0.0.9', sshTarget: 'root@10.0.0.9', requestedAt: at, attempts: 3, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }],
       });
+      const refused = await h.call('DELETE', '/api/v1/nodes/gw-9');
+      expect(refused.status).toBe(409);
+      expect(refused.json.error.message).toContain("node 'gw-9' is already removed; undoing its bootstrap on root@10.0.0.9 is pending (3 failed attempts, last: connect ECONNREFUSED)");
+      expect((await h.call('DELETE', '/api/v1/nodes/gw-9?force=maybe')).status).toBe(400);
+      const forced = await h.call('DELETE', '/api/v1/nodes/gw-9?force=true');
+      expect(forced.status).toBe(200);
+      expect(forced.json.deleted).toBe('gw-9');
+      expect((await h.call('GET', '/api/v1/nodes')).json.removals).toEqual([]);
+      expect((await h.call('DELETE', '/api/v1/nodes/gw-9?force=true')).status).toBe(404);
     } finally {
       await h.close();
     }

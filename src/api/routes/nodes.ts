@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CloudService } from '../../controller/cloud-service.js';
-import { AddNodeBody, Deleted, ErrorBody, FlowRow, NameParams, NetworkResult, Node, NodeRemoval, ResyncResult } from '../schemas.js';
+import { AddNodeBody, Deleted, ErrorBody, FlowRow, NameParams, NetworkResult, Node, NodeRemoval, RemoveNodeQuery, ResyncResult } from '../schemas.js';
 
 const tags = ['nodes'];
 
@@ -37,9 +37,17 @@ export function nodeRoutes(service: CloudService): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/nodes/:name',
-      { schema: { tags, summary: 'Remove a node (it must have no VMs)', params: NameParams, response: { 200: Deleted, 404: ErrorBody, 409: ErrorBody } } },
+      {
+        schema: {
+          tags,
+          summary: 'Remove a node (it must have no VMs); undoing its bootstrap follows',
+          params: NameParams,
+          querystring: RemoveNodeQuery,
+          response: { 200: Deleted, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
       async (req) => {
-        const { value, network } = await service.removeNode(req.params.name, { log: req.log });
+        const { value, network } = await service.removeNode(req.params.name, { log: req.log }, { force: req.query.force === 'true' });
         return { deleted: value.name, network };
       },
     );
