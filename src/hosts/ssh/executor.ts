@@ -63,6 +63,8 @@ const PID_MARKER = 'minicloud-exec-pid:';
 const PID_LINE = new RegExp(`(^|\\n)${PID_MARKER}(\\d+)\\n`);
 /** Shell noise (a login banner from .bashrc) allowed before the pid line; past it, the line is not looked for. */
 const PID_SEARCH_BYTES = 4096;
+/** How long an overflowed command's channel stays open (discarding) for a pid line that has not arrived yet. */
+const PID_WAIT_MS = 2000;
 
 // Host key algorithms that produce each pinned key type, so the server offers the key we pinned.
 const HOST_KEY_ALGORITHMS: Record<string, readonly string[]> = {
@@ -163,6 +165,12 @@ export class SshExecutor implements Executor {
         let code: number | undefined;
         let remotePid: number | undefined;
         let errHead: Buffer | undefined = Buffer.alloc(0); // stderr until the pid line is found (or given up on)
+        let pidWait: NodeJS.Timeout | undefined;
+        const finish = (): void => {
+          clearTimeout(pidWait);
+          if (remotePid !== undefined) this.killRemoteGroup(client, remotePid);
+          stream.close();
+        };
         const overflow = (which: 'stdout' | 'stderr'): void => {
           if (overflowed || timedOut) return;
           overflowed = true;
@@ -171,23 +179,26 @@ export class SshExecutor implements Executor {
           // signal is tried too (sshd honours it for non-root users). Closing the channel makes sshd close the
           // command's pipes: its next write fails (SIGPIPE) whatever became of the signals, and the node's `timeout`
           // ends it at the deadline in any case. Data still in flight is dropped by ssh2 once the channel is closed.
-          if (remotePid !== undefined) this.killRemoteGroup(client, remotePid);
+          // The pid line travels on stderr, which may lag stdout's flood: closing the channel before it arrives would
+          // drop it and leave the rest of the command (a shell's next step) running until its deadline. So the channel
+          // stays open, discarding, until the line comes or PID_WAIT_MS passes.
           stream.signal('TERM');
-          stream.close();
+          if (remotePid !== undefined || errHead === undefined) finish();
+          else pidWait = setTimeout(finish, PID_WAIT_MS);
           reject(logOutputLimit(this.logger, this.target, argv, which, limit));
         };
         const stderr = (b: Buffer): void => {
           if (!errOut.push(b)) overflow('stderr');
         };
-        stream.on('data', (b: Buffer) => out.push(b) || overflow('stdout'));
+        stream.on('data', (b: Buffer) => overflowed || out.push(b) || overflow('stdout'));
         stream.stderr.on('data', (b: Buffer) => {
-          if (errHead === undefined) return stderr(b);
+          if (errHead === undefined) return overflowed ? undefined : stderr(b);
           errHead = Buffer.concat([errHead, b]);
           const text = errHead.toString('latin1');
           const m = PID_LINE.exec(text);
           if (m) {
             remotePid = Number(m[2]);
-            if (overflowed) this.killRemoteGroup(client, remotePid); // stdout overflowed before this line arrived
+            if (overflowed) return finish(); // stdout overflowed before this line arrived
             const rest = Buffer.concat([errHead.subarray(0, m.index + m[1]!.length), errHead.subarray(m.index + m[0].length)]);
             errHead = undefined;
             if (rest.length) stderr(rest);
@@ -202,6 +213,7 @@ export class SshExecutor implements Executor {
         });
         stream.on('close', () => {
           clearTimeout(timer);
+          clearTimeout(pidWait);
           if (timedOut || overflowed) return;
           if (code === undefined) {
             return reject(new SshConnectError(this.target, new Error('connection lost while the command ran'), true));
