@@ -15,7 +15,7 @@ import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { subnetRoutes } from './routes/subnets.js';
-import { tokenRoutes } from './routes/tokens.js';
+import { tokenRoutes, whoamiRoute } from './routes/tokens.js';
 import { uiRoutes } from './routes/ui.js';
 import { vmRoutes } from './routes/vms.js';
 
@@ -64,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     checkAccessDeclared(route);
     for (const method of [route.method].flat()) deps.onRoute?.({ method, url: route.url });
   });
+  app.decorateRequest('principal', null);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorPayload(req, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
   app.addHook('onRequest', async (req, reply) => {
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(vmRoutes(service));
       await api.register(datapathRoutes(service));
       if (deps.tokens) await api.register(tokenRoutes(deps.tokens));
+      await api.register(whoamiRoute(deps.auth !== false));
     },
     { prefix: '/api/v1' },
   );

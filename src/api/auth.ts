@@ -19,6 +19,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
+  interface FastifyRequest {
+    /** Whose token the request carried (set by `authorize`; null on public routes or with auth off). */
+    principal: Principal | null;
+  }
 }
 
 /** A caller whose token was accepted. */
@@ -56,6 +60,7 @@ export function authorize(verify: Verifier) {
         .header('www-authenticate', 'Bearer realm="minicloud"')
         .send(errorPayload(req, 'unauthorized', req.headers.authorization ? 'the bearer token is not valid' : 'this API needs "Authorization: Bearer <token>"'));
     }
+    req.principal = who;
     if (access === 'admin' && who.role !== 'admin') {
       return reply.status(403).send(errorPayload(req, 'forbidden', `token '${who.name}' is a ${who.role} token: ${req.method} needs an admin token`));
     }

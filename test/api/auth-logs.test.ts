@@ -31,6 +31,7 @@ describe('auth', () => {
   it('auth: false serves without a token', async () => {
     h = await makeHarness({ auth: false });
     expect((await h.app.inject({ url: '/api/v1/nodes' })).statusCode).toBe(200);
+    expect((await h.app.inject({ url: '/api/v1/whoami' })).json()).toEqual({ name: null, role: 'admin', auth: false });
   });
 
   it('the first admin token is made once; the store keeps only its hash', async () => {

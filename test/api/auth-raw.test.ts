@@ -24,6 +24,9 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'POST /api/v1/tokens': { name: 'evil', role: 'admin' },
 };
 
+/** Routes whose handler calls neither the service nor the tokens: reaching them shows as a 2xx alone. */
+const NO_CALLS = new Set(['GET /api/v1/whoami', 'HEAD /api/v1/whoami']);
+
 interface Route {
   readonly method: string;
   readonly url: string;
@@ -188,7 +191,8 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
       recording = true;
       const status = await send(route.method, route.path, route, auth);
       recording = false;
-      expect(calls.length, `${route.method} ${route.path} -> ${status}`).toBeGreaterThan(0);
+      if (NO_CALLS.has(`${route.method} ${route.url}`)) expect(status, `${route.method} ${route.path}`).toBe(200);
+      else expect(calls.length, `${route.method} ${route.path} -> ${status}`).toBeGreaterThan(0);
     }
   }, 60_000);
 });

@@ -171,5 +171,6 @@ describe('minicloud CLI', () => {
     expect(away.status).toBe(EXIT.server);
     expect(away.stderr).toBe(`minicloud: cannot reach the API at http://127.0.0.1:${closed}: ECONNREFUSED\n`);
     expect((await run('--api', url, 'vm', 'show', 'ghost', '--token', h.token)).status).toBe(EXIT.notFound);
-  });
+    // Four node+tsx processes: 6-10 s each to start on the shared 2-core test machine, past vitest's 30 s default.
+  }, 120_000);
 });

@@ -221,6 +221,7 @@ describe('datapaths and operations', () => {
         '/api/v1/vms/{name}/exec',
         '/api/v1/vms/{name}/start',
         '/api/v1/vms/{name}/stop',
+        '/api/v1/whoami',
         '/healthz',
         '/metrics',
         '/readyz',

@@ -69,6 +69,14 @@ describe('/api/v1/tokens', () => {
     expect(h.tokens.list().map((t) => t.name)).toEqual(['initial', 'ro']);
   });
 
+  it('GET /api/v1/whoami says whose token it is', async () => {
+    h = await makeHarness();
+    const viewer = h.tokens.create('ro', 'viewer').token;
+    expect((await h.app.inject({ url: '/api/v1/whoami', headers: as(viewer) })).json()).toEqual({ name: 'ro', role: 'viewer', auth: true });
+    expect((await h.call('GET', '/api/v1/whoami')).json).toEqual({ name: 'initial', role: 'admin', auth: true });
+    expect((await h.app.inject({ url: '/api/v1/whoami' })).statusCode).toBe(401);
+  });
+
   it('revoking is immediate; the last admin token cannot be revoked', async () => {
     h = await makeHarness();
     const viewer = h.tokens.create('ro', 'viewer').token;

@@ -425,6 +425,32 @@ describe('the web UI in Chromium against a lab', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a viewer token shows everything but the controls that write; a write still says it needs an admin token', async () => {
+    const viewer = server!.tokens.create('ui-viewer', 'viewer').token;
+    const ctx = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${server!.apiUrl}/`);
+      await p.fill('#token', viewer);
+      await p.click('#sign-in-form button[type=submit]');
+      await p.waitForSelector('#vms-table tr[data-vm="web-1"]');
+      expect(await p.isVisible('#role-note')).toBe(true);
+      expect(await p.textContent('#role-note')).toBe('Read-only (viewer token)');
+      for (const hidden of ['#subnet-form', '#vm-form', '#vms-table [data-op]', '#subnets-table [data-op]']) expect(await p.isVisible(hidden), hidden).toBe(false);
+      // Were a write control shown (an older page), the API's refusal is what the operator reads.
+      await p.evaluate('delete document.body.dataset.role');
+      await p.fill('#subnet-name', 'viewer-net');
+      await p.click('#subnet-form button[type=submit]');
+      expect(await status(p, /failed/)).toContain("token 'ui-viewer' is a viewer token: POST needs an admin token");
+      expect(server!.service.listSubnets().map((x) => x.name)).not.toContain('viewer-net');
+      // Still signed in: a 403 is not a bad token.
+      expect(await p.isHidden('#sign-in')).toBe(true);
+    } finally {
+      await ctx.close();
+      server!.tokens.revoke('ui-viewer');
+    }
+  });
+
   it('fits a phone screen, and a revoked token brings the sign-in form back', async () => {
     const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     try {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { ErrorBody } from '../schemas.js';
-import { CreateTokenBody, CreatedToken, TokenInfo, TokenNameParams } from '../token-schemas.js';
+import { CreateTokenBody, CreatedToken, TokenInfo, TokenNameParams, TokenRole } from '../token-schemas.js';
 import type { ApiTokens } from '../tokens.js';
 
 const tags = ['tokens'];
@@ -50,6 +50,24 @@ export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
         req.log.info({ token: revoked.name }, 'API token revoked');
         return { revoked: revoked.name };
       },
+    );
+  };
+}
+
+/** GET /whoami: the caller's token name and role (the UI hides what a viewer cannot do). */
+export function whoamiRoute(auth: boolean): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/whoami',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags,
+          summary: "The caller's token: its name and role (with auth off: no name, role admin)",
+          response: { 200: Type.Object({ name: Type.Union([Type.String(), Type.Null()]), role: TokenRole, auth: Type.Boolean() }) },
+        },
+      },
+      async (req) => (auth && req.principal ? { name: req.principal.name, role: req.principal.role, auth } : { name: null, role: 'admin' as const, auth: false }),
     );
   };
 }

@@ -27,6 +27,7 @@ function showOnly(id) {
 
 function signInScreen(message) {
   state.signedIn = false;
+  delete document.body.dataset.role;
   clearTimeout(state.timer);
   flows.stop();
   $('#nav').hidden = true;
@@ -149,12 +150,25 @@ async function go() {
   schedule();
 }
 
+/** A viewer token's page hides what it cannot do; an older controller without /whoami shows every control. */
+async function applyRole() {
+  try {
+    const me = await api('GET', '/whoami');
+    document.body.dataset.role = me.role;
+    $('#role-note').hidden = me.role !== 'viewer';
+  } catch {
+    delete document.body.dataset.role;
+    $('#role-note').hidden = true;
+  }
+}
+
 async function signedIn() {
   state.signedIn = true;
   $('#nav').hidden = false;
   $('#top-actions').hidden = false;
   $('#sign-out').hidden = storedToken() === null;
   state.cloud = undefined;
+  await applyRole();
   await go();
 }
 
