@@ -2,6 +2,7 @@
 // plus MINICLOUD_* environment overrides, validated with TypeBox. Errors name the key (`api.port: must be <= 65535`).
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 
@@ -14,6 +15,8 @@ const Endpoint = Type.String({ pattern: '^(tcp|ssl|unix):.+$' });
 const Dpid = Type.String({ pattern: '^[0-9a-fA-F]{1,16}$' });
 
 /** The file's schema. Every key is optional; `resolveConfig` fills in the defaults. */
+const UnderlayMtu = Type.Integer({ minimum: MIN_UNDERLAY_MTU, maximum: MAX_UNDERLAY_MTU });
+
 export const ConfigSchema = Type.Object(
   {
     openflow: Type.Optional(
@@ -93,6 +96,17 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** The underlay network (docs/configuration.md, "network"): its MTU sets every VM's (minus VXLAN's 50 bytes). */
+    network: Type.Optional(
+      Type.Object(
+        {
+          underlayMtu: Type.Optional(UnderlayMtu),
+          /** Nodes whose underlay MTU differs from underlayMtu, by node name. */
+          underlayMtuByNode: Type.Optional(Type.Record(Type.String({ minLength: 1 }), UnderlayMtu)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -131,6 +145,7 @@ export interface Config {
     readonly stateDir: string;
     readonly maxBackoffMs?: number;
   };
+  readonly network: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
 }
 
 export const DEFAULTS = {
@@ -180,6 +195,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_CONTROLLER', ['provisioning', 'controller'], 'list'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
+  ['MINICLOUD_NETWORK_UNDERLAY_MTU', ['network', 'underlayMtu'], 'int'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
 ];
 
@@ -288,6 +304,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
     },
+    network: { underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU, underlayMtuByNode: f.network?.underlayMtuByNode ?? {} },
   };
 }
 

@@ -18,6 +18,7 @@ import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/mod
 import { nodeToModel, type CloudRecords, type NodeRecord } from '../topology/records.js';
 import type { Log } from './cloud-service.js';
 import type { Config } from './config.js';
+import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
 import { dpidTextForNode } from './network.js';
 
 /** What the spec builder needs besides the records: the controller's and the site's settings. */
@@ -35,6 +36,8 @@ export interface ProvisioningSettings {
   readonly datapathIds?: Readonly<Record<string, string>>;
   /** OVS's reconnect backoff cap for br0's controller, ms (`provisioning.maxBackoffMs`). */
   readonly maxBackoffMs?: number;
+  /** `network.underlayMtu` and its per-node overrides: the overlay MTU for br0 (gateway, DHCP) and DHCP option 26. */
+  readonly mtu?: Config['network'];
 }
 
 /** Thrown by `bootstrapSpecFor` when the cloud does not yet allow the node to be set up (e.g. no switch node). */
@@ -54,6 +57,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     stateDirFor: (node) => (labDir !== undefined ? join(labDir, node, 'state') : p.stateDir),
     datapathIds: config.openflow.datapathIds,
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
+    mtu: config.network,
   };
 }
 
@@ -82,6 +86,8 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
   const sw = nodes.find((n) => hasRole(n, 'switch'));
   if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
   const controller = settings.controllerFor(node.name);
+  const mtu = settings.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
+  const overlayMtu = overlayMtuFor(records.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
   if (controller.length === 0) throw new NotYetProvisionable('provisioning.controller is empty: the nodes need a target to reach the controller');
   return {
     name: node.name,
@@ -104,7 +110,8 @@ export function bootstrapSpecFor(node: NodeRecord, records: CloudRecords, settin
         ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
       },
     }),
-    ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records) } }),
+    ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records), mtu: overlayMtu } }),
+    ...((roles.includes('gateway') || roles.includes('dhcp')) && { overlayMtu }),
   };
 }
 

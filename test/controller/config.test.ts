@@ -18,7 +18,16 @@ describe('controller config', () => {
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox' },
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
+      network: { underlayMtu: 1500, underlayMtuByNode: {} },
     });
+  });
+
+  it('takes the underlay MTU, per node too, within bounds', () => {
+    const c = resolveConfig({ network: { underlayMtu: 9000, underlayMtuByNode: { 'edge-1': 1500 } } }, { MINICLOUD_NETWORK_UNDERLAY_MTU: '8000' });
+    expect(c.network).toEqual({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
+    expect(() => resolveConfig({ network: { underlayMtu: 600 } })).toThrow(/network\.underlayMtu/);
+    expect(() => resolveConfig({ network: { underlayMtuByNode: { a: 70000 } } })).toThrow(/network\.underlayMtuByNode\.a/);
+    expect(() => resolveConfig({ network: { underlayMTU: 1500 } })).toThrow(/unknown key/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {

@@ -2,6 +2,7 @@
 // Each step reads first and changes only what differs, returning what it changed.
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import { ValidationError } from '../validate.js';
 import { linkMac } from './ip.js';
 import {
   bridgeMacOf,
@@ -190,6 +191,16 @@ export async function ensureUnderlayBridge(exec: Executor, spec: NodeBootstrapSp
   return changes;
 }
 
+/** The interface's `mtu_request` (OVS sets the MTU itself, and keeps it: an internal port would follow its bridge's). */
+export async function ensureInterfaceMtu(exec: Executor, iface: string, mtu: number): Promise<string[]> {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new ValidationError('overlayMtu', mtu, 'an integer MTU from 68 to 65535');
+  const [row] = await findRows(exec, 'Interface', ['mtu_request'], `name=${iface}`);
+  const now = row?.['mtu_request'];
+  if (now === mtu) return [];
+  await vsctl(exec, ['set', 'interface', iface, `mtu_request=${mtu}`]);
+  return [`interface ${iface}: mtu_request=${mtu}`];
+}
+
 export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
   await checkOvsRunning(exec);
   const datapathType = await resolveDatapathType(exec, spec);
@@ -206,6 +217,7 @@ export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promis
       ...(hwaddr ? { hwaddr } : {}),
       ...(spec.datapathId ? { datapathId: spec.datapathId } : {}),
     })),
+    ...(spec.overlayMtu !== undefined && (hasRole(spec, 'gateway') || hasRole(spec, 'dhcp')) ? await ensureInterfaceMtu(exec, bridge, spec.overlayMtu) : []),
     ...(await ensureController(exec, bridge, {
       targets: controllersOf(spec),
       ...(spec.controllerMaxBackoffMs !== undefined && { maxBackoffMs: spec.controllerMaxBackoffMs }),
