@@ -112,7 +112,7 @@ export class NetnsVmDriver implements VmDriver {
     } else {
       await this.stopDhcpClient(name);
       // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
-      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-x', `hostname:${name}`]);
+      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${name}`]);
     }
     this.logger.info({ vm: name, backend: this.kind }, 'VM started');
   }
