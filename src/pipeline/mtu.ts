@@ -27,10 +27,10 @@ export const PATH_MTU_PUNT_BYTES = 128;
 
 /**
  * One overlay MTU for the whole cloud, since any VM may talk to any node: the smallest underlay MTU among the nodes
- * (a node's own value, else the default), minus the VXLAN overhead.
+ * (a node's own value, else the default; the default alone for a cloud without nodes), minus the VXLAN overhead.
  */
 export function overlayMtuFor(nodes: readonly string[], underlayMtu: number, byNode: Readonly<Record<string, number>> = {}): number {
-  let min = underlayMtu;
+  let min = nodes.length ? Infinity : underlayMtu;
   for (const n of nodes) min = Math.min(min, byNode[n] ?? underlayMtu);
   return min - VXLAN_OVERHEAD;
 }
