@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl
+  openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl curl
   python3-os-ken openssh-server openssh-client prometheus mininet
   chromium podman runc podman-compose debootstrap
 )

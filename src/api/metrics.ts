@@ -74,6 +74,15 @@ const PORT_FIELDS = [
 type PortKind = (typeof PORT_FIELDS)[number][0];
 const DIRECTIONS = ['rx', 'tx'] as const;
 export const POLL_RESULTS = ['ok', 'not_connected', 'failed'] as const;
+/** What became of a frame too big for the tunnel that reached the controller (src/controller/path-mtu.ts). */
+export const PATH_MTU_OUTCOMES = [
+  'icmp_sent', // ICMP fragmentation-needed sent back to the sending VM
+  'rate_limited', // over the controller's per-node bound: dropped
+  'not_answerable', // no ICMP error allowed (a later fragment, an ICMP error, a multicast destination...): dropped
+  'not_from_vm', // from a port that is no VM of this node (e.g. a gateway's kernel with the wrong MTU): dropped
+  'malformed', // not a well-formed IPv4 frame: dropped
+] as const;
+export type PathMtuOutcome = (typeof PATH_MTU_OUTCOMES)[number];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -95,6 +104,7 @@ export class Metrics {
   private readonly disconnects: Counter<'node'>;
   private readonly flowMods: Counter<'node'>;
   private readonly bundles: Counter<'node'>;
+  private readonly pathMtu: Counter<'node' | 'outcome'>;
   private readonly errors: Counter<'type'>;
   private readonly resyncDuration: Histogram<'node'>;
   private readonly resyncFlowMods: Histogram<'node'>;
@@ -134,6 +144,12 @@ export class Metrics {
     this.disconnects = new Counter({ name: 'minicloud_datapath_disconnects_total', help: 'Switch connections lost or closed.', labelNames: ['node'], registers });
     this.flowMods = new Counter({ name: 'minicloud_flow_mods_sent_total', help: 'FLOW_MOD messages sent to switches.', labelNames: ['node'], registers });
     this.bundles = new Counter({ name: 'minicloud_bundles_sent_total', help: 'OpenFlow bundles committed to switches.', labelNames: ['node'], registers });
+    this.pathMtu = new Counter({
+      name: 'minicloud_path_mtu_packets_total',
+      help: 'Frames too big for the tunnel that reached the controller, by outcome (icmp_sent, rate_limited, not_answerable, not_from_vm, malformed).',
+      labelNames: ['node', 'outcome'],
+      registers,
+    });
     this.errors = new Counter({ name: 'minicloud_errors_total', help: 'Errors by type (connection, openflow, timeout, sync, ...).', labelNames: ['type'], registers });
     for (const type of ERROR_TYPES) this.errors.inc({ type }, 0);
     this.resyncDuration = new Histogram({
@@ -320,6 +336,11 @@ export class Metrics {
     this.bundles.inc({ node });
   }
 
+  pathMtuPacket(node: string, outcome: PathMtuOutcome): void {
+    this.nodesSeen.add(node);
+    this.pathMtu.inc({ node, outcome });
+  }
+
   /** Unknown types count as 'other', so the label set stays fixed. */
   error(type: ErrorType | string): void {
     this.errors.inc({ type: (ERROR_TYPES as readonly string[]).includes(type) ? type : 'other' });
@@ -407,6 +428,7 @@ export class Metrics {
         m.remove({ node });
       }
       for (const result of POLL_RESULTS) this.statsPolls.remove({ node, result });
+      for (const outcome of PATH_MTU_OUTCOMES) this.pathMtu.remove({ node, outcome });
     }
     for (const [node, tables] of this.tableSeries) {
       if (existing.nodes.has(node)) continue;

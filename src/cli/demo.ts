@@ -2,6 +2,9 @@
 // controller (OpenFlow on the lab's unix socket and on tcp, API + UI + /metrics on loopback), the lab's nodes (each a
 // namespace with its own OVS, provisioned by the controller), creates a sample cloud through the API, prints how to
 // use it, and stays up until Ctrl-C (SIGINT/SIGTERM), then removes everything it made.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { LabCloud } from '../lab/cloud.js';
@@ -58,6 +61,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let cloud: LabCloud | undefined;
+  let web: ChildProcess | undefined;
   try {
     cloud = await LabCloud.start({
       prefix,
@@ -70,6 +74,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
       statsIntervalSeconds: 5,
     });
     if (pendingSignal === undefined) await sampleCloud(cloud, prefix);
+    if (pendingSignal === undefined) web = await serveBigFile(cloud, prefix);
     if (pendingSignal === undefined) printWelcome(cloud, prefix, o.openflow);
     const signal = await new Promise<string>((resolve) => {
       stopRequested = resolve;
@@ -81,6 +86,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
     process.stderr.write(`minicloud demo: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
+    web?.kill('SIGKILL');
     await cloud?.stop();
     await cleanupLab(prefix);
     process.off('SIGINT', onSignal);
@@ -100,6 +106,18 @@ async function sampleCloud(cloud: LabCloud, prefix: string): Promise<void> {
   }
 }
 
+/** web-2 serves a 5 MiB file (busybox httpd in its namespace): a transfer of full-size frames between two nodes. */
+async function serveBigFile(cloud: LabCloud, prefix: string): Promise<ChildProcess> {
+  const dir = join(cloud.dir, 'www');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, BIG_FILE), Buffer.alloc(5 * 1024 * 1024, 'minicloud '));
+  const child = spawn('ip', ['netns', 'exec', `${prefix}v-web-2`, 'busybox', 'httpd', '-f', '-p', '80', '-h', dir], { stdio: 'ignore' });
+  child.on('error', () => undefined);
+  return child;
+}
+
+const BIG_FILE = '5mb';
+
 function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
   const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
   const vms = cloud.server.service.listVms() as VmView[];
@@ -114,6 +132,7 @@ function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
   say('Try:');
   say(`  export MINICLOUD_API=${api} MINICLOUD_TOKEN=${cloud.token}`);
   say(`  minicloud vm exec web-1 -- ping -c 3 ${ipOf('web-2')}`);
+  say(`  minicloud vm exec web-1 -- busybox wget -O /dev/null http://${ipOf('web-2')}/${BIG_FILE}`);
   say(`  minicloud flows ${prefix}-c1`);
   say(`  minicloud vm create web-3 --subnet front --image busybox --flavor tiny`);
   say();

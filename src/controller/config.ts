@@ -7,6 +7,7 @@ import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
+import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
@@ -22,6 +23,8 @@ const Dpid = Type.String({ pattern: '^[0-9a-fA-F]{1,16}$' });
 const OutputBytes = Type.Integer({ minimum: 64 * 1024, maximum: 1024 * 1024 * 1024 });
 
 /** The file's schema. Every key is optional; `resolveConfig` fills in the defaults. */
+const UnderlayMtu = Type.Integer({ minimum: MIN_UNDERLAY_MTU, maximum: MAX_UNDERLAY_MTU });
+
 export const ConfigSchema = Type.Object(
   {
     openflow: Type.Optional(
@@ -153,6 +156,17 @@ export const ConfigSchema = Type.Object(
     ),
     /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
     metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    /** The underlay network (docs/configuration.md, "network"): its MTU sets every VM's (minus VXLAN's 50 bytes). */
+    network: Type.Optional(
+      Type.Object(
+        {
+          underlayMtu: Type.Optional(UnderlayMtu),
+          /** Nodes whose underlay MTU differs from underlayMtu, by node name. */
+          underlayMtuByNode: Type.Optional(Type.Record(Type.String({ minLength: 1 }), UnderlayMtu)),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -206,6 +220,7 @@ export interface Config {
   };
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
+  readonly network: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
 }
 
 export const DEFAULTS = {
@@ -269,6 +284,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_CONTROLLER', ['provisioning', 'controller'], 'list'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
+  ['MINICLOUD_NETWORK_UNDERLAY_MTU', ['network', 'underlayMtu'], 'int'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
@@ -401,6 +417,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
     },
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
+    network: { underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU, underlayMtuByNode: f.network?.underlayMtuByNode ?? {} },
   };
 }
 

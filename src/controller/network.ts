@@ -24,10 +24,11 @@ import type { FlowMod, Message } from '../openflow/types.js';
 import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
+import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
 import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
-import type { Cloud } from '../topology/model.js';
+import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
 import type { NetworkResult } from './apply-queue.js';
 import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from './cloud-service.js';
 
@@ -60,7 +61,14 @@ export interface NetworkOptions {
   /** How long an apply waits for a node's bundle to be confirmed before calling it pending (default 10 s). */
   readonly applyTimeoutMs?: number;
   readonly now?: () => Date;
+  /** network.underlayMtu and its per-node overrides (default 1500 everywhere). */
+  readonly mtu?: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
 }
+
+const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
+  const n = index.nodes.get(node)?.node;
+  return n !== undefined && isOverlayEndpoint(n);
+};
 
 interface NodeState {
   dpid: bigint;
@@ -96,7 +104,9 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       this.opts.log?.warn({ dpid: formatDpid(dpid) }, 'datapath belongs to no node: only our flows are removed from it');
       return { flows: [] };
     }
-    return { flows: this.compile(node, dp) };
+    const flows = this.compile(node, dp);
+    // The path-MTU punt row (table 20) names its meter: installed by the sync before the bundle that needs it.
+    return isOverlayEndpointName(this.current().index, node) ? { flows, meters: [PATH_MTU_METER_MOD] } : { flows, meters: [] };
   };
 
   /** The node's pipeline for the given datapath's ports (exported for tests and `minicloud flows --desired`). */
@@ -306,12 +316,27 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
 
   // --- internals
 
+  /** The VM attached to interface `port` of `node`'s br0, with its MAC and its subnet's gateway IP. */
+  vmAtPort(node: string, port: string): { readonly mac: Uint8Array; readonly gatewayIp: number } | undefined {
+    const { index } = this.current();
+    const name = index.vmByAddress.get(`port ${node}/${port}`);
+    const vm = name === undefined ? undefined : index.vms.get(name);
+    return vm && { mac: vm.mac, gatewayIp: vm.subnet.gatewayIp };
+  }
+
+  /** The cloud's overlay MTU now (network.underlayMtu, per-node overrides, minus VXLAN's 50 bytes). */
+  overlayMtu(): number {
+    return this.current().ctx.overlayMtu;
+  }
+
   private current(): { cloud: Cloud; index: CloudIndex; ctx: CompileContext } {
     const revision = this.opts.revision?.() ?? -1;
     if (!this.compiled || revision === -1 || this.compiled.revision !== revision) {
       const cloud = this.opts.cloud();
       const index = indexCloud(cloud);
-      this.compiled = { revision, cloud, index, ctx: new CompileContext(index) };
+      const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
+      const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
+      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu }) };
     }
     return this.compiled;
   }

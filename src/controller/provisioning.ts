@@ -22,6 +22,7 @@ import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.j
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from './cloud-service.js';
 import type { Config } from './config.js';
+import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
 import { dpidTextForNode } from './network.js';
 import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
 
@@ -40,6 +41,8 @@ export interface ProvisioningSettings {
   readonly datapathIds?: Readonly<Record<string, string>>;
   /** OVS's reconnect backoff cap for br0's controller, ms (`provisioning.maxBackoffMs`). */
   readonly maxBackoffMs?: number;
+  /** `network.underlayMtu` and its per-node overrides: the overlay MTU for br0 (gateway, DHCP) and DHCP option 26. */
+  readonly mtu?: Config['network'];
   /** The node's OpenFlow TLS key and certificates, installed with set-ssl (`provisioning.tls`, node-tls.ts). */
   readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
 }
@@ -70,6 +73,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     datapathIds: config.openflow.datapathIds,
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
     ...(p.tls && { sslFor: (node: string, dpid: bigint) => nodeTlsFiles(p.tls!, node, dpid) }),
+    mtu: config.network,
   };
 }
 
@@ -109,6 +113,8 @@ export function bootstrapSpecFor(
   const sw = nodes.find((n) => hasRole(n, 'switch'));
   if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw && !opts.forUndo) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
   const controller = settings.controllerFor(node.name);
+  const mtu = settings.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
+  const overlayMtu = overlayMtuFor(records.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
   if (controller.length === 0) throw new NotYetProvisionable('provisioning.controller is empty: the nodes need a target to reach the controller');
   const datapathId = settings.datapathIds?.[node.name]?.toLowerCase().padStart(16, '0') ?? dpidTextForNode(node.name);
   let ssl: SslSpec | undefined;
@@ -141,7 +147,8 @@ export function bootstrapSpecFor(
         ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
       },
     }),
-    ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records) } }),
+    ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records), mtu: overlayMtu } }),
+    ...((roles.includes('gateway') || roles.includes('dhcp')) && { overlayMtu }),
   };
 }
 

@@ -13,6 +13,7 @@ import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from './cloud-service.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { PathMtuResponder } from './path-mtu.js';
 import { NodeExecutors } from './node-executors.js';
 import { storeRemovalLedger } from './node-removals.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
@@ -91,6 +92,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       executors,
       releaseRemovedNodes: !provisioner,
       ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
+      // The network glue is made below; VMs are only created once everything is up.
+      overlayMtu: () => ref.network!.overlayMtu(),
     });
 
     // The controller and the network glue need each other: the controller asks the glue for desired states.
@@ -134,8 +137,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       metrics,
       log: logger.child({ component: 'network' }),
+      mtu: config.network,
     });
     ref.network = network;
+    new PathMtuResponder({
+      controller,
+      nodeOf: (dpid) => network.nodeOf(dpid),
+      vmAtPort: (node, port) => network.vmAtPort(node, port),
+      overlayMtu: () => network.overlayMtu(),
+      metrics,
+      log: logger.child({ component: 'path-mtu' }),
+    });
     const service = new CloudService({
       store,
       // Every committed change reaches the provisioner too (it recomputes each node's spec and acts on differences).

@@ -25,14 +25,17 @@ export interface NodeBackendsOptions {
    * needs the connection to undo the node's bootstrap, and releases it after.
    */
   readonly releaseRemovedNodes: boolean;
+  /** The overlay MTU every new VM's interface gets (undefined: the backend's default, 1500). */
+  readonly overlayMtu?: () => number;
 }
 
 /** Maps CloudService's VmSpec (its allocation) to a driver's spec: our MAC, our port name, static addressing. */
-export function driverSpec(spec: VmSpec): DriverSpec {
+export function driverSpec(spec: VmSpec, mtu?: number): DriverSpec {
   return {
     name: spec.name,
     mac: spec.mac,
     port: spec.port,
+    ...(mtu !== undefined && { mtu }),
     network: { mode: 'static', address: `${spec.ip}/${spec.prefixLength}`, gateway: spec.gatewayIp },
     flavor: { cpus: spec.cpus, memoryMiB: spec.memoryMiB },
     // A plain alias names a local image; a remote reference ('images:debian/12') can't be fetched here, so the
@@ -63,7 +66,7 @@ export class NodeBackends implements VmBackend {
     if (!d) return;
     await this.opts.nodeReady?.(spec.node);
     try {
-      await d.create(driverSpec(spec));
+      await d.create(driverSpec(spec, this.opts.overlayMtu?.()));
     } catch (e) {
       // The caller named an image this node does not have: the request's fault, not the backend's.
       if (e instanceof ImageNotFoundError) {

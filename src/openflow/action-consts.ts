@@ -60,6 +60,7 @@ export const NXAST = {
   CT_CLEAR: 43,
   RESUBMIT_TABLE_CT: 44,
   LEARN2: 45,
+  CHECK_PKT_LARGER: 49,
 } as const;
 
 /** ONF extension action subtypes (experimenter ONF_EXPERIMENTER_ID 0x4F4E4600). */

@@ -66,6 +66,12 @@ export function splitKeyValues(text: string): KeyValue[] {
       i++;
     }
     if (depth !== 0) throw new ActionSyntaxError(`missing ')' in "${text.slice(start)}"`, text.slice(start));
+    if (sep === '(' && text.startsWith(')->', i)) {
+      // "key(x)->dst" (check_pkt_larger): the value runs on to the next delimiter, as ofputil_parse_key_value does.
+      while (i < n && !isDelim(text[i]!)) i++;
+      out.push({ key, value: text.slice(vstart, i), paren: true, token: text.slice(start, i) });
+      continue;
+    }
     const value = text.slice(vstart, i);
     if (sep === '(') i++; // the closing paren
     out.push({ key, value, paren: sep === '(', token: text.slice(start, i) });
@@ -293,6 +299,17 @@ function parseMove(kv: KeyValue): Action[] {
     throw new ActionSyntaxError(`${kv.token}: source is ${src.nBits} bits but destination is ${dst.nBits}`, kv.token);
   }
   return [{ type: 'nx_reg_move', nBits: src.nBits, srcOfs: src.ofs, dstOfs: dst.ofs, src: src.ref, dst: dst.ref }];
+}
+
+/** check_pkt_larger(LEN)->DST[BIT]: the tokenizer hands over "LEN)->DST[BIT]". */
+function parseCheckPktLarger(kv: KeyValue): Action[] {
+  const text = requireValue(kv);
+  const arrow = text.indexOf(')->');
+  if (!kv.paren || arrow < 0) throw new ActionSyntaxError(`${kv.token}: expected check_pkt_larger(length)->field[bit]`, kv.token);
+  const sf = parseSubfield(text.slice(arrow + 3), kv.token);
+  if (sf.nBits !== 1) throw new ActionSyntaxError(`${kv.token}: Only 1-bit destination field is allowed`, kv.token);
+  const pktLen = parseUint(text.slice(0, arrow), 0xffff, kv.token, 'length');
+  return [{ type: 'nx_check_pkt_larger', pktLen, ofs: sf.ofs, dst: sf.ref }];
 }
 
 function parseOutput(kv: KeyValue): Action[] {
@@ -701,6 +718,7 @@ const keywordParsers = new Map<string, KeywordParser>([
   ['exit', simple(() => ({ type: 'nx_exit' }))],
   ['sample', parseSample],
   ['fin_timeout', parseFinTimeout],
+  ['check_pkt_larger', parseCheckPktLarger],
 ]);
 
 /** Instruction keywords in the order OVS requires them (and encodes them). */
@@ -1005,6 +1023,7 @@ const formatters: { readonly [T in ActionType]: Formatter<ActionOf<T>> } = {
   nx_exit: () => 'exit',
   nx_sample: formatSample,
   nx_fin_timeout: formatFinTimeout,
+  nx_check_pkt_larger: (a) => `check_pkt_larger(${a.pktLen})->${formatSubfield(a.dst, a.ofs, 1)}`,
   onf_copy_field: (a) => `move:${formatSubfield(a.src, a.srcOffset, a.nBits)}->${formatSubfield(a.dst, a.dstOffset, a.nBits)}`,
   experimenter: formatExperimenter,
 };

@@ -448,6 +448,16 @@ const encoders: EncoderTable = {
       zero(w, 6);
     },
   },
+  nx_check_pkt_larger: {
+    length: () => 24,
+    encode: (w, a) => {
+      nxHeader(w, NXAST.CHECK_PKT_LARGER, 24);
+      w.u16(a.pktLen);
+      w.u16(a.ofs);
+      encodeFieldRef(w, a.dst);
+      zero(w, 10 - fieldRefLength(a.dst));
+    },
+  },
   nx_output_reg2: {
     length: () => 24,
     encode: (w, a) => {
@@ -597,6 +607,8 @@ function encoderOf(a: Action): ActionEncoder<Action> {
       return encoders.nx_output_reg as ActionEncoder<Action>;
     case 'nx_output_reg2':
       return encoders.nx_output_reg2 as ActionEncoder<Action>;
+    case 'nx_check_pkt_larger':
+      return encoders.nx_check_pkt_larger as ActionEncoder<Action>;
     case 'nx_multipath':
       return encoders.nx_multipath as ActionEncoder<Action>;
     case 'nx_exit':
@@ -939,6 +951,16 @@ function decodeOutputReg2(r: Reader): Action {
   return { type: 'nx_output_reg2', ofs, nBits, src, maxLen };
 }
 
+/** struct nx_action_check_pkt_larger: pkt_len, offset, the 1-bit destination's header (4 or 8 bytes), zeros. */
+function decodeCheckPktLarger(r: Reader): Action {
+  const pktLen = r.u16();
+  const ofs = r.u16();
+  const dst = decodeFieldRef(r, 'check_pkt_larger dst');
+  checkZeros(r, 'check_pkt_larger');
+  checkSubfield(dst, ofs, 1, 'check_pkt_larger');
+  return { type: 'nx_check_pkt_larger', pktLen, ofs, dst };
+}
+
 function decodeSample(version: 1 | 2 | 3): ActionDecoder {
   return exact(version === 1 ? 24 : 32, (r) => {
     const probability = r.u16();
@@ -1021,6 +1043,7 @@ const nxDecoders = new Map<number, ActionDecoder>([
     }),
   ],
   [NXAST.OUTPUT_REG2, exact(24, decodeOutputReg2)],
+  [NXAST.CHECK_PKT_LARGER, exact(24, decodeCheckPktLarger)],
   [
     NXAST.MULTIPATH,
     exact(32, (r) => {

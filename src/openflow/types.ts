@@ -66,6 +66,8 @@ export type Action =
   | { readonly type: 'nx_exit' }
   | { readonly type: 'nx_sample'; readonly version: 1 | 2 | 3; readonly probability: number; readonly collectorSetId: number; readonly obsDomainId: number; readonly obsPointId: number; readonly samplingPort?: number; readonly direction?: number }
   | { readonly type: 'nx_fin_timeout'; readonly finIdleTimeout: number; readonly finHardTimeout: number }
+  /** Sets the 1-bit subfield `dst[ofs]` to whether the packet (L2 frame) is longer than `pktLen` bytes (OVS 2.12+). */
+  | { readonly type: 'nx_check_pkt_larger'; readonly pktLen: number; readonly ofs: number; readonly dst: FieldRef }
   | { readonly type: 'onf_copy_field'; readonly nBits: number; readonly srcOffset: number; readonly dstOffset: number; readonly src: FieldRef; readonly dst: FieldRef }
   /** Any experimenter action we do not model: the whole action TLV, kept verbatim. */
   | { readonly type: 'experimenter'; readonly experimenter: number; readonly subtype?: number; readonly raw: Uint8Array };

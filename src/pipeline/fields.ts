@@ -21,7 +21,8 @@ export type FieldName =
   | 'arp_sha'
   | 'arp_tha'
   | 'tun_id'
-  | 'tun_ipv4_dst';
+  | 'tun_ipv4_dst'
+  | 'reg0';
 
 const ORDER: readonly FieldName[] = [
   'in_port',
@@ -40,6 +41,7 @@ const ORDER: readonly FieldName[] = [
   'arp_tpa',
   'arp_sha',
   'arp_tha',
+  'reg0',
 ];
 
 /** The codec registry's alias for NXM_NX_TUN_IPV4_DST is 'tun_dst' (as in ovs-fields(7)). */
@@ -106,6 +108,7 @@ export const FIELD_REFS = {
   arp_sha: ref('arp_sha'),
   arp_tha: ref('arp_tha'),
   tun_ipv4_dst: ref('tun_ipv4_dst'),
+  reg0: ref('reg0'),
 } as const;
 
 // --- value encoders (network byte order) --------------------------------------------------------------------------

@@ -54,6 +54,8 @@ export interface FlowSpec {
   /** Applied in order (apply_actions). None and no goto = drop. */
   readonly actions?: readonly Action[];
   readonly goto?: number;
+  /** OF1.3 meter instruction (applied before the actions: packets over the meter's rate are dropped). */
+  readonly meter?: number;
 }
 
 /** A FlowMod (OFPFC_ADD, no timeouts, no buffer) for one pipeline row. */
@@ -63,7 +65,8 @@ export function flow(spec: FlowSpec): FlowMod {
   const apply: Instruction | undefined = spec.actions?.length ? { type: 'apply_actions', actions: spec.actions } : undefined;
   const go = spec.goto === undefined ? undefined : gotoTable(spec.goto);
   // Array literals, not pushes: a node keeps thousands of these flows, and a pushed-to array keeps its growth slack.
-  const instructions: Instruction[] = apply && go ? [apply, go] : apply ? [apply] : go ? [go] : [];
+  const plain: Instruction[] = apply && go ? [apply, go] : apply ? [apply] : go ? [go] : [];
+  const instructions = spec.meter === undefined ? plain : [{ type: 'meter', meterId: spec.meter } as const, ...plain];
   return {
     type: 'flow_mod',
     cookie: spec.cookie,

@@ -4,6 +4,7 @@ import type { Action, FlowMod, OxmField } from '../openflow/types.js';
 import { GATEWAY_MAC } from '../topology/model.js';
 import { ARP_OP, ETH_TYPE, FIELD_REFS, IP_PROTO, macBytes, MULTICAST_BIT, match, oxm, u16, u32, u8 } from './fields.js';
 import { load, move, OUTPUT_IN_PORT, output, setField, flow } from './flow.js';
+import { ETH_HEADER_LEN } from './mtu.js';
 import { PRIORITY, TABLE } from './tables.js';
 
 export const GATEWAY_MAC_BYTES = macBytes(GATEWAY_MAC);
@@ -60,6 +61,25 @@ export function tunnelTo(ip: number, vxlanInt: number): Action[] {
   if (!l) loadTunDst.set(ip, (l = load(FIELD_REFS.tun_ipv4_dst, 32, ip)));
   return [l, output(vxlanInt)];
 }
+
+const checks = new Map<number, Action>();
+
+/**
+ * Into the tunnel with the path-MTU check: tun_ipv4_dst = `ip`, reg0[0] = the frame is longer than the overlay MTU
+ * allows; the caller goes on to table 20 (TUNNEL_OUT), which outputs to vxlan-int only what fits.
+ */
+export function tunnelChecked(ip: number, overlayMtu: number): Action[] {
+  let l = loadTunDst.get(ip);
+  if (!l) loadTunDst.set(ip, (l = load(FIELD_REFS.tun_ipv4_dst, 32, ip)));
+  const frameLen = overlayMtu + ETH_HEADER_LEN;
+  let c = checks.get(frameLen);
+  if (!c) checks.set(frameLen, (c = { type: 'nx_check_pkt_larger', pktLen: frameLen, ofs: TOO_BIG_BIT, dst: FIELD_REFS.reg0 }));
+  return [l, c];
+}
+
+/** reg0 bit 0: set by check_pkt_larger in table 10, matched in table 20. */
+export const TOO_BIG_BIT = 0;
+export const tooBigMatch = oxm('reg0', u32(1 << TOO_BIG_BIT), u32(1 << TOO_BIG_BIT));
 
 /**
  * ARP responder (table 50): turn a request for `ip` into the reply from `mac`, back out of the port it came in on.

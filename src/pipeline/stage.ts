@@ -6,6 +6,7 @@ import type { CloudNode } from '../topology/model.js';
 import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
+import { DEFAULT_OVERLAY_MTU } from './mtu.js';
 
 /** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */
 export type PortMap = ReadonlyMap<string, number>;
@@ -30,7 +31,14 @@ export function nodeView(info: NodeInfo, ports: PortMap): NodeView {
  */
 export class CompileContext {
   private readonly memo = new Map<object, Map<string | number, unknown>>();
-  constructor(readonly index: CloudIndex) {}
+  /** The IP MTU inside the overlay (mtu.ts): frames longer than this + 14 never enter the tunnel. */
+  readonly overlayMtu: number;
+  constructor(
+    readonly index: CloudIndex,
+    options: { readonly overlayMtu?: number } = {},
+  ) {
+    this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+  }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */
   get<T>(owner: object, slot: string | number): T | undefined {

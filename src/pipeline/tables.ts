@@ -17,6 +17,7 @@ export interface TableDecl {
 export const TABLE = {
   CLASSIFY: 0,
   UNICAST: 10,
+  TUNNEL_OUT: 20,
   BROADCAST: 50,
   FLOOD: 60,
 } as const;
@@ -38,9 +39,20 @@ export const TABLES: readonly TableDecl[] = [
     name: 'unicast',
     purpose:
       'L2 delivery by (tun_id, eth_dst) to a local port or through vxlan-int to the VM\'s host; distributed routing between subnets by ipv4_dst ' +
-      '(rewrite MACs, tun_id of the destination subnet); VM egress to its own gateway; on gateways, tunnel traffic for the gateway MAC to LOCAL.',
-    next: [],
+      '(rewrite MACs, tun_id of the destination subnet); VM egress to its own gateway; on gateways, tunnel traffic for the gateway MAC to LOCAL. ' +
+      'Rows that send into the tunnel check the frame against the overlay MTU (check_pkt_larger into reg0[0]) and go on to 20.',
+    next: [TABLE.TUNNEL_OUT],
     miss: 'drop',
+  },
+  {
+    id: TABLE.TUNNEL_OUT,
+    name: 'tunnel_out',
+    purpose:
+      'Path MTU: a frame too big for the tunnel (reg0[0] set in 10) is never dropped silently. Too-big IPv4 goes to the controller ' +
+      '(metered, first 128 bytes), which answers the sender with ICMP fragmentation-needed from its gateway; other too-big frames are dropped ' +
+      '(counted by the row). Everything else is output to vxlan-int.',
+    next: [],
+    miss: 'output to vxlan-int (the priority-0 row; drop on a node whose vxlan-int is not known)',
   },
   {
     id: TABLE.BROADCAST,
@@ -104,6 +116,15 @@ export const PRIORITY = {
     TO_GATEWAY: 5,
     MISS: 0,
   },
+  [TABLE.TUNNEL_OUT]: {
+    /** IPv4 larger than the overlay MTU: to the controller (meter PATH_MTU_METER), which sends ICMP frag-needed back. */
+    TOO_BIG_IPV4: 20,
+    /** Any other frame larger than the overlay MTU (no ICMPv4 to send): dropped, counted by this row. */
+    TOO_BIG_OTHER: 10,
+    /** Fits: output to vxlan-int (tun_id and tun_ipv4_dst were set in table 10). */
+    TO_TUNNEL: 0,
+    MISS: 0,
+  },
   [TABLE.BROADCAST]: {
     /** Broadcast from the switch (vxlan-sw) by tun_id to local VMs; DHCP node: DHCP from vxlan-int to the server. */
     TUNNEL_DELIVER: 30,
@@ -131,8 +152,8 @@ export const PRIORITY = {
 } as const;
 
 /**
- * State carried between tables. No general-purpose register (reg0-reg15) and no metadata is used: the subnet a
- * packet belongs to travels in tun_id from table 0 on, which is also what VXLAN puts on the wire.
+ * State carried between tables. The subnet a packet belongs to travels in tun_id from table 0 on, which is also what
+ * VXLAN puts on the wire; one register bit says "too big for the tunnel" from table 10 to 20; no metadata is used.
  */
 export interface CarriedField {
   readonly field: string;
@@ -154,5 +175,11 @@ export const CARRIED_FIELDS: readonly CarriedField[] = [
     setIn: '10, 50 (Nicira load, just before output:vxlan-int)',
     readIn: 'output to vxlan-int (remote_ip=flow)',
   },
-  { field: 'reg0..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
+  {
+    field: 'reg0[0]',
+    meaning: 'the frame is larger than the overlay MTU + 14 (too big for the tunnel)',
+    setIn: '10 (check_pkt_larger, on rows that go on to 20)',
+    readIn: '20',
+  },
+  { field: 'reg0[1..31], reg1..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
 ];

@@ -35,6 +35,7 @@ describe('controller config', () => {
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
       metrics: { auth: false },
+      network: { underlayMtu: 1500, underlayMtuByNode: {} },
     });
   });
 
@@ -67,6 +68,14 @@ describe('controller config', () => {
     expect(resolveConfig({}, { MINICLOUD_METRICS_AUTH: 'true' }).metrics).toEqual({ auth: true });
     expect(resolveConfig({ api: { auth: false }, metrics: { auth: true } }).metrics).toEqual({ auth: false });
     expect(() => resolveConfig({ metrics: { auth: 'yes' } })).toThrow(/metrics\.auth: must be boolean/);
+  });
+
+  it('takes the underlay MTU, per node too, within bounds', () => {
+    const c = resolveConfig({ network: { underlayMtu: 9000, underlayMtuByNode: { 'edge-1': 1500 } } }, { MINICLOUD_NETWORK_UNDERLAY_MTU: '8000' });
+    expect(c.network).toEqual({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
+    expect(() => resolveConfig({ network: { underlayMtu: 600 } })).toThrow(/network\.underlayMtu/);
+    expect(() => resolveConfig({ network: { underlayMtuByNode: { a: 70000 } } })).toThrow(/network\.underlayMtuByNode\.a/);
+    expect(() => resolveConfig({ network: { underlayMTU: 1500 } })).toThrow(/unknown key/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {

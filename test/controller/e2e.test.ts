@@ -111,6 +111,16 @@ describe('the controller with real switches', () => {
     expect(flows.every((f) => f.cookie.startsWith('0x4d43'))).toBe(true);
   });
 
+  it("holds the path-MTU meter on every overlay endpoint, and a full resync of an unchanged node sends nothing", async () => {
+    for (const n of NODES) {
+      const meters = await labs.get(n.name)!.ofctl('-O', 'OpenFlow13', 'dump-meters', 'br0');
+      if (n.name === 'mce-switch') expect(meters, n.name).not.toMatch(/meter=1/);
+      else expect(meters, n.name).toMatch(/meter=1 pktps burst stats bands=\s*type=drop rate=100 burst_size=100/);
+    }
+    const stats = await server!.controller.resync(server!.network.dpidOf('mce-host-1'), { source: 'switch' });
+    expect(stats).toMatchObject({ flowMods: 0, meterMods: 0 });
+  });
+
   it('adds one VM with O(nodes) flow-mods and removes its flows when it is deleted', async () => {
     await labs.get('mce-host-1')!.ofctl('-O', 'OpenFlow13', 'add-flow', 'br0', FOREIGN);
     const mods = new Map<string, number>();

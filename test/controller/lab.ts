@@ -11,6 +11,7 @@ import { startServer, type Server } from '../../src/controller/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
+import { PATH_MTU_METER_TEXT } from '../../src/pipeline/mtu.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelIp, type CloudNode } from '../../src/topology/model.js';
 
 /** The namespace of VM `name` in a lab started with `prefix` (the netns backend's `vms.netnsPrefix`). */
@@ -114,6 +115,8 @@ export async function dumpFlows(ovs: OvsInstance, bridge: string): Promise<strin
 export async function canonicalFlows(ovs: OvsInstance, flows: readonly string[]): Promise<string[]> {
   await ovs.vsctl('--may-exist', 'add-br', 'cmp0', '--', 'set', 'bridge', 'cmp0', 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow13');
   await ovs.ofctl('-O', 'OpenFlow13', 'del-flows', 'cmp0');
+  await ovs.ofctl('-O', 'OpenFlow13', 'del-meters', 'cmp0');
+  await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', 'cmp0', PATH_MTU_METER_TEXT);
   await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', 'cmp0', '-'], { input: flows.join('\n') + '\n' });
   return dumpFlows(ovs, 'cmp0');
 }

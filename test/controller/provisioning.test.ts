@@ -112,7 +112,9 @@ describe('bootstrapSpecFor', () => {
         { vm: 'db-1', mac: '02:00:00:00:00:22', ip: '192.168.20.34', router: '192.168.20.33' },
         { vm: 'web-2', mac: '02:00:00:00:00:03', ip: '192.168.20.3', router: '192.168.20.1' },
       ],
+      mtu: 1450,
     });
+    expect(s.overlayMtu).toBe(1450);
     expect(s.switchIp).toBe('10.0.0.100');
     validateNodeSpec(s);
   });

@@ -95,7 +95,6 @@ export const knownUnsupported: Readonly<Record<string, string>> = {
   'actions=bundle(eth_src,0,hrw,ofport,members:4,8)': 'NXAST_BUNDLE is outside the codec scope',
   'actions=bundle_load(eth_src,0,hrw,ofport,NXM_NX_REG0[],members:4,8)': 'NXAST_BUNDLE_LOAD is outside the codec scope',
   'actions=push:NXM_NX_REG0[],pop:NXM_NX_REG1[]': 'NXAST_STACK_PUSH/POP are outside the codec scope',
-  'actions=check_pkt_larger(1500)->NXM_NX_REG0[0]': 'NXAST_CHECK_PKT_LARGER is outside the codec scope',
 };
 
 /** The xid of a whole OpenFlow message given in hex (header bytes 4..7). */

@@ -13,6 +13,7 @@ import type { FlowMod } from '../../src/openflow/types.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
+import { PATH_MTU_METER_TEXT } from '../../src/pipeline/mtu.js';
 import type { PortMap } from '../../src/pipeline/stage.js';
 import {
   hasRole,
@@ -33,7 +34,8 @@ export interface PipelineLab {
   readonly ports: ReadonlyMap<string, PortMap>;
   readonly flows: ReadonlyMap<string, readonly FlowMod[]>;
   /** ofproto/trace on a node's bridge. Port names in `flow` are the lab's (VM ports keep their model names). */
-  trace(node: string, flow: string): Promise<Trace>;
+  /** `frameSize`: the frame length the path-MTU check (check_pkt_len) should assume; default small. */
+  trace(node: string, flow: string, frameSize?: number): Promise<Trace>;
   /** The lab name of a node's vxlan-int / vxlan-sw port, for trace flows. */
   vxlanInt(node: string): string;
   vxlanSw(node: string): string;
@@ -92,6 +94,8 @@ export async function startPipelineLab(name: string, cloud: Cloud, opts: LabOpti
     const format = await loadFormatFlow();
     for (const node of bridged) {
       const text = (flows.get(node.name) ?? []).map(format).join('\n') + '\n';
+      // The path-MTU punt row names the meter: it must exist first (the runtime installs it before the bundle).
+      await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', node.name, PATH_MTU_METER_TEXT);
       await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', node.name, '-'], { input: text });
     }
 
@@ -104,9 +108,9 @@ export async function startPipelineLab(name: string, cloud: Cloud, opts: LabOpti
       index,
       ports,
       flows,
-      async trace(node, flow) {
+      async trace(node, flow, frameSize) {
         const raw = await ovs.appctl('ofproto/trace', node, flow);
-        return parseTrace(raw, { dpPorts, underlay: underlayPorts });
+        return parseTrace(raw, { dpPorts, underlay: underlayPorts, ...(frameSize !== undefined && { frameSize }) });
       },
       vxlanInt: labVxi,
       vxlanSw: labVxs,

@@ -80,6 +80,8 @@ export interface ParseOptions {
   readonly dpPorts: ReadonlyMap<number, string>;
   /** Datapath ports of the underlay (ignored: they carry already-encapsulated copies). */
   readonly underlay: ReadonlySet<number>;
+  /** The frame's length in bytes, for check_pkt_len branches (default: small enough to pass every check). */
+  readonly frameSize?: number;
 }
 
 export function parseTrace(raw: string, opts: ParseOptions): Trace {
@@ -121,6 +123,16 @@ export function parseTrace(raw: string, opts: ParseOptions): Trace {
         const n = Number(name);
         if (opts.underlay.has(n) || (inClone && tunnelled)) continue;
         outputs.push({ port: opts.dpPorts.get(n) ?? `dp${n}`, ethSrc: state.ethSrc, ethDst: state.ethDst, sets: { ...state.sets } });
+      } else if (name === 'check_pkt_len') {
+        // check_pkt_len(size=N,gt(...),le(...)): a trace from a flow has no packet size, so both branches are listed;
+        // follow the one for the frame size the caller says (default: a small frame).
+        const parts = splitTopLevel(inner ?? '');
+        const size = Number(keyValues(parts[0] ?? '').get('size'));
+        const branch = (opts.frameSize ?? 0) > size ? 'gt' : 'le';
+        const body = parts.find((p) => p.startsWith(`${branch}(`));
+        walk(splitTopLevel(call(body ?? '')[1] ?? ''), true);
+      } else if (name === 'meter') {
+        continue;
       } else if (name === 'userspace') {
         // To the controller (e.g. dec_ttl of a packet whose TTL ran out).
         outputs.push({ port: 'CONTROLLER', ethSrc: state.ethSrc, ethDst: state.ethDst, sets: { ...state.sets } });

@@ -25,7 +25,7 @@ function makeDriver(over: { node?: Executor; host?: Executor } = {}): NetnsVmDri
 }
 
 const vmA: VmSpec = { name: 'a', mac: '02:00:00:00:01:0a', network: { mode: 'static', address: '192.168.30.10/24', gateway: '192.168.30.1', dns: ['192.0.2.53'] } };
-const vmB: VmSpec = { name: 'b', mac: '02:00:00:00:01:0b', network: { mode: 'static', address: '192.168.30.11/24' } };
+const vmB: VmSpec = { name: 'b', mac: '02:00:00:00:01:0b', network: { mode: 'static', address: '192.168.30.11/24' }, mtu: 1450 };
 const vmD: VmSpec = { name: 'd', mac: '02:00:00:00:01:0d', network: { mode: 'dhcp' } };
 
 async function leftovers(name: string, port: string): Promise<string[]> {
@@ -49,7 +49,8 @@ beforeAll(async () => {
     tunnelIp: '10.212.0.1',
     controller: 'tcp:127.0.0.1:6653',
     stateDir: join(node.ovs.dir, 'state'),
-    dhcp: { addresses: ['192.168.30.1/24'], reservations: [{ vm: 'd', mac: vmD.mac, ip: '192.168.30.50', router: '192.168.30.1', dns: ['192.0.2.53'] }] },
+    dhcp: { addresses: ['192.168.30.1/24'], reservations: [{ vm: 'd', mac: vmD.mac, ip: '192.168.30.50', router: '192.168.30.1', dns: ['192.0.2.53'] }], mtu: 1450 },
+    overlayMtu: 1450,
   };
   await bootstrapNode(node.exec, nodeSpec);
   await node.ovs.ofctl('-O', 'OpenFlow13', 'add-flow', 'br0', 'actions=NORMAL');
@@ -79,6 +80,14 @@ describe('netns VM driver', () => {
     await driver.exec('b', ['ping', '-c', '1', '-W', '5', '192.168.30.1']); // the node's own br0 address
   });
 
+  it('gives a VM its MTU on eth0 only (the br0 end stays 1500); a DHCP node\'s br0 gets the overlay MTU', async () => {
+    expect((await driver.exec('b', ['cat', '/sys/class/net/eth0/mtu'])).stdout.trim()).toBe('1450');
+    expect((await node.exec.run(['cat', '/sys/class/net/vm-b/mtu'])).stdout.trim()).toBe('1500');
+    expect((await driver.exec('a', ['cat', '/sys/class/net/eth0/mtu'])).stdout.trim()).toBe('1500'); // no mtu asked
+    expect((await node.ovs.vsctl('get', 'interface', 'br0', 'mtu_request')).trim()).toBe('1450');
+    expect((await node.exec.run(['cat', '/sys/class/net/br0/mtu'])).stdout.trim()).toBe('1450');
+  });
+
   it('refuses to create a VM that exists, leaving it alone', async () => {
     await expect(driver.create(vmA)).rejects.toBeInstanceOf(VmExistsError);
     expect((await driver.info('a'))?.state).toBe('running');
@@ -103,6 +112,8 @@ describe('netns VM driver', () => {
     expect(info?.addresses).toEqual(['192.168.30.50/24']);
     expect((await driver.exec('d', ['ip', 'route', 'show', 'default'])).stdout).toContain('default via 192.168.30.1 dev eth0');
     expect((await driver.exec('d', ['cat', '/etc/resolv.conf'])).stdout).toBe('nameserver 192.0.2.53\n');
+    // DHCP option 26 (the DHCP node's dnsmasq), requested with -O mtu and applied by our udhcpc script.
+    expect((await driver.exec('d', ['cat', '/sys/class/net/eth0/mtu'])).stdout.trim()).toBe('1450');
     await driver.delete('d');
     expect(await leftovers('d', 'vm-d')).toEqual([]);
     expect(existsSync(join(state, 'd.udhcpc.pid'))).toBe(false);

@@ -120,6 +120,8 @@ const CASES: readonly Case[] = [
   c('udp', 'mod_tp_src:80', 'set_field:80->udp_src'),
   c('tcp', 'fin_timeout(idle_timeout=5,hard_timeout=10)'),
   c('tcp', 'fin_timeout(idle_timeout=5)'),
+  c('ip', 'check_pkt_larger(1464)->NXM_NX_REG0[0],output:1'),
+  c('ip', 'check_pkt_larger(1514)->reg5[31],resubmit(,20)', 'check_pkt_larger(1514)->NXM_NX_REG5[31],resubmit(,20)'),
   c('tcp', 'multipath(symmetric_l3l4+udp,1024,hrw,12,0,NXM_NX_REG0[0..15])'),
   c('mpls', 'pop_mpls:0x0800'),
   c('mpls', 'set_mpls_ttl:5,dec_mpls_ttl', 'set_mpls_ttl(5),dec_mpls_ttl'),

@@ -292,6 +292,12 @@ const ACTION_FIXTURES: readonly Fixture[] = [
     ovs: { match: MATCH.none, text: 'output:NXM_NX_REG0[0..15]' },
   },
   {
+    name: 'check_pkt_larger',
+    action: { type: 'nx_check_pkt_larger', pktLen: 1464, ofs: 0, dst: REG0 },
+    bytes: hex('ffff', '0018', NX, '0031', /* NXAST_CHECK_PKT_LARGER */ '05b8', /* pkt_len 1464 */ '0000', /* offset */ '00010004', /* dst NXM_NX_REG0 */ '000000000000' /* pad */),
+    ovs: { match: MATCH.none, text: 'check_pkt_larger(1464)->NXM_NX_REG0[0]' },
+  },
+  {
     name: 'output_reg2',
     action: { type: 'nx_output_reg2', ofs: 0, nBits: 16, src: REG0, maxLen: 0xffff },
     bytes: hex('ffff', '0018', NX, '0020', /* NXAST_OUTPUT_REG2 */ '000f', /* ofs_nbits */ 'ffff', /* max_len */ '00010004', /* src */ '000000000000' /* pad */),
@@ -371,7 +377,7 @@ describe('action fixtures', () => {
       'output', 'copy_ttl_out', 'copy_ttl_in', 'set_mpls_ttl', 'dec_mpls_ttl', 'push_vlan', 'pop_vlan', 'push_mpls', 'pop_mpls',
       'set_queue', 'group', 'set_nw_ttl', 'dec_nw_ttl', 'set_field', 'push_pbb', 'pop_pbb', 'nx_resubmit', 'nx_reg_move',
       'nx_reg_load', 'nx_reg_load2', 'nx_clone', 'nx_ct', 'nx_ct_clear', 'nx_nat', 'nx_conjunction', 'nx_learn', 'nx_note',
-      'nx_dec_ttl', 'nx_controller', 'nx_controller2', 'nx_output_reg', 'nx_output_reg2', 'nx_multipath', 'nx_exit',
+      'nx_dec_ttl', 'nx_controller', 'nx_controller2', 'nx_output_reg', 'nx_output_reg2', 'nx_check_pkt_larger', 'nx_multipath', 'nx_exit',
       'nx_sample', 'nx_fin_timeout', 'onf_copy_field', 'experimenter',
     ];
     expect(all.filter((t) => !covered.has(t))).toEqual([]);
@@ -438,6 +444,7 @@ describe('round trips', () => {
     fc.record({ type: fc.constant('nx_conjunction' as const), clause: u8n, nClauses: u8n, id: u32 }),
     fc.record({ type: fc.constant('nx_controller' as const), maxLen: u16, controllerId: u16, reason: u8n }),
     fc.record({ type: fc.constant('nx_fin_timeout' as const), finIdleTimeout: u16, finHardTimeout: u16 }),
+    fc.record({ type: fc.constant('nx_check_pkt_larger' as const), pktLen: u16, ofs: fc.integer({ min: 0, max: 31 }), dst: fc.constant(REG0) }),
     fc.record({ type: fc.constant('nx_sample' as const), version: fc.constant(1 as const), probability: u16, collectorSetId: u32, obsDomainId: u32, obsPointId: u32 }),
     fc.record({ type: fc.constant('nx_dec_ttl' as const), controllerIds: fc.array(u16, { maxLength: 9 }) }),
     fc.integer({ min: 0, max: 40 }).map((n) => ({ type: 'nx_note' as const, note: new Uint8Array(((10 + n + 7) & ~7) - 10).fill(7) })),
@@ -509,6 +516,9 @@ const MALFORMED: readonly { name: string; bytes: string; type: number; code: num
   { name: 'unknown standard type', bytes: '0063000800000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_TYPE },
   { name: 'Nicira action shorter than 16', bytes: 'ffff000800002320', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_LEN },
   { name: 'resubmit above its maximum', bytes: 'ffff001800002320000e0001ff000000' + '0000000000000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_LEN },
+  { name: 'check_pkt_larger bit past its field', bytes: 'ffff001800002320003105b80020' + '00010004' + '000000000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_SET_ARGUMENT },
+  { name: 'check_pkt_larger with nonzero padding', bytes: 'ffff001800002320003105b80000' + '00010004' + '000000000001', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_ARGUMENT },
+  { name: 'check_pkt_larger longer than 24', bytes: 'ffff002000002320003105b80000' + '00010004' + '000000000000' + '0000000000000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_LEN },
   { name: 'reg_load below its minimum', bytes: 'ffff0010000023200007000000000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_LEN },
   { name: 'reg_load value wider than n_bits', bytes: 'ffff00180000232000070003' + '00010004' + '00000000000000ff', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_ARGUMENT },
   { name: 'reg_load range past the field', bytes: 'ffff00180000232000070fc1' + '00010004' + '0000000000000000', type: OFPET.BAD_ACTION, code: OFPBAC.BAD_SET_ARGUMENT },

@@ -55,6 +55,37 @@ describe.skipIf(!canRun)('pipeline on real OVS (ofproto/trace)', () => {
   const arpRequest = (port: string, mac: string, ip: string, target: string): string =>
     `arp,in_port=${port},dl_src=${mac},dl_dst=${BCAST},arp_op=1,arp_sha=${mac},arp_spa=${ip},arp_tha=00:00:00:00:00:00,arp_tpa=${target}`;
 
+  describe('path MTU (table 20): nothing too big for the tunnel is dropped silently', () => {
+    // The lab's overlay MTU is the default 1450: a frame of 1464 bytes (IP 1450) fits, 1465 does not.
+    const FITS = 1450 + 14;
+
+    it('a frame that fits goes into the tunnel; one byte more goes to the controller instead (L2, routed, to the gateway)', async () => {
+      const cases = [
+        icmp('tap-a1', MAC.a1, MAC.a2, IP.a1, IP.a2), // L2 to a remote VM
+        icmp('tap-a1', MAC.a1, GW, IP.a1, IP.b2), // routed to a remote VM
+        icmp('tap-a1', MAC.a1, GW, IP.a1, '198.51.100.7'), // to its gateway on another node
+      ];
+      for (const flow of cases) {
+        const fits = await lab.trace('compute-1', flow, FITS);
+        expect(destinations(fits), flow).toHaveLength(1);
+        expect(destinations(fits)[0], flow).toMatch(/^vxlan:/);
+        const big = await lab.trace('compute-1', flow, FITS + 1);
+        expect(destinations(big), flow).toEqual(['CONTROLLER']);
+        expect(big.raw, flow).toMatch(/meter:1/);
+      }
+    });
+
+    it('a too-big frame that is not IPv4 is dropped by its own row (no ICMPv4 to send)', async () => {
+      const flow = `in_port=tap-a1,dl_src=${MAC.a1},dl_dst=${MAC.a2},dl_type=0x88b5`;
+      expect(destinations(await lab.trace('compute-1', flow, FITS))).toEqual([`vxlan:${A}@${C2}`]);
+      expect((await lab.trace('compute-1', flow, FITS + 1)).dropped).toBe(true);
+    });
+
+    it('local delivery is not checked: the overlay MTU only binds the tunnel', async () => {
+      expect(destinations(await lab.trace('compute-1', icmp('tap-a1', MAC.a1, MAC.a3, IP.a1, IP.a3), 9000))).toEqual(['tap-a3']);
+    });
+  });
+
   describe('unicast within a subnet', () => {
     it('same node: straight to the other VM, nothing else', async () => {
       const t = await lab.trace('compute-1', icmp('tap-a1', MAC.a1, MAC.a3, IP.a1, IP.a3));

@@ -5,6 +5,7 @@ import { OFPP } from '../../src/openflow/consts.js';
 import { indexCloud, ModelError } from '../../src/pipeline/cloud-index.js';
 import { compileCloud, compileNode, computeFlows, dhcpFlows, gatewayFlows, managementFlows, switchFlows } from '../../src/pipeline/compile.js';
 import { formatFlow } from '../../src/openflow/flow-text.js';
+import { CompileContext } from '../../src/pipeline/stage.js';
 import { PRIORITY, TABLE } from '../../src/pipeline/tables.js';
 import { referenceCloud, referencePorts, syntheticCloud } from '../../src/topology/examples.js';
 import { validateCloud, type Cloud } from '../../src/topology/model.js';
@@ -28,15 +29,26 @@ describe('compute stage', () => {
 
   it('sends a VM to its own gateway service IP (its frame already has the VNI)', () => {
     expect(grep(c1, 'priority=5,')).toEqual([
-      'table:10 priority=5,dl_src=02:00:00:00:0a:01,dl_dst=12:00:00:ff:ff:ff cookie:0x4d433200c0a8140a actions=load:0xa630015->NXM_NX_TUN_IPV4_DST[],output:1',
-      'table:10 priority=5,dl_src=02:00:00:00:0b:01,dl_dst=12:00:00:ff:ff:ff cookie:0x4d433200c0a81428 actions=load:0xa630015->NXM_NX_TUN_IPV4_DST[],output:1',
+      'table:10 priority=5,dl_src=02:00:00:00:0a:01,dl_dst=12:00:00:ff:ff:ff cookie:0x4d433200c0a8140a actions=load:0xa630015->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20',
+      'table:10 priority=5,dl_src=02:00:00:00:0b:01,dl_dst=12:00:00:ff:ff:ff cookie:0x4d433200c0a81428 actions=load:0xa630015->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20',
     ]);
   });
 
   it('routes to another subnet directly: destination VNI and host, MACs rewritten, TTL decremented', () => {
     expect(grep(c1, 'nw_dst=192.168.20.41')).toEqual([
-      'table:10 priority=10,ip,nw_dst=192.168.20.41 cookie:0x4d433100c0a81429 actions=dec_ttl,set_field:12:00:00:ff:ff:ff->eth_src,set_field:02:00:00:00:0b:02->eth_dst,set_field:0x65->tun_id,load:0xa63000c->NXM_NX_TUN_IPV4_DST[],output:1',
+      'table:10 priority=10,ip,nw_dst=192.168.20.41 cookie:0x4d433100c0a81429 actions=dec_ttl,set_field:12:00:00:ff:ff:ff->eth_src,set_field:02:00:00:00:0b:02->eth_dst,set_field:0x65->tun_id,load:0xa63000c->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20',
     ]);
+  });
+
+  it('sends into the tunnel only through the path-MTU check (table 20), with the overlay MTU of the context', () => {
+    expect(grep(c1, 'table:20 ')).toEqual([
+      'table:20 priority=20,ip,reg0=0x1/0x1 cookie:0x4d4311000a63000b actions=meter:1,CONTROLLER:128',
+      'table:20 priority=10,reg0=0x1/0x1 cookie:0x4d4311000a63000b actions=drop',
+      'table:20 priority=0 cookie:0x4d4311000a63000b actions=output:1',
+    ]);
+    for (const t of text(c1)) if (t.includes('output:1') && !t.startsWith('table:20 ') && !t.includes('tp_dst=67')) expect.fail(`bypasses the check: ${t}`);
+    const jumbo = compileNode(new CompileContext(ref.index, { overlayMtu: 8950 }), 'compute-1', ref.ports.get('compute-1')!);
+    expect(grep(jumbo, 'nw_dst=192.168.20.41')[0]).toContain('check_pkt_larger(8964)->NXM_NX_REG0[0],goto_table:20');
   });
 
   it('delivers L2 only by (tun_id, MAC)', () => {
@@ -132,7 +144,7 @@ describe('gateway stage', () => {
   });
 
   it('has every VM flow like any node (replies are routed back with the VM VNI), no catch-all to LOCAL', () => {
-    expect(grep(gw, 'nw_dst=192.168.20.10')[0]).toContain('set_field:0x64->tun_id,load:0xa63000b->NXM_NX_TUN_IPV4_DST[],output:1');
+    expect(grep(gw, 'nw_dst=192.168.20.10')[0]).toContain('set_field:0x64->tun_id,load:0xa63000b->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20');
     expect(grep(gw, 'table:10', 'actions=LOCAL').every((t) => t.includes('tun_id='))).toBe(true);
   });
 

@@ -3,7 +3,7 @@
 // hosts file and an options file that dnsmasq rereads on SIGHUP, so VM changes never restart it.
 import type { Executor } from '../executor.js';
 import { readNodeFile, removeNodeFiles, writeNodeFile } from '../files.js';
-import { parseCidr } from '../validate.js';
+import { parseCidr, ValidationError } from '../validate.js';
 import { bridgeOf, stateDirOf, validateReservation, type DhcpReservation, type DhcpSpec, type NodeBootstrapSpec } from './spec.js';
 
 export interface DhcpPaths {
@@ -45,6 +45,8 @@ export function dnsmasqConfig(bridge: string, dhcp: DhcpSpec, paths: DhcpPaths):
     'dhcp-no-override',
     ...ranges,
     ...(dhcp.domain ? [`domain=${dhcp.domain}`] : []),
+    // Option 26 (RFC 2132 interface MTU): one overlay MTU for the whole cloud, so one line serves every subnet.
+    ...(dhcp.mtu !== undefined ? [`dhcp-option=option:mtu,${assertMtu(dhcp.mtu)}`] : []),
     `dhcp-hostsfile=${paths.hosts}`,
     `dhcp-optsfile=${paths.opts}`,
     `dhcp-leasefile=${paths.leases}`,
@@ -55,6 +57,11 @@ export function dnsmasqConfig(bridge: string, dhcp: DhcpSpec, paths: DhcpPaths):
     'user=root',
     '',
   ].join('\n');
+}
+
+function assertMtu(mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new ValidationError('dhcp.mtu', mtu, 'an integer MTU from 68 to 65535');
+  return mtu;
 }
 
 export function reservationFiles(reservations: readonly DhcpReservation[]): { hosts: string; opts: string } {

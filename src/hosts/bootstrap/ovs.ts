@@ -3,6 +3,7 @@
 import { SWITCH_PORT_PREFIX } from '../../topology/names.js';
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
+import { ValidationError } from '../validate.js';
 import { linkMac } from './ip.js';
 import { ensureSsl } from './ssl.js';
 import {
@@ -192,6 +193,16 @@ export async function ensureUnderlayBridge(exec: Executor, spec: NodeBootstrapSp
   return changes;
 }
 
+/** The interface's `mtu_request` (OVS sets the MTU itself, and keeps it: an internal port would follow its bridge's). */
+export async function ensureInterfaceMtu(exec: Executor, iface: string, mtu: number): Promise<string[]> {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new ValidationError('overlayMtu', mtu, 'an integer MTU from 68 to 65535');
+  const [row] = await findRows(exec, 'Interface', ['mtu_request'], `name=${iface}`);
+  const now = row?.['mtu_request'];
+  if (now === mtu) return [];
+  await vsctl(exec, ['set', 'interface', iface, `mtu_request=${mtu}`]);
+  return [`interface ${iface}: mtu_request=${mtu}`];
+}
+
 export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
   await checkOvsRunning(exec);
   const datapathType = await resolveDatapathType(exec, spec);
@@ -210,6 +221,7 @@ export async function ensureOvs(exec: Executor, spec: NodeBootstrapSpec): Promis
     })),
     // The key and certificates before the controller targets: an ssl: target without them never connects.
     ...(await ensureSsl(exec, spec)),
+    ...(spec.overlayMtu !== undefined && (hasRole(spec, 'gateway') || hasRole(spec, 'dhcp')) ? await ensureInterfaceMtu(exec, bridge, spec.overlayMtu) : []),
     ...(await ensureController(exec, bridge, {
       targets: controllersOf(spec),
       ...(spec.controllerMaxBackoffMs !== undefined && { maxBackoffMs: spec.controllerMaxBackoffMs }),

@@ -66,6 +66,8 @@ export interface DhcpSpec {
   readonly leaseTime?: string;
   /** Initial reservations; later changes go through syncDhcpReservations. */
   readonly reservations?: readonly DhcpReservation[];
+  /** The interface MTU announced to every client (DHCP option 26): the overlay MTU. */
+  readonly mtu?: number;
 }
 
 export interface NodeBootstrapSpec {
@@ -99,6 +101,11 @@ export interface NodeBootstrapSpec {
   readonly switchPeers?: readonly { readonly name: string; readonly ip: string }[];
   readonly gateway?: GatewaySpec;
   readonly dhcp?: DhcpSpec;
+  /**
+   * The overlay (VM) MTU: on gateway and DHCP nodes br0's own MTU (OVS `mtu_request`), so the node's kernel never
+   * sends a VM a frame too big for the tunnel and fragments or answers "fragmentation needed" toward the outside.
+   */
+  readonly overlayMtu?: number;
   /** Bookkeeping on the node (what to restore on removal). Default '/var/lib/minicloud'. */
   readonly stateDir?: string;
   /** The node's OpenFlow TLS key, certificate and CA (for `ssl:` controller targets): installed with set-ssl. */

@@ -37,7 +37,7 @@ case "$mode" in
     for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
     ;;
   dhcp)
-    udhcpc -f -i eth0 -s /etc/udhcpc/default.script -t 3 -T 1 -A 1 -x "hostname:$(hostname)" </dev/null >/dev/null 2>&1 &
+    udhcpc -f -i eth0 -s /etc/udhcpc/default.script -t 3 -T 1 -A 1 -O mtu -x "hostname:$(hostname)" </dev/null >/dev/null 2>&1 &
     ;;
 esac
 `;

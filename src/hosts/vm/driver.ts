@@ -42,6 +42,8 @@ export interface VmSpec {
   readonly image?: string;
   /** The VM's interface on br0 (host side). Default portNameFor(name). */
   readonly port?: string;
+  /** The VM's interface MTU (the overlay MTU). Default: the backend's (1500). */
+  readonly mtu?: number;
 }
 
 export type VmState = 'running' | 'stopped';
@@ -122,6 +124,8 @@ function validateSpecFields(spec: VmSpec): void {
   assertMac('mac', spec.mac);
   if (spec.image !== undefined) assertImageAlias('image', spec.image);
   if (spec.port !== undefined) assertIfName('port', spec.port);
+  if (spec.mtu !== undefined) assertPositiveInt('mtu', spec.mtu, 65535);
+  if (spec.mtu !== undefined && spec.mtu < 68) throw new ValidationError('mtu', spec.mtu, 'at least 68 (RFC 791)');
   if (spec.flavor) {
     assertPositiveInt('flavor.cpus', spec.flavor.cpus, 1024);
     assertPositiveInt('flavor.memoryMiB', spec.flavor.memoryMiB, 16 * 1024 * 1024);

@@ -4,10 +4,10 @@ import type { VmNetwork } from './driver.js';
 
 /**
  * udhcpc calls this with $1 = deconfig | bound | renew | leasefail | nak and the lease in $interface, $ip, $mask,
- * $router, $dns. Values come from the DHCP server; they are only ever passed as quoted arguments to `ip`.
+ * $router, $dns, $mtu. Values come from the DHCP server; they are only ever passed as quoted arguments to `ip`.
  */
 export const UDHCPC_SCRIPT = `#!/bin/sh
-# minicloud: apply a udhcpc lease (address, default route, DNS)
+# minicloud: apply a udhcpc lease (address, MTU, default route, DNS)
 set -f
 case "$1" in
   deconfig)
@@ -17,6 +17,8 @@ case "$1" in
   bound|renew)
     ip -4 addr flush dev "$interface"
     ip addr add "$ip/$mask" dev "$interface"
+    # DHCP option 26 (the overlay MTU), requested with -O mtu
+    if [ -n "$mtu" ]; then ip link set "$interface" mtu "$mtu"; fi
     if [ -n "$router" ]; then
       ip route del default dev "$interface" 2>/dev/null
       for r in $router; do ip route add default via "$r" dev "$interface"; break; done

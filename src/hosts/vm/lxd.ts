@@ -80,7 +80,11 @@ export class LxdVmDriver implements VmDriver {
       async () => {
         const limits = spec.flavor ? ['-c', `limits.cpu=${spec.flavor.cpus}`, '-c', `limits.memory=${spec.flavor.memoryMiB}MiB`] : [];
         await this.lxc(['init', image, name, ...limits], { timeoutMs: 120_000 });
-        await this.lxc(['config', 'device', 'add', name, 'eth0', 'nic', 'nictype=bridged', `parent=${this.bridge}`, `hwaddr=${mac}`, `host_name=${port}`, 'name=eth0']);
+        // mtu: LXD sets it on both ends of the veth (the container's eth0 and the br0 port).
+        await this.lxc([
+          'config', 'device', 'add', name, 'eth0', 'nic', 'nictype=bridged', `parent=${this.bridge}`, `hwaddr=${mac}`, `host_name=${port}`, 'name=eth0',
+          ...(spec.mtu !== undefined ? [`mtu=${spec.mtu}`] : []),
+        ]);
         // LXD records volatile.eth0.hwaddr only for MACs it generates; tools (the seed's among them) read that key,
         // so it gets our MAC too, and afterStart checks that every place agrees.
         await this.lxc(['config', 'set', name, 'volatile.eth0.hwaddr', mac]);

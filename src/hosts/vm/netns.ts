@@ -90,6 +90,9 @@ export class NetnsVmDriver implements VmDriver {
           await this.node.run(['ethtool', '-K', port, 'tx', 'off']);
           await this.inVm(ns, ['ethtool', '-K', 'eth0', 'tx', 'off']);
         }
+        // Only the VM's end: the port end keeps 1500, so a VM whose MTU is raised by hand still reaches br0 (a veth
+        // drops what exceeds its receiver's MTU, silently) and gets "fragmentation needed" from table 20 instead.
+        if (spec.mtu !== undefined) await this.inVm(ns, ['ip', 'link', 'set', 'eth0', 'mtu', String(spec.mtu)]);
         await this.verifyMac(spec.name, ns, port, mac);
         await this.start(spec.name);
         return (await this.info(spec.name))!;
@@ -110,7 +113,7 @@ export class NetnsVmDriver implements VmDriver {
     } else {
       await this.stopDhcpClient(name);
       // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
-      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-x', `hostname:${name}`]);
+      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${name}`]);
     }
     this.logger.info({ vm: name, backend: this.kind }, 'VM started');
   }

@@ -13,7 +13,7 @@ import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { flow, output, OUTPUT_LOCAL } from '../flow.js';
-import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
+import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
 import { localPorts, NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
 
@@ -71,7 +71,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
   return out;
 }
 
-function vmFlows(_ctx: CompileContext, view: NodeView, vm: VmInfo): readonly FlowMod[] {
+function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly FlowMod[] {
   if (vm.host !== view.info) return NONE;
   const port = view.ports.get(vm.vm.port);
   if (port === undefined) return NONE;
@@ -83,15 +83,19 @@ function vmFlows(_ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flo
     flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
   ];
   // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
-  const toGateway = vm.gateway === view.info ? [OUTPUT_LOCAL] : view.vxlanInt !== undefined ? tunnelTo(vm.gateway.tunnelIp, view.vxlanInt) : undefined;
-  if (toGateway) {
+  // Through the tunnel, the frame is checked against the overlay MTU on the way (table 20).
+  const toGatewayMatch = match(F.gatewayMacDst, oxm('eth_src', vm.mac));
+  if (vm.gateway === view.info) {
+    out.push(flow({ table: TABLE.UNICAST, priority: P10.TO_GATEWAY, cookie, match: toGatewayMatch, actions: [OUTPUT_LOCAL] }));
+  } else if (view.vxlanInt !== undefined) {
     out.push(
       flow({
         table: TABLE.UNICAST,
         priority: P10.TO_GATEWAY,
         cookie,
-        match: match(F.gatewayMacDst, oxm('eth_src', vm.mac)),
-        actions: toGateway,
+        match: toGatewayMatch,
+        actions: tunnelChecked(vm.gateway.tunnelIp, ctx.overlayMtu),
+        goto: TABLE.TUNNEL_OUT,
       }),
     );
   }

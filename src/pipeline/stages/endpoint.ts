@@ -9,18 +9,21 @@
 //
 // A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
 // (VM, port number) and shared between nodes.
-import type { FlowMod } from '../../openflow/types.js';
+import { OFPP } from '../../openflow/consts.js';
+import type { Action, FlowMod } from '../../openflow/types.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { DEC_TTL, flow, output, setField } from '../flow.js';
-import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, setTunId, tunId, tunnelTo } from '../rows.js';
+import { PATH_MTU_METER, PATH_MTU_PUNT_BYTES } from '../mtu.js';
+import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, setTunId, tooBigMatch, tunId, tunnelChecked } from '../rows.js';
 import type { CompileContext, NodeView, Stage } from '../stage.js';
 import { PRIORITY, TABLE, TABLES } from '../tables.js';
 
 const P0 = PRIORITY[TABLE.CLASSIFY];
 const P10 = PRIORITY[TABLE.UNICAST];
+const P20 = PRIORITY[TABLE.TUNNEL_OUT];
 const P50 = PRIORITY[TABLE.BROADCAST];
 const P60 = PRIORITY[TABLE.FLOOD];
 
@@ -35,10 +38,11 @@ function nodeFlows(_ctx: CompileContext, view: NodeView): FlowMod[] {
   const member = isBroadcastMember(view.node);
   // Table 60's priority-0 row is "to the switch" on broadcast members (when vxlan-sw is known), drop elsewhere.
   const toSwitch = member && view.vxlanSw !== undefined;
-  out.push(...missRows(cookie, toSwitch ? [TABLE.FLOOD] : []));
+  out.push(...missRows(cookie, [...(toSwitch ? [TABLE.FLOOD] : []), ...(view.vxlanInt !== undefined ? [TABLE.TUNNEL_OUT] : [])]));
   if (toSwitch) out.push(flow({ table: TABLE.FLOOD, priority: P60.TO_SWITCH, cookie, match: [], actions: [output(view.vxlanSw!)] }));
 
   if (view.vxlanInt !== undefined) {
+    out.push(...tunnelOutRows(cookie, view.vxlanInt));
     const vxi = inPort(view.vxlanInt);
     out.push(
       flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(vxi, F.multicastDst), goto: TABLE.BROADCAST }),
@@ -66,6 +70,27 @@ function nodeFlows(_ctx: CompileContext, view: NodeView): FlowMod[] {
   return out;
 }
 
+/**
+ * Table 20: what fits goes out of vxlan-int; too-big IPv4 goes to the controller (metered, truncated), which answers
+ * with ICMP fragmentation-needed; any other too-big frame is dropped here, counted by its row.
+ */
+function tunnelOutRows(cookie: bigint, vxlanInt: number): FlowMod[] {
+  return [
+    flow({
+      table: TABLE.TUNNEL_OUT,
+      priority: P20.TOO_BIG_IPV4,
+      cookie,
+      match: match(F.ethTypeIp, tooBigMatch),
+      meter: PATH_MTU_METER.id,
+      actions: [PUNT_TOO_BIG],
+    }),
+    drop(TABLE.TUNNEL_OUT, P20.TOO_BIG_OTHER, cookie, tooBigMatch),
+    flow({ table: TABLE.TUNNEL_OUT, priority: P20.TO_TUNNEL, cookie, match: [], actions: [output(vxlanInt)] }),
+  ];
+}
+
+const PUNT_TOO_BIG: Action = { type: 'output', port: OFPP.CONTROLLER, maxLen: PATH_MTU_PUNT_BYTES };
+
 function subnetFlows(ctx: CompileContext, _view: NodeView, s: SubnetInfo): readonly FlowMod[] {
   return (
     ctx.get<FlowMod[]>(s, 'gateway-arp') ??
@@ -83,7 +108,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
     const cached = ctx.get<readonly FlowMod[]>(vm, slot);
     if (cached) return cached;
     const arp = vmArp(ctx, vm);
-    return ctx.set(vm, slot, view.vxlanInt === undefined ? [arp] : [arp, ...remoteDelivery(vm, view.vxlanInt)]);
+    return ctx.set(vm, slot, view.vxlanInt === undefined ? [arp] : [arp, ...remoteDelivery(vm, ctx.overlayMtu)]);
   }
   // Local VM: nothing but the ARP answer until its port is known.
   const port = view.ports.get(vm.vm.port);
@@ -114,21 +139,22 @@ function localDelivery(vm: VmInfo, port: number): FlowMod[] {
 }
 
 /**
- * To a VM on another node, through vxlan-int to its host: L2 keeps the tun_id it matched (seed 10/15, remote);
+ * To a VM on another node, through the path-MTU check (table 20) and vxlan-int to its host: L2 keeps the tun_id it matched (seed 10/15, remote);
  * routed traffic gets the *destination* subnet's VNI and the VM's MAC, so the host delivers it by (tun_id, eth_dst)
  * like any L2 frame and never needs the gateway (seed 10/10, remote).
  */
-function remoteDelivery(vm: VmInfo, vxlanInt: number): FlowMod[] {
+function remoteDelivery(vm: VmInfo, overlayMtu: number): FlowMod[] {
   const cookie = cookieFor('vm', vm.ip, 'endpoint');
-  const toHost = tunnelTo(vm.host.tunnelIp, vxlanInt);
+  const toHost = tunnelChecked(vm.host.tunnelIp, overlayMtu);
   return [
-    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: toHost }),
+    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: toHost, goto: TABLE.TUNNEL_OUT }),
     flow({
       table: TABLE.UNICAST,
       priority: P10.ROUTED,
       cookie,
       match: routedMatch(vm),
       actions: [DEC_TTL, SET_SRC_GATEWAY, setField(oxm('eth_dst', vm.mac)), setTunId(vm.subnet.vniBytes), ...toHost],
+      goto: TABLE.TUNNEL_OUT,
     }),
   ];
 }
