@@ -1,5 +1,6 @@
 // The embedded store: one SQLite file (WAL), every write one IMMEDIATE transaction.
 import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
@@ -126,6 +127,9 @@ const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
 
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  // A new store file is made 0600 whatever the umask (SQLite gives its -wal and -shm the same mode): it is the whole
+  // cloud's inventory and the API tokens' hashes.
+  if (path !== ':memory:' && path !== '' && !existsSync(path)) closeSync(openSync(path, 'wx', 0o600));
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');

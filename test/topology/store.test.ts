@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -66,6 +66,19 @@ describe('SqliteStore', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
     db.close();
+  });
+
+  it('a new store file and its WAL are 0600 whatever the umask', () => {
+    const path = join(dir, 'mode.db');
+    const umask = process.umask(0o000);
+    try {
+      const store = openSqliteStore(path);
+      store.write((w) => w.insertNode(node));
+      for (const f of [path, `${path}-wal`]) expect((statSync(f).mode & 0o777).toString(8), f).toBe('600');
+      store.close();
+    } finally {
+      process.umask(umask);
+    }
   });
 
   it('a write that throws leaves nothing behind', () => {
