@@ -314,7 +314,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
     this.echoTimer = undefined;
   }
 
-  // --- internals
+  // --- path MTU (src/controller/path-mtu.ts, the VM backends)
 
   /** The VM attached to interface `port` of `node`'s br0, with its MAC and its subnet's gateway IP. */
   vmAtPort(node: string, port: string): { readonly mac: Uint8Array; readonly gatewayIp: number } | undefined {
@@ -328,6 +328,8 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   overlayMtu(): number {
     return this.current().ctx.overlayMtu;
   }
+
+  // --- internals
 
   private current(): { cloud: Cloud; index: CloudIndex; ctx: CompileContext } {
     const revision = this.opts.revision?.() ?? -1;

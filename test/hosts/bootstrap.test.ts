@@ -35,6 +35,7 @@ function specs(): Record<string, NodeBootstrapSpec> {
       ...base('gw', '10.211.0.3'),
       roles: ['gateway'],
       gateway: { addresses: ['192.168.20.1/27', '192.168.20.33/27'], overlayCidr: '192.168.20.0/22', snatTo: '203.0.113.10', egressInterface: 'eth1' },
+      overlayMtu: 1450,
     },
     dhcp: {
       ...base('dhcp', '10.211.0.4'),
@@ -139,6 +140,10 @@ describe('node bootstrap', () => {
     const gw = nodes['gw']!;
     expect((await gw.ovs.vsctl('list-ports', 'br0')).trim()).toBe('vxlan-int');
     expect(await gw.ovs.vsctl('get', 'bridge', 'br0', 'other_config:hwaddr')).toBe('"12:00:00:ff:ff:ff"\n');
+    // The overlay MTU on br0 (OVS mtu_request, and so the kernel's): the gateway never sends a VM a frame too big
+    // for the tunnel, and answers the outside world with fragmentation-needed itself.
+    expect(await gw.ovs.vsctl('get', 'interface', 'br0', 'mtu_request')).toBe('1450\n');
+    expect((await gw.exec.run(['cat', '/sys/class/net/br0/mtu'])).stdout.trim()).toBe('1450');
     const snap = await snapshot(gw);
     expect(snap['addresses']).toContain('br0: 192.168.20.1/27 192.168.20.33/27');
     expect(snap['forward']).toBe('1\n');
