@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     for (const [k, v] of [...byCause.entries()].sort((a, b) => b[1] - a[1])) console.log(`${String(v).padStart(6)}  ${k}`);
     for (const d of r.disagreements.slice(0, Number(arg('show') ?? 5))) console.log(`\n${d.kind} ${d.how} ${d.hex}\n--- ours\n${d.ours}\n--- ovs\n${d.ovs}`);
   }
+  if (arg("dump")) (await import("node:fs")).writeFileSync(arg("dump")!, JSON.stringify(r.disagreements));
   if (process.argv.includes('--save')) console.log(`\nregression vectors: ${saveRegressions(r.disagreements)} added`);
   process.exitCode = r.disagreements.length ? 1 : 0;
 }

@@ -17,10 +17,20 @@ const normalise = (s: string): string =>
     .join('\n')
     .trim();
 
-/** The error OVS names on the first line (`***decode error: OFPBRC_BAD_LEN***`), if it rejected the message. */
-export function ovsDecodeError(ovsText: string): string | undefined {
-  const first = ovsText.split('\n', 1)[0] ?? '';
-  return /\*\*\*decode error: ([A-Z0-9_]+)\*\*\*/.exec(first)?.[1];
+/**
+ * The error OVS names when it rejected the message: `***decode error: OFPBRC_BAD_LEN***` followed by the hex dump of
+ * the whole message (OVS may print the header and part of the body first). A decode error followed by anything else
+ * is about a message nested inside this one (an OFPT_ERROR's data), which does not reject this one.
+ */
+export function ovsDecodeError(ovsText: string, bytes: Uint8Array): string | undefined {
+  const lines = ovsText.split('\n');
+  const dumpStart = `00000000  ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+  for (let i = 0; i < lines.length; i++) {
+    const m = /\*\*\*decode error: ([A-Z0-9_]+)\*\*\*$/.exec(lines[i]!);
+    if (m && (lines[i + 1] ?? '').startsWith(dumpStart)) return m[1];
+  }
+  // Messages too broken for even a header line print the error name alone.
+  return /^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(lines[0] ?? '') && lines.length <= 1 + Math.ceil(bytes.length / 16) ? lines[0] : undefined;
 }
 
 /** What our codec makes of the bytes: text, or the OpenFlow error name of the CodecError, or an exception. */
@@ -41,7 +51,7 @@ export function ourView(bytes: Uint8Array): { text?: string; error?: string; exc
 
 export function compare(bytes: Uint8Array, ovsText: string): Verdict {
   const ours = ourView(bytes);
-  const ovsError = ovsDecodeError(ovsText);
+  const ovsError = ovsDecodeError(ovsText, bytes);
   if (ours.exception) return { agree: false, how: 'exception', ours: ours.exception, ovs: ovsText };
   if (ours.error !== undefined) {
     if (ovsError === undefined) return { agree: false, how: 'we-reject', ours: `${ours.error}: ${ours.text}`, ovs: ovsText };
