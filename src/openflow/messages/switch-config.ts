@@ -3,6 +3,7 @@ import { OFPT } from '../consts.js';
 import type { MessageOf } from '../types.js';
 import { type AnyBodyCodec, type BodyCodec, emptyBody, plain } from './codec.js';
 import { readHwAddr, writeHwAddr } from './common.js';
+import { checkPort } from '../ports.js';
 
 export const featuresRequest = emptyBody('features_request', plain(OFPT.FEATURES_REQUEST));
 
@@ -84,7 +85,7 @@ export const portMod: BodyCodec<'port_mod'> = {
     w.zeros(4);
   },
   decode(r, h) {
-    const portNo = r.u32();
+    const portNo = checkPort(r.u32(), 'port_mod port_no', r.pos - 4);
     r.skip(4);
     const hwAddr = readHwAddr(r);
     r.skip(2);
