@@ -1,7 +1,7 @@
 // Messages as text, close to what `ovs-ofctl ofp-print` prints: a header line `OFPT_NAME (OF1.3) (xid=0x1):`
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from './types.js';
-import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from './consts.js';
+import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from './consts.js';
 import { errorCodeName, errorName } from './error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-text.js';
@@ -299,7 +299,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   queue_stats_reply: (m) =>
     ` ${m.queues.length} queues` +
     m.queues.map((q) => `\n  port ${portName(q.portNo)} queue ${q.queueId}: bytes=${q.txBytes}, pkts=${q.txPackets}, errors=${q.txErrors}, duration=${duration(q.durationSec, q.durationNsec)}`).join(''),
-  group_stats_request: (m) => ` group_id=${m.groupId === 0xfffffffc ? 'ALL' : m.groupId}`,
+  group_stats_request: (m) => ` group_id=${m.groupId === OFPG.ALL ? 'ALL' : m.groupId === OFPG.ANY ? 'ANY' : m.groupId}`,
   group_stats_reply: (m) =>
     m.groups
       .map(

@@ -49,9 +49,16 @@ export function ourView(bytes: Uint8Array): { text?: string; error?: string; exc
   }
 }
 
+/**
+ * OVS names some errors by their OpenFlow 1.0 name; the type and code are the same, which is what must agree.
+ * (type 1 code 5 is OFPBRC_BAD_STAT in OVS, OFPBRC_BAD_MULTIPART in OpenFlow 1.3.)
+ */
+const OVS_ERROR_NAMES: Readonly<Record<string, string>> = { OFPBRC_BAD_STAT: 'OFPBRC_BAD_MULTIPART' };
+
 export function compare(bytes: Uint8Array, ovsText: string): Verdict {
   const ours = ourView(bytes);
-  const ovsError = ovsDecodeError(ovsText, bytes);
+  const ovsName = ovsDecodeError(ovsText, bytes);
+  const ovsError = ovsName === undefined ? undefined : (OVS_ERROR_NAMES[ovsName] ?? ovsName);
   if (ours.exception) return { agree: false, how: 'exception', ours: ours.exception, ovs: ovsText };
   if (ours.error !== undefined) {
     if (ovsError === undefined) return { agree: false, how: 'we-reject', ours: `${ours.error}: ${ours.text}`, ovs: ovsText };
