@@ -156,6 +156,14 @@ function formatBand(b: MeterBand, meterFlags: number): string {
 }
 
 const METER_COMMANDS: Readonly<Record<number, string>> = { [OFPMC.ADD]: 'ADD', [OFPMC.MODIFY]: 'MOD', [OFPMC.DELETE]: 'DEL' };
+/** ofputil_format_meter_config: each known flag followed by a space, then unknown bits as flags:0x.. */
+function meterFlags(flags: number): string {
+  let s = '';
+  for (const [name, bit] of Object.entries(METER_FLAGS)) if (flags & bit) s += `${name} `;
+  const unknown = flags & ~0xf;
+  return unknown ? `${s}flags:0x${unknown.toString(16)} ` : s;
+}
+
 const METER_FLAGS = { kbps: OFPMF.KBPS, pktps: OFPMF.PKTPS, burst: OFPMF.BURST, stats: OFPMF.STATS };
 /** ofputil_format_meter_id: a number up to OFPM_MAX, the three virtual meters by name, anything else 'unknown'. */
 const meterId = (id: number): string =>
@@ -326,7 +334,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       )
       .join(''),
   meter_config_request: (m) => ` meter=${meterId(m.meterId)}`,
-  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${bitNames(METER_FLAGS, c.flags)} bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
+  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
   meter_features_request: () => '',
   meter_features_reply: (m) =>
     `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitList({ 1: 'drop', 2: 'dscp_remark' }, m.bandTypes)}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities)}`,
@@ -350,7 +358,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   meter_mod: (m) =>
     m.command === OFPMC.DELETE
       ? ` DEL meter=${meterId(m.meterId)} bands=`
-      : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${bitNames(METER_FLAGS, m.flags)} bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
+      : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${meterFlags(m.flags)}bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
   bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
   bundle_add: (m) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message)}`,
 };

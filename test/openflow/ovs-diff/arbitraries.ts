@@ -418,3 +418,32 @@ export function toCase(g: { kind: MessageType; msg: Message; corrupt?: { name: s
   const out = g.corrupt.apply(b);
   return out.length >= 8 ? { kind: g.kind, bytes: setLength(out), corruption: g.corrupt.name } : undefined;
 }
+
+/** The header key of a message: OFPT type, plus the multipart type or experimenter id and type where those decide it. */
+function headerKey(b: Uint8Array): string | undefined {
+  if (b.length < 8) return undefined;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const t = b[1]!;
+  if ((t === 18 || t === 19) && b.length >= 10) return `${t}/${dv.getUint16(8)}`;
+  if (t === 4 && b.length >= 16) return `4/${dv.getUint32(8)}/${dv.getUint32(12)}`;
+  return `${t}`;
+}
+
+let kindsByKey: Map<string, MessageType> | undefined;
+
+/** The message type the bytes' header names (whatever they were generated as), or undefined. */
+export function kindOfBytes(b: Uint8Array): MessageType | undefined {
+  if (!kindsByKey) {
+    kindsByKey = new Map();
+    for (const k of MESSAGE_KINDS) {
+      const [m] = fc.sample(MESSAGE_ARBS[k], { seed: 1, numRuns: 1 });
+      const key = headerKey(new Uint8Array(encodeMessage(m!)));
+      if (key && k !== 'experimenter') kindsByKey.set(key, k);
+    }
+  }
+  const key = headerKey(b);
+  if (key === undefined) return undefined;
+  if (key.startsWith('4/')) return kindsByKey.get(key) ?? 'experimenter';
+  if (key.startsWith('18/') || key.startsWith('19/')) return kindsByKey.get(key) ?? (key.startsWith('18/65535') ? 'experimenter_stats_request' : key.startsWith('19/65535') ? 'experimenter_stats_reply' : undefined);
+  return kindsByKey.get(key);
+}

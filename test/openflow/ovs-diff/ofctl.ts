@@ -51,7 +51,8 @@ async function runBatch(msgs: readonly Uint8Array[]): Promise<string[]> {
     const file = join(dir, 'msgs.bin');
     writeFileSync(file, Buffer.concat(parts));
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile('ovs-ofctl', ['ofp-parse', file], { encoding: 'utf8', maxBuffer: MAX_OUTPUT, timeout: RUN_TIMEOUT_MS }, (err, out, stderr) =>
+      // latin1: strings in messages (port names, descriptions) are raw bytes in OVS's output, as in ours.
+      execFile('ovs-ofctl', ['ofp-parse', file], { encoding: 'latin1', maxBuffer: MAX_OUTPUT, timeout: RUN_TIMEOUT_MS }, (err, out, stderr) =>
         err ? reject(new Error(`ovs-ofctl ofp-parse: ${err.message} ${String(stderr).slice(0, 2000)}`)) : resolve(out),
       );
     });

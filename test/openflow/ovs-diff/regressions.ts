@@ -19,7 +19,7 @@ export function loadRegressions(): RegressionVector[] {
   return existsSync(REGRESSIONS_FILE) ? (JSON.parse(readFileSync(REGRESSIONS_FILE, 'utf8')) as RegressionVector[]) : [];
 }
 
-/** Adds the disagreements not kept yet (by bytes); returns how many were new. At most 50 per cause per call. */
+/** Adds the disagreements not kept yet (by bytes); returns how many were new. At most 10 per cause per call. */
 export function saveRegressions(found: readonly Disagreement[]): number {
   const kept = loadRegressions();
   const seen = new Set(kept.map((v) => v.hex));
@@ -27,7 +27,7 @@ export function saveRegressions(found: readonly Disagreement[]): number {
   let added = 0;
   for (const d of found) {
     const cause = `${d.kind}/${d.how}`;
-    if (seen.has(d.hex) || (perCause.get(cause) ?? 0) >= 50) continue;
+    if (seen.has(d.hex) || (perCause.get(cause) ?? 0) >= 10) continue;
     perCause.set(cause, (perCause.get(cause) ?? 0) + 1);
     seen.add(d.hex);
     kept.push({ kind: d.kind, hex: d.hex, ...(d.corruption ? { corruption: d.corruption } : {}), found: d.how });
