@@ -29,6 +29,9 @@ function bitNames(table: Readonly<Record<string, number>>, v: number, sep = ' ')
 const VERSION_TAG: Readonly<Record<number, string>> = { 1: '', 2: ' (OF1.1)', 3: ' (OF1.2)', 4: ' (OF1.3)', 5: ' (OF1.4)', 6: ' (OF1.5)' };
 const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16)})`;
 
+/** OVS's own reserved port 0xfff7 ("no port set yet"), as 0xfffffff7 maps to it. */
+const OFPP_UNSET = 0xfffffff7;
+
 /**
  * A 32-bit port as OVS prints it: reserved ports by name; OVS maps the other ports from OFPP_MAX up to its 16-bit
  * numbers (ofputil_port_from_ofp11), so 0xffffff00 prints as 65280.
@@ -36,6 +39,7 @@ const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString
 function portName(port: number): string {
   const name = nameOf(OFPP, port);
   if (name && port > OFPP.MAX) return name;
+  if (port === OFPP_UNSET) return 'UNSET';
   return String(port >= OFPP.MAX ? port - 0xffff0000 : port);
 }
 
@@ -170,6 +174,9 @@ const meterId = (id: number): string =>
   id <= OFPM.MAX ? String(id) : id === OFPM.ALL ? 'all' : id === OFPM.CONTROLLER ? 'controller' : id === OFPM.SLOWPATH ? 'slowpath' : 'unknown';
 
 // ---- per-type bodies ------------------------------------------------------------------------------------------------
+
+/** A duration_sec of UINT32_MAX means "not known": OVS leaves the duration out. */
+const UNKNOWN_DURATION = 0xffffffff;
 
 const ROLES: Readonly<Record<number, string>> = { [OFPCR_ROLE.NOCHANGE]: 'nochange', [OFPCR_ROLE.EQUAL]: 'equal', [OFPCR_ROLE.MASTER]: 'primary', [OFPCR_ROLE.SLAVE]: 'secondary' };
 const FRAGS: Readonly<Record<number, string>> = { 0: 'normal', 1: 'drop', 2: 'reassemble', 3: 'nx-match' };
@@ -312,7 +319,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     m.groups
       .map(
         (g) =>
-          `\n group_id=${g.groupId},duration=${duration(g.durationSec, g.durationNsec)},ref_count=${g.refCount},packet_count=${g.packetCount},byte_count=${g.byteCount}` +
+          `\n group_id=${g.groupId}${g.durationSec === UNKNOWN_DURATION ? '' : `,duration=${duration(g.durationSec, g.durationNsec)}`},ref_count=${g.refCount},packet_count=${g.packetCount},byte_count=${g.byteCount}` +
           g.buckets.map((b, i) => `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`).join(''),
       )
       .join(''),

@@ -32,6 +32,7 @@ export const groupMod: BodyCodec<'group_mod'> = {
 export const meterMod: BodyCodec<'meter_mod'> = {
   type: 'meter_mod',
   framing: plain(OFPT.METER_MOD),
+  lengthRule: { min: 8, multiple: 8 },
   encodingLength: (m) => 8 + bandsEncodingLength(m.bands),
   encode(w, m) {
     w.u16(m.command);

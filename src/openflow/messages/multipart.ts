@@ -91,6 +91,7 @@ function flowStatsRequestLike<T extends 'flow_stats_request' | 'aggregate_stats_
   return {
     type,
     framing: request(mpType),
+    lengthRule: { min: MP_SIZES.flowStatsRequest, multiple: 8 },
     encodingLength: (m: { readonly match: Match }) => MP_SIZES.flowStatsRequest + matchEncodingLength(m.match),
     encode(w: Writer, m: FlowStatsRequestFields) {
       w.u8(m.tableId);
@@ -254,6 +255,7 @@ function idRequest<T extends 'port_stats_request' | 'group_stats_request' | 'met
   return {
     type,
     framing: request(mpType),
+    lengthRule: { min: 8, multiple: 0 },
     encodingLength: () => 8,
     encode(w, m) {
       w.u32((m as unknown as Record<string, number>)[key]!);
@@ -317,6 +319,7 @@ export const portStatsReply = fixedListReply<'port_stats_reply', PortStats>(
 export const queueStatsRequest: BodyCodec<'queue_stats_request'> = {
   type: 'queue_stats_request',
   framing: request(OFPMP.QUEUE),
+  lengthRule: { min: 8, multiple: 0 },
   encodingLength: () => 8,
   encode(w, m) {
     w.u32(m.portNo);

@@ -15,6 +15,7 @@ const QUEUE_PROP_LEN = 8;
 export const queueGetConfigRequest: BodyCodec<'queue_get_config_request'> = {
   type: 'queue_get_config_request',
   framing: plain(OFPT.QUEUE_GET_CONFIG_REQUEST),
+  lengthRule: { min: 8, multiple: 0 },
   encodingLength: () => 8,
   encode(w, m) {
     w.u32(m.port);
