@@ -356,7 +356,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   queue_get_config_request: (m) => ` port=${portName(m.port)}`,
   queue_get_config_reply: (m) =>
     ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
-  role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
+  // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
+  role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
   get_async_request: () => '',
   get_async_reply: asyncText,
