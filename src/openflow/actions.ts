@@ -17,6 +17,7 @@ import { pad8, putU64, putZeros, room, Writer, writerAt } from './writer.js';
 import { decodeOxm, encodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
 import { fieldByHeader } from './oxm-fields.js';
 import type { Action, ActionType, FieldRef } from './types.js';
+import { checkPort } from './ports.js';
 
 type ActionOf<T extends ActionType> = Extract<Action, { readonly type: T }>;
 
@@ -798,7 +799,7 @@ const standardDecoders = new Map<number, ActionDecoder>([
   [
     OFPAT.OUTPUT,
     exact(16, (r) => {
-      const port = r.u32();
+      const port = checkPort(r.u32(), 'output', r.pos - 4);
       return { type: 'output', port, maxLen: r.u16() };
     }),
   ],

@@ -156,9 +156,15 @@ function actionContext(match: Match): ActionParseContext {
 /** A flow-stats entry; idle/hard age are Nicira-only and not part of OpenFlow 1.3 flow stats. */
 export type FlowStatsEntry = FlowStats;
 
-/** ofp_print_duration: seconds, then the nanoseconds without trailing zeros. */
-function duration(sec: number, nsec: number): string {
-  return nsec > 0 ? `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s` : `${sec}s`;
+/**
+ * ofp_print_duration: seconds; then 3 decimals when the nanoseconds are whole milliseconds, else as many as they
+ * need (nanoseconds without trailing zeros).
+ */
+export function duration(sec: number, nsec: number): string {
+  if (nsec <= 0) return `${sec}s`;
+  const msec = Math.floor(nsec / 1_000_000);
+  if (msec * 1_000_000 === nsec) return `${sec}.${String(msec).padStart(3, '0')}s`;
+  return `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s`;
 }
 
 function flagsText(flags: number): string {

@@ -1,9 +1,9 @@
 // Messages as text, close to what `ovs-ofctl ofp-print` prints: a header line `OFPT_NAME (OF1.3) (xid=0x1):`
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from './types.js';
-import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPGC, OFPGT, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from './consts.js';
+import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from './consts.js';
 import { errorCodeName, errorName } from './error-codes.js';
-import { OFP_DEFAULT_PRIORITY, formatFlow, formatMatch } from './flow-text.js';
+import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-text.js';
 import { decodeMessage } from './message.js';
 
@@ -29,13 +29,20 @@ function bitNames(table: Readonly<Record<string, number>>, v: number, sep = ' ')
 const VERSION_TAG: Readonly<Record<number, string>> = { 1: '', 2: ' (OF1.1)', 3: ' (OF1.2)', 4: ' (OF1.3)', 5: ' (OF1.4)', 6: ' (OF1.5)' };
 const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16)})`;
 
+/** OVS's own reserved port 0xfff7 ("no port set yet"), as 0xfffffff7 maps to it. */
+const OFPP_UNSET = 0xfffffff7;
+
+/**
+ * A 32-bit port as OVS prints it: reserved ports by name; OVS maps the other ports from OFPP_MAX up to its 16-bit
+ * numbers (ofputil_port_from_ofp11), so 0xffffff00 prints as 65280.
+ */
 function portName(port: number): string {
   const name = nameOf(OFPP, port);
-  return name && port > OFPP.MAX ? name : String(port);
+  if (name && port > OFPP.MAX) return name;
+  if (port === OFPP_UNSET) return 'UNSET';
+  return String(port >= OFPP.MAX ? port - 0xffff0000 : port);
 }
 
-/** As ofp_print_duration: the nanoseconds without trailing zeros. */
-const duration = (sec: number, nsec: number): string => (nsec > 0 ? `${sec}.${String(nsec).padStart(9, '0').replace(/0+$/, '')}s` : `${sec}s`);
 
 /** ovs-ofctl's hex dump: offset, 16 bytes with a '-' after the 8th, then the printable characters. */
 export function hexDump(data: Uint8Array): string {
@@ -82,15 +89,22 @@ const PORT_FEATURES = {
   AUTO_PAUSE_ASYM: 1 << 15,
 };
 
+/** OVS keeps only the config, state and feature bits OpenFlow 1.1+ defines and prints those. */
+const PORT_CONFIG_BITS = 0x65;
+const PORT_STATE_BITS = 0x7;
+const PORT_FEATURE_BITS = 0xffff;
+
 function formatPort(p: Port): string {
   const lines = [` ${portName(p.portNo)}(${p.name}): addr:${p.hwAddr}`];
-  lines.push(`     config:     ${p.config ? bitNames(PORT_CONFIG, p.config) : '0'}`);
-  lines.push(`     state:      ${p.state ? bitNames(PORT_STATE, p.state) : '0'}`);
+  const config = p.config & PORT_CONFIG_BITS;
+  const state = p.state & PORT_STATE_BITS;
+  lines.push(`     config:     ${config ? bitNames(PORT_CONFIG, config) : '0'}`);
+  lines.push(`     state:      ${state ? bitNames(PORT_STATE, state) : '0'}`);
   const features: [string, number][] = [
-    ['current:   ', p.curr],
-    ['advertised:', p.advertised],
-    ['supported: ', p.supported],
-    ['peer:      ', p.peer],
+    ['current:   ', p.curr & PORT_FEATURE_BITS],
+    ['advertised:', p.advertised & PORT_FEATURE_BITS],
+    ['supported: ', p.supported & PORT_FEATURE_BITS],
+    ['peer:      ', p.peer & PORT_FEATURE_BITS],
   ];
   for (const [label, v] of features) if (v) lines.push(`     ${label} ${bitNames(PORT_FEATURES, v)}`);
   lines.push(`     speed: ${Math.floor(p.currSpeed / 1000)} Mbps now, ${Math.floor(p.maxSpeed / 1000)} Mbps max`);
@@ -117,6 +131,7 @@ function flowStatsRequestText(m: MessageOf<'flow_stats_request'> | MessageOf<'ag
 
 // ---- groups and meters --------------------------------------------------------------------------------------------
 
+const GROUP_COMMANDS: Readonly<Record<number, string>> = { [OFPGC.ADD]: 'ADD', [OFPGC.MODIFY]: 'MOD', [OFPGC.DELETE]: 'DEL' };
 const GROUP_TYPES: Readonly<Record<number, string>> = { [OFPGT.ALL]: 'all', [OFPGT.SELECT]: 'select', [OFPGT.INDIRECT]: 'indirect', [OFPGT.FF]: 'ff' };
 
 function formatBuckets(groupType: number, buckets: readonly Bucket[]): string {
@@ -144,10 +159,24 @@ function formatBand(b: MeterBand, meterFlags: number): string {
   return s;
 }
 
+const METER_COMMANDS: Readonly<Record<number, string>> = { [OFPMC.ADD]: 'ADD', [OFPMC.MODIFY]: 'MOD', [OFPMC.DELETE]: 'DEL' };
+/** ofputil_format_meter_config: each known flag followed by a space, then unknown bits as flags:0x.. */
+function meterFlags(flags: number): string {
+  let s = '';
+  for (const [name, bit] of Object.entries(METER_FLAGS)) if (flags & bit) s += `${name} `;
+  const unknown = flags & ~0xf;
+  return unknown ? `${s}flags:0x${unknown.toString(16)} ` : s;
+}
+
 const METER_FLAGS = { kbps: OFPMF.KBPS, pktps: OFPMF.PKTPS, burst: OFPMF.BURST, stats: OFPMF.STATS };
-const meterId = (id: number): string => (id === 0xffffffff ? 'all' : id === 0xfffffffe ? 'controller' : id === 0xfffffffd ? 'slowpath' : String(id));
+/** ofputil_format_meter_id: a number up to OFPM_MAX, the three virtual meters by name, anything else 'unknown'. */
+const meterId = (id: number): string =>
+  id <= OFPM.MAX ? String(id) : id === OFPM.ALL ? 'all' : id === OFPM.CONTROLLER ? 'controller' : id === OFPM.SLOWPATH ? 'slowpath' : 'unknown';
 
 // ---- per-type bodies ------------------------------------------------------------------------------------------------
+
+/** A duration_sec of UINT32_MAX means "not known": OVS leaves the duration out. */
+const UNKNOWN_DURATION = 0xffffffff;
 
 const ROLES: Readonly<Record<number, string>> = { [OFPCR_ROLE.NOCHANGE]: 'nochange', [OFPCR_ROLE.EQUAL]: 'equal', [OFPCR_ROLE.MASTER]: 'primary', [OFPCR_ROLE.SLAVE]: 'secondary' };
 const FRAGS: Readonly<Record<number, string>> = { 0: 'normal', 1: 'drop', 2: 'reassemble', 3: 'nx-match' };
@@ -160,17 +189,22 @@ const CAPABILITIES = {
   QUEUE_STATS: OFPC.QUEUE_STATS,
   PORT_BLOCKED: OFPC.PORT_BLOCKED,
 };
+/** The OpenFlow 1.3 capability bits; OVS drops the others when it decodes features. */
+const CAPABILITY_BITS = Object.values(CAPABILITIES).reduce((a, b) => a | b, 0);
 const PACKET_IN_REASONS: Readonly<Record<number, string>> = { [OFPR.NO_MATCH]: 'no_match', [OFPR.ACTION]: 'action', [OFPR.INVALID_TTL]: 'invalid_ttl' };
 const FLOW_REMOVED_REASONS: Readonly<Record<number, string>> = { [OFPRR.IDLE_TIMEOUT]: 'idle', [OFPRR.HARD_TIMEOUT]: 'hard', [OFPRR.DELETE]: 'delete', [OFPRR.GROUP_DELETE]: 'group_delete' };
-const PORT_REASONS: Readonly<Record<number, string>> = { [OFPPR.ADD]: 'ADD', [OFPPR.DELETE]: 'DELETE', [OFPPR.MODIFY]: 'MODIFY' };
+const PORT_REASONS: Readonly<Record<number, string>> = { [OFPPR.ADD]: 'ADD', [OFPPR.DELETE]: 'DEL', [OFPPR.MODIFY]: 'MOD' };
+
+const ASYNC_FLOW_REMOVED: Readonly<Record<number, string>> = { ...FLOW_REMOVED_REASONS, 4: 'meter_delete', 5: 'eviction' };
 
 function asyncText(m: MessageOf<'set_async'> | MessageOf<'get_async_reply'>): string {
   const lines: string[] = [];
   const role = (i: 0 | 1, label: string): void => {
     lines.push(` ${label}:`);
-    lines.push(`       PACKET_IN: ${bitList(PACKET_IN_REASONS, m.packetInMask[i])}`);
-    lines.push(`     PORT_STATUS: ${bitList({ 0: 'add', 1: 'delete', 2: 'modify' }, m.portStatusMask[i])}`);
-    lines.push(`    FLOW_REMOVED: ${bitList(FLOW_REMOVED_REASONS, m.flowRemovedMask[i])}`);
+    // OVS keeps only the reasons each event has in OpenFlow 1.3 (flow removal: up to eviction, from 1.4).
+    lines.push(`       PACKET_IN: ${bitList(PACKET_IN_REASONS, m.packetInMask[i] & 0x7)}`);
+    lines.push(`     PORT_STATUS: ${bitList({ 0: 'add', 1: 'delete', 2: 'modify' }, m.portStatusMask[i] & 0x7)}`);
+    lines.push(`    FLOW_REMOVED: ${bitList(ASYNC_FLOW_REMOVED, m.flowRemovedMask[i] & 0x3f)}`);
     // OF1.4+ async events that ovs-ofctl lists even for 1.3.
     lines.push('     ROLE_STATUS: (off)', '    TABLE_STATUS: (off)', '  REQUESTFORWARD: (off)');
   };
@@ -240,13 +274,13 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   experimenter: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${m.experimenter === NX_VENDOR_ID ? ' (Nicira)' : ''}${dataSummary(m.data)}`,
   features_request: () => '',
   features_reply: (m) =>
-    ` dpid:${m.datapathId.toString(16).padStart(16, '0')}\nn_tables:${m.nTables}, n_buffers:${m.nBuffers}${m.auxiliaryId ? `, auxiliary_id:${m.auxiliaryId}` : ''}\ncapabilities: ${bitNames(CAPABILITIES, m.capabilities)}`,
+    ` dpid:${m.datapathId.toString(16).padStart(16, '0')}\nn_tables:${m.nTables}, n_buffers:${m.nBuffers}${m.auxiliaryId ? `, auxiliary_id:${m.auxiliaryId}` : ''}\ncapabilities: ${bitNames(CAPABILITIES, m.capabilities & CAPABILITY_BITS) || '0'}`,
   get_config_request: () => '',
   get_config_reply: (m) => ` frags=${FRAGS[m.flags & 3]} miss_send_len=${m.missSendLen}`,
   set_config: (m) => ` frags=${FRAGS[m.flags & 3]} miss_send_len=${m.missSendLen}`,
   packet_in: (m) => {
     const match = formatMatch(m.match);
-    const buffered = m.bufferId === 0xffffffff ? '(unbuffered)' : `buffer=${hex(m.bufferId)}`;
+    const buffered = m.bufferId === 0xffffffff ? '(unbuffered)' : `buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
     return ` table_id=${m.tableId} cookie=${hex(m.cookie)} total_len=${m.totalLen} ${match} (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length} ${buffered}`;
   },
   flow_removed: (m) =>
@@ -254,7 +288,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   port_status: (m) => ` ${PORT_REASONS[m.reason] ?? m.reason}:${formatPort(m.port)}`,
   packet_out: (m) => ` in_port=${portName(m.inPort)} actions=${m.actions.length ? formatActions(m.actions) : 'drop'}${m.bufferId === 0xffffffff ? ` data_len=${m.data.length}` : ` buffer=${hex(m.bufferId)}`}`,
   flow_mod: flowModText,
-  group_mod: (m) => `\n ${(nameOf(OFPGC, m.command) ?? `cmd:${m.command}`)} ${groupText(m.groupId, m.groupType, m.buckets)}`,
+  group_mod: (m) => `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${groupText(m.groupId, m.groupType, m.buckets)}`,
   port_mod: (m) => ` port: ${portName(m.portNo)}: addr:${m.hwAddr}\n     config: ${m.config ? bitNames(PORT_CONFIG, m.config) : '0'}\n     mask:   ${m.mask ? bitNames(PORT_CONFIG, m.mask) : '0'}\n     advertise: ${m.advertise ? bitNames(PORT_FEATURES, m.advertise) : 'UNCHANGED'}`,
   table_mod: (m) => ` table_id=${m.tableId === OFPTT.ALL ? 'all' : m.tableId}`,
   desc_request: () => '',
@@ -280,12 +314,12 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   queue_stats_reply: (m) =>
     ` ${m.queues.length} queues` +
     m.queues.map((q) => `\n  port ${portName(q.portNo)} queue ${q.queueId}: bytes=${q.txBytes}, pkts=${q.txPackets}, errors=${q.txErrors}, duration=${duration(q.durationSec, q.durationNsec)}`).join(''),
-  group_stats_request: (m) => ` group_id=${m.groupId === 0xfffffffc ? 'ALL' : m.groupId}`,
+  group_stats_request: (m) => ` group_id=${m.groupId === OFPG.ALL ? 'ALL' : m.groupId === OFPG.ANY ? 'ANY' : m.groupId}`,
   group_stats_reply: (m) =>
     m.groups
       .map(
         (g) =>
-          `\n group_id=${g.groupId},duration=${duration(g.durationSec, g.durationNsec)},ref_count=${g.refCount},packet_count=${g.packetCount},byte_count=${g.byteCount}` +
+          `\n group_id=${g.groupId}${g.durationSec === UNKNOWN_DURATION ? '' : `,duration=${duration(g.durationSec, g.durationNsec)}`},ref_count=${g.refCount},packet_count=${g.packetCount},byte_count=${g.byteCount}` +
           g.buckets.map((b, i) => `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`).join(''),
       )
       .join(''),
@@ -307,7 +341,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       )
       .join(''),
   meter_config_request: (m) => ` meter=${meterId(m.meterId)}`,
-  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${bitNames(METER_FLAGS, c.flags)} bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
+  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
   meter_features_request: () => '',
   meter_features_reply: (m) =>
     `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitList({ 1: 'drop', 2: 'dscp_remark' }, m.bandTypes)}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities)}`,
@@ -322,14 +356,18 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   queue_get_config_request: (m) => ` port=${portName(m.port)}`,
   queue_get_config_reply: (m) =>
     ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
-  role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
+  // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
+  role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
   get_async_request: () => '',
   get_async_reply: asyncText,
   set_async: asyncText,
+  // OVS ignores the flags and bands of a DELETE.
   meter_mod: (m) =>
-    ` ${(nameOf(OFPMC, m.command) ?? `cmd:${m.command}`)} meter=${meterId(m.meterId)} ${bitNames(METER_FLAGS, m.flags)} bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
-  bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${(nameOf(OFPBCT, m.ctrlType) ?? String(m.ctrlType))} flags=${bundleFlags(m.bundleFlags)}`,
+    m.command === OFPMC.DELETE
+      ? ` DEL meter=${meterId(m.meterId)} bands=`
+      : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${meterFlags(m.flags)}bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
+  bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
   bundle_add: (m) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message)}`,
 };
 
@@ -379,10 +417,16 @@ const MULTIPART_KEYS: Readonly<Record<string, number>> = {
   experimenter_stats_reply: OFPMP.EXPERIMENTER,
 };
 
+/** ofpmp_flags as ofp_print prints them: [more], then any other bit as unknown. */
+function multipartFlags(flags: number): string {
+  const rest = flags & ~1;
+  return `${flags & 1 ? '[more]' : ''}${rest ? `[***unknown flags 0x${rest.toString(16).padStart(4, '0')}***]` : ''}`;
+}
+
 /** The message as ovs-ofctl-like text (several lines for some messages). */
 export function formatMessage(m: Message): string {
   const version = m.type === 'hello' ? m.version : m.type === 'error' ? (m.version ?? OFP_VERSION) : OFP_VERSION;
-  const flags = MULTIPART_KEYS[m.type] !== undefined && 'flags' in m && m.flags ? ` flags=${m.flags & 1 ? '[more]' : hex(m.flags)}` : '';
+  const flags = MULTIPART_KEYS[m.type] !== undefined && 'flags' in m && m.flags ? ` flags=${multipartFlags(m.flags)}` : '';
   const body = (BODY[m.type] as Formatter<MessageType>)(m);
   return `${messageName(m)}${versionTag(version)} (xid=${hex(m.xid)}):${flags}${body}`;
 }

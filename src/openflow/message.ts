@@ -254,6 +254,13 @@ export function decodeMessage(bytes: Uint8Array): Message {
   }
   if (!codec) throw fail(`unknown message type ${ofpType}`, OFPBRC.BAD_TYPE, 1);
 
+  const rule = codec.lengthRule;
+  if (rule !== undefined) {
+    const body = r.end - r.pos;
+    if (body < rule.min || (rule.multiple === 0 ? body !== rule.min : (body - rule.min) % rule.multiple !== 0)) {
+      throw fail(`${codec.type}: body of ${body} bytes (OVS wants ${rule.min}${rule.multiple ? ` + n * ${rule.multiple}` : ''})`, OFPBRC.BAD_LEN, 2);
+    }
+  }
   const h: Header = { version, xid, flags };
   const msg = codec.decode(r, h);
   if (r.pos !== r.end) throw fail(`${msg.type}: ${r.end - r.pos} unexpected trailing bytes`, OFPBRC.BAD_LEN, r.pos);

@@ -1,6 +1,8 @@
 // Asynchronous messages from the switch (packet_in, flow_removed, port_status) and the controller-side session
 // settings that steer them (role, get/set async).
-import { OFPT } from '../consts.js';
+import { OFPCR_ROLE, OFPET, OFPT } from '../consts.js';
+import { OFPRRFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
 import type { AsyncConfig, MessageOf } from '../types.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -91,6 +93,7 @@ function role<T extends 'role_request' | 'role_reply'>(type: T, ofpType: number)
   return {
     type,
     framing: plain(ofpType),
+    lengthRule: { min: 16, multiple: 0 },
     encodingLength: () => 16,
     encode(w, m: { readonly role: number; readonly generationId: bigint }) {
       w.u32(m.role);
@@ -99,6 +102,8 @@ function role<T extends 'role_request' | 'role_reply'>(type: T, ofpType: number)
     },
     decode(r, h) {
       const roleValue = r.u32();
+      // As ofputil_decode_role_message: nochange, equal, master or slave.
+      if (roleValue > OFPCR_ROLE.SLAVE) throw new CodecError(`${type}: unknown role ${roleValue}`, OFPET.ROLE_REQUEST_FAILED, OFPRRFC.BAD_ROLE, 8);
       r.skip(4);
       return { type, xid: h.xid, role: roleValue, generationId: r.u64() } as MessageOf<T>;
     },

@@ -31,6 +31,12 @@ export interface BodyCodec<T extends MessageType = MessageType> {
   encode(w: Writer, m: MessageOf<T>): void;
   /** `r` ends exactly at the end of the body; the caller rejects whatever is left unread. */
   decode(r: Reader, h: Header): MessageOf<T>;
+  /**
+   * OVS's length rule for the body (ofpraw_check_length), checked before the body is read so that a wrong length is
+   * OFPBRC_BAD_LEN whatever else is wrong: at least `min` bytes, and then a multiple of `multiple` more (0: exactly
+   * `min`). Left out where the body decoder's own checks already agree with OVS.
+   */
+  readonly lengthRule?: { readonly min: number; readonly multiple: number };
   /** The header version to send; OFP_VERSION unless given (hello and error carry their own). */
   versionOf?(m: MessageOf<T>): number;
 }

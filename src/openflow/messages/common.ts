@@ -6,6 +6,7 @@ import type { Bucket, MeterBand, Port } from '../types.js';
 import { OFPMBT } from '../consts.js';
 import { actionsEncodingLength, decodeActions, encodeActions } from '../actions.js';
 import { badLen } from './codec.js';
+import { checkPort } from '../ports.js';
 
 // ---- hardware addresses -------------------------------------------------------------------------------------
 
@@ -53,7 +54,7 @@ export function encodePort(w: Writer, p: Port): void {
 
 export function decodePort(r: Reader): Port {
   r.need(OFP_PORT_LEN, 'ofp_port');
-  const portNo = r.u32();
+  const portNo = checkPort(r.u32(), 'ofp_port', r.pos - 4);
   r.skip(4);
   const hwAddr = readHwAddr(r);
   r.skip(2);
@@ -105,7 +106,7 @@ export function decodeBuckets(r: Reader, end: number): Bucket[] {
     const len = r.u16();
     if (len < OFP_BUCKET_LEN || len % 8 !== 0 || start + len > end) throw badLen(`ofp_bucket len ${len}`, start);
     const weight = r.u16();
-    const watchPort = r.u32();
+    const watchPort = checkPort(r.u32(), 'bucket watch_port', r.pos - 4);
     const watchGroup = r.u32();
     r.skip(4);
     const actions = decodeActions(r, start + len - r.pos);

@@ -7,6 +7,7 @@ import type { Writer } from '../writer.js';
 import { decodeMatch, encodeMatch, matchEncodingLength } from '../match.js';
 import { decodeInstructions, encodeInstructions, instructionsEncodingLength } from '../instructions.js';
 import { type AnyBodyCodec, type BodyCodec, type Framing, type Header, badLen, decodeFixedList, emptyBody } from './codec.js';
+import { checkPort } from '../ports.js';
 import {
   OFP_PORT_LEN,
   bandsEncodingLength,
@@ -90,6 +91,7 @@ function flowStatsRequestLike<T extends 'flow_stats_request' | 'aggregate_stats_
   return {
     type,
     framing: request(mpType),
+    lengthRule: { min: MP_SIZES.flowStatsRequest, multiple: 8 },
     encodingLength: (m: { readonly match: Match }) => MP_SIZES.flowStatsRequest + matchEncodingLength(m.match),
     encode(w: Writer, m: FlowStatsRequestFields) {
       w.u8(m.tableId);
@@ -104,7 +106,7 @@ function flowStatsRequestLike<T extends 'flow_stats_request' | 'aggregate_stats_
     decode(r, h) {
       const tableId = r.u8();
       r.skip(3);
-      const outPort = r.u32();
+      const outPort = checkPort(r.u32(), 'out_port', r.pos - 4);
       const outGroup = r.u32();
       r.skip(4);
       const cookie = r.u64();
@@ -253,13 +255,14 @@ function idRequest<T extends 'port_stats_request' | 'group_stats_request' | 'met
   return {
     type,
     framing: request(mpType),
+    lengthRule: { min: 8, multiple: 0 },
     encodingLength: () => 8,
     encode(w, m) {
       w.u32((m as unknown as Record<string, number>)[key]!);
       w.zeros(4);
     },
     decode(r, h) {
-      const id = r.u32();
+      const id = key === 'portNo' ? checkPort(r.u32(), 'port_no', r.pos - 4) : r.u32();
       r.skip(4);
       return mp(type, h, { [key]: id });
     },
@@ -316,12 +319,13 @@ export const portStatsReply = fixedListReply<'port_stats_reply', PortStats>(
 export const queueStatsRequest: BodyCodec<'queue_stats_request'> = {
   type: 'queue_stats_request',
   framing: request(OFPMP.QUEUE),
+  lengthRule: { min: 8, multiple: 0 },
   encodingLength: () => 8,
   encode(w, m) {
     w.u32(m.portNo);
     w.u32(m.queueId);
   },
-  decode: (r, h) => mp('queue_stats_request', h, { portNo: r.u32(), queueId: r.u32() }),
+  decode: (r, h) => mp('queue_stats_request', h, { portNo: checkPort(r.u32(), 'port_no', r.pos), queueId: r.u32() }),
 };
 
 export const queueStatsReply = fixedListReply<'queue_stats_reply', QueueStats>(

@@ -2,6 +2,7 @@
 import { OFPT } from '../consts.js';
 import { actionsEncodingLength, decodeActions, encodeActions } from '../actions.js';
 import { type AnyBodyCodec, type BodyCodec, badLen, plain } from './codec.js';
+import { checkPort } from '../ports.js';
 
 /** ofp_packet_out: 16 fixed bytes after the header (24 with it), actions_len bytes of actions, then data. */
 export const packetOut: BodyCodec<'packet_out'> = {
@@ -18,7 +19,7 @@ export const packetOut: BodyCodec<'packet_out'> = {
   },
   decode(r, h) {
     const bufferId = r.u32();
-    const inPort = r.u32();
+    const inPort = checkPort(r.u32(), 'in_port', r.pos - 4);
     const actionsLen = r.u16();
     r.skip(6);
     if (actionsLen > r.remaining) throw badLen(`packet_out actions_len ${actionsLen}`, r.pos - 8);

@@ -1,5 +1,8 @@
 // OFPT_QUEUE_GET_CONFIG_REQUEST / REPLY.
-import { OFPT } from '../consts.js';
+import { OFPET, OFPP, OFPT } from '../consts.js';
+import { OFPQOFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
+import { checkPort } from '../ports.js';
 import type { QueueDesc } from '../types.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -12,13 +15,16 @@ const QUEUE_PROP_LEN = 8;
 export const queueGetConfigRequest: BodyCodec<'queue_get_config_request'> = {
   type: 'queue_get_config_request',
   framing: plain(OFPT.QUEUE_GET_CONFIG_REQUEST),
+  lengthRule: { min: 8, multiple: 0 },
   encodingLength: () => 8,
   encode(w, m) {
     w.u32(m.port);
     w.zeros(4);
   },
   decode(r, h) {
-    const port = r.u32();
+    // As OVS: a port it can map, and then a physical port or ANY (OFPQOFC_BAD_PORT for the other reserved ones).
+    const port = checkPort(r.u32(), 'queue_get_config port', r.pos - 4);
+    if (port >= OFPP.MAX && port !== OFPP.ANY) throw new CodecError(`queue_get_config: port ${port} has no queues`, OFPET.QUEUE_OP_FAILED, OFPQOFC.BAD_PORT, r.pos - 4);
     r.skip(4);
     return { type: 'queue_get_config_request', xid: h.xid, port };
   },

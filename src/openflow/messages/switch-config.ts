@@ -1,8 +1,11 @@
 // Switch features and configuration: features, get/set config, table_mod, port_mod.
-import { OFPT } from '../consts.js';
+import { OFPET, OFPT } from '../consts.js';
+import { OFPSCFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
 import type { MessageOf } from '../types.js';
 import { type AnyBodyCodec, type BodyCodec, emptyBody, plain } from './codec.js';
 import { readHwAddr, writeHwAddr } from './common.js';
+import { checkPort } from '../ports.js';
 
 export const featuresRequest = emptyBody('features_request', plain(OFPT.FEATURES_REQUEST));
 
@@ -35,16 +38,25 @@ export const featuresReply: BodyCodec<'features_reply'> = {
 export const getConfigRequest = emptyBody('get_config_request', plain(OFPT.GET_CONFIG_REQUEST));
 
 /** ofp_switch_config: 12 bytes with the header. */
+/** OFPC_FRAG_MASK: the fragment handling bits of ofp_switch_config flags. */
+const FRAG_MASK = 3;
+
 function switchConfig<T extends 'get_config_reply' | 'set_config'>(type: T, ofpType: number): BodyCodec<T> {
   return {
     type,
     framing: plain(ofpType),
+    lengthRule: { min: 4, multiple: 0 },
     encodingLength: () => 4,
     encode(w, m: { readonly flags: number; readonly missSendLen: number }) {
       w.u16(m.flags);
       w.u16(m.missSendLen);
     },
-    decode: (r, h) => ({ type, xid: h.xid, flags: r.u16(), missSendLen: r.u16() }) as MessageOf<T>,
+    decode: (r, h) => {
+      const flags = r.u16();
+      // OVS takes only the fragment-handling bits in an OF1.3 SET_CONFIG (OFPC_INVALID_TTL_TO_CONTROLLER is 1.1/1.2).
+      if (type === 'set_config' && flags & ~FRAG_MASK) throw new CodecError(`set_config: unknown flags 0x${(flags & ~FRAG_MASK).toString(16)}`, OFPET.SWITCH_CONFIG_FAILED, OFPSCFC.BAD_FLAGS, 8);
+      return { type, xid: h.xid, flags, missSendLen: r.u16() } as MessageOf<T>;
+    },
   };
 }
 
@@ -84,7 +96,7 @@ export const portMod: BodyCodec<'port_mod'> = {
     w.zeros(4);
   },
   decode(r, h) {
-    const portNo = r.u32();
+    const portNo = checkPort(r.u32(), 'port_mod port_no', r.pos - 4);
     r.skip(4);
     const hwAddr = readHwAddr(r);
     r.skip(2);
