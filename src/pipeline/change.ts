@@ -32,6 +32,8 @@ export function affectedOwners(before: CloudIndex, after: CloudIndex, change: Ch
       for (const sw of switches) add(sw, subnet); // replication rows
     }
     for (const n of nodes) add(n, { kind: 'vm', name: change.name });
+    // Security groups: the VM's memberships change remote-group rows (node-owned) on every node with a member.
+    if (before.sg || after.sg) for (const n of nodes) add(n, { kind: 'node' });
   } else {
     const vms = new Set<string>();
     for (const idx of [before, after]) for (const v of idx.vmList) if (v.vm.subnet === change.name) vms.add(v.vm.name);
