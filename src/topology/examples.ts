@@ -155,7 +155,9 @@ export function withSyntheticGroups(cloud: Cloud, opts: SyntheticGroupOptions): 
     const name = `g${g}`;
     const rules: SecurityRule[] = [{ id: ruleId++, direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' }];
     for (let r = 1; r < opts.rules; r++) {
-      rules.push({ id: ruleId++, direction: 'ingress', protocol: 'tcp', portMin: 1000 * r + 1, portMax: 1000 * r + 10, remoteGroup: name });
+      // 10 ports from a multiple of 16 (5 port blocks), different for each group (nothing shared between groups).
+      const from = 16 * (128 * r + (g % 128)) + 1;
+      rules.push({ id: ruleId++, direction: 'ingress', protocol: 'tcp', portMin: from, portMax: from + 9, remoteGroup: name });
     }
     return { id: g + 1, name, rules };
   });
