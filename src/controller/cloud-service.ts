@@ -36,6 +36,8 @@ import { ApplyQueue, type NetworkResult } from './apply-queue.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 import { BackendFailed, CapacityExhausted, Conflict, Invalid, NotFound, Unsupported } from './errors.js';
+import { SecurityGroups, vmGroups } from './security-groups.js';
+import { securityGroupProblems } from '../topology/security-groups.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
 
 export type { NetworkResult } from './apply-queue.js';
@@ -213,6 +215,8 @@ export interface CreateVmInput {
   readonly az?: string;
   /** Exactly this compute node. */
   readonly node?: string;
+  /** Its security groups (none: default). */
+  readonly securityGroups?: readonly string[];
 }
 
 export interface NodeView extends Omit<NodeRecord, 'roles'> {
@@ -247,6 +251,8 @@ export class CloudService {
   private readonly busy = new Map<string, string>();
   private readonly now: () => Date;
   private readonly timeouts: BackendTimeouts;
+  /** Security groups, their rules and VM memberships (security-groups.ts). */
+  readonly securityGroups: SecurityGroups;
 
   constructor(deps: CloudServiceDeps) {
     this.deps = deps;
@@ -259,6 +265,7 @@ export class CloudService {
       (cloud, nodes) => deps.network.apply(cloud, nodes),
       (error, nodes) => deps.log?.error({ err: error, nodes }, 'network apply failed; the nodes stay pending'),
     );
+    this.securityGroups = new SecurityGroups({ store: this.store, apply: () => this.applies.request(this.allNodes()), now: this.now, log: (ctx) => this.log(ctx) });
   }
 
   /** The model the pipeline compiles, as stored now. */
@@ -731,12 +738,14 @@ export class CloudService {
       port: `mcvm${w.nextSequence('vm-port')}`,
       state: 'creating',
       createdAt: this.now().toISOString(),
+      securityGroups: vmGroups(w, input.securityGroups),
     };
   }
 
   /** The last line of defence: a write that would leave an inconsistent model is rolled back. */
   private assertConsistent(r: StoreReader): void {
-    const problems = validateCloud(toCloud(r.records()));
+    const cloud = toCloud(r.records());
+    const problems = [...validateCloud(cloud), ...(cloud.securityGroups ? securityGroupProblems(cloud.securityGroups, cloud.vms) : [])];
     if (problems.length > 0) throw new Invalid('request', `the change would make the cloud inconsistent: ${problems.join('; ')}`);
   }
 
