@@ -25,6 +25,7 @@ import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
+import { sgDrops, VM_SG_COOKIE, VM_SG_COOKIE_MASK, type SgDrops } from '../pipeline/sg-drops.js';
 import { CompileContext } from '../pipeline/stage.js';
 import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
@@ -260,6 +261,14 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       }
     }
     return out;
+  }
+
+  /** Packets each VM's security-group drop rows counted (flow stats of those rows only). */
+  async vmDrops(node: string): Promise<readonly SgDrops[] | undefined> {
+    const dp = this.datapathOf(node);
+    if (!dp) return undefined;
+    const flows = await dp.connection.flowStats({ tableId: OFPTT.ALL, cookie: VM_SG_COOKIE, cookieMask: VM_SG_COOKIE_MASK });
+    return sgDrops(flows.map((f) => ({ tableId: f.tableId, priority: f.priority, cookie: f.cookie, packets: counter(f.packetCount) })));
   }
 
   async tableStats(node: string): Promise<readonly TableCounters[] | undefined> {

@@ -7,6 +7,7 @@ import { compileNode } from '../../src/pipeline/compile.js';
 import { planChange, planSize, planVmAdd, planVmRemove } from '../../src/pipeline/change.js';
 import { cookieForRule, describeCookie } from '../../src/pipeline/cookie.js';
 import { diffFlows, diffSize } from '../../src/pipeline/diff.js';
+import { sgDrops } from '../../src/pipeline/sg-drops.js';
 import { TABLE } from '../../src/pipeline/tables.js';
 import { referenceCloud, referenceCloudWithGroups, referencePorts } from '../../src/topology/examples.js';
 import type { Cloud, SecurityGroup } from '../../src/topology/model.js';
@@ -152,5 +153,20 @@ describe('security-group changes are incremental', () => {
       'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,nw_src=10.0.0.0/8,tp_dst=22 cookie:0x4d43470003000009',
     ]);
     expect(plan.get('compute-1')!.deletes).toEqual([]);
+  });
+});
+
+describe('security-group drop counters', () => {
+  it('are the per-VM drop rows, summed per VM and reason; everything else is not a drop', () => {
+    const c1 = compileReference(referenceCloudWithGroups()).flows.get('compute-1')!;
+    const withCounts = c1.map((f, i) => ({ tableId: f.tableId, priority: f.priority, cookie: f.cookie, packets: i + 1 }));
+    const drops = sgDrops(withCounts);
+    const a1 = 0xc0a8140a; // vm-a1, 192.168.20.10
+    expect(drops.filter((d) => d.vmIp === a1).map((d) => d.reason).sort()).toEqual(['egress_denied', 'ingress_denied', 'spoofed_address', 'spoofed_mac']);
+    // spoofed_address is the sum of the IPv4 and ARP rows.
+    const rows = withCounts.filter((f) => f.tableId === TABLE.PORT_SECURITY && f.priority === 30 && describeCookie(f.cookie)?.id === a1);
+    expect(rows).toHaveLength(2);
+    expect(drops.find((d) => d.vmIp === a1 && d.reason === 'spoofed_address')!.packets).toBe(rows[0]!.packets + rows[1]!.packets);
+    expect(sgDrops(withCounts.filter((f) => describeCookie(f.cookie)?.stage !== 'sg'))).toEqual([]);
   });
 });
