@@ -48,8 +48,8 @@ export const TABLES: readonly TableDecl[] = [
     purpose:
       'A VM\'s frames (security groups only): IPv4 only from its own address, ARP only with its own arp_spa/arp_sha (or 0.0.0.0, RFC 5227 probes); ' +
       'anything else IPv4 or ARP is dropped by a per-VM row whose counters are the VM\'s spoof drops. DHCP client traffic (udp 68->67) passes ' +
-      'unfiltered; IPv4 to a broadcast/multicast MAC and IPv6 are dropped (the overlay carries neither). Own IPv4 goes to conntrack in the VM\'s ' +
-      'zone (reg1) and on to 2; ARP, DHCP and other ethertypes go to 3.',
+      'unfiltered; IPv6 is dropped (the overlay is IPv4 only). Own IPv4 (broadcast too) goes to conntrack in the VM\'s zone (reg1) and on ' +
+      'to 2; ARP, DHCP and other ethertypes go to 3.',
     next: [TABLE.EGRESS_ACL, TABLE.EGRESS_OUT],
     miss: 'drop (never reached: the priority-1 row sends other ethertypes to 3)',
   },
@@ -166,8 +166,6 @@ export const PRIORITY = {
   [TABLE.PORT_SECURITY]: {
     /** DHCP client traffic (from 0.0.0.0 or its own IP, udp 68->67): never filtered, as in Neutron and OVN. */
     DHCP_CLIENT: 50,
-    /** IPv4 to a broadcast/multicast MAC: the overlay carries no IPv4 broadcast but DHCP (which would bypass ingress rules). */
-    IP_MULTICAST: 45,
     /** The VM's own IPv4 source / ARP sender (and RFC 5227 probes from 0.0.0.0). */
     OWN_ADDRESS: 40,
     /** Any other IPv4 or ARP from the VM: spoofed, dropped and counted per VM. */

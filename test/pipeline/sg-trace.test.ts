@@ -171,7 +171,7 @@ describe.skipIf(!canRun)('security groups on real OVS (ofproto/trace)', () => {
       expect(last(probe)).toMatchObject({ table: TABLE.BROADCAST, priority: PRIORITY[TABLE.BROADCAST].ARP_PROBE_DROP });
     });
 
-    it('DHCP client traffic passes unfiltered: DISCOVER, rebinding broadcast, renewal to the server; other IPv4 broadcast does not', async () => {
+    it('DHCP client traffic passes unfiltered: DISCOVER, rebinding broadcast, renewal to the server; other IPv4 broadcast meets the egress rules', async () => {
       const udp = (src: string, dst: string, dlDst: string, sport = 68, dport = 67) =>
         `udp,in_port=tap-b1,dl_src=${MAC.b1},dl_dst=${dlDst},nw_src=${src},nw_dst=${dst},nw_ttl=64,udp_src=${sport},udp_dst=${dport}`;
       for (const f of [udp('0.0.0.0', '255.255.255.255', BCAST), udp(IP.b1, '255.255.255.255', BCAST), udp(IP.b1, '192.168.20.33', GW)]) {
@@ -180,9 +180,13 @@ describe.skipIf(!canRun)('security groups on real OVS (ofproto/trace)', () => {
         expect(destinations(t), f).toEqual([`vxlan:0@${DHCP}`].map((d) => d.replace(':0@', `:${destinations(t)[0]?.match(/vxlan:(\d+)@/)?.[1]}@`)));
         expect(t.raw, f).not.toMatch(/ct\(/); // never through conntrack or the rules
       }
-      const mdns = await lab.trace('compute-1', udp(IP.b1, '255.255.255.255', BCAST, 5353, 5353));
-      expect(last(mdns)).toMatchObject({ table: TABLE.PORT_SECURITY, priority: P1.IP_MULTICAST });
+      // db (vm-b1) may send udp 53 only: a broadcast to 5353 is refused by its egress rules, one to 53 goes out as broadcast.
+      const mdns = await lab.trace('compute-1', udp(IP.b1, '255.255.255.255', BCAST, 5353, 5353), undefined, NEW);
+      expect(last(mdns)).toEqual({ table: TABLE.EGRESS_ACL, priority: P2.DENIED, cookie: vm('b1') });
       expect(mdns.dropped).toBe(true);
+      const dns = await lab.trace('compute-1', udp(IP.b1, '255.255.255.255', BCAST, 5353, 53), undefined, NEW);
+      expect(hit(dns, TABLE.EGRESS_ACL, P2.RULE, rule(GROUP.db, 7))).toBe(true);
+      expect(hit(dns, TABLE.EGRESS_OUT, PRIORITY[TABLE.EGRESS_OUT].MULTICAST)).toBe(true);
     });
 
     it('IPv6 is dropped; other ethertypes pass port security by MAC alone', async () => {

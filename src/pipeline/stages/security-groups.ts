@@ -89,7 +89,6 @@ function nodeFlows(ctx: CompileContext, view: NodeView): readonly FlowMod[] {
   if (!enforced(ctx, view)) return NONE;
   const cookie = cookieFor('node', view.info.tunnelIp, 'sg');
   const out: FlowMod[] = [
-    flow({ table: TABLE.PORT_SECURITY, priority: P1.IP_MULTICAST, cookie, match: match(F.ethTypeIp, F.multicastDst) }),
     flow({ table: TABLE.PORT_SECURITY, priority: P1.IPV6, cookie, match: match(ETH_IPV6) }),
     flow({ table: TABLE.PORT_SECURITY, priority: P1.OTHER, cookie, match: [], goto: TABLE.EGRESS_OUT }),
     flow({ table: TABLE.EGRESS_OUT, priority: P3.MULTICAST, cookie, match: match(F.multicastDst), goto: TABLE.BROADCAST }),
