@@ -158,13 +158,18 @@ describe('security groups with real packets (issue 17)', () => {
     expect(flows.json.flows.filter((f) => f.text.includes(res.json.vm.ip))).toEqual([]);
   });
 
-  it('CIDR rules: a /32 lets one VM in, deleting the rule shuts it out again', async () => {
+  it('CIDR rules: a /32 lets one VM in, deleting the rule shuts it out again; each change is one flow-mod', async () => {
+    const mods0 = await metricSum('minicloud_flow_mods_sent_total');
     const id = await addRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteCidr: `${ip('other')}/32` });
+    const mods1 = await metricSum('minicloud_flow_mods_sent_total');
     const allowed = await ask('other', 'TCP', ip('db-1'), 5432);
     expect((await cloud.api('DELETE', `/api/v1/security-groups/db/rules/${id}`)).status).toBe(200);
+    const mods2 = await metricSum('minicloud_flow_mods_sent_total');
     const after = await ask('other', 'TCP', ip('db-1'), 5432);
-    console.log(`CIDR rule ${ip('other')}/32 -> db-1:5432: ${allowed || 'refused'}; rule deleted: ${after || 'refused'}`);
+    console.log(`CIDR rule ${ip('other')}/32 -> db-1:5432: ${allowed || 'refused'} (${mods1 - mods0} flow-mods to add it); rule deleted: ${after || 'refused'} (${mods2 - mods1} flow-mods)`);
     expect([allowed, after]).toEqual(['db', '']);
+    // db has one member (db-1, on c1): the rule is one row there, nothing anywhere else.
+    expect([mods1 - mods0, mods2 - mods1]).toEqual([1, 1]);
   });
 
   it('egress to the outside through the gateway still works under default', async () => {
