@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import { parsePing, vmExec, type PingResult } from './traffic.js';
-import type { DatapathInfo, NodeView, VmView } from '../../src/controller/cloud-service.js';
+import type { DatapathInfo, NodeDetails, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcn';
 const C1 = `${P}-c1`;
@@ -44,7 +44,7 @@ async function ping(from: string, to: string, count = 10): Promise<PingResult> {
   return parsePing(r.stdout);
 }
 
-const nodes = (): Promise<NodeView[]> => apiNodes(cloud);
+const nodes = (): Promise<NodeDetails[]> => apiNodes(cloud);
 const datapaths = (): Promise<DatapathInfo[]> => apiDatapaths(cloud);
 
 /** Runs a command in a node's namespace (with its OVS run directory), answering stdout, or '' when it fails. */

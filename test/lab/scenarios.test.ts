@@ -10,7 +10,7 @@ import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
 import { capture, flowsMentioning, parsePing, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { VmExecResult, VmView } from '../../src/controller/cloud-service.js';
 
 const P = 'mcl';
 const C1 = `${P}-c1`;
@@ -30,7 +30,7 @@ const vms = new Map<string, VmView>();
 const ip = (vm: string): string => vms.get(vm)!.ip;
 const vmNs = (vm: string): string => `${P}v-${vm}`;
 
-const exec = (vm: string, command: string[]): Promise<ExecResult> => vmExec(cloud, vm, command);
+const exec = (vm: string, command: string[]): Promise<VmExecResult> => vmExec(cloud, vm, command);
 
 async function ping(vm: string, to: string, count = 5, interval = '0.1'): Promise<PingResult> {
   const r = await exec(vm, ['ping', '-n', '-c', String(count), '-i', interval, '-W', '2', to]);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
-import type { ExecResult } from '../../src/controller/cloud-service.js';
+import type { VmExecResult } from '../../src/controller/cloud-service.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 
 export interface Capture {
@@ -72,8 +72,8 @@ export function parsePing(text: string): PingResult {
 }
 
 /** Runs a command in a VM through the public API (POST /api/v1/vms/:name/exec); the request itself must succeed. */
-export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Promise<ExecResult> {
-  const res = await cloud.api<ExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
+export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Promise<VmExecResult> {
+  const res = await cloud.api<VmExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return res.json;
 }
