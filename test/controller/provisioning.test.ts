@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.js';
 import { resolveConfig } from '../../src/controller/config.js';
-import { dpidTextForNode } from '../../src/controller/network.js';
+import { CloudNetwork, dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
+import { Controller } from '../../src/runtime/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
 import { hasOpenssl, opensslTime, TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
@@ -140,6 +141,17 @@ describe('bootstrapSpecFor', () => {
     expect(s.stateDir).toBe('/tmp/lab/nodes/gw1/state');
     expect(s.datapathId).toBe('0000000000000abc');
     expect(spec('c1', records, provisioningSettings(resolveConfig({ provisioning: { controller: ['tcp:1.2.3.4:6653'] } })))!.controller).toEqual(['tcp:1.2.3.4:6653']);
+  });
+
+  it('the datapath id: the openflow.datapathIds entry (any case, any length) or the derived one, as the glue maps it', () => {
+    const overrides = { gw1: 'ABC' };
+    expect(dpidTextForNode('gw1', overrides)).toBe('0000000000000abc');
+    expect(dpidForNode('c1', overrides)).toBe(dpidForNode('c1'));
+    expect(dpidTextForNode('c1')).toMatch(/^4d43[0-9a-f]{12}$/);
+    // Own keys only: an inherited property is no override.
+    expect(dpidForNode('constructor', overrides)).toBe(dpidForNode('constructor'));
+    const network = new CloudNetwork({ controller: new Controller({ desiredState: () => ({ flows: [] }) }), cloud: () => ({ nodes: [], subnets: [], vms: [] }), datapathIds: overrides });
+    for (const n of ['gw1', 'c1', 'constructor']) expect(network.dpidOf(n), n).toBe(dpidForNode(n, overrides));
   });
 
   it('config: provisioning keys, defaults and MINICLOUD_* overrides', () => {
