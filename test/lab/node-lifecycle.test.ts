@@ -16,6 +16,7 @@ import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import { parsePing, vmExec, type PingResult } from './traffic.js';
 import type { DatapathInfo, NodeDetails, VmView } from '../../src/controller/cloud-service.js';
+import { ipv4ToNumber } from '../../src/topology/model.js';
 
 const P = 'mcn';
 const C1 = `${P}-c1`;
@@ -54,7 +55,7 @@ function onNode(node: string, cmd: string, args: string[]): Promise<string> {
 
 /** The dotted and hex forms of an IPv4 address, as ovs-ofctl may print it (set_field:A.B.C.D->tun_dst, 0x...). */
 function ipForms(ip: string): string[] {
-  const hex = ip.split('.').reduce((n, o) => n * 256 + Number(o), 0).toString(16);
+  const hex = ipv4ToNumber(ip).toString(16);
   return [ip, `0x${hex}`];
 }
 
