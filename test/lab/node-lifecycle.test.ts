@@ -14,7 +14,8 @@ import { namespacesWith, type LabNodeDef } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
-import { parsePing, vmExec, type PingResult } from './traffic.js';
+import type { PingResult } from '../helpers/ping.js';
+import { pingFrom } from './traffic.js';
 import type { DatapathInfo, NodeDetails, VmView } from '../../src/controller/cloud-service.js';
 import { ipv4ToNumber } from '../../src/topology/model.js';
 
@@ -40,10 +41,7 @@ async function createVm(name: string, node: string): Promise<VmView> {
   return res.json.vm;
 }
 
-async function ping(from: string, to: string, count = 10): Promise<PingResult> {
-  const r = await vmExec(cloud, from, ['ping', '-n', '-c', String(count), '-i', '0.1', '-W', '2', vms.get(to)!.ip]);
-  return parsePing(r.stdout);
-}
+const ping = (from: string, to: string, count = 10): Promise<PingResult> => pingFrom(cloud, from, vms.get(to)!.ip, { count, interval: '0.1', waitS: 2, numeric: true });
 
 const nodes = (): Promise<NodeDetails[]> => apiNodes(cloud);
 const datapaths = (): Promise<DatapathInfo[]> => apiDatapaths(cloud);
