@@ -66,7 +66,7 @@ export interface VmSpec {
   readonly port: string;
 }
 
-export interface ExecResult {
+export interface VmExecResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -79,7 +79,7 @@ export interface VmBackend {
   stop(spec: VmSpec): Promise<void>;
   /** Idempotent: a VM that is already gone is not an error. */
   delete(spec: VmSpec): Promise<void>;
-  exec?(spec: VmSpec, argv: readonly string[]): Promise<ExecResult>;
+  exec?(spec: VmSpec, argv: readonly string[]): Promise<VmExecResult>;
   /** The node left the cloud (it had no VMs): forget what was kept for it (its driver, its connection). */
   nodeRemoved?(name: string): void;
 }
@@ -215,7 +215,7 @@ export interface CreateVmInput {
   readonly node?: string;
 }
 
-export interface NodeView extends Omit<NodeRecord, 'roles'> {
+export interface NodeDetails extends Omit<NodeRecord, 'roles'> {
   readonly roles: NodeRole[];
   readonly used: { readonly cpus: number; readonly memoryMiB: number; readonly vms: number };
   readonly provisioning?: ProvisioningView;
@@ -288,23 +288,23 @@ export class CloudService {
 
   // --- nodes
 
-  listNodes(): NodeView[] {
+  listNodes(): NodeDetails[] {
     return this.store.read((r) => {
       const vms = r.listVms();
-      return r.listNodes().map((n) => this.nodeView(n, vms));
+      return r.listNodes().map((n) => this.nodeDetails(n, vms));
     });
   }
 
-  getNode(name: string): NodeView {
-    return this.store.read((r) => this.nodeView(mustGetNode(r, name), r.listVms({ node: name })));
+  getNode(name: string): NodeDetails {
+    return this.store.read((r) => this.nodeDetails(mustGetNode(r, name), r.listVms({ node: name })));
   }
 
-  private nodeView(node: NodeRecord, vms: readonly VmRecord[]): NodeView {
+  private nodeDetails(node: NodeRecord, vms: readonly VmRecord[]): NodeDetails {
     const p = this.deps.provisioning?.(node.name);
-    return { ...nodeView(node, vms), ...(p && { provisioning: { state: p.state, at: p.at, ...(p.error !== undefined && { error: p.error }) } }) };
+    return { ...nodeDetails(node, vms), ...(p && { provisioning: { state: p.state, at: p.at, ...(p.error !== undefined && { error: p.error }) } }) };
   }
 
-  async addNode(input: AddNodeInput, ctx: OpContext = {}): Promise<Mutation<NodeView>> {
+  async addNode(input: AddNodeInput, ctx: OpContext = {}): Promise<Mutation<NodeDetails>> {
     const node = this.store.write((w) => {
       const record = this.checkNewNode(w, input);
       w.insertNode(record);
@@ -313,7 +313,7 @@ export class CloudService {
     });
     this.log(ctx).info({ node: node.name, roles: node.roles }, 'node added');
     const network = await this.applies.request(this.allNodes());
-    return { value: this.nodeView(node, []), network };
+    return { value: this.nodeDetails(node, []), network };
   }
 
   /** Removed nodes whose undo on the node has not yet gone through (retried with backoff, and at every start). */
@@ -531,7 +531,7 @@ export class CloudService {
     return this.transition(name, 'stop', ['running', 'error'], 'stopped', ctx);
   }
 
-  async execVm(name: string, argv: readonly string[]): Promise<ExecResult> {
+  async execVm(name: string, argv: readonly string[]): Promise<VmExecResult> {
     const backend = this.deps.backend;
     if (!backend.exec) throw new Unsupported('this VM backend cannot run commands in a VM');
     const vm = this.getVm(name);
@@ -853,7 +853,7 @@ function mustGetVm(r: StoreReader, name: string): VmRecord {
   return v;
 }
 
-function nodeView(node: NodeRecord, vms: readonly VmRecord[]): NodeView {
+function nodeDetails(node: NodeRecord, vms: readonly VmRecord[]): NodeDetails {
   const mine = vms.filter((v) => v.node === node.name);
   return {
     ...node,

@@ -35,15 +35,20 @@ import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkAppli
 /** The runtime's ownership cookie: the pipeline's "MC" prefix. Flows with other cookies are left alone. */
 export const OWNERSHIP_COOKIE = { value: OURS, mask: OURS_MASK } as const;
 
-/** The datapath id a node's br0 gets at bootstrap: 0x4d43 ("MC") then the first 48 bits of sha256(name). */
-export function dpidForNode(name: string): bigint {
+/**
+ * The datapath id a node's br0 gets at bootstrap and is known by: its `openflow.datapathIds` entry when `overrides`
+ * has one, else 0x4d43 ("MC") then the first 48 bits of sha256(name). Provisioning and the glue both ask here.
+ */
+export function dpidForNode(name: string, overrides?: Readonly<Record<string, string>>): bigint {
+  // Own keys only: a node may be called "constructor".
+  if (overrides !== undefined && Object.hasOwn(overrides, name)) return BigInt(`0x${overrides[name]}`);
   const h = createHash('sha256').update(`minicloud-node:${name}`).digest();
   return (0x4d43n << 48n) | BigInt(h.readUIntBE(0, 6));
 }
 
 /** As `ovs-vsctl set bridge br0 other_config:datapath-id=...` wants it. */
-export function dpidTextForNode(name: string): string {
-  return formatDpid(dpidForNode(name));
+export function dpidTextForNode(name: string, overrides?: Readonly<Record<string, string>>): string {
+  return formatDpid(dpidForNode(name, overrides));
 }
 
 export interface NetworkOptions {
@@ -81,19 +86,17 @@ const counter = (n: bigint): number => (n === U64 ? 0 : Number(n));
 
 export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, Resyncer, StatsSource {
   private readonly controller: Controller;
-  private readonly overrides = new Map<string, bigint>();
   private readonly state = new Map<string, NodeState>();
   private compiled: { revision: number; cloud: Cloud; index: CloudIndex; ctx: CompileContext } | undefined;
   private echoTimer: NodeJS.Timeout | undefined;
-  /** Derived datapath ids by node name (a SHA-256 each: worth keeping). */
-  private readonly derived = new Map<string, bigint>();
+  /** Datapath ids by node name (a SHA-256 each: worth keeping). */
+  private readonly dpids = new Map<string, bigint>();
   private byDpid: { cloud: Cloud; nodes: Map<bigint, string> } | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly opts: NetworkOptions) {
     this.controller = opts.controller;
     this.now = opts.now ?? (() => new Date());
-    for (const [node, text] of Object.entries(opts.datapathIds ?? {})) this.overrides.set(node, BigInt(`0x${text}`));
     this.wireEvents();
   }
 
@@ -119,10 +122,8 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   }
 
   dpidOf(node: string): bigint {
-    const fixed = this.overrides.get(node);
-    if (fixed !== undefined) return fixed;
-    let d = this.derived.get(node);
-    if (d === undefined) this.derived.set(node, (d = dpidForNode(node)));
+    let d = this.dpids.get(node);
+    if (d === undefined) this.dpids.set(node, (d = dpidForNode(node, this.opts.datapathIds)));
     return d;
   }
 

@@ -116,7 +116,7 @@ export function bootstrapSpecFor(
   const mtu = settings.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
   const overlayMtu = overlayMtuFor(records.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
   if (controller.length === 0) throw new NotYetProvisionable('provisioning.controller is empty: the nodes need a target to reach the controller');
-  const datapathId = settings.datapathIds?.[node.name]?.toLowerCase().padStart(16, '0') ?? dpidTextForNode(node.name);
+  const datapathId = dpidTextForNode(node.name, settings.datapathIds);
   let ssl: SslSpec | undefined;
   try {
     ssl = settings.sslFor?.(node.name, BigInt(`0x${datapathId}`));

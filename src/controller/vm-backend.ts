@@ -9,7 +9,7 @@ import { ExecOutputLimitError, ImageNotFoundError, LxdVmDriver, NetnsVmDriver, V
 import { IMAGE_ALIAS, matchesRule } from '../topology/names.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
-import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
+import type { VmExecResult, VmBackend, VmSpec } from './cloud-service.js';
 import { Conflict, Invalid } from './errors.js';
 import type { NodeExecutors } from './node-executors.js';
 
@@ -91,7 +91,7 @@ export class NodeBackends implements VmBackend {
     await this.driver(spec.node)?.delete(spec.name);
   }
 
-  async exec(spec: VmSpec, argv: readonly string[]): Promise<ExecResult> {
+  async exec(spec: VmSpec, argv: readonly string[]): Promise<VmExecResult> {
     const d = this.driver(spec.node);
     if (!d) throw new Error(`node '${spec.node.name}' has no VM backend (vms.backend none): its VMs are managed elsewhere`);
     const limit = this.opts.vms.execMaxOutputBytes;

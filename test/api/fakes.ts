@@ -3,7 +3,7 @@
 import type {
   DatapathInfo,
   DatapathView,
-  ExecResult,
+  VmExecResult,
   FlowReader,
   FlowRow,
   NetworkApplier,
@@ -75,7 +75,7 @@ export class FakeBackend implements VmBackend {
     this.vms.delete(spec.name);
   }
 
-  async exec(spec: VmSpec, argv: readonly string[]): Promise<ExecResult> {
+  async exec(spec: VmSpec, argv: readonly string[]): Promise<VmExecResult> {
     this.must(spec.name);
     return { exitCode: 0, stdout: `${argv.join(' ')} on ${spec.name}\n`, stderr: '' };
   }

@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/api/metrics.js';
 import { resolveConfig } from '../../src/controller/config.js';
-import { dpidTextForNode } from '../../src/controller/network.js';
+import { CloudNetwork, dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
 import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
+import { Controller } from '../../src/runtime/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
 import { hasOpenssl, opensslTime, TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
@@ -142,6 +143,17 @@ describe('bootstrapSpecFor', () => {
     expect(spec('c1', records, provisioningSettings(resolveConfig({ provisioning: { controller: ['tcp:1.2.3.4:6653'] } })))!.controller).toEqual(['tcp:1.2.3.4:6653']);
   });
 
+  it('the datapath id: the openflow.datapathIds entry (any case, any length) or the derived one, as the glue maps it', () => {
+    const overrides = { gw1: 'ABC' };
+    expect(dpidTextForNode('gw1', overrides)).toBe('0000000000000abc');
+    expect(dpidForNode('c1', overrides)).toBe(dpidForNode('c1'));
+    expect(dpidTextForNode('c1')).toMatch(/^4d43[0-9a-f]{12}$/);
+    // Own keys only: an inherited property is no override.
+    expect(dpidForNode('constructor', overrides)).toBe(dpidForNode('constructor'));
+    const network = new CloudNetwork({ controller: new Controller({ desiredState: () => ({ flows: [] }) }), cloud: () => ({ nodes: [], subnets: [], vms: [] }), datapathIds: overrides });
+    for (const n of ['gw1', 'c1', 'constructor']) expect(network.dpidOf(n), n).toBe(dpidForNode(n, overrides));
+  });
+
   it('config: provisioning keys, defaults and MINICLOUD_* overrides', () => {
     expect(resolveConfig({}).provisioning).toEqual({ enabled: false, controller: [], stateDir: '/var/lib/minicloud' });
     const c = resolveConfig({}, {
@@ -214,7 +226,7 @@ describe('Provisioner', () => {
   /** The cloud with gw2 reached at another SSH target. */
   const at = (target: string): CloudRecords => ({ ...records, nodes: records.nodes.map((n) => (n.name === 'gw2' ? { ...n, sshTarget: target } : n)) });
   /** Polls fast: a failed state lasts only the retry delay (20 ms). */
-  const until = <T>(what: string, probe: () => T, ok: (v: T) => boolean): Promise<T> => waitFor(what, probe, ok, 5_000, 2);
+  const waitBriefly = <T>(what: string, probe: () => T, ok: (v: T) => boolean): Promise<T> => waitFor(what, probe, ok, 5_000, 2);
   const exec: Executor = { target: 'fake', run: () => Promise.reject(new Error('not used')), close: () => Promise.resolve() };
   function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
     let current = initial;
@@ -346,7 +358,7 @@ describe('Provisioner', () => {
   it('logs a failure with the node and the failing command, shows it, and retries until it works', async () => {
     const t = setup({ ...records, nodes: records.nodes.filter((n) => n.name === 'gw1') }, { failBootstrap: 2 });
     t.p.notify();
-    await until('gw1 failed', () => t.p.status('gw1'), (s) => s?.state === 'failed');
+    await waitBriefly('gw1 failed', () => t.p.status('gw1'), (s) => s?.state === 'failed');
     expect(t.p.status('gw1')).toMatchObject({ state: 'failed', error: expect.stringContaining('ovs-vsctl add-br br0 exited 1') });
     expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'failed', failures: 1 }]);
     expect(t.errors[0]).toMatchObject({ node: 'gw1', err: expect.stringContaining('[netns:gw1] ovs-vsctl') });
@@ -362,9 +374,9 @@ describe('Provisioner', () => {
     const only = (...names: string[]): CloudRecords => ({ ...records, nodes: records.nodes.filter((n) => names.includes(n.name)) });
     const t = setup(only('gw1'), { failBootstrap: 100 });
     t.p.notify();
-    await until('gw1 failed', () => t.p.status('gw1')?.state, (s) => s === 'failed');
+    await waitBriefly('gw1 failed', () => t.p.status('gw1')?.state, (s) => s === 'failed');
     t.change(only());
-    await until('gw1 removed', () => ({ calls: t.calls, status: t.p.status('gw1') }), (v) => v.calls.includes('remove gw1') && v.status === undefined);
+    await waitBriefly('gw1 removed', () => ({ calls: t.calls, status: t.p.status('gw1') }), (v) => v.calls.includes('remove gw1') && v.status === undefined);
     expect(t.calls.at(-1)).toBe('remove gw1');
     await t.p.stop();
   });
@@ -374,8 +386,8 @@ describe('Provisioner', () => {
     await t.started();
     t.fail.bootstrap = 1;
     t.p.recheck('gw1');
-    await until('gw1 failed after the recheck', () => t.p.status('gw1')?.state, (s) => s === 'failed');
-    await until('gw1 ready after the retry', () => t.p.status('gw1')?.state, (s) => s === 'ready');
+    await waitBriefly('gw1 failed after the recheck', () => t.p.status('gw1')?.state, (s) => s === 'failed');
+    await waitBriefly('gw1 ready after the retry', () => t.p.status('gw1')?.state, (s) => s === 'ready');
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1']);
     await t.p.stop();
   });
@@ -393,7 +405,7 @@ describe('Provisioner', () => {
     t.change(without('gw2'));
     const gw2 = () => t.p.samples().find((s) => s.node === 'gw2');
     expect(gw2()).toEqual({ node: 'gw2', state: 'removing', failures: 0 }); // its removal is running
-    await until('a failed removal of gw2', gw2, (s) => s?.failures === 1);
+    await waitBriefly('a failed removal of gw2', gw2, (s) => s?.failures === 1);
     expect(gw2()?.state).toBe('removing');
     expect(t.p.status('gw2')).toBeUndefined(); // the record is gone: the API has no node to show it on
     expect(t.errors.at(-1)).toMatchObject({ node: 'gw2', err: expect.stringContaining('ovs-vsctl del-br br0 exited 1') });
@@ -401,7 +413,7 @@ describe('Provisioner', () => {
       'minicloud_node_provisioning{node="gw2",state="removing"} 1',
       'minicloud_node_provisioning_failures_total{node="gw2"} 1',
     ]);
-    await until('gw2 removed', gw2, (s) => s === undefined);
+    await waitBriefly('gw2 removed', gw2, (s) => s === undefined);
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'remove gw2']);
     expect(t.p.samples().map((s) => s.node).sort()).toEqual(['c1', 'dh', 'gw1', 'mgmt', 'sw']);
     expect(await scrape()).toEqual([]);
@@ -414,9 +426,9 @@ describe('Provisioner', () => {
     t.reachedAt.length = 0;
     t.fail.remove = 1;
     t.change(without('gw2'));
-    await until('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
+    await waitBriefly('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
     t.change(at('root@new-host'));
-    await until('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
+    await waitBriefly('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'bootstrap gw2']);
     expect(t.reachedAt.filter((r) => r.startsWith('gw2@'))).toEqual(['gw2@root@old-host', 'gw2@root@old-host', 'gw2@root@new-host']);
     await t.p.stop();
@@ -427,9 +439,9 @@ describe('Provisioner', () => {
     await t.started();
     t.fail.remove = 1;
     t.change(without('gw2'));
-    await until('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
+    await waitBriefly('a removal of gw2', () => t.calls, (c) => c.includes('remove gw2'));
     t.change(records);
-    await until('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
+    await waitBriefly('gw2 bootstrapped again', () => ({ calls: t.calls, status: t.p.status('gw2') }), (v) => v.status?.state === 'ready' && v.calls.includes('bootstrap gw2'));
     expect(t.calls).toEqual(['remove gw2', 'bootstrap gw2']);
     await t.p.stop();
   });

@@ -15,7 +15,8 @@ import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
-import { parsePing, vmExec } from './traffic.js';
+import { parsePing } from '../helpers/ping.js';
+import { vmExec } from './traffic.js';
 
 const P = 'mcq';
 const C1 = `${P}-c1`;

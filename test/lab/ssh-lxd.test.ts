@@ -107,7 +107,7 @@ describe('LXD VMs on a node reached over real SSH', () => {
 
   it('3: the LXD VM pings the netns VM on c1 (10/10 each way) and its gateway', async () => {
     const pairs = [['l1', vm('n1').ip], ['n1', vm('l1').ip], ['l1', subnet.gatewayIp]] as const;
-    for (const [from, to] of pairs) await pingFrom(lab(), from, to, 1); // warm-up: the guests' ARP
+    for (const [from, to] of pairs) await pingFrom(lab(), from, to, { count: 1 }); // warm-up: the guests' ARP
     for (const [from, to] of pairs) {
       const r = await pingFrom(lab(), from, to);
       console.log(`step 3: ${from} -> ${to}: ${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`);

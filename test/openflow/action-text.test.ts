@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseActions, parseInstructions, formatActions, formatInstructions, ActionSyntaxError, type ActionParseContext } from '../../src/openflow/action-text.js';
 import type { Instruction } from '../../src/openflow/types.js';
 import { captureFlowMods, hasOvsOfctl, ofctlParseFlow } from '../helpers/ofctl-capture.js';
-import { decodeInstructionBytes, encodeInstructionsToBytes, toHex, flowModBytes } from '../helpers/action-bytes.js';
+import { decodeInstructionBytes, encodeInstructionsToBytes, flowModBytes } from '../helpers/action-bytes.js';
+import { toHex } from '../helpers/hex.js';
 import { spawnSync } from 'node:child_process';
 
 interface Case {

@@ -11,8 +11,8 @@ import type { FlowMod, FlowStats } from '../../src/openflow/types.js';
 import { Writer, pad8 } from '../../src/openflow/writer.js';
 import { captureFlowMods, hasOvsOfctl, ofctlParseFlow, ofctlPrint } from '../helpers/ofctl-capture.js';
 import { loadFlowVectors } from '../helpers/fixtures-vectors.js';
+import { toHex } from '../helpers/hex.js';
 
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const OFCTL = hasOvsOfctl();
 
 function matchBytes(flow: FlowMod): Uint8Array {

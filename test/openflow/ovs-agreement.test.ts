@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFlow, formatFlow } from '../../src/openflow/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod } from '../../src/openflow/types.js';
-import { flowModText, haveOvsOfctl, ofpParseBatch, toHex } from '../helpers/fixtures-ofp.js';
+import { flowModText, haveOvsOfctl, ofpParseBatch } from '../helpers/fixtures-ofp.js';
+import { toHex } from '../helpers/hex.js';
 import { knownUnsupported, loadFlowVectors, xidOf, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
 
 const vectors = loadFlowVectors();

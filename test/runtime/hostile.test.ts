@@ -14,7 +14,8 @@ import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import type { SyncStats } from '../../src/runtime/sync.js';
 import { FakeSwitch, switchLike, type Answer } from './fake-switch.js';
-import { bridgeDpid, cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { bridgeDpid, cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 const IDLE = 500;
 const DRIPPING = 500;
