@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp, type App } from '../../src/api/app.js';
 import type { ApiLimits } from '../../src/api/limits.js';
-import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { createMetrics, type Metrics } from '../../src/daemon/metrics.js';
 import { ApiTokens } from '../../src/api/tokens.js';
-import { CloudService } from '../../src/controller/cloud-service.js';
+import { CloudService } from '../../src/cloud/service.js';
 import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
 

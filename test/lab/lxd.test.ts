@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labLxdBaseDir } from '../../src/controller/node-executors.js';
+import { labLxdBaseDir } from '../../src/daemon/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { ExecResult, VmView } from '../../src/cloud/service.js';
 import type { NetnsExecutor } from '../../src/hosts/netns.js';
 
 const P = 'mcx';

@@ -1,7 +1,7 @@
 // The network glue's side of the listener's rules: which datapaths have a desired state (`manages`) and which
 // addresses a node's datapath id is pinned to (`openflow.pinAddresses`).
 import { describe, expect, it } from 'vitest';
-import { CloudNetwork, dpidForNode, sshTargetAddress } from '../../src/controller/network.js';
+import { CloudNetwork, dpidForNode, sshTargetAddress } from '../../src/daemon/network.js';
 import { Controller } from '../../src/runtime/controller.js';
 import type { Cloud } from '../../src/topology/model.js';
 

@@ -1,12 +1,12 @@
-// The bootstrap spec each node gets from the cloud records (src/controller/provisioning.ts).
+// The bootstrap spec each node gets from the cloud records (src/daemon/provisioning.ts).
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/api/metrics.js';
-import { resolveConfig } from '../../src/controller/config.js';
-import { dpidTextForNode } from '../../src/controller/network.js';
-import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { dpidTextForNode } from '../../src/daemon/network.js';
+import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/daemon/provisioning.js';
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';

@@ -20,7 +20,7 @@ import {
 import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
-import type { Log } from './cloud-service.js';
+import type { Log } from '../cloud/service.js';
 import type { Config } from './config.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
 import { dpidTextForNode } from './network.js';

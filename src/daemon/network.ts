@@ -16,8 +16,8 @@
 // (`pinnedAddresses`: underlayIp, serviceIp and the host of its sshTarget when that is an IP address).
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Metrics, TableCounters } from '../api/metrics.js';
-import type { PortStats as PolledPortStats, StatsSource } from '../api/stats-poller.js';
+import type { Metrics, TableCounters } from './metrics.js';
+import type { PortStats as PolledPortStats, StatsSource } from './stats-poller.js';
 import { OFPP, OFPTT } from '../openflow/consts.js';
 import { formatFlow } from '../openflow/flow-text.js';
 import type { FlowMod, Message } from '../openflow/types.js';
@@ -29,8 +29,8 @@ import { CompileContext } from '../pipeline/stage.js';
 import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
 import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
-import type { NetworkResult } from './apply-queue.js';
-import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from './cloud-service.js';
+import type { NetworkResult } from '../cloud/apply-queue.js';
+import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from '../cloud/service.js';
 
 /** The runtime's ownership cookie: the pipeline's "MC" prefix. Flows with other cookies are left alone. */
 export const OWNERSHIP_COOKIE = { value: OURS, mask: OURS_MASK } as const;
@@ -314,7 +314,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
     this.echoTimer = undefined;
   }
 
-  // --- path MTU (src/controller/path-mtu.ts, the VM backends)
+  // --- path MTU (src/daemon/path-mtu.ts, the VM backends)
 
   /** The VM attached to interface `port` of `node`'s br0, with its MAC and its subnet's gateway IP. */
   vmAtPort(node: string, port: string): { readonly mac: Uint8Array; readonly gatewayIp: number } | undefined {

@@ -9,8 +9,8 @@ import { ExecOutputLimitError, ImageNotFoundError, LxdVmDriver, NetnsVmDriver, V
 import { IMAGE_ALIAS, matchesRule } from '../topology/names.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
-import type { ExecResult, VmBackend, VmSpec } from './cloud-service.js';
-import { Conflict, Invalid } from './errors.js';
+import type { ExecResult, VmBackend, VmSpec } from '../cloud/service.js';
+import { Conflict, Invalid } from '../cloud/errors.js';
 import type { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {

@@ -2,7 +2,7 @@
 import type { NodeRole } from '../topology/model.js';
 import type { NodeRemovalRecord } from '../topology/records.js';
 import type { CloudStore } from '../topology/store.js';
-import type { RemovalLedger } from './provisioning.js';
+import type { RemovalLedger } from '../daemon/provisioning.js';
 
 /** A removed node whose undo on the node (what its bootstrap made) has not yet gone through, as the API lists it. */
 export interface NodeRemovalView {
