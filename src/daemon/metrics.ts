@@ -7,7 +7,8 @@
 // Switch counters (ports, tables) are absolute values polled from OVS; they are turned into increments here, so a
 // `_total` stays monotonic in this process even when a switch restarts and its counters start again from zero.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from './provisioning.js';
+import type { Inventory } from '../cloud/index.js';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from './node-provisioning.js';
 import { REFUSAL_REASONS, type RefusalReason } from '../runtime/admission.js';
 
 export const ERROR_TYPES = [
@@ -52,12 +53,6 @@ export interface VmLabels {
   readonly vm: string;
   readonly subnet: string;
   readonly node: string;
-}
-
-export interface Inventory {
-  readonly vmsByState: Readonly<Record<string, number>>;
-  readonly nodesByRole: Readonly<Record<string, number>>;
-  readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
 }
 
 export interface MetricsOptions {

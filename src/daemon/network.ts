@@ -29,8 +29,7 @@ import { CompileContext } from '../pipeline/stage.js';
 import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
 import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
-import type { NetworkResult } from '../cloud/apply-queue.js';
-import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from '../cloud/service.js';
+import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, NetworkResult, ResyncOutcome, Resyncer } from '../cloud/index.js';
 
 /** The runtime's ownership cookie: the pipeline's "MC" prefix. Flows with other cookies are left alone. */
 export const OWNERSHIP_COOKIE = { value: OURS, mask: OURS_MASK } as const;

@@ -17,7 +17,7 @@ import { isOurs } from '../pipeline/cookie.js';
 import { PATH_MTU_METER } from '../pipeline/mtu.js';
 import { TABLE } from '../pipeline/tables.js';
 import type { Controller, Datapath } from '../runtime/index.js';
-import type { Log } from '../cloud/service.js';
+import type { Log } from '../cloud/index.js';
 
 /** The sending VM, as the model knows it. */
 export interface PortVm {

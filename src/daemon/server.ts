@@ -9,13 +9,14 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
 import { Controller } from '../runtime/index.js';
+import { toCloud, type CloudRecords } from '../topology/records.js';
 import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
-import { CloudService } from '../cloud/service.js';
+import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
 import { PathMtuResponder } from './path-mtu.js';
 import { NodeExecutors } from './node-executors.js';
-import { storeRemovalLedger } from '../cloud/node-removals.js';
+import { storeRemovalLedger } from './removal-ledger.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
@@ -72,11 +73,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const hostsLog = logger.child({ component: 'hosts' });
     const executors = new NodeExecutors(config.vms, hostsLog, config.hosts.maxOutputBytes);
     cleanups.push(() => executors.close());
-    const ref: { network?: CloudNetwork; service?: CloudService } = {};
+    // The store is the one source of the cloud: everything made before the service reads it from there.
+    const records = (): CloudRecords => store.read((r) => r.records());
+    const revision = (): number => store.read((r) => r.revision());
+    const ref: { network?: CloudNetwork } = {};
     const provisioner = config.provisioning.enabled
       ? new Provisioner({
-          records: () => ref.service!.records(),
-          revision: () => ref.service!.revision(),
+          records,
+          revision,
           removals: storeRemovalLedger(store),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
@@ -86,16 +90,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : undefined;
     if (provisioner) cleanups.push(() => provisioner.stop());
     if (provisioner) metrics.setProvisioning(() => provisioner.samples());
-    const backends = new NodeBackends({
-      vms: config.vms,
-      logger: hostsLog,
-      executors,
-      releaseRemovedNodes: !provisioner,
-      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
-      // The network glue is made below; VMs are only created once everything is up.
-      overlayMtu: () => ref.network!.overlayMtu(),
-    });
-
     // The controller and the network glue need each other: the controller asks the glue for desired states.
     const controller = new Controller({
       listen: config.openflow.listen,
@@ -127,11 +121,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const network = new CloudNetwork({
       controller,
-      cloud: () => ref.service!.cloud(),
-      revision: () => ref.service!.revision(),
+      cloud: () => toCloud(records()),
+      revision,
       datapathIds: config.openflow.datapathIds,
       extraAddresses: (node) => {
-        const target = ref.service!.records().nodes.find((n) => n.name === node)?.sshTarget;
+        const target = store.read((r) => r.getNode(node))?.sshTarget;
         const address = target === undefined ? undefined : sshTargetAddress(target);
         return address === undefined ? [] : [address];
       },
@@ -147,6 +141,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       overlayMtu: () => network.overlayMtu(),
       metrics,
       log: logger.child({ component: 'path-mtu' }),
+    });
+    const backends = new NodeBackends({
+      vms: config.vms,
+      logger: hostsLog,
+      executors,
+      releaseRemovedNodes: !provisioner,
+      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
+      overlayMtu: () => network.overlayMtu(),
     });
     const service = new CloudService({
       store,
@@ -164,7 +166,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: logger.child({ component: 'cloud' }),
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
-    ref.service = service;
+    metrics.setInventory(() => service.inventory());
     const interrupted = service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
 

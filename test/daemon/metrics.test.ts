@@ -2,7 +2,7 @@
 // label sets stay bounded (series of removed VMs, subnets and nodes go away).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics, type PortCounters } from '../../src/daemon/metrics.js';
-import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../../src/daemon/provisioning.js';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../../src/daemon/node-provisioning.js';
 import { StatsPoller, type PortStats, type StatsSource } from '../../src/daemon/stats-poller.js';
 import { makeHarness, type Harness } from '../api/harness.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';

@@ -11,7 +11,7 @@ import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/cloud/service.js';
+import type { ExecResult, VmView } from '../../src/cloud/index.js';
 import type { NetnsExecutor } from '../../src/hosts/netns.js';
 
 const P = 'mcx';

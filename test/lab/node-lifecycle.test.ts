@@ -15,7 +15,7 @@ import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import { parsePing, vmExec, type PingResult } from './traffic.js';
-import type { DatapathInfo, NodeView, VmView } from '../../src/cloud/service.js';
+import type { DatapathInfo, NodeView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcn';
 const C1 = `${P}-c1`;

@@ -10,7 +10,7 @@ import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
 import { capture, flowsMentioning, parsePing, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/cloud/service.js';
+import type { ExecResult, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcl';
 const C1 = `${P}-c1`;

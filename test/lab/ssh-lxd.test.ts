@@ -17,7 +17,7 @@ import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { LXC_LINE, TestSshd, lxcLines, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { apiNode, stopSshLab } from './helpers.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
-import type { SubnetView, VmView } from '../../src/cloud/service.js';
+import type { SubnetView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcy';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N

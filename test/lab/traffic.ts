@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
-import type { ExecResult } from '../../src/cloud/service.js';
+import type { ExecResult } from '../../src/cloud/index.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 
 export interface Capture {
