@@ -23,7 +23,7 @@ import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord
 import type { Log } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
-import { dpidTextForNode } from './network.js';
+import { dpidTextForNode } from './node-pipelines.js';
 import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
 import type { NodeProvisioning, NodeProvisioningSample, NodeProvisioningState } from './node-provisioning.js';
 

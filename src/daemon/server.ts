@@ -14,6 +14,7 @@ import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { NodePipelines } from './node-pipelines.js';
 import { PathMtuResponder } from './path-mtu.js';
 import { NodeExecutors } from './node-executors.js';
 import { storeRemovalLedger } from './removal-ledger.js';
@@ -76,7 +77,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // The store is the one source of the cloud: everything made before the service reads it from there.
     const records = (): CloudRecords => store.read((r) => r.records());
     const revision = (): number => store.read((r) => r.revision());
-    const ref: { network?: CloudNetwork } = {};
     const provisioner = config.provisioning.enabled
       ? new Provisioner({
           records,
@@ -90,16 +90,29 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : undefined;
     if (provisioner) cleanups.push(() => provisioner.stop());
     if (provisioner) metrics.setProvisioning(() => provisioner.samples());
-    // The controller and the network glue need each other: the controller asks the glue for desired states.
+    // Which datapath is which node and what it must hold: the runtime asks on every connect, so it comes first.
+    const networkLog = logger.child({ component: 'network' });
+    const pipelines = new NodePipelines({
+      cloud: () => toCloud(records()),
+      revision,
+      datapathIds: config.openflow.datapathIds,
+      extraAddresses: (node) => {
+        const target = store.read((r) => r.getNode(node))?.sshTarget;
+        const address = target === undefined ? undefined : sshTargetAddress(target);
+        return address === undefined ? [] : [address];
+      },
+      log: networkLog,
+      mtu: config.network,
+    });
     const controller = new Controller({
       listen: config.openflow.listen,
       connect: config.openflow.connect,
       ...(config.openflow.tls && { tls: config.openflow.tls }),
       // The production node <-> dpid mapping: a certificate naming node A is refused on node B's datapath id.
-      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => ref.network!.nodeOf(dpid) } }),
+      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => pipelines.nodeOf(dpid) } }),
       ...(config.openflow.tls && { connector: { verifyHostname: config.openflow.tls.verifyHostname } }),
-      desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
-      manages: (dpid) => ref.network!.manages(dpid),
+      desiredState: pipelines.desiredState,
+      manages: (dpid) => pipelines.manages(dpid),
       sync: { cookie: OWNERSHIP_COOKIE },
       connection: {
         echoIntervalMs: config.openflow.echoIntervalSeconds * 1000,
@@ -111,29 +124,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         limits: { maxConnections: config.openflow.maxConnections, maxPendingPerAddress: config.openflow.maxPendingPerAddress },
         admission: {
           maxUnknown: config.openflow.maxUnknownDatapaths,
-          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => ref.network!.pinnedAddresses(dpid) }),
+          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => pipelines.pinnedAddresses(dpid) }),
         },
       },
       maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
       yieldToConnections: config.openflow.yieldToConnections,
       logger: logger.child({ component: 'openflow' }),
     });
-
-    const network = new CloudNetwork({
-      controller,
-      cloud: () => toCloud(records()),
-      revision,
-      datapathIds: config.openflow.datapathIds,
-      extraAddresses: (node) => {
-        const target = store.read((r) => r.getNode(node))?.sshTarget;
-        const address = target === undefined ? undefined : sshTargetAddress(target);
-        return address === undefined ? [] : [address];
-      },
-      metrics,
-      log: logger.child({ component: 'network' }),
-      mtu: config.network,
-    });
-    ref.network = network;
+    const network = new CloudNetwork({ controller, pipelines, metrics, log: networkLog });
     new PathMtuResponder({
       controller,
       nodeOf: (dpid) => network.nodeOf(dpid),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_API_LIMITS } from '../../src/api/limits.js';
 import { ConfigError, loadConfig, resolveConfig } from '../../src/daemon/config.js';
-import { dpidForNode, dpidTextForNode } from '../../src/daemon/network.js';
+import { dpidForNode, dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 
 describe('controller config', () => {
   it('has the documented defaults', () => {

@@ -12,7 +12,7 @@
 // VMs: the netns backend (src/hosts NetnsVmDriver) inside the lab nodes: a VM is a namespace `mcev-<name>` with a
 // veth whose other end is a port of the node's br0. All traffic stays inside namespaces this test made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dpidTextForNode } from '../../src/daemon/network.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';

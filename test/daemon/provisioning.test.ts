@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/daemon/metrics.js';
 import { resolveConfig } from '../../src/daemon/config.js';
-import { dpidTextForNode } from '../../src/daemon/network.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/daemon/provisioning.js';
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';

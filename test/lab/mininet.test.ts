@@ -24,7 +24,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/daemon/config.js';
-import { dpidForNode, dpidTextForNode } from '../../src/daemon/network.js';
+import { dpidForNode, dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { CommandError, run } from '../../src/lab/exec.js';

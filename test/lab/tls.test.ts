@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/daemon/config.js';
-import { dpidTextForNode } from '../../src/daemon/network.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { cleanupLab } from '../../src/lab/lab.js';
