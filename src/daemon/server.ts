@@ -134,9 +134,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const network = new CloudNetwork({ controller, pipelines, metrics, log: networkLog });
     new PathMtuResponder({
       controller,
-      nodeOf: (dpid) => network.nodeOf(dpid),
-      vmAtPort: (node, port) => network.vmAtPort(node, port),
-      overlayMtu: () => network.overlayMtu(),
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      vmAtPort: (node, port) => pipelines.vmAtPort(node, port),
+      overlayMtu: () => pipelines.overlayMtu(),
       metrics,
       log: logger.child({ component: 'path-mtu' }),
     });
@@ -146,7 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       executors,
       releaseRemovedNodes: !provisioner,
       ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
-      overlayMtu: () => network.overlayMtu(),
+      overlayMtu: () => pipelines.overlayMtu(),
     });
     const service = new CloudService({
       store,
@@ -174,7 +174,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     if (provisioner) {
       controller.datapaths.on('connected', (dp) => {
-        const node = network.nodeOf(dp.dpid);
+        const node = pipelines.nodeOf(dp.dpid);
         if (node !== undefined) provisioner.recheck(node);
       });
     }
