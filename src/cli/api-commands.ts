@@ -6,8 +6,7 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
-import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeDetails, SubnetView, VmView } from '../controller/cloud-service.js';
-import type { NodeRemovalView } from '../controller/node-removals.js';
+import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, SubnetView, VmView } from '../cloud/index.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
 

@@ -12,7 +12,7 @@ import type {
   Resyncer,
   VmBackend,
   VmSpec,
-} from '../../src/controller/cloud-service.js';
+} from '../../src/cloud/index.js';
 import type { Cloud } from '../../src/topology/model.js';
 
 /** Confirms every node but those marked disconnected; remembers each apply. */

@@ -4,7 +4,7 @@
 // under the older, wider rules stay readable and removable, and do not stop provisioning or DHCP for the others.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapSpecFor, dhcpReservations, type ProvisioningSettings } from '../../src/controller/provisioning.js';
+import { bootstrapSpecFor, dhcpReservations, type ProvisioningSettings } from '../../src/daemon/provisioning.js';
 import { reservationFiles } from '../../src/hosts/bootstrap/dhcp.js';
 import { validateNodeSpec, validateReservation } from '../../src/hosts/bootstrap/spec.js';
 import { LocalExecutor } from '../../src/hosts/local.js';

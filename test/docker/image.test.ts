@@ -20,7 +20,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { basename, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dpidTextForNode } from '../../src/controller/network.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import { run } from '../../src/lab/exec.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { until } from '../helpers/wait.js';

@@ -2,7 +2,7 @@
 // teardown of a lab with a node behind a test sshd.
 import { expect } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import type { DatapathInfo, NodeDetails } from '../../src/controller/cloud-service.js';
+import type { DatapathInfo, NodeDetails } from '../../src/cloud/index.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
 

@@ -6,13 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labLxdBaseDir } from '../../src/controller/node-executors.js';
+import { labLxdBaseDir } from '../../src/daemon/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
 import type { PingResult } from '../helpers/ping.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
-import type { VmExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { VmExecResult, VmView } from '../../src/cloud/index.js';
 import type { NetnsExecutor } from '../../src/hosts/netns.js';
 
 const P = 'mcx';

@@ -16,7 +16,7 @@ import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import type { PingResult } from '../helpers/ping.js';
 import { pingFrom } from './traffic.js';
-import type { DatapathInfo, NodeDetails, VmView } from '../../src/controller/cloud-service.js';
+import type { DatapathInfo, NodeDetails, VmView } from '../../src/cloud/index.js';
 import { ipv4ToNumber } from '../../src/topology/model.js';
 
 const P = 'mcn';

@@ -11,7 +11,7 @@ import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
 import { parsePing, pingArgv, type PingResult } from '../helpers/ping.js';
 import { capture, flowsMentioning, pingFrom, vmExec } from './traffic.js';
-import type { VmExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { VmExecResult, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcl';
 const C1 = `${P}-c1`;

@@ -14,7 +14,7 @@ import { TestSshd, linesOf, vsctlBr0, type InNodeSshd } from '../hosts/helpers/s
 import { waitFor } from '../helpers/wait.js';
 import { apiNode, stopSshLab, waitNode } from './helpers.js';
 import { capture, pingFrom } from './traffic.js';
-import type { VmView } from '../../src/controller/cloud-service.js';
+import type { VmView } from '../../src/cloud/index.js';
 
 const P = 'mcg';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N

@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labLxdBaseDir, labLxdDir } from '../../src/controller/node-executors.js';
+import { labLxdBaseDir, labLxdDir } from '../../src/daemon/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { LXC_LINE, TestSshd, lxcLines, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { apiNode, stopSshLab } from './helpers.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
-import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
+import type { SubnetView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcy';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N

@@ -18,7 +18,7 @@ import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNode, stopSshLab, waitDatapath, waitNode } from './helpers.js';
 import { capture, pingFrom, vmExec } from './traffic.js';
-import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
+import type { SubnetView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcs';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
-import type { VmExecResult } from '../../src/controller/cloud-service.js';
+import type { VmExecResult } from '../../src/cloud/index.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 import { parsePing, pingArgv, type PingOptions, type PingResult } from '../helpers/ping.js';
 

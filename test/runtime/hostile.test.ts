@@ -6,7 +6,7 @@
 // hostile connection is cut off by a bound (HELLO timeout, echo timeout, reply bounds).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/api/metrics.js';
+import { Metrics } from '../../src/daemon/metrics.js';
 import { type OvsInstance, stopAllOvs } from '../../src/lab/ovs.js';
 import { OFPET, OFPHFC, OFPMPF } from '../../src/openflow/consts.js';
 import type { Message } from '../../src/openflow/types.js';

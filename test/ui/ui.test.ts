@@ -15,10 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/controller/server.js';
+import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { startLabController, vmNetns, type LabController } from '../controller/lab.js';
+import { startLabController, vmNetns, type LabController } from '../daemon/lab.js';
 import { contrast, luminance } from '../helpers/contrast.js';
 import { until } from '../helpers/wait.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { CloudService } from '../../controller/cloud-service.js';
+import type { CloudService } from '../../cloud/index.js';
 import { CreateVmBody, Deleted, ErrorBody, ExecBody, VmExecResult, NameParams, NetworkResult, Vm, VmQuery } from '../schemas.js';
 
 const tags = ['vms'];

@@ -90,7 +90,7 @@ export interface NodeBootstrapSpec {
   readonly bridgeMac?: string;
   /**
    * br0's OpenFlow datapath id (16 hex digits), which tells the controller which node a switch is. The controller
-   * derives it from the node name (`dpidTextForNode` in src/controller/network.ts). Omitted: OVS's choice.
+   * derives it from the node name (`dpidTextForNode` in src/daemon/node-pipelines.ts). Omitted: OVS's choice.
    */
   readonly datapathId?: string;
   /** Userspace tunnelling layout (br-phy); omit on nodes whose underlay address is on a NIC. */

@@ -7,9 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudService, type VmBackend } from '../../src/controller/cloud-service.js';
-import { BackendFailed, Conflict } from '../../src/controller/errors.js';
-import { driverSpec } from '../../src/controller/vm-backend.js';
+import { BackendFailed, CloudService, Conflict, type VmBackend } from '../../src/cloud/index.js';
+import { driverSpec } from '../../src/daemon/vm-backend.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsVmDriver } from '../../src/hosts/vm/netns.js';
 import { cleanupLab, namespacesWith } from '../../src/lab/lab.js';
@@ -17,7 +16,7 @@ import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-sto
 import { FakeNetwork } from '../api/fakes.js';
 import { waitFor } from '../helpers/wait.js';
 import { cleanup, startLabNode, type LabNode } from '../hosts/helpers/lab.js';
-import { FaultyExecutor } from './faults.js';
+import { FaultyExecutor } from '../daemon/faults.js';
 
 const P = 'mcv';
 const NODE = `${P}-n1`;

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_API_LIMITS } from '../../src/api/limits.js';
-import { ConfigError, loadConfig, resolveConfig } from '../../src/controller/config.js';
-import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
+import { ConfigError, loadConfig, resolveConfig } from '../../src/daemon/config.js';
+import { dpidForNode, dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 
 describe('controller config', () => {
   it('has the documented defaults', () => {

@@ -1,79 +1,33 @@
-// The network glue between the cloud model and the OpenFlow runtime: which datapath is which node, what each
-// datapath must hold (the node's compiled pipeline, with port numbers learned from the switch by interface name),
-// and the CloudService collaborators that read or change the switches (NetworkApplier, FlowReader, DatapathView,
-// Resyncer) plus the StatsPoller's StatsSource and the runtime-event metrics.
-//
-// Node <-> datapath: every node's br0 has a datapath id derived from the node's name (`dpidForNode`: "MC" in the top
-// 16 bits, then 48 bits of SHA-256 of the name), set at bootstrap as `other_config:datapath-id`. Nothing is stored:
-// the mapping is a pure function of the name, so it survives controller restarts, store restores and switch
-// reinstalls, and a switch can be mapped on its first HELLO without any registration step. A bridge that can't carry
-// the derived id is mapped by `openflow.datapathIds` in the config (node name -> dpid). A datapath that maps to no
-// node is not synced when it connects (`manages`): it stays connected, holds no sync slot, and is synced as soon as
-// its node is added (the apply after addNode). An explicit resync of it (after its node was removed) gives it an empty
-// desired state: our flows (by cookie) are removed from it and nobody else's are touched.
-//
-// With `openflow.pinAddresses`, a node's datapath id is admitted only from the node's own addresses
-// (`pinnedAddresses`: underlayIp, serviceIp and the host of its sshTarget when that is an IP address).
-import { createHash } from 'node:crypto';
+// The network glue between the cloud and the OpenFlow runtime: the CloudService collaborators that read or change
+// the switches (NetworkApplier, FlowReader, DatapathView, Resyncer), the StatsPoller's StatsSource and the
+// runtime-event metrics. What each datapath must hold and which node it is comes from NodePipelines
+// (./node-pipelines.ts), made before the runtime's Controller, which asks it on every connect.
 import { isIP } from 'node:net';
-import type { Metrics, TableCounters } from '../api/metrics.js';
-import type { PortStats as PolledPortStats, StatsSource } from '../api/stats-poller.js';
+import type { Metrics, TableCounters } from './metrics.js';
+import type { PortStats as PolledPortStats, StatsSource } from './stats-poller.js';
 import { OFPP, OFPTT } from '../openflow/consts.js';
 import { formatFlow } from '../openflow/flow-text.js';
 import type { FlowMod, Message } from '../openflow/types.js';
-import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
-import { compileNode } from '../pipeline/compile.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
-import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
-import { CompileContext } from '../pipeline/stage.js';
-import type { Controller, Datapath, DesiredState, SyncStats } from '../runtime/index.js';
+import type { Controller, Datapath, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
-import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
-import type { NetworkResult } from './apply-queue.js';
-import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, ResyncOutcome, Resyncer } from './cloud-service.js';
+import type { Cloud } from '../topology/model.js';
+import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, NetworkResult, ResyncOutcome, Resyncer } from '../cloud/index.js';
+import type { NodePipelines } from './node-pipelines.js';
 
 /** The runtime's ownership cookie: the pipeline's "MC" prefix. Flows with other cookies are left alone. */
 export const OWNERSHIP_COOKIE = { value: OURS, mask: OURS_MASK } as const;
 
-/**
- * The datapath id a node's br0 gets at bootstrap and is known by: its `openflow.datapathIds` entry when `overrides`
- * has one, else 0x4d43 ("MC") then the first 48 bits of sha256(name). Provisioning and the glue both ask here.
- */
-export function dpidForNode(name: string, overrides?: Readonly<Record<string, string>>): bigint {
-  // Own keys only: a node may be called "constructor".
-  if (overrides !== undefined && Object.hasOwn(overrides, name)) return BigInt(`0x${overrides[name]}`);
-  const h = createHash('sha256').update(`minicloud-node:${name}`).digest();
-  return (0x4d43n << 48n) | BigInt(h.readUIntBE(0, 6));
-}
-
-/** As `ovs-vsctl set bridge br0 other_config:datapath-id=...` wants it. */
-export function dpidTextForNode(name: string, overrides?: Readonly<Record<string, string>>): string {
-  return formatDpid(dpidForNode(name, overrides));
-}
-
 export interface NetworkOptions {
   readonly controller: Controller;
-  /** The cloud as stored now (CloudService.cloud). */
-  readonly cloud: () => Cloud;
-  /** A number that changes whenever the cloud does (CloudService.revision): the compiled index is cached by it. */
-  readonly revision?: () => number;
-  /** Node name -> dpid (16 hex digits), for bridges that don't carry the derived id. */
-  readonly datapathIds?: Readonly<Record<string, string>>;
+  /** Which datapath is which node and what it must hold (given to `controller` too). */
+  readonly pipelines: NodePipelines;
   readonly metrics?: Metrics;
   readonly log?: Log;
-  /** More addresses a node's switch may connect from (with pinning), e.g. the host of its sshTarget. */
-  readonly extraAddresses?: (node: string) => readonly string[];
   /** How long an apply waits for a node's bundle to be confirmed before calling it pending (default 10 s). */
   readonly applyTimeoutMs?: number;
   readonly now?: () => Date;
-  /** network.underlayMtu and its per-node overrides (default 1500 everywhere). */
-  readonly mtu?: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
 }
-
-const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
-  const n = index.nodes.get(node)?.node;
-  return n !== undefined && isOverlayEndpoint(n);
-};
 
 interface NodeState {
   dpid: bigint;
@@ -86,67 +40,39 @@ const counter = (n: bigint): number => (n === U64 ? 0 : Number(n));
 
 export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, Resyncer, StatsSource {
   private readonly controller: Controller;
+  private readonly pipelines: NodePipelines;
   private readonly state = new Map<string, NodeState>();
-  private compiled: { revision: number; cloud: Cloud; index: CloudIndex; ctx: CompileContext } | undefined;
   private echoTimer: NodeJS.Timeout | undefined;
-  /** Datapath ids by node name (a SHA-256 each: worth keeping). */
-  private readonly dpids = new Map<string, bigint>();
-  private byDpid: { cloud: Cloud; nodes: Map<bigint, string> } | undefined;
   private readonly now: () => Date;
 
   constructor(private readonly opts: NetworkOptions) {
     this.controller = opts.controller;
+    this.pipelines = opts.pipelines;
     this.now = opts.now ?? (() => new Date());
     this.wireEvents();
   }
 
-  /** The `desiredState` callback for the runtime's Controller (set it before `controller.start()`). */
-  readonly desiredState = (dpid: bigint, dp: Datapath): DesiredState => {
-    const node = this.nodeOf(dpid);
-    if (node === undefined) {
-      this.opts.log?.warn({ dpid: formatDpid(dpid) }, 'datapath belongs to no node: only our flows are removed from it');
-      return { flows: [] };
-    }
-    const flows = this.compile(node, dp);
-    // The path-MTU punt row (table 20) names its meter: installed by the sync before the bundle that needs it.
-    return isOverlayEndpointName(this.current().index, node) ? { flows, meters: [PATH_MTU_METER_MOD] } : { flows, meters: [] };
-  };
+  // --- NodePipelines, for the daemon's wiring and tests
 
-  /** The node's pipeline for the given datapath's ports (exported for tests and `minicloud flows --desired`). */
+  /** The node's pipeline for the given datapath's ports (`minicloud flows --desired`, tests). */
   compile(node: string, dp: Pick<Datapath, 'ports'>): FlowMod[] {
-    const { ctx, index } = this.current();
-    if (!index.nodes.has(node)) return [];
-    const ports = new Map<string, number>();
-    for (const p of dp.ports) if (p.portNo < OFPP.MAX) ports.set(p.name, p.portNo);
-    return compileNode(ctx, node, ports);
+    return this.pipelines.compile(node, dp);
   }
 
   dpidOf(node: string): bigint {
-    let d = this.dpids.get(node);
-    if (d === undefined) this.dpids.set(node, (d = dpidForNode(node, this.opts.datapathIds)));
-    return d;
+    return this.pipelines.dpidOf(node);
   }
 
-  /** The node a datapath id belongs to, among the nodes of the current cloud (a map kept per cloud revision). */
   nodeOf(dpid: bigint): string | undefined {
-    const cloud = this.current().cloud;
-    if (this.byDpid?.cloud !== cloud) this.byDpid = { cloud, nodes: new Map(cloud.nodes.map((n) => [this.dpidOf(n.name), n.name])) };
-    return this.byDpid.nodes.get(dpid);
+    return this.pipelines.nodeOf(dpid);
   }
 
-  /** Whether the datapath belongs to a node (the Controller's `manages`: only those are synced on connect). */
-  manages(dpid: bigint): boolean {
-    return this.nodeOf(dpid) !== undefined;
+  vmAtPort(node: string, port: string): { readonly mac: Uint8Array; readonly gatewayIp: number } | undefined {
+    return this.pipelines.vmAtPort(node, port);
   }
 
-  /** With `openflow.pinAddresses`: the addresses a node's datapath may connect from; undefined for no node. */
-  pinnedAddresses(dpid: bigint): readonly string[] | undefined {
-    const name = this.nodeOf(dpid);
-    if (name === undefined) return undefined;
-    const node = this.current().cloud.nodes.find((n) => n.name === name);
-    if (!node) return undefined;
-    const out = new Set([node.underlayIp, ...(node.serviceIp !== undefined ? [node.serviceIp] : []), ...(this.opts.extraAddresses?.(name) ?? [])]);
-    return [...out];
+  overlayMtu(): number {
+    return this.pipelines.overlayMtu();
   }
 
   datapathOf(node: string): Datapath | undefined {
@@ -205,7 +131,7 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   list(): DatapathInfo[] {
     const out: DatapathInfo[] = [];
     const known = new Set<bigint>();
-    for (const n of this.current().cloud.nodes) {
+    for (const n of this.pipelines.current().cloud.nodes) {
       const dpid = this.dpidOf(n.name);
       known.add(dpid);
       const dp = this.controller.datapaths.get(dpid);
@@ -313,35 +239,6 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
   stop(): void {
     clearInterval(this.echoTimer);
     this.echoTimer = undefined;
-  }
-
-  // --- path MTU (src/controller/path-mtu.ts, the VM backends)
-
-  /** The VM attached to interface `port` of `node`'s br0, with its MAC and its subnet's gateway IP. */
-  vmAtPort(node: string, port: string): { readonly mac: Uint8Array; readonly gatewayIp: number } | undefined {
-    const { index } = this.current();
-    const name = index.vmByAddress.get(`port ${node}/${port}`);
-    const vm = name === undefined ? undefined : index.vms.get(name);
-    return vm && { mac: vm.mac, gatewayIp: vm.subnet.gatewayIp };
-  }
-
-  /** The cloud's overlay MTU now (network.underlayMtu, per-node overrides, minus VXLAN's 50 bytes). */
-  overlayMtu(): number {
-    return this.current().ctx.overlayMtu;
-  }
-
-  // --- internals
-
-  private current(): { cloud: Cloud; index: CloudIndex; ctx: CompileContext } {
-    const revision = this.opts.revision?.() ?? -1;
-    if (!this.compiled || revision === -1 || this.compiled.revision !== revision) {
-      const cloud = this.opts.cloud();
-      const index = indexCloud(cloud);
-      const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
-      const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
-      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu }) };
-    }
-    return this.compiled;
   }
 
   private wireEvents(): void {

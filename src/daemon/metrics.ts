@@ -7,7 +7,8 @@
 // Switch counters (ports, tables) are absolute values polled from OVS; they are turned into increments here, so a
 // `_total` stays monotonic in this process even when a switch restarts and its counters start again from zero.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../controller/provisioning.js';
+import type { Inventory } from '../cloud/index.js';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from './node-provisioning.js';
 import { REFUSAL_REASONS, type RefusalReason } from '../runtime/admission.js';
 
 export const ERROR_TYPES = [
@@ -54,12 +55,6 @@ export interface VmLabels {
   readonly node: string;
 }
 
-export interface Inventory {
-  readonly vmsByState: Readonly<Record<string, number>>;
-  readonly nodesByRole: Readonly<Record<string, number>>;
-  readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
-}
-
 export interface MetricsOptions {
   /** Node.js process metrics (CPU, memory, event loop) as minicloud_process_* / minicloud_nodejs_*. Default true. */
   readonly processMetrics?: boolean;
@@ -74,7 +69,7 @@ const PORT_FIELDS = [
 type PortKind = (typeof PORT_FIELDS)[number][0];
 const DIRECTIONS = ['rx', 'tx'] as const;
 export const POLL_RESULTS = ['ok', 'not_connected', 'failed'] as const;
-/** What became of a frame too big for the tunnel that reached the controller (src/controller/path-mtu.ts). */
+/** What became of a frame too big for the tunnel that reached the controller (src/daemon/path-mtu.ts). */
 export const PATH_MTU_OUTCOMES = [
   'icmp_sent', // ICMP fragmentation-needed sent back to the sending VM
   'rate_limited', // over the controller's per-node bound: dropped

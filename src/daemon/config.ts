@@ -131,7 +131,7 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log: Type.Optional(Type.Object({ level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))) }, { additionalProperties: false })),
-    /** Node provisioning from the store (src/controller/provisioning.ts): bridges, tunnels, gateway NAT, DHCP. */
+    /** Node provisioning from the store (src/daemon/provisioning.ts): bridges, tunnels, gateway NAT, DHCP. */
     provisioning: Type.Optional(
       Type.Object(
         {

@@ -8,7 +8,7 @@
 //
 // Bounds: a token bucket per node (on top of the switch's meter), and nothing is ever queued: a punt is answered or
 // dropped as it arrives. Every outcome is counted (minicloud_path_mtu_packets_total).
-import type { Metrics, PathMtuOutcome } from '../api/metrics.js';
+import type { Metrics, PathMtuOutcome } from './metrics.js';
 import { OFPP } from '../openflow/consts.js';
 import type { Message } from '../openflow/types.js';
 import { fragmentationNeeded, parseIpv4Frame, PacketError, whyNoIcmpError } from '../packets/index.js';
@@ -17,7 +17,7 @@ import { isOurs } from '../pipeline/cookie.js';
 import { PATH_MTU_METER } from '../pipeline/mtu.js';
 import { TABLE } from '../pipeline/tables.js';
 import type { Controller, Datapath } from '../runtime/index.js';
-import type { Log } from './cloud-service.js';
+import type { Log } from '../cloud/index.js';
 
 /** The sending VM, as the model knows it. */
 export interface PortVm {

@@ -9,8 +9,7 @@ import { ExecOutputLimitError, ImageNotFoundError, LxdVmDriver, NetnsVmDriver, V
 import { IMAGE_ALIAS, matchesRule } from '../topology/names.js';
 import type { NodeRecord } from '../topology/records.js';
 import type { BackendKind, Config } from './config.js';
-import type { VmExecResult, VmBackend, VmSpec } from './cloud-service.js';
-import { Conflict, Invalid } from './errors.js';
+import { Conflict, Invalid, type VmExecResult, type VmBackend, type VmSpec } from '../cloud/index.js';
 import type { NodeExecutors } from './node-executors.js';
 
 export interface NodeBackendsOptions {

@@ -2,8 +2,8 @@
 // (test/lab/scenarios.test.ts) checks the whole loop with real kernels.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/api/metrics.js';
-import { PathMtuResponder, type PortVm } from '../../src/controller/path-mtu.js';
+import { Metrics } from '../../src/daemon/metrics.js';
+import { PathMtuResponder, type PortVm } from '../../src/daemon/path-mtu.js';
 import { OFPP } from '../../src/openflow/consts.js';
 import type { Action, Message } from '../../src/openflow/types.js';
 import { internetChecksum, parseIpv4Frame } from '../../src/packets/index.js';

@@ -1,15 +1,14 @@
-// The bootstrap spec each node gets from the cloud records (src/controller/provisioning.ts).
+// The bootstrap spec each node gets from the cloud records (src/daemon/provisioning.ts).
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/api/metrics.js';
-import { resolveConfig } from '../../src/controller/config.js';
-import { CloudNetwork, dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
-import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/controller/provisioning.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { dpidForNode, dpidTextForNode, NodePipelines } from '../../src/daemon/node-pipelines.js';
+import { bootstrapSpecFor, NotYetProvisionable, Provisioner, provisioningSettings, type ProvisioningOps, type ProvisioningSettings } from '../../src/daemon/provisioning.js';
 import type { Executor, NodeBootstrapSpec } from '../../src/hosts/index.js';
 import { validateNodeSpec } from '../../src/hosts/index.js';
-import { Controller } from '../../src/runtime/index.js';
 import type { CloudRecords, NodeRecord, VmRecord } from '../../src/topology/records.js';
 import { hasOpenssl, opensslTime, TestPki } from '../helpers/pki.js';
 import { waitFor } from '../helpers/wait.js';
@@ -150,8 +149,8 @@ describe('bootstrapSpecFor', () => {
     expect(dpidTextForNode('c1')).toMatch(/^4d43[0-9a-f]{12}$/);
     // Own keys only: an inherited property is no override.
     expect(dpidForNode('constructor', overrides)).toBe(dpidForNode('constructor'));
-    const network = new CloudNetwork({ controller: new Controller({ desiredState: () => ({ flows: [] }) }), cloud: () => ({ nodes: [], subnets: [], vms: [] }), datapathIds: overrides });
-    for (const n of ['gw1', 'c1', 'constructor']) expect(network.dpidOf(n), n).toBe(dpidForNode(n, overrides));
+    const pipelines = new NodePipelines({ cloud: () => ({ nodes: [], subnets: [], vms: [] }), datapathIds: overrides });
+    for (const n of ['gw1', 'c1', 'constructor']) expect(pipelines.dpidOf(n), n).toBe(dpidForNode(n, overrides));
   });
 
   it('config: provisioning keys, defaults and MINICLOUD_* overrides', () => {

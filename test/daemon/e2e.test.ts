@@ -1,5 +1,5 @@
 // The whole controller against real switches (issue 5's end-to-end test): the real composition root
-// (src/controller/server.ts: SQLite store in a temp dir, runtime listening on a unix socket, API on a loopback port
+// (src/daemon/server.ts: SQLite store in a temp dir, runtime listening on a unix socket, API on a loopback port
 // with auth, stats poller, netns VM backend), six lab nodes (an OVS instance per node namespace, br0 with its derived
 // datapath id and the seed's tunnel ports) and the seed's example cloud created through the HTTP API.
 //
@@ -12,8 +12,8 @@
 // VMs: the netns backend (src/hosts NetnsVmDriver) inside the lab nodes: a VM is a namespace `mcev-<name>` with a
 // veth whose other end is a port of the node's br0. All traffic stays inside namespaces this test made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dpidTextForNode } from '../../src/controller/network.js';
-import type { Server } from '../../src/controller/server.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
+import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';

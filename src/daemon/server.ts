@@ -5,17 +5,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../api/app.js';
-import { createMetrics, type Metrics } from '../api/metrics.js';
-import { StatsPoller } from '../api/stats-poller.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
 import { Controller } from '../runtime/index.js';
+import { toCloud, type CloudRecords } from '../topology/records.js';
 import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
-import { CloudService } from './cloud-service.js';
+import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { NodePipelines } from './node-pipelines.js';
 import { PathMtuResponder } from './path-mtu.js';
 import { NodeExecutors } from './node-executors.js';
-import { storeRemovalLedger } from './node-removals.js';
+import { storeRemovalLedger } from './removal-ledger.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
@@ -72,11 +74,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const hostsLog = logger.child({ component: 'hosts' });
     const executors = new NodeExecutors(config.vms, hostsLog, config.hosts.maxOutputBytes);
     cleanups.push(() => executors.close());
-    const ref: { network?: CloudNetwork; service?: CloudService } = {};
+    // The store is the one source of the cloud: everything made before the service reads it from there.
+    const records = (): CloudRecords => store.read((r) => r.records());
+    const revision = (): number => store.read((r) => r.revision());
     const provisioner = config.provisioning.enabled
       ? new Provisioner({
-          records: () => ref.service!.records(),
-          revision: () => ref.service!.revision(),
+          records,
+          revision,
           removals: storeRemovalLedger(store),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
@@ -86,26 +90,29 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : undefined;
     if (provisioner) cleanups.push(() => provisioner.stop());
     if (provisioner) metrics.setProvisioning(() => provisioner.samples());
-    const backends = new NodeBackends({
-      vms: config.vms,
-      logger: hostsLog,
-      executors,
-      releaseRemovedNodes: !provisioner,
-      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
-      // The network glue is made below; VMs are only created once everything is up.
-      overlayMtu: () => ref.network!.overlayMtu(),
+    // Which datapath is which node and what it must hold: the runtime asks on every connect, so it comes first.
+    const networkLog = logger.child({ component: 'network' });
+    const pipelines = new NodePipelines({
+      cloud: () => toCloud(records()),
+      revision,
+      datapathIds: config.openflow.datapathIds,
+      extraAddresses: (node) => {
+        const target = store.read((r) => r.getNode(node))?.sshTarget;
+        const address = target === undefined ? undefined : sshTargetAddress(target);
+        return address === undefined ? [] : [address];
+      },
+      log: networkLog,
+      mtu: config.network,
     });
-
-    // The controller and the network glue need each other: the controller asks the glue for desired states.
     const controller = new Controller({
       listen: config.openflow.listen,
       connect: config.openflow.connect,
       ...(config.openflow.tls && { tls: config.openflow.tls }),
       // The production node <-> dpid mapping: a certificate naming node A is refused on node B's datapath id.
-      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => ref.network!.nodeOf(dpid) } }),
+      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => pipelines.nodeOf(dpid) } }),
       ...(config.openflow.tls && { connector: { verifyHostname: config.openflow.tls.verifyHostname } }),
-      desiredState: (dpid, dp) => ref.network!.desiredState(dpid, dp),
-      manages: (dpid) => ref.network!.manages(dpid),
+      desiredState: pipelines.desiredState,
+      manages: (dpid) => pipelines.manages(dpid),
       sync: { cookie: OWNERSHIP_COOKIE },
       connection: {
         echoIntervalMs: config.openflow.echoIntervalSeconds * 1000,
@@ -117,36 +124,29 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         limits: { maxConnections: config.openflow.maxConnections, maxPendingPerAddress: config.openflow.maxPendingPerAddress },
         admission: {
           maxUnknown: config.openflow.maxUnknownDatapaths,
-          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => ref.network!.pinnedAddresses(dpid) }),
+          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => pipelines.pinnedAddresses(dpid) }),
         },
       },
       maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
       yieldToConnections: config.openflow.yieldToConnections,
       logger: logger.child({ component: 'openflow' }),
     });
-
-    const network = new CloudNetwork({
-      controller,
-      cloud: () => ref.service!.cloud(),
-      revision: () => ref.service!.revision(),
-      datapathIds: config.openflow.datapathIds,
-      extraAddresses: (node) => {
-        const target = ref.service!.records().nodes.find((n) => n.name === node)?.sshTarget;
-        const address = target === undefined ? undefined : sshTargetAddress(target);
-        return address === undefined ? [] : [address];
-      },
-      metrics,
-      log: logger.child({ component: 'network' }),
-      mtu: config.network,
-    });
-    ref.network = network;
+    const network = new CloudNetwork({ controller, pipelines, metrics, log: networkLog });
     new PathMtuResponder({
       controller,
-      nodeOf: (dpid) => network.nodeOf(dpid),
-      vmAtPort: (node, port) => network.vmAtPort(node, port),
-      overlayMtu: () => network.overlayMtu(),
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      vmAtPort: (node, port) => pipelines.vmAtPort(node, port),
+      overlayMtu: () => pipelines.overlayMtu(),
       metrics,
       log: logger.child({ component: 'path-mtu' }),
+    });
+    const backends = new NodeBackends({
+      vms: config.vms,
+      logger: hostsLog,
+      executors,
+      releaseRemovedNodes: !provisioner,
+      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
+      overlayMtu: () => pipelines.overlayMtu(),
     });
     const service = new CloudService({
       store,
@@ -164,7 +164,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: logger.child({ component: 'cloud' }),
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
-    ref.service = service;
+    metrics.setInventory(() => service.inventory());
     const interrupted = service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
 
@@ -174,7 +174,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     if (provisioner) {
       controller.datapaths.on('connected', (dp) => {
-        const node = network.nodeOf(dp.dpid);
+        const node = pipelines.nodeOf(dp.dpid);
         if (node !== undefined) provisioner.recheck(node);
       });
     }

@@ -20,11 +20,12 @@ import {
 import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
-import type { Log } from './cloud-service.js';
+import type { Log } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
-import { dpidTextForNode } from './network.js';
+import { dpidTextForNode } from './node-pipelines.js';
 import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
+import type { NodeProvisioning, NodeProvisioningSample, NodeProvisioningState } from './node-provisioning.js';
 
 /** What the spec builder needs besides the records: the controller's and the site's settings. */
 export interface ProvisioningSettings {
@@ -150,28 +151,6 @@ export function bootstrapSpecFor(
     ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records), mtu: overlayMtu } }),
     ...((roles.includes('gateway') || roles.includes('dhcp')) && { overlayMtu }),
   };
-}
-
-/** Every state /metrics shows; the API's are all but 'removing' (a node that left the store, its removal running or retried). */
-export const NODE_PROVISIONING_STATES = ['provisioning', 'ready', 'waiting', 'failed', 'removing'] as const;
-export type NodeProvisioningState = (typeof NODE_PROVISIONING_STATES)[number];
-export type ProvisioningState = Exclude<NodeProvisioningState, 'removing'>;
-
-export interface NodeProvisioning {
-  readonly state: ProvisioningState;
-  /** ISO time of the last outcome. */
-  readonly at: string;
-  readonly error?: string;
-  /** What the last run changed. */
-  readonly changes: readonly string[];
-}
-
-/** One node the Provisioner looks after, for /metrics. */
-export interface NodeProvisioningSample {
-  readonly node: string;
-  readonly state: NodeProvisioningState;
-  /** Failed runs (bootstrap, DHCP sync or removal) since the Provisioner took the node on. */
-  readonly failures: number;
 }
 
 /** A node's status as the Provisioner keeps it: NodeProvisioning, or 'removing' with the removal's last error. */

@@ -1,11 +1,11 @@
 // /metrics: every metric exercised, the scrape passes `promtool check metrics`, switch counters stay monotonic,
 // label sets stay bounded (series of removed VMs, subnets and nodes go away).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMetrics, type PortCounters } from '../../src/api/metrics.js';
-import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../../src/controller/provisioning.js';
-import { StatsPoller, type PortStats, type StatsSource } from '../../src/api/stats-poller.js';
-import { makeHarness, type Harness } from './harness.js';
-import { promtoolAvailable, promtoolProblems } from './promtool.js';
+import { createMetrics, type PortCounters } from '../../src/daemon/metrics.js';
+import { NODE_PROVISIONING_STATES, type NodeProvisioningSample } from '../../src/daemon/node-provisioning.js';
+import { StatsPoller, type PortStats, type StatsSource } from '../../src/daemon/stats-poller.js';
+import { makeHarness, type Harness } from '../api/harness.js';
+import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
 
 const zero: PortCounters = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxDropped: 0, txDropped: 0, rxErrors: 0, txErrors: 0 };
 

@@ -65,3 +65,8 @@ export class Unsupported extends DomainError {
   override readonly name = 'Unsupported';
   readonly kind = 'unsupported';
 }
+
+/** A thrown value's message, for a DomainError's text. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

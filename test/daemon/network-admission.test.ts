@@ -1,8 +1,8 @@
-// The network glue's side of the listener's rules: which datapaths have a desired state (`manages`) and which
+// The node pipelines' side of the listener's rules: which datapaths have a desired state (`manages`) and which
 // addresses a node's datapath id is pinned to (`openflow.pinAddresses`).
 import { describe, expect, it } from 'vitest';
-import { CloudNetwork, dpidForNode, sshTargetAddress } from '../../src/controller/network.js';
-import { Controller } from '../../src/runtime/controller.js';
+import { sshTargetAddress } from '../../src/daemon/network.js';
+import { dpidForNode, NodePipelines } from '../../src/daemon/node-pipelines.js';
 import type { Cloud } from '../../src/topology/model.js';
 
 const cloud: Cloud = {
@@ -15,8 +15,7 @@ const cloud: Cloud = {
 };
 
 describe('network glue for admission', () => {
-  const controller = new Controller({ desiredState: () => ({ flows: [] }) });
-  const network = new CloudNetwork({ controller, cloud: () => cloud, extraAddresses: (node) => (node === 'c1' ? ['192.0.2.11'] : []) });
+  const network = new NodePipelines({ cloud: () => cloud, extraAddresses: (node) => (node === 'c1' ? ['192.0.2.11'] : []) });
 
   it("manages only the nodes' datapath ids", () => {
     expect(network.manages(dpidForNode('c1'))).toBe(true);

@@ -1,8 +1,6 @@
-// Pending node removals as the store keeps them (node_removals): the Provisioner's ledger, and what the API shows.
+// Pending node removals as the API shows them (the store keeps them in node_removals until the undo went through).
 import type { NodeRole } from '../topology/model.js';
 import type { NodeRemovalRecord } from '../topology/records.js';
-import type { CloudStore } from '../topology/store.js';
-import type { RemovalLedger } from './provisioning.js';
 
 /** A removed node whose undo on the node (what its bootstrap made) has not yet gone through, as the API lists it. */
 export interface NodeRemovalView {
@@ -29,18 +27,6 @@ export function nodeRemovalView(r: NodeRemovalRecord): NodeRemovalView {
     attempts: r.attempts,
     ...(r.lastError !== undefined && { lastError: r.lastError }),
     nextAttemptAt: r.nextAttemptAt,
-  };
-}
-
-export function storeRemovalLedger(store: CloudStore): RemovalLedger {
-  return {
-    list: () => store.read((r) => r.listNodeRemovals()),
-    failed: (node, error, nextAttemptAt) =>
-      store.write((w) => {
-        const r = w.getNodeRemoval(node);
-        if (r) w.putNodeRemoval({ ...r, attempts: r.attempts + 1, lastError: error, nextAttemptAt: nextAttemptAt.toISOString() });
-      }),
-    done: (node) => void store.write((w) => w.deleteNodeRemoval(node)),
   };
 }
 
