@@ -12,3 +12,20 @@ export { formatMessage, messageName } from './message-text.js';
 export { parseFlow, formatFlow, formatMatch, parseMatch } from './flow-text.js';
 export { formatActions, formatInstructions, parseActions, parseInstructions } from './action-text.js';
 export { oxm, fieldByName, FIELDS, type FieldInfo } from './oxm-fields.js';
+export { INSTRUCTION_ORDER } from './action-consts.js';
+export { forEachRawFlowStats, type RawFlowStats } from './flow-stats-raw.js';
+export {
+  canonicalFlowKey,
+  canonicalInstructions,
+  canonicalMatch,
+  FlowBodyEncoder,
+  flowIdentityOfKey,
+  flowKeyPriority,
+  flowKeyTable,
+  forEachFlowStatsIdentity,
+  MAX_FLOW_BODY_LEN,
+  type EncodedFlowBody,
+  type FlowIdentity,
+  type FlowStatsIdentity,
+} from './flow-identity.js';
+export { FlowModWriter, type BundleTarget, type FlowModHead } from './flow-mod-writer.js';
