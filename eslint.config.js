@@ -48,6 +48,26 @@ export default tseslint.config(
       ),
     },
   },
+  {
+    // Outside src/openflow the codec is imported only through its public index: byte layouts, cursors and
+    // registries stay inside it (DEVELOPERS.md, "The codec"). A rule of its own, so the layer rules above and below
+    // (the other no-restricted-imports) do not replace it.
+    files: ['src/**/*.ts'],
+    ignores: ['src/openflow/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/openflow/**', '!**/openflow/index.js'],
+              message: 'Outside src/openflow, import the codec only through src/openflow/index.ts (DEVELOPERS.md, "The codec").',
+            },
+          ],
+        },
+      ],
+    },
+  },
   forbidden('openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'controller', 'packets'),
   forbidden('packets', 'openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'controller', 'lab'),
   forbidden('topology', 'openflow', 'pipeline', 'hosts', 'api', 'runtime', 'cli', 'controller', 'packets'),

@@ -11,7 +11,7 @@ export { messageToJSON, messageFromJSON, type Json } from './json.js';
 export { formatMessage, messageName } from './message-text.js';
 export { parseFlow, formatFlow, formatMatch, parseMatch } from './flow-text.js';
 export { formatActions, formatInstructions, parseActions, parseInstructions } from './action-text.js';
-export { oxm, fieldByName, FIELDS, type FieldInfo } from './oxm-fields.js';
+export { oxm, fieldByName, nxmCodePoint, FIELDS, type FieldInfo } from './oxm-fields.js';
 export { INSTRUCTION_ORDER } from './action-consts.js';
 export { forEachRawFlowStats, type RawFlowStats } from './flow-stats-raw.js';
 export {

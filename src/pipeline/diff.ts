@@ -1,8 +1,7 @@
 // Diffing two flow lists the way OVN's ofctrl does: a flow's identity is (table, priority, match); a flow present on
 // both sides with other instructions or another cookie is modified, the rest deleted or added. Pure: the runtime
 // turns the result into FLOW_MODs in a bundle.
-import { OFPFC } from '../openflow/consts.js';
-import type { FlowMod, OxmField } from '../openflow/types.js';
+import { OFPFC, type FlowMod, type OxmField } from '../openflow/index.js';
 
 export interface FlowDiff {
   /** DELETE_STRICT of flows no longer wanted (match + priority + table identify them). */

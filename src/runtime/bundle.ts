@@ -2,9 +2,7 @@
 // encoded straight into large buffers and written in big chunks while the caller is still producing them, with no
 // promise per message; errors naming a message inside the bundle are routed back by xid.
 import { Buffer } from 'node:buffer';
-import { OFP_MAX_MESSAGE_LEN, OFPBCT, OFPBF } from '../openflow/consts.js';
-import { encodeMessageInto } from '../openflow/message.js';
-import type { Message } from '../openflow/types.js';
+import { encodeMessageInto, OFP_MAX_MESSAGE_LEN, OFPBCT, OFPBF, type Message } from '../openflow/index.js';
 import { requestInfo, type OfConnection } from './connection.js';
 import { BundleError, type SwitchError } from './errors.js';
 

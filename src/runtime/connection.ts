@@ -1,12 +1,36 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPBRC, OFPCML, OFPET, OFPG, OFPHFC, OFPMPF, OFPP, OFPT, OFPTT, OFP_NO_BUFFER } from '../openflow/consts.js';
-import { CodecError, isCodecError } from '../openflow/errors.js';
-import type { Action, AsyncConfig, FlowStats, GroupDesc, Match, Message, MessageOf, MeterConfig, Port } from '../openflow/types.js';
-import { formatFlow } from '../openflow/flow-text.js';
-import { FrameSplitter } from '../openflow/framing.js';
-import { decodeMessage, encodeMessage, frameXid } from '../openflow/message.js';
+import {
+  CodecError,
+  decodeMessage,
+  encodeMessage,
+  formatFlow,
+  FrameSplitter,
+  frameXid,
+  isCodecError,
+  OFP_MAX_MESSAGE_LEN,
+  OFP_NO_BUFFER,
+  OFP_VERSION,
+  OFPBRC,
+  OFPCML,
+  OFPET,
+  OFPG,
+  OFPHFC,
+  OFPMPF,
+  OFPP,
+  OFPT,
+  OFPTT,
+  type Action,
+  type AsyncConfig,
+  type FlowStats,
+  type GroupDesc,
+  type Match,
+  type Message,
+  type MessageOf,
+  type MeterConfig,
+  type Port,
+} from '../openflow/index.js';
 import { ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
 import { silentLogger } from './log.js';
 

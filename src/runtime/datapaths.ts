@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFP_VERSION, OFPBRC, OFPET, OFPHFC, OFPPR } from '../openflow/consts.js';
-import { encodeMessage } from '../openflow/message.js';
-import type { MessageOf, Port } from '../openflow/types.js';
+import { encodeMessage, OFP_VERSION, OFPBRC, OFPET, OFPHFC, OFPPR, type MessageOf, type Port } from '../openflow/index.js';
 import { admit, refusalText, type AdmissionRules, type RefusalReason } from './admission.js';
 import { formatDpid, OfConnection, remoteAddressOf, type ConnectionOptions } from './connection.js';
 import { silentLogger } from './log.js';
