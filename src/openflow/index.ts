@@ -5,7 +5,7 @@ export { CodecError, isCodecError } from './errors.js';
 export { Reader } from './reader.js';
 export { Writer, pad8 } from './writer.js';
 export { OFPFMFC, OFPGMFC, OFPPMFC, OFPTMFC, OFPQOFC, OFPSCFC, OFPRRFC, OFPMMFC, OFPTFFC, ONFERR_ET_BUNDLE, errorName, errorCodeName, errorTypeName } from './error-codes.js';
-export { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength, messageTypes, isMultipartType, frameXid } from './message.js';
+export { decodeMessage, encodeMessage, encodeMessageInto, MessageEncoder, messageEncodingLength, messageTypes, isMultipartType, frameXid } from './message.js';
 export { FrameSplitter, frames, type FrameSplitterOptions } from './framing.js';
 export { messageToJSON, messageFromJSON, type Json } from './json.js';
 export { formatMessage, messageName } from './message-text.js';

@@ -10,9 +10,9 @@
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import {
-  encodeMessageInto,
   flowIdentityOfKey,
   FlowModWriter,
+  MessageEncoder,
   OFP_MAX_MESSAGE_LEN,
   OFP_NO_BUFFER,
   OFPFC,
@@ -271,7 +271,7 @@ class Syncer {
     let diffMs = 0;
     const open = async (): Promise<BundleStream<Op>> => {
       if (!stream) {
-        stream = await BundleStream.open<Op>(this.conn, opEncoder(own), opts.bundle);
+        stream = await BundleStream.open<Op>(this.conn, opEncoder(own, this.conn.encoder), opts.bundle);
         for (const op of pre) stream.add(op);
       }
       return stream;
@@ -462,12 +462,12 @@ function writeFlowOp(writer: FlowModWriter, op: FlowOp, xid: number, own: Owners
 }
 
 /** Flow ops are written straight from their cached bytes; group ops go through the codec. */
-export function opEncoder(own: Ownership): BundleOpEncoder<Op> {
+export function opEncoder(own: Ownership, encoder: MessageEncoder = new MessageEncoder()): BundleOpEncoder<Op> {
   const writer = new FlowModWriter();
   return {
     encode(op, xid, bundleId, bundleFlags, buf, off) {
       if (op.kind === 'group' || op.kind === 'group_delete') {
-        return off + encodeMessageInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid, own), properties: EMPTY }, buf, off);
+        return off + encoder.encodeInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid, own), properties: EMPTY }, buf, off);
       }
       return writeFlowOp(writer, op, xid, own, buf, off, { bundleId, bundleFlags });
     },
