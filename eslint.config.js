@@ -59,6 +59,26 @@ export default tseslint.config(
   // HTTP only: it gets the domain and what it needs of the daemon (metrics) as parameters.
   forbidden('api', 'cli', 'runtime', 'hosts', 'openflow', 'packets', 'lab'),
   {
+    // Outside src/openflow the codec is imported only through its public index: byte layouts, cursors and
+    // registries stay inside it (DEVELOPERS.md, "The codec"). A rule of its own, so the layer rules above and below
+    // (the other no-restricted-imports) do not replace it. src/api may not import the codec at all (above).
+    files: ['src/**/*.ts'],
+    ignores: ['src/openflow/**', 'src/api/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/openflow/**', '!**/openflow/index.js'],
+              message: 'Outside src/openflow, import the codec only through src/openflow/index.ts (DEVELOPERS.md, "The codec").',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Types of the composition root are fine (they describe what the API is handed); values are not.
     files: ['src/api/**/*.ts'],
     rules: {

@@ -5,9 +5,7 @@
 import { isIP } from 'node:net';
 import type { Metrics, TableCounters } from './metrics.js';
 import type { PortStats as PolledPortStats, StatsSource } from './stats-poller.js';
-import { OFPP, OFPTT } from '../openflow/consts.js';
-import { formatFlow } from '../openflow/flow-text.js';
-import type { FlowMod, Message } from '../openflow/types.js';
+import { formatFlow, OFPP, OFPTT, type FlowMod, type Message } from '../openflow/index.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
 import type { Controller, Datapath, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';

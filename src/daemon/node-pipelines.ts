@@ -14,8 +14,7 @@
 // With `openflow.pinAddresses`, a node's datapath id is admitted only from the node's own addresses
 // (`pinnedAddresses`: underlayIp, serviceIp and the host of its sshTarget when that is an IP address).
 import { createHash } from 'node:crypto';
-import type { FlowMod } from '../openflow/types.js';
-import { OFPP } from '../openflow/consts.js';
+import { OFPP, type FlowMod } from '../openflow/index.js';
 import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';

@@ -9,8 +9,7 @@
 // Bounds: a token bucket per node (on top of the switch's meter), and nothing is ever queued: a punt is answered or
 // dropped as it arrives. Every outcome is counted (minicloud_path_mtu_packets_total).
 import type { Metrics, PathMtuOutcome } from './metrics.js';
-import { OFPP } from '../openflow/consts.js';
-import type { Message } from '../openflow/types.js';
+import { OFPP, type Message } from '../openflow/index.js';
 import { fragmentationNeeded, parseIpv4Frame, PacketError, whyNoIcmpError } from '../packets/index.js';
 import { GATEWAY_MAC_BYTES } from '../pipeline/rows.js';
 import { isOurs } from '../pipeline/cookie.js';

@@ -1,6 +1,6 @@
 // Compiling: a node's whole pipeline is the flows of every stage its roles call for, owner by owner (the node,
 // then each subnet, then each VM, in name order). Same index and ports in, same list out.
-import type { FlowMod } from '../openflow/types.js';
+import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
 import type { CloudIndex } from './cloud-index.js';
 import { CompileContext, nodeView, type NodeView, type PortMap, type Stage } from './stage.js';
