@@ -19,7 +19,7 @@ import { isIP } from 'node:net';
 import type { Metrics, TableCounters } from '../api/metrics.js';
 import type { PortStats as PolledPortStats, StatsSource } from '../api/stats-poller.js';
 import { OFPP, OFPTT } from '../openflow/consts.js';
-import { formatFlow } from '../openflow/flow-text.js';
+import { formatFlow } from '../openflow/text/flow-text.js';
 import type { FlowMod, Message } from '../openflow/types.js';
 import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';

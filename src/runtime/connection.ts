@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPBRC, OFPCML, OFPET, OFPG, OFPHFC, OFPMPF, OFPP, OFPT, OFPTT, OFP_NO_BUFFER } from '../openflow/consts.js';
 import { CodecError, isCodecError } from '../openflow/errors.js';
 import type { Action, AsyncConfig, FlowStats, GroupDesc, Match, Message, MessageOf, MeterConfig, Port } from '../openflow/types.js';
-import { formatFlow } from '../openflow/flow-text.js';
+import { formatFlow } from '../openflow/text/flow-text.js';
 import { FrameSplitter } from '../openflow/framing.js';
 import { decodeMessage, encodeMessage, frameXid } from '../openflow/message.js';
 import { ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';

@@ -2,7 +2,7 @@
 // (parse-flow text, the bytes add-flow sends, ofp-print of flow stats) and against the golden flow vectors.
 import { describe, expect, it } from 'vitest';
 import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/consts.js';
-import { formatFlow, formatMatch, parseFlow, parseMatch } from '../../src/openflow/flow-text.js';
+import { formatFlow, formatMatch, parseFlow, parseMatch } from '../../src/openflow/text/flow-text.js';
 import { encodeInstructions, instructionsEncodingLength } from '../../src/openflow/instructions.js';
 import { decodeMatch, encodeMatch, matchEncodingLength } from '../../src/openflow/match.js';
 import { oxm } from '../../src/openflow/oxm-fields.js';

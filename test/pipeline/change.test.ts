@@ -7,7 +7,7 @@ import { indexCloud, indexWithVm, type CloudIndex } from '../../src/pipeline/clo
 import { planChange, planSize, planVmAdd, planVmRemove, type ChangePlan, type ChangeRef } from '../../src/pipeline/change.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { diffFlows, diffSize, flowKey } from '../../src/pipeline/diff.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { referencePorts, syntheticCloud } from '../../src/topology/examples.js';
 import type { Cloud, Vm } from '../../src/topology/model.js';
 

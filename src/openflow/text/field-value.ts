@@ -1,7 +1,7 @@
 // Field values as ovs-ofctl reads and prints them (lib/meta-flow.c mf_parse / mf_format): numbers, Ethernet,
 // IPv4/IPv6 with CIDR or bitwise masks, OpenFlow ports, and the flag syntaxes of ct_state, tcp_flags and tun_flags.
-import type { FieldInfo } from './oxm-fields.js';
-import { OFPP } from './consts.js';
+import type { FieldInfo } from '../oxm-fields.js';
+import { OFPP } from '../consts.js';
 
 export interface FieldValue {
   readonly value: Uint8Array;

@@ -1,8 +1,8 @@
 // Shared pieces of the action text syntax: numbers, field references ("NXM_NX_REG0[0..15]") and the error type.
 
-import { fieldByHeader, fieldByName, nxmCodePoint } from './oxm-fields.js';
-import type { FieldInfo } from './oxm-fields.js';
-import type { FieldRef } from './types.js';
+import { fieldByHeader, fieldByName, nxmCodePoint } from '../oxm-fields.js';
+import type { FieldInfo } from '../oxm-fields.js';
+import type { FieldRef } from '../types.js';
 
 /** A syntax error in action text; `token` is the offending action or argument as written. */
 export class ActionSyntaxError extends Error {

@@ -3,9 +3,9 @@
 // Like Open vSwitch, parsing goes through a flow-like state (one L3 address slot for nw_src/arp_spa, one L4 slot
 // for tp_src/tcp_src/udp_src/icmp_type, one VLAN TCI, one TOS byte, 16 registers) that is turned into OXM at the
 // end, so `udp,tp_src=68` becomes udp_src and `xreg0=...` becomes reg0 and reg1, as ovs-ofctl sends them.
-import type { Match, OxmField } from './types.js';
-import { checkPrerequisites } from './match.js';
-import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from './oxm-fields.js';
+import type { Match, OxmField } from '../types.js';
+import { checkPrerequisites } from '../match.js';
+import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from '../oxm-fields.js';
 import {
   bigIntToBytes,
   bytesToBigInt,

@@ -1,9 +1,9 @@
 // ovs-ofctl flow syntax for OpenFlow 1.3: `table=50,priority=20,arp,arp_tpa=10.0.0.1,actions=...` to a FlowMod,
 // and FlowMods / flow stats back to the text `ovs-ofctl ofp-print` and `ovs-ofctl dump-flows` print.
-import type { FlowMod, FlowStats, Instruction, Match } from './types.js';
-import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from './consts.js';
+import type { FlowMod, FlowStats, Instruction, Match } from '../types.js';
+import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from '../consts.js';
 import { parseInstructions, formatInstructions, type ActionParseContext } from './action-text.js';
-import { OFPVID_PRESENT } from './oxm-fields.js';
+import { OFPVID_PRESENT } from '../oxm-fields.js';
 import { formatPort, parsePort, parseUint } from './field-value.js';
 import { OFP_DEFAULT_PRIORITY, formatMatch, parseMatchTokens, splitMatchTokens, type MatchToken } from './match-text.js';
 

@@ -2,12 +2,12 @@
 // Action values OVS would put on the wire, and print decoded actions exactly as `ovs-ofctl -O OpenFlow13
 // dump-flows` does. Keyword parsers and action formatters are registries keyed by keyword / Action['type'].
 
-import { NX_VENDOR_ID, OFPP, OFPR } from './consts.js';
-import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_HASH_FIELDS, NX_MP_ALG, NX_ACTION_SAMPLE, NXAST } from './action-consts.js';
-import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue, formatFieldValue } from './oxm-fields.js';
-import type { FieldInfo } from './oxm-fields.js';
+import { NX_VENDOR_ID, OFPP, OFPR } from '../consts.js';
+import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_HASH_FIELDS, NX_MP_ALG, NX_ACTION_SAMPLE, NXAST } from '../action-consts.js';
+import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue, formatFieldValue } from '../oxm-fields.js';
+import type { FieldInfo } from '../oxm-fields.js';
 import { exactCopy, newBytes } from './field-value.js';
-import type { Action, ActionType, Instruction, OxmField } from './types.js';
+import type { Action, ActionType, Instruction, OxmField } from '../types.js';
 import { formatLearn, parseLearn } from './learn-text.js';
 import { ActionSyntaxError, formatSubfield, parseSubfield, type Subfield, fieldRefFor, hex0x, parseUint, parseBigUint } from './action-text-util.js';
 

@@ -5,10 +5,10 @@
 // the source (a field header + u16 offset, or an immediate of 2*ceil(n_bits/16) bytes), then the destination
 // (a field header + u16 offset, except for output). A zero header or the end of the action ends the list.
 
-import { NX_LEARN_DST, NX_LEARN_F, NX_LEARN_N_BITS_MASK, NX_LEARN_SRC } from './action-consts.js';
-import { fieldByHeader, fieldByName, formatFieldValue, parseFieldValue } from './oxm-fields.js';
+import { NX_LEARN_DST, NX_LEARN_F, NX_LEARN_N_BITS_MASK, NX_LEARN_SRC } from '../action-consts.js';
+import { fieldByHeader, fieldByName, formatFieldValue, parseFieldValue } from '../oxm-fields.js';
 import { ActionSyntaxError, formatSubfield, hex0x, parseBigUint, parseSubfield, parseUint, type Subfield } from './action-text-util.js';
-import type { Action, FieldRef } from './types.js';
+import type { Action, FieldRef } from '../types.js';
 
 type Learn = Extract<Action, { readonly type: 'nx_learn' }>;
 
