@@ -10,5 +10,6 @@ export { FrameSplitter, frames, type FrameSplitterOptions } from './framing.js';
 export { messageToJSON, messageFromJSON, type Json } from './text/json.js';
 export { formatMessage, messageName } from './text/message-text.js';
 export { parseFlow, formatFlow, formatMatch, parseMatch } from './text/flow-text.js';
-export { formatActions, formatInstructions, parseActions, parseInstructions } from './text/action-text.js';
+export { parseActions, parseInstructions } from './text/action-parse.js';
+export { formatActions, formatInstructions } from './text/action-format.js';
 export { oxm, fieldByName, FIELDS, type FieldInfo } from './oxm-fields.js';

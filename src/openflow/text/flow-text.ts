@@ -2,7 +2,8 @@
 // and FlowMods / flow stats back to the text `ovs-ofctl ofp-print` and `ovs-ofctl dump-flows` print.
 import type { FlowMod, FlowStats, Instruction, Match } from '../types.js';
 import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from '../consts.js';
-import { parseInstructions, formatInstructions, type ActionParseContext } from './action-text.js';
+import { parseInstructions, type ActionParseContext } from './action-parse.js';
+import { formatInstructions } from './action-format.js';
 import { OFPVID_PRESENT } from '../oxm-fields.js';
 import { formatPort, parsePort, parseUint } from './field-value.js';
 import { OFP_DEFAULT_PRIORITY, formatMatch, parseMatchTokens, splitMatchTokens, type MatchToken } from './match-text.js';

@@ -4,7 +4,7 @@ import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '.
 import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
 import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
-import { formatActions } from './action-text.js';
+import { formatActions } from './action-format.js';
 import { decodeMessage } from '../message.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
