@@ -8,7 +8,7 @@ import type { Action, ActionType, Instruction, OxmField } from '../types.js';
 import { formatLearn } from './learn-text.js';
 import { formatSubfield, hex0x } from './action-text-util.js';
 import { type ActionOf, CT_ALGS, HASH_FIELDS, MP_ALGS, REASONS } from './action-names.js';
-import { NAME_BY_PORT, formatPort16, formatPort32 } from './port-text.js';
+import { PORT_NAMES, formatPort, formatPort16 } from './port-text.js';
 
 const sameBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && x.every((b, i) => b === y[i]);
 
@@ -111,7 +111,7 @@ function formatExperimenter(a: ActionOf<'experimenter'>): string {
 }
 
 const formatters: { readonly [T in ActionType]: Formatter<ActionOf<T>> } = {
-  output: (a) => (a.port === OFPP.CONTROLLER ? `CONTROLLER:${a.maxLen}` : a.port >= OFPP.MAX && NAME_BY_PORT.has(a.port) ? formatPort32(a.port) : `output:${formatPort32(a.port)}`),
+  output: (a) => (a.port === OFPP.CONTROLLER ? `CONTROLLER:${a.maxLen}` : a.port >= OFPP.MAX && PORT_NAMES.has(a.port) ? formatPort(a.port) : `output:${formatPort(a.port)}`),
   copy_ttl_out: () => 'copy_ttl_out',
   copy_ttl_in: () => 'copy_ttl_in',
   set_mpls_ttl: (a) => `set_mpls_ttl(${a.ttl})`,

@@ -5,7 +5,8 @@ import { NX_VENDOR_ID, OFPP, OFPR } from '../consts.js';
 import { NX_ACTION_SAMPLE, NX_NAT_F, NX_NAT_RANGE, NXAST } from '../action-consts.js';
 import { fieldByName, parseFieldValue } from '../oxm-fields.js';
 import type { Action } from '../types.js';
-import { ActionSyntaxError, parseSubfield, parseUint } from './action-text-util.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
+import { parseSubfield, uintArg } from './action-text-util.js';
 import { type ActionOf, HASH_FIELDS, MP_ALGS, REASONS } from './action-names.js';
 import { type KeyValue, requireValue, splitKeyValues } from './key-value.js';
 import { ENQUEUE_RESERVED, parseOutputPort, parsePort16 } from './port-text.js';
@@ -17,7 +18,7 @@ export function parseCheckPktLarger(kv: KeyValue): Action[] {
   if (!kv.paren || arrow < 0) throw new ActionSyntaxError(`${kv.token}: expected check_pkt_larger(length)->field[bit]`, kv.token);
   const sf = parseSubfield(text.slice(arrow + 3), kv.token);
   if (sf.nBits !== 1) throw new ActionSyntaxError(`${kv.token}: Only 1-bit destination field is allowed`, kv.token);
-  const pktLen = parseUint(text.slice(0, arrow), 0xffff, kv.token, 'length');
+  const pktLen = uintArg(text.slice(0, arrow), 0xffff, kv.token, 'length');
   return [{ type: 'nx_check_pkt_larger', pktLen, ofs: sf.ofs, dst: sf.ref }];
 }
 
@@ -30,16 +31,16 @@ export function parseController(kv: KeyValue): Action[] {
   let pause = false;
   let meterId = 0;
   if (kv.value !== undefined && !kv.paren) {
-    maxLen = parseUint(kv.value, 0xffff, kv.token, 'max_len');
+    maxLen = uintArg(kv.value, 0xffff, kv.token, 'max_len');
   } else if (kv.value !== undefined) {
     for (const p of splitKeyValues(kv.value)) {
       const v = p.value ?? '';
       switch (p.key) {
         case 'max_len':
-          maxLen = parseUint(v, 0xffff, kv.token, 'max_len');
+          maxLen = uintArg(v, 0xffff, kv.token, 'max_len');
           break;
         case 'id':
-          controllerId = parseUint(v, 0xffff, kv.token, 'id');
+          controllerId = uintArg(v, 0xffff, kv.token, 'id');
           break;
         case 'reason': {
           const r = REASONS.find(([name]) => name === v);
@@ -54,7 +55,7 @@ export function parseController(kv: KeyValue): Action[] {
           pause = true;
           break;
         case 'meter_id':
-          meterId = parseUint(v, 0xffffffff, kv.token, 'meter_id');
+          meterId = uintArg(v, 0xffffffff, kv.token, 'meter_id');
           break;
         default:
           throw new ActionSyntaxError(`${kv.token}: unknown controller argument "${p.key}"`, kv.token);
@@ -89,7 +90,7 @@ export function parseResubmit(kv: KeyValue): Action[] {
   const parts = text.split(',').map((s) => s.trim());
   if (parts.length > 3) throw new ActionSyntaxError(`${kv.token}: too many arguments`, kv.token);
   const inPort = parts[0] ? parsePort16(parts[0], kv.token) : OFPP.IN_PORT - 0xffff0000;
-  const table = parts[1] ? parseUint(parts[1], 0xfe, kv.token, 'table') : 0xff;
+  const table = parts[1] ? uintArg(parts[1], 0xfe, kv.token, 'table') : 0xff;
   if (!parts[0] && !parts[1]) throw new ActionSyntaxError(`${kv.token}: needs an in_port or a table`, kv.token);
   if (parts[2] !== undefined && parts[2] !== 'ct') throw new ActionSyntaxError(`${kv.token}: unknown argument "${parts[2]}"`, kv.token);
   if (parts[2] === 'ct') return [{ type: 'nx_resubmit', inPort, table, ct: true }];
@@ -169,13 +170,13 @@ function parseNatRange(text: string, a: { rangePresent: number; ipv4Min?: number
   }
   if (ports !== undefined) {
     const [lo, hi] = ports.split('-');
-    const min = parseUint(lo!, 0xffff, token, 'port');
+    const min = uintArg(lo!, 0xffff, token, 'port');
     if (min) {
       a.protoMin = min;
       a.rangePresent |= NX_NAT_RANGE.PROTO_MIN;
     }
     if (hi !== undefined) {
-      const max = parseUint(hi, 0xffff, token, 'port');
+      const max = uintArg(hi, 0xffff, token, 'port');
       if (max < min) throw new ActionSyntaxError(`${token}: nat port range is backwards`, token);
       if (max) {
         a.protoMax = max;
@@ -188,7 +189,7 @@ function parseNatRange(text: string, a: { rangePresent: number; ipv4Min?: number
 export function parseConjunction(kv: KeyValue): Action[] {
   const m = /^\s*(\w+)\s*,\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(requireValue(kv));
   if (!m) throw new ActionSyntaxError(`${kv.token}: expected conjunction(id,k/n)`, kv.token);
-  const id = parseUint(m[1]!, 0xffffffff, kv.token, 'id');
+  const id = uintArg(m[1]!, 0xffffffff, kv.token, 'id');
   const k = Number(m[2]);
   const n = Number(m[3]);
   if (n < 2 || n > 64 || k < 1 || k > n) throw new ActionSyntaxError(`${kv.token}: clause ${k}/${n} out of range (2 <= n <= 64, 1 <= k <= n)`, kv.token);
@@ -206,7 +207,7 @@ export function parseNote(kv: KeyValue): Action[] {
 
 export function parseDecTtl(kv: KeyValue): Action[] {
   if (kv.value === undefined) return [{ type: 'dec_nw_ttl' }];
-  const ids = kv.value.split(',').map((s) => parseUint(s.trim(), 0xffff, kv.token, 'controller id'));
+  const ids = kv.value.split(',').map((s) => uintArg(s.trim(), 0xffff, kv.token, 'controller id'));
   return [{ type: 'nx_dec_ttl', controllerIds: ids }];
 }
 
@@ -217,7 +218,7 @@ export function parseMultipath(kv: KeyValue): Action[] {
   if (!fields) throw new ActionSyntaxError(`${kv.token}: unknown hash fields "${parts[0]}"`, kv.token);
   const alg = MP_ALGS.find(([n]) => n === parts[2]);
   if (!alg) throw new ActionSyntaxError(`${kv.token}: unknown algorithm "${parts[2]}"`, kv.token);
-  const nLinks = parseUint(parts[3]!, 0x10000, kv.token, 'n_links');
+  const nLinks = uintArg(parts[3]!, 0x10000, kv.token, 'n_links');
   if (nLinks < 1) throw new ActionSyntaxError(`${kv.token}: n_links must be at least 1`, kv.token);
   const dst = parseSubfield(parts[5]!, kv.token);
   if (dst.nBits < 16 && nLinks > 2 ** dst.nBits) throw new ActionSyntaxError(`${kv.token}: ${dst.nBits} bits cannot hold ${nLinks} links`, kv.token);
@@ -225,10 +226,10 @@ export function parseMultipath(kv: KeyValue): Action[] {
     {
       type: 'nx_multipath',
       fields: fields[1],
-      basis: parseUint(parts[1]!, 0xffff, kv.token, 'basis'),
+      basis: uintArg(parts[1]!, 0xffff, kv.token, 'basis'),
       algorithm: alg[1],
       maxLink: nLinks - 1,
-      arg: parseUint(parts[4]!, 0xffffffff, kv.token, 'arg'),
+      arg: uintArg(parts[4]!, 0xffffffff, kv.token, 'arg'),
       ofs: dst.ofs,
       nBits: dst.nBits,
       dst: dst.ref,
@@ -245,10 +246,10 @@ export function parseSample(kv: KeyValue): Action[] {
   let direction: number = NX_ACTION_SAMPLE.DEFAULT;
   for (const p of splitKeyValues(requireValue(kv))) {
     const v = p.value ?? '';
-    if (p.key === 'probability') probability = parseUint(v, 0xffff, kv.token, 'probability');
-    else if (p.key === 'collector_set_id') collectorSetId = parseUint(v, 0xffffffff, kv.token, p.key);
-    else if (p.key === 'obs_domain_id') obsDomainId = parseUint(v, 0xffffffff, kv.token, p.key);
-    else if (p.key === 'obs_point_id') obsPointId = parseUint(v, 0xffffffff, kv.token, p.key);
+    if (p.key === 'probability') probability = uintArg(v, 0xffff, kv.token, 'probability');
+    else if (p.key === 'collector_set_id') collectorSetId = uintArg(v, 0xffffffff, kv.token, p.key);
+    else if (p.key === 'obs_domain_id') obsDomainId = uintArg(v, 0xffffffff, kv.token, p.key);
+    else if (p.key === 'obs_point_id') obsPointId = uintArg(v, 0xffffffff, kv.token, p.key);
     else if (p.key === 'sampling_port') samplingPort = parsePort16(v, kv.token);
     else if (p.key === 'ingress') direction = NX_ACTION_SAMPLE.INGRESS;
     else if (p.key === 'egress') direction = NX_ACTION_SAMPLE.EGRESS;
@@ -265,8 +266,8 @@ export function parseFinTimeout(kv: KeyValue): Action[] {
   let finIdleTimeout = 0;
   let finHardTimeout = 0;
   for (const p of splitKeyValues(requireValue(kv))) {
-    if (p.key === 'idle_timeout') finIdleTimeout = parseUint(p.value ?? '', 0xffff, kv.token, p.key);
-    else if (p.key === 'hard_timeout') finHardTimeout = parseUint(p.value ?? '', 0xffff, kv.token, p.key);
+    if (p.key === 'idle_timeout') finIdleTimeout = uintArg(p.value ?? '', 0xffff, kv.token, p.key);
+    else if (p.key === 'hard_timeout') finHardTimeout = uintArg(p.value ?? '', 0xffff, kv.token, p.key);
     else throw new ActionSyntaxError(`${kv.token}: unknown fin_timeout argument "${p.key}"`, kv.token);
   }
   return [{ type: 'nx_fin_timeout', finIdleTimeout, finHardTimeout }];
@@ -281,5 +282,5 @@ export function parseEnqueue(kv: KeyValue): Action[] {
   const sep = text.includes(':') ? ':' : ',';
   const [port, queue] = text.split(sep);
   if (port === undefined || queue === undefined) throw new ActionSyntaxError(`${kv.token}: expected enqueue:PORT:QUEUE`, kv.token);
-  return [{ type: 'set_queue', queueId: parseUint(queue, 0xffffffff, kv.token, 'queue') }, { type: 'output', port: parseOutputPort(port, kv.token, ENQUEUE_RESERVED), maxLen: 0xffff }, popQueue()];
+  return [{ type: 'set_queue', queueId: uintArg(queue, 0xffffffff, kv.token, 'queue') }, { type: 'output', port: parseOutputPort(port, kv.token, ENQUEUE_RESERVED), maxLen: 0xffff }, popQueue()];
 }

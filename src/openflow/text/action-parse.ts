@@ -9,10 +9,11 @@ import type { FieldInfo } from '../oxm-fields.js';
 import { exactCopy, newBytes } from './field-value.js';
 import type { Action, Instruction } from '../types.js';
 import { parseLearn } from './learn-text.js';
-import { ActionSyntaxError, parseSubfield, type Subfield, fieldRefFor, parseUint, parseBigUint } from './action-text-util.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
+import { parseSubfield, type Subfield, fieldRefFor, uintArg, bigUintArg } from './action-text-util.js';
 import { CT_ALGS } from './action-names.js';
 import { type KeyValue, noValue, requireValue, splitKeyValues } from './key-value.js';
-import { PORT_BY_NAME, parseOutputPort } from './port-text.js';
+import { isPortName, parseOutputPort } from './port-text.js';
 import {
   parseCheckPktLarger,
   parseConjunction,
@@ -28,7 +29,7 @@ import {
   popQueue,
 } from './action-parse-nicira.js';
 
-export { ActionSyntaxError } from './action-text-util.js';
+export { ActionSyntaxError } from './action-syntax-error.js';
 
 /** Flow context some keywords need (OVS reads it from the flow's match). */
 export interface ActionParseContext {
@@ -62,7 +63,7 @@ const simple =
 
 const ethertypeKeyword =
   (type: 'push_vlan' | 'push_mpls' | 'pop_mpls' | 'push_pbb'): KeywordParser =>
-  (kv) => [{ type, ethertype: parseUint(requireValue(kv), 0xffff, kv.token, 'ethertype') }];
+  (kv) => [{ type, ethertype: uintArg(requireValue(kv), 0xffff, kv.token, 'ethertype') }];
 
 function lookupField(name: string, token: string): FieldInfo {
   const info = fieldByName(name);
@@ -126,7 +127,7 @@ const modKeyword =
     let value: Uint8Array;
     try {
       if (transform) {
-        const n = transform(parseUint(text, 0xffffffff, kv.token, kv.key));
+        const n = transform(uintArg(text, 0xffffffff, kv.token, kv.key));
         value = newBytes(info.length);
         for (let i = info.length - 1, x = n; i >= 0; i--, x = Math.floor(x / 256)) value[i] = x & 0xff;
       } else {
@@ -165,7 +166,7 @@ function parseLoad(kv: KeyValue): Action[] {
   if (arrow < 0) throw new ActionSyntaxError(`load: missing "->" in ${kv.token}`, kv.token);
   const sf = parseSubfield(text.slice(arrow + 2), kv.token);
   if (sf.nBits > 64) throw new ActionSyntaxError(`${kv.token}: load of more than 64 bits is not supported`, kv.token);
-  const value = parseBigUint(text.slice(0, arrow), kv.token);
+  const value = bigUintArg(text.slice(0, arrow), kv.token);
   if (sf.nBits < 64 && value >> BigInt(sf.nBits) !== 0n) {
     throw new ActionSyntaxError(`${kv.token}: value does not fit in ${sf.nBits} bits`, kv.token);
   }
@@ -187,7 +188,7 @@ function parseMove(kv: KeyValue): Action[] {
 function parseOutput(kv: KeyValue): Action[] {
   const text = requireValue(kv);
   if (kv.paren) throw new ActionSyntaxError(`${kv.token}: output(...) is not supported`, kv.token);
-  if (!PORT_BY_NAME.has(text.toUpperCase()) && !/^\d+$/.test(text)) {
+  if (!isPortName(text) && !/^\d+$/.test(text)) {
     const sf = parseSubfield(text, kv.token);
     if (sf.ref.header >>> 16 === 0xffff) return [{ type: 'nx_output_reg2', ofs: sf.ofs, nBits: sf.nBits, src: sf.ref, maxLen: 0xffff }];
     return [{ type: 'nx_output_reg', ofs: sf.ofs, nBits: sf.nBits, src: sf.ref, maxLen: 0xffff }];
@@ -216,15 +217,15 @@ function parseCt(kv: KeyValue, st: ParseState): Action[] {
           flags |= NX_CT_F.FORCE;
           break;
         case 'table':
-          recircTable = parseUint(p.value ?? '', 0xfe, kv.token, 'table');
+          recircTable = uintArg(p.value ?? '', 0xfe, kv.token, 'table');
           break;
         case 'zone':
-          if (p.value && /^\d|^0x/i.test(p.value)) zoneImm = parseUint(p.value, 0xffff, kv.token, 'zone');
+          if (p.value && /^\d|^0x/i.test(p.value)) zoneImm = uintArg(p.value, 0xffff, kv.token, 'zone');
           else zone = parseSubfield(p.value ?? '', kv.token);
           break;
         case 'alg': {
           const found = CT_ALGS.find(([name]) => name === p.value);
-          alg = found ? found[1] : parseUint(p.value ?? '', 0xffff, kv.token, 'alg');
+          alg = found ? found[1] : uintArg(p.value ?? '', 0xffff, kv.token, 'alg');
           break;
         }
         case 'nat':
@@ -259,7 +260,7 @@ const keywordParsers = new Map<string, KeywordParser>([
   ['mod_tp_dst', modTp('dst')],
   ['mod_vlan_vid', withVlan(modKeyword('vlan_vid', (v) => (v & 0xfff) | 0x1000))],
   ['mod_vlan_pcp', withVlan(modKeyword('vlan_pcp'))],
-  ['mod_nw_ttl', (kv) => [{ type: 'set_nw_ttl', ttl: parseUint(requireValue(kv), 0xff, kv.token, 'ttl') }]],
+  ['mod_nw_ttl', (kv) => [{ type: 'set_nw_ttl', ttl: uintArg(requireValue(kv), 0xff, kv.token, 'ttl') }]],
   ['set_tunnel', modKeyword('tun_id')],
   ['set_tunnel64', modKeyword('tun_id')],
   ['set_mpls_label', modKeyword('mpls_label')],
@@ -271,14 +272,14 @@ const keywordParsers = new Map<string, KeywordParser>([
   ['pop_mpls', ethertypeKeyword('pop_mpls')],
   ['push_pbb', ethertypeKeyword('push_pbb')],
   ['pop_pbb', simple(() => ({ type: 'pop_pbb' }))],
-  ['set_mpls_ttl', (kv) => [{ type: 'set_mpls_ttl', ttl: parseUint(requireValue(kv), 0xff, kv.token, 'ttl') }]],
+  ['set_mpls_ttl', (kv) => [{ type: 'set_mpls_ttl', ttl: uintArg(requireValue(kv), 0xff, kv.token, 'ttl') }]],
   ['dec_mpls_ttl', simple(() => ({ type: 'dec_mpls_ttl' }))],
   ['copy_ttl_in', simple(() => ({ type: 'copy_ttl_in' }))],
   ['copy_ttl_out', simple(() => ({ type: 'copy_ttl_out' }))],
-  ['set_queue', (kv) => [{ type: 'set_queue', queueId: parseUint(requireValue(kv), 0xffffffff, kv.token, 'queue') }]],
+  ['set_queue', (kv) => [{ type: 'set_queue', queueId: uintArg(requireValue(kv), 0xffffffff, kv.token, 'queue') }]],
   ['pop_queue', simple(popQueue)],
   ['enqueue', parseEnqueue],
-  ['group', (kv) => [{ type: 'group', groupId: parseUint(requireValue(kv), 0xffffffff, kv.token, 'group') }]],
+  ['group', (kv) => [{ type: 'group', groupId: uintArg(requireValue(kv), 0xffffffff, kv.token, 'group') }]],
   ['set_field', parseSetFieldArg],
   ['load', parseLoad],
   ['move', parseMove],
@@ -367,7 +368,7 @@ function parseOneActionRaw(kv: KeyValue, st: ParseState): Action[] {
     // A bare port: "2", "LOCAL", "IN_PORT", "CONTROLLER".
     const upper = kv.key.toUpperCase();
     if (upper === 'CONTROLLER') return parseController(kv);
-    if (PORT_BY_NAME.has(upper) || /^\d+$/.test(kv.key)) return [outputTo(parseOutputPort(kv.key, kv.token))];
+    if (isPortName(upper) || /^\d+$/.test(kv.key)) return [outputTo(parseOutputPort(kv.key, kv.token))];
   }
   if (INSTRUCTION_KEYWORDS.has(kv.key)) throw new ActionSyntaxError(`${kv.token}: instruction not allowed here`, kv.token);
   throw new ActionSyntaxError(`unknown action ${kv.key}`, kv.token);
@@ -422,7 +423,7 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
     switch (kv.key) {
       case 'meter':
         once(meter, kv);
-        meter = { type: 'meter', meterId: parseUint(requireValue(kv), 0xffffffff, kv.token, 'meter') };
+        meter = { type: 'meter', meterId: uintArg(requireValue(kv), 0xffffffff, kv.token, 'meter') };
         break;
       case 'clear_actions':
         once(clear, kv);
@@ -436,12 +437,12 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
       case 'write_metadata': {
         once(metadata, kv);
         const [v, m] = requireValue(kv).split('/');
-        metadata = { type: 'write_metadata', metadata: parseBigUint(v!, kv.token), mask: m === undefined ? 0xffffffffffffffffn : parseBigUint(m, kv.token) };
+        metadata = { type: 'write_metadata', metadata: bigUintArg(v!, kv.token), mask: m === undefined ? 0xffffffffffffffffn : bigUintArg(m, kv.token) };
         break;
       }
       case 'goto_table':
         once(gotoTable, kv);
-        gotoTable = { type: 'goto_table', tableId: parseUint(requireValue(kv), 0xfe, kv.token, 'table') };
+        gotoTable = { type: 'goto_table', tableId: uintArg(requireValue(kv), 0xfe, kv.token, 'table') };
         break;
       case 'apply_actions':
         apply.push(...parseActionList(kv.value ?? '', st));

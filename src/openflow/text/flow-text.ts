@@ -5,7 +5,8 @@ import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from '../consts.js';
 import { parseInstructions, type ActionParseContext } from './action-parse.js';
 import { formatInstructions } from './action-format.js';
 import { OFPVID_PRESENT } from '../oxm-fields.js';
-import { formatPort, parsePort, parseUint } from './field-value.js';
+import { parseUint } from './field-value.js';
+import { formatPort, parsePort } from './port-text.js';
 import { OFP_DEFAULT_PRIORITY, formatMatch, parseMatchTokens, splitMatchTokens, type MatchToken } from './match-text.js';
 
 export { formatMatch, parseMatch, OFP_DEFAULT_PRIORITY } from './match-text.js';

@@ -1,7 +1,7 @@
 // The key/value tokens of ovs-ofctl's action syntax ("a,b(c,d),e:f"), split the way ofputil_parse_key_value does,
 // and the checks every keyword parser makes on its argument.
 
-import { ActionSyntaxError } from './action-text-util.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
 
 export interface KeyValue {
   readonly key: string;

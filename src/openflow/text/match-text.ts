@@ -16,10 +16,10 @@ import {
   formatHex,
   formatIpMasked,
   formatMac,
-  formatPort,
   parseFieldValue,
   parseUint,
 } from './field-value.js';
+import { formatPort } from './port-text.js';
 
 export const OFP_DEFAULT_PRIORITY = 0x8000;
 

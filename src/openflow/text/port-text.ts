@@ -1,21 +1,24 @@
-// Port numbers in action text: reserved names and OVS's 32-bit / 16-bit (Nicira) numbering, parsed and printed.
+// Port numbers in ovs-ofctl text, in matches and actions alike: reserved names and OVS's 32-bit (OpenFlow 1.1+)
+// and 16-bit (OpenFlow 1.0, Nicira) numbering, parsed and printed as ofputil_port_from_string / ofputil_format_port.
 
 import { OFPP } from '../consts.js';
-import { ActionSyntaxError, parseUint } from './action-text-util.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
 
-const NAMED_PORTS: ReadonlyArray<readonly [string, number]> = [
-  ['IN_PORT', OFPP.IN_PORT],
-  ['TABLE', OFPP.TABLE],
-  ['NORMAL', OFPP.NORMAL],
-  ['FLOOD', OFPP.FLOOD],
-  ['ALL', OFPP.ALL],
-  ['CONTROLLER', OFPP.CONTROLLER],
-  ['LOCAL', OFPP.LOCAL],
-  ['ANY', OFPP.ANY],
-];
-export const PORT_BY_NAME = new Map<string, number>(NAMED_PORTS.map(([k, v]) => [k, v]));
-export const NAME_BY_PORT = new Map<number, string>(NAMED_PORTS.map(([k, v]) => [v, k]));
-PORT_BY_NAME.set('NONE', OFPP.ANY);
+/** Reserved port names, as ovs-ofctl prints them (OF1.1+ numbering). */
+export const PORT_NAMES: ReadonlyMap<number, string> = new Map([
+  [OFPP.IN_PORT, 'IN_PORT'],
+  [OFPP.TABLE, 'TABLE'],
+  [OFPP.NORMAL, 'NORMAL'],
+  [OFPP.FLOOD, 'FLOOD'],
+  [OFPP.ALL, 'ALL'],
+  [OFPP.CONTROLLER, 'CONTROLLER'],
+  [OFPP.LOCAL, 'LOCAL'],
+  [OFPP.ANY, 'ANY'],
+]);
+/** The names ovs-ofctl reads (any case): the printed ones, and NONE for ANY. */
+const PORT_BY_NAME = new Map<string, number>([...[...PORT_NAMES].map(([n, s]) => [s, n] as const), ['NONE', OFPP.ANY]]);
+
+export const isPortName = (text: string): boolean => PORT_BY_NAME.has(text.toUpperCase());
 
 /** OF1.0's OFPP_MAX: 16-bit ports from here up are reserved. */
 const OFP10_PORT_MAX = 0xff00;
@@ -23,18 +26,34 @@ const OFP10_PORT_MAX = 0xff00;
 const OFPP11_OFFSET = 0xffff0000;
 
 /**
- * A port as ofputil_port_from_string reads it, in OF1.1+ (32-bit) numbering: a reserved name, a number below
- * 0x10000, or 0xffffff00 and up. OF1.0's reserved numbers 0xff00..0xffff mean their OF1.1+ counterparts
- * (`output:65534` is LOCAL, 0xfffffffe on the wire); numbers between the two ranges are rejected.
+ * A port as ofputil_port_from_string reads it, in OF1.1+ (32-bit) numbering: a reserved name (any case), a decimal
+ * number below 0x10000, or 0xffffff00 and up. OF1.0's reserved numbers 0xff00..0xffff mean their OF1.1+
+ * counterparts (`65534` is LOCAL, 0xfffffffe on the wire); numbers between the two ranges, hex and signs are
+ * rejected (str_to_uint(s, 10)). Undefined for what OVS rejects.
  */
-export function parsePort32(text: string, token: string): number {
-  const named = PORT_BY_NAME.get(text.toUpperCase());
+export function parsePort(text: string): number | undefined {
+  const t = text.trim();
+  const named = PORT_BY_NAME.get(t.toUpperCase());
   if (named !== undefined) return named;
-  // str_to_uint(s, 10): decimal only (ovs-ofctl calls `output:0xfffe` an unknown port).
-  if (!/^\d+$/.test(text.trim())) throw new ActionSyntaxError(`${token}: unknown port "${text}"`, token);
-  const p = parseUint(text, 0xffffffff, token, 'port');
+  if (!/^\d{1,10}$/.test(t)) return undefined;
+  const p = Number(t);
   if (p >= OFP10_PORT_MAX && p <= 0xffff) return (p + OFPP11_OFFSET) >>> 0;
-  if (p > 0xffff && p < OFPP.MAX) throw new ActionSyntaxError(`${token}: port ${p} is outside 0..0xffff and 0xffffff00..0xffffffff`, token);
+  if (p > 0xffff && p < OFPP.MAX) return undefined;
+  if (p > 0xffffffff) return undefined;
+  return p;
+}
+
+/** ofputil_format_port for an OF1.1+ port number: reserved ports by name, the rest in decimal (OF1.0 numbering). */
+export function formatPort(port: number): string {
+  const name = PORT_NAMES.get(port);
+  if (name) return name;
+  return String(port >= OFPP.MAX ? port - OFPP11_OFFSET : port);
+}
+
+/** parsePort for an action argument: a syntax error naming the token for what OVS rejects. */
+export function parsePort32(text: string, token: string): number {
+  const p = parsePort(text);
+  if (p === undefined) throw new ActionSyntaxError(`${token}: unknown port "${text}"`, token);
   return p;
 }
 
@@ -44,6 +63,9 @@ export function parsePort16(text: string, token: string): number {
   return p >= OFPP.MAX ? p - OFPP11_OFFSET : p;
 }
 
+/** formatPort for a Nicira 16-bit port. */
+export const formatPort16 = (port: number): string => formatPort(port >= OFP10_PORT_MAX ? port + OFPP11_OFFSET : port);
+
 /** Reserved ports an output action may name (ofpact_check_output_port); any other port must be below OFPP_MAX. */
 const OUTPUT_RESERVED = new Set<number>([OFPP.IN_PORT, OFPP.TABLE, OFPP.NORMAL, OFPP.FLOOD, OFPP.ALL, OFPP.CONTROLLER, OFPP.LOCAL]);
 
@@ -52,14 +74,6 @@ export const ENQUEUE_RESERVED = new Set<number>([OFPP.IN_PORT, OFPP.LOCAL]);
 
 export function parseOutputPort(text: string, token: string, reserved: ReadonlySet<number> = OUTPUT_RESERVED): number {
   const port = parsePort32(text, token);
-  if (port >= OFPP.MAX && !reserved.has(port)) throw new ActionSyntaxError(`${token}: cannot output to port ${formatPort32(port)} (OFPBAC_BAD_OUT_PORT)`, token);
+  if (port >= OFPP.MAX && !reserved.has(port)) throw new ActionSyntaxError(`${token}: cannot output to port ${formatPort(port)} (OFPBAC_BAD_OUT_PORT)`, token);
   return port;
-}
-
-export function formatPort32(port: number): string {
-  return NAME_BY_PORT.get(port) ?? String(port);
-}
-
-export function formatPort16(port: number): string {
-  return port >= 0xfff8 ? (NAME_BY_PORT.get(port + 0xffff0000) ?? String(port)) : String(port);
 }
