@@ -6,7 +6,7 @@ import { NX_ACTION_SAMPLE, NX_NAT_F, NX_NAT_RANGE, NXAST } from '../action-const
 import { fieldByName, parseFieldValue } from '../oxm-fields.js';
 import type { Action } from '../types.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
-import { parseSubfield, uintArg } from './action-text-util.js';
+import { atoiArg, parseSubfield, tableArg, uintArg } from './action-text-util.js';
 import { type ActionOf, HASH_FIELDS, MP_ALGS, REASONS } from './action-names.js';
 import { type KeyValue, requireValue, splitKeyValues } from './key-value.js';
 import { ENQUEUE_RESERVED, parseOutputPort, parsePort16 } from './port-text.js';
@@ -31,6 +31,8 @@ export function parseController(kv: KeyValue): Action[] {
   let pause = false;
   let meterId = 0;
   if (kv.value !== undefined && !kv.paren) {
+    // OVS reads controller:N as max_len only when N is all digits; anything else is taken as a key (and refused).
+    if (!/^\d+$/.test(kv.value)) throw new ActionSyntaxError(`${kv.token}: unknown key "${kv.value}" parsing controller action`, kv.token);
     maxLen = uintArg(kv.value, 0xffff, kv.token, 'max_len');
   } else if (kv.value !== undefined) {
     for (const p of splitKeyValues(kv.value)) {
@@ -50,6 +52,8 @@ export function parseController(kv: KeyValue): Action[] {
         }
         case 'userdata':
           userdata = parseHexBytes(v, kv.token);
+          // An empty userdata is no userdata (OVS then encodes the plainest controller action).
+          if (!userdata.length) userdata = undefined;
           break;
         case 'pause':
           pause = true;
@@ -90,7 +94,7 @@ export function parseResubmit(kv: KeyValue): Action[] {
   const parts = text.split(',').map((s) => s.trim());
   if (parts.length > 3) throw new ActionSyntaxError(`${kv.token}: too many arguments`, kv.token);
   const inPort = parts[0] ? parsePort16(parts[0], kv.token) : OFPP.IN_PORT - 0xffff0000;
-  const table = parts[1] ? uintArg(parts[1], 0xfe, kv.token, 'table') : 0xff;
+  const table = parts[1] ? tableArg(parts[1], 0xfe, kv.token) : 0xff;
   if (!parts[0] && !parts[1]) throw new ActionSyntaxError(`${kv.token}: needs an in_port or a table`, kv.token);
   if (parts[2] !== undefined && parts[2] !== 'ct') throw new ActionSyntaxError(`${kv.token}: unknown argument "${parts[2]}"`, kv.token);
   if (parts[2] === 'ct') return [{ type: 'nx_resubmit', inPort, table, ct: true }];
@@ -207,7 +211,7 @@ export function parseNote(kv: KeyValue): Action[] {
 
 export function parseDecTtl(kv: KeyValue): Action[] {
   if (kv.value === undefined) return [{ type: 'dec_nw_ttl' }];
-  const ids = kv.value.split(',').map((s) => uintArg(s.trim(), 0xffff, kv.token, 'controller id'));
+  const ids = kv.value.split(',').map((s) => atoiArg(s, 16));
   return [{ type: 'nx_dec_ttl', controllerIds: ids }];
 }
 
@@ -218,18 +222,18 @@ export function parseMultipath(kv: KeyValue): Action[] {
   if (!fields) throw new ActionSyntaxError(`${kv.token}: unknown hash fields "${parts[0]}"`, kv.token);
   const alg = MP_ALGS.find(([n]) => n === parts[2]);
   if (!alg) throw new ActionSyntaxError(`${kv.token}: unknown algorithm "${parts[2]}"`, kv.token);
-  const nLinks = uintArg(parts[3]!, 0x10000, kv.token, 'n_links');
-  if (nLinks < 1) throw new ActionSyntaxError(`${kv.token}: n_links must be at least 1`, kv.token);
+  const nLinks = atoiArg(parts[3]!, 32) | 0;
+  if (nLinks < 1 || nLinks > 65536) throw new ActionSyntaxError(`${kv.token}: n_links ${nLinks} is not in valid range 1 to 65536`, kv.token);
   const dst = parseSubfield(parts[5]!, kv.token);
   if (dst.nBits < 16 && nLinks > 2 ** dst.nBits) throw new ActionSyntaxError(`${kv.token}: ${dst.nBits} bits cannot hold ${nLinks} links`, kv.token);
   return [
     {
       type: 'nx_multipath',
       fields: fields[1],
-      basis: uintArg(parts[1]!, 0xffff, kv.token, 'basis'),
+      basis: atoiArg(parts[1]!, 16),
       algorithm: alg[1],
       maxLink: nLinks - 1,
-      arg: uintArg(parts[4]!, 0xffffffff, kv.token, 'arg'),
+      arg: atoiArg(parts[4]!, 32),
       ofs: dst.ofs,
       nBits: dst.nBits,
       dst: dst.ref,

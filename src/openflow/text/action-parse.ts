@@ -10,7 +10,7 @@ import { exactCopy, newBytes } from './field-value.js';
 import type { Action, Instruction } from '../types.js';
 import { parseLearn } from './learn-text.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
-import { parseSubfield, type Subfield, fieldRefFor, uintArg, bigUintArg } from './action-text-util.js';
+import { parseSubfield, type Subfield, fieldRefFor, tableArg, uintArg, bigUintArg } from './action-text-util.js';
 import { CT_ALGS } from './action-names.js';
 import { type KeyValue, noValue, requireValue, splitKeyValues } from './key-value.js';
 import { isPortName, parseOutputPort } from './port-text.js';
@@ -62,7 +62,7 @@ const simple =
   };
 
 const ethertypeKeyword =
-  (type: 'push_vlan' | 'push_mpls' | 'pop_mpls' | 'push_pbb'): KeywordParser =>
+  (type: 'push_vlan' | 'push_mpls' | 'pop_mpls'): KeywordParser =>
   (kv) => [{ type, ethertype: uintArg(requireValue(kv), 0xffff, kv.token, 'ethertype') }];
 
 function lookupField(name: string, token: string): FieldInfo {
@@ -217,7 +217,7 @@ function parseCt(kv: KeyValue, st: ParseState): Action[] {
           flags |= NX_CT_F.FORCE;
           break;
         case 'table':
-          recircTable = uintArg(p.value ?? '', 0xfe, kv.token, 'table');
+          recircTable = tableArg(p.value ?? '', 0xfe, kv.token);
           break;
         case 'zone':
           if (p.value && /^\d|^0x/i.test(p.value)) zoneImm = uintArg(p.value, 0xffff, kv.token, 'zone');
@@ -225,7 +225,9 @@ function parseCt(kv: KeyValue, st: ParseState): Action[] {
           break;
         case 'alg': {
           const found = CT_ALGS.find(([name]) => name === p.value);
-          alg = found ? found[1] : uintArg(p.value ?? '', 0xffff, kv.token, 'alg');
+          // Only the helpers OVS names; it refuses numbers ('invalid conntrack helper').
+          if (!found) throw new ActionSyntaxError(`${kv.token}: invalid conntrack helper "${p.value ?? ''}"`, kv.token);
+          alg = found[1];
           break;
         }
         case 'nat':
@@ -267,15 +269,20 @@ const keywordParsers = new Map<string, KeywordParser>([
   ['set_mpls_tc', modKeyword('mpls_tc')],
   ['strip_vlan', simple(() => ({ type: 'pop_vlan' }))],
   ['pop_vlan', simple(() => ({ type: 'pop_vlan' }))],
-  ['push_vlan', ethertypeKeyword('push_vlan')],
+  [
+    'push_vlan',
+    (kv, st) => {
+      const out = ethertypeKeyword('push_vlan')(kv, st);
+      // 802.1Q and 802.1ad only (ofpact_check: OFPBAC_BAD_ARGUMENT).
+      const e = (out[0] as { ethertype: number }).ethertype;
+      if (e !== 0x8100 && e !== 0x88a8) throw new ActionSyntaxError(`${kv.token}: 0x${e.toString(16)} not a valid VLAN ethertype`, kv.token);
+      return out;
+    },
+  ],
   ['push_mpls', ethertypeKeyword('push_mpls')],
   ['pop_mpls', ethertypeKeyword('pop_mpls')],
-  ['push_pbb', ethertypeKeyword('push_pbb')],
-  ['pop_pbb', simple(() => ({ type: 'pop_pbb' }))],
   ['set_mpls_ttl', (kv) => [{ type: 'set_mpls_ttl', ttl: uintArg(requireValue(kv), 0xff, kv.token, 'ttl') }]],
   ['dec_mpls_ttl', simple(() => ({ type: 'dec_mpls_ttl' }))],
-  ['copy_ttl_in', simple(() => ({ type: 'copy_ttl_in' }))],
-  ['copy_ttl_out', simple(() => ({ type: 'copy_ttl_out' }))],
   ['set_queue', (kv) => [{ type: 'set_queue', queueId: uintArg(requireValue(kv), 0xffffffff, kv.token, 'queue') }]],
   ['pop_queue', simple(popQueue)],
   ['enqueue', parseEnqueue],
@@ -424,6 +431,8 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
       case 'meter':
         once(meter, kv);
         meter = { type: 'meter', meterId: uintArg(requireValue(kv), 0xffffffff, kv.token, 'meter') };
+        // Meters are 1..OFPM_MAX (0xffff0000); 0 and the virtual meters above are refused (OFPMMFC_INVALID_METER).
+        if (meter.meterId === 0 || meter.meterId > 0xffff0000) throw new ActionSyntaxError(`${kv.token}: not a valid meter (OFPMMFC_INVALID_METER)`, kv.token);
         break;
       case 'clear_actions':
         once(clear, kv);
@@ -432,7 +441,11 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
         break;
       case 'write_actions':
         once(write, kv);
-        write = { type: 'write_actions', actions: parseActionList(kv.value ?? '', nested(st, 'write_actions')) };
+        {
+          const actions = parseActionList(kv.value ?? '', nested(st, 'write_actions'));
+          // Writing an empty action set is no instruction at all, as OVS encodes it.
+          write = actions.length ? { type: 'write_actions', actions } : undefined;
+        }
         break;
       case 'write_metadata': {
         once(metadata, kv);
@@ -442,11 +455,11 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
       }
       case 'goto_table':
         once(gotoTable, kv);
-        gotoTable = { type: 'goto_table', tableId: uintArg(requireValue(kv), 0xfe, kv.token, 'table') };
+        gotoTable = { type: 'goto_table', tableId: tableArg(requireValue(kv), 0xff, kv.token) };
         break;
       case 'apply_actions':
-        apply.push(...parseActionList(kv.value ?? '', st));
-        break;
+        // ovs-ofctl takes the actions themselves; the keyword is refused rather than read.
+        throw new ActionSyntaxError(`${kv.token}: apply_actions is the default instruction`, kv.token);
       default:
         apply.push(...parseOneAction(kv, st));
     }

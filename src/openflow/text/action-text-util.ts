@@ -4,9 +4,9 @@ import { fieldByHeader, fieldByName, nxmCodePoint } from '../oxm-fields.js';
 import type { FieldInfo } from '../oxm-fields.js';
 import type { FieldRef } from '../types.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
-import { parseUint } from './field-value.js';
+import { parseDecimal, parseUint } from './field-value.js';
 
-/** A decimal or 0x-hex integer argument in 0..max (parseUint), as a syntax error naming the token otherwise. */
+/** An integer argument in 0..max (parseUint: hex, octal or decimal), as a syntax error naming the token otherwise. */
 export function uintArg(text: string, max: number, token: string, what: string): number {
   const n = parseUint(text.trim());
   if (n === undefined) throw new ActionSyntaxError(`${token}: bad ${what} "${text}"`, token);
@@ -14,7 +14,25 @@ export function uintArg(text: string, max: number, token: string, what: string):
   return Number(n);
 }
 
-/** A decimal or 0x-hex integer argument of up to 64 bits. */
+/**
+ * C's atoi, which some ovs-ofctl arguments go through (multipath's numbers, dec_ttl's ids): an optional sign and the
+ * leading decimal digits, 0 when there are none (`0x10` is 0); the result is cut to the argument's width as C's
+ * assignment does.
+ */
+export function atoiArg(text: string, bits: 16 | 32): number {
+  const m = /^\s*([+-]?)(\d*)/.exec(text)!;
+  const n = m[2] ? Number(BigInt.asUintN(bits, BigInt(`${m[1]}${m[2]}`))) : 0;
+  return n;
+}
+
+/** A table id argument (ofputil_table_from_string: decimal only) in 0..max. */
+export function tableArg(text: string, max: number, token: string): number {
+  const n = parseDecimal(text.trim());
+  if (n === undefined || n > BigInt(max)) throw new ActionSyntaxError(`${token}: unknown table "${text}"`, token);
+  return Number(n);
+}
+
+/** An integer argument of up to 64 bits (parseUint). */
 export function bigUintArg(text: string, token: string): bigint {
   const n = parseUint(text.trim());
   if (n === undefined) throw new ActionSyntaxError(`${token}: bad number "${text}"`, token);

@@ -83,10 +83,21 @@ const isAllZeros = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 const bad = (text: string, info: FieldInfo, why?: string): Error => new Error(`bad value '${text}' for '${info.name}'${why ? `: ${why}` : ''}`);
 
-/** Decimal or 0x-hex, no sign. */
+/**
+ * An unsigned integer as OVS's str_to_* and parse_int_string read one (strtoull with base 0): 0x-hex, octal when it
+ * starts with 0 (`010` is 8, `08` is an error), decimal otherwise; no sign. Ports and table ids are decimal only
+ * (parseDecimal).
+ */
 export function parseUint(text: string): bigint | undefined {
-  if (/^[0-9]+$/.test(text) || /^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
+  if (/^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
+  if (/^0[0-7]*$/.test(text)) return BigInt(`0o${text}`);
+  if (/^[1-9][0-9]*$/.test(text)) return BigInt(text);
   return undefined;
+}
+
+/** A decimal number (str_to_uint(s, 10): port numbers, table ids), leading zeros allowed; no sign. */
+export function parseDecimal(text: string): bigint | undefined {
+  return /^[0-9]+$/.test(text) ? BigInt(text) : undefined;
 }
 
 function parseNumber(info: FieldInfo, text: string, bits: number, whole: string): bigint {
