@@ -108,7 +108,11 @@ function parseSetFieldArg(kv: KeyValue): Action[] {
   const text = requireValue(kv);
   const arrow = text.lastIndexOf('->');
   if (arrow < 0) throw new ActionSyntaxError(`set_field: missing "->" in ${kv.token}`, kv.token);
-  const info = lookupField(text.slice(arrow + 2), kv.token);
+  const name = text.slice(arrow + 2);
+  const info = lookupField(name, kv.token);
+  // Like a match keyword, set_field takes the field's name or alias; NXM_*/OXM_* names are for field references.
+  const k = name.toLowerCase();
+  if (info.ovsName !== k && info.name !== k && !info.aliases.includes(k)) throw new ActionSyntaxError(`${kv.token}: ${name} is not a valid OXM field name`, kv.token);
   let parsed: { value: Uint8Array; mask?: Uint8Array };
   try {
     parsed = parseFieldValue(info, text.slice(0, arrow));
@@ -409,6 +413,7 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
   let meter: Instruction | undefined;
   let clear: Instruction | undefined;
   let write: Instruction | undefined;
+  let writeSeen = false;
   let metadata: Instruction | undefined;
   let gotoTable: Instruction | undefined;
   const once = (seen: Instruction | undefined, kv: KeyValue): void => {
@@ -440,7 +445,8 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
         clear = { type: 'clear_actions' };
         break;
       case 'write_actions':
-        once(write, kv);
+        if (writeSeen) throw new ActionSyntaxError(`${kv.key}: instruction given twice`, kv.token);
+        writeSeen = true;
         {
           const actions = parseActionList(kv.value ?? '', nested(st, 'write_actions'));
           // Writing an empty action set is no instruction at all, as OVS encodes it.
