@@ -88,7 +88,7 @@ export const KNOWN_TEXT_DISAGREEMENTS: readonly KnownTextDisagreement[] = [
   },
   {
     how: 'we-reject',
-    test: (d) => /[:=(,]-\d/.test(d.text) && /bad |out of range/.test(d.ours),
+    test: (d) => /[:=(,/]-\d/.test(d.text) && /bad |out of range/.test(d.ours),
     reason: "a negative number: OVS's strtoull takes the sign and wraps the value modulo 2^64; parseFlow refuses signs",
   },
   {
@@ -96,6 +96,31 @@ export const KNOWN_TEXT_DISAGREEMENTS: readonly KnownTextDisagreement[] = [
     test: (d) => /no usable protocol|none of the usable flow formats|actions are invalid with specified match|may be used along with|is read-only|source field is \d+ bits wide but destination|experimenter OXM field '[^']*' not supported/.test(d.ovs),
     reason:
       "ofpacts_check and the usable-protocol check are not done by parseFlow: actions consistent with the match (mod_*/set_field/load/move need the match's prerequisites, OF1.3 must be able to express them, conjunction stands alone, read-only fields cannot be written, NSH fields are not field references OVS takes)",
+  },
+  {
+    how: 'we-reject',
+    test: (d) => /out of range \(max 4294967295\)/.test(d.ours),
+    reason: "a 32-bit action argument above 2^32 (meter:9294967295): OVS's str_to_u32 wraps it; parseFlow refuses it",
+  },
+  {
+    how: 'we-reject',
+    test: (d) => /invalid Ethernet address/.test(d.ours) && /(^|[=:/])[0-9a-f]{3}:|:[0-9a-f]{3}(:|\/|,|$)/i.test(d.text),
+    reason: 'an Ethernet address with a three-digit octet (002:06:...): OVS\'s sscanf("%hhx") takes it; parseFlow refuses it',
+  },
+  {
+    how: 'we-reject',
+    test: (d) => /^unknown field '(ip|ipv6|icmp|icmp6|tcp|tcp6|udp|udp6|sctp|sctp6|arp|rarp|mpls|mplsm)'$/.test(d.ours),
+    reason: 'a protocol shorthand given a value (icmp:6_code:224): OVS ignores the value; parseFlow refuses the token',
+  },
+  {
+    how: 'bytes',
+    test: (d) => /(^|[\s,])packet_type[=:]/.test(d.text),
+    reason: "a match on a non-Ethernet packet_type: OVS normalizes the match's L3/L4 fields differently (it drops ip_proto); we keep them as written",
+  },
+  {
+    how: 'we-accept',
+    test: (d) => /is not a valid value for field arp_op|unknown fragment type/.test(d.ovs),
+    reason: 'values OVS checks against its own slot: arp_op above 255 (it lives in the 8-bit nw_proto slot), ip_frag as a number instead of a keyword',
   },
   {
     how: 'we-accept',
