@@ -33,7 +33,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseFlow } from '../src/openflow/flow-text.js';
+import { parseFlow } from '../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage, MessageEncoder, messageEncodingLength } from '../src/openflow/message.js';
 import { OFP_MAX_MESSAGE_LEN } from '../src/openflow/consts.js';
 import type { FlowMod, FlowStats, Message, MessageOf } from '../src/openflow/types.js';

@@ -13,7 +13,7 @@ import ts from 'typescript';
  */
 export const KNOWN_CYCLES: readonly string[] = [
   // A type-only back edge (FieldInfo); goes with the move of the ovs-ofctl text code out of the codec (issue #21).
-  'src/openflow/field-value.ts -> src/openflow/oxm-fields.ts -> src/openflow/field-value.ts',
+  'src/openflow/oxm-fields.ts -> src/openflow/text/field-value.ts -> src/openflow/oxm-fields.ts',
 ];
 
 /** Module -> the modules it imports (only modules that are keys count). */

@@ -17,7 +17,7 @@ import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
 import { waitFor } from '../helpers/wait.js';
 import { canonicalFlows, dumpFlows, startLabController, vmNetns, type LabController } from './lab.js';

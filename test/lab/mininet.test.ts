@@ -29,7 +29,7 @@ import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { CommandError, run } from '../../src/lab/exec.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import type { Datapath, SyncStats } from '../../src/runtime/index.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -28,7 +28,7 @@ import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { PeerIdentityError } from '../../src/runtime/peer-identity.js';
 import { canonicalFlows, dumpFlows } from '../daemon/lab.js';
 import { waitFor } from '../helpers/wait.js';

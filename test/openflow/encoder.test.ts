@@ -2,7 +2,7 @@
 // caller's buffer, and a message too long for OpenFlow refused without leaving anything behind.
 import { describe, expect, it } from 'vitest';
 import { OFP_MAX_MESSAGE_LEN } from '../../src/openflow/consts.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { encodeMessage, encodeMessageInto, MessageEncoder } from '../../src/openflow/message.js';
 import type { Message } from '../../src/openflow/types.js';
 

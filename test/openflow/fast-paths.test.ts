@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CodecError } from '../../src/openflow/errors.js';
 import { OFPBMC, OFPBRC, OFPET } from '../../src/openflow/consts.js';
 import { forEachRawFlowStats, type RawFlowStats } from '../../src/openflow/flow-stats-raw.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { encodeInstructions } from '../../src/openflow/instructions.js';
 import { encodeMatch } from '../../src/openflow/match.js';
 import { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength } from '../../src/openflow/message.js';

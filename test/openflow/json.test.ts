@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageFromJSON, messageToJSON } from '../../src/openflow/json.js';
+import { messageFromJSON, messageToJSON } from '../../src/openflow/text/json.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { FIXTURES } from './msg-fixtures.js';
 import { toHex } from '../helpers/hex.js';

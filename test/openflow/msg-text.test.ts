@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OFP_NO_BUFFER, OFPG, OFPP } from '../../src/openflow/consts.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
-import { formatMessage, hexDump } from '../../src/openflow/message-text.js';
+import { formatMessage, hexDump } from '../../src/openflow/text/message-text.js';
 import type { Message, MessageOf } from '../../src/openflow/types.js';
 import { normalisePrint, ofpParseBatch } from '../helpers/fixtures-ofp.js';
 import { hex } from '../helpers/hex.js';

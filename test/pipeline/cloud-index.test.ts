@@ -1,6 +1,6 @@
 // The one-VM index update (indexWithVm) gives the index a full indexCloud gives, and refuses what validation would.
 import { describe, expect, it } from 'vitest';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { indexCloud, indexWithoutVm, indexWithVm } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { referencePorts, syntheticCloud } from '../../src/topology/examples.js';

@@ -1,7 +1,7 @@
 // The pipeline declaration holds for every flow the stages produce: declared tables, forward gotos only, named
 // priorities, a miss row per table, no duplicate identities, OXM prerequisites in order, our cookies everywhere.
 import { describe, expect, it } from 'vitest';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { describeCookie, cookieFor, isOurs, OURS, OURS_MASK, OWNER_MASK } from '../../src/pipeline/cookie.js';
 import { flow } from '../../src/pipeline/flow.js';
 import { checkGoto, PRIORITY, TABLE, TABLES } from '../../src/pipeline/tables.js';

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { OvsInstance, type BridgeOptions } from '../../src/lab/ovs.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import type { FlowMod } from '../../src/openflow/types.js';
 import { until } from '../helpers/wait.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/consts.js';
 import { CodecError } from '../../src/openflow/errors.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod, FlowStats, OxmField } from '../../src/openflow/types.js';
 import { addFlowStatsPart, diffDesired, diffFlows, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';

@@ -3,9 +3,9 @@
 // Like Open vSwitch, parsing goes through a flow-like state (one L3 address slot for nw_src/arp_spa, one L4 slot
 // for tp_src/tcp_src/udp_src/icmp_type, one VLAN TCI, one TOS byte, 16 registers) that is turned into OXM at the
 // end, so `udp,tp_src=68` becomes udp_src and `xreg0=...` becomes reg0 and reg1, as ovs-ofctl sends them.
-import type { Match, OxmField } from './types.js';
-import { checkPrerequisites } from './match.js';
-import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from './oxm-fields.js';
+import type { Match, OxmField } from '../types.js';
+import { checkPrerequisites } from '../match.js';
+import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from '../oxm-fields.js';
 import {
   bigIntToBytes,
   bytesToBigInt,
@@ -16,10 +16,10 @@ import {
   formatHex,
   formatIpMasked,
   formatMac,
-  formatPort,
   parseFieldValue,
   parseUint,
 } from './field-value.js';
+import { formatPort } from './port-text.js';
 
 export const OFP_DEFAULT_PRIORITY = 0x8000;
 
@@ -142,6 +142,17 @@ function smallNumber(key: string, text: string, max: number): number {
   return Number(n);
 }
 
+/**
+ * A field by a name ovs-ofctl takes in a match (mf_from_name): its ovs-fields(7) name or an alias. The NXM_* / OXM_*
+ * names are for field references (`NXM_NX_REG0[0..15]`) and are unknown keywords in a match.
+ */
+function matchFieldByName(key: string): FieldInfo | undefined {
+  const fi = fieldByName(key);
+  if (!fi) return undefined;
+  const k = key.toLowerCase();
+  return fi.ovsName === k || fi.name === k || fi.aliases.includes(k) ? fi : undefined;
+}
+
 /** Applies one `key=value` (or protocol shorthand) to the state. Returns false for a key it does not know. */
 function apply(st: MatchState, t: MatchToken): boolean {
   const { key, value: text, token } = t;
@@ -152,7 +163,7 @@ function apply(st: MatchState, t: MatchToken): boolean {
     return true;
   }
   const vlanKey = key === 'dl_vlan' || key === 'dl_vlan_pcp';
-  const fi = vlanKey ? undefined : fieldByName(key);
+  const fi = vlanKey ? undefined : matchFieldByName(key);
   if (!fi && !vlanKey) return false;
   if (text === undefined || text === '') throw new Error(`field '${key}' needs a value`);
   if (key === 'dl_vlan') {

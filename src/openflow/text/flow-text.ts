@@ -1,10 +1,12 @@
 // ovs-ofctl flow syntax for OpenFlow 1.3: `table=50,priority=20,arp,arp_tpa=10.0.0.1,actions=...` to a FlowMod,
 // and FlowMods / flow stats back to the text `ovs-ofctl ofp-print` and `ovs-ofctl dump-flows` print.
-import type { FlowMod, FlowStats, Instruction, Match } from './types.js';
-import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from './consts.js';
-import { parseInstructions, formatInstructions, type ActionParseContext } from './action-text.js';
-import { OFPVID_PRESENT } from './oxm-fields.js';
-import { formatPort, parsePort, parseUint } from './field-value.js';
+import type { FlowMod, FlowStats, Instruction, Match } from '../types.js';
+import { OFP_NO_BUFFER, OFPFC, OFPFF, OFPG, OFPP } from '../consts.js';
+import { parseInstructions, type ActionParseContext } from './action-parse.js';
+import { formatInstructions } from './action-format.js';
+import { OFPVID_PRESENT } from '../oxm-fields.js';
+import { parseDecimal, parseUint } from './field-value.js';
+import { formatPort } from './port-text.js';
 import { OFP_DEFAULT_PRIORITY, formatMatch, parseMatchTokens, splitMatchTokens, type MatchToken } from './match-text.js';
 
 export { formatMatch, parseMatch, OFP_DEFAULT_PRIORITY } from './match-text.js';
@@ -46,17 +48,21 @@ function u64(t: MatchToken, text: string): bigint {
 
 /** Splits off `actions=...` (everything after it, as ovs-ofctl does), accepting `action=` and `actions:` too. */
 function splitActions(text: string): [string, string | undefined] {
-  const m = /(^|[\s,])actions?[=:]/.exec(text);
-  if (!m) return [text, undefined];
-  return [text.slice(0, m.index), text.slice(m.index + m[0].length)];
+  // ofp_extract_actions: the first "action" ends the match; the actions start after the next '=' (so "action=",
+  // "actions=" and "actions.=" alike).
+  const at = text.indexOf('action');
+  if (at < 0) return [text, undefined];
+  const eq = text.indexOf('=', at + 1);
+  if (eq < 0) throw new Error(`'${text.slice(at)}': must specify an action (actions=...)`);
+  return [text.slice(0, at), text.slice(eq + 1)];
 }
 
 /**
  * Parses a flow in ovs-ofctl syntax into an OFPFC_ADD FlowMod with ovs-ofctl's defaults (cookie 0, table 0,
  * priority 32768, no timeouts, no buffer, out_port/out_group ANY, no flags). Keywords: table, priority, cookie
- * (no mask: like ovs-ofctl, additions cannot use one), idle_timeout, hard_timeout, out_port, out_group, the flag
- * keywords, any match field or protocol shorthand, and `actions=` (the rest of the text). Errors name the
- * offending token.
+ * (no mask: like ovs-ofctl, additions cannot use one), idle_timeout, hard_timeout, the flag keywords (out_port
+ * and out_group, which select flows to modify or delete, are refused as ovs-ofctl refuses them in additions), any
+ * match field or protocol shorthand, and `actions=` (the rest of the text). Errors name the offending token.
  */
 export function parseFlow(text: string): FlowMod {
   const [matchText, actionText] = splitActions(text);
@@ -85,9 +91,13 @@ export function parseFlow(text: string): FlowMod {
     if (STATS_KEYWORDS.has(t.key)) continue;
     if (t.value === undefined) throw new Error(`unknown field '${t.key}'`);
     switch (t.key) {
-      case 'table':
-        flow.tableId = uint(t, 0xff);
+      case 'table': {
+        // ofputil_table_from_string: decimal only; 255 (all tables) means table 0 for an addition.
+        const n = parseDecimal(t.value);
+        if (n === undefined || n > 0xffn) throw new Error(`unknown table "${t.value}"`);
+        flow.tableId = n === 0xffn ? 0 : Number(n);
         break;
+      }
       case 'priority':
         flow.priority = uint(t, 0xffff);
         break;
@@ -104,15 +114,6 @@ export function parseFlow(text: string): FlowMod {
         flow.cookie = u64(t, t.value);
         break;
       }
-      case 'out_port': {
-        const p = parsePort(t.value);
-        if (p === undefined) throw new Error(`bad value '${t.value}' for 'out_port'`);
-        flow.outPort = p;
-        break;
-      }
-      case 'out_group':
-        flow.outGroup = t.value.toUpperCase() === 'ANY' ? OFPG.ANY : t.value.toUpperCase() === 'ALL' ? OFPG.ALL : uint(t, 0xffffffff);
-        break;
       default:
         throw new Error(`unknown field '${t.key}'`);
     }

@@ -1,34 +1,41 @@
-// Shared pieces of the action text syntax: numbers, field references ("NXM_NX_REG0[0..15]") and the error type.
+// Shared pieces of the action text syntax: number arguments and field references ("NXM_NX_REG0[0..15]").
 
-import { fieldByHeader, fieldByName, nxmCodePoint } from './oxm-fields.js';
-import type { FieldInfo } from './oxm-fields.js';
-import type { FieldRef } from './types.js';
+import { fieldByHeader, fieldByName, nxmCodePoint } from '../oxm-fields.js';
+import type { FieldInfo } from '../oxm-fields.js';
+import type { FieldRef } from '../types.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
+import { parseDecimal, parseUint } from './field-value.js';
 
-/** A syntax error in action text; `token` is the offending action or argument as written. */
-export class ActionSyntaxError extends Error {
-  override readonly name = 'ActionSyntaxError';
-  constructor(
-    message: string,
-    readonly token: string,
-  ) {
-    super(message);
-  }
+/** An integer argument in 0..max (parseUint: hex, octal or decimal), as a syntax error naming the token otherwise. */
+export function uintArg(text: string, max: number, token: string, what: string): number {
+  const n = parseUint(text.trim());
+  if (n === undefined) throw new ActionSyntaxError(`${token}: bad ${what} "${text}"`, token);
+  if (n > BigInt(max)) throw new ActionSyntaxError(`${token}: ${what} ${text} out of range (max ${max})`, token);
+  return Number(n);
 }
 
-/** A decimal or 0x-hex integer in 0..max. */
-export function parseUint(text: string, max: number, token: string, what: string): number {
-  const t = text.trim();
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ActionSyntaxError(`${token}: bad ${what} "${text}"`, token);
-  const n = Number(t);
-  if (!Number.isSafeInteger(n) || n > max) throw new ActionSyntaxError(`${token}: ${what} ${text} out of range (max ${max})`, token);
+/**
+ * C's atoi, which some ovs-ofctl arguments go through (multipath's numbers, dec_ttl's ids): an optional sign and the
+ * leading decimal digits, 0 when there are none (`0x10` is 0); the result is cut to the argument's width as C's
+ * assignment does.
+ */
+export function atoiArg(text: string, bits: 16 | 32): number {
+  const m = /^\s*([+-]?)(\d*)/.exec(text)!;
+  const n = m[2] ? Number(BigInt.asUintN(bits, BigInt(`${m[1]}${m[2]}`))) : 0;
   return n;
 }
 
-/** A decimal or 0x-hex integer of up to 64 bits. */
-export function parseBigUint(text: string, token: string): bigint {
-  const t = text.trim();
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ActionSyntaxError(`${token}: bad number "${text}"`, token);
-  const n = BigInt(t);
+/** A table id argument (ofputil_table_from_string: decimal only) in 0..max. */
+export function tableArg(text: string, max: number, token: string): number {
+  const n = parseDecimal(text.trim());
+  if (n === undefined || n > BigInt(max)) throw new ActionSyntaxError(`${token}: unknown table "${text}"`, token);
+  return Number(n);
+}
+
+/** An integer argument of up to 64 bits (parseUint). */
+export function bigUintArg(text: string, token: string): bigint {
+  const n = parseUint(text.trim());
+  if (n === undefined) throw new ActionSyntaxError(`${token}: bad number "${text}"`, token);
   if (n > 0xffffffffffffffffn) throw new ActionSyntaxError(`${token}: ${text} does not fit in 64 bits`, token);
   return n;
 }

@@ -1,25 +1,13 @@
 // Field values as ovs-ofctl reads and prints them (lib/meta-flow.c mf_parse / mf_format): numbers, Ethernet,
 // IPv4/IPv6 with CIDR or bitwise masks, OpenFlow ports, and the flag syntaxes of ct_state, tcp_flags and tun_flags.
-import type { FieldInfo } from './oxm-fields.js';
-import { OFPP } from './consts.js';
+import type { FieldInfo } from '../oxm-fields.js';
+import { OFPP } from '../consts.js';
+import { formatPort, formatPort16, parsePort } from './port-text.js';
 
 export interface FieldValue {
   readonly value: Uint8Array;
   readonly mask?: Uint8Array;
 }
-
-/** Reserved port names, as ovs-ofctl prints them (OF1.1+ numbering). */
-export const PORT_NAMES: ReadonlyMap<number, string> = new Map([
-  [OFPP.IN_PORT, 'IN_PORT'],
-  [OFPP.TABLE, 'TABLE'],
-  [OFPP.NORMAL, 'NORMAL'],
-  [OFPP.FLOOD, 'FLOOD'],
-  [OFPP.ALL, 'ALL'],
-  [OFPP.CONTROLLER, 'CONTROLLER'],
-  [OFPP.LOCAL, 'LOCAL'],
-  [OFPP.ANY, 'ANY'],
-]);
-const PORT_BY_NAME = new Map<string, number>([...[...PORT_NAMES].map(([n, s]) => [s, n] as const), ['NONE', OFPP.ANY]]);
 
 const CT_STATE_FLAGS: readonly string[] = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'];
 const TCP_FLAGS: readonly string[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns'];
@@ -95,10 +83,21 @@ const isAllZeros = (b: Uint8Array): boolean => b.every((x) => x === 0);
 
 const bad = (text: string, info: FieldInfo, why?: string): Error => new Error(`bad value '${text}' for '${info.name}'${why ? `: ${why}` : ''}`);
 
-/** Decimal or 0x-hex, no sign. */
+/**
+ * An unsigned integer as OVS's str_to_* and parse_int_string read one (strtoull with base 0): 0x-hex, octal when it
+ * starts with 0 (`010` is 8, `08` is an error), decimal otherwise; no sign. Ports and table ids are decimal only
+ * (parseDecimal).
+ */
 export function parseUint(text: string): bigint | undefined {
-  if (/^[0-9]+$/.test(text) || /^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
+  if (/^0x[0-9a-f]+$/i.test(text)) return BigInt(text);
+  if (/^0[0-7]*$/.test(text)) return BigInt(`0o${text}`);
+  if (/^[1-9][0-9]*$/.test(text)) return BigInt(text);
   return undefined;
+}
+
+/** A decimal number (str_to_uint(s, 10): port numbers, table ids), leading zeros allowed; no sign. */
+export function parseDecimal(text: string): bigint | undefined {
+  return /^[0-9]+$/.test(text) ? BigInt(text) : undefined;
 }
 
 function parseNumber(info: FieldInfo, text: string, bits: number, whole: string): bigint {
@@ -173,19 +172,6 @@ export function prefixMask(bits: number, len: number): Uint8Array {
     out[i] = (0xff00 >> b) & 0xff;
   }
   return out;
-}
-
-/** An OpenFlow 1.1+ port number from a number or a reserved name (any case), as ovs-ofctl accepts it. */
-export function parsePort(text: string): number | undefined {
-  const named = PORT_BY_NAME.get(text.toUpperCase());
-  if (named !== undefined) return named;
-  const n = parseUint(text);
-  if (n === undefined || n > 0xffffffffn) return undefined;
-  const p = Number(n);
-  // OpenFlow 1.0 reserved numbers (0xff00..0xffff) mean the OF1.1+ ones, as in ovs-ofctl.
-  if (p >= 0xff00 && p <= 0xffff) return (p + 0xffff0000) >>> 0;
-  if (p > 0xffff && p < OFPP.MAX) return undefined;
-  return p;
 }
 
 function parseFlags(info: FieldInfo, text: string, names: readonly string[]): { value: bigint; mask?: bigint } | undefined {
@@ -368,13 +354,6 @@ export function formatIpMasked(value: Uint8Array, mask: Uint8Array | undefined):
   return `${fmt(value)}/${cidr >= 0 ? cidr : fmt(mask)}`;
 }
 
-/** ofputil_format_port for an OF1.1+ port number: reserved ports by name, the rest in decimal (OF1.0 numbering). */
-export function formatPort(port: number): string {
-  const name = PORT_NAMES.get(port);
-  if (name) return name;
-  return String(port >= OFPP.MAX ? port - 0xffff0000 : port);
-}
-
 /** format_flags / format_flags_masked: `a|b` when every known bit is matched, `+a-b` otherwise. */
 export function formatFlags(names: readonly string[], value: number, mask: number, allMask: number, sep = '|'): string {
   const name = (bit: number): string => names[Math.log2(bit)] ?? `0x${bit.toString(16)}`;
@@ -443,7 +422,7 @@ export function formatFieldValue(info: FieldInfo, value: Uint8Array, mask?: Uint
     }
     case 'port': {
       const p = Number(bytesToBigInt(value));
-      if (!mask) return formatPort(info.length === 2 && p >= 0xff00 ? p + 0xffff0000 : p);
+      if (!mask) return info.length === 2 ? formatPort16(p) : formatPort(p);
       break;
     }
     case 'hex':

@@ -1,11 +1,11 @@
 // Messages as text, close to what `ovs-ofctl ofp-print` prints: a header line `OFPT_NAME (OF1.3) (xid=0x1):`
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
-import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from './types.js';
-import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from './consts.js';
-import { errorCodeName, errorName } from './error-codes.js';
+import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '../types.js';
+import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
+import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
-import { formatActions } from './action-text.js';
-import { decodeMessage } from './message.js';
+import { formatActions } from './action-format.js';
+import { decodeMessage } from '../message.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 

@@ -5,10 +5,11 @@
 // the source (a field header + u16 offset, or an immediate of 2*ceil(n_bits/16) bytes), then the destination
 // (a field header + u16 offset, except for output). A zero header or the end of the action ends the list.
 
-import { NX_LEARN_DST, NX_LEARN_F, NX_LEARN_N_BITS_MASK, NX_LEARN_SRC } from './action-consts.js';
-import { fieldByHeader, fieldByName, formatFieldValue, parseFieldValue } from './oxm-fields.js';
-import { ActionSyntaxError, formatSubfield, hex0x, parseBigUint, parseSubfield, parseUint, type Subfield } from './action-text-util.js';
-import type { Action, FieldRef } from './types.js';
+import { NX_LEARN_DST, NX_LEARN_F, NX_LEARN_N_BITS_MASK, NX_LEARN_SRC } from '../action-consts.js';
+import { fieldByHeader, fieldByName, formatFieldValue, parseFieldValue } from '../oxm-fields.js';
+import { ActionSyntaxError } from './action-syntax-error.js';
+import { formatSubfield, hex0x, bigUintArg, parseSubfield, uintArg, type Subfield } from './action-text-util.js';
+import type { Action, FieldRef } from '../types.js';
 
 type Learn = Extract<Action, { readonly type: 'nx_learn' }>;
 
@@ -66,7 +67,7 @@ function parseSpec(key: string, value: string | undefined, b: SpecBuilder, token
       putRef(b, src);
     } else {
       put16(b, NX_LEARN_SRC.IMMEDIATE | NX_LEARN_DST.LOAD | dst.nBits);
-      putImmediate(b, bigToBytes(parseBigUint(srcText, token), 8), dst.nBits);
+      putImmediate(b, bigToBytes(bigUintArg(srcText, token), 8), dst.nBits);
     }
     putRef(b, dst);
     return;
@@ -95,7 +96,7 @@ function parseSpec(key: string, value: string | undefined, b: SpecBuilder, token
       throw new ActionSyntaxError(`${token}: ${(e as Error).message}`, token);
     }
   } else {
-    imm = bigToBytes(parseBigUint(value, token), 16);
+    imm = bigToBytes(bigUintArg(value, token), 16);
   }
   put16(b, NX_LEARN_SRC.IMMEDIATE | NX_LEARN_DST.MATCH | dst.nBits);
   putImmediate(b, imm, dst.nBits);
@@ -127,25 +128,25 @@ export function parseLearn(text: string, token: string): Learn {
     const value = m[3];
     switch (key) {
       case 'table':
-        tableId = parseUint(value ?? '', 0xfe, token, 'table');
+        tableId = uintArg(value ?? '', 0xfe, token, 'table');
         break;
       case 'idle_timeout':
-        idleTimeout = parseUint(value ?? '', 0xffff, token, key);
+        idleTimeout = uintArg(value ?? '', 0xffff, token, key);
         break;
       case 'hard_timeout':
-        hardTimeout = parseUint(value ?? '', 0xffff, token, key);
+        hardTimeout = uintArg(value ?? '', 0xffff, token, key);
         break;
       case 'fin_idle_timeout':
-        finIdleTimeout = parseUint(value ?? '', 0xffff, token, key);
+        finIdleTimeout = uintArg(value ?? '', 0xffff, token, key);
         break;
       case 'fin_hard_timeout':
-        finHardTimeout = parseUint(value ?? '', 0xffff, token, key);
+        finHardTimeout = uintArg(value ?? '', 0xffff, token, key);
         break;
       case 'priority':
-        priority = parseUint(value ?? '', 0xffff, token, key);
+        priority = uintArg(value ?? '', 0xffff, token, key);
         break;
       case 'cookie':
-        cookie = parseBigUint(value ?? '', token);
+        cookie = bigUintArg(value ?? '', token);
         break;
       case 'send_flow_rem':
         flags |= NX_LEARN_F.SEND_FLOW_REM;
