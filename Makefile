@@ -10,6 +10,7 @@ build: deps
 
 lint: deps
 	npx eslint .
+	npx tsx scripts/check-cycles.ts
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit

@@ -48,13 +48,57 @@ export default tseslint.config(
       ),
     },
   },
-  forbidden('openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'controller', 'packets'),
-  forbidden('packets', 'openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'controller', 'lab'),
-  forbidden('topology', 'openflow', 'pipeline', 'hosts', 'api', 'runtime', 'cli', 'controller', 'packets'),
-  forbidden('pipeline', 'hosts', 'api', 'runtime', 'cli', 'controller', 'packets'),
-  forbidden('runtime', 'pipeline', 'topology', 'hosts', 'api', 'cli', 'controller', 'packets'),
-  forbidden('hosts', 'openflow', 'pipeline', 'api', 'runtime', 'cli', 'controller', 'packets'),
-  forbidden('api', 'cli'),
+  forbidden('openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'cloud', 'daemon', 'packets'),
+  forbidden('packets', 'openflow', 'pipeline', 'topology', 'hosts', 'api', 'runtime', 'cli', 'cloud', 'daemon', 'lab'),
+  forbidden('topology', 'openflow', 'pipeline', 'hosts', 'api', 'runtime', 'cli', 'cloud', 'daemon', 'packets'),
+  forbidden('pipeline', 'hosts', 'api', 'runtime', 'cli', 'cloud', 'daemon', 'packets'),
+  forbidden('runtime', 'pipeline', 'topology', 'hosts', 'api', 'cli', 'cloud', 'daemon', 'packets'),
+  forbidden('hosts', 'openflow', 'pipeline', 'api', 'runtime', 'cli', 'cloud', 'daemon', 'packets'),
+  // The domain core: the model and the pipeline, nothing that does I/O or speaks a protocol.
+  forbidden('cloud', 'openflow', 'packets', 'hosts', 'runtime', 'api', 'daemon', 'cli', 'lab'),
+  // HTTP only: it gets the domain and what it needs of the daemon (metrics) as parameters.
+  forbidden('api', 'cli', 'runtime', 'hosts', 'openflow', 'packets', 'lab'),
+  {
+    // Outside src/openflow the codec is imported only through its public index: byte layouts, cursors and
+    // registries stay inside it (DEVELOPERS.md, "The codec"). A rule of its own, so the layer rules above and below
+    // (the other no-restricted-imports) do not replace it. src/api may not import the codec at all (above).
+    files: ['src/**/*.ts'],
+    ignores: ['src/openflow/**', 'src/api/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/openflow/**', '!**/openflow/index.js'],
+              message: 'Outside src/openflow, import the codec only through src/openflow/index.ts (DEVELOPERS.md, "The codec").',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Types of the composition root are fine (they describe what the API is handed); values are not.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/daemon', '**/daemon/**'],
+              allowTypeImports: true,
+              message: 'src/api must not import values from src/daemon (the composition root passes them in; DEVELOPERS.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The composition root wires everything; only the entry points (src/cli, and src/lab which starts it for tests and
+  // the demo) import it.
+  forbidden('daemon', 'cli'),
   {
     files: ['src/pipeline/**/*.ts'],
     rules: {
@@ -65,7 +109,7 @@ export default tseslint.config(
             name,
             message: 'src/pipeline is pure: no I/O.',
           })),
-          patterns: ['hosts', 'api', 'runtime', 'cli', 'controller'].map((layer) => ({
+          patterns: ['hosts', 'api', 'runtime', 'cli', 'cloud', 'daemon'].map((layer) => ({
             group: [`**/${layer}`, `**/${layer}/**`],
             message: `src/pipeline must not import src/${layer} (dependency direction, DEVELOPERS.md).`,
           })),

@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { OvsInstance, stopAllOvs } from '../src/lab/ovs.js';
-import { parseFlow } from '../src/openflow/flow-text.js';
+import { parseFlow } from '../src/openflow/text/flow-text.js';
 import { encodeMessage } from '../src/openflow/message.js';
 import type { Action, FlowMod, OxmField } from '../src/openflow/types.js';
 import { Controller } from '../src/runtime/controller.js';

@@ -2,10 +2,14 @@
 // a random (or given) seed, compares our codec with `ovs-ofctl ofp-print` on each, and prints agreement counts per
 // message type and the disagreements grouped by cause (--all: also the types on the NOT_YET_AGREEING list). --save appends new disagreements to the regression vectors
 // (test/fixtures/ovs-diff-regressions.json) that test/openflow/ovs-diff.test.ts replays. Exits 1 on any disagreement.
+// --text: the reverse direction instead (generated flow text through parseFlow and through ovs-ofctl add-flows;
+// regression vectors in test/fixtures/ovs-diff-text-regressions.json, replayed by ovs-diff-text.test.ts).
 import { randomInt } from 'node:crypto';
 import { MESSAGE_KINDS } from '../test/openflow/ovs-diff/arbitraries.js';
 import { formatStats, runDifferential } from '../test/openflow/ovs-diff/run.js';
 import { saveRegressions } from '../test/openflow/ovs-diff/regressions.js';
+import { formatTextStats, runTextDifferential } from '../test/openflow/ovs-diff/reverse.js';
+import { saveTextRegressions } from '../test/openflow/ovs-diff/text-regressions.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,6 +21,7 @@ async function main(): Promise<void> {
   const seed = Number(arg('seed') ?? randomInt(0, 2 ** 31));
   if (!Number.isInteger(count) || count < 1 || count > 10_000_000) throw new Error(`--count must be 1..10000000, not ${count}`);
   const started = Date.now();
+  if (process.argv.includes('--text')) return textMain(count, seed, started);
   // --all: every message type, also those on the NOT_YET_AGREEING list (to measure the open work).
   const r = await runDifferential(seed, count, process.argv.includes('--all') ? MESSAGE_KINDS : undefined);
   console.log(`seed ${seed}: ${r.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -33,6 +38,26 @@ async function main(): Promise<void> {
   }
   if (arg("dump")) (await import("node:fs")).writeFileSync(arg("dump")!, JSON.stringify(r.disagreements));
   if (process.argv.includes('--save')) console.log(`\nregression vectors: ${saveRegressions(r.disagreements)} added`);
+  process.exitCode = r.disagreements.length ? 1 : 0;
+}
+
+/** The reverse direction: flow text through parseFlow and through ovs-ofctl. */
+async function textMain(count: number, seed: number, started: number): Promise<void> {
+  const r = await runTextDifferential(seed, count);
+  console.log(`seed ${seed}: ${r.cases} flow texts in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(formatTextStats(r));
+  const byCause = new Map<string, number>();
+  for (const d of r.disagreements) {
+    const detail = (d.how === 'we-accept' ? d.ovs : d.how === 'we-reject' ? d.ours : '').replace(/'[^']*'|"[^"]*"|[0-9a-fx:./]{3,}/g, 'N').slice(0, 80);
+    const key = `${d.how}: ${detail}`;
+    byCause.set(key, (byCause.get(key) ?? 0) + 1);
+  }
+  if (byCause.size) {
+    console.log('\ndisagreements by cause:');
+    for (const [k, v] of [...byCause.entries()].sort((a, b) => b[1] - a[1])) console.log(`${String(v).padStart(6)}  ${k}`);
+    for (const d of r.disagreements.slice(0, Number(arg('show') ?? 5))) console.log(`\n${d.how} ${d.text}\n--- ours\n${d.ours}\n--- ovs\n${d.ovs}`);
+  }
+  if (process.argv.includes('--save')) console.log(`\nregression vectors: ${saveTextRegressions(r.disagreements)} added`);
   process.exitCode = r.disagreements.length ? 1 : 0;
 }
 

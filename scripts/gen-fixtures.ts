@@ -36,9 +36,8 @@ import {
   ofctlParseFlow,
   ofMsg,
   ofpParseBatch,
-  toHex,
-  fromHex,
 } from '../test/helpers/fixtures-ofp.js';
+import { hex, toHex } from '../test/helpers/hex.js';
 import {
   FIXTURES_DIR,
   readFlowTexts,
@@ -362,14 +361,14 @@ async function genOvsMessages(flowVectors: FlowVectors): Promise<CapturedMessage
     // Print everything with one ofp-parse run, then put the real xids back into the texts. Messages over 16 KiB
     // (the TABLE_FEATURES parts) are stored gzipped to keep the fixtures small.
     const all = exchanges.flatMap((e) => e.received);
-    const prints = ofpParseBatch(all.map((m) => fromHex(m.hex!)));
+    const prints = ofpParseBatch(all.map((m) => hex(m.hex!)));
     const printed: CapturedExchange[] = [];
     let k = 0;
     for (const e of exchanges) {
       printed.push({
         ...e,
         received: e.received.map((m) => {
-          const bytes = fromHex(m.hex!);
+          const bytes = hex(m.hex!);
           const realXid = Buffer.from(bytes).readUInt32BE(4);
           const print = prints[k++]!.replace(/\(xid=0x[0-9a-f]+\)/, `(xid=0x${realXid.toString(16)})`);
           return bytes.length > 16 * 1024

@@ -6,11 +6,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { CloudService } from '../controller/cloud-service.js';
+import type { CloudService } from '../cloud/index.js';
 import { accessOf, authorize, checkAccessDeclared, registerPublic, type Access, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
 import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
-import type { Inventory, Metrics } from './metrics.js';
 import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
@@ -25,9 +24,16 @@ export interface Readiness {
   readonly reason?: string;
 }
 
+/** What the API needs of the metrics (src/daemon/metrics.ts): it records its requests and serves the scrape. */
+export interface ApiMetrics {
+  observeApiRequest(method: string, route: string, status: number, seconds: number): void;
+  readonly contentType: string;
+  render(): Promise<string>;
+}
+
 export interface AppDeps {
   readonly service: CloudService;
-  readonly metrics: Metrics;
+  readonly metrics: ApiMetrics;
   /** Checks bearer tokens: every route but the public ones needs one. `false` turns auth off (loopback only). */
   readonly auth: { readonly verify: Verifier } | false;
   /** /metrics needs a token (any role). Default false. */
@@ -75,7 +81,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeApiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
-  metrics.setInventory(() => inventory(service));
 
   await app.register(swagger, {
     openapi: {
@@ -155,17 +160,4 @@ function storeAnswers(service: CloudService): Readiness {
   } catch (e) {
     return { ready: false, reason: `store: ${e instanceof Error ? e.message : String(e)}` };
   }
-}
-
-function inventory(service: CloudService): Inventory {
-  const records = service.records();
-  const vmsByState: Record<string, number> = { creating: 0, running: 0, stopped: 0, deleting: 0, error: 0 };
-  for (const v of records.vms) vmsByState[v.state] = (vmsByState[v.state] ?? 0) + 1;
-  const nodesByRole: Record<string, number> = {};
-  for (const n of records.nodes) for (const r of n.roles) nodesByRole[r] = (nodesByRole[r] ?? 0) + 1;
-  return {
-    vmsByState,
-    nodesByRole,
-    subnets: service.listSubnets().map((s) => ({ name: s.name, free: s.addresses.free, used: s.addresses.used })),
-  };
 }

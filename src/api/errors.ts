@@ -1,7 +1,7 @@
 // One place that turns failures into HTTP: domain errors keep their message and field, request errors (validation,
 // bad JSON, oversized body) say what was wrong, anything else is a 500 whose details stay in the log.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type DomainErrorKind } from '../controller/errors.js';
+import { DomainError, type DomainErrorKind } from '../cloud/index.js';
 import { ruleTextOf } from '../topology/names.js';
 
 export const STATUS_OF: Readonly<Record<DomainErrorKind, number>> = {

@@ -149,7 +149,7 @@ export const ExecBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const ExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });
+export const VmExecResult = Type.Object({ exitCode: Type.Integer(), stdout: Type.String(), stderr: Type.String() });
 
 export const FlowRow = Type.Object({
   table: Type.Integer(),

@@ -2,7 +2,7 @@
 // the rest of the cloud's). Shapes only: the domain (src/controller/security-groups.ts) checks what needs the store
 // and says which field is wrong.
 import { Type } from 'typebox';
-import { MAX_DESCRIPTION } from '../controller/security-groups.js';
+import { MAX_DESCRIPTION } from '../cloud/index.js';
 import { SECURITY_GROUP_NAME, STORED_NAME } from '../topology/names.js';
 import { MAX_GROUPS_PER_VM, SG_DIRECTIONS, SG_PROTOCOLS } from '../topology/security-groups.js';
 import { NetworkResult } from './schemas.js';

@@ -8,7 +8,7 @@
 // The v1 store's single token (`mc_` + 32 characters, no id) keeps working: migration v2 stored its hash under the
 // id 'legacy'.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DomainError, type DomainErrorKind } from '../controller/errors.js';
+import { DomainError, type DomainErrorKind } from '../cloud/index.js';
 import type { ApiTokenRecord, ApiTokenRole, TokenStore } from '../topology/store.js';
 import type { Principal, Verifier } from './auth.js';
 

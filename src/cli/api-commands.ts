@@ -6,9 +6,7 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
-import type { DatapathInfo, ExecResult, FlowRow, NetworkResult, NodeView, SubnetView, VmView } from '../controller/cloud-service.js';
-import type { NodeRemovalView } from '../controller/node-removals.js';
-import type { SecurityGroupView } from '../controller/security-groups.js';
+import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
 import type { SecurityRuleRecord } from '../topology/records.js';
 import { describeRule } from '../topology/security-groups.js';
 
@@ -81,7 +79,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
             ...(o.cpus !== undefined && { cpus: o.cpus }),
             ...(o.memory !== undefined && { memoryMiB: o.memory }),
           };
-          const res = await ctx.api.post<{ node: NodeView; network: NetworkResult }>('/api/v1/nodes', body);
+          const res = await ctx.api.post<{ node: NodeDetails; network: NetworkResult }>('/api/v1/nodes', body);
           return mutation(ctx, res, `node ${name} added`, () => showNode(ctx, res.node));
         }),
       ),
@@ -91,7 +89,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     .description('list nodes')
     .action(
       run(async (ctx) => {
-        const { nodes, removals = [] } = await ctx.api.get<{ nodes: NodeView[]; removals?: NodeRemovalView[] }>('/api/v1/nodes');
+        const { nodes, removals = [] } = await ctx.api.get<{ nodes: NodeDetails[]; removals?: NodeRemovalView[] }>('/api/v1/nodes');
         if (ctx.json) return printJson(ctx, { nodes, removals });
         printTable(ctx, ['NAME', 'ROLES', 'UNDERLAY', 'AZ', 'CPUS', 'MEMORY', 'VMS'], nodes.map((n) => [
           n.name,
@@ -119,7 +117,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     .description('show a node')
     .action(
       run(async (ctx, name: string) => {
-        const { node: n } = await ctx.api.get<{ node: NodeView }>(`/api/v1/nodes/${seg(name)}`);
+        const { node: n } = await ctx.api.get<{ node: NodeDetails }>(`/api/v1/nodes/${seg(name)}`);
         return ctx.json ? printJson(ctx, { node: n }) : showNode(ctx, n);
       }),
     );
@@ -293,7 +291,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       .description("run a command in a VM (put '--' before the command if it has options); exits with its exit code")
       .action(
         run(async (ctx, name: string, command: string[]) => {
-          const res = await ctx.api.post<ExecResult>(`/api/v1/vms/${seg(name)}/exec`, { command });
+          const res = await ctx.api.post<VmExecResult>(`/api/v1/vms/${seg(name)}/exec`, { command });
           if (ctx.json) {
             printJson(ctx, res);
           } else {
@@ -501,7 +499,7 @@ function mutation(ctx: Ctx, res: { network: NetworkResult }, summary: string, de
   }
 }
 
-function showNode(ctx: Ctx, n: NodeView): void {
+function showNode(ctx: Ctx, n: NodeDetails): void {
   printFields(ctx, [
     ['name', n.name],
     ['roles', n.roles.join(', ')],

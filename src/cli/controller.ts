@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { parseFlow } from '../openflow/index.js';
-import { ConfigError, loadConfig } from '../controller/config.js';
-import { runServer } from '../controller/server.js';
+import { ConfigError, loadConfig } from '../daemon/config.js';
+import { runServer } from '../daemon/server.js';
 import { Controller, formatDpid } from '../runtime/index.js';
 import type { DesiredFlow, TlsFiles } from '../runtime/index.js';
 

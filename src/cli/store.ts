@@ -9,7 +9,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, openSync, renameSync, rmSy
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../controller/config.js';
+import { ConfigError, loadConfig } from '../daemon/config.js';
 import { newerSchemaProblem, storeIntegrityProblems, storeSchemaVersion } from '../topology/sqlite-store.js';
 
 export class StoreFileError extends Error {

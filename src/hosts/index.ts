@@ -1,7 +1,7 @@
 // src/hosts: running commands on nodes (locally, in a namespace, over SSH), preparing nodes per role, and VM
-// backends (LXD, netns). Imports nothing of ours but types; see docs/hosts.md.
-export type { Logger, NodeRole } from './types.js';
-export { GATEWAY_MAC, silentLogger } from './types.js';
+// backends (LXD, netns). Imports nothing of ours but src/topology's model and name rules; see docs/hosts.md.
+export type { Logger } from './types.js';
+export { silentLogger } from './types.js';
 export { quoteArg, quoteArgv } from './quote.js';
 export * from './validate.js';
 export type { Executor, ExecOptions, ExecResult } from './executor.js';
@@ -14,7 +14,7 @@ export { readNodeFile, writeNodeFile, removeNodeFiles } from './files.js';
 export { bootstrapNode, removeNode, syncDhcpReservations, type BootstrapReport } from './bootstrap/index.js';
 export type { NodeBootstrapSpec, GatewaySpec, DhcpSpec, DhcpReservation, RouteSpec, SslSpec, UnderlayBridgeSpec } from './bootstrap/spec.js';
 export { validateNodeSpec } from './bootstrap/spec.js';
-export { PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelPortsFor } from './bootstrap/ovs.js';
+export { tunnelPortsFor } from './bootstrap/ovs.js';
 export { NAT_CHAIN } from './bootstrap/nat.js';
 export { ROUTE_PROTO } from './bootstrap/ip.js';
 export type { VmDriver, VmSpec, VmInfo, VmState, VmNetwork, Flavor } from './vm/driver.js';

@@ -2,6 +2,7 @@
 // a pattern that no shell, `ip`, `ovs-vsctl` or `lxc` gives a meaning to, so even a bug in quoting could not turn them
 // into code; everything else (addresses, paths) is parsed, not pattern-matched loosely. Node, VM and image names
 // follow the rules of src/topology/names.ts, the same ones the API enforces.
+import { ipv4ToNumber, numberToIpv4 } from '../topology/model.js';
 import { IMAGE_ALIAS, NODE_NAME, VM_NAME, VM_REF, matchesRule, type NameRule } from '../topology/names.js';
 
 export class ValidationError extends Error {
@@ -88,14 +89,6 @@ export function isIpv4(value: unknown): value is string {
 export function assertIpv4(field: string, value: unknown): string {
   check(field, value, isIpv4(value), 'an IPv4 address');
   return value as string;
-}
-
-export function ipv4ToNumber(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-
-export function numberToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
 }
 
 export interface ParsedCidr {

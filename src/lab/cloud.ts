@@ -6,9 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { resolveConfig, type Config } from '../controller/config.js';
-import { labLxdBaseDir, labLxdDir } from '../controller/node-executors.js';
-import { startServer, type Server } from '../controller/server.js';
+import { resolveConfig, type Config } from '../daemon/config.js';
+import { labLxdBaseDir, labLxdDir } from '../daemon/node-executors.js';
+import { startServer, type Server } from '../daemon/server.js';
 import { ensureBusyboxImage, LabLxd, LocalExecutor, NetnsExecutor, withEnv } from '../hosts/index.js';
 import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH, type LabNodeDef } from './lab.js';
 

@@ -79,6 +79,12 @@ export const OFPIT = {
   EXPERIMENTER: 0xffff,
 } as const;
 
+/**
+ * The order a switch executes a flow's instructions in (OpenFlow 1.3.5 §5.9), which is also the order OVS lists
+ * them in and ovs-ofctl requires them to be written in. Experimenter instructions come after all of these.
+ */
+export const INSTRUCTION_ORDER = [OFPIT.METER, OFPIT.APPLY_ACTIONS, OFPIT.CLEAR_ACTIONS, OFPIT.WRITE_ACTIONS, OFPIT.WRITE_METADATA, OFPIT.GOTO_TABLE] as const;
+
 /** nx_conntrack_flags (NXAST_CT `flags`). */
 export const NX_CT_F = { COMMIT: 1 << 0, FORCE: 1 << 1 } as const;
 /** NXAST_CT recirc_table meaning "do not recirculate". */

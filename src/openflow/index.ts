@@ -5,10 +5,28 @@ export { CodecError, isCodecError } from './errors.js';
 export { Reader } from './reader.js';
 export { Writer, pad8 } from './writer.js';
 export { OFPFMFC, OFPGMFC, OFPPMFC, OFPTMFC, OFPQOFC, OFPSCFC, OFPRRFC, OFPMMFC, OFPTFFC, ONFERR_ET_BUNDLE, errorName, errorCodeName, errorTypeName } from './error-codes.js';
-export { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength, messageTypes, isMultipartType, frameXid } from './message.js';
+export { decodeMessage, encodeMessage, encodeMessageInto, MessageEncoder, messageEncodingLength, messageTypes, isMultipartType, frameXid } from './message.js';
 export { FrameSplitter, frames, type FrameSplitterOptions } from './framing.js';
-export { messageToJSON, messageFromJSON, type Json } from './json.js';
-export { formatMessage, messageName } from './message-text.js';
-export { parseFlow, formatFlow, formatMatch, parseMatch } from './flow-text.js';
-export { formatActions, formatInstructions, parseActions, parseInstructions } from './action-text.js';
-export { oxm, fieldByName, FIELDS, type FieldInfo } from './oxm-fields.js';
+export { messageToJSON, messageFromJSON, type Json } from './text/json.js';
+export { formatMessage, messageName } from './text/message-text.js';
+export { parseFlow, formatFlow, formatMatch, parseMatch } from './text/flow-text.js';
+export { parseActions, parseInstructions } from './text/action-parse.js';
+export { formatActions, formatInstructions } from './text/action-format.js';
+export { oxm, fieldByName, nxmCodePoint, FIELDS, type FieldInfo } from './oxm-fields.js';
+export { INSTRUCTION_ORDER, NX_CT_F, NX_CT_RECIRC_NONE } from './action-consts.js';
+export { forEachRawFlowStats, type RawFlowStats } from './flow-stats-raw.js';
+export {
+  canonicalFlowKey,
+  canonicalInstructions,
+  canonicalMatch,
+  FlowBodyEncoder,
+  flowIdentityOfKey,
+  flowKeyPriority,
+  flowKeyTable,
+  forEachFlowStatsIdentity,
+  MAX_FLOW_BODY_LEN,
+  type EncodedFlowBody,
+  type FlowIdentity,
+  type FlowStatsIdentity,
+} from './flow-identity.js';
+export { FlowModWriter, type BundleTarget, type FlowModHead } from './flow-mod-writer.js';

@@ -13,10 +13,21 @@ import type { Action, Instruction } from './types.js';
 type InstructionType = Instruction['type'];
 type InstructionOf<T extends InstructionType> = Extract<Instruction, { readonly type: T }>;
 
+/** How one instruction is written: the one place its wire format is encoded. */
 interface InstructionEncoder<I extends Instruction> {
   readonly length: (i: I) => number;
-  readonly encode: (w: Writer, i: I) => void;
+  /** Writes the whole instruction at `p` in `d` (`limit` is d.byteLength); returns the end. */
+  readonly put: (d: DataView, p: number, i: I, limit: number) => number;
 }
+
+/** An instruction's `put` written with a Writer's checked field writes. */
+const viaWriter =
+  <I extends Instruction>(encode: (w: Writer, i: I) => void): InstructionEncoder<I>['put'] =>
+  (d, p, i) => {
+    const w = writerAt(d, p);
+    encode(w, i);
+    return w.pos;
+  };
 
 const header = (w: Writer, type: number, len: number): void => {
   w.u16(type);
@@ -25,73 +36,58 @@ const header = (w: Writer, type: number, len: number): void => {
 
 const actionsInstruction = (type: number): InstructionEncoder<InstructionOf<'apply_actions' | 'write_actions'>> => ({
   length: (i) => 8 + actionsEncodingLength(i.actions),
-  encode: (w, i) => {
-    w.pos = putActionsInstruction(w.view, w.pos, type, i.actions, w.buf.length);
-  },
+  put: (d, p, i, limit) => putActionsInstruction(d, p, type, i.actions, limit),
 });
 
 const encoders: { readonly [T in InstructionType]: InstructionEncoder<InstructionOf<T>> } = {
   goto_table: {
     length: () => 8,
-    encode: (w, i) => {
-      header(w, OFPIT.GOTO_TABLE, 8);
-      w.u8(i.tableId);
-      w.zeros(3);
+    put: (d, p, i, limit) => {
+      room(limit, p + 8);
+      d.setUint32(p, (OFPIT.GOTO_TABLE << 16) | 8);
+      d.setUint32(p + 4, i.tableId << 24);
+      return p + 8;
     },
   },
   write_metadata: {
     length: () => 24,
-    encode: (w, i) => {
+    put: viaWriter((w, i) => {
       header(w, OFPIT.WRITE_METADATA, 24);
       w.zeros(4);
       w.u64(i.metadata);
       w.u64(i.mask);
-    },
+    }),
   },
   write_actions: actionsInstruction(OFPIT.WRITE_ACTIONS),
   apply_actions: actionsInstruction(OFPIT.APPLY_ACTIONS),
   clear_actions: {
     length: () => 8,
-    encode: (w) => {
+    put: viaWriter((w) => {
       header(w, OFPIT.CLEAR_ACTIONS, 8);
       w.zeros(4);
-    },
+    }),
   },
   meter: {
     length: () => 8,
-    encode: (w, i) => {
+    put: viaWriter((w, i) => {
       header(w, OFPIT.METER, 8);
       w.u32(i.meterId);
-    },
+    }),
   },
   experimenter: {
     length: (i) => i.raw.length,
-    encode: (w, i) => w.bytes(i.raw),
+    put: viaWriter((w, i) => w.bytes(i.raw)),
   },
 };
 
-/** The encoder of an instruction: a switch on the type string, cheaper than a Map probe (see actions.ts). */
-function encoderOf(i: Instruction): InstructionEncoder<Instruction> {
-  switch (i.type) {
-    case 'apply_actions':
-      return encoders.apply_actions as InstructionEncoder<Instruction>;
-    case 'goto_table':
-      return encoders.goto_table as InstructionEncoder<Instruction>;
-    case 'write_actions':
-      return encoders.write_actions as InstructionEncoder<Instruction>;
-    case 'write_metadata':
-      return encoders.write_metadata as InstructionEncoder<Instruction>;
-    case 'clear_actions':
-      return encoders.clear_actions as InstructionEncoder<Instruction>;
-    case 'meter':
-      return encoders.meter as InstructionEncoder<Instruction>;
-    case 'experimenter':
-      return encoders.experimenter as InstructionEncoder<Instruction>;
-    default:
-      throw new TypeError(`unknown instruction type ${JSON.stringify((i as { type: unknown }).type)}`);
-  }
+/** The table's entry for an instruction; the two flows are mostly made of are picked first (see actions.ts). */
+function encoderFor<I extends Instruction>(i: I): InstructionEncoder<I> {
+  const t = i.type;
+  if (t === 'apply_actions') return encoders.apply_actions as unknown as InstructionEncoder<I>;
+  if (t === 'goto_table') return encoders.goto_table as unknown as InstructionEncoder<I>;
+  if (!Object.hasOwn(encoders, t)) throw new TypeError(`unknown instruction type ${JSON.stringify(t)}`);
+  return (encoders as unknown as Readonly<Record<string, InstructionEncoder<I>>>)[t]!;
 }
-const encoderFor = <I extends Instruction>(i: I): InstructionEncoder<I> => encoderOf(i) as unknown as InstructionEncoder<I>;
 
 export function instructionsEncodingLength(instructions: readonly Instruction[]): number {
   let n = 0;
@@ -110,25 +106,7 @@ export function encodeInstructions(w: Writer, instructions: readonly Instruction
 export function putInstructions(d: DataView, p: number, instructions: readonly Instruction[], limit: number): number {
   for (let k = 0; k < instructions.length; k++) {
     const i = instructions[k]!;
-    switch (i.type) {
-      case 'apply_actions':
-        p = putActionsInstruction(d, p, OFPIT.APPLY_ACTIONS, i.actions, limit);
-        break;
-      case 'goto_table':
-        room(limit, p + 8);
-        d.setUint32(p, (OFPIT.GOTO_TABLE << 16) | 8);
-        d.setUint32(p + 4, i.tableId << 24);
-        p += 8;
-        break;
-      case 'write_actions':
-        p = putActionsInstruction(d, p, OFPIT.WRITE_ACTIONS, i.actions, limit);
-        break;
-      default: {
-        const w = writerAt(d, p);
-        encoderFor(i).encode(w, i);
-        p = w.pos;
-      }
-    }
+    p = encoderFor(i).put(d, p, i, limit);
   }
   return p;
 }

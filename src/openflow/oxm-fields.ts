@@ -3,9 +3,9 @@
 // OXM one under the field's name, the NXM one under its NXM name, so decoding then encoding is lossless.
 import type { OxmField } from './types.js';
 import { NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from './consts.js';
-import { newBytes, parseFieldValue } from './field-value.js';
+import { newBytes, parseFieldValue } from './text/field-value.js';
 
-export { parseFieldValue, formatFieldValue } from './field-value.js';
+export { parseFieldValue, formatFieldValue } from './text/field-value.js';
 
 /** ofp_oxm_class */
 export const OFPXMC = { NXM_0: 0x0000, NXM_1: 0x0001, ERICOXM: 0x1000, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;

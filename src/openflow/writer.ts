@@ -152,29 +152,10 @@ export function room(limit: number, end: number): void {
   if (end > limit) throw overrun();
 }
 
-let lastBuf: Uint8Array | undefined;
-let lastView: DataView | undefined;
-
 /**
- * A DataView over `buf` (offsets as in `buf`), for the put* writers: they store multi-byte fields with one
- * setUint16/32 each, after checking with `room` that what they write fits (a RangeError, as Writer throws).
- * The view of the last buffer is kept: callers write many messages into one buffer.
+ * A Writer at `p` over the bytes of `d`: for the put* writers to hand the rarer structures to Writer-based
+ * encoders (one small view object per such structure; the hot ones store into `d` themselves).
  */
-export function viewOf(buf: Uint8Array): DataView {
-  if (buf === lastBuf) return lastView!;
-  lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  lastBuf = buf;
-  return lastView;
-}
-
-let lastWriterView: DataView | undefined;
-let lastWriterBytes: Uint8Array | undefined;
-
-/** A Writer at `p` over the bytes of `d`: for the put* writers to hand the rarer structures to Writer-based encoders. */
 export function writerAt(d: DataView, p: number): Writer {
-  if (d !== lastWriterView) {
-    lastWriterBytes = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-    lastWriterView = d;
-  }
-  return new Writer(lastWriterBytes!, p, d);
+  return new Writer(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), p, d);
 }

@@ -1,6 +1,6 @@
 // Compiling: a node's whole pipeline is the flows of every stage its roles call for, owner by owner (the node,
 // then each subnet, then each VM, in name order). Same index and ports in, same list out.
-import type { FlowMod } from '../openflow/types.js';
+import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
 import type { CloudIndex } from './cloud-index.js';
 import { CompileContext, nodeView, type NodeView, type PortMap, type Stage } from './stage.js';
@@ -15,36 +15,8 @@ import { switchStage } from './stages/switch.js';
 /** Every stage, in the order their flows are listed. */
 export const STAGES: readonly Stage[] = [endpointStage, computeStage, securityGroupStage, gatewayStage, dhcpStage, switchStage, managementStage];
 
-/** What a group of flows on a node depends on: the node itself, one subnet, or one VM. */
-export type Owner = { readonly kind: 'node' } | { readonly kind: 'subnet'; readonly name: string } | { readonly kind: 'vm'; readonly name: string };
-
-export function ownerKey(owner: Owner): string {
-  return owner.kind === 'node' ? 'node' : `${owner.kind}:${owner.name}`;
-}
-
 export function stagesFor(node: CloudNode): Stage[] {
   return STAGES.filter((s) => s.applies(node));
-}
-
-export function viewOf(ctx: CompileContext, nodeName: string, ports: PortMap): NodeView {
-  const info = ctx.index.nodes.get(nodeName);
-  if (!info) throw new Error(`unknown node '${nodeName}'`);
-  return nodeView(info, ports);
-}
-
-/** The flows one owner contributes on one node, through the given stages. */
-export function compileOwner(ctx: CompileContext, view: NodeView, owner: Owner, stages: readonly Stage[] = stagesFor(view.node)): FlowMod[] {
-  const out: FlowMod[] = [];
-  if (owner.kind === 'node') {
-    for (const s of stages) if (s.node) pushAll(out, s.node(ctx, view));
-  } else if (owner.kind === 'subnet') {
-    const subnet = ctx.index.subnets.get(owner.name);
-    if (subnet) for (const s of stages) if (s.subnet) pushAll(out, s.subnet(ctx, view, subnet));
-  } else {
-    const vm = ctx.index.vms.get(owner.name);
-    if (vm) for (const s of stages) if (s.vm) pushAll(out, s.vm(ctx, view, vm));
-  }
-  return out;
 }
 
 /** Every flow of the given stages on one node (all of them by default). */
@@ -55,7 +27,9 @@ export function compileNode(
   stages?: readonly Stage[],
 ): FlowMod[] {
   const ctx = index instanceof CompileContext ? index : new CompileContext(index);
-  const view = viewOf(ctx, nodeName, ports);
+  const info = ctx.index.nodes.get(nodeName);
+  if (!info) throw new Error(`unknown node '${nodeName}'`);
+  const view = nodeView(info, ports);
   const use = stages ?? stagesFor(view.node);
   const out: FlowMod[] = [];
   const withNode = use.filter((s) => s.node);

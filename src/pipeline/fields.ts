@@ -2,8 +2,7 @@
 // (src/openflow/oxm-fields.ts): OxmFields carry the registry's names ('eth_dst', 'nw_proto', 'ip_dst', 'tun_dst'),
 // exactly what the codec decodes from a switch, so desired and installed flows compare equal field by field.
 // Callers use the OpenFlow names below; `oxm` maps them (and checks the value's width).
-import type { FieldRef, Match, OxmField } from '../openflow/types.js';
-import { fieldByName, nxmCodePoint, oxm as codecOxm, type FieldInfo } from '../openflow/oxm-fields.js';
+import { fieldByName, nxmCodePoint, oxm as codecOxm, type FieldInfo, type FieldRef, type Match, type OxmField } from '../openflow/index.js';
 
 export type FieldName =
   | 'in_port'

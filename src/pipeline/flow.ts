@@ -1,7 +1,6 @@
 // Building FlowMods: actions, instructions, and `flow()`, which fills the fixed FlowMod fields and checks the row
 // against the pipeline declaration (declared table, forward goto only).
-import { OFP_NO_BUFFER, OFPFC, OFPG, OFPP } from '../openflow/consts.js';
-import type { Action, FieldRef, FlowMod, Instruction, Match, OxmField } from '../openflow/types.js';
+import { OFP_NO_BUFFER, OFPFC, OFPG, OFPP, type Action, type FieldRef, type FlowMod, type Instruction, type Match, type OxmField } from '../openflow/index.js';
 import { checkGoto, tableDecl } from './tables.js';
 
 // Small immutable pieces are interned: a 10,000-VM cloud references the same few hundred port outputs and gotos

@@ -1,6 +1,6 @@
 // Path MTU: the overlay MTU every VM gets, derived from the underlay's, and the constants of the rows that keep a
 // frame too big for the tunnel from being dropped silently (table 20, see docs/pipeline.md "Path MTU").
-import { OFPMBT, OFPMF } from '../openflow/consts.js';
+import { OFPMBT, OFPMF } from '../openflow/index.js';
 
 /** What VXLAN over IPv4 adds to a VM's IP packet: inner Ethernet 14 + outer IPv4 20 + UDP 8 + VXLAN 8. */
 export const VXLAN_OVERHEAD = 50;

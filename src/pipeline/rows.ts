@@ -1,6 +1,5 @@
 // Row builders shared by several stages, and the constant match fields every node reuses.
-import { OFPP } from '../openflow/consts.js';
-import type { Action, FlowMod, OxmField } from '../openflow/types.js';
+import { OFPP, type Action, type FlowMod, type OxmField } from '../openflow/index.js';
 import { GATEWAY_MAC } from '../topology/model.js';
 import { ARP_OP, ETH_TYPE, FIELD_REFS, IP_PROTO, macBytes, MULTICAST_BIT, match, oxm, u16, u32, u8 } from './fields.js';
 import { load, move, OUTPUT_IN_PORT, output, setField, flow } from './flow.js';

@@ -1,7 +1,7 @@
 // What a stage is. A stage builds the flows one role needs, split by *owner* (the node itself, one subnet, one VM)
-// so that a change to one VM recomputes only that VM's owner on each node (change.ts). Stages are pure: same index,
-// node and ports in, same flows (same order) out.
-import type { FlowMod } from '../openflow/types.js';
+// so that a VM's flows on the nodes that do not host it are built once and shared (compile.ts). Stages are pure:
+// same index, node and ports in, same flows (same order) out.
+import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
 import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';

@@ -2,9 +2,7 @@
 // encoded straight into large buffers and written in big chunks while the caller is still producing them, with no
 // promise per message; errors naming a message inside the bundle are routed back by xid.
 import { Buffer } from 'node:buffer';
-import { OFP_MAX_MESSAGE_LEN, OFPBCT, OFPBF } from '../openflow/consts.js';
-import { encodeMessageInto } from '../openflow/message.js';
-import type { Message } from '../openflow/types.js';
+import { OFP_MAX_MESSAGE_LEN, OFPBCT, OFPBF, type Message } from '../openflow/index.js';
 import { requestInfo, type OfConnection } from './connection.js';
 import { BundleError, type SwitchError } from './errors.js';
 
@@ -35,9 +33,9 @@ export interface BundleOpEncoder<T> {
   describe(op: T, xid: number): Message;
 }
 
-/** The general encoder: ops become messages, encoded by the codec. */
-const viaMessages = <T>(toMessage: (op: T, xid: number) => Message): BundleOpEncoder<T> => ({
-  encode: (op, xid, bundleId, bundleFlags, buf, off) => off + encodeMessageInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid), properties: EMPTY }, buf, off),
+/** The general encoder: ops become messages, encoded by the connection's encoder. */
+const viaMessages = <T>(conn: OfConnection, toMessage: (op: T, xid: number) => Message): BundleOpEncoder<T> => ({
+  encode: (op, xid, bundleId, bundleFlags, buf, off) => off + conn.encoder.encodeInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid), properties: EMPTY }, buf, off),
   describe: toMessage,
 });
 
@@ -77,7 +75,7 @@ export class BundleStream<T> {
     } catch (e) {
       throw new BundleError('open', [], e as Error);
     }
-    return new BundleStream(conn, bundleId, flags, conn.allocXids(XID_BLOCK), typeof ops === 'function' ? viaMessages(ops) : ops, opts);
+    return new BundleStream(conn, bundleId, flags, conn.allocXids(XID_BLOCK), typeof ops === 'function' ? viaMessages(conn, ops) : ops, opts);
   }
 
   get size(): number {

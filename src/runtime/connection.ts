@@ -1,12 +1,36 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPBRC, OFPCML, OFPET, OFPG, OFPHFC, OFPMPF, OFPP, OFPT, OFPTT, OFP_NO_BUFFER } from '../openflow/consts.js';
-import { CodecError, isCodecError } from '../openflow/errors.js';
-import type { Action, AsyncConfig, FlowStats, GroupDesc, Match, Message, MessageOf, MeterConfig, Port } from '../openflow/types.js';
-import { formatFlow } from '../openflow/flow-text.js';
-import { FrameSplitter } from '../openflow/framing.js';
-import { decodeMessage, encodeMessage, frameXid } from '../openflow/message.js';
+import {
+  CodecError,
+  decodeMessage,
+  MessageEncoder,
+  formatFlow,
+  FrameSplitter,
+  frameXid,
+  isCodecError,
+  OFP_MAX_MESSAGE_LEN,
+  OFP_NO_BUFFER,
+  OFP_VERSION,
+  OFPBRC,
+  OFPCML,
+  OFPET,
+  OFPG,
+  OFPHFC,
+  OFPMPF,
+  OFPP,
+  OFPT,
+  OFPTT,
+  type Action,
+  type AsyncConfig,
+  type FlowStats,
+  type GroupDesc,
+  type Match,
+  type Message,
+  type MessageOf,
+  type MeterConfig,
+  type Port,
+} from '../openflow/index.js';
 import { ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
 import { silentLogger } from './log.js';
 
@@ -39,6 +63,11 @@ export interface ConnectionOptions {
   /** Sent as SET_ASYNC during the handshake when given (OVS's defaults otherwise). */
   readonly asyncConfig?: AsyncConfig;
   readonly logger?: Logger;
+  /**
+   * Encodes what the connection sends (default: an encoder of its own). A registry hands one encoder to all its
+   * connections: an encoder's slabs are its own, so sharing one keeps memory independent of the connection count.
+   */
+  readonly encoder?: MessageEncoder;
 }
 
 /**
@@ -127,6 +156,8 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   readonly timing: HandshakeTiming = { openedAt: epochMs() };
   private log: Logger;
   private readonly frames: FrameSplitter;
+  /** Encodes this connection's messages (also used by bundles and sync to write into their own buffers). */
+  readonly encoder: MessageEncoder;
   private readonly pending = new Map<number, Pending>();
   private readonly sent = new Map<number, Outgoing>();
   private watches: XidWatch[] = [];
@@ -151,6 +182,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     this.peer = describePeer(socket);
     this.log = (opts.logger ?? silentLogger).child({ peer: this.peer });
     this.frames = new FrameSplitter({ maxMessageSize: opts.maxMessageLength ?? OFP_MAX_MESSAGE_LEN });
+    this.encoder = opts.encoder ?? new MessageEncoder();
     this.maxQueueBytes = opts.maxQueueBytes ?? 16 * 1024 * 1024;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     socket.setNoDelay?.(true);
@@ -256,7 +288,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   send(msg: Outgoing): number {
     const xid = msg.xid ?? this.allocXids(1);
     const full = { ...msg, xid } as Message;
-    this.write(encodeMessage(full));
+    this.write(this.encoder.encode(full));
     if (full.type === 'flow_mod' || full.type === 'group_mod' || full.type === 'meter_mod' || full.type === 'packet_out') {
       this.sent.set(xid, full);
       if (this.sent.size > SENT_MEMORY) this.sent.delete(this.sent.keys().next().value!);

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ConnectionOptions } from './connection.js';
 import { Connector, type ConnectorOptions } from './connector.js';
 import { DatapathRegistry, type Datapath, type RegistryOptions } from './datapaths.js';
-import { isCodecError } from '../openflow/errors.js';
+import { isCodecError } from '../openflow/index.js';
 import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError } from './errors.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';

@@ -1,9 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { OFP_VERSION, OFPBRC, OFPET, OFPHFC, OFPPR } from '../openflow/consts.js';
-import { encodeMessage } from '../openflow/message.js';
-import type { MessageOf, Port } from '../openflow/types.js';
+import { encodeMessage, MessageEncoder, OFP_VERSION, OFPBRC, OFPET, OFPHFC, OFPPR, type MessageOf, type Port } from '../openflow/index.js';
 import { admit, refusalText, type AdmissionRules, type RefusalReason } from './admission.js';
 import { formatDpid, OfConnection, remoteAddressOf, type ConnectionOptions } from './connection.js';
 import { silentLogger } from './log.js';
@@ -130,6 +128,8 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
   private readonly admitting = new Map<bigint, Promise<unknown>>();
   private readonly refusalLog = new LogThrottle();
   private readonly log: Logger;
+  /** One encoder for all the registry's connections (see ConnectionOptions.encoder). */
+  private readonly encoder = new MessageEncoder();
 
   constructor(private readonly opts: RegistryOptions = {}) {
     super();
@@ -164,7 +164,7 @@ export class DatapathRegistry extends EventEmitter<DatapathEvents> {
       this.refuseSocket(socket, overLimit, address);
       return undefined;
     }
-    const conn = new OfConnection(socket, { logger: this.log, ...this.opts.connection });
+    const conn = new OfConnection(socket, { logger: this.log, encoder: this.encoder, ...this.opts.connection });
     this.connections.add(conn);
     if (address !== undefined) this.pendingByAddress.set(address, (this.pendingByAddress.get(address) ?? 0) + 1);
     let pending = address !== undefined;

@@ -1,21 +1,7 @@
 // The pure half of sync: what to delete, modify, replace and add to turn the installed state into the desired
 // one. No I/O here; sync.ts reads the switch and sends the plan.
-import { Buffer } from 'node:buffer';
-import { OFPBRC, OFPET } from '../openflow/consts.js';
-import { CodecError } from '../openflow/errors.js';
-import { forEachRawFlowStats } from '../openflow/flow-stats-raw.js';
-import type { Bucket, FlowStats, GroupDesc, MeterBand, MeterConfig } from '../openflow/types.js';
-import {
-  canonicalInstructionBytes,
-  encodedFlow,
-  FlowBytesError,
-  groupFingerprint,
-  flowKeyOf,
-  meterFingerprint,
-  rawFlowAttributes,
-  type FlowBody,
-  type FlowIdentity,
-} from './flow-key.js';
+import { forEachFlowStatsIdentity, type Bucket, type FlowStats, type GroupDesc, type MeterBand, type MeterConfig } from '../openflow/index.js';
+import { encodedFlow, groupFingerprint, meterFingerprint, rawFlowAttributes, type FlowBody, type FlowIdentity } from './flow-key.js';
 
 /** A flow we want on the switch: a FlowMod (e.g. from parseFlow) fits. */
 export interface DesiredFlow extends FlowIdentity, FlowBody {
@@ -45,7 +31,7 @@ export class InstalledFlow {
   pos = -1;
 
   constructor(
-    /** Table, priority and canonical match (see flowKeyOf). */
+    /** Table, priority and canonical match (the codec's canonicalFlowKey). */
     readonly key: string,
     readonly tableId: number,
     readonly priority: number,
@@ -124,29 +110,16 @@ export function installedFromStats(stats: readonly FlowStats[]): Map<string, Ins
   return flows;
 }
 
-const badStats = (what: string, offset: number): CodecError => new CodecError(`flow stats reply: ${what}`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, offset);
-
 /**
- * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes: the key and fingerprint
- * are the canonical forms of the entry's match and instruction byte ranges, so nothing is decoded into objects.
- * Every length is checked (by the codec's iterator, and here inside match and instructions); malformed input throws
- * a CodecError.
+ * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes (the codec's canonical key
+ * and fingerprint of each entry): nothing is decoded into objects. Malformed input throws a CodecError.
  */
 export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, InstalledFlow>): void {
-  const b = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  let at = 0;
-  try {
-    forEachRawFlowStats(b, (e) => {
-      at = e.start;
-      const key = flowKeyOf(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd);
-      const attrs = rawFlowAttributes(e.idleTimeout, e.hardTimeout, e.flags);
-      const cookie = (e.cookieHi | e.cookieLo) === 0 ? ZERO : (BigInt(e.cookieHi) << 32n) | BigInt(e.cookieLo);
-      flows.set(key, new InstalledFlow(key, e.tableId, e.priority, cookie, attrs, canonicalInstructionBytes(b, e.instructionsStart, e.end)));
-    });
-  } catch (err) {
-    if (err instanceof FlowBytesError) throw badStats(err.message, at);
-    throw err;
-  }
+  forEachFlowStatsIdentity(frame, (e) => {
+    const attrs = rawFlowAttributes(e.idleTimeout, e.hardTimeout, e.flags);
+    const cookie = (e.cookieHi | e.cookieLo) === 0 ? ZERO : (BigInt(e.cookieHi) << 32n) | BigInt(e.cookieLo);
+    flows.set(e.key, new InstalledFlow(e.key, e.tableId, e.priority, cookie, attrs, e.fingerprint));
+  });
 }
 
 /** The cookie a desired flow is installed with: ours under the mask, the flow's own bits elsewhere. */

@@ -1,4 +1,4 @@
-import { OFP_TCP_PORT } from '../openflow/consts.js';
+import { OFP_TCP_PORT } from '../openflow/index.js';
 
 /** An OpenFlow channel endpoint, in Open vSwitch's notation (`tcp:`, `ssl:`, `unix:`). */
 export type Endpoint =

@@ -1,4 +1,4 @@
-import { errorName } from '../openflow/error-codes.js';
+import { errorName } from '../openflow/index.js';
 
 /** What a failed request was, so an error from the switch can name it. */
 export interface RequestInfo {

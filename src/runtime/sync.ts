@@ -9,13 +9,22 @@
 // a map lookup per changed one. Desired flow objects must therefore never be mutated.
 import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
-import { OFP_MAX_MESSAGE_LEN, OFP_NO_BUFFER, OFP_VERSION, OFPFC, OFPG, OFPGC, OFPMC, OFPP, OFPT, OFPTT, ONF_EXPERIMENTER_ID, ONFT } from '../openflow/consts.js';
-import { decodeMatch } from '../openflow/match.js';
-import { encodeMessageInto } from '../openflow/message.js';
-import { OFP_FLOW_MOD_HEAD_LEN, putFlowModHead, type FlowModHead } from '../openflow/messages/flow-mod.js';
-import { viewOf } from '../openflow/writer.js';
-import { Reader } from '../openflow/reader.js';
-import type { Message } from '../openflow/types.js';
+import {
+  flowIdentityOfKey,
+  FlowModWriter,
+  MessageEncoder,
+  OFP_MAX_MESSAGE_LEN,
+  OFP_NO_BUFFER,
+  OFPFC,
+  OFPG,
+  OFPGC,
+  OFPMC,
+  OFPP,
+  OFPTT,
+  type BundleTarget,
+  type FlowModHead,
+  type Message,
+} from '../openflow/index.js';
 import { BundleStream, type BundleOpEncoder, type BundleOptions } from './bundle.js';
 import { requestInfo, type OfConnection, type Outgoing } from './connection.js';
 import type { Datapath } from './datapaths.js';
@@ -41,7 +50,7 @@ import {
   type MeterPlan,
   type Ownership,
 } from './diff.js';
-import { encodedFlow, groupFingerprint, matchBytesOfKey, meterFingerprint } from './flow-key.js';
+import { encodedFlow, groupFingerprint, meterFingerprint } from './flow-key.js';
 import type { SwitchError } from './errors.js';
 import { silentLogger } from './log.js';
 import { nextTurn, type Pause } from './turns.js';
@@ -262,7 +271,7 @@ class Syncer {
     let diffMs = 0;
     const open = async (): Promise<BundleStream<Op>> => {
       if (!stream) {
-        stream = await BundleStream.open<Op>(this.conn, opEncoder(own), opts.bundle);
+        stream = await BundleStream.open<Op>(this.conn, opEncoder(own, this.conn.encoder), opts.bundle);
         for (const op of pre) stream.add(op);
       }
       return stream;
@@ -275,7 +284,7 @@ class Syncer {
         diff = diffDesired(installed.flows, desired, own, installed.last);
         diffMs = performance.now() - t;
         const flows = diff.plan;
-        const ops = [...flowOps(flows, 0, 0, 0), ...flows.deletes.map((flow): Op => ({ kind: 'flow_delete', flow }))];
+        const ops = [...flowOps(flows, 0, 0, 0), ...flows.deletes.map((flow): FlowOp => ({ kind: 'flow_delete', flow }))];
         if (ops.length === 1 && pre.length === 0 && post.length === 0) {
           // One flow mod is atomic by itself: no bundle round trips (OPEN, CLOSE, COMMIT), just a barrier.
           await sendAndConfirmOps(this.conn, ops, own);
@@ -398,8 +407,8 @@ const ENCODE_BATCH = 2048;
 const DIFF_BATCH = 1024;
 
 /** Modify, replace and add ops for the plan's entries from the given offsets on. */
-function flowOps(p: FlowPlan, fromModify: number, fromReplace: number, fromAdd: number): Op[] {
-  const ops: Op[] = [];
+function flowOps(p: FlowPlan, fromModify: number, fromReplace: number, fromAdd: number): FlowOp[] {
+  const ops: FlowOp[] = [];
   for (let i = fromModify; i < p.modifies.length; i++) ops.push({ kind: 'flow', command: OFPFC.MODIFY_STRICT, flow: p.modifies[i]! });
   for (let i = fromReplace; i < p.replaces.length; i++) ops.push({ kind: 'flow', command: OFPFC.ADD, flow: p.replaces[i]! });
   for (let i = fromAdd; i < p.adds.length; i++) ops.push({ kind: 'flow', command: OFPFC.ADD, flow: p.adds[i]! });
@@ -415,14 +424,15 @@ async function addAll(stream: BundleStream<Op>, ops: readonly Op[]): Promise<voi
 }
 
 /** Sends flow ops bare (no bundle), then a barrier; rejects with the first error naming its flow mod. */
-async function sendAndConfirmOps(conn: OfConnection, ops: readonly Op[], own: Ownership): Promise<void> {
+async function sendAndConfirmOps(conn: OfConnection, ops: readonly FlowOp[], own: Ownership): Promise<void> {
   const first = conn.allocXids(ops.length);
   const errors: SwitchError[] = [];
   const unwatch = conn.watchErrors(first, ops.length, (m) => errors.push(conn.switchError(m, requestInfo(toMessage(ops[(m.xid - first) >>> 0]!, m.xid, own), m.xid))));
   try {
+    const writer = new FlowModWriter();
     const buf = Buffer.allocUnsafe(ops.length * OFP_MAX_MESSAGE_LEN);
     let off = 0;
-    ops.forEach((op, i) => (off = writeFlowOp(op, (first + i) >>> 0, own, buf, off)));
+    ops.forEach((op, i) => (off = writeFlowOp(writer, op, (first + i) >>> 0, own, buf, off)));
     conn.write(buf.subarray(0, off));
     await conn.barrier();
   } finally {
@@ -431,67 +441,53 @@ async function sendAndConfirmOps(conn: OfConnection, ops: readonly Op[], own: Ow
   if (errors.length > 0) throw errors[0]!;
 }
 
-const BUNDLE_ADD_HEADER_LEN = 24;
+type FlowOp = Extract<Op, { readonly kind: 'flow' | 'flow_delete' }>;
 
 /**
- * Writes a flow op as an OFPT_FLOW_MOD at `off` (its body from the flow's cached encoding, so nothing is encoded
- * twice) and returns the end; group ops must go through the codec.
+ * The fixed fields of the FLOW_MOD a flow op stands for: the one place they are chosen, for bytes and for messages
+ * alike. Two object literals of one shape, not spreads: in Node 20 a spread followed by added properties gives each
+ * result a hidden class of its own, and the FLOW_MOD writer's reads of them would turn megamorphic.
  */
-function writeFlowOp(op: Op, xid: number, own: Ownership, buf: Buffer, off: number): number {
-  let cookie: bigint;
-  let tableId: number;
-  let command: number;
-  let idle = 0;
-  let hard = 0;
-  let priority: number;
-  let flags = 0;
-  let body: string | Buffer;
-  if (op.kind === 'flow') {
-    const f = op.flow;
-    cookie = cookieOf(f, own);
-    tableId = f.tableId;
-    command = op.command;
-    idle = f.idleTimeout ?? 0;
-    hard = f.hardTimeout ?? 0;
-    priority = f.priority;
-    flags = f.flags ?? 0;
-    body = encodedFlow(f).body;
-  } else if (op.kind === 'flow_delete') {
-    const f = op.flow;
-    cookie = 0n;
-    tableId = f.tableId;
-    command = OFPFC.DELETE_STRICT;
-    priority = f.priority;
-    body = matchBytesOfKey(f.key);
-  } else throw new Error(`internal: ${op.kind} is not a flow op`);
-  const len = OFP_FLOW_MOD_HEAD_LEN + body.length;
-  const head: FlowModHead = { xid, cookie, cookieMask: 0n, tableId, command, idleTimeout: idle, hardTimeout: hard, priority, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags };
-  const at = putFlowModHead(viewOf(buf), off, head, len);
-  if (typeof body === 'string') buf.write(body, at, 'latin1');
-  else body.copy(buf, at);
-  return off + len;
+function flowModHead(op: FlowOp, xid: number, own: Ownership): FlowModHead {
+  const f = op.flow;
+  if (op.kind === 'flow_delete') {
+    return { xid, cookie: 0n, cookieMask: 0n, tableId: f.tableId, command: OFPFC.DELETE_STRICT, idleTimeout: 0, hardTimeout: 0, priority: f.priority, bufferId: OFP_NO_BUFFER, outPort: OFPP.ANY, outGroup: OFPG.ANY, flags: 0 };
+  }
+  const d = op.flow;
+  return {
+    xid,
+    cookie: cookieOf(d, own),
+    cookieMask: 0n,
+    tableId: d.tableId,
+    command: op.command,
+    idleTimeout: d.idleTimeout ?? 0,
+    hardTimeout: d.hardTimeout ?? 0,
+    priority: d.priority,
+    bufferId: OFP_NO_BUFFER,
+    outPort: OFPP.ANY,
+    outGroup: OFPG.ANY,
+    flags: d.flags ?? 0,
+  };
+}
+
+/**
+ * Writes a flow op as a FLOW_MOD at `off` (in a BUNDLE_ADD when `bundle` is given) and returns the end: from the
+ * flow's cached encoding, so nothing is encoded twice, or for a delete from the installed flow's key.
+ */
+function writeFlowOp(writer: FlowModWriter, op: FlowOp, xid: number, own: Ownership, buf: Buffer, off: number, bundle?: BundleTarget): number {
+  const head = flowModHead(op, xid, own);
+  return op.kind === 'flow' ? writer.write(buf, off, head, encodedFlow(op.flow).body, bundle) : writer.writeForKey(buf, off, head, op.flow.key, bundle);
 }
 
 /** Flow ops are written straight from their cached bytes; group ops go through the codec. */
-export function opEncoder(own: Ownership): BundleOpEncoder<Op> {
+export function opEncoder(own: Ownership, encoder: MessageEncoder = new MessageEncoder()): BundleOpEncoder<Op> {
+  const writer = new FlowModWriter();
   return {
     encode(op, xid, bundleId, bundleFlags, buf, off) {
       if (op.kind === 'group' || op.kind === 'group_delete') {
-        return off + encodeMessageInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid, own), properties: EMPTY }, buf, off);
+        return off + encoder.encodeInto({ type: 'bundle_add', xid, bundleId, bundleFlags, message: toMessage(op, xid, own), properties: EMPTY }, buf, off);
       }
-      // ofp_experimenter_header (ONF, BUNDLE_ADD_MESSAGE), bundle_id, pad, flags, then the flow mod itself.
-      const end = writeFlowOp(op, xid, own, buf, off + BUNDLE_ADD_HEADER_LEN);
-      buf[off] = OFP_VERSION;
-      buf[off + 1] = OFPT.EXPERIMENTER;
-      buf.writeUInt16BE(end - off, off + 2);
-      buf.writeUInt32BE(xid, off + 4);
-      buf.writeUInt32BE(ONF_EXPERIMENTER_ID, off + 8);
-      buf.writeUInt32BE(ONFT.BUNDLE_ADD_MESSAGE, off + 12);
-      buf.writeUInt32BE(bundleId, off + 16);
-      buf[off + 20] = 0;
-      buf[off + 21] = 0;
-      buf.writeUInt16BE(bundleFlags, off + 22);
-      return end;
+      return writeFlowOp(writer, op, xid, own, buf, off, { bundleId, bundleFlags });
     },
     describe: (op, xid) => toMessage(op, xid, own),
   };
@@ -502,46 +498,10 @@ const EMPTY = new Uint8Array(0);
 /** The message an op stands for (group ops are encoded from it; flow ops only use it to be named in errors). */
 function toMessage(op: Op, xid: number, own: Ownership): Message {
   switch (op.kind) {
-    case 'flow': {
-      const f = op.flow;
-      return {
-        type: 'flow_mod',
-        xid,
-        cookie: cookieOf(f, own),
-        cookieMask: 0n,
-        tableId: f.tableId,
-        command: op.command,
-        idleTimeout: f.idleTimeout ?? 0,
-        hardTimeout: f.hardTimeout ?? 0,
-        priority: f.priority,
-        bufferId: OFP_NO_BUFFER,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        flags: f.flags ?? 0,
-        match: f.match,
-        instructions: f.instructions,
-      };
-    }
-    case 'flow_delete': {
-      const f = op.flow;
-      return {
-        type: 'flow_mod',
-        xid,
-        cookie: 0n,
-        cookieMask: 0n,
-        tableId: f.tableId,
-        command: OFPFC.DELETE_STRICT,
-        idleTimeout: 0,
-        hardTimeout: 0,
-        priority: f.priority,
-        bufferId: OFP_NO_BUFFER,
-        outPort: OFPP.ANY,
-        outGroup: OFPG.ANY,
-        flags: 0,
-        match: decodeMatch(new Reader(matchBytesOfKey(f.key))),
-        instructions: [],
-      };
-    }
+    case 'flow':
+      return { type: 'flow_mod', ...flowModHead(op, xid, own), match: op.flow.match, instructions: op.flow.instructions };
+    case 'flow_delete':
+      return { type: 'flow_mod', ...flowModHead(op, xid, own), match: flowIdentityOfKey(op.flow.key).match, instructions: [] };
     case 'group':
       return { type: 'group_mod', xid, command: op.command, groupType: op.group.groupType, groupId: op.group.groupId, buckets: op.group.buckets };
     case 'group_delete':

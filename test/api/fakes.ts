@@ -3,7 +3,7 @@
 import type {
   DatapathInfo,
   DatapathView,
-  ExecResult,
+  VmExecResult,
   FlowReader,
   FlowRow,
   NetworkApplier,
@@ -12,7 +12,7 @@ import type {
   Resyncer,
   VmBackend,
   VmSpec,
-} from '../../src/controller/cloud-service.js';
+} from '../../src/cloud/index.js';
 import type { Cloud } from '../../src/topology/model.js';
 
 /** Confirms every node but those marked disconnected; remembers each apply. */
@@ -75,7 +75,7 @@ export class FakeBackend implements VmBackend {
     this.vms.delete(spec.name);
   }
 
-  async exec(spec: VmSpec, argv: readonly string[]): Promise<ExecResult> {
+  async exec(spec: VmSpec, argv: readonly string[]): Promise<VmExecResult> {
     this.must(spec.name);
     return { exitCode: 0, stdout: `${argv.join(' ')} on ${spec.name}\n`, stderr: '' };
   }

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { buildApp, type App } from '../../src/api/app.js';
 import type { ApiLimits } from '../../src/api/limits.js';
-import { createMetrics, type Metrics } from '../../src/api/metrics.js';
+import { createMetrics, type Metrics } from '../../src/daemon/metrics.js';
 import { ApiTokens } from '../../src/api/tokens.js';
-import { CloudService } from '../../src/controller/cloud-service.js';
+import { CloudService } from '../../src/cloud/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
 
@@ -61,8 +61,11 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   const tokens = new ApiTokens(store);
   const { token } = tokens.ensureAdmin();
   if (token === undefined) throw new Error('a new store has no admin token');
+  const served = options.wrapService ? options.wrapService(service) : service;
+  // As src/daemon/server.ts wires it: /metrics counts what the service holds.
+  metrics.setInventory(() => served.inventory());
   const app = await buildApp({
-    service: options.wrapService ? options.wrapService(service) : service,
+    service: served,
     metrics,
     ...(options.onRoute && { onRoute: options.onRoute }),
     ...(options.metricsAuth !== undefined && { metricsAuth: options.metricsAuth }),

@@ -1,7 +1,7 @@
 // VM lifecycle edge cases: half-done creates are rolled back, failed deletes keep the address, crashes are
 // recovered, and the network result tells pending nodes.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Invalid } from '../../src/controller/errors.js';
+import { Invalid } from '../../src/cloud/index.js';
 import { validateCloud } from '../../src/topology/model.js';
 import { makeHarness, SEED_NODES, type Harness } from './harness.js';
 

@@ -4,9 +4,8 @@
 // under the older, wider rules stay readable and removable, and do not stop provisioning or DHCP for the others.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapSpecFor, dhcpReservations, type ProvisioningSettings } from '../../src/controller/provisioning.js';
+import { bootstrapSpecFor, dhcpReservations, type ProvisioningSettings } from '../../src/daemon/provisioning.js';
 import { reservationFiles } from '../../src/hosts/bootstrap/dhcp.js';
-import { switchPortName } from '../../src/hosts/bootstrap/ovs.js';
 import { validateNodeSpec, validateReservation } from '../../src/hosts/bootstrap/spec.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
@@ -14,6 +13,7 @@ import { assertIfName, ValidationError } from '../../src/hosts/validate.js';
 import { portNameFor, validateVmSpec } from '../../src/hosts/vm/driver.js';
 import { NetnsVmDriver } from '../../src/hosts/vm/netns.js';
 import { AddNodeBody, CreateSubnetBody, CreateVmBody } from '../../src/api/schemas.js';
+import { switchPortName } from '../../src/topology/model.js';
 import { NODE_NAME, SUBNET_NAME, VM_NAME } from '../../src/topology/names.js';
 import type { NodeRecord, VmRecord } from '../../src/topology/records.js';
 import { makeHarness, type Harness } from './harness.js';

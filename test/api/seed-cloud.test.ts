@@ -2,7 +2,7 @@
 // node, /27 subnets, VMs of several flavors. The resulting model is valid, the pipeline compiles it, and the
 // metrics scrape of it (with dataplane counters polled from a fake StatsSource) passes promtool.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatsPoller, type StatsSource } from '../../src/api/stats-poller.js';
+import { StatsPoller, type StatsSource } from '../../src/daemon/stats-poller.js';
 import { indexCloud } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { PORT_VXLAN_INT, PORT_VXLAN_SW, validateCloud, type Cloud } from '../../src/topology/model.js';

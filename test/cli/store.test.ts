@@ -8,8 +8,8 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backupStore, checkStoreFile, restoreStore } from '../../src/cli/store.js';
-import { resolveConfig } from '../../src/controller/config.js';
-import { startServer, type Server } from '../../src/controller/server.js';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { startServer, type Server } from '../../src/daemon/server.js';
 import { hashToken } from '../../src/api/tokens.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 

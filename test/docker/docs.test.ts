@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { createMetrics } from '../../src/api/metrics.js';
-import { ConfigSchema, ENV_KEYS, loadConfig } from '../../src/controller/config.js';
-import { parseConfigText } from '../../src/controller/config-file.js';
+import { createMetrics } from '../../src/daemon/metrics.js';
+import { ConfigSchema, ENV_KEYS, loadConfig } from '../../src/daemon/config.js';
+import { parseConfigText } from '../../src/daemon/config-file.js';
 
 const ROOT = normalize(join(import.meta.dirname, '..', '..'));
 const DOCS = join(ROOT, 'docs');

@@ -20,9 +20,10 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { tmpdir } from 'node:os';
 import { basename, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dpidTextForNode } from '../../src/controller/network.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import { run } from '../../src/lab/exec.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
+import { until } from '../helpers/wait.js';
 import { ensureBaseImages, podman, podmanCompose, removePodmanConf, type BaseImages } from './podman.js';
 
 const ROOT = normalize(join(import.meta.dirname, '..', '..'));
@@ -51,21 +52,6 @@ async function http(method: string, path: string, body?: unknown): Promise<{ sta
   const cut = out.lastIndexOf('\n');
   const text = out.slice(0, cut);
   return { status: Number(out.slice(cut + 1)), json: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; Date.now() < deadline && i < 1000; i++) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 /** An npm cache whose _prebuilds holds this machine's better-sqlite3 addon, named as prebuild-install looks it up. */
@@ -175,7 +161,7 @@ describe('docker/Dockerfile', () => {
     ]);
     containerStarted = true;
     const started = performance.now();
-    const health = await until('/healthz', async () => ((await http('GET', '/healthz')).status === 200 ? true : undefined), 90_000);
+    const health = await until(async () => (await http('GET', '/healthz')).status === 200, 90_000, '/healthz', 500);
     console.log(`container answered /healthz after ${((performance.now() - started) / 1000).toFixed(1)} s`);
     expect(health).toBe(true);
     // The image's HEALTHCHECK command itself (podman runs it on demand; there is no systemd timer here).
@@ -195,15 +181,16 @@ describe('docker/Dockerfile', () => {
     await ovs!.addBridge('br0', { datapathType: 'netdev', failMode: 'secure', protocols: ['OpenFlow13'], datapathId: dpidTextForNode(NODE) });
     await ovs!.vsctl('set-controller', 'br0', 'tcp:127.0.0.1:6653');
     const started = performance.now();
-    await until('is_connected', async () => ((await ovs!.vsctl('--columns=is_connected', 'list', 'controller')).includes('true') ? true : undefined), 60_000);
+    await until(async () => (await ovs!.vsctl('--columns=is_connected', 'list', 'controller')).includes('true'), 60_000, 'is_connected', 500);
     const flows = await until(
-      'our flows on br0',
       async () => {
         const dump = await ovs!.ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0');
         const ours = dump.split('\n').filter((l) => /cookie=0x4d43/.test(l));
         return ours.length > 0 ? ours : undefined;
       },
       60_000,
+      'our flows on br0',
+      500,
     );
     console.log(`OVS connected over tcp and received ${flows.length} flows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const dps = (await http('GET', '/api/v1/datapaths')).json as { datapaths: { node: string; connected: boolean; dpid: string }[] };
@@ -237,21 +224,23 @@ describe('docker/ovs-node', () => {
     ovsContainerStarted = true;
     const started = performance.now();
     await until(
-      `${NODE2} connected`,
       async () => {
         const dps = (await http('GET', '/api/v1/datapaths')).json as { datapaths: { node: string; connected: boolean; dpid: string }[] };
         return dps.datapaths.find((d) => d.node === NODE2 && d.connected);
       },
       90_000,
+      `${NODE2} connected`,
+      500,
     );
     const flows = await until(
-      'our flows on the node',
       async () => {
         const dump = await podman(['exec', OVS_CONTAINER, 'ovs-ofctl', '-O', 'OpenFlow13', 'dump-flows', 'br0']);
         const ours = dump.split('\n').filter((l) => /cookie=0x4d43/.test(l));
         return ours.length > 0 ? ours : undefined;
       },
       60_000,
+      'our flows on the node',
+      500,
     );
     console.log(`ovs-node container connected (via br-phy) and received ${flows.length} flows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const bridge = await podman(['exec', OVS_CONTAINER, 'ovs-vsctl', 'get', 'bridge', 'br0', 'other_config:datapath-id', 'fail_mode', 'datapath_type', 'protocols']);

@@ -1,4 +1,4 @@
-// Helpers for the action / instruction tests: hex fixtures written field by field, encode/decode wrappers, and a
+// Helpers for the action / instruction tests: encode/decode wrappers, the match fixtures, and a
 // hand-built OF1.3 FLOW_MOD so `ovs-ofctl ofp-print` can judge action bytes we produce.
 import { spawnSync } from 'node:child_process';
 import { Reader } from '../../src/openflow/reader.js';
@@ -6,15 +6,7 @@ import { Writer } from '../../src/openflow/writer.js';
 import { actionsEncodingLength, decodeActions, encodeActions } from '../../src/openflow/actions.js';
 import { decodeInstructions, encodeInstructions, instructionsEncodingLength } from '../../src/openflow/instructions.js';
 import type { Action, Instruction } from '../../src/openflow/types.js';
-
-/** Concatenates hex fields ("0019", "0010", ...) into bytes; whitespace inside a field is ignored. */
-export function hex(...fields: string[]): Uint8Array {
-  const s = fields.join('').replace(/\s+/g, '');
-  if (s.length % 2) throw new Error(`odd hex length: ${s}`);
-  return new Uint8Array(Buffer.from(s, 'hex'));
-}
-
-export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+import { hex, toHex } from './hex.js';
 
 export function encodeActionsToBytes(actions: readonly Action[]): Uint8Array {
   const out = new Uint8Array(actionsEncodingLength(actions));

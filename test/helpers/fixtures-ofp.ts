@@ -14,8 +14,6 @@ export const haveOvsOfctl = (): boolean => spawnSync('ovs-ofctl', ['--version'])
 
 export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-export const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
 /** An OpenFlow message: 8-byte header (version, type, length, xid) followed by `body`. */
 export function ofMsg(type: number, xid: number, body: Uint8Array = new Uint8Array(0), version = OF13): Buffer {

@@ -1,6 +1,6 @@
 // The flow formatter tests and the doc generator use: the codec's `formatFlow` (ovs-ofctl syntax that
 // `ovs-ofctl add-flows` reads back). Kept as a seam so a test can swap formatters.
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import type { FlowMod } from '../../src/openflow/types.js';
 
 export type FormatFlow = (flow: FlowMod) => string;

@@ -2,13 +2,13 @@
 // teardown of a lab with a node behind a test sshd.
 import { expect } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import type { DatapathInfo, NodeView } from '../../src/controller/cloud-service.js';
+import type { DatapathInfo, NodeDetails } from '../../src/cloud/index.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
 
 /** GET /api/v1/nodes (which must answer 200). */
-export async function apiNodes(cloud: LabCloud): Promise<NodeView[]> {
-  const res = await cloud.api<{ nodes: NodeView[] }>('GET', '/api/v1/nodes');
+export async function apiNodes(cloud: LabCloud): Promise<NodeDetails[]> {
+  const res = await cloud.api<{ nodes: NodeDetails[] }>('GET', '/api/v1/nodes');
   expect(res.status).toBe(200);
   return res.json.nodes;
 }
@@ -21,12 +21,12 @@ export async function apiDatapaths(cloud: LabCloud): Promise<DatapathInfo[]> {
 }
 
 /** One node's view, or undefined when the API does not list it. */
-export async function apiNode(cloud: LabCloud, name: string): Promise<NodeView | undefined> {
+export async function apiNode(cloud: LabCloud, name: string): Promise<NodeDetails | undefined> {
   return (await apiNodes(cloud)).find((n) => n.name === name);
 }
 
 /** Polls the node's view until `ok` holds (e.g. provisioning 'ready'); throws after `timeoutMs` with the last view. */
-export function waitNode(cloud: LabCloud, name: string, ok: (n: NodeView | undefined) => boolean, timeoutMs = 20_000, everyMs = 150): Promise<NodeView | undefined> {
+export function waitNode(cloud: LabCloud, name: string, ok: (n: NodeDetails | undefined) => boolean, timeoutMs = 20_000, everyMs = 150): Promise<NodeDetails | undefined> {
   return waitFor(`node ${name}`, () => apiNode(cloud, name), ok, timeoutMs, everyMs);
 }
 

@@ -6,12 +6,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labLxdBaseDir } from '../../src/controller/node-executors.js';
+import { labLxdBaseDir } from '../../src/daemon/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith } from '../../src/lab/lab.js';
-import { flowsMentioning, lxcOn, pingFrom, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
+import type { PingResult } from '../helpers/ping.js';
+import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
+import type { VmExecResult, VmView } from '../../src/cloud/index.js';
 import type { NetnsExecutor } from '../../src/hosts/netns.js';
 
 const P = 'mcx';
@@ -32,8 +33,8 @@ const subnetOf = (name: string): string => VMS.find((v) => v.name === name)!.sub
 
 /** `lxc` against c2's own daemon (the executor the controller uses for c2 carries the same environment). */
 const c2Lxc = (): NetnsExecutor => lxcOn(cloud!, C2);
-const exec = (name: string, command: string[]): Promise<ExecResult> => vmExec(cloud!, name, command);
-const ping = (from: string, to: string, count = 10): Promise<PingResult> => pingFrom(cloud!, from, vm(to).ip, count);
+const exec = (name: string, command: string[]): Promise<VmExecResult> => vmExec(cloud!, name, command);
+const ping = (from: string, to: string, count = 10): Promise<PingResult> => pingFrom(cloud!, from, vm(to).ip, { count });
 
 function show(r: PingResult): string {
   return `${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`;

@@ -9,7 +9,7 @@
 //
 // One OVS instance means interface names are unique across all bridges, so no bridge has the seed's tunnel ports
 // (only one could be called `vxlan-int`): the pipelines here are the tunnel-less ones (no remote delivery flows);
-// test/controller/e2e.test.ts covers tunnels with an OVS instance per node.
+// test/daemon/e2e.test.ts covers tunnels with an OVS instance per node.
 //
 // The python side (test/lab/mininet-cloud.py, system Python) runs inside the lab namespace and ends on stdin's EOF,
 // so it dies with this process. Never mininet's cleanup / `mn -c`: they kill every OVS on the machine.
@@ -23,13 +23,13 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/controller/config.js';
-import { dpidForNode, dpidTextForNode } from '../../src/controller/network.js';
-import { startServer, type Server } from '../../src/controller/server.js';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { dpidForNode, dpidTextForNode } from '../../src/daemon/node-pipelines.js';
+import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { CommandError, run } from '../../src/lab/exec.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import type { Datapath, SyncStats } from '../../src/runtime/index.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -14,8 +14,10 @@ import { namespacesWith, type LabNodeDef } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
-import { parsePing, vmExec, type PingResult } from './traffic.js';
-import type { DatapathInfo, NodeView, VmView } from '../../src/controller/cloud-service.js';
+import type { PingResult } from '../helpers/ping.js';
+import { pingFrom } from './traffic.js';
+import type { DatapathInfo, NodeDetails, VmView } from '../../src/cloud/index.js';
+import { ipv4ToNumber } from '../../src/topology/model.js';
 
 const P = 'mcn';
 const C1 = `${P}-c1`;
@@ -39,12 +41,9 @@ async function createVm(name: string, node: string): Promise<VmView> {
   return res.json.vm;
 }
 
-async function ping(from: string, to: string, count = 10): Promise<PingResult> {
-  const r = await vmExec(cloud, from, ['ping', '-n', '-c', String(count), '-i', '0.1', '-W', '2', vms.get(to)!.ip]);
-  return parsePing(r.stdout);
-}
+const ping = (from: string, to: string, count = 10): Promise<PingResult> => pingFrom(cloud, from, vms.get(to)!.ip, { count, interval: '0.1', waitS: 2, numeric: true });
 
-const nodes = (): Promise<NodeView[]> => apiNodes(cloud);
+const nodes = (): Promise<NodeDetails[]> => apiNodes(cloud);
 const datapaths = (): Promise<DatapathInfo[]> => apiDatapaths(cloud);
 
 /** Runs a command in a node's namespace (with its OVS run directory), answering stdout, or '' when it fails. */
@@ -54,7 +53,7 @@ function onNode(node: string, cmd: string, args: string[]): Promise<string> {
 
 /** The dotted and hex forms of an IPv4 address, as ovs-ofctl may print it (set_field:A.B.C.D->tun_dst, 0x...). */
 function ipForms(ip: string): string[] {
-  const hex = ip.split('.').reduce((n, o) => n * 256 + Number(o), 0).toString(16);
+  const hex = ipv4ToNumber(ip).toString(16);
   return [ip, `0x${hex}`];
 }
 

@@ -2,7 +2,7 @@
 // stays at 1500 bytes, so VXLAN's 50 bytes are the real constraint. VMs get the overlay MTU (1450) and DHCP says so;
 // 5 MB HTTP transfers between VMs on two nodes, same subnet and routed, and to and from the outside world through a
 // gateway (SNAT), each with the right byte count; `ping -M do` at the largest size passes and one byte more gets ICMP
-// fragmentation-needed from the gateway (table 20 and src/controller/path-mtu.ts); VMs whose MTU was set back to
+// fragmentation-needed from the gateway (table 20 and src/daemon/path-mtu.ts); VMs whose MTU was set back to
 // 1500 by hand still complete 5 MB transfers (path-MTU discovery). busybox httpd serves (a 5 MiB file and a CGI that
 // counts what is POSTed); curl fetches and posts (busybox 1.35's wget crashes here with -T or --post-file). Each
 // scenario prints what it measured.
@@ -10,12 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { VmView } from '../../src/controller/cloud-service.js';
+import type { VmView } from '../../src/cloud/index.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
-import { parsePing, vmExec } from './traffic.js';
+import { parsePing } from '../helpers/ping.js';
+import { vmExec } from './traffic.js';
 
 const P = 'mcq';
 const C1 = `${P}-c1`;

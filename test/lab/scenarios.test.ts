@@ -9,8 +9,9 @@ import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
-import { capture, flowsMentioning, parsePing, vmExec, type PingResult } from './traffic.js';
-import type { ExecResult, VmView } from '../../src/controller/cloud-service.js';
+import { parsePing, pingArgv, type PingResult } from '../helpers/ping.js';
+import { capture, flowsMentioning, pingFrom, vmExec } from './traffic.js';
+import type { VmExecResult, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcl';
 const C1 = `${P}-c1`;
@@ -30,16 +31,13 @@ const vms = new Map<string, VmView>();
 const ip = (vm: string): string => vms.get(vm)!.ip;
 const vmNs = (vm: string): string => `${P}v-${vm}`;
 
-const exec = (vm: string, command: string[]): Promise<ExecResult> => vmExec(cloud, vm, command);
+const exec = (vm: string, command: string[]): Promise<VmExecResult> => vmExec(cloud, vm, command);
 
-async function ping(vm: string, to: string, count = 5, interval = '0.1'): Promise<PingResult> {
-  const r = await exec(vm, ['ping', '-n', '-c', String(count), '-i', interval, '-W', '2', to]);
-  return parsePing(r.stdout);
-}
+const ping = (vm: string, to: string, count = 5, interval = '0.1'): Promise<PingResult> => pingFrom(cloud, vm, to, { count, interval, waitS: 2, numeric: true });
 
 /** A ping run straight in the VM's namespace (for measurements while the controller itself restarts). */
 async function pingDirect(vm: string, to: string, count: number, interval = '0.1'): Promise<PingResult> {
-  const out = await run('ip', ['netns', 'exec', vmNs(vm), 'ping', '-n', '-D', '-c', String(count), '-i', interval, '-W', '1', to], {
+  const out = await run('ip', ['netns', 'exec', vmNs(vm), ...pingArgv(to, { count, interval, waitS: 1, numeric: true, timestamps: true })], {
     timeoutMs: count * 1000 + 15_000,
   }).catch((e: { stdout?: string }) => e.stdout ?? '');
   return parsePing(out);

@@ -5,14 +5,15 @@
 // Each scenario prints what it measured.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowRow, VmView } from '../../src/controller/cloud-service.js';
+import type { FlowRow, VmView } from '../../src/cloud/index.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
 import { cookieFor } from '../../src/pipeline/cookie.js';
 import { PRIORITY, TABLE } from '../../src/pipeline/tables.js';
 import { ipv4ToNumber } from '../../src/topology/model.js';
-import { capture, parsePing } from './traffic.js';
+import { parsePing } from '../helpers/ping.js';
+import { capture } from './traffic.js';
 
 const P = 'mcsg';
 const C1 = `${P}-c1`;

@@ -14,7 +14,7 @@ import { TestSshd, linesOf, vsctlBr0, type InNodeSshd } from '../hosts/helpers/s
 import { waitFor } from '../helpers/wait.js';
 import { apiNode, stopSshLab, waitNode } from './helpers.js';
 import { capture, pingFrom } from './traffic.js';
-import type { VmView } from '../../src/controller/cloud-service.js';
+import type { VmView } from '../../src/cloud/index.js';
 
 const P = 'mcg';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N
@@ -85,7 +85,7 @@ describe('a gateway node provisioned over real SSH', () => {
 
   it("2: the VM's traffic to the outside leaves through the SSH gateway, SNATed to its outside address; replies come back", async () => {
     const cap = await capture(lab().lab.outsideNs, 'out', 'icmp');
-    const r = await pingFrom(lab(), 'a1', INTERNET_HOST, 5);
+    const r = await pingFrom(lab(), 'a1', INTERNET_HOST, { count: 5 });
     const lines = await cap.stop();
     const requests = lines.filter((l) => l.includes(`${gwDef.outsideIp} > ${INTERNET_HOST}: ICMP echo request`)).length;
     const replies = lines.filter((l) => l.includes(`${INTERNET_HOST} > ${gwDef.outsideIp}: ICMP echo reply`)).length;

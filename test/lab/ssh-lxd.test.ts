@@ -10,14 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labLxdBaseDir, labLxdDir } from '../../src/controller/node-executors.js';
+import { labLxdBaseDir, labLxdDir } from '../../src/daemon/node-executors.js';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { LXC_LINE, TestSshd, lxcLines, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { apiNode, stopSshLab } from './helpers.js';
 import { flowsMentioning, lxcOn, pingFrom, vmExec } from './traffic.js';
-import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
+import type { SubnetView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcy';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N
@@ -107,7 +107,7 @@ describe('LXD VMs on a node reached over real SSH', () => {
 
   it('3: the LXD VM pings the netns VM on c1 (10/10 each way) and its gateway', async () => {
     const pairs = [['l1', vm('n1').ip], ['n1', vm('l1').ip], ['l1', subnet.gatewayIp]] as const;
-    for (const [from, to] of pairs) await pingFrom(lab(), from, to, 1); // warm-up: the guests' ARP
+    for (const [from, to] of pairs) await pingFrom(lab(), from, to, { count: 1 }); // warm-up: the guests' ARP
     for (const [from, to] of pairs) {
       const r = await pingFrom(lab(), from, to);
       console.log(`step 3: ${from} -> ${to}: ${r.received}/${r.sent} received, avg ${r.avgMs ?? '-'} ms`);

@@ -17,8 +17,8 @@ import { TestSshd, vsctlBr0, type InNodeSshd } from '../hosts/helpers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 import { dumpFlows } from '../runtime/helpers.js';
 import { apiDatapaths, apiNode, stopSshLab, waitDatapath, waitNode } from './helpers.js';
-import { capture, parsePing, vmExec } from './traffic.js';
-import type { SubnetView, VmView } from '../../src/controller/cloud-service.js';
+import { capture, pingFrom, vmExec } from './traffic.js';
+import type { SubnetView, VmView } from '../../src/cloud/index.js';
 
 const P = 'mcs';
 const DIR = join('/tmp/minicloud-lab', P); // LabCloud's default: node N's OVS lives in DIR/nodes/N
@@ -148,7 +148,7 @@ describe('a lab node provisioned over real SSH', () => {
     const seen = await broadcastSeenByA2();
     // OVS's userspace datapath pushes flow counters up every ~0.5 s: wait for them to count the 3 broadcasts.
     const through = (await waitFor(`${SW}'s flow counters`, swPackets, (n) => n - before >= 3, 5_000, 100)) - before;
-    const r = parsePing((await vmExec(lab(), 'a1', ['ping', '-n', '-c', '5', '-i', '0.1', '-W', '2', vms.get('a2')!.ip])).stdout);
+    const r = await pingFrom(lab(), 'a1', vms.get('a2')!.ip, { count: 5, interval: '0.1', waitS: 2, numeric: true });
     console.log(`step 2: a1 -> front's broadcast x3: a2 saw ${seen}; ${through} packets through ${SW}'s flows; a1 -> a2 unicast ${r.received}/${r.sent}, avg ${r.avgMs} ms`);
     expect(seen).toBe(3);
     expect(through).toBeGreaterThanOrEqual(3);

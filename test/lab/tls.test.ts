@@ -1,6 +1,6 @@
 // OpenFlow over TLS end to end, the way docs/operations.md tells an operator to set it up: certificates made with
 // OVS's own `ovs-pki` (controller CA and switch CA, per-node switch certificates whose CN is `<node> id:<uuid>`), the
-// real composition root (src/controller/server.ts: SQLite store, the production node <-> datapath id mapping) with an
+// real composition root (src/daemon/server.ts: SQLite store, the production node <-> datapath id mapping) with an
 // `ssl:` listener and `openflow.tls` (requireNodeIdentity on by default), and two lab nodes (an OVS instance per
 // namespace, `ovs-vsctl set-ssl`, `set-controller br0 ssl:...`).
 //
@@ -22,15 +22,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/controller/config.js';
-import { dpidTextForNode } from '../../src/controller/network.js';
-import { startServer, type Server } from '../../src/controller/server.js';
+import { resolveConfig } from '../../src/daemon/config.js';
+import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
+import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { PeerIdentityError } from '../../src/runtime/peer-identity.js';
-import { canonicalFlows, dumpFlows } from '../controller/lab.js';
+import { canonicalFlows, dumpFlows } from '../daemon/lab.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PREFIX = 'mct';

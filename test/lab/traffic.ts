@@ -1,11 +1,12 @@
-// Traffic tools for the lab scenarios: packet captures (tcpdump in a namespace the lab made), pings between VMs and
-// their parsing, the flows still naming a VM, and `lxc` against a lab node's own LXD daemon.
+// Traffic tools for the lab scenarios: packet captures (tcpdump in a namespace the lab made), pings between VMs
+// through the API (test/helpers/ping.ts), the flows still naming a VM, and `lxc` against a lab node's own LXD daemon.
 import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
-import type { ExecResult } from '../../src/controller/cloud-service.js';
+import type { VmExecResult } from '../../src/cloud/index.js';
 import type { LabCloud } from '../../src/lab/cloud.js';
+import { parsePing, pingArgv, type PingOptions, type PingResult } from '../helpers/ping.js';
 
 export interface Capture {
   /** Stops tcpdump (after a short grace for packets in flight) and returns its lines. */
@@ -51,36 +52,16 @@ export async function capture(netns: string, iface: string, filter: string, extr
   };
 }
 
-export interface PingResult {
-  readonly sent: number;
-  readonly received: number;
-  readonly lost: number;
-  readonly avgMs?: number;
-  /** With `-D`: unix time (s) of each reply, in order. */
-  readonly replyTimes: number[];
-  readonly text: string;
-}
-
-/** Reads iputils' summary ("N received") and busybox's ("N packets received"). */
-export function parsePing(text: string): PingResult {
-  const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(text);
-  const sent = Number(m?.[1] ?? 0);
-  const received = Number(m?.[2] ?? 0);
-  const avg = /= [\d.]+\/([\d.]+)\//.exec(text);
-  const replyTimes = [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((x) => Number(x[1]));
-  return { sent, received, lost: sent - received, ...(avg && { avgMs: Number(avg[1]) }), replyTimes, text };
-}
-
 /** Runs a command in a VM through the public API (POST /api/v1/vms/:name/exec); the request itself must succeed. */
-export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Promise<ExecResult> {
-  const res = await cloud.api<ExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
+export async function vmExec(cloud: LabCloud, vm: string, command: string[]): Promise<VmExecResult> {
+  const res = await cloud.api<VmExecResult>('POST', `/api/v1/vms/${vm}/exec`, { command });
   expect(res.status, JSON.stringify(res.json)).toBe(200);
   return res.json;
 }
 
-/** `count` pings (0.2 s apart, 3 s wait) from a VM to an address, through the API; works with busybox and iputils. */
-export async function pingFrom(cloud: LabCloud, from: string, to: string, count = 10): Promise<PingResult> {
-  return parsePing((await vmExec(cloud, from, ['ping', '-c', String(count), '-i', '0.2', '-W', '3', to])).stdout);
+/** Pings (pingArgv's defaults: 10, 0.2 s apart, 3 s wait) from a VM to an address, through the API. */
+export async function pingFrom(cloud: LabCloud, from: string, to: string, opts: PingOptions = {}): Promise<PingResult> {
+  return parsePing((await vmExec(cloud, from, pingArgv(to, opts))).stdout);
 }
 
 /** How many flows, over every node's br0, still name a VM's MAC or IP (a node without br0 counts none). */

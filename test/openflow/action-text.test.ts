@@ -2,10 +2,12 @@
 // `ovs-ofctl add-flow` sends (captured from a fake switch), and ours must all agree: our parse encodes to OVS's
 // bytes, our format of those bytes is OVS's text, and ofp-print of our bytes is OVS's text.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseActions, parseInstructions, formatActions, formatInstructions, ActionSyntaxError, type ActionParseContext } from '../../src/openflow/action-text.js';
+import { parseActions, parseInstructions, ActionSyntaxError, type ActionParseContext } from '../../src/openflow/text/action-parse.js';
+import { formatActions, formatInstructions } from '../../src/openflow/text/action-format.js';
 import type { Instruction } from '../../src/openflow/types.js';
 import { captureFlowMods, hasOvsOfctl, ofctlParseFlow } from '../helpers/ofctl-capture.js';
-import { decodeInstructionBytes, encodeInstructionsToBytes, toHex, flowModBytes } from '../helpers/action-bytes.js';
+import { decodeInstructionBytes, encodeInstructionsToBytes, flowModBytes } from '../helpers/action-bytes.js';
+import { toHex } from '../helpers/hex.js';
 import { spawnSync } from 'node:child_process';
 
 interface Case {

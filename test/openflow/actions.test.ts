@@ -11,7 +11,8 @@ import { OFPAT, NXAST, ONFACT, OFPIT } from '../../src/openflow/action-consts.js
 import { actionEncodingLength, actionsEncodingLength, decodeActions, encodeActions, MAX_ACTION_NESTING } from '../../src/openflow/actions.js';
 import type { Action, FieldRef } from '../../src/openflow/types.js';
 import { hasOvsOfctl } from '../helpers/ofctl-capture.js';
-import { MATCH, applyActionsBytes, decodeActionBytes, encodeActionsToBytes, hex, ofpPrintActions, toHex } from '../helpers/action-bytes.js';
+import { MATCH, applyActionsBytes, decodeActionBytes, encodeActionsToBytes, ofpPrintActions } from '../helpers/action-bytes.js';
+import { hex, toHex } from '../helpers/hex.js';
 
 const REG0: FieldRef = { field: 'reg0', header: 0x00010004 };
 const ETH_SRC: FieldRef = { field: 'NXM_OF_ETH_SRC', header: 0x00000406 };

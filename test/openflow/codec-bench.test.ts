@@ -22,7 +22,7 @@ it('bench/codec runs with os-ken beside it and both encode the seed shapes alike
   });
   expect(r.stdout).toMatch(/^node v\d+.*; os-ken 2\.\d+\.\d+, python 3\./m);
   // Each judged row with our figure and a ratio to os-ken's.
-  for (const row of ['FLOW_MOD encode (encodeMessageInto, judged)', 'FLOW_MOD decode', 'flow stats decode (10000 entries']) {
+  for (const row of ['FLOW_MOD encode (encoder.encodeInto, judged)', 'FLOW_MOD decode', 'flow stats decode (10000 entries']) {
     expect(r.stdout).toMatch(new RegExp(`^${row.replace(/[()]/g, '\\$&')}.* [\\d.]+ [kM]? ?\\([\\d.]+ [kM]? ?\\).*\\d+\\.\\dx`, 'm'));
   }
   expect(r.stdout).toContain('remote_vm: identical, local_vm: identical, routed: identical, arp: same length, differs');

@@ -5,14 +5,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CodecError } from '../../src/openflow/errors.js';
 import { OFPBMC, OFPBRC, OFPET } from '../../src/openflow/consts.js';
 import { forEachRawFlowStats, type RawFlowStats } from '../../src/openflow/flow-stats-raw.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { encodeInstructions } from '../../src/openflow/instructions.js';
 import { encodeMatch } from '../../src/openflow/match.js';
 import { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength } from '../../src/openflow/message.js';
 import { putFlowModHead } from '../../src/openflow/messages/flow-mod.js';
 import type { FlowMod, FlowStats, Message } from '../../src/openflow/types.js';
-import { Writer, viewOf } from '../../src/openflow/writer.js';
+import { Writer } from '../../src/openflow/writer.js';
 import { knownUnsupported, loadFlowVectors, xidOf } from '../helpers/fixtures-vectors.js';
+import { toHex } from '../helpers/hex.js';
 
 const FLOWS = [
   'table=10,priority=15,dl_dst=02:00:00:00:00:01,actions=set_field:1001->tun_id,set_field:10.99.0.2->tun_dst,output:1',
@@ -22,7 +23,6 @@ const FLOWS = [
   'table=0,priority=1,reg3=0x10/0xf0,tun_id=0x55/0xff,actions=clone(output:2),note:01.02.03,group:7',
 ];
 const msg = (text: string, xid: number): Message => ({ ...parseFlow(text), xid }) as Message;
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** The bytes the sized path (encodingLength, then Writer) gives: what the one-pass writers must reproduce. */
 function sized(m: Message): string {
@@ -47,7 +47,7 @@ function sized(m: Message): string {
   encodeMatch(w, fm.match);
   encodeInstructions(w, fm.instructions);
   expect(w.pos).toBe(w.buf.length);
-  return hex(w.buf);
+  return toHex(w.buf);
 }
 
 describe('FLOW_MOD one-pass writer', () => {
@@ -55,10 +55,10 @@ describe('FLOW_MOD one-pass writer', () => {
     for (const [i, text] of FLOWS.entries()) {
       const m = msg(text, 100 + i);
       const want = sized(m);
-      expect(hex(encodeMessage(m))).toBe(want);
+      expect(toHex(encodeMessage(m))).toBe(want);
       for (const buf of [new Uint8Array(600), Buffer.alloc(600), Buffer.alloc(700).subarray(13, 613)]) {
         const n = encodeMessageInto(m, buf, 37);
-        expect(hex(buf.subarray(37, 37 + n))).toBe(want);
+        expect(toHex(buf.subarray(37, 37 + n))).toBe(want);
       }
     }
   });
@@ -76,7 +76,7 @@ describe('FLOW_MOD one-pass writer', () => {
   it('embeds a FLOW_MOD in a bundle_add with the same bytes', () => {
     const m = msg(FLOWS[2]!, 9);
     const add = encodeMessage({ type: 'bundle_add', xid: 9, bundleId: 3, bundleFlags: 1, message: m, properties: new Uint8Array(0) });
-    expect(hex(add.subarray(24))).toBe(sized(m));
+    expect(toHex(add.subarray(24))).toBe(sized(m));
     expect(decodeMessage(add)).toMatchObject({ type: 'bundle_add', message: { type: 'flow_mod', xid: 9 } });
   });
 
@@ -85,10 +85,10 @@ describe('FLOW_MOD one-pass writer', () => {
     const want = encodeMessage(m);
     const buf = Buffer.alloc(want.length + 8);
     const body = want.subarray(48);
-    const at = putFlowModHead(viewOf(buf), 8, m as FlowMod & { xid: number }, want.length);
+    const at = putFlowModHead(new DataView(buf.buffer, buf.byteOffset, buf.length), 8, m as FlowMod & { xid: number }, want.length);
     expect(at).toBe(56);
     body.copy(buf, at);
-    expect(hex(buf.subarray(8))).toBe(hex(want));
+    expect(toHex(buf.subarray(8))).toBe(toHex(want));
   });
 });
 
@@ -112,10 +112,10 @@ describe('FLOW_MOD one-pass writer on every flow text OVS accepts', () => {
 
   it('writes the bytes OVS sends, and not one byte outside them', () => {
     for (const { m, want } of cases) {
-      expect(hex(encodeMessage(m))).toBe(want);
+      expect(toHex(encodeMessage(m))).toBe(want);
       const buf = Buffer.alloc(want.length / 2 + 64, 0xaa);
       const n = encodeMessageInto(m, buf, 29);
-      expect(hex(buf.subarray(29, 29 + n))).toBe(want);
+      expect(toHex(buf.subarray(29, 29 + n))).toBe(want);
       expect(buf.subarray(0, 29).every((b) => b === 0xaa) && buf.subarray(29 + n).every((b) => b === 0xaa)).toBe(true);
     }
   });
@@ -161,8 +161,8 @@ describe('forEachRawFlowStats', () => {
         flags: e.flags,
         cookieHi: e.cookieHi,
         cookieLo: e.cookieLo,
-        oxm: hex(b.subarray(e.oxmStart, e.oxmEnd)),
-        instructions: hex(b.subarray(e.instructionsStart, e.end)),
+        oxm: toHex(b.subarray(e.oxmStart, e.oxmEnd)),
+        instructions: toHex(b.subarray(e.instructionsStart, e.end)),
       });
     });
     expect(seen).toEqual(
@@ -170,7 +170,7 @@ describe('forEachRawFlowStats', () => {
         const w = new Writer(new Uint8Array(4096));
         encodeMatch(w, f.match);
         const matchLen = (w.buf[2]! << 8) | w.buf[3]!;
-        const oxm = hex(w.buf.subarray(4, matchLen));
+        const oxm = toHex(w.buf.subarray(4, matchLen));
         const iw = new Writer(new Uint8Array(4096));
         encodeInstructions(iw, f.instructions);
         return {
@@ -182,7 +182,7 @@ describe('forEachRawFlowStats', () => {
           cookieHi: Number(f.cookie >> 32n),
           cookieLo: Number(f.cookie & 0xffffffffn),
           oxm,
-          instructions: hex(iw.buf.subarray(0, iw.pos)),
+          instructions: toHex(iw.buf.subarray(0, iw.pos)),
         };
       }),
     );

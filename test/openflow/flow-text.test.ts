@@ -2,7 +2,7 @@
 // (parse-flow text, the bytes add-flow sends, ofp-print of flow stats) and against the golden flow vectors.
 import { describe, expect, it } from 'vitest';
 import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/consts.js';
-import { formatFlow, formatMatch, parseFlow, parseMatch } from '../../src/openflow/flow-text.js';
+import { formatFlow, formatMatch, parseFlow, parseMatch } from '../../src/openflow/text/flow-text.js';
 import { encodeInstructions, instructionsEncodingLength } from '../../src/openflow/instructions.js';
 import { decodeMatch, encodeMatch, matchEncodingLength } from '../../src/openflow/match.js';
 import { oxm } from '../../src/openflow/oxm-fields.js';
@@ -11,8 +11,8 @@ import type { FlowMod, FlowStats } from '../../src/openflow/types.js';
 import { Writer, pad8 } from '../../src/openflow/writer.js';
 import { captureFlowMods, hasOvsOfctl, ofctlParseFlow, ofctlPrint } from '../helpers/ofctl-capture.js';
 import { loadFlowVectors } from '../helpers/fixtures-vectors.js';
+import { toHex } from '../helpers/hex.js';
 
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const OFCTL = hasOvsOfctl();
 
 function matchBytes(flow: FlowMod): Uint8Array {
@@ -245,8 +245,17 @@ describe('parseFlow', () => {
   });
 
   it('reads the flow keywords', () => {
-    const f = parseFlow('table=7,priority=9,cookie=0x10,idle_timeout=1,hard_timeout=2,out_port=LOCAL,out_group=3,send_flow_rem,no_byte_counts');
-    expect(f).toMatchObject({ tableId: 7, priority: 9, cookie: 0x10n, cookieMask: 0n, idleTimeout: 1, hardTimeout: 2, outPort: OFPP.LOCAL, outGroup: 3, flags: OFPFF.SEND_FLOW_REM | OFPFF.NO_BYT_COUNTS });
+    const f = parseFlow('table=7,priority=010,cookie=0x10,idle_timeout=1,hard_timeout=2,send_flow_rem,no_byte_counts');
+    // priority=010 is octal, as ovs-ofctl's strtoull(base 0) reads it.
+    expect(f).toMatchObject({ tableId: 7, priority: 8, cookie: 0x10n, cookieMask: 0n, idleTimeout: 1, hardTimeout: 2, outPort: OFPP.ANY, flags: OFPFF.SEND_FLOW_REM | OFPFF.NO_BYT_COUNTS });
+  });
+
+  it('refuses what ovs-ofctl refuses in an addition: out_port, out_group, hex table ids', () => {
+    expect(() => parseFlow('out_port=LOCAL,actions=drop')).toThrow(/unknown field 'out_port'/);
+    expect(() => parseFlow('out_group=3,actions=drop')).toThrow(/unknown field 'out_group'/);
+    expect(() => parseFlow('table=0x5,actions=drop')).toThrow(/unknown table "0x5"/);
+    expect(parseFlow('table=255,actions=drop').tableId).toBe(0);
+    expect(() => parseFlow('priority=08,actions=drop')).toThrow(/priority/);
   });
 
   it('rejects a cookie mask, as ovs-ofctl does for flow additions', () => {
@@ -311,7 +320,7 @@ describe('parseFlow', () => {
     ['tcp,tp_dst=80x', /bad value '80x' for 'tp_dst'/],
     ['dl_dst=zz:00:00:00:00:00', /bad value 'zz:00:00:00:00:00' for 'dl_dst'/],
     ['priority=70000', /bad value '70000' for 'priority'/],
-    ['table=256', /bad value '256' for 'table'/],
+    ['table=256', /unknown table "256"/],
     ['idle_timeout=65536', /bad value '65536' for 'idle_timeout'/],
     ['cookie=-1', /bad value '-1' for 'cookie'/],
     ['ip,tp_src=5', /'tp_src=5' needs tcp, udp, sctp, icmp or icmp6/],

@@ -4,8 +4,8 @@ import { FrameSplitter, frames } from '../../src/openflow/framing.js';
 import { CodecError } from '../../src/openflow/errors.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { FIXTURES } from './msg-fixtures.js';
+import { toHex } from '../helpers/hex.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const concat = (parts: readonly Uint8Array[]): Uint8Array => Uint8Array.from(Buffer.concat(parts.map((p) => Buffer.from(p))));
 
 /** Cuts `stream` at the given (sorted, deduplicated) offsets. */
@@ -27,7 +27,7 @@ describe('FrameSplitter', () => {
   it('yields many frames from one chunk as views of it', () => {
     const s = new FrameSplitter();
     const out = s.pushAll(stream);
-    expect(out.map(hex)).toEqual(all.map(hex));
+    expect(out.map(toHex)).toEqual(all.map(toHex));
     for (const f of out) expect(f.buffer).toBe(stream.buffer);
     expect(s.buffered).toBe(0);
   });
@@ -36,7 +36,7 @@ describe('FrameSplitter', () => {
     const s = new FrameSplitter();
     const out: Uint8Array[] = [];
     for (let i = 0; i < stream.length; i++) out.push(...s.push(stream.subarray(i, i + 1)));
-    expect(out.map(hex)).toEqual(all.map(hex));
+    expect(out.map(toHex)).toEqual(all.map(toHex));
   });
 
   it('any random chunking gives the same frames (property)', () => {
@@ -44,8 +44,8 @@ describe('FrameSplitter', () => {
       fc.property(fc.array(fc.nat(), { maxLength: 40 }), (offsets) => {
         const s = new FrameSplitter();
         const out: string[] = [];
-        for (const c of cut(stream, offsets)) for (const f of s.push(c)) out.push(hex(f));
-        expect(out).toEqual(all.map(hex));
+        for (const c of cut(stream, offsets)) for (const f of s.push(c)) out.push(toHex(f));
+        expect(out).toEqual(all.map(toHex));
         expect(s.buffered).toBe(0);
       }),
       { numRuns: 300 },
@@ -63,7 +63,7 @@ describe('FrameSplitter', () => {
     expect(s.buffered).toBe(3);
     expect(s.pushAll(b.subarray(3, b.length - 1))).toEqual([]);
     expect(s.buffered).toBe(b.length - 1);
-    expect(s.pushAll(b.subarray(b.length - 1)).map(hex)).toEqual([hex(b)]);
+    expect(s.pushAll(b.subarray(b.length - 1)).map(toHex)).toEqual([toHex(b)]);
   });
 
   it('throws CodecError BAD_LEN for a length under 8, and stays failed', () => {
@@ -107,8 +107,8 @@ describe('FrameSplitter', () => {
       for (const c of cut(stream, [1, 9, 100, 101, 2000])) yield c;
     }
     const out: string[] = [];
-    for await (const f of frames(source())) out.push(hex(f));
-    expect(out).toEqual(all.map(hex));
+    for await (const f of frames(source())) out.push(toHex(f));
+    expect(out).toEqual(all.map(toHex));
   });
 
   it('does not copy the backlog: 10,000 one-frame chunks are fast', () => {

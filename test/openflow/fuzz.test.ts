@@ -8,6 +8,7 @@ import { CodecError } from '../../src/openflow/errors.js';
 import { FrameSplitter } from '../../src/openflow/framing.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { capturedBytes, loadCapturedMessages, loadFlowVectors } from '../helpers/fixtures-vectors.js';
+import { toHex } from '../helpers/hex.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed2024) >>> 0;
 const N = Number(process.env.FUZZ_N ?? 1_000_000);
@@ -159,7 +160,6 @@ function diffOffsets(a: Uint8Array, b: Uint8Array): string {
   return out.join(',');
 }
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 describe('fuzz', () => {
   it(`decodeMessage: ${N} mutated and random buffers throw only CodecError; what decodes re-encodes`, () => {
@@ -189,13 +189,13 @@ describe('fuzz', () => {
         if (e instanceof CodecError) {
           const key = `${e.ofpType}/${e.ofpCode}`;
           codes.set(key, (codes.get(key) ?? 0) + 1);
-        } else if (foreign.length < 10) foreign.push(`#${i} ${kind} ${String(e)} ${hex(bytes)}`);
+        } else if (foreign.length < 10) foreign.push(`#${i} ${kind} ${String(e)} ${toHex(bytes)}`);
         continue;
       } finally {
         const dt = performance.now() - t0;
         if (dt > slowest) {
           slowest = dt;
-          slowestHex = hex(bytes).slice(0, 64);
+          slowestHex = toHex(bytes).slice(0, 64);
         }
       }
       ok++;
@@ -204,20 +204,20 @@ describe('fuzz', () => {
       try {
         again = new Uint8Array(encodeMessage(msg));
       } catch (e) {
-        if (encodeFailures.length < 10) encodeFailures.push(`#${i} ${kind} ${msg.type} ${String(e)} ${hex(bytes)}`);
+        if (encodeFailures.length < 10) encodeFailures.push(`#${i} ${kind} ${msg.type} ${String(e)} ${toHex(bytes)}`);
         continue;
       }
       if (Buffer.compare(again, bytes) === 0) continue;
       // Bytes the codec does not keep (padding, bytes after a string's NUL) come back as zeros. Tolerated when
       // the re-encoded bytes mean the same and are a fixed point; anything else is a bug.
       normalised++;
-      if (normalisedExamples.length < 5) normalisedExamples.push(`${msg.type} @${diffOffsets(bytes, again)}: ${hex(bytes).slice(0, 160)}`);
+      if (normalisedExamples.length < 5) normalisedExamples.push(`${msg.type} @${diffOffsets(bytes, again)}: ${toHex(bytes).slice(0, 160)}`);
       try {
         const msg2 = decodeMessage(again);
         const again2 = encodeMessage(msg2);
         if (!isDeepStrictEqual(msg2, msg) || Buffer.compare(again2, again) !== 0) throw new Error('not the same message');
       } catch (e) {
-        if (mismatches.length < 10) mismatches.push(`#${i} ${kind} ${msg.type} ${String(e)} in=${hex(bytes)} out=${hex(again)}`);
+        if (mismatches.length < 10) mismatches.push(`#${i} ${kind} ${msg.type} ${String(e)} in=${toHex(bytes)} out=${toHex(again)}`);
       }
     }
     const secs = (Date.now() - start) / 1000;
@@ -272,7 +272,7 @@ describe('fuzz', () => {
 
   // Findings of earlier runs, kept as fixed cases so they stay fixed.
   describe('regressions found by fuzzing', () => {
-    const rt = (h: string): string => hex(encodeMessage(decodeMessage(new Uint8Array(Buffer.from(h, 'hex')))));
+    const rt = (h: string): string => toHex(encodeMessage(decodeMessage(new Uint8Array(Buffer.from(h, 'hex')))));
 
     it('a port name with a byte >= 0x80 survives decode + encode (Writer.fixedString must not mask to 7 bits)', () => {
       const captured = loadCapturedMessages().exchanges.find((e) => e.name === 'port_desc_reply')!;

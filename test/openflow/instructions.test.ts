@@ -8,7 +8,8 @@ import { OFPET, OFPBIC, OFPBAC } from '../../src/openflow/consts.js';
 import { decodeInstructions, encodeInstructions, instructionsEncodingLength } from '../../src/openflow/instructions.js';
 import type { Instruction } from '../../src/openflow/types.js';
 import { hasOvsOfctl } from '../helpers/ofctl-capture.js';
-import { MATCH, decodeInstructionBytes, encodeInstructionsToBytes, flowModBytes, hex, toHex } from '../helpers/action-bytes.js';
+import { MATCH, decodeInstructionBytes, encodeInstructionsToBytes, flowModBytes } from '../helpers/action-bytes.js';
+import { hex, toHex } from '../helpers/hex.js';
 import { spawnSync } from 'node:child_process';
 
 interface Fixture {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { messageFromJSON, messageToJSON } from '../../src/openflow/json.js';
+import { messageFromJSON, messageToJSON } from '../../src/openflow/text/json.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { FIXTURES } from './msg-fixtures.js';
+import { toHex } from '../helpers/hex.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 describe('JSON form', () => {
   for (const f of FIXTURES) {
@@ -11,7 +11,7 @@ describe('JSON form', () => {
       const j = messageToJSON(f.msg);
       const text = JSON.stringify(j); // plain JSON: no bigints, no typed arrays
       const back = messageFromJSON(JSON.parse(text));
-      expect(hex(encodeMessage(back))).toBe(hex(f.bytes));
+      expect(toHex(encodeMessage(back))).toBe(toHex(f.bytes));
       expect(JSON.stringify(messageToJSON(back))).toBe(text);
       expect(messageToJSON(decodeMessage(f.bytes))).toEqual(j);
     });

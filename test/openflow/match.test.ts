@@ -8,9 +8,8 @@ import { oxm } from '../../src/openflow/oxm-fields.js';
 import { Reader } from '../../src/openflow/reader.js';
 import type { Match } from '../../src/openflow/types.js';
 import { Writer } from '../../src/openflow/writer.js';
+import { hex, toHex } from '../helpers/hex.js';
 
-const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\/\/.*$/gm, '').replace(/[\s,]/g, ''), 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function encode(m: Match): Uint8Array {
   const buf = new Uint8Array(matchEncodingLength(m));

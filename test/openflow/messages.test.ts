@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, encodeMessageInto, messageEncodingLength, messageTypes } from '../../src/openflow/message.js';
 import { FIXTURES, bytes, header, mpHeader, u16, u32 } from './msg-fixtures.js';
 import type { Message } from '../../src/openflow/types.js';
+import { toHex } from '../helpers/hex.js';
 
-const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 function ofpPrint(b: Uint8Array): string {
-  const r = spawnSync('ovs-ofctl', ['ofp-print', hex(b)], { encoding: 'utf8' });
+  const r = spawnSync('ovs-ofctl', ['ofp-print', toHex(b)], { encoding: 'utf8' });
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -29,7 +29,7 @@ describe('message fixtures', () => {
   for (const f of FIXTURES) {
     describe(f.name, () => {
       it('encodes to the fixture bytes', () => {
-        expect(hex(encodeMessage(f.msg))).toBe(hex(f.bytes));
+        expect(toHex(encodeMessage(f.msg))).toBe(toHex(f.bytes));
         expect(messageEncodingLength(f.msg)).toBe(f.bytes.length);
       });
 
@@ -40,10 +40,10 @@ describe('message fixtures', () => {
       it('round-trips both ways and at an offset', () => {
         const decoded = decodeMessage(f.bytes);
         expect(decodeMessage(new Uint8Array(encodeMessage(decoded)))).toEqual(decoded);
-        expect(hex(encodeMessage(decoded))).toBe(hex(f.bytes));
+        expect(toHex(encodeMessage(decoded))).toBe(toHex(f.bytes));
         const big = new Uint8Array(f.bytes.length + 13).fill(0xee);
         expect(encodeMessageInto(f.msg, big, 7)).toBe(f.bytes.length);
-        expect(hex(big.subarray(7, 7 + f.bytes.length))).toBe(hex(f.bytes));
+        expect(toHex(big.subarray(7, 7 + f.bytes.length))).toBe(toHex(f.bytes));
         expect(big[6]).toBe(0xee);
         expect(big[7 + f.bytes.length]).toBe(0xee);
         // Decoding from a view inside a larger (pooled-like) buffer.
@@ -108,12 +108,12 @@ describe('decoding details', () => {
     const b = bytes(header(0, 24, 1), [0, 1, 0, 12, 0, 0, 0, 0x10, 0, 0, 0, 0 /* two words, second zero */], [0, 0, 0, 0]);
     const m = decodeMessage(b);
     expect(m).toEqual({ type: 'hello', xid: 1, version: 4, extra: b.subarray(8) });
-    expect(hex(encodeMessage(m))).toBe(hex(b));
+    expect(toHex(encodeMessage(m))).toBe(toHex(b));
   });
 
   it('keeps a hello body that is not elements at all (old versions allowed anything)', () => {
     const b = bytes(header(0, 11, 1, 1), [1, 2, 3]);
-    expect(hex(encodeMessage(decodeMessage(b)))).toBe(hex(b));
+    expect(toHex(encodeMessage(decodeMessage(b)))).toBe(toHex(b));
   });
 
   it('accepts a multipart reply split across messages (flags kept)', () => {

@@ -2,9 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OFP_NO_BUFFER, OFPG, OFPP } from '../../src/openflow/consts.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
-import { formatMessage, hexDump } from '../../src/openflow/message-text.js';
+import { formatMessage, hexDump } from '../../src/openflow/text/message-text.js';
 import type { Message, MessageOf } from '../../src/openflow/types.js';
-import { fromHex, normalisePrint, ofpParseBatch } from '../helpers/fixtures-ofp.js';
+import { normalisePrint, ofpParseBatch } from '../helpers/fixtures-ofp.js';
+import { hex } from '../helpers/hex.js';
 import { loadFlowVectors } from '../helpers/fixtures-vectors.js';
 import { FIXTURES } from './msg-fixtures.js';
 
@@ -43,7 +44,7 @@ describe.skipIf(!hasOvs)('flow messages print as ovs-ofctl ofp-print prints them
   const unmodelled = /tun_metadata|TUN_METADATA|output\(port=|learn\(.*limit=|bundle\(|bundle_load\(|push:|check_pkt_larger|decode error/;
   const msgs: Message[] = [];
   loadFlowVectors().positive.forEach((v, i) => {
-    const fm = decodeMessage(fromHex(v.hex)) as MessageOf<'flow_mod'>;
+    const fm = decodeMessage(hex(v.hex)) as MessageOf<'flow_mod'>;
     const n = i + 1;
     msgs.push({ ...fm, command: n % 5, cookie: BigInt(n * 17), cookieMask: n % 3 ? 0n : 0xffn, idleTimeout: n % 4 ? 0 : 10, hardTimeout: n % 7 ? 0 : 20, flags: n % 6, outPort: n % 2 ? OFPP.ANY : 3, outGroup: n % 8 ? OFPG.ANY : 5, bufferId: n % 9 ? OFP_NO_BUFFER : 7, tableId: n % 4 });
     const entry = { tableId: n % 5, durationSec: n, durationNsec: n * 1000, priority: fm.priority, idleTimeout: n % 4 ? 0 : 10, hardTimeout: n % 7 ? 0 : 20, flags: n % 6, cookie: BigInt(n), packetCount: BigInt(n * 3), byteCount: n % 11 ? BigInt(n * 100) : 0xffffffffffffffffn, match: fm.match, instructions: fm.instructions };

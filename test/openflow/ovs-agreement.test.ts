@@ -2,10 +2,11 @@
 // for every text OVS accepts, our parseFlow + encodeMessage gives the very FLOW_MOD bytes ovs-ofctl sends, and
 // `ovs-ofctl ofp-print` of our bytes reads as OVS's own parse-flow line; every text OVS rejects, parseFlow rejects.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseFlow, formatFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow, formatFlow } from '../../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod } from '../../src/openflow/types.js';
-import { flowModText, haveOvsOfctl, ofpParseBatch, toHex } from '../helpers/fixtures-ofp.js';
+import { flowModText, haveOvsOfctl, ofpParseBatch } from '../helpers/fixtures-ofp.js';
+import { toHex } from '../helpers/hex.js';
 import { knownUnsupported, loadFlowVectors, xidOf, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
 
 const vectors = loadFlowVectors();

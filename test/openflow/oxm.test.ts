@@ -8,9 +8,8 @@ import { FIELDS, OFPXMT, fieldByHeader, fieldByName, formatFieldValue, nxmCodePo
 import { Reader } from '../../src/openflow/reader.js';
 import type { OxmField } from '../../src/openflow/types.js';
 import { Writer } from '../../src/openflow/writer.js';
+import { hex, toHex } from '../helpers/hex.js';
 
-const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/[\s,]|\/\/.*$/gm, ''), 'hex'));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 function encode(f: OxmField): Uint8Array {
   const buf = new Uint8Array(oxmEncodingLength(f));

@@ -4,9 +4,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fragmentationNeeded, internetChecksum, parseIpv4Frame, PacketError, whyNoIcmpError } from '../../src/packets/index.js';
+import { ipv4ToNumber } from '../../src/topology/model.js';
 
 const mac = (s: string): Uint8Array => new Uint8Array(s.split(':').map((h) => parseInt(h, 16)));
-const ip4 = (s: string): number => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 const GW_MAC = mac('12:00:00:ff:ff:ff');
 const VM_MAC = mac('02:00:00:00:0a:01');
 
@@ -31,8 +31,8 @@ function tcpFrame(opts: { size: number; captured?: number; df?: boolean; src?: s
   v.setUint16(20, (opts.df === false ? 0 : 0x4000) | (opts.fragOffset ?? 0));
   v.setUint8(22, 63);
   v.setUint8(23, opts.proto ?? 6);
-  v.setUint32(26, ip4(opts.src ?? '192.168.20.10'));
-  v.setUint32(30, ip4(opts.dst ?? '192.168.20.41'));
+  v.setUint32(26, ipv4ToNumber(opts.src ?? '192.168.20.10'));
+  v.setUint32(30, ipv4ToNumber(opts.dst ?? '192.168.20.41'));
   v.setUint16(24, internetChecksum(f, 14, 34));
   v.setUint16(34, 40000); // sport
   v.setUint16(36, 80); // dport
@@ -43,7 +43,7 @@ function tcpFrame(opts: { size: number; captured?: number; df?: boolean; src?: s
 
 describe('fragmentationNeeded', () => {
   const original = parseIpv4Frame(tcpFrame({ size: 1500, captured: 128 }));
-  const frame = fragmentationNeeded({ ethSrc: GW_MAC, ipSrc: ip4('192.168.20.1'), ethDst: VM_MAC, nextHopMtu: 1450, original });
+  const frame = fragmentationNeeded({ ethSrc: GW_MAC, ipSrc: ipv4ToNumber('192.168.20.1'), ethDst: VM_MAC, nextHopMtu: 1450, original });
   const v = new DataView(frame.buffer);
 
   it('is an Ethernet frame from the gateway to the sender', () => {
@@ -57,8 +57,8 @@ describe('fragmentationNeeded', () => {
     expect(v.getUint16(16)).toBe(frame.length - 14);
     expect(frame[22]).toBe(64);
     expect(frame[23]).toBe(1);
-    expect(v.getUint32(26)).toBe(ip4('192.168.20.1'));
-    expect(v.getUint32(30)).toBe(ip4('192.168.20.10'));
+    expect(v.getUint32(26)).toBe(ipv4ToNumber('192.168.20.1'));
+    expect(v.getUint32(30)).toBe(ipv4ToNumber('192.168.20.10'));
     expect(onesSum(frame.subarray(14, 34))).toBe(0xffff);
   });
 
@@ -88,7 +88,7 @@ describe('fragmentationNeeded', () => {
       fc.property(fc.integer({ min: 28, max: 9000 }), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 68, max: 65535 }), fc.boolean(), (size, cut, mtu, df) => {
         const captured = Math.min(14 + size, 14 + 20 + cut);
         const o = parseIpv4Frame(tcpFrame({ size, captured, df }));
-        const f = fragmentationNeeded({ ethSrc: GW_MAC, ipSrc: ip4('10.0.0.1'), ethDst: VM_MAC, nextHopMtu: mtu, original: o });
+        const f = fragmentationNeeded({ ethSrc: GW_MAC, ipSrc: ipv4ToNumber('10.0.0.1'), ethDst: VM_MAC, nextHopMtu: mtu, original: o });
         const quote = Math.min(captured - 14, 28);
         expect(f.length).toBe(14 + 28 + quote);
         expect(onesSum(f.subarray(14, 34))).toBe(0xffff);

@@ -1,7 +1,7 @@
 // The pipeline's FlowMods through the codec: ovs-ofctl text and the wire both give back exactly the same FlowMod
 // (field names, field order, FieldRefs), so flows decoded from a switch diff cleanly against compiled ones.
 import { describe, expect, it } from 'vitest';
-import { formatFlow, parseFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow, parseFlow } from '../../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { syntheticCloud } from '../../src/topology/examples.js';
 import { compileReference } from './fixtures.js';

@@ -2,7 +2,7 @@
 import type { FlowMod, Instruction } from '../../src/openflow/types.js';
 import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import type { PortMap } from '../../src/pipeline/stage.js';
 import { referenceCloud, referencePorts } from '../../src/topology/examples.js';
 import type { Cloud } from '../../src/topology/model.js';

@@ -1,7 +1,7 @@
 // The overlay MTU rule (one per cloud: the smallest underlay MTU among the nodes, minus VXLAN's 50 bytes) and the
 // check every tunnel-bound row carries for it.
 import { describe, expect, it } from 'vitest';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { compileNode } from '../../src/pipeline/compile.js';
 import { DEFAULT_OVERLAY_MTU, overlayMtuFor, VXLAN_OVERHEAD } from '../../src/pipeline/mtu.js';
 import { CompileContext } from '../../src/pipeline/stage.js';

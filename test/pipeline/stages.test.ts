@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { OFPP } from '../../src/openflow/consts.js';
 import { indexCloud, ModelError } from '../../src/pipeline/cloud-index.js';
 import { compileCloud, compileNode, computeFlows, dhcpFlows, gatewayFlows, managementFlows, switchFlows } from '../../src/pipeline/compile.js';
-import { formatFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { CompileContext } from '../../src/pipeline/stage.js';
 import { PRIORITY, TABLE } from '../../src/pipeline/tables.js';
 import { referenceCloud, referencePorts, syntheticCloud } from '../../src/topology/examples.js';

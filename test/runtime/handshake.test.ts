@@ -9,7 +9,8 @@ import type { Datapath} from '../../src/runtime/datapaths.js';
 import { DatapathRegistry } from '../../src/runtime/datapaths.js';
 import { HandshakeError } from '../../src/runtime/errors.js';
 import { Listener } from '../../src/runtime/listener.js';
-import { bridgeDpid, cleanupSocket, rootLinksNamedLike, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { bridgeDpid, cleanupSocket, rootLinksNamedLike, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 describe('OpenFlow handshake with real OVS', () => {
   let ovs: OvsInstance;

@@ -4,8 +4,9 @@ import { rmSync } from 'node:fs';
 import type { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import { OvsInstance, type BridgeOptions } from '../../src/lab/ovs.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import type { FlowMod } from '../../src/openflow/types.js';
+import { until } from '../helpers/wait.js';
 
 let seq = 0;
 /** A fresh unix socket path for one controller (removed again by `cleanupSocket`). */
@@ -84,22 +85,6 @@ export function waitForEvent<T extends unknown[]>(
     }, timeoutMs);
     emitter.on(event, onEvent);
   });
-}
-
-/** Polls `check` until it returns a value that is not undefined/false. */
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The datapath id OVS reports for a bridge, as a bigint. */

@@ -6,7 +6,7 @@
 // hostile connection is cut off by a bound (HELLO timeout, echo timeout, reply bounds).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/api/metrics.js';
+import { Metrics } from '../../src/daemon/metrics.js';
 import { type OvsInstance, stopAllOvs } from '../../src/lab/ovs.js';
 import { OFPET, OFPHFC, OFPMPF } from '../../src/openflow/consts.js';
 import type { Message } from '../../src/openflow/types.js';
@@ -14,7 +14,8 @@ import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import type { SyncStats } from '../../src/runtime/sync.js';
 import { FakeSwitch, switchLike, type Answer } from './fake-switch.js';
-import { bridgeDpid, cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { bridgeDpid, cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 const IDLE = 500;
 const DRIPPING = 500;

@@ -11,7 +11,8 @@ import { Controller } from '../../src/runtime/controller.js';
 import { DatapathRegistry, type Datapath, type RegistryOptions } from '../../src/runtime/datapaths.js';
 import { ReplyLimitError } from '../../src/runtime/errors.js';
 import { FakeSwitch, switchLike, type Answer } from './fake-switch.js';
-import { testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { testLogger, waitForEvent } from './helpers.js';
 
 /** Everything opened by a test, closed after it whatever happened. */
 const cleanups: (() => unknown)[] = [];

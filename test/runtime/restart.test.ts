@@ -5,7 +5,8 @@ import { type OvsInstance, stopAllOvs } from '../../src/lab/ovs.js';
 import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import type { SyncStats } from '../../src/runtime/sync.js';
-import { cleanupSocket, flows, flowSummaries, packetCount, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { cleanupSocket, flows, flowSummaries, packetCount, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 describe('restarts', () => {
   let ovs: OvsInstance;

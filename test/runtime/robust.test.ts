@@ -10,7 +10,8 @@ import type { Message } from '../../src/openflow/types.js';
 import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import { RequestTimeoutError, SendQueueFullError } from '../../src/runtime/errors.js';
-import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 /** A scripted fake switch: collects what the controller sends; `answer` decides replies. */
 class FakeSwitch {

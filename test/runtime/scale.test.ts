@@ -6,7 +6,8 @@ import { type OvsInstance, stopAllOvs } from '../../src/lab/ovs.js';
 import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import type { SyncStats } from '../../src/runtime/sync.js';
-import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, until } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger } from './helpers.js';
 
 const BRIDGES = 100;
 

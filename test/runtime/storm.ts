@@ -12,7 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CommandError, run } from '../../src/lab/exec.js';
 import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow, parseFlow } from '../../src/openflow/flow-text.js';
+import { formatFlow, parseFlow } from '../../src/openflow/text/flow-text.js';
 import type { FlowMod } from '../../src/openflow/types.js';
 import { epochMs } from '../../src/runtime/connection.js';
 import { Controller, type ControllerOptions } from '../../src/runtime/controller.js';

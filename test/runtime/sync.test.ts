@@ -8,7 +8,8 @@ import { Controller } from '../../src/runtime/controller.js';
 import type { Datapath } from '../../src/runtime/datapaths.js';
 import { BundleError, SwitchError } from '../../src/runtime/errors.js';
 import { sync, type DesiredState } from '../../src/runtime/sync.js';
-import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, until, waitForEvent } from './helpers.js';
+import { until } from '../helpers/wait.js';
+import { cleanupSocket, flows, flowSummaries, socketPath, startNode, testLogger, waitForEvent } from './helpers.js';
 
 describe('sync against a real bridge', () => {
   let ovs: OvsInstance;

@@ -2,12 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/consts.js';
 import { CodecError } from '../../src/openflow/errors.js';
-import { parseFlow } from '../../src/openflow/flow-text.js';
+import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod, FlowStats, OxmField } from '../../src/openflow/types.js';
 import { addFlowStatsPart, diffDesired, diffFlows, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { encodedFlow, flowAttributes, flowKey, instructionsFingerprint, matchKey } from '../../src/runtime/flow-key.js';
+import { canonicalFlowKey, canonicalInstructions, canonicalMatch } from '../../src/openflow/index.js';
+import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
 
 describe('parseEndpoint', () => {
@@ -37,21 +38,21 @@ const f = (field: string, value: number[], mask?: number[]): OxmField => ({ fiel
 describe('canonical flow identity', () => {
   it('compares matches order-independently', () => {
     const a = [f('eth_type', [8, 0]), f('ip_dst', [10, 0, 0, 1])];
-    expect(matchKey(a)).toBe(matchKey([...a].reverse()));
-    expect(matchKey(a)).not.toBe(matchKey([f('eth_type', [8, 0]), f('ip_dst', [10, 0, 0, 2])]));
+    expect(canonicalMatch(a)).toBe(canonicalMatch([...a].reverse()));
+    expect(canonicalMatch(a)).not.toBe(canonicalMatch([f('eth_type', [8, 0]), f('ip_dst', [10, 0, 0, 2])]));
   });
 
   it('normalises masks: all-ones is exact, all-zeros is absent, value bits outside the mask are ignored', () => {
     const exact = [f('ip_dst', [10, 0, 0, 1])];
-    expect(matchKey([f('ip_dst', [10, 0, 0, 1], [255, 255, 255, 255])])).toBe(matchKey(exact));
-    expect(matchKey([f('eth_type', [8, 0]), f('ip_src', [1, 2, 3, 4], [0, 0, 0, 0])])).toBe(matchKey([f('eth_type', [8, 0])]));
-    expect(matchKey([f('ip_dst', [10, 0, 0, 77], [255, 255, 255, 0])])).toBe(matchKey([f('ip_dst', [10, 0, 0, 0], [255, 255, 255, 0])]));
+    expect(canonicalMatch([f('ip_dst', [10, 0, 0, 1], [255, 255, 255, 255])])).toBe(canonicalMatch(exact));
+    expect(canonicalMatch([f('eth_type', [8, 0]), f('ip_src', [1, 2, 3, 4], [0, 0, 0, 0])])).toBe(canonicalMatch([f('eth_type', [8, 0])]));
+    expect(canonicalMatch([f('ip_dst', [10, 0, 0, 77], [255, 255, 255, 0])])).toBe(canonicalMatch([f('ip_dst', [10, 0, 0, 0], [255, 255, 255, 0])]));
   });
 
   it('keys on table and priority too; attributes keep only state flags', () => {
     const x = parseFlow('table=1,priority=5,ip,actions=drop');
-    expect(flowKey(x)).not.toBe(flowKey({ ...x, priority: 6 }));
-    expect(flowKey(x)).not.toBe(flowKey({ ...x, tableId: 2 }));
+    expect(canonicalFlowKey(x)).not.toBe(canonicalFlowKey({ ...x, priority: 6 }));
+    expect(canonicalFlowKey(x)).not.toBe(canonicalFlowKey({ ...x, tableId: 2 }));
     expect(flowAttributes({ ...x, flags: OFPFF.CHECK_OVERLAP })).toBe(flowAttributes(x));
     expect(flowAttributes({ ...x, flags: OFPFF.SEND_FLOW_REM })).not.toBe(flowAttributes(x));
   });
@@ -59,8 +60,8 @@ describe('canonical flow identity', () => {
   it('fingerprints instructions in execution order, an empty apply_actions being none', () => {
     const goto = { type: 'goto_table' as const, tableId: 3 };
     const apply = { type: 'apply_actions' as const, actions: [{ type: 'output' as const, port: 1, maxLen: 0 }] };
-    expect(instructionsFingerprint([goto, apply])).toBe(instructionsFingerprint([apply, goto]));
-    expect(instructionsFingerprint([{ type: 'apply_actions', actions: [] }])).toBe(instructionsFingerprint([]));
+    expect(canonicalInstructions([goto, apply])).toBe(canonicalInstructions([apply, goto]));
+    expect(canonicalInstructions([{ type: 'apply_actions', actions: [] }])).toBe(canonicalInstructions([]));
   });
 });
 
@@ -193,7 +194,7 @@ describe('flow mods written from cached bytes', () => {
     const end = opEncoder(own).encode({ kind: 'flow_delete', flow: [...installed.values()][0]! }, 8, 1, 1, buf, 0);
     const m = decodeMessage(buf.subarray(0, end)) as { message: FlowMod };
     expect(m.message).toMatchObject({ command: OFPFC.DELETE_STRICT, tableId: 3, priority: 9, instructions: [] });
-    expect(matchKey(m.message.match)).toBe(matchKey(flow.match));
+    expect(canonicalMatch(m.message.match)).toBe(canonicalMatch(flow.match));
   });
 });
 
@@ -204,8 +205,8 @@ describe('incremental diff from the last commit', () => {
     const installed = installedFromStats([]);
     const diff = diffDesired(installed, desired, all);
     for (const f of diff.plan.adds) {
-      const k = flowKey(f);
-      const i = new InstalledFlow(k, f.tableId, f.priority, 0n, flowAttributes(f), instructionsFingerprint(f.instructions));
+      const k = canonicalFlowKey(f);
+      const i = new InstalledFlow(k, f.tableId, f.priority, 0n, flowAttributes(f), canonicalInstructions(f.instructions));
       i.source = f;
       installed.set(k, i);
     }

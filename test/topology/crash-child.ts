@@ -3,7 +3,7 @@
 // MODE 'batches': each write inserts a subnet and 50 VMs (so a torn write would show as a subnet without 50 VMs).
 // MODE 'service': CloudService creates VMs one after another through a slow fake backend (so the kill often lands
 // between the allocation's commit and the backend's answer).
-import { CloudService } from '../../src/controller/cloud-service.js';
+import { CloudService } from '../../src/cloud/index.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from '../api/fakes.js';
 

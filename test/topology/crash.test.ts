@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CloudService } from '../../src/controller/cloud-service.js';
+import { CloudService } from '../../src/cloud/index.js';
 import { validateCloud } from '../../src/topology/model.js';
 import { toCloud } from '../../src/topology/records.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';

@@ -15,11 +15,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from '../../src/controller/server.js';
+import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { startLabController, vmNetns, type LabController } from '../controller/lab.js';
+import { startLabController, vmNetns, type LabController } from '../daemon/lab.js';
 import { contrast, luminance } from '../helpers/contrast.js';
+import { until } from '../helpers/wait.js';
 
 const NODES = [
   { name: 'mcu-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -117,23 +118,12 @@ async function lowestTextContrast(p: Page): Promise<{ ratio: number; what: strin
 // Code run in the page is written as strings (this project type-checks against Node's globals, not the DOM's) and
 // given to page.evaluate, which the page's CSP allows; waiting is done from here (waitForFunction would need eval).
 
-/** Polls `probe` every 100 ms until it returns something other than undefined. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeout = 15_000): Promise<T> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Text of the status line once it matches. */
 async function status(p: Page, re: RegExp, timeout = 15_000): Promise<string> {
-  return until(`status ${re}`, async () => {
+  return until(async () => {
     const text = (await p.textContent('#status')) ?? '';
     return re.test(text) ? text : undefined;
-  }, timeout);
+  }, timeout, `status ${re}`, 100);
 }
 
 /** Records whether `selector` was ever disabled, busy and spinning while the page ran (a long operation's progress). */
@@ -352,10 +342,10 @@ describe('the web UI in Chromium against a lab', () => {
       // (The media query's change event comes with the next rendering step: wait for it.)
       const follows = async (scheme: 'light' | 'dark') => {
         await p.emulateMedia({ colorScheme: scheme });
-        return until(`the ${scheme} system theme to be followed`, async () => {
+        return until(async () => {
           const state = await themeState(p);
           return state.theme === scheme ? state : undefined;
-        }, 5000);
+        }, 5000, `the ${scheme} system theme to be followed`, 100);
       };
       expect(await follows('light')).toMatchObject({ theme: 'light', choice: 'system', stored: null, scheme: 'light' });
       expect(await follows('dark')).toMatchObject({ theme: 'dark', choice: 'system', stored: null, scheme: 'dark' });
@@ -390,11 +380,11 @@ describe('the web UI in Chromium against a lab', () => {
     expect(Object.keys(before).length).toBeGreaterThan(1);
     await run('ip', ['netns', 'exec', vmNetns(PREFIX, 'ui-vm-1'), 'ping', '-c', '3', '-i', '0.2', '-W', '1', subnet.gatewayIp]).catch(() => undefined);
     const t0 = Date.now();
-    const moved = await until('a counter of a flow with its MAC to move in the page', async () => {
+    const moved = await until(async () => {
       const now = await counters();
       const m = Object.entries(now).filter(([text, n]) => n > (before[text] ?? 0));
       return m.length ? m.map(([text, n]) => `${before[text] ?? 0} -> ${n} packets: ${text.slice(0, 70)}…`) : undefined;
-    }, 10_000);
+    }, 10_000, 'a counter of a flow with its MAC to move in the page', 100);
     console.log(`flows view: ${texts.length} flows on mcu-host-1; counters moved ${Date.now() - t0} ms after the ping: ${moved.join(' | ')}`);
     expect(await page.textContent('#flow-meta')).toMatch(/updated .* every 2 s/);
     await screenshot(page, 'flows.png', false);

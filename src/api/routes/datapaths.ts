@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { CloudService } from '../../controller/cloud-service.js';
+import type { CloudService } from '../../cloud/index.js';
 import { Datapath } from '../schemas.js';
 
 export function datapathRoutes(service: CloudService): FastifyPluginAsyncTypebox {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { CloudService } from '../../controller/cloud-service.js';
+import type { CloudService } from '../../cloud/index.js';
 import { AddNodeBody, Deleted, ErrorBody, FlowRow, NameParams, NetworkResult, Node, NodeRemoval, RemoveNodeQuery, ResyncResult } from '../schemas.js';
 
 const tags = ['nodes'];

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { CloudService } from '../../controller/cloud-service.js';
-import type { SecurityGroupView } from '../../controller/security-groups.js';
+import type { CloudService, SecurityGroupView } from '../../cloud/index.js';
 import { Deleted, ErrorBody, NameParams, NetworkResult, Vm } from '../schemas.js';
 import {
   CreateRuleBody,

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { CloudService } from '../../controller/cloud-service.js';
-import { CreateVmBody, Deleted, ErrorBody, ExecBody, ExecResult, NameParams, NetworkResult, Vm, VmQuery } from '../schemas.js';
+import type { CloudService } from '../../cloud/index.js';
+import { CreateVmBody, Deleted, ErrorBody, ExecBody, VmExecResult, NameParams, NetworkResult, Vm, VmQuery } from '../schemas.js';
 
 const tags = ['vms'];
 const VmMutation = Type.Object({ vm: Vm, network: NetworkResult });
@@ -65,7 +65,7 @@ export function vmRoutes(service: CloudService): FastifyPluginAsyncTypebox {
           summary: 'Run a command in a running VM',
           params: NameParams,
           body: ExecBody,
-          response: { 200: ExecResult, 404: ErrorBody, 409: ErrorBody, 501: ErrorBody, 502: ErrorBody },
+          response: { 200: VmExecResult, 404: ErrorBody, 409: ErrorBody, 501: ErrorBody, 502: ErrorBody },
         },
       },
       async (req) => service.execVm(req.params.name, req.body.command),

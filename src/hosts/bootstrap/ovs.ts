@@ -1,6 +1,6 @@
 // The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
 // Each step reads first and changes only what differs, returning what it changed.
-import { SWITCH_PORT_PREFIX } from '../../topology/names.js';
+import { PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName } from '../../topology/model.js';
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { ValidationError } from '../validate.js';
@@ -17,14 +17,6 @@ import {
 
 /** Marks what we created, so removal and reconciliation touch nothing else. */
 export const OWNER_KEY = 'minicloud';
-
-export const PORT_VXLAN_INT = 'vxlan-int';
-export const PORT_VXLAN_SW = 'vxlan-sw';
-
-/** The switch node's VXLAN port to a host (src/topology's convention). */
-export function switchPortName(hostName: string): string {
-  return `${SWITCH_PORT_PREFIX}${hostName}`;
-}
 
 interface TunnelPort {
   readonly name: string;

@@ -1,5 +1,5 @@
 // What a node should look like: plain data, validated once before any command runs.
-import { GATEWAY_MAC, type NodeRole } from '../types.js';
+import { BRIDGE, GATEWAY_MAC, type NodeRole } from '../../topology/model.js';
 import {
   assertControllerTarget,
   assertIfAddress,
@@ -90,7 +90,7 @@ export interface NodeBootstrapSpec {
   readonly bridgeMac?: string;
   /**
    * br0's OpenFlow datapath id (16 hex digits), which tells the controller which node a switch is. The controller
-   * derives it from the node name (`dpidTextForNode` in src/controller/network.ts). Omitted: OVS's choice.
+   * derives it from the node name (`dpidTextForNode` in src/daemon/node-pipelines.ts). Omitted: OVS's choice.
    */
   readonly datapathId?: string;
   /** Userspace tunnelling layout (br-phy); omit on nodes whose underlay address is on a NIC. */
@@ -134,7 +134,7 @@ export function validateSsl(ssl: SslSpec): void {
   pem('ssl.caCertificate', ssl.caCertificate, 'CERTIFICATE', 'a certificate');
 }
 
-export const DEFAULT_BRIDGE = 'br0';
+export const DEFAULT_BRIDGE = BRIDGE;
 export const DEFAULT_UNDERLAY_BRIDGE = 'br-phy';
 export const DEFAULT_STATE_DIR = '/var/lib/minicloud';
 

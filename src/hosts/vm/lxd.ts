@@ -1,6 +1,7 @@
 // The `lxd` backend: a VM is an LXD container from our local image, its NIC bridged onto br0 with the MAC we
 // allocated and a host-side name we chose. The seed's bug (a container whose MAC differs from
 // volatile.eth0.hwaddr) is checked after every start: LXD's record, the container's eth0 and the OVS port must agree.
+import { BRIDGE } from '../../topology/model.js';
 import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
@@ -63,7 +64,7 @@ export class LxdVmDriver implements VmDriver {
 
   constructor(private readonly options: LxdVmDriverOptions) {
     this.node = options.node;
-    this.bridge = options.bridge ?? 'br0';
+    this.bridge = options.bridge ?? BRIDGE;
     this.logger = options.logger ?? silentLogger;
   }
 

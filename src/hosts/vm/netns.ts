@@ -1,5 +1,6 @@
 // The `netns` backend: a VM is a network namespace with a veth whose peer is a port of the node's br0 (lab.md).
 // For the lab and the demo; same lifecycle as LXD. "Running" means the VM's eth0 is up and configured.
+import { BRIDGE } from '../../topology/model.js';
 import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { readNodeFile, removeNodeFiles, writeNodeFile } from '../files.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
@@ -52,7 +53,7 @@ export class NetnsVmDriver implements VmDriver {
   constructor(private readonly options: NetnsVmDriverOptions) {
     this.node = options.node;
     this.host = options.host ?? options.node;
-    this.bridge = options.bridge ?? 'br0';
+    this.bridge = options.bridge ?? BRIDGE;
     this.logger = options.logger ?? silentLogger;
     assertPath('stateDir', options.stateDir);
     if (options.nodeNetns !== undefined) assertNetnsName('nodeNetns', options.nodeNetns);

@@ -4,7 +4,7 @@ import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
 import type { Message, MessageOf, MessageType } from '../types.js';
 import { CodecError } from '../errors.js';
-import { OFPET, OFPBRC } from '../consts.js';
+import { OFP_VERSION, OFPBRC, OFPET, OFPT } from '../consts.js';
 
 /** What the decoder learnt from the (plain, multipart or experimenter) header in front of the body. */
 export interface Header {
@@ -54,6 +54,17 @@ export interface InnerMessageCodec {
   /** Writes the whole message at w.pos, advancing it; returns the bytes written. */
   encode(w: Writer, msg: Message): number;
   encodingLength(msg: Message): number;
+}
+
+/** ofp_header + experimenter id + exp_type. */
+export const EXPERIMENTER_HEADER_LEN = 16;
+
+/** Writes an ofp_experimenter_header (ofp_header with OFPT_EXPERIMENTER, experimenter, exp_type) at `p` in `d`. */
+export function putExperimenterHeader(d: DataView, p: number, length: number, xid: number, experimenter: number, expType: number): void {
+  d.setUint32(p, (OFP_VERSION << 24) | (OFPT.EXPERIMENTER << 16) | (length & 0xffff));
+  d.setUint32(p + 4, xid);
+  d.setUint32(p + 8, experimenter);
+  d.setUint32(p + 12, expType);
 }
 
 export const plain = (ofpType: number): Framing => ({ kind: 'plain', ofpType });

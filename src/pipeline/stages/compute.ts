@@ -7,7 +7,7 @@
 //   of its subnet, listed explicitly (the sender is never in the list), then to the switch (table 60). The switch
 //   sends it to every other host of the subnet, never back to this one; there it is delivered by tun_id to the local
 //   VMs of that subnet only. No clone/resubmit changes in_port, so nothing can loop back to the sender.
-import type { FlowMod } from '../../openflow/types.js';
+import type { FlowMod } from '../../openflow/index.js';
 import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';

@@ -5,7 +5,7 @@
 // - the server's broadcast replies (source IP = the subnet's gateway IP) get the subnet's VNI and go to the switch,
 //   which takes them to every host of the subnet. Unicast replies need nothing here: the endpoint stage's routed
 //   rows take them to the VM's host with its VNI.
-import type { FlowMod } from '../../openflow/types.js';
+import type { FlowMod } from '../../openflow/index.js';
 import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';

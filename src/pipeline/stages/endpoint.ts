@@ -9,8 +9,7 @@
 //
 // A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
 // (VM, port number) and shared between nodes.
-import { OFPP } from '../../openflow/consts.js';
-import type { Action, FlowMod } from '../../openflow/types.js';
+import { OFPP, type Action, type FlowMod } from '../../openflow/index.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';

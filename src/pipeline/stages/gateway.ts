@@ -4,7 +4,7 @@
 // gateway IP on br0 (br0's MAC = GATEWAY_MAC), routes and SNATs. Replies need no gateway-specific row: the kernel
 // ARPs for the VM (answered by the endpoint stage's responder) and sends to the VM's MAC; the routed row of the
 // endpoint stage sends it to the VM's host with the VM's subnet VNI, as on any node.
-import type { FlowMod } from '../../openflow/types.js';
+import type { FlowMod } from '../../openflow/index.js';
 import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';

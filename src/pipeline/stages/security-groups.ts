@@ -16,8 +16,6 @@
 // member addresses, or one CIDR) and its port blocks (a range as value/mask pairs). Where two or more dimensions have
 // several values the cross product would multiply, so the rule becomes a conjunctive match (L + M + K clause rows and
 // one conj_id row instead of L x M x K rows); otherwise plain rows.
-import { NX_CT_F, NX_CT_RECIRC_NONE } from '../../openflow/action-consts.js';
-import type { Action, FlowMod, OxmField } from '../../openflow/types.js';
 import { hasRole, type SecurityRule } from '../../topology/model.js';
 import { cidrMatch, portMasks } from '../../topology/security-groups.js';
 import type { VmInfo } from '../cloud-index.js';
@@ -28,7 +26,7 @@ import { F, inPort } from '../rows.js';
 import type { GroupInfo } from '../security-index.js';
 import { NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { checkGoto, PRIORITY, TABLE } from '../tables.js';
-import { flowKey } from '../diff.js';
+import { canonicalFlowKey as flowKey, NX_CT_F, NX_CT_RECIRC_NONE, type Action, type FlowMod, type OxmField } from '../../openflow/index.js';
 
 const P0 = PRIORITY[TABLE.CLASSIFY];
 const P1 = PRIORITY[TABLE.PORT_SECURITY];

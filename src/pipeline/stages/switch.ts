@@ -3,7 +3,7 @@
 // and the DHCP node), one row replicates (in_port=that host, tun_id=VNI) to every *other* host with VMs of the
 // subnet: never back to the sender's host (listed explicitly, not left to OVS's in_port rule), never to a host
 // without the subnet (unlike the seed's ALL, which also hit LOCAL and every host).
-import type { Action, FlowMod } from '../../openflow/types.js';
+import type { Action, FlowMod } from '../../openflow/index.js';
 import { hasRole, switchPortName } from '../../topology/model.js';
 import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * API tokens, several and named, each with a role, kept only as a SHA-256 hash. The single token of v1 (meta

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Node removals whose undo on the node (what its bootstrap made) has not yet gone through: they outlive a restart.

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 /**
  * Security groups, their rules and VM memberships. Existing data gets the `default` group with the usual cloud

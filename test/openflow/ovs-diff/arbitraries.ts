@@ -4,7 +4,7 @@
 // drawn wide on purpose: ports, commands, flags and band types outside what the spec names, masks without
 // prerequisites, so that OVS's validation is exercised as well as its printing.
 import fc from 'fast-check';
-import { fieldRefFor } from '../../../src/openflow/action-text-util.js';
+import { fieldRefFor } from '../../../src/openflow/text/action-text-util.js';
 import { NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from '../../../src/openflow/consts.js';
 import { encodeMessage } from '../../../src/openflow/message.js';
 import { FIELDS, type FieldInfo } from '../../../src/openflow/oxm-fields.js';

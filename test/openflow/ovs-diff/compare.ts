@@ -4,7 +4,7 @@
 import { errorCodeName } from '../../../src/openflow/error-codes.js';
 import { CodecError } from '../../../src/openflow/errors.js';
 import { decodeMessage } from '../../../src/openflow/message.js';
-import { formatMessage } from '../../../src/openflow/message-text.js';
+import { formatMessage } from '../../../src/openflow/text/message-text.js';
 
 export type Verdict =
   | { readonly agree: true; readonly how: 'text' | 'error' }

@@ -1,0 +1,72 @@
+// The domain's typed errors. The API maps each kind to one HTTP status (src/api/errors.ts); their messages are
+// written for the person who made the request and are always safe to show.
+
+export type DomainErrorKind = 'not_found' | 'invalid' | 'conflict' | 'capacity_exhausted' | 'backend_failed' | 'unsupported';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+  /** The request field the error is about, when there is one ('cidr', 'flavor', ...). */
+  readonly field: string | undefined;
+
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+export class NotFound extends DomainError {
+  override readonly name = 'NotFound';
+  readonly kind = 'not_found';
+  constructor(
+    readonly resource: 'node' | 'subnet' | 'vm' | 'security group' | 'rule',
+    readonly resourceName: string,
+  ) {
+    super(resource === 'rule' ? `no rule ${resourceName}` : `no ${resource === 'vm' ? 'VM' : resource} named '${resourceName}'`);
+  }
+}
+
+/** The request is malformed or refers to something that does not fit: `field` names what, the message says why. */
+export class Invalid extends DomainError {
+  override readonly name = 'Invalid';
+  readonly kind = 'invalid';
+  constructor(field: string, reason: string) {
+    super(`${field}: ${reason}`, field);
+  }
+}
+
+/** The request is well-formed but clashes with what exists (a duplicate name, an overlap, a VM in use...). */
+export class Conflict extends DomainError {
+  override readonly name = 'Conflict';
+  readonly kind = 'conflict';
+  constructor(field: string | undefined, reason: string) {
+    super(field === undefined ? reason : `${field}: ${reason}`, field);
+  }
+}
+
+/** No room: a full subnet or overlay range, no compute node with the capacity asked for. */
+export class CapacityExhausted extends DomainError {
+  override readonly name = 'CapacityExhausted';
+  readonly kind = 'capacity_exhausted';
+  constructor(field: string, reason: string) {
+    super(`${field}: ${reason}`, field);
+  }
+}
+
+/**
+ * The VM backend (LXD, netns...) failed. What was allocated for the request is released only once the node holds
+ * nothing of it; else the VM is kept in state 'error' with its addresses, and the message says so.
+ */
+export class BackendFailed extends DomainError {
+  override readonly name = 'BackendFailed';
+  readonly kind = 'backend_failed';
+}
+
+export class Unsupported extends DomainError {
+  override readonly name = 'Unsupported';
+  readonly kind = 'unsupported';
+}
+
+/** A thrown value's message, for a DomainError's text. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,27 @@
+// The domain's public surface: the service, the interfaces of what it needs (implemented by src/daemon), what it
+// takes and returns, and its errors. Everything outside src/cloud imports from here.
+export { CloudService } from './service.js';
+export type { NetworkResult } from './apply-queue.js';
+export {
+  DEFAULT_BACKEND_TIMEOUTS,
+  type BackendTimeouts,
+  type CloudServiceDeps,
+  type DatapathInfo,
+  type DatapathPort,
+  type DatapathView,
+  type VmExecResult,
+  type FlowReader,
+  type FlowRow,
+  type Log,
+  type NetworkApplier,
+  type OpContext,
+  type ProvisioningView,
+  type ResyncOutcome,
+  type Resyncer,
+  type VmBackend,
+  type VmSpec,
+} from './collaborators.js';
+export { BackendFailed, CapacityExhausted, Conflict, DomainError, Invalid, NotFound, Unsupported, type DomainErrorKind } from './errors.js';
+export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
+export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+export { MAX_DESCRIPTION, type SecurityGroupView } from './security-groups.js';

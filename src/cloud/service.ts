@@ -1,0 +1,161 @@
+// The control plane's domain operations: nodes, subnets and VMs. Every change is one store transaction (validation,
+// allocation and the write together), then a network apply of the affected nodes, then the VM backend where there
+// is one. Results are typed; failures are the DomainErrors of ./errors.ts. No HTTP here: src/api maps it.
+//
+// This class is the facade the API and the daemon hold; each kind of thing has its own file (./nodes.ts,
+// ./subnets.ts, ./vms.ts, ./datapaths.ts), sharing one ServiceContext (./context.ts).
+import { DEFAULT_OVERLAY } from '../topology/ipam.js';
+import { parseCidr, type Cidr, type Cloud } from '../topology/model.js';
+import { toCloud, type CloudRecords } from '../topology/records.js';
+import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
+import { ServiceContext } from './context.js';
+import { Datapaths } from './datapaths.js';
+import type { NodeRemovalView } from './node-removals.js';
+import { Nodes } from './nodes.js';
+import { SecurityGroups } from './security-groups.js';
+import { Subnets } from './subnets.js';
+import type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+import { Vms } from './vms.js';
+
+export class CloudService {
+  readonly overlay: Cidr;
+  private readonly c: ServiceContext;
+  private readonly nodes: Nodes;
+  private readonly subnets: Subnets;
+  private readonly vms: Vms;
+  private readonly switches: Datapaths;
+  /** Security groups, their rules and VM memberships (./security-groups.ts). */
+  readonly securityGroups: SecurityGroups;
+
+  constructor(deps: CloudServiceDeps) {
+    this.overlay = parseCidr(deps.overlay ?? DEFAULT_OVERLAY);
+    this.c = new ServiceContext(deps);
+    this.nodes = new Nodes(this.c);
+    this.subnets = new Subnets(this.c, this.overlay);
+    this.vms = new Vms(this.c);
+    this.switches = new Datapaths(this.c, this.nodes);
+    this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
+  }
+
+  /** The model the pipeline compiles, as stored now. */
+  cloud(): Cloud {
+    return this.c.store.read((r) => toCloud(r.records()));
+  }
+
+  records(): CloudRecords {
+    return this.c.store.read((r) => r.records());
+  }
+
+  revision(): number {
+    return this.c.store.read((r) => r.revision());
+  }
+
+  /** Counts for /metrics: VMs by state, nodes by role, each subnet's addresses. */
+  inventory(): Inventory {
+    const records = this.records();
+    const vmsByState: Record<string, number> = { creating: 0, running: 0, stopped: 0, deleting: 0, error: 0 };
+    for (const v of records.vms) vmsByState[v.state] = (vmsByState[v.state] ?? 0) + 1;
+    const nodesByRole: Record<string, number> = {};
+    for (const n of records.nodes) for (const r of n.roles) nodesByRole[r] = (nodesByRole[r] ?? 0) + 1;
+    return {
+      vmsByState,
+      nodesByRole,
+      subnets: this.listSubnets().map((s) => ({ name: s.name, free: s.addresses.free, used: s.addresses.used })),
+    };
+  }
+
+  /**
+   * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
+   * have it); deleting it again cleans up. Returns the names it marked.
+   */
+  recoverInterrupted(): string[] {
+    return this.vms.recoverInterrupted();
+  }
+
+  // --- nodes (./nodes.ts)
+
+  listNodes(): NodeDetails[] {
+    return this.nodes.list();
+  }
+
+  getNode(name: string): NodeDetails {
+    return this.nodes.get(name);
+  }
+
+  addNode(input: AddNodeInput, ctx: OpContext = {}): Promise<Mutation<NodeDetails>> {
+    return this.nodes.add(input, ctx);
+  }
+
+  /** Removed nodes whose undo on the node has not yet gone through (retried with backoff, and at every start). */
+  listNodeRemovals(): NodeRemovalView[] {
+    return this.nodes.removals();
+  }
+
+  /** `force`: the host is gone for good (nothing is undone on it). See Nodes.remove. */
+  removeNode(name: string, ctx: OpContext = {}, opts: { readonly force?: boolean } = {}): Promise<Mutation<{ name: string }>> {
+    return this.nodes.remove(name, ctx, opts);
+  }
+
+  // --- subnets (./subnets.ts)
+
+  listSubnets(): SubnetView[] {
+    return this.subnets.list();
+  }
+
+  getSubnet(name: string): SubnetView {
+    return this.subnets.get(name);
+  }
+
+  createSubnet(input: CreateSubnetInput, ctx: OpContext = {}): Promise<Mutation<SubnetView>> {
+    return this.subnets.create(input, ctx);
+  }
+
+  deleteSubnet(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    return this.subnets.delete(name, ctx);
+  }
+
+  // --- VMs (./vms.ts)
+
+  listVms(filter: { readonly node?: string; readonly subnet?: string } = {}): VmView[] {
+    return this.vms.list(filter);
+  }
+
+  getVm(name: string): VmView {
+    return this.vms.get(name);
+  }
+
+  createVm(input: CreateVmInput, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.vms.create(input, ctx);
+  }
+
+  deleteVm(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    return this.vms.delete(name, ctx);
+  }
+
+  startVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.vms.start(name, ctx);
+  }
+
+  stopVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.vms.stop(name, ctx);
+  }
+
+  execVm(name: string, argv: readonly string[]): Promise<VmExecResult> {
+    return this.vms.exec(name, argv);
+  }
+
+  // --- datapaths (./datapaths.ts)
+
+  flows(node: string): Promise<FlowRow[]> {
+    return this.switches.flows(node);
+  }
+
+  /** Every datapath the runtime knows, plus a not-connected entry for each node that never connected. */
+  datapaths(): DatapathInfo[] {
+    return this.switches.list();
+  }
+
+  resync(node: string, ctx: OpContext = {}): Promise<{ node: string; flowMods: number; seconds: number }> {
+    return this.switches.resync(node, ctx);
+  }
+}

@@ -1,0 +1,49 @@
+// Subnets: carved from the overlay range (or a given block inside it), each with its own VNI; deleted once empty.
+import type { Cidr } from '../topology/model.js';
+import type { OpContext } from './collaborators.js';
+import type { ServiceContext } from './context.js';
+import { assertConsistent, newSubnet } from './allocation.js';
+import { Conflict } from './errors.js';
+import { mustGetSubnet } from './lookup.js';
+import { subnetView, summarise, type CreateSubnetInput, type Mutation, type SubnetView } from './views.js';
+
+export class Subnets {
+  constructor(
+    private readonly c: ServiceContext,
+    private readonly overlay: Cidr,
+  ) {}
+
+  list(): SubnetView[] {
+    return this.c.store.read((r) => {
+      const vms = r.listVms();
+      return r.listSubnets().map((s) => subnetView(s, vms.filter((v) => v.subnet === s.name).length));
+    });
+  }
+
+  get(name: string): SubnetView {
+    return this.c.store.read((r) => subnetView(mustGetSubnet(r, name), r.listVms({ subnet: name }).length));
+  }
+
+  async create(input: CreateSubnetInput, ctx: OpContext): Promise<Mutation<SubnetView>> {
+    const subnet = this.c.store.write((w) => {
+      const record = newSubnet(w, input, this.overlay, this.c.now);
+      w.insertSubnet(record);
+      assertConsistent(w);
+      return record;
+    });
+    this.c.log(ctx).info({ subnet: subnet.name, cidr: subnet.cidr, vni: subnet.vni }, 'subnet created');
+    const network = await this.c.applies.request(this.c.allNodes());
+    return { value: subnetView(subnet, 0), network };
+  }
+
+  async delete(name: string, ctx: OpContext): Promise<Mutation<{ name: string }>> {
+    this.c.store.write((w) => {
+      mustGetSubnet(w, name);
+      const vms = w.listVms({ subnet: name });
+      if (vms.length > 0) throw new Conflict(undefined, `subnet '${name}' still has VMs (${summarise(vms.map((v) => v.name))}): delete them first`);
+      w.deleteSubnet(name);
+    });
+    this.c.log(ctx).info({ subnet: name }, 'subnet deleted');
+    return { value: { name }, network: await this.c.applies.request(this.c.allNodes()) };
+  }
+}

@@ -1,0 +1,266 @@
+// The controller process (the composition root): store, cloud service, OpenFlow runtime, network glue, VM backends,
+// HTTP API, stats poller, and an orderly shutdown. `minicloud controller --config FILE` runs it; tests start it
+// in-process with `startServer`.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildApp, type App } from '../api/app.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { StatsPoller } from './stats-poller.js';
+import { ApiTokens } from '../api/tokens.js';
+import { Controller } from '../runtime/index.js';
+import { toCloud, type CloudRecords } from '../topology/records.js';
+import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
+import { CloudService } from '../cloud/index.js';
+import type { Config } from './config.js';
+import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { NodePipelines } from './node-pipelines.js';
+import { PathMtuResponder } from './path-mtu.js';
+import { NodeExecutors } from './node-executors.js';
+import { storeRemovalLedger } from './removal-ledger.js';
+import { Provisioner, provisioningSettings } from './provisioning.js';
+import { NodeBackends } from './vm-backend.js';
+
+export interface ServerOptions {
+  readonly logger?: Logger;
+  /** Node.js process metrics in /metrics (default true). */
+  readonly processMetrics?: boolean;
+  /** Called with the admin token made when the store has none (first start; default: printed on stdout). */
+  readonly onNewToken?: (token: string) => void;
+}
+
+export interface Server {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: SqliteStore;
+  readonly service: CloudService;
+  readonly controller: Controller;
+  readonly network: CloudNetwork;
+  readonly backends: NodeBackends;
+  /** Node provisioning from the store, when `provisioning.enabled`. */
+  readonly provisioner?: Provisioner;
+  readonly metrics: Metrics;
+  readonly poller: StatsPoller;
+  readonly app: App;
+  readonly tokens: ApiTokens;
+  /** The admin token made at this start (the store had none), else undefined: the store keeps only hashes. */
+  readonly token?: string;
+  /** `http://host:port` the API listens on. */
+  readonly apiUrl: string;
+  /** OpenFlow listener addresses. */
+  readonly openflow: string[];
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<Server> {
+  const logger = options.logger ?? pino({ level: config.log.level });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'shutdown step failed');
+      }
+    }
+  };
+  try {
+    if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
+    const store = openSqliteStore(config.store.path);
+    cleanups.push(() => store.close());
+    logger.info({ store: config.store.path }, 'store open');
+
+    const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+    const hostsLog = logger.child({ component: 'hosts' });
+    const executors = new NodeExecutors(config.vms, hostsLog, config.hosts.maxOutputBytes);
+    cleanups.push(() => executors.close());
+    // The store is the one source of the cloud: everything made before the service reads it from there.
+    const records = (): CloudRecords => store.read((r) => r.records());
+    const revision = (): number => store.read((r) => r.revision());
+    const provisioner = config.provisioning.enabled
+      ? new Provisioner({
+          records,
+          revision,
+          removals: storeRemovalLedger(store),
+          settings: provisioningSettings(config),
+          executorFor: (node) => executors.for(node).exec,
+          removed: (node) => void executors.release(node),
+          log: logger.child({ component: 'provisioning' }),
+        })
+      : undefined;
+    if (provisioner) cleanups.push(() => provisioner.stop());
+    if (provisioner) metrics.setProvisioning(() => provisioner.samples());
+    // Which datapath is which node and what it must hold: the runtime asks on every connect, so it comes first.
+    const networkLog = logger.child({ component: 'network' });
+    const pipelines = new NodePipelines({
+      cloud: () => toCloud(records()),
+      revision,
+      datapathIds: config.openflow.datapathIds,
+      extraAddresses: (node) => {
+        const target = store.read((r) => r.getNode(node))?.sshTarget;
+        const address = target === undefined ? undefined : sshTargetAddress(target);
+        return address === undefined ? [] : [address];
+      },
+      log: networkLog,
+      mtu: config.network,
+    });
+    const controller = new Controller({
+      listen: config.openflow.listen,
+      connect: config.openflow.connect,
+      ...(config.openflow.tls && { tls: config.openflow.tls }),
+      // The production node <-> dpid mapping: a certificate naming node A is refused on node B's datapath id.
+      ...(config.openflow.tls?.requireNodeIdentity && { identity: { nodeOf: (dpid: bigint) => pipelines.nodeOf(dpid) } }),
+      ...(config.openflow.tls && { connector: { verifyHostname: config.openflow.tls.verifyHostname } }),
+      desiredState: pipelines.desiredState,
+      manages: (dpid) => pipelines.manages(dpid),
+      sync: { cookie: OWNERSHIP_COOKIE },
+      connection: {
+        echoIntervalMs: config.openflow.echoIntervalSeconds * 1000,
+        multipartMaxBytes: config.openflow.multipartMaxBytes,
+        multipartMaxParts: config.openflow.multipartMaxParts,
+        multipartTimeoutMs: config.openflow.multipartTimeoutSeconds * 1000,
+      },
+      registry: {
+        limits: { maxConnections: config.openflow.maxConnections, maxPendingPerAddress: config.openflow.maxPendingPerAddress },
+        admission: {
+          maxUnknown: config.openflow.maxUnknownDatapaths,
+          ...(config.openflow.pinAddresses && { pinnedAddresses: (dpid: bigint) => pipelines.pinnedAddresses(dpid) }),
+        },
+      },
+      maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
+      yieldToConnections: config.openflow.yieldToConnections,
+      logger: logger.child({ component: 'openflow' }),
+    });
+    const network = new CloudNetwork({ controller, pipelines, metrics, log: networkLog });
+    new PathMtuResponder({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      vmAtPort: (node, port) => pipelines.vmAtPort(node, port),
+      overlayMtu: () => pipelines.overlayMtu(),
+      metrics,
+      log: logger.child({ component: 'path-mtu' }),
+    });
+    const backends = new NodeBackends({
+      vms: config.vms,
+      logger: hostsLog,
+      executors,
+      releaseRemovedNodes: !provisioner,
+      ...(provisioner && { nodeReady: (node) => provisioner.ready(node.name) }),
+      overlayMtu: () => pipelines.overlayMtu(),
+    });
+    const service = new CloudService({
+      store,
+      // Every committed change reaches the provisioner too (it recomputes each node's spec and acts on differences).
+      network: provisioner ? { apply: (cloud, nodes) => (provisioner.notify(), network.apply(cloud, nodes)) } : network,
+      backend: backends,
+      flows: network,
+      datapaths: network,
+      resyncer: network,
+      overlay: config.overlay,
+      backendTimeouts: {
+        ...(config.vms.createTimeoutSeconds !== undefined && { createMs: config.vms.createTimeoutSeconds * 1000 }),
+        ...(config.vms.deleteTimeoutSeconds !== undefined && { deleteMs: config.vms.deleteTimeoutSeconds * 1000 }),
+      },
+      log: logger.child({ component: 'cloud' }),
+      ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
+    });
+    metrics.setInventory(() => service.inventory());
+    const interrupted = service.recoverInterrupted();
+    if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
+
+    const tokens = new ApiTokens(store);
+    const { token } = tokens.ensureAdmin();
+    if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
+
+    if (provisioner) {
+      controller.datapaths.on('connected', (dp) => {
+        const node = pipelines.nodeOf(dp.dpid);
+        if (node !== undefined) provisioner.recheck(node);
+      });
+    }
+    await controller.start();
+    cleanups.push(() => controller.stop());
+    const plain = config.openflow.listen.filter((l) => l.startsWith('tcp:'));
+    if (config.openflow.tls && plain.length > 0) logger.warn({ listen: plain }, 'OpenFlow over plain tcp: next to ssl:: switches connecting there are neither encrypted nor authenticated');
+    provisioner?.notify();
+    cleanups.push(() => network.stop());
+    network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
+    logger.info({ listen: controller.addresses, connect: config.openflow.connect }, 'OpenFlow controller running');
+
+    const app = await buildApp({
+      service,
+      metrics,
+      auth: config.api.auth ? { verify: tokens.verify } : false,
+      metricsAuth: config.metrics.auth,
+      limits: config.api.limits,
+      tokens,
+      logger: logger.child({ component: 'api' }),
+    });
+    cleanups.push(() => app.close());
+    await app.listen({ host: config.api.host, port: config.api.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.api.port;
+    const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
+    const apiUrl = `http://${host}:${port}`;
+    logger.info({ url: apiUrl, auth: config.api.auth, metricsAuth: config.metrics.auth }, 'API listening');
+
+    const poller = new StatsPoller({
+      source: network,
+      metrics,
+      cloud: () => service.cloud(),
+      intervalMs: config.stats.intervalSeconds * 1000,
+      onError: (node, err) => logger.warn({ node, err: err instanceof Error ? err.message : String(err) }, 'stats poll failed'),
+    });
+    poller.start();
+    // Shutdown order: API first (no new requests), then the poller, provisioning (runs in flight finish), the runtime,
+    // the backends and their executors, the store.
+    cleanups.splice(
+      0,
+      cleanups.length,
+      () => store.close(),
+      () => executors.close(),
+      () => controller.stop(),
+      () => network.stop(),
+      () => provisioner?.stop(),
+      () => poller.stop(),
+      () => app.close(),
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      logger,
+      store,
+      service,
+      controller,
+      network,
+      backends,
+      ...(provisioner && { provisioner }),
+      metrics,
+      poller,
+      app,
+      tokens,
+      ...(token !== undefined && { token }),
+      apiUrl,
+      openflow: controller.addresses,
+      stop: () => (stopping ??= undo().then(() => logger.info('controller stopped'))),
+    };
+  } catch (e) {
+    await undo();
+    throw e;
+  }
+}
+
+/** Runs the server until SIGINT or SIGTERM, then shuts it down. */
+export async function runServer(config: Config): Promise<void> {
+  const server = await startServer(config);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      server.logger.info({ signal }, 'shutting down');
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await server.stop();
+}

@@ -1,0 +1,280 @@
+// A flow's identity and behaviour in canonical form, computed on wire bytes: its *key* is (table, priority, match)
+// with the match compared order-independently (a switch may list fields in another order than it was sent them)
+// and masks normalised; its *fingerprint* is its instructions in the order the switch executes them. Flows read
+// from a switch (flow-stats entries, never decoded into objects) and flows about to be sent (encoded once by a
+// FlowBodyEncoder) go through the same functions, so equal strings mean the same flow entry / the same behaviour.
+import { Buffer } from 'node:buffer';
+import { INSTRUCTION_ORDER, OFPIT } from './action-consts.js';
+import { OFP_MAX_MESSAGE_LEN, OFPBRC, OFPET } from './consts.js';
+import { CodecError } from './errors.js';
+import { forEachRawFlowStats } from './flow-stats-raw.js';
+import { instructionsEncodingLength, putInstructions } from './instructions.js';
+import { decodeMatch, matchEncodingLength, OFP_MATCH_HEADER_LEN, OFPMT, putMatch } from './match.js';
+import { OFPXMC } from './oxm-fields.js';
+import { OFP_FLOW_MOD_HEAD_LEN } from './messages/flow-mod.js';
+import { BUNDLE_ADD_HEAD_LEN } from './messages/bundle.js';
+import { Reader } from './reader.js';
+import { pad8 } from './writer.js';
+import type { Instruction, Match } from './types.js';
+
+/** The parts of a flow that identify it in its table. */
+export interface FlowIdentity {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly match: Match;
+}
+
+const OXM_HAS_MASK = 0x100;
+/** Characters of a flow key before its match: table id, then priority (big-endian). */
+const KEY_PREFIX_LEN = 3;
+
+const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+const badLen = (what: string, offset: number): CodecError => new CodecError(what, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, offset);
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** Rank of each OFPIT code in INSTRUCTION_ORDER; experimenter and unknown instructions rank after all of them. */
+const RANK_BY_CODE = new Map<number, number>(INSTRUCTION_ORDER.map((code, rank) => [code, rank]));
+const LAST_RANK = INSTRUCTION_ORDER.length;
+const instructionRank = (code: number): number => RANK_BY_CODE.get(code) ?? LAST_RANK;
+
+/**
+ * One masked OXM TLV in canonical form: an all-ones mask dropped, value bits outside the mask cleared; undefined
+ * for an all-zeros mask (the field matches like an absent one).
+ */
+function canonicalMaskedTlv(b: Buffer, p: number, header: number, bodyStart: number, bodyLen: number): string | undefined {
+  const n = bodyLen / 2;
+  let allOnes = true;
+  let allZeros = true;
+  for (let i = 0; i < n; i++) {
+    const m = b[bodyStart + n + i]!;
+    if (m !== 0xff) allOnes = false;
+    if (m !== 0) allZeros = false;
+  }
+  if (allZeros) return undefined;
+  const exp = bodyStart - p - 4; // 4 when an experimenter id sits between header and value
+  const out: number[] = [];
+  const h = allOnes ? (header & ~OXM_HAS_MASK & ~0xff) | (exp + n) : header;
+  out.push(h >>> 24, (h >>> 16) & 0xff, (h >>> 8) & 0xff, h & 0xff);
+  for (let i = 0; i < exp; i++) out.push(b[p + 4 + i]!);
+  for (let i = 0; i < n; i++) out.push(allOnes ? b[bodyStart + i]! : b[bodyStart + i]! & b[bodyStart + n + i]!);
+  if (!allOnes) for (let i = 0; i < n; i++) out.push(b[bodyStart + n + i]!);
+  return String.fromCharCode(...out);
+}
+
+/**
+ * Whether the OXM TLVs in b[start, end) are canonical as they are: unmasked, no experimenter class, headers
+ * ascending (the usual case, and what OVS sends back for what we sent). Checks every TLV's length.
+ */
+function oxmIsCanonical(b: Uint8Array, start: number, end: number): boolean {
+  let p = start;
+  let prev = -1;
+  let canonical = true;
+  while (p < end) {
+    if (p + 4 > end) throw badLen(`OXM header overruns the match at ${p}`, p);
+    const header = u32(b, p);
+    const len = header & 0xff;
+    if (p + 4 + len > end) throw badLen(`OXM 0x${header.toString(16)} overruns the match at ${p}`, p);
+    if ((header & OXM_HAS_MASK) !== 0 || header <= prev || header >>> 16 === OXM_CLASS_EXPERIMENTER) canonical = false;
+    prev = header;
+    p += 4 + len;
+  }
+  return canonical;
+}
+
+const OXM_CLASS_EXPERIMENTER = OFPXMC.EXPERIMENTER;
+
+/** The OXM TLVs in b[start, end) (checked by oxmIsCanonical) sorted by their bytes, masks normalised. */
+function sortedOxm(b: Buffer, start: number, end: number): string {
+  const parts: string[] = [];
+  for (let p = start; p < end; ) {
+    const header = u32(b, p);
+    const len = header & 0xff;
+    const exp = header >>> 16 === OXM_CLASS_EXPERIMENTER ? 4 : 0;
+    if (len < exp) throw badLen(`OXM experimenter field with length ${len}`, p);
+    const bodyLen = len - exp;
+    let tlv: string | undefined;
+    if ((header & OXM_HAS_MASK) === 0) tlv = b.toString('latin1', p, p + 4 + len);
+    else if (bodyLen % 2 !== 0) throw badLen(`masked OXM 0x${header.toString(16)} with odd length`, p);
+    else tlv = canonicalMaskedTlv(b, p, header, p + 4 + exp, bodyLen);
+    if (tlv !== undefined) parts.push(tlv);
+    p += 4 + len;
+  }
+  return parts.sort().join('');
+}
+
+/**
+ * A flow's key from its table, priority and the OXM TLVs in b[start, end): three latin1 characters, then the
+ * canonical match. In the usual (already canonical) case the key is assembled in `scratch` at `at` and read out as
+ * one flat string; `scratch` must have room for end - start + 3 bytes there.
+ */
+function flowKeyOfBytes(tableId: number, priority: number, b: Buffer, start: number, end: number, scratch: Buffer, at: number): string {
+  if (!oxmIsCanonical(b, start, end)) return String.fromCharCode(tableId, priority >>> 8, priority & 0xff) + sortedOxm(b, start, end);
+  const n = end - start;
+  scratch[at] = tableId;
+  scratch[at + 1] = priority >>> 8;
+  scratch[at + 2] = priority;
+  // A byte loop: for the few dozen bytes of a match it is cheaper than Buffer.copy's native call.
+  for (let i = 0; i < n; i++) scratch[at + KEY_PREFIX_LEN + i] = b[start + i]!;
+  return scratch.toString('latin1', at, at + KEY_PREFIX_LEN + n);
+}
+
+/**
+ * The instructions in b[start, end) as a comparable string: in execution order, without an empty apply_actions
+ * (which is no instruction). Usually just their bytes; `whole`, when given, is b[0, end) as latin1 already (a slice
+ * of it costs no copy).
+ */
+function instructionsFingerprintOfBytes(b: Buffer, start: number, end: number, whole?: string): string {
+  let p = start;
+  let prevRank = -1;
+  let canonical = true;
+  while (p < end) {
+    if (p + 4 > end) throw badLen(`instruction header overruns the flow at ${p}`, p);
+    const type = (b[p]! << 8) | b[p + 1]!;
+    const len = (b[p + 2]! << 8) | b[p + 3]!;
+    if (len < 4 || p + len > end) throw badLen(`instruction ${type} has length ${len}`, p);
+    const rank = instructionRank(type);
+    if (rank < prevRank || (type === OFPIT.APPLY_ACTIONS && len <= 8)) canonical = false;
+    prevRank = rank;
+    p += len;
+  }
+  if (canonical) return whole !== undefined ? whole.slice(start, end) : b.toString('latin1', start, end);
+  const list: { rank: number; bytes: string }[] = [];
+  for (p = start; p < end; ) {
+    const type = (b[p]! << 8) | b[p + 1]!;
+    const len = (b[p + 2]! << 8) | b[p + 3]!;
+    if (!(type === OFPIT.APPLY_ACTIONS && len <= 8)) list.push({ rank: instructionRank(type), bytes: b.toString('latin1', p, p + len) });
+    p += len;
+  }
+  return list
+    .sort((x, y) => x.rank - y.rank)
+    .map((x) => x.bytes)
+    .join('');
+}
+
+/** Table, priority and canonical match: equal keys, the same flow entry of a switch. */
+export function canonicalFlowKey(f: FlowIdentity): string {
+  const len = matchEncodingLength(f.match);
+  const b = Buffer.allocUnsafe(2 * len + KEY_PREFIX_LEN);
+  putMatch(new DataView(b.buffer, b.byteOffset, b.length), 0, f.match, b.length);
+  return flowKeyOfBytes(f.tableId, f.priority, b, OFP_MATCH_HEADER_LEN, b.readUInt16BE(2), b, len);
+}
+
+/** A match as an order-independent string (masks normalised: all-ones dropped, value bits outside the mask cleared). */
+export function canonicalMatch(match: Match): string {
+  return canonicalFlowKey({ tableId: 0, priority: 0, match }).slice(KEY_PREFIX_LEN);
+}
+
+/** Instructions as a comparable string: equal strings, equal behaviour. */
+export function canonicalInstructions(instructions: readonly Instruction[]): string {
+  const len = instructionsEncodingLength(instructions);
+  const b = Buffer.allocUnsafe(len);
+  putInstructions(new DataView(b.buffer, b.byteOffset, len), 0, instructions, len);
+  return instructionsFingerprintOfBytes(b, 0, len);
+}
+
+/** The identity a flow key stands for (its match decoded from the key's canonical TLVs). */
+export function flowIdentityOfKey(key: string): FlowIdentity {
+  const b = Buffer.alloc(flowKeyMatchLength(key));
+  putFlowKeyMatch(b, 0, key);
+  return { tableId: key.charCodeAt(0), priority: (key.charCodeAt(1) << 8) | key.charCodeAt(2), match: decodeMatch(new Reader(b)) };
+}
+
+/** Table id and priority of a flow key. */
+export const flowKeyTable = (key: string): number => key.charCodeAt(0);
+export const flowKeyPriority = (key: string): number => (key.charCodeAt(1) << 8) | key.charCodeAt(2);
+
+/** Bytes of the padded ofp_match putFlowKeyMatch writes for `key`. */
+export const flowKeyMatchLength = (key: string): number => pad8(OFP_MATCH_HEADER_LEN + key.length - KEY_PREFIX_LEN);
+
+/** Writes the padded ofp_match (OXM) whose TLVs are the canonical match in `key` at `off`; returns the end. */
+export function putFlowKeyMatch(buf: Buffer, off: number, key: string): number {
+  const len = OFP_MATCH_HEADER_LEN + key.length - KEY_PREFIX_LEN;
+  const end = off + pad8(len);
+  buf.writeUInt16BE(OFPMT.OXM, off);
+  buf.writeUInt16BE(len, off + 2);
+  buf.write(key.slice(KEY_PREFIX_LEN), off + OFP_MATCH_HEADER_LEN, 'latin1');
+  buf.fill(0, off + len, end);
+  return end;
+}
+
+/**
+ * A flow to send, encoded once: its key and fingerprint to compare, and the bytes of a FLOW_MOD after its fixed
+ * part (the padded ofp_match, then the instructions) as a latin1 string, compact to keep and written into a
+ * buffer natively.
+ */
+export interface EncodedFlowBody {
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly body: string;
+}
+
+/** Largest flow body that fits a bundled FLOW_MOD: a message's maximum less the BUNDLE_ADD and FLOW_MOD heads. */
+export const MAX_FLOW_BODY_LEN = OFP_MAX_MESSAGE_LEN - BUNDLE_ADD_HEAD_LEN - OFP_FLOW_MOD_HEAD_LEN;
+
+/**
+ * Encodes flows' match and instructions and derives their key and fingerprint, in a scratch buffer of its own
+ * (flows are encoded one at a time, synchronously): one per user, e.g. the cache of encoded desired flows.
+ */
+export class FlowBodyEncoder {
+  /** A body, then its key after it: room for the largest of both. */
+  readonly #scratch = Buffer.allocUnsafe(2 * OFP_MAX_MESSAGE_LEN);
+  readonly #view = new DataView(this.#scratch.buffer, this.#scratch.byteOffset, this.#scratch.length);
+
+  /** Throws when the flow does not fit one bundled FLOW_MOD (MAX_FLOW_BODY_LEN). */
+  encode(f: FlowIdentity & { readonly instructions: readonly Instruction[] }): EncodedFlowBody {
+    const s = this.#scratch;
+    // Sized first: the scratch has room for any body that may be sent, and a larger one is refused unwritten.
+    const matchLen = matchEncodingLength(f.match);
+    const len = matchLen + instructionsEncodingLength(f.instructions);
+    if (len > MAX_FLOW_BODY_LEN) throw new Error(`flow table=${f.tableId},priority=${f.priority} is too large for one flow mod (${len} bytes of match and instructions)`);
+    putInstructions(this.#view, putMatch(this.#view, 0, f.match, len), f.instructions, len);
+    const body = s.toString('latin1', 0, len);
+    const fingerprint = instructionsFingerprintOfBytes(s, matchLen, len, body);
+    return { key: flowKeyOfBytes(f.tableId, f.priority, s, OFP_MATCH_HEADER_LEN, s.readUInt16BE(2), s, len), fingerprint, body };
+  }
+}
+
+/** One flow-stats entry reduced to what reconciliation compares. The same object is handed to every call. */
+export interface FlowStatsIdentity {
+  tableId: number;
+  priority: number;
+  idleTimeout: number;
+  hardTimeout: number;
+  flags: number;
+  /** The cookie's high and low 32 bits (unsigned): no bigint per entry. */
+  cookieHi: number;
+  cookieLo: number;
+  /** canonicalFlowKey of the entry. */
+  key: string;
+  /** canonicalInstructions of the entry. */
+  fingerprint: string;
+}
+
+/**
+ * Calls `visit` for each entry of one OFPMP_FLOW multipart reply frame with its key and fingerprint, computed
+ * straight from the entry's bytes (nothing is decoded into objects). Every length is checked, the match's and the
+ * instructions' inside their entry too; malformed input throws a CodecError before `visit` sees the entry.
+ */
+export function forEachFlowStatsIdentity(frame: Uint8Array, visit: (entry: FlowStatsIdentity) => void): void {
+  const b = asBuffer(frame);
+  // A key is never longer than its frame: one scratch per frame, no state kept between calls.
+  const scratch = Buffer.allocUnsafe(b.length + KEY_PREFIX_LEN);
+  const out: FlowStatsIdentity = { tableId: 0, priority: 0, idleTimeout: 0, hardTimeout: 0, flags: 0, cookieHi: 0, cookieLo: 0, key: '', fingerprint: '' };
+  forEachRawFlowStats(b, (e) => {
+    out.tableId = e.tableId;
+    out.priority = e.priority;
+    out.idleTimeout = e.idleTimeout;
+    out.hardTimeout = e.hardTimeout;
+    out.flags = e.flags;
+    out.cookieHi = e.cookieHi;
+    out.cookieLo = e.cookieLo;
+    try {
+      out.key = flowKeyOfBytes(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd, scratch, 0);
+      out.fingerprint = instructionsFingerprintOfBytes(b, e.instructionsStart, e.end);
+    } catch (err) {
+      if (err instanceof CodecError) throw new CodecError(`flow stats reply: ${err.message}`, err.ofpType, err.ofpCode, e.start);
+      throw err;
+    }
+    visit(out);
+  });
+}
