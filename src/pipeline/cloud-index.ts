@@ -59,7 +59,7 @@ export interface CloudIndex {
   readonly switchNode?: NodeInfo;
   readonly dhcpNode?: NodeInfo;
   /** Security groups, when the cloud has them (the controller's always does): port security and filtering on. */
-  readonly sg?: SecurityIndex;
+  readonly sg?: SecurityIndex<VmInfo>;
 }
 
 export class ModelError extends Error {

@@ -153,7 +153,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
 
 interface RuleUse {
   readonly rule: SecurityRule;
-  readonly group: GroupInfo;
+  readonly group: GroupInfo<VmInfo>;
   /** reg1 values: the local VMs of the rule's group. */
   readonly ports: number[];
 }
