@@ -3,7 +3,8 @@
 
 import { NX_VENDOR_ID, OFPP, OFPR } from '../consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_ACTION_SAMPLE, NXAST } from '../action-consts.js';
-import { fieldByName, formatFieldValue } from '../oxm-fields.js';
+import { fieldByName } from '../oxm-fields.js';
+import { formatFieldValue } from './field-value.js';
 import type { Action, ActionType, Instruction, OxmField } from '../types.js';
 import { formatLearn } from './learn-text.js';
 import { formatSubfield, hex0x } from './action-text-util.js';

@@ -4,9 +4,9 @@
 
 import { OFPP } from '../consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE } from '../action-consts.js';
-import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue } from '../oxm-fields.js';
+import { OFPXMC, fieldByName, nxmCodePoint } from '../oxm-fields.js';
 import type { FieldInfo } from '../oxm-fields.js';
-import { exactCopy, newBytes } from './field-value.js';
+import { exactCopy, newBytes, parseFieldValue } from './field-value.js';
 import type { Action, Instruction } from '../types.js';
 import { parseLearn } from './learn-text.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
