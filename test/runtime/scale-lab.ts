@@ -1,7 +1,7 @@
 // The scale lab: the compute nodes of a synthetic cloud (topology/examples.ts) as userspace OVS bridges, several per
 // ovs-vswitchd instance (each instance in a namespace of its own, as the connect storm has them), each bridge with its
 // node's datapath id, synced by a runtime Controller through the daemon's own NodePipelines (the real pipeline,
-// compiled per datapath on connect). Shared by bench/scale.ts (figures) and test/runtime/scale.test.ts (correctness).
+// compiled per datapath on connect). Shared by bench/scale.ts (figures) and test/runtime/pipeline-scale.test.ts (correctness).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -168,7 +168,7 @@ export class ScaleLab {
    * `sameAs` the socket of an earlier (stopped) controller, which the bridges reconnect to by themselves as they
    * would to a restarted controller. (Removing a bridge's controller makes OVS flush its flows: not a restart.)
    */
-  async controller(extra: Partial<ControllerOptions> = {}, sameAs?: string): Promise<{ ctl: Controller; sock: string }> {
+  async controller(extra: Partial<ControllerOptions> = {}, sameAs?: string): Promise<{ ctl: Controller; sock: string; path: string }> {
     const name = sameAs ?? `ctl-${++this.sockets}.sock`;
     const sock = join(this.opts.baseDir, name);
     const ctl = new Controller({
@@ -181,7 +181,7 @@ export class ScaleLab {
     });
     await ctl.start();
     if (!sameAs) for (const ovs of this.instances) await symlink(sock, join(ovs.dir, name));
-    return { ctl, sock: name };
+    return { ctl, sock: name, path: sock };
   }
 
   /** Points every bridge at `sock` (a name from `controller()`), one ovs-vsctl transaction per instance. */
