@@ -81,7 +81,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ? new Provisioner({
           records,
           revision,
-          removals: storeRemovalLedger(store),
+          removals: storeRemovalLedger(store, (err) => logger.warn({ err }, 'recording a node removal attempt in the store failed; the next attempt records it')),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
@@ -165,11 +165,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
     metrics.setInventory(() => service.inventory());
-    const interrupted = service.recoverInterrupted();
+    const interrupted = await service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
 
     const tokens = new ApiTokens(store);
-    const { token } = tokens.ensureAdmin();
+    const { token } = await tokens.ensureAdmin();
     if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
     if (provisioner) {

@@ -59,7 +59,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   });
   const metrics = createMetrics({ processMetrics: false });
   const tokens = new ApiTokens(store);
-  const { token } = tokens.ensureAdmin();
+  const { token } = await tokens.ensureAdmin();
   if (token === undefined) throw new Error('a new store has no admin token');
   const served = options.wrapService ? options.wrapService(service) : service;
   // As src/daemon/server.ts wires it: /metrics counts what the service holds.

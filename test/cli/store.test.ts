@@ -72,7 +72,7 @@ describe('minicloud store', () => {
 
   it('a backup is 0600 whatever the umask, and holds token hashes, never a token secret', async () => {
     const s = server!;
-    const secrets = [s.tokens.create('backup-viewer', 'viewer').token, s.tokens.create('backup-admin', 'admin').token];
+    const secrets = [(await s.tokens.create('backup-viewer', 'viewer')).token, (await s.tokens.create('backup-admin', 'admin')).token];
     if (s.token !== undefined) secrets.push(s.token);
     const backup = join(dir, 'secret-check.db');
     const umask = process.umask(0o000);
