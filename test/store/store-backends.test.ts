@@ -10,6 +10,7 @@ import { openEtcdStore } from '../../src/topology/etcd-store.js';
 import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
+import { makeHarness, type Harness } from '../api/harness.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 
 type Store = CloudStore & TokenStore;
@@ -202,6 +203,8 @@ describe('store on etcd: member loss and quorum loss', () => {
   it('a member killed changes nothing; without quorum writes fail with StoreUnavailableError and reads still answer', async () => {
     const c = cluster!;
     const store = track(await openEtcdStore({ endpoints: c.endpoints, prefix: `/mc-test-q${prefixes++}/`, requestTimeoutMs: 2000, maxWriteMs: 4000 }));
+    // The API over it (closing the harness closes the store).
+    const h: Harness = await makeHarness({ store });
     await store.write((w) => w.insertNode(node));
     try {
       await c.kill(0);
@@ -213,6 +216,13 @@ describe('store on etcd: member loss and quorum loss', () => {
       await expect(store.write((w) => w.insertSubnet(subnet))).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(Date.now() - started).toBeLessThan(30_000);
       expect(store.read((r) => [r.listNodes().length, r.listSubnets().length, r.revision()])).toEqual([2, 0, 2]);
+      // Through the API: a write is a 503 saying why, a read still answers.
+      const refused = await h.call('POST', '/api/v1/subnets', { name: 'c', cidr: '192.168.20.64/27' });
+      expect(refused.status).toBe(503);
+      expect(refused.json.error.code).toBe('store_unavailable');
+      expect(refused.headers['retry-after']).toBe('5');
+      const nodes = await h.call('GET', '/api/v1/nodes');
+      expect([nodes.status, nodes.json.nodes.length]).toEqual([200, 2]);
     } finally {
       await c.start(0);
       await c.start(1);
@@ -231,5 +241,6 @@ describe('store on etcd: member loss and quorum loss', () => {
       }
     }
     expect(store.read((r) => r.getSubnet('after')?.vni)).toBe(9);
+    await h.close();
   }, 120_000);
 });
