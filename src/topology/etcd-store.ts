@@ -12,7 +12,8 @@
 //
 // API tokens have their own guard key: a last-used time must not bump the cloud's revision.
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
-import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord } from './records.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
+import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
 import {
   StoreConflictError,
   StoreUnavailableError,
@@ -40,8 +41,9 @@ export interface EtcdStoreOptions {
   readonly maxWriteMs?: number;
 }
 
-type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens';
-const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens'];
+// A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
+type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups';
+const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups'];
 const CLOUD_GUARD = 'guard/cloud';
 const TOKEN_GUARD = 'guard/tokens';
 const SCHEMA_KEY = 'schema';
@@ -73,6 +75,21 @@ type Overlay = Record<Kind, Map<string, unknown>>;
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A new store's `default` group (all egress, ingress from its own members) and the id sequences it used, written in
+ * the transaction that creates the layout, as SQLite's migration v4 makes it (not a change of the cloud: no revision).
+ */
+function defaultGroupPuts(ns: Namespace): ReturnType<Namespace['put']>[] {
+  const createdAt = new Date().toISOString();
+  const rules: SecurityRuleRecord[] = defaultGroupRules().map((r, i) => ({ id: i + 1, ...r, createdAt }));
+  const group: SecurityGroupRecord = { id: 1, name: DEFAULT_GROUP, description: 'every VM not given a group: all egress, ingress from members of default', rules, createdAt };
+  return [
+    ns.put(`groups/${DEFAULT_GROUP}`).value(JSON.stringify(group)),
+    ns.put('meta/seq:security-group-id').value('1'),
+    ns.put(`meta/seq:security-rule-id`).value(String(rules.length)),
+  ];
 }
 
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
@@ -126,7 +143,7 @@ export class EtcdStore implements CloudStore, TokenStore {
   async open(): Promise<void> {
     const init = await this.ns
       .if(SCHEMA_KEY, 'Mod', '==', 0)
-      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)))
+      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)), ...defaultGroupPuts(this.ns))
       .else(this.ns.get(SCHEMA_KEY))
       .commit();
     if (!init.succeeded) {
@@ -353,7 +370,9 @@ export class EtcdStore implements CloudStore, TokenStore {
             (filter.gateway === undefined || v.gateway === filter.gateway),
         ),
       getVm: (name) => get<VmRecord>('vms', name),
-      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms() }),
+      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms(), securityGroups: reader.listSecurityGroups() }),
+      listSecurityGroups: () => list<SecurityGroupRecord>('groups'),
+      getSecurityGroup: (name) => get<SecurityGroupRecord>('groups', name),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
       getMeta: (key) => get<string>('meta', key),
       listNodeRemovals: () => list<NodeRemovalRecord>('removals'),
@@ -381,6 +400,17 @@ export class EtcdStore implements CloudStore, TokenStore {
     const mustExist = (kind: Kind, name: string, what: string): void => {
       if (this.get(tables, overlay, kind, name) === undefined) throw new StoreConstraintError(`FOREIGN KEY constraint failed: ${what} '${name}' does not exist`);
     };
+    const nextSequence = (name: string): number => {
+      const next = Number(r.getMeta(`seq:${name}`) ?? 0) + 1;
+      set('meta', `seq:${name}`, String(next));
+      return next;
+    };
+    /** A VM's groups as SQLite lists them: by name, `default` when none. */
+    const memberships = (groups: readonly string[]): string[] => {
+      const list = groups.length > 0 ? [...new Set(groups)].sort(byCodePoint) : [DEFAULT_GROUP];
+      for (const g of list) mustExist('groups', g, 'security group');
+      return list;
+    };
     return {
       ...r,
       insertNode: (n) => {
@@ -407,7 +437,7 @@ export class EtcdStore implements CloudStore, TokenStore {
         mustExist('nodes', v.gateway, 'gateway');
         unique('vms', v, ['mac', 'port'], v.name);
         if (r.listVms({ subnet: v.subnet }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in ${v.subnet})`);
-        set('vms', v.name, v);
+        set('vms', v.name, { ...v, securityGroups: memberships(v.securityGroups ?? []) });
       },
       setVmState: (name, state, error) => {
         const vm = r.getVm(name);
@@ -419,10 +449,52 @@ export class EtcdStore implements CloudStore, TokenStore {
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
       deleteNodeRemoval: (name) => del('removals', name),
-      nextSequence: (name) => {
-        const next = Number(r.getMeta(`seq:${name}`) ?? 0) + 1;
-        set('meta', `seq:${name}`, String(next));
-        return next;
+      nextSequence,
+      insertSecurityGroup: (g) => {
+        if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
+        const id = nextSequence('security-group-id');
+        if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
+        const record: SecurityGroupRecord = { id, name: g.name, description: g.description, rules: [], createdAt: g.createdAt };
+        set('groups', g.name, record);
+        return id;
+      },
+      deleteSecurityGroup: (name) => {
+        if (r.listVms().some((v) => (v.securityGroups ?? []).includes(name))) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${name}' has VMs`);
+        const others = r.listSecurityGroups().filter((g) => g.name !== name);
+        if (others.some((g) => g.rules.some((rule) => rule.remoteGroup === name))) {
+          throw new StoreConstraintError(`FOREIGN KEY constraint failed: a rule of another group names security group '${name}'`);
+        }
+        return del('groups', name);
+      },
+      insertSecurityRule: (group, rule, createdAt) => {
+        const g = r.getSecurityGroup(group);
+        if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group}' does not exist`);
+        if (rule.remoteGroup !== undefined && rule.remoteGroup !== group) mustExist('groups', rule.remoteGroup, 'security group');
+        const id = nextSequence('security-rule-id');
+        if (id > MAX_RULE_ID) throw new StoreConstraintError(`CHECK constraint failed: security rule ids are used up (${MAX_RULE_ID})`);
+        const record: SecurityRuleRecord = {
+          id,
+          direction: rule.direction,
+          protocol: rule.protocol,
+          ...(rule.portMin !== undefined && { portMin: rule.portMin }),
+          ...(rule.portMax !== undefined && { portMax: rule.portMax }),
+          ...(rule.remoteCidr !== undefined && { remoteCidr: rule.remoteCidr }),
+          ...(rule.remoteGroup !== undefined && { remoteGroup: rule.remoteGroup }),
+          createdAt,
+        };
+        set('groups', group, { ...g, rules: [...g.rules, record] });
+        return id;
+      },
+      deleteSecurityRule: (group, id) => {
+        const g = r.getSecurityGroup(group);
+        if (!g || !g.rules.some((rule) => rule.id === id)) return false;
+        set('groups', group, { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
+        return true;
+      },
+      setVmSecurityGroups: (vm, groups) => {
+        const v = r.getVm(vm);
+        if (!v) return;
+        set('vms', vm, { ...v, securityGroups: memberships(groups) });
       },
     };
   }

@@ -7,7 +7,8 @@
 // function must do no I/O and have no effect outside the writer it is given, and may run more than once.
 // `read` answers from what this process has (SQLite's file, etcd's snapshot) and so stays synchronous; `write`
 // is a Promise because a distributed commit is a network round trip.
-import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import type { SecurityRuleSpec } from './security-groups.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
 export interface StoreReader {
   listNodes(): NodeRecord[];
@@ -25,6 +26,9 @@ export interface StoreReader {
   /** Pending node removals, by node name. */
   listNodeRemovals(): NodeRemovalRecord[];
   getNodeRemoval(name: string): NodeRemovalRecord | undefined;
+  /** Every security group with its rules, in name order. */
+  listSecurityGroups(): SecurityGroupRecord[];
+  getSecurityGroup(name: string): SecurityGroupRecord | undefined;
 }
 
 export interface StoreWriter extends StoreReader {
@@ -42,6 +46,15 @@ export interface StoreWriter extends StoreReader {
   deleteNodeRemoval(name: string): boolean;
   /** 1, 2, 3... per name, never reused (e.g. VM port names). */
   nextSequence(name: string): number;
+  /** Inserts a group (no rules); returns its id (never reused). */
+  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string }): number;
+  /** Refused (throws) while a VM is a member or another group's rule names it. */
+  deleteSecurityGroup(name: string): boolean;
+  /** Returns the rule's id (unique among all groups, never reused). */
+  insertSecurityRule(group: string, rule: SecurityRuleSpec, createdAt: string): number;
+  deleteSecurityRule(group: string, id: number): boolean;
+  /** Replaces a VM's memberships. */
+  setVmSecurityGroups(vm: string, groups: readonly string[]): void;
 }
 
 export interface CloudStore {

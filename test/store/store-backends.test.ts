@@ -87,14 +87,14 @@ describe.each(backends)('store on %s', (_name, backend) => {
       w.insertVm(vm);
     });
     expect(store.read((r) => r.revision())).toBe(1);
-    expect(store.read((r) => r.getVm('web-1'))).toEqual(vm);
+    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, securityGroups: ['default'] });
     expect(store.read((r) => r.getNode('gw-1'))).toEqual(gw);
     expect(store.read((r) => r.listNodes().map((n) => n.name))).toEqual(['gw-1', 'host-1']);
     expect(store.read((r) => [r.listVms({ node: 'host-1' }).length, r.listVms({ subnet: 'a' }).length, r.listVms({ gateway: 'gw-1' }).length, r.listVms({ node: 'gw-1' }).length])).toEqual([1, 1, 1, 0]);
     await store.write((w) => w.setVmState('web-1', 'error', 'boom'));
     expect(store.read((r) => r.getVm('web-1'))).toMatchObject({ state: 'error', error: 'boom' });
     await store.write((w) => w.setVmState('web-1', 'running'));
-    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, state: 'running' });
+    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, state: 'running', securityGroups: ['default'] });
     expect(await store.write((w) => [w.deleteVm('web-1'), w.deleteVm('web-1')])).toEqual([true, false]);
     expect(store.read((r) => [r.listVms(), r.revision()])).toEqual([[], 4]);
     await store.write((w) => w.setMeta('k', 'v'));
@@ -138,6 +138,41 @@ describe.each(backends)('store on %s', (_name, backend) => {
     for (let i = 0; i < 3; i++) got.push(await store.write((w) => w.nextSequence('vm-port')));
     expect(got).toEqual([1, 2, 3]);
     expect(await store.write((w) => w.nextSequence('other'))).toBe(1);
+  });
+
+  it('security groups: default at start, ids never reused, referenced groups kept, memberships', async () => {
+    const store = await backend().open();
+    const start = store.read((r) => [r.listSecurityGroups().map((g) => [g.name, g.rules.map((x) => [x.direction, x.remoteCidr ?? x.remoteGroup])]), r.revision()]);
+    expect(start).toEqual([[['default', [['egress', '0.0.0.0/0'], ['ingress', 'default']]]], 0]);
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+    });
+    const web = await store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
+    const db = await store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
+    expect(db).toBe(web + 1);
+    const r1 = await store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
+    await store.write((w) => {
+      w.insertVm({ ...vm, name: 'web-1', securityGroups: ['web'] });
+      w.insertVm({ ...vm, name: 'db-1', ip: '192.168.20.3', mac: '02:00:c0:a8:14:03', port: 'mcvm2', securityGroups: ['web', 'db'] });
+    });
+    expect(store.read((r) => r.listVms().map((v) => [v.name, v.securityGroups]))).toEqual([
+      ['db-1', ['db', 'web']],
+      ['web-1', ['web']],
+    ]);
+    await expect(store.write((w) => w.deleteSecurityGroup('web'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'x', ip: '192.168.20.4', mac: '02:00:c0:a8:14:04', port: 'mcvm3', securityGroups: ['nope'] }))).rejects.toThrow(
+      /FOREIGN KEY/,
+    );
+    await store.write((w) => w.setVmSecurityGroups('db-1', []));
+    expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['default']);
+    await store.write((w) => w.deleteVm('web-1'));
+    expect(await store.write((w) => [w.deleteSecurityRule('db', r1), w.deleteSecurityRule('db', r1)])).toEqual([true, false]);
+    expect(await store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
+    const r2 = await store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
+    expect(r2).toBeGreaterThan(r1);
+    expect(store.read((r) => r.records().securityGroups?.map((g) => g.name))).toEqual(['db', 'default']);
   });
 
   it('keeps pending node removals, one per node name', async () => {
@@ -185,7 +220,7 @@ describe.each(backends)('store on %s', (_name, backend) => {
     for (const s of [one, two]) {
       await until(() => s.read((r) => r.listVms().length) === 200);
       const stored = new Map(s.read((r) => r.listVms()).map((v) => [v.name, v]));
-      for (const v of made) expect(stored.get(v.name)).toEqual(v);
+      for (const v of made) expect(stored.get(v.name)).toEqual({ ...v, securityGroups: ['default'] });
     }
   }, 120_000);
 });

@@ -45,8 +45,11 @@ describe('SqliteStore', () => {
     const records = store.read((r) => r.records());
     expect(records.nodes).toEqual([gw, node]);
     expect(records.subnets).toEqual([subnet]);
-    expect(records.vms).toEqual([vm]);
-    expect(toCloud(records).vms).toEqual([{ name: 'web-1', subnet: 'a', node: 'host-1', gateway: 'gw-1', ip: '192.168.20.2', mac: '02:00:c0:a8:14:02', port: 'mcvm1' }]);
+    // A VM not given a security group is in `default`.
+    expect(records.vms).toEqual([{ ...vm, securityGroups: ['default'] }]);
+    expect(toCloud(records).vms).toEqual([
+      { name: 'web-1', subnet: 'a', node: 'host-1', gateway: 'gw-1', ip: '192.168.20.2', mac: '02:00:c0:a8:14:02', port: 'mcvm1', securityGroups: ['default'] },
+    ]);
     await store.write((w) => w.setVmState('web-1', 'deleting'));
     expect(toCloud(store.read((r) => r.records())).vms).toEqual([]);
     store.close();
