@@ -63,7 +63,7 @@ export class SecurityGroups {
   }
 
   async create(input: { readonly name: string; readonly description?: string }, ctx: OpContext = {}): Promise<Mutation<SecurityGroupView>> {
-    const group = this.deps.store.write((w) => {
+    const group = await this.deps.store.write((w) => {
       const bad = nameProblem(SECURITY_GROUP_NAME, input.name);
       if (bad) throw new Invalid('name', bad);
       const description = input.description ?? '';
@@ -82,7 +82,7 @@ export class SecurityGroups {
   }
 
   async delete(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
-    this.deps.store.write((w) => {
+    await this.deps.store.write((w) => {
       mustGetGroup(w, name);
       if (name === DEFAULT_GROUP) throw new Conflict('name', `'${DEFAULT_GROUP}' is the group of every VM not given one: it cannot be deleted`);
       const members = membersByGroup(w).get(name) ?? [];
@@ -96,7 +96,7 @@ export class SecurityGroups {
   }
 
   async addRule(group: string, spec: SecurityRuleSpec, ctx: OpContext = {}): Promise<Mutation<SecurityRuleRecord>> {
-    const rule = this.deps.store.write((w) => {
+    const rule = await this.deps.store.write((w) => {
       const g = mustGetGroup(w, group);
       const problems = ruleProblems(spec, new Set(w.listSecurityGroups().map((x) => x.name)));
       if (problems.length) throw new Invalid(ruleField(problems[0]!), problems.join('; '));
@@ -113,7 +113,7 @@ export class SecurityGroups {
   }
 
   async deleteRule(group: string, id: number, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
-    this.deps.store.write((w) => {
+    await this.deps.store.write((w) => {
       mustGetGroup(w, group);
       if (!w.deleteSecurityRule(group, id)) throw new NotFound('rule', `${id} in security group '${group}'`);
     });
@@ -123,7 +123,7 @@ export class SecurityGroups {
 
   /** Replaces a VM's groups (none = default). */
   async setVmGroups(vm: string, groups: readonly string[], ctx: OpContext = {}): Promise<Mutation<readonly string[]>> {
-    const now = this.deps.store.write((w) => {
+    const now = await this.deps.store.write((w) => {
       if (!w.getVm(vm)) throw new NotFound('vm', vm);
       const checked = vmGroups(w, groups);
       w.setVmSecurityGroups(vm, checked);

@@ -68,7 +68,7 @@ export class CloudService {
    * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
    * have it); deleting it again cleans up. Returns the names it marked.
    */
-  recoverInterrupted(): string[] {
+  recoverInterrupted(): Promise<string[]> {
     return this.vms.recoverInterrupted();
   }
 

@@ -435,7 +435,8 @@ export class SqliteStore implements CloudStore, TokenStore {
     return this.db.transaction(() => fn(this.reader))();
   }
 
-  write<T>(fn: (w: StoreWriter) => T): T {
+  // async: the transaction still runs at the call, synchronously; a throw becomes the rejection.
+  async write<T>(fn: (w: StoreWriter) => T): Promise<T> {
     return this.db
       .transaction(() => {
         const result = fn(this.writer);
@@ -449,7 +450,7 @@ export class SqliteStore implements CloudStore, TokenStore {
     return this.db.transaction(() => fn(this.tokenWriter))();
   }
 
-  writeTokens<T>(fn: (w: TokenWriter) => T): T {
+  async writeTokens<T>(fn: (w: TokenWriter) => T): Promise<T> {
     return this.db.transaction(() => fn(this.tokenWriter)).immediate();
   }
 

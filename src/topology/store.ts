@@ -2,9 +2,11 @@
 //
 // `read` and `write` take synchronous functions on purpose. Allocation (IPAM, MACs, VNIs, placement) reads what is
 // taken and writes the new record in the same `write`, so two concurrent requests can never get the same address.
-// SQLite runs the function inside one IMMEDIATE transaction. A distributed store can keep this interface by
-// running the function against a local snapshot and committing with compare-and-swap, re-running it on conflict:
-// so the function must do no I/O and have no effect outside the writer it is given.
+// SQLite runs the function inside one IMMEDIATE transaction. etcd (etcd-store.ts) runs it against its local,
+// watch-fed snapshot and commits with a compare-and-swap on the cloud's revision, re-running it on conflict: so the
+// function must do no I/O and have no effect outside the writer it is given, and may run more than once.
+// `read` answers from what this process has (SQLite's file, etcd's snapshot) and so stays synchronous; `write`
+// is a Promise because a distributed commit is a network round trip.
 import type { SecurityRuleSpec } from './security-groups.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
@@ -57,8 +59,11 @@ export interface StoreWriter extends StoreReader {
 
 export interface CloudStore {
   read<T>(fn: (r: StoreReader) => T): T;
-  /** All of fn's writes or none: a throw (or a crash) leaves the store as it was. */
-  write<T>(fn: (w: StoreWriter) => T): T;
+  /**
+   * All of fn's writes or none: a throw (or a crash) leaves the store as it was. Once it resolves, `read` sees the
+   * write. Rejects with `StoreUnavailableError` when the store cannot commit (etcd without quorum).
+   */
+  write<T>(fn: (w: StoreWriter) => T): Promise<T>;
   close(): void;
 }
 
@@ -96,5 +101,13 @@ export interface TokenWriter extends TokenReader {
 export interface TokenStore {
   readTokens<T>(fn: (r: TokenReader) => T): T;
   /** One transaction, like `CloudStore.write`. */
-  writeTokens<T>(fn: (w: TokenWriter) => T): T;
+  writeTokens<T>(fn: (w: TokenWriter) => T): Promise<T>;
 }
+
+/** The store cannot commit now (etcd has lost its quorum or cannot be reached); reads still answer. The API says 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** A write kept conflicting with other writers past its retry bound (count or time). The API says 503 too. */
+export class StoreConflictError extends StoreUnavailableError {}

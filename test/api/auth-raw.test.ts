@@ -155,7 +155,7 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
   }, 240_000);
 
   it('a viewer token reaches no write handler and no token route, whatever the spelling or method', async () => {
-    const viewer = h.tokens.create('raw-viewer', 'viewer').token;
+    const viewer = (await h.tokens.create('raw-viewer', 'viewer')).token;
     const before = snapshot();
     const isAdminOnly = (r: Route): boolean => !['GET', 'HEAD'].includes(r.method) || r.url.startsWith('/api/v1/tokens');
     type Job = { method: string; target: string; route: Route };
@@ -172,7 +172,7 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
     expect(calls).toEqual([]);
     expect(statuses.filter((st) => st === 403).length).toBeGreaterThan(jobs.length / 10);
     expect(snapshot()).toBe(before);
-    h.tokens.revoke('raw-viewer');
+    await h.tokens.revoke('raw-viewer');
   }, 120_000);
 
   it('the router does decode those spellings: with the token, encoded and absolute-form targets reach the handler', async () => {

@@ -110,7 +110,7 @@ describe('minicloud CLI', () => {
   it('node list shows removed nodes whose undo on the node is still pending', async () => {
     const node = { name: 'gw-old', roles: ['gateway'] as const, underlayIp: '10.0.0.99', sshTarget: 'root@10.0.0.99', cpus: 0, memoryMiB: 0, createdAt: '2026-01-01T00:00:00.000Z' };
     const at = '2026-01-02T00:00:00.000Z';
-    h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 2, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
+    await h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 2, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
     try {
       const out = (await cli('node', 'list')).out.split('\n');
       const at2 = out.indexOf('removed, undo on the node pending (retried):');
@@ -119,7 +119,7 @@ describe('minicloud CLI', () => {
       expect(out[at2 + 2]).toMatch(/^gw-old\s+10\.0\.0\.99\s+root@10\.0\.0\.99\s+2\s+2026-01-02T00:00:00\.000Z\s+connect ECONNREFUSED$/);
       expect(JSON.parse((await cli('--json', 'node', 'list')).out).removals).toEqual([expect.objectContaining({ name: 'gw-old', attempts: 2 })]);
     } finally {
-      h.store.write((w) => w.deleteNodeRemoval('gw-old'));
+      await h.store.write((w) => w.deleteNodeRemoval('gw-old'));
     }
   });
 

@@ -107,18 +107,18 @@ describe('security groups in the store', () => {
     store.close();
   });
 
-  it('groups, rules and memberships: ids never reused, referenced groups kept, memberships go with the VM', () => {
+  it('groups, rules and memberships: ids never reused, referenced groups kept, memberships go with the VM', async () => {
     const store = openSqliteStore(join(dir, 'sg.db'));
-    store.write((w) => {
+    await store.write((w) => {
       w.insertNode(node);
       w.insertNode(gw);
       w.insertSubnet(subnet);
     });
-    const web = store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
-    const db = store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
+    const web = await store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
+    const db = await store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
     expect(db).toBe(web + 1);
-    const r1 = store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
-    store.write((w) => {
+    const r1 = await store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
+    await store.write((w) => {
       w.insertVm(vm('web-1', 1, ['web']));
       w.insertVm(vm('db-1', 2, ['db', 'web']));
       w.insertVm(vm('other', 3));
@@ -129,19 +129,19 @@ describe('security groups in the store', () => {
       ['web-1', ['web']],
     ]);
     // A group a rule or a VM refers to stays.
-    expect(() => store.write((w) => w.deleteSecurityGroup('web'))).toThrow(/FOREIGN KEY/);
-    store.write((w) => w.setVmSecurityGroups('db-1', ['db']));
+    await expect(store.write((w) => w.deleteSecurityGroup('web'))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.setVmSecurityGroups('db-1', ['db']));
     expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['db']);
-    store.write((w) => w.setVmSecurityGroups('db-1', []));
+    await store.write((w) => w.setVmSecurityGroups('db-1', []));
     expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['default']);
-    store.write((w) => w.deleteVm('web-1'));
-    expect(store.write((w) => w.deleteSecurityRule('db', r1))).toBe(true);
-    expect(store.write((w) => w.deleteSecurityRule('db', r1))).toBe(false);
-    expect(store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
-    const r2 = store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
+    await store.write((w) => w.deleteVm('web-1'));
+    expect(await store.write((w) => w.deleteSecurityRule('db', r1))).toBe(true);
+    expect(await store.write((w) => w.deleteSecurityRule('db', r1))).toBe(false);
+    expect(await store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
+    const r2 = await store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
     expect(r2).toBeGreaterThan(r1);
     // A bad rule never reaches the table.
-    expect(() => store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', portMin: 9, portMax: 1, remoteCidr: '0.0.0.0/0' }, 't'))).toThrow(
+    await expect(store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', portMin: 9, portMax: 1, remoteCidr: '0.0.0.0/0' }, 't'))).rejects.toThrow(
       /CHECK/,
     );
     expect(store.integrityCheck()).toEqual([]);

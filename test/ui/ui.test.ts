@@ -420,7 +420,7 @@ describe('the web UI in Chromium against a lab', () => {
   });
 
   it('a viewer token shows everything but the controls that write; a write still says it needs an admin token', async () => {
-    const viewer = server!.tokens.create('ui-viewer', 'viewer').token;
+    const viewer = (await server!.tokens.create('ui-viewer', 'viewer')).token;
     const ctx = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
     try {
       const p = await ctx.newPage();
@@ -441,7 +441,7 @@ describe('the web UI in Chromium against a lab', () => {
       expect(await p.isHidden('#sign-in')).toBe(true);
     } finally {
       await ctx.close();
-      server!.tokens.revoke('ui-viewer');
+      await server!.tokens.revoke('ui-viewer');
     }
   });
 
