@@ -98,6 +98,25 @@ export interface GroupPlan {
   readonly unchanged: number;
 }
 
+/** The flow-mods a plan sends (deletes, modifies, replaces and adds). */
+export const flowModCount = (p: FlowPlan): number => p.deletes.length + p.modifies.length + p.replaces.length + p.adds.length;
+
+/** How a switch reports `f` in a flow-stats reply once it is installed under `own` (counters and durations 0). */
+export const asInstalledStats = (f: DesiredFlow, own: Ownership): FlowStats => ({
+  tableId: f.tableId,
+  durationSec: 0,
+  durationNsec: 0,
+  priority: f.priority,
+  idleTimeout: f.idleTimeout ?? 0,
+  hardTimeout: f.hardTimeout ?? 0,
+  flags: f.flags ?? 0,
+  cookie: cookieOf(f, own),
+  packetCount: 0n,
+  byteCount: 0n,
+  match: f.match,
+  instructions: f.instructions,
+});
+
 const ZERO = 0n;
 
 /** Installed flows from decoded flow stats (the sync itself reads raw replies: see addFlowStatsPart). */
