@@ -76,6 +76,7 @@ export const PATH_MTU_OUTCOMES = [
   'not_answerable', // no ICMP error allowed (a later fragment, an ICMP error, a multicast destination...): dropped
   'not_from_vm', // from a port that is no VM of this node (e.g. a gateway's kernel with the wrong MTU): dropped
   'malformed', // not a well-formed IPv4 frame: dropped
+  'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
 ] as const;
 export type PathMtuOutcome = (typeof PATH_MTU_OUTCOMES)[number];
 
