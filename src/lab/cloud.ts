@@ -32,6 +32,8 @@ export interface LabCloudOptions {
    * `busybox` too (the image name the docs and the demo use).
    */
   readonly lxdComputes?: readonly string[];
+  /** `network.dhcp`: who answers VMs' DHCP (default: the controller). */
+  readonly dhcp?: Config['network']['dhcp'];
   /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
   readonly ssh?: Config['vms']['ssh'];
 }
@@ -212,6 +214,7 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
       maxBackoffMs: 1000,
     },
     log: { level: 'warn' },
+    ...(opts.dhcp !== undefined && { network: { dhcp: opts.dhcp } }),
   });
 }
 

@@ -66,7 +66,8 @@ async function metricSum(name: string): Promise<number> {
 
 beforeAll(async () => {
   const t0 = Date.now();
-  cloud = await LabCloud.start({ prefix: P });
+  // Scenario 6 leases through the DHCP node; test/lab/dhcp.test.ts leases through the controller.
+  cloud = await LabCloud.start({ prefix: P, dhcp: 'node' });
   const t1 = Date.now();
   for (const name of ['front', 'back']) expect((await cloud.api('POST', '/api/v1/subnets', { name })).status).toBe(201);
   for (const vm of VMS) {
