@@ -8,6 +8,7 @@ import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTI
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
 import { DHCP_MODES, type DhcpMode } from '../pipeline/dhcp-punt.js';
+import { BROADCAST_MODES, type BroadcastMode } from '../pipeline/head-end.js';
 import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
@@ -166,6 +167,8 @@ export const ConfigSchema = Type.Object(
           underlayMtuByNode: Type.Optional(Type.Record(Type.String({ minLength: 1 }), UnderlayMtu)),
           /** Who answers VMs' DHCP: the controller itself (default), or the DHCP node's dnsmasq. */
           dhcp: Type.Optional(Type.Union(DHCP_MODES.map((m) => Type.Literal(m)))),
+          /** Who replicates a subnet's broadcast to the other nodes: the sending node (default) or the switch node. */
+          broadcast: Type.Optional(Type.Union(BROADCAST_MODES.map((m) => Type.Literal(m)))),
           /** Lease length the controller gives, seconds (T1 is half of it, T2 7/8). */
           dhcpLeaseSeconds: Type.Optional(Type.Integer({ minimum: 120, maximum: 31_536_000 })),
           /** DNS servers the controller's DHCP announces (option 6); none by default. */
@@ -231,6 +234,7 @@ export interface Config {
     readonly underlayMtu: number;
     readonly underlayMtuByNode: Readonly<Record<string, number>>;
     readonly dhcp: DhcpMode;
+    readonly broadcast: BroadcastMode;
     readonly dhcpLeaseSeconds: number;
     readonly dns: readonly string[];
   };
@@ -261,6 +265,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   provisioningStateDir: '/var/lib/minicloud',
   dhcp: 'controller',
+  broadcast: 'head-end',
   /** 12 hours, as the DHCP node's dnsmasq: a VM renews after 6 h, so a controller may be away for hours unnoticed. */
   dhcpLeaseSeconds: 43_200,
 } as const;
@@ -302,6 +307,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
   ['MINICLOUD_NETWORK_UNDERLAY_MTU', ['network', 'underlayMtu'], 'int'],
   ['MINICLOUD_NETWORK_DHCP', ['network', 'dhcp'], 'string'],
+  ['MINICLOUD_NETWORK_BROADCAST', ['network', 'broadcast'], 'string'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
@@ -438,6 +444,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU,
       underlayMtuByNode: f.network?.underlayMtuByNode ?? {},
       dhcp: f.network?.dhcp ?? DEFAULTS.dhcp,
+      broadcast: f.network?.broadcast ?? DEFAULTS.broadcast,
       dhcpLeaseSeconds: f.network?.dhcpLeaseSeconds ?? DEFAULTS.dhcpLeaseSeconds,
       dns: f.network?.dns ?? [],
     },

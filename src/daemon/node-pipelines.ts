@@ -18,6 +18,7 @@ import { OFPP, type FlowMod } from '../openflow/index.js';
 import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';
 import { DHCP_METER_MOD, type DhcpMode } from '../pipeline/dhcp-punt.js';
+import type { BroadcastMode } from '../pipeline/head-end.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
 import { formatDpid, type Datapath, type DesiredState } from '../runtime/index.js';
@@ -63,6 +64,8 @@ export interface PipelinesOptions {
   readonly mtu?: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
   /** Who answers VMs' DHCP (`network.dhcp`; default 'controller'). */
   readonly dhcp?: DhcpMode;
+  /** Who replicates broadcast (`network.broadcast`; default 'head-end'). */
+  readonly broadcast?: BroadcastMode;
 }
 
 const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
@@ -170,7 +173,7 @@ export class NodePipelines {
       const index = indexCloud(cloud);
       const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
       const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
-      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu, dhcp: this.opts.dhcp ?? 'controller' }) };
+      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu, dhcp: this.opts.dhcp ?? 'controller', broadcast: this.opts.broadcast ?? 'head-end' }) };
     }
     return this.compiled;
   }

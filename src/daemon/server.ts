@@ -106,6 +106,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       log: networkLog,
       mtu: config.network,
       dhcp: config.network.dhcp,
+      broadcast: config.network.broadcast,
     });
     const controller = new Controller({
       listen: config.openflow.listen,

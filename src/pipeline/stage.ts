@@ -7,6 +7,7 @@ import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
 import type { DhcpMode } from './dhcp-punt.js';
+import type { BroadcastMode } from './head-end.js';
 import { DEFAULT_OVERLAY_MTU } from './mtu.js';
 
 /** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */
@@ -39,12 +40,15 @@ export class CompileContext {
    * the option, a cloud keeps the seed's DHCP node ('node'), which the reference pipeline documents.
    */
   readonly dhcp: DhcpMode;
+  /** Who replicates broadcast (head-end.ts); as with `dhcp`, the daemon's default is 'head-end', the seed's 'switch-node'. */
+  readonly broadcast: BroadcastMode;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode } = {},
+    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode } = {},
   ) {
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
     this.dhcp = options.dhcp ?? 'node';
+    this.broadcast = options.broadcast ?? 'switch-node';
   }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */

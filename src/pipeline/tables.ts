@@ -67,7 +67,8 @@ export const TABLES: readonly TableDecl[] = [
     id: TABLE.FLOOD,
     name: 'flood',
     purpose:
-      'Compute/DHCP nodes: send the subnet broadcast to the switch node (vxlan-sw). Switch node: replicate to every other host that has VMs of ' +
+      'Head-end (default): the sending node replicates the subnet broadcast to each other node hosting the subnet, one vxlan-int output each. ' +
+      'With broadcast: switch-node, compute/DHCP nodes send it to the switch node (vxlan-sw), which replicates to every other host that has VMs of ' +
       'the packet\'s tun_id, never back to the sender\'s host.',
     next: [],
     miss: 'drop',
@@ -145,6 +146,8 @@ export const PRIORITY = {
   [TABLE.FLOOD]: {
     /** Switch node: (source host port, tun_id) -> every other member host of that subnet (seed: 60/10). */
     SWITCH_REPLICATE: 10,
+    /** Head-end (network.broadcast: head-end): tun_id -> one tunnel output per other node hosting that subnet. */
+    HEAD_END: 5,
     /** Compute/DHCP node: to the switch (seed: 60/0, without the clone). */
     TO_SWITCH: 0,
     MISS: 0,

@@ -35,7 +35,7 @@ describe('controller config', () => {
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
       metrics: { auth: false },
-      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', dhcpLeaseSeconds: 43200, dns: [] },
+      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
   });
 
@@ -82,6 +82,8 @@ describe('controller config', () => {
     expect(resolveConfig({ network: { dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] } }).network).toMatchObject({ dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] });
     expect(resolveConfig({}, { MINICLOUD_NETWORK_DHCP: 'node' }).network.dhcp).toBe('node');
     expect(() => resolveConfig({ network: { dhcp: 'switch' } })).toThrow(/network\.dhcp/);
+    expect(resolveConfig({ network: { broadcast: 'switch-node' } }).network.broadcast).toBe('switch-node');
+    expect(() => resolveConfig({ network: { broadcast: 'flood' } })).toThrow(/network\.broadcast/);
     expect(() => resolveConfig({ network: { dhcpLeaseSeconds: 30 } })).toThrow(/network\.dhcpLeaseSeconds/);
     expect(() => resolveConfig({ network: { dns: ['10.0.0.256'] } })).toThrow(/network\.dns/);
   });

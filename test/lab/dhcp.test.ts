@@ -1,8 +1,9 @@
-// Issue 18, DHCP without a DHCP node, on real packets in the lab of docs/lab.md (prefix `mcdh`): a cloud of one gateway,
-// two computes and a switch, no DHCP node, `network.dhcp: controller` (the default). busybox udhcpc in a VM's namespace
+// Issue 18, DHCP without a DHCP node and broadcast without a switch node, on real packets in the lab of docs/lab.md
+// (prefix `mcdh`): a cloud of one gateway, two computes and a switch, no DHCP node, `network.dhcp: controller` (the default). busybox udhcpc in a VM's namespace
 // leases through the controller (punt row on its own node, PACKET_OUT back) with the right options, renews by unicast
 // (table 10), and a malformed DHCP frame sent from the VM's namespace on a raw socket is dropped and counted while
-// everything goes on working. Each scenario prints what it measured.
+// everything goes on working; broadcast is replicated by the sending node (head-end) to every VM of the subnet and no
+// other, with the switch node up or down. Each scenario prints what it measured.
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,12 +13,15 @@ import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { waitFor } from '../helpers/wait.js';
+import { capture } from './traffic.js';
 
 const P = 'mcdh';
 const NODES = standardNodes(P, 2).filter((n) => !n.roles.includes('dhcp') && n.name !== `${P}-gw2`);
 const VMS = [
   { name: 'a1', subnet: 'front', node: `${P}-c1`, gateway: `${P}-gw1` },
   { name: 'a2', subnet: 'front', node: `${P}-c2`, gateway: `${P}-gw1` },
+  { name: 'a3', subnet: 'front', node: `${P}-c1`, gateway: `${P}-gw1` },
+  { name: 'b1', subnet: 'back', node: `${P}-c2`, gateway: `${P}-gw1` },
 ] as const;
 const OVERLAY_MTU = 1450;
 
@@ -27,6 +31,8 @@ const vmNs = (vm: string): string => `${P}v-${vm}`;
 let script: string;
 let mask: string;
 let gatewayIp: string;
+/** An address of `front` that no VM has: ARP for it is not answered by the pipeline, so it is flooded. */
+let unused: string;
 
 /** Sum of a counter family in the controller's /metrics, over series whose labels contain every `labels` part. */
 async function metricSum(name: string, ...labels: string[]): Promise<number> {
@@ -51,11 +57,14 @@ async function lease(vm: string): Promise<{ env: Record<string, string>; ms: num
 beforeAll(async () => {
   const t0 = Date.now();
   cloud = await LabCloud.start({ prefix: P, nodes: NODES });
+  expect((await cloud.api('POST', '/api/v1/subnets', { name: 'back' })).status).toBe(201);
   const subnet = await cloud.api<{ subnet: { cidr: string; gatewayIp: string } }>('POST', '/api/v1/subnets', { name: 'front' });
   expect(subnet.status).toBe(201);
   const bits = Number(subnet.json.subnet.cidr.split('/')[1]);
   const m = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
   gatewayIp = subnet.json.subnet.gatewayIp;
+  const base = subnet.json.subnet.cidr.split('/')[0]!.split('.').map(Number);
+  unused = [...base.slice(0, 3), base[3]! + 29].join('.');
   mask = [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
   for (const vm of VMS) {
     const res = await cloud.api<{ vm: VmView }>('POST', '/api/v1/vms', { ...vm, flavor: 'tiny', image: 'busybox' });
@@ -141,5 +150,30 @@ describe('DHCP answered by the controller (issue 18)', () => {
     const after = await lease('a1');
     expect(after.env.ip).toBe(a1.ip);
     expect((await cloud.api('GET', '/api/v1/vms')).status).toBe(200);
+  });
+
+  it('4: head-end broadcast: ARP from a1 reaches every other VM of its subnet, on both nodes, and no other; the switch node down changes nothing', async () => {
+    /** a1 broadcasts one ARP request for `unused`; which VMs' eth0 received it (inbound only). */
+    const flood = async (): Promise<Record<string, number>> => {
+      const caps = await Promise.all(VMS.map(async (v) => [v.name, await capture(vmNs(v.name), 'eth0', 'arp', ['-Q', 'in'], 30_000)] as const));
+      const t0 = Date.now();
+      await run('sh', ['-c', `busybox arping -c 2 -w 2 -I eth0 ${unused} || true`], { netns: vmNs('a1'), timeoutMs: 10_000 });
+      const seen: Record<string, number> = {};
+      for (const [name, c] of caps) seen[name] = (await c.stop()).filter((l) => l.includes(`who-has ${unused}`) || l.includes(`Request who-has ${unused}`)).length;
+      console.log(`  broadcast from a1 (arping ${unused}, 2 requests) seen by ${JSON.stringify(seen)} within ${Date.now() - t0} ms`);
+      return seen;
+    };
+    const before = await flood();
+    expect(before).toEqual({ a1: 0, a2: 2, a3: 2, b1: 0 });
+    // The switch node's ovs-vswitchd killed: nothing of broadcast goes through it any more.
+    await cloud.lab.ovs.get(`${P}-sw`)!.killVswitchd();
+    try {
+      const after = await flood();
+      console.log(`scenario 4: head-end broadcast ${JSON.stringify(before)}; with the switch node's vswitchd killed ${JSON.stringify(after)}`);
+      expect(after).toEqual(before);
+      expect((await lease('a2')).env.ip).toBe(vms.get('a2')!.ip);
+    } finally {
+      await cloud.lab.ovs.get(`${P}-sw`)!.startVswitchd();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { dhcpPuntRows } from '../dhcp-punt.js';
+import { headEndDelivery, headEndReplication } from '../head-end.js';
 import { match, oxm } from '../fields.js';
 import { flow, output, OUTPUT_LOCAL } from '../flow.js';
 import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
@@ -44,8 +45,9 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
   if (!local.length) return NONE;
   const cookie = cookieFor('subnet', s.vni, 'compute');
   const out: FlowMod[] = [];
+  if (ctx.broadcast === 'head-end') out.push(...headEndDelivery(ctx, view, s, cookie), ...headEndReplication(ctx, view, s, cookie));
   // Broadcast from the switch: to every local VM of the packet's subnet (the sender is on another host).
-  if (view.vxlanSw !== undefined) {
+  else if (view.vxlanSw !== undefined) {
     out.push(
       flow({
         table: TABLE.BROADCAST,
