@@ -176,4 +176,20 @@ describe('DHCP answered by the controller (issue 18)', () => {
       await cloud.lab.ovs.get(`${P}-sw`)!.startVswitchd();
     }
   });
+
+  it('5: the switch node removed through the API: broadcast and DHCP go on unchanged', async () => {
+    const res = await cloud.api('DELETE', `/api/v1/nodes/${P}-sw`);
+    expect(res.status, JSON.stringify(res.json)).toBeLessThan(300);
+    const caps = await Promise.all(VMS.map(async (v) => [v.name, await capture(vmNs(v.name), 'eth0', 'arp', ['-Q', 'in'], 30_000)] as const));
+    await run('sh', ['-c', `busybox arping -c 2 -w 2 -I eth0 ${unused} || true`], { netns: vmNs('a1'), timeoutMs: 10_000 });
+    const seen: Record<string, number> = {};
+    for (const [name, c] of caps) seen[name] = (await c.stop()).filter((l) => l.includes(`who-has ${unused}`)).length;
+    const leased = await lease('a2');
+    console.log(`scenario 5: switch node removed (${res.status}); broadcast from a1 seen by ${JSON.stringify(seen)}; a2 leased ${leased.env.ip} in ${leased.ms} ms`);
+    expect(seen).toEqual({ a1: 0, a2: 2, a3: 2, b1: 0 });
+    expect(leased.env.ip).toBe(vms.get('a2')!.ip);
+    // Not asserted yet (issue 18, drift part): the computes' vxlan-sw port toward the removed switch node is still
+    // there when this runs (provisioning has not removed it), so the table-0 rows admitting it stay too. Printed.
+    for (const c of [`${P}-c1`, `${P}-c2`]) console.log(`  ${c} ports after the switch node's removal: ${(await cloud.lab.ovs.get(c)!.vsctl('list-ports', 'br0')).trim().split('\n').join(', ')}`);
+  });
 });
