@@ -79,6 +79,26 @@ export default tseslint.config(
     },
   },
   {
+    // Inside the codec, the binary side never imports the ovs-ofctl text syntax (src/openflow/text): the wire format
+    // reads and writes bytes without knowing how a human spells them. index.ts re-exports both. The typescript-eslint
+    // rule, because the layer rule for src/openflow (no-restricted-imports, above) must keep its own patterns.
+    files: ['src/openflow/**/*.ts'],
+    ignores: ['src/openflow/text/**', 'src/openflow/index.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['./text', './text/**', '../text', '../text/**', '**/openflow/text', '**/openflow/text/**'],
+              message: 'The binary codec does not import src/openflow/text (the text syntax builds on the codec, not the reverse; DEVELOPERS.md, "The codec").',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Types of the composition root are fine (they describe what the API is handed); values are not.
     files: ['src/api/**/*.ts'],
     rules: {

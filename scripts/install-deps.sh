@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   openvswitch-switch iproute2 iputils-ping iptables tcpdump ethtool dnsmasq-base busybox-static openssl curl
-  python3-os-ken openssh-server openssh-client prometheus mininet etcd-server
+  python3-os-ken openssh-server openssh-client prometheus mininet etcd-server socat
   chromium podman runc podman-compose debootstrap
 )
 missing=()

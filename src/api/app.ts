@@ -13,6 +13,7 @@ import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { securityGroupRoutes } from './routes/security-groups.js';
 import { subnetRoutes } from './routes/subnets.js';
 import { tokenRoutes, whoamiRoute } from './routes/tokens.js';
 import { uiRoutes } from './routes/ui.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(nodeRoutes(service));
       await api.register(subnetRoutes(service));
       await api.register(vmRoutes(service));
+      await api.register(securityGroupRoutes(service));
       await api.register(datapathRoutes(service));
       if (deps.tokens) await api.register(tokenRoutes(deps.tokens));
       await api.register(whoamiRoute(deps.auth !== false));

@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type DomainErrorKind } from '../cloud/index.js';
 import { ruleTextOf } from '../topology/names.js';
+import { StoreUnavailableError } from '../topology/store.js';
 
 export const STATUS_OF: Readonly<Record<DomainErrorKind, number>> = {
   not_found: 404,
@@ -77,6 +78,11 @@ export function handleError(error: FastifyError | Error, req: FastifyRequest, re
     const status = STATUS_OF[error.kind];
     if (status >= 500) req.log.error({ err: error }, 'request failed');
     return reply.status(status).send(errorPayload(req, error.kind, error.message, error.field));
+  }
+  if (error instanceof StoreUnavailableError) {
+    // Nothing was written: the client may retry once the store is back (etcd has its quorum again).
+    req.log.warn({ err: error }, 'store unavailable: write refused');
+    return reply.status(503).header('retry-after', '5').send(errorPayload(req, 'store_unavailable', `the store cannot take writes now: ${error.message}`));
   }
   const fe = error as FastifyError & { validation?: ValidationItem[]; validationContext?: string };
   if (fe.validation) {

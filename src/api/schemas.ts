@@ -122,6 +122,8 @@ export const Vm = Type.Object({
   state: VmState,
   error: Optional(Type.String()),
   createdAt: Type.String({ format: 'date-time' }),
+  // Unsafe only for the TypeScript side: records hold readonly arrays; the JSON schema is the array's.
+  securityGroups: Optional(Type.Unsafe<readonly string[]>(Type.Array(Type.String(), { description: 'Its security groups (default when it was given none).' }))),
 });
 
 export const CreateVmBody = Type.Object(
@@ -133,6 +135,9 @@ export const CreateVmBody = Type.Object(
     gateway: Optional(Ref('Gateway node for its egress (default: one in its AZ with the fewest VMs):')),
     az: Optional(Named(AZ_NAME, 'Only compute nodes of this AZ:')),
     node: Optional(Ref('Exactly this compute node:')),
+    securityGroups: Optional(
+      Type.Array(Ref('Security group:'), { maxItems: 8, description: 'Its security groups (at most 8; none: default). Change them later with PUT /vms/{name}/security-groups.' }),
+    ),
   },
   { additionalProperties: false },
 );

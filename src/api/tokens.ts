@@ -78,9 +78,9 @@ export class ApiTokens {
   }
 
   /** A new token: the secret text is returned here and never again. */
-  create(name: string, role: ApiTokenRole): { token: string; info: TokenInfo } {
+  async create(name: string, role: ApiTokenRole): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new TokenError('invalid', 'name: must be 1-63 letters, digits, . _ - (starting with a letter or digit)', 'name');
-    return this.store.writeTokens((w) => {
+    return await this.store.writeTokens((w) => {
       const all = w.listApiTokens();
       if (all.some((t) => t.name === name)) throw new TokenError('conflict', `name: a token named '${name}' exists (revoke it first)`, 'name');
       if (all.length >= MAX_TOKENS) throw new TokenError('capacity_exhausted', `there are ${MAX_TOKENS} tokens already: revoke unused ones first`);
@@ -102,8 +102,8 @@ export class ApiTokens {
    * Revokes the token named `name`, effective for the next request. The last admin token cannot be revoked: nobody
    * could make tokens any more (but the controller's host, by restarting it: see `ensureAdmin`).
    */
-  revoke(name: string): TokenInfo {
-    return this.store.writeTokens((w) => {
+  async revoke(name: string): Promise<TokenInfo> {
+    return await this.store.writeTokens((w) => {
       const all = w.listApiTokens();
       const victim = all.find((t) => t.name === name);
       if (!victim) throw new TokenError('not_found', `no token named '${name}'`);
@@ -120,13 +120,13 @@ export class ApiTokens {
    * At start: when the store holds no admin token (a new store, or one whose admins were all lost), makes one and
    * returns its text for the operator; otherwise `created: false`.
    */
-  ensureAdmin(): { token?: string; created: boolean } {
+  async ensureAdmin(): Promise<{ token?: string; created: boolean }> {
     const admins = this.store.readTokens((r) => r.listApiTokens().filter((t) => t.role === 'admin'));
     if (admins.length > 0) return { created: false };
     const taken = new Set(this.list().map((t) => t.name));
     let name = INITIAL_TOKEN_NAME;
     for (let i = 2; taken.has(name); i++) name = `${INITIAL_TOKEN_NAME}-${i}`;
-    return { token: this.create(name, 'admin').token, created: true };
+    return { token: (await this.create(name, 'admin')).token, created: true };
   }
 
   /** The principal of a token's text, or undefined. Notes its use (throttled). */
@@ -154,6 +154,7 @@ export class ApiTokens {
     const last = this.touched.get(record.id) ?? (record.lastUsedAt !== undefined ? Date.parse(record.lastUsedAt) : -Infinity);
     if (now.getTime() - last < this.interval) return;
     this.touched.set(record.id, now.getTime());
-    this.store.writeTokens((w) => w.setApiTokenLastUsed(record.id, now.toISOString()));
+    // Best effort, not awaited: a request is not held up (or refused) because its last-used time could not be saved.
+    this.store.writeTokens((w) => w.setApiTokenLastUsed(record.id, now.toISOString())).catch(() => this.touched.delete(record.id));
   }
 }

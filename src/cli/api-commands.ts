@@ -1,4 +1,4 @@
-// `minicloud node|subnet|vm|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
+// `minicloud node|subnet|vm|sg|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
 // scripts (the API's JSON as is), errors on stderr. Exit codes:
 //   0 ok · 2 usage (bad arguments) · 3 not found · 4 invalid or conflict (the API refused the request)
 //   5 server error or API unreachable · 6 not authorised (missing or wrong --token)
@@ -6,7 +6,9 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
-import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, SubnetView, VmView } from '../cloud/index.js';
+import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
+import type { SecurityRuleRecord } from '../topology/records.js';
+import { describeRule } from '../topology/security-groups.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
 
@@ -202,8 +204,9 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       .option('--gateway <node>', 'gateway node for its egress (default: one in its AZ)')
       .option('--az <zone>', 'only compute nodes of this AZ')
       .option('--node <node>', 'exactly this compute node')
+      .option('--sg <group>', 'a security group (repeat for several; none: default)', (v: string, prev: string[] = []) => [...prev, v])
       .action(
-        run(async (ctx, name: string, o: { subnet: string; image: string; flavor: string; gateway?: string; az?: string; node?: string }) => {
+        run(async (ctx, name: string, o: { subnet: string; image: string; flavor: string; gateway?: string; az?: string; node?: string; sg?: string[] }) => {
           const body = {
             name,
             subnet: o.subnet,
@@ -212,9 +215,10 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
             ...(o.gateway !== undefined && { gateway: o.gateway }),
             ...(o.az !== undefined && { az: o.az }),
             ...(o.node !== undefined && { node: o.node }),
+            ...(o.sg !== undefined && { securityGroups: o.sg }),
           };
           const res = await ctx.api.post<{ vm: VmView; network: NetworkResult }>('/api/v1/vms', body);
-          return mutation(ctx, res, `vm ${name} ${res.vm.state} on ${res.vm.node}: ${res.vm.ip} ${res.vm.mac}, gateway ${res.vm.gateway}`);
+          return mutation(ctx, res, `vm ${name} ${res.vm.state} on ${res.vm.node}: ${res.vm.ip} ${res.vm.mac}, gateway ${res.vm.gateway}${o.sg ? `, groups ${groupsText(res.vm)}` : ''}`);
         }),
       ),
   );
@@ -227,7 +231,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         const query = new URLSearchParams({ ...(o.node !== undefined && { node: o.node }), ...(o.subnet !== undefined && { subnet: o.subnet }) }).toString();
         const { vms } = await ctx.api.get<{ vms: VmView[] }>(`/api/v1/vms${query ? `?${query}` : ''}`);
         if (ctx.json) return printJson(ctx, { vms });
-        printTable(ctx, ['NAME', 'STATE', 'SUBNET', 'IP', 'MAC', 'NODE', 'GATEWAY', 'FLAVOR', 'IMAGE'], vms.map((v) => [
+        printTable(ctx, ['NAME', 'STATE', 'SUBNET', 'IP', 'MAC', 'NODE', 'GATEWAY', 'FLAVOR', 'IMAGE', 'GROUPS'], vms.map((v) => [
           v.name,
           v.state,
           v.subnet,
@@ -237,6 +241,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
           v.gateway,
           v.flavor,
           v.image,
+          groupsText(v),
         ]));
       }),
     );
@@ -257,6 +262,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
           ['gateway', v.gateway],
           ['flavor', `${v.flavor} (${v.cpus} CPUs, ${mib(v.memoryMiB)})`],
           ['image', v.image],
+          ['security groups', groupsText(v)],
           ['created', v.createdAt],
         ]);
       }),
@@ -296,6 +302,95 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         }),
       ),
   );
+
+  vm.command('set-sg <vm> <groups...>')
+    .description("set a VM's security groups (replaces the ones it has)")
+    .action(
+      run(async (ctx, name: string, groups: string[]) => {
+        const res = await ctx.api.request<{ vm: VmView; network: NetworkResult }>('PUT', `/api/v1/vms/${seg(name)}/security-groups`, { securityGroups: groups });
+        return mutation(ctx, res, `vm ${name} security groups: ${groupsText(res.vm)}`);
+      }),
+    );
+
+  // --- security groups
+  const sg = usageExit(program.command('sg').description('security groups: stateful allow rules for VMs (default: all egress, ingress from default)'));
+  sg.command('create <name>')
+    .description('create a security group (it starts with one rule: all egress)')
+    .option('--description <text>', 'what the group is for')
+    .action(
+      run(async (ctx, name: string, o: { description?: string }) => {
+        const res = await ctx.api.post<{ securityGroup: SecurityGroupView; network: NetworkResult }>('/api/v1/security-groups', {
+          name,
+          ...(o.description !== undefined && { description: o.description }),
+        });
+        return mutation(ctx, res, `security group ${name} created (id ${res.securityGroup.id}): ${res.securityGroup.rules.map(describeRule).join('; ')}`);
+      }),
+    );
+  sg.command('list')
+    .description('list security groups')
+    .action(
+      run(async (ctx) => {
+        const { securityGroups } = await ctx.api.get<{ securityGroups: SecurityGroupView[] }>('/api/v1/security-groups');
+        if (ctx.json) return printJson(ctx, { securityGroups });
+        printTable(ctx, ['NAME', 'RULES', 'MEMBERS', 'DESCRIPTION'], securityGroups.map((g) => [g.name, String(g.rules.length), String(g.members.length), g.description]));
+      }),
+    );
+  sg.command('show <name>')
+    .description('show a security group: its rules and members')
+    .action(
+      run(async (ctx, name: string) => {
+        const { securityGroup: g } = await ctx.api.get<{ securityGroup: SecurityGroupView }>(`/api/v1/security-groups/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, { securityGroup: g });
+        printFields(ctx, [
+          ['name', g.name],
+          ['id', String(g.id)],
+          ['description', g.description || '-'],
+          ['members', g.members.join(', ') || '-'],
+          ['created', g.createdAt],
+        ]);
+        ctx.io.out('\n');
+        printTable(ctx, ['RULE', 'DIRECTION', 'PROTOCOL', 'PORTS', 'REMOTE'], g.rules.map((r) => [String(r.id), r.direction, r.protocol, portsText(r), remoteText(r)]));
+      }),
+    );
+  sg.command('delete <name>')
+    .description('delete a security group (no VM in it, no rule of another group naming it)')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/security-groups/${seg(name)}`);
+        return mutation(ctx, res, `security group ${name} deleted`);
+      }),
+    );
+  const rule = usageExit(sg.command('rule').description("a security group's allow rules"));
+  usageExit(
+    rule
+      .command('add <group> <direction> <protocol> [ports]')
+      .description('allow ingress|egress tcp|udp|icmp|any [PORT|FROM-TO] from/to --remote CIDR (default 0.0.0.0/0) or --remote-group NAME')
+      .option('--remote <cidr>', 'the peer addresses, e.g. 10.0.0.0/8')
+      .option('--remote-group <name>', "or: the addresses of this group's VMs")
+      .action(
+        run(async (ctx, group: string, direction: string, protocol: string, ports: string | undefined, o: { remote?: string; remoteGroup?: string }) => {
+          if (o.remote !== undefined && o.remoteGroup !== undefined) throw new InvalidArgumentError('give --remote or --remote-group, not both');
+          const range = ports === undefined ? undefined : portRange(ports);
+          const res = await ctx.api.post<{ rule: SecurityRuleRecord; network: NetworkResult }>(`/api/v1/security-groups/${seg(group)}/rules`, {
+            direction,
+            protocol,
+            ...(range && { portMin: range[0], portMax: range[1] }),
+            ...(o.remoteGroup !== undefined ? { remoteGroup: o.remoteGroup } : { remoteCidr: o.remote ?? '0.0.0.0/0' }),
+          });
+          return mutation(ctx, res, `rule ${res.rule.id} added to ${group}: ${describeRule(res.rule)}`);
+        }),
+      ),
+  );
+  rule
+    .command('delete <group> <rule-id>')
+    .description('delete a rule (new packets it allowed stop at once)')
+    .action(
+      run(async (ctx, group: string, id: string) => {
+        if (!/^[1-9][0-9]{0,7}$/.test(id)) throw new InvalidArgumentError(`'${id}' is not a rule id (see minicloud sg show ${group})`);
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/security-groups/${seg(group)}/rules/${id}`);
+        return mutation(ctx, res, `rule ${id} deleted from ${group}`);
+      }),
+    );
 
   // --- API tokens (admin tokens only)
   const token = usageExit(program.command('token').description('API tokens: named, admin (everything) or viewer (read-only)'));
@@ -372,6 +467,26 @@ interface Ctx {
 }
 
 /** Prints a mutation's result and warns (stderr) about nodes whose flows are still pending. */
+function groupsText(v: VmView): string {
+  return v.securityGroups?.join(',') || 'default';
+}
+
+function portsText(r: SecurityRuleRecord): string {
+  if (r.portMin === undefined) return r.protocol === 'tcp' || r.protocol === 'udp' ? 'all' : '-';
+  return r.portMin === r.portMax ? String(r.portMin) : `${r.portMin}-${r.portMax}`;
+}
+
+function remoteText(r: SecurityRuleRecord): string {
+  return r.remoteGroup !== undefined ? `group ${r.remoteGroup}` : r.remoteCidr!;
+}
+
+/** '22' or '8000-8010' -> [min, max]; the API says what is wrong with the numbers themselves. */
+function portRange(text: string): [number, number] {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`'${text}' is not a port or a range FROM-TO`);
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
 function mutation(ctx: Ctx, res: { network: NetworkResult }, summary: string, detail?: () => void): void {
   if (ctx.json) {
     printJson(ctx, res);
@@ -411,6 +526,10 @@ function reportError(io: CliIo, e: unknown): number {
   if (e instanceof ApiUnreachable) {
     io.err(`minicloud: ${e.message}\n`);
     return EXIT.server;
+  }
+  if (e instanceof InvalidArgumentError) {
+    io.err(`minicloud: ${e.message}\n`);
+    return EXIT.usage;
   }
   io.err(`minicloud: ${e instanceof Error ? e.message : String(e)}\n`);
   return EXIT.server;

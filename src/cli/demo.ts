@@ -25,10 +25,23 @@ interface VmView {
   node: string;
 }
 
-const SAMPLE_VMS = (p: string): { name: string; subnet: string; node: string }[] => [
-  { name: 'web-1', subnet: 'front', node: `${p}-c1` },
-  { name: 'web-2', subnet: 'front', node: `${p}-c2` },
-  { name: 'db-1', subnet: 'back', node: `${p}-c2` },
+// web-1 and web-2 are in default (they reach each other, and anything in default reaches them) and in web; db-1 is
+// only in db, which takes ICMP and PostgreSQL from web's members and nothing else (docs/security-groups.md).
+const SAMPLE_VMS = (p: string): { name: string; subnet: string; node: string; securityGroups: string[] }[] => [
+  { name: 'web-1', subnet: 'front', node: `${p}-c1`, securityGroups: ['default', 'web'] },
+  { name: 'web-2', subnet: 'front', node: `${p}-c2`, securityGroups: ['default', 'web'] },
+  { name: 'db-1', subnet: 'back', node: `${p}-c2`, securityGroups: ['db'] },
+];
+
+const SAMPLE_GROUPS: { name: string; rules: object[] }[] = [
+  { name: 'web', rules: [] },
+  {
+    name: 'db',
+    rules: [
+      { direction: 'ingress', protocol: 'icmp', remoteGroup: 'web' },
+      { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' },
+    ],
+  },
 ];
 
 export function registerDemoCommand(program: Command): void {
@@ -100,6 +113,14 @@ async function sampleCloud(cloud: LabCloud, prefix: string): Promise<void> {
     const res = await cloud.api('POST', '/api/v1/subnets', { name });
     if (res.status !== 201) throw new Error(`creating subnet ${name}: ${res.status} ${JSON.stringify(res.json)}`);
   }
+  for (const g of SAMPLE_GROUPS) {
+    const res = await cloud.api('POST', '/api/v1/security-groups', { name: g.name });
+    if (res.status !== 201) throw new Error(`creating security group ${g.name}: ${res.status} ${JSON.stringify(res.json)}`);
+    for (const rule of g.rules) {
+      const r = await cloud.api('POST', `/api/v1/security-groups/${g.name}/rules`, rule);
+      if (r.status !== 201) throw new Error(`adding a rule to ${g.name}: ${r.status} ${JSON.stringify(r.json)}`);
+    }
+  }
   for (const vm of SAMPLE_VMS(prefix)) {
     const res = await cloud.api('POST', '/api/v1/vms', { ...vm, flavor: 'tiny', image: 'busybox' });
     if (res.status !== 201) throw new Error(`creating VM ${vm.name}: ${res.status} ${JSON.stringify(res.json)}`);
@@ -125,6 +146,7 @@ function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
   const api = cloud.apiUrl;
   say();
   say(`miniCloud demo is up: ${cloud.nodes.length} nodes, subnets front and back, VMs ${vms.map((v) => `${v.name} (${v.ip} on ${v.node})`).join(', ')}`);
+  say('  security groups: web-1 and web-2 in default and web; db-1 in db, which takes ICMP and tcp 5432 from web only');
   say(`  UI and API: ${api}/   API docs: ${api}/docs   metrics: ${api}/metrics`);
   if (openflow !== 'none') say(`  OpenFlow: ${openflow} (and unix:${cloud.dir}/openflow.sock for the lab's nodes)`);
   say(`  token: ${cloud.token}`);

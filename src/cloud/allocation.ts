@@ -7,8 +7,10 @@ import { NODE_ROLES, hasRole, ipv4ToNumber, isOverlayEndpoint, numberToIpv4, par
 import { toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../topology/records.js';
 import { computeLoads, placeVm } from '../topology/scheduler.js';
 import type { StoreReader } from '../topology/store.js';
+import { securityGroupProblems } from '../topology/security-groups.js';
 import { CapacityExhausted, Conflict, Invalid, errorText } from './errors.js';
 import { sshHost } from './node-removals.js';
+import { vmGroups } from './security-groups.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
 import type { AddNodeInput, CreateSubnetInput, CreateVmInput } from './views.js';
 
@@ -191,6 +193,7 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
     port: port(),
     state: 'creating',
     createdAt: now().toISOString(),
+    securityGroups: vmGroups(r, input.securityGroups),
   };
 }
 
@@ -205,6 +208,7 @@ function chooseGateway(nodes: readonly NodeRecord[], vms: readonly VmRecord[], a
 
 /** The last line of defence: a write that would leave an inconsistent model is rolled back. */
 export function assertConsistent(r: StoreReader): void {
-  const problems = validateCloud(toCloud(r.records()));
+  const cloud = toCloud(r.records());
+  const problems = [...validateCloud(cloud), ...(cloud.securityGroups ? securityGroupProblems(cloud.securityGroups, cloud.vms) : [])];
   if (problems.length > 0) throw new Invalid('request', `the change would make the cloud inconsistent: ${problems.join('; ')}`);
 }

@@ -24,3 +24,4 @@ export {
 export { BackendFailed, CapacityExhausted, Conflict, DomainError, Invalid, NotFound, Unsupported, type DomainErrorKind } from './errors.js';
 export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+export { MAX_DESCRIPTION, type SecurityGroupView } from './security-groups.js';

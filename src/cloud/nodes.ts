@@ -24,7 +24,7 @@ export class Nodes {
   }
 
   async add(input: AddNodeInput, ctx: OpContext): Promise<Mutation<NodeDetails>> {
-    const node = this.c.store.write((w) => {
+    const node = await this.c.store.write((w) => {
       const record = newNode(w, input, this.c.now);
       w.insertNode(record);
       assertConsistent(w);
@@ -56,12 +56,12 @@ export class Nodes {
           'remove it with force if that host is gone for good',
       );
     }
-    const dropped = pending !== undefined && store.write((w) => !w.getNode(name) && w.deleteNodeRemoval(name));
+    const dropped = pending !== undefined && (await store.write((w) => !w.getNode(name) && w.deleteNodeRemoval(name)));
     if (dropped) {
       this.c.log(ctx).warn({ node: name }, 'pending node removal dropped (force): its host keeps what bootstrap made');
       return { value: { name }, network: await applies.request(this.c.allNodes()) };
     }
-    const affected = store.write((w) => {
+    const affected = await store.write((w) => {
       const node = mustGetNode(w, name);
       const hosted = w.listVms({ node: name });
       const bound = w.listVms({ gateway: name });

@@ -12,6 +12,7 @@ import { ServiceContext } from './context.js';
 import { Datapaths } from './datapaths.js';
 import type { NodeRemovalView } from './node-removals.js';
 import { Nodes } from './nodes.js';
+import { SecurityGroups } from './security-groups.js';
 import { Subnets } from './subnets.js';
 import type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
 import { Vms } from './vms.js';
@@ -23,6 +24,8 @@ export class CloudService {
   private readonly subnets: Subnets;
   private readonly vms: Vms;
   private readonly switches: Datapaths;
+  /** Security groups, their rules and VM memberships (./security-groups.ts). */
+  readonly securityGroups: SecurityGroups;
 
   constructor(deps: CloudServiceDeps) {
     this.overlay = parseCidr(deps.overlay ?? DEFAULT_OVERLAY);
@@ -31,6 +34,7 @@ export class CloudService {
     this.subnets = new Subnets(this.c, this.overlay);
     this.vms = new Vms(this.c);
     this.switches = new Datapaths(this.c, this.nodes);
+    this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
   }
 
   /** The model the pipeline compiles, as stored now. */
@@ -64,7 +68,7 @@ export class CloudService {
    * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
    * have it); deleting it again cleans up. Returns the names it marked.
    */
-  recoverInterrupted(): string[] {
+  recoverInterrupted(): Promise<string[]> {
     return this.vms.recoverInterrupted();
   }
 

@@ -25,7 +25,7 @@ export class Subnets {
   }
 
   async create(input: CreateSubnetInput, ctx: OpContext): Promise<Mutation<SubnetView>> {
-    const subnet = this.c.store.write((w) => {
+    const subnet = await this.c.store.write((w) => {
       const record = newSubnet(w, input, this.overlay, this.c.now);
       w.insertSubnet(record);
       assertConsistent(w);
@@ -37,7 +37,7 @@ export class Subnets {
   }
 
   async delete(name: string, ctx: OpContext): Promise<Mutation<{ name: string }>> {
-    this.c.store.write((w) => {
+    await this.c.store.write((w) => {
       mustGetSubnet(w, name);
       const vms = w.listVms({ subnet: name });
       if (vms.length > 0) throw new Conflict(undefined, `subnet '${name}' still has VMs (${summarise(vms.map((v) => v.name))}): delete them first`);

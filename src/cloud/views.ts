@@ -36,6 +36,8 @@ export interface CreateVmInput {
   readonly az?: string;
   /** Exactly this compute node. */
   readonly node?: string;
+  /** Its security groups (none: default). */
+  readonly securityGroups?: readonly string[];
 }
 
 export interface NodeDetails extends Omit<NodeRecord, 'roles'> {

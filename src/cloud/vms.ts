@@ -31,8 +31,8 @@ export class Vms {
    * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
    * have it); deleting it again cleans up. Returns the names it marked.
    */
-  recoverInterrupted(): string[] {
-    return this.c.store.write((w) => {
+  async recoverInterrupted(): Promise<string[]> {
+    return await this.c.store.write((w) => {
       const stuck = w.listVms().filter((v) => v.state === 'creating' || v.state === 'deleting');
       for (const v of stuck) w.setVmState(v.name, 'error', `interrupted while ${v.state} (controller restarted)`);
       return stuck.map((v) => v.name);
@@ -42,7 +42,7 @@ export class Vms {
   async create(input: CreateVmInput, ctx: OpContext): Promise<Mutation<VmView>> {
     const { store, applies, deps } = this.c;
     const log = this.c.log(ctx);
-    const vm = store.write((w) => {
+    const vm = await store.write((w) => {
       const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now);
       w.insertVm(record);
       assertConsistent(w);
@@ -61,12 +61,12 @@ export class Vms {
           // The create goes on on the node: nothing may be undone under it. The VM stays busy until it ends.
           busy.after(e.running);
           log.error({ vm: vm.name, err: e }, 'VM backend create timed out; the VM is kept (error) with its addresses');
-          store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${e.message}; cleanup pending: delete the VM (once the create has ended) to clean up the node`));
+          await store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${e.message}; cleanup pending: delete the VM (once the create has ended) to clean up the node`));
           throw new BackendFailed(`${e.message}: VM '${vm.name}' is kept in state error with its IP and MAC reserved; delete it once the create has ended to clean up the node`);
         }
         return await this.rollbackCreate(vm, spec, e, busy, log);
       }
-      const running = store.write((w) => {
+      const running = await store.write((w) => {
         w.setVmState(vm.name, 'running');
         return mustGetVm(w, vm.name);
       });
@@ -90,14 +90,14 @@ export class Vms {
     log.error({ vm: vm.name, err: cause }, cleanNode ? 'VM backend create failed; cleaning up the node' : 'VM backend create refused; releasing the allocation');
     if (cleanNode) {
       this.busy.set(vm.name, 'cleanup after a failed create');
-      store.write((w) => w.setVmState(vm.name, 'deleting'));
+      await store.write((w) => w.setVmState(vm.name, 'deleting'));
       await applies.request(this.c.vmNodes());
       try {
         await withDeadline(deps.backend.delete(spec), this.timeouts.deleteMs, `cleaning up VM '${vm.name}' on node '${vm.node}'`);
       } catch (e) {
         if (e instanceof DeadlineExceeded) busy.after(e.running);
         log.error({ vm: vm.name, err: e }, 'cleaning up after a failed VM create failed; the VM is kept (error) with its addresses');
-        store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${why}; cleanup failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
+        await store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${why}; cleanup failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
         await applies.request(this.c.vmNodes());
         throw new BackendFailed(
           `creating VM '${vm.name}' on node '${vm.node}' failed: ${why}; cleaning up the node failed too (${errorText(e)}): ` +
@@ -106,7 +106,7 @@ export class Vms {
       }
     }
     // Only now, with nothing of it left on the node, are its IP, MAC and port free for another.
-    store.write((w) => w.deleteVm(vm.name));
+    await store.write((w) => w.deleteVm(vm.name));
     if (!cleanNode) await applies.request(this.c.vmNodes()); // else its flows went with 'deleting'
     if (cause instanceof Invalid || cause instanceof Conflict) throw cause;
     throw new BackendFailed(`creating VM '${vm.name}' on node '${vm.node}' failed: ${why}`);
@@ -118,21 +118,21 @@ export class Vms {
     const vm = this.claim(name, 'delete', ['running', 'stopped', 'error', 'deleting']);
     const busy = new BusyRelease(this.busy, name);
     try {
-      store.write((w) => w.setVmState(name, 'deleting'));
+      await store.write((w) => w.setVmState(name, 'deleting'));
       await applies.request(this.c.vmNodes()); // its flows go first: nothing reaches a half-deleted VM
       try {
         await withDeadline(deps.backend.delete(this.specOf(vm)), this.timeouts.deleteMs, `deleting VM '${name}' on node '${vm.node}'`);
       } catch (e) {
         if (e instanceof DeadlineExceeded) busy.after(e.running);
         log.error({ vm: name, err: e }, 'VM backend delete failed; the VM is kept (error) with its addresses');
-        store.write((w) => w.setVmState(name, 'error', `delete failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
+        await store.write((w) => w.setVmState(name, 'error', `delete failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
         await applies.request(this.c.vmNodes());
         throw new BackendFailed(
           `deleting VM '${name}' on node '${vm.node}' failed: ${errorText(e)}: the VM is kept in state error with its IP and MAC reserved; delete it again to retry`,
         );
       }
       // Only now, with the VM gone, are its IP, MAC and port free for another.
-      store.write((w) => w.deleteVm(name));
+      await store.write((w) => w.deleteVm(name));
       log.info({ vm: name }, 'VM deleted');
       return { value: { name }, network: await applies.request(this.c.vmNodes()) };
     } finally {
@@ -181,10 +181,10 @@ export class Vms {
       try {
         await deps.backend[op](this.specOf(vm));
       } catch (e) {
-        store.write((w) => w.setVmState(name, 'error', `${op} failed: ${errorText(e)}`));
+        await store.write((w) => w.setVmState(name, 'error', `${op} failed: ${errorText(e)}`));
         throw new BackendFailed(`${op === 'start' ? 'starting' : 'stopping'} VM '${name}' failed: ${errorText(e)}`);
       }
-      const updated = store.write((w) => {
+      const updated = await store.write((w) => {
         w.setVmState(name, to);
         return mustGetVm(w, name);
       });

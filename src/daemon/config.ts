@@ -7,8 +7,7 @@ import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
-import { DHCP_MODES, type DhcpMode } from '../pipeline/dhcp-punt.js';
-import { BROADCAST_MODES, type BroadcastMode } from '../pipeline/head-end.js';
+import { BROADCAST_MODES, DHCP_MODES, type BroadcastMode, type DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
@@ -89,7 +88,28 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    store: Type.Optional(Type.Object({ path: Type.Optional(Type.String({ minLength: 1 })) }, { additionalProperties: false })),
+    store: Type.Optional(
+      Type.Object(
+        {
+          backend: Type.Optional(Type.Union([Type.Literal('sqlite'), Type.Literal('etcd')])),
+          path: Type.Optional(Type.String({ minLength: 1 })),
+          etcd: Type.Optional(
+            Type.Object(
+              {
+                endpoints: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^\\s/]+(:[0-9]{1,5})?/?$', maxLength: 256 }), { minItems: 1, maxItems: 15 })),
+                prefix: Type.Optional(Type.String({ pattern: '^/([A-Za-z0-9._-]+/)+$', maxLength: 128 })),
+                requestTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 60 })),
+                tls: Type.Optional(
+                  Type.Object({ ca: Type.String({ pattern: '^/' }), cert: Type.Optional(Type.String({ pattern: '^/' })), key: Type.Optional(Type.String({ pattern: '^/' })) }, { additionalProperties: false }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     overlay: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' })),
     stats: Type.Optional(Type.Object({ intervalSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })) }, { additionalProperties: false })),
     vms: Type.Optional(
@@ -201,7 +221,17 @@ export interface Config {
     readonly pinAddresses: boolean;
   };
   readonly api: { readonly host: string; readonly port: number; readonly auth: boolean; readonly limits: ApiLimits };
-  readonly store: { readonly path: string };
+  readonly store: {
+    readonly backend: 'sqlite' | 'etcd';
+    /** The SQLite file (backend sqlite). */
+    readonly path: string;
+    readonly etcd?: {
+      readonly endpoints: readonly string[];
+      readonly prefix: string;
+      readonly requestTimeoutMs: number;
+      readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
+    };
+  };
   readonly overlay: string;
   readonly stats: { readonly intervalSeconds: number };
   readonly vms: {
@@ -293,6 +323,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_API_PORT', ['api', 'port'], 'int'],
   ['MINICLOUD_API_AUTH', ['api', 'auth'], 'bool'],
   ['MINICLOUD_STORE_PATH', ['store', 'path'], 'string'],
+  ['MINICLOUD_STORE_BACKEND', ['store', 'backend'], 'string'],
+  ['MINICLOUD_STORE_ETCD_ENDPOINTS', ['store', 'etcd', 'endpoints'], 'list'],
   ['MINICLOUD_OVERLAY', ['overlay'], 'string'],
   ['MINICLOUD_STATS_INTERVAL_SECONDS', ['stats', 'intervalSeconds'], 'number'],
   ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
@@ -413,7 +445,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       pinAddresses: f.openflow?.pinAddresses ?? false,
     },
     api: { host: apiHost, port: f.api?.port ?? DEFAULTS.apiPort, auth: apiAuth, limits: apiLimits(f.api ?? {}, source) },
-    store: { path: f.store?.path ?? DEFAULTS.storePath },
+    store: storeConfig(f.store ?? {}, source),
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
     vms: {
@@ -468,6 +500,31 @@ function apiLimits(api: NonNullable<ConfigFile['api']>, source: string): ApiLimi
     throw new ConfigError(`${source}: api.headersTimeoutSeconds (${limits.headersTimeoutMs / 1000}) must not exceed api.requestTimeoutSeconds (${limits.requestTimeoutMs / 1000})`);
   }
   return limits;
+}
+
+function storeConfig(store: NonNullable<ConfigFile['store']>, source: string): Config['store'] {
+  const backend = store.backend ?? 'sqlite';
+  const path = store.path ?? DEFAULTS.storePath;
+  const e = store.etcd;
+  if (backend === 'sqlite') {
+    if (e !== undefined) throw new ConfigError(`${source}: store.etcd is set but store.backend is sqlite (set store.backend: etcd, or remove store.etcd)`);
+    return { backend, path };
+  }
+  if (!e?.endpoints?.length) throw new ConfigError(`${source}: store.backend etcd needs store.etcd.endpoints (e.g. [https://10.0.0.1:2379, https://10.0.0.2:2379, https://10.0.0.3:2379])`);
+  const https = e.endpoints.filter((u) => u.startsWith('https:'));
+  if (https.length > 0 && e.tls === undefined) throw new ConfigError(`${source}: store.etcd.endpoints use https but store.etcd.tls.ca is not set`);
+  if (e.tls !== undefined && https.length !== e.endpoints.length) throw new ConfigError(`${source}: store.etcd.tls is set but not every endpoint is https (mixing would send the cloud in clear text)`);
+  if ((e.tls?.cert === undefined) !== (e.tls?.key === undefined)) throw new ConfigError(`${source}: store.etcd.tls.cert and store.etcd.tls.key go together (a client certificate and its key)`);
+  return {
+    backend,
+    path,
+    etcd: {
+      endpoints: e.endpoints,
+      prefix: e.prefix ?? '/minicloud/',
+      requestTimeoutMs: Math.round((e.requestTimeoutSeconds ?? 5) * 1000),
+      ...(e.tls && { tls: e.tls }),
+    },
+  };
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and 'localhost': only this machine can connect. */

@@ -124,6 +124,9 @@ export class Metrics {
   private readonly vmPort: Record<PortKind, Counter<'vm' | 'subnet' | 'node' | 'direction'>>;
   private readonly subnetPort: Record<PortKind, Counter<'subnet' | 'direction'>>;
   private readonly nodePort: Record<PortKind, Counter<'node' | 'direction'>>;
+  private readonly vmSgDropped: Counter<'vm' | 'subnet' | 'node' | 'reason'>;
+  /** Reasons seen, so a deleted VM's series can be removed. */
+  private readonly vmSgReasons = new Set<string>();
   private readonly tableFlows: Gauge<'node' | 'table'>;
   private readonly tableLookups: Counter<'node' | 'table'>;
   private readonly tableMatched: Counter<'node' | 'table'>;
@@ -229,6 +232,14 @@ export class Metrics {
     this.vmPort = perKind('vm', ['vm', 'subnet', 'node', 'direction'], "a VM's switch port");
     this.subnetPort = perKind('subnet', ['subnet', 'direction'], "the switch ports of a subnet's VMs");
     this.nodePort = perKind('node_vm', ['node', 'direction'], "the switch ports of a node's VMs");
+    this.vmSgDropped = new Counter({
+      name: 'minicloud_vm_security_dropped_packets_total',
+      help:
+        "Packets dropped by a VM's security-group rows (from their flow stats), by reason: spoofed_mac, spoofed_address (IPv4 source or ARP " +
+        'sender not its own), egress_denied, ingress_denied (no rule of its groups allows it).',
+      labelNames: ['vm', 'subnet', 'node', 'reason'],
+      registers,
+    });
     this.tableFlows = new Gauge({ name: 'minicloud_table_flows', help: 'Flows installed in an OpenFlow table.', labelNames: ['node', 'table'], registers });
     this.tableLookups = new Counter({ name: 'minicloud_table_lookups_total', help: 'Packets looked up in an OpenFlow table.', labelNames: ['node', 'table'], registers });
     this.tableMatched = new Counter({ name: 'minicloud_table_matched_packets_total', help: 'Packets that matched a flow of an OpenFlow table.', labelNames: ['node', 'table'], registers });
@@ -410,6 +421,13 @@ export class Metrics {
     }
   }
 
+  /** One VM's security-group drop counter (the sum of its drop rows' packet counters for `reason`). */
+  recordVmDrops(labels: VmLabels, reason: string, packets: number): void {
+    this.vmSeries.set(labels.vm, labels);
+    this.vmSgReasons.add(reason);
+    this.vmSgDropped.inc({ ...labels, reason }, this.increment(`vm/${labels.vm}/${labels.node}/sg/${reason}`, packets));
+  }
+
   recordTables(node: string, tables: readonly TableCounters[]): void {
     this.nodesSeen.add(node);
     const seen = this.tableSeries.get(node) ?? new Set<number>();
@@ -431,6 +449,7 @@ export class Metrics {
       if (existing.vms.has(vm)) continue;
       this.vmSeries.delete(vm);
       for (const [kind] of PORT_FIELDS) for (const direction of DIRECTIONS) this.vmPort[kind].remove({ ...labels, direction });
+      for (const reason of this.vmSgReasons) this.vmSgDropped.remove({ ...labels, reason });
       this.forgetBaselines(`vm/${vm}/`);
     }
     for (const subnet of this.subnetsSeen) {

@@ -7,6 +7,7 @@ import type { Metrics, TableCounters } from './metrics.js';
 import type { PortStats as PolledPortStats, StatsSource } from './stats-poller.js';
 import { formatFlow, OFPP, OFPTT, type FlowMod, type Message } from '../openflow/index.js';
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
+import { sgDrops, VM_SG_COOKIE, VM_SG_COOKIE_MASK, type SgDrops } from '../pipeline/sg-drops.js';
 import type { Controller, Datapath, SyncStats } from '../runtime/index.js';
 import { formatDpid, PeerIdentityError } from '../runtime/index.js';
 import type { Cloud } from '../topology/model.js';
@@ -185,6 +186,14 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
       }
     }
     return out;
+  }
+
+  /** Packets each VM's security-group drop rows counted (flow stats of those rows only). */
+  async vmDrops(node: string): Promise<readonly SgDrops[] | undefined> {
+    const dp = this.datapathOf(node);
+    if (!dp) return undefined;
+    const flows = await dp.connection.flowStats({ tableId: OFPTT.ALL, cookie: VM_SG_COOKIE, cookieMask: VM_SG_COOKIE_MASK });
+    return sgDrops(flows.map((f) => ({ tableId: f.tableId, priority: f.priority, cookie: f.cookie, packets: counter(f.packetCount) })));
   }
 
   async tableStats(node: string): Promise<readonly TableCounters[] | undefined> {

@@ -1,8 +1,6 @@
 // The controller process (the composition root): store, cloud service, OpenFlow runtime, network glue, VM backends,
 // HTTP API, stats poller, and an orderly shutdown. `minicloud controller --config FILE` runs it; tests start it
 // in-process with `startServer`.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../api/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -10,7 +8,6 @@ import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
 import { Controller } from '../runtime/index.js';
 import { toCloud, type CloudRecords } from '../topology/records.js';
-import { openSqliteStore, type SqliteStore } from '../topology/sqlite-store.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
@@ -20,6 +17,7 @@ import { DhcpResponder } from './dhcp.js';
 import { ipv4ToNumber } from '../topology/model.js';
 import { NodeExecutors } from './node-executors.js';
 import { storeRemovalLedger } from './removal-ledger.js';
+import { openConfiguredStore, type Store } from './store.js';
 import { Provisioner, provisioningSettings } from './provisioning.js';
 import { NodeBackends } from './vm-backend.js';
 
@@ -34,7 +32,7 @@ export interface ServerOptions {
 export interface Server {
   readonly config: Config;
   readonly logger: Logger;
-  readonly store: SqliteStore;
+  readonly store: Store;
   readonly service: CloudService;
   readonly controller: Controller;
   readonly network: CloudNetwork;
@@ -67,10 +65,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
   };
   try {
-    if (config.store.path !== ':memory:') mkdirSync(dirname(config.store.path), { recursive: true });
-    const store = openSqliteStore(config.store.path);
+    const { store, where } = await openConfiguredStore(config.store);
     cleanups.push(() => store.close());
-    logger.info({ store: config.store.path }, 'store open');
+    logger.info({ store: where, backend: config.store.backend }, 'store open');
 
     const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
     const hostsLog = logger.child({ component: 'hosts' });
@@ -83,7 +80,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ? new Provisioner({
           records,
           revision,
-          removals: storeRemovalLedger(store),
+          removals: storeRemovalLedger(store, (err) => logger.warn({ err }, 'recording a node removal attempt in the store failed; the next attempt records it')),
           settings: provisioningSettings(config),
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
@@ -181,11 +178,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
     });
     metrics.setInventory(() => service.inventory());
-    const interrupted = service.recoverInterrupted();
+    const interrupted = await service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
 
     const tokens = new ApiTokens(store);
-    const { token } = tokens.ensureAdmin();
+    const { token } = await tokens.ensureAdmin();
     if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
     if (provisioner) {

@@ -1,7 +1,8 @@
 // Polls the switches for dataplane counters (VM ports, tables) at an interval and feeds them to the metrics.
 // The numbers come through a StatsSource (the runtime glue: OFPMP_PORT_STATS, OFPMP_TABLE_STATS and aggregate flow
 // stats); which port is which VM comes from the cloud model, matched by port name.
-import type { Cloud } from '../topology/model.js';
+import type { SgDrops } from '../pipeline/sg-drops.js';
+import { ipv4ToNumber, type Cloud } from '../topology/model.js';
 import type { Metrics, PortCounters, TableCounters } from './metrics.js';
 
 export interface PortStats extends PortCounters {
@@ -13,6 +14,8 @@ export interface StatsSource {
   /** undefined when the node's switch is not connected. */
   portStats(node: string): Promise<readonly PortStats[] | undefined>;
   tableStats(node: string): Promise<readonly TableCounters[] | undefined>;
+  /** Packets dropped by each VM's security-group rows (port security, rules); absent: not counted. */
+  vmDrops?(node: string): Promise<readonly SgDrops[] | undefined>;
 }
 
 export interface StatsPollerOptions {
@@ -67,6 +70,14 @@ export class StatsPoller {
             if (port) metrics.recordVmPort({ vm: vm.name, subnet: vm.subnet, node: vm.node }, port);
           }
           metrics.recordTables(node.name, tables);
+          const drops = await source.vmDrops?.(node.name);
+          if (drops?.length) {
+            const byIp = new Map(cloud.vms.filter((v) => v.node === node.name).map((v) => [ipv4ToNumber(v.ip), v] as const));
+            for (const d of drops) {
+              const vm = byIp.get(d.vmIp);
+              if (vm) metrics.recordVmDrops({ vm: vm.name, subnet: vm.subnet, node: vm.node }, d.reason, d.packets);
+            }
+          }
           metrics.statsPolled(node.name, 'ok');
         } catch (e) {
           metrics.statsPolled(node.name, 'failed');

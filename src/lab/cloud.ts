@@ -49,7 +49,7 @@ export interface ApiResponse<T> {
  * One HTTP request to a running server's API with its token, answering status and body (JSON when it parses) rather
  * than throwing on 4xx/5xx: what tests assert on (src/api/client.ts is the throwing client the CLI uses).
  */
-export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token?: string | undefined }, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token?: string | undefined }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
   const res = await fetch(`${server.apiUrl}${path}`, {
     method,
     headers: { ...(server.token !== undefined && { authorization: `Bearer ${server.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
@@ -177,7 +177,7 @@ export class LabCloud {
     }
   }
 
-  api<T = unknown>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+  api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
     return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body);
   }
 

@@ -84,7 +84,12 @@ export class OvsInstance {
   }
 
   private get env(): NodeJS.ProcessEnv {
-    return { ...process.env, OVS_RUNDIR: this.dir, OVS_LOGDIR: this.dir, OVS_DBDIR: this.dir };
+    return { ...process.env, ...this.ovsEnv };
+  }
+
+  /** The environment OVS's tools need to find this node's daemons. */
+  get ovsEnv(): Record<string, string> {
+    return { OVS_RUNDIR: this.dir, OVS_LOGDIR: this.dir, OVS_DBDIR: this.dir };
   }
 
   /** Runs a command inside this node (its namespace, its OVS run directory). */
@@ -129,7 +134,12 @@ export class OvsInstance {
   }
 
   async startVswitchd(): Promise<void> {
-    await this.exec('ovs-vswitchd', [
+    await this.exec('ovs-vswitchd', this.vswitchdArgs());
+  }
+
+  /** The arguments `startVswitchd` runs ovs-vswitchd with (in this node, with its run directory). */
+  vswitchdArgs(): string[] {
+    return [
       `unix:${this.dbSocket}`,
       `--pidfile=${join(this.dir, 'vswitchd.pid')}`,
       `--log-file=${join(this.dir, 'vswitchd.log')}`,
@@ -137,7 +147,7 @@ export class OvsInstance {
       '--no-chdir',
       '-vconsole:off',
       ...this.vswitchdExtra,
-    ]);
+    ];
   }
 
   /** Stops both daemons, removes the namespace and the run directory. Safe to call twice. */

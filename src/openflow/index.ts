@@ -12,8 +12,9 @@ export { formatMessage, messageName } from './text/message-text.js';
 export { parseFlow, formatFlow, formatMatch, parseMatch } from './text/flow-text.js';
 export { parseActions, parseInstructions } from './text/action-parse.js';
 export { formatActions, formatInstructions } from './text/action-format.js';
-export { oxm, fieldByName, nxmCodePoint, FIELDS, type FieldInfo } from './oxm-fields.js';
-export { INSTRUCTION_ORDER } from './action-consts.js';
+export { fieldByName, nxmCodePoint, FIELDS, type FieldInfo } from './oxm-fields.js';
+export { oxm } from './text/oxm-builder.js';
+export { INSTRUCTION_ORDER, NX_CT_F, NX_CT_RECIRC_NONE } from './action-consts.js';
 export { forEachRawFlowStats, type RawFlowStats } from './flow-stats-raw.js';
 export {
   canonicalFlowKey,

@@ -1,11 +1,7 @@
 // The match field registry, declared as data: one entry per code point (OXM or NXM header), named as ovs-fields(7)
 // names the field. A field with both an OXM and an NXM code point (eth_dst / NXM_OF_ETH_DST) has two entries: the
 // OXM one under the field's name, the NXM one under its NXM name, so decoding then encoding is lossless.
-import type { OxmField } from './types.js';
 import { NX_VENDOR_ID, ONF_EXPERIMENTER_ID } from './consts.js';
-import { newBytes, parseFieldValue } from './text/field-value.js';
-
-export { parseFieldValue, formatFieldValue } from './text/field-value.js';
 
 /** ofp_oxm_class */
 export const OFPXMC = { NXM_0: 0x0000, NXM_1: 0x0001, ERICOXM: 0x1000, OPENFLOW_BASIC: 0x8000, PACKET_REGS: 0x8001, EXPERIMENTER: 0xffff } as const;
@@ -365,64 +361,4 @@ export function oxmHeader(info: FieldInfo, hasMask: boolean): number {
 export function nxmCodePoint(info: FieldInfo): FieldInfo {
   if (info.oxmClass === OFPXMC.NXM_0 || info.oxmClass === OFPXMC.NXM_1 || info.nxmName === undefined) return info;
   return byName.get(info.nxmName) ?? info;
-}
-
-type BuilderValue = string | number | bigint | Uint8Array;
-
-function toBytes(info: FieldInfo, v: number | bigint | Uint8Array, what: string): Uint8Array {
-  if (v instanceof Uint8Array) {
-    if (v.length !== info.length) throw new Error(`oxm: ${what} for '${info.name}' must be ${info.length} bytes, got ${v.length}`);
-    return v;
-  }
-  const out = newBytes(info.length);
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && (info.length >= 7 || v < 2 ** (8 * info.length))) {
-    let n = v;
-    for (let i = info.length - 1; i >= 0 && n > 0; i--) {
-      out[i] = n % 256;
-      n = Math.floor(n / 256);
-    }
-    return out;
-  }
-  if (typeof v === 'bigint' && v >= 0n && v < 1n << BigInt(8 * info.length)) {
-    let n = v;
-    for (let i = info.length - 1; i >= 0 && n > 0n; i--) {
-      out[i] = Number(n & 0xffn);
-      n >>= 8n;
-    }
-    return out;
-  }
-  throw new Error(`oxm: bad ${what} '${String(v)}' for '${info.name}'`);
-}
-
-/**
- * Builds one match field / set_field payload, for code that builds flows. Numbers, bigints and byte arrays are
- * taken as the big-endian value; strings are parsed as ovs-ofctl would (`oxm('eth_dst', '01:00:00:00:00:00/01:...')`).
- * An all-ones mask is dropped (an exact match); value bits outside the mask are an error.
- */
-export function oxm(name: string, value: BuilderValue, mask?: BuilderValue): OxmField {
-  const info = fieldByName(name);
-  if (!info) throw new Error(`unknown field '${name}'`);
-  let v: Uint8Array;
-  let m: Uint8Array | undefined;
-  if (typeof value === 'string') {
-    const parsed = parseFieldValue(info, value);
-    v = parsed.value;
-    m = parsed.mask;
-  } else {
-    v = toBytes(info, value, 'value');
-  }
-  if (mask !== undefined) {
-    if (m) throw new Error(`oxm: '${name}' has a mask in both value and mask arguments`);
-    m = typeof mask === 'string' ? parseFieldValue(info, mask).value : toBytes(info, mask, 'mask');
-  }
-  if (m) {
-    if (!info.maskable) throw new Error(`field '${info.name}' does not support masking`);
-    let allOnes = true;
-    for (let i = 0; i < m.length; i++) {
-      if ((v[i]! & ~m[i]!) !== 0) throw new Error(`oxm: value of '${info.name}' has bits outside its mask`);
-      if (m[i] !== 0xff) allOnes = false;
-    }
-    if (allOnes) m = undefined;
-  }
-  return m ? { field: info.name, value: v, mask: m } : { field: info.name, value: v };
 }

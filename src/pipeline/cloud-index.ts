@@ -12,8 +12,10 @@ import {
   type Subnet,
   type Vm,
 } from '../topology/model.js';
+import { securityGroupProblems } from '../topology/security-groups.js';
 import { macBytes, u32, u64 } from './fields.js';
 import { OverlayMap } from './overlay-map.js';
+import { indexSecurityGroups, type SecurityIndex } from './security-index.js';
 
 export interface NodeInfo {
   readonly node: CloudNode;
@@ -56,6 +58,8 @@ export interface CloudIndex {
   readonly vmByAddress: ReadonlyMap<string, string>;
   readonly switchNode?: NodeInfo;
   readonly dhcpNode?: NodeInfo;
+  /** Security groups, when the cloud has them (the controller's always does): port security and filtering on. */
+  readonly sg?: SecurityIndex<VmInfo>;
 }
 
 export class ModelError extends Error {
@@ -93,6 +97,7 @@ function vmInfo(vm: Vm, nodes: ReadonlyMap<string, NodeInfo>, subnets: ReadonlyM
 /** Validates and indexes a cloud. Throws ModelError listing every problem. */
 export function indexCloud(cloud: Cloud): CloudIndex {
   const problems = validateCloud(cloud);
+  if (cloud.securityGroups) problems.push(...securityGroupProblems(cloud.securityGroups, cloud.vms));
   if (problems.length) throw new ModelError(problems);
   const nodes = new Map([...cloud.nodes].sort(byName).map((n) => [n.name, nodeInfo(n)] as const));
   const subnetList = [...cloud.subnets].sort(byName).map(subnetInfo);
@@ -127,7 +132,21 @@ function assemble(
   const all = [...nodes.values()];
   const switchNode = all.find((n) => hasRole(n.node, 'switch'));
   const dhcpNode = all.find((n) => hasRole(n.node, 'dhcp'));
-  return { cloud, nodes, subnets, vms, vmList, subnetList, localVms, subnetHosts, vmByAddress, ...(switchNode && { switchNode }), ...(dhcpNode && { dhcpNode }) };
+  const sg = cloud.securityGroups && indexSecurityGroups(cloud.securityGroups, vmList);
+  return {
+    cloud,
+    nodes,
+    subnets,
+    vms,
+    vmList,
+    subnetList,
+    localVms,
+    subnetHosts,
+    vmByAddress,
+    ...(switchNode && { switchNode }),
+    ...(dhcpNode && { dhcpNode }),
+    ...(sg && { sg }),
+  };
 }
 
 /**
@@ -138,6 +157,7 @@ export function indexWithVm(index: CloudIndex, vm: Vm): CloudIndex {
   if (index.vms.has(vm.name)) throw new ModelError([`duplicate VM name '${vm.name}'`]);
   // Validate only what one VM can break: its own fields and references, and uniqueness against the others.
   const problems = vmProblems(vm, nodesByName(index), subnetsByName(index));
+  if (index.cloud.securityGroups) problems.push(...securityGroupProblems(index.cloud.securityGroups, [vm]));
   for (const a of addresses(vm)) {
     const other = index.vmByAddress.get(a);
     if (other !== undefined) problems.push(`VM '${vm.name}' clashes with '${other}' (${a})`);
@@ -188,7 +208,9 @@ function patch(
   const subnetHosts = OverlayMap.with(index.subnetHosts, vm.subnet, hosts.length ? hosts : undefined);
   let vmByAddress = index.vmByAddress;
   for (const a of addresses(vm)) vmByAddress = OverlayMap.with(vmByAddress, a, added ? vm.name : undefined);
-  return { ...index, cloud, vms, vmList, localVms, subnetHosts, vmByAddress };
+  // Group memberships follow the VM list (a remote-group rule allows its members' addresses).
+  const sg = cloud.securityGroups && indexSecurityGroups(cloud.securityGroups, vmList);
+  return { ...index, cloud, vms, vmList, localVms, subnetHosts, vmByAddress, ...(sg && { sg }) };
 }
 
 /** The keys a VM must not share with another: its IP, its MAC, its port on its node. */

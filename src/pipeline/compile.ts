@@ -9,10 +9,11 @@ import { dhcpStage } from './stages/dhcp.js';
 import { endpointStage } from './stages/endpoint.js';
 import { gatewayStage } from './stages/gateway.js';
 import { managementStage } from './stages/management.js';
+import { securityGroupStage } from './stages/security-groups.js';
 import { switchStage } from './stages/switch.js';
 
 /** Every stage, in the order their flows are listed. */
-export const STAGES: readonly Stage[] = [endpointStage, computeStage, gatewayStage, dhcpStage, switchStage, managementStage];
+export const STAGES: readonly Stage[] = [endpointStage, computeStage, securityGroupStage, gatewayStage, dhcpStage, switchStage, managementStage];
 
 export function stagesFor(node: CloudNode): Stage[] {
   return STAGES.filter((s) => s.applies(node));

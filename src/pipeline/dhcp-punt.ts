@@ -8,10 +8,6 @@ import { flow } from './flow.js';
 import { DHCP_REQUEST_MATCH, inPort } from './rows.js';
 import { PRIORITY, TABLE } from './tables.js';
 
-/** Who answers a VM's DHCP: the controller itself (default), or the DHCP node's dnsmasq. */
-export type DhcpMode = 'controller' | 'node';
-export const DHCP_MODES: readonly DhcpMode[] = ['controller', 'node'];
-
 /** The OpenFlow meter bounding DHCP punts per node (packets per second, as many in a burst). */
 export const DHCP_METER = { id: 2, ratePps: 50, burst: 50 } as const;
 export const DHCP_METER_MOD = {

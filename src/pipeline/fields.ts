@@ -21,7 +21,12 @@ export type FieldName =
   | 'arp_tha'
   | 'tun_id'
   | 'tun_ipv4_dst'
-  | 'reg0';
+  | 'reg0'
+  | 'reg1'
+  | 'ct_state'
+  | 'conj_id'
+  | 'tcp_dst'
+  | 'icmp_type';
 
 const ORDER: readonly FieldName[] = [
   'in_port',
@@ -41,6 +46,11 @@ const ORDER: readonly FieldName[] = [
   'arp_sha',
   'arp_tha',
   'reg0',
+  'reg1',
+  'ct_state',
+  'conj_id',
+  'tcp_dst',
+  'icmp_type',
 ];
 
 /** The codec registry's alias for NXM_NX_TUN_IPV4_DST is 'tun_dst' (as in ovs-fields(7)). */
@@ -108,6 +118,7 @@ export const FIELD_REFS = {
   arp_tha: ref('arp_tha'),
   tun_ipv4_dst: ref('tun_ipv4_dst'),
   reg0: ref('reg0'),
+  reg1: ref('reg1'),
 } as const;
 
 // --- value encoders (network byte order) --------------------------------------------------------------------------
@@ -142,8 +153,11 @@ export function macBytes(mac: string): Uint8Array {
   return out;
 }
 
-export const ETH_TYPE = { IPV4: 0x0800, ARP: 0x0806 } as const;
-export const IP_PROTO = { UDP: 17 } as const;
+export const ETH_TYPE = { IPV4: 0x0800, ARP: 0x0806, IPV6: 0x86dd } as const;
+export const IP_PROTO = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+
+/** ct_state bits (ovs-fields(7)). */
+export const CT = { NEW: 0x01, EST: 0x02, REL: 0x04, RPL: 0x08, INV: 0x10, TRK: 0x20 } as const;
 export const ARP_OP = { REQUEST: 1, REPLY: 2 } as const;
 
 /** dl_dst=01:00:00:00:00:00/01:00:00:00:00:00: the group bit, i.e. broadcast and multicast. */

@@ -13,10 +13,6 @@ import { inPort, tunId, tunnelTo } from './rows.js';
 import { localPorts, type CompileContext, type NodeView } from './stage.js';
 import { PRIORITY, TABLE } from './tables.js';
 
-/** Who replicates a subnet's broadcast to the other nodes: the sending node (default) or the switch node. */
-export type BroadcastMode = 'head-end' | 'switch-node';
-export const BROADCAST_MODES: readonly BroadcastMode[] = ['head-end', 'switch-node'];
-
 /**
  * Table 60 on a node sending the subnet's broadcast: one row, tun_id = VNI, outputs to each other node hosting the
  * subnet (name order). None when no other node hosts it (the local copies were made in table 50).

@@ -123,6 +123,14 @@ function arpReplyActions(ipBytes: Uint8Array, mac: Uint8Array): Action[] {
   ];
 }
 
+const vmPorts = new Map<number, Action>();
+/** reg1 = `port`: the VM the security-group tables filter for (set in table 0 for a VM's frames, in 10 on delivery). */
+export function loadVmPort(port: number): Action {
+  let a = vmPorts.get(port);
+  if (!a) vmPorts.set(port, (a = load(FIELD_REFS.reg1, 32, port)));
+  return a;
+}
+
 /** An explicit drop row (no instructions). */
 export function drop(table: number, priority: number, cookie: bigint, ...fields: OxmField[]): FlowMod {
   return flow({ table, priority, cookie, match: match(...fields) });

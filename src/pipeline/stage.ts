@@ -6,8 +6,7 @@ import type { CloudNode } from '../topology/model.js';
 import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
-import type { DhcpMode } from './dhcp-punt.js';
-import type { BroadcastMode } from './head-end.js';
+import type { BroadcastMode, DhcpMode } from './modes.js';
 import { DEFAULT_OVERLAY_MTU } from './mtu.js';
 
 /** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */

@@ -2,7 +2,8 @@
 // the tables each may go to, what a miss does, the named priorities of its rows, and the fields used to carry
 // state between tables. Stages build flows only through `flow()` (flow.ts), which checks them against this file.
 //
-// Table numbers are the seed's (0, 10, 50, 60) so its documentation and debugging habits still apply.
+// Table numbers are the seed's (0, 10, 50, 60) so its documentation and debugging habits still apply; later tables
+// take the free ids between them, so a packet always goes to a higher id (1-3 after 0, 30-32 after 10).
 
 export interface TableDecl {
   readonly id: number;
@@ -16,8 +17,14 @@ export interface TableDecl {
 
 export const TABLE = {
   CLASSIFY: 0,
+  PORT_SECURITY: 1,
+  EGRESS_ACL: 2,
+  EGRESS_OUT: 3,
   UNICAST: 10,
   TUNNEL_OUT: 20,
+  INGRESS_CT: 30,
+  INGRESS_ACL: 31,
+  DELIVER: 32,
   BROADCAST: 50,
   FLOOD: 60,
 } as const;
@@ -30,9 +37,39 @@ export const TABLES: readonly TableDecl[] = [
     name: 'classify',
     purpose:
       'Admit packets by input port. A VM port admits only its VM\'s MAC (anti-spoofing) and tags the packet with its subnet\'s VNI in tun_id; ' +
-      'tunnel ports and LOCAL are admitted as they are. Unicast goes to 10, broadcast/multicast to 50 (60 on the switch node).',
-    next: [TABLE.UNICAST, TABLE.BROADCAST, TABLE.FLOOD],
+      'tunnel ports and LOCAL are admitted as they are. Unicast goes to 10, broadcast/multicast to 50 (60 on the switch node). ' +
+      'With security groups, a VM\'s frames instead go to 1 with reg1 = its port, and a frame from another MAC is dropped by a row of its own (counted per VM).',
+    next: [TABLE.PORT_SECURITY, TABLE.UNICAST, TABLE.BROADCAST, TABLE.FLOOD],
     miss: 'drop (unknown port, or a VM sending from a MAC that is not its own)',
+  },
+  {
+    id: TABLE.PORT_SECURITY,
+    name: 'port_security',
+    purpose:
+      'A VM\'s frames (security groups only): IPv4 only from its own address, ARP only with its own arp_spa/arp_sha (or 0.0.0.0, RFC 5227 probes); ' +
+      'anything else IPv4 or ARP is dropped by a per-VM row whose counters are the VM\'s spoof drops. DHCP client traffic (udp 68->67) passes ' +
+      'unfiltered; IPv6 is dropped (the overlay is IPv4 only). Own IPv4 (broadcast too) goes to conntrack in the VM\'s zone (reg1) and on ' +
+      'to 2; ARP, DHCP and other ethertypes go to 3.',
+    next: [TABLE.EGRESS_ACL, TABLE.EGRESS_OUT],
+    miss: 'drop (never reached: the priority-1 row sends other ethertypes to 3)',
+  },
+  {
+    id: TABLE.EGRESS_ACL,
+    name: 'egress_acl',
+    purpose:
+      'Egress security-group rules of the sending VM (reg1), after conntrack in its zone: replies and related packets of a connection pass; ' +
+      'invalid ones are dropped; every other packet (a new connection, or more of one this VM opened) must match an egress rule of one of ' +
+      'its groups, and is committed. Remote groups with several ports use conjunctive matches. A packet no rule allows is dropped by the ' +
+      'VM\'s own row (counted).',
+    next: [TABLE.EGRESS_OUT],
+    miss: 'drop',
+  },
+  {
+    id: TABLE.EGRESS_OUT,
+    name: 'egress_out',
+    purpose: 'A VM\'s frame that passed 1-2: broadcast/multicast to 50, unicast to 10 (what table 0 does for other ports).',
+    next: [TABLE.UNICAST, TABLE.BROADCAST],
+    miss: 'drop',
   },
   {
     id: TABLE.UNICAST,
@@ -40,8 +77,9 @@ export const TABLES: readonly TableDecl[] = [
     purpose:
       'L2 delivery by (tun_id, eth_dst) to a local port or through vxlan-int to the VM\'s host; distributed routing between subnets by ipv4_dst ' +
       '(rewrite MACs, tun_id of the destination subnet); VM egress to its own gateway; on gateways, tunnel traffic for the gateway MAC to LOCAL. ' +
-      'Rows that send into the tunnel check the frame against the overlay MTU (check_pkt_larger into reg0[0]) and go on to 20.',
-    next: [TABLE.TUNNEL_OUT],
+      'Rows that send into the tunnel check the frame against the overlay MTU (check_pkt_larger into reg0[0]) and go on to 20. ' +
+      'With security groups, delivery to a local VM loads its port into reg1 and goes on to 30 instead of outputting.',
+    next: [TABLE.TUNNEL_OUT, TABLE.INGRESS_CT],
     miss: 'drop',
   },
   {
@@ -53,6 +91,32 @@ export const TABLES: readonly TableDecl[] = [
       '(counted by the row). Everything else is output to vxlan-int.',
     next: [],
     miss: 'output to vxlan-int (the priority-0 row; drop on a node whose vxlan-int is not known)',
+  },
+  {
+    id: TABLE.INGRESS_CT,
+    name: 'ingress_ct',
+    purpose:
+      'To a local VM (reg1 = its port): IPv4 leaves any earlier conntrack state (ct_clear: the sender may be a VM of this node, tracked in ' +
+      'its own zone) and goes through conntrack in the receiving VM\'s zone (reg1) to 31; other ethertypes go to 32.',
+    next: [TABLE.INGRESS_ACL, TABLE.DELIVER],
+    miss: 'drop',
+  },
+  {
+    id: TABLE.INGRESS_ACL,
+    name: 'ingress_acl',
+    purpose:
+      'Ingress security-group rules of the receiving VM (reg1): replies and related packets pass, invalid ones are dropped, DHCP server replies ' +
+      '(udp 67->68) pass; every other packet must match an ingress rule of one of its groups, and is committed. A packet no rule allows is ' +
+      'dropped by the VM\'s own row (counted).',
+    next: [TABLE.DELIVER],
+    miss: 'drop',
+  },
+  {
+    id: TABLE.DELIVER,
+    name: 'deliver',
+    purpose: 'Output to the local VM whose port is in reg1.',
+    next: [],
+    miss: 'drop',
   },
   {
     id: TABLE.BROADCAST,
@@ -94,7 +158,40 @@ export const PRIORITY = {
   [TABLE.CLASSIFY]: {
     /** dl_dst multicast/broadcast from an admitted port (seed: 0/20 broadcast, 0/10 multicast). */
     MULTICAST: 20,
-    /** Any other (unicast) frame from an admitted port (seed: 0/10 unicast). */
+    /** Any other (unicast) frame from an admitted port (seed: 0/10 unicast); with security groups, any frame of a VM's own MAC. */
+    UNICAST: 10,
+    /** Security groups: a VM port's frame from any other MAC, dropped by a row of its own so it is counted per VM. */
+    SPOOFED_MAC: 5,
+    MISS: 0,
+  },
+  [TABLE.PORT_SECURITY]: {
+    /** DHCP client traffic (from 0.0.0.0 or its own IP, udp 68->67): never filtered, as in Neutron and OVN. */
+    DHCP_CLIENT: 50,
+    /** The VM's own IPv4 source / ARP sender (and RFC 5227 probes from 0.0.0.0). */
+    OWN_ADDRESS: 40,
+    /** Any other IPv4 or ARP from the VM: spoofed, dropped and counted per VM. */
+    SPOOFED: 30,
+    /** IPv6: the overlay is IPv4 only, and IPv6 between VMs would bypass every rule. */
+    IPV6: 20,
+    /** Other ethertypes: the MAC was checked in table 0; no IP, nothing for a rule to match. */
+    OTHER: 1,
+    MISS: 0,
+  },
+  [TABLE.EGRESS_ACL]: {
+    /** ct_state=+inv: never passes. */
+    INVALID: 40,
+    /** Replies (+est+rpl) and related packets (+rel, e.g. ICMP errors) of a tracked connection. */
+    REPLY: 30,
+    /** One row per (VM, rule, remote address, port block) where that is no larger than a conjunction. */
+    RULE: 15,
+    /** Conjunctive match clauses and their conj_id row, for rules whose VMs, remotes and port blocks would multiply. */
+    RULE_CONJ: 10,
+    /** A packet of this VM that no rule allows: dropped by a row of its own, so it is counted per VM. */
+    DENIED: 5,
+    MISS: 0,
+  },
+  [TABLE.EGRESS_OUT]: {
+    MULTICAST: 20,
     UNICAST: 10,
     MISS: 0,
   },
@@ -124,6 +221,27 @@ export const PRIORITY = {
     TOO_BIG_OTHER: 10,
     /** Fits: output to vxlan-int (tun_id and tun_ipv4_dst were set in table 10). */
     TO_TUNNEL: 0,
+    MISS: 0,
+  },
+  [TABLE.INGRESS_CT]: {
+    /** IPv4 to conntrack in the receiving VM's zone. */
+    IPV4: 10,
+    /** Other ethertypes straight to delivery. */
+    OTHER: 5,
+    MISS: 0,
+  },
+  [TABLE.INGRESS_ACL]: {
+    INVALID: 40,
+    REPLY: 30,
+    /** DHCP server replies (udp 67->68) to the VM: never filtered. */
+    DHCP_REPLY: 20,
+    RULE: 15,
+    RULE_CONJ: 10,
+    DENIED: 5,
+    MISS: 0,
+  },
+  [TABLE.DELIVER]: {
+    VM: 10,
     MISS: 0,
   },
   [TABLE.BROADCAST]: {
@@ -156,7 +274,8 @@ export const PRIORITY = {
 
 /**
  * State carried between tables. The subnet a packet belongs to travels in tun_id from table 0 on, which is also what
- * VXLAN puts on the wire; one register bit says "too big for the tunnel" from table 10 to 20; no metadata is used.
+ * VXLAN puts on the wire; one register bit says "too big for the tunnel" from table 10 to 20; reg1 names the VM a
+ * security-group table filters for; no metadata is used.
  */
 export interface CarriedField {
   readonly field: string;
@@ -184,5 +303,17 @@ export const CARRIED_FIELDS: readonly CarriedField[] = [
     setIn: '10 (check_pkt_larger, on rows that go on to 20)',
     readIn: '20',
   },
-  { field: 'reg0[1..31], reg1..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
+  {
+    field: 'reg1',
+    meaning: 'security groups: the local VM port the packet is being filtered for (sender on egress, receiver on ingress); its low 16 bits are that VM\'s conntrack zone',
+    setIn: '0 (a VM\'s frames: its port), 10 (delivery to a local VM: its port)',
+    readIn: '1-3, 30-32 (matched; ct zone=NXM_NX_REG1[0..15]; output in 32)',
+  },
+  {
+    field: 'ct_state, conj_id',
+    meaning: 'conntrack state of the packet in the VM\'s zone; the conjunctive match that allowed it',
+    setIn: 'ct(table=2) in 1, ct(table=31) in 30; conjunction clauses in 2 and 31',
+    readIn: '2, 31',
+  },
+  { field: 'reg0[1..31], reg2..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
 ];

@@ -263,6 +263,44 @@ export function diffDesired(installed: Map<string, InstalledFlow>, desired: read
   return { plan: d.plan, links: d.links, changed, last };
 }
 
+/**
+ * `diffDesired` with a `pause()` between slices of `slice` flows considered: after a recompile every position holds
+ * a new object, and 31k of them (a node of a 10k-VM cloud) take longer to encode and compare than a turn may last.
+ */
+export async function diffDesiredInSlices(
+  installed: Map<string, InstalledFlow>,
+  desired: readonly DesiredFlow[],
+  own: Ownership,
+  last: LastSync | undefined,
+  pause: () => Promise<void>,
+  slice: number,
+): Promise<FlowDiff> {
+  const d = new FlowDiffer(installed, own, last && { desired, last });
+  let changed: number[] | undefined;
+  let positions: readonly number[] | undefined;
+  if (last) {
+    const old = last.desired;
+    const common = Math.min(desired.length, old.length);
+    changed = changedPositions(desired, old, common);
+    d.plan.unchanged += common - changed.length;
+    for (let i = common; i < desired.length; i++) changed.push(i);
+    positions = changed;
+  }
+  const n = positions ? positions.length : desired.length;
+  for (let k = 0; k < n; k += slice) {
+    if (k > 0) await pause();
+    const end = Math.min(n, k + slice);
+    for (let j = k; j < end; j++) {
+      const i = positions ? positions[j]! : j;
+      d.consider(desired[i]!, i);
+    }
+  }
+  if (!last || !changed) return { plan: d.finish(), links: d.links };
+  for (const i of changed) if (i < last.desired.length) d.dropUnclaimed(last.links[i]!);
+  for (let i = Math.min(desired.length, last.desired.length); i < last.desired.length; i++) d.dropUnclaimed(last.links[i]!);
+  return { plan: d.plan, links: d.links, changed, last };
+}
+
 /** Positions below `n` where the two lists hold different objects (a tight loop of its own, for the JIT). */
 function changedPositions(a: readonly DesiredFlow[], b: readonly DesiredFlow[], n: number): number[] {
   const out: number[] = [];

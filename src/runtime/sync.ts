@@ -32,6 +32,7 @@ import {
   addFlowStatsPart,
   cookieOf,
   diffDesired,
+  diffDesiredInSlices,
   diffGroups,
   diffMeters,
   FlowDiffer,
@@ -281,7 +282,11 @@ class Syncer {
       let diff: FlowDiff;
       if (fromCache) {
         const t = performance.now();
-        diff = diffDesired(installed.flows, desired, own, installed.last);
+        // A small change diffs in one go; a recompiled pipeline (every object new) in slices, each in a turn.
+        diff =
+          desired.length > DIFF_BATCH
+            ? await diffDesiredInSlices(installed.flows, desired, own, installed.last, pause, DIFF_BATCH)
+            : diffDesired(installed.flows, desired, own, installed.last);
         diffMs = performance.now() - t;
         const flows = diff.plan;
         const ops = [...flowOps(flows, 0, 0, 0), ...flows.deletes.map((flow): FlowOp => ({ kind: 'flow_delete', flow }))];

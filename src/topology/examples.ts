@@ -1,5 +1,5 @@
 // Example clouds: the reference cloud of docs/pipeline.md and the lab tests, and synthetic clouds for benchmarks.
-import { numberToIpv4, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, isBroadcastMember, hasRole, isOverlayEndpoint, type Cloud, type CloudNode, type Subnet, type Vm } from './model.js';
+import { numberToIpv4, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, isBroadcastMember, hasRole, isOverlayEndpoint, type Cloud, type CloudNode, type SecurityRule, type Subnet, type Vm } from './model.js';
 
 /**
  * The reference cloud: 2 compute nodes (two AZs), 1 gateway, 1 switch node (also the management node), 1 DHCP node,
@@ -95,4 +95,72 @@ export function syntheticCloud(opts: SyntheticOptions): Cloud {
     }
   }
   return { nodes, subnets, vms };
+}
+
+/**
+ * The reference cloud with security groups (docs/pipeline.md, the security-group trace tests): `default` as the
+ * store makes it; `web` (vm-a1, vm-a2, vm-b2) takes HTTP from anywhere and 8000-8010 from its own members; `db`
+ * (vm-b1) takes 5432 from web only. vm-b2 is also in default.
+ */
+export function referenceCloudWithGroups(): Cloud {
+  const cloud = referenceCloud();
+  const groups: Record<string, readonly string[]> = { 'vm-a1': ['web'], 'vm-a2': ['web'], 'vm-b1': ['db'], 'vm-b2': ['default', 'web'] };
+  return {
+    ...cloud,
+    vms: cloud.vms.map((v) => ({ ...v, securityGroups: groups[v.name]! })),
+    securityGroups: [
+      {
+        id: 1,
+        name: 'default',
+        rules: [
+          { id: 1, direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' },
+          { id: 2, direction: 'ingress', protocol: 'any', remoteGroup: 'default' },
+        ],
+      },
+      {
+        id: 2,
+        name: 'web',
+        rules: [
+          { id: 3, direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' },
+          { id: 4, direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 80, remoteCidr: '0.0.0.0/0' },
+          { id: 5, direction: 'ingress', protocol: 'tcp', portMin: 8000, portMax: 8010, remoteGroup: 'web' },
+          { id: 6, direction: 'ingress', protocol: 'icmp', remoteCidr: '192.168.20.0/24' },
+        ],
+      },
+      {
+        id: 3,
+        name: 'db',
+        rules: [
+          { id: 7, direction: 'egress', protocol: 'udp', portMin: 53, portMax: 53, remoteCidr: '0.0.0.0/0' },
+          { id: 8, direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' },
+        ],
+      },
+    ],
+  };
+}
+
+export interface SyntheticGroupOptions {
+  /** Members per group: VMs are put into groups of this many, in name order. */
+  readonly members: number;
+  /** Rules per group: one egress-any rule, the rest ingress tcp port ranges (10 ports each) from the group itself. */
+  readonly rules: number;
+}
+
+/** A cloud's VMs in groups of `members`, each group with `rules` rules (benchmarks: flows per VM for N members, R rules). */
+export function withSyntheticGroups(cloud: Cloud, opts: SyntheticGroupOptions): Cloud {
+  const sorted = [...cloud.vms].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const nGroups = Math.ceil(sorted.length / opts.members);
+  let ruleId = 1;
+  const securityGroups = Array.from({ length: nGroups }, (_, g) => {
+    const name = `g${g}`;
+    const rules: SecurityRule[] = [{ id: ruleId++, direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' }];
+    for (let r = 1; r < opts.rules; r++) {
+      // 10 ports from a multiple of 16 (5 port blocks), different for each group (nothing shared between groups).
+      const from = 16 * (128 * r + (g % 128)) + 1;
+      rules.push({ id: ruleId++, direction: 'ingress', protocol: 'tcp', portMin: from, portMax: from + 9, remoteGroup: name });
+    }
+    return { id: g + 1, name, rules };
+  });
+  const groupOf = new Map(sorted.map((v, i) => [v.name, `g${Math.floor(i / opts.members)}`] as const));
+  return { ...cloud, vms: cloud.vms.map((v) => ({ ...v, securityGroups: [groupOf.get(v.name)!] })), securityGroups };
 }

@@ -44,12 +44,43 @@ export interface Vm {
   readonly mac: string;
   /** Name of its interface on the node's br0 (the OpenFlow port number is learned from the switch). */
   readonly port: string;
+  /** Its security groups (security-groups.ts); none given = `default`. */
+  readonly securityGroups?: readonly string[];
+}
+
+export type SgDirection = 'ingress' | 'egress';
+export type SgProtocol = 'tcp' | 'udp' | 'icmp' | 'any';
+
+/** An allow rule of a security group (security-groups.ts has the semantics and checks). */
+export interface SecurityRule {
+  /** Unique among all rules of the cloud, 1..MAX_RULE_ID (store-assigned): names the rule in cookies and the API. */
+  readonly id: number;
+  readonly direction: SgDirection;
+  readonly protocol: SgProtocol;
+  /** tcp/udp only: the destination port range (both set, min <= max); absent = every port. */
+  readonly portMin?: number;
+  readonly portMax?: number;
+  /** Exactly one remote: an IPv4 CIDR (the peer's address) or another group (its members' addresses). */
+  readonly remoteCidr?: string;
+  readonly remoteGroup?: string;
+}
+
+export interface SecurityGroup {
+  /** 1..MAX_GROUP_ID (store-assigned): names the group in cookies. */
+  readonly id: number;
+  readonly name: string;
+  readonly rules: readonly SecurityRule[];
 }
 
 export interface Cloud {
   readonly nodes: readonly CloudNode[];
   readonly subnets: readonly Subnet[];
   readonly vms: readonly Vm[];
+  /**
+   * Security groups (security-groups.ts). The controller always has them (the store holds at least `default`);
+   * a model without them (the pipeline's fixtures) compiles without port security and filtering.
+   */
+  readonly securityGroups?: readonly SecurityGroup[];
 }
 
 /** The one MAC every node answers ARP for every subnet gateway IP with (seed). Gateway and DHCP nodes give br0 this MAC. */

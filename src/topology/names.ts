@@ -42,6 +42,8 @@ export const SWITCH_PORT_PREFIX = 'sw-';
 export const NODE_NAME: NameRule = labelRule('node name', MAX_INTERFACE_NAME - SWITCH_PORT_PREFIX.length);
 export const VM_NAME: NameRule = labelRule('VM name', 32);
 export const SUBNET_NAME: NameRule = labelRule('subnet name', 32);
+/** A security group name reaches no host (flows carry its numeric id): the subnet rule, for the same reasons. */
+export const SECURITY_GROUP_NAME: NameRule = labelRule('security group name', 32);
 
 /** Availability zones only group nodes (no host sees them): the shape older versions accepted. */
 export const AZ_NAME: NameRule = {
@@ -92,7 +94,7 @@ export const VM_REF: NameRule = {
   text: "1-32 characters: letters, digits and '-', starting with a letter, not ending with '-'",
 };
 
-export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF];
+export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, SECURITY_GROUP_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF];
 
 const compiled = new Map<NameRule, RegExp>();
 

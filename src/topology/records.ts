@@ -1,6 +1,6 @@
 // What the control plane stores: the cloud model plus what only the control plane needs (capacity, SSH targets,
 // flavors, images, VM state). `toCloud` projects records onto the plain model the pipeline compiles.
-import type { Cloud, CloudNode, NodeRole, Subnet, Vm } from './model.js';
+import type { Cloud, CloudNode, NodeRole, SecurityGroup, SecurityRule, Subnet, Vm } from './model.js';
 
 export interface NodeRecord {
   readonly name: string;
@@ -46,6 +46,21 @@ export interface VmRecord {
   /** Why the VM is in state 'error'. */
   readonly error?: string;
   readonly createdAt: string;
+  /** Its security groups in name order (the store always fills this in; `default` unless given others). */
+  readonly securityGroups?: readonly string[];
+}
+
+export interface SecurityRuleRecord extends SecurityRule {
+  readonly createdAt: string;
+}
+
+export interface SecurityGroupRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly description: string;
+  /** In id order (the order they were added). */
+  readonly rules: readonly SecurityRuleRecord[];
+  readonly createdAt: string;
 }
 
 /**
@@ -69,6 +84,8 @@ export interface CloudRecords {
   readonly nodes: readonly NodeRecord[];
   readonly subnets: readonly SubnetRecord[];
   readonly vms: readonly VmRecord[];
+  /** Every security group with its rules (the store always fills this in). */
+  readonly securityGroups?: readonly SecurityGroupRecord[];
 }
 
 export function nodeToModel(n: NodeRecord): CloudNode {
@@ -86,7 +103,16 @@ export function subnetToModel(s: SubnetRecord): Subnet {
 }
 
 export function vmToModel(v: VmRecord): Vm {
-  return { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port };
+  const vm = { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port };
+  return v.securityGroups?.length ? { ...vm, securityGroups: v.securityGroups } : vm;
+}
+
+export function securityGroupToModel(g: SecurityGroupRecord): SecurityGroup {
+  return {
+    id: g.id,
+    name: g.name,
+    rules: g.rules.map(({ createdAt: _, ...rule }) => rule),
+  };
 }
 
 /**
@@ -98,5 +124,6 @@ export function toCloud(records: CloudRecords): Cloud {
     nodes: records.nodes.map(nodeToModel),
     subnets: records.subnets.map(subnetToModel),
     vms: records.vms.filter((v) => v.state !== 'deleting').map(vmToModel),
+    ...(records.securityGroups && { securityGroups: records.securityGroups.map(securityGroupToModel) }),
   };
 }

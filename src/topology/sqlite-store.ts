@@ -4,7 +4,8 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
-import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+import { DEFAULT_GROUP, type SgDirection, type SgProtocol } from './security-groups.js';
 import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
@@ -107,6 +108,36 @@ const vmFromRow = (r: VmRow): VmRecord => ({
   createdAt: r.created_at,
 });
 
+interface SecurityGroupRow {
+  id: number;
+  name: string;
+  description: string;
+  created_at: string;
+}
+
+interface SecurityRuleRow {
+  id: number;
+  group_name: string;
+  direction: SgDirection;
+  protocol: SgProtocol;
+  port_min: number | null;
+  port_max: number | null;
+  remote_cidr: string | null;
+  remote_group: string | null;
+  created_at: string;
+}
+
+const ruleFromRow = (r: SecurityRuleRow): SecurityRuleRecord => ({
+  id: r.id,
+  direction: r.direction,
+  protocol: r.protocol,
+  ...(r.port_min !== null && { portMin: r.port_min }),
+  ...(r.port_max !== null && { portMax: r.port_max }),
+  ...(r.remote_cidr !== null && { remoteCidr: r.remote_cidr }),
+  ...(r.remote_group !== null && { remoteGroup: r.remote_group }),
+  createdAt: r.created_at,
+});
+
 interface ApiTokenRow {
   id: string;
   name: string;
@@ -123,6 +154,14 @@ const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
   hash: r.hash,
   createdAt: r.created_at,
   ...(r.last_used_at !== null && { lastUsedAt: r.last_used_at }),
+});
+
+const groupFromRow = (g: SecurityGroupRow, rules: SecurityRuleRecord[]): SecurityGroupRecord => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  rules,
+  createdAt: g.created_at,
 });
 
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
@@ -225,6 +264,47 @@ export class SqliteStore implements CloudStore, TokenStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteRemoval: lazy('DELETE FROM node_removals WHERE name = ?'),
+      hasSecurityGroups: lazy("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'vm_security_groups'"),
+      groups: lazy('SELECT * FROM security_groups ORDER BY name'),
+      group: lazy('SELECT * FROM security_groups WHERE name = ?'),
+      rules: lazy('SELECT * FROM security_rules ORDER BY id'),
+      groupRules: lazy('SELECT * FROM security_rules WHERE group_name = ? ORDER BY id'),
+      memberships: lazy('SELECT vm, group_name FROM vm_security_groups ORDER BY vm, group_name'),
+      vmGroups: lazy('SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
+      insertGroup: lazy('INSERT INTO security_groups (name, description, created_at) VALUES (?, ?, ?)'),
+      deleteGroup: lazy('DELETE FROM security_groups WHERE name = ?'),
+      insertRule: lazy(
+        `INSERT INTO security_rules (group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
+      clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
+      addVmGroup: lazy('INSERT INTO vm_security_groups (vm, group_name) VALUES (?, ?)'),
+    };
+    // A store opened with migrations before v4 (tests of upgrades) has no security groups: VMs then carry none.
+    let sgTables: boolean | undefined;
+    const hasSg = (): boolean => (sgTables ??= (q.hasSecurityGroups().get() as { n: number }).n > 0);
+    const withGroups = (vms: VmRecord[]): VmRecord[] => {
+      if (!hasSg() || !vms.length) return vms;
+      const byVm = new Map<string, string[]>();
+      if (vms.length === 1) byVm.set(vms[0]!.name, (q.vmGroups().all(vms[0]!.name) as { group_name: string }[]).map((r) => r.group_name));
+      else
+        for (const r of q.memberships().all() as { vm: string; group_name: string }[]) {
+          let l = byVm.get(r.vm);
+          if (!l) byVm.set(r.vm, (l = []));
+          l.push(r.group_name);
+        }
+      return vms.map((v) => ({ ...v, securityGroups: byVm.get(v.name) ?? [] }));
+    };
+    const listGroups = (): SecurityGroupRecord[] => {
+      if (!hasSg()) return [];
+      const rules = new Map<string, SecurityRuleRecord[]>();
+      for (const r of q.rules().all() as SecurityRuleRow[]) {
+        let l = rules.get(r.group_name);
+        if (!l) rules.set(r.group_name, (l = []));
+        l.push(ruleFromRow(r));
+      }
+      return (q.groups().all() as SecurityGroupRow[]).map((g) => groupFromRow(g, rules.get(g.name) ?? []));
     };
     const t = {
       get: lazy('SELECT * FROM api_tokens WHERE id = ?'),
@@ -271,15 +351,28 @@ export class SqliteStore implements CloudStore, TokenStore {
               : filter.gateway !== undefined
                 ? q.vmsByGateway.all(filter.gateway)
                 : q.vms.all();
-        return (rows as VmRow[])
-          .map(vmFromRow)
-          .filter((v) => (filter.subnet === undefined || v.subnet === filter.subnet) && (filter.gateway === undefined || v.gateway === filter.gateway));
+        return withGroups(
+          (rows as VmRow[])
+            .map(vmFromRow)
+            .filter((v) => (filter.subnet === undefined || v.subnet === filter.subnet) && (filter.gateway === undefined || v.gateway === filter.gateway)),
+        );
       },
       getVm: (name) => {
         const r = q.vm.get(name) as VmRow | undefined;
-        return r && vmFromRow(r);
+        return r && withGroups([vmFromRow(r)])[0];
       },
-      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms() }),
+      records: (): CloudRecords => ({
+        nodes: reader.listNodes(),
+        subnets: reader.listSubnets(),
+        vms: reader.listVms(),
+        ...(hasSg() && { securityGroups: listGroups() }),
+      }),
+      listSecurityGroups: listGroups,
+      getSecurityGroup: (name) => {
+        if (!hasSg()) return undefined;
+        const g = q.group().get(name) as SecurityGroupRow | undefined;
+        return g && groupFromRow(g, (q.groupRules().all(name) as SecurityRuleRow[]).map(ruleFromRow));
+      },
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
       listNodeRemovals: () => (q.removals().all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
@@ -301,6 +394,7 @@ export class SqliteStore implements CloudStore, TokenStore {
       deleteSubnet: (name) => q.deleteSubnet.run(name).changes > 0,
       insertVm: (v) => {
         q.insertVm.run(v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt);
+        if (hasSg()) for (const g of v.securityGroups?.length ? v.securityGroups : [DEFAULT_GROUP]) q.addVmGroup().run(v.name, g);
       },
       setVmState: (name, state, error) => {
         q.setVmState.run(state, error ?? null, name);
@@ -316,6 +410,18 @@ export class SqliteStore implements CloudStore, TokenStore {
         );
       },
       deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
+      insertSecurityGroup: (g) => Number(q.insertGroup().run(g.name, g.description, g.createdAt).lastInsertRowid),
+      deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
+      insertSecurityRule: (group, r, createdAt) =>
+        Number(
+          q.insertRule().run(group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
+            .lastInsertRowid,
+        ),
+      deleteSecurityRule: (group, id) => q.deleteRule().run(group, id).changes > 0,
+      setVmSecurityGroups: (vm, groups) => {
+        q.clearVmGroups().run(vm);
+        for (const g of groups.length ? groups : [DEFAULT_GROUP]) q.addVmGroup().run(vm, g);
+      },
       nextSequence: (name) => {
         const next = Number(getMeta(`seq:${name}`) ?? 0) + 1;
         q.setMeta.run(`seq:${name}`, String(next));
@@ -329,7 +435,8 @@ export class SqliteStore implements CloudStore, TokenStore {
     return this.db.transaction(() => fn(this.reader))();
   }
 
-  write<T>(fn: (w: StoreWriter) => T): T {
+  // async: the transaction still runs at the call, synchronously; a throw becomes the rejection.
+  async write<T>(fn: (w: StoreWriter) => T): Promise<T> {
     return this.db
       .transaction(() => {
         const result = fn(this.writer);
@@ -343,7 +450,7 @@ export class SqliteStore implements CloudStore, TokenStore {
     return this.db.transaction(() => fn(this.tokenWriter))();
   }
 
-  writeTokens<T>(fn: (w: TokenWriter) => T): T {
+  async writeTokens<T>(fn: (w: TokenWriter) => T): Promise<T> {
     return this.db.transaction(() => fn(this.tokenWriter)).immediate();
   }
 

@@ -2,10 +2,13 @@
 //
 // `read` and `write` take synchronous functions on purpose. Allocation (IPAM, MACs, VNIs, placement) reads what is
 // taken and writes the new record in the same `write`, so two concurrent requests can never get the same address.
-// SQLite runs the function inside one IMMEDIATE transaction. A distributed store can keep this interface by
-// running the function against a local snapshot and committing with compare-and-swap, re-running it on conflict:
-// so the function must do no I/O and have no effect outside the writer it is given.
-import type { CloudRecords, NodeRecord, NodeRemovalRecord, SubnetRecord, VmRecord, VmState } from './records.js';
+// SQLite runs the function inside one IMMEDIATE transaction. etcd (etcd-store.ts) runs it against its local,
+// watch-fed snapshot and commits with a compare-and-swap on the cloud's revision, re-running it on conflict: so the
+// function must do no I/O and have no effect outside the writer it is given, and may run more than once.
+// `read` answers from what this process has (SQLite's file, etcd's snapshot) and so stays synchronous; `write`
+// is a Promise because a distributed commit is a network round trip.
+import type { SecurityRuleSpec } from './security-groups.js';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
 export interface StoreReader {
   listNodes(): NodeRecord[];
@@ -23,6 +26,9 @@ export interface StoreReader {
   /** Pending node removals, by node name. */
   listNodeRemovals(): NodeRemovalRecord[];
   getNodeRemoval(name: string): NodeRemovalRecord | undefined;
+  /** Every security group with its rules, in name order. */
+  listSecurityGroups(): SecurityGroupRecord[];
+  getSecurityGroup(name: string): SecurityGroupRecord | undefined;
 }
 
 export interface StoreWriter extends StoreReader {
@@ -40,12 +46,24 @@ export interface StoreWriter extends StoreReader {
   deleteNodeRemoval(name: string): boolean;
   /** 1, 2, 3... per name, never reused (e.g. VM port names). */
   nextSequence(name: string): number;
+  /** Inserts a group (no rules); returns its id (never reused). */
+  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string }): number;
+  /** Refused (throws) while a VM is a member or another group's rule names it. */
+  deleteSecurityGroup(name: string): boolean;
+  /** Returns the rule's id (unique among all groups, never reused). */
+  insertSecurityRule(group: string, rule: SecurityRuleSpec, createdAt: string): number;
+  deleteSecurityRule(group: string, id: number): boolean;
+  /** Replaces a VM's memberships. */
+  setVmSecurityGroups(vm: string, groups: readonly string[]): void;
 }
 
 export interface CloudStore {
   read<T>(fn: (r: StoreReader) => T): T;
-  /** All of fn's writes or none: a throw (or a crash) leaves the store as it was. */
-  write<T>(fn: (w: StoreWriter) => T): T;
+  /**
+   * All of fn's writes or none: a throw (or a crash) leaves the store as it was. Once it resolves, `read` sees the
+   * write. Rejects with `StoreUnavailableError` when the store cannot commit (etcd without quorum).
+   */
+  write<T>(fn: (w: StoreWriter) => T): Promise<T>;
   close(): void;
 }
 
@@ -83,5 +101,13 @@ export interface TokenWriter extends TokenReader {
 export interface TokenStore {
   readTokens<T>(fn: (r: TokenReader) => T): T;
   /** One transaction, like `CloudStore.write`. */
-  writeTokens<T>(fn: (w: TokenWriter) => T): T;
+  writeTokens<T>(fn: (w: TokenWriter) => T): Promise<T>;
 }
+
+/** The store cannot commit now (etcd has lost its quorum or cannot be reached); reads still answer. The API says 503. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
+
+/** A write kept conflicting with other writers past its retry bound (count or time). The API says 503 too. */
+export class StoreConflictError extends StoreUnavailableError {}

@@ -38,13 +38,13 @@ describe('auth', () => {
     h = await makeHarness();
     const path = `${h.dir}/other.db`;
     const s1 = openSqliteStore(path);
-    const first = new ApiTokens(s1).ensureAdmin();
+    const first = await new ApiTokens(s1).ensureAdmin();
     expect(first.created).toBe(true);
     expect(first.token).toMatch(/^mc_[0-9a-f]{16}_[A-Za-z0-9_-]{32}$/);
     s1.close();
     const s2 = openSqliteStore(path);
     const again = new ApiTokens(s2);
-    expect(again.ensureAdmin()).toEqual({ created: false });
+    expect(await again.ensureAdmin()).toEqual({ created: false });
     expect(again.check(first.token!)).toEqual({ name: 'initial', role: 'admin' });
     s2.close();
   });

@@ -13,7 +13,7 @@ const MAX_REQUESTS = 12_000;
 const WIDTH = 8;
 
 /** Existing resources, so a route's `:name` names something its handler would act on. */
-const RESOURCE_OF: Readonly<Record<string, string>> = { nodes: 'host-1', subnets: 'net-a', vms: 'vm-a', tokens: 'initial' };
+const RESOURCE_OF: Readonly<Record<string, string>> = { nodes: 'host-1', subnets: 'net-a', vms: 'vm-a', tokens: 'initial', 'security-groups': 'default' };
 
 /** A valid body per route, so a request that got past auth would reach the handler rather than fail validation. */
 const BODY_OF: Readonly<Record<string, unknown>> = {
@@ -22,6 +22,9 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'POST /api/v1/vms': { name: 'evil-vm', subnet: 'net-a', flavor: 'tiny', image: 'x' },
   'POST /api/v1/vms/:name/exec': { command: ['id'] },
   'POST /api/v1/tokens': { name: 'evil', role: 'admin' },
+  'POST /api/v1/security-groups': { name: 'evil-sg' },
+  'POST /api/v1/security-groups/:name/rules': { direction: 'ingress', protocol: 'tcp' },
+  'PUT /api/v1/vms/:name/security-groups': { securityGroups: [] },
 };
 
 /** Routes whose handler calls neither the service nor the tokens: reaching them shows as a 2xx alone. */
@@ -41,17 +44,19 @@ let recording = false;
 let sent = 0;
 
 function concrete(url: string): string {
-  return url.replace(/\/([a-z]+)\/:name/g, (_m, collection: string) => {
+  return url.replace(/\/([a-z-]+)\/:name/g, (_m, collection: string) => {
     const name = RESOURCE_OF[collection];
     if (name === undefined) throw new Error(`no resource to put in ${url}: add one to RESOURCE_OF`);
     return `/${collection}/${name}`;
-  });
+  }).replace('/:id', '/1');
 }
 
 function spy<T extends object>(service: T): T {
   return new Proxy(service, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
+      // A collaborator the service exposes (service.securityGroups): its methods are handlers' calls too.
+      if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) !== Object.prototype && !Array.isArray(value)) return spy(value);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (recording) calls.push(String(prop));
@@ -150,7 +155,7 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
   }, 240_000);
 
   it('a viewer token reaches no write handler and no token route, whatever the spelling or method', async () => {
-    const viewer = h.tokens.create('raw-viewer', 'viewer').token;
+    const viewer = (await h.tokens.create('raw-viewer', 'viewer')).token;
     const before = snapshot();
     const isAdminOnly = (r: Route): boolean => !['GET', 'HEAD'].includes(r.method) || r.url.startsWith('/api/v1/tokens');
     type Job = { method: string; target: string; route: Route };
@@ -167,7 +172,7 @@ describe('auth on the route, whatever the spelling (raw HTTP/1.1)', () => {
     expect(calls).toEqual([]);
     expect(statuses.filter((st) => st === 403).length).toBeGreaterThan(jobs.length / 10);
     expect(snapshot()).toBe(before);
-    h.tokens.revoke('raw-viewer');
+    await h.tokens.revoke('raw-viewer');
   }, 120_000);
 
   it('the router does decode those spellings: with the token, encoded and absolute-form targets reach the handler', async () => {

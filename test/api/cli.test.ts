@@ -72,10 +72,45 @@ describe('minicloud CLI', () => {
     expect((await cli('node', 'show', 'gw-1')).out).toMatch(/service ip:\s+203\.0\.113\.1/);
   });
 
+  it('sg create|list|show|delete, sg rule add|delete, vm create --sg, vm set-sg', async () => {
+    const create = await cli('sg', 'create', 'web', '--description', 'the web tier');
+    expect(create).toMatchObject({ code: 0, err: '' });
+    expect(create.out).toMatch(/^security group web created \(id \d+\): egress any to 0\.0\.0\.0\/0\n$/);
+    expect((await cli('sg', 'create', 'db')).code).toBe(0);
+    const http = await cli('sg', 'rule', 'add', 'web', 'ingress', 'tcp', '80');
+    expect(http.out).toMatch(/^rule \d+ added to web: ingress tcp 80 from 0\.0\.0\.0\/0\n$/);
+    const pg = await cli('sg', 'rule', 'add', 'db', 'ingress', 'tcp', '5432-5433', '--remote-group', 'web');
+    expect(pg.out).toMatch(/ingress tcp 5432-5433 from group web/);
+    expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '--remote', '10.0.0.0/8')).code).toBe(0);
+    // Usage (2) for what the CLI can tell, refused (4) with the API's words for the rest.
+    expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'tcp', 'http')).code).toBe(EXIT.usage);
+    const icmpPort = await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '7');
+    expect(icmpPort.code).toBe(EXIT.refused);
+    expect(icmpPort.err).toMatch(/a port applies to tcp and udp only, not to 'icmp'/);
+    expect((await cli('sg', 'rule', 'add', 'db', 'sideways', 'tcp')).code).toBe(EXIT.refused);
+
+    const vm = await cli('vm', 'create', 'sg-vm', '--subnet', 'a', '--image', 'images:debian/12', '--sg', 'web', '--sg', 'db');
+    expect(vm.code).toBe(0);
+    expect(vm.out).toMatch(/groups db,web\n$/);
+    expect((await cli('vm', 'show', 'sg-vm')).out).toMatch(/security groups:\s+db,web/);
+    const show = await cli('sg', 'show', 'db');
+    expect(show.out).toMatch(/members:\s+sg-vm/);
+    expect(show.out).toMatch(/RULE\s+DIRECTION\s+PROTOCOL\s+PORTS\s+REMOTE/);
+    expect(show.out).toMatch(/ingress\s+tcp\s+5432-5433\s+group web/);
+    expect((await cli('sg', 'list')).out).toMatch(/web\s+2\s+1\s+the web tier/);
+    expect((await cli('vm', 'set-sg', 'sg-vm', 'web')).out).toBe('vm sg-vm security groups: web\n');
+    expect((await cli('sg', 'delete', 'web')).code).toBe(EXIT.refused); // a member, and db's rule names it
+    const id = /rule (\d+)/.exec(pg.out)![1]!;
+    expect((await cli('sg', 'rule', 'delete', 'db', id)).out).toBe(`rule ${id} deleted from db\n`);
+    expect((await cli('sg', 'rule', 'delete', 'db', id)).code).toBe(EXIT.notFound);
+    expect((await cli('vm', 'delete', 'sg-vm')).code).toBe(0);
+    expect((await cli('sg', 'delete', 'web')).out).toBe('security group web deleted\n');
+  });
+
   it('node list shows removed nodes whose undo on the node is still pending', async () => {
     const node = { name: 'gw-old', roles: ['gateway'] as const, underlayIp: '10.0.0.99', sshTarget: 'root@10.0.0.99', cpus: 0, memoryMiB: 0, createdAt: '2026-01-01T00:00:00.000Z' };
     const at = '2026-01-02T00:00:00.000Z';
-    h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 2, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
+    await h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 2, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
     try {
       const out = (await cli('node', 'list')).out.split('\n');
       const at2 = out.indexOf('removed, undo on the node pending (retried):');
@@ -84,7 +119,7 @@ describe('minicloud CLI', () => {
       expect(out[at2 + 2]).toMatch(/^gw-old\s+10\.0\.0\.99\s+root@10\.0\.0\.99\s+2\s+2026-01-02T00:00:00\.000Z\s+connect ECONNREFUSED$/);
       expect(JSON.parse((await cli('--json', 'node', 'list')).out).removals).toEqual([expect.objectContaining({ name: 'gw-old', attempts: 2 })]);
     } finally {
-      h.store.write((w) => w.deleteNodeRemoval('gw-old'));
+      await h.store.write((w) => w.deleteNodeRemoval('gw-old'));
     }
   });
 

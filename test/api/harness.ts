@@ -8,12 +8,13 @@ import type { ApiLimits } from '../../src/api/limits.js';
 import { createMetrics, type Metrics } from '../../src/daemon/metrics.js';
 import { ApiTokens } from '../../src/api/tokens.js';
 import { CloudService } from '../../src/cloud/index.js';
-import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
+import { openSqliteStore } from '../../src/topology/sqlite-store.js';
+import type { CloudStore, TokenStore } from '../../src/topology/store.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
 
 export interface Harness {
   readonly dir: string;
-  readonly store: SqliteStore;
+  readonly store: CloudStore & TokenStore;
   readonly service: CloudService;
   readonly app: App;
   readonly metrics: Metrics;
@@ -25,7 +26,7 @@ export interface Harness {
   readonly token: string;
   /** inject with the bearer token; `json` is loosely typed: tests assert its shape */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
@@ -40,11 +41,13 @@ export interface HarnessOptions {
   /** The same for the token routes (auth itself keeps the real verifier). */
   readonly wrapTokens?: (tokens: ApiTokens) => ApiTokens;
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
+  /** Another store than a fresh SQLite file (e.g. etcd); closed by `close`. */
+  readonly store?: CloudStore & TokenStore;
 }
 
 export async function makeHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'minicloud-api-'));
-  const store = openSqliteStore(join(dir, 'cloud.db'));
+  const store = options.store ?? openSqliteStore(join(dir, 'cloud.db'));
   const network = new FakeNetwork();
   const backend = new FakeBackend();
   const datapaths = new FakeDatapaths();
@@ -59,7 +62,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
   });
   const metrics = createMetrics({ processMetrics: false });
   const tokens = new ApiTokens(store);
-  const { token } = tokens.ensureAdmin();
+  const { token } = await tokens.ensureAdmin();
   if (token === undefined) throw new Error('a new store has no admin token');
   const served = options.wrapService ? options.wrapService(service) : service;
   // As src/daemon/server.ts wires it: /metrics counts what the service holds.

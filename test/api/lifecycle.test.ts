@@ -89,8 +89,8 @@ describe('VM lifecycle', () => {
 
   it('after a crash, VMs left creating or deleting are marked error and can be deleted', async () => {
     await create('v');
-    h.store.write((w) => w.setVmState('v', 'creating'));
-    expect(h.service.recoverInterrupted()).toEqual(['v']);
+    await h.store.write((w) => w.setVmState('v', 'creating'));
+    expect(await h.service.recoverInterrupted()).toEqual(['v']);
     expect(h.service.getVm('v')).toMatchObject({ state: 'error', error: 'interrupted while creating (controller restarted)' });
     expect((await h.call('DELETE', '/api/v1/vms/v')).status).toBe(200);
     expect(validateCloud(h.service.cloud())).toEqual([]);

@@ -31,7 +31,7 @@ describe('metrics.auth', () => {
     }
     expect((await rawRequest(port, requestText('HEAD', '/metrics'))).status).toBe(401);
 
-    const viewer = h!.tokens.create('prometheus', 'viewer').token;
+    const viewer = (await h!.tokens.create('prometheus', 'viewer')).token;
     const ok = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${viewer}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);

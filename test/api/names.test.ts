@@ -177,9 +177,9 @@ describe('records named under the older rules', () => {
   });
   const longName = `Legacy-${'x'.repeat(40)}`;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // Written as an older version would have: straight into the store, past today's rules.
-    h.store.write((w) => {
+    await h.store.write((w) => {
       w.insertNode(legacyNode);
       w.insertNode({ name: 'sw', roles: ['switch'], underlayIp: '10.0.0.100', cpus: 0, memoryMiB: 0, createdAt: at });
       w.insertNode({ name: 'dhcp', roles: ['dhcp'], underlayIp: '10.0.0.101', cpus: 0, memoryMiB: 0, createdAt: at });

@@ -47,7 +47,7 @@ describe('/api/v1/tokens', () => {
   it('a viewer reads everything but tokens, and every write is 403 with a clear message', async () => {
     h = await makeHarness();
     await h.call('POST', '/api/v1/subnets', { name: 'net-a' });
-    const viewer = h.tokens.create('ro', 'viewer').token;
+    const viewer = (await h.tokens.create('ro', 'viewer')).token;
     for (const url of ['/api/v1/nodes', '/api/v1/subnets', '/api/v1/subnets/net-a', '/api/v1/vms', '/api/v1/datapaths']) {
       expect((await h.app.inject({ url, headers: as(viewer) })).statusCode, url).toBe(200);
       expect((await h.app.inject({ method: 'HEAD', url, headers: as(viewer) })).statusCode, url).toBe(200);
@@ -71,7 +71,7 @@ describe('/api/v1/tokens', () => {
 
   it('GET /api/v1/whoami says whose token it is', async () => {
     h = await makeHarness();
-    const viewer = h.tokens.create('ro', 'viewer').token;
+    const viewer = (await h.tokens.create('ro', 'viewer')).token;
     expect((await h.app.inject({ url: '/api/v1/whoami', headers: as(viewer) })).json()).toEqual({ name: 'ro', role: 'viewer', auth: true });
     expect((await h.call('GET', '/api/v1/whoami')).json).toEqual({ name: 'initial', role: 'admin', auth: true });
     expect((await h.app.inject({ url: '/api/v1/whoami' })).statusCode).toBe(401);
@@ -79,7 +79,7 @@ describe('/api/v1/tokens', () => {
 
   it('revoking is immediate; the last admin token cannot be revoked', async () => {
     h = await makeHarness();
-    const viewer = h.tokens.create('ro', 'viewer').token;
+    const viewer = (await h.tokens.create('ro', 'viewer')).token;
     expect((await h.app.inject({ url: '/api/v1/nodes', headers: as(viewer) })).statusCode).toBe(200);
     expect((await h.call('DELETE', '/api/v1/tokens/ro')).json).toEqual({ revoked: 'ro' });
     expect((await h.app.inject({ url: '/api/v1/nodes', headers: as(viewer) })).statusCode).toBe(401);
@@ -107,7 +107,7 @@ describe('/api/v1/tokens', () => {
     const again = await h.call('POST', '/api/v1/tokens', { name: 'ci' });
     expect(again.status).toBe(409);
     expect(again.json.error.message).toBe("name: a token named 'ci' exists (revoke it first)");
-    for (let i = h.tokens.list().length; i < MAX_TOKENS; i++) h.tokens.create(`t${i}`, 'viewer');
+    for (let i = h.tokens.list().length; i < MAX_TOKENS; i++) await h.tokens.create(`t${i}`, 'viewer');
     const full = await h.call('POST', '/api/v1/tokens', { name: 'one-more' });
     expect(full.status).toBe(409);
     expect(full.json.error.message).toBe(`there are ${MAX_TOKENS} tokens already: revoke unused ones first`);
@@ -115,10 +115,10 @@ describe('/api/v1/tokens', () => {
 });
 
 describe('ApiTokens', () => {
-  it('tells a token from a forgery of its id or secret', () => {
+  it('tells a token from a forgery of its id or secret', async () => {
     const store = openSqliteStore(':memory:');
     const tokens = new ApiTokens(store);
-    const { token } = tokens.create('a', 'admin');
+    const { token } = await tokens.create('a', 'admin');
     expect(tokens.check(token)).toEqual({ name: 'a', role: 'admin' });
     const flip = (i: number) => token.slice(0, i) + (token[i] === 'a' ? 'b' : 'a') + token.slice(i + 1);
     expect(tokens.check(flip(5))).toBeUndefined(); // the id
@@ -130,11 +130,11 @@ describe('ApiTokens', () => {
     store.close();
   });
 
-  it('writes the last-used time at most once a minute per token', () => {
+  it('writes the last-used time at most once a minute per token', async () => {
     const store = openSqliteStore(':memory:');
     let now = Date.parse('2026-01-01T00:00:00Z');
     const tokens = new ApiTokens(store, { now: () => new Date(now) });
-    const { token } = tokens.create('a', 'viewer');
+    const { token } = await tokens.create('a', 'viewer');
     expect(tokens.list()[0]!.lastUsedAt).toBeUndefined();
     tokens.check(token);
     expect(tokens.list()[0]!.lastUsedAt).toBe('2026-01-01T00:00:00.000Z');
@@ -149,14 +149,14 @@ describe('ApiTokens', () => {
     store.close();
   });
 
-  it('a new admin token is made at start only when the store has none', () => {
+  it('a new admin token is made at start only when the store has none', async () => {
     const store = openSqliteStore(':memory:');
     const tokens = new ApiTokens(store);
-    tokens.create('initial', 'viewer');
-    const made = tokens.ensureAdmin();
+    await tokens.create('initial', 'viewer');
+    const made = await tokens.ensureAdmin();
     expect(made.created).toBe(true);
     expect(tokens.list().map((t) => [t.name, t.role])).toEqual([['initial', 'viewer'], ['initial-2', 'admin']]);
-    expect(tokens.ensureAdmin()).toEqual({ created: false });
+    expect(await tokens.ensureAdmin()).toEqual({ created: false });
     store.close();
   });
 });
@@ -168,7 +168,7 @@ describe('migration v2', () => {
     const v1 = openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version === 1) });
     const legacy = `mc_${'A'.repeat(20)}9zZ_-${'b'.repeat(7)}`;
     expect(legacy).toMatch(/^mc_[A-Za-z0-9_-]{32}$/);
-    v1.write((w) => w.setMeta('api_token', legacy));
+    await v1.write((w) => w.setMeta('api_token', legacy));
     v1.close();
     expect(storeBytes(path)).toContain(legacy);
 
@@ -179,7 +179,7 @@ describe('migration v2', () => {
     expect(tokens.list()).toMatchObject([{ name: 'initial', role: 'admin' }]);
     expect(tokens.check(legacy)).toEqual({ name: 'initial', role: 'admin' });
     expect(tokens.check(legacy.replace('b', 'c'))).toBeUndefined();
-    expect(tokens.ensureAdmin()).toEqual({ created: false });
+    expect(await tokens.ensureAdmin()).toEqual({ created: false });
     v2.close();
     expect(storeBytes(path)).not.toContain(legacy);
     expect(storeBytes(path)).toContain(hashToken(legacy));
@@ -190,7 +190,7 @@ describe('migration v2', () => {
     const path = `${h.dir}/s.db`;
     const store = openSqliteStore(path);
     const tokens = new ApiTokens(store);
-    const secrets = [tokens.ensureAdmin().token!, tokens.create('v', 'viewer').token];
+    const secrets = [(await tokens.ensureAdmin()).token!, (await tokens.create('v', 'viewer')).token];
     store.close();
     const bytes = storeBytes(path);
     for (const s of secrets) {

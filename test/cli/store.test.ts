@@ -11,7 +11,7 @@ import { backupStore, checkStoreFile, restoreStore } from '../../src/cli/store.j
 import { resolveConfig } from '../../src/daemon/config.js';
 import { startServer, type Server } from '../../src/daemon/server.js';
 import { hashToken } from '../../src/api/tokens.js';
-import { openSqliteStore } from '../../src/topology/sqlite-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/topology/sqlite-store.js';
 
 const exec = promisify(execFile);
 let dir: string;
@@ -67,12 +67,12 @@ describe('minicloud store', () => {
     server = await start();
     expect(server.service.listSubnets().map((x) => x.name)).toEqual(['a']);
     expect(server.service.getNode('host-1').name).toBe('host-1');
-    expect(server.store.integrityCheck()).toEqual([]);
+    expect((server.store as SqliteStore).integrityCheck()).toEqual([]);
   });
 
   it('a backup is 0600 whatever the umask, and holds token hashes, never a token secret', async () => {
     const s = server!;
-    const secrets = [s.tokens.create('backup-viewer', 'viewer').token, s.tokens.create('backup-admin', 'admin').token];
+    const secrets = [(await s.tokens.create('backup-viewer', 'viewer')).token, (await s.tokens.create('backup-admin', 'admin')).token];
     if (s.token !== undefined) secrets.push(s.token);
     const backup = join(dir, 'secret-check.db');
     const umask = process.umask(0o000);

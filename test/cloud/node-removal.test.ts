@@ -279,7 +279,7 @@ describe('around a pending removal', () => {
     try {
       const node: NodeRecord = { name: 'gw-9', roles: ['gateway'], underlayIp: '10.0.0.9', sshTarget: 'root@10.0.0.9', cpus: 0, memoryMiB: 0, createdAt: '2026-01-01T00:00:00.000Z' };
       const at = '2026-01-02T00:00:00.000Z';
-      h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 3, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
+      await h.store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: at, attempts: 3, lastError: 'connect ECONNREFUSED', nextAttemptAt: at }));
       const res = await h.call('GET', '/api/v1/nodes');
       expect(res.status).toBe(200);
       expect(res.json).toEqual({

@@ -27,7 +27,7 @@ describe('controller config', () => {
         pinAddresses: false,
       },
       api: { host: '127.0.0.1', port: 8080, auth: true, limits: DEFAULT_API_LIMITS },
-      store: { path: '/var/lib/minicloud/cloud.db' },
+      store: { backend: 'sqlite', path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox', execMaxOutputBytes: 1024 * 1024 },
@@ -286,5 +286,38 @@ describe('controller config', () => {
     expect(dpidTextForNode('host-1')).toMatch(/^4d43[0-9a-f]{12}$/);
     expect(dpidForNode('host-1')).toBe(dpidForNode('host-1'));
     expect(dpidForNode('host-1')).not.toBe(dpidForNode('host-2'));
+  });
+});
+
+describe('store backend config', () => {
+  it('etcd: endpoints, prefix, timeout, TLS; from the file or the environment', () => {
+    const c = resolveConfig({ store: { backend: 'etcd', etcd: { endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], tls: { ca: '/etc/mc/ca.pem', cert: '/etc/mc/c.pem', key: '/etc/mc/c.key' } } } });
+    expect(c.store).toEqual({
+      backend: 'etcd',
+      path: '/var/lib/minicloud/cloud.db',
+      etcd: { endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], prefix: '/minicloud/', requestTimeoutMs: 5000, tls: { ca: '/etc/mc/ca.pem', cert: '/etc/mc/c.pem', key: '/etc/mc/c.key' } },
+    });
+    const env = resolveConfig({}, { MINICLOUD_STORE_BACKEND: 'etcd', MINICLOUD_STORE_ETCD_ENDPOINTS: 'http://127.0.0.1:2379,http://127.0.0.1:22379' });
+    expect(env.store.etcd?.endpoints).toEqual(['http://127.0.0.1:2379', 'http://127.0.0.1:22379']);
+  });
+
+  it('refuses what would not work, saying why', () => {
+    const bad = (store: unknown): string => {
+      try {
+        resolveConfig({ store });
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('accepted');
+    };
+    expect(bad({ backend: 'etcd' })).toMatch(/store\.backend etcd needs store\.etcd\.endpoints/);
+    expect(bad({ backend: 'postgres' })).toMatch(/store\.backend/);
+    expect(bad({ etcd: { endpoints: ['http://127.0.0.1:2379'] } })).toMatch(/store\.etcd is set but store\.backend is sqlite/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['https://10.0.0.1:2379'] } })).toMatch(/https but store\.etcd\.tls\.ca is not set/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['http://10.0.0.1:2379'], tls: { ca: '/ca.pem' } } })).toMatch(/not every endpoint is https/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['https://10.0.0.1:2379'], tls: { ca: '/ca.pem', cert: '/c.pem' } } })).toMatch(/cert and store\.etcd\.tls\.key go together/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['10.0.0.1:2379'] } })).toMatch(/store\.etcd\.endpoints/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: [] } })).toMatch(/store\.etcd\.endpoints/);
   });
 });

@@ -35,7 +35,8 @@ export interface PipelineLab {
   readonly flows: ReadonlyMap<string, readonly FlowMod[]>;
   /** ofproto/trace on a node's bridge. Port names in `flow` are the lab's (VM ports keep their model names). */
   /** `frameSize`: the frame length the path-MTU check (check_pkt_len) should assume; default small. */
-  trace(node: string, flow: string, frameSize?: number): Promise<Trace>;
+  /** `ctNext`: the ct_state each conntrack pass resumes with, in order (`--ct-next`; default trk,new). */
+  trace(node: string, flow: string, frameSize?: number, ctNext?: readonly string[]): Promise<Trace>;
   /** The lab name of a node's vxlan-int / vxlan-sw port, for trace flows. */
   vxlanInt(node: string): string;
   vxlanSw(node: string): string;
@@ -108,8 +109,8 @@ export async function startPipelineLab(name: string, cloud: Cloud, opts: LabOpti
       index,
       ports,
       flows,
-      async trace(node, flow, frameSize) {
-        const raw = await ovs.appctl('ofproto/trace', node, flow);
+      async trace(node, flow, frameSize, ctNext = []) {
+        const raw = await ovs.appctl('ofproto/trace', node, flow, ...ctNext.flatMap((c) => ['--ct-next', c]));
         return parseTrace(raw, { dpPorts, underlay: underlayPorts, ...(frameSize !== undefined && { frameSize }) });
       },
       vxlanInt: labVxi,

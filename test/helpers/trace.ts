@@ -25,6 +25,8 @@ export interface Trace {
   readonly outputs: readonly TraceOutput[];
   readonly finalFlow: ReadonlyMap<string, string>;
   readonly dropped: boolean;
+  /** The rows the packet matched, in order (every pass): table, priority and cookie. */
+  readonly rows: readonly { readonly table: number; readonly priority: number; readonly cookie: bigint }[];
 }
 
 /** Splits on commas that are not inside parentheses. */
@@ -85,9 +87,11 @@ export interface ParseOptions {
 }
 
 export function parseTrace(raw: string, opts: ParseOptions): Trace {
-  const dpLine = /^Datapath actions: (.*)$/m.exec(raw)?.[1]?.trim() ?? '';
+  // A packet that goes through conntrack (ct(table=N)) is traced in passes, one per recirculation: the passes'
+  // datapath actions together are what happens to it; its final flow is the last pass's.
+  const dpLine = [...raw.matchAll(/^Datapath actions: (.*)$/gm)].map((m) => m[1]!.trim()).filter(Boolean).join(',');
   const flowLine = /^Flow: (.*)$/m.exec(raw)?.[1] ?? '';
-  const finalLine = /^Final flow: (.*)$/m.exec(raw)?.[1]?.trim() ?? '';
+  const finalLine = [...raw.matchAll(/^Final flow: (.*)$/gm)].at(-1)?.[1]?.trim() ?? '';
   const initial = keyValues(flowLine);
   const finalFlow = finalLine === 'unchanged' ? initial : keyValues(finalLine);
   const outputs: TraceOutput[] = [];
@@ -131,7 +135,7 @@ export function parseTrace(raw: string, opts: ParseOptions): Trace {
         const branch = (opts.frameSize ?? 0) > size ? 'gt' : 'le';
         const body = parts.find((p) => p.startsWith(`${branch}(`));
         walk(splitTopLevel(call(body ?? '')[1] ?? ''), true);
-      } else if (name === 'meter') {
+      } else if (name === 'meter' || name === 'ct' || name === 'recirc' || name === 'ct_clear') {
         continue;
       } else if (name === 'userspace') {
         // To the controller (e.g. dec_ttl of a packet whose TTL ran out).
@@ -142,7 +146,12 @@ export function parseTrace(raw: string, opts: ParseOptions): Trace {
     }
   };
   walk(splitTopLevel(dpLine), false);
-  return { raw, datapathActions: dpLine, outputs, finalFlow, dropped: outputs.length === 0 };
+  const rows = [...raw.matchAll(/^\s*(\d+)\. (?:.*, )?priority (\d+), cookie (0x[0-9a-f]+)$/gm)].map((m) => ({
+    table: Number(m[1]),
+    priority: Number(m[2]),
+    cookie: BigInt(m[3]!),
+  }));
+  return { raw, datapathActions: dpLine, outputs, finalFlow, dropped: outputs.length === 0, rows };
 }
 
 /** Parses `ovs-appctl dpif/show`: interface name -> [ofport, datapath port]. */

@@ -12,17 +12,23 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 let child: ChildProcess | undefined;
 let out = '';
 
-/** The README's walkthrough: every `minicloud` line of the fenced block after the walkthrough marker, as argv. */
-function readmeWalkthrough(): string[][] {
+/**
+ * The README's walkthrough: every `minicloud` line of the fenced block after the walkthrough marker, as argv; a line
+ * whose comment says "refused" is a ping that a security group must stop (it exits non-zero, 0 replies).
+ */
+function readmeWalkthrough(): (string[] & { refused?: boolean })[] {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const at = readme.indexOf('<!-- walkthrough');
   if (at < 0) throw new Error('README.md has no walkthrough marker');
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))![1]!;
   return block
     .split('\n')
-    .map((l) => l.replace(/#.*$/, '').trim())
     .filter((l) => l.startsWith('minicloud '))
-    .map((l) => l.split(/\s+/).slice(1).map((a) => a.replace(/^mcd-/, `${PREFIX}-`)));
+    .map((l) => {
+      const argv: string[] & { refused?: boolean } = l.replace(/#.*$/, '').trim().split(/\s+/).slice(1).map((a) => a.replace(/^mcd-/, `${PREFIX}-`));
+      if (/#.*\brefused\b/.test(l)) argv.refused = true;
+      return argv;
+    });
 }
 
 afterAll(async () => {
@@ -77,6 +83,14 @@ describe('minicloud demo', () => {
     const walkthrough = readmeWalkthrough();
     expect(walkthrough.length).toBeGreaterThanOrEqual(8);
     for (const argv of walkthrough) {
+      if (argv.refused) {
+        const refused = await run(process.execPath, [...CLI, ...argv], { env: { ...process.env, ...env }, timeoutMs: 60_000 }).then(
+          (o) => ({ ok: true, stdout: o }),
+          (e: { stdout?: string }) => ({ ok: false, stdout: e.stdout ?? '' }),
+        );
+        expect(refused, argv.join(' ')).toMatchObject({ ok: false, stdout: expect.stringMatching(/packets transmitted, 0 (packets )?received/) });
+        continue;
+      }
       const stdout = await run(process.execPath, [...CLI, ...argv], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
       if (argv[1] === 'exec' && argv.includes('ping')) expect(stdout, argv.join(' ')).toMatch(/3 packets transmitted, 3 (packets )?received/);
       if (argv[0] === 'flows') expect(stdout).toMatch(/table=10,/);

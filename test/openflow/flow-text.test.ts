@@ -5,7 +5,7 @@ import { OFPFC, OFPFF, OFPG, OFPP, OFP_NO_BUFFER } from '../../src/openflow/cons
 import { formatFlow, formatMatch, parseFlow, parseMatch } from '../../src/openflow/text/flow-text.js';
 import { encodeInstructions, instructionsEncodingLength } from '../../src/openflow/instructions.js';
 import { decodeMatch, encodeMatch, matchEncodingLength } from '../../src/openflow/match.js';
-import { oxm } from '../../src/openflow/oxm-fields.js';
+import { oxm } from '../../src/openflow/text/oxm-builder.js';
 import { Reader } from '../../src/openflow/reader.js';
 import type { FlowMod, FlowStats } from '../../src/openflow/types.js';
 import { Writer, pad8 } from '../../src/openflow/writer.js';

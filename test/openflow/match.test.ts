@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { OFPBMC, OFPET } from '../../src/openflow/consts.js';
 import { CodecError } from '../../src/openflow/errors.js';
 import { OFPMT, checkPrerequisites, decodeMatch, encodeMatch, matchEncodingLength } from '../../src/openflow/match.js';
-import { oxm } from '../../src/openflow/oxm-fields.js';
+import { oxm } from '../../src/openflow/text/oxm-builder.js';
 import { Reader } from '../../src/openflow/reader.js';
 import type { Match } from '../../src/openflow/types.js';
 import { Writer } from '../../src/openflow/writer.js';

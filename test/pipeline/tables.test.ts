@@ -6,15 +6,16 @@ import { describeCookie, cookieFor, isOurs, OURS, OURS_MASK, OWNER_MASK } from '
 import { flow } from '../../src/pipeline/flow.js';
 import { checkGoto, PRIORITY, TABLE, TABLES } from '../../src/pipeline/tables.js';
 import { diffFlows } from '../../src/runtime/diff.js';
-import { syntheticCloud } from '../../src/topology/examples.js';
+import { referenceCloudWithGroups, syntheticCloud } from '../../src/topology/examples.js';
 import { compileReference } from './fixtures.js';
 
 const ref = compileReference();
 const big = compileReference(syntheticCloud({ computeNodes: 6, vms: 120, vmsPerSubnet: 10 }));
+const groups = compileReference(referenceCloudWithGroups());
 
 describe('tables.ts', () => {
   it('declares the seed table numbers, forward gotos only', () => {
-    expect(TABLES.map((t) => t.id)).toEqual([0, 10, 20, 50, 60]);
+    expect(TABLES.map((t) => t.id)).toEqual([0, 1, 2, 3, 10, 20, 30, 31, 32, 50, 60]);
     for (const t of TABLES) for (const n of t.next) expect(n).toBeGreaterThan(t.id);
   });
 
@@ -24,7 +25,7 @@ describe('tables.ts', () => {
     expect(() => checkGoto(TABLE.FLOOD, TABLE.CLASSIFY)).toThrow();
   });
 
-  for (const [name, compiled] of [['reference', ref] as const, ['synthetic', big] as const]) {
+  for (const [name, compiled] of [['reference', ref] as const, ['synthetic', big] as const, ['security-group', groups] as const]) {
     describe(`every flow of the ${name} cloud`, () => {
       const all = [...compiled.flows.entries()];
 

@@ -6,7 +6,7 @@ import type { FlowMod, FlowStats } from '../../src/openflow/types.js';
 import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { OURS, OURS_MASK } from '../../src/pipeline/cookie.js';
-import { cookieOf, diffDesired, installedFromStats, linkDesired, type DesiredFlow, type FlowPlan, type InstalledFlow, type LastSync, type Ownership } from '../../src/runtime/diff.js';
+import { cookieOf, diffDesired, diffDesiredInSlices, installedFromStats, linkDesired, type DesiredFlow, type FlowPlan, type InstalledFlow, type LastSync, type Ownership } from '../../src/runtime/diff.js';
 import { referencePorts, syntheticCloud } from '../../src/topology/examples.js';
 import type { Cloud, Vm } from '../../src/topology/model.js';
 
@@ -93,6 +93,24 @@ describe('a model change, recompiled and diffed against the switch', () => {
     expect(total(plans)).toBeLessThanOrEqual(bound);
     const full = [...compileCloud(after, referencePorts(after.cloud)).values()].reduce((n, f) => n + f.length, 0);
     expect(total(plans)).toBeLessThan(full / 50);
+  });
+
+  it('diffs a recompiled pipeline in slices to the same plan as in one go', async () => {
+    const after = indexCloud({ ...cloud, vms: [...cloud.vms, newVm] });
+    const ports = referencePorts(after.cloud);
+    const old = compileCloud(before, ports);
+    const now = compileCloud(after, ports);
+    const keys = (p: FlowPlan): string[] => [...p.deletes.map((f) => `-${f.key}`), ...[...p.modifies, ...p.replaces, ...p.adds].map((f) => `+${f.tableId}/${f.priority}/${JSON.stringify(f.match, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`)].sort();
+    let turns = 0;
+    for (const node of ['c5', 'c0', 'gw1']) {
+      const one = synced(old.get(node)!);
+      const sliced = synced(old.get(node)!);
+      const whole = diffDesired(one.installed, now.get(node)!, own, one.last);
+      const parts = await diffDesiredInSlices(sliced.installed, now.get(node)!, own, sliced.last, async () => void turns++, 7);
+      expect(keys(parts.plan), node).toEqual(keys(whole.plan));
+      expect(parts.plan.unchanged, node).toBe(whole.plan.unchanged);
+    }
+    expect(turns).toBeGreaterThan(0);
   });
 
   it('removing one VM deletes its flows and updates its subnet rows', () => {

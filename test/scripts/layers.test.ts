@@ -20,6 +20,9 @@ describe('layer rules', () => {
     ['src/runtime/probe.ts', "import type { Config } from '../daemon/config.js';\nexport type C = Config;", /src\/runtime must not import src\/daemon/],
     ['src/topology/probe.ts', "import { CloudService } from '../cloud/index.js';\nvoid CloudService;", /src\/topology must not import src\/cloud/],
     ['src/daemon/probe.ts', "import { main } from '../cli/main.js';\nvoid main;", /src\/daemon must not import src\/cli/],
+    ['src/openflow/probe.ts', "import { parseFieldValue } from './text/field-value.js';\nvoid parseFieldValue;", /binary codec does not import src\/openflow\/text/],
+    ['src/openflow/messages/probe.ts', "import type { Json } from '../text/json.js';\nexport type J = Json;", /binary codec does not import src\/openflow\/text/],
+    ['src/openflow/probe.ts', "import { pipe } from '../pipeline/index.js';\nvoid pipe;", /src\/openflow must not import src\/pipeline/],
   ])('%s: %s is refused', async (file, code, message) => {
     const messages = await restricted(file, code);
     expect(messages.some((m) => message.test(m)), messages.join('; ')).toBe(true);
@@ -29,6 +32,8 @@ describe('layer rules', () => {
     ['src/cloud/probe.ts', "import { parseCidr } from '../topology/model.js';\nimport { TABLES } from '../pipeline/tables.js';\nvoid parseCidr;\nvoid TABLES;"],
     ['src/api/probe.ts', "import type { Metrics } from '../daemon/metrics.js';\nimport { Conflict } from '../cloud/index.js';\nexport type M = Metrics;\nvoid Conflict;"],
     ['src/daemon/probe.ts', "import { CloudService } from '../cloud/index.js';\nimport { buildApp } from '../api/app.js';\nvoid CloudService;\nvoid buildApp;"],
+    ['src/openflow/text/probe.ts', "import { fieldByName } from '../oxm-fields.js';\nimport { newBytes } from './field-value.js';\nvoid fieldByName;\nvoid newBytes;"],
+    ['src/openflow/index.ts', "export { parseFlow } from './text/flow-text.js';"],
   ])('%s: %s is allowed', async (file, code) => {
     expect(await restricted(file, code)).toEqual([]);
   });

@@ -12,12 +12,12 @@ const store = openSqliteStore(db!);
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 if (mode === 'batches') {
-  store.write((w) => {
+  await store.write((w) => {
     w.insertNode({ name: 'host', roles: ['compute'], underlayIp: '10.0.0.11', cpus: 1_000_000, memoryMiB: 1 << 30, createdAt: 't' });
     w.insertNode({ name: 'gw', roles: ['gateway'], underlayIp: '10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' });
   });
   for (let i = 1; ; i++) {
-    store.write((w) => {
+    await store.write((w) => {
       w.insertSubnet({ name: `s${i}`, cidr: `10.${i >> 8}.${i & 255}.0/24`, gatewayIp: `10.${i >> 8}.${i & 255}.1`, vni: i, createdAt: 't' });
       for (let j = 0; j < 50; j++) {
         w.insertVm({

@@ -85,7 +85,7 @@ describe('kill -9 mid-way', () => {
     const unfinished = unreported.filter((v) => v.state === 'creating');
 
     // Recovery: the half-created VM is marked, can be deleted, and its address is then reused.
-    expect(service.recoverInterrupted()).toEqual(unfinished.map((v) => v.name));
+    expect(await service.recoverInterrupted()).toEqual(unfinished.map((v) => v.name));
     for (const v of unfinished) {
       expect(service.getVm(v.name).state).toBe('error');
       await service.deleteVm(v.name);

@@ -34,9 +34,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('SqliteStore', () => {
-  it('round-trips records and projects them onto the model', () => {
+  it('round-trips records and projects them onto the model', async () => {
     const store = openSqliteStore(join(dir, 'a.db'));
-    store.write((w) => {
+    await store.write((w) => {
       w.insertNode(node);
       w.insertNode(gw);
       w.insertSubnet(subnet);
@@ -45,17 +45,20 @@ describe('SqliteStore', () => {
     const records = store.read((r) => r.records());
     expect(records.nodes).toEqual([gw, node]);
     expect(records.subnets).toEqual([subnet]);
-    expect(records.vms).toEqual([vm]);
-    expect(toCloud(records).vms).toEqual([{ name: 'web-1', subnet: 'a', node: 'host-1', gateway: 'gw-1', ip: '192.168.20.2', mac: '02:00:c0:a8:14:02', port: 'mcvm1' }]);
-    store.write((w) => w.setVmState('web-1', 'deleting'));
+    // A VM not given a security group is in `default`.
+    expect(records.vms).toEqual([{ ...vm, securityGroups: ['default'] }]);
+    expect(toCloud(records).vms).toEqual([
+      { name: 'web-1', subnet: 'a', node: 'host-1', gateway: 'gw-1', ip: '192.168.20.2', mac: '02:00:c0:a8:14:02', port: 'mcvm1', securityGroups: ['default'] },
+    ]);
+    await store.write((w) => w.setVmState('web-1', 'deleting'));
     expect(toCloud(store.read((r) => r.records())).vms).toEqual([]);
     store.close();
   });
 
-  it('persists across reopen, in WAL mode, with the schema version recorded', () => {
+  it('persists across reopen, in WAL mode, with the schema version recorded', async () => {
     const path = join(dir, 'b.db');
     const a = openSqliteStore(path);
-    a.write((w) => w.insertNode(node));
+    await a.write((w) => w.insertNode(node));
     expect(a.schemaVersion()).toBe(MIGRATIONS.at(-1)!.version);
     a.close();
     const b = openSqliteStore(path);
@@ -68,12 +71,12 @@ describe('SqliteStore', () => {
     db.close();
   });
 
-  it('a new store file and its WAL are 0600 whatever the umask', () => {
+  it('a new store file and its WAL are 0600 whatever the umask', async () => {
     const path = join(dir, 'mode.db');
     const umask = process.umask(0o000);
     try {
       const store = openSqliteStore(path);
-      store.write((w) => w.insertNode(node));
+      await store.write((w) => w.insertNode(node));
       for (const f of [path, `${path}-wal`]) expect((statSync(f).mode & 0o777).toString(8), f).toBe('600');
       store.close();
     } finally {
@@ -81,45 +84,45 @@ describe('SqliteStore', () => {
     }
   });
 
-  it('a write that throws leaves nothing behind', () => {
+  it('a write that throws leaves nothing behind', async () => {
     const store = openSqliteStore(join(dir, 'c.db'));
-    expect(() =>
+    await expect(
       store.write((w) => {
         w.insertNode(node);
         w.insertSubnet(subnet);
         throw new Error('changed my mind');
       }),
-    ).toThrow('changed my mind');
+    ).rejects.toThrow('changed my mind');
     expect(store.read((r) => [r.listNodes(), r.listSubnets(), r.revision()])).toEqual([[], [], 0]);
     store.close();
   });
 
-  it('enforces uniqueness and references as a second line of defence', () => {
+  it('enforces uniqueness and references as a second line of defence', async () => {
     const store = openSqliteStore(join(dir, 'd.db'));
-    store.write((w) => {
+    await store.write((w) => {
       w.insertNode(node);
       w.insertNode(gw);
       w.insertSubnet(subnet);
       w.insertVm(vm);
     });
-    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-2', mac: '02:00:00:00:00:09', port: 'mcvm2' }))).toThrow(/UNIQUE.*vms\.ip/);
-    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-3', ip: '192.168.20.3', port: 'mcvm3' }))).toThrow(/UNIQUE.*vms\.mac/);
-    expect(() => store.write((w) => w.insertSubnet({ ...subnet, name: 'b', cidr: '192.168.20.32/27' }))).toThrow(/UNIQUE.*vni/);
-    expect(() => store.write((w) => w.insertVm({ ...vm, name: 'web-4', ip: '192.168.20.4', mac: '02:00:00:00:00:04', port: 'p4', subnet: 'nope' }))).toThrow(/FOREIGN KEY/);
-    expect(() => store.write((w) => w.deleteNode('host-1'))).toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-2', mac: '02:00:00:00:00:09', port: 'mcvm2' }))).rejects.toThrow(/UNIQUE.*vms\.ip/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-3', ip: '192.168.20.3', port: 'mcvm3' }))).rejects.toThrow(/UNIQUE.*vms\.mac/);
+    await expect(store.write((w) => w.insertSubnet({ ...subnet, name: 'b', cidr: '192.168.20.32/27' }))).rejects.toThrow(/UNIQUE.*vni/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-4', ip: '192.168.20.4', mac: '02:00:00:00:00:04', port: 'p4', subnet: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteNode('host-1'))).rejects.toThrow(/FOREIGN KEY/);
     expect(store.integrityCheck()).toEqual([]);
     store.close();
   });
 
-  it('sequences never repeat, even after the row that used one is gone', () => {
+  it('sequences never repeat, even after the row that used one is gone', async () => {
     const store = openSqliteStore(join(dir, 'e.db'));
-    const got = [1, 2, 3].map(() => store.write((w) => w.nextSequence('vm-port')));
+    const got = [await store.write((w) => w.nextSequence('vm-port')), await store.write((w) => w.nextSequence('vm-port')), await store.write((w) => w.nextSequence('vm-port'))];
     expect(got).toEqual([1, 2, 3]);
-    expect(store.write((w) => w.nextSequence('other'))).toBe(1);
+    expect(await store.write((w) => w.nextSequence('other'))).toBe(1);
     store.close();
   });
 
-  it('applies only new migrations, and refuses a store newer than the program', () => {
+  it('applies only new migrations, and refuses a store newer than the program', async () => {
     const path = join(dir, 'f.db');
     const last = MIGRATIONS.at(-1)!.version;
     openSqliteStore(path).close();
@@ -133,7 +136,7 @@ describe('SqliteStore', () => {
     expect(() => openSqliteStore(path)).toThrow(StoreSchemaError);
   });
 
-  it('a migration missing below one that ran (branches merged in another order) is applied too', () => {
+  it('a migration missing below one that ran (branches merged in another order) is applied too', async () => {
     const path = join(dir, 'gap.db');
     openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version !== 2) }).close(); // v1 and v3, no v2
     openSqliteStore(path).close();
@@ -143,27 +146,27 @@ describe('SqliteStore', () => {
     db.close();
   });
 
-  it('keeps a pending node removal (the node as it was, the undo, attempts) across a reopen, one per node name', () => {
+  it('keeps a pending node removal (the node as it was, the undo, attempts) across a reopen, one per node name', async () => {
     const path = join(dir, 'removals.db');
     const store = openSqliteStore(path);
     const pending = { node: gw, undo: '{"name":"gw-1"}', requestedAt: 't0', attempts: 0, nextAttemptAt: 't0' };
     const r0 = store.read((r) => r.revision());
-    store.write((w) => w.putNodeRemoval(pending));
-    store.write((w) => w.putNodeRemoval({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' }));
-    store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: 't1', attempts: 0, nextAttemptAt: 't1' }));
+    await store.write((w) => w.putNodeRemoval(pending));
+    await store.write((w) => w.putNodeRemoval({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' }));
+    await store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: 't1', attempts: 0, nextAttemptAt: 't1' }));
     expect(store.read((r) => r.revision())).toBe(r0 + 3);
     store.close();
     const again = openSqliteStore(path);
     expect(again.read((r) => r.listNodeRemovals().map((x) => x.node.name))).toEqual(['gw-1', 'host-1']);
     expect(again.read((r) => r.getNodeRemoval('gw-1'))).toEqual({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' });
-    expect(again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(true);
-    expect(again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(false);
+    expect(await again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(true);
+    expect(await again.write((w) => w.deleteNodeRemoval('gw-1'))).toBe(false);
     expect(again.read((r) => r.getNodeRemoval('gw-1'))).toBeUndefined();
     expect(again.integrityCheck()).toEqual([]);
     again.close();
   });
 
-  it('a failing migration is rolled back whole', () => {
+  it('a failing migration is rolled back whole', async () => {
     const path = join(dir, 'g.db');
     openSqliteStore(path).close();
     const bad = { version: MIGRATIONS.at(-1)!.version + 1, name: 'half', sql: 'CREATE TABLE x (a INTEGER); CREATE TABLE nodes (a INTEGER);' };

@@ -246,7 +246,11 @@ describe('the web UI in Chromium against a lab', () => {
     const row = (await page.textContent('#vms-table tr[data-vm="ui-vm-1"]')) ?? '';
     const vm = server!.service.getVm('ui-vm-1');
     expect(vm).toMatchObject({ node: 'mcu-host-1', gateway: 'mcu-gw-1', subnet: 'ui-net', state: 'running' });
-    for (const part of [vm.ip, vm.mac, 'mcu-host-1', 'mcu-gw-1', 'small', 'running']) expect(row).toContain(part);
+    for (const part of [vm.ip, vm.mac, 'mcu-host-1', 'mcu-gw-1', 'small', 'running', 'default']) expect(row).toContain(part);
+    // Its security group, with its rules and members (issue 17).
+    await page.waitForSelector('#security-groups-table tr[data-group="default"]');
+    const group = (await page.textContent('#security-groups-table tr[data-group="default"]')) ?? '';
+    for (const part of ['egress any to 0.0.0.0/0', 'ingress any from group default', 'ui-vm-1']) expect(group).toContain(part);
     await screenshot(page, 'overview.png');
   });
 
@@ -416,7 +420,7 @@ describe('the web UI in Chromium against a lab', () => {
   });
 
   it('a viewer token shows everything but the controls that write; a write still says it needs an admin token', async () => {
-    const viewer = server!.tokens.create('ui-viewer', 'viewer').token;
+    const viewer = (await server!.tokens.create('ui-viewer', 'viewer')).token;
     const ctx = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
     try {
       const p = await ctx.newPage();
@@ -437,7 +441,7 @@ describe('the web UI in Chromium against a lab', () => {
       expect(await p.isHidden('#sign-in')).toBe(true);
     } finally {
       await ctx.close();
-      server!.tokens.revoke('ui-viewer');
+      await server!.tokens.revoke('ui-viewer');
     }
   });
 

@@ -28,7 +28,7 @@ export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const created = tokens.create(req.body.name, req.body.role ?? 'viewer');
+        const created = await tokens.create(req.body.name, req.body.role ?? 'viewer');
         req.log.info({ token: created.info.name, role: created.info.role }, 'API token created');
         return reply.status(201).header('cache-control', 'no-store').send(created);
       },
@@ -46,7 +46,7 @@ export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => {
-        const revoked = tokens.revoke(req.params.name);
+        const revoked = await tokens.revoke(req.params.name);
         req.log.info({ token: revoked.name }, 'API token revoked');
         return { revoked: revoked.name };
       },

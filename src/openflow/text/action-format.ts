@@ -3,11 +3,12 @@
 
 import { NX_VENDOR_ID, OFPP, OFPR } from '../consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE, NX_NAT_F, NX_NAT_RANGE, NX_ACTION_SAMPLE, NXAST } from '../action-consts.js';
-import { fieldByName, formatFieldValue } from '../oxm-fields.js';
+import { fieldByName } from '../oxm-fields.js';
+import { formatFieldValue } from './field-value.js';
 import type { Action, ActionType, Instruction, OxmField } from '../types.js';
 import { formatLearn } from './learn-text.js';
 import { formatSubfield, hex0x } from './action-text-util.js';
-import { type ActionOf, CT_ALGS, HASH_FIELDS, MP_ALGS, REASONS } from './action-names.js';
+import { type ActionOf, CT_ALGS, HASH_FIELDS, instructionRank, MP_ALGS, REASONS } from './action-names.js';
 import { PORT_NAMES, formatPort, formatPort16 } from './port-text.js';
 
 const sameBytes = (x: Uint8Array, y: Uint8Array): boolean => x.length === y.length && x.every((b, i) => b === y[i]);
@@ -163,16 +164,6 @@ export function formatActions(actions: readonly Action[]): string {
   return actions.map(formatAction).join(',');
 }
 
-const INSTRUCTION_ORDER: Readonly<Record<Instruction['type'], number>> = {
-  meter: 0,
-  apply_actions: 1,
-  clear_actions: 2,
-  write_actions: 3,
-  write_metadata: 4,
-  goto_table: 5,
-  experimenter: 6,
-};
-
 function formatInstruction(i: Instruction): string | undefined {
   switch (i.type) {
     case 'meter':
@@ -194,7 +185,7 @@ function formatInstruction(i: Instruction): string | undefined {
 
 /** The `actions=` text ovs-ofctl prints for these instructions ("drop" when there is nothing to do). */
 export function formatInstructions(instructions: readonly Instruction[]): string {
-  const sorted = [...instructions].sort((x, y) => INSTRUCTION_ORDER[x.type] - INSTRUCTION_ORDER[y.type]);
+  const sorted = [...instructions].sort((x, y) => instructionRank(x.type) - instructionRank(y.type));
   const parts: string[] = [];
   for (const i of sorted) {
     const s = formatInstruction(i);

@@ -1,8 +1,9 @@
-// Keyword names shared by the action parser and printer (controller reasons, ct algs, multipath hashes and algorithms).
+// Keyword names shared by the action parser and printer (controller reasons, ct algs, multipath hashes and algorithms,
+// the instructions' order).
 
 import { OFPR } from '../consts.js';
-import { NX_HASH_FIELDS, NX_MP_ALG } from '../action-consts.js';
-import type { Action, ActionType } from '../types.js';
+import { INSTRUCTION_ORDER, NX_HASH_FIELDS, NX_MP_ALG, OFPIT } from '../action-consts.js';
+import type { Action, ActionType, Instruction } from '../types.js';
 
 export type ActionOf<T extends ActionType> = Extract<Action, { readonly type: T }>;
 
@@ -35,3 +36,24 @@ export const MP_ALGS: ReadonlyArray<readonly [string, number]> = [
   ['hrw', NX_MP_ALG.HRW],
   ['iter_hash', NX_MP_ALG.ITER_HASH],
 ];
+
+/** Each ordered instruction's keyword (its `Instruction['type']`) by OFPIT code. */
+const INSTRUCTION_KEYWORD: Readonly<Record<(typeof INSTRUCTION_ORDER)[number], Exclude<Instruction['type'], 'experimenter'>>> = {
+  [OFPIT.METER]: 'meter',
+  [OFPIT.APPLY_ACTIONS]: 'apply_actions',
+  [OFPIT.CLEAR_ACTIONS]: 'clear_actions',
+  [OFPIT.WRITE_ACTIONS]: 'write_actions',
+  [OFPIT.WRITE_METADATA]: 'write_metadata',
+  [OFPIT.GOTO_TABLE]: 'goto_table',
+};
+
+/**
+ * The instruction keywords' places in INSTRUCTION_ORDER (action-consts.ts declares the order once: the order OVS
+ * executes, lists and requires in text). Only these six keywords: any other word is an action of apply_actions.
+ */
+export const INSTRUCTION_KEYWORD_RANK: ReadonlyMap<string, number> = new Map<string, number>(
+  INSTRUCTION_ORDER.map((code, rank) => [INSTRUCTION_KEYWORD[code], rank]),
+);
+
+/** An instruction's place in that order; experimenter instructions come after all of them. */
+export const instructionRank = (type: Instruction['type']): number => INSTRUCTION_KEYWORD_RANK.get(type) ?? INSTRUCTION_ORDER.length;

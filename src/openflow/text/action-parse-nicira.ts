@@ -3,7 +3,8 @@
 
 import { NX_VENDOR_ID, OFPP, OFPR } from '../consts.js';
 import { NX_ACTION_SAMPLE, NX_NAT_F, NX_NAT_RANGE, NXAST } from '../action-consts.js';
-import { fieldByName, parseFieldValue } from '../oxm-fields.js';
+import { fieldByName } from '../oxm-fields.js';
+import { parseFieldValue } from './field-value.js';
 import type { Action } from '../types.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
 import { atoiArg, parseSubfield, tableArg, uintArg } from './action-text-util.js';

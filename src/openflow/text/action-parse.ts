@@ -4,14 +4,14 @@
 
 import { OFPP } from '../consts.js';
 import { NX_CT_F, NX_CT_RECIRC_NONE } from '../action-consts.js';
-import { OFPXMC, fieldByName, nxmCodePoint, parseFieldValue } from '../oxm-fields.js';
+import { OFPXMC, fieldByName, nxmCodePoint } from '../oxm-fields.js';
 import type { FieldInfo } from '../oxm-fields.js';
-import { exactCopy, newBytes } from './field-value.js';
+import { exactCopy, newBytes, parseFieldValue } from './field-value.js';
 import type { Action, Instruction } from '../types.js';
 import { parseLearn } from './learn-text.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
 import { parseSubfield, type Subfield, fieldRefFor, tableArg, uintArg, bigUintArg } from './action-text-util.js';
-import { CT_ALGS } from './action-names.js';
+import { CT_ALGS, INSTRUCTION_KEYWORD_RANK } from './action-names.js';
 import { type KeyValue, noValue, requireValue, splitKeyValues } from './key-value.js';
 import { isPortName, parseOutputPort } from './port-text.js';
 import {
@@ -310,19 +310,6 @@ const keywordParsers = new Map<string, KeywordParser>([
   ['check_pkt_larger', parseCheckPktLarger],
 ]);
 
-/** Instruction keywords in the order OVS requires them (and encodes them). */
-const INSTRUCTION_RANK = new Map<string, number>([
-  ['meter', 0],
-  ['apply_actions', 1],
-  ['clear_actions', 2],
-  ['write_actions', 3],
-  ['write_metadata', 4],
-  ['goto_table', 5],
-]);
-
-/** Keywords that are instructions, not actions (handled by parseInstructions). */
-const INSTRUCTION_KEYWORDS = new Set(['goto_table', 'write_metadata', 'meter', 'clear_actions', 'write_actions', 'apply_actions']);
-
 function parseOneAction(kv: KeyValue, st: ParseState): Action[] {
   const actions = parseOneActionRaw(kv, st);
   for (const a of actions) {
@@ -381,7 +368,7 @@ function parseOneActionRaw(kv: KeyValue, st: ParseState): Action[] {
     if (upper === 'CONTROLLER') return parseController(kv);
     if (isPortName(upper) || /^\d+$/.test(kv.key)) return [outputTo(parseOutputPort(kv.key, kv.token))];
   }
-  if (INSTRUCTION_KEYWORDS.has(kv.key)) throw new ActionSyntaxError(`${kv.token}: instruction not allowed here`, kv.token);
+  if (INSTRUCTION_KEYWORD_RANK.has(kv.key)) throw new ActionSyntaxError(`${kv.token}: instruction not allowed here`, kv.token);
   throw new ActionSyntaxError(`unknown action ${kv.key}`, kv.token);
 }
 
@@ -428,8 +415,8 @@ export function parseInstructions(text: string, ctx: ActionParseContext = {}): I
       drop = kv.token;
       continue;
     }
-    const rank = INSTRUCTION_RANK.get(kv.key) ?? INSTRUCTION_RANK.get('apply_actions')!;
-    const name = INSTRUCTION_RANK.has(kv.key) ? kv.key : 'apply_actions';
+    const rank = INSTRUCTION_KEYWORD_RANK.get(kv.key) ?? INSTRUCTION_KEYWORD_RANK.get('apply_actions')!;
+    const name = INSTRUCTION_KEYWORD_RANK.has(kv.key) ? kv.key : 'apply_actions';
     if (rank < last.rank) throw new ActionSyntaxError(`${kv.token}: invalid instruction ordering: ${name} must appear before ${last.name}`, kv.token);
     last = { rank, name };
     switch (kv.key) {

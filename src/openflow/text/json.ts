@@ -2,7 +2,8 @@
 // hex, counters in decimal), byte arrays as hex strings, match and set_field fields as { field, value, mask? } with
 // values in ovs-ofctl notation. messageToJSON(messageFromJSON(j)) is stable for any j messageToJSON produced.
 import type { Message, MessageType, OxmField } from '../types.js';
-import { type FieldInfo, fieldByName, formatFieldValue, parseFieldValue } from '../oxm-fields.js';
+import { type FieldInfo, fieldByName } from '../oxm-fields.js';
+import { formatFieldValue, parseFieldValue } from './field-value.js';
 import { isMultipartType, messageTypes } from '../message.js';
 
 export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };

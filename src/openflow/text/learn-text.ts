@@ -6,7 +6,8 @@
 // (a field header + u16 offset, except for output). A zero header or the end of the action ends the list.
 
 import { NX_LEARN_DST, NX_LEARN_F, NX_LEARN_N_BITS_MASK, NX_LEARN_SRC } from '../action-consts.js';
-import { fieldByHeader, fieldByName, formatFieldValue, parseFieldValue } from '../oxm-fields.js';
+import { fieldByHeader, fieldByName } from '../oxm-fields.js';
+import { formatFieldValue, parseFieldValue } from './field-value.js';
 import { ActionSyntaxError } from './action-syntax-error.js';
 import { formatSubfield, hex0x, bigUintArg, parseSubfield, uintArg, type Subfield } from './action-text-util.js';
 import type { Action, FieldRef } from '../types.js';

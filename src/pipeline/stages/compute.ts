@@ -15,7 +15,7 @@ import { dhcpPuntRows } from '../dhcp-punt.js';
 import { headEndDelivery, headEndReplication } from '../head-end.js';
 import { match, oxm } from '../fields.js';
 import { flow, output, OUTPUT_LOCAL } from '../flow.js';
-import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
+import { DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
 import { localPorts, NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
 
@@ -81,10 +81,13 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
   const cookie = cookieFor('vm', vm.ip, 'compute');
   const admit = [inPort(port), oxm('eth_src', vm.mac)] as const;
   const tag = [setTunId(vm.subnet.vniBytes)];
-  const out = [
-    flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
-    flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
-  ];
+  const out = ctx.index.sg
+    ? // Security groups: every frame of the VM's own MAC goes through port security and its rules first (tables 1-3).
+      [flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: [...tag, loadVmPort(port)], goto: TABLE.PORT_SECURITY })]
+    : [
+        flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
+        flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
+      ];
   if (ctx.dhcp === 'controller') out.push(...dhcpPuntRows(cookie, port, vm.subnet.gatewayIpBytes));
   // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
   // Through the tunnel, the frame is checked against the overlay MTU on the way (table 20).

@@ -16,7 +16,7 @@ import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { DEC_TTL, flow, output, setField } from '../flow.js';
 import { PATH_MTU_METER, PATH_MTU_PUNT_BYTES } from '../mtu.js';
-import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, setTunId, tooBigMatch, tunId, tunnelChecked } from '../rows.js';
+import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, loadVmPort, setTunId, tooBigMatch, tunId, tunnelChecked } from '../rows.js';
 import type { CompileContext, NodeView, Stage } from '../stage.js';
 import { PRIORITY, TABLE, TABLES } from '../tables.js';
 
@@ -112,7 +112,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
   }
   // Local VM: nothing but the ARP answer until its port is known.
   const port = view.ports.get(vm.vm.port);
-  return port === undefined ? [vmArp(ctx, vm)] : [vmArp(ctx, vm), ...localDelivery(vm, port)];
+  return port === undefined ? [vmArp(ctx, vm)] : [vmArp(ctx, vm), ...localDelivery(vm, port, ctx.index.sg !== undefined)];
 }
 
 function vmArp(ctx: CompileContext, vm: VmInfo): FlowMod {
@@ -123,17 +123,22 @@ const l2Match = (vm: VmInfo) => match(tunId(vm.subnet.vniBytes), oxm('eth_dst', 
 const routedMatch = (vm: VmInfo) => match(F.ethTypeIp, oxm('ipv4_dst', vm.ipBytes));
 const SET_SRC_GATEWAY = setField(oxm('eth_src', GATEWAY_MAC_BYTES));
 
-/** To a VM on this node: L2 by (tun_id, eth_dst) (seed 10/15, local) and routed by ipv4_dst (seed 10/10, local). */
-function localDelivery(vm: VmInfo, port: number): FlowMod[] {
+/**
+ * To a VM on this node: L2 by (tun_id, eth_dst) (seed 10/15, local) and routed by ipv4_dst (seed 10/10, local).
+ * With security groups the frame goes through the VM's ingress rules (tables 30-32, reg1 = its port) instead.
+ */
+function localDelivery(vm: VmInfo, port: number, filtered: boolean): FlowMod[] {
   const cookie = cookieFor('vm', vm.ip, 'endpoint');
+  const deliver = filtered ? { actions: [loadVmPort(port)], goto: TABLE.INGRESS_CT } : { actions: [output(port)] };
   return [
-    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: [output(port)] }),
+    flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), ...deliver }),
     flow({
       table: TABLE.UNICAST,
       priority: P10.ROUTED,
       cookie,
       match: routedMatch(vm),
-      actions: [DEC_TTL, SET_SRC_GATEWAY, setField(oxm('eth_dst', vm.mac)), output(port)],
+      actions: [DEC_TTL, SET_SRC_GATEWAY, setField(oxm('eth_dst', vm.mac)), ...deliver.actions],
+      ...(deliver.goto !== undefined && { goto: deliver.goto }),
     }),
   ];
 }

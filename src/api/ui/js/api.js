@@ -62,11 +62,12 @@ export async function api(method, path, body, token = storedToken()) {
 
 /** Everything the overview and the topology show, in one go. */
 export async function loadCloud() {
-  const [nodes, subnets, vms, datapaths] = await Promise.all([
+  const [nodes, subnets, vms, datapaths, groups] = await Promise.all([
     api('GET', '/nodes'),
     api('GET', '/subnets'),
     api('GET', '/vms'),
     api('GET', '/datapaths'),
+    api('GET', '/security-groups'),
   ]);
-  return { nodes: nodes.nodes, subnets: subnets.subnets, vms: vms.vms, datapaths: datapaths.datapaths, at: new Date() };
+  return { nodes: nodes.nodes, subnets: subnets.subnets, vms: vms.vms, datapaths: datapaths.datapaths, securityGroups: groups.securityGroups, at: new Date() };
 }

@@ -98,7 +98,7 @@ function vmsTable(cloud, ctx) {
   return gridTable({
     id: 'vms-table',
     caption: 'VMs',
-    headers: ['VM', 'State', 'IP', 'MAC', 'Node', 'Gateway', 'Subnet', 'Flavor', ''],
+    headers: ['VM', 'State', 'IP', 'MAC', 'Node', 'Gateway', 'Subnet', 'Flavor', 'Security groups', ''],
     rows: cloud.vms.map((v) =>
       h(
         'tr',
@@ -111,6 +111,7 @@ function vmsTable(cloud, ctx) {
         h('td', {}, v.gateway),
         h('td', {}, h('span', { class: ['swatch', subnetClass(cloud.subnets, v.subnet)], 'aria-hidden': 'true' }), v.subnet),
         h('td', {}, v.flavor, h('div', { class: 'hint' }, `${v.cpus} CPU · ${mib(v.memoryMiB)}`)),
+        h('td', {}, (v.securityGroups ?? ['default']).join(', ')),
         h(
           'td',
           { class: 'actions' },
@@ -119,6 +120,32 @@ function vmsTable(cloud, ctx) {
             : opButton('Start', `vm-start:${v.name}`, (e) => ctx.vmAction(v.name, 'start', e.currentTarget), { ariaLabel: `Start ${v.name}` }),
           opButton('Delete', `vm-delete:${v.name}`, (e) => ctx.deleteVm(v.name, e.currentTarget), { danger: true, ariaLabel: `Delete ${v.name}` }),
         ),
+      ),
+    ),
+  });
+}
+
+/** A rule in the CLI's words: 'ingress tcp 22 from 10.0.0.0/8', 'egress any to group web'. */
+function ruleText(r) {
+  const ports = r.portMin === undefined ? '' : r.portMin === r.portMax ? ` ${r.portMin}` : ` ${r.portMin}-${r.portMax}`;
+  const remote = r.remoteGroup !== undefined ? `group ${r.remoteGroup}` : r.remoteCidr;
+  return `${r.direction} ${r.protocol}${ports} ${r.direction === 'ingress' ? 'from' : 'to'} ${remote}`;
+}
+
+function securityGroupsTable(cloud) {
+  const groups = cloud.securityGroups ?? [];
+  if (groups.length === 0) return h('p', { class: 'empty' }, 'No security groups.');
+  return gridTable({
+    id: 'security-groups-table',
+    caption: 'Security groups',
+    headers: ['Group', 'Rules (allow; replies are allowed too)', 'Members'],
+    rows: groups.map((g) =>
+      h(
+        'tr',
+        { 'data-group': g.name },
+        h('th', { scope: 'row' }, g.name, g.description ? h('div', { class: 'hint' }, g.description) : null),
+        h('td', { class: 'mono' }, g.rules.length ? g.rules.map((r) => h('div', { title: `rule ${r.id}` }, ruleText(r))) : h('span', { class: 'hint' }, 'none: nothing allowed')),
+        h('td', {}, g.members.length ? g.members.join(', ') : h('span', { class: 'hint' }, 'no VMs')),
       ),
     ),
   });
@@ -152,6 +179,7 @@ export function renderOverview(cloud, ctx) {
   replaceKeepingFocus($('#nodes'), nodesTable(cloud, ctx));
   replaceKeepingFocus($('#subnets'), subnetsTable(cloud, ctx));
   replaceKeepingFocus($('#vms'), vmsTable(cloud, ctx));
+  replaceKeepingFocus($('#security-groups'), securityGroupsTable(cloud));
 
   const names = (role) => cloud.nodes.filter((n) => n.roles.includes(role)).map((n) => n.name);
   syncSelect($('#vm-subnet'), cloud.subnets.length ? cloud.subnets.map((x) => [x.name, `${x.name} (${x.cidr})`]) : [['', 'create a subnet first']]);

@@ -1,0 +1,186 @@
+// Security groups, the domain side: groups, their rules and VM memberships in the store, every change checked before
+// it is written (a 400 says what is wrong, a 409 what it clashes with) and then applied to every node. CloudService
+// owns one of these (`service.securityGroups`) and uses `vmGroups` when it creates a VM.
+import type { NetworkResult } from './apply-queue.js';
+import { Conflict, Invalid, NotFound } from './errors.js';
+import { matchesRule, nameProblem, SECURITY_GROUP_NAME, STORED_NAME } from '../topology/names.js';
+import type { SecurityGroupRecord, SecurityRuleRecord } from '../topology/records.js';
+import {
+  DEFAULT_GROUP,
+  describeRule,
+  MAX_GROUP_ID,
+  MAX_GROUPS_PER_VM,
+  MAX_RULE_ID,
+  MAX_RULES_PER_GROUP,
+  newGroupRules,
+  ruleProblems,
+  sameRule,
+  type SecurityRuleSpec,
+} from '../topology/security-groups.js';
+import type { CloudStore, StoreReader, StoreWriter } from '../topology/store.js';
+
+// The shapes CloudService uses (structurally the same), declared here so this file does not import it back.
+interface Log {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+interface OpContext {
+  readonly log?: Log;
+}
+interface Mutation<T> {
+  readonly value: T;
+  readonly network: NetworkResult;
+}
+
+/** A group as the API shows it: its rules and its members (VM names). */
+export interface SecurityGroupView extends SecurityGroupRecord {
+  readonly members: readonly string[];
+}
+
+export interface SecurityGroupDeps {
+  readonly store: CloudStore;
+  /** Compile and send the flows of every node; resolves with how far they got. */
+  readonly apply: () => Promise<NetworkResult>;
+  readonly now: () => Date;
+  readonly log: (ctx: OpContext) => Log;
+}
+
+export const MAX_DESCRIPTION = 255;
+
+export class SecurityGroups {
+  constructor(private readonly deps: SecurityGroupDeps) {}
+
+  list(): SecurityGroupView[] {
+    return this.deps.store.read((r) => {
+      const members = membersByGroup(r);
+      return r.listSecurityGroups().map((g) => ({ ...g, members: members.get(g.name) ?? [] }));
+    });
+  }
+
+  get(name: string): SecurityGroupView {
+    return this.deps.store.read((r) => ({ ...mustGetGroup(r, name), members: membersByGroup(r).get(name) ?? [] }));
+  }
+
+  async create(input: { readonly name: string; readonly description?: string }, ctx: OpContext = {}): Promise<Mutation<SecurityGroupView>> {
+    const group = await this.deps.store.write((w) => {
+      const bad = nameProblem(SECURITY_GROUP_NAME, input.name);
+      if (bad) throw new Invalid('name', bad);
+      const description = input.description ?? '';
+      if (description.length > MAX_DESCRIPTION) throw new Invalid('description', `at most ${MAX_DESCRIPTION} characters`);
+      if (w.getSecurityGroup(input.name)) throw new Conflict('name', `a security group named '${input.name}' already exists`);
+      const createdAt = this.deps.now().toISOString();
+      const id = w.insertSecurityGroup({ name: input.name, description, createdAt });
+      if (id > MAX_GROUP_ID) throw new Conflict('name', `every security group id (1..${MAX_GROUP_ID}) has been used`);
+      // As in Neutron: a new group allows all egress until that rule is deleted.
+      for (const rule of newGroupRules()) w.insertSecurityRule(input.name, rule, createdAt);
+      return w.getSecurityGroup(input.name)!;
+    });
+    this.deps.log(ctx).info({ group: group.name }, 'security group created');
+    // No VM is a member yet: nothing to send.
+    return { value: { ...group, members: [] }, network: { confirmed: [], pending: [] } };
+  }
+
+  async delete(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    await this.deps.store.write((w) => {
+      mustGetGroup(w, name);
+      if (name === DEFAULT_GROUP) throw new Conflict('name', `'${DEFAULT_GROUP}' is the group of every VM not given one: it cannot be deleted`);
+      const members = membersByGroup(w).get(name) ?? [];
+      if (members.length) throw new Conflict(undefined, `security group '${name}' still has VMs (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', ...' : ''}): move them first`);
+      const users = w.listSecurityGroups().filter((g) => g.name !== name && g.rules.some((r) => r.remoteGroup === name));
+      if (users.length) throw new Conflict(undefined, `rules of ${users.map((g) => `'${g.name}'`).join(', ')} name '${name}' as their remote group: delete them first`);
+      w.deleteSecurityGroup(name);
+    });
+    this.deps.log(ctx).info({ group: name }, 'security group deleted');
+    return { value: { name }, network: await this.deps.apply() };
+  }
+
+  async addRule(group: string, spec: SecurityRuleSpec, ctx: OpContext = {}): Promise<Mutation<SecurityRuleRecord>> {
+    const rule = await this.deps.store.write((w) => {
+      const g = mustGetGroup(w, group);
+      const problems = ruleProblems(spec, new Set(w.listSecurityGroups().map((x) => x.name)));
+      if (problems.length) throw new Invalid(ruleField(problems[0]!), problems.join('; '));
+      const clean = normalised(spec);
+      const same = g.rules.find((r) => sameRule(r, clean));
+      if (same) throw new Conflict(undefined, `rule ${same.id} of '${group}' already allows ${describeRule(clean)}`);
+      if (g.rules.length >= MAX_RULES_PER_GROUP) throw new Conflict(undefined, `security group '${group}' already has ${MAX_RULES_PER_GROUP} rules (the most a group may have)`);
+      const id = w.insertSecurityRule(group, clean, this.deps.now().toISOString());
+      if (id > MAX_RULE_ID) throw new Conflict(undefined, `every rule id (1..${MAX_RULE_ID}) has been used`);
+      return w.getSecurityGroup(group)!.rules.find((r) => r.id === id)!;
+    });
+    this.deps.log(ctx).info({ group, rule: rule.id, text: describeRule(rule) }, 'security group rule added');
+    return { value: rule, network: await this.deps.apply() };
+  }
+
+  async deleteRule(group: string, id: number, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    await this.deps.store.write((w) => {
+      mustGetGroup(w, group);
+      if (!w.deleteSecurityRule(group, id)) throw new NotFound('rule', `${id} in security group '${group}'`);
+    });
+    this.deps.log(ctx).info({ group, rule: id }, 'security group rule deleted');
+    return { value: { name: `${group}/${id}` }, network: await this.deps.apply() };
+  }
+
+  /** Replaces a VM's groups (none = default). */
+  async setVmGroups(vm: string, groups: readonly string[], ctx: OpContext = {}): Promise<Mutation<readonly string[]>> {
+    const now = await this.deps.store.write((w) => {
+      if (!w.getVm(vm)) throw new NotFound('vm', vm);
+      const checked = vmGroups(w, groups);
+      w.setVmSecurityGroups(vm, checked);
+      return w.getVm(vm)!.securityGroups ?? [];
+    });
+    this.deps.log(ctx).info({ vm, groups: now }, 'VM security groups set');
+    return { value: now, network: await this.deps.apply() };
+  }
+}
+
+/** The groups a VM is given, checked against the store (CloudService.createVm uses this too). */
+export function vmGroups(r: StoreReader, groups: readonly string[] | undefined): string[] {
+  const list = groups ?? [];
+  if (list.length > MAX_GROUPS_PER_VM) throw new Invalid('securityGroups', `at most ${MAX_GROUPS_PER_VM} security groups per VM`);
+  if (new Set(list).size !== list.length) throw new Invalid('securityGroups', 'a security group is listed twice');
+  for (const g of list) {
+    if (!matchesRule(STORED_NAME, g)) throw new Invalid('securityGroups', nameProblem(STORED_NAME, g, 'security group name')!);
+    if (!r.getSecurityGroup(g)) throw new Invalid('securityGroups', `no security group named '${g}'`);
+  }
+  return [...list].sort();
+}
+
+function membersByGroup(r: StoreReader): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const v of r.listVms()) {
+    for (const g of v.securityGroups ?? []) {
+      let l = out.get(g);
+      if (!l) out.set(g, (l = []));
+      l.push(v.name);
+    }
+  }
+  return out;
+}
+
+function mustGetGroup(r: StoreReader | StoreWriter, name: string): SecurityGroupRecord {
+  const g = r.getSecurityGroup(name);
+  if (!g) throw new NotFound('security group', name);
+  return g;
+}
+
+/** Only what the rule means: no port fields for a rule without ports. */
+function normalised(spec: SecurityRuleSpec): SecurityRuleSpec {
+  return {
+    direction: spec.direction,
+    protocol: spec.protocol,
+    ...(spec.portMin !== undefined && { portMin: spec.portMin, portMax: spec.portMax! }),
+    ...(spec.remoteCidr !== undefined && { remoteCidr: spec.remoteCidr }),
+    ...(spec.remoteGroup !== undefined && { remoteGroup: spec.remoteGroup }),
+  };
+}
+
+/** The request field a rule problem is about (for the 400's `field`). */
+function ruleField(problem: string): string {
+  if (problem.startsWith('direction')) return 'direction';
+  if (problem.startsWith('protocol')) return 'protocol';
+  if (problem.includes('port')) return 'portMin';
+  if (problem.startsWith('remote group')) return 'remoteGroup';
+  if (problem.startsWith('remote')) return 'remoteCidr';
+  return 'remote';
+}

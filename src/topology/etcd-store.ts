@@ -1,0 +1,533 @@
+// The distributed store: the cloud in etcd, one JSON value per record under a prefix (default `/minicloud/`).
+//
+// Reads answer from a local snapshot of the whole prefix, loaded once and kept current by a watch (the controller
+// compiles the whole cloud anyway, so it holds it all in memory whatever the store). A write runs its function
+// against that snapshot through an overlay, then commits the overlay as one etcd transaction guarded by one key,
+// the cloud's revision: `mod_revision(revision key) == the one the snapshot saw`. Any other committed cloud write
+// changes that key, so the compare fails, the transaction's else-branch returns the prefix as it is now, the
+// snapshot is replaced by it and the function runs again (bounded in count and time). One guard key rather than the
+// keys read: allocation reads what is *absent* (a free IP is one no VM has), which per-key compares cannot guard
+// without range checks, and every cloud write bumps the revision anyway. Writes of one process are queued locally,
+// so they never conflict with each other, only with other controllers'.
+//
+// API tokens have their own guard key: a last-used time must not bump the cloud's revision.
+import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
+import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
+import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
+import {
+  StoreConflictError,
+  StoreUnavailableError,
+  type ApiTokenRecord,
+  type CloudStore,
+  type StoreReader,
+  type StoreWriter,
+  type TokenReader,
+  type TokenStore,
+  type TokenWriter,
+} from './store.js';
+
+/** The layout version of the keys and values; bumped with a migration in ETCD_MIGRATIONS. */
+export const ETCD_SCHEMA_VERSION = 1;
+
+export interface EtcdStoreOptions {
+  readonly endpoints: readonly string[];
+  /** Key prefix; default '/minicloud/'. Two clouds on one etcd differ by prefix. */
+  readonly prefix?: string;
+  readonly tls?: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  /** Deadline of one etcd request, and of opening the store (ms). Default 5000. */
+  readonly requestTimeoutMs?: number;
+  /** Bound of one write's retries on conflict: count (default 50) and time (default 15000 ms). */
+  readonly maxAttempts?: number;
+  readonly maxWriteMs?: number;
+}
+
+// A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
+type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups';
+const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups'];
+const CLOUD_GUARD = 'guard/cloud';
+const TOKEN_GUARD = 'guard/tokens';
+const SCHEMA_KEY = 'schema';
+
+/** Records of every kind by name; meta values are strings. */
+type Tables = Record<Kind, Map<string, unknown>>;
+
+const emptyTables = (): Tables => Object.fromEntries(KINDS.map((k) => [k, new Map()])) as Tables;
+
+/** A unique-field or reference check failed: the same meaning as SQLite's UNIQUE / FOREIGN KEY constraints. */
+export class StoreConstraintError extends Error {
+  override readonly name = 'StoreConstraintError';
+}
+
+export class EtcdStoreSchemaError extends Error {
+  override readonly name = 'EtcdStoreSchemaError';
+}
+
+interface Snapshot {
+  tables: Tables;
+  /** etcd revision the snapshot is at. */
+  rev: number;
+  /** mod_revision of each guard key (0: absent). */
+  guards: Map<string, number>;
+}
+
+/** Pending changes of one write: a value, or null for a delete. */
+type Overlay = Record<Kind, Map<string, unknown>>;
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A new store's `default` group (all egress, ingress from its own members) and the id sequences it used, written in
+ * the transaction that creates the layout, as SQLite's migration v4 makes it (not a change of the cloud: no revision).
+ */
+function defaultGroupPuts(ns: Namespace): ReturnType<Namespace['put']>[] {
+  const createdAt = new Date().toISOString();
+  const rules: SecurityRuleRecord[] = defaultGroupRules().map((r, i) => ({ id: i + 1, ...r, createdAt }));
+  const group: SecurityGroupRecord = { id: 1, name: DEFAULT_GROUP, description: 'every VM not given a group: all egress, ingress from members of default', rules, createdAt };
+  return [
+    ns.put(`groups/${DEFAULT_GROUP}`).value(JSON.stringify(group)),
+    ns.put('meta/seq:security-group-id').value('1'),
+    ns.put(`meta/seq:security-rule-id`).value(String(rules.length)),
+  ];
+}
+
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  const timeout = options.requestTimeoutMs ?? 5000;
+  const clientOptions: IOptions = {
+    hosts: [...options.endpoints],
+    dialTimeout: timeout,
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    ...(options.tls && {
+      credentials: { rootCertificate: options.tls.ca, ...(options.tls.key && { privateKey: options.tls.key }), ...(options.tls.cert && { certChain: options.tls.cert }) },
+    }),
+  };
+  const client = new Etcd3(clientOptions);
+  const store = new EtcdStore(client, client.namespace(options.prefix ?? '/minicloud/'), options);
+  try {
+    await store.open();
+    return store;
+  } catch (e) {
+    store.close();
+    if (e instanceof EtcdStoreSchemaError) throw e;
+    throw new StoreUnavailableError(`etcd at ${options.endpoints.join(', ')}: ${errorText(e)}`);
+  }
+}
+
+export class EtcdStore implements CloudStore, TokenStore {
+  private snap: Snapshot = { tables: emptyTables(), rev: 0, guards: new Map() };
+  private watcher: Watcher | undefined;
+  private waiters: { rev: number; resolve: () => void }[] = [];
+  /** Writes of this process, one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private readonly maxAttempts: number;
+  private readonly maxWriteMs: number;
+  private readonly timeoutMs: number;
+  private readonly prefix: string;
+  /** Conflicts met by writes (re-runs), for metrics and tests. */
+  conflicts = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly ns: Namespace,
+    options: EtcdStoreOptions,
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 50;
+    this.maxWriteMs = options.maxWriteMs ?? 15_000;
+    this.timeoutMs = options.requestTimeoutMs ?? 5000;
+    this.prefix = options.prefix ?? '/minicloud/';
+  }
+
+  /** Migrates (or initialises) the layout, loads the snapshot, starts the watch. */
+  async open(): Promise<void> {
+    const init = await this.ns
+      .if(SCHEMA_KEY, 'Mod', '==', 0)
+      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)), ...defaultGroupPuts(this.ns))
+      .else(this.ns.get(SCHEMA_KEY))
+      .commit();
+    if (!init.succeeded) {
+      const kv = init.responses[0]?.response_range?.kvs[0];
+      const version = Number(kv?.value.toString() ?? 0);
+      if (version > ETCD_SCHEMA_VERSION) {
+        throw new EtcdStoreSchemaError(`the etcd store has schema version ${version}, newer than this program knows (${ETCD_SCHEMA_VERSION}); upgrade miniCloud first`);
+      }
+      // Older layouts would be migrated here, each step one guarded transaction; version 1 is the first.
+    }
+    await this.reload();
+    this.watcher = await this.ns
+      .watch()
+      .prefix('')
+      .startRevision(String(this.snap.rev + 1))
+      .create();
+    this.watcher.on('data', (res) => {
+      let top = this.snap.rev;
+      for (const ev of res.events) {
+        const rev = Number(ev.kv.mod_revision);
+        if (rev <= this.snap.rev) continue;
+        this.apply(this.snap, ev.kv.key.toString(), ev.type === 'Delete' ? null : ev.kv.value.toString(), rev);
+        top = Math.max(top, rev);
+      }
+      this.advance(top);
+    });
+    // The watch reconnects by itself (from its last revision); errors are reported, not thrown.
+    this.watcher.on('error', () => {});
+  }
+
+  /** The schema version of the layout (for `minicloud store check`). */
+  schemaVersion(): number {
+    return ETCD_SCHEMA_VERSION;
+  }
+
+  read<T>(fn: (r: StoreReader) => T): T {
+    return fn(this.cloudReader(this.snap.tables, undefined));
+  }
+
+  readTokens<T>(fn: (r: TokenReader) => T): T {
+    return fn(this.tokenWriter(this.snap.tables, undefined));
+  }
+
+  write<T>(fn: (w: StoreWriter) => T): Promise<T> {
+    return this.enqueue(() =>
+      this.commit(CLOUD_GUARD, (tables, overlay) => {
+        const w = this.cloudWriter(tables, overlay);
+        const result = fn(w);
+        w.setMeta('revision', String(w.revision() + 1));
+        return result;
+      }),
+    );
+  }
+
+  writeTokens<T>(fn: (w: TokenWriter) => T): Promise<T> {
+    return this.enqueue(() => this.commit(TOKEN_GUARD, (tables, overlay) => fn(this.tokenWriter(tables, overlay))));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.watcher?.cancel().catch(() => {});
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    this.client.close();
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async commit<T>(guard: string, run: (tables: Tables, overlay: Overlay) => T): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('the store is closed');
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const overlay = emptyTables() as Overlay;
+      const seen = this.snap.guards.get(guard) ?? 0;
+      let result: T;
+      try {
+        result = run(this.snap.tables, overlay);
+      } catch (e) {
+        // Refused on what this snapshot says (no such subnet, a name taken...): true only if the snapshot is current.
+        // If another controller wrote since, run again on the cloud as it is now; else the caller gets the throw.
+        if (attempt >= this.maxAttempts || !(await this.isStale(guard, seen))) throw e;
+        continue;
+      }
+      const ops = [];
+      for (const kind of KINDS) {
+        for (const [name, value] of overlay[kind]) {
+          const key = `${kind}/${name}`;
+          ops.push(value === null ? this.ns.delete().key(key) : this.ns.put(key).value(kind === 'meta' ? String(value) : JSON.stringify(value)));
+        }
+      }
+      // The guard last: whoever sees it changed (the watch) has seen the rest of this transaction.
+      ops.push(this.ns.put(guard).value(String(attempt)));
+      let res;
+      try {
+        res = await this.ns
+          .if(guard, 'Mod', '==', seen)
+          .then(...ops)
+          .else(this.ns.getAll().prefix(''))
+          .commit();
+      } catch (e) {
+        // Unknown outcome: a proposal etcd took before it lost its quorum may still commit once it has it again.
+        throw new StoreUnavailableError(`etcd did not confirm the write (${errorText(e)}); it is not applied now, and may be once etcd has its quorum again`);
+      }
+      const rev = Number(res.header.revision);
+      if (res.succeeded) {
+        await this.caughtUp(rev);
+        return result;
+      }
+      this.conflicts++;
+      const range = res.responses[0]?.response_range;
+      if (range) this.replace(range.kvs, rev);
+      if (attempt >= this.maxAttempts || Date.now() - started > this.maxWriteMs) {
+        throw new StoreConflictError(`the write still conflicted with other controllers' writes after ${attempt} attempts in ${Date.now() - started} ms`);
+      }
+    }
+  }
+
+  /** Whether etcd's guard key moved past `seen` (reloading the snapshot if so). */
+  private async isStale(guard: string, seen: number): Promise<boolean> {
+    let res;
+    try {
+      res = await this.ns.get(guard).exec();
+    } catch (e) {
+      throw new StoreUnavailableError(`etcd cannot be read: ${errorText(e)}`);
+    }
+    const now = Number(res.kvs[0]?.mod_revision ?? 0);
+    if (now === seen) return false;
+    this.conflicts++;
+    await this.reload();
+    return true;
+  }
+
+  /** Resolves once the snapshot holds revision `rev` (the watch brought it), or reloads after a bounded wait. */
+  private async caughtUp(rev: number): Promise<void> {
+    if (this.snap.rev >= rev) return;
+    const seen = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.timeoutMs);
+      this.waiters.push({ rev, resolve: () => (clearTimeout(timer), resolve(true)) });
+    });
+    if (!seen && !this.closed) {
+      try {
+        await this.reload();
+      } catch {
+        // Committed but not yet visible here: the watch will bring it.
+      }
+    }
+  }
+
+  private advance(rev: number): void {
+    if (rev <= this.snap.rev) return;
+    this.snap.rev = rev;
+    const ready = this.waiters.filter((w) => w.rev <= rev);
+    this.waiters = this.waiters.filter((w) => w.rev > rev);
+    for (const w of ready) w.resolve();
+  }
+
+  private async reload(): Promise<void> {
+    const res = await this.ns.getAll().prefix('').exec();
+    this.replace(res.kvs, Number(res.header.revision));
+  }
+
+  private replace(kvs: readonly { key: Buffer; value: Buffer; mod_revision: string }[], rev: number): void {
+    if (rev <= this.snap.rev && this.snap.rev > 0) return;
+    const next: Snapshot = { tables: emptyTables(), rev: this.snap.rev, guards: new Map() };
+    for (const kv of kvs) this.apply(next, kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
+    this.snap = next;
+    this.advance(rev);
+  }
+
+  private apply(snap: Snapshot, fullKey: string, value: string | null, modRevision: number): void {
+    // The namespace strips the prefix from ranges and watch events, not from a transaction's responses.
+    const key = fullKey.startsWith(this.prefix) ? fullKey.slice(this.prefix.length) : fullKey;
+    if (key.startsWith('guard/')) {
+      if (value === null) snap.guards.delete(key);
+      else snap.guards.set(key, modRevision);
+      return;
+    }
+    const slash = key.indexOf('/');
+    const kind = key.slice(0, slash) as Kind;
+    const table = snap.tables[kind];
+    if (!table) return; // the schema key, or a key of a later layout
+    const name = key.slice(slash + 1);
+    if (value === null) table.delete(name);
+    else table.set(name, kind === 'meta' ? value : JSON.parse(value));
+  }
+
+  // --- readers and writers over the snapshot (and a write's overlay)
+
+  private get<T>(tables: Tables, overlay: Overlay | undefined, kind: Kind, name: string): T | undefined {
+    const pending = overlay?.[kind].get(name);
+    if (pending !== undefined) return pending === null ? undefined : (pending as T);
+    return tables[kind].get(name) as T | undefined;
+  }
+
+  private list<T>(tables: Tables, overlay: Overlay | undefined, kind: Kind): T[] {
+    const merged = new Map(tables[kind]);
+    if (overlay) {
+      for (const [name, value] of overlay[kind]) {
+        if (value === null) merged.delete(name);
+        else merged.set(name, value);
+      }
+    }
+    return [...merged.keys()].sort(byCodePoint).map((name) => merged.get(name) as T);
+  }
+
+  private cloudReader(tables: Tables, overlay: Overlay | undefined): StoreReader {
+    const get = <T>(kind: Kind, name: string): T | undefined => this.get<T>(tables, overlay, kind, name);
+    const list = <T>(kind: Kind): T[] => this.list<T>(tables, overlay, kind);
+    const reader: StoreReader = {
+      listNodes: () => list<NodeRecord>('nodes'),
+      getNode: (name) => get<NodeRecord>('nodes', name),
+      listSubnets: () => list<SubnetRecord>('subnets'),
+      getSubnet: (name) => get<SubnetRecord>('subnets', name),
+      listVms: (filter = {}) =>
+        list<VmRecord>('vms').filter(
+          (v) =>
+            (filter.node === undefined || v.node === filter.node) &&
+            (filter.subnet === undefined || v.subnet === filter.subnet) &&
+            (filter.gateway === undefined || v.gateway === filter.gateway),
+        ),
+      getVm: (name) => get<VmRecord>('vms', name),
+      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms(), securityGroups: reader.listSecurityGroups() }),
+      listSecurityGroups: () => list<SecurityGroupRecord>('groups'),
+      getSecurityGroup: (name) => get<SecurityGroupRecord>('groups', name),
+      revision: () => Number(get<string>('meta', 'revision') ?? 0),
+      getMeta: (key) => get<string>('meta', key),
+      listNodeRemovals: () => list<NodeRemovalRecord>('removals'),
+      getNodeRemoval: (name) => get<NodeRemovalRecord>('removals', name),
+    };
+    return reader;
+  }
+
+  private cloudWriter(tables: Tables, overlay: Overlay): StoreWriter {
+    const r = this.cloudReader(tables, overlay);
+    const set = (kind: Kind, name: string, value: unknown): void => void overlay[kind].set(name, value);
+    const del = (kind: Kind, name: string): boolean => {
+      if (this.get(tables, overlay, kind, name) === undefined) return false;
+      overlay[kind].set(name, null);
+      return true;
+    };
+    // The constraints SQLite's schema holds (UNIQUE, FOREIGN KEY), with the same meaning: a second line of defence
+    // behind the domain's own checks.
+    const unique = <T>(kind: Kind, record: T, fields: readonly (keyof T & string)[], name: string): void => {
+      if (this.get(tables, overlay, kind, name) !== undefined) throw new StoreConstraintError(`UNIQUE constraint failed: ${kind}.name (${name})`);
+      for (const other of this.list<T>(tables, overlay, kind)) {
+        for (const f of fields) if (other[f] === record[f]) throw new StoreConstraintError(`UNIQUE constraint failed: ${kind}.${f} (${String(record[f])})`);
+      }
+    };
+    const mustExist = (kind: Kind, name: string, what: string): void => {
+      if (this.get(tables, overlay, kind, name) === undefined) throw new StoreConstraintError(`FOREIGN KEY constraint failed: ${what} '${name}' does not exist`);
+    };
+    const nextSequence = (name: string): number => {
+      const next = Number(r.getMeta(`seq:${name}`) ?? 0) + 1;
+      set('meta', `seq:${name}`, String(next));
+      return next;
+    };
+    /** A VM's groups as SQLite lists them: by name, `default` when none. */
+    const memberships = (groups: readonly string[]): string[] => {
+      const list = groups.length > 0 ? [...new Set(groups)].sort(byCodePoint) : [DEFAULT_GROUP];
+      for (const g of list) mustExist('groups', g, 'security group');
+      return list;
+    };
+    return {
+      ...r,
+      insertNode: (n) => {
+        unique('nodes', n, [], n.name);
+        set('nodes', n.name, n);
+      },
+      deleteNode: (name) => {
+        if (r.listVms({ node: name }).length > 0 || r.listVms({ gateway: name }).length > 0) {
+          throw new StoreConstraintError(`FOREIGN KEY constraint failed: node '${name}' has VMs`);
+        }
+        return del('nodes', name);
+      },
+      insertSubnet: (s) => {
+        unique('subnets', s, ['cidr', 'vni'], s.name);
+        set('subnets', s.name, s);
+      },
+      deleteSubnet: (name) => {
+        if (r.listVms({ subnet: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: subnet '${name}' has VMs`);
+        return del('subnets', name);
+      },
+      insertVm: (v) => {
+        mustExist('subnets', v.subnet, 'subnet');
+        mustExist('nodes', v.node, 'node');
+        mustExist('nodes', v.gateway, 'gateway');
+        unique('vms', v, ['mac', 'port'], v.name);
+        if (r.listVms({ subnet: v.subnet }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in ${v.subnet})`);
+        set('vms', v.name, { ...v, securityGroups: memberships(v.securityGroups ?? []) });
+      },
+      setVmState: (name, state, error) => {
+        const vm = r.getVm(name);
+        if (!vm) return;
+        const { error: _old, ...rest } = vm;
+        set('vms', name, { ...rest, state, ...(error !== undefined && { error }) });
+      },
+      deleteVm: (name) => del('vms', name),
+      setMeta: (key, value) => set('meta', key, value),
+      putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
+      deleteNodeRemoval: (name) => del('removals', name),
+      nextSequence,
+      insertSecurityGroup: (g) => {
+        if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
+        const id = nextSequence('security-group-id');
+        if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
+        const record: SecurityGroupRecord = { id, name: g.name, description: g.description, rules: [], createdAt: g.createdAt };
+        set('groups', g.name, record);
+        return id;
+      },
+      deleteSecurityGroup: (name) => {
+        if (r.listVms().some((v) => (v.securityGroups ?? []).includes(name))) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${name}' has VMs`);
+        const others = r.listSecurityGroups().filter((g) => g.name !== name);
+        if (others.some((g) => g.rules.some((rule) => rule.remoteGroup === name))) {
+          throw new StoreConstraintError(`FOREIGN KEY constraint failed: a rule of another group names security group '${name}'`);
+        }
+        return del('groups', name);
+      },
+      insertSecurityRule: (group, rule, createdAt) => {
+        const g = r.getSecurityGroup(group);
+        if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group}' does not exist`);
+        if (rule.remoteGroup !== undefined && rule.remoteGroup !== group) mustExist('groups', rule.remoteGroup, 'security group');
+        const id = nextSequence('security-rule-id');
+        if (id > MAX_RULE_ID) throw new StoreConstraintError(`CHECK constraint failed: security rule ids are used up (${MAX_RULE_ID})`);
+        const record: SecurityRuleRecord = {
+          id,
+          direction: rule.direction,
+          protocol: rule.protocol,
+          ...(rule.portMin !== undefined && { portMin: rule.portMin }),
+          ...(rule.portMax !== undefined && { portMax: rule.portMax }),
+          ...(rule.remoteCidr !== undefined && { remoteCidr: rule.remoteCidr }),
+          ...(rule.remoteGroup !== undefined && { remoteGroup: rule.remoteGroup }),
+          createdAt,
+        };
+        set('groups', group, { ...g, rules: [...g.rules, record] });
+        return id;
+      },
+      deleteSecurityRule: (group, id) => {
+        const g = r.getSecurityGroup(group);
+        if (!g || !g.rules.some((rule) => rule.id === id)) return false;
+        set('groups', group, { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
+        return true;
+      },
+      setVmSecurityGroups: (vm, groups) => {
+        const v = r.getVm(vm);
+        if (!v) return;
+        set('vms', vm, { ...v, securityGroups: memberships(groups) });
+      },
+    };
+  }
+
+  private tokenWriter(tables: Tables, overlay: Overlay | undefined): TokenWriter {
+    const byId = (id: string): ApiTokenRecord | undefined => this.get<ApiTokenRecord>(tables, overlay, 'tokens', id);
+    const all = (): ApiTokenRecord[] => this.list<ApiTokenRecord>(tables, overlay, 'tokens').sort((a, b) => byCodePoint(a.name, b.name));
+    const pending = (): Overlay => {
+      if (!overlay) throw new Error('a token write outside writeTokens');
+      return overlay;
+    };
+    return {
+      getApiToken: byId,
+      listApiTokens: all,
+      insertApiToken: (t) => {
+        if (byId(t.id) !== undefined || all().some((o) => o.name === t.name)) throw new StoreConstraintError(`UNIQUE constraint failed: api_tokens (${t.name})`);
+        pending().tokens.set(t.id, t);
+      },
+      deleteApiToken: (name) => {
+        const t = all().find((o) => o.name === name);
+        if (!t) return false;
+        pending().tokens.set(t.id, null);
+        return true;
+      },
+      setApiTokenLastUsed: (id, at) => {
+        const t = byId(id);
+        if (t) pending().tokens.set(id, { ...t, lastUsedAt: at });
+      },
+    };
+  }
+}
+
+/** SQLite's ORDER BY on TEXT (BINARY collation): code units, not locale. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

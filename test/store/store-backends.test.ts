@@ -1,0 +1,281 @@
+// One store suite, run against both backends: SQLite (a file) and etcd (a real 3-member cluster on loopback, one
+// per file; each test gets a key prefix of its own). Every operation must mean the same on both. Then, on etcd only:
+// a member killed changes nothing; without quorum writes fail with StoreUnavailableError and reads still answer.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allocateVm } from '../../src/cloud/allocation.js';
+import { openEtcdStore } from '../../src/topology/etcd-store.js';
+import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
+import { openSqliteStore } from '../../src/topology/sqlite-store.js';
+import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
+import { makeHarness, type Harness } from '../api/harness.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+
+type Store = CloudStore & TokenStore;
+
+/** A fresh, empty store; every `open` is another instance (another "controller") on the same data. */
+interface Backend {
+  open(): Promise<Store>;
+}
+
+const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 100_000, memoryMiB: 1 << 30, createdAt: 't' };
+const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
+const subnet: SubnetRecord = { name: 'a', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const big: SubnetRecord = { name: 'big', cidr: '10.200.0.0/22', gatewayIp: '10.200.0.1', vni: 2, createdAt: 't' };
+const vm: VmRecord = {
+  name: 'web-1',
+  subnet: 'a',
+  node: 'host-1',
+  gateway: 'gw-1',
+  flavor: 'small',
+  cpus: 1,
+  memoryMiB: 2048,
+  image: 'images:debian/12',
+  ip: '192.168.20.2',
+  mac: '02:00:c0:a8:14:02',
+  port: 'mcvm1',
+  state: 'creating',
+  createdAt: 't',
+};
+
+let cluster: EtcdCluster | undefined;
+let dir: string;
+const opened: Store[] = [];
+let prefixes = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'minicloud-stores-'));
+  cluster = await startEtcdCluster();
+}, 60_000);
+
+afterAll(async () => {
+  for (const s of opened) s.close();
+  await cluster?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const track = (s: Store): Store => (opened.push(s), s);
+
+const backends: readonly [string, () => Backend][] = [
+  [
+    'sqlite',
+    () => {
+      const path = join(dir, `s${prefixes++}.db`);
+      return { open: async () => track(openSqliteStore(path)) };
+    },
+  ],
+  [
+    'etcd',
+    () => {
+      const prefix = `/mc-test-${prefixes++}/`;
+      return { open: async () => track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 })) };
+    },
+  ],
+];
+
+describe.each(backends)('store on %s', (_name, backend) => {
+  it('round-trips records, filters VMs, bumps the revision once per write', async () => {
+    const b = backend();
+    const store = await b.open();
+    expect(store.read((r) => [r.listNodes(), r.revision()])).toEqual([[], 0]);
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    expect(store.read((r) => r.revision())).toBe(1);
+    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, securityGroups: ['default'] });
+    expect(store.read((r) => r.getNode('gw-1'))).toEqual(gw);
+    expect(store.read((r) => r.listNodes().map((n) => n.name))).toEqual(['gw-1', 'host-1']);
+    expect(store.read((r) => [r.listVms({ node: 'host-1' }).length, r.listVms({ subnet: 'a' }).length, r.listVms({ gateway: 'gw-1' }).length, r.listVms({ node: 'gw-1' }).length])).toEqual([1, 1, 1, 0]);
+    await store.write((w) => w.setVmState('web-1', 'error', 'boom'));
+    expect(store.read((r) => r.getVm('web-1'))).toMatchObject({ state: 'error', error: 'boom' });
+    await store.write((w) => w.setVmState('web-1', 'running'));
+    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, state: 'running', securityGroups: ['default'] });
+    expect(await store.write((w) => [w.deleteVm('web-1'), w.deleteVm('web-1')])).toEqual([true, false]);
+    expect(store.read((r) => [r.listVms(), r.revision()])).toEqual([[], 4]);
+    await store.write((w) => w.setMeta('k', 'v'));
+    expect(store.read((r) => r.getMeta('k'))).toBe('v');
+    // A second instance on the same data sees it all.
+    const other = await b.open();
+    expect(other.read((r) => [r.records().nodes.length, r.getMeta('k'), r.revision()])).toEqual([2, 'v', 5]);
+  });
+
+  it('a write that throws leaves nothing behind', async () => {
+    const store = await backend().open();
+    await expect(
+      store.write((w) => {
+        w.insertNode(node);
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(store.read((r) => [r.listNodes(), r.revision()])).toEqual([[], 0]);
+  });
+
+  it('refuses duplicate IP, MAC, port, VNI and dangling references', async () => {
+    const store = await backend().open();
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-2', mac: '02:00:00:00:00:09', port: 'mcvm2' }))).rejects.toThrow(/UNIQUE.*ip/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-3', ip: '192.168.20.3', port: 'mcvm3' }))).rejects.toThrow(/UNIQUE.*mac/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-4', ip: '192.168.20.4', mac: '02:00:00:00:00:04' }))).rejects.toThrow(/UNIQUE.*port/);
+    await expect(store.write((w) => w.insertSubnet({ ...subnet, name: 'b', cidr: '192.168.20.32/27' }))).rejects.toThrow(/UNIQUE.*vni/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'web-5', ip: '192.168.20.5', mac: '02:00:00:00:00:05', port: 'p5', subnet: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteNode('host-1'))).rejects.toThrow(/FOREIGN KEY/);
+    expect(store.read((r) => [r.listVms().length, r.listSubnets().length, r.revision()])).toEqual([1, 1, 1]);
+  });
+
+  it('sequences never repeat, even after what used one is gone', async () => {
+    const store = await backend().open();
+    const got = [];
+    for (let i = 0; i < 3; i++) got.push(await store.write((w) => w.nextSequence('vm-port')));
+    expect(got).toEqual([1, 2, 3]);
+    expect(await store.write((w) => w.nextSequence('other'))).toBe(1);
+  });
+
+  it('security groups: default at start, ids never reused, referenced groups kept, memberships', async () => {
+    const store = await backend().open();
+    const start = store.read((r) => [r.listSecurityGroups().map((g) => [g.name, g.rules.map((x) => [x.direction, x.remoteCidr ?? x.remoteGroup])]), r.revision()]);
+    expect(start).toEqual([[['default', [['egress', '0.0.0.0/0'], ['ingress', 'default']]]], 0]);
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+    });
+    const web = await store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
+    const db = await store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
+    expect(db).toBe(web + 1);
+    const r1 = await store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
+    await store.write((w) => {
+      w.insertVm({ ...vm, name: 'web-1', securityGroups: ['web'] });
+      w.insertVm({ ...vm, name: 'db-1', ip: '192.168.20.3', mac: '02:00:c0:a8:14:03', port: 'mcvm2', securityGroups: ['web', 'db'] });
+    });
+    expect(store.read((r) => r.listVms().map((v) => [v.name, v.securityGroups]))).toEqual([
+      ['db-1', ['db', 'web']],
+      ['web-1', ['web']],
+    ]);
+    await expect(store.write((w) => w.deleteSecurityGroup('web'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'x', ip: '192.168.20.4', mac: '02:00:c0:a8:14:04', port: 'mcvm3', securityGroups: ['nope'] }))).rejects.toThrow(
+      /FOREIGN KEY/,
+    );
+    await store.write((w) => w.setVmSecurityGroups('db-1', []));
+    expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['default']);
+    await store.write((w) => w.deleteVm('web-1'));
+    expect(await store.write((w) => [w.deleteSecurityRule('db', r1), w.deleteSecurityRule('db', r1)])).toEqual([true, false]);
+    expect(await store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
+    const r2 = await store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
+    expect(r2).toBeGreaterThan(r1);
+    expect(store.read((r) => r.records().securityGroups?.map((g) => g.name))).toEqual(['db', 'default']);
+  });
+
+  it('keeps pending node removals, one per node name', async () => {
+    const store = await backend().open();
+    const pending = { node: gw, undo: '{"x":1}', requestedAt: 't0', attempts: 0, nextAttemptAt: 't0' };
+    await store.write((w) => w.putNodeRemoval(pending));
+    await store.write((w) => w.putNodeRemoval({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' }));
+    await store.write((w) => w.putNodeRemoval({ node, undo: '{}', requestedAt: 't1', attempts: 0, nextAttemptAt: 't1' }));
+    expect(store.read((r) => r.listNodeRemovals().map((x) => [x.node.name, x.attempts]))).toEqual([['gw-1', 2], ['host-1', 0]]);
+    expect(store.read((r) => r.getNodeRemoval('gw-1'))).toEqual({ ...pending, attempts: 2, lastError: 'ssh: connect ECONNREFUSED', nextAttemptAt: 't2' });
+    expect(await store.write((w) => [w.deleteNodeRemoval('gw-1'), w.deleteNodeRemoval('gw-1')])).toEqual([true, false]);
+  });
+
+  it('keeps API tokens apart from the cloud: their writes do not bump the revision', async () => {
+    const store = await backend().open();
+    const token = { id: 'abcd', name: 'ci', role: 'viewer' as const, hash: 'ff'.repeat(32), createdAt: 't' };
+    await store.writeTokens((w) => w.insertApiToken(token));
+    await store.writeTokens((w) => w.insertApiToken({ ...token, id: 'aaaa', name: 'admin', role: 'admin' }));
+    await expect(store.writeTokens((w) => w.insertApiToken({ ...token, id: 'bbbb' }))).rejects.toThrow(/UNIQUE/);
+    await store.writeTokens((w) => w.setApiTokenLastUsed('abcd', 't9'));
+    expect(store.readTokens((r) => r.listApiTokens().map((t) => t.name))).toEqual(['admin', 'ci']);
+    expect(store.readTokens((r) => r.getApiToken('abcd'))).toEqual({ ...token, lastUsedAt: 't9' });
+    expect(await store.writeTokens((w) => [w.deleteApiToken('ci'), w.deleteApiToken('ci')])).toEqual([true, false]);
+    expect(store.read((r) => r.revision())).toBe(0);
+  });
+
+  it('two instances ("controllers") allocating 200 VMs in parallel never hand out one IP, MAC or port twice', async () => {
+    const b = backend();
+    const [one, two] = [await b.open(), await b.open()];
+    await one.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(big);
+    });
+    const now = (): Date => new Date(0);
+    const create = (store: Store, i: number): Promise<VmRecord> =>
+      store.write((w) => {
+        const record = allocateVm(w, { name: `vm-${i}`, subnet: 'big', flavor: 'tiny', image: 'images:debian/12' }, () => `mcvm${w.nextSequence('vm-port')}`, now);
+        w.insertVm(record);
+        return record;
+      });
+    const made = await Promise.all(Array.from({ length: 200 }, (_, i) => create(i % 2 === 0 ? one : two, i)));
+    for (const field of ['ip', 'mac', 'port'] as const) expect(new Set(made.map((v) => v[field])).size, field).toBe(200);
+    // Both see the same 200, and what each was told it got.
+    for (const s of [one, two]) {
+      await until(() => s.read((r) => r.listVms().length) === 200);
+      const stored = new Map(s.read((r) => r.listVms()).map((v) => [v.name, v]));
+      for (const v of made) expect(stored.get(v.name)).toEqual({ ...v, securityGroups: ['default'] });
+    }
+  }, 120_000);
+});
+
+/** Polls a predicate, bounded: another instance sees a write once the watch brings it. */
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('not seen in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('store on etcd: member loss and quorum loss', () => {
+  it('a member killed changes nothing; without quorum writes fail with StoreUnavailableError and reads still answer', async () => {
+    const c = cluster!;
+    const store = track(await openEtcdStore({ endpoints: c.endpoints, prefix: `/mc-test-q${prefixes++}/`, requestTimeoutMs: 2000, maxWriteMs: 4000 }));
+    // The API over it (closing the harness closes the store).
+    const h: Harness = await makeHarness({ store });
+    await store.write((w) => w.insertNode(node));
+    try {
+      await c.kill(0);
+      await store.write((w) => w.insertNode(gw));
+      expect(store.read((r) => r.listNodes().map((n) => n.name))).toEqual(['gw-1', 'host-1']);
+
+      await c.kill(1);
+      const started = Date.now();
+      await expect(store.write((w) => w.insertSubnet(subnet))).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(store.read((r) => [r.listNodes().length, r.listSubnets().length, r.revision()])).toEqual([2, 0, 2]);
+      // Through the API: a write is a 503 saying why, a read still answers.
+      const refused = await h.call('POST', '/api/v1/subnets', { name: 'c', cidr: '192.168.20.64/27' });
+      expect(refused.status).toBe(503);
+      expect(refused.json.error.code).toBe('store_unavailable');
+      expect(refused.headers['retry-after']).toBe('5');
+      const nodes = await h.call('GET', '/api/v1/nodes');
+      expect([nodes.status, nodes.json.nodes.length]).toEqual([200, 2]);
+    } finally {
+      await c.start(0);
+      await c.start(1);
+      await c.waitHealthy();
+    }
+    // Back with its quorum, it writes again (bounded retries: the client's circuit breaker may still be open). The
+    // refused write's outcome was unknown: etcd may commit it now that it has its quorum, so it is not asserted.
+    const end = Date.now() + 20_000;
+    for (;;) {
+      try {
+        await store.write((w) => w.insertSubnet({ ...subnet, name: 'after', cidr: '192.168.21.0/27', gatewayIp: '192.168.21.1', vni: 9 }));
+        break;
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError) || Date.now() > end) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    expect(store.read((r) => r.getSubnet('after')?.vni)).toBe(9);
+    await h.close();
+  }, 120_000);
+});
