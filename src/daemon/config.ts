@@ -7,6 +7,7 @@ import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
+import { BROADCAST_MODES, DHCP_MODES, type BroadcastMode, type DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
@@ -184,6 +185,14 @@ export const ConfigSchema = Type.Object(
           underlayMtu: Type.Optional(UnderlayMtu),
           /** Nodes whose underlay MTU differs from underlayMtu, by node name. */
           underlayMtuByNode: Type.Optional(Type.Record(Type.String({ minLength: 1 }), UnderlayMtu)),
+          /** Who answers VMs' DHCP: the controller itself (default), or the DHCP node's dnsmasq. */
+          dhcp: Type.Optional(Type.Union(DHCP_MODES.map((m) => Type.Literal(m)))),
+          /** Who replicates a subnet's broadcast to the other nodes: the sending node (default) or the switch node. */
+          broadcast: Type.Optional(Type.Union(BROADCAST_MODES.map((m) => Type.Literal(m)))),
+          /** Lease length the controller gives, seconds (T1 is half of it, T2 7/8). */
+          dhcpLeaseSeconds: Type.Optional(Type.Integer({ minimum: 120, maximum: 31_536_000 })),
+          /** DNS servers the controller's DHCP announces (option 6); none by default. */
+          dns: Type.Optional(Type.Array(Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' }), { maxItems: 8 })),
         },
         { additionalProperties: false },
       ),
@@ -251,7 +260,14 @@ export interface Config {
   };
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
-  readonly network: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
+  readonly network: {
+    readonly underlayMtu: number;
+    readonly underlayMtuByNode: Readonly<Record<string, number>>;
+    readonly dhcp: DhcpMode;
+    readonly broadcast: BroadcastMode;
+    readonly dhcpLeaseSeconds: number;
+    readonly dns: readonly string[];
+  };
 }
 
 export const DEFAULTS = {
@@ -278,6 +294,10 @@ export const DEFAULTS = {
   knownHostsFile: '/var/lib/minicloud/known_hosts',
   logLevel: 'info',
   provisioningStateDir: '/var/lib/minicloud',
+  dhcp: 'controller',
+  broadcast: 'head-end',
+  /** 12 hours, as the DHCP node's dnsmasq: a VM renews after 6 h, so a controller may be away for hours unnoticed. */
+  dhcpLeaseSeconds: 43_200,
 } as const;
 
 export class ConfigError extends Error {
@@ -318,6 +338,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
   ['MINICLOUD_NETWORK_UNDERLAY_MTU', ['network', 'underlayMtu'], 'int'],
+  ['MINICLOUD_NETWORK_DHCP', ['network', 'dhcp'], 'string'],
+  ['MINICLOUD_NETWORK_BROADCAST', ['network', 'broadcast'], 'string'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
@@ -450,7 +472,14 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
     },
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
-    network: { underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU, underlayMtuByNode: f.network?.underlayMtuByNode ?? {} },
+    network: {
+      underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU,
+      underlayMtuByNode: f.network?.underlayMtuByNode ?? {},
+      dhcp: f.network?.dhcp ?? DEFAULTS.dhcp,
+      broadcast: f.network?.broadcast ?? DEFAULTS.broadcast,
+      dhcpLeaseSeconds: f.network?.dhcpLeaseSeconds ?? DEFAULTS.dhcpLeaseSeconds,
+      dns: f.network?.dns ?? [],
+    },
   };
 }
 

@@ -79,6 +79,17 @@ export const PATH_MTU_OUTCOMES = [
   'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
 ] as const;
 export type PathMtuOutcome = (typeof PATH_MTU_OUTCOMES)[number];
+/** What became of a VM's DHCP message that reached the controller (src/daemon/dhcp.ts). */
+export const DHCP_OUTCOMES = [
+  'offer', // DISCOVER answered
+  'ack', // REQUEST (selecting, init-reboot, renewing, rebinding) answered
+  'nak', // REQUEST for an address that is not the VM's: refused
+  'ignored', // RELEASE, DECLINE, INFORM, or a REQUEST naming another server: no answer
+  'chaddr_mismatch', // client hardware address is not the VM's MAC: dropped
+  'not_from_vm', // from a port that is no VM of this node: dropped
+  'malformed', // not a well-formed DHCP client message: dropped
+] as const;
+export type DhcpOutcome = (typeof DHCP_OUTCOMES)[number];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -101,6 +112,7 @@ export class Metrics {
   private readonly flowMods: Counter<'node'>;
   private readonly bundles: Counter<'node'>;
   private readonly pathMtu: Counter<'node' | 'outcome'>;
+  private readonly dhcp: Counter<'node' | 'outcome'>;
   private readonly errors: Counter<'type'>;
   private readonly resyncDuration: Histogram<'node'>;
   private readonly resyncFlowMods: Histogram<'node'>;
@@ -146,6 +158,12 @@ export class Metrics {
     this.pathMtu = new Counter({
       name: 'minicloud_path_mtu_packets_total',
       help: 'Frames too big for the tunnel that reached the controller, by outcome (icmp_sent, rate_limited, not_answerable, not_from_vm, malformed).',
+      labelNames: ['node', 'outcome'],
+      registers,
+    });
+    this.dhcp = new Counter({
+      name: 'minicloud_dhcp_packets_total',
+      help: `VM DHCP messages answered or dropped by the controller, by outcome (${DHCP_OUTCOMES.join(', ')}).`,
       labelNames: ['node', 'outcome'],
       registers,
     });
@@ -348,6 +366,11 @@ export class Metrics {
     this.pathMtu.inc({ node, outcome });
   }
 
+  dhcpPacket(node: string, outcome: DhcpOutcome): void {
+    this.nodesSeen.add(node);
+    this.dhcp.inc({ node, outcome });
+  }
+
   /** Unknown types count as 'other', so the label set stays fixed. */
   error(type: ErrorType | string): void {
     this.errors.inc({ type: (ERROR_TYPES as readonly string[]).includes(type) ? type : 'other' });
@@ -444,6 +467,7 @@ export class Metrics {
       }
       for (const result of POLL_RESULTS) this.statsPolls.remove({ node, result });
       for (const outcome of PATH_MTU_OUTCOMES) this.pathMtu.remove({ node, outcome });
+      for (const outcome of DHCP_OUTCOMES) this.dhcp.remove({ node, outcome });
     }
     for (const [node, tables] of this.tableSeries) {
       if (existing.nodes.has(node)) continue;

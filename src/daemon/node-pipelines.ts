@@ -17,10 +17,12 @@ import { createHash } from 'node:crypto';
 import { OFPP, type FlowMod } from '../openflow/index.js';
 import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
 import { compileNode } from '../pipeline/compile.js';
+import { DHCP_METER_MOD } from '../pipeline/dhcp-punt.js';
+import type { BroadcastMode, DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
 import { formatDpid, type Datapath, type DesiredState } from '../runtime/index.js';
-import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
+import { hasRole, isOverlayEndpoint, type Cloud } from '../topology/model.js';
 import type { Log } from '../cloud/index.js';
 
 /**
@@ -39,6 +41,15 @@ export function dpidTextForNode(name: string, overrides?: Readonly<Record<string
   return formatDpid(dpidForNode(name, overrides));
 }
 
+/** A VM as its DHCP lease describes it. */
+export interface DhcpClient {
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly ip: number;
+  readonly prefixLength: number;
+  readonly gatewayIp: number;
+}
+
 export interface PipelinesOptions {
   /** The cloud as stored now. */
   readonly cloud: () => Cloud;
@@ -51,6 +62,10 @@ export interface PipelinesOptions {
   readonly extraAddresses?: (node: string) => readonly string[];
   /** network.underlayMtu and its per-node overrides (default 1500 everywhere). */
   readonly mtu?: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
+  /** Who answers VMs' DHCP (`network.dhcp`; default 'controller'). */
+  readonly dhcp?: DhcpMode;
+  /** Who replicates broadcast (`network.broadcast`; default 'head-end'). */
+  readonly broadcast?: BroadcastMode;
 }
 
 const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
@@ -74,8 +89,12 @@ export class NodePipelines {
       return { flows: [] };
     }
     const flows = this.compile(node, dp);
-    // The path-MTU punt row (table 20) names its meter: installed by the sync before the bundle that needs it.
-    return isOverlayEndpointName(this.current().index, node) ? { flows, meters: [PATH_MTU_METER_MOD] } : { flows, meters: [] };
+    // The path-MTU punt row (table 20) and the DHCP punt rows name their meters: installed by the sync before the
+    // bundle that needs them.
+    const { index, ctx } = this.current();
+    if (!isOverlayEndpointName(index, node)) return { flows, meters: [] };
+    const dhcpPunts = ctx.dhcp === 'controller' && hasRole(index.nodes.get(node)!.node, 'compute');
+    return { flows, meters: dhcpPunts ? [PATH_MTU_METER_MOD, DHCP_METER_MOD] : [PATH_MTU_METER_MOD] };
   };
 
   /** The node's pipeline for the given datapath's ports (exported for tests and `minicloud flows --desired`). */
@@ -125,6 +144,21 @@ export class NodePipelines {
     return vm && { mac: vm.mac, gatewayIp: vm.subnet.gatewayIp };
   }
 
+  /** DHCP (src/daemon/dhcp.ts): the VM at interface `port` of `node`, with what its lease says. */
+  dhcpClientAt(node: string, port: string): DhcpClient | undefined {
+    const { index } = this.current();
+    const name = index.vmByAddress.get(`port ${node}/${port}`);
+    const vm = name === undefined ? undefined : index.vms.get(name);
+    if (!vm || vm.host.node.name !== node) return undefined;
+    const prefixLength = Number(vm.subnet.subnet.cidr.split('/')[1]);
+    return { name: vm.vm.name, mac: vm.mac, ip: vm.ip, prefixLength, gatewayIp: vm.subnet.gatewayIp };
+  }
+
+  /** Who answers VMs' DHCP in this cloud now. */
+  dhcpMode(): DhcpMode {
+    return this.current().ctx.dhcp;
+  }
+
   /** The cloud's overlay MTU now (network.underlayMtu, per-node overrides, minus VXLAN's 50 bytes). */
   overlayMtu(): number {
     return this.current().ctx.overlayMtu;
@@ -139,7 +173,7 @@ export class NodePipelines {
       const index = indexCloud(cloud);
       const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
       const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
-      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu }) };
+      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu, dhcp: this.opts.dhcp ?? 'controller', broadcast: this.opts.broadcast ?? 'head-end' }) };
     }
     return this.compiled;
   }

@@ -13,6 +13,8 @@ import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
 import { NodePipelines } from './node-pipelines.js';
 import { PathMtuResponder } from './path-mtu.js';
+import { DhcpResponder } from './dhcp.js';
+import { ipv4ToNumber } from '../topology/model.js';
 import { NodeExecutors } from './node-executors.js';
 import { storeRemovalLedger } from './removal-ledger.js';
 import { openConfiguredStore, type Store } from './store.js';
@@ -100,6 +102,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       log: networkLog,
       mtu: config.network,
+      dhcp: config.network.dhcp,
+      broadcast: config.network.broadcast,
     });
     const controller = new Controller({
       listen: config.openflow.listen,
@@ -137,6 +141,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       log: logger.child({ component: 'path-mtu' }),
     });
+    if (config.network.dhcp === 'controller') {
+      new DhcpResponder({
+        controller,
+        nodeOf: (dpid) => pipelines.nodeOf(dpid),
+        clientAt: (node, port) => pipelines.dhcpClientAt(node, port),
+        overlayMtu: () => pipelines.overlayMtu(),
+        leaseSeconds: config.network.dhcpLeaseSeconds,
+        dns: config.network.dns.map(ipv4ToNumber),
+        metrics,
+        log: logger.child({ component: 'dhcp' }),
+      });
+    }
     const backends = new NodeBackends({
       vms: config.vms,
       logger: hostsLog,

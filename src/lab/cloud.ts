@@ -32,6 +32,10 @@ export interface LabCloudOptions {
    * `busybox` too (the image name the docs and the demo use).
    */
   readonly lxdComputes?: readonly string[];
+  /** `network.dhcp`: who answers VMs' DHCP (default: the controller). */
+  readonly dhcp?: Config['network']['dhcp'];
+  /** `network.broadcast`: who replicates broadcast (default: the sending node, head-end). */
+  readonly broadcast?: Config['network']['broadcast'];
   /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
   readonly ssh?: Config['vms']['ssh'];
 }
@@ -212,6 +216,7 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
       maxBackoffMs: 1000,
     },
     log: { level: 'warn' },
+    network: { ...(opts.dhcp !== undefined && { dhcp: opts.dhcp }), ...(opts.broadcast !== undefined && { broadcast: opts.broadcast }) },
   });
 }
 

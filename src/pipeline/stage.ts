@@ -6,6 +6,7 @@ import type { CloudNode } from '../topology/model.js';
 import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
+import type { BroadcastMode, DhcpMode } from './modes.js';
 import { DEFAULT_OVERLAY_MTU } from './mtu.js';
 
 /** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */
@@ -33,11 +34,20 @@ export class CompileContext {
   private readonly memo = new Map<object, Map<string | number, unknown>>();
   /** The IP MTU inside the overlay (mtu.ts): frames longer than this + 14 never enter the tunnel. */
   readonly overlayMtu: number;
+  /**
+   * Who answers a VM's DHCP (dhcp-punt.ts). The daemon's default is 'controller' (`network.dhcp`); compiled without
+   * the option, a cloud keeps the seed's DHCP node ('node'), which the reference pipeline documents.
+   */
+  readonly dhcp: DhcpMode;
+  /** Who replicates broadcast (head-end.ts); as with `dhcp`, the daemon's default is 'head-end', the seed's 'switch-node'. */
+  readonly broadcast: BroadcastMode;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number } = {},
+    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode } = {},
   ) {
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+    this.dhcp = options.dhcp ?? 'node';
+    this.broadcast = options.broadcast ?? 'switch-node';
   }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */

@@ -35,7 +35,7 @@ describe('controller config', () => {
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
       metrics: { auth: false },
-      network: { underlayMtu: 1500, underlayMtuByNode: {} },
+      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
   });
 
@@ -72,10 +72,20 @@ describe('controller config', () => {
 
   it('takes the underlay MTU, per node too, within bounds', () => {
     const c = resolveConfig({ network: { underlayMtu: 9000, underlayMtuByNode: { 'edge-1': 1500 } } }, { MINICLOUD_NETWORK_UNDERLAY_MTU: '8000' });
-    expect(c.network).toEqual({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
+    expect(c.network).toMatchObject({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
     expect(() => resolveConfig({ network: { underlayMtu: 600 } })).toThrow(/network\.underlayMtu/);
     expect(() => resolveConfig({ network: { underlayMtuByNode: { a: 70000 } } })).toThrow(/network\.underlayMtuByNode\.a/);
     expect(() => resolveConfig({ network: { underlayMTU: 1500 } })).toThrow(/unknown key/);
+  });
+
+  it('takes who answers DHCP, the lease and DNS servers, within bounds', () => {
+    expect(resolveConfig({ network: { dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] } }).network).toMatchObject({ dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] });
+    expect(resolveConfig({}, { MINICLOUD_NETWORK_DHCP: 'node' }).network.dhcp).toBe('node');
+    expect(() => resolveConfig({ network: { dhcp: 'switch' } })).toThrow(/network\.dhcp/);
+    expect(resolveConfig({ network: { broadcast: 'switch-node' } }).network.broadcast).toBe('switch-node');
+    expect(() => resolveConfig({ network: { broadcast: 'flood' } })).toThrow(/network\.broadcast/);
+    expect(() => resolveConfig({ network: { dhcpLeaseSeconds: 30 } })).toThrow(/network\.dhcpLeaseSeconds/);
+    expect(() => resolveConfig({ network: { dns: ['10.0.0.256'] } })).toThrow(/network\.dns/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {

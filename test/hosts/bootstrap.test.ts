@@ -327,7 +327,7 @@ describe('node bootstrap', () => {
       { ...s['cmp']!, name: 'x; touch /tmp/pwned' },
       { ...s['cmp']!, controller: 'tcp:1.2.3.4:6653; reboot' },
       { ...s['cmp']!, controllerMaxBackoffMs: 999 },
-      { ...s['cmp']!, switchIp: undefined },
+      { ...s['cmp']!, switchIp: '10.211.0.300' },
       { ...s['gw']!, gateway: { ...s['gw']!.gateway!, overlayCidr: '192.168.20.1/22' } },
       { ...s['sw']!, switchPeers: [{ name: '$(id)', ip: '10.0.0.1' }] },
       { ...s['dhcp']!, dhcp: { addresses: ['192.168.20.1/27'], reservations: [{ vm: 'a', mac: '02:00:00:00:00:01\nbad', ip: '192.168.20.2' }] } },

@@ -66,7 +66,9 @@ async function metricSum(name: string): Promise<number> {
 
 beforeAll(async () => {
   const t0 = Date.now();
-  cloud = await LabCloud.start({ prefix: P });
+  // The seed's design: scenario 6 leases through the DHCP node, broadcast goes through the switch node
+  // (test/lab/dhcp.test.ts: DHCP in the controller, head-end broadcast).
+  cloud = await LabCloud.start({ prefix: P, dhcp: 'node', broadcast: 'switch-node' });
   const t1 = Date.now();
   for (const name of ['front', 'back']) expect((await cloud.api('POST', '/api/v1/subnets', { name })).status).toBe(201);
   for (const vm of VMS) {

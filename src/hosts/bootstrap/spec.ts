@@ -183,7 +183,8 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
     assertIfName('underlay.device', spec.underlay.device);
     assertIfAddress('underlay.address', spec.underlay.address);
   }
-  if (hasRole(spec, 'compute') || (hasRole(spec, 'dhcp') && spec.switchIp !== undefined)) assertIpv4('switchIp', spec.switchIp);
+  // No switch IP on a compute node is a cloud without a switch node (head-end broadcast): no vxlan-sw port.
+  if ((hasRole(spec, 'compute') || hasRole(spec, 'dhcp')) && spec.switchIp !== undefined) assertIpv4('switchIp', spec.switchIp);
   if (hasRole(spec, 'switch')) {
     if (!Array.isArray(spec.switchPeers)) throw new ValidationError('switchPeers', spec.switchPeers, 'a list (may be empty)');
     for (const p of spec.switchPeers) {

@@ -2,7 +2,7 @@
 // - table 0 admits a VM port only with its VM's MAC as source and tags the frame with the subnet's VNI (tun_id):
 //   from then on every table knows the frame's subnet, whichever port it came from;
 // - egress to the VM's own gateway, carrying the VNI so the gateway can tell subnets apart;
-// - DHCP (broadcast and unicast renewals) to the DHCP node;
+// - DHCP (broadcast and unicast renewals) to the controller (dhcp-punt.ts), or with `dhcp: node` to the DHCP node;
 // - broadcast (weak spot 1 of the seed, see docs/pipeline.md): a VM's broadcast is output to each *other* local VM
 //   of its subnet, listed explicitly (the sender is never in the list), then to the switch (table 60). The switch
 //   sends it to every other host of the subnet, never back to this one; there it is delivered by tun_id to the local
@@ -11,6 +11,8 @@ import type { FlowMod } from '../../openflow/index.js';
 import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
+import { dhcpPuntRows } from '../dhcp-punt.js';
+import { headEndDelivery, headEndReplication } from '../head-end.js';
 import { match, oxm } from '../fields.js';
 import { flow, output, OUTPUT_LOCAL } from '../flow.js';
 import { DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
@@ -23,7 +25,7 @@ const P50 = PRIORITY[TABLE.BROADCAST];
 
 function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
   const dhcp = ctx.index.dhcpNode;
-  if (!dhcp) return [];
+  if (!dhcp || ctx.dhcp === 'controller') return [];
   const cookie = cookieFor('node', view.info.tunnelIp, 'compute');
   // A VM's DHCP traffic goes to the DHCP node whatever its destination MAC: DISCOVER/REQUEST are broadcast
   // (table 50), renewals are unicast to the server id, which ARP resolves to the gateway MAC (table 10).
@@ -43,8 +45,9 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
   if (!local.length) return NONE;
   const cookie = cookieFor('subnet', s.vni, 'compute');
   const out: FlowMod[] = [];
+  if (ctx.broadcast === 'head-end') out.push(...headEndDelivery(ctx, view, s, cookie), ...headEndReplication(ctx, view, s, cookie));
   // Broadcast from the switch: to every local VM of the packet's subnet (the sender is on another host).
-  if (view.vxlanSw !== undefined) {
+  else if (view.vxlanSw !== undefined) {
     out.push(
       flow({
         table: TABLE.BROADCAST,
@@ -85,6 +88,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
         flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
         flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
       ];
+  if (ctx.dhcp === 'controller') out.push(...dhcpPuntRows(cookie, port, vm.subnet.gatewayIpBytes));
   // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
   // Through the tunnel, the frame is checked against the overlay MTU on the way (table 20).
   const toGatewayMatch = match(F.gatewayMacDst, oxm('eth_src', vm.mac));

@@ -11,6 +11,7 @@ import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { flow, output, OUTPUT_LOCAL } from '../flow.js';
+import { headEndReplication } from '../head-end.js';
 import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId } from '../rows.js';
 import { localPorts, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
@@ -37,6 +38,9 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMo
       goto: TABLE.FLOOD,
     }),
   );
+  // Head-end: the broadcast reply goes from here to each node hosting the subnet (the compute stage builds it when
+  // this node hosts VMs too).
+  if (ctx.broadcast === 'head-end' && !hasRole(view.node, 'compute')) out.push(...headEndReplication(ctx, view, s, cookie));
   return out;
 }
 
