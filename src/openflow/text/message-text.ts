@@ -358,7 +358,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
   // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
   role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
-  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
+  // A reply has a generation id whatever its role; UINT64_MAX still means none.
+  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   get_async_request: () => '',
   get_async_reply: asyncText,
   set_async: asyncText,
