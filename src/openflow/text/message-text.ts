@@ -1,7 +1,7 @@
 // Messages as text, close to what `ovs-ofctl ofp-print` prints: a header line `OFPT_NAME (OF1.3) (xid=0x1):`
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '../types.js';
-import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
+import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
 import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
@@ -358,7 +358,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
   // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
   role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
-  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
+  // A reply has a generation id whatever its role; UINT64_MAX still means none.
+  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   get_async_request: () => '',
   get_async_reply: asyncText,
   set_async: asyncText,
@@ -369,6 +370,25 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${meterFlags(m.flags)}bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
   bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
   bundle_add: (m) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message)}`,
+  role_status: (m) => `${BODY.role_reply({ ...m, type: 'role_reply' })} reason=${ROLE_REASONS[m.reason] ?? '(unknown)'}`,
+  // The forwarded request's body as its own message prints it, without its header line.
+  requestforward: (m) => ` reason=${m.message.type}${(BODY[m.message.type] as Formatter<MessageType>)(m.message)}`,
+  flow_monitor_cancel: (m) => ` id=${m.id}`,
+  flow_monitor_paused: () => '',
+  flow_monitor_resumed: () => '',
+};
+
+const ROLE_REASONS: Readonly<Record<number, string>> = { [OFPCRR.MASTER_REQUEST]: 'primary_request', [OFPCRR.CONFIG]: 'configuration_changed', [OFPCRR.EXPERIMENTER]: 'experimenter_data_changed' };
+
+/** The ONF extension messages, named as ovs-ofctl names them. */
+const ONF_NAMES: Readonly<Partial<Record<MessageType, string>>> = {
+  bundle_control: 'ONFT_BUNDLE_CONTROL',
+  bundle_add: 'ONFT_BUNDLE_ADD_MESSAGE',
+  role_status: 'ONFT_ROLE_STATUS',
+  requestforward: 'ONFT_REQUESTFORWARD',
+  flow_monitor_cancel: 'ONFT_FLOW_MONITOR_CANCEL',
+  flow_monitor_paused: 'ONFT_FLOW_MONITOR_PAUSED',
+  flow_monitor_resumed: 'ONFT_FLOW_MONITOR_RESUMED',
 };
 
 const bundleFlags = (f: number): string => bitNames({ atomic: 1, ordered: 2 }, f) || '0';
@@ -377,8 +397,8 @@ const MP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.ent
 
 /** 'OFPT_FLOW_MOD', 'OFPST_FLOW reply', 'ONFT_BUNDLE_CONTROL'... as ovs-ofctl names messages. */
 export function messageName(m: Message): string {
-  if (m.type === 'bundle_control') return 'ONFT_BUNDLE_CONTROL';
-  if (m.type === 'bundle_add') return 'ONFT_BUNDLE_ADD_MESSAGE';
+  const onf = ONF_NAMES[m.type];
+  if (onf !== undefined) return onf;
   const mpType = MULTIPART_KEYS[m.type];
   if (mpType !== undefined) return `OFPST_${MP_NAMES[mpType]} ${m.type.endsWith('_request') ? 'request' : 'reply'}`;
   return `OFPT_${m.type.toUpperCase()}`;

@@ -241,6 +241,9 @@ const flowReq = { tableId, outPort: port, outGroup: oneOfOr([0xffffffff, 1], u32
 const asyncCfg = { packetInMask: fc.tuple(u32, u32), portStatusMask: fc.tuple(u32, u32), flowRemovedMask: fc.tuple(u32, u32) };
 const tableFeatures = fc.record({ tableId, name: text(31), metadataMatch: u64, metadataWrite: u64, config: oneOfOr([0, 3], u32), maxEntries: u32, properties: c([]) });
 
+const groupModArb = plain(fc.record({ type: c('group_mod' as const), command: oneOfOr([0, 1, 2], u16), groupType: oneOfOr([0, 1, 2, 3], u8), groupId: oneOfOr([1, 0xffffff00, 0xfffffffc], u32), buckets: fc.array(bucketArb, { maxLength: 3 }) }));
+const meterModArb = plain(fc.record({ type: c('meter_mod' as const), command: oneOfOr([0, 1, 2], u16), flags: oneOfOr([1, 2, 5, 9, 0xf], u16), meterId: oneOfOr([1, 0xffff0000, 0xfffffffd, 0xfffffffe, 0xffffffff], u32), bands: fc.array(bandArb, { maxLength: 3 }) }));
+
 /** One arbitrary per message type the codec models. */
 export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> } = {
   hello: plain(fc.record({ type: c('hello' as const), version: c(4), versions: fc.option(fc.subarray([1, 2, 3, 4, 5, 6], { minLength: 1 }).map((v) => (v.includes(4) ? v : [...v, 4].sort())), { nil: undefined }) })).map((m) => (m.versions ? m : { type: m.type, version: m.version, xid: m.xid })),
@@ -275,7 +278,7 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
       instructions: instructionsArb,
     }),
   ),
-  group_mod: plain(fc.record({ type: c('group_mod' as const), command: oneOfOr([0, 1, 2], u16), groupType: oneOfOr([0, 1, 2, 3], u8), groupId: oneOfOr([1, 0xffffff00, 0xfffffffc], u32), buckets: fc.array(bucketArb, { maxLength: 3 }) })),
+  group_mod: groupModArb,
   port_mod: plain(fc.record({ type: c('port_mod' as const), portNo: port, hwAddr: mac, config: oneOfOr([0, 1, 0x65], u32), mask: oneOfOr([0, 1, 0x65], u32), advertise: oneOfOr([0, 0x840], u32) })),
   table_mod: plain(fc.record({ type: c('table_mod' as const), tableId, config: oneOfOr([0, 3, 4, 8], u32) })),
   desc_request: mp(fc.record({ type: c('desc_request' as const) })),
@@ -341,7 +344,7 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
   get_async_request: plain(fc.record({ type: c('get_async_request' as const) })),
   get_async_reply: plain(fc.record({ type: c('get_async_reply' as const), ...asyncCfg })),
   set_async: plain(fc.record({ type: c('set_async' as const), ...asyncCfg })),
-  meter_mod: plain(fc.record({ type: c('meter_mod' as const), command: oneOfOr([0, 1, 2], u16), flags: oneOfOr([1, 2, 5, 9, 0xf], u16), meterId: oneOfOr([1, 0xffff0000, 0xfffffffd, 0xfffffffe, 0xffffffff], u32), bands: fc.array(bandArb, { maxLength: 3 }) })),
+  meter_mod: meterModArb,
   bundle_control: plain(fc.record({ type: c('bundle_control' as const), bundleId: u32, ctrlType: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7], u16), bundleFlags: oneOfOr([0, 1, 2, 3], u16), properties: c(new Uint8Array(0)) })),
   bundle_add: plain(
     fc.record({
@@ -355,6 +358,12 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
       properties: c(new Uint8Array(0)),
     }),
   ),
+  role_status: plain(fc.record({ type: c('role_status' as const), role: oneOfOr([0, 1, 2, 3], u32), reason: oneOfOr([0, 1, 2, 3], u8), generationId: oneOfOr([0xffffffffffffffffn, 0n], u64), properties: fc.integer({ min: 0, max: 2 }).chain((n) => fc.uint8Array({ minLength: 8 * n, maxLength: 8 * n })) })),
+  // A forwarded group_mod disagrees where group_mod does (on the NOT_YET_AGREEING list): meter_mod only until then.
+  requestforward: plain(fc.record({ type: c('requestforward' as const), message: meterModArb })),
+  flow_monitor_cancel: plain(fc.record({ type: c('flow_monitor_cancel' as const), id: u32 })),
+  flow_monitor_paused: plain(fc.record({ type: c('flow_monitor_paused' as const) })),
+  flow_monitor_resumed: plain(fc.record({ type: c('flow_monitor_resumed' as const) })),
 };
 
 // ---- corruptions --------------------------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ export const NOT_YET_AGREEING: {
     port_status: 'unknown reasons are NXBRC_BAD_REASON in OVS; we print them as numbers',
     queue_get_config_reply: 'queue properties: OVS requires 16-byte min/max rate properties (OFPBRC_BAD_LEN) and prints the queues without the port',
     queue_stats_reply: 'OVS rejects reserved ports in queue stats (OFPBAC_BAD_OUT_PORT)',
-    role_reply: 'generation_id printing for role nochange differs',
     table_features_request: 'OVS requires the 8 mandatory properties (OFPTFFC_BAD_FEATURES) and table ids below 255 (OFPTFFC_BAD_TABLE); we print a summary, not the full features',
     table_features_reply: 'as table_features_request',
     table_mod: 'OVS prints table_id: ALL_TABLES style and the config bits it knows',
