@@ -13,7 +13,7 @@ import { buildDhcpReply, parseDhcpRequest, PacketError, type DhcpClientRequest }
 import { isOurs } from '../pipeline/cookie.js';
 import { GATEWAY_MAC_BYTES } from '../pipeline/rows.js';
 import { TABLE } from '../pipeline/tables.js';
-import type { Controller, Datapath } from '../runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError, type Controller, type Datapath } from '../runtime/index.js';
 import type { Log } from '../cloud/index.js';
 
 export interface DhcpResponderOptions {
@@ -75,7 +75,12 @@ export class DhcpResponder {
         ? { message: 'that address is not this VM\'s' }
         : { lease: { ip: vm.ip, prefixLength: vm.prefixLength, router: vm.gatewayIp, dns: this.opts.dns, leaseSeconds: this.opts.leaseSeconds, mtu: this.opts.overlayMtu() } }),
     });
-    dp.connection.packetOut(frame, [{ type: 'output', port: inPort, maxLen: 0 }], OFPP.CONTROLLER);
+    try {
+      dp.connection.packetOut(frame, [{ type: 'output', port: inPort, maxLen: 0 }], OFPP.CONTROLLER);
+    } catch (e) {
+      if (e instanceof SendQueueFullError || e instanceof ConnectionClosedError) return 'send_failed';
+      throw e;
+    }
     return decision;
   }
 }

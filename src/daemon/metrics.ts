@@ -88,6 +88,7 @@ export const DHCP_OUTCOMES = [
   'chaddr_mismatch', // client hardware address is not the VM's MAC: dropped
   'not_from_vm', // from a port that is no VM of this node: dropped
   'malformed', // not a well-formed DHCP client message: dropped
+  'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
 ] as const;
 export type DhcpOutcome = (typeof DHCP_OUTCOMES)[number];
 

@@ -11,7 +11,7 @@ import { OFPP } from '../../src/openflow/consts.js';
 import type { Action, Message } from '../../src/openflow/types.js';
 import { cookieFor } from '../../src/pipeline/cookie.js';
 import { TABLE } from '../../src/pipeline/tables.js';
-import type { Controller } from '../../src/runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError, type Controller } from '../../src/runtime/index.js';
 import { ipv4ToNumber as ip } from '../../src/topology/model.js';
 import { CLIENT_MAC, clientFrame } from '../helpers/dhcp.js';
 
@@ -109,6 +109,17 @@ describe('DhcpResponder', () => {
     expect(r.onPacketIn(dp, punt(clientFrame(), { table: TABLE.TUNNEL_OUT }))).toBeUndefined();
     expect(sent).toHaveLength(0);
     expect(await count(metrics, 'malformed')).toBe(2);
+  });
+
+  it('drops and counts an answer its switch connection cannot take (full send queue or closing)', async () => {
+    const { r, dp, metrics } = harness();
+    for (const err of [new SendQueueFullError(1 << 20, 1 << 20), new ConnectionClosedError('peer closed')]) {
+      dp.connection.packetOut = () => {
+        throw err;
+      };
+      expect(r.onPacketIn(dp, punt(clientFrame()))).toBe('send_failed');
+    }
+    expect(await count(metrics, 'send_failed')).toBe(2);
   });
 
   it('never throws on any punted bytes (property)', () => {
