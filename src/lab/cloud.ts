@@ -74,7 +74,7 @@ export class LabCloud {
   private stopped = false;
 
   private constructor(
-    readonly config: Config,
+    public config: Config,
     readonly lab: Lab,
     server: Server,
     readonly nodes: readonly LabNodeDef[],
@@ -181,10 +181,14 @@ export class LabCloud {
     return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body);
   }
 
-  /** The controller process stopped and started again on the same store, socket and API port. */
-  async restartController(): Promise<Server> {
+  /**
+   * The controller process stopped and started again on the same store, socket and API port; `network` changes
+   * those settings for this and later restarts (e.g. another `dhcp` or `broadcast` mode).
+   */
+  async restartController(network?: Partial<Config['network']>): Promise<Server> {
     const port = Number(new URL(this.server.apiUrl).port);
     await this.server.stop();
+    if (network) this.config = { ...this.config, network: { ...this.config.network, ...network } };
     this.server = await startServer({ ...this.config, api: { ...this.config.api, port } }, { logger: this.logger, onNewToken: () => undefined });
     return this.server;
   }

@@ -3,6 +3,7 @@
 import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
 import type { CloudIndex } from './cloud-index.js';
+import type { BroadcastMode, DhcpMode } from './modes.js';
 import { CompileContext, nodeView, type NodeView, type PortMap, type Stage } from './stage.js';
 import { computeStage } from './stages/compute.js';
 import { dhcpStage } from './stages/dhcp.js';
@@ -116,8 +117,8 @@ function copyRange<T>(out: T[], at: number, from: readonly T[], start: number, e
 }
 
 /** Every node's pipeline, sharing identical flows between nodes. Nodes without a port map compile with none known. */
-export function compileCloud(index: CloudIndex, portsByNode: ReadonlyMap<string, PortMap>): Map<string, FlowMod[]> {
-  const ctx = new CompileContext(index);
+export function compileCloud(index: CloudIndex, portsByNode: ReadonlyMap<string, PortMap>, modes?: { readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode }): Map<string, FlowMod[]> {
+  const ctx = new CompileContext(index, modes);
   const out = new Map<string, FlowMod[]>();
   for (const name of index.nodes.keys()) out.set(name, compileNode(ctx, name, portsByNode.get(name) ?? new Map()));
   return out;

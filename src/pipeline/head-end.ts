@@ -8,9 +8,9 @@
 import type { FlowMod } from '../openflow/index.js';
 import type { SubnetInfo } from './cloud-index.js';
 import { match } from './fields.js';
-import { flow, output } from './flow.js';
-import { inPort, tunId, tunnelTo } from './rows.js';
-import { localPorts, type CompileContext, type NodeView } from './stage.js';
+import { flow } from './flow.js';
+import { deliverCopies, inPort, tunId, tunnelTo } from './rows.js';
+import { localPorts, sgEnforced, type CompileContext, type NodeView } from './stage.js';
 import { PRIORITY, TABLE } from './tables.js';
 
 /**
@@ -40,7 +40,10 @@ export function headEndDelivery(ctx: CompileContext, view: NodeView, s: SubnetIn
       priority: PRIORITY[TABLE.BROADCAST].TUNNEL_DELIVER,
       cookie,
       match: match(inPort(view.vxlanInt), tunId(s.vniBytes)),
-      actions: local.map((l) => output(l.port)),
+      actions: deliverCopies(
+        local.map((l) => l.port),
+        sgEnforced(ctx, view),
+      ),
     }),
   ];
 }

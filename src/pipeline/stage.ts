@@ -3,7 +3,7 @@
 // same index, node and ports in, same flows (same order) out.
 import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
-import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
+import { hasRole, PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
 import type { BroadcastMode, DhcpMode } from './modes.js';
@@ -73,6 +73,11 @@ export interface Stage {
   readonly node?: (ctx: CompileContext, view: NodeView) => readonly FlowMod[];
   readonly subnet?: (ctx: CompileContext, view: NodeView, subnet: SubnetInfo) => readonly FlowMod[];
   readonly vm?: (ctx: CompileContext, view: NodeView, vm: VmInfo) => readonly FlowMod[];
+}
+
+/** Whether the viewed node filters its VMs' traffic (security groups, tables 1-3 and 30-32): a compute node of a cloud with groups. */
+export function sgEnforced(ctx: CompileContext, view: NodeView): boolean {
+  return ctx.index.sg !== undefined && hasRole(view.node, 'compute');
 }
 
 /** The VMs of `subnet` on the viewed node whose port is known, with their port numbers, in name order. */

@@ -123,7 +123,8 @@ export const TABLES: readonly TableDecl[] = [
     name: 'broadcast',
     purpose:
       'ARP responder (gateway IPs and VM IPs answered on the asker\'s own node); DHCP to the controller (or the DHCP node); broadcast from a local VM to the other ' +
-      'local VMs of its subnet (then 60); broadcast arriving from the switch delivered to the local VMs of its tun_id.',
+      'local VMs of its subnet (then 60); broadcast arriving from the switch delivered to the local VMs of its tun_id. With security groups each ' +
+      'copy for a local VM goes through that VM\'s ingress rules instead (reg1 = its port, resubmit(,30), one conntrack pass per receiver).',
     next: [TABLE.FLOOD],
     miss: 'drop',
   },

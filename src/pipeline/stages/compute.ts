@@ -14,9 +14,9 @@ import { cookieFor } from '../cookie.js';
 import { dhcpPuntRows } from '../dhcp-punt.js';
 import { headEndDelivery, headEndReplication } from '../head-end.js';
 import { match, oxm } from '../fields.js';
-import { flow, output, OUTPUT_LOCAL } from '../flow.js';
-import { DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
-import { localPorts, NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { flow, OUTPUT_LOCAL } from '../flow.js';
+import { deliverCopies, DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
+import { localPorts, NONE, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
 
 const P0 = PRIORITY[TABLE.CLASSIFY];
@@ -45,6 +45,8 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
   if (!local.length) return NONE;
   const cookie = cookieFor('subnet', s.vni, 'compute');
   const out: FlowMod[] = [];
+  const ports = local.map((l) => l.port);
+  const filtered = sgEnforced(ctx, view);
   if (ctx.broadcast === 'head-end') out.push(...headEndDelivery(ctx, view, s, cookie), ...headEndReplication(ctx, view, s, cookie));
   // Broadcast from the switch: to every local VM of the packet's subnet (the sender is on another host).
   else if (view.vxlanSw !== undefined) {
@@ -54,7 +56,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
         priority: P50.TUNNEL_DELIVER,
         cookie,
         match: match(inPort(view.vxlanSw), tunId(s.vniBytes)),
-        actions: local.map((l) => output(l.port)),
+        actions: deliverCopies(ports, filtered),
       }),
     );
   }
@@ -66,7 +68,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
         priority: P50.LOCAL_BROADCAST,
         cookie: cookieFor('vm', sender.vm.ip, 'compute'),
         match: match(inPort(sender.port)),
-        actions: local.filter((l) => l !== sender).map((l) => output(l.port)),
+        actions: deliverCopies(ports.filter((p) => p !== sender.port), filtered),
         goto: TABLE.FLOOD,
       }),
     );
