@@ -18,8 +18,9 @@ export const NOT_YET_AGREEING: {
     flow_mod: `${MATCH_CHECKS}; instruction length errors are OFPBIC_BAD_LEN where OVS says OFPBRC_BAD_LEN; set_field prerequisites (OFPBMC_BAD_PREREQ)`,
     flow_removed: MATCH_CHECKS,
     flow_stats_reply: `${MATCH_CHECKS}; flow flags OVS does not know (OFPFMFC_BAD_FLAGS)`,
-    packet_in: `${MATCH_CHECKS}; OVS prints the packet summary and hex dump after the header line, we print neither`,
-    packet_out: 'in_port must be a physical port, LOCAL, CONTROLLER or ANY (OFPBRC_BAD_PORT); action arguments OVS validates (OFPBAC_BAD_ARGUMENT, unknown Nicira subtypes OFPBAC_BAD_VENDOR_TYPE); the packet summary is not printed',
+    packet_in:
+      "the match is decoded loosely by OVS (oxm_pull_match_loose): fields without their prerequisites are kept in OVS's flow slots and printed by slot (icmp_type in an ARP match as tp_src, tun_gtpu_msgtype as gtpu_msgtype) or not at all (ipv6_dst in an IPv4 match), unknown fields are skipped, values are still checked (OFPBMC_BAD_VALUE). The packet summary and hex agree (ovs-diff/packets.ts)",
+    packet_out: 'in_port must be a physical port, LOCAL, CONTROLLER or ANY (OFPBRC_BAD_PORT); action arguments OVS validates (OFPBAC_BAD_ARGUMENT, unknown Nicira subtypes OFPBAC_BAD_VENDOR_TYPE)',
     group_mod: 'unknown commands (OFPGMFC_BAD_COMMAND), watch_port errors are OFPGMFC_BAD_WATCH in OVS, action arguments OVS validates (OFPBAC_BAD_ARGUMENT, NXBAC_BAD_CONJUNCTION)',
     group_desc_reply: 'as group_mod: OFPGMFC_BAD_WATCH for watch ports, action argument validation',
     group_features_reply: 'the action bitmaps print as OVS action names (strip_vlan, mod_nw_ttl, ...) in OVS order; we print OpenFlow names by bit',
