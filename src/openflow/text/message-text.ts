@@ -65,6 +65,9 @@ function dataSummary(data: Uint8Array): string {
   return data.length === 0 ? '' : ` ${data.length} bytes of payload`;
 }
 
+/** A counter as print_port_stat prints it: UINT64_MAX means unknown. */
+const stat = (n: bigint): string => (n === 0xffffffffffffffffn ? '?' : String(n));
+
 /** An echo's payload: its size, and from verbosity 2 its hex dump. */
 const payload = (data: Uint8Array, v: number): string => ` ${data.length} bytes of payload${data.length && v > 1 ? `\n${hexDump(data)}` : ''}`;
 
@@ -100,7 +103,9 @@ const PORT_STATE_BITS = 0x7;
 const PORT_FEATURE_BITS = 0xffff;
 
 function formatPort(p: Port): string {
-  const lines = [` ${portName(p.portNo)}(${p.name}): addr:${p.hwAddr}`];
+  // ofputil_phy_port_format prints the name up to its first unprintable byte.
+  const name = /^[\x20-\x7e]*/.exec(p.name)![0];
+  const lines = [` ${portName(p.portNo)}(${name}): addr:${p.hwAddr}`];
   const config = p.config & PORT_CONFIG_BITS;
   const state = p.state & PORT_STATE_BITS;
   lines.push(`     config:     ${config ? bitNames(PORT_CONFIG, config) : '0'}`);
@@ -305,7 +310,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   flow_mod: flowModText,
   group_mod: (m) => `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${groupText(m.groupId, m.groupType, m.buckets)}`,
   port_mod: (m) => ` port: ${portName(m.portNo)}: addr:${m.hwAddr}\n     config: ${m.config ? bitNames(PORT_CONFIG, m.config) : '0'}\n     mask:   ${m.mask ? bitNames(PORT_CONFIG, m.mask) : '0'}\n     advertise: ${m.advertise ? bitNames(PORT_FEATURES, m.advertise) : 'UNCHANGED'}`,
-  table_mod: (m) => ` table_id=${m.tableId === OFPTT.ALL ? 'all' : m.tableId}`,
+  // ofputil_table_mod_format; an OF1.3 table_mod's config carries nothing OVS prints (miss and eviction are OF1.1/1.4).
+  table_mod: (m) => (m.tableId === OFPTT.ALL ? ' table_id: ALL_TABLES' : ` table_id=${m.tableId}`),
   desc_request: () => '',
   desc_reply: (m) => `\nManufacturer: ${m.mfrDesc}\nHardware: ${m.hwDesc}\nSoftware: ${m.swDesc}\nSerial Num: ${m.serialNum}\nDP Description: ${m.dpDesc}`,
   flow_stats_request: flowStatsRequestText,
@@ -315,22 +321,30 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   table_stats_request: () => '',
   table_stats_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`).join(''),
   port_stats_request: (m) => ` port_no=${portName(m.portNo)}`,
+  // print_port_stat: UINT64_MAX is an unknown counter ("?"); an unknown port duration is left out, a queue's is "?".
   port_stats_reply: (m, v) =>
     ` ${m.ports.length} ports` +
-    (v < 1 ? '' : 
-    m.ports
-      .map(
-        (p) =>
-          `\n  port ${portName(p.portNo).padStart(2)}: rx pkts=${p.rxPackets}, bytes=${p.rxBytes}, drop=${p.rxDropped}, errs=${p.rxErrors}, frame=${p.rxFrameErr}, over=${p.rxOverErr}, crc=${p.rxCrcErr}` +
-          `\n           tx pkts=${p.txPackets}, bytes=${p.txBytes}, drop=${p.txDropped}, errs=${p.txErrors}, coll=${p.collisions}` +
-          `\n           duration=${duration(p.durationSec, p.durationNsec)}`,
-      )
-      .join('')),
+    (v < 1
+      ? ''
+      : m.ports
+          .map(
+            (p) =>
+              `\n  port ${portName(p.portNo).padStart(2)}: rx pkts=${stat(p.rxPackets)}, bytes=${stat(p.rxBytes)}, drop=${stat(p.rxDropped)}, errs=${stat(p.rxErrors)}, frame=${stat(p.rxFrameErr)}, over=${stat(p.rxOverErr)}, crc=${stat(p.rxCrcErr)}` +
+              `\n           tx pkts=${stat(p.txPackets)}, bytes=${stat(p.txBytes)}, drop=${stat(p.txDropped)}, errs=${stat(p.txErrors)}, coll=${stat(p.collisions)}` +
+              (p.durationSec === UNKNOWN_DURATION ? '' : `\n           duration=${duration(p.durationSec, p.durationNsec)}`),
+          )
+          .join('')),
   queue_stats_request: (m) => ` port=${portName(m.portNo)} queue=${m.queueId === 0xffffffff ? 'ALL' : m.queueId}`,
   queue_stats_reply: (m, v) =>
     ` ${m.queues.length} queues` +
-    (v < 1 ? '' : 
-    m.queues.map((q) => `\n  port ${portName(q.portNo)} queue ${q.queueId}: bytes=${q.txBytes}, pkts=${q.txPackets}, errors=${q.txErrors}, duration=${duration(q.durationSec, q.durationNsec)}`).join('')),
+    (v < 1
+      ? ''
+      : m.queues
+          .map(
+            (q) =>
+              `\n  port ${portName(q.portNo)} queue ${q.queueId === 0xffffffff ? 'ALL' : q.queueId}: bytes=${stat(q.txBytes)}, pkts=${stat(q.txPackets)}, errors=${stat(q.txErrors)}, duration=${q.durationSec === UNKNOWN_DURATION ? '?' : duration(q.durationSec, q.durationNsec)}`,
+          )
+          .join('')),
   group_stats_request: (m) => ` group_id=${m.groupId === OFPG.ALL ? 'ALL' : m.groupId === OFPG.ANY ? 'ANY' : m.groupId}`,
   group_stats_reply: (m) =>
     m.groups

@@ -36,13 +36,9 @@ export const NOT_YET_AGREEING: {
     meter_stats_reply: 'OVS prints the meter stats body differently from our line (field order and band lines)',
     port_desc_reply: 'ports print in a different order/format for some reserved ports and names',
     port_mod: 'OVS prints config/mask as the bits set in the mask only; trailing-length errors',
-    port_stats_reply: 'OVS rejects reserved ports other than LOCAL in port stats (OFPBAC_BAD_OUT_PORT)',
-    port_status: 'unknown reasons are NXBRC_BAD_REASON in OVS; we print them as numbers',
     queue_get_config_reply: 'queue properties: OVS requires 16-byte min/max rate properties (OFPBRC_BAD_LEN) and prints the queues without the port',
-    queue_stats_reply: 'OVS rejects reserved ports in queue stats (OFPBAC_BAD_OUT_PORT)',
     table_features_request: 'OVS requires the 8 mandatory properties (OFPTFFC_BAD_FEATURES) and table ids below 255 (OFPTFFC_BAD_TABLE); we print a summary, not the full features',
     table_features_reply: 'as table_features_request',
-    table_mod: 'OVS prints table_id: ALL_TABLES style and the config bits it knows',
     table_stats_reply: 'OVS prints table stats with more lines per table (names, config) than our summary',
   },
   corruptions: {
