@@ -363,6 +363,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       .map((name, i) => (m.types & (1 << i) ? `\n    ${name} group:\n       max_groups=${hex(m.maxGroups[i as 0]!)}\n       actions: ${bitList(ACTION_BITS, m.actions[i as 0]!)}` : ''))
       .join(''),
   meter_stats_request: (m) => ` meter=${meterId(m.meterId)}`,
+  // Each meter after a newline, each band line ending in one: a blank line between meters (ofp_print_meter_stats).
   meter_stats_reply: (m) =>
     m.meters
       .map(
@@ -370,12 +371,12 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
           `\nmeter:${meterId(s.meterId)} flow_count:${s.flowCount} packet_in_count:${s.packetInCount} byte_in_count:${s.byteInCount} duration:${duration(s.durationSec, s.durationNsec)} bands:` +
           s.bands.map((b, i) => `\n${i}: packet_count:${b.packetBandCount} byte_count:${b.byteBandCount}`).join(''),
       )
-      .join(''),
+      .join('\n'),
   meter_config_request: (m) => ` meter=${meterId(m.meterId)}`,
   meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
   meter_features_request: () => '',
   meter_features_reply: (m) =>
-    `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitList({ 1: 'drop', 2: 'dscp_remark' }, m.bandTypes)}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities)}`,
+    `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitNames({ drop: 1 << OFPMBT.DROP, dscp_remark: 1 << OFPMBT.DSCP_REMARK }, m.bandTypes) || '0'}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities) || '0'}`,
   table_features_request: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   table_features_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   port_desc_request: () => ' port=ANY',

@@ -32,8 +32,6 @@ export const NOT_YET_AGREEING: {
     error: 'OVS checks the data of an OFPT_ERROR (its length against the embedded header: OFPBRC_BAD_LEN) and prints short data as "OpenFlow packet too short"',
     hello: 'OVS prints the version bitmap element as it reads it (all versions up to the highest set bit), and unknown elements as "unknown data in hello"',
     meter_config_reply: 'bands other than drop/dscp_remark are OFPMMFC_BAD_BAND in OVS; meters are separated by a blank line; unknown flags print as flags:0x..',
-    meter_features_reply: 'band types and capabilities print unknown bits as one hex number (we list bit numbers)',
-    meter_stats_reply: 'OVS prints the meter stats body differently from our line (field order and band lines)',
     port_desc_reply: 'ports print in a different order/format for some reserved ports and names',
     port_mod: 'OVS prints config/mask as the bits set in the mask only; trailing-length errors',
     queue_get_config_reply: 'queue properties: OVS requires 16-byte min/max rate properties (OFPBRC_BAD_LEN) and prints the queues without the port',
