@@ -543,6 +543,15 @@ export class EtcdStore implements CloudStore, TokenStore {
       getSecurityGroup: (name) => get<SecurityGroupRecord>('groups', name),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
       getMeta: (key) => get<string>('meta', key),
+      listMeta: () => {
+        const merged = new Map(tables.meta as Map<string, string>);
+        for (const [k, v] of overlay?.meta ?? []) {
+          if (v === null) merged.delete(k);
+          else merged.set(k, v as string);
+        }
+        return [...merged.entries()].sort((a, b) => byCodePoint(a[0], b[0]));
+      },
+      securityIdHighWater: () => ({ group: Number(get<string>('meta', 'seq:security-group-id') ?? 0), rule: Number(get<string>('meta', 'seq:security-rule-id') ?? 0) }),
       listNodeRemovals: () => list<NodeRemovalRecord>('removals'),
       getNodeRemoval: (name) => get<NodeRemovalRecord>('removals', name),
     };
@@ -572,6 +581,12 @@ export class EtcdStore implements CloudStore, TokenStore {
       const next = Number(r.getMeta(`seq:${name}`) ?? 0) + 1;
       set('meta', `seq:${name}`, String(next));
       return next;
+    };
+    /** A given id (a restore) or the next one; the sequence never goes back. */
+    const takeId = (name: string, id: number | undefined): number => {
+      if (id === undefined) return nextSequence(name);
+      if (Number(r.getMeta(`seq:${name}`) ?? 0) < id) set('meta', `seq:${name}`, String(id));
+      return id;
     };
     /** A VM's groups as SQLite lists them: by name, `default` when none. */
     const memberships = (groups: readonly string[]): string[] => {
@@ -620,7 +635,8 @@ export class EtcdStore implements CloudStore, TokenStore {
       nextSequence,
       insertSecurityGroup: (g) => {
         if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
-        const id = nextSequence('security-group-id');
+        if (g.id !== undefined && r.listSecurityGroups().some((o) => o.id === g.id)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.id (${g.id})`);
+        const id = takeId('security-group-id', g.id);
         if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
         const record: SecurityGroupRecord = { id, name: g.name, description: g.description, rules: [], createdAt: g.createdAt };
         set('groups', g.name, record);
@@ -634,11 +650,14 @@ export class EtcdStore implements CloudStore, TokenStore {
         }
         return del('groups', name);
       },
-      insertSecurityRule: (group, rule, createdAt) => {
+      insertSecurityRule: (group, rule, createdAt, ruleId) => {
         const g = r.getSecurityGroup(group);
         if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group}' does not exist`);
         if (rule.remoteGroup !== undefined && rule.remoteGroup !== group) mustExist('groups', rule.remoteGroup, 'security group');
-        const id = nextSequence('security-rule-id');
+        if (ruleId !== undefined && r.listSecurityGroups().some((o) => o.rules.some((x) => x.id === ruleId))) {
+          throw new StoreConstraintError(`UNIQUE constraint failed: security_rules.id (${ruleId})`);
+        }
+        const id = takeId('security-rule-id', ruleId);
         if (id > MAX_RULE_ID) throw new StoreConstraintError(`CHECK constraint failed: security rule ids are used up (${MAX_RULE_ID})`);
         const record: SecurityRuleRecord = {
           id,
@@ -658,6 +677,10 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (!g || !g.rules.some((rule) => rule.id === id)) return false;
         set('groups', group, { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
         return true;
+      },
+      reserveSecurityIds: (upTo) => {
+        takeId('security-group-id', upTo.group);
+        takeId('security-rule-id', upTo.rule);
       },
       setVmSecurityGroups: (vm, groups) => {
         const v = r.getVm(vm);
