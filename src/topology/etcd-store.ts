@@ -29,6 +29,7 @@
 // started just after that revision, so the snapshot is never a mix of two states and never stops following etcd.
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
+import { probeEtcdTls } from './etcd-tls-probe.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
 import {
@@ -146,6 +147,8 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   } catch (e) {
     store.close();
     if (e instanceof EtcdStoreSchemaError) throw e;
+    const tlsProblem = options.tls && (await probeEtcdTls(options.endpoints, options.tls, timeout));
+    if (tlsProblem) throw new StoreUnavailableError(tlsProblem);
     throw new StoreUnavailableError(`etcd at ${options.endpoints.join(', ')}: ${errorText(e)}`);
   }
 }
