@@ -271,11 +271,15 @@ export class SqliteStore implements CloudStore, TokenStore {
       groupRules: lazy('SELECT * FROM security_rules WHERE group_name = ? ORDER BY id'),
       memberships: lazy('SELECT vm, group_name FROM vm_security_groups ORDER BY vm, group_name'),
       vmGroups: lazy('SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
-      insertGroup: lazy('INSERT INTO security_groups (name, description, created_at) VALUES (?, ?, ?)'),
+      insertGroup: lazy('INSERT INTO security_groups (id, name, description, created_at) VALUES (?, ?, ?, ?)'),
+      allMeta: db.prepare('SELECT key, value FROM meta ORDER BY key'),
+      idSequences: lazy("SELECT name, seq FROM sqlite_sequence WHERE name IN ('security_groups', 'security_rules')"),
+      seqInit: lazy('INSERT INTO sqlite_sequence (name, seq) SELECT @name, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = @name)'),
+      seqRaise: lazy('UPDATE sqlite_sequence SET seq = MAX(seq, @seq) WHERE name = @name'),
       deleteGroup: lazy('DELETE FROM security_groups WHERE name = ?'),
       insertRule: lazy(
-        `INSERT INTO security_rules (group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO security_rules (id, group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
       clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
@@ -375,6 +379,12 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
+      listMeta: () => (q.allMeta.all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+      securityIdHighWater: () => {
+        if (!hasSg()) return { group: 0, rule: 0 };
+        const seq = new Map((q.idSequences().all() as { name: string; seq: number }[]).map((r) => [r.name, r.seq]));
+        return { group: seq.get('security_groups') ?? 0, rule: seq.get('security_rules') ?? 0 };
+      },
       listNodeRemovals: () => (q.removals().all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
       getNodeRemoval: (name) => {
         const r = q.removal().get(name) as NodeRemovalRow | undefined;
@@ -410,13 +420,19 @@ export class SqliteStore implements CloudStore, TokenStore {
         );
       },
       deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
-      insertSecurityGroup: (g) => Number(q.insertGroup().run(g.name, g.description, g.createdAt).lastInsertRowid),
+      insertSecurityGroup: (g) => Number(q.insertGroup().run(g.id ?? null, g.name, g.description, g.createdAt).lastInsertRowid),
       deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
-      insertSecurityRule: (group, r, createdAt) =>
+      insertSecurityRule: (group, r, createdAt, id) =>
         Number(
-          q.insertRule().run(group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
+          q.insertRule().run(id ?? null, group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
             .lastInsertRowid,
         ),
+      reserveSecurityIds: (upTo) => {
+        for (const [table, id] of [['security_groups', upTo.group], ['security_rules', upTo.rule]] as const) {
+          q.seqInit().run({ name: table });
+          q.seqRaise().run({ name: table, seq: id });
+        }
+      },
       deleteSecurityRule: (group, id) => q.deleteRule().run(group, id).changes > 0,
       setVmSecurityGroups: (vm, groups) => {
         q.clearVmGroups().run(vm);
