@@ -34,6 +34,10 @@ export interface LabCloudOptions {
   readonly lxdComputes?: readonly string[];
   /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
   readonly ssh?: Config['vms']['ssh'];
+  /** `sync.verifyIntervalSeconds` (drift repair); default the configuration's. */
+  readonly verifyIntervalSeconds?: number;
+  /** `provisioning.retryMinSeconds` / `retryMaxSeconds`; default the configuration's. */
+  readonly provisioningRetrySeconds?: { readonly min: number; readonly max: number };
 }
 
 export interface ApiResponse<T> {
@@ -210,7 +214,9 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
       underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
       egressInterface: EGRESS_DEVICE,
       maxBackoffMs: 1000,
+      ...(opts.provisioningRetrySeconds && { retryMinSeconds: opts.provisioningRetrySeconds.min, retryMaxSeconds: opts.provisioningRetrySeconds.max }),
     },
+    ...(opts.verifyIntervalSeconds !== undefined && { sync: { verifyIntervalSeconds: opts.verifyIntervalSeconds } }),
     log: { level: 'warn' },
   });
 }
