@@ -35,7 +35,10 @@ export interface Verifiable {
 }
 
 export interface VerifierEvents {
-  /** A verification ended; `repaired` is the number of flow, group and meter mods it had to send (0: no drift). */
+  /**
+   * A verification ended; `repaired` is the number of flow, group and meter mods that put back drift (0: none):
+   * changes of the desired state the same sync carried are not counted (`SyncStats.drift`).
+   */
   verified: [Datapath, SyncStats, repaired: number];
   verifyFailed: [Datapath, Error, durationMs: number];
 }
@@ -131,13 +134,16 @@ export class FlowVerifier extends EventEmitter<VerifierEvents> {
     const t0 = performance.now();
     try {
       const stats = await this.controller.resync(dp.dpid, { source: 'switch' });
-      const repaired = stats.flowMods + stats.groupMods + stats.meterMods;
+      const sent = stats.flowMods + stats.groupMods + stats.meterMods;
+      // Without a cache of the last commit to tell drift from model changes, everything sent counts.
+      const repaired = stats.drift ?? sent;
       if (repaired > 0) {
         this.log.warn(
           {
             dpid: dp.id,
             node: this.opts.nameOf?.(dp.dpid),
             repaired,
+            sent,
             added: stats.added,
             modified: stats.modified,
             deleted: stats.deleted,
