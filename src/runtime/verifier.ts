@@ -134,6 +134,7 @@ export class FlowVerifier extends EventEmitter<VerifierEvents> {
     const t0 = performance.now();
     try {
       const stats = await this.controller.resync(dp.dpid, { source: 'switch' });
+      if (!this.started) return; // stopped meanwhile (shutdown): what it depends on may be gone
       const sent = stats.flowMods + stats.groupMods + stats.meterMods;
       // Without a cache of the last commit to tell drift from model changes, everything sent counts.
       const repaired = stats.drift ?? sent;
@@ -157,7 +158,7 @@ export class FlowVerifier extends EventEmitter<VerifierEvents> {
       this.emitSafely('verified', dp, stats, repaired);
     } catch (e) {
       // The Controller has logged the failure (and closed the connection if it was a bug); the next try is in an interval.
-      this.emitSafely('verifyFailed', dp, e as Error, performance.now() - t0);
+      if (this.started) this.emitSafely('verifyFailed', dp, e as Error, performance.now() - t0);
     } finally {
       if (this.started && this.slots.get(dp) === slot) this.arm(dp, slot);
     }
