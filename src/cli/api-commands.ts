@@ -511,6 +511,7 @@ function showNode(ctx: Ctx, n: NodeDetails): void {
     ['memory', n.memoryMiB ? `${mib(n.used.memoryMiB)} used of ${mib(n.memoryMiB)}` : '-'],
     ['vms', String(n.used.vms)],
     ...(n.provisioning ? [['provisioning', `${n.provisioning.state} at ${n.provisioning.at}${n.provisioning.error ? `: ${n.provisioning.error}` : ''}`] as [string, string]] : []),
+    ...(n.provisioning?.nextRetryAt ? [['next retry', `${n.provisioning.nextRetryAt} (attempt ${(n.provisioning.attempts ?? 0) + 1})`] as [string, string]] : []),
     ['created', n.createdAt],
   ]);
 }

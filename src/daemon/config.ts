@@ -112,6 +112,8 @@ export const ConfigSchema = Type.Object(
     ),
     overlay: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' })),
     stats: Type.Optional(Type.Object({ intervalSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })) }, { additionalProperties: false })),
+    /** Drift repair (src/runtime/verifier.ts): every switch re-verified this often, jittered +-20 %; 0 turns it off. */
+    sync: Type.Optional(Type.Object({ verifyIntervalSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })) }, { additionalProperties: false })),
     vms: Type.Optional(
       Type.Object(
         {
@@ -172,6 +174,9 @@ export const ConfigSchema = Type.Object(
           maxBackoffMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 60000 })),
           /** Install each node's TLS key and certificates (`<dir>/<node>-privkey.pem`, `-cert.pem`; `ca`) with set-ssl. */
           tls: Type.Optional(Type.Object({ dir: Type.String({ pattern: '^/' }), ca: Type.String({ pattern: '^/' }) }, { additionalProperties: false })),
+          /** A failed or waiting node is retried after retryMinSeconds, doubling (jittered) up to retryMaxSeconds. */
+          retryMinSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+          retryMaxSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86400 })),
         },
         { additionalProperties: false },
       ),
@@ -234,6 +239,7 @@ export interface Config {
   };
   readonly overlay: string;
   readonly stats: { readonly intervalSeconds: number };
+  readonly sync: { readonly verifyIntervalSeconds: number };
   readonly vms: {
     readonly backend: BackendKind;
     readonly nodes: Readonly<Record<string, BackendKind>>;
@@ -257,6 +263,8 @@ export interface Config {
     readonly stateDir: string;
     readonly maxBackoffMs?: number;
     readonly tls?: { readonly dir: string; readonly ca: string };
+    readonly retryMinSeconds: number;
+    readonly retryMaxSeconds: number;
   };
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
@@ -298,6 +306,9 @@ export const DEFAULTS = {
   broadcast: 'head-end',
   /** 12 hours, as the DHCP node's dnsmasq: a VM renews after 6 h, so a controller may be away for hours unnoticed. */
   dhcpLeaseSeconds: 43_200,
+  verifyIntervalSeconds: 60,
+  provisioningRetryMinSeconds: 5,
+  provisioningRetryMaxSeconds: 300,
 } as const;
 
 export class ConfigError extends Error {
@@ -327,6 +338,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_STORE_ETCD_ENDPOINTS', ['store', 'etcd', 'endpoints'], 'list'],
   ['MINICLOUD_OVERLAY', ['overlay'], 'string'],
   ['MINICLOUD_STATS_INTERVAL_SECONDS', ['stats', 'intervalSeconds'], 'number'],
+  ['MINICLOUD_SYNC_VERIFY_INTERVAL_SECONDS', ['sync', 'verifyIntervalSeconds'], 'number'],
   ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
   ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
   ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
@@ -448,6 +460,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
     store: storeConfig(f.store ?? {}, source),
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
+    sync: { verifyIntervalSeconds: f.sync?.verifyIntervalSeconds ?? DEFAULTS.verifyIntervalSeconds },
     vms: {
       backend: vms.backend ?? 'none',
       nodes: vms.nodes ?? {},
@@ -470,6 +483,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
+      ...provisioningRetry(f.provisioning ?? {}, source),
     },
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
     network: {
@@ -481,6 +495,13 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       dns: f.network?.dns ?? [],
     },
   };
+}
+
+function provisioningRetry(p: NonNullable<ConfigFile['provisioning']>, source: string): { retryMinSeconds: number; retryMaxSeconds: number } {
+  const retryMinSeconds = p.retryMinSeconds ?? DEFAULTS.provisioningRetryMinSeconds;
+  const retryMaxSeconds = p.retryMaxSeconds ?? Math.max(retryMinSeconds, DEFAULTS.provisioningRetryMaxSeconds);
+  if (retryMaxSeconds < retryMinSeconds) throw new ConfigError(`${source}: provisioning.retryMaxSeconds (${retryMaxSeconds}) is below provisioning.retryMinSeconds (${retryMinSeconds})`);
+  return { retryMinSeconds, retryMaxSeconds };
 }
 
 function apiLimits(api: NonNullable<ConfigFile['api']>, source: string): ApiLimits {

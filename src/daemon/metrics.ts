@@ -91,6 +91,7 @@ export const DHCP_OUTCOMES = [
   'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
 ] as const;
 export type DhcpOutcome = (typeof DHCP_OUTCOMES)[number];
+export const VERIFY_OUTCOMES = ['clean', 'repaired', 'failed'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -135,6 +136,11 @@ export class Metrics {
   private readonly tableFlowPackets: Gauge<'node' | 'table'>;
   private readonly tableFlowBytes: Gauge<'node' | 'table'>;
   private readonly statsPolls: Counter<'node' | 'result'>;
+
+  // --- drift repair
+  private readonly verifications: Counter<'node' | 'outcome'>;
+  private readonly repairs: Counter<'node'>;
+  private readonly verifyDuration: Histogram;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -314,6 +320,34 @@ export class Metrics {
         for (const s of provisioning()) this.inc({ node: s.node }, s.failures);
       },
     });
+    new Gauge({
+      name: 'minicloud_node_provisioning_next_retry_timestamp_seconds',
+      help: 'When a failed or waiting node is retried next (Unix time); no series for a node without a retry scheduled.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of provisioning()) if (s.nextRetryAt !== undefined) this.set({ node: s.node }, s.nextRetryAt / 1000);
+      },
+    });
+    this.verifications = new Counter({
+      name: 'minicloud_flow_verifications_total',
+      help: "Periodic verifications of a switch's flows against its desired state (sync.verifyIntervalSeconds), by outcome: clean (nothing differed), repaired, failed.",
+      labelNames: ['node', 'outcome'],
+      registers,
+    });
+    this.repairs = new Counter({
+      name: 'minicloud_flow_repairs_total',
+      help: 'Flow, group and meter mods periodic verification sent because the switch differed from its desired state (changed or deleted by hand, lost).',
+      labelNames: ['node'],
+      registers,
+    });
+    this.verifyDuration = new Histogram({
+      name: 'minicloud_flow_verification_duration_seconds',
+      help: "One periodic verification: read the switch's flow table, diff, send the difference if any.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
   }
 
   get contentType(): string {
@@ -385,6 +419,14 @@ export class Metrics {
     this.nodesSeen.add(node);
     this.resyncDuration.observe({ node }, seconds);
     this.resyncFlowMods.observe({ node }, flowMods);
+  }
+
+  /** One periodic verification of the node's switch: `repaired` mods sent (0: clean), or undefined when it failed. */
+  observeVerification(node: string, seconds: number, repaired: number | undefined): void {
+    this.nodesSeen.add(node);
+    this.verifyDuration.observe(seconds);
+    this.verifications.inc({ node, outcome: repaired === undefined ? 'failed' : repaired > 0 ? 'repaired' : 'clean' });
+    if (repaired !== undefined) this.repairs.inc({ node }, repaired);
   }
 
   observeEchoRoundTrip(node: string, seconds: number): void {
@@ -469,6 +511,8 @@ export class Metrics {
       for (const result of POLL_RESULTS) this.statsPolls.remove({ node, result });
       for (const outcome of PATH_MTU_OUTCOMES) this.pathMtu.remove({ node, outcome });
       for (const outcome of DHCP_OUTCOMES) this.dhcp.remove({ node, outcome });
+      for (const outcome of VERIFY_OUTCOMES) this.verifications.remove({ node, outcome });
+      this.repairs.remove({ node });
     }
     for (const [node, tables] of this.tableSeries) {
       if (existing.nodes.has(node)) continue;

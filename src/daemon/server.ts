@@ -6,7 +6,8 @@ import { buildApp, type App } from '../api/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
-import { Controller } from '../runtime/index.js';
+import { Controller, type FlowVerifier } from '../runtime/index.js';
+import { startDriftRepair } from './drift.js';
 import { toCloud, type CloudRecords } from '../topology/records.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
@@ -36,6 +37,8 @@ export interface Server {
   readonly service: CloudService;
   readonly controller: Controller;
   readonly network: CloudNetwork;
+  /** Periodic drift repair (`sync.verifyIntervalSeconds`; not started when 0). */
+  readonly verifier: FlowVerifier;
   readonly backends: NodeBackends;
   /** Node provisioning from the store, when `provisioning.enabled`. */
   readonly provisioner?: Provisioner;
@@ -82,6 +85,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           revision,
           removals: storeRemovalLedger(store, (err) => logger.warn({ err }, 'recording a node removal attempt in the store failed; the next attempt records it')),
           settings: provisioningSettings(config),
+          retryMs: config.provisioning.retryMinSeconds * 1000,
+          retryMaxMs: config.provisioning.retryMaxSeconds * 1000,
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
           log: logger.child({ component: 'provisioning' }),
@@ -198,6 +203,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     provisioner?.notify();
     cleanups.push(() => network.stop());
     network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
+    const verifier = startDriftRepair({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      intervalSeconds: config.sync.verifyIntervalSeconds,
+      metrics,
+      log: logger.child({ component: 'drift' }),
+    });
+    cleanups.push(() => verifier.stop());
     logger.info({ listen: controller.addresses, connect: config.openflow.connect }, 'OpenFlow controller running');
 
     const app = await buildApp({
@@ -233,6 +246,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       () => store.close(),
       () => executors.close(),
       () => controller.stop(),
+      () => verifier.stop(),
       () => network.stop(),
       () => provisioner?.stop(),
       () => poller.stop(),
@@ -247,6 +261,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       service,
       controller,
       network,
+      verifier,
       backends,
       ...(provisioner && { provisioner }),
       metrics,

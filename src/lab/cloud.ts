@@ -38,6 +38,10 @@ export interface LabCloudOptions {
   readonly broadcast?: Config['network']['broadcast'];
   /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
   readonly ssh?: Config['vms']['ssh'];
+  /** `sync.verifyIntervalSeconds` (drift repair); default the configuration's. */
+  readonly verifyIntervalSeconds?: number;
+  /** `provisioning.retryMinSeconds` / `retryMaxSeconds`; default the configuration's. */
+  readonly provisioningRetrySeconds?: { readonly min: number; readonly max: number };
 }
 
 export interface ApiResponse<T> {
@@ -218,7 +222,9 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
       underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
       egressInterface: EGRESS_DEVICE,
       maxBackoffMs: 1000,
+      ...(opts.provisioningRetrySeconds && { retryMinSeconds: opts.provisioningRetrySeconds.min, retryMaxSeconds: opts.provisioningRetrySeconds.max }),
     },
+    ...(opts.verifyIntervalSeconds !== undefined && { sync: { verifyIntervalSeconds: opts.verifyIntervalSeconds } }),
     log: { level: 'warn' },
     network: { ...(opts.dhcp !== undefined && { dhcp: opts.dhcp }), ...(opts.broadcast !== undefined && { broadcast: opts.broadcast }) },
   });

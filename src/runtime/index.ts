@@ -12,3 +12,4 @@ export { certificateNames, checkPeerIdentity, parseSubjectName, PeerIdentityErro
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 export type { TlsFiles } from './tls.js';
+export { DEFAULT_VERIFY_JITTER, FlowVerifier, type Verifiable, type VerifierEvents, type VerifierOptions } from './verifier.js';

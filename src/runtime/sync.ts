@@ -52,6 +52,7 @@ import {
   type MeterPlan,
   type Ownership,
 } from './diff.js';
+import { countDrift } from './drift.js';
 import { encodedFlow, groupFingerprint, meterFingerprint } from './flow-key.js';
 import type { SwitchError } from './errors.js';
 import { silentLogger } from './log.js';
@@ -110,6 +111,12 @@ export interface SyncStats {
   readonly groupMods: number;
   readonly meterMods: number;
   readonly bundles: number;
+  /**
+   * From the switch with a cache of our last commit to compare with: how many of the mods were drift (put back what
+   * that commit installed and the switch lost or changed, or removed entries of ours it never installed) rather than
+   * changes of the desired state (drift.ts). Undefined otherwise.
+   */
+  readonly drift?: number;
   readonly source: 'switch' | 'cache';
   readonly durationMs: number;
   /** Where the time went: reading the switch (0 from the cache), diffing, sending and committing the bundle. */
@@ -219,6 +226,7 @@ class Syncer {
     const { diff, bundles, diffMs } = await this.diffAndApply(installed, desired.flows, groups, own, source === 'cache', opts, pause);
     const flows = diff.plan;
     await sendAndConfirm(this.conn, meters.deletes.map((meterId) => meterMod(OFPMC.DELETE, { meterId, flags: 0, bands: [] })));
+    const drift = source === 'switch' && cached?.ownership === ownKey ? countDrift(cached, flows, groups, meters, own) : undefined;
     applyPlan(installed, flows, groups, own);
     applyMeterPlan(installed, meters);
     installed.last = linkDesired(installed.flows, desired.flows, diff);
@@ -240,6 +248,7 @@ class Syncer {
       groupMods: groups.adds.length + groups.modifies.length + groups.deletes.length,
       meterMods: meters.adds.length + meters.modifies.length + meters.deletes.length,
       bundles,
+      ...(drift !== undefined && { drift }),
       source,
       durationMs: t3 - t0,
       readMs: t1 - t0,

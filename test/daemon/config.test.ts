@@ -30,10 +30,11 @@ describe('controller config', () => {
       store: { backend: 'sqlite', path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
+      sync: { verifyIntervalSeconds: 60 },
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox', execMaxOutputBytes: 1024 * 1024 },
       hosts: { maxOutputBytes: 4 * 1024 * 1024 },
       log: { level: 'info' },
-      provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
+      provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 },
       metrics: { auth: false },
       network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
