@@ -4,7 +4,8 @@
 // 1. kill -9 the VM's gateway's ovs-vswitchd: the VM moves to the other gateway, SNAT is seen there, and on the VM's
 //    node only its egress flow changed; the old gateway returns: nothing moves back.
 // 2. the new gateway's underlay link down (its OpenFlow connection stays): only BFD sees it; the VM moves again.
-// 3. the controller restarted: the binding stays as recorded.
+// 3. BFD turned off on the VM's node and the gateway's vswitchd killed: the disconnect grace moves the VM.
+// 4. the controller restarted: the binding stays as recorded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmView } from '../../src/cloud/index.js';
 import { LabCloud } from '../../src/lab/cloud.js';
@@ -65,10 +66,14 @@ async function flows(node: string): Promise<string[]> {
   return out.split('\n').filter((l) => l.includes('cookie=') || l.includes('priority=')).map((l) => l.trim()).sort();
 }
 
-async function failovers(reason: string): Promise<number> {
+/** Sum of a metric's series whose labels contain `labels` (e.g. 'reason="bfd"'). */
+async function metric(name: string, labels: string): Promise<number> {
   const text = await (await fetch(`${cloud.apiUrl}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^minicloud_gateway_failovers_total\\{[^}]*reason="${reason}"[^}]*\\} ([0-9.e+]+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} ([0-9.e+]+)$`, 'gm'))].filter((m) => m[1]!.includes(labels)).reduce((s, m) => s + Number(m[2]), 0);
 }
+
+const failovers = (reason: string): Promise<number> => metric('minicloud_gateway_failovers_total', `reason="${reason}"`);
+const gatewayFailed = (node: string): Promise<number> => metric('minicloud_gateway_failed', `node="${node}"`);
 
 beforeAll(async () => {
   const t0 = Date.now();
@@ -119,6 +124,8 @@ describe('gateway failover', () => {
     expect(added.length, added.join('\n')).toBe(1);
     expect(added[0]).toMatch(/load:0xa630002->NXM_NX_TUN_IPV4_DST/);
     expect(await flows(GW2)).toEqual(gw2Before);
+    // The datapath rule saw it too, once the disconnect grace (3 s) had passed: nothing left to move by then.
+    expect(await gatewayFailed(GW1)).toBe(1);
 
     // The old gateway comes back: nothing moves back (no automatic move-back: docs/architecture.md).
     const back = Date.now();
@@ -129,6 +136,7 @@ describe('gateway failover', () => {
     await new Promise((r) => setTimeout(r, 2000));
     console.log(`drill 1: ${GW1} back and BFD up in ${Date.now() - back} ms; v1 stays on ${await vmGateway()}`);
     expect(await vmGateway()).toBe(GW2);
+    expect(await gatewayFailed(GW1)).toBe(0);
     expect((await pingDirect(5)).received).toBeGreaterThan(0);
   }, 120_000);
 
@@ -152,13 +160,39 @@ describe('gateway failover', () => {
     }
   }, 90_000);
 
+  it('BFD off on the VM\'s node, the gateway\'s vswitchd killed: the disconnect grace moves the VM', async () => {
+    await cloud.lab.warmUnderlay(GW2);
+    await waitFor('BFD from c1 to gw2 up again', () => bfdState(GW2), (st) => st === 'up', 30_000);
+    const c1 = cloud.lab.node(C1);
+    const ports = [GW1, GW2].map((g) => bfdPortName(UNDERLAY.get(g)!));
+    for (const p of ports) await c1.vsctl('set', 'interface', p, 'bfd:enable=false');
+    try {
+      const before = await failovers('datapath');
+      const pinging = pingDirect(120);
+      await new Promise((r) => setTimeout(r, 2000));
+      const killedAt = Date.now() / 1000;
+      await cloud.lab.node(GW1).killVswitchd();
+      await waitFor('v1 bound to gw2', vmGateway, (g) => g === GW2, 20_000, 100);
+      const r = await pinging;
+      const gap = gapMs(r, killedAt);
+      console.log(`drill 3 (BFD off on ${C1}; kill -9 ovs-vswitchd on ${GW1}): ping stopped for ${gap} ms (grace 3000 ms, bound ${BOUND_MS}); ${r.received}/${r.sent} received`);
+      expect(await failovers('datapath')).toBe(before + 1);
+      expect(gap).toBeGreaterThanOrEqual(3000); // not before the grace
+      expect(gap).toBeLessThanOrEqual(BOUND_MS);
+    } finally {
+      for (const p of ports) await c1.vsctl('set', 'interface', p, 'bfd:enable=true');
+      await cloud.lab.node(GW1).startVswitchd();
+    }
+    await waitFor('gw1 connected', () => cloud.server.network.list().find((d) => d.node === GW1)?.connected, (c) => c === true, 30_000);
+  }, 90_000);
+
   it('the controller restarted: the recorded binding stays', async () => {
     await cloud.restartController();
     await cloud.waitReady();
     await new Promise((r) => setTimeout(r, 3000));
-    expect(await vmGateway()).toBe(GW1);
+    expect(await vmGateway()).toBe(GW2);
     const r = await pingDirect(10);
-    console.log(`drill 3 (controller restarted): v1 on ${await vmGateway()}; ${r.received}/${r.sent} received`);
+    console.log(`drill 4 (controller restarted): v1 on ${await vmGateway()}; ${r.received}/${r.sent} received`);
     expect(r.received).toBeGreaterThan(0);
   }, 90_000);
 });
