@@ -3,10 +3,14 @@
 // own node's egress flow changes (every gateway holds every subnet's gateway IP, admits every subnet and SNATs the
 // whole overlay, so the new gateway needs nothing new). The binding is not moved back when the old gateway returns.
 import { hasRole } from '../topology/model.js';
-import type { NodeRecord } from '../topology/records.js';
+import type { NodeRecord, VmRecord } from '../topology/records.js';
 import type { StoreReader } from '../topology/store.js';
 import type { NetworkResult } from './apply-queue.js';
+import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
+import { Conflict, Invalid } from './errors.js';
+import { mustGetVm } from './lookup.js';
+import type { Mutation, VmView } from './views.js';
 
 /** Why a VM's gateway counts as failed: its datapath is gone (for everyone), or BFD from the VM's node is down. */
 export type FailoverReason = 'datapath' | 'bfd';
@@ -116,5 +120,32 @@ export class GatewayFailover {
     if (plan.moves.length === 0) return plan;
     const network = await applies.request([...new Set(plan.moves.map((m) => m.node))].sort());
     return { ...plan, network };
+  }
+
+  /**
+   * An operator's move (`PUT /api/v1/vms/NAME/gateway`): binds the VM's egress to `gateway`, e.g. back to the one it
+   * was moved off once that has returned (failover never moves back by itself). Only the VM's node is applied.
+   */
+  async rebind(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    const { store, applies } = this.c;
+    const check = (r: StoreReader): VmRecord => {
+      const v = mustGetVm(r, name);
+      if (v.state === 'deleting') throw new Conflict(undefined, `VM '${name}' is being deleted`);
+      const g = r.getNode(gateway);
+      if (!g) throw new Invalid('gateway', `no node named '${gateway}'`);
+      if (!hasRole(g, 'gateway')) throw new Invalid('gateway', `node '${gateway}' is not a gateway`);
+      return v;
+    };
+    // Already there: no write (every write bumps the store's revision) and nothing to apply.
+    const now = store.read(check);
+    if (now.gateway === gateway) return { value: now, network: { confirmed: [], pending: [] } };
+    const { vm, from } = await store.write((w) => {
+      const v = check(w);
+      w.setVmGateway(name, gateway);
+      return { vm: mustGetVm(w, name), from: v.gateway };
+    });
+    this.c.log(ctx).info({ vm: name, node: vm.node, from, to: gateway }, 'VM egress bound to another gateway on request');
+    const network = await applies.request([vm.node]);
+    return { value: vm, network };
   }
 }

@@ -148,6 +148,11 @@ export class CloudService {
     return this.vms.exec(name, argv);
   }
 
+  /** Binds the VM's egress to another gateway (./gateway-failover.ts). */
+  setVmGateway(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.gatewayFailover.rebind(name, gateway, ctx);
+  }
+
   // --- datapaths (./datapaths.ts)
 
   flows(node: string): Promise<FlowRow[]> {

@@ -178,6 +178,26 @@ describe('GatewayFailover.run', () => {
   });
 });
 
+describe('GatewayFailover.rebind (PUT /api/v1/vms/NAME/gateway)', () => {
+  it("binds a VM to the gateway asked for, applying only its node; refuses what is no gateway and a VM being deleted", async () => {
+    await insert(vm('v1', 'c1', 'gw-a2'), vm('gone', 'c2', 'gw-a1', 'deleting'));
+    const res = await service.setVmGateway('v1', 'gw-a1');
+    expect(res.value.gateway).toBe('gw-a1');
+    expect(network.applies.map((a) => a.nodes)).toEqual([['c1']]);
+    expect(store.read((r) => r.getVm('v1')?.gateway)).toBe('gw-a1');
+    // The same again: nothing written, nothing applied.
+    const revision = service.revision();
+    await service.setVmGateway('v1', 'gw-a1');
+    expect(service.revision()).toBe(revision);
+    expect(network.applies).toHaveLength(1);
+    await expect(service.setVmGateway('v1', 'c2')).rejects.toThrow("node 'c2' is not a gateway");
+    await expect(service.setVmGateway('v1', 'nope')).rejects.toThrow("no node named 'nope'");
+    await expect(service.setVmGateway('gone', 'gw-a2')).rejects.toThrow('being deleted');
+    await expect(service.setVmGateway('missing', 'gw-a2')).rejects.toThrow(/missing/);
+    expect(service.revision()).toBe(revision);
+  });
+});
+
 function compile(cloud: Cloud): Map<string, string[]> {
   const flows = compileCloud(indexCloud(cloud), referencePorts(cloud));
   return new Map([...flows].map(([k, v]) => [k, v.map(formatFlow)] as const));
