@@ -144,6 +144,8 @@ export const CreateVmBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const SetGatewayBody = Type.Object({ gateway: Ref('The gateway node to egress through:') }, { additionalProperties: false });
+
 export const ExecBody = Type.Object(
   {
     command: Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 256, description: 'argv, run without a shell.' }),

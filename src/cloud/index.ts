@@ -24,4 +24,5 @@ export {
 export { BackendFailed, CapacityExhausted, Conflict, DomainError, Invalid, NotFound, Unsupported, type DomainErrorKind } from './errors.js';
 export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+export { planFailover, type FailoverOutcome, type FailoverPlan, type FailoverReason, type GatewayFailover, type GatewayHealth, type GatewayMove, type StrandedVm } from './gateway-failover.js';
 export { MAX_DESCRIPTION, type SecurityGroupView } from './security-groups.js';

@@ -10,6 +10,7 @@ import { toCloud, type CloudRecords } from '../topology/records.js';
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
 import { ServiceContext } from './context.js';
 import { Datapaths } from './datapaths.js';
+import { GatewayFailover } from './gateway-failover.js';
 import type { NodeRemovalView } from './node-removals.js';
 import { Nodes } from './nodes.js';
 import { SecurityGroups } from './security-groups.js';
@@ -26,6 +27,8 @@ export class CloudService {
   private readonly switches: Datapaths;
   /** Security groups, their rules and VM memberships (./security-groups.ts). */
   readonly securityGroups: SecurityGroups;
+  /** Moves VMs off failed gateways (./gateway-failover.ts); the daemon's gateway monitor drives it. */
+  readonly gatewayFailover: GatewayFailover;
 
   constructor(deps: CloudServiceDeps) {
     this.overlay = parseCidr(deps.overlay ?? DEFAULT_OVERLAY);
@@ -34,6 +37,7 @@ export class CloudService {
     this.subnets = new Subnets(this.c, this.overlay);
     this.vms = new Vms(this.c);
     this.switches = new Datapaths(this.c, this.nodes);
+    this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
   }
 
@@ -142,6 +146,11 @@ export class CloudService {
 
   execVm(name: string, argv: readonly string[]): Promise<VmExecResult> {
     return this.vms.exec(name, argv);
+  }
+
+  /** Binds the VM's egress to another gateway (./gateway-failover.ts). */
+  setVmGateway(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.gatewayFailover.rebind(name, gateway, ctx);
   }
 
   // --- datapaths (./datapaths.ts)

@@ -12,6 +12,8 @@ import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pip
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
+import { GatewayFailoverSchema, gatewayFailoverSettings } from './gateway-failover-config.js';
+import type { GatewayFailoverSettings } from './gateway-health.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -181,6 +183,8 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** Moving VMs off failed gateways (src/daemon/gateway-health.ts): detection graces and BFD. */
+    gatewayFailover: Type.Optional(GatewayFailoverSchema),
     /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
     metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     /** The underlay network (docs/configuration.md, "network"): its MTU sets every VM's (minus VXLAN's 50 bytes). */
@@ -266,6 +270,7 @@ export interface Config {
     readonly retryMinSeconds: number;
     readonly retryMaxSeconds: number;
   };
+  readonly gatewayFailover: GatewayFailoverSettings;
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
   readonly network: {
@@ -485,6 +490,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
       ...provisioningRetry(f.provisioning ?? {}, source),
     },
+    gatewayFailover: gatewayFailoverSettings(f.gatewayFailover),
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
     network: {
       underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU,

@@ -115,6 +115,8 @@ export class Metrics {
   private readonly bundles: Counter<'node'>;
   private readonly pathMtu: Counter<'node' | 'outcome'>;
   private readonly dhcp: Counter<'node' | 'outcome'>;
+  private readonly gatewayMoves: Counter<'node' | 'reason'>;
+  private readonly gatewayFailedGauge: Gauge<'node'>;
   private readonly errors: Counter<'type'>;
   private readonly resyncDuration: Histogram<'node'>;
   private readonly resyncFlowMods: Histogram<'node'>;
@@ -174,6 +176,13 @@ export class Metrics {
       labelNames: ['node', 'outcome'],
       registers,
     });
+    this.gatewayMoves = new Counter({
+      name: 'minicloud_gateway_failovers_total',
+      help: 'VMs whose egress was moved off this gateway (node) because it failed, by reason (datapath, bfd).',
+      labelNames: ['node', 'reason'],
+      registers,
+    });
+    this.gatewayFailedGauge = new Gauge({ name: 'minicloud_gateway_failed', help: "1 while the gateway's datapath has been gone beyond the failover grace period, else 0.", labelNames: ['node'], registers });
     this.errors = new Counter({ name: 'minicloud_errors_total', help: 'Errors by type (connection, openflow, timeout, sync, ...).', labelNames: ['type'], registers });
     for (const type of ERROR_TYPES) this.errors.inc({ type }, 0);
     this.resyncDuration = new Histogram({
@@ -406,6 +415,17 @@ export class Metrics {
     this.dhcp.inc({ node, outcome });
   }
 
+  /** One VM moved off gateway `node` (src/daemon/gateway-health.ts). */
+  gatewayFailovers(node: string, reason: 'datapath' | 'bfd'): void {
+    this.nodesSeen.add(node);
+    this.gatewayMoves.inc({ node, reason });
+  }
+
+  setGatewayFailed(node: string, failed: boolean): void {
+    this.nodesSeen.add(node);
+    this.gatewayFailedGauge.set({ node }, failed ? 1 : 0);
+  }
+
   /** Unknown types count as 'other', so the label set stays fixed. */
   error(type: ErrorType | string): void {
     this.errors.inc({ type: (ERROR_TYPES as readonly string[]).includes(type) ? type : 'other' });
@@ -513,6 +533,8 @@ export class Metrics {
       for (const outcome of DHCP_OUTCOMES) this.dhcp.remove({ node, outcome });
       for (const outcome of VERIFY_OUTCOMES) this.verifications.remove({ node, outcome });
       this.repairs.remove({ node });
+      for (const reason of ['datapath', 'bfd']) this.gatewayMoves.remove({ node, reason });
+      this.gatewayFailedGauge.remove({ node });
     }
     for (const [node, tables] of this.tableSeries) {
       if (existing.nodes.has(node)) continue;

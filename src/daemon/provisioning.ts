@@ -17,7 +17,7 @@ import {
   type NodeBootstrapSpec,
   type SslSpec,
 } from '../hosts/index.js';
-import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
+import { bfdPeersOf, hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from '../cloud/index.js';
@@ -46,6 +46,8 @@ export interface ProvisioningSettings {
   readonly mtu?: Config['network'];
   /** The node's OpenFlow TLS key and certificates, installed with set-ssl (`provisioning.tls`, node-tls.ts). */
   readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
+  /** BFD on the compute <-> gateway tunnels, this interval (`gatewayFailover.bfd`); undefined: no BFD ports. */
+  readonly bfdIntervalMs?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
     ...(p.tls && { sslFor: (node: string, dpid: bigint) => nodeTlsFiles(p.tls!, node, dpid) }),
     mtu: config.network,
+    ...(config.gatewayFailover.enabled && config.gatewayFailover.bfd.enabled && { bfdIntervalMs: config.gatewayFailover.bfd.intervalMs }),
   };
 }
 
@@ -140,6 +143,7 @@ export function bootstrapSpecFor(
       // A node stored under an older, wider name rule can't have a port here; it must not take the others down with it.
       switchPeers: nodes.filter((n) => isBroadcastMember(n) && matchesRule(NODE_NAME, n.name)).map((n) => ({ name: n.name, ip: tunnelIp(n) })).sort((a, b) => (a.name < b.name ? -1 : 1)),
     }),
+    ...(settings.bfdIntervalMs !== undefined && (roles.includes('compute') || roles.includes('gateway')) && { bfd: { peers: bfdPeersOf(model, nodes), intervalMs: settings.bfdIntervalMs } }),
     ...(roles.includes('gateway') && {
       gateway: {
         addresses,

@@ -12,6 +12,7 @@ import { toCloud, type CloudRecords } from '../topology/records.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { GatewayMonitor } from './gateway-health.js';
 import { NodePipelines } from './node-pipelines.js';
 import { PathMtuResponder } from './path-mtu.js';
 import { DhcpResponder } from './dhcp.js';
@@ -44,6 +45,8 @@ export interface Server {
   readonly provisioner?: Provisioner;
   readonly metrics: Metrics;
   readonly poller: StatsPoller;
+  /** Gateway failover: watches the switches, moves VMs off failed gateways. */
+  readonly gatewayMonitor: GatewayMonitor;
   readonly app: App;
   readonly tokens: ApiTokens;
   /** The admin token made at this start (the store had none), else undefined: the store keeps only hashes. */
@@ -190,6 +193,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const { token } = await tokens.ensureAdmin();
     if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
+    // Before the runtime starts, so it sees every switch connect.
+    const gatewayMonitor = new GatewayMonitor({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      records,
+      revision,
+      failover: service.gatewayFailover,
+      metrics,
+      log: logger.child({ component: 'gateway-failover' }),
+      settings: config.gatewayFailover,
+    });
+    gatewayMonitor.start();
+    cleanups.push(() => gatewayMonitor.stop());
     if (provisioner) {
       controller.datapaths.on('connected', (dp) => {
         const node = pipelines.nodeOf(dp.dpid);
@@ -248,6 +264,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       () => controller.stop(),
       () => verifier.stop(),
       () => network.stop(),
+      () => gatewayMonitor.stop(),
       () => provisioner?.stop(),
       () => poller.stop(),
       () => app.close(),
@@ -266,6 +283,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(provisioner && { provisioner }),
       metrics,
       poller,
+      gatewayMonitor,
       app,
       tokens,
       ...(token !== undefined && { token }),

@@ -631,6 +631,13 @@ export class EtcdStore implements CloudStore, TokenStore {
         const { error: _old, ...rest } = vm;
         set('vms', name, { ...rest, state, ...(error !== undefined && { error }) });
       },
+      setVmGateway: (name, gateway) => {
+        const vm = r.getVm(name);
+        if (!vm) return false;
+        mustExist('nodes', gateway, 'gateway');
+        set('vms', name, { ...vm, gateway });
+        return true;
+      },
       deleteVm: (name) => del('vms', name),
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),

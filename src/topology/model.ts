@@ -98,6 +98,31 @@ export function switchPortName(hostName: string): string {
   return `${SWITCH_PORT_PREFIX}${hostName}`;
 }
 
+/** The VNI of BFD tunnel ports: no subnet has it (their VNIs are 1..16777215), so no VM frame ever lands on one. */
+export const BFD_TUNNEL_KEY = 0;
+
+/**
+ * A node's BFD tunnel port to a peer (`remote_ip=<peer tunnel ip>, key=0, bfd:enable=true`; compute nodes have one
+ * per gateway, gateways one per compute node): `bfd-` and the peer's tunnel IP in 8 hex digits (12 characters).
+ */
+export function bfdPortName(peerTunnelIp: string): string {
+  return `bfd-${ipv4ToNumber(peerTunnelIp).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The tunnel IPs a node runs BFD with, sorted: a compute node with every gateway (the paths its VMs' egress takes), a
+ * gateway with every compute node (the other end of those sessions). Gateway failover reads the compute side.
+ */
+export function bfdPeersOf(node: CloudNode, nodes: readonly CloudNode[]): string[] {
+  const peers = new Set<string>();
+  for (const n of nodes) {
+    if (n.name === node.name) continue;
+    if ((hasRole(node, 'compute') && hasRole(n, 'gateway')) || (hasRole(node, 'gateway') && hasRole(n, 'compute'))) peers.add(tunnelIp(n));
+  }
+  peers.delete(tunnelIp(node));
+  return [...peers].sort();
+}
+
 export function hasRole(node: CloudNode, role: NodeRole): boolean {
   return node.roles.includes(role);
 }

@@ -256,6 +256,7 @@ export class SqliteStore implements CloudStore, TokenStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
+      setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
       removals: lazy('SELECT * FROM node_removals ORDER BY name'),
       removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
@@ -409,6 +410,7 @@ export class SqliteStore implements CloudStore, TokenStore {
       setVmState: (name, state, error) => {
         q.setVmState.run(state, error ?? null, name);
       },
+      setVmGateway: (name, gateway) => q.setVmGateway.run(gateway, name).changes > 0,
       deleteVm: (name) => q.deleteVm.run(name).changes > 0,
       setMeta: (key, value) => {
         q.setMeta.run(key, value);

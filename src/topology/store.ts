@@ -42,6 +42,8 @@ export interface StoreWriter extends StoreReader {
   deleteSubnet(name: string): boolean;
   insertVm(vm: VmRecord): void;
   setVmState(name: string, state: VmState, error?: string): void;
+  /** Binds a VM's egress to another gateway node (which must exist; gateway failover). False: no such VM. */
+  setVmGateway(name: string, gateway: string): boolean;
   /** Removes the record: only now are its IP, MAC and port free for another VM. */
   deleteVm(name: string): boolean;
   setMeta(key: string, value: string): void;

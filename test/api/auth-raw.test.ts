@@ -25,6 +25,7 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'POST /api/v1/security-groups': { name: 'evil-sg' },
   'POST /api/v1/security-groups/:name/rules': { direction: 'ingress', protocol: 'tcp' },
   'PUT /api/v1/vms/:name/security-groups': { securityGroups: [] },
+  'PUT /api/v1/vms/:name/gateway': { gateway: 'gw-1' },
 };
 
 /** Routes whose handler calls neither the service nor the tokens: reaching them shows as a 2xx alone. */

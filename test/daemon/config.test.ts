@@ -35,9 +35,18 @@ describe('controller config', () => {
       hosts: { maxOutputBytes: 4 * 1024 * 1024 },
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 },
+      gatewayFailover: { enabled: true, disconnectGraceMs: 3000, startupGraceMs: 30_000, bfd: { enabled: true, intervalMs: 300 } },
       metrics: { auth: false },
       network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
+  });
+
+  it('gatewayFailover: graces in seconds, the BFD interval in ms, bounded', () => {
+    const c = resolveConfig({ gatewayFailover: { disconnectGraceSeconds: 1.5, startupGraceSeconds: 0, bfd: { enabled: false, intervalMs: 1000 } } });
+    expect(c.gatewayFailover).toEqual({ enabled: true, disconnectGraceMs: 1500, startupGraceMs: 0, bfd: { enabled: false, intervalMs: 1000 } });
+    expect(() => resolveConfig({ gatewayFailover: { bfd: { intervalMs: 10 } } })).toThrow(/gatewayFailover\.bfd\.intervalMs/);
+    expect(() => resolveConfig({ gatewayFailover: { disconnectGraceSeconds: -1 } })).toThrow(/gatewayFailover\.disconnectGraceSeconds/);
+    expect(() => resolveConfig({ gatewayFailover: { bfd: { minRx: 1 } } })).toThrow(/gatewayFailover\.bfd/);
   });
 
   it('refuses api.auth: false unless the API listens on loopback, naming where it was set', () => {

@@ -80,6 +80,17 @@ describe('bootstrapSpecFor', () => {
     validateNodeSpec(s);
   });
 
+  it('BFD (gateway failover): compute nodes to every gateway, gateways to every compute node, nobody else', () => {
+    const bfd: ProvisioningSettings = { ...settings, bfdIntervalMs: 300 };
+    expect(spec('c1', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.1', '198.51.100.7'], intervalMs: 300 });
+    expect(spec('gw1', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.11'], intervalMs: 300 });
+    expect(spec('gw2', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.11'], intervalMs: 300 });
+    for (const n of ['sw', 'dh']) expect(spec(n, records, bfd)!.bfd).toBeUndefined();
+    validateNodeSpec(spec('c1', records, bfd)!);
+    expect(provisioningSettings(resolveConfig({})).bfdIntervalMs).toBe(300);
+    expect(provisioningSettings(resolveConfig({ gatewayFailover: { bfd: { enabled: false } } })).bfdIntervalMs).toBeUndefined();
+  });
+
   it('a gateway: every subnet gateway address with its prefix, the overlay, MASQUERADE out of the egress interface', () => {
     const s = spec('gw1')!;
     expect(s.gateway).toEqual({ addresses: ['192.168.20.1/27', '192.168.20.33/27'], overlayCidr: '192.168.20.0/22', egressInterface: 'eth1' });

@@ -100,6 +100,11 @@ export interface NodeBootstrapSpec {
   /** Switch node: every broadcast member (compute and DHCP nodes); one VXLAN port each. */
   readonly switchPeers?: readonly { readonly name: string; readonly ip: string }[];
   readonly gateway?: GatewaySpec;
+  /**
+   * BFD tunnel ports (gateway failover): one per peer tunnel IP (`bfdPortName`: remote_ip=<peer>, key=0,
+   * bfd:enable=true, min_rx = min_tx = intervalMs). Omitted: none (and any we made are removed).
+   */
+  readonly bfd?: { readonly peers: readonly string[]; readonly intervalMs: number };
   readonly dhcp?: DhcpSpec;
   /**
    * The overlay (VM) MTU: on gateway and DHCP nodes br0's own MTU (OVS `mtu_request`), so the node's kernel never
@@ -191,6 +196,12 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
       assertNodeName('switchPeers.name', p.name);
       assertIpv4('switchPeers.ip', p.ip);
     }
+  }
+  if (spec.bfd !== undefined) {
+    if (!Array.isArray(spec.bfd.peers)) throw new ValidationError('bfd.peers', spec.bfd.peers, 'a list of IPv4 addresses');
+    spec.bfd.peers.forEach((ip) => assertIpv4('bfd.peers', ip));
+    const ms = spec.bfd.intervalMs;
+    if (!(Number.isInteger(ms) && ms >= 1 && ms <= 60_000)) throw new ValidationError('bfd.intervalMs', ms, 'an integer from 1 to 60000 (ms)');
   }
   if (hasRole(spec, 'gateway')) {
     const g = spec.gateway;
