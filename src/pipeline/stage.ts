@@ -33,11 +33,19 @@ export class CompileContext {
   private readonly memo = new Map<object, Map<string | number, unknown>>();
   /** The IP MTU inside the overlay (mtu.ts): frames longer than this + 14 never enter the tunnel. */
   readonly overlayMtu: number;
+  /**
+   * The context of the cloud's last revision, when there was one: flows equal to one it built are taken from it
+   * (compile.ts), so that a change of one VM leaves every other flow object as the sync last saw it.
+   */
+  previous: CompileContext | undefined;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number } = {},
+    options: { readonly overlayMtu?: number; readonly previous?: CompileContext } = {},
   ) {
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+    // One generation back only: the one before it is let go.
+    if (options.previous) options.previous.previous = undefined;
+    this.previous = options.previous;
   }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */
