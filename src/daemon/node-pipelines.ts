@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { OFPP, type FlowMod } from '../openflow/index.js';
 import { indexCloud, indexCloudSteps, type CloudIndex } from '../pipeline/cloud-index.js';
-import { compileNode, sharedRowsSteps } from '../pipeline/compile.js';
+import { compileNode, compileNodeSteps, sharedRowsSteps } from '../pipeline/compile.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
 import { formatDpid, runInTurns, type Datapath, type DesiredState, type Pause } from '../runtime/index.js';
@@ -106,11 +106,15 @@ export class NodePipelines {
         await build;
       }
     }
-    return this.desiredOf(node, compiled, dp);
+    const flows = compiled.index.nodes.has(node) ? await runInTurns(compileNodeSteps(compiled.ctx, node, portMap(dp)), pause) : [];
+    return this.withMeters(compiled, node, flows);
   }
 
   private desiredOf(node: string, compiled: Compiled, dp: Pick<Datapath, 'ports'>): DesiredState {
-    const flows = this.compileWith(compiled, node, dp);
+    return this.withMeters(compiled, node, this.compileWith(compiled, node, dp));
+  }
+
+  private withMeters(compiled: Compiled, node: string, flows: FlowMod[]): DesiredState {
     // The path-MTU punt row (table 20) names its meter: installed by the sync before the bundle that needs it.
     return isOverlayEndpointName(compiled.index, node) ? { flows, meters: [PATH_MTU_METER_MOD] } : { flows, meters: [] };
   }

@@ -29,9 +29,17 @@ export function compileNode(
   stages?: readonly Stage[],
 ): FlowMod[] {
   const ctx = index instanceof CompileContext ? index : new CompileContext(index);
+  return runSteps(compileNodeSteps(ctx, nodeName, ports, stages));
+}
+
+/**
+ * `compileNode` in bounded chunks (steps.ts). The rows shared with other nodes are built here too when missing:
+ * a caller compiling many nodes at once should build them first (`sharedRowsSteps`), once.
+ */
+export function* compileNodeSteps(ctx: CompileContext, nodeName: string, ports: PortMap, stages?: readonly Stage[]): Steps<FlowMod[]> {
   const plan = planNode(ctx, nodeName, ports, stages);
-  const template = plan.withVm.length ? runSteps(vmTemplateSteps(ctx, plan.withVm, plan.view)) : undefined;
-  const own = nodeOwn(ctx, plan);
+  const template = plan.withVm.length ? yield* vmTemplateSteps(ctx, plan.withVm, plan.view) : undefined;
+  const own = yield* nodeOwnSteps(ctx, plan);
   return template ? withVmSection(own, ctx, template) : own.head.slice();
 }
 
@@ -75,29 +83,40 @@ const stagesKey = (stages: readonly Stage[]): string => stages.map((s) => s.name
 const templateKey = (stages: readonly Stage[], view: NodeView): string => `${stagesKey(stages)}|${view.vxlanInt ?? '-'}`;
 
 /** The node's own rows, taking each flow equal to one of the previous context's compile of the node from there. */
-function nodeOwn(ctx: CompileContext, plan: NodePlan): NodeOwn {
+function* nodeOwnSteps(ctx: CompileContext, plan: NodePlan): Steps<NodeOwn> {
   const { view } = plan;
   const slot = `own|${view.node.name}|${stagesKey([...plan.withNode, ...plan.withSubnet, ...plan.withVm])}`;
   const ports = portsKey(view.ports);
   // This context's last compile of the node first (same revision, other ports perhaps), else the previous one's.
-  const prev = ctx.get<NodeOwn>(ctx.index, slot) ?? ctx.previous?.get<NodeOwn>(ctx.previous.index, slot);
+  const mine = ctx.get<NodeOwn>(ctx.index, slot);
   // Same revision, same ports: the very same rows (stages are pure).
-  if (prev !== undefined && prev.ports === ports && prev === ctx.get<NodeOwn>(ctx.index, slot)) return prev;
+  if (mine !== undefined && mine.ports === ports) return mine;
+  const prev = mine ?? ctx.previous?.get<NodeOwn>(ctx.previous.index, slot);
   const head: FlowMod[] = [];
   for (const s of plan.withNode) pushAll(head, s.node!(ctx, view));
-  for (const subnet of ctx.index.subnetList) for (const s of plan.withSubnet) pushAll(head, s.subnet!(ctx, view, subnet));
+  const subnets = ctx.index.subnetList;
+  for (let i = 0; i < subnets.length; i++) {
+    // A subnet's rows on a node: a handful of flows each, 345 subnets at 10k VMs.
+    if (i > 0 && i % (STEP_ITEMS / 4) === 0) yield;
+    for (const s of plan.withSubnet) pushAll(head, s.subnet!(ctx, view, subnets[i]!));
+  }
   const vms = new Map<string, readonly FlowMod[]>();
   const local = plan.withVm.length ? localOrdinals(ctx, view.node.name) : [];
-  if (plan.withVm.length) {
-    for (const k of local) {
-      const vm = ctx.index.vmList[k]!;
-      const flows: FlowMod[] = [];
-      for (const s of plan.withVm) pushAll(flows, s.vm!(ctx, view, vm));
-      vms.set(vm.vm.name, reuseFlows(prev?.vms.get(vm.vm.name), flows));
+  for (let j = 0; j < local.length; j++) {
+    if (j > 0 && j % (STEP_ITEMS / 4) === 0) yield;
+    const vm = ctx.index.vmList[local[j]!]!;
+    const flows: FlowMod[] = [];
+    for (const s of plan.withVm) pushAll(flows, s.vm!(ctx, view, vm));
+    vms.set(vm.vm.name, reuseFlows(prev?.vms.get(vm.vm.name), flows));
+  }
+  if (prev !== undefined && prev.head.length === head.length) {
+    for (let i = 0; i < head.length; i += STEP_ITEMS) {
+      yield;
+      reuseRange(head, i, prev.head, i, Math.min(head.length, i + STEP_ITEMS));
     }
   }
   // The last compile of each node is kept (with its ports of then): what the next revision reuses from.
-  return ctx.set<NodeOwn>(ctx.index, slot, { head: reuseFlows(prev?.head, head), vms, local, ports });
+  return ctx.set<NodeOwn>(ctx.index, slot, { head, vms, local, ports });
 }
 
 /** A port map as one string (the switch lists its ports in no particular order). */
@@ -132,16 +151,17 @@ function* vmTemplateSteps(ctx: CompileContext, stages: readonly Stage[], view: N
     if (prev === undefined) continue;
     // Both lists are in name order: walk the previous one along.
     while (p < prevVms.length && prevVms[p]!.vm.name < vm.vm.name) p++;
-    if (p < prevVms.length && prevVms[p]!.vm.name === vm.vm.name) reuseRange(flows, at, prev.flows, prev.starts[p]!, prev.starts[p + 1]!);
+    if (p < prevVms.length && prevVms[p]!.vm.name === vm.vm.name && flows.length - at === prev.starts[p + 1]! - prev.starts[p]!) {
+      reuseRange(flows, at, prev.flows, prev.starts[p]!, prev.starts[p + 1]!);
+    }
   }
   starts[vms.length] = flows.length;
   // A build that ran meanwhile and finished first is kept: nodes compiled since share its objects.
   return ctx.get<VmTemplate>(vms, key) ?? ctx.set<VmTemplate>(vms, key, { flows, starts });
 }
 
-/** flows[at..] takes prev[from, to) element by element where equal, when the two ranges are the same length. */
+/** flows[at, at + to - from) takes prev[from, to) element by element where equal. */
 function reuseRange(flows: FlowMod[], at: number, prev: readonly FlowMod[], from: number, to: number): void {
-  if (flows.length - at !== to - from) return;
   for (let i = 0; i < to - from; i++) if (sameValue(flows[at + i], prev[from + i])) flows[at + i] = prev[from + i]!;
 }
 
