@@ -41,13 +41,21 @@ export class CompileContext {
   readonly dhcp: DhcpMode;
   /** Who replicates broadcast (head-end.ts); as with `dhcp`, the daemon's default is 'head-end', the seed's 'switch-node'. */
   readonly broadcast: BroadcastMode;
+  /**
+   * The context of the cloud's last revision, when there was one: flows equal to one it built are taken from it
+   * (compile.ts), so that a change of one VM leaves every other flow object as the sync last saw it.
+   */
+  previous: CompileContext | undefined;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode } = {},
+    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode; readonly previous?: CompileContext } = {},
   ) {
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
     this.dhcp = options.dhcp ?? 'node';
     this.broadcast = options.broadcast ?? 'switch-node';
+    // One generation back only: the one before it is let go.
+    if (options.previous) options.previous.previous = undefined;
+    this.previous = options.previous;
   }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */

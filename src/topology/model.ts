@@ -199,6 +199,18 @@ export function cidrContains(cidr: Cidr, ip: number): boolean {
  * refuses to compile a cloud with problems.
  */
 export function validateCloud(cloud: Cloud): string[] {
+  const steps = validateCloudSteps(cloud);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** VMs checked between two yields of validateCloudSteps. */
+const VALIDATE_CHUNK = 500;
+
+/** `validateCloud` yielding between bounded chunks of work (a caller with an event loop to keep drives it). */
+export function* validateCloudSteps(cloud: Cloud): Generator<void, string[], void> {
   const problems: string[] = [];
   const unique = (what: string, values: readonly string[]): void => {
     const seen = new Set<string>();
@@ -222,10 +234,13 @@ export function validateCloud(cloud: Cloud): string[] {
   unique('node tunnel IP', cloud.nodes.map(tunnelIp));
   unique('subnet name', cloud.subnets.map((s) => s.name));
   unique('subnet VNI', cloud.subnets.map((s) => String(s.vni)));
+  yield;
   unique('VM name', cloud.vms.map((v) => v.name));
   unique('VM IP', cloud.vms.map((v) => v.ip));
+  yield;
   unique('VM MAC', cloud.vms.map((v) => v.mac));
   unique('VM port on one node', cloud.vms.map((v) => `${v.node}/${v.port}`));
+  yield;
 
   for (const n of cloud.nodes) {
     // Names an older version accepted stay consistent here; new nodes must pass NODE_NAME (checked on creation).
@@ -248,7 +263,10 @@ export function validateCloud(cloud: Cloud): string[] {
     if (cidr && gw !== undefined && !cidrContains(cidr, gw)) problems.push(`subnet '${s.name}': gateway ${s.gatewayIp} not in ${s.cidr}`);
   }
 
-  for (const v of cloud.vms) problems.push(...vmProblems(v, nodes, subnets));
+  for (let i = 0; i < cloud.vms.length; i++) {
+    if (i > 0 && i % VALIDATE_CHUNK === 0) yield;
+    problems.push(...vmProblems(cloud.vms[i]!, nodes, subnets));
+  }
   return problems;
 }
 
