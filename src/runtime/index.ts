@@ -12,3 +12,4 @@ export { certificateNames, checkPeerIdentity, parseSubjectName, PeerIdentityErro
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 export type { TlsFiles } from './tls.js';
+export { isSlaveRefusal, NotMasterError, RoleKeeper, StaleGenerationError, type RoleClaim, type RoleKeeperEvents, type RoleName } from './roles.js';
