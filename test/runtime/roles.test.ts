@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { parseFlow, type FlowMod } from '../../src/openflow/index.js';
-import { Controller, isSlaveRefusal, NotMasterError, RoleKeeper, StaleGenerationError, type Datapath } from '../../src/runtime/index.js';
+import type { StaleGenerationError} from '../../src/runtime/index.js';
+import { Controller, isSlaveRefusal, NotMasterError, RoleKeeper, type Datapath } from '../../src/runtime/index.js';
 import { until } from '../helpers/wait.js';
 
 const DPID = '00000000000000a1';
