@@ -6,7 +6,8 @@
 // leader SIGKILLed under a continuous ping between VMs on two nodes loses 0 packets, a follower leads within the
 // bound printed (lease TTL + election + role change), and its takeover sends 0 flow mods to switches already right; a
 // VM created through a follower's API afterwards gets its flows from the new leader; the old leader restarted becomes
-// a follower; two controllers creating VMs in parallel through their own APIs hand out no address twice.
+// a follower; two controllers creating VMs in parallel through their own APIs hand out no address twice; one etcd
+// member lost changes nothing, the quorum lost makes API writes 503 and no controller lead while pings go on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -316,4 +317,29 @@ describe('three controllers on etcd', () => {
     const listed = await Promise.all([a, b].map(async (c) => ((await api(c, 'GET', '/api/v1/vms')).json.vms as VmView[]).length));
     expect(listed[0]).toBe(listed[1]);
   }, 420_000);
+
+  it('an etcd member lost changes nothing; the quorum lost makes API writes 503 while pings go on', async () => {
+    const e = etcd!;
+    const some = procs.find((c) => c.child?.exitCode === null)!;
+    await e.kill(2);
+    expect((await api(some, 'POST', '/api/v1/subnets', { name: 'one-down', prefixLength: 28 })).status).toBe(201);
+
+    await e.kill(1);
+    const pinging = pingIn('v1', vmIp.get('v2')!, 100, '0.1');
+    const t0 = Date.now();
+    const refused = await api(some, 'POST', '/api/v1/subnets', { name: 'no-quorum', prefixLength: 28 });
+    console.log(`[ha] quorum lost: write answered ${refused.status} after ${Date.now() - t0} ms`);
+    expect(refused.status, JSON.stringify(refused.json)).toBe(503);
+    expect(refused.json).toMatchObject({ error: { code: 'store_unavailable' } });
+    await waitFor('no controller to lead without quorum', async () => Promise.all(procs.map(readyz)), (rs) => rs.every((r) => r?.role !== 'leader'), LEASE_TTL_SECONDS * 3000, 200);
+    const ping = await pinging;
+    expect(ping.sent).toBe(100);
+    expect(ping.lost).toBe(0);
+
+    await e.start(1);
+    await e.start(2);
+    await e.waitHealthy();
+    await until(leaderIndex, 30_000, 'a leader once the quorum is back', 200);
+    await waitFor('writes to work again', async () => (await api(some, 'POST', '/api/v1/subnets', { name: 'quorum-back', prefixLength: 28 })).status, (st) => st === 201 || st === 409, 30_000, 500);
+  }, 180_000);
 });
