@@ -22,6 +22,8 @@ import { vmRoutes } from './routes/vms.js';
 export interface Readiness {
   readonly ready: boolean;
   readonly reason?: string;
+  /** Which controller this is and who leads (several controllers on etcd; src/daemon/leadership.ts). */
+  readonly leadership?: { readonly role: 'leader' | 'follower'; readonly id: string; readonly leader?: string; readonly generation: string };
 }
 
 /** What the API needs of the metrics (src/daemon/metrics.ts): it records its requests and serves the scrape. */
@@ -136,12 +138,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       schema: {
         ...ops,
         summary: 'The controller can serve requests',
-        response: { 200: Type.Object({ status: Type.String() }), 503: Type.Object({ status: Type.String(), reason: Type.String() }) },
+        response: {
+          200: Type.Object({ status: Type.String(), pid: Type.Integer(), ...readyLeadership }),
+          503: Type.Object({ status: Type.String(), reason: Type.String(), pid: Type.Integer(), ...readyLeadership }),
+        },
       },
     },
     async (_req, reply) => {
       const r = await (deps.ready ?? (() => storeAnswers(service)))();
-      return r.ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready' });
+      const who = { pid: process.pid, ...r.leadership };
+      return r.ready ? { status: 'ready', ...who } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready', ...who });
     },
   );
   const metricsAccess: { access: Access } = { access: deps.metricsAuth ? 'viewer' : 'public' };
@@ -153,7 +159,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   return app;
 }
 
-function storeAnswers(service: CloudService): Readiness {
+const readyLeadership = {
+  role: Type.Optional(Type.Union([Type.Literal('leader'), Type.Literal('follower')])),
+  id: Type.Optional(Type.String()),
+  leader: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.String()),
+};
+
+/** Ready while the store answers (the API's default readiness; the daemon adds who leads). */
+export function storeAnswers(service: CloudService): Readiness {
   try {
     service.revision();
     return { ready: true };

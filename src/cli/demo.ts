@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { LabCloud } from '../lab/cloud.js';
 import { cleanupLab } from '../lab/lab.js';
+import { runHaDemo } from './demo-ha.js';
 
 interface DemoOptions {
   prefix: string;
@@ -17,6 +18,7 @@ interface DemoOptions {
   openflow: string;
   computes: string;
   dir?: string;
+  ha?: boolean;
 }
 
 interface VmView {
@@ -54,9 +56,10 @@ export function registerDemoCommand(program: Command): void {
     .option('--openflow <endpoint>', "extra OpenFlow listener for switches outside the lab ('none' for none)", 'tcp:127.0.0.1:6653')
     .option('--computes <n>', 'compute nodes', '2')
     .option('--dir <dir>', 'where the store, sockets and node run directories go (default /tmp/minicloud-lab/<prefix>)')
+    .option('--ha', 'three controllers on a 3-member etcd, APIs on --api-port and the next two ports (docs/lab.md)')
     .action(async (o: DemoOptions) => {
       // Exit explicitly: a stray handle (a socket closing late) must not keep a stopped demo alive.
-      process.exit(await runDemo(o));
+      process.exit(o.ha ? await runHaDemo(o, { sampleCloud, serveBigFile, bigFile: BIG_FILE }) : await runDemo(o));
     });
 }
 
@@ -108,7 +111,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
   }
 }
 
-async function sampleCloud(cloud: LabCloud, prefix: string): Promise<void> {
+async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promise<void> {
   for (const name of ['front', 'back']) {
     const res = await cloud.api('POST', '/api/v1/subnets', { name });
     if (res.status !== 201) throw new Error(`creating subnet ${name}: ${res.status} ${JSON.stringify(res.json)}`);
@@ -128,7 +131,7 @@ async function sampleCloud(cloud: LabCloud, prefix: string): Promise<void> {
 }
 
 /** web-2 serves a 5 MiB file (busybox httpd in its namespace): a transfer of full-size frames between two nodes. */
-async function serveBigFile(cloud: LabCloud, prefix: string): Promise<ChildProcess> {
+async function serveBigFile(cloud: Pick<LabCloud, 'dir'>, prefix: string): Promise<ChildProcess> {
   const dir = join(cloud.dir, 'www');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, BIG_FILE), Buffer.alloc(5 * 1024 * 1024, 'minicloud '));

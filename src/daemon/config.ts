@@ -16,6 +16,8 @@ import { GatewayFailoverSchema, gatewayFailoverSettings } from './gateway-failov
 import type { GatewayFailoverSettings } from './gateway-health.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
+/** A dead leader is replaced after about this long (leadership.ts says why 5). */
+export const DEFAULT_LEASE_TTL_SECONDS = 5;
 export type BackendKind = (typeof BACKENDS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -101,6 +103,9 @@ export const ConfigSchema = Type.Object(
                 endpoints: Type.Optional(Type.Array(Type.String({ pattern: '^https?://[^\\s/]+(:[0-9]{1,5})?/?$', maxLength: 256 }), { minItems: 1, maxItems: 15 })),
                 prefix: Type.Optional(Type.String({ pattern: '^/([A-Za-z0-9._-]+/)+$', maxLength: 128 })),
                 requestTimeoutSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 60 })),
+                /** Leader election (src/daemon/leadership.ts): the lease's TTL, and this controller's name in it. */
+                leaseTtlSeconds: Type.Optional(Type.Integer({ minimum: 2, maximum: 60 })),
+                controllerId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:@/-]{1,128}$' })),
                 tls: Type.Optional(
                   Type.Object({ ca: Type.String({ pattern: '^/' }), cert: Type.Optional(Type.String({ pattern: '^/' })), key: Type.Optional(Type.String({ pattern: '^/' })) }, { additionalProperties: false }),
                 ),
@@ -238,6 +243,9 @@ export interface Config {
       readonly endpoints: readonly string[];
       readonly prefix: string;
       readonly requestTimeoutMs: number;
+      readonly leaseTtlSeconds: number;
+      /** Unset: `<hostname>/<pid>`. */
+      readonly controllerId?: string;
       readonly tls?: { readonly ca: string; readonly cert?: string; readonly key?: string };
     };
   };
@@ -341,6 +349,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_STORE_PATH', ['store', 'path'], 'string'],
   ['MINICLOUD_STORE_BACKEND', ['store', 'backend'], 'string'],
   ['MINICLOUD_STORE_ETCD_ENDPOINTS', ['store', 'etcd', 'endpoints'], 'list'],
+  ['MINICLOUD_STORE_ETCD_CONTROLLER_ID', ['store', 'etcd', 'controllerId'], 'string'],
+  ['MINICLOUD_STORE_ETCD_LEASE_TTL_SECONDS', ['store', 'etcd', 'leaseTtlSeconds'], 'int'],
   ['MINICLOUD_OVERLAY', ['overlay'], 'string'],
   ['MINICLOUD_STATS_INTERVAL_SECONDS', ['stats', 'intervalSeconds'], 'number'],
   ['MINICLOUD_SYNC_VERIFY_INTERVAL_SECONDS', ['sync', 'verifyIntervalSeconds'], 'number'],
@@ -549,6 +559,8 @@ function storeConfig(store: NonNullable<ConfigFile['store']>, source: string): C
       endpoints: e.endpoints,
       prefix: e.prefix ?? '/minicloud/',
       requestTimeoutMs: Math.round((e.requestTimeoutSeconds ?? 5) * 1000),
+      leaseTtlSeconds: e.leaseTtlSeconds ?? DEFAULT_LEASE_TTL_SECONDS,
+      ...(e.controllerId !== undefined && { controllerId: e.controllerId }),
       ...(e.tls && { tls: e.tls }),
     },
   };

@@ -8,6 +8,8 @@ export interface DriftRepairOptions {
   readonly controller: Controller;
   /** The node a datapath is; datapaths of no node are not verified (they have no desired state). */
   readonly nodeOf: (dpid: bigint) => string | undefined;
+  /** Whether this controller leads (several controllers on etcd): a follower may not write, so it does not verify. */
+  readonly leads?: () => boolean;
   readonly intervalSeconds: number;
   readonly metrics?: Metrics;
   readonly log?: Logger;
@@ -18,7 +20,7 @@ export function startDriftRepair(opts: DriftRepairOptions): FlowVerifier {
   const { controller, nodeOf, metrics } = opts;
   const verifier = new FlowVerifier(controller, {
     intervalMs: opts.intervalSeconds * 1000,
-    manages: (dpid) => nodeOf(dpid) !== undefined,
+    manages: (dpid) => (opts.leads?.() ?? true) && nodeOf(dpid) !== undefined,
     nameOf: nodeOf,
     ...(opts.log && { logger: opts.log }),
   });

@@ -127,6 +127,8 @@ export interface GatewayMonitorOptions {
   readonly metrics: Pick<Metrics, 'gatewayFailovers' | 'setGatewayFailed'>;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
   readonly settings: GatewayFailoverSettings;
+  /** Whether this controller leads (several controllers on etcd): only the leader moves VMs. Default: always. */
+  readonly leads?: () => boolean;
   /** How often health is looked at besides on events (default 1000 ms): graces ending, new VMs on a failed gateway. */
   readonly tickMs?: number;
   readonly now?: () => number;
@@ -225,6 +227,9 @@ export class GatewayMonitor {
     }
     const signature = `${[...health.failed].sort().join(',')}|${bfdDown.join(',')}|${this.opts.revision()}|${[...gateways.keys()].filter((g) => health.up(g)).join(',')}`;
     if (signature === this.lastSignature) return;
+    // A follower sees the same switches (as OpenFlow slave) but leaves the moves to the leader; it runs them from
+    // here once it leads, since the signature of a skipped run is not kept.
+    if (this.opts.leads && !this.opts.leads()) return;
     const outcome = await this.opts.failover.run(health);
     for (const m of outcome.moves) this.opts.metrics.gatewayFailovers(m.from, m.reason);
     if (outcome.moves.length > 0) {

@@ -63,12 +63,18 @@ export class NotYetProvisionable extends Error {
   override readonly name = 'NotYetProvisionable';
 }
 
-/** The settings from the configuration; in lab mode each node reaches us through `<labDir>/<node>/controller.sock`. */
+/**
+ * The settings from the configuration; in lab mode each node reaches us through `<labDir>/<node>/controller.sock`, or
+ * through each of `provisioning.controller`'s relative `unix:NAME` targets as `<labDir>/<node>/NAME` (several
+ * controllers: the lab links each one's socket into every node's run directory, the only place OVS follows one).
+ */
 export function provisioningSettings(config: Config): ProvisioningSettings {
   const { labDir } = config.vms;
   const p = config.provisioning;
+  const inLab = (node: string, dir: string): string[] =>
+    p.controller.length === 0 ? [`unix:${join(dir, node, 'controller.sock')}`] : p.controller.map((t) => (t.startsWith('unix:') && !t.startsWith('unix:/') ? `unix:${join(dir, node, t.slice(5))}` : t));
   return {
-    controllerFor: (node) => (labDir !== undefined ? [`unix:${join(labDir, node, 'controller.sock')}`] : p.controller),
+    controllerFor: (node) => (labDir !== undefined ? inLab(node, labDir) : p.controller),
     overlay: config.overlay,
     ...(p.underlay && { underlay: p.underlay }),
     ...(p.egressInterface !== undefined && { egressInterface: p.egressInterface }),

@@ -2,12 +2,16 @@
 // HTTP API, stats poller, and an orderly shutdown. `minicloud controller --config FILE` runs it; tests start it
 // in-process with `startServer`.
 import { pino, type Logger } from 'pino';
-import { buildApp, type App } from '../api/app.js';
+import { buildApp, storeAnswers, type App } from '../api/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
-import { Controller, type FlowVerifier } from '../runtime/index.js';
+import { Controller, RoleKeeper, type FlowVerifier } from '../runtime/index.js';
 import { startDriftRepair } from './drift.js';
+import { ControlPlane } from './control-plane.js';
+import { configuredLeadership, type Leadership } from './leadership.js';
+import { registerLeadershipMetrics } from './leadership-metrics.js';
+import { EtcdStore } from '../topology/etcd-store.js';
 import { toCloud, type CloudRecords } from '../topology/records.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
@@ -44,6 +48,9 @@ export interface Server {
   /** Node provisioning from the store, when `provisioning.enabled`. */
   readonly provisioner?: Provisioner;
   readonly metrics: Metrics;
+  /** Who leads (always this one with SQLite); `controlPlane` is what it means here, with several controllers. */
+  readonly leadership: Leadership;
+  readonly controlPlane?: ControlPlane;
   readonly poller: StatsPoller;
   /** Gateway failover: watches the switches, moves VMs off failed gateways. */
   readonly gatewayMonitor: GatewayMonitor;
@@ -76,6 +83,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger.info({ store: where, backend: config.store.backend }, 'store open');
 
     const metrics = createMetrics({ processMetrics: options.processMetrics ?? true });
+    const leadership = configuredLeadership(config.store, logger.child({ component: 'leadership' }));
+    cleanups.push(() => leadership.stop());
+    // Several controllers: OpenFlow roles; the provisioner runs on the leader only.
+    const roles = leadership.kind === 'etcd' ? new RoleKeeper() : undefined;
+    const leads = (): boolean => leadership.state().role === 'leader';
     const hostsLog = logger.child({ component: 'hosts' });
     const executors = new NodeExecutors(config.vms, hostsLog, config.hosts.maxOutputBytes);
     cleanups.push(() => executors.close());
@@ -138,6 +150,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       maxConcurrentSyncs: config.openflow.maxConcurrentSyncs,
       yieldToConnections: config.openflow.yieldToConnections,
+      ...(roles && { roles }),
       logger: logger.child({ component: 'openflow' }),
     });
     const network = new CloudNetwork({ controller, pipelines, metrics, log: networkLog });
@@ -172,7 +185,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const service = new CloudService({
       store,
       // Every committed change reaches the provisioner too (it recomputes each node's spec and acts on differences).
-      network: provisioner ? { apply: (cloud, nodes) => (provisioner.notify(), network.apply(cloud, nodes)) } : network,
+      network: provisioner ? { apply: (cloud, nodes) => (leads() && provisioner.notify(), network.apply(cloud, nodes)) } : network,
       backend: backends,
       flows: network,
       datapaths: network,
@@ -203,6 +216,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       log: logger.child({ component: 'gateway-failover' }),
       settings: config.gatewayFailover,
+      leads,
     });
     gatewayMonitor.start();
     cleanups.push(() => gatewayMonitor.stop());
@@ -216,12 +230,30 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     cleanups.push(() => controller.stop());
     const plain = config.openflow.listen.filter((l) => l.startsWith('tcp:'));
     if (config.openflow.tls && plain.length > 0) logger.warn({ listen: plain }, 'OpenFlow over plain tcp: next to ssl:: switches connecting there are neither encrypted nor authenticated');
-    provisioner?.notify();
+    registerLeadershipMetrics(metrics.registry, { leadership, ...(roles && { roles }), datapaths: () => controller.datapaths.list(), nodeOf: (dpid) => pipelines.nodeOf(dpid) });
+    const controlPlane = roles
+      ? new ControlPlane({
+          leadership,
+          roles,
+          controller,
+          manages: (dpid) => pipelines.manages(dpid),
+          revision,
+          ...(store instanceof EtcdStore && { onStoreChange: (l: () => void) => store.onChange(l) }),
+          warm: () => void pipelines.current(),
+          whileLeading: () => provisioner?.notify(),
+          log: logger.child({ component: 'leadership' }),
+        })
+      : undefined;
+    controlPlane?.start();
+    cleanups.push(() => controlPlane?.stop());
+    await leadership.start();
+    if (leads()) provisioner?.notify();
     cleanups.push(() => network.stop());
     network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
     const verifier = startDriftRepair({
       controller,
       nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      leads,
       intervalSeconds: config.sync.verifyIntervalSeconds,
       metrics,
       log: logger.child({ component: 'drift' }),
@@ -232,6 +264,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const app = await buildApp({
       service,
       metrics,
+      ready: () => {
+        const s = leadership.state();
+        return { ...storeAnswers(service), leadership: { role: s.role, id: s.id, ...(s.leaderId !== undefined && { leader: s.leaderId }), generation: String(s.generation) } };
+      },
       auth: config.api.auth ? { verify: tokens.verify } : false,
       metricsAuth: config.metrics.auth,
       limits: config.api.limits,
@@ -263,6 +299,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       () => executors.close(),
       () => controller.stop(),
       () => verifier.stop(),
+      // Resigning hands the switches over now rather than after the lease's TTL.
+      () => leadership.stop(),
+      () => controlPlane?.stop(),
       () => network.stop(),
       () => gatewayMonitor.stop(),
       () => provisioner?.stop(),
@@ -282,6 +321,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       backends,
       ...(provisioner && { provisioner }),
       metrics,
+      leadership,
+      ...(controlPlane && { controlPlane }),
       poller,
       gatewayMonitor,
       app,

@@ -49,6 +49,8 @@ export interface LabOptions {
   readonly nodesDir: string;
   /** The controller's unix socket, linked into each node's run directory as `controller.sock`. */
   readonly controllerSocket: string;
+  /** More controllers' sockets (several controllers, `provisioning.controller`), linked in as `controller-<i>.sock`, i from 1. */
+  readonly moreControllerSockets?: readonly string[];
   readonly nodes: readonly LabNodeDef[];
 }
 
@@ -133,6 +135,7 @@ export class Lab {
         const ovs = await OvsInstance.start({ name: n.name, baseDir: nodesDir });
         this.ovs.set(n.name, ovs);
         await symlink(this.opts.controllerSocket, join(ovs.dir, 'controller.sock'));
+        for (const [i, socket] of (this.opts.moreControllerSockets ?? []).entries()) await symlink(socket, join(ovs.dir, `controller-${i + 1}.sock`));
       }),
     );
     for (const [i, n] of nodes.entries()) {

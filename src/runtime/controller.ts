@@ -9,6 +9,7 @@ import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutErro
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
 import type { IdentityPolicy } from './peer-identity.js';
+import { NotMasterError, type RoleKeeper } from './roles.js';
 import { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
 import type { TlsFiles } from './tls.js';
 import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
@@ -55,6 +56,11 @@ export interface ControllerOptions {
    * otherwise (default true; see turns.ts for why).
    */
   readonly yieldToConnections?: boolean;
+  /**
+   * Several controllers (roles.ts): every datapath gets our role claim before anything else, and only one that granted
+   * us master is ever synced; any other sync is refused (NotMasterError, counted). Unset: one controller, role equal.
+   */
+  readonly roles?: RoleKeeper;
   readonly logger?: Logger;
 }
 
@@ -91,7 +97,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       ...(opts.identity && { identity: opts.identity }),
     });
     this.datapaths.on('connected', (dp) => {
-      if (this.manages(dp)) void this.syncNow(dp, 'switch');
+      if (opts.roles) void this.claimRole(dp, opts.roles);
+      else if (this.manages(dp)) void this.syncNow(dp, 'switch');
       else this.log.info({ dpid: dp.id, peer: dp.connection.peer }, 'datapath has no desired state (no node): connected, not synced');
     });
     this.datapaths.on('rejected', (peer, err) => this.log.warn({ peer, err: err.message }, 'OpenFlow connection rejected'));
@@ -167,13 +174,30 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
+  /** Sends our role claim to a datapath that connected, then syncs it if that made us its master. */
+  private async claimRole(dp: Datapath, roles: RoleKeeper): Promise<void> {
+    try {
+      if ((await roles.assert(dp)) && this.manages(dp)) await this.syncNow(dp, 'switch');
+    } catch (e) {
+      this.log.warn({ dpid: dp.id, role: roles.current.role, err: (e as Error).message }, 'role request refused');
+    }
+  }
+
+  private guardWrite(dp: Datapath): void {
+    const roles = this.opts.roles;
+    if (roles && !roles.mayWrite(dp)) throw roles.refuse(dp);
+  }
+
   private async syncDatapath(dp: Datapath, source: 'switch' | 'cache'): Promise<SyncStats> {
+    this.guardWrite(dp);
     const run = async (): Promise<SyncStats> => {
       // desiredState is the caller's work (a pipeline compile, say): it gets a turn of its own too.
       await this.pause();
       // The switch may have gone while this sync waited for its turn: no compile for nothing.
       if (dp.connection.closed) throw new ConnectionClosedError(dp.connection.closeReason ?? 'closed');
       const desired = await this.opts.desiredState(dp.dpid, dp, this.pause);
+      // The claim may have changed while this sync waited: checked again right before the first message.
+      this.guardWrite(dp);
       return sync(dp, desired, { ...this.opts.sync, source, pause: this.pause, logger: this.log });
     };
     try {
@@ -213,6 +237,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
 function isExpectedSyncError(e: Error): boolean {
   return (
     e instanceof SwitchError ||
+    e instanceof NotMasterError ||
     e instanceof BundleError ||
     e instanceof ConnectionClosedError ||
     e instanceof RequestTimeoutError ||

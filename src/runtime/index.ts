@@ -14,3 +14,4 @@ export { sync, type DesiredState, type SyncOptions, type SyncStats } from './syn
 export { nextTurn, runInTurns, type Pause } from './turns.js';
 export type { TlsFiles } from './tls.js';
 export { DEFAULT_VERIFY_JITTER, FlowVerifier, type Verifiable, type VerifierEvents, type VerifierOptions } from './verifier.js';
+export { isSlaveRefusal, NotMasterError, RoleKeeper, StaleGenerationError, type RoleClaim, type RoleKeeperEvents, type RoleName } from './roles.js';

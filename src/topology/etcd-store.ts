@@ -157,6 +157,7 @@ export class EtcdStore implements CloudStore, TokenStore {
   private snap: Snapshot = { tables: emptyTables(), rev: 0, guards: new Map() };
   private watcher: Watcher | undefined;
   private waiters: { rev: number; resolve: () => void }[] = [];
+  private readonly changeListeners = new Set<(rev: number) => void>();
   /** Writes of this process, one after another. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -468,12 +469,22 @@ export class EtcdStore implements CloudStore, TokenStore {
     }
   }
 
+  /**
+   * Calls `listener` after the snapshot moved to a newer etcd revision (any controller's write, seen through the
+   * watch, or a reload): how a controller learns of changes it did not make. Returns the unsubscribe function.
+   */
+  onChange(listener: (rev: number) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   private advance(rev: number): void {
     if (rev <= this.snap.rev) return;
     this.snap.rev = rev;
     const ready = this.waiters.filter((w) => w.rev <= rev);
     this.waiters = this.waiters.filter((w) => w.rev > rev);
     for (const w of ready) w.resolve();
+    for (const l of this.changeListeners) l(rev);
   }
 
   private async reload(): Promise<void> {

@@ -205,7 +205,7 @@ describe('datapaths and operations', () => {
       expect(res.statusCode, url).toBe(200);
     }
     expect((await h.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await h.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready' });
+    expect((await h.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', pid: process.pid });
   });
 
   it('/readyz says 503 and why when the store is gone', async () => {

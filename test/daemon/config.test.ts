@@ -300,15 +300,23 @@ describe('controller config', () => {
 });
 
 describe('store backend config', () => {
-  it('etcd: endpoints, prefix, timeout, TLS; from the file or the environment', () => {
+  it('etcd: endpoints, prefix, timeout, lease TTL, controller id, TLS; from the file or the environment', () => {
     const c = resolveConfig({ store: { backend: 'etcd', etcd: { endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], tls: { ca: '/etc/mc/ca.pem', cert: '/etc/mc/c.pem', key: '/etc/mc/c.key' } } } });
     expect(c.store).toEqual({
       backend: 'etcd',
       path: '/var/lib/minicloud/cloud.db',
-      etcd: { endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], prefix: '/minicloud/', requestTimeoutMs: 5000, tls: { ca: '/etc/mc/ca.pem', cert: '/etc/mc/c.pem', key: '/etc/mc/c.key' } },
+      etcd: { endpoints: ['https://10.0.0.1:2379', 'https://10.0.0.2:2379'], prefix: '/minicloud/', requestTimeoutMs: 5000, leaseTtlSeconds: 5, tls: { ca: '/etc/mc/ca.pem', cert: '/etc/mc/c.pem', key: '/etc/mc/c.key' } },
     });
-    const env = resolveConfig({}, { MINICLOUD_STORE_BACKEND: 'etcd', MINICLOUD_STORE_ETCD_ENDPOINTS: 'http://127.0.0.1:2379,http://127.0.0.1:22379' });
-    expect(env.store.etcd?.endpoints).toEqual(['http://127.0.0.1:2379', 'http://127.0.0.1:22379']);
+    const env = resolveConfig(
+      {},
+      {
+        MINICLOUD_STORE_BACKEND: 'etcd',
+        MINICLOUD_STORE_ETCD_ENDPOINTS: 'http://127.0.0.1:2379,http://127.0.0.1:22379',
+        MINICLOUD_STORE_ETCD_LEASE_TTL_SECONDS: '3',
+        MINICLOUD_STORE_ETCD_CONTROLLER_ID: 'ctl-2',
+      },
+    );
+    expect(env.store.etcd).toMatchObject({ endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.1:22379'], leaseTtlSeconds: 3, controllerId: 'ctl-2' });
   });
 
   it('refuses what would not work, saying why', () => {
@@ -322,6 +330,8 @@ describe('store backend config', () => {
       throw new Error('accepted');
     };
     expect(bad({ backend: 'etcd' })).toMatch(/store\.backend etcd needs store\.etcd\.endpoints/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['http://127.0.0.1:2379'], leaseTtlSeconds: 1 } })).toMatch(/store\.etcd\.leaseTtlSeconds/);
+    expect(bad({ backend: 'etcd', etcd: { endpoints: ['http://127.0.0.1:2379'], controllerId: 'a b' } })).toMatch(/store\.etcd\.controllerId/);
     expect(bad({ backend: 'postgres' })).toMatch(/store\.backend/);
     expect(bad({ etcd: { endpoints: ['http://127.0.0.1:2379'] } })).toMatch(/store\.etcd is set but store\.backend is sqlite/);
     expect(bad({ backend: 'etcd', etcd: { endpoints: ['https://10.0.0.1:2379'] } })).toMatch(/https but store\.etcd\.tls\.ca is not set/);

@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 const sqlite = (): Config['store'] => ({ backend: 'sqlite', path: join(dir, `s${n++}.db`) });
-const etcd = (): Config['store'] => ({ backend: 'etcd', path: '', etcd: { endpoints: cluster!.endpoints, prefix: `/mcst-b${n++}/`, requestTimeoutMs: 5000 } });
+const etcd = (): Config['store'] => ({ backend: 'etcd', path: '', etcd: { endpoints: cluster!.endpoints, prefix: `/mcst-b${n++}/`, requestTimeoutMs: 5000, leaseTtlSeconds: 5 } });
 
 async function withStore<T>(config: Config['store'], fn: (s: Store) => Promise<T> | T): Promise<T> {
   const { store } = await openConfiguredStore(config);

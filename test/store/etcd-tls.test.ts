@@ -35,7 +35,7 @@ afterAll(async () => {
 const config = (tls: { ca: string; cert?: string; key?: string }, prefix = '/mcst-tls/'): Config['store'] => ({
   backend: 'etcd',
   path: '',
-  etcd: { endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000, tls },
+  etcd: { endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000, leaseTtlSeconds: 5, tls },
 });
 
 describe.runIf(hasOpenssl)('etcd store over TLS', () => {

@@ -41,6 +41,7 @@ function signInScreen(message) {
 
 async function refresh() {
   if (!state.signedIn) return;
+  void showLeadership();
   try {
     state.cloud = await loadCloud();
     render();
@@ -148,6 +149,22 @@ async function go() {
     await flows.open(r.arg ?? undefined);
   }
   schedule();
+}
+
+/**
+ * With several controllers (etcd), which one this page talks to and which leads (/readyz); nothing with one
+ * controller (generation 0) or an older controller.
+ */
+async function showLeadership() {
+  const note = $('#leader-note');
+  try {
+    const r = await (await fetch('/readyz', { cache: 'no-store' })).json();
+    if (!r.role || r.generation === '0') throw new Error('one controller');
+    note.textContent = r.role === 'leader' ? `Controller ${r.id}: leader` : `Controller ${r.id}: follower (leader ${r.leader ?? 'unknown'})`;
+    note.hidden = false;
+  } catch {
+    note.hidden = true;
+  }
 }
 
 /** A viewer token's page hides what it cannot do; an older controller without /whoami shows every control. */
