@@ -31,7 +31,12 @@ export interface LabController {
  * port, netns VMs named `<prefix>v-<vm>` on the compute nodes) and one lab OVS per node, the nodes added through the
  * API first so that each switch connects with its node's derived datapath id. Leftovers of `prefix` are removed.
  */
-export async function startLabController(prefix: string, nodes: readonly { readonly name: string; readonly roles: readonly string[] }[]): Promise<LabController> {
+export async function startLabController(
+  prefix: string,
+  nodes: readonly { readonly name: string; readonly roles: readonly string[] }[],
+  /** The `store` section of the configuration (default: SQLite in the temp dir). */
+  opts: { readonly store?: Record<string, unknown> } = {},
+): Promise<LabController> {
   await cleanupLab(prefix);
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const socket = join(dir, 'openflow.sock');
@@ -48,7 +53,7 @@ export async function startLabController(prefix: string, nodes: readonly { reado
     const config = resolveConfig({
       openflow: { listen: [`unix:${socket}`], echoIntervalSeconds: 1 },
       api: { host: '127.0.0.1', port: 0, auth: true },
-      store: { path: join(dir, 'cloud.db') },
+      store: opts.store ?? { path: join(dir, 'cloud.db') },
       stats: { intervalSeconds: 60 },
       vms: {
         backend: 'netns',
