@@ -51,6 +51,8 @@ function startController(file: string, settings: ProvisioningSettings, executorF
     ...(ops && { ops }),
     log,
     retryMs: 100,
+    // Failures pile up while the node is unreachable: a capped backoff keeps the next retry within the test's waits.
+    retryMaxMs: 2_000,
   });
   const datapaths = new FakeDatapaths();
   const service = new CloudService({
