@@ -13,7 +13,8 @@ import { errorPayload } from './errors.js';
  */
 export type Access = 'public' | 'viewer' | 'admin';
 export const ACCESS_LEVELS: readonly Access[] = ['public', 'viewer', 'admin'];
-export type Role = Exclude<Access, 'public'>;
+/** A token's role: admin (everything, the whole cloud), member (reads and writes of its project), viewer (reads). */
+export type Role = 'admin' | 'member' | 'viewer';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -30,6 +31,8 @@ export interface Principal {
   /** The token's name. */
   readonly name: string;
   readonly role: Role;
+  /** The one project the token sees and touches; absent = the whole cloud. */
+  readonly project?: string;
 }
 
 /** Checks an Authorization header: the principal, or undefined when there is no valid token. */

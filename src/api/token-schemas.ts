@@ -2,8 +2,9 @@
 import { Type } from 'typebox';
 import { MAX_TOKENS, TOKEN_NAME_PATTERN } from './tokens.js';
 
-export const TokenRole = Type.Union([Type.Literal('admin'), Type.Literal('viewer')], {
-  description: 'admin: everything; viewer: read-only (GET and HEAD), any write is refused with 403.',
+export const TokenRole = Type.Union([Type.Literal('admin'), Type.Literal('member'), Type.Literal('viewer')], {
+  description:
+    "admin: everything (never scoped to a project); member: reads and writes its project's subnets, VMs and security groups (needs a project); viewer: read-only (GET and HEAD) of the whole cloud, or of its project when scoped. Anything else is refused with 403.",
 });
 
 export const TokenInfo = Type.Object({

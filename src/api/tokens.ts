@@ -140,7 +140,7 @@ export class ApiTokens {
     const want = Buffer.from(record.hash, 'hex');
     if (given.length !== want.length || !timingSafeEqual(given, want)) return undefined;
     this.noteUse(record);
-    return { name: record.name, role: record.role };
+    return { name: record.name, role: record.role, ...(record.project !== undefined && { project: record.project }) };
   }
 
   /** As an Authorization header verifier for the API. */
