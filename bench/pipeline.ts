@@ -8,7 +8,7 @@ import { compileCloud, compileNode } from '../src/pipeline/compile.js';
 import { describeCookie, OURS, OURS_MASK } from '../src/pipeline/cookie.js';
 import { CompileContext } from '../src/pipeline/stage.js';
 import { TABLE } from '../src/pipeline/tables.js';
-import { cookieOf, diffDesired, installedFromStats, linkDesired, type DesiredFlow, type Ownership } from '../src/runtime/diff.js';
+import { asInstalledStats, diffDesired, flowModCount, installedFromStats, linkDesired, type DesiredFlow, type Ownership } from '../src/runtime/diff.js';
 import { referencePorts, syntheticCloud, withSyntheticGroups } from '../src/topology/examples.js';
 import type { Cloud, Vm } from '../src/topology/model.js';
 
@@ -84,20 +84,7 @@ report('heap per installed flow', `${perFlow.toFixed(1)} bytes (${((heap1 - heap
 // node its whole pipeline recompiled and diffed against what its last sync installed. The first node compiled in a
 // revision also builds the remote-VM rows every node shares; each further node reuses them.
 const own: Ownership = { cookie: OURS, cookieMask: OURS_MASK, takeOverTables: new Set() };
-const asStats = (f: DesiredFlow) => ({
-  tableId: f.tableId,
-  durationSec: 0,
-  durationNsec: 0,
-  priority: f.priority,
-  idleTimeout: f.idleTimeout ?? 0,
-  hardTimeout: f.hardTimeout ?? 0,
-  flags: f.flags ?? 0,
-  cookie: cookieOf(f, own),
-  packetCount: 0n,
-  byteCount: 0n,
-  match: f.match,
-  instructions: f.instructions,
-});
+const asStats = (f: DesiredFlow) => asInstalledStats(f, own);
 const withVm = { ...cloud, vms: [...cloud.vms, newVm] };
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const reindex: number[] = [];
@@ -118,7 +105,7 @@ for (const [node, first] of [[newVm.node, true], ['c0', false]] as const) {
     c0 = process.cpuUsage();
     const { plan } = diffDesired(installed, compileNode(first ? new CompileContext(afterIndex) : warm, node, ports.get(node)!), own, last);
     cpuRuns.push(cpuMs(c0));
-    mods = plan.deletes.length + plan.modifies.length + plan.replaces.length + plan.adds.length;
+    mods = flowModCount(plan);
   }
   report(
     `one VM added: recompile + diff, ${first ? 'first node (its host)' : 'each further node'}`,
@@ -141,7 +128,7 @@ function flowModsBetween(before: Cloud, after: Cloud, ports: ReadonlyMap<string,
     const old = compileNode(ctxBefore, n.name, nodePorts);
     const installed = installedFromStats(old.map(asStats));
     const { plan } = diffDesired(installed, compileNode(ctxAfter, n.name, nodePorts), own);
-    const mods = plan.deletes.length + plan.modifies.length + plan.replaces.length + plan.adds.length;
+    const mods = flowModCount(plan);
     if (mods > 0) out.set(n.name, mods);
   }
   return out;

@@ -76,7 +76,7 @@ function stormRows(label: string, s: Storm, api: number[], extraPass = true): vo
   const failedApi = api.filter((x) => x < 0).length;
   const ok = api.filter((x) => x >= 0);
   row(`${label}: total`, `${f(s.totalMs)}, per switch ${dist(s.perSwitch)}, ${s.flowMods.toLocaleString('en')} flow-mods, ${s.unchanged.toLocaleString('en')} flows found right`, extraPass);
-  row(`${label}: longest event-loop stall`, `${f(s.loopMaxMs)} (p99 ${f(s.loopP99Ms)})`, s.loopMaxMs <= STALL_MS);
+  row(`${label}: longest event-loop stall`, `${f(s.loopMaxMs)} (p99 ${f(s.loopP99Ms)}); main-thread CPU in the worst gap ${f(s.loopMaxCpuMs)}`, s.loopMaxMs <= STALL_MS);
   row(
     `${label}: API latency (GET /api/v1/nodes every 100 ms)`,
     ok.length ? `${ok.length} requests, ${dist(ok)} max ${f(Math.max(...ok))}${failedApi ? `, ${failedApi} failed` : ''}` : 'no request completed',

@@ -2,11 +2,13 @@
 // a random (or given) seed, compares our codec with `ovs-ofctl ofp-print` on each, and prints agreement counts per
 // message type and the disagreements grouped by cause (--all: also the types on the NOT_YET_AGREEING list). --save appends new disagreements to the regression vectors
 // (test/fixtures/ovs-diff-regressions.json) that test/openflow/ovs-diff.test.ts replays. Exits 1 on any disagreement.
+// --packets: the packet summary instead (generated frames in packet-ins, ovs-diff/packets.ts).
 // --text: the reverse direction instead (generated flow text through parseFlow and through ovs-ofctl add-flows;
 // regression vectors in test/fixtures/ovs-diff-text-regressions.json, replayed by ovs-diff-text.test.ts).
 import { randomInt } from 'node:crypto';
 import { MESSAGE_KINDS } from '../test/openflow/ovs-diff/arbitraries.js';
 import { formatStats, runDifferential } from '../test/openflow/ovs-diff/run.js';
+import { runPacketDifferential } from '../test/openflow/ovs-diff/packets.js';
 import { saveRegressions } from '../test/openflow/ovs-diff/regressions.js';
 import { formatTextStats, runTextDifferential } from '../test/openflow/ovs-diff/reverse.js';
 import { saveTextRegressions } from '../test/openflow/ovs-diff/text-regressions.js';
@@ -22,6 +24,14 @@ async function main(): Promise<void> {
   if (!Number.isInteger(count) || count < 1 || count > 10_000_000) throw new Error(`--count must be 1..10000000, not ${count}`);
   const started = Date.now();
   if (process.argv.includes('--text')) return textMain(count, seed, started);
+  if (process.argv.includes('--packets')) {
+    const p = await runPacketDifferential(seed, count);
+    console.log(`seed ${seed}: ${p.cases} packets in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(formatStats(p));
+    for (const d of p.disagreements.slice(0, Number(arg('show') ?? 5))) console.log(`\n${d.hex}\n--- ours\n${d.ours}\n--- ovs\n${d.ovs}`);
+    process.exitCode = p.disagreements.length ? 1 : 0;
+    return;
+  }
   // --all: every message type, also those on the NOT_YET_AGREEING list (to measure the open work).
   const r = await runDifferential(seed, count, process.argv.includes('--all') ? MESSAGE_KINDS : undefined);
   console.log(`seed ${seed}: ${r.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`);

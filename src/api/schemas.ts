@@ -49,8 +49,10 @@ export const Node = Type.Object({
         state: Type.Union([Type.Literal('provisioning'), Type.Literal('ready'), Type.Literal('waiting'), Type.Literal('failed')]),
         at: Type.String({ format: 'date-time' }),
         error: Optional(Type.String()),
+        attempts: Optional(Type.Integer({ minimum: 1, description: 'Failed or waiting runs in a row (the backoff grows with them); absent once a run went through.' })),
+        nextRetryAt: Optional(Type.String({ format: 'date-time', description: 'When the next retry runs (failed or waiting), without waiting for a change of the cloud.' })),
       },
-      { description: "When the controller provisions nodes: the last outcome of bringing this node to its spec (failed: the command and its error; retried with backoff)." },
+      { description: "When the controller provisions nodes: the last outcome of bringing this node to its spec (failed: the command and its error; failed and waiting nodes are retried with a jittered exponential backoff, provisioning.retryMinSeconds to retryMaxSeconds)." },
     ),
   ),
 });
@@ -143,6 +145,8 @@ export const CreateVmBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const SetGatewayBody = Type.Object({ gateway: Ref('The gateway node to egress through:') }, { additionalProperties: false });
 
 export const ExecBody = Type.Object(
   {

@@ -313,6 +313,15 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       }),
     );
 
+  vm.command('set-gateway <vm> <gateway>')
+    .description("bind a VM's egress to another gateway (failover never moves it back by itself)")
+    .action(
+      run(async (ctx, name: string, gateway: string) => {
+        const res = await ctx.api.request<{ vm: VmView; network: NetworkResult }>('PUT', `/api/v1/vms/${seg(name)}/gateway`, { gateway });
+        return mutation(ctx, res, `vm ${name} gateway: ${res.vm.gateway}`);
+      }),
+    );
+
   // --- security groups
   const sg = usageExit(program.command('sg').description('security groups: stateful allow rules for VMs (default: all egress, ingress from default)'));
   sg.command('create <name>')
@@ -614,6 +623,7 @@ function showNode(ctx: Ctx, n: NodeDetails): void {
     ['memory', n.memoryMiB ? `${mib(n.used.memoryMiB)} used of ${mib(n.memoryMiB)}` : '-'],
     ['vms', String(n.used.vms)],
     ...(n.provisioning ? [['provisioning', `${n.provisioning.state} at ${n.provisioning.at}${n.provisioning.error ? `: ${n.provisioning.error}` : ''}`] as [string, string]] : []),
+    ...(n.provisioning?.nextRetryAt ? [['next retry', `${n.provisioning.nextRetryAt} (attempt ${(n.provisioning.attempts ?? 0) + 1})`] as [string, string]] : []),
     ['created', n.createdAt],
   ]);
 }

@@ -21,8 +21,10 @@ export function registerOfpCommands(program: Command): void {
     .description('decode OpenFlow messages (hex argument, or --file with binary or hex) to ovs-ofctl-like text')
     .argument('[hex]', 'message bytes in hex (spaces, colons and 0x allowed)')
     .option('-f, --file <path>', 'read the bytes from a file (binary, or hex text)')
-    .action((hex: string | undefined, opts: { file?: string }) => {
-      for (const frame of splitFrames(readInput(hex, opts.file))) console.log(formatMessage(decodeMessage(frame)));
+    .option('-v, --verbosity <n>', 'as ovs-ofctl ofp-print HEX N: 0 least, 1 packet summaries, 2 (default) payload hex, 3 packet hex, 5 message hex', '2')
+    .action((hex: string | undefined, opts: { file?: string; verbosity: string }) => {
+      const verbosity = parseVerbosity(opts.verbosity);
+      for (const frame of splitFrames(readInput(hex, opts.file))) console.log(formatMessage(decodeMessage(frame), verbosity, frame));
     });
 
   ofp
@@ -55,6 +57,13 @@ export function registerOfpCommands(program: Command): void {
     .action((flow: string, opts: { xid: string }) => {
       console.log(toHex(encodeMessage({ ...parseFlow(flow), xid: Number(opts.xid) })));
     });
+}
+
+/** A verbosity: a whole number 0..9 (OVS reads any int; above 5 changes nothing). */
+export function parseVerbosity(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 9) throw new Error(`--verbosity must be a whole number from 0 to 9, not ${JSON.stringify(text)}`);
+  return n;
 }
 
 function readInput(hex: string | undefined, file: string | undefined): Uint8Array {

@@ -1,20 +1,21 @@
-// `minicloud store backup|restore|check`: the SQLite store on disk. A backup is taken online with SQLite's backup
-// API (better-sqlite3's db.backup), so the controller keeps running; a restore needs the controller stopped and
-// refuses while any process has the store open.
+// `minicloud store backup|restore|check`. By default the portable backup file (store-backup.ts: JSON, from and into
+// either backend). `--format sqlite`: a copy of the SQLite store file itself, taken online with SQLite's backup API
+// (better-sqlite3's db.backup), so the controller keeps running; a restore needs the controller stopped and refuses
+// while any process has the store open.
 //
 // Every file written here is made 0600 (the store is the whole cloud's inventory; token hashes are not secrets, but
 // nothing in it is for other users) and reaches the disk before it takes its name: written under a temporary name in
 // the same directory, fsynced, renamed, and the directory fsynced so the rename itself survives a power cut.
-import { chmodSync, closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../daemon/config.js';
+import { ConfigError, loadConfig, type Config } from '../daemon/config.js';
 import { newerSchemaProblem, storeIntegrityProblems, storeSchemaVersion } from '../topology/sqlite-store.js';
+import { backupPortable, isPortableBackup, readBackup, restorePortable } from './store-backup.js';
+import { assertNotInUse, fsyncFile, renameDurably, StoreFileError } from './store-files.js';
 
-export class StoreFileError extends Error {
-  override readonly name = 'StoreFileError';
-}
+export { StoreFileError } from './store-files.js';
 
 export interface BackupResult {
   readonly file: string;
@@ -40,26 +41,6 @@ async function copyDatabase(from: string, to: string): Promise<void> {
     throw e;
   } finally {
     db.close();
-  }
-}
-
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** `rename` then fsync of the directory: after this returns, the new name survives a crash. */
-function renameDurably(from: string, to: string): void {
-  renameSync(from, to);
-  const fd = openSync(dirname(to), 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -134,54 +115,74 @@ export function checkStoreFile(file: string): number {
   }
 }
 
-/** A WAL store that any connection has open cannot be locked exclusively; that is how a running controller shows. */
-function assertNotInUse(store: string): void {
-  const db = new Database(store, { fileMustExist: true, timeout: 0 });
-  try {
-    db.pragma('locking_mode = EXCLUSIVE');
-    db.exec('BEGIN EXCLUSIVE');
-    db.exec('COMMIT');
-  } catch {
-    throw new StoreFileError(`${store} is in use (is the controller running?); stop it before restoring`);
-  } finally {
-    db.close();
-  }
-}
-
 interface StoreFlags {
   config?: string;
   store?: string;
   force?: boolean;
+  format?: string;
 }
 
 export function registerStoreCommands(program: Command): void {
-  const store = program.command('store').description('back up, restore or check the controller\'s SQLite store (docs/operations.md)');
+  const store = program.command('store').description('back up, restore or check the controller\'s store, SQLite or etcd (docs/operations.md)');
   const where = (cmd: Command): Command =>
     cmd
-      .option('--config <file>', 'take store.path from this configuration file (and MINICLOUD_* variables)')
-      .option('--store <path>', 'the store file (default: store.path of the configuration)');
-  where(store.command('backup <file>').description('copy the store to FILE while the controller runs (SQLite online backup)'))
+      .option('--config <file>', 'take the store (store.backend, store.path, store.etcd) from this configuration file (and MINICLOUD_* variables)')
+      .option('--store <path>', 'the SQLite store file (default: store.path of the configuration)');
+  where(store.command('backup <file>').description('write the store to FILE while the controller runs'))
     .option('-f, --force', 'overwrite FILE')
+    .option('--format <format>', 'json: the portable file either backend restores; sqlite: a copy of the SQLite store file', 'json')
     .action(async (file: string, flags: StoreFlags) => {
-      const r = await backupStore(storePath(flags), resolve(file), { force: flags.force === true });
-      process.stdout.write(`backed up ${r.bytes} bytes (schema v${r.schemaVersion}) to ${r.file} in ${r.seconds.toFixed(2)} s\n`);
+      if (flags.format === 'sqlite') {
+        const r = await backupStore(sqlitePath(flags), resolve(file), { force: flags.force === true });
+        process.stdout.write(`backed up ${r.bytes} bytes (schema v${r.schemaVersion}) to ${r.file} in ${r.seconds.toFixed(2)} s\n`);
+        return;
+      }
+      if (flags.format !== 'json') throw new StoreFileError(`--format is json or sqlite, not ${flags.format}`);
+      const r = await backupPortable(storeConfig(flags), resolve(file), { force: flags.force === true });
+      process.stdout.write(`backed up ${r.counts}: ${r.bytes} bytes (schema v${r.schemaVersion}) to ${r.file} in ${r.seconds.toFixed(2)} s\n`);
     });
-  where(store.command('restore <file>').description('replace the store with backup FILE (stop the controller first)')).action(async (file: string, flags: StoreFlags) => {
-    const r = await restoreStore(resolve(file), storePath(flags));
-    process.stdout.write(`restored ${r.store} from ${resolve(file)} (schema v${r.schemaVersion})${r.previous ? `; the previous store is ${r.previous}` : ''}\n`);
-  });
-  where(store.command('check [file]').description('check a store or backup file: SQLite integrity and schema version')).action((file: string | undefined, flags: StoreFlags) => {
-    const path = file !== undefined ? resolve(file) : storePath(flags);
-    process.stdout.write(`${path}: ok (schema v${checkStoreFile(path)})\n`);
-  });
+  where(store.command('restore <file>').description('replace the store with backup FILE (stop the controllers first)'))
+    .option('-f, --force', 'replace a store that is not empty (portable backups; a SQLite copy always replaces the file, keeping the old one)')
+    .action(async (file: string, flags: StoreFlags) => {
+      const path = resolve(file);
+      if (existsSync(path) && isPortableBackup(path)) {
+        const r = await restorePortable(path, storeConfig(flags), { force: flags.force === true });
+        process.stdout.write(`restored ${r.counts} into ${r.target} from ${path} (schema v${r.schemaVersion})\n`);
+        return;
+      }
+      const r = await restoreStore(path, sqlitePath(flags));
+      process.stdout.write(`restored ${r.store} from ${path} (schema v${r.schemaVersion})${r.previous ? `; the previous store is ${r.previous}` : ''}\n`);
+    });
+  where(store.command('check [file]').description('check a backup file (checksum, schema version) or a SQLite store (integrity, schema version)')).action(
+    (file: string | undefined, flags: StoreFlags) => {
+      const path = file !== undefined ? resolve(file) : sqlitePath(flags);
+      if (existsSync(path) && isPortableBackup(path)) {
+        const b = readBackup(path);
+        process.stdout.write(`${path}: ok (schema v${b.schemaVersion}, from ${b.source} at ${b.createdAt}: ${b.dump.nodes.length} nodes, ${b.dump.vms.length} VMs)\n`);
+        return;
+      }
+      process.stdout.write(`${path}: ok (schema v${checkStoreFile(path)})\n`);
+    },
+  );
 }
 
-function storePath(flags: StoreFlags): string {
-  if (flags.store !== undefined) return resolve(flags.store);
+function configOf(flags: StoreFlags): Config {
   try {
-    return loadConfig(flags.config).store.path;
+    return loadConfig(flags.config);
   } catch (e) {
     if (e instanceof ConfigError) throw new StoreFileError(e.message);
     throw e;
   }
+}
+
+/** The configured store; `--store PATH` makes it that SQLite file. */
+function storeConfig(flags: StoreFlags): Config['store'] {
+  if (flags.store !== undefined) return { backend: 'sqlite', path: resolve(flags.store) };
+  return configOf(flags).store;
+}
+
+function sqlitePath(flags: StoreFlags): string {
+  const config = storeConfig(flags);
+  if (config.backend !== 'sqlite') throw new StoreFileError('--format sqlite is for the SQLite store; store.backend is etcd (use the portable format)');
+  return config.path;
 }

@@ -108,6 +108,10 @@ export interface ProvisioningView {
   readonly at: string;
   /** Why it failed, or what it waits for. */
   readonly error?: string;
+  /** Failed or waiting runs in a row (the retry backoff's exponent); absent once a run went through. */
+  readonly attempts?: number;
+  /** ISO time of the next retry (failed or waiting), when one is scheduled. */
+  readonly nextRetryAt?: string;
 }
 
 export interface BackendTimeouts {

@@ -25,4 +25,5 @@ export { BackendFailed, CapacityExhausted, Conflict, DomainError, Forbidden, Inv
 export type { ProjectView, CreateProjectInput, UpdateProjectInput } from './projects.js';
 export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+export { planFailover, type FailoverOutcome, type FailoverPlan, type FailoverReason, type GatewayFailover, type GatewayHealth, type GatewayMove, type StrandedVm } from './gateway-failover.js';
 export { MAX_DESCRIPTION, type SecurityGroupView } from './security-groups.js';

@@ -10,6 +10,7 @@ import { toCloud, type CloudRecords, type VmRecord } from '../topology/records.j
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
 import { ServiceContext } from './context.js';
 import { Datapaths } from './datapaths.js';
+import { GatewayFailover } from './gateway-failover.js';
 import type { NodeRemovalView } from './node-removals.js';
 import { Nodes } from './nodes.js';
 import { Projects, type CreateProjectInput, type ProjectView, type UpdateProjectInput } from './projects.js';
@@ -28,6 +29,8 @@ export class CloudService {
   private readonly projects: Projects;
   /** Security groups, their rules and VM memberships (./security-groups.ts). */
   readonly securityGroups: SecurityGroups;
+  /** Moves VMs off failed gateways (./gateway-failover.ts); the daemon's gateway monitor drives it. */
+  readonly gatewayFailover: GatewayFailover;
 
   constructor(deps: CloudServiceDeps) {
     this.overlay = parseCidr(deps.overlay ?? DEFAULT_OVERLAY);
@@ -37,6 +40,7 @@ export class CloudService {
     this.vms = new Vms(this.c);
     this.switches = new Datapaths(this.c, this.nodes);
     this.projects = new Projects(this.c, this.overlay);
+    this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
   }
 
@@ -181,6 +185,11 @@ export class CloudService {
     if (ctx.project === undefined) return;
     const vm = this.c.store.read((r) => r.getVm(name));
     if (vm) this.vms.get(name, ctx);
+  }
+
+  /** Binds the VM's egress to another gateway (./gateway-failover.ts). */
+  setVmGateway(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return this.gatewayFailover.rebind(name, gateway, ctx);
   }
 
   // --- datapaths (./datapaths.ts)

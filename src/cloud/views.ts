@@ -76,7 +76,13 @@ export function nodeDetails(node: NodeRecord, vms: readonly VmRecord[], provisio
     roles: [...node.roles],
     used: { cpus: sum(mine.map((v) => v.cpus)), memoryMiB: sum(mine.map((v) => v.memoryMiB)), vms: mine.length },
     ...(provisioning && {
-      provisioning: { state: provisioning.state, at: provisioning.at, ...(provisioning.error !== undefined && { error: provisioning.error }) },
+      provisioning: {
+        state: provisioning.state,
+        at: provisioning.at,
+        ...(provisioning.error !== undefined && { error: provisioning.error }),
+        ...(provisioning.attempts !== undefined && { attempts: provisioning.attempts }),
+        ...(provisioning.nextRetryAt !== undefined && { nextRetryAt: provisioning.nextRetryAt }),
+      },
     }),
   };
 }

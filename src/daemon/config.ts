@@ -7,10 +7,13 @@ import { DEFAULT_MAX_UNKNOWN_DATAPATHS } from '../runtime/admission.js';
 import { DEFAULT_MULTIPART_MAX_BYTES, DEFAULT_MULTIPART_MAX_PARTS, DEFAULT_MULTIPART_TIMEOUT_MS } from '../runtime/connection.js';
 import { DEFAULT_API_LIMITS, type ApiLimits } from '../api/limits.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../hosts/executor.js';
+import { BROADCAST_MODES, DHCP_MODES, type BroadcastMode, type DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, MAX_UNDERLAY_MTU, MIN_UNDERLAY_MTU } from '../pipeline/mtu.js';
 import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
+import { GatewayFailoverSchema, gatewayFailoverSettings } from './gateway-failover-config.js';
+import type { GatewayFailoverSettings } from './gateway-health.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
@@ -111,6 +114,8 @@ export const ConfigSchema = Type.Object(
     ),
     overlay: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' })),
     stats: Type.Optional(Type.Object({ intervalSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })) }, { additionalProperties: false })),
+    /** Drift repair (src/runtime/verifier.ts): every switch re-verified this often, jittered +-20 %; 0 turns it off. */
+    sync: Type.Optional(Type.Object({ verifyIntervalSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })) }, { additionalProperties: false })),
     vms: Type.Optional(
       Type.Object(
         {
@@ -171,10 +176,15 @@ export const ConfigSchema = Type.Object(
           maxBackoffMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 60000 })),
           /** Install each node's TLS key and certificates (`<dir>/<node>-privkey.pem`, `-cert.pem`; `ca`) with set-ssl. */
           tls: Type.Optional(Type.Object({ dir: Type.String({ pattern: '^/' }), ca: Type.String({ pattern: '^/' }) }, { additionalProperties: false })),
+          /** A failed or waiting node is retried after retryMinSeconds, doubling (jittered) up to retryMaxSeconds. */
+          retryMinSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 3600 })),
+          retryMaxSeconds: Type.Optional(Type.Number({ minimum: 0.1, maximum: 86400 })),
         },
         { additionalProperties: false },
       ),
     ),
+    /** Moving VMs off failed gateways (src/daemon/gateway-health.ts): detection graces and BFD. */
+    gatewayFailover: Type.Optional(GatewayFailoverSchema),
     /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
     metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     /** The underlay network (docs/configuration.md, "network"): its MTU sets every VM's (minus VXLAN's 50 bytes). */
@@ -184,6 +194,14 @@ export const ConfigSchema = Type.Object(
           underlayMtu: Type.Optional(UnderlayMtu),
           /** Nodes whose underlay MTU differs from underlayMtu, by node name. */
           underlayMtuByNode: Type.Optional(Type.Record(Type.String({ minLength: 1 }), UnderlayMtu)),
+          /** Who answers VMs' DHCP: the controller itself (default), or the DHCP node's dnsmasq. */
+          dhcp: Type.Optional(Type.Union(DHCP_MODES.map((m) => Type.Literal(m)))),
+          /** Who replicates a subnet's broadcast to the other nodes: the sending node (default) or the switch node. */
+          broadcast: Type.Optional(Type.Union(BROADCAST_MODES.map((m) => Type.Literal(m)))),
+          /** Lease length the controller gives, seconds (T1 is half of it, T2 7/8). */
+          dhcpLeaseSeconds: Type.Optional(Type.Integer({ minimum: 120, maximum: 31_536_000 })),
+          /** DNS servers the controller's DHCP announces (option 6); none by default. */
+          dns: Type.Optional(Type.Array(Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' }), { maxItems: 8 })),
         },
         { additionalProperties: false },
       ),
@@ -225,6 +243,7 @@ export interface Config {
   };
   readonly overlay: string;
   readonly stats: { readonly intervalSeconds: number };
+  readonly sync: { readonly verifyIntervalSeconds: number };
   readonly vms: {
     readonly backend: BackendKind;
     readonly nodes: Readonly<Record<string, BackendKind>>;
@@ -248,10 +267,20 @@ export interface Config {
     readonly stateDir: string;
     readonly maxBackoffMs?: number;
     readonly tls?: { readonly dir: string; readonly ca: string };
+    readonly retryMinSeconds: number;
+    readonly retryMaxSeconds: number;
   };
+  readonly gatewayFailover: GatewayFailoverSettings;
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
-  readonly network: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
+  readonly network: {
+    readonly underlayMtu: number;
+    readonly underlayMtuByNode: Readonly<Record<string, number>>;
+    readonly dhcp: DhcpMode;
+    readonly broadcast: BroadcastMode;
+    readonly dhcpLeaseSeconds: number;
+    readonly dns: readonly string[];
+  };
 }
 
 export const DEFAULTS = {
@@ -278,6 +307,13 @@ export const DEFAULTS = {
   knownHostsFile: '/var/lib/minicloud/known_hosts',
   logLevel: 'info',
   provisioningStateDir: '/var/lib/minicloud',
+  dhcp: 'controller',
+  broadcast: 'head-end',
+  /** 12 hours, as the DHCP node's dnsmasq: a VM renews after 6 h, so a controller may be away for hours unnoticed. */
+  dhcpLeaseSeconds: 43_200,
+  verifyIntervalSeconds: 60,
+  provisioningRetryMinSeconds: 5,
+  provisioningRetryMaxSeconds: 300,
 } as const;
 
 export class ConfigError extends Error {
@@ -307,6 +343,7 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_STORE_ETCD_ENDPOINTS', ['store', 'etcd', 'endpoints'], 'list'],
   ['MINICLOUD_OVERLAY', ['overlay'], 'string'],
   ['MINICLOUD_STATS_INTERVAL_SECONDS', ['stats', 'intervalSeconds'], 'number'],
+  ['MINICLOUD_SYNC_VERIFY_INTERVAL_SECONDS', ['sync', 'verifyIntervalSeconds'], 'number'],
   ['MINICLOUD_VM_BACKEND', ['vms', 'backend'], 'string'],
   ['MINICLOUD_VM_LAB_DIR', ['vms', 'labDir'], 'string'],
   ['MINICLOUD_VM_STATE_DIR', ['vms', 'stateDir'], 'string'],
@@ -318,6 +355,8 @@ export const ENV_KEYS: readonly (readonly [string, readonly string[], EnvKind])[
   ['MINICLOUD_PROVISIONING_UNDERLAY_DEVICE', ['provisioning', 'underlay', 'device'], 'string'],
   ['MINICLOUD_PROVISIONING_UNDERLAY_PREFIX_LENGTH', ['provisioning', 'underlay', 'prefixLength'], 'int'],
   ['MINICLOUD_NETWORK_UNDERLAY_MTU', ['network', 'underlayMtu'], 'int'],
+  ['MINICLOUD_NETWORK_DHCP', ['network', 'dhcp'], 'string'],
+  ['MINICLOUD_NETWORK_BROADCAST', ['network', 'broadcast'], 'string'],
   ['MINICLOUD_PROVISIONING_EGRESS_INTERFACE', ['provisioning', 'egressInterface'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_DIR', ['provisioning', 'tls', 'dir'], 'string'],
   ['MINICLOUD_PROVISIONING_TLS_CA', ['provisioning', 'tls', 'ca'], 'string'],
@@ -426,6 +465,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
     store: storeConfig(f.store ?? {}, source),
     overlay: f.overlay ?? DEFAULTS.overlay,
     stats: { intervalSeconds: f.stats?.intervalSeconds ?? DEFAULTS.statsIntervalSeconds },
+    sync: { verifyIntervalSeconds: f.sync?.verifyIntervalSeconds ?? DEFAULTS.verifyIntervalSeconds },
     vms: {
       backend: vms.backend ?? 'none',
       nodes: vms.nodes ?? {},
@@ -448,10 +488,26 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       stateDir: f.provisioning?.stateDir ?? DEFAULTS.provisioningStateDir,
       ...(f.provisioning?.maxBackoffMs !== undefined && { maxBackoffMs: f.provisioning.maxBackoffMs }),
       ...(f.provisioning?.tls && { tls: f.provisioning.tls }),
+      ...provisioningRetry(f.provisioning ?? {}, source),
     },
+    gatewayFailover: gatewayFailoverSettings(f.gatewayFailover),
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
-    network: { underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU, underlayMtuByNode: f.network?.underlayMtuByNode ?? {} },
+    network: {
+      underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU,
+      underlayMtuByNode: f.network?.underlayMtuByNode ?? {},
+      dhcp: f.network?.dhcp ?? DEFAULTS.dhcp,
+      broadcast: f.network?.broadcast ?? DEFAULTS.broadcast,
+      dhcpLeaseSeconds: f.network?.dhcpLeaseSeconds ?? DEFAULTS.dhcpLeaseSeconds,
+      dns: f.network?.dns ?? [],
+    },
   };
+}
+
+function provisioningRetry(p: NonNullable<ConfigFile['provisioning']>, source: string): { retryMinSeconds: number; retryMaxSeconds: number } {
+  const retryMinSeconds = p.retryMinSeconds ?? DEFAULTS.provisioningRetryMinSeconds;
+  const retryMaxSeconds = p.retryMaxSeconds ?? Math.max(retryMinSeconds, DEFAULTS.provisioningRetryMaxSeconds);
+  if (retryMaxSeconds < retryMinSeconds) throw new ConfigError(`${source}: provisioning.retryMaxSeconds (${retryMaxSeconds}) is below provisioning.retryMinSeconds (${retryMinSeconds})`);
+  return { retryMinSeconds, retryMaxSeconds };
 }
 
 function apiLimits(api: NonNullable<ConfigFile['api']>, source: string): ApiLimits {

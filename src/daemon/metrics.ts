@@ -76,8 +76,22 @@ export const PATH_MTU_OUTCOMES = [
   'not_answerable', // no ICMP error allowed (a later fragment, an ICMP error, a multicast destination...): dropped
   'not_from_vm', // from a port that is no VM of this node (e.g. a gateway's kernel with the wrong MTU): dropped
   'malformed', // not a well-formed IPv4 frame: dropped
+  'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
 ] as const;
 export type PathMtuOutcome = (typeof PATH_MTU_OUTCOMES)[number];
+/** What became of a VM's DHCP message that reached the controller (src/daemon/dhcp.ts). */
+export const DHCP_OUTCOMES = [
+  'offer', // DISCOVER answered
+  'ack', // REQUEST (selecting, init-reboot, renewing, rebinding) answered
+  'nak', // REQUEST for an address that is not the VM's: refused
+  'ignored', // RELEASE, DECLINE, INFORM, or a REQUEST naming another server: no answer
+  'chaddr_mismatch', // client hardware address is not the VM's MAC: dropped
+  'not_from_vm', // from a port that is no VM of this node: dropped
+  'malformed', // not a well-formed DHCP client message: dropped
+  'send_failed', // the answer could not be sent (the connection's send queue full, or the connection closing): dropped
+] as const;
+export type DhcpOutcome = (typeof DHCP_OUTCOMES)[number];
+export const VERIFY_OUTCOMES = ['clean', 'repaired', 'failed'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -100,6 +114,9 @@ export class Metrics {
   private readonly flowMods: Counter<'node'>;
   private readonly bundles: Counter<'node'>;
   private readonly pathMtu: Counter<'node' | 'outcome'>;
+  private readonly dhcp: Counter<'node' | 'outcome'>;
+  private readonly gatewayMoves: Counter<'node' | 'reason'>;
+  private readonly gatewayFailedGauge: Gauge<'node'>;
   private readonly errors: Counter<'type'>;
   private readonly resyncDuration: Histogram<'node'>;
   private readonly resyncFlowMods: Histogram<'node'>;
@@ -121,6 +138,11 @@ export class Metrics {
   private readonly tableFlowPackets: Gauge<'node' | 'table'>;
   private readonly tableFlowBytes: Gauge<'node' | 'table'>;
   private readonly statsPolls: Counter<'node' | 'result'>;
+
+  // --- drift repair
+  private readonly verifications: Counter<'node' | 'outcome'>;
+  private readonly repairs: Counter<'node'>;
+  private readonly verifyDuration: Histogram;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -148,6 +170,19 @@ export class Metrics {
       labelNames: ['node', 'outcome'],
       registers,
     });
+    this.dhcp = new Counter({
+      name: 'minicloud_dhcp_packets_total',
+      help: `VM DHCP messages answered or dropped by the controller, by outcome (${DHCP_OUTCOMES.join(', ')}).`,
+      labelNames: ['node', 'outcome'],
+      registers,
+    });
+    this.gatewayMoves = new Counter({
+      name: 'minicloud_gateway_failovers_total',
+      help: 'VMs whose egress was moved off this gateway (node) because it failed, by reason (datapath, bfd).',
+      labelNames: ['node', 'reason'],
+      registers,
+    });
+    this.gatewayFailedGauge = new Gauge({ name: 'minicloud_gateway_failed', help: "1 while the gateway's datapath has been gone beyond the failover grace period, else 0.", labelNames: ['node'], registers });
     this.errors = new Counter({ name: 'minicloud_errors_total', help: 'Errors by type (connection, openflow, timeout, sync, ...).', labelNames: ['type'], registers });
     for (const type of ERROR_TYPES) this.errors.inc({ type }, 0);
     this.resyncDuration = new Histogram({
@@ -294,6 +329,34 @@ export class Metrics {
         for (const s of provisioning()) this.inc({ node: s.node }, s.failures);
       },
     });
+    new Gauge({
+      name: 'minicloud_node_provisioning_next_retry_timestamp_seconds',
+      help: 'When a failed or waiting node is retried next (Unix time); no series for a node without a retry scheduled.',
+      labelNames: ['node'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of provisioning()) if (s.nextRetryAt !== undefined) this.set({ node: s.node }, s.nextRetryAt / 1000);
+      },
+    });
+    this.verifications = new Counter({
+      name: 'minicloud_flow_verifications_total',
+      help: "Periodic verifications of a switch's flows against its desired state (sync.verifyIntervalSeconds), by outcome: clean (nothing differed), repaired, failed.",
+      labelNames: ['node', 'outcome'],
+      registers,
+    });
+    this.repairs = new Counter({
+      name: 'minicloud_flow_repairs_total',
+      help: 'Flow, group and meter mods periodic verification sent because the switch differed from its desired state (changed or deleted by hand, lost).',
+      labelNames: ['node'],
+      registers,
+    });
+    this.verifyDuration = new Histogram({
+      name: 'minicloud_flow_verification_duration_seconds',
+      help: "One periodic verification: read the switch's flow table, diff, send the difference if any.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
   }
 
   get contentType(): string {
@@ -347,6 +410,22 @@ export class Metrics {
     this.pathMtu.inc({ node, outcome });
   }
 
+  dhcpPacket(node: string, outcome: DhcpOutcome): void {
+    this.nodesSeen.add(node);
+    this.dhcp.inc({ node, outcome });
+  }
+
+  /** One VM moved off gateway `node` (src/daemon/gateway-health.ts). */
+  gatewayFailovers(node: string, reason: 'datapath' | 'bfd'): void {
+    this.nodesSeen.add(node);
+    this.gatewayMoves.inc({ node, reason });
+  }
+
+  setGatewayFailed(node: string, failed: boolean): void {
+    this.nodesSeen.add(node);
+    this.gatewayFailedGauge.set({ node }, failed ? 1 : 0);
+  }
+
   /** Unknown types count as 'other', so the label set stays fixed. */
   error(type: ErrorType | string): void {
     this.errors.inc({ type: (ERROR_TYPES as readonly string[]).includes(type) ? type : 'other' });
@@ -360,6 +439,14 @@ export class Metrics {
     this.nodesSeen.add(node);
     this.resyncDuration.observe({ node }, seconds);
     this.resyncFlowMods.observe({ node }, flowMods);
+  }
+
+  /** One periodic verification of the node's switch: `repaired` mods sent (0: clean), or undefined when it failed. */
+  observeVerification(node: string, seconds: number, repaired: number | undefined): void {
+    this.nodesSeen.add(node);
+    this.verifyDuration.observe(seconds);
+    this.verifications.inc({ node, outcome: repaired === undefined ? 'failed' : repaired > 0 ? 'repaired' : 'clean' });
+    if (repaired !== undefined) this.repairs.inc({ node }, repaired);
   }
 
   observeEchoRoundTrip(node: string, seconds: number): void {
@@ -443,6 +530,11 @@ export class Metrics {
       }
       for (const result of POLL_RESULTS) this.statsPolls.remove({ node, result });
       for (const outcome of PATH_MTU_OUTCOMES) this.pathMtu.remove({ node, outcome });
+      for (const outcome of DHCP_OUTCOMES) this.dhcp.remove({ node, outcome });
+      for (const outcome of VERIFY_OUTCOMES) this.verifications.remove({ node, outcome });
+      this.repairs.remove({ node });
+      for (const reason of ['datapath', 'bfd']) this.gatewayMoves.remove({ node, reason });
+      this.gatewayFailedGauge.remove({ node });
     }
     for (const [node, tables] of this.tableSeries) {
       if (existing.nodes.has(node)) continue;

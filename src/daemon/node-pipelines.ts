@@ -15,12 +15,14 @@
 // (`pinnedAddresses`: underlayIp, serviceIp and the host of its sshTarget when that is an IP address).
 import { createHash } from 'node:crypto';
 import { OFPP, type FlowMod } from '../openflow/index.js';
-import { indexCloud, type CloudIndex } from '../pipeline/cloud-index.js';
-import { compileNode } from '../pipeline/compile.js';
+import { indexCloud, indexCloudSteps, type CloudIndex } from '../pipeline/cloud-index.js';
+import { compileNode, compileNodeSteps, sharedRowsSteps } from '../pipeline/compile.js';
+import { DHCP_METER_MOD } from '../pipeline/dhcp-punt.js';
+import type { BroadcastMode, DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
-import { formatDpid, type Datapath, type DesiredState } from '../runtime/index.js';
-import { isOverlayEndpoint, type Cloud } from '../topology/model.js';
+import { formatDpid, runInTurns, type Datapath, type DesiredState, type Pause } from '../runtime/index.js';
+import { hasRole, isOverlayEndpoint, type Cloud } from '../topology/model.js';
 import type { Log } from '../cloud/index.js';
 
 /**
@@ -39,6 +41,15 @@ export function dpidTextForNode(name: string, overrides?: Readonly<Record<string
   return formatDpid(dpidForNode(name, overrides));
 }
 
+/** A VM as its DHCP lease describes it. */
+export interface DhcpClient {
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly ip: number;
+  readonly prefixLength: number;
+  readonly gatewayIp: number;
+}
+
 export interface PipelinesOptions {
   /** The cloud as stored now. */
   readonly cloud: () => Cloud;
@@ -51,6 +62,10 @@ export interface PipelinesOptions {
   readonly extraAddresses?: (node: string) => readonly string[];
   /** network.underlayMtu and its per-node overrides (default 1500 everywhere). */
   readonly mtu?: { readonly underlayMtu: number; readonly underlayMtuByNode: Readonly<Record<string, number>> };
+  /** Who answers VMs' DHCP (`network.dhcp`; default 'controller'). */
+  readonly dhcp?: DhcpMode;
+  /** Who replicates broadcast (`network.broadcast`; default 'head-end'). */
+  readonly broadcast?: BroadcastMode;
 }
 
 const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
@@ -58,33 +73,78 @@ const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
   return n !== undefined && isOverlayEndpoint(n);
 };
 
+type Compiled = { readonly revision: number; readonly cloud: Cloud; readonly index: CloudIndex; readonly ctx: CompileContext };
+
 export class NodePipelines {
-  private compiled: { revision: number; cloud: Cloud; index: CloudIndex; ctx: CompileContext } | undefined;
+  private compiled: Compiled | undefined;
+  /** An index being built in turns (desiredState with a pause), shared by every sync that needs it. */
+  private preparing: { revision: number; done: Promise<Compiled> } | undefined;
+  /** Shared rows being built in turns, by context and template key (one build each, however many syncs wait). */
+  private readonly building = new WeakMap<CompileContext, Map<string, Promise<unknown>>>();
+  /** The cloud of the latest revision seen (reading it may be a whole store read: once per revision). */
+  private snapshot: { revision: number; cloud: Cloud } | undefined;
   /** Datapath ids by node name (a SHA-256 each: worth keeping). */
   private readonly dpids = new Map<string, bigint>();
   private byDpid: { cloud: Cloud; nodes: Map<bigint, string> } | undefined;
 
   constructor(private readonly opts: PipelinesOptions) {}
 
-  /** The `desiredState` callback for the runtime's Controller (set it before `controller.start()`). */
-  readonly desiredState = (dpid: bigint, dp: Datapath): DesiredState => {
+  /**
+   * The `desiredState` callback for the runtime's Controller (set it before `controller.start()`). With `pause`
+   * (the Controller gives its own), the long parts (indexing a new revision, the rows every node shares) run in
+   * bounded chunks with `pause` between them: one revision of a 10k-VM cloud is about 200 ms of one core, which
+   * would otherwise hold the event loop (echo replies, new switches, the API) for that long.
+   */
+  readonly desiredState = (dpid: bigint, dp: Datapath, pause?: Pause): DesiredState | Promise<DesiredState> => {
     const node = this.nodeOf(dpid);
     if (node === undefined) {
       this.opts.log?.warn({ dpid: formatDpid(dpid) }, 'datapath belongs to no node: only our flows are removed from it');
       return { flows: [] };
     }
-    const flows = this.compile(node, dp);
-    // The path-MTU punt row (table 20) names its meter: installed by the sync before the bundle that needs it.
-    return isOverlayEndpointName(this.current().index, node) ? { flows, meters: [PATH_MTU_METER_MOD] } : { flows, meters: [] };
+    if (pause === undefined) return this.desiredOf(node, this.current(), dp);
+    return this.desiredInTurns(node, dp, pause);
   };
+
+  private async desiredInTurns(node: string, dp: Datapath, pause: Pause): Promise<DesiredState> {
+    const compiled = await this.prepared(pause);
+    if (compiled.index.nodes.has(node)) {
+      const shared = sharedRowsSteps(compiled.ctx, node, portMap(dp));
+      if (shared) {
+        let builds = this.building.get(compiled.ctx);
+        if (!builds) this.building.set(compiled.ctx, (builds = new Map()));
+        let build = builds.get(shared.key);
+        if (!build) {
+          const mine = builds;
+          build = runInTurns(shared.steps, pause).finally(() => mine.delete(shared.key));
+          builds.set(shared.key, build);
+        }
+        await build;
+      }
+    }
+    const flows = compiled.index.nodes.has(node) ? await runInTurns(compileNodeSteps(compiled.ctx, node, portMap(dp)), pause) : [];
+    return this.withMeters(compiled, node, flows);
+  }
+
+  private desiredOf(node: string, compiled: Compiled, dp: Pick<Datapath, 'ports'>): DesiredState {
+    return this.withMeters(compiled, node, this.compileWith(compiled, node, dp));
+  }
+
+  private withMeters({ index, ctx }: Compiled, node: string, flows: FlowMod[]): DesiredState {
+    // The path-MTU punt row (table 20) and the DHCP punt rows name their meters: installed by the sync before the
+    // bundle that needs them.
+    if (!isOverlayEndpointName(index, node)) return { flows, meters: [] };
+    const dhcpPunts = ctx.dhcp === 'controller' && hasRole(index.nodes.get(node)!.node, 'compute');
+    return { flows, meters: dhcpPunts ? [PATH_MTU_METER_MOD, DHCP_METER_MOD] : [PATH_MTU_METER_MOD] };
+  }
 
   /** The node's pipeline for the given datapath's ports (exported for tests and `minicloud flows --desired`). */
   compile(node: string, dp: Pick<Datapath, 'ports'>): FlowMod[] {
-    const { ctx, index } = this.current();
+    return this.compileWith(this.current(), node, dp);
+  }
+
+  private compileWith({ ctx, index }: Compiled, node: string, dp: Pick<Datapath, 'ports'>): FlowMod[] {
     if (!index.nodes.has(node)) return [];
-    const ports = new Map<string, number>();
-    for (const p of dp.ports) if (p.portNo < OFPP.MAX) ports.set(p.name, p.portNo);
-    return compileNode(ctx, node, ports);
+    return compileNode(ctx, node, portMap(dp));
   }
 
   dpidOf(node: string): bigint {
@@ -95,7 +155,8 @@ export class NodePipelines {
 
   /** The node a datapath id belongs to, among the nodes of the current cloud (a map kept per cloud revision). */
   nodeOf(dpid: bigint): string | undefined {
-    const cloud = this.current().cloud;
+    // The cloud only, not its index: a switch connecting must not wait for a new revision to be indexed.
+    const cloud = this.cloudNow();
     if (this.byDpid?.cloud !== cloud) this.byDpid = { cloud, nodes: new Map(cloud.nodes.map((n) => [this.dpidOf(n.name), n.name])) };
     return this.byDpid.nodes.get(dpid);
   }
@@ -109,7 +170,7 @@ export class NodePipelines {
   pinnedAddresses(dpid: bigint): readonly string[] | undefined {
     const name = this.nodeOf(dpid);
     if (name === undefined) return undefined;
-    const node = this.current().cloud.nodes.find((n) => n.name === name);
+    const node = this.cloudNow().nodes.find((n) => n.name === name);
     if (!node) return undefined;
     const out = new Set([node.underlayIp, ...(node.serviceIp !== undefined ? [node.serviceIp] : []), ...(this.opts.extraAddresses?.(name) ?? [])]);
     return [...out];
@@ -125,6 +186,21 @@ export class NodePipelines {
     return vm && { mac: vm.mac, gatewayIp: vm.subnet.gatewayIp };
   }
 
+  /** DHCP (src/daemon/dhcp.ts): the VM at interface `port` of `node`, with what its lease says. */
+  dhcpClientAt(node: string, port: string): DhcpClient | undefined {
+    const { index } = this.current();
+    const name = index.vmByAddress.get(`port ${node}/${port}`);
+    const vm = name === undefined ? undefined : index.vms.get(name);
+    if (!vm || vm.host.node.name !== node) return undefined;
+    const prefixLength = Number(vm.subnet.subnet.cidr.split('/')[1]);
+    return { name: vm.vm.name, mac: vm.mac, ip: vm.ip, prefixLength, gatewayIp: vm.subnet.gatewayIp };
+  }
+
+  /** Who answers VMs' DHCP in this cloud now. */
+  dhcpMode(): DhcpMode {
+    return this.current().ctx.dhcp;
+  }
+
   /** The cloud's overlay MTU now (network.underlayMtu, per-node overrides, minus VXLAN's 50 bytes). */
   overlayMtu(): number {
     return this.current().ctx.overlayMtu;
@@ -132,15 +208,70 @@ export class NodePipelines {
 
   // --- the compiled cloud, cached by store revision
 
-  current(): { cloud: Cloud; index: CloudIndex; ctx: CompileContext } {
+  current(): Compiled {
     const revision = this.opts.revision?.() ?? -1;
     if (!this.compiled || revision === -1 || this.compiled.revision !== revision) {
-      const cloud = this.opts.cloud();
-      const index = indexCloud(cloud);
-      const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
-      const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
-      this.compiled = { revision, cloud, index, ctx: new CompileContext(index, { overlayMtu }) };
+      const cloud = this.cloudAt(revision);
+      this.compiled = this.contextFor(revision, cloud, indexCloud(cloud));
     }
     return this.compiled;
   }
+
+  /** `current()`, the index built in turns with `pause` between chunks; concurrent callers share one build. */
+  private async prepared(pause: Pause): Promise<Compiled> {
+    const revision = this.opts.revision?.() ?? -1;
+    if (this.compiled && revision !== -1 && this.compiled.revision === revision) return this.compiled;
+    if (this.preparing && revision !== -1 && this.preparing.revision === revision) return this.preparing.done;
+    const cloud = this.cloudAt(revision);
+    const done = runInTurns(indexCloudSteps(cloud), pause).then((index) => {
+      // A synchronous current() may have indexed this revision meanwhile: one context per revision.
+      if (this.compiled && revision !== -1 && this.compiled.revision === revision) return this.compiled;
+      const compiled = this.contextFor(revision, cloud, index);
+      // Kept unless the store moved on meanwhile (a restore may even move it back).
+      if (revision === (this.opts.revision?.() ?? -1)) this.compiled = compiled;
+      return compiled;
+    });
+    const entry = { revision, done };
+    this.preparing = entry;
+    const clear = (): void => {
+      if (this.preparing === entry) this.preparing = undefined;
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  private contextFor(revision: number, cloud: Cloud, index: CloudIndex): Compiled {
+    const mtu = this.opts.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
+    const overlayMtu = overlayMtuFor(cloud.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);
+    // The last revision's context goes along: flows equal to its flows are its objects (no re-encoding, no diff).
+    return {
+      revision,
+      cloud,
+      index,
+      ctx: new CompileContext(index, {
+        overlayMtu,
+        dhcp: this.opts.dhcp ?? 'controller',
+        broadcast: this.opts.broadcast ?? 'head-end',
+        ...(this.compiled && { previous: this.compiled.ctx }),
+      }),
+    };
+  }
+
+  private cloudNow(): Cloud {
+    return this.cloudAt(this.opts.revision?.() ?? -1);
+  }
+
+  private cloudAt(revision: number): Cloud {
+    if (this.snapshot && revision !== -1 && this.snapshot.revision === revision) return this.snapshot.cloud;
+    const cloud = this.opts.cloud();
+    this.snapshot = { revision, cloud };
+    return cloud;
+  }
+}
+
+/** The switch's port numbers by interface name (reserved ports left out). */
+function portMap(dp: Pick<Datapath, 'ports'>): Map<string, number> {
+  const ports = new Map<string, number>();
+  for (const p of dp.ports) if (p.portNo < OFPP.MAX) ports.set(p.name, p.portNo);
+  return ports;
 }

@@ -12,6 +12,10 @@ export interface NodeProvisioning {
   readonly error?: string;
   /** What the last run changed. */
   readonly changes: readonly string[];
+  /** Failed or waiting runs in a row (the backoff's exponent); absent after a run that went through. */
+  readonly attempts?: number;
+  /** ISO time of the retry scheduled after a failed or waiting run. */
+  readonly nextRetryAt?: string;
 }
 
 /** One node the Provisioner looks after, for /metrics. */
@@ -20,4 +24,6 @@ export interface NodeProvisioningSample {
   readonly state: NodeProvisioningState;
   /** Failed runs (bootstrap, DHCP sync or removal) since the Provisioner took the node on. */
   readonly failures: number;
+  /** Unix time, ms, of the retry scheduled after a failed or waiting run. */
+  readonly nextRetryAt?: number;
 }

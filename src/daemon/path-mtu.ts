@@ -15,7 +15,7 @@ import { GATEWAY_MAC_BYTES } from '../pipeline/rows.js';
 import { isOurs } from '../pipeline/cookie.js';
 import { PATH_MTU_METER } from '../pipeline/mtu.js';
 import { TABLE } from '../pipeline/tables.js';
-import type { Controller, Datapath } from '../runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError, type Controller, type Datapath } from '../runtime/index.js';
 import type { Log } from '../cloud/index.js';
 
 /** The sending VM, as the model knows it. */
@@ -94,7 +94,13 @@ export class PathMtuResponder {
     if (whyNoIcmpError(original) !== undefined) return 'not_answerable';
     if (!this.take(node)) return 'rate_limited';
     const frame = fragmentationNeeded({ ethSrc: GATEWAY_MAC_BYTES, ipSrc: vm.gatewayIp, ethDst: vm.mac, nextHopMtu: this.opts.overlayMtu(), original });
-    dp.connection.packetOut(frame, [{ type: 'output', port: inPort, maxLen: 0 }], OFPP.CONTROLLER);
+    try {
+      dp.connection.packetOut(frame, [{ type: 'output', port: inPort, maxLen: 0 }], OFPP.CONTROLLER);
+    } catch (e) {
+      // A switch that does not drain its connection gets no answers rather than a growing queue.
+      if (e instanceof SendQueueFullError || e instanceof ConnectionClosedError) return 'send_failed';
+      throw e;
+    }
     return 'icmp_sent';
   }
 

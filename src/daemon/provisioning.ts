@@ -17,7 +17,7 @@ import {
   type NodeBootstrapSpec,
   type SslSpec,
 } from '../hosts/index.js';
-import { hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
+import { bfdPeersOf, hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from '../cloud/index.js';
@@ -46,6 +46,8 @@ export interface ProvisioningSettings {
   readonly mtu?: Config['network'];
   /** The node's OpenFlow TLS key and certificates, installed with set-ssl (`provisioning.tls`, node-tls.ts). */
   readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
+  /** BFD on the compute <-> gateway tunnels, this interval (`gatewayFailover.bfd`); undefined: no BFD ports. */
+  readonly bfdIntervalMs?: number;
 }
 
 /**
@@ -75,6 +77,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
     ...(p.tls && { sslFor: (node: string, dpid: bigint) => nodeTlsFiles(p.tls!, node, dpid) }),
     mtu: config.network,
+    ...(config.gatewayFailover.enabled && config.gatewayFailover.bfd.enabled && { bfdIntervalMs: config.gatewayFailover.bfd.intervalMs }),
   };
 }
 
@@ -140,6 +143,7 @@ export function bootstrapSpecFor(
       // A node stored under an older, wider name rule can't have a port here; it must not take the others down with it.
       switchPeers: nodes.filter((n) => isBroadcastMember(n) && matchesRule(NODE_NAME, n.name)).map((n) => ({ name: n.name, ip: tunnelIp(n) })).sort((a, b) => (a.name < b.name ? -1 : 1)),
     }),
+    ...(settings.bfdIntervalMs !== undefined && (roles.includes('compute') || roles.includes('gateway')) && { bfd: { peers: bfdPeersOf(model, nodes), intervalMs: settings.bfdIntervalMs } }),
     ...(roles.includes('gateway') && {
       gateway: {
         addresses,
@@ -195,9 +199,17 @@ export interface ProvisionerOptions {
   /** A node that left the store is unprovisioned: its executor may be released (SSH connection closed). */
   readonly removed?: (node: string) => void;
   readonly log?: Log;
-  /** First retry delay after a failure (doubles up to 30 s). Default 1000. */
+  /** First retry delay after a failed or waiting run; it doubles with each one in a row, jittered +-20 %. Default 5 s. */
   readonly retryMs?: number;
+  /** The longest retry delay. Default 5 min. */
+  readonly retryMaxMs?: number;
+  readonly random?: () => number;
 }
+
+export const DEFAULT_RETRY_MS = 5_000;
+export const DEFAULT_RETRY_MAX_MS = 300_000;
+/** Each retry delay is moved by up to this share, up or down, so nodes that failed together do not retry together. */
+const RETRY_JITTER = 0.2;
 
 /** What the node was last brought to, as JSON: enough to tell the next run what to do (`touched` says what to undo). */
 interface Applied {
@@ -220,7 +232,9 @@ interface NodeTask {
   touched?: { readonly record: NodeRecord; readonly spec: NodeBootstrapSpec };
   status?: NodeStatus;
   retry?: NodeJS.Timeout;
-  /** Failures in a row (the retry backoff). */
+  /** Unix time (ms) the retry timer fires. */
+  retryAt?: number;
+  /** Failed or waiting runs in a row (the retry backoff). */
   failures: number;
   failuresTotal: number;
   waiters: (() => void)[];
@@ -292,7 +306,9 @@ export class Provisioner {
   /** Every node being provisioned or removed, with its state and failure count (the /metrics gauges). */
   samples(): NodeProvisioningSample[] {
     const out: NodeProvisioningSample[] = [];
-    for (const [node, t] of this.tasks) if (t.status) out.push({ node, state: t.status.state, failures: t.failuresTotal });
+    for (const [node, t] of this.tasks) {
+      if (t.status) out.push({ node, state: t.status.state, failures: t.failuresTotal, ...(t.retryAt !== undefined && { nextRetryAt: t.retryAt }) });
+    }
     return out;
   }
 
@@ -331,6 +347,7 @@ export class Provisioner {
     const t = this.task(node);
     clearTimeout(t.retry);
     t.retry = undefined;
+    t.retryAt = undefined;
     t.dirty = true;
     if (t.running) return; // the loop in flight picks the change up
     t.running = this.loop(node, t).finally(() => {
@@ -348,26 +365,34 @@ export class Provisioner {
       const snapshot = this.read();
       const removing = !snapshot.records.nodes.some((n) => n.name === node);
       try {
-        t.status = { state: removing ? 'removing' : 'provisioning', at: new Date().toISOString(), changes: t.status?.changes ?? [] };
+        t.status = { state: removing ? 'removing' : 'provisioning', at: new Date().toISOString(), changes: t.status?.changes ?? [], ...(t.failures > 0 && { attempts: t.failures }) };
         const changes = await this.once(node, t, snapshot);
         t.failures = 0;
         if (!this.tasks.has(node)) return;
         t.status = { state: 'ready', at: new Date().toISOString(), changes };
         if (changes.length > 0) this.opts.log?.info({ node, changes, ms: Date.now() - started }, 'node provisioned');
       } catch (e) {
+        // Waiting (the cloud does not allow the node yet, e.g. its TLS files are not there) is retried like a
+        // failure, so the node does not depend on the next change of the cloud; only failures count as such.
         const waiting = e instanceof NotYetProvisionable;
         const error = e instanceof Error ? e.message : String(e);
-        t.status = { state: waiting ? 'waiting' : removing ? 'removing' : 'failed', at: new Date().toISOString(), error, changes: [] };
-        if (waiting) {
-          this.opts.log?.info({ node, reason: error }, 'node not provisioned yet');
-          continue;
-        }
         t.failures++;
-        t.failuresTotal++;
-        const delay = this.retryDelay(t.failures);
-        this.opts.log?.error({ node, err: error, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
-        if (e instanceof UnprovisionableName) continue; // retrying can't help; the next change of the cloud looks again
-        if (!this.stopped && !t.dirty) {
+        if (!waiting) t.failuresTotal++;
+        // A name no rule admits: retrying can't help; the next change of the cloud looks again.
+        const delay = e instanceof UnprovisionableName || this.stopped ? undefined : this.retryDelay(t.failures);
+        const retryAt = delay === undefined ? undefined : Date.now() + delay;
+        t.status = {
+          state: waiting ? 'waiting' : removing ? 'removing' : 'failed',
+          at: new Date().toISOString(),
+          error,
+          changes: [],
+          attempts: t.failures,
+          ...(retryAt !== undefined && { nextRetryAt: new Date(retryAt).toISOString() }),
+        };
+        if (waiting) this.opts.log?.info({ node, reason: error, retryInMs: delay }, 'node not provisioned yet');
+        else this.opts.log?.error({ node, err: error, attempts: t.failures, retryInMs: delay }, removing ? 'node removal failed' : 'node provisioning failed');
+        if (delay !== undefined && !t.dirty) {
+          t.retryAt = retryAt;
           t.retry = setTimeout(() => this.schedule(node), delay);
           t.retry.unref();
         }
@@ -454,9 +479,12 @@ export class Provisioner {
     return [...report.changes];
   }
 
-  /** The wait before the retry after `failures` failed runs in a row: retryMs doubling up to 30 s. */
+  /** The wait before the retry after `failures` unsuccessful runs in a row: retryMs doubling, jittered, capped. */
   private retryDelay(failures: number): number {
-    return Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** (failures - 1));
+    const max = this.opts.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
+    const base = Math.min(max, (this.opts.retryMs ?? DEFAULT_RETRY_MS) * 2 ** Math.min(failures - 1, 30));
+    const jitter = 1 + RETRY_JITTER * (2 * (this.opts.random ?? Math.random)() - 1);
+    return Math.round(Math.min(max, base * jitter));
   }
 }
 

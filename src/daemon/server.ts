@@ -6,13 +6,17 @@ import { buildApp, type App } from '../api/app.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { StatsPoller } from './stats-poller.js';
 import { ApiTokens } from '../api/tokens.js';
-import { Controller } from '../runtime/index.js';
+import { Controller, type FlowVerifier } from '../runtime/index.js';
+import { startDriftRepair } from './drift.js';
 import { toCloud, type CloudRecords } from '../topology/records.js';
 import { CloudService } from '../cloud/index.js';
 import type { Config } from './config.js';
 import { CloudNetwork, OWNERSHIP_COOKIE, sshTargetAddress } from './network.js';
+import { GatewayMonitor } from './gateway-health.js';
 import { NodePipelines } from './node-pipelines.js';
 import { PathMtuResponder } from './path-mtu.js';
+import { DhcpResponder } from './dhcp.js';
+import { ipv4ToNumber } from '../topology/model.js';
 import { NodeExecutors } from './node-executors.js';
 import { storeRemovalLedger } from './removal-ledger.js';
 import { openConfiguredStore, type Store } from './store.js';
@@ -34,11 +38,15 @@ export interface Server {
   readonly service: CloudService;
   readonly controller: Controller;
   readonly network: CloudNetwork;
+  /** Periodic drift repair (`sync.verifyIntervalSeconds`; not started when 0). */
+  readonly verifier: FlowVerifier;
   readonly backends: NodeBackends;
   /** Node provisioning from the store, when `provisioning.enabled`. */
   readonly provisioner?: Provisioner;
   readonly metrics: Metrics;
   readonly poller: StatsPoller;
+  /** Gateway failover: watches the switches, moves VMs off failed gateways. */
+  readonly gatewayMonitor: GatewayMonitor;
   readonly app: App;
   readonly tokens: ApiTokens;
   /** The admin token made at this start (the store had none), else undefined: the store keeps only hashes. */
@@ -80,6 +88,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           revision,
           removals: storeRemovalLedger(store, (err) => logger.warn({ err }, 'recording a node removal attempt in the store failed; the next attempt records it')),
           settings: provisioningSettings(config),
+          retryMs: config.provisioning.retryMinSeconds * 1000,
+          retryMaxMs: config.provisioning.retryMaxSeconds * 1000,
           executorFor: (node) => executors.for(node).exec,
           removed: (node) => void executors.release(node),
           log: logger.child({ component: 'provisioning' }),
@@ -100,6 +110,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       log: networkLog,
       mtu: config.network,
+      dhcp: config.network.dhcp,
+      broadcast: config.network.broadcast,
     });
     const controller = new Controller({
       listen: config.openflow.listen,
@@ -137,6 +149,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       log: logger.child({ component: 'path-mtu' }),
     });
+    if (config.network.dhcp === 'controller') {
+      new DhcpResponder({
+        controller,
+        nodeOf: (dpid) => pipelines.nodeOf(dpid),
+        clientAt: (node, port) => pipelines.dhcpClientAt(node, port),
+        overlayMtu: () => pipelines.overlayMtu(),
+        leaseSeconds: config.network.dhcpLeaseSeconds,
+        dns: config.network.dns.map(ipv4ToNumber),
+        metrics,
+        log: logger.child({ component: 'dhcp' }),
+      });
+    }
     const backends = new NodeBackends({
       vms: config.vms,
       logger: hostsLog,
@@ -169,6 +193,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const { token } = await tokens.ensureAdmin();
     if (token !== undefined && config.api.auth) (options.onNewToken ?? ((t) => process.stdout.write(`miniCloud API token (shown once): ${t}\n`)))(token);
 
+    // Before the runtime starts, so it sees every switch connect.
+    const gatewayMonitor = new GatewayMonitor({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      records,
+      revision,
+      failover: service.gatewayFailover,
+      metrics,
+      log: logger.child({ component: 'gateway-failover' }),
+      settings: config.gatewayFailover,
+    });
+    gatewayMonitor.start();
+    cleanups.push(() => gatewayMonitor.stop());
     if (provisioner) {
       controller.datapaths.on('connected', (dp) => {
         const node = pipelines.nodeOf(dp.dpid);
@@ -182,6 +219,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     provisioner?.notify();
     cleanups.push(() => network.stop());
     network.startEchoProbe(config.openflow.echoIntervalSeconds * 1000);
+    const verifier = startDriftRepair({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      intervalSeconds: config.sync.verifyIntervalSeconds,
+      metrics,
+      log: logger.child({ component: 'drift' }),
+    });
+    cleanups.push(() => verifier.stop());
     logger.info({ listen: controller.addresses, connect: config.openflow.connect }, 'OpenFlow controller running');
 
     const app = await buildApp({
@@ -217,7 +262,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       () => store.close(),
       () => executors.close(),
       () => controller.stop(),
+      () => verifier.stop(),
       () => network.stop(),
+      () => gatewayMonitor.stop(),
       () => provisioner?.stop(),
       () => poller.stop(),
       () => app.close(),
@@ -231,10 +278,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       service,
       controller,
       network,
+      verifier,
       backends,
       ...(provisioner && { provisioner }),
       metrics,
       poller,
+      gatewayMonitor,
       app,
       tokens,
       ...(token !== undefined && { token }),

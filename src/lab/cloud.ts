@@ -32,8 +32,16 @@ export interface LabCloudOptions {
    * `busybox` too (the image name the docs and the demo use).
    */
   readonly lxdComputes?: readonly string[];
+  /** `network.dhcp`: who answers VMs' DHCP (default: the controller). */
+  readonly dhcp?: Config['network']['dhcp'];
+  /** `network.broadcast`: who replicates broadcast (default: the sending node, head-end). */
+  readonly broadcast?: Config['network']['broadcast'];
   /** `vms.ssh`: how the controller reaches nodes that have an `sshTarget` (test/lab/ssh-node.test.ts). */
   readonly ssh?: Config['vms']['ssh'];
+  /** `sync.verifyIntervalSeconds` (drift repair); default the configuration's. */
+  readonly verifyIntervalSeconds?: number;
+  /** `provisioning.retryMinSeconds` / `retryMaxSeconds`; default the configuration's. */
+  readonly provisioningRetrySeconds?: { readonly min: number; readonly max: number };
 }
 
 export interface ApiResponse<T> {
@@ -70,7 +78,7 @@ export class LabCloud {
   private stopped = false;
 
   private constructor(
-    readonly config: Config,
+    public config: Config,
     readonly lab: Lab,
     server: Server,
     readonly nodes: readonly LabNodeDef[],
@@ -177,10 +185,14 @@ export class LabCloud {
     return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body);
   }
 
-  /** The controller process stopped and started again on the same store, socket and API port. */
-  async restartController(): Promise<Server> {
+  /**
+   * The controller process stopped and started again on the same store, socket and API port; `network` changes
+   * those settings for this and later restarts (e.g. another `dhcp` or `broadcast` mode).
+   */
+  async restartController(network?: Partial<Config['network']>): Promise<Server> {
     const port = Number(new URL(this.server.apiUrl).port);
     await this.server.stop();
+    if (network) this.config = { ...this.config, network: { ...this.config.network, ...network } };
     this.server = await startServer({ ...this.config, api: { ...this.config.api, port } }, { logger: this.logger, onNewToken: () => undefined });
     return this.server;
   }
@@ -210,8 +222,11 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
       underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
       egressInterface: EGRESS_DEVICE,
       maxBackoffMs: 1000,
+      ...(opts.provisioningRetrySeconds && { retryMinSeconds: opts.provisioningRetrySeconds.min, retryMaxSeconds: opts.provisioningRetrySeconds.max }),
     },
+    ...(opts.verifyIntervalSeconds !== undefined && { sync: { verifyIntervalSeconds: opts.verifyIntervalSeconds } }),
     log: { level: 'warn' },
+    network: { ...(opts.dhcp !== undefined && { dhcp: opts.dhcp }), ...(opts.broadcast !== undefined && { broadcast: opts.broadcast }) },
   });
 }
 

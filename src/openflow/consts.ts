@@ -228,8 +228,21 @@ export const OFPMF = { KBPS: 1, PKTPS: 2, BURST: 4, STATS: 8 } as const;
 export const OFPMBT = { DROP: 1, DSCP_REMARK: 2, EXPERIMENTER: 0xffff } as const;
 export const OFPM = { MAX: 0xffff0000, SLOWPATH: 0xfffffffd, CONTROLLER: 0xfffffffe, ALL: 0xffffffff } as const;
 
-/** ONF bundle extension for OF1.3 (ONF_ET_BUNDLE_*), as Open vSwitch accepts it. */
-export const ONFT = { BUNDLE_CONTROL: 2300, BUNDLE_ADD_MESSAGE: 2301 } as const;
+/**
+ * ONF extension messages for OF1.3 (ONF_EXPERIMENTER_ID exp_types), as Open vSwitch accepts them: the bundle
+ * extension, and the OF1.4 role status, request forward and flow monitor control messages.
+ */
+export const ONFT = {
+  FLOW_MONITOR_CANCEL: 1870,
+  FLOW_MONITOR_PAUSED: 1871,
+  FLOW_MONITOR_RESUMED: 1872,
+  ROLE_STATUS: 1911,
+  BUNDLE_CONTROL: 2300,
+  BUNDLE_ADD_MESSAGE: 2301,
+  REQUESTFORWARD: 2350,
+} as const;
+/** ofp_controller_role_reason (role status) */
+export const OFPCRR = { MASTER_REQUEST: 0, CONFIG: 1, EXPERIMENTER: 2 } as const;
 /** ofp_bundle_ctrl_type */
 export const OFPBCT = { OPEN_REQUEST: 0, OPEN_REPLY: 1, CLOSE_REQUEST: 2, CLOSE_REPLY: 3, COMMIT_REQUEST: 4, COMMIT_REPLY: 5, DISCARD_REQUEST: 6, DISCARD_REPLY: 7 } as const;
 /** ofp_bundle_flags */

@@ -12,6 +12,8 @@ export class CodecError extends Error {
     readonly ofpCode: number = OFPBRC.BAD_LEN,
     /** Byte offset into the buffer being decoded, when known. */
     readonly offset?: number,
+    /** The experimenter id of an OFPET_EXPERIMENTER error (ofpCode is then its exp_code). */
+    readonly experimenter?: number,
   ) {
     super(message);
   }

@@ -15,6 +15,7 @@ import { groupMeterCodecs } from './messages/group-meter.js';
 import { multipartCodecs } from './messages/multipart.js';
 import { queueCodecs } from './messages/queue.js';
 import { bundleControl, makeBundleAdd } from './messages/bundle.js';
+import { onfCodecs } from './messages/onf.js';
 
 /** Header in front of multipart and experimenter bodies: ofp_header + 8 bytes. */
 const EXTENDED_HEADER_LEN = 16;
@@ -54,6 +55,7 @@ for (const list of [symmetricCodecs, switchConfigCodecs, asyncCodecs, flowModCod
 }
 register(bundleControl);
 register(makeBundleAdd(inner));
+for (const c of onfCodecs(inner)) register(c);
 
 /** Every message type the registry knows (for JSON input validation and tests). */
 export const messageTypes: readonly MessageType[] = [...byName.keys()];

@@ -291,7 +291,15 @@ export type Message =
   | (Base & { readonly type: 'meter_mod'; readonly command: number; readonly flags: number; readonly meterId: number; readonly bands: readonly MeterBand[] })
   // ONF bundle extension (experimenter ONF_EXPERIMENTER_ID, ONFT_BUNDLE_CONTROL / ONFT_BUNDLE_ADD_MESSAGE).
   | (Base & { readonly type: 'bundle_control'; readonly bundleId: number; readonly ctrlType: number; readonly bundleFlags: number; readonly properties: Uint8Array })
-  | (Base & { readonly type: 'bundle_add'; readonly bundleId: number; readonly bundleFlags: number; readonly message: Message; readonly properties: Uint8Array });
+  | (Base & { readonly type: 'bundle_add'; readonly bundleId: number; readonly bundleFlags: number; readonly message: Message; readonly properties: Uint8Array })
+  // ONF extensions for OF1.3 carrying OF1.4 messages (experimenter ONF_EXPERIMENTER_ID, ONFT_*).
+  /** The switch tells a controller its role changed; `properties` (OF1.4 role properties) kept raw. */
+  | (Base & { readonly type: 'role_status'; readonly role: number; readonly reason: number; readonly generationId: bigint; readonly properties: Uint8Array })
+  /** A group_mod or meter_mod another controller made, forwarded whole (its own header and xid). */
+  | (Base & { readonly type: 'requestforward'; readonly message: Message })
+  | (Base & { readonly type: 'flow_monitor_cancel'; readonly id: number })
+  | (Base & { readonly type: 'flow_monitor_paused' })
+  | (Base & { readonly type: 'flow_monitor_resumed' });
 
 export interface FlowMod {
   readonly type: 'flow_mod';

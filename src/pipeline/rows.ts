@@ -131,6 +131,20 @@ export function loadVmPort(port: number): Action {
   return a;
 }
 
+/** resubmit(,30): into the ingress tables with in_port unchanged (NXAST_RESUBMIT_TABLE's 16-bit OFPP_IN_PORT). */
+const RESUBMIT_INGRESS: Action = { type: 'nx_resubmit', inPort: OFPP.IN_PORT - 0xffff0000, table: TABLE.INGRESS_CT };
+
+/**
+ * A broadcast/multicast copy to each of `ports` (local VM ports): straight out, or, when the node filters its VMs'
+ * ingress (security groups), through each receiver's ingress rules: reg1 = its port, then resubmit(,30), exactly
+ * what unicast delivery does with goto. Table 30's ct(table=31) forks (the recirculated copy goes on in 31 while
+ * this row's actions go on with the packet as it was), so each receiver gets its own conntrack pass in its own zone
+ * and its own verdict; a receiver whose rules refuse the packet is skipped (its per-VM drop row counts it).
+ */
+export function deliverCopies(ports: readonly number[], filtered: boolean): Action[] {
+  return filtered ? ports.flatMap((p) => [loadVmPort(p), RESUBMIT_INGRESS]) : ports.map((p) => output(p));
+}
+
 /** An explicit drop row (no instructions). */
 export function drop(table: number, priority: number, cookie: bigint, ...fields: OxmField[]): FlowMod {
   return flow({ table, priority, cookie, match: match(...fields) });

@@ -3,9 +3,10 @@
 // same index, node and ports in, same flows (same order) out.
 import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
-import { PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
+import { hasRole, PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
+import type { BroadcastMode, DhcpMode } from './modes.js';
 import { DEFAULT_OVERLAY_MTU } from './mtu.js';
 
 /** OpenFlow port numbers of a node's br0, by interface name, as learned from the switch (never assumed). */
@@ -33,11 +34,28 @@ export class CompileContext {
   private readonly memo = new Map<object, Map<string | number, unknown>>();
   /** The IP MTU inside the overlay (mtu.ts): frames longer than this + 14 never enter the tunnel. */
   readonly overlayMtu: number;
+  /**
+   * Who answers a VM's DHCP (dhcp-punt.ts). The daemon's default is 'controller' (`network.dhcp`); compiled without
+   * the option, a cloud keeps the seed's DHCP node ('node'), which the reference pipeline documents.
+   */
+  readonly dhcp: DhcpMode;
+  /** Who replicates broadcast (head-end.ts); as with `dhcp`, the daemon's default is 'head-end', the seed's 'switch-node'. */
+  readonly broadcast: BroadcastMode;
+  /**
+   * The context of the cloud's last revision, when there was one: flows equal to one it built are taken from it
+   * (compile.ts), so that a change of one VM leaves every other flow object as the sync last saw it.
+   */
+  previous: CompileContext | undefined;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number } = {},
+    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode; readonly previous?: CompileContext } = {},
   ) {
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
+    this.dhcp = options.dhcp ?? 'node';
+    this.broadcast = options.broadcast ?? 'switch-node';
+    // One generation back only: the one before it is let go.
+    if (options.previous) options.previous.previous = undefined;
+    this.previous = options.previous;
   }
 
   /** The memoised value for (owner, slot), or undefined. Call sites check before building: no closure per call. */
@@ -63,6 +81,11 @@ export interface Stage {
   readonly node?: (ctx: CompileContext, view: NodeView) => readonly FlowMod[];
   readonly subnet?: (ctx: CompileContext, view: NodeView, subnet: SubnetInfo) => readonly FlowMod[];
   readonly vm?: (ctx: CompileContext, view: NodeView, vm: VmInfo) => readonly FlowMod[];
+}
+
+/** Whether the viewed node filters its VMs' traffic (security groups, tables 1-3 and 30-32): a compute node of a cloud with groups. */
+export function sgEnforced(ctx: CompileContext, view: NodeView): boolean {
+  return ctx.index.sg !== undefined && hasRole(view.node, 'compute');
 }
 
 /** The VMs of `subnet` on the viewed node whose port is known, with their port numbers, in name order. */

@@ -122,8 +122,9 @@ export const TABLES: readonly TableDecl[] = [
     id: TABLE.BROADCAST,
     name: 'broadcast',
     purpose:
-      'ARP responder (gateway IPs and VM IPs answered on the asker\'s own node); DHCP to the DHCP node; broadcast from a local VM to the other ' +
-      'local VMs of its subnet (then 60); broadcast arriving from the switch delivered to the local VMs of its tun_id.',
+      'ARP responder (gateway IPs and VM IPs answered on the asker\'s own node); DHCP to the controller (or the DHCP node); broadcast from a local VM to the other ' +
+      'local VMs of its subnet (then 60); broadcast arriving from the switch delivered to the local VMs of its tun_id. With security groups each ' +
+      'copy for a local VM goes through that VM\'s ingress rules instead (reg1 = its port, resubmit(,30), one conntrack pass per receiver).',
     next: [TABLE.FLOOD],
     miss: 'drop',
   },
@@ -131,7 +132,8 @@ export const TABLES: readonly TableDecl[] = [
     id: TABLE.FLOOD,
     name: 'flood',
     purpose:
-      'Compute/DHCP nodes: send the subnet broadcast to the switch node (vxlan-sw). Switch node: replicate to every other host that has VMs of ' +
+      'Head-end (default): the sending node replicates the subnet broadcast to each other node hosting the subnet, one vxlan-int output each. ' +
+      'With broadcast: switch-node, compute/DHCP nodes send it to the switch node (vxlan-sw), which replicates to every other host that has VMs of ' +
       'the packet\'s tun_id, never back to the sender\'s host.',
     next: [],
     miss: 'drop',
@@ -203,7 +205,7 @@ export const PRIORITY = {
     TUNNEL_TO_GATEWAY: 13,
     /** Tunnel traffic is only ever delivered by the rows above: never routed, never re-tunnelled. */
     TUNNEL_DROP: 12,
-    /** A local VM's unicast DHCP (lease renewal to the server id, resolved to the gateway MAC) to the DHCP node. */
+    /** A local VM's unicast DHCP (lease renewal to the server id, resolved to the gateway MAC) to the controller or the DHCP node. */
     DHCP_RENEW: 11,
     /** ipv4_dst -> a VM of any subnet: routed directly, never via the gateway (seed: 10/10). */
     ROUTED: 10,
@@ -252,7 +254,7 @@ export const PRIORITY = {
     ARP_PROBE_DROP: 21,
     /** ARP requests for gateway IPs and VM IPs answered locally (seed: 50/20). */
     ARP_RESPONDER: 20,
-    /** DHCP client broadcast (udp 68->67) to the DHCP node (seed: 50/15). */
+    /** DHCP client broadcast (udp 68->67) from a local VM's port to the controller (metered), or to the DHCP node (seed: 50/15). */
     DHCP_TO_SERVER: 15,
     /** DHCP node: broadcast from LOCAL with a subnet's gateway IP as source, to that subnet. */
     DHCP_REPLY: 12,
@@ -263,6 +265,8 @@ export const PRIORITY = {
   [TABLE.FLOOD]: {
     /** Switch node: (source host port, tun_id) -> every other member host of that subnet (seed: 60/10). */
     SWITCH_REPLICATE: 10,
+    /** Head-end (network.broadcast: head-end): tun_id -> one tunnel output per other node hosting that subnet. */
+    HEAD_END: 5,
     /** Compute/DHCP node: to the switch (seed: 60/0, without the clone). */
     TO_SWITCH: 0,
     MISS: 0,

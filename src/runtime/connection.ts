@@ -629,7 +629,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     // Never answer an error with an error (two peers could loop).
     if (!frame || frame[1] !== OFPT.ERROR) {
       const xid = (frame && frameXid(frame)) ?? 0;
-      this.trySend({ type: 'error', xid, errType: e.ofpType, code: e.ofpCode, data: frame ? frame.subarray(0, 64) : EMPTY });
+      this.trySend({ type: 'error', xid, errType: e.ofpType, code: e.ofpCode, ...(e.experimenter === undefined ? {} : { experimenter: e.experimenter }), data: frame ? frame.subarray(0, 64) : EMPTY });
     }
     this.log.warn({ dpid: this.label, err: e.message }, 'malformed OpenFlow message; closing the connection');
     this.close(`malformed message: ${e.message}`, e);

@@ -25,8 +25,11 @@ export interface ControllerOptions {
   readonly tls?: TlsFiles;
   /** Refuse `ssl:` switches whose certificate does not name the datapath id they claim (peer-identity.ts). */
   readonly identity?: IdentityPolicy;
-  /** What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. */
-  readonly desiredState: (dpid: bigint, dp: Datapath) => DesiredState | Promise<DesiredState>;
+  /**
+   * What datapath `dpid` should have. Called on every (re)connect and resync; may use `dp.portNo(name)`. Long work
+   * in it should await `pause` between bounded chunks (turns.ts), as the sync's own work does.
+   */
+  readonly desiredState: (dpid: bigint, dp: Datapath, pause: Pause) => DesiredState | Promise<DesiredState>;
   /**
    * Whether datapath `dpid` has a desired state of ours (default: every datapath). One that has none is not synced
    * when it connects or its ports change (it holds no sync slot and gets no pipeline) but stays connected; an
@@ -170,7 +173,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       await this.pause();
       // The switch may have gone while this sync waited for its turn: no compile for nothing.
       if (dp.connection.closed) throw new ConnectionClosedError(dp.connection.closeReason ?? 'closed');
-      const desired = await this.opts.desiredState(dp.dpid, dp);
+      const desired = await this.opts.desiredState(dp.dpid, dp, this.pause);
       return sync(dp, desired, { ...this.opts.sync, source, pause: this.pause, logger: this.log });
     };
     try {

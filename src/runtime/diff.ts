@@ -98,6 +98,25 @@ export interface GroupPlan {
   readonly unchanged: number;
 }
 
+/** The flow-mods a plan sends (deletes, modifies, replaces and adds). */
+export const flowModCount = (p: FlowPlan): number => p.deletes.length + p.modifies.length + p.replaces.length + p.adds.length;
+
+/** How a switch reports `f` in a flow-stats reply once it is installed under `own` (counters and durations 0). */
+export const asInstalledStats = (f: DesiredFlow, own: Ownership): FlowStats => ({
+  tableId: f.tableId,
+  durationSec: 0,
+  durationNsec: 0,
+  priority: f.priority,
+  idleTimeout: f.idleTimeout ?? 0,
+  hardTimeout: f.hardTimeout ?? 0,
+  flags: f.flags ?? 0,
+  cookie: cookieOf(f, own),
+  packetCount: 0n,
+  byteCount: 0n,
+  match: f.match,
+  instructions: f.instructions,
+});
+
 const ZERO = 0n;
 
 /** Installed flows from decoded flow stats (the sync itself reads raw replies: see addFlowStatsPart). */
@@ -310,6 +329,15 @@ function changedPositions(a: readonly DesiredFlow[], b: readonly DesiredFlow[], 
 
 /** Links each desired flow to its installed entry, once the plan is applied to `installed`. */
 export function linkDesired(installed: Map<string, InstalledFlow>, desired: readonly DesiredFlow[], diff: FlowDiff): LastSync {
+  const steps = linkDesiredSteps(installed, desired, diff, Infinity);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** `linkDesired` yielding after every `slice` flows linked (the sync awaits its pause there). */
+export function* linkDesiredSteps(installed: Map<string, InstalledFlow>, desired: readonly DesiredFlow[], diff: FlowDiff, slice: number): Generator<void, LastSync, void> {
   const n = desired.length;
   const resolve = (i: number): InstalledFlow => {
     const link = diff.links[i] ?? installed.get(encodedFlow(desired[i]!).key);
@@ -319,20 +347,28 @@ export function linkDesired(installed: Map<string, InstalledFlow>, desired: read
   };
   const last = diff.last;
   const links = new Array<InstalledFlow>(n);
+  let done = 0;
   if (last && diff.changed) {
     const old = last.desired;
     if (old.length === n) {
       // Same length: update our copies in place, so a one-flow change allocates nothing in proportion to n.
       for (const i of diff.changed) {
+        if (++done % slice === 0) yield;
         last.links[i] = resolve(i);
         old[i] = desired[i]!;
       }
       return last;
     }
     for (let i = 0, common = Math.min(n, old.length); i < common; i++) if (desired[i] === old[i]) links[i] = last.links[i]!;
-    for (const i of diff.changed) links[i] = resolve(i);
+    for (const i of diff.changed) {
+      if (++done % slice === 0) yield;
+      links[i] = resolve(i);
+    }
   } else {
-    for (let i = 0; i < n; i++) links[i] = resolve(i);
+    for (let i = 0; i < n; i++) {
+      if (++done % slice === 0) yield;
+      links[i] = resolve(i);
+    }
   }
   // A snapshot: a caller that later edits its array in place must not make us believe nothing changed.
   return { desired: desired.slice(), links };

@@ -11,4 +11,6 @@ export { Listener, type ListenerOptions } from './listener.js';
 export { certificateNames, checkPeerIdentity, parseSubjectName, PeerIdentityError, type CertificateNames, type IdentityPolicy, type SubjectName } from './peer-identity.js';
 export { runBundle, type BundleOptions } from './bundle.js';
 export { sync, type DesiredState, type SyncOptions, type SyncStats } from './sync.js';
+export { nextTurn, runInTurns, type Pause } from './turns.js';
 export type { TlsFiles } from './tls.js';
+export { DEFAULT_VERIFY_JITTER, FlowVerifier, type Verifiable, type VerifierEvents, type VerifierOptions } from './verifier.js';

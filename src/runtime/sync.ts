@@ -39,7 +39,8 @@ import {
   InstalledFlow,
   installedGroupsFromDesc,
   installedMetersFromConfig,
-  linkDesired,
+  flowModCount,
+  linkDesiredSteps,
   ownershipKey,
   type DesiredFlow,
   type DesiredGroup,
@@ -51,10 +52,11 @@ import {
   type MeterPlan,
   type Ownership,
 } from './diff.js';
+import { countDrift } from './drift.js';
 import { encodedFlow, groupFingerprint, meterFingerprint } from './flow-key.js';
 import type { SwitchError } from './errors.js';
 import { silentLogger } from './log.js';
-import { nextTurn, type Pause } from './turns.js';
+import { nextTurn, runInTurns, type Pause } from './turns.js';
 
 export type { DesiredFlow, DesiredGroup, DesiredMeter } from './diff.js';
 
@@ -109,6 +111,12 @@ export interface SyncStats {
   readonly groupMods: number;
   readonly meterMods: number;
   readonly bundles: number;
+  /**
+   * From the switch with a cache of our last commit to compare with: how many of the mods were drift (put back what
+   * that commit installed and the switch lost or changed, or removed entries of ours it never installed) rather than
+   * changes of the desired state (drift.ts). Undefined otherwise.
+   */
+  readonly drift?: number;
   readonly source: 'switch' | 'cache';
   readonly durationMs: number;
   /** Where the time went: reading the switch (0 from the cache), diffing, sending and committing the bundle. */
@@ -218,9 +226,12 @@ class Syncer {
     const { diff, bundles, diffMs } = await this.diffAndApply(installed, desired.flows, groups, own, source === 'cache', opts, pause);
     const flows = diff.plan;
     await sendAndConfirm(this.conn, meters.deletes.map((meterId) => meterMod(OFPMC.DELETE, { meterId, flags: 0, bands: [] })));
-    applyPlan(installed, flows, groups, own);
+    const drift = source === 'switch' && cached?.ownership === ownKey ? countDrift(cached, flows, groups, meters, own) : undefined;
+    // Recording what the switch now has touches every flow after a first sync (31k on a node of a 10k-VM cloud):
+    // in slices too.
+    await applyPlan(installed, flows, groups, own, pause);
     applyMeterPlan(installed, meters);
-    installed.last = linkDesired(installed.flows, desired.flows, diff);
+    installed.last = await runInTurns(linkDesiredSteps(installed.flows, desired.flows, diff, LINK_BATCH), pause);
     this.installed = installed;
     const t3 = performance.now();
 
@@ -235,10 +246,11 @@ class Syncer {
       metersAdded: meters.adds.length,
       metersModified: meters.modifies.length,
       metersDeleted: meters.deletes.length,
-      flowMods: flows.adds.length + flows.modifies.length + flows.replaces.length + flows.deletes.length,
+      flowMods: flowModCount(flows),
       groupMods: groups.adds.length + groups.modifies.length + groups.deletes.length,
       meterMods: meters.adds.length + meters.modifies.length + meters.deletes.length,
       bundles,
+      ...(drift !== undefined && { drift }),
       source,
       durationMs: t3 - t0,
       readMs: t1 - t0,
@@ -295,7 +307,7 @@ class Syncer {
           await sendAndConfirmOps(this.conn, ops, own);
           return { diff, bundles: 0, diffMs };
         }
-        if (ops.length > 0) await addAll(await open(), ops);
+        if (ops.length > 0) await addAll(await open(), ops, pause);
       } else {
         const differ = new FlowDiffer(installed.flows, own);
         const p = differ.plan;
@@ -309,7 +321,7 @@ class Syncer {
           for (let j = i; j < end; j++) differ.consider(desired[j]!, j);
           diffMs += performance.now() - t;
           if (p.modifies.length + p.replaces.length + p.adds.length > sent[0]! + sent[1]! + sent[2]!) {
-            await addAll(await open(), flowOps(p, sent[0]!, sent[1]!, sent[2]!));
+            await addAll(await open(), flowOps(p, sent[0]!, sent[1]!, sent[2]!), pause);
             sent = [p.modifies.length, p.replaces.length, p.adds.length];
           }
         }
@@ -317,9 +329,9 @@ class Syncer {
         const flows = differ.finish();
         diff = { plan: flows, links: differ.links };
         diffMs += performance.now() - t;
-        if (flows.deletes.length > 0) await addAll(await open(), flows.deletes.map((flow): Op => ({ kind: 'flow_delete', flow })));
+        if (flows.deletes.length > 0) await addAll(await open(), flows.deletes.map((flow): Op => ({ kind: 'flow_delete', flow })), pause);
       }
-      if (post.length > 0 || (pre.length > 0 && !stream)) await addAll(await open(), post);
+      if (post.length > 0 || (pre.length > 0 && !stream)) await addAll(await open(), post, pause);
       if (stream) {
         committing = true;
         await stream.commit();
@@ -406,10 +418,16 @@ async function encodeWhile(flows: readonly DesiredFlow[], go: () => boolean, pau
   }
 }
 
-const ENCODE_BATCH = 2048;
-
-/** Diffed flows are streamed in batches of this many (about 100 KB of flow mods for seed-shape flows). */
-const DIFF_BATCH = 1024;
+/**
+ * Batch sizes between pauses: each about a millisecond of one core or less on this project's reference machine, so
+ * that the TurnGate's per-turn budget (2-10 ms) is what bounds a turn, not one batch. Diffed flows are streamed to
+ * the bundle in batches of DIFF_BATCH (about 50 KB of flow mods for seed-shape flows).
+ */
+const ENCODE_BATCH = 512;
+const DIFF_BATCH = 512;
+const ADD_BATCH = 512;
+const APPLY_BATCH = 2048;
+const LINK_BATCH = 4096;
 
 /** Modify, replace and add ops for the plan's entries from the given offsets on. */
 function flowOps(p: FlowPlan, fromModify: number, fromReplace: number, fromAdd: number): FlowOp[] {
@@ -420,10 +438,14 @@ function flowOps(p: FlowPlan, fromModify: number, fromReplace: number, fromAdd: 
   return ops;
 }
 
-async function addAll(stream: BundleStream<Op>, ops: readonly Op[]): Promise<void> {
+/** Adds `ops` to the bundle: `pause` between batches (encoding 31k flow mods is no single turn's work). */
+async function addAll(stream: BundleStream<Op>, ops: readonly Op[], pause: Pause): Promise<void> {
   for (let i = 0; i < ops.length; i++) {
     stream.add(ops[i]!);
-    if ((i & 1023) === 1023) await stream.pace();
+    if (i % ADD_BATCH === ADD_BATCH - 1) {
+      await stream.pace();
+      if (i < ops.length - 1) await pause();
+    }
   }
   await stream.pace();
 }
@@ -515,10 +537,12 @@ function toMessage(op: Op, xid: number, own: Ownership): Message {
 }
 
 /** What the switch has after a committed plan (the cache for `source: 'cache'`). */
-function applyPlan(installed: InstalledState, flows: FlowPlan, groups: GroupPlan, own: Ownership): void {
+async function applyPlan(installed: InstalledState, flows: FlowPlan, groups: GroupPlan, own: Ownership, pause: Pause): Promise<void> {
+  let n = 0;
   for (const f of flows.deletes) installed.flows.delete(f.key);
   for (const list of [flows.modifies, flows.replaces, flows.adds]) {
     for (const f of list) {
+      if (++n % APPLY_BATCH === 0) await pause();
       const e = encodedFlow(f);
       const i = new InstalledFlow(e.key, f.tableId, f.priority, cookieOf(f, own), e.attrs, e.fp);
       i.source = f;

@@ -86,6 +86,18 @@ export class TurnGate {
   }
 }
 
+/**
+ * Runs a generator that yields between bounded chunks of CPU work (the pipeline's Steps), awaiting `pause` at each
+ * yield: long work (indexing a cloud, building shared rows) then takes many short turns instead of one long one.
+ */
+export async function runInTurns<T>(steps: Iterator<void, T, void>, pause: Pause): Promise<T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await pause();
+  }
+}
+
 /** Runs jobs at most `max` at a time (Infinity: all at once), in arrival order. */
 export class JobQueue {
   private active = 0;

@@ -11,7 +11,25 @@
 // so they never conflict with each other, only with other controllers'.
 //
 // API tokens have their own guard key: a last-used time must not bump the cloud's revision.
+//
+// Exactly once. A transaction whose answer is lost (a timeout, a connection reset, the client's own retry of a
+// request that had in fact committed) must be neither lost nor applied twice. Each store instance has a writer key
+// of its own (`writers/<uuid>`), which only it writes: every transaction also compares that key's mod_revision with
+// the one this instance last wrote and puts the operation's id into it. So (1) a second copy of a committed
+// transaction fails its compare, and the else-branch shows the operation's id in the writer key: it is reported as
+// done, not re-run; (2) a transaction whose outcome is unknown is settled before anything else is written: a fence
+// transaction bumps the writer key if it is unchanged, after which the lost transaction can never commit (its
+// compare fails), or finds the operation's id there, and then it did commit. Either way the answer is definite; the
+// write is then finished or run again, within its time bound. (Rather than turning the client's retries off: they
+// also carry reads over a member's failure, and with the fence they are harmless.)
+//
+// The watch. After a disconnection the etcd3 client resumes the watch from the last revision it saw in a header,
+// which can skip events; and when that revision has been compacted, etcd cancels the watch (ErrCompacted) and the
+// client only reports it. Either way the snapshot is reloaded whole (one range read, at one revision) and a new watch
+// started just after that revision, so the snapshot is never a mix of two states and never stops following etcd.
+import { randomUUID } from 'node:crypto';
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
+import { probeEtcdTls } from './etcd-tls-probe.js';
 import { DEFAULT_PROJECT, projectOf, type ProjectRecord } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
@@ -40,6 +58,21 @@ export interface EtcdStoreOptions {
   /** Bound of one write's retries on conflict: count (default 50) and time (default 15000 ms). */
   readonly maxAttempts?: number;
   readonly maxWriteMs?: number;
+  /**
+   * Fault injection for tests: every transaction is sent through this (to lose its answer, or send it twice, as a
+   * timeout or the client's retry would). Not for production use.
+   */
+  readonly interceptTxn?: (send: () => Promise<TxnResponse>) => Promise<TxnResponse>;
+}
+
+export type TxnResponse = Awaited<ReturnType<ReturnType<Namespace['if']>['commit']>>;
+
+/** The watch's reconnection delays: 100 ms doubling to 2 s, so a controller follows etcd again soon after it is back. */
+class WatchBackoff {
+  constructor(readonly duration = 100) {}
+  next(): WatchBackoff {
+    return new WatchBackoff(Math.min(this.duration * 2, 2000));
+  }
 }
 
 // A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
@@ -49,6 +82,9 @@ const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', '
 const CLOUD_GUARD = 'guard/cloud';
 const TOKEN_GUARD = 'guard/tokens';
 const SCHEMA_KEY = 'schema';
+const WRITERS = 'writers/';
+/** A writer key untouched for this long belongs to a controller long gone; `open` removes it. */
+const WRITER_KEY_TTL_MS = 24 * 3600_000;
 
 /** Records of every kind by name; meta values are strings. */
 type Tables = Record<Kind, Map<string, unknown>>;
@@ -115,6 +151,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   const clientOptions: IOptions = {
     hosts: [...options.endpoints],
     dialTimeout: timeout,
+    faultHandling: { watchBackoff: new WatchBackoff() },
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     ...(options.tls && {
       credentials: { rootCertificate: options.tls.ca, ...(options.tls.key && { privateKey: options.tls.key }), ...(options.tls.cert && { certChain: options.tls.cert }) },
@@ -128,6 +165,8 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   } catch (e) {
     store.close();
     if (e instanceof EtcdStoreSchemaError) throw e;
+    const tlsProblem = options.tls && (await probeEtcdTls(options.endpoints, options.tls, timeout));
+    if (tlsProblem) throw new StoreUnavailableError(tlsProblem);
     throw new StoreUnavailableError(`etcd at ${options.endpoints.join(', ')}: ${errorText(e)}`);
   }
 }
@@ -143,13 +182,27 @@ export class EtcdStore implements CloudStore, TokenStore {
   private readonly maxWriteMs: number;
   private readonly timeoutMs: number;
   private readonly prefix: string;
+  /** This instance's writer key, and the mod_revision it last gave it (0: not yet written). */
+  private readonly writerKey = `${WRITERS}${randomUUID()}`;
+  private writerMod = 0;
+  private ops = 0;
+  /** A transaction whose outcome is not known yet: settled before the next write. */
+  private unsettled: string | undefined;
+  private watchDown = false;
+  private resyncing = false;
   /** Conflicts met by writes (re-runs), for metrics and tests. */
   conflicts = 0;
+  /** Transactions whose answer was lost and whose outcome was then settled by the writer key; for tests. */
+  settled = { committed: 0, fenced: 0 };
+  /** Full reloads of the snapshot after the watch was compacted away or reconnected; for metrics and tests. */
+  resyncs = 0;
+  /** Why the last resync happened: 'reconnected', or the reason etcd gave for canceling the watch. */
+  lastResyncReason: string | undefined;
 
   constructor(
     private readonly client: Etcd3,
     private readonly ns: Namespace,
-    options: EtcdStoreOptions,
+    private readonly options: EtcdStoreOptions,
   ) {
     this.maxAttempts = options.maxAttempts ?? 50;
     this.maxWriteMs = options.maxWriteMs ?? 15_000;
@@ -180,13 +233,26 @@ export class EtcdStore implements CloudStore, TokenStore {
           .commit();
       }
     }
+    await this.pruneWriterKeys();
     await this.reload();
-    this.watcher = await this.ns
+    await this.watch();
+  }
+
+  /** Starts the watch just after the snapshot's revision. Events of a replaced watcher are ignored. */
+  private async watch(): Promise<void> {
+    const w = await this.ns
       .watch()
       .prefix('')
       .startRevision(String(this.snap.rev + 1))
       .create();
-    this.watcher.on('data', (res) => {
+    if (this.closed) {
+      void w.cancel().catch(() => {});
+      return;
+    }
+    this.watcher = w;
+    this.watchDown = false;
+    w.on('data', (res) => {
+      if (w !== this.watcher) return;
       let top = this.snap.rev;
       for (const ev of res.events) {
         const rev = Number(ev.kv.mod_revision);
@@ -196,8 +262,59 @@ export class EtcdStore implements CloudStore, TokenStore {
       }
       this.advance(top);
     });
-    // The watch reconnects by itself (from its last revision); errors are reported, not thrown.
-    this.watcher.on('error', () => {});
+    w.on('disconnected', () => {
+      if (w === this.watcher) this.watchDown = true;
+    });
+    w.on('connected', () => {
+      if (w === this.watcher && this.watchDown) void this.resync(false, 'reconnected');
+    });
+    // Canceled by etcd: its start revision was compacted (ErrCompacted), or another reason. It is gone from the client.
+    w.on('error', (e: unknown) => {
+      if (w === this.watcher) void this.resync(true, errorText(e));
+    });
+  }
+
+  /** Reloads the whole snapshot and watches again from there, retrying (100 ms to 2 s apart) until done or closed. */
+  private async resync(canceled: boolean, reason: string): Promise<void> {
+    if (this.resyncing || this.closed) return;
+    this.resyncing = true;
+    const old = this.watcher;
+    this.watcher = undefined;
+    if (old && !canceled) void old.cancel().catch(() => {});
+    let delay = 100;
+    try {
+      while (!this.closed) {
+        try {
+          await this.reload();
+          await this.watch();
+          this.resyncs++;
+          this.lastResyncReason = reason;
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 2000);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
+  /** Removes the writer keys of instances that have not written for a day (their processes are long gone). */
+  private async pruneWriterKeys(): Promise<void> {
+    const res = await this.ns.getAll().prefix(WRITERS).exec();
+    const old = Date.now() - WRITER_KEY_TTL_MS;
+    for (const kv of res.kvs) {
+      let at = 0;
+      try {
+        at = Date.parse((JSON.parse(kv.value.toString()) as { at?: string }).at ?? '');
+      } catch {
+        // not ours to judge: left alone
+        continue;
+      }
+      // Only if untouched since read: an instance that writes now keeps its key.
+      if (at < old) await this.ns.if(kv.key, 'Mod', '==', kv.mod_revision).then(this.ns.delete().key(kv.key)).commit();
+    }
   }
 
   /** The schema version of the layout (for `minicloud store check`). */
@@ -246,6 +363,7 @@ export class EtcdStore implements CloudStore, TokenStore {
   private async commit<T>(guard: string, run: (tables: Tables, overlay: Overlay) => T): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
     const started = Date.now();
+    if (this.unsettled !== undefined) await this.settle(started);
     for (let attempt = 1; ; attempt++) {
       const overlay = emptyTables() as Overlay;
       const seen = this.snap.guards.get(guard) ?? 0;
@@ -258,38 +376,91 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (attempt >= this.maxAttempts || !(await this.isStale(guard, seen))) throw e;
         continue;
       }
-      const ops = [];
+      const op = `${this.writerKey.slice(WRITERS.length)}#${++this.ops}`;
+      const ops: Parameters<ReturnType<Namespace['if']>['then']>[number][] = [];
       for (const kind of KINDS) {
         for (const [name, value] of overlay[kind]) {
           const key = `${kind}/${name}`;
           ops.push(value === null ? this.ns.delete().key(key) : this.ns.put(key).value(kind === 'meta' ? String(value) : JSON.stringify(value)));
         }
       }
+      ops.push(this.ns.put(this.writerKey).value(JSON.stringify({ op, at: new Date().toISOString() })));
       // The guard last: whoever sees it changed (the watch) has seen the rest of this transaction.
       ops.push(this.ns.put(guard).value(String(attempt)));
-      let res;
-      try {
-        res = await this.ns
+      const send = (): Promise<TxnResponse> =>
+        this.ns
           .if(guard, 'Mod', '==', seen)
+          .and(this.writerKey, 'Mod', '==', this.writerMod)
           .then(...ops)
           .else(this.ns.getAll().prefix(''))
           .commit();
+      let res: TxnResponse;
+      try {
+        res = await (this.options.interceptTxn ? this.options.interceptTxn(send) : send());
       } catch (e) {
-        // Unknown outcome: a proposal etcd took before it lost its quorum may still commit once it has it again.
-        throw new StoreUnavailableError(`etcd did not confirm the write (${errorText(e)}); it is not applied now, and may be once etcd has its quorum again`);
+        // The answer is lost, not necessarily the transaction: find out which before anything else is written.
+        this.unsettled = op;
+        if (await this.settle(started, errorText(e))) {
+          await this.caughtUp(this.writerMod);
+          return result;
+        }
+        if (attempt >= this.maxAttempts) throw new StoreUnavailableError(`etcd did not confirm the write after ${attempt} attempts (${errorText(e)}); it is not applied`);
+        continue;
       }
       const rev = Number(res.header.revision);
       if (res.succeeded) {
+        this.writerMod = rev;
         await this.caughtUp(rev);
         return result;
       }
-      this.conflicts++;
       const range = res.responses[0]?.response_range;
+      const mine = range?.kvs.find((kv) => kv.key.toString().endsWith(this.writerKey));
+      this.writerMod = Number(mine?.mod_revision ?? 0);
       if (range) this.replace(range.kvs, rev);
+      // A second copy of a transaction that had committed (the client's retry after a lost answer): done once.
+      if (mine !== undefined && writerOp(mine.value) === op) {
+        this.settled.committed++;
+        return result;
+      }
+      this.conflicts++;
       if (attempt >= this.maxAttempts || Date.now() - started > this.maxWriteMs) {
         throw new StoreConflictError(`the write still conflicted with other controllers' writes after ${attempt} attempts in ${Date.now() - started} ms`);
       }
     }
+  }
+
+  /**
+   * Decides whether the transaction `this.unsettled` committed: true if it did, false if it did not and now never will
+   * (fenced). Retries within the write's time bound; past it, throws StoreUnavailableError and the next write settles.
+   */
+  private async settle(started: number, cause?: string): Promise<boolean> {
+    const op = this.unsettled!;
+    let delay = 100;
+    let last = cause ?? 'etcd did not answer';
+    while (!this.closed && Date.now() - started <= this.maxWriteMs) {
+      try {
+        const res = await this.ns
+          .if(this.writerKey, 'Mod', '==', this.writerMod)
+          .then(this.ns.put(this.writerKey).value(JSON.stringify({ fenced: op, at: new Date().toISOString() })))
+          .else(this.ns.get(this.writerKey))
+          .commit();
+        const kv = res.succeeded ? undefined : res.responses[0]?.response_range?.kvs[0];
+        this.writerMod = res.succeeded ? Number(res.header.revision) : Number(kv?.mod_revision ?? 0);
+        if (res.succeeded || writerOp(kv?.value) === op) {
+          this.unsettled = undefined;
+          this.settled[res.succeeded ? 'fenced' : 'committed']++;
+          return !res.succeeded;
+        }
+        // Changed by something else than `op` (removed as stale): fence again on what it is now.
+      } catch (e) {
+        last = errorText(e);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 1000);
+    }
+    throw new StoreUnavailableError(
+      `etcd did not confirm the write (${last}); whether it was applied is not known yet (it is settled before the next write, once etcd has its quorum again)`,
+    );
   }
 
   /** Whether etcd's guard key moved past `seen` (reloading the snapshot if so). */
@@ -406,6 +577,15 @@ export class EtcdStore implements CloudStore, TokenStore {
       getProject: (name) => get<ProjectRecord>('projects', name),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
       getMeta: (key) => get<string>('meta', key),
+      listMeta: () => {
+        const merged = new Map(tables.meta as Map<string, string>);
+        for (const [k, v] of overlay?.meta ?? []) {
+          if (v === null) merged.delete(k);
+          else merged.set(k, v as string);
+        }
+        return [...merged.entries()].sort((a, b) => byCodePoint(a[0], b[0]));
+      },
+      securityIdHighWater: () => ({ group: Number(get<string>('meta', 'seq:security-group-id') ?? 0), rule: Number(get<string>('meta', 'seq:security-rule-id') ?? 0) }),
       listNodeRemovals: () => list<NodeRemovalRecord>('removals'),
       getNodeRemoval: (name) => get<NodeRemovalRecord>('removals', name),
     };
@@ -435,6 +615,12 @@ export class EtcdStore implements CloudStore, TokenStore {
       const next = Number(r.getMeta(`seq:${name}`) ?? 0) + 1;
       set('meta', `seq:${name}`, String(next));
       return next;
+    };
+    /** A given id (a restore) or the next one; the sequence never goes back. */
+    const takeId = (name: string, id: number | undefined): number => {
+      if (id === undefined) return nextSequence(name);
+      if (Number(r.getMeta(`seq:${name}`) ?? 0) < id) set('meta', `seq:${name}`, String(id));
+      return id;
     };
     /** A VM's groups as SQLite lists them: by name, `default` when none. */
     const memberships = (groups: readonly string[]): string[] => {
@@ -478,6 +664,13 @@ export class EtcdStore implements CloudStore, TokenStore {
         const { error: _old, ...rest } = vm;
         set('vms', name, { ...rest, state, ...(error !== undefined && { error }) });
       },
+      setVmGateway: (name, gateway) => {
+        const vm = r.getVm(name);
+        if (!vm) return false;
+        mustExist('nodes', gateway, 'gateway');
+        set('vms', name, { ...vm, gateway });
+        return true;
+      },
       deleteVm: (name) => del('vms', name),
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
@@ -486,7 +679,8 @@ export class EtcdStore implements CloudStore, TokenStore {
       insertSecurityGroup: (g) => {
         if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
         mustExist('projects', projectOf(g), 'project');
-        const id = nextSequence('security-group-id');
+        if (g.id !== undefined && r.listSecurityGroups().some((o) => o.id === g.id)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.id (${g.id})`);
+        const id = takeId('security-group-id', g.id);
         if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
         const record: SecurityGroupRecord = { id, name: g.name, project: projectOf(g), description: g.description, rules: [], createdAt: g.createdAt };
         set('groups', g.name, record);
@@ -500,11 +694,14 @@ export class EtcdStore implements CloudStore, TokenStore {
         }
         return del('groups', name);
       },
-      insertSecurityRule: (group, rule, createdAt) => {
+      insertSecurityRule: (group, rule, createdAt, ruleId) => {
         const g = r.getSecurityGroup(group);
         if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group}' does not exist`);
         if (rule.remoteGroup !== undefined && rule.remoteGroup !== group) mustExist('groups', rule.remoteGroup, 'security group');
-        const id = nextSequence('security-rule-id');
+        if (ruleId !== undefined && r.listSecurityGroups().some((o) => o.rules.some((x) => x.id === ruleId))) {
+          throw new StoreConstraintError(`UNIQUE constraint failed: security_rules.id (${ruleId})`);
+        }
+        const id = takeId('security-rule-id', ruleId);
         if (id > MAX_RULE_ID) throw new StoreConstraintError(`CHECK constraint failed: security rule ids are used up (${MAX_RULE_ID})`);
         const record: SecurityRuleRecord = {
           id,
@@ -524,6 +721,10 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (!g || !g.rules.some((rule) => rule.id === id)) return false;
         set('groups', group, { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
         return true;
+      },
+      reserveSecurityIds: (upTo) => {
+        takeId('security-group-id', upTo.group);
+        takeId('security-rule-id', upTo.rule);
       },
       setVmSecurityGroups: (vm, groups) => {
         const v = r.getVm(vm);
@@ -572,6 +773,15 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (t) pending().tokens.set(id, { ...t, lastUsedAt: at });
       },
     };
+  }
+}
+
+/** The operation id a writer key's value holds, if any. */
+function writerOp(value: Buffer | undefined): string | undefined {
+  try {
+    return value === undefined ? undefined : (JSON.parse(value.toString()) as { op?: string }).op;
+  } catch {
+    return undefined;
   }
 }
 

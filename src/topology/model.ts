@@ -98,6 +98,31 @@ export function switchPortName(hostName: string): string {
   return `${SWITCH_PORT_PREFIX}${hostName}`;
 }
 
+/** The VNI of BFD tunnel ports: no subnet has it (their VNIs are 1..16777215), so no VM frame ever lands on one. */
+export const BFD_TUNNEL_KEY = 0;
+
+/**
+ * A node's BFD tunnel port to a peer (`remote_ip=<peer tunnel ip>, key=0, bfd:enable=true`; compute nodes have one
+ * per gateway, gateways one per compute node): `bfd-` and the peer's tunnel IP in 8 hex digits (12 characters).
+ */
+export function bfdPortName(peerTunnelIp: string): string {
+  return `bfd-${ipv4ToNumber(peerTunnelIp).toString(16).padStart(8, '0')}`;
+}
+
+/**
+ * The tunnel IPs a node runs BFD with, sorted: a compute node with every gateway (the paths its VMs' egress takes), a
+ * gateway with every compute node (the other end of those sessions). Gateway failover reads the compute side.
+ */
+export function bfdPeersOf(node: CloudNode, nodes: readonly CloudNode[]): string[] {
+  const peers = new Set<string>();
+  for (const n of nodes) {
+    if (n.name === node.name) continue;
+    if ((hasRole(node, 'compute') && hasRole(n, 'gateway')) || (hasRole(node, 'gateway') && hasRole(n, 'compute'))) peers.add(tunnelIp(n));
+  }
+  peers.delete(tunnelIp(node));
+  return [...peers].sort();
+}
+
 export function hasRole(node: CloudNode, role: NodeRole): boolean {
   return node.roles.includes(role);
 }
@@ -174,6 +199,18 @@ export function cidrContains(cidr: Cidr, ip: number): boolean {
  * refuses to compile a cloud with problems.
  */
 export function validateCloud(cloud: Cloud): string[] {
+  const steps = validateCloudSteps(cloud);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** VMs checked between two yields of validateCloudSteps. */
+const VALIDATE_CHUNK = 500;
+
+/** `validateCloud` yielding between bounded chunks of work (a caller with an event loop to keep drives it). */
+export function* validateCloudSteps(cloud: Cloud): Generator<void, string[], void> {
   const problems: string[] = [];
   const unique = (what: string, values: readonly string[]): void => {
     const seen = new Set<string>();
@@ -197,10 +234,13 @@ export function validateCloud(cloud: Cloud): string[] {
   unique('node tunnel IP', cloud.nodes.map(tunnelIp));
   unique('subnet name', cloud.subnets.map((s) => s.name));
   unique('subnet VNI', cloud.subnets.map((s) => String(s.vni)));
+  yield;
   unique('VM name', cloud.vms.map((v) => v.name));
   unique('VM IP', cloud.vms.map((v) => v.ip));
+  yield;
   unique('VM MAC', cloud.vms.map((v) => v.mac));
   unique('VM port on one node', cloud.vms.map((v) => `${v.node}/${v.port}`));
+  yield;
 
   for (const n of cloud.nodes) {
     // Names an older version accepted stay consistent here; new nodes must pass NODE_NAME (checked on creation).
@@ -223,7 +263,10 @@ export function validateCloud(cloud: Cloud): string[] {
     if (cidr && gw !== undefined && !cidrContains(cidr, gw)) problems.push(`subnet '${s.name}': gateway ${s.gatewayIp} not in ${s.cidr}`);
   }
 
-  for (const v of cloud.vms) problems.push(...vmProblems(v, nodes, subnets));
+  for (let i = 0; i < cloud.vms.length; i++) {
+    if (i > 0 && i % VALIDATE_CHUNK === 0) yield;
+    problems.push(...vmProblems(cloud.vms[i]!, nodes, subnets));
+  }
   return problems;
 }
 

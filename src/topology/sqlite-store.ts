@@ -290,6 +290,7 @@ export class SqliteStore implements CloudStore, TokenStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
+      setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
       removals: lazy('SELECT * FROM node_removals ORDER BY name'),
       removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
@@ -305,8 +306,12 @@ export class SqliteStore implements CloudStore, TokenStore {
       groupRules: lazy('SELECT * FROM security_rules WHERE group_name = ? ORDER BY id'),
       memberships: lazy('SELECT vm, group_name FROM vm_security_groups ORDER BY vm, group_name'),
       vmGroups: lazy('SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
-      insertGroup: lazy('INSERT INTO security_groups (name, description, created_at) VALUES (?, ?, ?)'),
-      insertGroupIn: lazy('INSERT INTO security_groups (name, description, created_at, project) VALUES (?, ?, ?, ?)'),
+      insertGroup: lazy('INSERT INTO security_groups (id, name, description, created_at) VALUES (?, ?, ?, ?)'),
+      insertGroupIn: lazy('INSERT INTO security_groups (id, name, description, created_at, project) VALUES (?, ?, ?, ?, ?)'),
+      allMeta: db.prepare('SELECT key, value FROM meta ORDER BY key'),
+      idSequences: lazy("SELECT name, seq FROM sqlite_sequence WHERE name IN ('security_groups', 'security_rules')"),
+      seqInit: lazy('INSERT INTO sqlite_sequence (name, seq) SELECT @name, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = @name)'),
+      seqRaise: lazy('UPDATE sqlite_sequence SET seq = MAX(seq, @seq) WHERE name = @name'),
       hasProjects: lazy("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'projects'"),
       projects: lazy('SELECT * FROM projects ORDER BY name'),
       project: lazy('SELECT * FROM projects WHERE name = ?'),
@@ -315,8 +320,8 @@ export class SqliteStore implements CloudStore, TokenStore {
       deleteProject: lazy('DELETE FROM projects WHERE name = ?'),
       deleteGroup: lazy('DELETE FROM security_groups WHERE name = ?'),
       insertRule: lazy(
-        `INSERT INTO security_rules (group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO security_rules (id, group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
       clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
@@ -439,6 +444,12 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
+      listMeta: () => (q.allMeta.all() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+      securityIdHighWater: () => {
+        if (!hasSg()) return { group: 0, rule: 0 };
+        const seq = new Map((q.idSequences().all() as { name: string; seq: number }[]).map((r) => [r.name, r.seq]));
+        return { group: seq.get('security_groups') ?? 0, rule: seq.get('security_rules') ?? 0 };
+      },
       listNodeRemovals: () => (q.removals().all() as NodeRemovalRow[]).map(nodeRemovalFromRow),
       getNodeRemoval: (name) => {
         const r = q.removal().get(name) as NodeRemovalRow | undefined;
@@ -466,6 +477,7 @@ export class SqliteStore implements CloudStore, TokenStore {
       setVmState: (name, state, error) => {
         q.setVmState.run(state, error ?? null, name);
       },
+      setVmGateway: (name, gateway) => q.setVmGateway.run(gateway, name).changes > 0,
       deleteVm: (name) => q.deleteVm.run(name).changes > 0,
       setMeta: (key, value) => {
         q.setMeta.run(key, value);
@@ -478,18 +490,29 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
       insertSecurityGroup: (g) =>
-        Number((hasProjects() ? q.insertGroupIn().run(g.name, g.description, g.createdAt, g.project ?? 'default') : q.insertGroup().run(g.name, g.description, g.createdAt)).lastInsertRowid),
+        Number(
+          (hasProjects()
+            ? q.insertGroupIn().run(g.id ?? null, g.name, g.description, g.createdAt, g.project ?? 'default')
+            : q.insertGroup().run(g.id ?? null, g.name, g.description, g.createdAt)
+          ).lastInsertRowid,
+        ),
       insertProject: (p) => {
         q.insertProject().run(p.name, p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.createdAt);
       },
       updateProject: (p) => q.updateProject().run(p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.name).changes > 0,
       deleteProject: (name) => q.deleteProject().run(name).changes > 0,
       deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
-      insertSecurityRule: (group, r, createdAt) =>
+      insertSecurityRule: (group, r, createdAt, id) =>
         Number(
-          q.insertRule().run(group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
+          q.insertRule().run(id ?? null, group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
             .lastInsertRowid,
         ),
+      reserveSecurityIds: (upTo) => {
+        for (const [table, id] of [['security_groups', upTo.group], ['security_rules', upTo.rule]] as const) {
+          q.seqInit().run({ name: table });
+          q.seqRaise().run({ name: table, seq: id });
+        }
+      },
       deleteSecurityRule: (group, id) => q.deleteRule().run(group, id).changes > 0,
       setVmSecurityGroups: (vm, groups) => {
         q.clearVmGroups().run(vm);

@@ -24,6 +24,10 @@ export interface StoreReader {
   /** Bumped by every committed write. */
   revision(): number;
   getMeta(key: string): string | undefined;
+  /** Every meta key and value, in key order (for a backup). */
+  listMeta(): [string, string][];
+  /** The highest security group and rule ids ever handed out (ids are never reused); for a backup. */
+  securityIdHighWater(): { readonly group: number; readonly rule: number };
   /** Pending node removals, by node name. */
   listNodeRemovals(): NodeRemovalRecord[];
   getNodeRemoval(name: string): NodeRemovalRecord | undefined;
@@ -42,6 +46,8 @@ export interface StoreWriter extends StoreReader {
   deleteSubnet(name: string): boolean;
   insertVm(vm: VmRecord): void;
   setVmState(name: string, state: VmState, error?: string): void;
+  /** Binds a VM's egress to another gateway node (which must exist; gateway failover). False: no such VM. */
+  setVmGateway(name: string, gateway: string): boolean;
   /** Removes the record: only now are its IP, MAC and port free for another VM. */
   deleteVm(name: string): boolean;
   setMeta(key: string, value: string): void;
@@ -50,12 +56,14 @@ export interface StoreWriter extends StoreReader {
   deleteNodeRemoval(name: string): boolean;
   /** 1, 2, 3... per name, never reused (e.g. VM port names). */
   nextSequence(name: string): number;
-  /** Inserts a group (no rules); returns its id (never reused). */
-  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string; readonly project?: string }): number;
+  /** Inserts a group (no rules); returns its id (never reused; `id` is for a restore, which keeps a backup's ids). */
+  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string; readonly project?: string; readonly id?: number }): number;
   /** Refused (throws) while a VM is a member or another group's rule names it. */
   deleteSecurityGroup(name: string): boolean;
   /** Returns the rule's id (unique among all groups, never reused). */
-  insertSecurityRule(group: string, rule: SecurityRuleSpec, createdAt: string): number;
+  insertSecurityRule(group: string, rule: SecurityRuleSpec, createdAt: string, id?: number): number;
+  /** After a restore: no id up to these is handed out again. */
+  reserveSecurityIds(upTo: { readonly group: number; readonly rule: number }): void;
   deleteSecurityRule(group: string, id: number): boolean;
   /** Replaces a VM's memberships. */
   setVmSecurityGroups(vm: string, groups: readonly string[]): void;

@@ -27,6 +27,7 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'PUT /api/v1/vms/:name/security-groups': { securityGroups: [] },
   'POST /api/v1/projects': { name: 'evil-project' },
   'PATCH /api/v1/projects/:name': { quotas: { vms: 0 } },
+  'PUT /api/v1/vms/:name/gateway': { gateway: 'gw-1' },
 };
 
 /** Routes whose handler calls neither the service nor the tokens: reaching them shows as a 2xx alone. */

@@ -68,7 +68,9 @@ async function call(token: string, method: string, url: string, body?: unknown, 
 const apiRoutes = (): Route[] => routes.filter((r) => r.url.startsWith('/api/') || r.url === '/metrics');
 const isRead = (r: Route): boolean => r.method === 'GET' || r.method === 'HEAD';
 /** Routes of one project's records (the rest act on the whole cloud, or on the caller: whoami). */
-const isProjectRoute = (r: Route): boolean => /^\/api\/v1\/(subnets|vms|security-groups|projects)(\/|$)/.test(r.url) && !(r.url.startsWith('/api/v1/projects') && !isRead(r));
+// A VM's gateway is the cloud's business (PUT /vms/:name/gateway): admins only.
+const isProjectRoute = (r: Route): boolean =>
+  /^\/api\/v1\/(subnets|vms|security-groups|projects)(\/|$)/.test(r.url) && !r.url.endsWith('/gateway') && !(r.url.startsWith('/api/v1/projects') && !isRead(r));
 const isWhoami = (r: Route): boolean => r.url === '/api/v1/whoami';
 const snapshot = (): string => JSON.stringify({ ...h.store.read((r) => ({ records: r.records(), projects: r.listProjects() })), tokens: h.tokens.list().map((t) => [t.name, t.role, t.project]) });
 

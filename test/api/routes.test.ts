@@ -125,6 +125,19 @@ describe('vms', () => {
     expect(pinned.json.vm).toMatchObject({ node: 'host-2', gateway: 'gw-1', ip: '192.168.20.34' });
   });
 
+  it("PUT a VM's gateway: bound there, only its node applied; 400 for what is no gateway, 404 for no VM", async () => {
+    await h.call('POST', '/api/v1/vms', { name: 'v1', subnet: 'a', flavor: 'small', image: 'img', node: 'host-2', gateway: 'gw-1' });
+    const moved = await h.call('PUT', '/api/v1/vms/v1/gateway', { gateway: 'gw-2' });
+    expect(moved.status).toBe(200);
+    expect(moved.json.vm).toMatchObject({ name: 'v1', gateway: 'gw-2' });
+    expect(moved.json.network).toEqual({ confirmed: ['host-2'], pending: [] });
+    expect((await h.call('GET', '/api/v1/vms/v1')).json.vm.gateway).toBe('gw-2');
+    const bad = await h.call('PUT', '/api/v1/vms/v1/gateway', { gateway: 'host-1' });
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'invalid']);
+    expect((await h.call('PUT', '/api/v1/vms/v9/gateway', { gateway: 'gw-1' })).status).toBe(404);
+    expect((await h.call('PUT', '/api/v1/vms/v1/gateway', { gateway: 'gw-1', extra: 1 })).status).toBe(400);
+  });
+
   it('GET list (filtered), GET one', async () => {
     await h.call('POST', '/api/v1/vms', { name: 'v1', subnet: 'a', flavor: 'small', image: 'img', node: 'host-1' });
     await h.call('POST', '/api/v1/vms', { name: 'v2', subnet: 'b', flavor: 'small', image: 'img', node: 'host-2' });
@@ -225,6 +238,7 @@ describe('datapaths and operations', () => {
         '/api/v1/vms',
         '/api/v1/vms/{name}',
         '/api/v1/vms/{name}/exec',
+        '/api/v1/vms/{name}/gateway',
         '/api/v1/vms/{name}/security-groups',
         '/api/v1/vms/{name}/start',
         '/api/v1/vms/{name}/stop',

@@ -122,7 +122,7 @@ describe('minicloud store', () => {
     writeFileSync(config, `store:\n  path: ${join(dir, 'cloud.db')}\n`);
     const out = join(dir, 'cli-backup.db');
     const cli = (...args: string[]) => exec('npx', ['tsx', 'src/cli/main.ts', 'store', ...args], { timeout: 60_000, env: { ...process.env, MINICLOUD_STORE_PATH: '' } });
-    const { stdout } = await cli('backup', out, '--config', config);
+    const { stdout } = await cli('backup', out, '--config', config, '--format', 'sqlite');
     expect(stdout).toMatch(new RegExp(`^backed up \\d+ bytes \\(schema v\\d+\\) to ${out} in \\d+\\.\\d\\d s\\n$`));
     expect((await cli('check', out)).stdout).toMatch(/: ok \(schema v\d+\)/);
     await expect(cli('restore', out, '--store', join(dir, 'cloud.db'))).rejects.toMatchObject({ stderr: expect.stringMatching(/in use/) });

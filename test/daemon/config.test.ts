@@ -30,13 +30,23 @@ describe('controller config', () => {
       store: { backend: 'sqlite', path: '/var/lib/minicloud/cloud.db' },
       overlay: '192.168.20.0/22',
       stats: { intervalSeconds: 15 },
+      sync: { verifyIntervalSeconds: 60 },
       vms: { backend: 'none', nodes: {}, stateDir: '/var/lib/minicloud/vms', netnsPrefix: 'vm-', lxdImage: 'minicloud-busybox', execMaxOutputBytes: 1024 * 1024 },
       hosts: { maxOutputBytes: 4 * 1024 * 1024 },
       log: { level: 'info' },
-      provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud' },
+      provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 },
+      gatewayFailover: { enabled: true, disconnectGraceMs: 3000, startupGraceMs: 30_000, bfd: { enabled: true, intervalMs: 300 } },
       metrics: { auth: false },
-      network: { underlayMtu: 1500, underlayMtuByNode: {} },
+      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
+  });
+
+  it('gatewayFailover: graces in seconds, the BFD interval in ms, bounded', () => {
+    const c = resolveConfig({ gatewayFailover: { disconnectGraceSeconds: 1.5, startupGraceSeconds: 0, bfd: { enabled: false, intervalMs: 1000 } } });
+    expect(c.gatewayFailover).toEqual({ enabled: true, disconnectGraceMs: 1500, startupGraceMs: 0, bfd: { enabled: false, intervalMs: 1000 } });
+    expect(() => resolveConfig({ gatewayFailover: { bfd: { intervalMs: 10 } } })).toThrow(/gatewayFailover\.bfd\.intervalMs/);
+    expect(() => resolveConfig({ gatewayFailover: { disconnectGraceSeconds: -1 } })).toThrow(/gatewayFailover\.disconnectGraceSeconds/);
+    expect(() => resolveConfig({ gatewayFailover: { bfd: { minRx: 1 } } })).toThrow(/gatewayFailover\.bfd/);
   });
 
   it('refuses api.auth: false unless the API listens on loopback, naming where it was set', () => {
@@ -72,10 +82,20 @@ describe('controller config', () => {
 
   it('takes the underlay MTU, per node too, within bounds', () => {
     const c = resolveConfig({ network: { underlayMtu: 9000, underlayMtuByNode: { 'edge-1': 1500 } } }, { MINICLOUD_NETWORK_UNDERLAY_MTU: '8000' });
-    expect(c.network).toEqual({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
+    expect(c.network).toMatchObject({ underlayMtu: 8000, underlayMtuByNode: { 'edge-1': 1500 } });
     expect(() => resolveConfig({ network: { underlayMtu: 600 } })).toThrow(/network\.underlayMtu/);
     expect(() => resolveConfig({ network: { underlayMtuByNode: { a: 70000 } } })).toThrow(/network\.underlayMtuByNode\.a/);
     expect(() => resolveConfig({ network: { underlayMTU: 1500 } })).toThrow(/unknown key/);
+  });
+
+  it('takes who answers DHCP, the lease and DNS servers, within bounds', () => {
+    expect(resolveConfig({ network: { dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] } }).network).toMatchObject({ dhcp: 'node', dhcpLeaseSeconds: 3600, dns: ['10.0.0.53'] });
+    expect(resolveConfig({}, { MINICLOUD_NETWORK_DHCP: 'node' }).network.dhcp).toBe('node');
+    expect(() => resolveConfig({ network: { dhcp: 'switch' } })).toThrow(/network\.dhcp/);
+    expect(resolveConfig({ network: { broadcast: 'switch-node' } }).network.broadcast).toBe('switch-node');
+    expect(() => resolveConfig({ network: { broadcast: 'flood' } })).toThrow(/network\.broadcast/);
+    expect(() => resolveConfig({ network: { dhcpLeaseSeconds: 30 } })).toThrow(/network\.dhcpLeaseSeconds/);
+    expect(() => resolveConfig({ network: { dns: ['10.0.0.256'] } })).toThrow(/network\.dns/);
   });
 
   it('applies MINICLOUD_* overrides over the file', () => {

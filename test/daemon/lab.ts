@@ -11,6 +11,7 @@ import { startServer, type Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import { cleanupLab } from '../../src/lab/lab.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
+import { DHCP_METER_TEXT } from '../../src/pipeline/dhcp-punt.js';
 import { PATH_MTU_METER_TEXT } from '../../src/pipeline/mtu.js';
 import { hasRole, isBroadcastMember, isOverlayEndpoint, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName, tunnelIp, type CloudNode } from '../../src/topology/model.js';
 
@@ -117,6 +118,7 @@ export async function canonicalFlows(ovs: OvsInstance, flows: readonly string[])
   await ovs.ofctl('-O', 'OpenFlow13', 'del-flows', 'cmp0');
   await ovs.ofctl('-O', 'OpenFlow13', 'del-meters', 'cmp0');
   await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', 'cmp0', PATH_MTU_METER_TEXT);
+  await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', 'cmp0', DHCP_METER_TEXT);
   await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', 'cmp0', '-'], { input: flows.join('\n') + '\n' });
   return dumpFlows(ovs, 'cmp0');
 }

@@ -9,7 +9,7 @@ import type { Action, Message } from '../../src/openflow/types.js';
 import { internetChecksum, parseIpv4Frame } from '../../src/packets/index.js';
 import { cookieFor } from '../../src/pipeline/cookie.js';
 import { TABLE } from '../../src/pipeline/tables.js';
-import type { Controller } from '../../src/runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError, type Controller } from '../../src/runtime/index.js';
 
 type PacketIn = Extract<Message, { type: 'packet_in' }>;
 const VM: PortVm = { mac: new Uint8Array([2, 0, 0, 0, 10, 1]), gatewayIp: 0xc0a81401 };
@@ -111,5 +111,20 @@ describe('PathMtuResponder', () => {
     now.t += 200; // 10/s: two more tokens
     expect([r.onPacketIn(dp, punt()), r.onPacketIn(dp, punt()), r.onPacketIn(dp, punt())]).toEqual(['icmp_sent', 'icmp_sent', 'rate_limited']);
     expect(sent).toHaveLength(7);
+  });
+
+  it('drops and counts an answer its switch connection cannot take (full send queue or closing)', async () => {
+    const { r, dp, metrics } = harness();
+    for (const err of [new SendQueueFullError(1 << 20, 1 << 20), new ConnectionClosedError('peer closed')]) {
+      dp.connection.packetOut = () => {
+        throw err;
+      };
+      expect(r.onPacketIn(dp, punt())).toBe('send_failed');
+    }
+    expect(await metrics.registry.metrics()).toMatch(/outcome="send_failed"\} 2/);
+    dp.connection.packetOut = () => {
+      throw new TypeError('a bug');
+    };
+    expect(() => r.onPacketIn(dp, punt())).toThrow(TypeError);
   });
 });

@@ -80,6 +80,17 @@ describe('bootstrapSpecFor', () => {
     validateNodeSpec(s);
   });
 
+  it('BFD (gateway failover): compute nodes to every gateway, gateways to every compute node, nobody else', () => {
+    const bfd: ProvisioningSettings = { ...settings, bfdIntervalMs: 300 };
+    expect(spec('c1', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.1', '198.51.100.7'], intervalMs: 300 });
+    expect(spec('gw1', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.11'], intervalMs: 300 });
+    expect(spec('gw2', records, bfd)!.bfd).toEqual({ peers: ['10.0.0.11'], intervalMs: 300 });
+    for (const n of ['sw', 'dh']) expect(spec(n, records, bfd)!.bfd).toBeUndefined();
+    validateNodeSpec(spec('c1', records, bfd)!);
+    expect(provisioningSettings(resolveConfig({})).bfdIntervalMs).toBe(300);
+    expect(provisioningSettings(resolveConfig({ gatewayFailover: { bfd: { enabled: false } } })).bfdIntervalMs).toBeUndefined();
+  });
+
   it('a gateway: every subnet gateway address with its prefix, the overlay, MASQUERADE out of the egress interface', () => {
     const s = spec('gw1')!;
     expect(s.gateway).toEqual({ addresses: ['192.168.20.1/27', '192.168.20.33/27'], overlayCidr: '192.168.20.0/22', egressInterface: 'eth1' });
@@ -154,7 +165,7 @@ describe('bootstrapSpecFor', () => {
   });
 
   it('config: provisioning keys, defaults and MINICLOUD_* overrides', () => {
-    expect(resolveConfig({}).provisioning).toEqual({ enabled: false, controller: [], stateDir: '/var/lib/minicloud' });
+    expect(resolveConfig({}).provisioning).toEqual({ enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 });
     const c = resolveConfig({}, {
       MINICLOUD_PROVISIONING_ENABLED: 'true',
       MINICLOUD_PROVISIONING_CONTROLLER: 'tcp:10.0.0.1:6653,ssl:10.0.0.1:6654',
@@ -168,8 +179,13 @@ describe('bootstrapSpecFor', () => {
       underlay: { device: 'eth0', prefixLength: 24 },
       egressInterface: 'eth1',
       stateDir: '/var/lib/minicloud',
+      retryMinSeconds: 5,
+      retryMaxSeconds: 300,
     });
     expect(() => resolveConfig({ provisioning: { underlay: { device: 'eth0' } } })).toThrow(/provisioning.underlay: missing prefixLength/);
+    expect(resolveConfig({ provisioning: { retryMinSeconds: 600 } }).provisioning).toMatchObject({ retryMinSeconds: 600, retryMaxSeconds: 600 });
+    expect(() => resolveConfig({ provisioning: { retryMinSeconds: 10, retryMaxSeconds: 5 } })).toThrow(/provisioning.retryMaxSeconds \(5\) is below provisioning.retryMinSeconds \(10\)/);
+    expect(() => resolveConfig({ provisioning: { retryMinSeconds: 0 } })).toThrow(/provisioning.retryMinSeconds/);
   });
 });
 
@@ -227,7 +243,7 @@ describe('Provisioner', () => {
   /** Polls fast: a failed state lasts only the retry delay (20 ms). */
   const waitBriefly = <T>(what: string, probe: () => T, ok: (v: T) => boolean): Promise<T> => waitFor(what, probe, ok, 5_000, 2);
   const exec: Executor = { target: 'fake', run: () => Promise.reject(new Error('not used')), close: () => Promise.resolve() };
-  function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number } = {}) {
+  function setup(initial: CloudRecords, opts: { failBootstrap?: number; delayMs?: number; retry?: { retryMs?: number; retryMaxMs?: number; random?: () => number } } = {}) {
     let current = initial;
     let revision = 1;
     const counts = { reads: 0 };
@@ -256,7 +272,7 @@ describe('Provisioner', () => {
     /** Where each bootstrap or removal ran: `node@sshTarget`. */
     const reachedAt: string[] = [];
     const executorFor = (n: NodeRecord): Executor => (reachedAt.push(`${n.name}@${n.sshTarget ?? '-'}`), exec);
-    const p = new Provisioner({ records, revision: () => revision, settings, executorFor, ops, log, retryMs: 20 });
+    const p = new Provisioner({ records, revision: () => revision, settings, executorFor, ops, log, retryMs: 20, ...opts.retry });
     const settle = async (): Promise<void> => {
       for (const n of ['gw1', 'gw2', 'c1', 'sw', 'dh', 'mgmt']) await p.ready(n, 2000);
     };
@@ -359,13 +375,52 @@ describe('Provisioner', () => {
     t.p.notify();
     await waitBriefly('gw1 failed', () => t.p.status('gw1'), (s) => s?.state === 'failed');
     expect(t.p.status('gw1')).toMatchObject({ state: 'failed', error: expect.stringContaining('ovs-vsctl add-br br0 exited 1') });
-    expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'failed', failures: 1 }]);
+    expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'failed', failures: 1, nextRetryAt: expect.any(Number) }]);
+    expect(t.p.status('gw1')).toMatchObject({ attempts: 1, nextRetryAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     expect(t.errors[0]).toMatchObject({ node: 'gw1', err: expect.stringContaining('[netns:gw1] ovs-vsctl') });
     await t.p.ready('gw1', 2000);
     await new Promise((r) => setTimeout(r, 100));
     expect(t.calls).toEqual(['bootstrap gw1', 'bootstrap gw1', 'bootstrap gw1']);
     expect(t.p.status('gw1')?.state).toBe('ready');
     expect(t.p.samples()).toEqual([{ node: 'gw1', state: 'ready', failures: 2 }]);
+    expect(t.p.status('gw1')).not.toHaveProperty('nextRetryAt');
+    expect(t.p.status('gw1')).not.toHaveProperty('attempts');
+    await t.p.stop();
+  });
+
+  it('retries with an exponential backoff, capped, each delay jittered within +-20 %', async () => {
+    const only = { ...records, nodes: records.nodes.filter((n) => n.name === 'gw1') };
+    const t = setup(only, { failBootstrap: 5, retry: { retryMs: 20, retryMaxMs: 80, random: () => 0.5 } });
+    t.p.notify();
+    await t.p.ready('gw1', 5000);
+    expect(t.p.status('gw1')?.state).toBe('ready');
+    expect(t.errors.map((e) => (e as { retryInMs: number }).retryInMs)).toEqual([20, 40, 80, 80, 80]);
+    expect(t.errors.map((e) => (e as { attempts: number }).attempts)).toEqual([1, 2, 3, 4, 5]);
+    await t.p.stop();
+    for (const [r, first, capped] of [[0, 800, 1200], [0.999999, 1200, 1500]] as const) {
+      const j = setup(only, { failBootstrap: 100, retry: { retryMs: 1000, retryMaxMs: 1500, random: () => r } });
+      j.p.notify();
+      await waitBriefly('gw1 failed', () => j.p.status('gw1'), (s) => s?.state === 'failed');
+      expect((j.errors[0] as { retryInMs: number }).retryInMs).toBe(first);
+      await j.p.stop();
+      // The cap holds after jitter too: 2000 +-20 % is never above 1500.
+      const k = setup(only, { failBootstrap: 100, retry: { retryMs: 1000, retryMaxMs: 1500, random: () => r } });
+      (k.p as unknown as { tasks: Map<string, unknown> }).tasks.clear();
+      expect((k.p as unknown as { retryDelay(n: number): number }).retryDelay(2)).toBe(capped);
+      await k.p.stop();
+    }
+  });
+
+  it('a waiting node (no switch node yet) is retried by itself, not only on the next change', async () => {
+    const noSwitch = { ...records, nodes: records.nodes.filter((n) => n.name === 'c1') };
+    const t = setup(noSwitch, { retry: { retryMs: 20, retryMaxMs: 40 } });
+    t.p.notify();
+    const first = await waitBriefly('c1 waiting', () => t.p.status('c1'), (s) => s?.state === 'waiting' && s.nextRetryAt !== undefined);
+    expect(first?.error).toContain('waits for a switch node');
+    await waitBriefly('c1 retried by itself', () => t.p.status('c1'), (s) => (s?.attempts ?? 0) >= 3);
+    expect(t.p.samples()).toEqual([{ node: 'c1', state: 'waiting', failures: 0, nextRetryAt: expect.any(Number) }]);
+    t.change({ ...records, nodes: records.nodes.filter((n) => n.name === 'c1' || n.name === 'sw') });
+    await waitBriefly('c1 ready once the switch node exists', () => t.p.status('c1')?.state, (s) => s === 'ready');
     await t.p.stop();
   });
 
@@ -411,6 +466,7 @@ describe('Provisioner', () => {
     expect(await scrape()).toEqual([
       'minicloud_node_provisioning{node="gw2",state="removing"} 1',
       'minicloud_node_provisioning_failures_total{node="gw2"} 1',
+      expect.stringMatching(/^minicloud_node_provisioning_next_retry_timestamp_seconds\{node="gw2"\} \d{10}\.\d+$/),
     ]);
     await waitBriefly('gw2 removed', gw2, (s) => s === undefined);
     expect(t.calls).toEqual(['remove gw2', 'remove gw2', 'remove gw2']);

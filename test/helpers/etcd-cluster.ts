@@ -3,7 +3,9 @@
 // afterAll). Members can be killed (SIGKILL, as a crashed machine) and started again on the same data directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait.js';
@@ -31,6 +33,23 @@ export interface EtcdCluster {
   destroy(): Promise<void>;
 }
 
+function healthyOverTls(url: string, tls: EtcdTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      `${url}/health`,
+      { ca: readFileSync(tls.ca), ...(tls.client && { cert: readFileSync(tls.client.cert), key: readFileSync(tls.client.key) }), timeout: 1000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(body.includes('"health":"true"')));
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
 /** A killed process has `exitCode` null and `signalCode` set. */
 function isRunning(p: ChildProcess): boolean {
   return p.exitCode === null && p.signalCode === null;
@@ -52,12 +71,27 @@ async function freePort(): Promise<number> {
  * Starts an `n`-member cluster (default 3) on 127.0.0.1 with short heartbeat and election timeouts (50/500 ms) so that
  * failover tests take about a second rather than the defaults' several.
  */
-export async function startEtcdCluster(opts: { size?: number; token?: string } = {}): Promise<EtcdCluster> {
+/**
+ * TLS for clients and peers: etcd's certificate and key (with subjectAltName IP:127.0.0.1) and the CA it trusts for
+ * client certificates; with `clientCertAuth`, a client must show a certificate that CA signed.
+ */
+export interface EtcdTls {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+  readonly clientCertAuth?: boolean;
+  /** The client certificate the helper's own health checks show (needed with clientCertAuth). */
+  readonly client?: { readonly cert: string; readonly key: string };
+}
+
+export async function startEtcdCluster(opts: { size?: number; token?: string; tls?: EtcdTls } = {}): Promise<EtcdCluster> {
+  const tls = opts.tls;
+  const scheme = tls ? 'https' : 'http';
   const size = opts.size ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'mc-etcd-'));
   const members: EtcdMember[] = [];
   for (let i = 0; i < size; i++) {
-    members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}`, dataDir: join(dir, `m${i}`) });
+    members.push({ name: `m${i}`, clientUrl: `${scheme}://127.0.0.1:${await freePort()}`, peerUrl: `${scheme}://127.0.0.1:${await freePort()}`, dataDir: join(dir, `m${i}`) });
   }
   const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const token = opts.token ?? `mc-${process.pid}-${Date.now()}`;
@@ -83,6 +117,18 @@ export async function startEtcdCluster(opts: { size?: number; token?: string } =
         '--listen-metrics-urls=',
         '--log-level=warn',
         '--logger=zap',
+        ...(tls
+          ? [
+              `--cert-file=${tls.cert}`,
+              `--key-file=${tls.key}`,
+              `--trusted-ca-file=${tls.ca}`,
+              `--client-cert-auth=${tls.clientCertAuth === true}`,
+              `--peer-cert-file=${tls.cert}`,
+              `--peer-key-file=${tls.key}`,
+              `--peer-trusted-ca-file=${tls.ca}`,
+              '--peer-client-cert-auth=true',
+            ]
+          : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -92,6 +138,7 @@ export async function startEtcdCluster(opts: { size?: number; token?: string } =
   };
 
   const healthy = async (m: EtcdMember): Promise<boolean> => {
+    if (tls) return healthyOverTls(m.clientUrl, tls);
     try {
       const r = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
       const body = (await r.json()) as { health?: string };

@@ -13,6 +13,8 @@ import type { FlowMod } from '../../src/openflow/types.js';
 import { OvsInstance } from '../../src/lab/ovs.js';
 import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
+import { DHCP_METER_TEXT } from '../../src/pipeline/dhcp-punt.js';
+import type { BroadcastMode, DhcpMode } from '../../src/pipeline/modes.js';
 import { PATH_MTU_METER_TEXT } from '../../src/pipeline/mtu.js';
 import type { PortMap } from '../../src/pipeline/stage.js';
 import {
@@ -46,6 +48,8 @@ export interface PipelineLab {
 export interface LabOptions {
   /** VM ports not to create (their VMs must get no local flows). */
   readonly missingPorts?: readonly string[];
+  /** The data-plane modes to compile in (default: the pipeline's bare `node` and `switch-node`). */
+  readonly modes?: { readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode };
 }
 
 const labVxi = (node: string): string => `${node}-vxi`;
@@ -91,12 +95,13 @@ export async function startPipelineLab(name: string, cloud: Cloud, opts: LabOpti
       ports.set(node.name, map);
     }
 
-    const flows = compileCloud(index, ports);
+    const flows = compileCloud(index, ports, opts.modes);
     const format = await loadFormatFlow();
     for (const node of bridged) {
       const text = (flows.get(node.name) ?? []).map(format).join('\n') + '\n';
       // The path-MTU punt row names the meter: it must exist first (the runtime installs it before the bundle).
       await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', node.name, PATH_MTU_METER_TEXT);
+      await ovs.ofctl('-O', 'OpenFlow13', 'add-meter', node.name, DHCP_METER_TEXT);
       await ovs.exec('ovs-ofctl', ['-O', 'OpenFlow13', '--bundle', 'add-flows', node.name, '-'], { input: text });
     }
 

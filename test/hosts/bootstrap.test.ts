@@ -13,6 +13,7 @@ import { dhcpPaths } from '../../src/hosts/bootstrap/dhcp.js';
 import { readNodeFile } from '../../src/hosts/files.js';
 import { ValidationError } from '../../src/hosts/validate.js';
 import { TestPki } from '../helpers/pki.js';
+import { waitFor } from '../helpers/wait.js';
 import { RecordingExecutor } from './helpers/failing.js';
 import { cleanup, startLabNode, Underlay, type LabNode } from './helpers/lab.js';
 
@@ -30,10 +31,11 @@ function specs(): Record<string, NodeBootstrapSpec> {
     stateDir: `${nodes[name]!.ovs.dir}/state`,
   });
   return {
-    cmp: { ...base('cmp', '10.211.0.2'), roles: ['compute'], switchIp: '10.211.0.9', datapathId: '4d43000000000a01' },
+    cmp: { ...base('cmp', '10.211.0.2'), roles: ['compute'], switchIp: '10.211.0.9', datapathId: '4d43000000000a01', bfd: { peers: ['10.211.0.3'], intervalMs: 300 } },
     gw: {
       ...base('gw', '10.211.0.3'),
       roles: ['gateway'],
+      bfd: { peers: ['10.211.0.2'], intervalMs: 300 },
       gateway: { addresses: ['192.168.20.1/27', '192.168.20.33/27'], overlayCidr: '192.168.20.0/22', snatTo: '203.0.113.10', egressInterface: 'eth1' },
       overlayMtu: 1450,
     },
@@ -69,7 +71,7 @@ async function snapshot(node: LabNode): Promise<Record<string, string>> {
     show: await x(['ovs-vsctl', 'show']),
     bridges: await dump('Bridge', 'name', 'datapath_type', 'fail_mode', 'protocols', 'controller', 'ports', 'other_config', 'external_ids'),
     ports: await dump('Port', 'name', 'interfaces'),
-    interfaces: await dump('Interface', 'name', 'type', 'options', 'external_ids'),
+    interfaces: await dump('Interface', 'name', 'type', 'options', 'bfd', 'external_ids'),
     controllers: await dump('Controller', 'target'),
     iptables: iptablesRules(await x(['iptables-save'])),
     addresses: addrs.map((l) => `${l.ifname}: ${l.addr_info.map((a) => `${a.local}/${a.prefixlen}`).join(' ')}`).join('\n'),
@@ -137,8 +139,13 @@ describe('node bootstrap', () => {
     expect((await sw.vsctl('list-ports', 'br0')).trim().split('\n')).toEqual(['sw-cmp', 'sw-dhcp']);
     expect(await sw.vsctl('get', 'interface', 'sw-dhcp', 'options')).toBe('{key=flow, local_ip="10.211.0.9", remote_ip="10.211.0.4"}\n');
 
+    // BFD to the gateway on a tunnel port of its own: a fixed remote and VNI 0, which no subnet has.
+    expect(await cmp.vsctl('get', 'interface', 'bfd-0ad30003', 'options', 'bfd')).toBe('{key="0", local_ip="10.211.0.2", remote_ip="10.211.0.3"}\n{enable="true", min_rx="300", min_tx="300"}\n');
+
     const gw = nodes['gw']!;
-    expect((await gw.ovs.vsctl('list-ports', 'br0')).trim()).toBe('vxlan-int');
+    expect((await gw.ovs.vsctl('list-ports', 'br0')).trim().split('\n')).toEqual(['bfd-0ad30002', 'vxlan-int']);
+    // The session comes up across the underlay (both ends are configured), which is what failover reads.
+    await waitFor('BFD up', () => cmp.vsctl('get', 'interface', 'bfd-0ad30003', 'bfd_status:state'), (st) => st.trim() === 'up', 15_000);
     expect(await gw.ovs.vsctl('get', 'bridge', 'br0', 'other_config:hwaddr')).toBe('"12:00:00:ff:ff:ff"\n');
     // The overlay MTU on br0 (OVS mtu_request, and so the kernel's): the gateway never sends a VM a frame too big
     // for the tunnel, and answers the outside world with fragmentation-needed itself.
@@ -186,6 +193,13 @@ describe('node bootstrap', () => {
     const s = specs();
     const sw = { ...s['sw']!, switchPeers: [{ name: 'cmp', ip: '10.211.0.2' }] };
     expect((await bootstrapNode(nodes['sw']!.exec, sw)).changes).toEqual(['port sw-dhcp: removed']);
+    const cmp = s['cmp']!;
+    expect((await bootstrapNode(nodes['cmp']!.exec, { ...cmp, bfd: { peers: ['10.211.0.3'], intervalMs: 500 } })).changes).toEqual([
+      'port bfd-0ad30003: replaced (local_ip=10.211.0.2 remote_ip=10.211.0.3 key=0)',
+    ]);
+    const { bfd: _bfd, ...noBfd } = cmp;
+    expect((await bootstrapNode(nodes['cmp']!.exec, noBfd)).changes).toEqual(['port bfd-0ad30003: removed']);
+    expect((await bootstrapNode(nodes['cmp']!.exec, cmp)).changes).toEqual(['port bfd-0ad30003: added (local_ip=10.211.0.2 remote_ip=10.211.0.3 key=0)']);
     const gw = { ...s['gw']!, gateway: { ...s['gw']!.gateway!, addresses: ['192.168.20.1/27'], snatTo: undefined } };
     const changes = (await bootstrapNode(nodes['gw']!.exec, gw)).changes;
     expect(changes).toContain('br0: address 192.168.20.33/27 removed');
@@ -327,7 +341,7 @@ describe('node bootstrap', () => {
       { ...s['cmp']!, name: 'x; touch /tmp/pwned' },
       { ...s['cmp']!, controller: 'tcp:1.2.3.4:6653; reboot' },
       { ...s['cmp']!, controllerMaxBackoffMs: 999 },
-      { ...s['cmp']!, switchIp: undefined },
+      { ...s['cmp']!, switchIp: '10.211.0.300' },
       { ...s['gw']!, gateway: { ...s['gw']!.gateway!, overlayCidr: '192.168.20.1/22' } },
       { ...s['sw']!, switchPeers: [{ name: '$(id)', ip: '10.0.0.1' }] },
       { ...s['dhcp']!, dhcp: { addresses: ['192.168.20.1/27'], reservations: [{ vm: 'a', mac: '02:00:00:00:00:01\nbad', ip: '192.168.20.2' }] } },

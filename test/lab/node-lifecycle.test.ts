@@ -17,7 +17,7 @@ import { apiDatapaths, apiNodes, waitDatapath, waitNode } from './helpers.js';
 import type { PingResult } from '../helpers/ping.js';
 import { pingFrom } from './traffic.js';
 import type { DatapathInfo, NodeDetails, VmView } from '../../src/cloud/index.js';
-import { ipv4ToNumber } from '../../src/topology/model.js';
+import { bfdPortName, ipv4ToNumber } from '../../src/topology/model.js';
 
 const P = 'mcn';
 const C1 = `${P}-c1`;
@@ -263,7 +263,10 @@ describe("a node's life on real nodes: refused removal, removal, re-add", () => 
     const refs = await referencesTo(C3, c3Ip());
     console.log(`step 6: DELETE and POST ${C3} ${gapMs} ms apart; ready and connected after ${Date.now() - t0} ms with ${flows} flows, ports ${dp?.ports.map((p) => p.name).join(',')}; now ${JSON.stringify(after)}`);
     expect(after).toMatchObject({ bridges: ['br-phy', 'br0'], taps: ['br-phy', 'br0'], underlayAddress: true });
-    expect(dp?.ports.map((p) => p.name).sort()).toEqual(['vxlan-int', 'vxlan-sw']);
+    // Its tunnels: the unicast one, the switch's, and BFD to each gateway left (gateway failover).
+    const gateways = (await nodes()).filter((n) => n.roles.includes('gateway'));
+    expect(gateways.map((g) => g.name)).toEqual([GW1]);
+    expect(dp?.ports.map((p) => p.name).sort()).toEqual([...gateways.map((g) => bfdPortName(g.underlayIp)), 'vxlan-int', 'vxlan-sw'].sort());
     expect(refs[SW]!.ports).toBe(1);
   }, 60_000);
 });

@@ -1,7 +1,9 @@
 // Issue 7's twelve end-to-end scenarios on real packets, on the lab of docs/lab.md: the controller (in-process
 // startServer) provisions every node itself, the cloud is created through the HTTP API, VMs are netns VMs, and
 // traffic is measured with ping and tcpdump inside the namespaces this test made (prefix `mcl`). Each scenario
-// prints what it measured.
+// prints what it measured. The cloud runs what users get by default (DHCP answered by the controller, head-end
+// broadcast, security groups with every VM in `default`); scenario 13 restarts the controller into the seed's modes
+// (the DHCP node's dnsmasq, broadcast through the switch node) and checks each once.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +64,33 @@ async function metricSum(name: string): Promise<number> {
   const res = await fetch(`${cloud.apiUrl}/metrics`);
   const text = await res.text();
   return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
+}
+
+/** busybox udhcpc in the VM (bounded: -t 5 -T 1); `lease` is udhcpc's "lease of IP obtained from SERVER". */
+async function udhcpc(vm: string): Promise<{ lease: RegExpExecArray | null; ms: number; out: string }> {
+  const t0 = Date.now();
+  const r = await exec(vm, ['busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', '/bin/true']);
+  const out = (r.stdout + r.stderr).trim();
+  return { lease: /lease of ([\d.]+) obtained from ([\d.]+)/.exec(out), ms: Date.now() - t0, out };
+}
+
+/** The DHCP node's dnsmasq lease file ('' before its first lease). */
+const dnsmasqLeases = (): Promise<string> => readFile(join(cloud.dir, 'nodes', `${P}-dhcp`, 'state', 'dnsmasq', 'dnsmasq.leases'), 'utf8').catch(() => '');
+
+/** Packets the switch node's replication rows (table 60) have matched. */
+async function switchReplicated(): Promise<number> {
+  const out = await cloud.lab.node(`${P}-switch`).ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0', 'table=60');
+  return [...out.matchAll(/n_packets=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+}
+
+/** a1 pings front's broadcast address three times: the echo requests each VM received. */
+async function broadcastSeen(): Promise<Map<string, number>> {
+  const caps = new Map<string, Awaited<ReturnType<typeof capture>>>();
+  for (const vm of VMS) caps.set(vm.name, await capture(vmNs(vm.name), 'eth0', 'icmp and ether broadcast', ['-Q', 'in']));
+  await exec('a1', ['ping', '-n', '-b', '-c', '3', '-i', '0.2', '-W', '1', '192.168.20.31']);
+  const seen = new Map<string, number>();
+  for (const [vm, cap] of caps) seen.set(vm, (await cap.stop()).length);
+  return seen;
 }
 
 beforeAll(async () => {
@@ -159,16 +188,13 @@ describe('the lab on real packets', () => {
     expect(lines).toEqual([]);
   });
 
-  it('6: a DHCP lease through the DHCP node', async () => {
-    const t0 = Date.now();
-    const r = await exec('b2', ['busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '5', '-T', '1', '-s', '/bin/true']);
-    const ms = Date.now() - t0;
-    const lease = /lease of ([\d.]+) obtained from ([\d.]+)/.exec(r.stdout + r.stderr);
-    const leases = await readFile(join(cloud.dir, 'nodes', `${P}-dhcp`, 'state', 'dnsmasq', 'dnsmasq.leases'), 'utf8');
-    console.log(`scenario 6 (b2 runs udhcpc): ${lease?.[0] ?? (r.stdout + r.stderr).trim()} in ${ms} ms (API said ${ip('b2')}); dnsmasq lease: ${leases.trim()}`);
-    expect(lease?.[1]).toBe(ip('b2'));
-    expect(lease?.[2]).toBe('192.168.20.33'); // back's gateway IP: the DHCP node's server address for that subnet
-    expect(leases).toContain(vms.get('b2')!.mac);
+  it('6: a DHCP lease answered by the controller (the DHCP node stays idle)', async () => {
+    const r = await udhcpc('b2');
+    const leases = await dnsmasqLeases();
+    console.log(`scenario 6 (b2 runs udhcpc): ${r.lease?.[0] ?? r.out} in ${r.ms} ms (API said ${ip('b2')}); dnsmasq leases: ${JSON.stringify(leases.trim())}`);
+    expect(r.lease?.[1]).toBe(ip('b2'));
+    expect(r.lease?.[2]).toBe('192.168.20.33'); // back's gateway IP: the server id the controller answers with
+    expect(leases).not.toContain(vms.get('b2')!.mac);
   });
 
   it("7 and 9: egress through each VM's own gateway, SNAT seen from the outside, replies back", async () => {
@@ -200,14 +226,10 @@ describe('the lab on real packets', () => {
   });
 
   it('8: broadcast reaches every other VM of the subnet on every node, never the sender, never another subnet', async () => {
-    const caps = new Map<string, Awaited<ReturnType<typeof capture>>>();
-    for (const vm of VMS) caps.set(vm.name, await capture(vmNs(vm.name), 'eth0', 'icmp and ether broadcast', ['-Q', 'in']));
-    await exec('a1', ['ping', '-n', '-b', '-c', '3', '-i', '0.2', '-W', '1', '192.168.20.31']);
-    const seen = new Map<string, number>();
-    for (const [vm, cap] of caps) seen.set(vm, (await cap.stop()).length);
-    console.log(`scenario 8 (a1 pings front's broadcast 192.168.20.31 three times): received per VM ${JSON.stringify(Object.fromEntries(seen))}`);
+    const seen = await broadcastSeen();
+    console.log(`scenario 8 (head-end; a1 pings front's broadcast 192.168.20.31 three times): received per VM ${JSON.stringify(Object.fromEntries(seen))}`);
     expect(seen.get('a2')).toBe(3); // same subnet, same node
-    expect(seen.get('a3')).toBe(3); // same subnet, other node (through the switch)
+    expect(seen.get('a3')).toBe(3); // same subnet, other node (replicated by a1's node)
     expect(seen.get('a1')).toBe(0); // the sender
     expect(seen.get('b1')).toBe(0); // other subnet
     expect(seen.get('b2')).toBe(0);
@@ -273,5 +295,28 @@ describe('the lab on real packets', () => {
     expect(ports.split('\n')).not.toContain(x1.port);
     expect(mentions).toBe(0);
     expect(reservations).not.toContain(x1.mac);
+  });
+
+  it("13: the seed's modes after a controller restart: a lease through the DHCP node, broadcast through the switch node", async () => {
+    const t0 = Date.now();
+    await cloud.restartController({ dhcp: 'node', broadcast: 'switch-node' });
+    const nodes = cloud.nodes.length;
+    const end = Date.now() + 30_000;
+    while ((await metricSum('minicloud_resync_duration_seconds_count')) < nodes && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+    const switched = Date.now() - t0;
+    const r = await udhcpc('b2');
+    const leases = await dnsmasqLeases();
+    const replicatedBefore = await switchReplicated();
+    const seen = await broadcastSeen();
+    await settleCounters();
+    const replicated = (await switchReplicated()) - replicatedBefore;
+    console.log(
+      `scenario 13 (restarted into dhcp: node, broadcast: switch-node, resynced in ${switched} ms): b2 ${r.lease?.[0] ?? r.out} in ${r.ms} ms; ` +
+        `broadcast from a1 received per VM ${JSON.stringify(Object.fromEntries(seen))}, ${replicated} packets replicated by the switch node`,
+    );
+    expect(r.lease?.[1]).toBe(ip('b2'));
+    expect(leases).toContain(vms.get('b2')!.mac); // dnsmasq on the DHCP node answered
+    expect(Object.fromEntries(seen)).toEqual({ a1: 0, a2: 3, a3: 3, b1: 0, b2: 0 });
+    expect(replicated).toBeGreaterThanOrEqual(3); // a3's copies went through the switch node
   });
 });

@@ -244,6 +244,44 @@ describe('security groups with real packets (issue 17)', () => {
     expect(r.received).toBeLessThan(r.sent - 15);
   });
 
+  it("broadcast meets each receiver's ingress rules, on the sender's node and on the other node", async () => {
+    /** `from` sends 3 UDP datagrams to 255.255.255.255:7777: the ones each other front VM received. */
+    const broadcast = async (from: string): Promise<Record<string, number>> => {
+      const others = ['web-1', 'web-2', 'other'].filter((v) => v !== from);
+      const caps = await Promise.all(others.map((v) => capture(ns(v), 'eth0', 'udp dst port 7777 and ether broadcast', ['-Q', 'in'])));
+      for (let i = 0; i < 3; i++) await run('socat', ['-u', '-', 'UDP-DATAGRAM:255.255.255.255:7777,broadcast'], { netns: ns(from), input: `b${i}\n`, timeoutMs: 10_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      const seen: Record<string, number> = {};
+      for (const [i, cap] of caps.entries()) seen[others[i]!] = (await cap.stop()).length;
+      return seen;
+    };
+    const deniedBefore = await dropped('web-1', TABLE.INGRESS_ACL, PRIORITY[TABLE.INGRESS_ACL].DENIED);
+    const before = await broadcast('other');
+    const id = await addRule('web', { direction: 'ingress', protocol: 'udp', portMin: 7777, portMax: 7777 });
+    const allowed = await broadcast('other');
+    const fromWeb2 = await broadcast('web-2');
+    expect((await cloud.api('DELETE', `/api/v1/security-groups/web/rules/${id}`)).status).toBe(200);
+    const after = await broadcast('other');
+    console.log(
+      `broadcast udp 7777 from other (default): ${JSON.stringify(before)} while web takes no udp; ${JSON.stringify(allowed)} with web's udp 7777 rule; ` +
+        `from web-2 (web, other node): ${JSON.stringify(fromWeb2)}; rule deleted: ${JSON.stringify(after)}`,
+    );
+    // web-1 is on other's node, web-2 on the other node: each refuses it by its own rules, then takes it.
+    expect(before).toEqual({ 'web-1': 0, 'web-2': 0 });
+    // ... counted by web-1's own ingress drop row (flow stats are polled: wait for them, bounded).
+    const statsEnd = Date.now() + 20_000;
+    let denied = await dropped('web-1', TABLE.INGRESS_ACL, PRIORITY[TABLE.INGRESS_ACL].DENIED);
+    while (denied < deniedBefore + 3 && Date.now() < statsEnd) {
+      await new Promise((r) => setTimeout(r, 500));
+      denied = await dropped('web-1', TABLE.INGRESS_ACL, PRIORITY[TABLE.INGRESS_ACL].DENIED);
+    }
+    expect(denied).toBeGreaterThanOrEqual(deniedBefore + 3);
+    expect(allowed).toEqual({ 'web-1': 3, 'web-2': 3 });
+    // other (default) takes only what default's members send: web-2's broadcast reaches web-1, not other.
+    expect(fromWeb2).toEqual({ 'web-1': 3, other: 0 });
+    expect(after).toEqual({ 'web-1': 0, 'web-2': 0 });
+  });
+
   it('a controller restart with groups in place sends 0 flow-mods', async () => {
     const t0 = Date.now();
     await cloud.restartController();

@@ -605,4 +605,34 @@ export const FIXTURES: readonly Fixture[] = [
     ovs: /ONFT_BUNDLE_ADD_MESSAGE/,
     ovsRejects: true, // echo is not bundlable; the layout is what matters here
   },
+  {
+    name: 'role_status (ONF, OF1.3)',
+    msg: { type: 'role_status', xid: 49, role: 2, reason: 1, generationId: 7n, properties: new Uint8Array(0) },
+    bytes: bytes(header(4, 32, 49), u32(0x4f4e4600), u32(1911) /* ONFT_ROLE_STATUS */, u32(2) /* MASTER */, [1, 0, 0, 0] /* CONFIG */, u32(0), u32(7)),
+    ovs: 'role=primary generation_id=7 reason=configuration_changed',
+  },
+  {
+    name: 'requestforward of a meter_mod',
+    msg: { type: 'requestforward', xid: 50, message: { type: 'meter_mod', xid: 9, command: 2, flags: 1, meterId: 1, bands: [] } },
+    bytes: bytes(header(4, 32, 50), u32(0x4f4e4600), u32(2350) /* ONFT_REQUESTFORWARD */, header(29, 16, 9), u16(2), u16(1), u32(1)),
+    ovs: 'reason=meter_mod DEL meter=1 bands=',
+  },
+  {
+    name: 'flow_monitor_cancel',
+    msg: { type: 'flow_monitor_cancel', xid: 51, id: 5 },
+    bytes: bytes(header(4, 20, 51), u32(0x4f4e4600), u32(1870), u32(5)),
+    ovs: 'id=5',
+  },
+  {
+    name: 'flow_monitor_paused',
+    msg: { type: 'flow_monitor_paused', xid: 52 },
+    bytes: bytes(header(4, 16, 52), u32(0x4f4e4600), u32(1871)),
+    ovs: /ONFT_FLOW_MONITOR_PAUSED/,
+  },
+  {
+    name: 'flow_monitor_resumed',
+    msg: { type: 'flow_monitor_resumed', xid: 53 },
+    bytes: bytes(header(4, 16, 53), u32(0x4f4e4600), u32(1872)),
+    ovs: /ONFT_FLOW_MONITOR_RESUMED/,
+  },
 ];

@@ -6,7 +6,7 @@ import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { cookieForRule, describeCookie, OURS, OURS_MASK } from '../../src/pipeline/cookie.js';
 import type { PortMap } from '../../src/pipeline/stage.js';
-import { cookieOf, diffFlows, installedFromStats, type DesiredFlow, type FlowPlan, type Ownership } from '../../src/runtime/diff.js';
+import { asInstalledStats, diffFlows, flowModCount, installedFromStats, type DesiredFlow, type FlowPlan, type Ownership } from '../../src/runtime/diff.js';
 import { sgDrops } from '../../src/pipeline/sg-drops.js';
 import { TABLE } from '../../src/pipeline/tables.js';
 import { referenceCloud, referenceCloudWithGroups, referencePorts } from '../../src/topology/examples.js';
@@ -114,22 +114,8 @@ describe('security-group stage (compiled rows)', () => {
 });
 
 const own: Ownership = { cookie: OURS, cookieMask: OURS_MASK, takeOverTables: new Set() };
-const asInstalled = (f: DesiredFlow): FlowStats => ({
-  tableId: f.tableId,
-  durationSec: 0,
-  durationNsec: 0,
-  priority: f.priority,
-  idleTimeout: f.idleTimeout ?? 0,
-  hardTimeout: f.hardTimeout ?? 0,
-  flags: f.flags ?? 0,
-  cookie: cookieOf(f, own),
-  packetCount: 0n,
-  byteCount: 0n,
-  match: f.match,
-  instructions: f.instructions,
-});
-const planSize = (plans: ReadonlyMap<string, FlowPlan>): number =>
-  [...plans.values()].reduce((n, p) => n + p.deletes.length + p.modifies.length + p.replaces.length + p.adds.length, 0);
+const asInstalled = (f: DesiredFlow): FlowStats => asInstalledStats(f, own);
+const planSize = (plans: ReadonlyMap<string, FlowPlan>): number => [...plans.values()].reduce((n, p) => n + flowModCount(p), 0);
 
 /** What the runtime's diff sends to take every node from `before` to `after` (nodes with nothing to send left out). */
 function planBetween(before: CloudIndex, after: CloudIndex, ports: ReadonlyMap<string, PortMap>): Map<string, FlowPlan> {
@@ -137,7 +123,7 @@ function planBetween(before: CloudIndex, after: CloudIndex, ports: ReadonlyMap<s
   const out = new Map<string, FlowPlan>();
   for (const [node, flows] of compileCloud(after, ports)) {
     const plan = diffFlows(installedFromStats((old.get(node) ?? []).map(asInstalled)), flows, own);
-    if (plan.deletes.length + plan.modifies.length + plan.replaces.length + plan.adds.length > 0) out.set(node, plan);
+    if (flowModCount(plan) > 0) out.set(node, plan);
   }
   return out;
 }

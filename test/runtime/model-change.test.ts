@@ -6,7 +6,7 @@ import type { FlowMod, FlowStats } from '../../src/openflow/types.js';
 import { indexCloud, type CloudIndex } from '../../src/pipeline/cloud-index.js';
 import { compileCloud } from '../../src/pipeline/compile.js';
 import { OURS, OURS_MASK } from '../../src/pipeline/cookie.js';
-import { cookieOf, diffDesired, diffDesiredInSlices, installedFromStats, linkDesired, type DesiredFlow, type FlowPlan, type InstalledFlow, type LastSync, type Ownership } from '../../src/runtime/diff.js';
+import { asInstalledStats, diffDesired, flowModCount, diffDesiredInSlices, installedFromStats, linkDesired, type DesiredFlow, type FlowPlan, type InstalledFlow, type LastSync, type Ownership } from '../../src/runtime/diff.js';
 import { referencePorts, syntheticCloud } from '../../src/topology/examples.js';
 import type { Cloud, Vm } from '../../src/topology/model.js';
 
@@ -16,21 +16,7 @@ const endpoints = cloud.nodes.filter((n) => !n.roles.includes('switch')).length;
 /** O(nodes): 3 flows per endpoint, plus the switch rows and host rows of one subnet (at most one per node). */
 const bound = 4 * endpoints + 10;
 
-/** A flow as the switch reports it once `f` is installed under `own`. */
-const asInstalled = (f: DesiredFlow): FlowStats => ({
-  tableId: f.tableId,
-  durationSec: 0,
-  durationNsec: 0,
-  priority: f.priority,
-  idleTimeout: f.idleTimeout ?? 0,
-  hardTimeout: f.hardTimeout ?? 0,
-  flags: f.flags ?? 0,
-  cookie: cookieOf(f, own),
-  packetCount: 0n,
-  byteCount: 0n,
-  match: f.match,
-  instructions: f.instructions,
-});
+const asInstalled = (f: DesiredFlow): FlowStats => asInstalledStats(f, own);
 
 interface Switch {
   readonly installed: Map<string, InstalledFlow>;
@@ -51,7 +37,7 @@ function synced(flows: FlowMod[]): Switch {
   return { installed, last: linkDesired(installed, flows, diff) };
 }
 
-const size = (p: FlowPlan): number => p.deletes.length + p.modifies.length + p.replaces.length + p.adds.length;
+const size = flowModCount;
 const state = (m: Map<string, InstalledFlow>): string[] => [...m.values()].map((f) => `${f.key}|${f.cookie}|${f.attrs}|${f.fp}`).sort();
 
 /** Every node synced to `before`, then resynced (from the cache, as an apply does) to `after`: the plans, checked. */

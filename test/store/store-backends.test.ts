@@ -106,6 +106,31 @@ describe.each(backends)('store on %s', (_name, backend) => {
     expect(other.read((r) => [r.records().nodes.length, r.getMeta('k'), r.revision()])).toEqual([2, 'v', 5]);
   });
 
+  it("rebinds a VM's gateway (failover): durable, seen by another instance, refused towards no node", async () => {
+    const b = backend();
+    const store = await b.open();
+    const gw2: NodeRecord = { ...gw, name: 'gw-2', underlayIp: '10.0.0.2', serviceIp: '203.0.113.2' };
+    await store.write((w) => {
+      for (const n of [node, gw, gw2]) w.insertNode(n);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+      w.insertVm({ ...vm, name: 'web-2', ip: '192.168.20.3', mac: '02:00:c0:a8:14:03', port: 'mcvm2' });
+    });
+    expect(await store.write((w) => [w.setVmGateway('web-1', 'gw-2'), w.setVmGateway('nope', 'gw-2')])).toEqual([true, false]);
+    expect(store.read((r) => [r.listVms({ gateway: 'gw-1' }).map((v) => v.name), r.listVms({ gateway: 'gw-2' }).map((v) => v.name)])).toEqual([['web-2'], ['web-1']]);
+    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, gateway: 'gw-2', securityGroups: ['default'] });
+    await expect(store.write((w) => w.setVmGateway('web-2', 'gw-9'))).rejects.toThrow(/FOREIGN KEY/);
+    expect(store.read((r) => r.getVm('web-2')?.gateway)).toBe('gw-1');
+    // The old gateway can go once nothing is bound to it.
+    await store.write((w) => w.setVmGateway('web-2', 'gw-2'));
+    expect(await store.write((w) => w.deleteNode('gw-1'))).toBe(true);
+    const other = await b.open();
+    expect(other.read((r) => r.listVms().map((v) => [v.name, v.gateway]))).toEqual([
+      ['web-1', 'gw-2'],
+      ['web-2', 'gw-2'],
+    ]);
+  });
+
   it('a write that throws leaves nothing behind', async () => {
     const store = await backend().open();
     await expect(

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CloudService } from '../../cloud/index.js';
 import { ctxOf, PROJECT_READ, PROJECT_WRITE } from '../scope.js';
-import { CreateVmBody, Deleted, ErrorBody, ExecBody, VmExecResult, NameParams, NetworkResult, Vm, VmQuery } from '../schemas.js';
+import { CreateVmBody, Deleted, ErrorBody, ExecBody, VmExecResult, NameParams, NetworkResult, SetGatewayBody, Vm, VmQuery } from '../schemas.js';
 
 const tags = ['vms'];
 const VmMutation = Type.Object({ vm: Vm, network: NetworkResult });
@@ -72,6 +72,23 @@ export function vmRoutes(service: CloudService): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => service.execVm(req.params.name, req.body.command, ctxOf(req)),
+    );
+
+    app.put(
+      '/vms/:name/gateway',
+      {
+        schema: {
+          tags,
+          summary: "Bind a VM's egress to another gateway (failover never moves it back by itself)",
+          params: NameParams,
+          body: SetGatewayBody,
+          response: { 200: VmMutation, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req) => {
+        const { value, network } = await service.setVmGateway(req.params.name, req.body.gateway, { log: req.log });
+        return { vm: value, network };
+      },
     );
   };
 }

@@ -1,6 +1,6 @@
 // The node's OVS side: daemons up, br0 as the controller expects it, the seed's tunnel ports per role, br-phy.
 // Each step reads first and changes only what differs, returning what it changed.
-import { PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName } from '../../topology/model.js';
+import { BFD_TUNNEL_KEY, bfdPortName, PORT_VXLAN_INT, PORT_VXLAN_SW, switchPortName } from '../../topology/model.js';
 import { ExecError, ExecTimeoutError, type Executor } from '../executor.js';
 import { findRows, listPorts, listRows, mapArgs, optionalString, quoteOvsAtom, sameMap, stringMap, stringSet, vsctl } from '../ovsdb.js';
 import { ValidationError } from '../validate.js';
@@ -21,6 +21,8 @@ export const OWNER_KEY = 'minicloud';
 interface TunnelPort {
   readonly name: string;
   readonly options: Readonly<Record<string, string>>;
+  /** The interface's `bfd` column (empty: BFD off). */
+  readonly bfd?: Readonly<Record<string, string>>;
 }
 
 /** The VXLAN ports a node's roles call for (seed, "Bridge design"). */
@@ -30,6 +32,16 @@ export function tunnelPortsFor(spec: NodeBootstrapSpec): TunnelPort[] {
   if (endpoint) ports.push({ name: PORT_VXLAN_INT, options: { local_ip: spec.tunnelIp, remote_ip: 'flow', key: 'flow' } });
   if ((hasRole(spec, 'compute') || hasRole(spec, 'dhcp')) && spec.switchIp !== undefined) {
     ports.push({ name: PORT_VXLAN_SW, options: { remote_ip: spec.switchIp, key: 'flow' } });
+  }
+  if (endpoint && spec.bfd) {
+    const interval = String(spec.bfd.intervalMs);
+    for (const ip of spec.bfd.peers) {
+      ports.push({
+        name: bfdPortName(ip),
+        options: { local_ip: spec.tunnelIp, remote_ip: ip, key: String(BFD_TUNNEL_KEY) },
+        bfd: { enable: 'true', min_rx: interval, min_tx: interval },
+      });
+    }
   }
   if (hasRole(spec, 'switch')) {
     for (const peer of spec.switchPeers ?? []) {
@@ -137,7 +149,7 @@ export async function ensureController(exec: Executor, bridge: string, want: Con
 
 /** Adds, corrects or removes our tunnel ports on the bridge so exactly the wanted ones exist. */
 export async function ensureTunnelPorts(exec: Executor, bridge: string, wanted: readonly TunnelPort[]): Promise<string[]> {
-  const interfaces = await listRows(exec, 'Interface', ['name', 'type', 'options', 'external_ids']);
+  const interfaces = await listRows(exec, 'Interface', ['name', 'type', 'options', 'bfd', 'external_ids']);
   const onBridge = new Set(await listPorts(exec, bridge));
   const changes: string[] = [];
   for (const port of wanted) {
@@ -147,12 +159,13 @@ export async function ensureTunnelPorts(exec: Executor, bridge: string, wanted: 
       onBridge.has(port.name) &&
       optionalString(row['type']) === 'vxlan' &&
       sameMap(stringMap(row['options']), port.options) &&
+      sameMap(stringMap(row['bfd']), port.bfd ?? {}) &&
       stringMap(row['external_ids'])[OWNER_KEY] === 'tunnel';
     if (ok) continue;
     await vsctl(exec, [
       '--if-exists', 'del-port', port.name,
       '--', 'add-port', bridge, port.name,
-      '--', 'set', 'interface', port.name, 'type=vxlan', ...mapArgs('options', port.options), ...mapArgs('external_ids', { [OWNER_KEY]: 'tunnel' }),
+      '--', 'set', 'interface', port.name, 'type=vxlan', ...mapArgs('options', port.options), ...mapArgs('bfd', port.bfd ?? {}), ...mapArgs('external_ids', { [OWNER_KEY]: 'tunnel' }),
     ]);
     changes.push(`port ${port.name}: ${row ? 'replaced' : 'added'} (${Object.entries(port.options).map(([k, v]) => `${k}=${v}`).join(' ')})`);
   }

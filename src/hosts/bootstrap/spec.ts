@@ -100,6 +100,11 @@ export interface NodeBootstrapSpec {
   /** Switch node: every broadcast member (compute and DHCP nodes); one VXLAN port each. */
   readonly switchPeers?: readonly { readonly name: string; readonly ip: string }[];
   readonly gateway?: GatewaySpec;
+  /**
+   * BFD tunnel ports (gateway failover): one per peer tunnel IP (`bfdPortName`: remote_ip=<peer>, key=0,
+   * bfd:enable=true, min_rx = min_tx = intervalMs). Omitted: none (and any we made are removed).
+   */
+  readonly bfd?: { readonly peers: readonly string[]; readonly intervalMs: number };
   readonly dhcp?: DhcpSpec;
   /**
    * The overlay (VM) MTU: on gateway and DHCP nodes br0's own MTU (OVS `mtu_request`), so the node's kernel never
@@ -183,13 +188,20 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
     assertIfName('underlay.device', spec.underlay.device);
     assertIfAddress('underlay.address', spec.underlay.address);
   }
-  if (hasRole(spec, 'compute') || (hasRole(spec, 'dhcp') && spec.switchIp !== undefined)) assertIpv4('switchIp', spec.switchIp);
+  // No switch IP on a compute node is a cloud without a switch node (head-end broadcast): no vxlan-sw port.
+  if ((hasRole(spec, 'compute') || hasRole(spec, 'dhcp')) && spec.switchIp !== undefined) assertIpv4('switchIp', spec.switchIp);
   if (hasRole(spec, 'switch')) {
     if (!Array.isArray(spec.switchPeers)) throw new ValidationError('switchPeers', spec.switchPeers, 'a list (may be empty)');
     for (const p of spec.switchPeers) {
       assertNodeName('switchPeers.name', p.name);
       assertIpv4('switchPeers.ip', p.ip);
     }
+  }
+  if (spec.bfd !== undefined) {
+    if (!Array.isArray(spec.bfd.peers)) throw new ValidationError('bfd.peers', spec.bfd.peers, 'a list of IPv4 addresses');
+    spec.bfd.peers.forEach((ip) => assertIpv4('bfd.peers', ip));
+    const ms = spec.bfd.intervalMs;
+    if (!(Number.isInteger(ms) && ms >= 1 && ms <= 60_000)) throw new ValidationError('bfd.intervalMs', ms, 'an integer from 1 to 60000 (ms)');
   }
   if (hasRole(spec, 'gateway')) {
     const g = spec.gateway;

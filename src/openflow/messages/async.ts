@@ -1,6 +1,10 @@
 // Asynchronous messages from the switch (packet_in, flow_removed, port_status) and the controller-side session
 // settings that steer them (role, get/set async).
-import { OFPCR_ROLE, OFPET, OFPT } from '../consts.js';
+import { NX_VENDOR_ID, OFPCR_ROLE, OFPET, OFPT } from '../consts.js';
+
+/** ofp_port_reason's last value, and the Nicira error OVS gives for a reason past it. */
+const OFPPR_MODIFY = 2;
+const NXBRC_BAD_REASON = 5;
 import { OFPRRFC } from '../error-codes.js';
 import { CodecError } from '../errors.js';
 import type { AsyncConfig, MessageOf } from '../types.js';
@@ -75,6 +79,7 @@ export const flowRemoved: BodyCodec<'flow_removed'> = {
 export const portStatus: BodyCodec<'port_status'> = {
   type: 'port_status',
   framing: plain(OFPT.PORT_STATUS),
+  lengthRule: { min: 8 + OFP_PORT_LEN, multiple: 0 },
   encodingLength: () => 8 + OFP_PORT_LEN,
   encode(w, m) {
     w.u8(m.reason);
@@ -83,6 +88,8 @@ export const portStatus: BodyCodec<'port_status'> = {
   },
   decode(r, h) {
     const reason = r.u8();
+    // ofputil_decode_port_status: add, delete and modify only, before the port is looked at.
+    if (reason > OFPPR_MODIFY) throw new CodecError(`port_status: unknown reason ${reason}`, OFPET.EXPERIMENTER, NXBRC_BAD_REASON, r.pos - 1, NX_VENDOR_ID);
     r.skip(7);
     return { type: 'port_status', xid: h.xid, reason, port: decodePort(r) };
   },

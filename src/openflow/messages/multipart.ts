@@ -294,7 +294,8 @@ export const portStatsReply = fixedListReply<'port_stats_reply', PortStats>(
     w.u32(p.durationNsec);
   },
   (r) => {
-    const portNo = r.u32();
+    // OVS maps the port to its 16-bit space (ofputil_port_from_ofp11) and rejects what does not map.
+    const portNo = checkPort(r.u32(), 'port stats port_no', r.pos - 4);
     r.skip(4);
     return {
       portNo,
@@ -342,7 +343,7 @@ export const queueStatsReply = fixedListReply<'queue_stats_reply', QueueStats>(
     w.u32(q.durationSec);
     w.u32(q.durationNsec);
   },
-  (r) => ({ portNo: r.u32(), queueId: r.u32(), txBytes: r.u64(), txPackets: r.u64(), txErrors: r.u64(), durationSec: r.u32(), durationNsec: r.u32() }),
+  (r) => ({ portNo: checkPort(r.u32(), 'queue stats port_no', r.pos - 4), queueId: r.u32(), txBytes: r.u64(), txPackets: r.u64(), txErrors: r.u64(), durationSec: r.u32(), durationNsec: r.u32() }),
 );
 
 export const portDescRequest = emptyBody('port_desc_request', request(OFPMP.PORT_DESC));

@@ -173,7 +173,7 @@ export function messageFromJSON(json: unknown): Message {
   const msg = fromJSONValue(json, undefined, undefined, 'message') as Record<string, unknown>;
   if (msg['xid'] === undefined) msg['xid'] = 0;
   if (msg['flags'] === undefined && isMultipartType(type as MessageType)) msg['flags'] = 0;
-  // The embedded message of a bundle_add gets the same defaults.
-  if (type === 'bundle_add') msg['message'] = messageFromJSON((json as { message?: unknown }).message);
+  // The embedded message of a bundle_add or requestforward gets the same defaults.
+  if (type === 'bundle_add' || type === 'requestforward') msg['message'] = messageFromJSON((json as { message?: unknown }).message);
   return msg as unknown as Message;
 }

@@ -1,11 +1,12 @@
 // Messages as text, close to what `ovs-ofctl ofp-print` prints: a header line `OFPT_NAME (OF1.3) (xid=0x1):`
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '../types.js';
-import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
+import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
 import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
 import { decodeMessage } from '../message.js';
+import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
@@ -44,8 +45,8 @@ function portName(port: number): string {
 }
 
 
-/** ovs-ofctl's hex dump: offset, 16 bytes with a '-' after the 8th, then the printable characters. */
-export function hexDump(data: Uint8Array): string {
+/** ovs-ofctl's hex dump: offset, 16 bytes with a '-' after the 8th, then (unless `ascii` is false) the printable characters. */
+export function hexDump(data: Uint8Array, ascii = true): string {
   const lines: string[] = [];
   for (let off = 0; off < data.length; off += 16) {
     let hexPart = '';
@@ -55,7 +56,7 @@ export function hexDump(data: Uint8Array): string {
       hexPart += b === undefined ? '   ' : `${b.toString(16).padStart(2, '0')}${i === 7 ? '-' : ' '}`;
       text += b === undefined ? ' ' : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
     }
-    lines.push(`${off.toString(16).padStart(8, '0')}  ${hexPart}|${text}|`);
+    lines.push(ascii ? `${off.toString(16).padStart(8, '0')}  ${hexPart}|${text}|` : `${off.toString(16).padStart(8, '0')}  ${hexPart}`.trimEnd());
   }
   return lines.join('\n');
 }
@@ -64,7 +65,14 @@ function dataSummary(data: Uint8Array): string {
   return data.length === 0 ? '' : ` ${data.length} bytes of payload`;
 }
 
-const payload = (data: Uint8Array): string => ` ${data.length} bytes of payload${data.length ? `\n${hexDump(data)}` : ''}`;
+/** A counter as print_port_stat prints it: UINT64_MAX means unknown. */
+const stat = (n: bigint): string => (n === 0xffffffffffffffffn ? '?' : String(n));
+
+/** An echo's payload: its size, and from verbosity 2 its hex dump. */
+const payload = (data: Uint8Array, v: number): string => ` ${data.length} bytes of payload${data.length && v > 1 ? `\n${hexDump(data)}` : ''}`;
+
+/** The frame in a packet-in or packet-out: from verbosity 1 its summary, from 3 its hex dump (ofp_packet_to_string). */
+const packetText = (data: Uint8Array, v: number): string => (v > 0 ? `\n${formatPacket(data)}` : '') + (v > 2 && data.length ? `\n${hexDump(data, false)}` : '');
 
 // ---- ports ------------------------------------------------------------------------------------------------------
 
@@ -95,7 +103,9 @@ const PORT_STATE_BITS = 0x7;
 const PORT_FEATURE_BITS = 0xffff;
 
 function formatPort(p: Port): string {
-  const lines = [` ${portName(p.portNo)}(${p.name}): addr:${p.hwAddr}`];
+  // ofputil_phy_port_format prints the name up to its first unprintable byte.
+  const name = /^[\x20-\x7e]*/.exec(p.name)![0];
+  const lines = [` ${portName(p.portNo)}(${name}): addr:${p.hwAddr}`];
   const config = p.config & PORT_CONFIG_BITS;
   const state = p.state & PORT_STATE_BITS;
   lines.push(`     config:     ${config ? bitNames(PORT_CONFIG, config) : '0'}`);
@@ -249,7 +259,8 @@ function queueProp(p: { readonly type: number; readonly data: Uint8Array }): str
   return `${name}:${rate > 1000 ? 'disabled' : `${(rate / 10).toFixed(1)}%`}`;
 }
 
-type Formatter<T extends MessageType> = (m: MessageOf<T>) => string;
+/** A message body as text at a verbosity (ovs-ofctl ofp-print's: 0 the least, 2 its default). */
+type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => string;
 
 /** One body formatter per message type; the header line is common. */
 const BODY: { readonly [T in MessageType]: Formatter<T> } = {
@@ -269,8 +280,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     else inner = '\nOpenFlow message is empty';
     return ` ${name}${inner}`;
   },
-  echo_request: (m) => payload(m.data),
-  echo_reply: (m) => payload(m.data),
+  echo_request: (m, v) => payload(m.data, v),
+  echo_reply: (m, v) => payload(m.data, v),
   experimenter: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${m.experimenter === NX_VENDOR_ID ? ' (Nicira)' : ''}${dataSummary(m.data)}`,
   features_request: () => '',
   features_reply: (m) =>
@@ -278,19 +289,29 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   get_config_request: () => '',
   get_config_reply: (m) => ` frags=${FRAGS[m.flags & 3]} miss_send_len=${m.missSendLen}`,
   set_config: (m) => ` frags=${FRAGS[m.flags & 3]} miss_send_len=${m.missSendLen}`,
-  packet_in: (m) => {
+  // ofputil_packet_in_private_format: table_id unless 0, cookie unless all-ones, the metadata match, then the frame.
+  packet_in: (m, v) => {
     const match = formatMatch(m.match);
-    const buffered = m.bufferId === 0xffffffff ? '(unbuffered)' : `buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`;
-    return ` table_id=${m.tableId} cookie=${hex(m.cookie)} total_len=${m.totalLen} ${match} (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length} ${buffered}`;
+    const unbuffered = m.bufferId === 0xffffffff;
+    const buffered = unbuffered
+      ? `(unbuffered)${m.totalLen !== m.data.length ? ' (***total_len != data_len***)' : ''}`
+      : `buffer=0x${m.bufferId.toString(16).padStart(8, '0')}${m.totalLen < m.data.length ? ' (***total_len < data_len***)' : ''}`;
+    const head = `${m.tableId ? ` table_id=${m.tableId}` : ''}${m.cookie === 0xffffffffffffffffn ? '' : ` cookie=${hex(m.cookie)}`}`;
+    return `${head} total_len=${m.totalLen} ${match} (via ${PACKET_IN_REASONS[m.reason] ?? m.reason}) data_len=${m.data.length} ${buffered}${packetText(m.data, v)}`;
   },
+
   flow_removed: (m) =>
     ` ${formatMatch(m.match, m.priority)} reason=${FLOW_REMOVED_REASONS[m.reason] ?? m.reason} table_id=${m.tableId} cookie:${hex(m.cookie)} duration${duration(m.durationSec, m.durationNsec)} idle${m.idleTimeout}${m.hardTimeout ? ` hard${m.hardTimeout}` : ''} pkts${m.packetCount} bytes${m.byteCount}`,
   port_status: (m) => ` ${PORT_REASONS[m.reason] ?? m.reason}:${formatPort(m.port)}`,
-  packet_out: (m) => ` in_port=${portName(m.inPort)} actions=${m.actions.length ? formatActions(m.actions) : 'drop'}${m.bufferId === 0xffffffff ? ` data_len=${m.data.length}` : ` buffer=${hex(m.bufferId)}`}`,
+  // ofputil_packet_out_format: the frame only when it is in the message (unbuffered).
+  packet_out: (m, v) =>
+    ` in_port=${portName(m.inPort)} actions=${m.actions.length ? formatActions(m.actions) : 'drop'}` +
+    (m.bufferId === 0xffffffff ? ` data_len=${m.data.length}${packetText(m.data, v)}` : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`),
   flow_mod: flowModText,
   group_mod: (m) => `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${groupText(m.groupId, m.groupType, m.buckets)}`,
   port_mod: (m) => ` port: ${portName(m.portNo)}: addr:${m.hwAddr}\n     config: ${m.config ? bitNames(PORT_CONFIG, m.config) : '0'}\n     mask:   ${m.mask ? bitNames(PORT_CONFIG, m.mask) : '0'}\n     advertise: ${m.advertise ? bitNames(PORT_FEATURES, m.advertise) : 'UNCHANGED'}`,
-  table_mod: (m) => ` table_id=${m.tableId === OFPTT.ALL ? 'all' : m.tableId}`,
+  // ofputil_table_mod_format; an OF1.3 table_mod's config carries nothing OVS prints (miss and eviction are OF1.1/1.4).
+  table_mod: (m) => (m.tableId === OFPTT.ALL ? ' table_id: ALL_TABLES' : ` table_id=${m.tableId}`),
   desc_request: () => '',
   desc_reply: (m) => `\nManufacturer: ${m.mfrDesc}\nHardware: ${m.hwDesc}\nSoftware: ${m.swDesc}\nSerial Num: ${m.serialNum}\nDP Description: ${m.dpDesc}`,
   flow_stats_request: flowStatsRequestText,
@@ -300,20 +321,30 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   table_stats_request: () => '',
   table_stats_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`).join(''),
   port_stats_request: (m) => ` port_no=${portName(m.portNo)}`,
-  port_stats_reply: (m) =>
+  // print_port_stat: UINT64_MAX is an unknown counter ("?"); an unknown port duration is left out, a queue's is "?".
+  port_stats_reply: (m, v) =>
     ` ${m.ports.length} ports` +
-    m.ports
-      .map(
-        (p) =>
-          `\n  port ${portName(p.portNo).padStart(2)}: rx pkts=${p.rxPackets}, bytes=${p.rxBytes}, drop=${p.rxDropped}, errs=${p.rxErrors}, frame=${p.rxFrameErr}, over=${p.rxOverErr}, crc=${p.rxCrcErr}` +
-          `\n           tx pkts=${p.txPackets}, bytes=${p.txBytes}, drop=${p.txDropped}, errs=${p.txErrors}, coll=${p.collisions}` +
-          `\n           duration=${duration(p.durationSec, p.durationNsec)}`,
-      )
-      .join(''),
+    (v < 1
+      ? ''
+      : m.ports
+          .map(
+            (p) =>
+              `\n  port ${portName(p.portNo).padStart(2)}: rx pkts=${stat(p.rxPackets)}, bytes=${stat(p.rxBytes)}, drop=${stat(p.rxDropped)}, errs=${stat(p.rxErrors)}, frame=${stat(p.rxFrameErr)}, over=${stat(p.rxOverErr)}, crc=${stat(p.rxCrcErr)}` +
+              `\n           tx pkts=${stat(p.txPackets)}, bytes=${stat(p.txBytes)}, drop=${stat(p.txDropped)}, errs=${stat(p.txErrors)}, coll=${stat(p.collisions)}` +
+              (p.durationSec === UNKNOWN_DURATION ? '' : `\n           duration=${duration(p.durationSec, p.durationNsec)}`),
+          )
+          .join('')),
   queue_stats_request: (m) => ` port=${portName(m.portNo)} queue=${m.queueId === 0xffffffff ? 'ALL' : m.queueId}`,
-  queue_stats_reply: (m) =>
+  queue_stats_reply: (m, v) =>
     ` ${m.queues.length} queues` +
-    m.queues.map((q) => `\n  port ${portName(q.portNo)} queue ${q.queueId}: bytes=${q.txBytes}, pkts=${q.txPackets}, errors=${q.txErrors}, duration=${duration(q.durationSec, q.durationNsec)}`).join(''),
+    (v < 1
+      ? ''
+      : m.queues
+          .map(
+            (q) =>
+              `\n  port ${portName(q.portNo)} queue ${q.queueId === 0xffffffff ? 'ALL' : q.queueId}: bytes=${stat(q.txBytes)}, pkts=${stat(q.txPackets)}, errors=${stat(q.txErrors)}, duration=${q.durationSec === UNKNOWN_DURATION ? '?' : duration(q.durationSec, q.durationNsec)}`,
+          )
+          .join('')),
   group_stats_request: (m) => ` group_id=${m.groupId === OFPG.ALL ? 'ALL' : m.groupId === OFPG.ANY ? 'ANY' : m.groupId}`,
   group_stats_reply: (m) =>
     m.groups
@@ -332,6 +363,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       .map((name, i) => (m.types & (1 << i) ? `\n    ${name} group:\n       max_groups=${hex(m.maxGroups[i as 0]!)}\n       actions: ${bitList(ACTION_BITS, m.actions[i as 0]!)}` : ''))
       .join(''),
   meter_stats_request: (m) => ` meter=${meterId(m.meterId)}`,
+  // Each meter after a newline, each band line ending in one: a blank line between meters (ofp_print_meter_stats).
   meter_stats_reply: (m) =>
     m.meters
       .map(
@@ -339,12 +371,12 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
           `\nmeter:${meterId(s.meterId)} flow_count:${s.flowCount} packet_in_count:${s.packetInCount} byte_in_count:${s.byteInCount} duration:${duration(s.durationSec, s.durationNsec)} bands:` +
           s.bands.map((b, i) => `\n${i}: packet_count:${b.packetBandCount} byte_count:${b.byteBandCount}`).join(''),
       )
-      .join(''),
+      .join('\n'),
   meter_config_request: (m) => ` meter=${meterId(m.meterId)}`,
   meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
   meter_features_request: () => '',
   meter_features_reply: (m) =>
-    `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitList({ 1: 'drop', 2: 'dscp_remark' }, m.bandTypes)}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities)}`,
+    `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitNames({ drop: 1 << OFPMBT.DROP, dscp_remark: 1 << OFPMBT.DSCP_REMARK }, m.bandTypes) || '0'}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities) || '0'}`,
   table_features_request: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   table_features_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   port_desc_request: () => ' port=ANY',
@@ -358,7 +390,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
   // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
   role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
-  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE ? '' : ` generation_id=${m.generationId}`}`,
+  // A reply has a generation id whatever its role; UINT64_MAX still means none.
+  role_reply: (m) => ` role=${ROLES[m.role] ?? m.role}${m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   get_async_request: () => '',
   get_async_reply: asyncText,
   set_async: asyncText,
@@ -368,7 +401,26 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       ? ` DEL meter=${meterId(m.meterId)} bands=`
       : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${meterFlags(m.flags)}bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
   bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
-  bundle_add: (m) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message)}`,
+  bundle_add: (m, v) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message, v)}`,
+  role_status: (m, v) => `${BODY.role_reply({ ...m, type: 'role_reply' }, v)} reason=${ROLE_REASONS[m.reason] ?? '(unknown)'}`,
+  // The forwarded request's body as its own message prints it, without its header line.
+  requestforward: (m, v) => ` reason=${m.message.type}${(BODY[m.message.type] as Formatter<MessageType>)(m.message, v)}`,
+  flow_monitor_cancel: (m) => ` id=${m.id}`,
+  flow_monitor_paused: () => '',
+  flow_monitor_resumed: () => '',
+};
+
+const ROLE_REASONS: Readonly<Record<number, string>> = { [OFPCRR.MASTER_REQUEST]: 'primary_request', [OFPCRR.CONFIG]: 'configuration_changed', [OFPCRR.EXPERIMENTER]: 'experimenter_data_changed' };
+
+/** The ONF extension messages, named as ovs-ofctl names them. */
+const ONF_NAMES: Readonly<Partial<Record<MessageType, string>>> = {
+  bundle_control: 'ONFT_BUNDLE_CONTROL',
+  bundle_add: 'ONFT_BUNDLE_ADD_MESSAGE',
+  role_status: 'ONFT_ROLE_STATUS',
+  requestforward: 'ONFT_REQUESTFORWARD',
+  flow_monitor_cancel: 'ONFT_FLOW_MONITOR_CANCEL',
+  flow_monitor_paused: 'ONFT_FLOW_MONITOR_PAUSED',
+  flow_monitor_resumed: 'ONFT_FLOW_MONITOR_RESUMED',
 };
 
 const bundleFlags = (f: number): string => bitNames({ atomic: 1, ordered: 2 }, f) || '0';
@@ -377,8 +429,8 @@ const MP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.ent
 
 /** 'OFPT_FLOW_MOD', 'OFPST_FLOW reply', 'ONFT_BUNDLE_CONTROL'... as ovs-ofctl names messages. */
 export function messageName(m: Message): string {
-  if (m.type === 'bundle_control') return 'ONFT_BUNDLE_CONTROL';
-  if (m.type === 'bundle_add') return 'ONFT_BUNDLE_ADD_MESSAGE';
+  const onf = ONF_NAMES[m.type];
+  if (onf !== undefined) return onf;
   const mpType = MULTIPART_KEYS[m.type];
   if (mpType !== undefined) return `OFPST_${MP_NAMES[mpType]} ${m.type.endsWith('_request') ? 'request' : 'reply'}`;
   return `OFPT_${m.type.toUpperCase()}`;
@@ -423,10 +475,16 @@ function multipartFlags(flags: number): string {
   return `${flags & 1 ? '[more]' : ''}${rest ? `[***unknown flags 0x${rest.toString(16).padStart(4, '0')}***]` : ''}`;
 }
 
-/** The message as ovs-ofctl-like text (several lines for some messages). */
-export function formatMessage(m: Message): string {
+/**
+ * The message as `ovs-ofctl ofp-print HEX VERBOSITY` prints it (several lines for some messages): verbosity 0 leaves
+ * out the packet of a packet-in/out and per-port/queue stats, 1 adds the packet's summary, 2 (the default, as
+ * ofp-print) the hex of an echo's payload, 3 the hex of the packet; from 5, the hex dump of `bytes` (the message as
+ * received) follows.
+ */
+export function formatMessage(m: Message, verbosity = 2, bytes?: Uint8Array): string {
   const version = m.type === 'hello' ? m.version : m.type === 'error' ? (m.version ?? OFP_VERSION) : OFP_VERSION;
   const flags = MULTIPART_KEYS[m.type] !== undefined && 'flags' in m && m.flags ? ` flags=${multipartFlags(m.flags)}` : '';
-  const body = (BODY[m.type] as Formatter<MessageType>)(m);
-  return `${messageName(m)}${versionTag(version)} (xid=${hex(m.xid)}):${flags}${body}`;
+  const body = (BODY[m.type] as Formatter<MessageType>)(m, verbosity);
+  const dump = verbosity >= 5 && bytes ? `\n${hexDump(bytes)}` : '';
+  return `${messageName(m)}${versionTag(version)} (xid=${hex(m.xid)}):${flags}${body}${dump}`;
 }

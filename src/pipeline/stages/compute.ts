@@ -2,7 +2,7 @@
 // - table 0 admits a VM port only with its VM's MAC as source and tags the frame with the subnet's VNI (tun_id):
 //   from then on every table knows the frame's subnet, whichever port it came from;
 // - egress to the VM's own gateway, carrying the VNI so the gateway can tell subnets apart;
-// - DHCP (broadcast and unicast renewals) to the DHCP node;
+// - DHCP (broadcast and unicast renewals) to the controller (dhcp-punt.ts), or with `dhcp: node` to the DHCP node;
 // - broadcast (weak spot 1 of the seed, see docs/pipeline.md): a VM's broadcast is output to each *other* local VM
 //   of its subnet, listed explicitly (the sender is never in the list), then to the switch (table 60). The switch
 //   sends it to every other host of the subnet, never back to this one; there it is delivered by tun_id to the local
@@ -11,10 +11,12 @@ import type { FlowMod } from '../../openflow/index.js';
 import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
+import { dhcpPuntRows } from '../dhcp-punt.js';
+import { headEndDelivery, headEndReplication } from '../head-end.js';
 import { match, oxm } from '../fields.js';
-import { flow, output, OUTPUT_LOCAL } from '../flow.js';
-import { DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
-import { localPorts, NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { flow, OUTPUT_LOCAL } from '../flow.js';
+import { deliverCopies, DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
+import { localPorts, NONE, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
 
 const P0 = PRIORITY[TABLE.CLASSIFY];
@@ -23,7 +25,7 @@ const P50 = PRIORITY[TABLE.BROADCAST];
 
 function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
   const dhcp = ctx.index.dhcpNode;
-  if (!dhcp) return [];
+  if (!dhcp || ctx.dhcp === 'controller') return [];
   const cookie = cookieFor('node', view.info.tunnelIp, 'compute');
   // A VM's DHCP traffic goes to the DHCP node whatever its destination MAC: DISCOVER/REQUEST are broadcast
   // (table 50), renewals are unicast to the server id, which ARP resolves to the gateway MAC (table 10).
@@ -43,15 +45,18 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
   if (!local.length) return NONE;
   const cookie = cookieFor('subnet', s.vni, 'compute');
   const out: FlowMod[] = [];
+  const ports = local.map((l) => l.port);
+  const filtered = sgEnforced(ctx, view);
+  if (ctx.broadcast === 'head-end') out.push(...headEndDelivery(ctx, view, s, cookie), ...headEndReplication(ctx, view, s, cookie));
   // Broadcast from the switch: to every local VM of the packet's subnet (the sender is on another host).
-  if (view.vxlanSw !== undefined) {
+  else if (view.vxlanSw !== undefined) {
     out.push(
       flow({
         table: TABLE.BROADCAST,
         priority: P50.TUNNEL_DELIVER,
         cookie,
         match: match(inPort(view.vxlanSw), tunId(s.vniBytes)),
-        actions: local.map((l) => output(l.port)),
+        actions: deliverCopies(ports, filtered),
       }),
     );
   }
@@ -63,7 +68,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
         priority: P50.LOCAL_BROADCAST,
         cookie: cookieFor('vm', sender.vm.ip, 'compute'),
         match: match(inPort(sender.port)),
-        actions: local.filter((l) => l !== sender).map((l) => output(l.port)),
+        actions: deliverCopies(ports.filter((p) => p !== sender.port), filtered),
         goto: TABLE.FLOOD,
       }),
     );
@@ -85,6 +90,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
         flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
         flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
       ];
+  if (ctx.dhcp === 'controller') out.push(...dhcpPuntRows(cookie, port, vm.subnet.gatewayIpBytes));
   // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
   // Through the tunnel, the frame is checked against the overlay MTU on the way (table 20).
   const toGatewayMatch = match(F.gatewayMacDst, oxm('eth_src', vm.mac));

@@ -10,9 +10,10 @@ import { hasRole } from '../../topology/model.js';
 import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
-import { flow, output, OUTPUT_LOCAL } from '../flow.js';
-import { DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId } from '../rows.js';
-import { localPorts, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { flow, OUTPUT_LOCAL } from '../flow.js';
+import { headEndReplication } from '../head-end.js';
+import { deliverCopies, DHCP_REQUEST_MATCH, F, inPort, setTunId, tunId } from '../rows.js';
+import { localPorts, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
 
 function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMod[] {
@@ -26,7 +27,10 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMo
     );
   }
   // If the DHCP node also runs VMs, its own VMs of the subnet get the broadcast reply directly.
-  const local = localPorts(ctx, view, s.subnet.name).map((l) => output(l.port));
+  const local = deliverCopies(
+    localPorts(ctx, view, s.subnet.name).map((l) => l.port),
+    sgEnforced(ctx, view),
+  );
   out.push(
     flow({
       table: TABLE.BROADCAST,
@@ -37,6 +41,9 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMo
       goto: TABLE.FLOOD,
     }),
   );
+  // Head-end: the broadcast reply goes from here to each node hosting the subnet (the compute stage builds it when
+  // this node hosts VMs too).
+  if (ctx.broadcast === 'head-end' && !hasRole(view.node, 'compute')) out.push(...headEndReplication(ctx, view, s, cookie));
   return out;
 }
 

@@ -31,12 +31,13 @@ export function missRows(cookie: bigint, except: readonly number[] = []): FlowMo
   return TABLES.filter((t) => !except.includes(t.id)).map((t) => drop(t.id, 0, cookie));
 }
 
-function nodeFlows(_ctx: CompileContext, view: NodeView): FlowMod[] {
+function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
   const cookie = cookieFor('node', view.info.tunnelIp, 'endpoint');
   const out: FlowMod[] = [];
   const member = isBroadcastMember(view.node);
-  // Table 60's priority-0 row is "to the switch" on broadcast members (when vxlan-sw is known), drop elsewhere.
-  const toSwitch = member && view.vxlanSw !== undefined;
+  // Table 60's priority-0 row is "to the switch" on broadcast members (when vxlan-sw is known, and the switch node
+  // replicates), drop elsewhere.
+  const toSwitch = member && view.vxlanSw !== undefined && ctx.broadcast === 'switch-node';
   out.push(...missRows(cookie, [...(toSwitch ? [TABLE.FLOOD] : []), ...(view.vxlanInt !== undefined ? [TABLE.TUNNEL_OUT] : [])]));
   if (toSwitch) out.push(flow({ table: TABLE.FLOOD, priority: P60.TO_SWITCH, cookie, match: [], actions: [output(view.vxlanSw!)] }));
 

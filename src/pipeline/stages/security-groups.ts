@@ -24,7 +24,7 @@ import { CT, ETH_TYPE, FIELD_REFS, IP_PROTO, match, oxm, u16, u32, u8 } from '..
 import { flow, output } from '../flow.js';
 import { F, inPort } from '../rows.js';
 import type { GroupInfo } from '../security-index.js';
-import { NONE, type CompileContext, type NodeView, type Stage } from '../stage.js';
+import { NONE, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { checkGoto, PRIORITY, TABLE } from '../tables.js';
 import { canonicalFlowKey as flowKey, NX_CT_F, NX_CT_RECIRC_NONE, type Action, type FlowMod, type OxmField } from '../../openflow/index.js';
 
@@ -81,7 +81,7 @@ function reg1(port: number): OxmField {
 }
 
 /** Whether the stage has anything to do on this node: a compute node of a cloud with security groups. */
-const enforced = (ctx: CompileContext, view: NodeView): boolean => ctx.index.sg !== undefined && hasRole(view.node, 'compute');
+const enforced = sgEnforced;
 
 function nodeFlows(ctx: CompileContext, view: NodeView): readonly FlowMod[] {
   if (!enforced(ctx, view)) return NONE;

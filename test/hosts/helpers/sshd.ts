@@ -233,6 +233,18 @@ export class TestSshd {
     await this.spawn();
   }
 
+  /** Stops listening and drops every connection, keeping keys and config: a node whose sshd is down (`resume`). */
+  async halt(): Promise<void> {
+    this.dropConnections();
+    await this.kill();
+  }
+
+  /** Starts again after `halt`, on the same port with the same host key. */
+  async resume(): Promise<void> {
+    if (this.child) return;
+    await this.spawn();
+  }
+
   async stop(): Promise<void> {
     this.dropConnections();
     await this.kill();

@@ -194,6 +194,89 @@ export const instructionsArb: fc.Arbitrary<Instruction[]> = fc.array(
   { maxLength: 3 },
 );
 
+// ---- packets (the frames in packet-in / packet-out, whose summary OVS prints) -----------------------------------------
+
+const cat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+const be16 = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
+const raw = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max });
+
+/** An L4 header and payload: mostly long enough for the header, sometimes cut short. */
+const l4 = raw(0, 40);
+
+/** An IPv4 header (options, fragments, lengths that lie now and then) and what follows it. */
+const ipv4: fc.Arbitrary<Uint8Array> = fc
+  .record({ ihl: oneOfOr([5, 6], fc.integer({ min: 0, max: 15 })), tos: u8, frag: oneOfOr([0, 0x4000, 0x2000, 0x0010, 0x2008], u16), ttl: u8, proto: oneOfOr([1, 2, 6, 17, 132, 58, 44], u8), addrs: raw(8, 8), body: l4, lie: fc.integer({ min: -30, max: 10 }) })
+  .map(({ ihl, tos, frag, ttl, proto, addrs, body, lie }) => {
+    const opts = new Uint8Array(Math.max(0, ihl * 4 - 20));
+    const tot = Math.max(0, 20 + opts.length + body.length + (lie > 0 ? 0 : lie));
+    const h = cat(Uint8Array.of(0x40 | ihl, tos), be16(tot), Uint8Array.of(0, 1), be16(frag), Uint8Array.of(ttl, proto, 0, 0), addrs);
+    return cat(h, opts, body);
+  });
+
+/** An IPv6 header, a chain of extension headers, and what follows. */
+const ipv6: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    flow: u32,
+    hlim: u8,
+    addrs: raw(32, 32),
+    exts: fc.array(fc.record({ type: fc.constantFrom(0, 43, 60, 51, 44), len: fc.integer({ min: 0, max: 1 }), offlg: oneOfOr([0, 1, 8], u16) }), { maxLength: 2 }),
+    proto: oneOfOr([6, 17, 58, 132, 59], u8),
+    body: l4,
+    nd: fc.option(fc.record({ type: fc.constantFrom(135, 136), target: raw(16, 16), opts: fc.array(fc.record({ type: oneOfOr([1, 2], u8), len: oneOfOr([1], fc.integer({ min: 0, max: 3 })), mac: raw(6, 6) }), { maxLength: 3 }) }), { nil: undefined }),
+    lie: fc.integer({ min: -8, max: 4 }),
+  })
+  .map(({ flow, hlim, addrs, exts, proto, body, nd, lie }) => {
+    let next = nd ? 58 : proto;
+    let payload = nd ? cat(Uint8Array.of(nd.type, 0, 0, 0, 0, 0, 0, 0), nd.target, ...nd.opts.map((o) => cat(Uint8Array.of(o.type, o.len), o.mac, new Uint8Array(Math.max(0, o.len * 8 - 8))))) : body;
+    for (const e of [...exts].reverse()) {
+      const size = e.type === 44 ? 8 : e.type === 51 ? (e.len + 2) * 4 : (e.len + 1) * 8;
+      const h = new Uint8Array(size);
+      h[0] = next;
+      h[1] = e.len;
+      if (e.type === 44) h.set(be16(e.offlg), 2);
+      payload = cat(h, payload);
+      next = e.type;
+    }
+    const plen = Math.max(0, payload.length + (lie > 0 ? 0 : lie));
+    const h = cat(Uint8Array.of(0x60 | ((flow >>> 24) & 0x0f), (flow >>> 16) & 0xff, (flow >>> 8) & 0xff, flow & 0xff), be16(plen), Uint8Array.of(next, hlim), addrs);
+    return cat(h, payload);
+  });
+
+const arp: fc.Arbitrary<Uint8Array> = fc
+  .record({ hrd: oneOfOr([1], u16), pro: oneOfOr([0x0800], u16), hln: oneOfOr([6], u8), pln: oneOfOr([4], u8), op: oneOfOr([1, 2, 0x100], u16), rest: raw(20, 20) })
+  .map(({ hrd, pro, hln, pln, op, rest }) => cat(be16(hrd), be16(pro), Uint8Array.of(hln, pln), be16(op), rest));
+
+const mpls: fc.Arbitrary<Uint8Array> = fc.array(u32, { minLength: 1, maxLength: 4 }).map((lses) => cat(...lses.map((l) => Uint8Array.of(l >>> 24, (l >>> 16) & 0xff, (l >>> 8) & 0xff, l & 0xff))));
+
+/** An Ethernet frame: addresses, up to three VLAN tags, an ethertype (or 802.3 length and LLC/SNAP), a body. */
+export const packetArb: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    macs: raw(12, 12),
+    vlans: fc.array(fc.tuple(fc.constantFrom(0x8100, 0x88a8), u16), { maxLength: 3 }),
+    l3: fc.oneof<fc.Arbitrary<readonly [number, Uint8Array]>[]>(
+      ipv4.map((b) => [0x0800, b] as const),
+      ipv6.map((b) => [0x86dd, b] as const),
+      fc.tuple(fc.constantFrom(0x0806, 0x8035), arp),
+      mpls.map((b) => [0x8847, b] as const),
+      fc.tuple(fc.constantFrom(0x0800, 0x86dd, 0x0806), raw(0, 8)).map(([t, b]) => [t, b] as const),
+      fc.tuple(u16, raw(0, 16)).map(([t, b]) => [t, b] as const),
+      fc.tuple(fc.integer({ min: 0, max: 0x5ff }), fc.boolean(), fc.constantFrom(0x0800, 0x0100), ipv4).map(([len, snap, t, b]) => [len, snap ? cat(Uint8Array.of(0xaa, 0xaa, 3, 0, 0, 0), be16(t), b) : b] as const),
+    ),
+    cut: fc.option(fc.nat(), { nil: undefined }),
+  })
+  .map(({ macs, vlans, l3: [type, body], cut }) => {
+    const frame = cat(macs, ...vlans.map(([tpid, tci]) => cat(be16(tpid), be16(tci))), be16(type), body);
+    return cut === undefined ? frame : frame.subarray(0, cut % (frame.length + 1));
+  });
+
 // ---- message parts --------------------------------------------------------------------------------------------------
 
 const portArb: fc.Arbitrary<Port> = fc.record({
@@ -241,6 +324,9 @@ const flowReq = { tableId, outPort: port, outGroup: oneOfOr([0xffffffff, 1], u32
 const asyncCfg = { packetInMask: fc.tuple(u32, u32), portStatusMask: fc.tuple(u32, u32), flowRemovedMask: fc.tuple(u32, u32) };
 const tableFeatures = fc.record({ tableId, name: text(31), metadataMatch: u64, metadataWrite: u64, config: oneOfOr([0, 3], u32), maxEntries: u32, properties: c([]) });
 
+const groupModArb = plain(fc.record({ type: c('group_mod' as const), command: oneOfOr([0, 1, 2], u16), groupType: oneOfOr([0, 1, 2, 3], u8), groupId: oneOfOr([1, 0xffffff00, 0xfffffffc], u32), buckets: fc.array(bucketArb, { maxLength: 3 }) }));
+const meterModArb = plain(fc.record({ type: c('meter_mod' as const), command: oneOfOr([0, 1, 2], u16), flags: oneOfOr([1, 2, 5, 9, 0xf], u16), meterId: oneOfOr([1, 0xffff0000, 0xfffffffd, 0xfffffffe, 0xffffffff], u32), bands: fc.array(bandArb, { maxLength: 3 }) }));
+
 /** One arbitrary per message type the codec models. */
 export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> } = {
   hello: plain(fc.record({ type: c('hello' as const), version: c(4), versions: fc.option(fc.subarray([1, 2, 3, 4, 5, 6], { minLength: 1 }).map((v) => (v.includes(4) ? v : [...v, 4].sort())), { nil: undefined }) })).map((m) => (m.versions ? m : { type: m.type, version: m.version, xid: m.xid })),
@@ -253,10 +339,10 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
   get_config_request: plain(fc.record({ type: c('get_config_request' as const) })),
   get_config_reply: plain(fc.record({ type: c('get_config_reply' as const), flags: oneOfOr([0, 1, 2, 3], u16), missSendLen: u16 })),
   set_config: plain(fc.record({ type: c('set_config' as const), flags: oneOfOr([0, 1, 2, 3], u16), missSendLen: u16 })),
-  packet_in: plain(fc.record({ type: c('packet_in' as const), bufferId: oneOfOr([0xffffffff, 1], u32), totalLen: u16, reason: oneOfOr([0, 1, 2], u8), tableId, cookie: u64, match: matchArb, data: bytes(64) })),
+  packet_in: plain(fc.record({ type: c('packet_in' as const), bufferId: oneOfOr([0xffffffff, 1], u32), totalLen: u16, reason: oneOfOr([0, 1, 2], u8), tableId, cookie: u64, match: matchArb, data: fc.oneof(bytes(64), packetArb) })),
   flow_removed: plain(fc.record({ type: c('flow_removed' as const), cookie: u64, priority: u16, reason: oneOfOr([0, 1, 2, 3], u8), tableId, durationSec: u32, durationNsec: nsec, idleTimeout: u16, hardTimeout: u16, packetCount: u64, byteCount: u64, match: matchArb })),
   port_status: plain(fc.record({ type: c('port_status' as const), reason: oneOfOr([0, 1, 2], u8), port: portArb })),
-  packet_out: plain(fc.record({ type: c('packet_out' as const), bufferId: oneOfOr([0xffffffff, 1], u32), inPort: port, actions: actionsArb, data: bytes(64) })).map((m) => (m.bufferId === 0xffffffff ? m : { ...m, data: new Uint8Array(0) })),
+  packet_out: plain(fc.record({ type: c('packet_out' as const), bufferId: oneOfOr([0xffffffff, 1], u32), inPort: port, actions: actionsArb, data: fc.oneof(bytes(64), packetArb) })).map((m) => (m.bufferId === 0xffffffff ? m : { ...m, data: new Uint8Array(0) })),
   flow_mod: plain(
     fc.record({
       type: c('flow_mod' as const),
@@ -275,7 +361,7 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
       instructions: instructionsArb,
     }),
   ),
-  group_mod: plain(fc.record({ type: c('group_mod' as const), command: oneOfOr([0, 1, 2], u16), groupType: oneOfOr([0, 1, 2, 3], u8), groupId: oneOfOr([1, 0xffffff00, 0xfffffffc], u32), buckets: fc.array(bucketArb, { maxLength: 3 }) })),
+  group_mod: groupModArb,
   port_mod: plain(fc.record({ type: c('port_mod' as const), portNo: port, hwAddr: mac, config: oneOfOr([0, 1, 0x65], u32), mask: oneOfOr([0, 1, 0x65], u32), advertise: oneOfOr([0, 0x840], u32) })),
   table_mod: plain(fc.record({ type: c('table_mod' as const), tableId, config: oneOfOr([0, 3, 4, 8], u32) })),
   desc_request: mp(fc.record({ type: c('desc_request' as const) })),
@@ -341,7 +427,7 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
   get_async_request: plain(fc.record({ type: c('get_async_request' as const) })),
   get_async_reply: plain(fc.record({ type: c('get_async_reply' as const), ...asyncCfg })),
   set_async: plain(fc.record({ type: c('set_async' as const), ...asyncCfg })),
-  meter_mod: plain(fc.record({ type: c('meter_mod' as const), command: oneOfOr([0, 1, 2], u16), flags: oneOfOr([1, 2, 5, 9, 0xf], u16), meterId: oneOfOr([1, 0xffff0000, 0xfffffffd, 0xfffffffe, 0xffffffff], u32), bands: fc.array(bandArb, { maxLength: 3 }) })),
+  meter_mod: meterModArb,
   bundle_control: plain(fc.record({ type: c('bundle_control' as const), bundleId: u32, ctrlType: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7], u16), bundleFlags: oneOfOr([0, 1, 2, 3], u16), properties: c(new Uint8Array(0)) })),
   bundle_add: plain(
     fc.record({
@@ -355,6 +441,12 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
       properties: c(new Uint8Array(0)),
     }),
   ),
+  role_status: plain(fc.record({ type: c('role_status' as const), role: oneOfOr([0, 1, 2, 3], u32), reason: oneOfOr([0, 1, 2, 3], u8), generationId: oneOfOr([0xffffffffffffffffn, 0n], u64), properties: fc.integer({ min: 0, max: 2 }).chain((n) => fc.uint8Array({ minLength: 8 * n, maxLength: 8 * n })) })),
+  // A forwarded group_mod disagrees where group_mod does (on the NOT_YET_AGREEING list): meter_mod only until then.
+  requestforward: plain(fc.record({ type: c('requestforward' as const), message: meterModArb })),
+  flow_monitor_cancel: plain(fc.record({ type: c('flow_monitor_cancel' as const), id: u32 })),
+  flow_monitor_paused: plain(fc.record({ type: c('flow_monitor_paused' as const) })),
+  flow_monitor_resumed: plain(fc.record({ type: c('flow_monitor_resumed' as const) })),
 };
 
 // ---- corruptions --------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ export function ourView(bytes: Uint8Array): { text?: string; error?: string; exc
   try {
     msg = decodeMessage(bytes);
   } catch (e) {
-    if (e instanceof CodecError) return { error: errorCodeName(e.ofpType, e.ofpCode) ?? `type ${e.ofpType}/code ${e.ofpCode}`, text: e.message };
+    if (e instanceof CodecError) return { error: errorCodeName(e.ofpType, e.ofpCode, e.experimenter) ?? `type ${e.ofpType}/code ${e.ofpCode}`, text: e.message };
     return { exception: String((e as Error)?.stack ?? e) };
   }
   try {
