@@ -7,12 +7,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CloudService } from '../cloud/index.js';
-import { accessOf, authorize, checkAccessDeclared, registerPublic, type Access, type Verifier } from './auth.js';
+import { accessOf, authorize, checkAccessDeclared, registerPublic, selectProject, type Access, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
 import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
 import { nodeRoutes } from './routes/nodes.js';
+import { projectRoutes } from './routes/projects.js';
 import { securityGroupRoutes } from './routes/security-groups.js';
 import { subnetRoutes } from './routes/subnets.js';
 import { tokenRoutes, whoamiRoute } from './routes/tokens.js';
@@ -74,11 +75,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     for (const method of [route.method].flat()) deps.onRoute?.({ method, url: route.url });
   });
   app.decorateRequest('principal', null);
+  app.decorateRequest('project', undefined);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => reply.status(404).send(errorPayload(req, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  app.addHook('onRequest', selectProject);
   if (deps.auth) app.addHook('onRequest', authorize(deps.auth.verify));
   app.addHook('onResponse', async (req, reply) => {
     metrics.observeApiRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
@@ -93,7 +96,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description:
           'Nodes, subnets and VMs of a miniCloud; flows and datapaths of its switches.\n\n' +
           'Every operation but the public ones needs `Authorization: Bearer <token>`. A token is an admin token (everything) or a ' +
-          'viewer token (GET and HEAD only: a write answers 403); tokens are managed at /api/v1/tokens by admins.',
+          'viewer token (GET and HEAD only: a write answers 403); tokens are managed at /api/v1/tokens by admins.\n\n' +
+          'Projects: subnets, VMs and security groups belong to a project. A request names its project with the `X-Project` header ' +
+          '(none: an admin sees every project, and what it creates goes to `default`). A member or viewer token may be scoped to one ' +
+          'project: it sees and touches only that project (403 otherwise), and every whole-cloud operation (nodes, datapaths, tokens, ' +
+          'making projects) answers it 403. A member token may also write its project\'s subnets, VMs and security groups.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: deps.auth ? [{ bearer: [] }] : [],
@@ -119,8 +126,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(subnetRoutes(service));
       await api.register(vmRoutes(service));
       await api.register(securityGroupRoutes(service));
+      await api.register(projectRoutes(service, deps.tokens));
       await api.register(datapathRoutes(service));
-      if (deps.tokens) await api.register(tokenRoutes(deps.tokens));
+      if (deps.tokens) {
+        const projects = (): string[] => service.listProjects().map((p) => p.name);
+        await api.register(tokenRoutes(deps.tokens, (name) => projects().includes(name)));
+      }
       await api.register(whoamiRoute(deps.auth !== false));
     },
     { prefix: '/api/v1' },

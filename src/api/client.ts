@@ -25,6 +25,8 @@ export class ApiUnreachable extends Error {
 export interface ApiClientOptions {
   readonly baseUrl: string;
   readonly token?: string;
+  /** Sent as X-Project: the project the requests act in. */
+  readonly project?: string;
   readonly fetch?: typeof fetch;
   /** Default 5 minutes: a VM create waits for the backend and the switches. */
   readonly timeoutMs?: number;
@@ -47,6 +49,10 @@ export class ApiClient {
     return this.request('POST', path, body);
   }
 
+  patch<T>(path: string, body?: unknown): Promise<T> {
+    return this.request('PATCH', path, body);
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.request('DELETE', path);
   }
@@ -54,6 +60,7 @@ export class ApiClient {
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.options.project) headers['x-project'] = this.options.project;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const url = `${this.base}${path}`;
     let res: Response;

@@ -10,6 +10,8 @@ export const STATUS_OF: Readonly<Record<DomainErrorKind, number>> = {
   invalid: 400,
   conflict: 409,
   capacity_exhausted: 409,
+  quota_exceeded: 409,
+  forbidden: 403,
   unsupported: 501,
   backend_failed: 502,
 };

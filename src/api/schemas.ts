@@ -87,6 +87,7 @@ export const AddNodeBody = Type.Object(
 
 export const Subnet = Type.Object({
   name: Type.String(),
+  project: Type.String({ description: 'The project it belongs to.' }),
   cidr: Type.String(),
   prefixLength: Type.Integer(),
   gatewayIp: Type.String(),
@@ -111,6 +112,7 @@ export const VmState = Type.Union(
 
 export const Vm = Type.Object({
   name: Type.String(),
+  project: Type.String({ description: "The project it belongs to (its subnet's)." }),
   subnet: Type.String(),
   node: Type.String({ description: 'The compute node it runs on.' }),
   gateway: Type.String({ description: 'The gateway node it egresses through.' }),

@@ -31,6 +31,7 @@ export const SecurityRule = Type.Object({
 export const SecurityGroup = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
+  project: Type.String({ description: 'The project it belongs to.' }),
   description: Type.String(),
   rules: Type.Array(SecurityRule),
   members: Type.Array(Type.String(), { description: 'Names of the VMs in the group.' }),

@@ -31,6 +31,8 @@ const MAX_TOKEN_TEXT = 128;
 export interface TokenInfo {
   readonly name: string;
   readonly role: ApiTokenRole;
+  /** The one project a scoped token sees and touches. */
+  readonly project?: string;
   readonly createdAt: string;
   readonly lastUsedAt?: string;
 }
@@ -56,7 +58,13 @@ export function bearer(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-const info = (r: ApiTokenRecord): TokenInfo => ({ name: r.name, role: r.role, createdAt: r.createdAt, ...(r.lastUsedAt !== undefined && { lastUsedAt: r.lastUsedAt }) });
+const info = (r: ApiTokenRecord): TokenInfo => ({
+  name: r.name,
+  role: r.role,
+  ...(r.project !== undefined && { project: r.project }),
+  createdAt: r.createdAt,
+  ...(r.lastUsedAt !== undefined && { lastUsedAt: r.lastUsedAt }),
+});
 
 export interface ApiTokensOptions {
   readonly now?: () => Date;
@@ -78,8 +86,10 @@ export class ApiTokens {
   }
 
   /** A new token: the secret text is returned here and never again. */
-  async create(name: string, role: ApiTokenRole): Promise<{ token: string; info: TokenInfo }> {
+  async create(name: string, role: ApiTokenRole, project?: string): Promise<{ token: string; info: TokenInfo }> {
     if (!TOKEN_NAME.test(name)) throw new TokenError('invalid', 'name: must be 1-63 letters, digits, . _ - (starting with a letter or digit)', 'name');
+    if (role === 'admin' && project !== undefined) throw new TokenError('invalid', 'project: an admin token acts on the whole cloud: give a member or viewer token a project', 'project');
+    if (role === 'member' && project === undefined) throw new TokenError('invalid', 'project: a member token is scoped to one project: name it', 'project');
     return await this.store.writeTokens((w) => {
       const all = w.listApiTokens();
       if (all.some((t) => t.name === name)) throw new TokenError('conflict', `name: a token named '${name}' exists (revoke it first)`, 'name');
@@ -88,7 +98,7 @@ export class ApiTokens {
       do id = randomBytes(8).toString('hex');
       while (w.getApiToken(id) !== undefined);
       const token = `mc_${id}_${randomBytes(24).toString('base64url')}`;
-      const record: ApiTokenRecord = { id, name, role, hash: hashToken(token), createdAt: this.now().toISOString() };
+      const record: ApiTokenRecord = { id, name, role, ...(project !== undefined && { project }), hash: hashToken(token), createdAt: this.now().toISOString() };
       w.insertApiToken(record);
       return { token, info: info(record) };
     });
@@ -96,6 +106,11 @@ export class ApiTokens {
 
   list(): TokenInfo[] {
     return this.store.readTokens((r) => r.listApiTokens().map(info));
+  }
+
+  /** Names of the tokens scoped to `project` (a project is deleted only once they are revoked). */
+  scopedTo(project: string): string[] {
+    return this.store.readTokens((r) => r.listApiTokens().filter((t) => t.project === project).map((t) => t.name));
   }
 
   /**
@@ -140,7 +155,7 @@ export class ApiTokens {
     const want = Buffer.from(record.hash, 'hex');
     if (given.length !== want.length || !timingSafeEqual(given, want)) return undefined;
     this.noteUse(record);
-    return { name: record.name, role: record.role };
+    return { name: record.name, role: record.role, ...(record.project !== undefined && { project: record.project }) };
   }
 
   /** As an Authorization header verifier for the API. */

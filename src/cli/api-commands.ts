@@ -1,4 +1,4 @@
-// `minicloud node|subnet|vm|sg|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
+// `minicloud node|subnet|vm|sg|project|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
 // scripts (the API's JSON as is), errors on stderr. Exit codes:
 //   0 ok · 2 usage (bad arguments) · 3 not found · 4 invalid or conflict (the API refused the request)
 //   5 server error or API unreachable · 6 not authorised (missing or wrong --token)
@@ -6,7 +6,7 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
-import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
+import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, ProjectView, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
 import type { SecurityRuleRecord } from '../topology/records.js';
 import { describeRule } from '../topology/security-groups.js';
 
@@ -27,6 +27,7 @@ interface GlobalFlags {
   api: string;
   token?: string;
   json?: boolean;
+  project?: string;
 }
 
 export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
@@ -36,7 +37,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       const cmd = args[args.length - 1] as Command;
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       const ctx: Ctx = {
-        api: new ApiClient({ baseUrl: flags.api, ...(flags.token && { token: flags.token }), ...(io.fetch && { fetch: io.fetch }) }),
+        api: new ApiClient({ baseUrl: flags.api, ...(flags.token && { token: flags.token }), ...(flags.project && { project: flags.project }), ...(io.fetch && { fetch: io.fetch }) }),
         json: flags.json === true,
         io,
       };
@@ -402,15 +403,117 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
     );
 
   // --- API tokens (admin tokens only)
-  const token = usageExit(program.command('token').description('API tokens: named, admin (everything) or viewer (read-only)'));
+  // --- projects (admin tokens make them; a scoped token sees its own)
+  const project = usageExit(program.command('project').description('projects (tenants): their own subnets, VMs, security groups, tokens and quotas'));
+  const quotaOptions = (c: Command): Command =>
+    c
+      .option('--max-vms <n>', 'quota: VMs', intArg('--max-vms'))
+      .option('--max-vcpus <n>', 'quota: vCPUs, summed over its VMs', intArg('--max-vcpus'))
+      .option('--max-memory <size>', 'quota: memory, summed over its VMs, e.g. 64G or 512M', memoryArg)
+      .option('--max-subnets <n>', 'quota: subnets', intArg('--max-subnets'));
+  type QuotaFlags = { maxVms?: number; maxVcpus?: number; maxMemory?: number; maxSubnets?: number };
+  const quotasOf = (o: QuotaFlags): Record<string, number> => ({
+    ...(o.maxVms !== undefined && { vms: o.maxVms }),
+    ...(o.maxVcpus !== undefined && { vcpus: o.maxVcpus }),
+    ...(o.maxMemory !== undefined && { memoryMiB: o.maxMemory }),
+    ...(o.maxSubnets !== undefined && { subnets: o.maxSubnets }),
+  });
+  const showProject = (ctx: Ctx, p: ProjectView): void => {
+    const q = (k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
+    ctx.io.out(
+      [
+        `name:           ${p.name}`,
+        `description:    ${p.description || '-'}`,
+        `overlay:        ${p.overlay}`,
+        `security group: ${p.securityGroup}`,
+        `VMs:            ${q('vms')}`,
+        `vCPUs:          ${q('vcpus')}`,
+        `memory (MiB):   ${q('memoryMiB')}`,
+        `subnets:        ${q('subnets')}`,
+        `created:        ${p.createdAt}`,
+      ].join('\n') + '\n',
+    );
+  };
+  usageExit(
+    quotaOptions(
+      project
+        .command('create <name>')
+        .description('create a project (with its default security group NAME-default)')
+        .option('--description <text>', 'what it is for')
+        .option('--overlay <cidr>', "where its subnets are carved from (default: the cloud's overlay range)"),
+    ).action(
+      run(async (ctx, name: string, o: QuotaFlags & { description?: string; overlay?: string }) => {
+        const quotas = quotasOf(o);
+        const res = await ctx.api.post<{ project: ProjectView }>('/api/v1/projects', {
+          name,
+          ...(o.description !== undefined && { description: o.description }),
+          ...(o.overlay !== undefined && { overlay: o.overlay }),
+          ...(Object.keys(quotas).length > 0 && { quotas }),
+        });
+        if (ctx.json) return printJson(ctx, res);
+        showProject(ctx, res.project);
+      }),
+    ),
+  );
+  project
+    .command('list')
+    .description('list projects with their use against their quotas (used/limit, - = unlimited)')
+    .action(
+      run(async (ctx) => {
+        const { projects } = await ctx.api.get<{ projects: ProjectView[] }>('/api/v1/projects');
+        if (ctx.json) return printJson(ctx, { projects });
+        const q = (p: ProjectView, k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
+        printTable(ctx, ['NAME', 'OVERLAY', 'VMS', 'VCPUS', 'MEMORY MIB', 'SUBNETS', 'DESCRIPTION'], projects.map((p) => [
+          p.name,
+          p.overlay,
+          q(p, 'vms'),
+          q(p, 'vcpus'),
+          q(p, 'memoryMiB'),
+          q(p, 'subnets'),
+          p.description || '-',
+        ]));
+      }),
+    );
+  project
+    .command('show <name>')
+    .description('a project: overlay, default security group, quotas and use')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.get<{ project: ProjectView }>(`/api/v1/projects/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, res);
+        showProject(ctx, res.project);
+      }),
+    );
+  usageExit(
+    quotaOptions(project.command('set-quota <name>').description('replace a project\'s quotas (a kind not given becomes unlimited)')).action(
+      run(async (ctx, name: string, o: QuotaFlags) => {
+        const res = await ctx.api.patch<{ project: ProjectView }>(`/api/v1/projects/${seg(name)}`, { quotas: quotasOf(o) });
+        if (ctx.json) return printJson(ctx, res);
+        showProject(ctx, res.project);
+      }),
+    ),
+  );
+  project
+    .command('delete <name>')
+    .description('delete an empty project (its subnets, VMs, groups and scoped tokens must be gone)')
+    .action(
+      run(async (ctx, name: string) => {
+        const res = await ctx.api.delete<{ deleted: string }>(`/api/v1/projects/${seg(name)}`);
+        if (ctx.json) return printJson(ctx, res);
+        ctx.io.out(`project ${res.deleted} deleted\n`);
+      }),
+    );
+
+  const token = usageExit(program.command('token').description('API tokens: named, admin (everything), member (reads and writes one project) or viewer (read-only)'));
   usageExit(
     token
       .command('create <name>')
       .description('create a token; its secret is printed once (stdout), the controller keeps only a hash')
-      .addOption(new Option('--role <role>', 'admin or viewer').choices(['admin', 'viewer']).default('viewer'))
+      .addOption(new Option('--role <role>', 'admin, member or viewer').choices(['admin', 'member', 'viewer']).default('viewer'))
+      .option('--scope <project>', 'confine the token to this project (member: required; viewer: optional)')
       .action(
-        run(async (ctx, name: string, o: { role: string }) => {
-          const res = await ctx.api.post<{ token: string; info: TokenInfo }>('/api/v1/tokens', { name, role: o.role });
+        run(async (ctx, name: string, o: { role: string; scope?: string }) => {
+          const res = await ctx.api.post<{ token: string; info: TokenInfo }>('/api/v1/tokens', { name, role: o.role, ...(o.scope !== undefined && { project: o.scope }) });
           if (ctx.json) return printJson(ctx, res);
           ctx.io.out(`${res.token}\n`);
           ctx.io.err(`minicloud: ${res.info.role} token ${name} created; its secret is shown this once\n`);
@@ -424,7 +527,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       run(async (ctx) => {
         const { tokens } = await ctx.api.get<{ tokens: TokenInfo[] }>('/api/v1/tokens');
         if (ctx.json) return printJson(ctx, { tokens });
-        printTable(ctx, ['NAME', 'ROLE', 'CREATED', 'LAST USED'], tokens.map((t) => [t.name, t.role, t.createdAt, t.lastUsedAt ?? '-']));
+        printTable(ctx, ['NAME', 'ROLE', 'PROJECT', 'CREATED', 'LAST USED'], tokens.map((t) => [t.name, t.role, t.project ?? '*', t.createdAt, t.lastUsedAt ?? '-']));
       }),
     );
   token

@@ -12,6 +12,7 @@ const program = new Command('minicloud')
   .option('--api <url>', 'API base URL', process.env.MINICLOUD_API ?? 'http://127.0.0.1:8080')
   .option('--token <token>', 'API bearer token', process.env.MINICLOUD_TOKEN)
   .option('--json', 'machine-readable output')
+  .option('--project <name>', 'the project to act in (subnets, VMs, security groups); default: every project to read, default to create', process.env.MINICLOUD_PROJECT)
   .exitOverride();
 
 registerOfpCommands(program);

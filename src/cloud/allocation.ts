@@ -6,9 +6,12 @@ import { DEFAULT_PREFIX, MAX_SUBNET_PREFIX, cidrText, gatewayOf, nextFreeBlock, 
 import { NODE_ROLES, hasRole, ipv4ToNumber, isOverlayEndpoint, numberToIpv4, parseCidr, tunnelIp, validateCloud, type Cidr } from '../topology/model.js';
 import { toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../topology/records.js';
 import { computeLoads, placeVm } from '../topology/scheduler.js';
+import { projectOf, quotaExceeded } from '../topology/projects.js';
 import type { StoreReader } from '../topology/store.js';
+import type { OpContext } from './collaborators.js';
+import { usageOf } from './projects.js';
 import { securityGroupProblems } from '../topology/security-groups.js';
-import { CapacityExhausted, Conflict, Invalid, errorText } from './errors.js';
+import { CapacityExhausted, Conflict, Forbidden, Invalid, QuotaExceeded, errorText } from './errors.js';
 import { sshHost } from './node-removals.js';
 import { vmGroups } from './security-groups.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
@@ -135,7 +138,7 @@ function chooseBlock(input: CreateSubnetInput, existing: readonly SubnetRecord[]
  * Validation, placement and address allocation for a new VM (state 'creating'). `port` names its br0 interface;
  * it is asked for last, once the VM is sure to be allocated.
  */
-export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => string, now: () => Date): VmRecord {
+export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => string, now: () => Date, ctx: OpContext = {}): VmRecord {
   const bad = badName(input.name, VM_NAME, 'VM name');
   if (bad) throw new Invalid('name', bad);
   if (!IMAGE_REF.test(input.image)) throw new Invalid('image', `'${input.image}' is not an image reference such as 'images:debian/12'`);
@@ -147,6 +150,9 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
   }
   const subnet = r.getSubnet(input.subnet);
   if (!subnet) throw new Invalid('subnet', `no subnet named '${input.subnet}'`);
+  // A VM belongs to its subnet's project.
+  const project = projectOf(subnet);
+  if (ctx.project !== undefined && project !== ctx.project) throw new Forbidden(`subnet '${input.subnet}' belongs to another project than '${ctx.project}'`);
   const nodes = r.listNodes();
   let gateway: NodeRecord | undefined;
   if (input.gateway !== undefined) {
@@ -162,6 +168,12 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
     if (!hasRole(host, 'compute')) throw new Invalid('node', `node '${input.node}' is not a compute node`);
   }
   if (r.getVm(input.name)) throw new Conflict('name', `a VM named '${input.name}' already exists`);
+
+  const projectRecord = r.getProject(project);
+  if (projectRecord) {
+    const over = quotaExceeded(projectRecord, usageOf(r, project), { vms: 1, vcpus: flavor.cpus, memoryMiB: flavor.memoryMiB });
+    if (over) throw new QuotaExceeded('flavor', over);
+  }
 
   const vms = r.listVms();
   const placement = placeVm(computeLoads(nodes, vms), {
@@ -181,6 +193,7 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
   const mac = nextFreeMac(ipv4ToNumber(ip), new Set(vms.map((v) => v.mac)));
   return {
     name: input.name,
+    project,
     subnet: subnet.name,
     node: placement.node.name,
     gateway: gateway.name,
@@ -193,7 +206,7 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
     port: port(),
     state: 'creating',
     createdAt: now().toISOString(),
-    securityGroups: vmGroups(r, input.securityGroups),
+    securityGroups: vmGroups(r, input.securityGroups, project),
   };
 }
 

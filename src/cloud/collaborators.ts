@@ -148,4 +148,9 @@ export interface CloudServiceDeps {
 /** Per request: the request's logger, so its lines carry the request id. */
 export interface OpContext {
   readonly log?: Log;
+  /**
+   * The project the request is confined to (its token's, or the one it names): records of other projects are
+   * refused (Forbidden), and what it creates goes there. Absent: the whole cloud; new records go to `default`.
+   */
+  readonly project?: string;
 }

@@ -1,7 +1,7 @@
 // The domain's typed errors. The API maps each kind to one HTTP status (src/api/errors.ts); their messages are
 // written for the person who made the request and are always safe to show.
 
-export type DomainErrorKind = 'not_found' | 'invalid' | 'conflict' | 'capacity_exhausted' | 'backend_failed' | 'unsupported';
+export type DomainErrorKind = 'not_found' | 'invalid' | 'conflict' | 'capacity_exhausted' | 'quota_exceeded' | 'forbidden' | 'backend_failed' | 'unsupported';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;
@@ -18,7 +18,7 @@ export class NotFound extends DomainError {
   override readonly name = 'NotFound';
   readonly kind = 'not_found';
   constructor(
-    readonly resource: 'node' | 'subnet' | 'vm' | 'security group' | 'rule',
+    readonly resource: 'node' | 'subnet' | 'vm' | 'security group' | 'rule' | 'project',
     readonly resourceName: string,
   ) {
     super(resource === 'rule' ? `no rule ${resourceName}` : `no ${resource === 'vm' ? 'VM' : resource} named '${resourceName}'`);
@@ -50,6 +50,21 @@ export class CapacityExhausted extends DomainError {
   constructor(field: string, reason: string) {
     super(`${field}: ${reason}`, field);
   }
+}
+
+/** The request would take its project past a quota (projects.ts): the message says which, the use and the limit. */
+export class QuotaExceeded extends DomainError {
+  override readonly name = 'QuotaExceeded';
+  readonly kind = 'quota_exceeded';
+  constructor(field: string, reason: string) {
+    super(reason, field);
+  }
+}
+
+/** The request is scoped to one project (its token, or the project it names) and touches another's record. */
+export class Forbidden extends DomainError {
+  override readonly name = 'Forbidden';
+  readonly kind = 'forbidden';
 }
 
 /**

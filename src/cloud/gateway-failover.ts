@@ -10,7 +10,7 @@ import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { Conflict, Invalid } from './errors.js';
 import { mustGetVm } from './lookup.js';
-import type { Mutation, VmView } from './views.js';
+import { withProject, type Mutation, type VmView } from './views.js';
 
 /** Why a VM's gateway counts as failed: its datapath is gone (for everyone), or BFD from the VM's node is down. */
 export type FailoverReason = 'datapath' | 'bfd';
@@ -138,7 +138,7 @@ export class GatewayFailover {
     };
     // Already there: no write (every write bumps the store's revision) and nothing to apply.
     const now = store.read(check);
-    if (now.gateway === gateway) return { value: now, network: { confirmed: [], pending: [] } };
+    if (now.gateway === gateway) return { value: withProject(now), network: { confirmed: [], pending: [] } };
     const { vm, from } = await store.write((w) => {
       const v = check(w);
       w.setVmGateway(name, gateway);
@@ -146,6 +146,6 @@ export class GatewayFailover {
     });
     this.c.log(ctx).info({ vm: name, node: vm.node, from, to: gateway }, 'VM egress bound to another gateway on request');
     const network = await applies.request([vm.node]);
-    return { value: vm, network };
+    return { value: withProject(vm), network };
   }
 }

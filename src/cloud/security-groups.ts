@@ -2,11 +2,10 @@
 // it is written (a 400 says what is wrong, a 409 what it clashes with) and then applied to every node. CloudService
 // owns one of these (`service.securityGroups`) and uses `vmGroups` when it creates a VM.
 import type { NetworkResult } from './apply-queue.js';
-import { Conflict, Invalid, NotFound } from './errors.js';
+import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
 import { matchesRule, nameProblem, SECURITY_GROUP_NAME, STORED_NAME } from '../topology/names.js';
 import type { SecurityGroupRecord, SecurityRuleRecord } from '../topology/records.js';
 import {
-  DEFAULT_GROUP,
   describeRule,
   MAX_GROUP_ID,
   MAX_GROUPS_PER_VM,
@@ -18,6 +17,8 @@ import {
   type SecurityRuleSpec,
 } from '../topology/security-groups.js';
 import type { CloudStore, StoreReader, StoreWriter } from '../topology/store.js';
+import { DEFAULT_PROJECT, projectDefaultGroup, projectOf } from '../topology/projects.js';
+import { inProject, targetProject } from './projects.js';
 
 // The shapes CloudService uses (structurally the same), declared here so this file does not import it back.
 interface Log {
@@ -27,6 +28,7 @@ interface Log {
 }
 interface OpContext {
   readonly log?: Log;
+  readonly project?: string;
 }
 interface Mutation<T> {
   readonly value: T;
@@ -35,6 +37,7 @@ interface Mutation<T> {
 
 /** A group as the API shows it: its rules and its members (VM names). */
 export interface SecurityGroupView extends SecurityGroupRecord {
+  readonly project: string;
   readonly members: readonly string[];
 }
 
@@ -51,15 +54,21 @@ export const MAX_DESCRIPTION = 255;
 export class SecurityGroups {
   constructor(private readonly deps: SecurityGroupDeps) {}
 
-  list(): SecurityGroupView[] {
+  list(ctx: OpContext = {}): SecurityGroupView[] {
     return this.deps.store.read((r) => {
       const members = membersByGroup(r);
-      return r.listSecurityGroups().map((g) => ({ ...g, members: members.get(g.name) ?? [] }));
+      return r
+        .listSecurityGroups()
+        .filter((g) => ctx.project === undefined || projectOf(g) === ctx.project)
+        .map((g) => ({ ...g, project: projectOf(g), members: members.get(g.name) ?? [] }));
     });
   }
 
-  get(name: string): SecurityGroupView {
-    return this.deps.store.read((r) => ({ ...mustGetGroup(r, name), members: membersByGroup(r).get(name) ?? [] }));
+  get(name: string, ctx: OpContext = {}): SecurityGroupView {
+    return this.deps.store.read((r) => {
+      const g = mustGetGroup(r, name, ctx);
+      return { ...g, project: projectOf(g), members: membersByGroup(r).get(name) ?? [] };
+    });
   }
 
   async create(input: { readonly name: string; readonly description?: string }, ctx: OpContext = {}): Promise<Mutation<SecurityGroupView>> {
@@ -69,8 +78,9 @@ export class SecurityGroups {
       const description = input.description ?? '';
       if (description.length > MAX_DESCRIPTION) throw new Invalid('description', `at most ${MAX_DESCRIPTION} characters`);
       if (w.getSecurityGroup(input.name)) throw new Conflict('name', `a security group named '${input.name}' already exists`);
+      const project = targetProject(w, ctx).name;
       const createdAt = this.deps.now().toISOString();
-      const id = w.insertSecurityGroup({ name: input.name, description, createdAt });
+      const id = w.insertSecurityGroup({ name: input.name, description, createdAt, project });
       if (id > MAX_GROUP_ID) throw new Conflict('name', `every security group id (1..${MAX_GROUP_ID}) has been used`);
       // As in Neutron: a new group allows all egress until that rule is deleted.
       for (const rule of newGroupRules()) w.insertSecurityRule(input.name, rule, createdAt);
@@ -78,13 +88,15 @@ export class SecurityGroups {
     });
     this.deps.log(ctx).info({ group: group.name }, 'security group created');
     // No VM is a member yet: nothing to send.
-    return { value: { ...group, members: [] }, network: { confirmed: [], pending: [] } };
+    return { value: { ...group, project: projectOf(group), members: [] }, network: { confirmed: [], pending: [] } };
   }
 
   async delete(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
     await this.deps.store.write((w) => {
-      mustGetGroup(w, name);
-      if (name === DEFAULT_GROUP) throw new Conflict('name', `'${DEFAULT_GROUP}' is the group of every VM not given one: it cannot be deleted`);
+      const g = mustGetGroup(w, name, ctx);
+      if (name === projectDefaultGroup(projectOf(g))) {
+        throw new Conflict('name', `'${name}' is the group of every VM of project '${projectOf(g)}' not given one: it cannot be deleted`);
+      }
       const members = membersByGroup(w).get(name) ?? [];
       if (members.length) throw new Conflict(undefined, `security group '${name}' still has VMs (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', ...' : ''}): move them first`);
       const users = w.listSecurityGroups().filter((g) => g.name !== name && g.rules.some((r) => r.remoteGroup === name));
@@ -97,8 +109,9 @@ export class SecurityGroups {
 
   async addRule(group: string, spec: SecurityRuleSpec, ctx: OpContext = {}): Promise<Mutation<SecurityRuleRecord>> {
     const rule = await this.deps.store.write((w) => {
-      const g = mustGetGroup(w, group);
-      const problems = ruleProblems(spec, new Set(w.listSecurityGroups().map((x) => x.name)));
+      const g = mustGetGroup(w, group, ctx);
+      // A rule's remote group is one of the same project's.
+      const problems = ruleProblems(spec, new Set(w.listSecurityGroups().filter((x) => projectOf(x) === projectOf(g)).map((x) => x.name)));
       if (problems.length) throw new Invalid(ruleField(problems[0]!), problems.join('; '));
       const clean = normalised(spec);
       const same = g.rules.find((r) => sameRule(r, clean));
@@ -114,7 +127,7 @@ export class SecurityGroups {
 
   async deleteRule(group: string, id: number, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
     await this.deps.store.write((w) => {
-      mustGetGroup(w, group);
+      mustGetGroup(w, group, ctx);
       if (!w.deleteSecurityRule(group, id)) throw new NotFound('rule', `${id} in security group '${group}'`);
     });
     this.deps.log(ctx).info({ group, rule: id }, 'security group rule deleted');
@@ -124,8 +137,10 @@ export class SecurityGroups {
   /** Replaces a VM's groups (none = default). */
   async setVmGroups(vm: string, groups: readonly string[], ctx: OpContext = {}): Promise<Mutation<readonly string[]>> {
     const now = await this.deps.store.write((w) => {
-      if (!w.getVm(vm)) throw new NotFound('vm', vm);
-      const checked = vmGroups(w, groups);
+      const record = w.getVm(vm);
+      if (!record) throw new NotFound('vm', vm);
+      inProject(record, ctx, 'VM', vm);
+      const checked = vmGroups(w, groups, projectOf(record));
       w.setVmSecurityGroups(vm, checked);
       return w.getVm(vm)!.securityGroups ?? [];
     });
@@ -134,14 +149,20 @@ export class SecurityGroups {
   }
 }
 
-/** The groups a VM is given, checked against the store (CloudService.createVm uses this too). */
-export function vmGroups(r: StoreReader, groups: readonly string[] | undefined): string[] {
+/**
+ * The groups a VM of `project` is given, checked against the store (CloudService.createVm uses this too): groups of
+ * its own project only; none = the project's default group.
+ */
+export function vmGroups(r: StoreReader, groups: readonly string[] | undefined, project: string = DEFAULT_PROJECT): string[] {
   const list = groups ?? [];
+  if (list.length === 0) return [projectDefaultGroup(project)];
   if (list.length > MAX_GROUPS_PER_VM) throw new Invalid('securityGroups', `at most ${MAX_GROUPS_PER_VM} security groups per VM`);
   if (new Set(list).size !== list.length) throw new Invalid('securityGroups', 'a security group is listed twice');
   for (const g of list) {
     if (!matchesRule(STORED_NAME, g)) throw new Invalid('securityGroups', nameProblem(STORED_NAME, g, 'security group name')!);
-    if (!r.getSecurityGroup(g)) throw new Invalid('securityGroups', `no security group named '${g}'`);
+    const group = r.getSecurityGroup(g);
+    if (!group) throw new Invalid('securityGroups', `no security group named '${g}'`);
+    if (projectOf(group) !== project) throw new Forbidden(`security group '${g}' belongs to another project than the VM's ('${project}')`);
   }
   return [...list].sort();
 }
@@ -158,10 +179,10 @@ function membersByGroup(r: StoreReader): Map<string, string[]> {
   return out;
 }
 
-function mustGetGroup(r: StoreReader | StoreWriter, name: string): SecurityGroupRecord {
+function mustGetGroup(r: StoreReader | StoreWriter, name: string, ctx: OpContext = {}): SecurityGroupRecord {
   const g = r.getSecurityGroup(name);
   if (!g) throw new NotFound('security group', name);
-  return g;
+  return inProject(g, ctx, 'security group', name);
 }
 
 /** Only what the rule means: no port fields for a rule without ports. */

@@ -6,16 +6,17 @@
 // ./subnets.ts, ./vms.ts, ./datapaths.ts), sharing one ServiceContext (./context.ts).
 import { DEFAULT_OVERLAY } from '../topology/ipam.js';
 import { parseCidr, type Cidr, type Cloud } from '../topology/model.js';
-import { toCloud, type CloudRecords } from '../topology/records.js';
+import { toCloud, type CloudRecords, type VmRecord } from '../topology/records.js';
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
 import { ServiceContext } from './context.js';
 import { Datapaths } from './datapaths.js';
 import { GatewayFailover } from './gateway-failover.js';
 import type { NodeRemovalView } from './node-removals.js';
 import { Nodes } from './nodes.js';
+import { Projects, type CreateProjectInput, type ProjectView, type UpdateProjectInput } from './projects.js';
 import { SecurityGroups } from './security-groups.js';
 import { Subnets } from './subnets.js';
-import type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
+import { withProject, type AddNodeInput, type CreateSubnetInput, type CreateVmInput, type Inventory, type Mutation, type NodeDetails, type SubnetView, type VmView } from './views.js';
 import { Vms } from './vms.js';
 
 export class CloudService {
@@ -25,6 +26,7 @@ export class CloudService {
   private readonly subnets: Subnets;
   private readonly vms: Vms;
   private readonly switches: Datapaths;
+  private readonly projects: Projects;
   /** Security groups, their rules and VM memberships (./security-groups.ts). */
   readonly securityGroups: SecurityGroups;
   /** Moves VMs off failed gateways (./gateway-failover.ts); the daemon's gateway monitor drives it. */
@@ -37,6 +39,7 @@ export class CloudService {
     this.subnets = new Subnets(this.c, this.overlay);
     this.vms = new Vms(this.c);
     this.switches = new Datapaths(this.c, this.nodes);
+    this.projects = new Projects(this.c, this.overlay);
     this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
   }
@@ -100,14 +103,37 @@ export class CloudService {
     return this.nodes.remove(name, ctx, opts);
   }
 
-  // --- subnets (./subnets.ts)
+  // --- projects (./projects.ts). Every read below takes the request's context: confined to one project, it sees
+  // only that project's records, and any other's is refused (Forbidden).
 
-  listSubnets(): SubnetView[] {
-    return this.subnets.list();
+  listProjects(ctx: OpContext = {}): ProjectView[] {
+    return this.projects.list(ctx);
   }
 
-  getSubnet(name: string): SubnetView {
-    return this.subnets.get(name);
+  getProject(name: string, ctx: OpContext = {}): ProjectView {
+    return this.projects.get(name, ctx);
+  }
+
+  createProject(input: CreateProjectInput, ctx: OpContext = {}): Promise<Mutation<ProjectView>> {
+    return this.projects.create(input, ctx);
+  }
+
+  updateProject(name: string, input: UpdateProjectInput, ctx: OpContext = {}): Promise<Mutation<ProjectView>> {
+    return this.projects.update(name, input, ctx);
+  }
+
+  deleteProject(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    return this.projects.delete(name, ctx);
+  }
+
+  // --- subnets (./subnets.ts)
+
+  listSubnets(ctx: OpContext = {}): SubnetView[] {
+    return this.subnets.list(ctx);
+  }
+
+  getSubnet(name: string, ctx: OpContext = {}): SubnetView {
+    return this.subnets.get(name, ctx);
   }
 
   createSubnet(input: CreateSubnetInput, ctx: OpContext = {}): Promise<Mutation<SubnetView>> {
@@ -120,32 +146,45 @@ export class CloudService {
 
   // --- VMs (./vms.ts)
 
-  listVms(filter: { readonly node?: string; readonly subnet?: string } = {}): VmView[] {
-    return this.vms.list(filter);
+  listVms(filter: { readonly node?: string; readonly subnet?: string } = {}, ctx: OpContext = {}): VmView[] {
+    return this.vms.list(filter, ctx).map(withProject);
   }
 
-  getVm(name: string): VmView {
-    return this.vms.get(name);
+  getVm(name: string, ctx: OpContext = {}): VmView {
+    return withProject(this.vms.get(name, ctx));
   }
 
-  createVm(input: CreateVmInput, ctx: OpContext = {}): Promise<Mutation<VmView>> {
-    return this.vms.create(input, ctx);
+  async createVm(input: CreateVmInput, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    return vmMutation(await this.vms.create(input, ctx));
   }
 
-  deleteVm(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+  // The scope check and the operation's own claim of the VM run in one turn of the event loop: nothing can replace
+  // the VM in between (and a VM's project never changes).
+  async deleteVm(name: string, ctx: OpContext = {}): Promise<Mutation<{ name: string }>> {
+    this.vmInScope(name, ctx);
     return this.vms.delete(name, ctx);
   }
 
-  startVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
-    return this.vms.start(name, ctx);
+  async startVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    this.vmInScope(name, ctx);
+    return vmMutation(await this.vms.start(name, ctx));
   }
 
-  stopVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
-    return this.vms.stop(name, ctx);
+  async stopVm(name: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
+    this.vmInScope(name, ctx);
+    return vmMutation(await this.vms.stop(name, ctx));
   }
 
-  execVm(name: string, argv: readonly string[]): Promise<VmExecResult> {
+  async execVm(name: string, argv: readonly string[], ctx: OpContext = {}): Promise<VmExecResult> {
+    this.vmInScope(name, ctx);
     return this.vms.exec(name, argv);
+  }
+
+  /** Refuses a VM of another project than the request's; a missing VM is left to the operation (its 404). */
+  private vmInScope(name: string, ctx: OpContext): void {
+    if (ctx.project === undefined) return;
+    const vm = this.c.store.read((r) => r.getVm(name));
+    if (vm) this.vms.get(name, ctx);
   }
 
   /** Binds the VM's egress to another gateway (./gateway-failover.ts). */
@@ -167,4 +206,8 @@ export class CloudService {
   resync(node: string, ctx: OpContext = {}): Promise<{ node: string; flowMods: number; seconds: number }> {
     return this.switches.resync(node, ctx);
   }
+}
+
+function vmMutation(m: Mutation<VmRecord>): Mutation<VmView> {
+  return { value: withProject(m.value), network: m.network };
 }

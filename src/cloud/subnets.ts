@@ -1,9 +1,11 @@
 // Subnets: carved from the overlay range (or a given block inside it), each with its own VNI; deleted once empty.
-import type { Cidr } from '../topology/model.js';
+import { parseCidr, type Cidr } from '../topology/model.js';
+import { projectOf, quotaExceeded } from '../topology/projects.js';
 import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { assertConsistent, newSubnet } from './allocation.js';
-import { Conflict } from './errors.js';
+import { Conflict, QuotaExceeded } from './errors.js';
+import { inProject, targetProject, usageOf } from './projects.js';
 import { mustGetSubnet } from './lookup.js';
 import { subnetView, summarise, type CreateSubnetInput, type Mutation, type SubnetView } from './views.js';
 
@@ -13,20 +15,27 @@ export class Subnets {
     private readonly overlay: Cidr,
   ) {}
 
-  list(): SubnetView[] {
+  list(ctx: OpContext = {}): SubnetView[] {
     return this.c.store.read((r) => {
       const vms = r.listVms();
-      return r.listSubnets().map((s) => subnetView(s, vms.filter((v) => v.subnet === s.name).length));
+      return r
+        .listSubnets()
+        .filter((s) => ctx.project === undefined || projectOf(s) === ctx.project)
+        .map((s) => subnetView(s, vms.filter((v) => v.subnet === s.name).length));
     });
   }
 
-  get(name: string): SubnetView {
-    return this.c.store.read((r) => subnetView(mustGetSubnet(r, name), r.listVms({ subnet: name }).length));
+  get(name: string, ctx: OpContext = {}): SubnetView {
+    return this.c.store.read((r) => subnetView(inProject(mustGetSubnet(r, name), ctx, 'subnet', name), r.listVms({ subnet: name }).length));
   }
 
   async create(input: CreateSubnetInput, ctx: OpContext): Promise<Mutation<SubnetView>> {
     const subnet = await this.c.store.write((w) => {
-      const record = newSubnet(w, input, this.overlay, this.c.now);
+      const project = targetProject(w, ctx);
+      const over = quotaExceeded(project, usageOf(w, project.name), { subnets: 1 });
+      if (over) throw new QuotaExceeded('name', over);
+      const overlay = project.overlay !== undefined ? parseCidr(project.overlay) : this.overlay;
+      const record = { ...newSubnet(w, input, overlay, this.c.now), project: project.name };
       w.insertSubnet(record);
       assertConsistent(w);
       return record;
@@ -38,7 +47,7 @@ export class Subnets {
 
   async delete(name: string, ctx: OpContext): Promise<Mutation<{ name: string }>> {
     await this.c.store.write((w) => {
-      mustGetSubnet(w, name);
+      inProject(mustGetSubnet(w, name), ctx, 'subnet', name);
       const vms = w.listVms({ subnet: name });
       if (vms.length > 0) throw new Conflict(undefined, `subnet '${name}' still has VMs (${summarise(vms.map((v) => v.name))}): delete them first`);
       w.deleteSubnet(name);

@@ -1,6 +1,7 @@
 // What the service takes (inputs) and gives (views, mutations): the shapes the API's schemas mirror.
 import { usableHosts } from '../topology/ipam.js';
 import { parseCidr, type NodeRole } from '../topology/model.js';
+import { projectOf } from '../topology/projects.js';
 import type { NodeRecord, SubnetRecord, VmRecord } from '../topology/records.js';
 import type { NetworkResult } from './apply-queue.js';
 import type { ProvisioningView } from './collaborators.js';
@@ -47,11 +48,17 @@ export interface NodeDetails extends Omit<NodeRecord, 'roles'> {
 }
 
 export interface SubnetView extends SubnetRecord {
+  readonly project: string;
   readonly prefixLength: number;
   readonly addresses: { readonly usable: number; readonly used: number; readonly free: number };
 }
 
-export type VmView = VmRecord;
+export type VmView = VmRecord & { readonly project: string };
+
+/** A record as the API shows it: with its project always said. */
+export function withProject<T extends { readonly project?: string }>(record: T): T & { readonly project: string } {
+  return { ...record, project: projectOf(record) };
+}
 
 /** A committed change and how far its flows got. */
 export interface Mutation<T> {
@@ -83,7 +90,7 @@ export function nodeDetails(node: NodeRecord, vms: readonly VmRecord[], provisio
 export function subnetView(subnet: SubnetRecord, vmCount: number): SubnetView {
   const block = parseCidr(subnet.cidr);
   const usable = usableHosts(block);
-  return { ...subnet, prefixLength: block.prefix, addresses: { usable, used: vmCount, free: usable - vmCount } };
+  return { ...subnet, project: projectOf(subnet), prefixLength: block.prefix, addresses: { usable, used: vmCount, free: usable - vmCount } };
 }
 
 /** Up to five names, then how many more. */

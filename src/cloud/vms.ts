@@ -8,7 +8,8 @@ import type { ServiceContext } from './context.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import { BackendFailed, Conflict, Invalid, Unsupported, errorText } from './errors.js';
 import { mustGetNode, mustGetSubnet, mustGetVm } from './lookup.js';
-import { NOT_A_CHANGE, type CreateVmInput, type Mutation, type VmView } from './views.js';
+import { inProject } from './projects.js';
+import { NOT_A_CHANGE, type CreateVmInput, type Mutation } from './views.js';
 
 export class Vms {
   /** VMs with a backend operation in flight; a second operation on one is a Conflict. */
@@ -19,12 +20,12 @@ export class Vms {
     this.timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...c.deps.backendTimeouts };
   }
 
-  list(filter: { readonly node?: string; readonly subnet?: string }): VmView[] {
-    return this.c.store.read((r) => r.listVms(filter));
+  list(filter: { readonly node?: string; readonly subnet?: string }, ctx: OpContext = {}): VmRecord[] {
+    return this.c.store.read((r) => r.listVms({ ...filter, ...(ctx.project !== undefined && { project: ctx.project }) }));
   }
 
-  get(name: string): VmView {
-    return this.c.store.read((r) => mustGetVm(r, name));
+  get(name: string, ctx: OpContext = {}): VmRecord {
+    return this.c.store.read((r) => inProject(mustGetVm(r, name), ctx, 'VM', name));
   }
 
   /**
@@ -39,11 +40,11 @@ export class Vms {
     });
   }
 
-  async create(input: CreateVmInput, ctx: OpContext): Promise<Mutation<VmView>> {
+  async create(input: CreateVmInput, ctx: OpContext): Promise<Mutation<VmRecord>> {
     const { store, applies, deps } = this.c;
     const log = this.c.log(ctx);
     const vm = await store.write((w) => {
-      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now);
+      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now, ctx);
       w.insertVm(record);
       assertConsistent(w);
       return record;
@@ -140,11 +141,11 @@ export class Vms {
     }
   }
 
-  start(name: string, ctx: OpContext): Promise<Mutation<VmView>> {
+  start(name: string, ctx: OpContext): Promise<Mutation<VmRecord>> {
     return this.transition(name, 'start', ['stopped', 'error'], 'running', ctx);
   }
 
-  stop(name: string, ctx: OpContext): Promise<Mutation<VmView>> {
+  stop(name: string, ctx: OpContext): Promise<Mutation<VmRecord>> {
     return this.transition(name, 'stop', ['running', 'error'], 'stopped', ctx);
   }
 
@@ -172,7 +173,7 @@ export class Vms {
     return vm;
   }
 
-  private async transition(name: string, op: 'start' | 'stop', from: readonly VmState[], to: VmState, ctx: OpContext): Promise<Mutation<VmView>> {
+  private async transition(name: string, op: 'start' | 'stop', from: readonly VmState[], to: VmState, ctx: OpContext): Promise<Mutation<VmRecord>> {
     const { store, deps } = this.c;
     const current = this.get(name);
     if (current.state === to && !this.busy.has(name)) return { value: current, network: NOT_A_CHANGE };

@@ -30,6 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
 import { probeEtcdTls } from './etcd-tls-probe.js';
+import { DEFAULT_PROJECT, projectOf, type ProjectRecord } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
 import {
@@ -45,7 +46,7 @@ import {
 } from './store.js';
 
 /** The layout version of the keys and values; bumped with a migration in ETCD_MIGRATIONS. */
-export const ETCD_SCHEMA_VERSION = 1;
+export const ETCD_SCHEMA_VERSION = 2;
 
 export interface EtcdStoreOptions {
   readonly endpoints: readonly string[];
@@ -75,8 +76,9 @@ class WatchBackoff {
 }
 
 // A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
-type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups';
-const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups'];
+// Layout 2 added `projects/<name>` and a `project` field on subnets, VMs and groups (absent in layout 1's: `default`).
+type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups' | 'projects';
+const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups', 'projects'];
 const CLOUD_GUARD = 'guard/cloud';
 const TOKEN_GUARD = 'guard/tokens';
 const SCHEMA_KEY = 'schema';
@@ -126,6 +128,22 @@ function defaultGroupPuts(ns: Namespace): ReturnType<Namespace['put']>[] {
     ns.put('meta/seq:security-group-id').value('1'),
     ns.put(`meta/seq:security-rule-id`).value(String(rules.length)),
   ];
+}
+
+/** The default project, as SQLite's migration v5 makes it: written with a new layout, and by the step from layout 1. */
+function defaultProjectPut(ns: Namespace): ReturnType<Namespace['put']> {
+  const project: ProjectRecord = {
+    name: DEFAULT_PROJECT,
+    description: 'everything made before projects existed, and what requests naming no project make',
+    quotas: {},
+    createdAt: new Date().toISOString(),
+  };
+  return ns.put(`projects/${DEFAULT_PROJECT}`).value(JSON.stringify(project));
+}
+
+/** Records of layout 1 carry no project: the default project's. */
+function withProject<T extends { readonly project?: string }>(record: T | undefined): T | undefined {
+  return record === undefined || record.project !== undefined ? record : { ...record, project: projectOf(record) };
 }
 
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
@@ -197,7 +215,7 @@ export class EtcdStore implements CloudStore, TokenStore {
   async open(): Promise<void> {
     const init = await this.ns
       .if(SCHEMA_KEY, 'Mod', '==', 0)
-      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)), ...defaultGroupPuts(this.ns))
+      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)), ...defaultGroupPuts(this.ns), defaultProjectPut(this.ns))
       .else(this.ns.get(SCHEMA_KEY))
       .commit();
     if (!init.succeeded) {
@@ -206,7 +224,15 @@ export class EtcdStore implements CloudStore, TokenStore {
       if (version > ETCD_SCHEMA_VERSION) {
         throw new EtcdStoreSchemaError(`the etcd store has schema version ${version}, newer than this program knows (${ETCD_SCHEMA_VERSION}); upgrade miniCloud first`);
       }
-      // Older layouts would be migrated here, each step one guarded transaction; version 1 is the first.
+      // Older layouts are migrated here, each step one transaction guarded by the schema key (two controllers
+      // starting at once: one does it, the other's compare fails and it sees the new version).
+      if (version < 2) {
+        const modRevision = kv?.mod_revision ?? '0';
+        await this.ns
+          .if(SCHEMA_KEY, 'Mod', '==', modRevision)
+          .then(this.ns.put(SCHEMA_KEY).value('2'), defaultProjectPut(this.ns))
+          .commit();
+      }
     }
     await this.pruneWriterKeys();
     await this.reload();
@@ -542,19 +568,24 @@ export class EtcdStore implements CloudStore, TokenStore {
     const reader: StoreReader = {
       listNodes: () => list<NodeRecord>('nodes'),
       getNode: (name) => get<NodeRecord>('nodes', name),
-      listSubnets: () => list<SubnetRecord>('subnets'),
-      getSubnet: (name) => get<SubnetRecord>('subnets', name),
+      listSubnets: () => list<SubnetRecord>('subnets').map((s) => withProject(s)!),
+      getSubnet: (name) => withProject(get<SubnetRecord>('subnets', name)),
       listVms: (filter = {}) =>
-        list<VmRecord>('vms').filter(
-          (v) =>
-            (filter.node === undefined || v.node === filter.node) &&
-            (filter.subnet === undefined || v.subnet === filter.subnet) &&
-            (filter.gateway === undefined || v.gateway === filter.gateway),
-        ),
-      getVm: (name) => get<VmRecord>('vms', name),
+        list<VmRecord>('vms')
+          .map((v) => withProject(v)!)
+          .filter(
+            (v) =>
+              (filter.project === undefined || v.project === filter.project) &&
+              (filter.node === undefined || v.node === filter.node) &&
+              (filter.subnet === undefined || v.subnet === filter.subnet) &&
+              (filter.gateway === undefined || v.gateway === filter.gateway),
+          ),
+      getVm: (name) => withProject(get<VmRecord>('vms', name)),
       records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms(), securityGroups: reader.listSecurityGroups() }),
-      listSecurityGroups: () => list<SecurityGroupRecord>('groups'),
-      getSecurityGroup: (name) => get<SecurityGroupRecord>('groups', name),
+      listSecurityGroups: () => list<SecurityGroupRecord>('groups').map((g) => withProject(g)!),
+      getSecurityGroup: (name) => withProject(get<SecurityGroupRecord>('groups', name)),
+      listProjects: () => list<ProjectRecord>('projects'),
+      getProject: (name) => get<ProjectRecord>('projects', name),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
       getMeta: (key) => get<string>('meta', key),
       listMeta: () => {
@@ -622,7 +653,8 @@ export class EtcdStore implements CloudStore, TokenStore {
       },
       insertSubnet: (s) => {
         unique('subnets', s, ['cidr', 'vni'], s.name);
-        set('subnets', s.name, s);
+        mustExist('projects', projectOf(s), 'project');
+        set('subnets', s.name, { ...s, project: projectOf(s) });
       },
       deleteSubnet: (name) => {
         if (r.listVms({ subnet: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: subnet '${name}' has VMs`);
@@ -633,8 +665,9 @@ export class EtcdStore implements CloudStore, TokenStore {
         mustExist('nodes', v.node, 'node');
         mustExist('nodes', v.gateway, 'gateway');
         unique('vms', v, ['mac', 'port'], v.name);
+        mustExist('projects', projectOf(v), 'project');
         if (r.listVms({ subnet: v.subnet }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in ${v.subnet})`);
-        set('vms', v.name, { ...v, securityGroups: memberships(v.securityGroups ?? []) });
+        set('vms', v.name, { ...v, project: projectOf(v), securityGroups: memberships(v.securityGroups ?? []) });
       },
       setVmState: (name, state, error) => {
         const vm = r.getVm(name);
@@ -656,10 +689,11 @@ export class EtcdStore implements CloudStore, TokenStore {
       nextSequence,
       insertSecurityGroup: (g) => {
         if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
+        mustExist('projects', projectOf(g), 'project');
         if (g.id !== undefined && r.listSecurityGroups().some((o) => o.id === g.id)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.id (${g.id})`);
         const id = takeId('security-group-id', g.id);
         if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
-        const record: SecurityGroupRecord = { id, name: g.name, description: g.description, rules: [], createdAt: g.createdAt };
+        const record: SecurityGroupRecord = { id, name: g.name, project: projectOf(g), description: g.description, rules: [], createdAt: g.createdAt };
         set('groups', g.name, record);
         return id;
       },
@@ -707,6 +741,20 @@ export class EtcdStore implements CloudStore, TokenStore {
         const v = r.getVm(vm);
         if (!v) return;
         set('vms', vm, { ...v, securityGroups: memberships(groups) });
+      },
+      insertProject: (p) => {
+        unique('projects', p, [], p.name);
+        set('projects', p.name, p);
+      },
+      updateProject: (p) => {
+        if (!r.getProject(p.name)) return false;
+        set('projects', p.name, p);
+        return true;
+      },
+      deleteProject: (name) => {
+        const owns = r.listSubnets().some((s) => s.project === name) || r.listVms({ project: name }).length > 0 || r.listSecurityGroups().some((g) => g.project === name);
+        if (owns) throw new StoreConstraintError(`FOREIGN KEY constraint failed: project '${name}' still owns records`);
+        return del('projects', name);
       },
     };
   }

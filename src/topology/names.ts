@@ -44,6 +44,8 @@ export const VM_NAME: NameRule = labelRule('VM name', 32);
 export const SUBNET_NAME: NameRule = labelRule('subnet name', 32);
 /** A security group name reaches no host (flows carry its numeric id): the subnet rule, for the same reasons. */
 export const SECURITY_GROUP_NAME: NameRule = labelRule('security group name', 32);
+/** A project name reaches no host, but prefixes its default group's name (`NAME-default`, a SECURITY_GROUP_NAME): 20. */
+export const PROJECT_NAME: NameRule = labelRule('project name', 20);
 
 /** Availability zones only group nodes (no host sees them): the shape older versions accepted. */
 export const AZ_NAME: NameRule = {
@@ -94,7 +96,7 @@ export const VM_REF: NameRule = {
   text: "1-32 characters: letters, digits and '-', starting with a letter, not ending with '-'",
 };
 
-export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, SECURITY_GROUP_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF];
+export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, SECURITY_GROUP_NAME, PROJECT_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF];
 
 const compiled = new Map<NameRule, RegExp>();
 

@@ -19,6 +19,8 @@ export interface NodeRecord {
 
 export interface SubnetRecord {
   readonly name: string;
+  /** Its project (projects.ts); the store always fills this in (absent in a record = the default project). */
+  readonly project?: string;
   readonly cidr: string;
   readonly gatewayIp: string;
   readonly vni: number;
@@ -31,6 +33,8 @@ export const VM_STATES: readonly VmState[] = ['creating', 'running', 'stopped', 
 
 export interface VmRecord {
   readonly name: string;
+  /** Its project, its subnet's (the store always fills this in). */
+  readonly project?: string;
   readonly subnet: string;
   readonly node: string;
   readonly gateway: string;
@@ -57,6 +61,8 @@ export interface SecurityRuleRecord extends SecurityRule {
 export interface SecurityGroupRecord {
   readonly id: number;
   readonly name: string;
+  /** Its project (the store always fills this in); only VMs and rules of that project may name it. */
+  readonly project?: string;
   readonly description: string;
   /** In id order (the order they were added). */
   readonly rules: readonly SecurityRuleRecord[];

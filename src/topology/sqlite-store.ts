@@ -4,6 +4,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import type { NodeRole } from './model.js';
+import type { ProjectRecord, Quotas } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 import { DEFAULT_GROUP, type SgDirection, type SgProtocol } from './security-groups.js';
 import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
@@ -39,6 +40,7 @@ interface NodeRemovalRow extends NodeRow {
 
 interface SubnetRow {
   name: string;
+  project?: string;
   cidr: string;
   gateway_ip: string;
   vni: number;
@@ -47,6 +49,7 @@ interface SubnetRow {
 
 interface VmRow {
   name: string;
+  project?: string;
   subnet: string;
   node: string;
   gateway: string;
@@ -83,8 +86,12 @@ const nodeRemovalFromRow = (r: NodeRemovalRow): NodeRemovalRecord => ({
   nextAttemptAt: r.next_attempt_at,
 });
 
+// A store opened with migrations before v5 (tests of upgrades) has no project columns: the default project's.
+const projectField = (r: { project?: string }): { project: string } => ({ project: r.project ?? 'default' });
+
 const subnetFromRow = (r: SubnetRow): SubnetRecord => ({
   name: r.name,
+  ...projectField(r),
   cidr: r.cidr,
   gatewayIp: r.gateway_ip,
   vni: r.vni,
@@ -93,6 +100,7 @@ const subnetFromRow = (r: SubnetRow): SubnetRecord => ({
 
 const vmFromRow = (r: VmRow): VmRecord => ({
   name: r.name,
+  ...projectField(r),
   subnet: r.subnet,
   node: r.node,
   gateway: r.gateway,
@@ -111,6 +119,7 @@ const vmFromRow = (r: VmRow): VmRecord => ({
 interface SecurityGroupRow {
   id: number;
   name: string;
+  project?: string;
   description: string;
   created_at: string;
 }
@@ -142,6 +151,7 @@ interface ApiTokenRow {
   id: string;
   name: string;
   role: ApiTokenRole;
+  project?: string | null;
   hash: string;
   created_at: string;
   last_used_at: string | null;
@@ -151,6 +161,7 @@ const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
   id: r.id,
   name: r.name,
   role: r.role,
+  ...(r.project != null && { project: r.project }),
   hash: r.hash,
   createdAt: r.created_at,
   ...(r.last_used_at !== null && { lastUsedAt: r.last_used_at }),
@@ -159,9 +170,26 @@ const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
 const groupFromRow = (g: SecurityGroupRow, rules: SecurityRuleRecord[]): SecurityGroupRecord => ({
   id: g.id,
   name: g.name,
+  ...projectField(g),
   description: g.description,
   rules,
   createdAt: g.created_at,
+});
+
+interface ProjectRow {
+  name: string;
+  description: string;
+  overlay: string | null;
+  quotas: string;
+  created_at: string;
+}
+
+const projectFromRow = (r: ProjectRow): ProjectRecord => ({
+  name: r.name,
+  description: r.description,
+  ...(r.overlay !== null && { overlay: r.overlay }),
+  quotas: JSON.parse(r.quotas) as Quotas,
+  createdAt: r.created_at,
 });
 
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
@@ -242,6 +270,7 @@ export class SqliteStore implements CloudStore, TokenStore {
       vmsByNode: db.prepare('SELECT * FROM vms WHERE node = ? ORDER BY name'),
       vmsBySubnet: db.prepare('SELECT * FROM vms WHERE subnet = ? ORDER BY name'),
       vmsByGateway: db.prepare('SELECT * FROM vms WHERE gateway = ? ORDER BY name'),
+      vmsByProject: lazy('SELECT * FROM vms WHERE project = ? ORDER BY name'),
       vm: db.prepare('SELECT * FROM vms WHERE name = ?'),
       meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -250,10 +279,15 @@ export class SqliteStore implements CloudStore, TokenStore {
       ),
       deleteNode: db.prepare('DELETE FROM nodes WHERE name = ?'),
       insertSubnet: db.prepare('INSERT INTO subnets (name, cidr, gateway_ip, vni, created_at) VALUES (?, ?, ?, ?, ?)'),
+      insertSubnetIn: lazy('INSERT INTO subnets (name, cidr, gateway_ip, vni, created_at, project) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteSubnet: db.prepare('DELETE FROM subnets WHERE name = ?'),
       insertVm: db.prepare(
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertVmIn: lazy(
+        `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
@@ -273,10 +307,17 @@ export class SqliteStore implements CloudStore, TokenStore {
       memberships: lazy('SELECT vm, group_name FROM vm_security_groups ORDER BY vm, group_name'),
       vmGroups: lazy('SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
       insertGroup: lazy('INSERT INTO security_groups (id, name, description, created_at) VALUES (?, ?, ?, ?)'),
+      insertGroupIn: lazy('INSERT INTO security_groups (id, name, description, created_at, project) VALUES (?, ?, ?, ?, ?)'),
       allMeta: db.prepare('SELECT key, value FROM meta ORDER BY key'),
       idSequences: lazy("SELECT name, seq FROM sqlite_sequence WHERE name IN ('security_groups', 'security_rules')"),
       seqInit: lazy('INSERT INTO sqlite_sequence (name, seq) SELECT @name, 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = @name)'),
       seqRaise: lazy('UPDATE sqlite_sequence SET seq = MAX(seq, @seq) WHERE name = @name'),
+      hasProjects: lazy("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'projects'"),
+      projects: lazy('SELECT * FROM projects ORDER BY name'),
+      project: lazy('SELECT * FROM projects WHERE name = ?'),
+      insertProject: lazy('INSERT INTO projects (name, description, overlay, quotas, created_at) VALUES (?, ?, ?, ?, ?)'),
+      updateProject: lazy('UPDATE projects SET description = ?, overlay = ?, quotas = ? WHERE name = ?'),
+      deleteProject: lazy('DELETE FROM projects WHERE name = ?'),
       deleteGroup: lazy('DELETE FROM security_groups WHERE name = ?'),
       insertRule: lazy(
         `INSERT INTO security_rules (id, group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
@@ -289,6 +330,10 @@ export class SqliteStore implements CloudStore, TokenStore {
     // A store opened with migrations before v4 (tests of upgrades) has no security groups: VMs then carry none.
     let sgTables: boolean | undefined;
     const hasSg = (): boolean => (sgTables ??= (q.hasSecurityGroups().get() as { n: number }).n > 0);
+    // ...and one opened with migrations before v5 has no projects: everything is the default project's.
+    let projectTables: boolean | undefined;
+    const hasProjects = (): boolean => (projectTables ??= (q.hasProjects().get() as { n: number }).n > 0);
+    const DEFAULT_ONLY: ProjectRecord = { name: 'default', description: '', quotas: {}, createdAt: '' };
     const withGroups = (vms: VmRecord[]): VmRecord[] => {
       if (!hasSg() || !vms.length) return vms;
       const byVm = new Map<string, string[]>();
@@ -313,6 +358,7 @@ export class SqliteStore implements CloudStore, TokenStore {
     };
     const t = {
       get: lazy('SELECT * FROM api_tokens WHERE id = ?'),
+      insertScoped: lazy('INSERT INTO api_tokens (id, name, role, project, hash, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       list: lazy('SELECT * FROM api_tokens ORDER BY name'),
       insert: lazy('INSERT INTO api_tokens (id, name, role, hash, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)'),
       delete: lazy('DELETE FROM api_tokens WHERE name = ?'),
@@ -328,7 +374,8 @@ export class SqliteStore implements CloudStore, TokenStore {
     this.tokenWriter = {
       ...tokenReader,
       insertApiToken: (k) => {
-        t.insert().run(k.id, k.name, k.role, k.hash, k.createdAt, k.lastUsedAt ?? null);
+        if (k.project !== undefined || k.role === 'member') t.insertScoped().run(k.id, k.name, k.role, k.project ?? null, k.hash, k.createdAt, k.lastUsedAt ?? null);
+        else t.insert().run(k.id, k.name, k.role, k.hash, k.createdAt, k.lastUsedAt ?? null);
       },
       deleteApiToken: (name) => t.delete().run(name).changes > 0,
       setApiTokenLastUsed: (id, at) => {
@@ -349,7 +396,13 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       listVms: (filter = {}) => {
         const rows =
-          filter.node !== undefined
+          filter.project !== undefined && !hasProjects()
+            ? filter.project === 'default'
+              ? q.vms.all()
+              : []
+            : filter.project !== undefined
+              ? q.vmsByProject().all(filter.project)
+              : filter.node !== undefined
             ? q.vmsByNode.all(filter.node)
             : filter.subnet !== undefined
               ? q.vmsBySubnet.all(filter.subnet)
@@ -359,7 +412,12 @@ export class SqliteStore implements CloudStore, TokenStore {
         return withGroups(
           (rows as VmRow[])
             .map(vmFromRow)
-            .filter((v) => (filter.subnet === undefined || v.subnet === filter.subnet) && (filter.gateway === undefined || v.gateway === filter.gateway)),
+            .filter(
+              (v) =>
+                (filter.node === undefined || v.node === filter.node) &&
+                (filter.subnet === undefined || v.subnet === filter.subnet) &&
+                (filter.gateway === undefined || v.gateway === filter.gateway),
+            ),
         );
       },
       getVm: (name) => {
@@ -377,6 +435,12 @@ export class SqliteStore implements CloudStore, TokenStore {
         if (!hasSg()) return undefined;
         const g = q.group().get(name) as SecurityGroupRow | undefined;
         return g && groupFromRow(g, (q.groupRules().all(name) as SecurityRuleRow[]).map(ruleFromRow));
+      },
+      listProjects: () => (hasProjects() ? (q.projects().all() as ProjectRow[]).map(projectFromRow) : [DEFAULT_ONLY]),
+      getProject: (name) => {
+        if (!hasProjects()) return name === 'default' ? DEFAULT_ONLY : undefined;
+        const r = q.project().get(name) as ProjectRow | undefined;
+        return r && projectFromRow(r);
       },
       revision: () => Number(getMeta('revision') ?? 0),
       getMeta,
@@ -400,11 +464,14 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       deleteNode: (name) => q.deleteNode.run(name).changes > 0,
       insertSubnet: (s) => {
-        q.insertSubnet.run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt);
+        if (hasProjects()) q.insertSubnetIn().run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt, s.project ?? 'default');
+        else q.insertSubnet.run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt);
       },
       deleteSubnet: (name) => q.deleteSubnet.run(name).changes > 0,
       insertVm: (v) => {
-        q.insertVm.run(v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt);
+        const row = [v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt] as const;
+        if (hasProjects()) q.insertVmIn().run(...row, v.project ?? 'default');
+        else q.insertVm.run(...row);
         if (hasSg()) for (const g of v.securityGroups?.length ? v.securityGroups : [DEFAULT_GROUP]) q.addVmGroup().run(v.name, g);
       },
       setVmState: (name, state, error) => {
@@ -422,7 +489,18 @@ export class SqliteStore implements CloudStore, TokenStore {
         );
       },
       deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
-      insertSecurityGroup: (g) => Number(q.insertGroup().run(g.id ?? null, g.name, g.description, g.createdAt).lastInsertRowid),
+      insertSecurityGroup: (g) =>
+        Number(
+          (hasProjects()
+            ? q.insertGroupIn().run(g.id ?? null, g.name, g.description, g.createdAt, g.project ?? 'default')
+            : q.insertGroup().run(g.id ?? null, g.name, g.description, g.createdAt)
+          ).lastInsertRowid,
+        ),
+      insertProject: (p) => {
+        q.insertProject().run(p.name, p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.createdAt);
+      },
+      updateProject: (p) => q.updateProject().run(p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.name).changes > 0,
+      deleteProject: (name) => q.deleteProject().run(name).changes > 0,
       deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
       insertSecurityRule: (group, r, createdAt, id) =>
         Number(

@@ -7,6 +7,7 @@
 // function must do no I/O and have no effect outside the writer it is given, and may run more than once.
 // `read` answers from what this process has (SQLite's file, etcd's snapshot) and so stays synchronous; `write`
 // is a Promise because a distributed commit is a network round trip.
+import type { ProjectRecord } from './projects.js';
 import type { SecurityRuleSpec } from './security-groups.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
@@ -15,8 +16,8 @@ export interface StoreReader {
   getNode(name: string): NodeRecord | undefined;
   listSubnets(): SubnetRecord[];
   getSubnet(name: string): SubnetRecord | undefined;
-  /** All VMs in name order, or those on one node / in one subnet / bound to one gateway. */
-  listVms(filter?: { readonly node?: string; readonly subnet?: string; readonly gateway?: string }): VmRecord[];
+  /** All VMs in name order, or those on one node / in one subnet / bound to one gateway / of one project. */
+  listVms(filter?: { readonly node?: string; readonly subnet?: string; readonly gateway?: string; readonly project?: string }): VmRecord[];
   getVm(name: string): VmRecord | undefined;
   /** Everything, for `toCloud`. */
   records(): CloudRecords;
@@ -33,6 +34,9 @@ export interface StoreReader {
   /** Every security group with its rules, in name order. */
   listSecurityGroups(): SecurityGroupRecord[];
   getSecurityGroup(name: string): SecurityGroupRecord | undefined;
+  /** Every project in name order (`default` always among them). */
+  listProjects(): ProjectRecord[];
+  getProject(name: string): ProjectRecord | undefined;
 }
 
 export interface StoreWriter extends StoreReader {
@@ -53,7 +57,7 @@ export interface StoreWriter extends StoreReader {
   /** 1, 2, 3... per name, never reused (e.g. VM port names). */
   nextSequence(name: string): number;
   /** Inserts a group (no rules); returns its id (never reused; `id` is for a restore, which keeps a backup's ids). */
-  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string; readonly id?: number }): number;
+  insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string; readonly project?: string; readonly id?: number }): number;
   /** Refused (throws) while a VM is a member or another group's rule names it. */
   deleteSecurityGroup(name: string): boolean;
   /** Returns the rule's id (unique among all groups, never reused). */
@@ -63,6 +67,11 @@ export interface StoreWriter extends StoreReader {
   deleteSecurityRule(group: string, id: number): boolean;
   /** Replaces a VM's memberships. */
   setVmSecurityGroups(vm: string, groups: readonly string[]): void;
+  insertProject(project: ProjectRecord): void;
+  /** Replaces its description, overlay and quotas (the name stays). */
+  updateProject(project: ProjectRecord): boolean;
+  /** Refused (throws) while the project owns a subnet, VM or security group. */
+  deleteProject(name: string): boolean;
 }
 
 export interface CloudStore {
@@ -75,7 +84,8 @@ export interface CloudStore {
   close(): void;
 }
 
-export const API_TOKEN_ROLES = ['admin', 'viewer'] as const;
+/** admin: everything, never scoped; member: reads and writes its project's resources; viewer: reads (all, or its project's). */
+export const API_TOKEN_ROLES = ['admin', 'member', 'viewer'] as const;
 export type ApiTokenRole = (typeof API_TOKEN_ROLES)[number];
 
 /** An API token as stored: never its secret, only the SHA-256 of the whole token text. */
@@ -84,6 +94,8 @@ export interface ApiTokenRecord {
   readonly id: string;
   readonly name: string;
   readonly role: ApiTokenRole;
+  /** The one project a member or viewer token sees and touches; absent = the whole cloud (admins, cloud viewers). */
+  readonly project?: string;
   /** SHA-256 of the token text, hex. */
   readonly hash: string;
   readonly createdAt: string;

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHarness, type Harness } from './harness.js';
 import { METHODS, TRAILERS, coreSpellings, encodeAt, pool, rawRequest, requestText, spellings } from './raw-http.js';
 
-/** Most requests this file may send (it sends about 8500): a bound, not a target. */
-const MAX_REQUESTS = 12_000;
+/** Most requests this file may send (it sends about 10500): a bound, not a target. */
+const MAX_REQUESTS = 15_000;
 const WIDTH = 8;
 
 /** Existing resources, so a route's `:name` names something its handler would act on. */
-const RESOURCE_OF: Readonly<Record<string, string>> = { nodes: 'host-1', subnets: 'net-a', vms: 'vm-a', tokens: 'initial', 'security-groups': 'default' };
+const RESOURCE_OF: Readonly<Record<string, string>> = { nodes: 'host-1', subnets: 'net-a', vms: 'vm-a', tokens: 'initial', 'security-groups': 'default', projects: 'default' };
 
 /** A valid body per route, so a request that got past auth would reach the handler rather than fail validation. */
 const BODY_OF: Readonly<Record<string, unknown>> = {
@@ -25,6 +25,8 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'POST /api/v1/security-groups': { name: 'evil-sg' },
   'POST /api/v1/security-groups/:name/rules': { direction: 'ingress', protocol: 'tcp' },
   'PUT /api/v1/vms/:name/security-groups': { securityGroups: [] },
+  'POST /api/v1/projects': { name: 'evil-project' },
+  'PATCH /api/v1/projects/:name': { quotas: { vms: 0 } },
   'PUT /api/v1/vms/:name/gateway': { gateway: 'gw-1' },
 };
 

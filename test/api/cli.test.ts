@@ -34,6 +34,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
     .option('--api <url>')
     .option('--token <token>')
     .option('--json')
+    .option('--project <name>')
     .exitOverride()
     .configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
   registerApiCommands(program, { out: (s) => (out += s), err: (s) => (err += s) });
@@ -178,12 +179,37 @@ describe('minicloud CLI', () => {
     const write = await cli('--token', viewer, 'subnet', 'create', 'nope');
     expect(write).toMatchObject({ code: EXIT.unauthorized, err: "minicloud: token 'ci' is a viewer token: POST needs an admin token\n" });
     const list = await cli('token', 'list');
-    expect(list.out).toMatch(/^NAME\s+ROLE\s+CREATED\s+LAST USED\nci\s+viewer\s+\S+\s+\S+\ninitial\s+admin\s+/);
+    expect(list.out).toMatch(/^NAME\s+ROLE\s+PROJECT\s+CREATED\s+LAST USED\nci\s+viewer\s+\*\s+\S+\s+\S+\ninitial\s+admin\s+\*\s+/);
     expect(list.out).not.toContain(viewer);
     expect((await cli('token', 'create', 'bad', '--role', 'root')).code).toBe(EXIT.usage);
     expect(await cli('token', 'revoke', 'ci')).toMatchObject({ code: 0, out: 'token ci revoked\n' });
     expect((await cli('--token', viewer, 'subnet', 'list')).code).toBe(EXIT.unauthorized);
     expect(await cli('token', 'revoke', 'initial')).toMatchObject({ code: EXIT.refused, err: "minicloud: 'initial' is the last admin token: create another admin token before revoking it\n" });
+  });
+
+  it('project create|list|show|set-quota|delete, --project, a member token confined to its project', async () => {
+    const created = await cli('project', 'create', 'team-a', '--description', 'team a', '--max-vms', '1', '--max-memory', '1G');
+    expect(created.code).toBe(0);
+    expect(created.out).toContain('security group: team-a-default\n');
+    expect(created.out).toContain('VMs:            0/1\n');
+    expect((await cli('--project', 'team-a', 'subnet', 'create', 'net-ta')).code).toBe(0);
+    expect((await cli('--project', 'team-a', 'subnet', 'list')).out).toMatch(/net-ta/);
+    const list = (await cli('project', 'list')).out;
+    expect(list).toMatch(/^NAME\s+OVERLAY\s+VMS\s+VCPUS\s+MEMORY MIB\s+SUBNETS\s+DESCRIPTION\n/);
+    expect(list).toMatch(/\nteam-a\s+192\.168\.20\.0\/22\s+0\/1\s+0\/-\s+0\/1024\s+1\/-\s+team a\n/);
+    const member = (await cli('token', 'create', 'ta-member', '--role', 'member', '--scope', 'team-a')).out.trim();
+    expect((await cli('--token', member, 'subnet', 'list')).out).not.toMatch(/^a\s/m);
+    const other = await cli('--token', member, '--project', 'default', 'subnet', 'list');
+    expect(other).toMatchObject({ code: EXIT.unauthorized, err: "minicloud: token 'ta-member' is scoped to project 'team-a': it cannot act on project 'default'\n" });
+    expect((await cli('--token', member, 'node', 'list')).code).toBe(EXIT.unauthorized);
+    expect((await cli('project', 'set-quota', 'team-a', '--max-subnets', '1')).out).toContain('subnets:        1/1\n');
+    const over = await cli('--token', member, 'subnet', 'create', 'net-tb');
+    expect(over).toMatchObject({ code: EXIT.refused, err: "minicloud: project 'team-a' has a quota of 1 subnets: 1 in use, this needs 1 more\n" });
+    expect((await cli('project', 'delete', 'team-a')).code).toBe(EXIT.refused);
+    expect((await cli('--token', member, 'subnet', 'delete', 'net-ta')).code).toBe(0);
+    expect((await cli('token', 'revoke', 'ta-member')).code).toBe(0);
+    expect(await cli('project', 'delete', 'team-a')).toMatchObject({ code: 0, out: 'project team-a deleted\n' });
+    expect((await cli('project', 'show', 'team-a')).code).toBe(EXIT.notFound);
   });
 
   it('a wrong token is 6 and an unreachable API is 5 (through the real main.ts)', async () => {

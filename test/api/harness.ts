@@ -26,7 +26,7 @@ export interface Harness {
   readonly token: string;
   /** inject with the bearer token; `json` is loosely typed: tests assert its shape */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 

@@ -225,6 +225,8 @@ describe('datapaths and operations', () => {
         '/api/v1/nodes/{name}',
         '/api/v1/nodes/{name}/flows',
         '/api/v1/nodes/{name}/resync',
+        '/api/v1/projects',
+        '/api/v1/projects/{name}',
         '/api/v1/security-groups',
         '/api/v1/security-groups/{name}',
         '/api/v1/security-groups/{name}/rules',

@@ -148,9 +148,9 @@ describe('portable store backup', () => {
     await expect(restorePortable(put('edited.json', text.replace('10.0.0.5', '10.0.0.6')), sqlite())).rejects.toThrow(/fails its checksum/);
     await expect(restorePortable(put('cut.json', text.slice(0, 100)), sqlite())).rejects.toThrow(/not JSON/);
     await expect(restorePortable(put('other.json', '{"hello":1}'), sqlite())).rejects.toThrow(/not a miniCloud backup/);
-    await expect(restorePortable(put('newer.json', text.replace('"schemaVersion":4', '"schemaVersion":99')), sqlite())).rejects.toThrow(/schema version 99, newer/);
+    await expect(restorePortable(put('newer.json', text.replace('"schemaVersion":5', '"schemaVersion":99')), sqlite())).rejects.toThrow(/schema version 99, newer/);
     // A v3 cloud (before security groups): restored with `default`, every VM a member.
-    const file3 = put('v3.json', text.replace('"schemaVersion":4', '"schemaVersion":3'));
+    const file3 = put('v3.json', text.replace('"schemaVersion":5', '"schemaVersion":3'));
     const target = sqlite();
     await restorePortable(file3, target);
     expect(await withStore(target, (s) => s.read((r) => [r.listNodes().map((x) => x.name), r.listSecurityGroups().map((g) => g.name)]))).toEqual([['h'], ['default']]);
@@ -164,8 +164,8 @@ describe('portable store backup', () => {
     const cli = (...args: string[]) => exec('npx', ['tsx', 'src/cli/main.ts', 'store', ...args], { timeout: 60_000 });
     const out = join(dir, 'cli.json');
     const { stdout } = await cli('backup', out, '--config', config);
-    expect(stdout).toMatch(/^backed up 0 nodes, 1 subnets, 0 VMs, 1 security groups, 0 API tokens: \d+ bytes \(schema v4\) to .*cli\.json in \d+\.\d\d s\n$/);
-    expect((await cli('check', out)).stdout).toMatch(/: ok \(schema v4, from etcd at .*: 0 nodes, 0 VMs\)/);
+    expect(stdout).toMatch(/^backed up 0 nodes, 1 subnets, 0 VMs, 1 security groups, 0 API tokens: \d+ bytes \(schema v5\) to .*cli\.json in \d+\.\d\d s\n$/);
+    expect((await cli('check', out)).stdout).toMatch(/: ok \(schema v5, from etcd at .*: 0 nodes, 0 VMs\)/);
     await expect(cli('restore', out, '--config', config)).rejects.toMatchObject({ stderr: expect.stringMatching(/is not empty \(use --force/) });
     expect((await cli('restore', out, '--config', config, '--force')).stdout).toMatch(/^restored 0 nodes, 1 subnets/);
     const target = join(dir, 'from-cli.db');

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateVm } from '../../src/cloud/allocation.js';
 import { openEtcdStore } from '../../src/topology/etcd-store.js';
@@ -22,10 +23,11 @@ interface Backend {
 
 const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 100_000, memoryMiB: 1 << 30, createdAt: 't' };
 const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const subnet: SubnetRecord = { name: 'a', project: 'default', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
 const big: SubnetRecord = { name: 'big', cidr: '10.200.0.0/22', gatewayIp: '10.200.0.1', vni: 2, createdAt: 't' };
 const vm: VmRecord = {
   name: 'web-1',
+  project: 'default',
   subnet: 'a',
   node: 'host-1',
   gateway: 'gw-1',
@@ -200,6 +202,51 @@ describe.each(backends)('store on %s', (_name, backend) => {
     expect(store.read((r) => r.records().securityGroups?.map((g) => g.name))).toEqual(['db', 'default']);
   });
 
+  it('projects: default owns what has no project, names unique, records of a missing project refused, owners kept', async () => {
+    const store = await backend().open();
+    expect(store.read((r) => r.listProjects().map((p) => [p.name, p.overlay, p.quotas]))).toEqual([['default', undefined, {}]]);
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+      w.insertProject({ name: 'alpha', description: 'team a', overlay: '10.8.0.0/16', quotas: { vms: 2, subnets: 1 }, createdAt: 't' });
+    });
+    expect(store.read((r) => [r.getSubnet('a')?.project, r.getVm('web-1')?.project, r.getSecurityGroup('default')?.project])).toEqual(['default', 'default', 'default']);
+    await expect(store.write((w) => w.insertProject({ name: 'alpha', description: '', quotas: {}, createdAt: 't' }))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.insertSubnet({ ...big, project: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertSecurityGroup({ name: 'x', description: '', createdAt: 't', project: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => {
+      w.insertSubnet({ ...big, project: 'alpha' });
+      w.insertSecurityGroup({ name: 'alpha-default', description: '', createdAt: 't', project: 'alpha' });
+      w.insertVm({ ...vm, name: 'a-1', project: 'alpha', subnet: 'big', ip: '10.200.0.2', mac: '02:00:0a:c8:00:02', port: 'mcvm2', securityGroups: ['alpha-default'] });
+    });
+    expect(store.read((r) => r.listVms({ project: 'alpha' }).map((v) => [v.name, v.project, v.securityGroups]))).toEqual([['a-1', 'alpha', ['alpha-default']]]);
+    expect(store.read((r) => r.listVms({ project: 'default' }).map((v) => v.name))).toEqual(['web-1']);
+    expect(store.read((r) => r.listVms({ project: 'alpha', node: 'gw-1' }))).toEqual([]);
+    expect(store.read((r) => r.listSecurityGroups().map((g) => [g.name, g.project]))).toEqual([
+      ['alpha-default', 'alpha'],
+      ['default', 'default'],
+    ]);
+    expect(await store.write((w) => w.updateProject({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't' }))).toBe(true);
+    expect(store.read((r) => r.getProject('alpha'))).toEqual({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't' });
+    // A project that owns a subnet, VM or group is kept.
+    await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.deleteVm('a-1'));
+    await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => [w.deleteSubnet('big'), w.deleteSecurityGroup('alpha-default')]);
+    expect(await store.write((w) => [w.deleteProject('alpha'), w.deleteProject('alpha')])).toEqual([true, false]);
+    expect(store.read((r) => r.listProjects().map((p) => p.name))).toEqual(['default']);
+  });
+
+  it('scoped API tokens keep their project and role', async () => {
+    const store = await backend().open();
+    const token = { id: 'cafe', name: 'ci', role: 'member' as const, project: 'default', hash: 'ee'.repeat(32), createdAt: 't' };
+    await store.writeTokens((w) => w.insertApiToken(token));
+    await store.writeTokens((w) => w.insertApiToken({ ...token, id: 'beef', name: 'look', role: 'viewer' }));
+    expect(store.readTokens((r) => r.listApiTokens())).toEqual([token, { ...token, id: 'beef', name: 'look', role: 'viewer' }]);
+  });
+
   it('keeps pending node removals, one per node name', async () => {
     const store = await backend().open();
     const pending = { node: gw, undo: '{"x":1}', requestedAt: 't0', attempts: 0, nextAttemptAt: 't0' };
@@ -245,7 +292,7 @@ describe.each(backends)('store on %s', (_name, backend) => {
     for (const s of [one, two]) {
       await until(() => s.read((r) => r.listVms().length) === 200);
       const stored = new Map(s.read((r) => r.listVms()).map((v) => [v.name, v]));
-      for (const v of made) expect(stored.get(v.name)).toEqual({ ...v, securityGroups: ['default'] });
+      for (const v of made) expect(stored.get(v.name)).toEqual({ ...v, project: 'default', securityGroups: ['default'] });
     }
   }, 120_000);
 });
@@ -258,6 +305,36 @@ async function until(ok: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('store on etcd: upgrade of layout 1 (before projects)', () => {
+  it('gains the default project, which owns the records that name none', async () => {
+    const prefix = `/mc-test-up${prefixes++}/`;
+    track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 })).close();
+    // Rewind to layout 1 by hand: no projects, records without a project field.
+    const client = new Etcd3({ hosts: [...cluster!.endpoints] });
+    try {
+      const ns = client.namespace(prefix);
+      const { project: _s, ...oldSubnet } = subnet;
+      const { project: _v, ...oldVm } = vm;
+      await ns.delete().key('projects/default');
+      await ns.put('schema').value('1');
+      await ns.put('nodes/host-1').value(JSON.stringify(node));
+      await ns.put('nodes/gw-1').value(JSON.stringify(gw));
+      await ns.put('subnets/a').value(JSON.stringify(oldSubnet));
+      await ns.put('vms/web-1').value(JSON.stringify({ ...oldVm, securityGroups: ['default'] }));
+      const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
+      expect(await ns.get('schema').string()).toBe('2');
+      expect(store.read((r) => [r.listProjects().map((p) => p.name), r.getSubnet('a')?.project, r.listVms({ project: 'default' }).map((v) => v.name)])).toEqual([
+        ['default'],
+        'default',
+        ['web-1'],
+      ]);
+      await expect(store.write((w) => w.deleteProject('default'))).rejects.toThrow(/FOREIGN KEY/);
+    } finally {
+      client.close();
+    }
+  });
+});
 
 describe('store on etcd: member loss and quorum loss', () => {
   it('a member killed changes nothing; without quorum writes fail with StoreUnavailableError and reads still answer', async () => {

@@ -10,9 +10,10 @@ import { openSqliteStore, StoreSchemaError } from '../../src/topology/sqlite-sto
 
 const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 8, memoryMiB: 8192, createdAt: 't' };
 const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const subnet: SubnetRecord = { name: 'a', project: 'default', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
 const vm: VmRecord = {
   name: 'web-1',
+  project: 'default',
   subnet: 'a',
   node: 'host-1',
   gateway: 'gw-1',
@@ -136,13 +137,41 @@ describe('SqliteStore', () => {
     expect(() => openSqliteStore(path)).toThrow(StoreSchemaError);
   });
 
+  it('upgrading a store from before projects: the default project owns everything, tokens keep working', async () => {
+    const path = join(dir, 'v4.db');
+    const old = openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version <= 4) });
+    await old.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    await old.writeTokens((w) => w.insertApiToken({ id: 'abcd', name: 'ci', role: 'viewer', hash: 'ff'.repeat(32), createdAt: 't' }));
+    // Before v5 the store reads as one default project.
+    expect(old.read((r) => [r.listProjects().map((p) => p.name), r.getVm('web-1')?.project, r.listVms({ project: 'default' }).length])).toEqual([['default'], 'default', 1]);
+    old.close();
+    const store = openSqliteStore(path);
+    expect(store.read((r) => [r.listProjects().map((p) => p.name), r.getSubnet('a')?.project, r.getVm('web-1')?.project, r.getSecurityGroup('default')?.project])).toEqual([
+      ['default'],
+      'default',
+      'default',
+      'default',
+    ]);
+    expect(store.readTokens((r) => r.getApiToken('abcd'))).toEqual({ id: 'abcd', name: 'ci', role: 'viewer', hash: 'ff'.repeat(32), createdAt: 't' });
+    expect(store.integrityCheck()).toEqual([]);
+    // The role/project pairs that make no sense are refused by the schema too.
+    await expect(store.writeTokens((w) => w.insertApiToken({ id: 'bbbb', name: 'x', role: 'admin', project: 'default', hash: 'ee'.repeat(32), createdAt: 't' }))).rejects.toThrow(/CHECK/);
+    await expect(store.writeTokens((w) => w.insertApiToken({ id: 'cccc', name: 'y', role: 'member', hash: 'ee'.repeat(32), createdAt: 't' }))).rejects.toThrow(/CHECK/);
+    store.close();
+  });
+
   it('a migration missing below one that ran (branches merged in another order) is applied too', async () => {
     const path = join(dir, 'gap.db');
-    openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version !== 2) }).close(); // v1 and v3, no v2
+    openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version !== 3) }).close(); // all but v3
     openSqliteStore(path).close();
     const db = new Database(path);
     expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map(({ version }) => ({ version })));
-    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'api_tokens'").all()).toHaveLength(1);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'node_removals'").all()).toHaveLength(1);
     db.close();
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CloudService, SecurityGroupView } from '../../cloud/index.js';
 import { Deleted, ErrorBody, NameParams, NetworkResult, Vm } from '../schemas.js';
+import { ctxOf, PROJECT_READ, PROJECT_WRITE } from '../scope.js';
 import {
   CreateRuleBody,
   CreateSecurityGroupBody,
@@ -19,8 +20,9 @@ const tags = ['security-groups'];
 const shown = (g: SecurityGroupView) => ({ ...g, rules: [...g.rules], members: [...g.members] });
 
 // Reads need a viewer token, changes an admin token (the defaults of auth.ts, said here so nobody has to look).
-const read = { access: 'viewer' } as const;
-const write = { access: 'admin' } as const;
+// Scoped to a project: a member token of the group's project may change it too (auth.ts).
+const read = PROJECT_READ;
+const write = PROJECT_WRITE;
 
 export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -28,13 +30,13 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
     app.get(
       '/security-groups',
       { config: read, schema: { tags, summary: 'List security groups with their rules and members', response: { 200: Type.Object({ securityGroups: Type.Array(SecurityGroup) }) } } },
-      async () => ({ securityGroups: groups.list().map(shown) }),
+      async (req) => ({ securityGroups: groups.list(ctxOf(req)).map(shown) }),
     );
 
     app.get(
       '/security-groups/:name',
       { config: read, schema: { tags, summary: 'Show a security group', params: GroupParams, response: { 200: Type.Object({ securityGroup: SecurityGroup }), 404: ErrorBody } } },
-      async (req) => ({ securityGroup: shown(groups.get(req.params.name)) }),
+      async (req) => ({ securityGroup: shown(groups.get(req.params.name, ctxOf(req))) }),
     );
 
     app.post(
@@ -49,7 +51,7 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
         },
       },
       async (req, reply) => {
-        const { value, network } = await groups.create(req.body, { log: req.log });
+        const { value, network } = await groups.create(req.body, ctxOf(req));
         return reply.status(201).send({ securityGroup: shown(value), network });
       },
     );
@@ -66,7 +68,7 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
         },
       },
       async (req) => {
-        const { value, network } = await groups.delete(req.params.name, { log: req.log });
+        const { value, network } = await groups.delete(req.params.name, ctxOf(req));
         return { deleted: value.name, network };
       },
     );
@@ -93,7 +95,7 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
           ...(b.remoteGroup !== undefined ? { remoteGroup: b.remoteGroup } : { remoteCidr: b.remoteCidr ?? '0.0.0.0/0' }),
           ...(b.remoteGroup !== undefined && b.remoteCidr !== undefined && { remoteCidr: b.remoteCidr }),
         };
-        const { value, network } = await groups.addRule(req.params.name, spec, { log: req.log });
+        const { value, network } = await groups.addRule(req.params.name, spec, ctxOf(req));
         return reply.status(201).send({ rule: value, network });
       },
     );
@@ -110,7 +112,7 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
         },
       },
       async (req) => {
-        const { value, network } = await groups.deleteRule(req.params.name, Number(req.params.id), { log: req.log });
+        const { value, network } = await groups.deleteRule(req.params.name, Number(req.params.id), ctxOf(req));
         return { deleted: value.name, network };
       },
     );
@@ -128,8 +130,8 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
         },
       },
       async (req) => {
-        const { network } = await groups.setVmGroups(req.params.name, req.body.securityGroups, { log: req.log });
-        return { vm: service.getVm(req.params.name), network };
+        const { network } = await groups.setVmGroups(req.params.name, req.body.securityGroups, ctxOf(req));
+        return { vm: service.getVm(req.params.name, ctxOf(req)), network };
       },
     );
   };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { errorPayload } from '../errors.js';
 import { ErrorBody } from '../schemas.js';
 import { CreateTokenBody, CreatedToken, TokenInfo, TokenNameParams, TokenRole } from '../token-schemas.js';
 import type { ApiTokens } from '../tokens.js';
@@ -8,7 +9,8 @@ const tags = ['tokens'];
 /** Every token route, reads included, is for admins: a token list tells who has access. */
 const config = { access: 'admin' } as const;
 
-export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
+/** `projectExists`: whether a token may be scoped to that project. */
+export function tokenRoutes(tokens: ApiTokens, projectExists: (name: string) => boolean = () => false): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/tokens',
@@ -28,8 +30,12 @@ export function tokenRoutes(tokens: ApiTokens): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const created = await tokens.create(req.body.name, req.body.role ?? 'viewer');
-        req.log.info({ token: created.info.name, role: created.info.role }, 'API token created');
+        const { project } = req.body;
+        if (project !== undefined && !projectExists(project)) {
+          return reply.status(400).send(errorPayload(req, 'invalid', `project: no project named '${project}'`, 'project'));
+        }
+        const created = await tokens.create(req.body.name, req.body.role ?? 'viewer', project);
+        req.log.info({ token: created.info.name, role: created.info.role, project }, 'API token created');
         return reply.status(201).header('cache-control', 'no-store').send(created);
       },
     );
@@ -60,14 +66,19 @@ export function whoamiRoute(auth: boolean): FastifyPluginAsyncTypebox {
     app.get(
       '/whoami',
       {
-        config: { access: 'viewer' },
+        config: { access: 'viewer', scope: 'any' },
         schema: {
           tags,
-          summary: "The caller's token: its name and role (with auth off: no name, role admin)",
-          response: { 200: Type.Object({ name: Type.Union([Type.String(), Type.Null()]), role: TokenRole, auth: Type.Boolean() }) },
+          summary: "The caller's token: its name, role and project (with auth off: no name, role admin)",
+          response: {
+            200: Type.Object({ name: Type.Union([Type.String(), Type.Null()]), role: TokenRole, project: Type.Optional(Type.String()), auth: Type.Boolean() }),
+          },
         },
       },
-      async (req) => (auth && req.principal ? { name: req.principal.name, role: req.principal.role, auth } : { name: null, role: 'admin' as const, auth: false }),
+      async (req) =>
+        auth && req.principal
+          ? { name: req.principal.name, role: req.principal.role, ...(req.principal.project !== undefined && { project: req.principal.project }), auth }
+          : { name: null, role: 'admin' as const, auth: false },
     );
   };
 }
