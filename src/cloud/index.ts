@@ -26,4 +26,5 @@ export type { ProjectView, CreateProjectInput, UpdateProjectInput } from './proj
 export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
 export { planFailover, type FailoverOutcome, type FailoverPlan, type FailoverReason, type GatewayFailover, type GatewayHealth, type GatewayMove, type StrandedVm } from './gateway-failover.js';
-export { MAX_DESCRIPTION, type SecurityGroupView } from './security-groups.js';
+export { type SecurityGroupView } from './security-groups.js';
+export { MAX_DESCRIPTION } from './validate.js';

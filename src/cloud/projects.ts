@@ -11,7 +11,7 @@ import type { StoreReader } from '../topology/store.js';
 import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { Conflict, Forbidden, Invalid, NotFound } from './errors.js';
-import { MAX_DESCRIPTION } from './security-groups.js';
+import { MAX_DESCRIPTION } from './validate.js';
 import { NOT_A_CHANGE, summarise, type Mutation } from './views.js';
 
 export interface CreateProjectInput {

@@ -19,6 +19,7 @@ import {
 import type { CloudStore, StoreReader, StoreWriter } from '../topology/store.js';
 import { DEFAULT_PROJECT, projectDefaultGroup, projectOf } from '../topology/projects.js';
 import { inProject, targetProject } from './projects.js';
+import { MAX_DESCRIPTION } from './validate.js';
 
 // The shapes CloudService uses (structurally the same), declared here so this file does not import it back.
 interface Log {
@@ -48,8 +49,6 @@ export interface SecurityGroupDeps {
   readonly now: () => Date;
   readonly log: (ctx: OpContext) => Log;
 }
-
-export const MAX_DESCRIPTION = 255;
 
 export class SecurityGroups {
   constructor(private readonly deps: SecurityGroupDeps) {}

@@ -3,6 +3,9 @@
 import { ipv4ToNumber } from '../topology/model.js';
 import * as rules from '../topology/names.js';
 
+/** The longest description a security group or a project may have. */
+export const MAX_DESCRIPTION = 255;
+
 export const NODE_NAME = rules.patternOf(rules.NODE_NAME);
 export const VM_NAME = rules.patternOf(rules.VM_NAME);
 export const SUBNET_NAME = rules.patternOf(rules.SUBNET_NAME);
