@@ -122,6 +122,9 @@ interface SecurityRuleRow {
   protocol: SgProtocol;
   port_min: number | null;
   port_max: number | null;
+  /** Absent on a store opened with migrations before v6 (tests of upgrades). */
+  icmp_type?: number | null;
+  icmp_code?: number | null;
   remote_cidr: string | null;
   remote_group: string | null;
   created_at: string;
@@ -133,6 +136,8 @@ const ruleFromRow = (r: SecurityRuleRow): SecurityRuleRecord => ({
   protocol: r.protocol,
   ...(r.port_min !== null && { portMin: r.port_min }),
   ...(r.port_max !== null && { portMax: r.port_max }),
+  ...(r.icmp_type != null && { icmpType: r.icmp_type }),
+  ...(r.icmp_code != null && { icmpCode: r.icmp_code }),
   ...(r.remote_cidr !== null && { remoteCidr: r.remote_cidr }),
   ...(r.remote_group !== null && { remoteGroup: r.remote_group }),
   createdAt: r.created_at,
@@ -278,6 +283,7 @@ export class SqliteStore implements CloudStore, TokenStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
+      setRuleIcmp: lazy('UPDATE security_rules SET icmp_type = ?, icmp_code = ? WHERE id = ?'),
       clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
       addVmGroup: lazy('INSERT INTO vm_security_groups (vm, group_name) VALUES (?, ?)'),
     };
@@ -412,11 +418,15 @@ export class SqliteStore implements CloudStore, TokenStore {
       deleteNodeRemoval: (name) => q.deleteRemoval().run(name).changes > 0,
       insertSecurityGroup: (g) => Number(q.insertGroup().run(g.name, g.description, g.createdAt).lastInsertRowid),
       deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
-      insertSecurityRule: (group, r, createdAt) =>
-        Number(
+      insertSecurityRule: (group, r, createdAt) => {
+        const id = Number(
           q.insertRule().run(group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
             .lastInsertRowid,
-        ),
+        );
+        // Only an ICMP rule with a type touches the v6 columns (an older schema can still take every other rule).
+        if (r.icmpType !== undefined) q.setRuleIcmp().run(r.icmpType, r.icmpCode ?? null, id);
+        return id;
+      },
       deleteSecurityRule: (group, id) => q.deleteRule().run(group, id).changes > 0,
       setVmSecurityGroups: (vm, groups) => {
         q.clearVmGroups().run(vm);

@@ -6,7 +6,8 @@ import { v1Initial } from './v1-initial.js';
 import { v2ApiTokens } from './v2-api-tokens.js';
 import { v3NodeRemovals } from './v3-node-removals.js';
 import { v4SecurityGroups } from './v4-security-groups.js';
+import { v6IcmpTypeCode } from './v6-icmp-type-code.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v6IcmpTypeCode];
