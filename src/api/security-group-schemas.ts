@@ -8,6 +8,7 @@ import { MAX_GROUPS_PER_VM, SG_DIRECTIONS, SG_PROTOCOLS } from '../topology/secu
 import { NetworkResult } from './schemas.js';
 
 const Port = (description: string) => Type.Integer({ minimum: 1, maximum: 65535, description });
+const IcmpNumber = (description: string) => Type.Integer({ minimum: 0, maximum: 255, description });
 const GroupRef = (description: string) => Type.String({ minLength: 1, maxLength: STORED_NAME.maxLength, pattern: STORED_NAME.pattern, description });
 
 export const SgDirection = Type.Union([Type.Literal('ingress'), Type.Literal('egress')], {
@@ -23,6 +24,8 @@ export const SecurityRule = Type.Object({
   protocol: SgProtocol,
   portMin: Type.Optional(Port('tcp/udp: first destination port of the range.')),
   portMax: Type.Optional(Port('tcp/udp: last destination port of the range.')),
+  icmpType: Type.Optional(IcmpNumber('icmp: the ICMP type (absent: every type).')),
+  icmpCode: Type.Optional(IcmpNumber('icmp: the ICMP code of that type (absent: every code).')),
   remoteCidr: Type.Optional(Type.String({ description: 'The peer address range (the source on ingress, the destination on egress).' })),
   remoteGroup: Type.Optional(Type.String({ description: "Or: the addresses of this group's member VMs, kept current as VMs come and go." })),
   createdAt: Type.String({ format: 'date-time' }),
@@ -57,6 +60,8 @@ export const CreateRuleBody = Type.Object(
     protocol: SgProtocol,
     portMin: Type.Optional(Port('tcp/udp only: first destination port (with portMax; absent: every port).')),
     portMax: Type.Optional(Port('tcp/udp only: last destination port.')),
+    icmpType: Type.Optional(IcmpNumber('icmp only: the ICMP type, e.g. 8 (echo request); absent: every type.')),
+    icmpCode: Type.Optional(IcmpNumber('icmp only, with icmpType: the ICMP code, e.g. 4 with type 3 (fragmentation needed); absent: every code.')),
     remoteCidr: Type.Optional(Type.String({ minLength: 9, maxLength: 18, description: "IPv4 CIDR, e.g. '10.0.0.0/8'. Give this or remoteGroup; neither = 0.0.0.0/0.", examples: ['0.0.0.0/0'] })),
     remoteGroup: Type.Optional(GroupRef('A security group: its members\' addresses.')),
   },

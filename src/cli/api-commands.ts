@@ -8,7 +8,7 @@ import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
 import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, ProjectView, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
 import type { SecurityRuleRecord } from '../topology/records.js';
-import { describeRule } from '../topology/security-groups.js';
+import { describeRule, icmpText } from '../topology/security-groups.js';
 
 export const EXIT = { ok: 0, usage: 2, notFound: 3, refused: 4, server: 5, unauthorized: 6 } as const;
 
@@ -374,17 +374,19 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
   usageExit(
     rule
       .command('add <group> <direction> <protocol> [ports]')
-      .description('allow ingress|egress tcp|udp|icmp|any [PORT|FROM-TO] from/to --remote CIDR (default 0.0.0.0/0) or --remote-group NAME')
+      .description('allow ingress|egress tcp|udp [PORT|FROM-TO], icmp [TYPE[/CODE]] or any, from/to --remote CIDR (default 0.0.0.0/0) or --remote-group NAME')
       .option('--remote <cidr>', 'the peer addresses, e.g. 10.0.0.0/8')
       .option('--remote-group <name>', "or: the addresses of this group's VMs")
       .action(
         run(async (ctx, group: string, direction: string, protocol: string, ports: string | undefined, o: { remote?: string; remoteGroup?: string }) => {
           if (o.remote !== undefined && o.remoteGroup !== undefined) throw new InvalidArgumentError('give --remote or --remote-group, not both');
-          const range = ports === undefined ? undefined : portRange(ports);
+          const icmp = protocol === 'icmp' && ports !== undefined ? icmpTypeCode(ports) : undefined;
+          const range = ports === undefined || icmp ? undefined : portRange(ports);
           const res = await ctx.api.post<{ rule: SecurityRuleRecord; network: NetworkResult }>(`/api/v1/security-groups/${seg(group)}/rules`, {
             direction,
             protocol,
             ...(range && { portMin: range[0], portMax: range[1] }),
+            ...(icmp && { icmpType: icmp[0], ...(icmp[1] !== undefined && { icmpCode: icmp[1] }) }),
             ...(o.remoteGroup !== undefined ? { remoteGroup: o.remoteGroup } : { remoteCidr: o.remote ?? '0.0.0.0/0' }),
           });
           return mutation(ctx, res, `rule ${res.rule.id} added to ${group}: ${describeRule(res.rule)}`);
@@ -584,6 +586,7 @@ function groupsText(v: VmView): string {
 }
 
 function portsText(r: SecurityRuleRecord): string {
+  if (r.protocol === 'icmp') return icmpText(r) || 'all';
   if (r.portMin === undefined) return r.protocol === 'tcp' || r.protocol === 'udp' ? 'all' : '-';
   return r.portMin === r.portMax ? String(r.portMin) : `${r.portMin}-${r.portMax}`;
 }
@@ -597,6 +600,13 @@ function portRange(text: string): [number, number] {
   const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
   if (!m) throw new InvalidArgumentError(`'${text}' is not a port or a range FROM-TO`);
   return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
+/** `icmp TYPE[/CODE]`: the numbers as given (the API says what is out of range). */
+function icmpTypeCode(text: string): [number, number | undefined] {
+  const m = /^(\d{1,3})(?:\/(\d{1,3}))?$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`'${text}' is not an ICMP TYPE or TYPE/CODE (e.g. 8, 3/4)`);
+  return [Number(m[1]), m[2] === undefined ? undefined : Number(m[2])];
 }
 
 function mutation(ctx: Ctx, res: { network: NetworkResult }, summary: string, detail?: () => void): void {

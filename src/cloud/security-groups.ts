@@ -190,6 +190,8 @@ function normalised(spec: SecurityRuleSpec): SecurityRuleSpec {
     direction: spec.direction,
     protocol: spec.protocol,
     ...(spec.portMin !== undefined && { portMin: spec.portMin, portMax: spec.portMax! }),
+    ...(spec.icmpType !== undefined && { icmpType: spec.icmpType }),
+    ...(spec.icmpCode !== undefined && { icmpCode: spec.icmpCode }),
     ...(spec.remoteCidr !== undefined && { remoteCidr: spec.remoteCidr }),
     ...(spec.remoteGroup !== undefined && { remoteGroup: spec.remoteGroup }),
   };
@@ -199,6 +201,8 @@ function normalised(spec: SecurityRuleSpec): SecurityRuleSpec {
 function ruleField(problem: string): string {
   if (problem.startsWith('direction')) return 'direction';
   if (problem.startsWith('protocol')) return 'protocol';
+  if (problem.includes('ICMP code')) return 'icmpCode';
+  if (problem.startsWith('ICMP') || problem.startsWith('an ICMP')) return 'icmpType';
   if (problem.includes('port')) return 'portMin';
   if (problem.startsWith('remote group')) return 'remoteGroup';
   if (problem.startsWith('remote')) return 'remoteCidr';

@@ -26,7 +26,8 @@ export type FieldName =
   | 'ct_state'
   | 'conj_id'
   | 'tcp_dst'
-  | 'icmp_type';
+  | 'icmp_type'
+  | 'icmp_code';
 
 const ORDER: readonly FieldName[] = [
   'in_port',
@@ -51,6 +52,7 @@ const ORDER: readonly FieldName[] = [
   'conj_id',
   'tcp_dst',
   'icmp_type',
+  'icmp_code',
 ];
 
 /** The codec registry's alias for NXM_NX_TUN_IPV4_DST is 'tun_dst' (as in ovs-fields(7)). */

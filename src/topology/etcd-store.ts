@@ -720,6 +720,8 @@ export class EtcdStore implements CloudStore, TokenStore {
           protocol: rule.protocol,
           ...(rule.portMin !== undefined && { portMin: rule.portMin }),
           ...(rule.portMax !== undefined && { portMax: rule.portMax }),
+          ...(rule.icmpType !== undefined && { icmpType: rule.icmpType }),
+          ...(rule.icmpCode !== undefined && { icmpCode: rule.icmpCode }),
           ...(rule.remoteCidr !== undefined && { remoteCidr: rule.remoteCidr }),
           ...(rule.remoteGroup !== undefined && { remoteGroup: rule.remoteGroup }),
           createdAt,

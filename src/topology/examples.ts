@@ -100,7 +100,8 @@ export function syntheticCloud(opts: SyntheticOptions): Cloud {
 /**
  * The reference cloud with security groups (docs/pipeline.md, the security-group trace tests): `default` as the
  * store makes it; `web` (vm-a1, vm-a2, vm-b2) takes HTTP from anywhere and 8000-8010 from its own members; `db`
- * (vm-b1) takes 5432 from web only. vm-b2 is also in default.
+ * (vm-b1) takes 5432 from web only, and ICMP echo requests (8/0, nothing else of ICMP) from anywhere. vm-b2 is also in
+ * default.
  */
 export function referenceCloudWithGroups(): Cloud {
   const cloud = referenceCloud();
@@ -133,6 +134,7 @@ export function referenceCloudWithGroups(): Cloud {
         rules: [
           { id: 7, direction: 'egress', protocol: 'udp', portMin: 53, portMax: 53, remoteCidr: '0.0.0.0/0' },
           { id: 8, direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' },
+          { id: 9, direction: 'ingress', protocol: 'icmp', icmpType: 8, icmpCode: 0, remoteCidr: '0.0.0.0/0' },
         ],
       },
     ],

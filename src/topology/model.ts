@@ -60,6 +60,9 @@ export interface SecurityRule {
   /** tcp/udp only: the destination port range (both set, min <= max); absent = every port. */
   readonly portMin?: number;
   readonly portMax?: number;
+  /** icmp only: the ICMP type (0-255) and, with a type, the code (0-255); absent = every type / every code. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
   /** Exactly one remote: an IPv4 CIDR (the peer's address) or another group (its members' addresses). */
   readonly remoteCidr?: string;
   readonly remoteGroup?: string;

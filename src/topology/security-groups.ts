@@ -57,6 +57,13 @@ export function ruleProblems(rule: SecurityRuleSpec, groups?: ReadonlySet<string
       if (rule.portMin! > rule.portMax!) p.push(`port range ${rule.portMin}-${rule.portMax} is backwards`);
     }
   }
+  if (rule.icmpType !== undefined || rule.icmpCode !== undefined) {
+    if (rule.protocol !== 'icmp') p.push(`an ICMP type or code applies to icmp only, not to '${String(rule.protocol)}'`);
+    else if (rule.icmpType === undefined) p.push('an ICMP code needs a type (icmpType)');
+    for (const [name, n] of [['type', rule.icmpType], ['code', rule.icmpCode]] as const) {
+      if (n !== undefined && (!Number.isInteger(n) || n < 0 || n > 255)) p.push(`ICMP ${name} ${n} out of range 0..255`);
+    }
+  }
   if ((rule.remoteCidr === undefined) === (rule.remoteGroup === undefined)) p.push('a rule needs exactly one remote: a CIDR or a group');
   if (rule.remoteCidr !== undefined) {
     try {
@@ -76,16 +83,31 @@ export function sameRule(a: SecurityRuleSpec, b: SecurityRuleSpec): boolean {
     a.protocol === b.protocol &&
     a.portMin === b.portMin &&
     a.portMax === b.portMax &&
+    a.icmpType === b.icmpType &&
+    a.icmpCode === b.icmpCode &&
     a.remoteCidr === b.remoteCidr &&
     a.remoteGroup === b.remoteGroup
   );
 }
 
-/** The rule in the CLI's words: 'ingress tcp 22 from 10.0.0.0/8', 'egress any to group web'. */
+/** The rule in the CLI's words: 'ingress tcp 22 from 10.0.0.0/8', 'ingress icmp 8/0 from group web', 'egress any to ...'. */
 export function describeRule(r: SecurityRuleSpec): string {
-  const ports = r.portMin === undefined ? '' : r.portMin === r.portMax ? ` ${r.portMin}` : ` ${r.portMin}-${r.portMax}`;
+  const ports =
+    r.icmpType !== undefined
+      ? ` ${icmpText(r)}`
+      : r.portMin === undefined
+        ? ''
+        : r.portMin === r.portMax
+          ? ` ${r.portMin}`
+          : ` ${r.portMin}-${r.portMax}`;
   const remote = r.remoteGroup !== undefined ? `group ${r.remoteGroup}` : r.remoteCidr;
   return `${r.direction} ${r.protocol}${ports} ${r.direction === 'ingress' ? 'from' : 'to'} ${remote}`;
+}
+
+/** An ICMP rule's type and code as the CLI writes them: '8', '3/4' ('' for any type). */
+export function icmpText(r: { readonly icmpType?: number; readonly icmpCode?: number }): string {
+  if (r.icmpType === undefined) return '';
+  return r.icmpCode === undefined ? String(r.icmpType) : `${r.icmpType}/${r.icmpCode}`;
 }
 
 /** Everything wrong with a cloud's groups and its VMs' memberships (validateCloud calls this). */

@@ -131,6 +131,9 @@ interface SecurityRuleRow {
   protocol: SgProtocol;
   port_min: number | null;
   port_max: number | null;
+  /** Absent on a store opened with migrations before v6 (tests of upgrades). */
+  icmp_type?: number | null;
+  icmp_code?: number | null;
   remote_cidr: string | null;
   remote_group: string | null;
   created_at: string;
@@ -142,6 +145,8 @@ const ruleFromRow = (r: SecurityRuleRow): SecurityRuleRecord => ({
   protocol: r.protocol,
   ...(r.port_min !== null && { portMin: r.port_min }),
   ...(r.port_max !== null && { portMax: r.port_max }),
+  ...(r.icmp_type != null && { icmpType: r.icmp_type }),
+  ...(r.icmp_code != null && { icmpCode: r.icmp_code }),
   ...(r.remote_cidr !== null && { remoteCidr: r.remote_cidr }),
   ...(r.remote_group !== null && { remoteGroup: r.remote_group }),
   createdAt: r.created_at,
@@ -324,6 +329,7 @@ export class SqliteStore implements CloudStore, TokenStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
+      setRuleIcmp: lazy('UPDATE security_rules SET icmp_type = ?, icmp_code = ? WHERE id = ?'),
       clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
       addVmGroup: lazy('INSERT INTO vm_security_groups (vm, group_name) VALUES (?, ?)'),
     };
@@ -502,11 +508,15 @@ export class SqliteStore implements CloudStore, TokenStore {
       updateProject: (p) => q.updateProject().run(p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.name).changes > 0,
       deleteProject: (name) => q.deleteProject().run(name).changes > 0,
       deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
-      insertSecurityRule: (group, r, createdAt, id) =>
-        Number(
+      insertSecurityRule: (group, r, createdAt, id) => {
+        const ruleId = Number(
           q.insertRule().run(id ?? null, group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
             .lastInsertRowid,
-        ),
+        );
+        // Only an ICMP rule with a type touches the v6 columns (an older schema can still take every other rule).
+        if (r.icmpType !== undefined) q.setRuleIcmp().run(r.icmpType, r.icmpCode ?? null, ruleId);
+        return ruleId;
+      },
       reserveSecurityIds: (upTo) => {
         for (const [table, id] of [['security_groups', upTo.group], ['security_rules', upTo.rule]] as const) {
           q.seqInit().run({ name: table });

@@ -85,9 +85,13 @@ describe('minicloud CLI', () => {
     expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '--remote', '10.0.0.0/8')).code).toBe(0);
     // Usage (2) for what the CLI can tell, refused (4) with the API's words for the rest.
     expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'tcp', 'http')).code).toBe(EXIT.usage);
-    const icmpPort = await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '7');
-    expect(icmpPort.code).toBe(EXIT.refused);
-    expect(icmpPort.err).toMatch(/a port applies to tcp and udp only, not to 'icmp'/);
+    // icmp [TYPE[/CODE]]: the type and code go to the API, which says what is out of range.
+    expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '8', '--remote-group', 'db')).out).toMatch(/^rule \d+ added to db: ingress icmp 8 from group db\n$/);
+    expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '3/4')).out).toMatch(/ingress icmp 3\/4 from 0\.0\.0\.0\/0\n$/);
+    expect((await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '1-5')).code).toBe(EXIT.usage);
+    const icmpRange = await cli('sg', 'rule', 'add', 'db', 'ingress', 'icmp', '3/256');
+    expect(icmpRange.code).toBe(EXIT.refused);
+    expect(icmpRange.err).toMatch(/icmpCode/);
     expect((await cli('sg', 'rule', 'add', 'db', 'sideways', 'tcp')).code).toBe(EXIT.refused);
 
     const vm = await cli('vm', 'create', 'sg-vm', '--subnet', 'a', '--image', 'images:debian/12', '--sg', 'web', '--sg', 'db');
@@ -98,6 +102,8 @@ describe('minicloud CLI', () => {
     expect(show.out).toMatch(/members:\s+sg-vm/);
     expect(show.out).toMatch(/RULE\s+DIRECTION\s+PROTOCOL\s+PORTS\s+REMOTE/);
     expect(show.out).toMatch(/ingress\s+tcp\s+5432-5433\s+group web/);
+    expect(show.out).toMatch(/ingress\s+icmp\s+3\/4\s+0\.0\.0\.0\/0/);
+    expect(show.out).toMatch(/ingress\s+icmp\s+all\s+10\.0\.0\.0\/8/);
     expect((await cli('sg', 'list')).out).toMatch(/web\s+2\s+1\s+the web tier/);
     expect((await cli('vm', 'set-sg', 'sg-vm', 'web')).out).toBe('vm sg-vm security groups: web\n');
     expect((await cli('sg', 'delete', 'web')).code).toBe(EXIT.refused); // a member, and db's rule names it

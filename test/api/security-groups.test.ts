@@ -36,6 +36,18 @@ describe('security groups API', () => {
     expect(dup.json.error.message).toContain(`rule ${rule.json.rule.id} of 'web' already allows ingress tcp 80 from 0.0.0.0/0`);
     const fromDefault = await h.call('POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'udp', portMin: 5000, portMax: 5010, remoteGroup: 'default' });
     expect(fromDefault.status).toBe(201);
+    // ICMP rules may name a type and a code; echo request only, and "fragmentation needed" (3/4), are two rules.
+    const echo = await h.call('POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'icmp', icmpType: 8, remoteGroup: 'default' });
+    expect(echo.status).toBe(201);
+    expect(echo.json.rule).toMatchObject({ protocol: 'icmp', icmpType: 8, remoteGroup: 'default' });
+    expect(echo.json.rule.icmpCode).toBeUndefined();
+    const fragNeeded = await h.call('POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'icmp', icmpType: 3, icmpCode: 4 });
+    expect(fragNeeded.json.rule).toMatchObject({ icmpType: 3, icmpCode: 4, remoteCidr: '0.0.0.0/0' });
+    expect((await h.call('POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'icmp', icmpType: 3, icmpCode: 4 })).status).toBe(409);
+    expect(h.network.lastCloud?.securityGroups?.find((g) => g.name === 'web')?.rules.find((r) => r.icmpType === 3)).toMatchObject({ icmpType: 3, icmpCode: 4 });
+    const stored = (await h.call('GET', '/api/v1/security-groups/web')).json.securityGroup.rules;
+    expect(stored).toEqual(expect.arrayContaining([expect.objectContaining({ icmpType: 8 }), expect.objectContaining({ icmpType: 3, icmpCode: 4 })]));
+    for (const r of [echo, fragNeeded]) expect((await h.call('DELETE', `/api/v1/security-groups/web/rules/${r.json.rule.id}`)).status).toBe(200);
 
     expect((await h.call('DELETE', `/api/v1/security-groups/web/rules/${rule.json.rule.id}`)).status).toBe(200);
     expect((await h.call('DELETE', `/api/v1/security-groups/web/rules/${rule.json.rule.id}`)).status).toBe(404);
@@ -61,6 +73,11 @@ describe('security groups API', () => {
     expect(await bad({ direction: 'ingress', protocol: 'gre' })).toMatch(/protocol/);
     expect(await bad({ direction: 'ingress', protocol: 'tcp', portMin: 0, portMax: 70000 })).toMatch(/port/);
     expect(await bad({ direction: 'ingress', protocol: 'tcp', remoteCidr: '10.0.0.0/8', remoteGroup: 'default' })).toMatch(/exactly one remote/);
+    expect(await bad({ direction: 'ingress', protocol: 'tcp', icmpType: 8 })).toMatch(/an ICMP type or code applies to icmp only, not to 'tcp'/);
+    expect(await bad({ direction: 'ingress', protocol: 'icmp', icmpCode: 4 })).toMatch(/an ICMP code needs a type/);
+    expect(await bad({ direction: 'ingress', protocol: 'icmp', icmpType: 256 })).toMatch(/icmpType/);
+    expect(await bad({ direction: 'ingress', protocol: 'icmp', icmpType: 3, icmpCode: -1 })).toMatch(/icmpCode/);
+    expect(await bad({ direction: 'ingress', protocol: 'icmp', icmpType: 1.5 })).toMatch(/icmpType/);
     expect((await h.call('POST', '/api/v1/security-groups', { name: 'Web!' })).status).toBe(400);
     expect((await h.call('POST', '/api/v1/security-groups/nope/rules', { direction: 'ingress', protocol: 'tcp' })).status).toBe(404);
   });

@@ -79,7 +79,7 @@ const dnsmasqLeases = (): Promise<string> => readFile(join(cloud.dir, 'nodes', `
 
 /** Packets the switch node's replication rows (table 60) have matched. */
 async function switchReplicated(): Promise<number> {
-  const out = await cloud.lab.node(`${P}-switch`).ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0', 'table=60');
+  const out = await cloud.lab.node(`${P}-sw`).ofctl('-O', 'OpenFlow13', 'dump-flows', 'br0', 'table=60');
   return [...out.matchAll(/n_packets=(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
 }
 

@@ -155,14 +155,14 @@ describe('security-group changes are incremental', () => {
     const next: Cloud = {
       ...cloud,
       securityGroups: cloud.securityGroups!.map((g) =>
-        g.name === 'db' ? { ...g, rules: [...g.rules, { id: 9, direction: 'ingress', protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' }] } : g,
+        g.name === 'db' ? { ...g, rules: [...g.rules, { id: 10, direction: 'ingress', protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' }] } : g,
       ),
     };
     const after = indexCloud(next);
     const plan = planBetween(before, after, ports);
     expect([...plan.keys()]).toEqual(['compute-1']); // vm-b1, db's only member
     expect(text(plan.get('compute-1')!.adds as FlowMod[]).map((t) => t.replace(/ actions.*/, ''))).toEqual([
-      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,nw_src=10.0.0.0/8,tp_dst=22 cookie:0x4d43470003000009',
+      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,nw_src=10.0.0.0/8,tp_dst=22 cookie:0x4d4347000300000a',
     ]);
     expect(plan.get('compute-1')!.deletes).toEqual([]);
   });

@@ -104,6 +104,25 @@ describe.skipIf(!canRun)('security groups on real OVS (ofproto/trace)', () => {
       expect(last(invIn)).toMatchObject({ table: TABLE.INGRESS_ACL, priority: P31.INVALID });
     });
 
+    it('an ICMP rule with a type and code: echo requests (8/0) pass, other ICMP does not; the echo reply flows back', async () => {
+      const icmp = (port: string, src: string, dst: string, nwSrc: string, nwDst: string, type: number, code = 0) =>
+        `icmp,in_port=${port},dl_src=${src},dl_dst=${dst},nw_src=${nwSrc},nw_dst=${nwDst},nw_ttl=64,icmp_type=${type},icmp_code=${code}`;
+      const echo = await lab.trace('compute-1', icmp('tap-a1', MAC.a1, GW, IP.a1, IP.b1, 8), undefined, NEW);
+      expect(destinations(echo)).toEqual(['tap-b1']);
+      expect(hit(echo, TABLE.INGRESS_ACL, P31.RULE, rule(GROUP.db, 9))).toBe(true);
+      expect(echo.raw).toMatch(/icmp_type=8,icmp_code=0/);
+      for (const [type, code] of [[13, 0], [8, 1], [3, 4]] as const) {
+        const other = await lab.trace('compute-1', icmp('tap-a1', MAC.a1, GW, IP.a1, IP.b1, type, code), undefined, NEW);
+        expect(other.dropped, `${type}/${code}`).toBe(true);
+        expect(last(other), `${type}/${code}`).toEqual({ table: TABLE.INGRESS_ACL, priority: P31.DENIED, cookie: vm('b1') });
+      }
+      // The reply (type 0) matches no rule of web's egress... it needs none: +est+rpl on both sides.
+      const reply = await lab.trace('compute-1', icmp('tap-b1', MAC.b1, GW, IP.b1, IP.a1, 0), undefined, REPLY);
+      expect(destinations(reply)).toEqual(['tap-a1']);
+      expect(hit(reply, TABLE.EGRESS_ACL, P2.REPLY)).toBe(true);
+      expect(hit(reply, TABLE.INGRESS_ACL, P31.REPLY)).toBe(true);
+    });
+
     it('two nodes: a remote-group port range is a conjunctive match on the receiving node', async () => {
       const inRange = await lab.trace('compute-1', fromTunnel('compute-1', 100, C2, C1, tcp('x', MAC.a2, MAC.a1, IP.a2, IP.a1, 8005)), undefined, ['trk,new']);
       expect(destinations(inRange)).toEqual(['tap-a1']);

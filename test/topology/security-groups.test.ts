@@ -48,6 +48,15 @@ describe('security group rules', () => {
     expect(ruleProblems({ direction: 'ingress', protocol: 'tcp' })).toEqual(['a rule needs exactly one remote: a CIDR or a group']);
     expect(ruleProblems({ direction: 'sideways' as never, protocol: 'tcp', portMin: 0, portMax: 70000, remoteCidr: '0.0.0.0/0' })).toHaveLength(3);
     expect(describeRule({ direction: 'ingress', protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' })).toBe('ingress tcp 22 from 10.0.0.0/8');
+    expect(ruleProblems({ direction: 'ingress', protocol: 'icmp', icmpType: 3, icmpCode: 4, remoteCidr: '0.0.0.0/0' })).toEqual([]);
+    expect(ruleProblems({ direction: 'ingress', protocol: 'udp', icmpType: 3, remoteCidr: '0.0.0.0/0' })).toEqual(["an ICMP type or code applies to icmp only, not to 'udp'"]);
+    expect(ruleProblems({ direction: 'ingress', protocol: 'icmp', icmpCode: 0, remoteCidr: '0.0.0.0/0' })).toEqual(['an ICMP code needs a type (icmpType)']);
+    expect(ruleProblems({ direction: 'ingress', protocol: 'icmp', icmpType: 256, icmpCode: -1, remoteCidr: '0.0.0.0/0' })).toEqual([
+      'ICMP type 256 out of range 0..255',
+      'ICMP code -1 out of range 0..255',
+    ]);
+    expect(describeRule({ direction: 'ingress', protocol: 'icmp', icmpType: 8, remoteGroup: 'web' })).toBe('ingress icmp 8 from group web');
+    expect(describeRule({ direction: 'egress', protocol: 'icmp', icmpType: 3, icmpCode: 4, remoteCidr: '0.0.0.0/0' })).toBe('egress icmp 3/4 to 0.0.0.0/0');
   });
 
   it('a port range becomes the fewest value/mask pairs that cover exactly it', () => {

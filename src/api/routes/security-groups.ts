@@ -92,6 +92,8 @@ export function securityGroupRoutes(service: CloudService): FastifyPluginAsyncTy
           protocol: b.protocol,
           ...(b.portMin !== undefined && { portMin: b.portMin }),
           ...(b.portMax !== undefined && { portMax: b.portMax }),
+          ...(b.icmpType !== undefined && { icmpType: b.icmpType }),
+          ...(b.icmpCode !== undefined && { icmpCode: b.icmpCode }),
           ...(b.remoteGroup !== undefined ? { remoteGroup: b.remoteGroup } : { remoteCidr: b.remoteCidr ?? '0.0.0.0/0' }),
           ...(b.remoteGroup !== undefined && b.remoteCidr !== undefined && { remoteCidr: b.remoteCidr }),
         };

@@ -220,6 +220,11 @@ function compileRule(ctx: CompileContext, u: RuleUse, plain: FlowMod[], clauses:
     ports = portMasks(rule.portMin, rule.portMax!).map((m) => (m.mask === 0xffff ? oxm(field, u16(m.value)) : oxm(field, u16(m.value), u16(m.mask))));
   }
   const base = [ORIGINAL, F.ethTypeIp, ...(rule.protocol === 'any' ? [] : [PROTO[rule.protocol]])];
+  // An ICMP type/code is one value each: part of every row (or clause), never a dimension of its own.
+  if (rule.protocol === 'icmp' && rule.icmpType !== undefined) {
+    base.push(oxm('icmp_type', u8(rule.icmpType)));
+    if (rule.icmpCode !== undefined) base.push(oxm('icmp_code', u8(rule.icmpCode)));
+  }
   const allow = { actions: [CT_COMMIT], goto: next };
 
   const dims = [vms, remotes, ports];

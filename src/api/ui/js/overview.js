@@ -125,9 +125,10 @@ function vmsTable(cloud, ctx) {
   });
 }
 
-/** A rule in the CLI's words: 'ingress tcp 22 from 10.0.0.0/8', 'egress any to group web'. */
+/** A rule in the CLI's words: 'ingress tcp 22 from 10.0.0.0/8', 'ingress icmp 3/4 from ...', 'egress any to group web'. */
 function ruleText(r) {
-  const ports = r.portMin === undefined ? '' : r.portMin === r.portMax ? ` ${r.portMin}` : ` ${r.portMin}-${r.portMax}`;
+  const icmp = r.icmpType === undefined ? '' : r.icmpCode === undefined ? ` ${r.icmpType}` : ` ${r.icmpType}/${r.icmpCode}`;
+  const ports = icmp || (r.portMin === undefined ? '' : r.portMin === r.portMax ? ` ${r.portMin}` : ` ${r.portMin}-${r.portMax}`);
   const remote = r.remoteGroup !== undefined ? `group ${r.remoteGroup}` : r.remoteCidr;
   return `${r.direction} ${r.protocol}${ports} ${r.direction === 'ingress' ? 'from' : 'to'} ${remote}`;
 }
