@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
+import { DEFAULT_PROJECT, type ProjectRecord } from './projects.js';
 import { DEFAULT_GROUP, defaultGroupRules } from './security-groups.js';
 import type { ApiTokenRecord, CloudStore, StoreWriter, TokenStore, TokenWriter } from './store.js';
 
@@ -22,6 +23,8 @@ export const MAX_BACKUP_BYTES = 512 * 1024 * 1024;
 export interface StoreDump {
   /** The cloud's revision when dumped (a restore leaves the target's revision above both). */
   readonly revision: number;
+  /** Every project, `default` too (a file of schema 4 or older has none: its records are all `default`'s). */
+  readonly projects: ProjectRecord[];
   readonly nodes: NodeRecord[];
   readonly subnets: SubnetRecord[];
   readonly vms: VmRecord[];
@@ -46,6 +49,7 @@ const OWN_META = new Set(['revision', 'seq:security-group-id', 'seq:security-rul
 export function dumpStore(store: Store): StoreDump {
   const cloud = store.read((r) => ({
     revision: r.revision(),
+    projects: r.listProjects(),
     nodes: r.listNodes(),
     subnets: r.listSubnets(),
     vms: r.listVms(),
@@ -57,11 +61,11 @@ export function dumpStore(store: Store): StoreDump {
   return { ...cloud, apiTokens: store.readTokens((r) => r.listApiTokens()) };
 }
 
-/** No node, subnet, VM, pending removal, API token, meta value, nor any security group but a fresh store's `default`. */
+/** No project but `default`, no node, subnet, VM, pending removal, API token, meta value, nor any security group but a fresh store's `default`. */
 export function isEmptyStore(store: Store): boolean {
   const d = dumpStore(store);
   const onlyDefault = d.securityGroups.every((g) => g.name === DEFAULT_GROUP && g.rules.length === defaultGroupRules().length);
-  return d.nodes.length + d.subnets.length + d.vms.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
+  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
 }
 
 /**
@@ -81,10 +85,15 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
   for (const g of now.securityGroups) steps.push((w) => w.deleteSecurityGroup(g.name));
   for (const n of now.nodes) steps.push((w) => w.deleteNode(n.name));
   for (const s of now.subnets) steps.push((w) => w.deleteSubnet(s.name));
+  // `default` always exists (the store's layout makes it): updated in place (keeping its creation time), never deleted.
+  for (const p of now.projects) if (p.name !== DEFAULT_PROJECT) steps.push((w) => w.deleteProject(p.name));
   // Fill: what is referred to first.
+  for (const p of dump.projects) steps.push((w) => (p.name === DEFAULT_PROJECT ? w.updateProject(p) : w.insertProject(p)));
   for (const n of dump.nodes) steps.push((w) => w.insertNode(n));
   for (const s of dump.subnets) steps.push((w) => w.insertSubnet(s));
-  for (const g of dump.securityGroups) steps.push((w) => w.insertSecurityGroup({ id: g.id, name: g.name, description: g.description, createdAt: g.createdAt }));
+  for (const g of dump.securityGroups) {
+    steps.push((w) => w.insertSecurityGroup({ id: g.id, name: g.name, description: g.description, createdAt: g.createdAt, ...(g.project !== undefined && { project: g.project }) }));
+  }
   const rules = dump.securityGroups.flatMap((g) => g.rules.map((rule) => ({ group: g.name, rule }))).sort((a, b) => a.rule.id - b.rule.id);
   for (const { group, rule } of rules) {
     const { id, createdAt, ...spec } = rule;
@@ -179,5 +188,10 @@ export const BACKUP_MIGRATIONS: readonly { readonly from: number; up(cloud: Reco
       const vms = Array.isArray(cloud['vms']) ? (cloud['vms'] as VmRecord[]).map((v) => ({ ...v, securityGroups: [DEFAULT_GROUP] })) : cloud['vms'];
       return { ...cloud, vms, securityGroups: [group], securityIdHighWater: { group: 1, rule: rules.length } };
     },
+  },
+  {
+    // Files up to schema 5 carry no projects: their records are all `default`'s, which every store has.
+    from: 5,
+    up: (cloud) => ({ ...cloud, projects: Array.isArray(cloud['projects']) ? cloud['projects'] : [] }),
   },
 ];

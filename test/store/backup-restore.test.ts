@@ -11,7 +11,7 @@ import { backupPortable, readBackup, restorePortable } from '../../src/cli/store
 import type { Config } from '../../src/daemon/config.js';
 import { openConfiguredStore, type Store } from '../../src/daemon/store.js';
 import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
-import { dumpStore, type StoreDump } from '../../src/topology/store-dump.js';
+import { dumpStore, RECORDS_SCHEMA_VERSION, type StoreDump } from '../../src/topology/store-dump.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 
 const exec = promisify(execFile);
@@ -41,8 +41,14 @@ async function withStore<T>(config: Config['store'], fn: (s: Store) => Promise<T
   }
 }
 
-/** A dump as compared across backends: the revision is only required to be at least the source's. */
-const comparable = ({ revision: _r, ...rest }: StoreDump): Omit<StoreDump, 'revision'> => rest;
+/**
+ * A dump as compared across backends: the revision is only required to be at least the source's, and `default`
+ * keeps the target store's creation time (every store makes it; a restore updates it in place).
+ */
+const comparable = ({ revision: _r, ...rest }: StoreDump): Omit<StoreDump, 'revision'> => ({
+  ...rest,
+  projects: rest.projects.map((p) => (p.name === 'default' ? { ...p, createdAt: '' } : p)),
+});
 
 const VMS = 150; // more than one etcd transaction may hold (128 operations): the restore goes in batches
 
@@ -138,6 +144,33 @@ describe('portable store backup', () => {
     });
   }, 180_000);
 
+  it('projects, their groups and ICMP type rules go across: sqlite -> etcd -> sqlite', async () => {
+    const source = sqlite();
+    const original = await withStore(source, async (s) => {
+      await s.write((w) => {
+        w.updateProject({ name: 'default', description: 'the first tenant', quotas: { vms: 40 }, createdAt: 't' });
+        w.insertProject({ name: 'acme', description: 'a tenant', overlay: '10.50.0.0/16', quotas: { vms: 10, subnets: 2 }, createdAt: 't' });
+        w.insertSecurityGroup({ name: 'acme-web', description: '', createdAt: 't', project: 'acme' });
+        w.insertSecurityRule('acme-web', { direction: 'ingress', protocol: 'icmp', icmpType: 8, icmpCode: 0, remoteCidr: '0.0.0.0/0' }, 't');
+        w.insertSubnet({ name: 'acme-a', cidr: '10.50.0.0/24', gatewayIp: '10.50.0.1', vni: 21, createdAt: 't', project: 'acme' });
+      });
+      return dumpStore(s);
+    });
+    expect(original.projects.map((p) => p.name)).toEqual(['acme', 'default']);
+    const file1 = join(dir, 'projects.json');
+    await backupPortable(source, file1);
+    const onEtcd = etcd();
+    await restorePortable(file1, onEtcd);
+    expect(comparable(await withStore(onEtcd, (s) => dumpStore(s)))).toEqual(comparable(original));
+    const file2 = join(dir, 'projects-etcd.json');
+    await backupPortable(onEtcd, file2);
+    const back = sqlite();
+    await restorePortable(file2, back);
+    const inSqlite = await withStore(back, (s) => dumpStore(s));
+    expect(comparable(inSqlite)).toEqual(comparable(original));
+    expect(inSqlite.securityGroups.find((g) => g.name === 'acme-web')).toMatchObject({ project: 'acme', rules: [{ protocol: 'icmp', icmpType: 8, icmpCode: 0 }] });
+  }, 120_000);
+
   it('refuses a damaged file, another format, a newer schema; migrates an older one', async () => {
     const source = sqlite();
     await withStore(source, (s) => s.write((w) => w.insertNode({ name: 'h', roles: ['compute'], underlayIp: '10.0.0.5', cpus: 1, memoryMiB: 1, createdAt: 't' })));
@@ -148,9 +181,9 @@ describe('portable store backup', () => {
     await expect(restorePortable(put('edited.json', text.replace('10.0.0.5', '10.0.0.6')), sqlite())).rejects.toThrow(/fails its checksum/);
     await expect(restorePortable(put('cut.json', text.slice(0, 100)), sqlite())).rejects.toThrow(/not JSON/);
     await expect(restorePortable(put('other.json', '{"hello":1}'), sqlite())).rejects.toThrow(/not a miniCloud backup/);
-    await expect(restorePortable(put('newer.json', text.replace('"schemaVersion":5', '"schemaVersion":99')), sqlite())).rejects.toThrow(/schema version 99, newer/);
+    await expect(restorePortable(put('newer.json', text.replace(`"schemaVersion":${RECORDS_SCHEMA_VERSION}`, '"schemaVersion":99')), sqlite())).rejects.toThrow(/schema version 99, newer/);
     // A v3 cloud (before security groups): restored with `default`, every VM a member.
-    const file3 = put('v3.json', text.replace('"schemaVersion":5', '"schemaVersion":3'));
+    const file3 = put('v3.json', text.replace(`"schemaVersion":${RECORDS_SCHEMA_VERSION}`, '"schemaVersion":3'));
     const target = sqlite();
     await restorePortable(file3, target);
     expect(await withStore(target, (s) => s.read((r) => [r.listNodes().map((x) => x.name), r.listSecurityGroups().map((g) => g.name)]))).toEqual([['h'], ['default']]);
@@ -164,8 +197,8 @@ describe('portable store backup', () => {
     const cli = (...args: string[]) => exec('npx', ['tsx', 'src/cli/main.ts', 'store', ...args], { timeout: 60_000 });
     const out = join(dir, 'cli.json');
     const { stdout } = await cli('backup', out, '--config', config);
-    expect(stdout).toMatch(/^backed up 0 nodes, 1 subnets, 0 VMs, 1 security groups, 0 API tokens: \d+ bytes \(schema v5\) to .*cli\.json in \d+\.\d\d s\n$/);
-    expect((await cli('check', out)).stdout).toMatch(/: ok \(schema v5, from etcd at .*: 0 nodes, 0 VMs\)/);
+    expect(stdout).toMatch(new RegExp(String.raw`^backed up 0 nodes, 1 subnets, 0 VMs, 1 security groups, 0 API tokens: \d+ bytes \(schema v${RECORDS_SCHEMA_VERSION}\) to .*cli\.json in \d+\.\d\d s\n$`));
+    expect((await cli('check', out)).stdout).toMatch(new RegExp(String.raw`: ok \(schema v${RECORDS_SCHEMA_VERSION}, from etcd at .*: 0 nodes, 0 VMs\)`));
     await expect(cli('restore', out, '--config', config)).rejects.toMatchObject({ stderr: expect.stringMatching(/is not empty \(use --force/) });
     expect((await cli('restore', out, '--config', config, '--force')).stdout).toMatch(/^restored 0 nodes, 1 subnets/);
     const target = join(dir, 'from-cli.db');
