@@ -5,7 +5,7 @@ import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFP
 import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
-import { decodeMessage } from '../message.js';
+import { decodeMessage, encodeMessage } from '../message.js';
 import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -63,6 +63,35 @@ export function hexDump(data: Uint8Array, ascii = true): string {
 
 function dataSummary(data: Uint8Array): string {
   return data.length === 0 ? '' : ` ${data.length} bytes of payload`;
+}
+
+/**
+ * A hello as ofp_print_hello reads it (ofputil_decode_hello) from the message's bytes (the codec keeps them all): the
+ * versions of the first word of the last version bitmap, or without one every version up to the header's; then, if
+ * any element is not a well-formed version bitmap, the whole message as unknown data.
+ */
+function helloText(b: Uint8Array): string {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const version = b[0]!;
+  let allowed = version < 32 ? (((1 << version) >>> 0) - 1) * 2 : 0xfffffffe;
+  let ok = true;
+  for (let pos = 8; pos < b.length; ) {
+    const len = b.length - pos >= 4 ? dv.getUint16(pos + 2) : 0;
+    if (len < 4 || ((len + 7) & ~7) > b.length - pos) {
+      ok = false;
+      break;
+    }
+    const words = len - 4;
+    if (dv.getUint16(pos) !== 1 || words === 0 || words % 4 !== 0) ok = false;
+    else {
+      allowed = dv.getUint32(pos + 4) & ~1;
+      if (!allowed) ok = false;
+    }
+    pos += (len + 7) & ~7;
+  }
+  const versions: string[] = [];
+  for (let bit = 0; bit < 32; bit++) if (allowed & (1 << bit)) versions.push(`0x${bit.toString(16).padStart(2, '0')}`);
+  return `\n version bitmap: ${versions.join(', ')}${ok ? '' : `\n unknown data in hello:\n${hexDump(b)}`}`;
 }
 
 /** A counter as print_port_stat prints it: UINT64_MAX means unknown. */
@@ -264,9 +293,7 @@ type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => 
 
 /** One body formatter per message type; the header line is common. */
 const BODY: { readonly [T in MessageType]: Formatter<T> } = {
-  hello: (m) =>
-    `\n version bitmap: ${(m.versions ?? [m.version]).map((v) => `0x${v.toString(16).padStart(2, '0')}`).join(', ')}` +
-    (m.extra ? `\n ${m.extra.length} bytes of other hello elements\n${hexDump(m.extra)}` : ''),
+  hello: (m) => helloText(new Uint8Array(encodeMessage(m))),
   error: (m) => {
     const name = errorCodeName(m.errType, m.code, m.experimenter) ?? errorName(m.errType, m.code, m.experimenter);
     let inner = '';

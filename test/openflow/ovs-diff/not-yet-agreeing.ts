@@ -30,7 +30,6 @@ export const NOT_YET_AGREEING: {
     experimenter_stats_request: 'as experimenter: unknown vendor/subtype rejected by OVS, kept raw by us; NXST_* not modelled',
     experimenter_stats_reply: 'as experimenter_stats_request',
     error: 'OVS checks the data of an OFPT_ERROR (its length against the embedded header: OFPBRC_BAD_LEN) and prints short data as "OpenFlow packet too short"',
-    hello: 'OVS prints the version bitmap element as it reads it (all versions up to the highest set bit), and unknown elements as "unknown data in hello"',
     meter_config_reply: 'bands other than drop/dscp_remark are OFPMMFC_BAD_BAND in OVS; meters are separated by a blank line; unknown flags print as flags:0x..',
     port_desc_reply: 'ports print in a different order/format for some reserved ports and names',
     port_mod: 'OVS prints config/mask as the bits set in the mask only; trailing-length errors',
