@@ -23,7 +23,6 @@ export const NOT_YET_AGREEING: {
     packet_out: 'in_port must be a physical port, LOCAL, CONTROLLER or ANY (OFPBRC_BAD_PORT); action arguments OVS validates (OFPBAC_BAD_ARGUMENT, unknown Nicira subtypes OFPBAC_BAD_VENDOR_TYPE)',
     group_mod: 'unknown commands (OFPGMFC_BAD_COMMAND), watch_port errors are OFPGMFC_BAD_WATCH in OVS, action arguments OVS validates (OFPBAC_BAD_ARGUMENT, NXBAC_BAD_CONJUNCTION)',
     group_desc_reply: 'as group_mod: OFPGMFC_BAD_WATCH for watch ports, action argument validation',
-    group_features_reply: 'the action bitmaps print as OVS action names (strip_vlan, mod_nw_ttl, ...) in OVS order; we print OpenFlow names by bit',
     bundle_add: 'the inner message must carry the bundle message xid (OFPBFC_MSG_BAD_XID) and length errors are OFPBFC_MSG_BAD_LEN',
     bundle_control: 'properties and lengths: OVS rejects trailing bytes (OFPBRC_BAD_LEN) and validates experimenter/subtype of the properties',
     experimenter: 'OVS rejects experimenter messages it does not know (OFPBRC_BAD_VENDOR, OFPBRC_BAD_SUBTYPE); we keep them raw. Decoding the Nicira/ONF messages OVS knows (role status, flow monitor, ...) is issue-20 work',
