@@ -5,7 +5,7 @@ import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFP
 import { errorCodeName, errorName } from '../error-codes.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
-import { decodeMessage } from '../message.js';
+import { decodeMessage, encodeMessage } from '../message.js';
 import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -64,6 +64,57 @@ export function hexDump(data: Uint8Array, ascii = true): string {
 function dataSummary(data: Uint8Array): string {
   return data.length === 0 ? '' : ` ${data.length} bytes of payload`;
 }
+
+/**
+ * A hello as ofp_print_hello reads it (ofputil_decode_hello) from the message's bytes (the codec keeps them all): the
+ * versions of the first word of the last version bitmap, or without one every version up to the header's; then, if
+ * any element is not a well-formed version bitmap, the whole message as unknown data.
+ */
+function helloText(b: Uint8Array): string {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const version = b[0]!;
+  let allowed = version < 32 ? (((1 << version) >>> 0) - 1) * 2 : 0xfffffffe;
+  let ok = true;
+  for (let pos = 8; pos < b.length; ) {
+    const len = b.length - pos >= 4 ? dv.getUint16(pos + 2) : 0;
+    if (len < 4 || ((len + 7) & ~7) > b.length - pos) {
+      ok = false;
+      break;
+    }
+    const words = len - 4;
+    if (dv.getUint16(pos) !== 1 || words === 0 || words % 4 !== 0) ok = false;
+    else {
+      // Bit 0 (no OpenFlow 0x00) cleared; a bitmap left empty is an error that keeps the versions before it.
+      const versions = dv.getUint32(pos + 4) & ~1;
+      if (versions) allowed = versions;
+      else ok = false;
+    }
+    pos += (len + 7) & ~7;
+  }
+  const versions: string[] = [];
+  for (let bit = 0; bit < 32; bit++) if (allowed & (1 << bit)) versions.push(`0x${bit.toString(16).padStart(2, '0')}`);
+  return `\n version bitmap: ${versions.join(', ')}${ok ? '' : `\n unknown data in hello:\n${hexDump(b)}`}`;
+}
+
+/**
+ * A group features action bitmap as OVS prints it (ofpact_bitmap_format): the OpenFlow 1.3 action bits OVS maps to
+ * its own actions, by OVS's name and in its order; bits it has no action for (copy_ttl_*, *_pbb, unknown) are dropped.
+ */
+const GROUP_ACTION_ORDER: readonly (readonly [number, string])[] = [
+  [0, 'output'],
+  [22, 'group'],
+  [25, 'set_field'],
+  [18, 'strip_vlan'],
+  [17, 'push_vlan'],
+  [23, 'mod_nw_ttl'],
+  [24, 'dec_ttl'],
+  [15, 'set_mpls_ttl'],
+  [16, 'dec_mpls_ttl'],
+  [19, 'push_mpls'],
+  [20, 'pop_mpls'],
+  [21, 'set_queue'],
+];
+const groupActions = (bits: number): string => GROUP_ACTION_ORDER.filter(([bit]) => (bits >>> bit) & 1).map(([, name]) => name).join(' ') || '<none>';
 
 /** A counter as print_port_stat prints it: UINT64_MAX means unknown. */
 const stat = (n: bigint): string => (n === 0xffffffffffffffffn ? '?' : String(n));
@@ -231,26 +282,6 @@ function bitList(names: Readonly<Record<number, string>>, mask: number): string 
   return out.length ? out.join(' ') : '(off)';
 }
 
-/** ofp_action_type by bit, as group features list supported actions. */
-const ACTION_BITS: Readonly<Record<number, string>> = {
-  0: 'output',
-  11: 'copy_ttl_out',
-  12: 'copy_ttl_in',
-  15: 'set_mpls_ttl',
-  16: 'dec_mpls_ttl',
-  17: 'push_vlan',
-  18: 'pop_vlan',
-  19: 'push_mpls',
-  20: 'pop_mpls',
-  21: 'set_queue',
-  22: 'group',
-  23: 'set_nw_ttl',
-  24: 'dec_nw_ttl',
-  25: 'set_field',
-  26: 'push_pbb',
-  27: 'pop_pbb',
-};
-
 /** Queue properties: min/max rate in tenths of a percent (more than 1000: disabled). */
 function queueProp(p: { readonly type: number; readonly data: Uint8Array }): string {
   const name = p.type === 1 ? 'min_rate' : p.type === 2 ? 'max_rate' : undefined;
@@ -264,9 +295,7 @@ type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => 
 
 /** One body formatter per message type; the header line is common. */
 const BODY: { readonly [T in MessageType]: Formatter<T> } = {
-  hello: (m) =>
-    `\n version bitmap: ${(m.versions ?? [m.version]).map((v) => `0x${v.toString(16).padStart(2, '0')}`).join(', ')}` +
-    (m.extra ? `\n ${m.extra.length} bytes of other hello elements\n${hexDump(m.extra)}` : ''),
+  hello: (m) => helloText(new Uint8Array(encodeMessage(m))),
   error: (m) => {
     const name = errorCodeName(m.errType, m.code, m.experimenter) ?? errorName(m.errType, m.code, m.experimenter);
     let inner = '';
@@ -351,7 +380,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       .map(
         (g) =>
           `\n group_id=${g.groupId}${g.durationSec === UNKNOWN_DURATION ? '' : `,duration=${duration(g.durationSec, g.durationNsec)}`},ref_count=${g.refCount},packet_count=${g.packetCount},byte_count=${g.byteCount}` +
-          g.buckets.map((b, i) => `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`).join(''),
+          // A bucket whose packet count is UINT64_MAX (unknown) is not printed; the others keep their index.
+          g.buckets.map((b, i) => (b.packetCount === 0xffffffffffffffffn ? '' : `,bucket${i}:packet_count=${b.packetCount},byte_count=${b.byteCount}`)).join(''),
       )
       .join(''),
   group_desc_request: () => ' group_id=ALL',
@@ -360,7 +390,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   group_features_reply: (m) =>
     `\n Group table:\n    Types:  ${hex(m.types)}\n    Capabilities:  ${hex(m.capabilities)}` +
     ['all', 'select', 'indirect', 'fast failover']
-      .map((name, i) => (m.types & (1 << i) ? `\n    ${name} group:\n       max_groups=${hex(m.maxGroups[i as 0]!)}\n       actions: ${bitList(ACTION_BITS, m.actions[i as 0]!)}` : ''))
+      .map((name, i) => (m.types & (1 << i) ? `\n    ${name} group:\n       max_groups=${m.maxGroups[i as 0] ? hex(m.maxGroups[i as 0]!) : '0'}\n       actions: ${groupActions(m.actions[i as 0]!)}` : ''))
       .join(''),
   meter_stats_request: (m) => ` meter=${meterId(m.meterId)}`,
   // Each meter after a newline, each band line ending in one: a blank line between meters (ofp_print_meter_stats).
