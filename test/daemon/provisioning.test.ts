@@ -144,9 +144,12 @@ describe('bootstrapSpecFor', () => {
   });
 
   it('lab mode: each node reaches the controller through the socket link in its run directory', () => {
-    const config = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, controller: ['tcp:1.2.3.4:6653'], maxBackoffMs: 1000 }, openflow: { datapathIds: { gw1: 'ABC' } } });
+    const config = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, maxBackoffMs: 1000 }, openflow: { datapathIds: { gw1: 'ABC' } } });
     const s = spec('gw1', records, provisioningSettings(config))!;
     expect(s.controller).toEqual(['unix:/tmp/lab/nodes/gw1/controller.sock']);
+    // Several controllers (demo --ha): relative unix: targets are links in each node's run directory, others as given.
+    const ha = resolveConfig({ vms: { labDir: '/tmp/lab/nodes' }, provisioning: { enabled: true, controller: ['unix:c1.sock', 'unix:c2.sock', 'tcp:1.2.3.4:6653'] } });
+    expect(spec('gw1', records, provisioningSettings(ha))!.controller).toEqual(['unix:/tmp/lab/nodes/gw1/c1.sock', 'unix:/tmp/lab/nodes/gw1/c2.sock', 'tcp:1.2.3.4:6653']);
     expect(s.controllerMaxBackoffMs).toBe(1000); // set by bootstrap with the controller target
     expect(s.stateDir).toBe('/tmp/lab/nodes/gw1/state');
     expect(s.datapathId).toBe('0000000000000abc');
