@@ -85,7 +85,8 @@ beforeAll(async () => {
     .filter((n) => [GW1, C1, C2, SW].includes(n.name))
     .map((n) => (n.name === SW ? { ...n, sshTarget: sw().target } : n));
   swDef = nodes.find((n) => n.name === SW)!;
-  cloud = await LabCloud.start({ prefix: P, dir: DIR, nodes, ssh: sw().labSsh });
+  // The node under test is a switch node: broadcast through it (`network.broadcast: switch-node`), not head-end.
+  cloud = await LabCloud.start({ prefix: P, dir: DIR, nodes, ssh: sw().labSsh, broadcast: 'switch-node' });
   const t1 = Date.now();
   expect((await lab().api('POST', '/api/v1/subnets', { name: 'front' })).status).toBe(201);
   for (const [name, node] of [['a1', C1], ['a2', C2]] as const) {
