@@ -68,7 +68,8 @@ async function snapshot(node: LabNode): Promise<Record<string, string>> {
     x(['ovsdb-client', 'dump', `unix:${node.ovs.dbSocket}`, 'Open_vSwitch', table, ...cols]);
   const addrs = JSON.parse(await x(['ip', '-j', '-4', 'addr'])) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
   return {
-    show: await x(['ovs-vsctl', 'show']),
+    // bfd_status is the session's live state (it moves as the peers' sessions come up), not configuration.
+    show: (await x(['ovs-vsctl', 'show'])).split('\n').filter((l) => !l.trim().startsWith('bfd_status:')).join('\n'),
     bridges: await dump('Bridge', 'name', 'datapath_type', 'fail_mode', 'protocols', 'controller', 'ports', 'other_config', 'external_ids'),
     ports: await dump('Port', 'name', 'interfaces'),
     interfaces: await dump('Interface', 'name', 'type', 'options', 'bfd', 'external_ids'),
