@@ -22,6 +22,7 @@ import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.j
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from '../cloud/index.js';
 import type { Config } from './config.js';
+import type { BroadcastMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
 import { dpidTextForNode } from './node-pipelines.js';
 import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
@@ -48,6 +49,11 @@ export interface ProvisioningSettings {
   readonly sslFor?: (node: string, dpid: bigint) => SslSpec;
   /** BFD on the compute <-> gateway tunnels, this interval (`gatewayFailover.bfd`); undefined: no BFD ports. */
   readonly bfdIntervalMs?: number;
+  /**
+   * `network.broadcast`. With `head-end` a compute node needs no switch node (its `vxlan-sw` port exists only while
+   * there is one); with `switch-node`, or undefined (the seed's), it waits for one.
+   */
+  readonly broadcast?: BroadcastMode;
 }
 
 /**
@@ -83,6 +89,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     ...(p.maxBackoffMs !== undefined && { maxBackoffMs: p.maxBackoffMs }),
     ...(p.tls && { sslFor: (node: string, dpid: bigint) => nodeTlsFiles(p.tls!, node, dpid) }),
     mtu: config.network,
+    broadcast: config.network.broadcast,
     ...(config.gatewayFailover.enabled && config.gatewayFailover.bfd.enabled && { bfdIntervalMs: config.gatewayFailover.bfd.intervalMs }),
   };
 }
@@ -121,7 +128,8 @@ export function bootstrapSpecFor(
   // The DHCP role needs at least one subnet to serve; until then the node gets its bridge (and connects) without it.
   const roles = node.roles.filter((r) => r !== 'management' && (r !== 'dhcp' || addresses.length > 0));
   const sw = nodes.find((n) => hasRole(n, 'switch'));
-  if (isBroadcastMember(model) && hasRole(model, 'compute') && !sw && !opts.forUndo) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
+  const needsSwitch = settings.broadcast !== 'head-end';
+  if (needsSwitch && isBroadcastMember(model) && hasRole(model, 'compute') && !sw && !opts.forUndo) throw new NotYetProvisionable(`node '${node.name}' waits for a switch node (its vxlan-sw port points there)`);
   const controller = settings.controllerFor(node.name);
   const mtu = settings.mtu ?? { underlayMtu: DEFAULT_UNDERLAY_MTU, underlayMtuByNode: {} };
   const overlayMtu = overlayMtuFor(records.nodes.map((n) => n.name), mtu.underlayMtu, mtu.underlayMtuByNode);

@@ -137,9 +137,14 @@ describe('bootstrapSpecFor', () => {
     expect(spec('mgmt')).toBeUndefined();
   });
 
-  it('a compute node waits for a switch node; provisioning needs a controller target', () => {
+  it('a compute node waits for a switch node (switch-node broadcast only); provisioning needs a controller target', () => {
     const noSwitch = { ...records, nodes: records.nodes.filter((n) => n.name !== 'sw') };
     expect(() => spec('c1', noSwitch)).toThrow(NotYetProvisionable);
+    // Head-end broadcast needs no switch node: the compute is set up now, and without a vxlan-sw port (one left
+    // from a removed switch node goes with the next run).
+    expect(spec('c1', noSwitch, { ...settings, broadcast: 'head-end' })).toMatchObject({ name: 'c1', roles: ['compute'] });
+    expect(spec('c1', noSwitch, { ...settings, broadcast: 'head-end' })!.switchIp).toBeUndefined();
+    expect(spec('c1', records, { ...settings, broadcast: 'head-end' })!.switchIp).toBeDefined();
     expect(() => spec('gw1', records, { ...settings, controllerFor: () => [] })).toThrow(/provisioning.controller/);
   });
 
