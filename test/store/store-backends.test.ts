@@ -13,6 +13,7 @@ import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
 import { makeHarness, type Harness } from '../api/harness.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { GATEWAY, NODE, SUBNET, VM } from '../helpers/store-records.js';
 
 type Store = CloudStore & TokenStore;
 
@@ -21,26 +22,11 @@ interface Backend {
   open(): Promise<Store>;
 }
 
-const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 100_000, memoryMiB: 1 << 30, createdAt: 't' };
-const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', project: 'default', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const node: NodeRecord = { ...NODE, cpus: 100_000, memoryMiB: 1 << 30 };
+const gw = GATEWAY;
+const subnet = SUBNET;
 const big: SubnetRecord = { name: 'big', cidr: '10.200.0.0/22', gatewayIp: '10.200.0.1', vni: 2, createdAt: 't' };
-const vm: VmRecord = {
-  name: 'web-1',
-  project: 'default',
-  subnet: 'a',
-  node: 'host-1',
-  gateway: 'gw-1',
-  flavor: 'small',
-  cpus: 1,
-  memoryMiB: 2048,
-  image: 'images:debian/12',
-  ip: '192.168.20.2',
-  mac: '02:00:c0:a8:14:02',
-  port: 'mcvm1',
-  state: 'creating',
-  createdAt: 't',
-};
+const vm = VM;
 
 let cluster: EtcdCluster | undefined;
 let dir: string;
