@@ -3,11 +3,14 @@
 // `<prefix>election/controllers/`, attached to the candidate's lease; the candidate whose key has the lowest create
 // revision leads, the others wait for the keys before theirs to go).
 //
-// The generation: the leader's election key's create revision. Each new key gets a higher revision than every key
-// before it, and a leader's key is the oldest one alive, so successive leaders have strictly increasing generations,
-// and a deposed leader (its lease expired, its key gone) can never come back with its old one: it campaigns with a new
-// key, behind the others. That is the OpenFlow generation id the leader sends with ROLE_REQUEST master
-// (src/runtime/roles.ts), and followers send the leader's with ROLE_REQUEST slave (OVS refuses a lower one to both).
+// The generation: the leader's election key's create revision, above the store's generation epoch
+// (src/topology/generation.ts: epoch * 2^40 + revision; a restore raises the epoch, so a control plane moved to a new
+// etcd cluster, whose revisions start again from 1, still claims generations above the ones the switches saw). Each
+// new key gets a higher revision than every key before it, and a leader's key is the oldest one alive, so successive
+// leaders have strictly increasing generations, and a deposed leader (its lease expired, its key gone) can never come
+// back with its old one: it campaigns with a new key, behind the others. That is the OpenFlow generation id the
+// leader sends with ROLE_REQUEST master (src/runtime/roles.ts), and followers send the leader's with ROLE_REQUEST
+// slave (OVS refuses a lower one to both).
 //
 // Lease TTL, default 5 s: a dead leader's key stays until its lease expires, so the TTL bounds takeover. Smaller is
 // faster but a leader stalled for a TTL (GC, a loaded machine, an etcd election of its own, ~1 s) loses its lease; the
@@ -21,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Etcd3, type Campaign, type ElectionObserver, type IOptions, type Namespace } from 'etcd3';
 import type { Logger } from 'pino';
+import { GENERATION_EPOCH_META, generationOf, parseGenerationEpoch } from '../topology/generation.js';
 import { ConfigError, type Config } from './config.js';
 
 export type ControllerRole = 'leader' | 'follower';
@@ -31,7 +35,7 @@ export interface LeaderState {
   readonly id: string;
   /** The leader's id, when one is known. */
   readonly leaderId?: string;
-  /** The leader's generation (its election key's create revision); 0 when none is known. */
+  /** The leader's generation (the store's epoch * 2^40 + its election key's create revision); 0 when none is known. */
   readonly generation: bigint;
   /** When this controller took its current role. */
   readonly since: Date;
@@ -186,13 +190,13 @@ export class EtcdLeadership extends EventEmitter<LeadershipEvents> implements Le
   private async elected(campaign: Campaign): Promise<void> {
     try {
       const key = await campaign.getCampaignKey();
-      const res = await this.client.get(key).exec();
+      const [res, epoch] = await Promise.all([this.client.get(key).exec(), this.readEpoch()]);
       const kv = res.kvs[0];
       if (this.campaign !== campaign || this.stopped) return;
       if (!kv) throw new Error('our election key is gone (lease expired)');
       this.campaignKey = key;
       this.lastProbeOk = Date.now();
-      this.become({ role: 'leader', id: this.opts.id, leaderId: this.opts.id, generation: BigInt(kv.create_revision), since: new Date() });
+      this.become({ role: 'leader', id: this.opts.id, leaderId: this.opts.id, generation: generationOf(epoch, BigInt(kv.create_revision)), since: new Date() });
     } catch (e) {
       if (this.campaign !== campaign) return;
       this.opts.log.warn({ err: (e as Error).message }, 'elected, but could not read the election key; campaigning again');
@@ -202,15 +206,20 @@ export class EtcdLeadership extends EventEmitter<LeadershipEvents> implements Le
     }
   }
 
-  /** The oldest key of the election: its value is the leader's id, its create revision the generation. */
+  /** The oldest key of the election: its value is the leader's id, its create revision (in the epoch) the generation. */
   private async refreshLeader(): Promise<void> {
-    const res = await this.electionNs.getAll().sort('Create', 'Ascend').limit(1).exec();
+    const [res, epoch] = await Promise.all([this.electionNs.getAll().sort('Create', 'Ascend').limit(1).exec(), this.readEpoch()]);
     const kv = res.kvs[0];
     if (!kv || this.current.role === 'leader') return;
-    const generation = BigInt(kv.create_revision);
+    const generation = generationOf(epoch, BigInt(kv.create_revision));
     const leaderId = kv.value.toString();
     if (generation === this.current.generation && leaderId === this.current.leaderId) return;
     this.become({ ...this.current, leaderId, generation });
+  }
+
+  /** The store's generation epoch (0 until a restore sets one). */
+  private async readEpoch(): Promise<number> {
+    return parseGenerationEpoch((await this.client.get(`${this.opts.prefix}meta/${GENERATION_EPOCH_META}`).string()) ?? undefined);
   }
 
   /** Reads our own key (leader) or the election (follower): the etcd round trip, and the lease check. */

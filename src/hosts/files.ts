@@ -1,4 +1,5 @@
 // Files on a node, through its executor (so the same code works locally, in a namespace and over SSH).
+import { randomBytes } from 'node:crypto';
 import type { Executor } from './executor.js';
 import { assertPath } from './validate.js';
 
@@ -16,10 +17,18 @@ export async function readNodeFile(exec: Executor, path: string): Promise<string
 export async function writeNodeFile(exec: Executor, path: string, content: string, mode = '0644'): Promise<boolean> {
   if ((await readNodeFile(exec, path)) === content) return false;
   const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  // A temporary name of its own: two writers of one file at once (VMs created in parallel on a node) must not rename
+  // each other's half-written file away.
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
   await exec.run(['mkdir', '-p', '--', dir]);
-  await exec.run(['tee', '--', `${path}.tmp`], { input: content });
-  await exec.run(['chmod', mode, '--', `${path}.tmp`]);
-  await exec.run(['mv', '-f', '--', `${path}.tmp`, path]);
+  try {
+    await exec.run(['tee', '--', tmp], { input: content });
+    await exec.run(['chmod', mode, '--', tmp]);
+    await exec.run(['mv', '-f', '--', tmp, path]);
+  } catch (e) {
+    await exec.run(['rm', '-f', '--', tmp], { okCodes: [0, 1] }).catch(() => undefined);
+    throw e;
+  }
   return true;
 }
 

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
+import { GENERATION_EPOCH_META, nextGenerationEpoch, parseGenerationEpoch } from './generation.js';
 import { DEFAULT_PROJECT, type ProjectRecord } from './projects.js';
 import { DEFAULT_GROUP, defaultGroupRules } from './security-groups.js';
 import type { ApiTokenRecord, CloudStore, StoreWriter, TokenStore, TokenWriter } from './store.js';
@@ -70,12 +71,14 @@ export function isEmptyStore(store: Store): boolean {
 
 /**
  * Replaces everything in `store` by `dump`: what is there is deleted, then the dump's records are inserted (with their
- * security ids), then meta, the id high-water mark and a revision above both the dump's and the target's.
+ * security ids), then meta, the id high-water mark, a revision above both the dump's and the target's, and a
+ * generation epoch above both (generation.ts: the OpenFlow generations of the target's leaders stay above the ones
+ * the switches were given before).
  * `batch` bounds the changes per transaction: SQLite takes them all in one (Infinity: all or nothing); etcd refuses
  * transactions of more than 128 operations (`--max-txn-ops`), so there the restore is several, and a restore cut
  * short is finished by running it again with `force`.
  */
-export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: number }): Promise<void> {
+export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: number; at?: Date }): Promise<void> {
   const now = dumpStore(store);
   const steps: ((w: StoreWriter) => unknown)[] = [];
   // Clear: what refers to something first.
@@ -101,7 +104,11 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
   }
   for (const v of dump.vms) steps.push((w) => w.insertVm(v));
   for (const r of dump.nodeRemovals) steps.push((w) => w.putNodeRemoval(r));
-  for (const [k, v] of Object.entries(dump.meta)) steps.push((w) => w.setMeta(k, v));
+  for (const [k, v] of Object.entries(dump.meta)) if (k !== GENERATION_EPOCH_META) steps.push((w) => w.setMeta(k, v));
+  // Leaders on the target claim generations above every one the backup's control plane (or the target's) gave the
+  // switches, though a fresh etcd cluster's revisions start again from 1 (generation.ts).
+  const epoch = nextGenerationEpoch(parseGenerationEpoch(dump.meta[GENERATION_EPOCH_META]), parseGenerationEpoch(now.meta[GENERATION_EPOCH_META]), opts.at ?? new Date());
+  steps.push((w) => w.setMeta(GENERATION_EPOCH_META, String(epoch)));
   steps.push((w) => w.reserveSecurityIds(dump.securityIdHighWater));
   steps.push((w) => w.setMeta('revision', String(Math.max(dump.revision, w.revision()))));
   for (let i = 0; i < steps.length; i += opts.batch) {

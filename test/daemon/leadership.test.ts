@@ -1,10 +1,13 @@
 // Leader election on a real 3-member etcd (test/helpers/etcd-cluster.ts): one leader among three candidates, its
 // generation the election key's create revision; a leader that resigns is replaced at once by one with a higher
 // generation; one etcd member lost changes nothing; etcd's quorum lost makes the leader step down by itself (no
-// controller believes it leads while etcd cannot confirm it); `stepDown` hands leadership over.
+// controller believes it leads while etcd cannot confirm it); `stepDown` hands leadership over; the store's generation
+// epoch (set by a restore) puts every generation above the epoch's base, for the leader and its followers alike.
+import { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdLeadership, soleLeadership, type LeaderState } from '../../src/daemon/leadership.js';
+import { generationOf, splitGeneration } from '../../src/topology/generation.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
 import { until, waitFor } from '../helpers/wait.js';
 
@@ -84,4 +87,22 @@ describe('leadership', () => {
     await etcd.waitHealthy();
     await waitFor('a leader again once the quorum is back', () => leaders(ls), (x) => x.length === 1, 30_000, 100);
   }, 90_000);
+
+  it('the generation is the epoch a restore set (meta/generation-epoch) above the election key revision', async () => {
+    const client = new Etcd3({ hosts: [...etcd.endpoints] });
+    try {
+      await client.put('/mcha-4/meta/generation-epoch').value('7');
+      const ls = ['h', 'i'].map((id) => candidate(id, '/mcha-4/'));
+      for (const l of ls) await l.start();
+      const [first] = await waitFor('one leader', () => leaders(ls), (x) => x.length === 1, 20_000, 50);
+      const key = (await client.namespace('/mcha-4/election/controllers/').getAll().sort('Create', 'Ascend').limit(1).exec()).kvs[0]!;
+      expect(first!.generation).toBe(generationOf(7, BigInt(key.create_revision)));
+      expect(splitGeneration(first!.generation)).toEqual({ epoch: 7, revision: BigInt(key.create_revision) });
+      await waitFor('the follower to know the leader with its epoch', () => ls.map((l) => l.state().generation), (g) => g.every((x) => x === first!.generation), 10_000, 50);
+      // Any generation of epoch 7 is above every one of the epochs before, whatever the revisions.
+      expect(first!.generation).toBeGreaterThan(generationOf(6, (1n << 40n) - 1n));
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 });

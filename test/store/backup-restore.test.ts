@@ -48,7 +48,10 @@ async function withStore<T>(config: Config['store'], fn: (s: Store) => Promise<T
 const comparable = ({ revision: _r, ...rest }: StoreDump): Omit<StoreDump, 'revision'> => ({
   ...rest,
   projects: rest.projects.map((p) => (p.name === 'default' ? { ...p, createdAt: '' } : p)),
+  // Every restore raises it (checked on its own below).
+  meta: Object.fromEntries(Object.entries(rest.meta).filter(([k]) => k !== 'generation-epoch')),
 });
+const epochOf = (d: StoreDump): number => Number(d.meta['generation-epoch'] ?? 0);
 
 const VMS = 150; // more than one etcd transaction may hold (128 operations): the restore goes in batches
 
@@ -123,6 +126,9 @@ describe('portable store backup', () => {
     const inEtcd = await withStore(onEtcd, (s) => dumpStore(s));
     expect(comparable(inEtcd)).toEqual(comparable(original));
     expect(inEtcd.revision).toBeGreaterThanOrEqual(original.revision);
+    // Leaders on the restored store claim generations above any the source's switches saw (src/topology/generation.ts).
+    expect(epochOf(original)).toBe(0);
+    expect(epochOf(inEtcd)).toBeGreaterThan(epochOf(original));
     // Ids keep on from the high-water mark, not from the highest id restored.
     await withStore(onEtcd, async (s) => expect(await s.write((w) => w.insertSecurityGroup({ name: 'new', description: '', createdAt: 't' }))).toBe(5));
 
@@ -138,6 +144,7 @@ describe('portable store backup', () => {
     await restorePortable(file2, back);
     const inSqlite = await withStore(back, (s) => dumpStore(s));
     expect(comparable(inSqlite)).toEqual(comparable({ ...original, securityIdHighWater: { group: 5, rule: 5 } }));
+    expect(epochOf(inSqlite)).toBeGreaterThan(epochOf(await withStore(onEtcd, (s) => dumpStore(s))));
     await withStore(back, async (s) => {
       expect(await s.write((w) => w.insertSecurityRule('web', { direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' }, 't'))).toBe(6);
       expect(await s.write((w) => w.nextSequence('vm-port'))).toBe(VMS + 1);
