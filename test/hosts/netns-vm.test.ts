@@ -88,11 +88,11 @@ describe('netns VM driver', () => {
     expect((await node.exec.run(['cat', '/sys/class/net/br0/mtu'])).stdout.trim()).toBe('1450');
   });
 
-  it('creates a VM with 8 commands (each a process the controller starts: what VM creates in bulk cost)', async () => {
+  it('creates a VM with 7 commands (each a process the controller starts: what VM creates in bulk cost)', async () => {
     const [h, n] = [new RecordingExecutor(host), new RecordingExecutor(node.exec)];
     const d = makeDriver({ host: h, node: n });
     expect(await d.create({ ...vmA, name: 'c', mac: '02:00:00:00:01:0c', network: { mode: 'static', address: '192.168.30.12/24', gateway: '192.168.30.1' } })).toMatchObject({ state: 'running', addresses: ['192.168.30.12/24'] });
-    expect([...h.calls, ...n.calls].length, [...h.calls, ...n.calls].join('\n')).toBe(8);
+    expect([...h.calls, ...n.calls].length, [...h.calls, ...n.calls].join('\n')).toBe(7);
     await d.exec('c', ['ping', '-c', '1', '-W', '5', '192.168.30.10']);
     await d.delete('c');
   });

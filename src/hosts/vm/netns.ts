@@ -43,6 +43,23 @@ interface VmRecord {
   readonly port: string;
 }
 
+/** An interface as `ip -j addr show` prints it (what is read of it). */
+interface LinkJson {
+  readonly flags: string[];
+  readonly address: string;
+  readonly addr_info: { readonly family: string; readonly local: string; readonly prefixlen: number }[];
+}
+
+function toVmInfo(name: string, link: LinkJson | undefined, rec: VmRecord | undefined): VmInfo {
+  return {
+    name,
+    state: link?.flags.includes('UP') ? 'running' : 'stopped',
+    mac: link?.address ?? rec?.spec.mac ?? '',
+    port: rec?.port ?? portNameFor(name),
+    addresses: (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+  };
+}
+
 export class NetnsVmDriver implements VmDriver {
   readonly kind = 'netns' as const;
   private readonly node: Executor;
@@ -102,8 +119,9 @@ export class NetnsVmDriver implements VmDriver {
           await this.node.run(['ethtool', '-K', port, 'tx', 'off']);
           await this.inVm(ns, ['ethtool', '-K', 'eth0', 'tx', 'off']);
         }
-        await this.startNetwork(spec.name, ns, spec);
-        const info = await this.linkInfo(spec.name, ns, { spec, port });
+        const shown = await this.startNetwork(spec.name, ns, spec);
+        // Static addressing: the batch that configured eth0 showed it too. DHCP: once the client had its first try.
+        const info = shown !== undefined ? toVmInfo(spec.name, shown, { spec, port }) : await this.linkInfo(spec.name, ns, { spec, port });
         if (info.mac !== mac) throw new MacMismatchError(spec.name, 'eth0', mac, info.mac);
         return info;
       },
@@ -118,9 +136,9 @@ export class NetnsVmDriver implements VmDriver {
 
   /**
    * Brings the VM's network up (one `ip -batch` in its namespace: lo, eth0 with its MTU, the static address and
-   * default route) or starts its DHCP client.
+   * default route, and eth0 as it is then) or starts its DHCP client. Answers eth0 with static addressing.
    */
-  private async startNetwork(name: string, ns: string, spec: VmSpec): Promise<void> {
+  private async startNetwork(name: string, ns: string, spec: VmSpec): Promise<LinkJson | undefined> {
     // Only the VM's end gets the MTU: the port end keeps 1500, so a VM whose MTU is raised by hand still reaches br0
     // (a veth drops what exceeds its receiver's MTU, silently) and gets "fragmentation needed" from table 20 instead.
     const lines = ['link set lo up', `link set eth0${spec.mtu !== undefined ? ` mtu ${spec.mtu}` : ''} up`];
@@ -128,14 +146,16 @@ export class NetnsVmDriver implements VmDriver {
     if (net.mode === 'static') {
       lines.push(`addr replace ${net.address} dev eth0`);
       if (net.gateway) lines.push(`route replace default via ${net.gateway} dev eth0`);
+      lines.push('addr show dev eth0');
     }
-    await this.host.run(['ip', '-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    const { stdout } = await this.host.run(['ip', '-n', ns, '-j', '-batch', '-'], { input: `${lines.join('\n')}\n` });
     if (net.mode !== 'static') {
       await this.stopDhcpClient(name);
       // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
       await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${name}`]);
     }
     this.logger.info({ vm: name, backend: this.kind }, 'VM started');
+    return net.mode === 'static' ? (JSON.parse(stdout) as LinkJson[])[0] : undefined;
   }
 
   async stop(name: string): Promise<void> {
@@ -176,14 +196,7 @@ export class NetnsVmDriver implements VmDriver {
   /** The VM as its eth0 shows it (state, MAC, addresses), one command in its namespace. */
   private async linkInfo(name: string, ns: string, rec: VmRecord | undefined): Promise<VmInfo> {
     const r = await this.host.run(['ip', '-n', ns, '-j', 'addr', 'show', 'dev', 'eth0'], { okCodes: [0, 1] });
-    const [link] = (r.code === 0 ? JSON.parse(r.stdout) : []) as { flags: string[]; address: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];
-    return {
-      name,
-      state: link?.flags.includes('UP') ? 'running' : 'stopped',
-      mac: link?.address ?? rec?.spec.mac ?? '',
-      port: rec?.port ?? portNameFor(name),
-      addresses: (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
-    };
+    return toVmInfo(name, r.code === 0 ? (JSON.parse(r.stdout) as LinkJson[])[0] : undefined, rec);
   }
 
   private get scriptPath(): string {
