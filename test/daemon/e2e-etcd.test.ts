@@ -8,7 +8,7 @@ import type { Server } from '../../src/daemon/server.js';
 import { callApi } from '../../src/lab/cloud.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
 import { formatFlow } from '../../src/openflow/text/flow-text.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { waitFor } from '../helpers/wait.js';
 import { canonicalFlows, dumpFlows, startLabController, type LabController } from './lab.js';
 
