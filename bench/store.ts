@@ -12,7 +12,7 @@ import { openEtcdStore } from '../src/topology/etcd-store.js';
 import { openSqliteStore } from '../src/topology/sqlite-store.js';
 import type { CloudStore, TokenStore } from '../src/topology/store.js';
 import { makeHarness } from '../test/api/harness.js';
-import { startEtcdCluster } from '../test/helpers/etcd-cluster.js';
+import { startEtcdCluster } from '../src/lab/etcd.js';
 
 const arg = (name: string, dflt: string): number => {
   const i = process.argv.indexOf(`--${name}`);

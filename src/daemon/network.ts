@@ -9,7 +9,7 @@ import { formatFlow, OFPP, OFPTT, type FlowMod, type Message } from '../openflow
 import { OURS, OURS_MASK } from '../pipeline/cookie.js';
 import { sgDrops, VM_SG_COOKIE, VM_SG_COOKIE_MASK, type SgDrops } from '../pipeline/sg-drops.js';
 import type { Controller, Datapath, SyncStats } from '../runtime/index.js';
-import { formatDpid, PeerIdentityError } from '../runtime/index.js';
+import { formatDpid, NotMasterError, PeerIdentityError } from '../runtime/index.js';
 import type { Cloud } from '../topology/model.js';
 import type { DatapathInfo, DatapathView, FlowReader, FlowRow, Log, NetworkApplier, NetworkResult, ResyncOutcome, Resyncer } from '../cloud/index.js';
 import type { NodePipelines } from './node-pipelines.js';
@@ -98,7 +98,8 @@ export class CloudNetwork implements NetworkApplier, FlowReader, DatapathView, R
           const r = await Promise.race([this.controller.resync(dp.dpid, { source: 'cache' }), timeout]);
           (r === 'timeout' ? pending : confirmed).push(node);
         } catch (e) {
-          this.opts.log?.warn({ node, err: (e as Error).message }, 'apply to node failed; it stays pending');
+          // A follower (several controllers): the leader applies the change, seen through its store watch.
+          if (!(e instanceof NotMasterError)) this.opts.log?.warn({ node, err: (e as Error).message }, 'apply to node failed; it stays pending');
           pending.push(node);
         } finally {
           clearTimeout(timer);

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callApi, type ApiResponse } from './cloud.js';
-import { startLabEtcd, type LabEtcd } from './etcd.js';
+import { startEtcdCluster, type EtcdCluster } from './etcd.js';
 import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH, type LabNodeDef } from './lab.js';
 
 export interface HaLabOptions {
@@ -21,6 +21,12 @@ export interface HaLabOptions {
   /** How to run the `minicloud` CLI: default this process's own (`node [--import tsx] main`). */
   readonly cli?: readonly string[];
   readonly statsIntervalSeconds?: number;
+  /** CPUs each compute node offers (default 16): what bounds how many VMs fit. */
+  readonly computeCpus?: number;
+  /** The lab's nodes (default: standardNodes with `computes` compute nodes). */
+  readonly nodes?: readonly LabNodeDef[];
+  /** The controllers' log level (default warn). */
+  readonly logLevel?: string;
 }
 
 export interface HaController {
@@ -38,7 +44,7 @@ export class HaLabCloud {
   private constructor(
     readonly dir: string,
     readonly nodes: readonly LabNodeDef[],
-    readonly etcd: LabEtcd,
+    readonly etcd: EtcdCluster,
     readonly controllers: readonly HaController[],
     readonly lab: Lab,
     readonly token: string,
@@ -47,15 +53,15 @@ export class HaLabCloud {
 
   static async start(opts: HaLabOptions): Promise<HaLabCloud> {
     const dir = opts.dir ?? join('/tmp/minicloud-lab', opts.prefix);
-    const nodes = standardNodes(opts.prefix, opts.computes ?? 2);
+    const nodes = opts.nodes ?? standardNodes(opts.prefix, opts.computes ?? 2);
     const cli = opts.cli ?? [...process.execArgv, process.argv[1]!];
     await cleanupLab(opts.prefix, dir);
     await mkdir(dir, { recursive: true });
-    let etcd: LabEtcd | undefined;
+    let etcd: EtcdCluster | undefined;
     let lab: Lab | undefined;
     const controllers: HaController[] = [];
     try {
-      etcd = await startLabEtcd(join(dir, 'etcd'));
+      etcd = await startEtcdCluster({ dir: join(dir, 'etcd') });
       const host = opts.apiHost ?? '127.0.0.1';
       for (const [i, port] of opts.apiPorts.entries()) {
         const config = join(dir, `controller-${i}.json`);
@@ -74,13 +80,13 @@ export class HaLabCloud {
         nodes,
       });
       const cloud = new HaLabCloud(dir, nodes, etcd, controllers, lab, token, opts.prefix);
-      await cloud.addNodes();
+      await cloud.addNodes(opts.computeCpus ?? 16);
       await lab.warmUnderlay();
       return cloud;
     } catch (e) {
       for (const c of controllers) await stopController(c);
       await lab?.stop().catch(() => undefined);
-      await etcd?.stop();
+      await etcd?.destroy();
       await cleanupLab(opts.prefix, dir);
       throw e;
     }
@@ -116,14 +122,14 @@ export class HaLabCloud {
     );
   }
 
-  private async addNodes(): Promise<void> {
+  private async addNodes(cpus: number): Promise<void> {
     for (const n of this.nodes) {
       const res = await this.api('POST', '/api/v1/nodes', {
         name: n.name,
         roles: n.roles,
         underlayIp: n.underlayIp,
         ...(n.az !== undefined && { az: n.az }),
-        ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
+        ...(n.roles.includes('compute') && { cpus, memoryMiB: cpus * 2048 }),
       });
       if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
     }
@@ -153,7 +159,7 @@ export class HaLabCloud {
     this.stopped = true;
     for (const c of this.controllers) await stopController(c);
     await this.lab.stop().catch(() => undefined);
-    await this.etcd.stop();
+    await this.etcd.destroy();
     await cleanupLab(this.prefix, this.dir);
   }
 }
@@ -179,7 +185,7 @@ function controllerConfig(opts: HaLabOptions, dir: string, nodes: readonly LabNo
       egressInterface: EGRESS_DEVICE,
       maxBackoffMs: 1000,
     },
-    log: { level: 'warn' },
+    log: { level: opts.logLevel ?? 'warn' },
   };
 }
 

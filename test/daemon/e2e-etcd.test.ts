@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/daemon/server.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
 import { startControllerE2e, type ControllerE2e } from '../helpers/controller-e2e.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { dumpFlows } from './lab.js';
 
 const NODES = [

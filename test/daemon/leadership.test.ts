@@ -1,4 +1,4 @@
-// Leader election on a real 3-member etcd (test/helpers/etcd-cluster.ts): one leader among three candidates, its
+// Leader election on a real 3-member etcd (src/lab/etcd.ts): one leader among three candidates, its
 // generation the election key's create revision; a leader that resigns is replaced at once by one with a higher
 // generation; one etcd member lost changes nothing; etcd's quorum lost makes the leader step down by itself (no
 // controller believes it leads while etcd cannot confirm it); `stepDown` hands leadership over; the store's generation
@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdLeadership, soleLeadership, type LeaderState } from '../../src/daemon/leadership.js';
 import { generationOf, splitGeneration } from '../../src/topology/generation.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { until, waitFor } from '../helpers/wait.js';
 
 const TTL = 2;

@@ -10,7 +10,7 @@ import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsVmDriver } from '../../src/hosts/vm/netns.js';
 import { VmExistsError, type VmSpec } from '../../src/hosts/vm/driver.js';
 import { cleanup, startLabNode, type LabNode } from './helpers/lab.js';
-import { FailingExecutor } from './helpers/failing.js';
+import { FailingExecutor, RecordingExecutor } from './helpers/failing.js';
 
 const NODE = 'mchn-node';
 const PREFIX = 'mchn-'; // VM namespaces: mchn-<vm>
@@ -58,7 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const vm of ['a', 'b', 'd', 'r0', 'r1', 'r2', 'r3']) await driver?.delete(vm).catch(() => undefined);
+  for (const vm of ['a', 'b', 'c', 'd', 'r0', 'r1', 'r2', 'r3', 'r4']) await driver?.delete(vm).catch(() => undefined);
   if (node) await removeNode(node.exec, nodeSpec).catch(() => undefined);
   await cleanup(node?.ovs);
   rmSync(state, { recursive: true, force: true });
@@ -86,6 +86,15 @@ describe('netns VM driver', () => {
     expect((await driver.exec('a', ['cat', '/sys/class/net/eth0/mtu'])).stdout.trim()).toBe('1500'); // no mtu asked
     expect((await node.ovs.vsctl('get', 'interface', 'br0', 'mtu_request')).trim()).toBe('1450');
     expect((await node.exec.run(['cat', '/sys/class/net/br0/mtu'])).stdout.trim()).toBe('1450');
+  });
+
+  it('creates a VM with 7 commands (each a process the controller starts: what VM creates in bulk cost)', async () => {
+    const [h, n] = [new RecordingExecutor(host), new RecordingExecutor(node.exec)];
+    const d = makeDriver({ host: h, node: n });
+    expect(await d.create({ ...vmA, name: 'c', mac: '02:00:00:00:01:0c', network: { mode: 'static', address: '192.168.30.12/24', gateway: '192.168.30.1' } })).toMatchObject({ state: 'running', addresses: ['192.168.30.12/24'] });
+    expect([...h.calls, ...n.calls].length, [...h.calls, ...n.calls].join('\n')).toBe(7);
+    await d.exec('c', ['ping', '-c', '1', '-W', '5', '192.168.30.10']);
+    await d.delete('c');
   });
 
   it('refuses to create a VM that exists, leaving it alone', async () => {
@@ -131,7 +140,8 @@ describe('netns VM driver', () => {
     ['creating the veth', (argv) => argv.includes('veth'), 'host'],
     ['adding the OVS port', (argv) => argv.includes('add-port'), 'node'],
     ['turning tx offload off', (argv) => argv.includes('ethtool') && argv.includes('eth0'), 'host'],
-    ['starting the network', (argv) => argv.includes('route') && argv.includes('replace'), 'host'],
+    ['starting the network', (argv) => argv.includes('-batch'), 'host'],
+    ['writing its files', (argv) => argv[0] === 'sh' && argv.some((a) => a.endsWith('.json')), 'host'],
   ];
   faults.forEach(([step, when, where], i) => {
     it(`rolls back a create that fails when ${step}`, async () => {

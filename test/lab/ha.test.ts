@@ -17,7 +17,7 @@ import type { VmView } from '../../src/cloud/index.js';
 import { callApi, type ApiResponse } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH } from '../../src/lab/lab.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { parsePing, pingArgv } from '../helpers/ping.js';
 import { until, waitFor } from '../helpers/wait.js';
 

@@ -12,7 +12,7 @@ import type { Config } from '../../src/daemon/config.js';
 import { openConfiguredStore, type Store } from '../../src/daemon/store.js';
 import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
 import { dumpStore, RECORDS_SCHEMA_VERSION, type StoreDump } from '../../src/topology/store-dump.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 
 const exec = promisify(execFile);
 let cluster: EtcdCluster | undefined;

@@ -2,7 +2,7 @@
 // writes with one member down, refuses them without quorum, and recovers when a member returns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 
 describe('etcd test cluster (3 members on loopback)', () => {
   let cluster: EtcdCluster;

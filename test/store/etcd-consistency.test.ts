@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEtcdStore, type EtcdStore, type EtcdStoreOptions, type TxnResponse } from '../../src/topology/etcd-store.js';
 import type { NodeRecord, SubnetRecord } from '../../src/topology/records.js';
 import { StoreUnavailableError } from '../../src/topology/store.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let cluster: EtcdCluster | undefined;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/daemon/config.js';
 import { openConfiguredStore } from '../../src/daemon/store.js';
 import { StoreUnavailableError } from '../../src/topology/store.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { hasOpenssl, TestPki } from '../helpers/pki.js';
 
 let cluster: EtcdCluster | undefined;

@@ -12,7 +12,7 @@ import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/reco
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
 import { makeHarness, type Harness } from '../api/harness.js';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd-cluster.js';
+import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
 import { GATEWAY, NODE, SUBNET, VM } from '../helpers/store-records.js';
 
 type Store = CloudStore & TokenStore;

@@ -1,9 +1,9 @@
 // The `netns` backend: a VM is a network namespace with a veth whose peer is a port of the node's br0 (lab.md).
 // For the lab and the demo; same lifecycle as LXD. "Running" means the VM's eth0 is up and configured.
 import { BRIDGE } from '../../topology/model.js';
-import type { ExecOptions, ExecResult, Executor } from '../executor.js';
-import { readNodeFile, removeNodeFiles, writeNodeFile } from '../files.js';
-import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
+import { ExecError, type ExecOptions, type ExecResult, type Executor } from '../executor.js';
+import { readNodeFile, removeNodeFiles, writeNodeFiles } from '../files.js';
+import { mapArgs, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
 import { assertNetnsName, assertPath, assertVmRef } from '../validate.js';
 import {
@@ -43,6 +43,23 @@ interface VmRecord {
   readonly port: string;
 }
 
+/** An interface as `ip -j addr show` prints it (what is read of it). */
+interface LinkJson {
+  readonly flags: string[];
+  readonly address: string;
+  readonly addr_info: { readonly family: string; readonly local: string; readonly prefixlen: number }[];
+}
+
+function toVmInfo(name: string, link: LinkJson | undefined, rec: VmRecord | undefined): VmInfo {
+  return {
+    name,
+    state: link?.flags.includes('UP') ? 'running' : 'stopped',
+    mac: link?.address ?? rec?.spec.mac ?? '',
+    port: rec?.port ?? portNameFor(name),
+    addresses: (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+  };
+}
+
 export class NetnsVmDriver implements VmDriver {
   readonly kind = 'netns' as const;
   private readonly node: Executor;
@@ -66,37 +83,47 @@ export class NetnsVmDriver implements VmDriver {
   async create(spec: VmSpec): Promise<VmInfo> {
     validateVmSpec(spec);
     const ns = this.netnsOf(spec.name);
-    if (await this.exists(spec.name)) throw new VmExistsError(spec.name);
     const port = spec.port ?? portNameFor(spec.name);
     const mac = spec.mac.toLowerCase();
+    // The namespace first, and only if it is not there: a VM of that name (ours or not) is never touched, and no
+    // second VM of the name can slip in between a check and the create.
+    const added = await this.host.run(['ip', 'netns', 'add', ns], { okCodes: [0, 1] });
+    if (added.code !== 0) {
+      if (/File exists/.test(added.stderr)) throw new VmExistsError(spec.name);
+      throw new ExecError(this.host.target, ['ip', 'netns', 'add', ns], added.code, added.stdout, added.stderr);
+    }
     this.logger.info({ vm: spec.name, port, mac, backend: this.kind }, 'creating VM');
+    // Every step is one command, as few as can be: a VM create on a loaded controller is mostly process starts.
     return withRollback(
       async () => {
-        await writeNodeFile(this.host, this.recordPath(spec.name), JSON.stringify({ spec: { ...spec, mac }, port } satisfies VmRecord));
-        await writeNodeFile(this.host, this.scriptPath, UDHCPC_SCRIPT, '0755');
-        // ip netns exec binds /etc/netns/NS/resolv.conf over /etc/resolv.conf: the VM's own resolver config.
-        await writeNodeFile(this.host, `/etc/netns/${ns}/resolv.conf`, spec.network.mode === 'static' ? resolvConf(spec.network.dns) : '');
-        await this.host.run(['ip', 'netns', 'add', ns]);
+        await writeNodeFiles(this.host, [
+          { path: this.recordPath(spec.name), content: JSON.stringify({ spec: { ...spec, mac }, port } satisfies VmRecord) },
+          { path: this.scriptPath, content: UDHCPC_SCRIPT, mode: '0755' },
+          // ip netns exec binds /etc/netns/NS/resolv.conf over /etc/resolv.conf: the VM's own resolver config.
+          { path: `/etc/netns/${ns}/resolv.conf`, content: spec.network.mode === 'static' ? resolvConf(spec.network.dns) : '' },
+        ]);
+        // The port end up from the start; the VM's end (eth0, our MAC) goes into the VM's namespace.
         await this.host.run([
-          'ip', 'link', 'add', port, ...(this.options.nodeNetns ? ['netns', this.options.nodeNetns] : []),
+          'ip', 'link', 'add', port, ...(this.options.nodeNetns ? ['netns', this.options.nodeNetns] : []), 'up',
           'type', 'veth', 'peer', 'name', 'eth0', 'address', mac, 'netns', ns,
         ]);
-        await this.node.run(['ip', 'link', 'set', port, 'up']);
-        await vsctl(this.node, [
+        // One transaction: the port on br0 with our attachment (a leftover port of that name on br0 is taken over and
+        // given our external_ids), and the bridge's datapath type.
+        const onBridge = await vsctl(this.node, [
           '--may-exist', 'add-port', this.bridge, port,
           '--', 'set', 'interface', port, ...mapArgs('external_ids', { 'vm-name': spec.name, 'attached-mac': mac }),
+          '--', 'get', 'bridge', this.bridge, 'datapath_type',
         ]);
-        if ((await datapathTypeOf(this.node, this.bridge)) === 'netdev') {
+        if (onBridge.stdout.trim() === 'netdev') {
           // lab.md: over a userspace bridge, TCP/UDP (so DHCP) arrive with bad checksums unless TX offload is off.
           await this.node.run(['ethtool', '-K', port, 'tx', 'off']);
           await this.inVm(ns, ['ethtool', '-K', 'eth0', 'tx', 'off']);
         }
-        // Only the VM's end: the port end keeps 1500, so a VM whose MTU is raised by hand still reaches br0 (a veth
-        // drops what exceeds its receiver's MTU, silently) and gets "fragmentation needed" from table 20 instead.
-        if (spec.mtu !== undefined) await this.inVm(ns, ['ip', 'link', 'set', 'eth0', 'mtu', String(spec.mtu)]);
-        await this.verifyMac(spec.name, ns, port, mac);
-        await this.start(spec.name);
-        return (await this.info(spec.name))!;
+        const shown = await this.startNetwork(spec.name, ns, spec);
+        // Static addressing: the batch that configured eth0 showed it too. DHCP: once the client had its first try.
+        const info = shown !== undefined ? toVmInfo(spec.name, shown, { spec, port }) : await this.linkInfo(spec.name, ns, { spec, port });
+        if (info.mac !== mac) throw new MacMismatchError(spec.name, 'eth0', mac, info.mac);
+        return info;
       },
       () => this.delete(spec.name),
     );
@@ -104,19 +131,31 @@ export class NetnsVmDriver implements VmDriver {
 
   async start(name: string): Promise<void> {
     const rec = await this.record(name);
-    const ns = this.netnsOf(name);
-    await this.inVm(ns, ['ip', 'link', 'set', 'lo', 'up']);
-    await this.inVm(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-    const net = rec.spec.network;
+    await this.startNetwork(name, this.netnsOf(name), rec.spec);
+  }
+
+  /**
+   * Brings the VM's network up (one `ip -batch` in its namespace: lo, eth0 with its MTU, the static address and
+   * default route, and eth0 as it is then) or starts its DHCP client. Answers eth0 with static addressing.
+   */
+  private async startNetwork(name: string, ns: string, spec: VmSpec): Promise<LinkJson | undefined> {
+    // Only the VM's end gets the MTU: the port end keeps 1500, so a VM whose MTU is raised by hand still reaches br0
+    // (a veth drops what exceeds its receiver's MTU, silently) and gets "fragmentation needed" from table 20 instead.
+    const lines = ['link set lo up', `link set eth0${spec.mtu !== undefined ? ` mtu ${spec.mtu}` : ''} up`];
+    const net = spec.network;
     if (net.mode === 'static') {
-      await this.inVm(ns, ['ip', 'addr', 'replace', net.address, 'dev', 'eth0']);
-      if (net.gateway) await this.inVm(ns, ['ip', 'route', 'replace', 'default', 'via', net.gateway, 'dev', 'eth0']);
-    } else {
+      lines.push(`addr replace ${net.address} dev eth0`);
+      if (net.gateway) lines.push(`route replace default via ${net.gateway} dev eth0`);
+      lines.push('addr show dev eth0');
+    }
+    const { stdout } = await this.host.run(['ip', '-n', ns, '-j', '-batch', '-'], { input: `${lines.join('\n')}\n` });
+    if (net.mode !== 'static') {
       await this.stopDhcpClient(name);
       // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
       await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${name}`]);
     }
     this.logger.info({ vm: name, backend: this.kind }, 'VM started');
+    return net.mode === 'static' ? (JSON.parse(stdout) as LinkJson[])[0] : undefined;
   }
 
   async stop(name: string): Promise<void> {
@@ -151,15 +190,13 @@ export class NetnsVmDriver implements VmDriver {
   async info(name: string): Promise<VmInfo | undefined> {
     if (!(await this.exists(name))) return undefined;
     const rec = await this.record(name).catch(() => undefined);
-    const r = await this.inVm(this.netnsOf(name), ['ip', '-j', 'addr', 'show', 'dev', 'eth0'], { okCodes: [0, 1] });
-    const [link] = (r.code === 0 ? JSON.parse(r.stdout) : []) as { flags: string[]; address: string; addr_info: { family: string; local: string; prefixlen: number }[] }[];
-    return {
-      name,
-      state: link?.flags.includes('UP') ? 'running' : 'stopped',
-      mac: link?.address ?? rec?.spec.mac ?? '',
-      port: rec?.port ?? portNameFor(name),
-      addresses: (link?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
-    };
+    return this.linkInfo(name, this.netnsOf(name), rec);
+  }
+
+  /** The VM as its eth0 shows it (state, MAC, addresses), one command in its namespace. */
+  private async linkInfo(name: string, ns: string, rec: VmRecord | undefined): Promise<VmInfo> {
+    const r = await this.host.run(['ip', '-n', ns, '-j', 'addr', 'show', 'dev', 'eth0'], { okCodes: [0, 1] });
+    return toVmInfo(name, r.code === 0 ? (JSON.parse(r.stdout) as LinkJson[])[0] : undefined, rec);
   }
 
   private get scriptPath(): string {
@@ -199,15 +236,5 @@ export class NetnsVmDriver implements VmDriver {
     const cmdline = await readNodeFile(this.host, `/proc/${pid}/cmdline`);
     if (cmdline?.includes('udhcpc')) await this.host.run(['kill', String(pid)], { okCodes: [0, 1] });
     await removeNodeFiles(this.host, this.dhcpPidPath(name));
-  }
-
-  private async verifyMac(name: string, ns: string, port: string, mac: string): Promise<void> {
-    const { stdout } = await this.inVm(ns, ['ip', '-j', 'link', 'show', 'dev', 'eth0']);
-    const inside = (JSON.parse(stdout) as { address: string }[])[0]?.address;
-    if (inside !== mac) throw new MacMismatchError(name, 'eth0', mac, inside);
-    if ((await bridgeOfPort(this.node, port)) !== this.bridge) throw new Error(`VM ${name}: port ${port} is not on ${this.bridge}`);
-    const [row] = await findRows(this.node, 'Interface', ['external_ids'], `name=${port}`);
-    const attached = stringMap(row?.['external_ids'])['attached-mac'];
-    if (attached !== mac) throw new MacMismatchError(name, `OVS port ${port} (external_ids:attached-mac)`, mac, attached);
   }
 }
