@@ -137,13 +137,18 @@ export interface DesiredIndex {
   readonly flows: readonly DesiredFlow[];
   readonly keys: FlowKeyIndex;
   readonly own: Ownership;
+  /**
+   * The connection's cache of its last commit under `own`, when there is one: an entry found exactly as that cache
+   * has it is that very InstalledFlow again (a drift check of a switch that is right makes no object per flow).
+   */
+  readonly reuse?: ReadonlyMap<string, InstalledFlow>;
 }
 
 /**
  * Encodes (cached) and indexes `flows`, yielding after every `slice` of them. Throws on two flows with one identity
  * and on a cookie outside our cookie space, before anything is sent.
  */
-export function* indexDesiredSteps(flows: readonly DesiredFlow[], own: Ownership, slice: number): Generator<void, DesiredIndex, void> {
+export function* indexDesiredSteps(flows: readonly DesiredFlow[], own: Ownership, slice: number, reuse?: ReadonlyMap<string, InstalledFlow>): Generator<void, DesiredIndex, void> {
   const keys = new FlowKeyIndex(flows.length);
   for (let i = 0; i < flows.length; i++) {
     if (i > 0 && i % slice === 0) yield;
@@ -152,7 +157,7 @@ export function* indexDesiredSteps(flows: readonly DesiredFlow[], own: Ownership
     installCookie(f, own, e);
     if (keys.add(e.key, i) >= 0) throw duplicate(f);
   }
-  return { flows, keys, own };
+  return reuse ? { flows, keys, own, reuse } : { flows, keys, own };
 }
 
 /**
@@ -183,6 +188,13 @@ export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, Installed
       const cookie = installCookie(f, desired.own, e);
       const sameCookie = e.cookieHi === s.cookieHi && e.cookieLo === s.cookieLo;
       const sameFp = s.hasFingerprint(e.fp);
+      if (sameCookie && sameFp && attrs === e.attrs && desired.reuse !== undefined) {
+        const had = desired.reuse.get(e.key);
+        if (had !== undefined && had.source === f && had.cookie === cookie && had.attrs === attrs && had.fp === e.fp) {
+          flows.set(e.key, had);
+          return;
+        }
+      }
       const i = new InstalledFlow(e.key, s.tableId, s.priority, sameCookie ? cookie : cookieOfWords(s.cookieHi, s.cookieLo), attrs, sameFp ? e.fp : s.fingerprint());
       if (sameCookie && sameFp && attrs === e.attrs) i.source = f;
       flows.set(e.key, i);

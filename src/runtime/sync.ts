@@ -202,7 +202,7 @@ class Syncer {
     const pause = opts.pause ?? nextTurn;
     let installed: InstalledState;
     if (source === 'switch') {
-      installed = await this.read(opts, desired, own, pause);
+      installed = await this.read(opts, desired, own, pause, cached?.ownership === ownKey ? cached.flows : undefined);
       // Reading ends in an I/O callback: the diff waits for a turn of its own.
       await pause();
     } else installed = cached!;
@@ -340,7 +340,7 @@ class Syncer {
    * its flow stats: the desired flows are encoded and indexed meanwhile, in turns, and reply parts that arrive
    * before the index is ready wait for it (checked at once, compared after).
    */
-  private async read(opts: SyncOptions, desired: DesiredState, own: Ownership, pause: Pause): Promise<InstalledState> {
+  private async read(opts: SyncOptions, desired: DesiredState, own: Ownership, pause: Pause, reuse?: ReadonlyMap<string, InstalledFlow>): Promise<InstalledState> {
     const timeoutMs = opts.readTimeoutMs ?? 30_000;
     const flows = new Map<string, InstalledFlow>();
     let index: DesiredIndex | undefined;
@@ -360,7 +360,7 @@ class Syncer {
     ]);
     reading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
     try {
-      index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH), pause);
+      index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH, reuse), pause);
       for (let i = 0; i < early.length; i++) {
         if (i > 0) await pause();
         addFlowStatsPart(early[i]!, flows, index);

@@ -185,6 +185,12 @@ describe('installed flows read from raw flow stats bytes', () => {
     expect(read.get(encodedFlow(equal).key)!.fp).toBe(encodedFlow(equal).fp);
     expect(diffFlows(read, desired, own)).toMatchObject({ unchanged: 2, modifies: [otherActions], replaces: [otherTimeout, wrongCookie], adds: [], deletes: [] });
     expect(diffFlows(read, desired, own)).toEqual(diffFlows(plain, desired, own));
+    // Read again with that state as the cache to reuse: the entries found as it has them are its very objects.
+    const again = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply(onSwitch), again, runSteps(indexDesiredSteps(desired, own, 2, read)));
+    expect([...again].filter(([k, i]) => read.get(k) === i).map(([, i]) => i.source)).toEqual(expect.arrayContaining([equal, masked]));
+    expect([...again].filter(([k, i]) => read.get(k) === i)).toHaveLength(2);
+    expect(diffFlows(again, desired, own)).toEqual(diffFlows(plain, desired, own));
   });
 
   it('refuses to index two desired flows with one identity, or a cookie of another cookie space', () => {
