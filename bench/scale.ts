@@ -135,6 +135,9 @@ async function main(): Promise<void> {
     const dumpTotal = dump.times.reduce((x, y) => x + y, 0) / 2;
     const counted = [...dump.counts.values()].reduce((x, y) => x + y, 0);
     row('(b) baseline: ovs-ofctl dump-flows', `${f(dumpTotal)} (sum/2), per switch ${dist(dump.times)}; ${counted.toLocaleString('en')} flows on the switches`, counted === installed);
+    // A restarted daemon starts with an empty heap: the first controller's state and the dump baseline's output are
+    // this process's garbage, not the restart's (collected here with --expose-gc; without it they stay in (b)'s heap).
+    heapUsed();
     const second = await lab.controller({}, first.sock);
     let modsBeforeVm = -1;
     let added: Promise<{ ms: number; flowMods: number }> | undefined;
