@@ -412,13 +412,15 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       .option('--max-vms <n>', 'quota: VMs', intArg('--max-vms'))
       .option('--max-vcpus <n>', 'quota: vCPUs, summed over its VMs', intArg('--max-vcpus'))
       .option('--max-memory <size>', 'quota: memory, summed over its VMs, e.g. 64G or 512M', memoryArg)
-      .option('--max-subnets <n>', 'quota: subnets', intArg('--max-subnets'));
-  type QuotaFlags = { maxVms?: number; maxVcpus?: number; maxMemory?: number; maxSubnets?: number };
+      .option('--max-subnets <n>', 'quota: subnets', intArg('--max-subnets'))
+      .option('--max-fips <n>', 'quota: floating IPs', intArg('--max-fips'));
+  type QuotaFlags = { maxVms?: number; maxVcpus?: number; maxMemory?: number; maxSubnets?: number; maxFips?: number };
   const quotasOf = (o: QuotaFlags): Record<string, number> => ({
     ...(o.maxVms !== undefined && { vms: o.maxVms }),
     ...(o.maxVcpus !== undefined && { vcpus: o.maxVcpus }),
     ...(o.maxMemory !== undefined && { memoryMiB: o.maxMemory }),
     ...(o.maxSubnets !== undefined && { subnets: o.maxSubnets }),
+    ...(o.maxFips !== undefined && { floatingIps: o.maxFips }),
   });
   const showProject = (ctx: Ctx, p: ProjectView): void => {
     const q = (k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
@@ -432,6 +434,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         `vCPUs:          ${q('vcpus')}`,
         `memory (MiB):   ${q('memoryMiB')}`,
         `subnets:        ${q('subnets')}`,
+        `floating IPs:   ${q('floatingIps')}`,
         `created:        ${p.createdAt}`,
       ].join('\n') + '\n',
     );
@@ -465,13 +468,14 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         const { projects } = await ctx.api.get<{ projects: ProjectView[] }>('/api/v1/projects');
         if (ctx.json) return printJson(ctx, { projects });
         const q = (p: ProjectView, k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
-        printTable(ctx, ['NAME', 'OVERLAY', 'VMS', 'VCPUS', 'MEMORY MIB', 'SUBNETS', 'DESCRIPTION'], projects.map((p) => [
+        printTable(ctx, ['NAME', 'OVERLAY', 'VMS', 'VCPUS', 'MEMORY MIB', 'SUBNETS', 'FIPS', 'DESCRIPTION'], projects.map((p) => [
           p.name,
           p.overlay,
           q(p, 'vms'),
           q(p, 'vcpus'),
           q(p, 'memoryMiB'),
           q(p, 'subnets'),
+          q(p, 'floatingIps'),
           p.description || '-',
         ]));
       }),

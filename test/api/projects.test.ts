@@ -140,7 +140,7 @@ describe('projects', () => {
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: 's-2', subnet: 'net-s', flavor: '1C1G', image: 'x' }, as)).status).toBe(201);
     const count = await call(h.token, 'POST', '/api/v1/vms', { name: 's-3', subnet: 'net-s', flavor: 'tiny', image: 'x' }, as);
     expect([count.status, count.json.error.message]).toEqual([409, "project 'small' has a quota of 2 VMs: 2 in use, this needs 1 more"]);
-    expect((await h.call('GET', '/api/v1/projects/small')).json.project.usage).toEqual({ vms: 2, vcpus: 3, memoryMiB: 2048, subnets: 1 });
+    expect((await h.call('GET', '/api/v1/projects/small')).json.project.usage).toEqual({ vms: 2, vcpus: 3, memoryMiB: 2048, subnets: 1, floatingIps: 0 });
     // Raised, it fits; a bad quota is a 400.
     expect((await h.call('PATCH', '/api/v1/projects/small', { quotas: { vms: 3 } })).json.project.quotas).toEqual({ vms: 3 });
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: 's-3', subnet: 'net-s', flavor: 'tiny', image: 'x' }, as)).status).toBe(201);
