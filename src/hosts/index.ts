@@ -11,7 +11,7 @@ export { NetnsExecutor, type NetnsExecutorOptions } from './netns.js';
 export { SshExecutor, SshConnectError, type SshExecutorOptions } from './ssh/executor.js';
 export { KnownHosts, HostKeyMismatchError, fingerprint, hostId } from './ssh/known-hosts.js';
 export { readNodeFile, writeNodeFile, removeNodeFiles } from './files.js';
-export { bootstrapNode, removeNode, syncDhcpReservations, type BootstrapReport } from './bootstrap/index.js';
+export { bootstrapNode, removeNode, syncDhcpReservations, syncFloatingIps, type BootstrapReport } from './bootstrap/index.js';
 export type { NodeBootstrapSpec, GatewaySpec, DhcpSpec, DhcpReservation, RouteSpec, SslSpec, UnderlayBridgeSpec } from './bootstrap/spec.js';
 export { validateNodeSpec } from './bootstrap/spec.js';
 export { tunnelPortsFor } from './bootstrap/ovs.js';
