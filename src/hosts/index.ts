@@ -12,7 +12,7 @@ export { SshExecutor, SshConnectError, type SshExecutorOptions } from './ssh/exe
 export { KnownHosts, HostKeyMismatchError, fingerprint, hostId } from './ssh/known-hosts.js';
 export { readNodeFile, writeNodeFile, removeNodeFiles } from './files.js';
 export { bootstrapNode, removeNode, syncDhcpReservations, syncFloatingIps, type BootstrapReport } from './bootstrap/index.js';
-export type { NodeBootstrapSpec, GatewaySpec, DhcpSpec, DhcpReservation, RouteSpec, SslSpec, UnderlayBridgeSpec } from './bootstrap/spec.js';
+export type { NodeBootstrapSpec, GatewaySpec, FloatingIpsSpec, DhcpSpec, DhcpReservation, RouteSpec, SslSpec, UnderlayBridgeSpec } from './bootstrap/spec.js';
 export { validateNodeSpec } from './bootstrap/spec.js';
 export { tunnelPortsFor } from './bootstrap/ovs.js';
 export { NAT_CHAIN } from './bootstrap/nat.js';
