@@ -16,7 +16,7 @@ export interface HaDemoOptions {
 
 /** What the HA demo shares with the one-controller demo (passed in, so that neither module imports the other's). */
 export interface DemoSample {
-  readonly sampleCloud: (cloud: HaLabCloud, prefix: string) => Promise<void>;
+  readonly sampleCloud: (cloud: HaLabCloud, prefix: string) => Promise<unknown>;
   readonly serveBigFile: (cloud: HaLabCloud, prefix: string) => Promise<ChildProcess>;
   readonly bigFile: string;
 }

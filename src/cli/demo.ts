@@ -35,6 +35,20 @@ const SAMPLE_VMS = (p: string): { name: string; subnet: string; node: string; se
   { name: 'db-1', subnet: 'back', node: `${p}-c2`, securityGroups: ['db'] },
 ];
 
+/**
+ * The second project: its own subnet and VM, quotas, and a member token that sees and touches only it (docs/projects.md).
+ * Its subnet's CIDR is here, in one place: subnet blocks are unique across the cloud until the pipeline keeps projects
+ * apart, so today it is the block after back's; with per-project routing domains it becomes front's, 192.168.20.0/27.
+ */
+export const TEAM_B = {
+  project: 'team-b',
+  description: 'a second tenant: its own subnet, VM, security group, quotas and member token',
+  quotas: { vms: 4, vcpus: 4, memoryMiB: 4096, subnets: 2 },
+  subnet: { name: 'b-front', cidr: '192.168.20.64/27' },
+  vm: { name: 'b-web-1', subnet: 'b-front' },
+  token: 'team-b-member',
+} as const;
+
 const SAMPLE_GROUPS: { name: string; rules: object[] }[] = [
   { name: 'web', rules: [] },
   {
@@ -89,9 +103,10 @@ async function runDemo(o: DemoOptions): Promise<number> {
       logger: pino({ level: 'warn' }, pino.destination(2)),
       statsIntervalSeconds: 5,
     });
-    if (pendingSignal === undefined) await sampleCloud(cloud, prefix);
+    let sample: SampleCloud | undefined;
+    if (pendingSignal === undefined) sample = await sampleCloud(cloud, prefix);
     if (pendingSignal === undefined) web = await serveBigFile(cloud, prefix);
-    if (pendingSignal === undefined) printWelcome(cloud, prefix, o.openflow);
+    if (pendingSignal === undefined && sample) printWelcome(cloud, prefix, o.openflow, sample);
     const signal = await new Promise<string>((resolve) => {
       stopRequested = resolve;
       if (pendingSignal !== undefined) resolve(pendingSignal);
@@ -111,7 +126,12 @@ async function runDemo(o: DemoOptions): Promise<number> {
   }
 }
 
-async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promise<void> {
+interface SampleCloud {
+  /** The secret of team-b's member token. */
+  readonly memberToken: string;
+}
+
+async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promise<SampleCloud> {
   for (const name of ['front', 'back']) {
     const res = await cloud.api('POST', '/api/v1/subnets', { name });
     if (res.status !== 201) throw new Error(`creating subnet ${name}: ${res.status} ${JSON.stringify(res.json)}`);
@@ -124,10 +144,34 @@ async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promis
       if (r.status !== 201) throw new Error(`adding a rule to ${g.name}: ${r.status} ${JSON.stringify(r.json)}`);
     }
   }
-  for (const vm of SAMPLE_VMS(prefix)) {
-    const res = await cloud.api('POST', '/api/v1/vms', { ...vm, flavor: 'tiny', image: 'busybox' });
-    if (res.status !== 201) throw new Error(`creating VM ${vm.name}: ${res.status} ${JSON.stringify(res.json)}`);
-  }
+  // team-b is made beside default's VMs (its VM is in a subnet of its own, so their addresses do not change), not after
+  // them: creating a VM is most of the demo's start-up.
+  const teamB = sampleProject(cloud, prefix);
+  const defaultVms = (async () => {
+    // One after the other: the README's walkthrough names their addresses.
+    for (const vm of SAMPLE_VMS(prefix)) {
+      const res = await cloud.api('POST', '/api/v1/vms', { ...vm, flavor: 'tiny', image: 'busybox' });
+      if (res.status !== 201) throw new Error(`creating VM ${vm.name}: ${res.status} ${JSON.stringify(res.json)}`);
+    }
+  })();
+  const [memberToken] = await Promise.all([teamB, defaultVms]);
+  return { memberToken };
+}
+
+/** team-b: the project, its subnet and VM (made in it with X-Project), and its member token, whose secret it returns. */
+async function sampleProject(cloud: Pick<LabCloud, 'api'>, prefix: string): Promise<string> {
+  const b = TEAM_B;
+  const must = async (what: string, res: Promise<{ status: number; json: unknown }>): Promise<unknown> => {
+    const r = await res;
+    if (r.status !== 201) throw new Error(`creating ${what}: ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json;
+  };
+  const inB = { 'x-project': b.project };
+  await must(`project ${b.project}`, cloud.api('POST', '/api/v1/projects', { name: b.project, description: b.description, quotas: b.quotas }));
+  await must(`subnet ${b.subnet.name}`, cloud.api('POST', '/api/v1/subnets', b.subnet, inB));
+  await must(`VM ${b.vm.name}`, cloud.api('POST', '/api/v1/vms', { ...b.vm, node: `${prefix}-c1`, flavor: 'tiny', image: 'busybox' }, inB));
+  const token = (await must(`token ${b.token}`, cloud.api('POST', '/api/v1/tokens', { name: b.token, role: 'member', project: b.project }))) as { token: string };
+  return token.token;
 }
 
 /** web-2 serves a 5 MiB file (busybox httpd in its namespace): a transfer of full-size frames between two nodes. */
@@ -142,14 +186,17 @@ async function serveBigFile(cloud: Pick<LabCloud, 'dir'>, prefix: string): Promi
 
 const BIG_FILE = '5mb';
 
-function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
+function printWelcome(cloud: LabCloud, prefix: string, openflow: string, sample: SampleCloud): void {
   const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
   const vms = cloud.server.service.listVms() as VmView[];
   const ipOf = (name: string): string => vms.find((v) => v.name === name)?.ip ?? '?';
   const api = cloud.apiUrl;
   say();
-  say(`miniCloud demo is up: ${cloud.nodes.length} nodes, subnets front and back, VMs ${vms.map((v) => `${v.name} (${v.ip} on ${v.node})`).join(', ')}`);
+  const inDefault = vms.filter((v) => v.name !== TEAM_B.vm.name);
+  say(`miniCloud demo is up: ${cloud.nodes.length} nodes, subnets front and back, VMs ${inDefault.map((v) => `${v.name} (${v.ip} on ${v.node})`).join(', ')}`);
   say('  security groups: web-1 and web-2 in default and web; db-1 in db, which takes ICMP and tcp 5432 from web only');
+  say(`  project ${TEAM_B.project}: subnet ${TEAM_B.subnet.name} (${TEAM_B.subnet.cidr}), VM ${TEAM_B.vm.name} (${ipOf(TEAM_B.vm.name)}), quotas of ${TEAM_B.quotas.vms} VMs and ${TEAM_B.quotas.vcpus} vCPUs;`);
+  say(`    its member token (sees and changes ${TEAM_B.project} only): ${sample.memberToken}`);
   say(`  UI and API: ${api}/   API docs: ${api}/docs   metrics: ${api}/metrics`);
   if (openflow !== 'none') say(`  OpenFlow: ${openflow} (and unix:${cloud.dir}/openflow.sock for the lab's nodes)`);
   say(`  token: ${cloud.token}`);
@@ -160,6 +207,7 @@ function printWelcome(cloud: LabCloud, prefix: string, openflow: string): void {
   say(`  minicloud vm exec web-1 -- busybox wget -O /dev/null http://${ipOf('web-2')}/${BIG_FILE}`);
   say(`  minicloud flows ${prefix}-c1`);
   say(`  minicloud vm create web-3 --subnet front --image busybox --flavor tiny`);
+  say(`  MINICLOUD_TOKEN=${sample.memberToken} minicloud vm list     # ${TEAM_B.project}'s VMs only`);
   say();
   say('Ctrl-C stops the demo and removes everything it made.');
 }

@@ -53,10 +53,17 @@ export interface ApiResponse<T> {
  * One HTTP request to a running server's API with its token, answering status and body (JSON when it parses) rather
  * than throwing on 4xx/5xx: what tests assert on (src/api/client.ts is the throwing client the CLI uses).
  */
-export async function callApi<T = unknown>(server: { readonly apiUrl: string; readonly token?: string | undefined }, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+export async function callApi<T = unknown>(
+  server: { readonly apiUrl: string; readonly token?: string | undefined },
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  /** Extra request headers, e.g. `x-project`. */
+  headers: Readonly<Record<string, string>> = {},
+): Promise<ApiResponse<T>> {
   const res = await fetch(`${server.apiUrl}${path}`, {
     method,
-    headers: { ...(server.token !== undefined && { authorization: `Bearer ${server.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: { ...headers, ...(server.token !== undefined && { authorization: `Bearer ${server.token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -181,8 +188,8 @@ export class LabCloud {
     }
   }
 
-  api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
-    return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body);
+  api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Readonly<Record<string, string>>): Promise<ApiResponse<T>> {
+    return callApi<T>({ apiUrl: this.server.apiUrl, token: this.token }, method, path, body, headers);
   }
 
   /**

@@ -97,11 +97,11 @@ export class HaLabCloud {
   }
 
   /** The API of the first controller that answers (any of them serves the whole API). */
-  async api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<ApiResponse<T>> {
+  async api<T = unknown>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Readonly<Record<string, string>>): Promise<ApiResponse<T>> {
     let last: unknown;
     for (const c of this.controllers) {
       try {
-        return await callApi<T>({ apiUrl: c.apiUrl, token: this.token }, method, path, body);
+        return await callApi<T>({ apiUrl: c.apiUrl, token: this.token }, method, path, body, headers);
       } catch (e) {
         last = e;
       }

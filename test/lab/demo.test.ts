@@ -63,7 +63,9 @@ describe('minicloud demo', () => {
     await waitForOutput('Ctrl-C stops the demo', 120_000);
     const upMs = Date.now() - t0;
 
-    const env = Object.fromEntries([...out.matchAll(/\b(MINICLOUD_(?:API|TOKEN))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
+    // The `export` line's (the admin token); team-b's member token is printed on a line of its own.
+    const exported = /^ {2}export (.+)$/m.exec(out)?.[1] ?? '';
+    const env = Object.fromEntries([...exported.matchAll(/\b(MINICLOUD_(?:API|TOKEN))=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
     expect(env['MINICLOUD_API']).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(env['MINICLOUD_TOKEN']).toBeTruthy();
     expect(out).toContain(`UI and API: ${env['MINICLOUD_API']}/`);
@@ -78,6 +80,13 @@ describe('minicloud demo', () => {
     // results[1]: the 5 MiB download from web-2 on the other node; `vm exec` exits with wget's code, so it completed.
     expect(results[2]).toMatch(/table=0.*goto_table/);
     expect(results[3]).toMatch(/vm web-3 running on/);
+
+    // The second project: its member token (printed with the line to try) sees its VM only.
+    const member = /^ {2}MINICLOUD_TOKEN=(\S+) minicloud (vm list)\b/m.exec(out);
+    expect(member, out).not.toBeNull();
+    const memberList = await run(process.execPath, [...CLI, ...member![2]!.split(' ')], { env: { ...process.env, ...env, MINICLOUD_TOKEN: member![1]! }, timeoutMs: 60_000 });
+    expect(memberList).toContain('b-web-1');
+    expect(memberList).not.toMatch(/^web-1\s/m);
 
     // The README's walkthrough, line by line, against this demo (its node names carry the test's prefix).
     const walkthrough = readmeWalkthrough();

@@ -149,7 +149,8 @@ function showProject(name) {
 /** Where the create forms put what they make: the chosen project, or the API's default for an admin's "all". */
 function createIn(cloud) {
   const el = $('#create-in');
-  el.hidden = cloud.projects.length === 0;
+  // Said when there is a choice to make: a project chosen, or several to choose from.
+  el.hidden = !cloud.project && cloud.projects.length < 2;
   el.textContent = cloud.project
     ? `Subnets and VMs are created in project ${cloud.project}.`
     : 'Subnets are created in project default (choose a project above for another); a VM joins its subnet\u2019s project.';
