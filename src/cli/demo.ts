@@ -102,6 +102,11 @@ async function runDemo(o: DemoOptions): Promise<number> {
       extraListen: o.openflow === 'none' ? [] : [o.openflow],
       logger: pino({ level: 'warn' }, pino.destination(2)),
       statsIntervalSeconds: 5,
+      // Floating IPs on each gateway's outside link (the lab's 203.0.113.0/24, the gateways .1 and .2).
+      floatingIpPools: [
+        { gateway: `${prefix}-gw1`, outside: '203.0.113.1/24', addresses: ['203.0.113.10-203.0.113.29'] },
+        { gateway: `${prefix}-gw2`, outside: '203.0.113.2/24', addresses: ['203.0.113.30-203.0.113.49'] },
+      ],
     });
     let sample: SampleCloud | undefined;
     if (pendingSignal === undefined) sample = await sampleCloud(cloud, prefix);

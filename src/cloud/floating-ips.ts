@@ -2,7 +2,7 @@
 // configuration's `floatingIps.pools`) to the request's project inside the write transaction, attached to one VM of
 // that project, detached, deleted. Attaching binds the VM's egress to the floating IP's gateway (its replies and its
 // own connections must leave where the address lives); the gateway's NAT follows from the store through provisioning.
-import { firstFreeAddress, inPool, poolSize, type FloatingIpPool, type FloatingIpRecord } from '../topology/floating-ips.js';
+import { firstFreeAddress, freeInPool, poolSize, type FloatingIpPool, type FloatingIpRecord } from '../topology/floating-ips.js';
 import { hasRole } from '../topology/model.js';
 import { projectOf, quotaExceeded } from '../topology/projects.js';
 import type { StoreReader } from '../topology/store.js';
@@ -48,8 +48,8 @@ export function allocateFloatingIp(r: StoreReader, pools: readonly FloatingIpPoo
     if (!pool) throw new Invalid('gateway', `gateway '${input.gateway}' has no floating IP pool (floatingIps.pools in the configuration)`);
   } else {
     if (usable.length === 0) throw new CapacityExhausted('gateway', 'no gateway has a floating IP pool (floatingIps.pools in the configuration)');
-    const free = (p: FloatingIpPool): number => poolSize(p) - [...taken].filter((a) => inPool(p, a)).length;
-    pool = [...usable].sort((a, b) => free(b) - free(a) || (a.gateway < b.gateway ? -1 : 1))[0]!;
+    const free = new Map(usable.map((p) => [p.gateway, freeInPool(p, taken)] as const));
+    pool = [...usable].sort((a, b) => free.get(b.gateway)! - free.get(a.gateway)! || (a.gateway < b.gateway ? -1 : 1))[0]!;
   }
   const address = firstFreeAddress(pool, taken);
   if (address === undefined) throw new CapacityExhausted('gateway', `the floating IP pool of gateway '${pool.gateway}' is used up (${poolSize(pool)} addresses)`);
@@ -74,8 +74,8 @@ export class FloatingIps {
     return this.c.store.read((r) => {
       const all = r.listFloatingIps();
       const attached = all.filter((f) => f.vm !== undefined).length;
-      const taken = new Set(all.map((f) => f.address));
-      const free = this.pools.reduce((n, p) => n + poolSize(p) - [...taken].filter((a) => inPool(p, a)).length, 0);
+      const taken = all.map((f) => f.address);
+      const free = this.pools.reduce((n, p) => n + freeInPool(p, taken), 0);
       return { attached, unattached: all.length - attached, free };
     });
   }

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { resolveConfig, type Config } from '../daemon/config.js';
+import { resolveConfig, type Config, type ConfigFile } from '../daemon/config.js';
 import { labLxdBaseDir, labLxdDir } from '../daemon/node-executors.js';
 import { startServer, type Server } from '../daemon/server.js';
 import { ensureBusyboxImage, LabLxd, LocalExecutor, NetnsExecutor, withEnv } from '../hosts/index.js';
@@ -40,6 +40,8 @@ export interface LabCloudOptions {
   readonly ssh?: Config['vms']['ssh'];
   /** `sync.verifyIntervalSeconds` (drift repair); default the configuration's. */
   readonly verifyIntervalSeconds?: number;
+  /** `floatingIps.pools` (their interface defaults to the lab's outside link, eth1). */
+  readonly floatingIpPools?: NonNullable<NonNullable<ConfigFile['floatingIps']>['pools']>;
   /** `provisioning.retryMinSeconds` / `retryMaxSeconds`; default the configuration's. */
   readonly provisioningRetrySeconds?: { readonly min: number; readonly max: number };
 }
@@ -234,6 +236,7 @@ function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDe
     ...(opts.verifyIntervalSeconds !== undefined && { sync: { verifyIntervalSeconds: opts.verifyIntervalSeconds } }),
     log: { level: 'warn' },
     network: { ...(opts.dhcp !== undefined && { dhcp: opts.dhcp }), ...(opts.broadcast !== undefined && { broadcast: opts.broadcast }) },
+    ...(opts.floatingIpPools && { floatingIps: { pools: opts.floatingIpPools } }),
   });
 }
 

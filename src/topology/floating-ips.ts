@@ -132,6 +132,17 @@ export function poolSize(pool: FloatingIpPool): number {
   return poolRanges(pool).reduce((n, r) => n + r.last - r.first + 1, 0);
 }
 
+/** How many of the pool's addresses are not in `taken` (the pool parsed once). */
+export function freeInPool(pool: FloatingIpPool, taken: Iterable<string>): number {
+  const ranges = poolRanges(pool);
+  let used = 0;
+  for (const a of taken) {
+    const n = ipv4ToNumber(a);
+    if (ranges.some((r) => n >= r.first && n <= r.last)) used++;
+  }
+  return ranges.reduce((s, r) => s + r.last - r.first + 1, 0) - used;
+}
+
 /** Whether the address is one of the pool's. */
 export function inPool(pool: FloatingIpPool, address: string): boolean {
   const n = ipv4ToNumber(address);

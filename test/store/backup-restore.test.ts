@@ -151,7 +151,7 @@ describe('portable store backup', () => {
     });
   }, 180_000);
 
-  it('projects, their groups and ICMP type rules go across: sqlite -> etcd -> sqlite', async () => {
+  it('projects, their groups, ICMP type rules and floating IPs go across: sqlite -> etcd -> sqlite', async () => {
     const source = sqlite();
     const original = await withStore(source, async (s) => {
       await s.write((w) => {
@@ -160,10 +160,17 @@ describe('portable store backup', () => {
         w.insertSecurityGroup({ name: 'acme-web', description: '', createdAt: 't', project: 'acme' });
         w.insertSecurityRule('acme-web', { direction: 'ingress', protocol: 'icmp', icmpType: 8, icmpCode: 0, remoteCidr: '0.0.0.0/0' }, 't');
         w.insertSubnet({ name: 'acme-a', cidr: '10.50.0.0/24', gatewayIp: '10.50.0.1', vni: 21, createdAt: 't', project: 'acme' });
+        // Floating IPs: one attached to an acme VM, one not.
+        w.insertNode({ name: 'fgw', roles: ['gateway'], underlayIp: '10.0.9.1', cpus: 0, memoryMiB: 0, createdAt: 't' });
+        w.insertNode({ name: 'fc', roles: ['compute'], underlayIp: '10.0.9.2', cpus: 4, memoryMiB: 4096, createdAt: 't' });
+        w.insertVm({ name: 'acme-vm', project: 'acme', subnet: 'acme-a', node: 'fc', gateway: 'fgw', flavor: 'tiny', cpus: 1, memoryMiB: 512, image: 'x', ip: '10.50.0.2', mac: '02:00:0a:32:00:02', port: 'mcvm1', state: 'running', createdAt: 't', securityGroups: ['acme-web'] });
+        w.insertFloatingIp({ address: '203.0.113.10', gateway: 'fgw', project: 'acme', vm: 'acme-vm', createdAt: 't' });
+        w.insertFloatingIp({ address: '203.0.113.11', gateway: 'fgw', project: 'default', createdAt: 't' });
       });
       return dumpStore(s);
     });
     expect(original.projects.map((p) => p.name)).toEqual(['acme', 'default']);
+    expect(original.floatingIps.map((f) => [f.address, f.vm])).toEqual([['203.0.113.10', 'acme-vm'], ['203.0.113.11', undefined]]);
     const file1 = join(dir, 'projects.json');
     await backupPortable(source, file1);
     const onEtcd = etcd();
@@ -176,6 +183,9 @@ describe('portable store backup', () => {
     const inSqlite = await withStore(back, (s) => dumpStore(s));
     expect(comparable(inSqlite)).toEqual(comparable(original));
     expect(inSqlite.securityGroups.find((g) => g.name === 'acme-web')).toMatchObject({ project: 'acme', rules: [{ protocol: 'icmp', icmpType: 8, icmpCode: 0 }] });
+    // Forced over a target holding floating IPs (one attached): they go first, then what they name.
+    await restorePortable(file1, back, { force: true });
+    expect(comparable(await withStore(back, (s) => dumpStore(s)))).toEqual(comparable(original));
   }, 120_000);
 
   it('refuses a damaged file, another format, a newer schema; migrates an older one', async () => {
