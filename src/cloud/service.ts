@@ -5,6 +5,7 @@
 // This class is the facade the API and the daemon hold; each kind of thing has its own file (./nodes.ts,
 // ./subnets.ts, ./vms.ts, ./datapaths.ts), sharing one ServiceContext (./context.ts).
 import { DEFAULT_OVERLAY } from '../topology/ipam.js';
+import { DEFAULT_TRANSIT_RANGE } from '../topology/north-south.js';
 import { parseCidr, type Cidr, type Cloud } from '../topology/model.js';
 import { toCloud, type CloudRecords, type VmRecord } from '../topology/records.js';
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
@@ -21,6 +22,7 @@ import { Vms } from './vms.js';
 
 export class CloudService {
   readonly overlay: Cidr;
+  readonly transitRange: Cidr;
   private readonly c: ServiceContext;
   private readonly nodes: Nodes;
   private readonly subnets: Subnets;
@@ -37,7 +39,8 @@ export class CloudService {
     this.c = new ServiceContext(deps);
     this.nodes = new Nodes(this.c);
     this.subnets = new Subnets(this.c, this.overlay);
-    this.vms = new Vms(this.c);
+    this.transitRange = parseCidr(deps.transitRange ?? DEFAULT_TRANSIT_RANGE);
+    this.vms = new Vms(this.c, this.transitRange);
     this.switches = new Datapaths(this.c, this.nodes);
     this.projects = new Projects(this.c, this.overlay);
     this.gatewayFailover = new GatewayFailover(this.c);

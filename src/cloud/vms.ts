@@ -1,6 +1,6 @@
 // VMs: allocated in the store, their flows applied, then built by the backend; a backend failure cleans up the node
 // before the addresses are freed. One backend operation per VM at a time (`busy`), each under a deadline.
-import { parseCidr } from '../topology/model.js';
+import { parseCidr, type Cidr } from '../topology/model.js';
 import type { VmRecord, VmState } from '../topology/records.js';
 import { allocateVm, assertConsistent } from './allocation.js';
 import { DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts, type VmExecResult, type Log, type OpContext, type VmSpec } from './collaborators.js';
@@ -16,7 +16,10 @@ export class Vms {
   private readonly busy = new Map<string, string>();
   private readonly timeouts: BackendTimeouts;
 
-  constructor(private readonly c: ServiceContext) {
+  constructor(
+    private readonly c: ServiceContext,
+    private readonly transitRange: Cidr,
+  ) {
     this.timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...c.deps.backendTimeouts };
   }
 
@@ -44,7 +47,7 @@ export class Vms {
     const { store, applies, deps } = this.c;
     const log = this.c.log(ctx);
     const vm = await store.write((w) => {
-      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now, ctx);
+      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now, ctx, this.transitRange);
       w.insertVm(record);
       assertConsistent(w);
       return record;

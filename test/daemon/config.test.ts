@@ -37,7 +37,7 @@ describe('controller config', () => {
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 },
       gatewayFailover: { enabled: true, disconnectGraceMs: 3000, startupGraceMs: 30_000, bfd: { enabled: true, intervalMs: 300 } },
       metrics: { auth: false },
-      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
+      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [], transitRange: '100.64.0.0/16' },
     });
   });
 
