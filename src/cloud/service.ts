@@ -78,6 +78,11 @@ export class CloudService {
    * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
    * have it); deleting it again cleans up. Returns the names it marked.
    */
+  /** After an upgrade: transit addresses for the VMs of non-default projects that have none (./vms.ts). */
+  assignTransitAddresses(): Promise<string[]> {
+    return this.vms.assignTransitAddresses();
+  }
+
   recoverInterrupted(): Promise<string[]> {
     return this.vms.recoverInterrupted();
   }

@@ -2,7 +2,9 @@
 // before the addresses are freed. One backend operation per VM at a time (`busy`), each under a deadline.
 import { parseCidr, type Cidr } from '../topology/model.js';
 import type { VmRecord, VmState } from '../topology/records.js';
-import { allocateVm, assertConsistent } from './allocation.js';
+import { projectUsesTransit } from '../topology/north-south.js';
+import { projectOf } from '../topology/projects.js';
+import { allocateVm, assertConsistent, nextFreeTransitIp } from './allocation.js';
 import { DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts, type VmExecResult, type Log, type OpContext, type VmSpec } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
@@ -40,6 +42,27 @@ export class Vms {
       const stuck = w.listVms().filter((v) => v.state === 'creating' || v.state === 'deleting');
       for (const v of stuck) w.setVmState(v.name, 'error', `interrupted while ${v.state} (controller restarted)`);
       return stuck.map((v) => v.name);
+    });
+  }
+
+  /**
+   * After an upgrade: a VM of a project other than the default one that has no transit address yet (made before
+   * routing domains) gets one, as a new VM would. Returns the names it gave one to.
+   */
+  async assignTransitAddresses(): Promise<string[]> {
+    const missing = this.c.store.read((r) => r.listVms().some((v) => v.transitIp === undefined && projectUsesTransit(projectOf(v))));
+    if (!missing) return [];
+    return await this.c.store.write((w) => {
+      const given: string[] = [];
+      for (const v of w.listVms()) {
+        if (v.transitIp !== undefined || !projectUsesTransit(projectOf(v))) continue;
+        const ip = nextFreeTransitIp(this.transitRange, w.listVms());
+        if (ip === undefined) break;
+        w.setVmTransitIp(v.name, ip);
+        given.push(v.name);
+      }
+      assertConsistent(w);
+      return given;
     });
   }
 

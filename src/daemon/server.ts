@@ -202,6 +202,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     metrics.setInventory(() => service.inventory());
     const interrupted = await service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
+    const transit = await service.assignTransitAddresses();
+    if (transit.length > 0) logger.info({ vms: transit }, 'transit addresses given to VMs of projects made before routing domains');
 
     const tokens = new ApiTokens(store);
     const { token } = await tokens.ensureAdmin();

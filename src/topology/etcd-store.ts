@@ -730,6 +730,13 @@ export class EtcdStore implements CloudStore, TokenStore {
         set('vms', name, { ...vm, gateway });
         return true;
       },
+      setVmTransitIp: (name, transitIp) => {
+        const vm = r.getVm(name);
+        if (!vm) return false;
+        if (r.listVms().some((o) => o.name !== name && o.transitIp === transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${transitIp})`);
+        set('vms', name, { ...vm, transitIp });
+        return true;
+      },
       deleteVm: (name) => del('vms', name),
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
@@ -800,8 +807,11 @@ export class EtcdStore implements CloudStore, TokenStore {
         set('projects', p.name, { ...p, domain });
       },
       updateProject: (p) => {
-        if (!r.getProject(p.name)) return false;
-        set('projects', p.name, p);
+        const was = r.getProject(p.name);
+        if (!was) return false;
+        // The domain stays the project's for good, whatever the update carries.
+        const { domain: _given, ...rest } = p;
+        set('projects', p.name, { ...rest, ...(was.domain !== undefined && { domain: was.domain }) });
         return true;
       },
       deleteProject: (name) => {

@@ -317,6 +317,7 @@ export class SqliteStore implements CloudStore, TokenStore {
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
+      setVmTransitIp: lazy('UPDATE vms SET transit_ip = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
       removals: lazy('SELECT * FROM node_removals ORDER BY name'),
       removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
@@ -510,6 +511,7 @@ export class SqliteStore implements CloudStore, TokenStore {
         q.setVmState.run(state, error ?? null, name);
       },
       setVmGateway: (name, gateway) => q.setVmGateway.run(gateway, name).changes > 0,
+      setVmTransitIp: (name, transitIp) => q.setVmTransitIp().run(transitIp, name).changes > 0,
       deleteVm: (name) => q.deleteVm.run(name).changes > 0,
       setMeta: (key, value) => {
         q.setMeta.run(key, value);

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
-import { DEFAULT_PROJECT, type ProjectRecord } from './projects.js';
+import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, type ProjectRecord } from './projects.js';
 import { DEFAULT_GROUP, defaultGroupRules } from './security-groups.js';
 import type { ApiTokenRecord, CloudStore, StoreWriter, TokenStore, TokenWriter } from './store.js';
 
@@ -61,11 +61,14 @@ export function dumpStore(store: Store): StoreDump {
   return { ...cloud, apiTokens: store.readTokens((r) => r.listApiTokens()) };
 }
 
+/** A fresh store's one meta value: the default project's routing domain was the first handed out. */
+const FRESH_DOMAIN_SEQUENCE = `seq:${DOMAIN_SEQUENCE}`;
+
 /** No project but `default`, no node, subnet, VM, pending removal, API token, meta value, nor any security group but a fresh store's `default`. */
 export function isEmptyStore(store: Store): boolean {
   const d = dumpStore(store);
   const onlyDefault = d.securityGroups.every((g) => g.name === DEFAULT_GROUP && g.rules.length === defaultGroupRules().length);
-  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
+  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).every((k) => k === FRESH_DOMAIN_SEQUENCE && d.meta[k] === '1') && onlyDefault;
 }
 
 /**

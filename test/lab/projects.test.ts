@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VmView } from '../../src/cloud/index.js';
 import { LabCloud } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
-import { INTERNET_HOST, namespacesWith } from '../../src/lab/lab.js';
+import { INTERNET_HOST, namespacesWith, standardNodes } from '../../src/lab/lab.js';
 import { parsePing, pingArgv, type PingResult } from '../helpers/ping.js';
 import { capture } from './traffic.js';
 
@@ -63,7 +63,9 @@ async function seenBy(vm: string, fromIp: string, fromMac: string, act: () => Pr
 
 beforeAll(async () => {
   const t0 = Date.now();
-  cloud = await LabCloud.start({ prefix: P });
+  // One gateway, two computes, no switch or DHCP node (head-end broadcast, the controller's DHCP): what the test needs.
+  const nodes = standardNodes(P).filter((n) => [GW1, C1, C2].includes(n.name));
+  cloud = await LabCloud.start({ prefix: P, nodes });
   expect((await api('default', 'POST', '/api/v1/projects', { name: 'blue' })).status).toBe(201);
   for (const s of SUBNETS) {
     const res = await api(s.project, 'POST', '/api/v1/subnets', { name: s.name, cidr: s.cidr });
