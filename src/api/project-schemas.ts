@@ -27,6 +27,7 @@ export const Project = Type.Object({
   quotas: Quotas,
   usage: Usage,
   createdAt: Type.String({ format: 'date-time' }),
+  domain: Type.Optional(Type.Integer({ description: 'Its routing domain: the id the pipeline keeps its packets apart by (reg2), never reused.' })),
 });
 
 const nameOptions = { minLength: 1, maxLength: PROJECT_NAME.maxLength, pattern: PROJECT_NAME.pattern };
@@ -42,7 +43,7 @@ export const CreateProjectBody = Type.Object(
       Type.String({
         maxLength: 18,
         description:
-          "Where its subnets are carved from (IPv4 CIDR, /8 to /30); default: the cloud's overlay range. Subnet blocks stay unique across projects until the pipeline keeps projects apart.",
+          "Where its subnets are carved from (IPv4 CIDR, /8 to /30); default: the cloud's overlay range. Its subnets may overlap another project's (each project is a routing domain of its own).",
         examples: ['10.10.0.0/16'],
       }),
     ),

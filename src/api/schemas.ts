@@ -116,7 +116,10 @@ export const Vm = Type.Object({
   subnet: Type.String(),
   node: Type.String({ description: 'The compute node it runs on.' }),
   gateway: Type.String({ description: 'The gateway node it egresses through.' }),
-  ip: Type.String(),
+  ip: Type.String({ description: 'Its address, unique within its project (another project may have a VM with the same one).' }),
+  transitIp: Optional(
+    Type.String({ description: "VMs of projects other than default: the cloud-unique address its gateway's kernel knows it by (network.transitRange; SNAT, floating IPs)." }),
+  ),
   mac: Type.String(),
   flavor: Type.String(),
   cpus: Type.Integer(),

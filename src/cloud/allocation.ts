@@ -6,7 +6,8 @@ import { DEFAULT_PREFIX, MAX_SUBNET_PREFIX, cidrText, gatewayOf, nextFreeBlock, 
 import { NODE_ROLES, hasRole, ipv4ToNumber, isOverlayEndpoint, numberToIpv4, parseCidr, tunnelIp, validateCloud, type Cidr } from '../topology/model.js';
 import { toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../topology/records.js';
 import { computeLoads, placeVm } from '../topology/scheduler.js';
-import { projectOf, quotaExceeded } from '../topology/projects.js';
+import { DEFAULT_PROJECT, projectOf, quotaExceeded } from '../topology/projects.js';
+import { DEFAULT_TRANSIT_RANGE, projectUsesTransit } from '../topology/north-south.js';
 import type { StoreReader } from '../topology/store.js';
 import type { OpContext } from './collaborators.js';
 import { usageOf } from './projects.js';
@@ -90,13 +91,16 @@ export function newNode(r: StoreReader, input: AddNodeInput, now: () => Date): N
   return record;
 }
 
-/** The record of a subnet to create in `overlay`: its block (given or the next free one), gateway and VNI. */
-export function newSubnet(r: StoreReader, input: CreateSubnetInput, overlay: Cidr, now: () => Date): SubnetRecord {
+/**
+ * The record of a subnet to create in `overlay`: its block (given or the next free one), gateway and VNI. Blocks may
+ * not overlap within `project` (its routing domain); another project may hold the same one. VNIs are cloud-unique.
+ */
+export function newSubnet(r: StoreReader, input: CreateSubnetInput, overlay: Cidr, now: () => Date, project: string = DEFAULT_PROJECT): SubnetRecord {
   const bad = badName(input.name, SUBNET_NAME, 'subnet name');
   if (bad) throw new Invalid('name', bad);
   if (r.getSubnet(input.name)) throw new Conflict('name', `a subnet named '${input.name}' already exists`);
   const existing = r.listSubnets();
-  const block = chooseBlock(input, existing, overlay);
+  const block = chooseBlock(input, existing.filter((s) => projectOf(s) === project), overlay);
   const vni = nextFreeVni(new Set(existing.map((s) => s.vni)));
   if (vni === undefined) throw new CapacityExhausted('name', 'every VNI (1..16777215) is in use');
   return {
@@ -138,7 +142,14 @@ function chooseBlock(input: CreateSubnetInput, existing: readonly SubnetRecord[]
  * Validation, placement and address allocation for a new VM (state 'creating'). `port` names its br0 interface;
  * it is asked for last, once the VM is sure to be allocated.
  */
-export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => string, now: () => Date, ctx: OpContext = {}): VmRecord {
+export function allocateVm(
+  r: StoreReader,
+  input: CreateVmInput,
+  port: () => string,
+  now: () => Date,
+  ctx: OpContext = {},
+  transitRange: Cidr = parseCidr(DEFAULT_TRANSIT_RANGE),
+): VmRecord {
   const bad = badName(input.name, VM_NAME, 'VM name');
   if (bad) throw new Invalid('name', bad);
   if (!IMAGE_REF.test(input.image)) throw new Invalid('image', `'${input.image}' is not an image reference such as 'images:debian/12'`);
@@ -186,11 +197,17 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
   gateway ??= chooseGateway(nodes, vms, placement.node.az);
 
   const block = parseCidr(subnet.cidr);
-  const ip = nextFreeIp(block, new Set(vms.map((v) => v.ip)));
+  // Addresses are per project (its routing domain); MACs and transit addresses are cloud-unique.
+  const ip = nextFreeIp(block, new Set(vms.filter((v) => projectOf(v) === project).map((v) => v.ip)));
   if (ip === undefined) {
     throw new CapacityExhausted('subnet', `subnet '${subnet.name}' (${subnet.cidr}) is full: all ${usableHosts(block)} VM addresses are taken`);
   }
   const mac = nextFreeMac(ipv4ToNumber(ip), new Set(vms.map((v) => v.mac)));
+  let transitIp: string | undefined;
+  if (projectUsesTransit(project)) {
+    transitIp = nextFreeTransitIp(transitRange, vms);
+    if (transitIp === undefined) throw new CapacityExhausted('subnet', `the transit range ${cidrText(transitRange)} (network.transitRange) is full: no address left for a VM of a project`);
+  }
   return {
     name: input.name,
     project,
@@ -202,12 +219,18 @@ export function allocateVm(r: StoreReader, input: CreateVmInput, port: () => str
     memoryMiB: flavor.memoryMiB,
     image: input.image,
     ip,
+    ...(transitIp !== undefined && { transitIp }),
     mac,
     port: port(),
     state: 'creating',
     createdAt: now().toISOString(),
     securityGroups: vmGroups(r, input.securityGroups, project),
   };
+}
+
+/** The lowest transit address nobody holds: the range's first usable address is kept for nobody (never a VM's). */
+export function nextFreeTransitIp(range: Cidr, vms: readonly { readonly transitIp?: string }[]): string | undefined {
+  return nextFreeIp(range, new Set(vms.flatMap((v) => (v.transitIp === undefined ? [] : [v.transitIp]))));
 }
 
 /** A gateway in the AZ of the VM's node if there is one, the one with the fewest VMs bound, then by name. */

@@ -132,6 +132,8 @@ export interface CloudServiceDeps {
   readonly resyncer: Resyncer;
   /** The range subnets are carved from. Default 192.168.20.0/22. */
   readonly overlay?: string;
+  /** Where VMs of projects other than the default one get their transit address (north-south.ts). Default 100.64.0.0/16. */
+  readonly transitRange?: string;
   readonly log?: Log;
   readonly now?: () => Date;
   /** How far the node's provisioning got (when the controller provisions nodes). */

@@ -2,7 +2,7 @@
 // with its default security group (`NAME-default`: all egress, ingress from its own members), which its VMs join
 // when given none, and which goes with it. Quotas are enforced where subnets and VMs are allocated (./allocation.ts);
 // scoping (which project a request may touch) by `inProject` below and the API's authorisation.
-import { cidrText, MAX_SUBNET_PREFIX } from '../topology/ipam.js';
+import { cidrText, MAX_SUBNET_PREFIX, overlaps } from '../topology/ipam.js';
 import { parseCidr, type Cidr } from '../topology/model.js';
 import { nameProblem, PROJECT_NAME } from '../topology/names.js';
 import { DEFAULT_PROJECT, MAX_PROJECTS, projectDefaultGroup, projectOf, QUOTA_KINDS, quotaProblems, type ProjectRecord, type Quotas, type Usage } from '../topology/projects.js';
@@ -67,6 +67,8 @@ export class Projects {
   constructor(
     private readonly c: ServiceContext,
     private readonly overlay: Cidr,
+    /** `network.transitRange`: no project's overlay may overlap it (a VM address would meet a transit one on the gateway). */
+    private readonly transitRange?: Cidr,
   ) {}
 
   list(ctx: OpContext = {}): ProjectView[] {
@@ -87,7 +89,7 @@ export class Projects {
       const description = input.description ?? '';
       if (description.length > MAX_DESCRIPTION) throw new Invalid('description', `at most ${MAX_DESCRIPTION} characters`);
       const quotas = checkedQuotas(input.quotas ?? {});
-      const overlay = input.overlay === undefined ? undefined : checkedOverlay(input.overlay);
+      const overlay = input.overlay === undefined ? undefined : checkedOverlay(input.overlay, this.transitRange);
       const all = w.listProjects();
       if (all.some((p) => p.name === input.name)) throw new Conflict('name', `a project named '${input.name}' already exists`);
       if (all.length >= MAX_PROJECTS) throw new Conflict('name', `there are ${MAX_PROJECTS} projects already (the most a cloud may have)`);
@@ -168,7 +170,7 @@ function checkedQuotas(quotas: Quotas): Quotas {
   return Object.fromEntries(QUOTA_KINDS.filter((k) => quotas[k] !== undefined).map((k) => [k, quotas[k]]));
 }
 
-function checkedOverlay(text: string): string {
+function checkedOverlay(text: string, transit: Cidr | undefined): string {
   let block: Cidr;
   try {
     block = parseCidr(text);
@@ -176,5 +178,6 @@ function checkedOverlay(text: string): string {
     throw new Invalid('overlay', (e as Error).message);
   }
   if (block.prefix < 8 || block.prefix > MAX_SUBNET_PREFIX) throw new Invalid('overlay', `/${block.prefix} is out of range: an overlay range is /8 to /${MAX_SUBNET_PREFIX}`);
+  if (transit && overlaps(block, transit)) throw new Invalid('overlay', `${cidrText(block)} overlaps the transit range ${cidrText(transit)} (network.transitRange), which the gateways keep for VMs' north-south addresses`);
   return cidrText(block);
 }

@@ -5,6 +5,7 @@
 // This class is the facade the API and the daemon hold; each kind of thing has its own file (./nodes.ts,
 // ./subnets.ts, ./vms.ts, ./datapaths.ts), sharing one ServiceContext (./context.ts).
 import { DEFAULT_OVERLAY } from '../topology/ipam.js';
+import { DEFAULT_TRANSIT_RANGE } from '../topology/north-south.js';
 import { parseCidr, type Cidr, type Cloud } from '../topology/model.js';
 import { toCloud, type CloudRecords, type VmRecord } from '../topology/records.js';
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
@@ -22,6 +23,7 @@ import { Vms } from './vms.js';
 
 export class CloudService {
   readonly overlay: Cidr;
+  readonly transitRange: Cidr;
   private readonly c: ServiceContext;
   private readonly nodes: Nodes;
   private readonly subnets: Subnets;
@@ -39,9 +41,10 @@ export class CloudService {
     this.c = new ServiceContext(deps);
     this.nodes = new Nodes(this.c);
     this.subnets = new Subnets(this.c, this.overlay);
-    this.vms = new Vms(this.c);
+    this.transitRange = parseCidr(deps.transitRange ?? DEFAULT_TRANSIT_RANGE);
+    this.vms = new Vms(this.c, this.transitRange);
     this.switches = new Datapaths(this.c, this.nodes);
-    this.projects = new Projects(this.c, this.overlay);
+    this.projects = new Projects(this.c, this.overlay, this.transitRange);
     this.floatingIps = new FloatingIps(this.c, deps.floatingIpPools ?? []);
     this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
@@ -79,6 +82,11 @@ export class CloudService {
    * After a restart: a VM left 'creating' or 'deleting' by a crash is marked 'error' (the backend may or may not
    * have it); deleting it again cleans up. Returns the names it marked.
    */
+  /** After an upgrade: transit addresses for the VMs of non-default projects that have none (./vms.ts). */
+  assignTransitAddresses(): Promise<string[]> {
+    return this.vms.assignTransitAddresses();
+  }
+
   recoverInterrupted(): Promise<string[]> {
     return this.vms.recoverInterrupted();
   }

@@ -35,7 +35,7 @@ export class Subnets {
       const over = quotaExceeded(project, usageOf(w, project.name), { subnets: 1 });
       if (over) throw new QuotaExceeded('name', over);
       const overlay = project.overlay !== undefined ? parseCidr(project.overlay) : this.overlay;
-      const record = { ...newSubnet(w, input, overlay, this.c.now), project: project.name };
+      const record = { ...newSubnet(w, input, overlay, this.c.now, project.name), project: project.name };
       w.insertSubnet(record);
       assertConsistent(w);
       return record;

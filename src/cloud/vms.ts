@@ -1,8 +1,10 @@
 // VMs: allocated in the store, their flows applied, then built by the backend; a backend failure cleans up the node
 // before the addresses are freed. One backend operation per VM at a time (`busy`), each under a deadline.
-import { parseCidr } from '../topology/model.js';
+import { parseCidr, type Cidr } from '../topology/model.js';
 import type { VmRecord, VmState } from '../topology/records.js';
-import { allocateVm, assertConsistent } from './allocation.js';
+import { projectUsesTransit } from '../topology/north-south.js';
+import { projectOf } from '../topology/projects.js';
+import { allocateVm, assertConsistent, nextFreeTransitIp } from './allocation.js';
 import { DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts, type VmExecResult, type Log, type OpContext, type VmSpec } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
@@ -16,7 +18,10 @@ export class Vms {
   private readonly busy = new Map<string, string>();
   private readonly timeouts: BackendTimeouts;
 
-  constructor(private readonly c: ServiceContext) {
+  constructor(
+    private readonly c: ServiceContext,
+    private readonly transitRange: Cidr,
+  ) {
     this.timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...c.deps.backendTimeouts };
   }
 
@@ -40,11 +45,32 @@ export class Vms {
     });
   }
 
+  /**
+   * After an upgrade: a VM of a project other than the default one that has no transit address yet (made before
+   * routing domains) gets one, as a new VM would. Returns the names it gave one to.
+   */
+  async assignTransitAddresses(): Promise<string[]> {
+    const missing = this.c.store.read((r) => r.listVms().some((v) => v.transitIp === undefined && projectUsesTransit(projectOf(v))));
+    if (!missing) return [];
+    return await this.c.store.write((w) => {
+      const given: string[] = [];
+      for (const v of w.listVms()) {
+        if (v.transitIp !== undefined || !projectUsesTransit(projectOf(v))) continue;
+        const ip = nextFreeTransitIp(this.transitRange, w.listVms());
+        if (ip === undefined) break;
+        w.setVmTransitIp(v.name, ip);
+        given.push(v.name);
+      }
+      assertConsistent(w);
+      return given;
+    });
+  }
+
   async create(input: CreateVmInput, ctx: OpContext): Promise<Mutation<VmRecord>> {
     const { store, applies, deps } = this.c;
     const log = this.c.log(ctx);
     const vm = await store.write((w) => {
-      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now, ctx);
+      const record = allocateVm(w, input, () => `mcvm${w.nextSequence('vm-port')}`, this.c.now, ctx, this.transitRange);
       w.insertVm(record);
       assertConsistent(w);
       return record;

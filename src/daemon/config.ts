@@ -16,6 +16,9 @@ import { GatewayFailoverSchema, gatewayFailoverSettings } from './gateway-failov
 import { floatingIpPools, FloatingIpsSchema } from './floating-ip-config.js';
 import type { FloatingIpPool } from '../topology/floating-ips.js';
 import type { GatewayFailoverSettings } from './gateway-health.js';
+import { overlaps } from '../topology/ipam.js';
+import { parseCidr, type Cidr } from '../topology/model.js';
+import { DEFAULT_TRANSIT_RANGE } from '../topology/north-south.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
 /** A dead leader is replaced after about this long (leadership.ts says why 5). */
@@ -211,6 +214,8 @@ export const ConfigSchema = Type.Object(
           dhcpLeaseSeconds: Type.Optional(Type.Integer({ minimum: 120, maximum: 31_536_000 })),
           /** DNS servers the controller's DHCP announces (option 6); none by default. */
           dns: Type.Optional(Type.Array(Type.String({ pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' }), { maxItems: 8 })),
+          /** Transit addresses of non-default projects' VMs (topology/north-south.ts); must not overlap `overlay`. */
+          transitRange: Type.Optional(Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$' })),
         },
         { additionalProperties: false },
       ),
@@ -293,6 +298,8 @@ export interface Config {
     readonly broadcast: BroadcastMode;
     readonly dhcpLeaseSeconds: number;
     readonly dns: readonly string[];
+    /** Where VMs of non-default projects get their north-south (transit) address (topology/north-south.ts). */
+    readonly transitRange: string;
   };
 }
 
@@ -459,6 +466,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       `${setBy}: api.auth: false is refused: the API listens on ${apiHost}, not on loopback, and without auth anyone reaching it could run commands on the nodes (set api.host to 127.0.0.1, or keep auth and use a token)`,
     );
   }
+  transitRangeProblem(f.network?.transitRange ?? DEFAULT_TRANSIT_RANGE, f.overlay ?? DEFAULTS.overlay, source);
   return {
     openflow: {
       listen: f.openflow?.listen ?? (f.openflow?.connect?.length ? [] : [...DEFAULTS.listen]),
@@ -515,6 +523,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       broadcast: f.network?.broadcast ?? DEFAULTS.broadcast,
       dhcpLeaseSeconds: f.network?.dhcpLeaseSeconds ?? DEFAULTS.dhcpLeaseSeconds,
       dns: f.network?.dns ?? [],
+      transitRange: f.network?.transitRange ?? DEFAULT_TRANSIT_RANGE,
     },
   };
 }
@@ -525,6 +534,20 @@ function checkedPools(f: ConfigFile, source: string): FloatingIpPool[] {
   } catch (e) {
     throw new ConfigError(`${source}: ${(e as Error).message}`);
   }
+}
+
+/** The transit range must be a network (/8 to /28) apart from the overlay: a VM address and a transit one never meet. */
+function transitRangeProblem(transit: string, overlay: string, source: string): void {
+  let t: Cidr;
+  let o: Cidr;
+  try {
+    t = parseCidr(transit);
+    o = parseCidr(overlay);
+  } catch (e) {
+    throw new ConfigError(`${source}: network.transitRange: ${(e as Error).message}`);
+  }
+  if (t.prefix < 8 || t.prefix > 28) throw new ConfigError(`${source}: network.transitRange: /${t.prefix} is out of range (/8 to /28)`);
+  if (overlaps(t, o)) throw new ConfigError(`${source}: network.transitRange ${transit} overlaps the overlay range ${overlay}`);
 }
 
 function provisioningRetry(p: NonNullable<ConfigFile['provisioning']>, source: string): { retryMinSeconds: number; retryMaxSeconds: number } {

@@ -22,7 +22,7 @@ import type { BroadcastMode, DhcpMode } from '../pipeline/modes.js';
 import { DEFAULT_UNDERLAY_MTU, overlayMtuFor, PATH_MTU_METER_MOD } from '../pipeline/mtu.js';
 import { CompileContext } from '../pipeline/stage.js';
 import { formatDpid, runInTurns, type Datapath, type DesiredState, type Pause } from '../runtime/index.js';
-import { hasRole, isOverlayEndpoint, type Cloud } from '../topology/model.js';
+import { DEFAULT_DOMAIN, hasRole, isOverlayEndpoint, parseCidr, type Cloud } from '../topology/model.js';
 import type { Log } from '../cloud/index.js';
 
 /**
@@ -66,6 +66,8 @@ export interface PipelinesOptions {
   readonly dhcp?: DhcpMode;
   /** Who replicates broadcast (`network.broadcast`; default 'head-end'). */
   readonly broadcast?: BroadcastMode;
+  /** `network.transitRange` (topology/north-south.ts). Default 100.64.0.0/16. */
+  readonly transitRange?: string;
 }
 
 const isOverlayEndpointName = (index: CloudIndex, node: string): boolean => {
@@ -133,7 +135,8 @@ export class NodePipelines {
     // The path-MTU punt row (table 20) and the DHCP punt rows name their meters: installed by the sync before the
     // bundle that needs them.
     if (!isOverlayEndpointName(index, node)) return { flows, meters: [] };
-    const dhcpPunts = ctx.dhcp === 'controller' && hasRole(index.nodes.get(node)!.node, 'compute');
+    // With `dhcp: node`, VMs of domains other than the default one still get their DHCP from the controller (compute stage).
+    const dhcpPunts = (ctx.dhcp === 'controller' || index.subnetList.some((s) => s.domain !== DEFAULT_DOMAIN)) && hasRole(index.nodes.get(node)!.node, 'compute');
     return { flows, meters: dhcpPunts ? [PATH_MTU_METER_MOD, DHCP_METER_MOD] : [PATH_MTU_METER_MOD] };
   }
 
@@ -252,6 +255,7 @@ export class NodePipelines {
         overlayMtu,
         dhcp: this.opts.dhcp ?? 'controller',
         broadcast: this.opts.broadcast ?? 'head-end',
+        ...(this.opts.transitRange !== undefined && { transitRange: parseCidr(this.opts.transitRange) }),
         ...(this.compiled && { previous: this.compiled.ctx }),
       }),
     };

@@ -20,6 +20,8 @@ import {
 } from '../hosts/index.js';
 import { bfdPeersOf, hasRole, isBroadcastMember, parseCidr, tunnelIp } from '../topology/model.js';
 import { matchesRule, nameProblem, NODE_NAME, VM_REF } from '../topology/names.js';
+import { DEFAULT_PROJECT, projectOf } from '../topology/projects.js';
+import { DEFAULT_TRANSIT_RANGE } from '../topology/north-south.js';
 import { nodeToModel, type CloudRecords, type NodeRecord, type NodeRemovalRecord } from '../topology/records.js';
 import type { Log } from '../cloud/index.js';
 import type { Config } from './config.js';
@@ -37,6 +39,8 @@ export interface ProvisioningSettings {
   readonly controllerFor: (node: string) => readonly string[];
   /** The overlay range (gateways SNAT what leaves it, and route it back into br0). */
   readonly overlay: string;
+  /** `network.transitRange`: SNATed and routed like the overlay once a VM has a transit address. Default 100.64.0.0/16. */
+  readonly transitRange?: string;
   /** Userspace tunnelling: the underlay NIC goes on br-phy, which holds `underlayIp/prefixLength`. */
   readonly underlay?: { readonly device: string; readonly prefixLength: number };
   /** Gateways: NAT only what leaves through this interface. */
@@ -87,6 +91,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
   return {
     controllerFor: (node) => (labDir !== undefined ? inLab(node, labDir) : p.controller),
     overlay: config.overlay,
+    transitRange: config.network.transitRange,
     ...(p.underlay && { underlay: p.underlay }),
     ...(p.egressInterface !== undefined && { egressInterface: p.egressInterface }),
     stateDirFor: (node) => (labDir !== undefined ? join(labDir, node, 'state') : p.stateDir),
@@ -107,7 +112,8 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
 export function dhcpReservations(records: CloudRecords): DhcpReservation[] {
   const gateways = new Map(records.subnets.map((s) => [s.name, s.gatewayIp]));
   return records.vms
-    .filter((v) => v.state !== 'deleting' && matchesRule(VM_REF, v.name))
+    // The DHCP node serves the default project only (the controller answers every other one's VMs).
+    .filter((v) => v.state !== 'deleting' && matchesRule(VM_REF, v.name) && projectOf(v) === DEFAULT_PROJECT)
     .map((v) => ({ vm: v.name, mac: v.mac, ip: v.ip, ...(gateways.has(v.subnet) && { router: gateways.get(v.subnet)! }) }))
     .sort((a, b) => (a.vm < b.vm ? -1 : a.vm > b.vm ? 1 : 0));
 }
@@ -127,7 +133,10 @@ export function bootstrapSpecFor(
 ): NodeBootstrapSpec | undefined {
   const model = nodeToModel(node);
   const nodes = records.nodes.map(nodeToModel);
-  const addresses = records.subnets.map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
+  // The kernel holds the default project's gateway IPs only: other projects may reuse them, and their VMs reach it by
+  // transit addresses (topology/north-south.ts).
+  const addresses = records.subnets.filter((s) => projectOf(s) === DEFAULT_PROJECT).map((s) => `${s.gatewayIp}/${parseCidr(s.cidr).prefix}`).sort();
+  const transit = records.vms.some((v) => v.transitIp !== undefined);
   if (node.roles.every((r) => r === 'management')) return undefined;
   const badName = nameProblem(NODE_NAME, node.name);
   if (badName !== undefined) throw new UnprovisionableName(`${badName} (named under an older, wider rule: remove the node and add it again under a valid name)`);
@@ -168,6 +177,7 @@ export function bootstrapSpecFor(
       gateway: {
         addresses,
         overlayCidr: settings.overlay,
+        ...(transit && { transitCidr: settings.transitRange ?? DEFAULT_TRANSIT_RANGE }),
         ...(node.serviceIp !== undefined && node.serviceIp !== node.underlayIp && { snatTo: node.serviceIp }),
         ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
         ...floatingIpsSpecFor(node.name, records, settings.floatingIpPools ?? []),

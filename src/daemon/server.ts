@@ -124,6 +124,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       mtu: config.network,
       dhcp: config.network.dhcp,
       broadcast: config.network.broadcast,
+      transitRange: config.network.transitRange,
     });
     const controller = new Controller({
       listen: config.openflow.listen,
@@ -162,18 +163,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       log: logger.child({ component: 'path-mtu' }),
     });
-    if (config.network.dhcp === 'controller') {
-      new DhcpResponder({
-        controller,
-        nodeOf: (dpid) => pipelines.nodeOf(dpid),
-        clientAt: (node, port) => pipelines.dhcpClientAt(node, port),
-        overlayMtu: () => pipelines.overlayMtu(),
-        leaseSeconds: config.network.dhcpLeaseSeconds,
-        dns: config.network.dns.map(ipv4ToNumber),
-        metrics,
-        log: logger.child({ component: 'dhcp' }),
-      });
-    }
+    // With `dhcp: node` too: the DHCP node serves the default project only, the controller every other one's VMs.
+    new DhcpResponder({
+      controller,
+      nodeOf: (dpid) => pipelines.nodeOf(dpid),
+      clientAt: (node, port) => pipelines.dhcpClientAt(node, port),
+      overlayMtu: () => pipelines.overlayMtu(),
+      leaseSeconds: config.network.dhcpLeaseSeconds,
+      dns: config.network.dns.map(ipv4ToNumber),
+      metrics,
+      log: logger.child({ component: 'dhcp' }),
+    });
     const backends = new NodeBackends({
       vms: config.vms,
       logger: hostsLog,
@@ -191,6 +191,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       datapaths: network,
       resyncer: network,
       overlay: config.overlay,
+      transitRange: config.network.transitRange,
       backendTimeouts: {
         ...(config.vms.createTimeoutSeconds !== undefined && { createMs: config.vms.createTimeoutSeconds * 1000 }),
         ...(config.vms.deleteTimeoutSeconds !== undefined && { deleteMs: config.vms.deleteTimeoutSeconds * 1000 }),
@@ -203,6 +204,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     metrics.setInventory(() => service.inventory());
     const interrupted = await service.recoverInterrupted();
     if (interrupted.length > 0) logger.warn({ vms: interrupted }, 'VMs interrupted by a restart marked error: delete them to clean up');
+    const transit = await service.assignTransitAddresses();
+    if (transit.length > 0) logger.info({ vms: transit }, 'transit addresses given to VMs of projects made before routing domains');
 
     const tokens = new ApiTokens(store);
     const { token } = await tokens.ensureAdmin();

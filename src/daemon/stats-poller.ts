@@ -1,6 +1,7 @@
 // Polls the switches for dataplane counters (VM ports, tables) at an interval and feeds them to the metrics.
 // The numbers come through a StatsSource (the runtime glue: OFPMP_PORT_STATS, OFPMP_TABLE_STATS and aggregate flow
 // stats); which port is which VM comes from the cloud model, matched by port name.
+import { northSouthAddress } from '../topology/north-south.js';
 import type { SgDrops } from '../pipeline/sg-drops.js';
 import { ipv4ToNumber, type Cloud } from '../topology/model.js';
 import type { Metrics, PortCounters, TableCounters } from './metrics.js';
@@ -72,7 +73,8 @@ export class StatsPoller {
           metrics.recordTables(node.name, tables);
           const drops = await source.vmDrops?.(node.name);
           if (drops?.length) {
-            const byIp = new Map(cloud.vms.filter((v) => v.node === node.name).map((v) => [ipv4ToNumber(v.ip), v] as const));
+            // A VM's cookie carries its north-south address: its IP is only unique within its project.
+            const byIp = new Map(cloud.vms.filter((v) => v.node === node.name).map((v) => [ipv4ToNumber(northSouthAddress(v)), v] as const));
             for (const d of drops) {
               const vm = byIp.get(d.vmIp);
               if (vm) metrics.recordVmDrops({ vm: vm.name, subnet: vm.subnet, node: vm.node }, d.reason, d.packets);

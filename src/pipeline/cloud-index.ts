@@ -2,6 +2,7 @@
 // byte form flows carry. The byte arrays are built once per VM/subnet/node and shared by every flow that uses
 // them (on every node), which is most of what keeps a 10,000-VM cloud small in memory.
 import {
+  domainOf,
   hasRole,
   ipv4ToNumber,
   tunnelIp,
@@ -31,6 +32,9 @@ export interface SubnetInfo {
   readonly vniBytes: Uint8Array;
   readonly gatewayIp: number;
   readonly gatewayIpBytes: Uint8Array;
+  /** Its routing domain (reg2) and the 4 bytes reg2 is matched / loaded with. */
+  readonly domain: number;
+  readonly domainBytes: Uint8Array;
 }
 
 export interface VmInfo {
@@ -41,6 +45,11 @@ export interface VmInfo {
   readonly subnet: SubnetInfo;
   readonly host: NodeInfo;
   readonly gateway: NodeInfo;
+  /** Its transit address (north-south.ts), when it has one. */
+  readonly transitIp?: number;
+  readonly transitIpBytes?: Uint8Array;
+  /** The id in its flows' cookies: its north-south address, unique across the cloud (its IP is only per domain). */
+  readonly cookieId: number;
 }
 
 export interface CloudIndex {
@@ -79,11 +88,13 @@ function nodeInfo(node: CloudNode): NodeInfo {
 
 function subnetInfo(subnet: Subnet): SubnetInfo {
   const gatewayIp = ipv4ToNumber(subnet.gatewayIp);
-  return { subnet, vni: subnet.vni, vniBytes: u64(subnet.vni), gatewayIp, gatewayIpBytes: u32(gatewayIp) };
+  const domain = domainOf(subnet);
+  return { subnet, vni: subnet.vni, vniBytes: u64(subnet.vni), gatewayIp, gatewayIpBytes: u32(gatewayIp), domain, domainBytes: u32(domain) };
 }
 
 function vmInfo(vm: Vm, nodes: ReadonlyMap<string, NodeInfo>, subnets: ReadonlyMap<string, SubnetInfo>): VmInfo {
   const ip = ipv4ToNumber(vm.ip);
+  const transitIp = vm.transitIp === undefined ? undefined : ipv4ToNumber(vm.transitIp);
   return {
     vm,
     mac: macBytes(vm.mac),
@@ -92,6 +103,8 @@ function vmInfo(vm: Vm, nodes: ReadonlyMap<string, NodeInfo>, subnets: ReadonlyM
     subnet: subnets.get(vm.subnet)!,
     host: nodes.get(vm.node)!,
     gateway: nodes.get(vm.gateway)!,
+    ...(transitIp !== undefined && { transitIp, transitIpBytes: u32(transitIp) }),
+    cookieId: transitIp ?? ip,
   };
 }
 
@@ -147,7 +160,7 @@ function* assembleSteps(
   for (let i = 0; i < vmList.length; i++) {
     if (i > 0 && i % (4 * STEP_ITEMS) === 0) yield;
     const v = vmList[i]!;
-    for (const a of addresses(v.vm)) vmByAddress.set(a, v.vm.name);
+    for (const a of addresses(v.vm, v.subnet.domain)) vmByAddress.set(a, v.vm.name);
   }
   const all = [...nodes.values()];
   const switchNode = all.find((n) => hasRole(n.node, 'switch'));
@@ -179,7 +192,8 @@ export function indexWithVm(index: CloudIndex, vm: Vm): CloudIndex {
   // Validate only what one VM can break: its own fields and references, and uniqueness against the others.
   const problems = vmProblems(vm, nodesByName(index), subnetsByName(index));
   if (index.cloud.securityGroups) problems.push(...securityGroupProblems(index.cloud.securityGroups, [vm]));
-  for (const a of addresses(vm)) {
+  const domain = index.subnets.get(vm.subnet)?.domain;
+  for (const a of addresses(vm, domain)) {
     const other = index.vmByAddress.get(a);
     if (other !== undefined) problems.push(`VM '${vm.name}' clashes with '${other}' (${a})`);
   }
@@ -228,15 +242,17 @@ function patch(
   const hosts = [...index.nodes.keys()].filter((n) => localVms.get(n)?.has(vm.subnet));
   const subnetHosts = OverlayMap.with(index.subnetHosts, vm.subnet, hosts.length ? hosts : undefined);
   let vmByAddress = index.vmByAddress;
-  for (const a of addresses(vm)) vmByAddress = OverlayMap.with(vmByAddress, a, added ? vm.name : undefined);
+  for (const a of addresses(vm, index.subnets.get(vm.subnet)?.domain)) vmByAddress = OverlayMap.with(vmByAddress, a, added ? vm.name : undefined);
   // Group memberships follow the VM list (a remote-group rule allows its members' addresses).
   const sg = cloud.securityGroups && indexSecurityGroups(cloud.securityGroups, vmList);
   return { ...index, cloud, vms, vmList, localVms, subnetHosts, vmByAddress, ...(sg && { sg }) };
 }
 
-/** The keys a VM must not share with another: its IP, its MAC, its port on its node. */
-function addresses(vm: Vm): string[] {
-  return [`ip ${vm.ip}`, `mac ${vm.mac}`, `port ${vm.node}/${vm.port}`];
+/** The keys a VM must not share with another: its IP in its routing domain, its MAC, its port on its node, its transit IP. */
+function addresses(vm: Vm, domain: number | undefined): string[] {
+  const keys = [`ip ${domain ?? 0}/${vm.ip}`, `mac ${vm.mac}`, `port ${vm.node}/${vm.port}`];
+  if (vm.transitIp !== undefined) keys.push(`transit ${vm.transitIp}`);
+  return keys;
 }
 
 function insertSorted(list: readonly VmInfo[], info: VmInfo): VmInfo[] {

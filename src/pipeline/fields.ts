@@ -23,6 +23,7 @@ export type FieldName =
   | 'tun_ipv4_dst'
   | 'reg0'
   | 'reg1'
+  | 'reg2'
   | 'ct_state'
   | 'conj_id'
   | 'tcp_dst'
@@ -48,6 +49,7 @@ const ORDER: readonly FieldName[] = [
   'arp_tha',
   'reg0',
   'reg1',
+  'reg2',
   'ct_state',
   'conj_id',
   'tcp_dst',
@@ -121,6 +123,7 @@ export const FIELD_REFS = {
   tun_ipv4_dst: ref('tun_ipv4_dst'),
   reg0: ref('reg0'),
   reg1: ref('reg1'),
+  reg2: ref('reg2'),
 } as const;
 
 // --- value encoders (network byte order) --------------------------------------------------------------------------

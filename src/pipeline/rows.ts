@@ -82,14 +82,15 @@ export const tooBigMatch = oxm('reg0', u32(1 << TOO_BIG_BIT), u32(1 << TOO_BIG_B
 
 /**
  * ARP responder (table 50): turn a request for `ip` into the reply from `mac`, back out of the port it came in on.
+ * `scope` says whose requests: reg2 = a routing domain (VM and gateway IPs), or in_port = LOCAL (transit addresses).
  * The seed's rewrite, in OF1.3: Nicira move where a field is copied, set_field where a constant is written.
  */
-export function arpResponder(cookie: bigint, ipBytes: Uint8Array, mac: Uint8Array): FlowMod {
+export function arpResponder(cookie: bigint, ipBytes: Uint8Array, mac: Uint8Array, scope: OxmField): FlowMod {
   return flow({
     table: TABLE.BROADCAST,
     priority: PRIORITY[TABLE.BROADCAST].ARP_RESPONDER,
     cookie,
-    match: match(F.ethTypeArp, F.arpRequest, oxm('arp_tpa', ipBytes)),
+    match: match(scope, F.ethTypeArp, F.arpRequest, oxm('arp_tpa', ipBytes)),
     actions: arpReplyActions(ipBytes, mac),
   });
 }
@@ -99,12 +100,12 @@ export function arpResponder(cookie: bigint, ipBytes: Uint8Array, mac: Uint8Arra
  * probes first): without it the probe would follow the VM's egress to its gateway, whose kernel answers from LOCAL
  * without a tun_id, and the answer is dropped, so the VM's route briefly fails every time its gateway entry ages.
  */
-export function gatewayUnicastArpResponder(cookie: bigint, gatewayIpBytes: Uint8Array): FlowMod {
+export function gatewayUnicastArpResponder(cookie: bigint, gatewayIpBytes: Uint8Array, domain: OxmField): FlowMod {
   return flow({
     table: TABLE.UNICAST,
     priority: PRIORITY[TABLE.UNICAST].GATEWAY_ARP,
     cookie,
-    match: match(F.ethTypeArp, F.arpRequest, F.gatewayMacDst, oxm('arp_tpa', gatewayIpBytes)),
+    match: match(domain, F.ethTypeArp, F.arpRequest, F.gatewayMacDst, oxm('arp_tpa', gatewayIpBytes)),
     actions: arpReplyActions(gatewayIpBytes, GATEWAY_MAC_BYTES),
   });
 }
@@ -121,6 +122,22 @@ function arpReplyActions(ipBytes: Uint8Array, mac: Uint8Array): Action[] {
     setField(oxm('arp_spa', ipBytes)),
     OUTPUT_IN_PORT,
   ];
+}
+
+const domainMatches = new WeakMap<Uint8Array, OxmField>();
+/** reg2=<domain>: the packet is of this routing domain; one object per subnet's domain bytes. */
+export function inDomain(domainBytes: Uint8Array): OxmField {
+  let f = domainMatches.get(domainBytes);
+  if (!f) domainMatches.set(domainBytes, (f = oxm('reg2', domainBytes)));
+  return f;
+}
+
+const domainLoads = new Map<number, Action>();
+/** reg2 = `domain` (table 0: the routing domain the packet belongs to from here on). */
+export function loadDomain(domain: number): Action {
+  let a = domainLoads.get(domain);
+  if (!a) domainLoads.set(domain, (a = load(FIELD_REFS.reg2, 32, domain)));
+  return a;
 }
 
 const vmPorts = new Map<number, Action>();

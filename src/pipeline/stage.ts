@@ -3,7 +3,8 @@
 // same index, node and ports in, same flows (same order) out.
 import type { FlowMod } from '../openflow/index.js';
 import type { CloudNode } from '../topology/model.js';
-import { hasRole, PORT_VXLAN_INT, PORT_VXLAN_SW } from '../topology/model.js';
+import { hasRole, parseCidr, PORT_VXLAN_INT, PORT_VXLAN_SW, type Cidr } from '../topology/model.js';
+import { DEFAULT_TRANSIT_RANGE } from '../topology/north-south.js';
 import type { CloudIndex, NodeInfo, SubnetInfo, VmInfo } from './cloud-index.js';
 import type { StageName } from './cookie.js';
 import type { BroadcastMode, DhcpMode } from './modes.js';
@@ -41,6 +42,8 @@ export class CompileContext {
   readonly dhcp: DhcpMode;
   /** Who replicates broadcast (head-end.ts); as with `dhcp`, the daemon's default is 'head-end', the seed's 'switch-node'. */
   readonly broadcast: BroadcastMode;
+  /** `network.transitRange` (north-south.ts): what a gateway never lets a VM reach through its kernel, nor its kernel forward back in. */
+  readonly transitRange: Cidr;
   /**
    * The context of the cloud's last revision, when there was one: flows equal to one it built are taken from it
    * (compile.ts), so that a change of one VM leaves every other flow object as the sync last saw it.
@@ -48,8 +51,15 @@ export class CompileContext {
   previous: CompileContext | undefined;
   constructor(
     readonly index: CloudIndex,
-    options: { readonly overlayMtu?: number; readonly dhcp?: DhcpMode; readonly broadcast?: BroadcastMode; readonly previous?: CompileContext } = {},
+    options: {
+      readonly overlayMtu?: number;
+      readonly dhcp?: DhcpMode;
+      readonly broadcast?: BroadcastMode;
+      readonly transitRange?: Cidr;
+      readonly previous?: CompileContext;
+    } = {},
   ) {
+    this.transitRange = options.transitRange ?? parseCidr(DEFAULT_TRANSIT_RANGE);
     this.overlayMtu = options.overlayMtu ?? DEFAULT_OVERLAY_MTU;
     this.dhcp = options.dhcp ?? 'node';
     this.broadcast = options.broadcast ?? 'switch-node';

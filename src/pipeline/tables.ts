@@ -36,8 +36,9 @@ export const TABLES: readonly TableDecl[] = [
     id: TABLE.CLASSIFY,
     name: 'classify',
     purpose:
-      'Admit packets by input port. A VM port admits only its VM\'s MAC (anti-spoofing) and tags the packet with its subnet\'s VNI in tun_id; ' +
-      'tunnel ports and LOCAL are admitted as they are. Unicast goes to 10, broadcast/multicast to 50 (60 on the switch node). ' +
+      'Admit packets by input port. A VM port admits only its VM\'s MAC (anti-spoofing) and tags the packet with its subnet\'s VNI in tun_id ' +
+      'and its routing domain in reg2; a tunnel port admits the VNIs the node serves, loading each one\'s domain into reg2; LOCAL (a gateway\'s or ' +
+      'DHCP node\'s kernel) loads the default domain, and on a gateway a packet to a transit address is rewritten to its VM (address and domain). Unicast goes to 10, broadcast/multicast to 50 (60 on the switch node). ' +
       'With security groups, a VM\'s frames instead go to 1 with reg1 = its port, and a frame from another MAC is dropped by a row of its own (counted per VM).',
     next: [TABLE.PORT_SECURITY, TABLE.UNICAST, TABLE.BROADCAST, TABLE.FLOOD],
     miss: 'drop (unknown port, or a VM sending from a MAC that is not its own)',
@@ -157,8 +158,12 @@ export function checkGoto(from: number, to: number): void {
 /** Named priorities, per table. Higher wins. The comments say why each sits where it does. */
 export const PRIORITY = {
   [TABLE.CLASSIFY]: {
+    /** Gateway: IPv4 from its kernel (LOCAL) with a transit source: a VM's packet forwarded back into the overlay, which would cross projects. */
+    TRANSIT_SPOOF: 30,
     /** dl_dst multicast/broadcast from an admitted port (seed: 0/20 broadcast, 0/10 multicast). */
     MULTICAST: 20,
+    /** Gateway: IPv4 from its kernel to a VM's transit address, rewritten to the VM's address and domain (north-south.ts). */
+    TRANSIT_IN: 15,
     /** Any other (unicast) frame from an admitted port (seed: 0/10 unicast); with security groups, any frame of a VM's own MAC. */
     UNICAST: 10,
     /** Security groups: a VM port's frame from any other MAC, dropped by a row of its own so it is counted per VM. */
@@ -201,13 +206,18 @@ export const PRIORITY = {
     TUNNEL_TO_DHCP: 30,
     /** (tun_id, eth_dst) -> a VM: local port, or vxlan-int to its host (seed: 10/15). */
     L2: 15,
-    /** Gateway: tunnel traffic for the gateway MAC, per known VNI, to LOCAL (the kernel routes and NATs it). */
+    /** Gateway: IPv4 to a transit address from a VM: never handed to the kernel (it would route it into another project). */
+    TRANSIT_DROP: 14,
+    /**
+     * Gateway: tunnel traffic for the gateway MAC, per known VNI of the default domain, to LOCAL (the kernel routes and
+     * NATs it); a VM with a transit address: its IPv4 only, with the source rewritten to that address.
+     */
     TUNNEL_TO_GATEWAY: 13,
     /** Tunnel traffic is only ever delivered by the rows above: never routed, never re-tunnelled. */
     TUNNEL_DROP: 12,
     /** A local VM's unicast DHCP (lease renewal to the server id, resolved to the gateway MAC) to the controller or the DHCP node. */
     DHCP_RENEW: 11,
-    /** ipv4_dst -> a VM of any subnet: routed directly, never via the gateway (seed: 10/10). */
+    /** (reg2, ipv4_dst) -> a VM of any subnet of the packet's routing domain: routed directly, never via the gateway (seed: 10/10). */
     ROUTED: 10,
     /** A unicast ARP request to the gateway MAC for a gateway IP, answered here like a broadcast one in 50. */
     GATEWAY_ARP: 6,
@@ -252,7 +262,7 @@ export const PRIORITY = {
     TUNNEL_DROP: 25,
     /** ARP probes (RFC 5227, sender IP 0.0.0.0): answering one would tell a VM its own address is taken. */
     ARP_PROBE_DROP: 21,
-    /** ARP requests for gateway IPs and VM IPs answered locally (seed: 50/20). */
+    /** ARP requests for gateway IPs and VM IPs of the asker's routing domain (reg2) answered locally (seed: 50/20); a gateway's kernel's for transit addresses. */
     ARP_RESPONDER: 20,
     /** DHCP client broadcast (udp 68->67) from a local VM's port to the controller (metered), or to the DHCP node (seed: 50/15). */
     DHCP_TO_SERVER: 15,
@@ -276,7 +286,7 @@ export const PRIORITY = {
 /**
  * State carried between tables. The subnet a packet belongs to travels in tun_id from table 0 on, which is also what
  * VXLAN puts on the wire; one register bit says "too big for the tunnel" from table 10 to 20; reg1 names the VM a
- * security-group table filters for; no metadata is used.
+ * security-group table filters for; reg2 carries the routing domain (the project); no metadata is used.
  */
 export interface CarriedField {
   readonly field: string;
@@ -311,10 +321,18 @@ export const CARRIED_FIELDS: readonly CarriedField[] = [
     readIn: '1-3, 30-32 (matched; ct zone=NXM_NX_REG1[0..15]; output in 32)',
   },
   {
+    field: 'reg2',
+    meaning:
+      'the routing domain (project) the packet belongs to: routing, ARP answers and security-group rules match it, so two projects may use ' +
+      'the same addresses without one ever matching a flow of the other',
+    setIn: '0 (a VM\'s frames: its subnet\'s domain; a tunnel frame: by tun_id; the kernel of a gateway/DHCP node: the default domain, or the VM\'s for a transit address)',
+    readIn: '10 (routed, gateway ARP), 50 (ARP responder), 2 and 31 (security-group rules)',
+  },
+  {
     field: 'ct_state, conj_id',
     meaning: 'conntrack state of the packet in the VM\'s zone; the conjunctive match that allowed it',
     setIn: 'ct(table=2) in 1, ct(table=31) in 30; conjunction clauses in 2 and 31',
     readIn: '2, 31',
   },
-  { field: 'reg0[1..31], reg2..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
+  { field: 'reg0[1..31], reg3..reg15, metadata', meaning: 'unused', setIn: '-', readIn: '-' },
 ];

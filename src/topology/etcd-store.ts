@@ -31,7 +31,8 @@ import { randomUUID } from 'node:crypto';
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
 import { probeEtcdTls } from './etcd-tls-probe.js';
 import { byAddress, type FloatingIpRecord } from './floating-ips.js';
-import { DEFAULT_PROJECT, projectOf, type ProjectRecord } from './projects.js';
+import { DEFAULT_DOMAIN, MAX_DOMAIN } from './model.js';
+import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, projectOf, type ProjectRecord } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
 import {
@@ -47,7 +48,7 @@ import {
 } from './store.js';
 
 /** The layout version of the keys and values; bumped with a migration in ETCD_MIGRATIONS. */
-export const ETCD_SCHEMA_VERSION = 2;
+export const ETCD_SCHEMA_VERSION = 3;
 
 export interface EtcdStoreOptions {
   readonly endpoints: readonly string[];
@@ -78,6 +79,8 @@ class WatchBackoff {
 
 // A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
 // Layout 2 added `projects/<name>` and a `project` field on subnets, VMs and groups (absent in layout 1's: `default`).
+// Layout 3 gives every project its routing `domain` (the default project 1; `meta/seq:routing-domain` the last one
+// handed out) and VMs of other projects a `transitIp`; subnet blocks and VM addresses are unique per project.
 // Floating IPs are `fips/<address>`: a new kind of key, nothing to migrate (a store without any has none).
 type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups' | 'projects' | 'fips';
 const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups', 'projects', 'fips'];
@@ -139,8 +142,21 @@ function defaultProjectPut(ns: Namespace): ReturnType<Namespace['put']> {
     description: 'everything made before projects existed, and what requests naming no project make',
     quotas: {},
     createdAt: new Date().toISOString(),
+    domain: DEFAULT_DOMAIN,
   };
   return ns.put(`projects/${DEFAULT_PROJECT}`).value(JSON.stringify(project));
+}
+
+/** Layout 2 -> 3: a routing domain for every project, the default one's 1, the others' in creation order. */
+function domainPuts(ns: Namespace, projects: readonly ProjectRecord[]): ReturnType<Namespace['put']>[] {
+  const others = projects
+    .filter((p) => p.name !== DEFAULT_PROJECT)
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : byCodePoint(a.name, b.name)));
+  const puts = others.map((p, i) => ns.put(`projects/${p.name}`).value(JSON.stringify({ ...p, domain: DEFAULT_DOMAIN + 1 + i })));
+  const def = projects.find((p) => p.name === DEFAULT_PROJECT);
+  if (def) puts.push(ns.put(`projects/${DEFAULT_PROJECT}`).value(JSON.stringify({ ...def, domain: DEFAULT_DOMAIN })));
+  puts.push(ns.put(`meta/seq:${DOMAIN_SEQUENCE}`).value(String(DEFAULT_DOMAIN + others.length)));
+  return puts;
 }
 
 /** Records of layout 1 carry no project: the default project's. */
@@ -217,7 +233,12 @@ export class EtcdStore implements CloudStore, TokenStore {
   async open(): Promise<void> {
     const init = await this.ns
       .if(SCHEMA_KEY, 'Mod', '==', 0)
-      .then(this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)), ...defaultGroupPuts(this.ns), defaultProjectPut(this.ns))
+      .then(
+        this.ns.put(SCHEMA_KEY).value(String(ETCD_SCHEMA_VERSION)),
+        ...defaultGroupPuts(this.ns),
+        defaultProjectPut(this.ns),
+        this.ns.put(`meta/seq:${DOMAIN_SEQUENCE}`).value(String(DEFAULT_DOMAIN)),
+      )
       .else(this.ns.get(SCHEMA_KEY))
       .commit();
     if (!init.succeeded) {
@@ -235,10 +256,29 @@ export class EtcdStore implements CloudStore, TokenStore {
           .then(this.ns.put(SCHEMA_KEY).value('2'), defaultProjectPut(this.ns))
           .commit();
       }
+      if (version < 3) await this.migrateToDomains();
     }
     await this.pruneWriterKeys();
     await this.reload();
     await this.watch();
+  }
+
+  /**
+   * Layout 2 -> 3 in one transaction guarded by the schema key's revision, and by every project key's: a project made
+   * or changed meanwhile (by a controller of the old version) makes the compare fail, and the step runs again.
+   */
+  private async migrateToDomains(): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const schema = (await this.ns.get(SCHEMA_KEY).exec()).kvs[0];
+      if (!schema || Number(schema.value.toString()) >= 3) return;
+      const kvs = (await this.ns.getAll().prefix('projects/').exec()).kvs;
+      let txn = this.ns.if(SCHEMA_KEY, 'Mod', '==', schema.mod_revision);
+      for (const kv of kvs) txn = txn.and(kv.key.toString(), 'Mod', '==', kv.mod_revision);
+      const projects = kvs.map((kv) => JSON.parse(kv.value.toString()) as ProjectRecord);
+      const done = await txn.then(this.ns.put(SCHEMA_KEY).value('3'), ...domainPuts(this.ns, projects)).commit();
+      if (done.succeeded) return;
+    }
+    throw new EtcdStoreSchemaError('could not move the etcd store to layout 3: its projects kept changing');
   }
 
   /** Starts the watch just after the snapshot's revision. Events of a replaced watcher are ignored. */
@@ -589,6 +629,7 @@ export class EtcdStore implements CloudStore, TokenStore {
         vms: reader.listVms(),
         securityGroups: reader.listSecurityGroups(),
         floatingIps: reader.listFloatingIps(),
+        projects: reader.listProjects(),
       }),
       listSecurityGroups: () => list<SecurityGroupRecord>('groups').map((g) => withProject(g)!),
       getSecurityGroup: (name) => withProject(get<SecurityGroupRecord>('groups', name)),
@@ -666,8 +707,9 @@ export class EtcdStore implements CloudStore, TokenStore {
         return del('nodes', name);
       },
       insertSubnet: (s) => {
-        unique('subnets', s, ['cidr', 'vni'], s.name);
+        unique('subnets', s, ['vni'], s.name);
         mustExist('projects', projectOf(s), 'project');
+        if (r.listSubnets().some((o) => o.project === projectOf(s) && o.cidr === s.cidr)) throw new StoreConstraintError(`UNIQUE constraint failed: subnets.cidr (${s.cidr} in project ${projectOf(s)})`);
         set('subnets', s.name, { ...s, project: projectOf(s) });
       },
       deleteSubnet: (name) => {
@@ -680,7 +722,8 @@ export class EtcdStore implements CloudStore, TokenStore {
         mustExist('nodes', v.gateway, 'gateway');
         unique('vms', v, ['mac', 'port'], v.name);
         mustExist('projects', projectOf(v), 'project');
-        if (r.listVms({ subnet: v.subnet }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in ${v.subnet})`);
+        if (r.listVms({ project: projectOf(v) }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in project ${projectOf(v)})`);
+        if (v.transitIp !== undefined && r.listVms().some((o) => o.transitIp === v.transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${v.transitIp})`);
         set('vms', v.name, { ...v, project: projectOf(v), securityGroups: memberships(v.securityGroups ?? []) });
       },
       setVmState: (name, state, error) => {
@@ -694,6 +737,13 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (!vm) return false;
         mustExist('nodes', gateway, 'gateway');
         set('vms', name, { ...vm, gateway });
+        return true;
+      },
+      setVmTransitIp: (name, transitIp) => {
+        const vm = r.getVm(name);
+        if (!vm) return false;
+        if (r.listVms().some((o) => o.name !== name && o.transitIp === transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${transitIp})`);
+        set('vms', name, { ...vm, transitIp });
         return true;
       },
       deleteVm: (name) => {
@@ -763,11 +813,17 @@ export class EtcdStore implements CloudStore, TokenStore {
       },
       insertProject: (p) => {
         unique('projects', p, [], p.name);
-        set('projects', p.name, p);
+        if (p.domain !== undefined && r.listProjects().some((o) => o.domain === p.domain)) throw new StoreConstraintError(`UNIQUE constraint failed: projects.domain (${p.domain})`);
+        const domain = takeId(DOMAIN_SEQUENCE, p.domain);
+        if (domain > MAX_DOMAIN) throw new StoreConstraintError(`CHECK constraint failed: routing domain ids are used up (${MAX_DOMAIN})`);
+        set('projects', p.name, { ...p, domain });
       },
       updateProject: (p) => {
-        if (!r.getProject(p.name)) return false;
-        set('projects', p.name, p);
+        const was = r.getProject(p.name);
+        if (!was) return false;
+        // The domain stays the project's for good, whatever the update carries.
+        const { domain: _given, ...rest } = p;
+        set('projects', p.name, { ...rest, ...(was.domain !== undefined && { domain: was.domain }) });
         return true;
       },
       insertFloatingIp: (f) => {

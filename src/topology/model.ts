@@ -29,6 +29,20 @@ export interface Subnet {
   readonly gatewayIp: string;
   /** VXLAN network identifier: the `tun_id` of every packet of this subnet (24 bits, > 0). */
   readonly vni: number;
+  /**
+   * Its project's routing domain (reg2 in the pipeline, 1..MAX_DOMAIN): routing, ARP answers and filtering only ever
+   * join subnets of one domain, so two domains may use the same addresses. Absent = DEFAULT_DOMAIN.
+   */
+  readonly domain?: number;
+}
+
+/** The default project's routing domain (and that of a model that names none). */
+export const DEFAULT_DOMAIN = 1;
+/** Routing domain ids are 16 bits (store-assigned, never reused). */
+export const MAX_DOMAIN = 0xffff;
+
+export function domainOf(subnet: { readonly domain?: number }): number {
+  return subnet.domain ?? DEFAULT_DOMAIN;
 }
 
 export interface Vm {
@@ -46,6 +60,11 @@ export interface Vm {
   readonly port: string;
   /** Its security groups (security-groups.ts); none given = `default`. */
   readonly securityGroups?: readonly string[];
+  /**
+   * VMs of a project other than the default one: a cloud-unique address from `network.transitRange` that stands for
+   * the VM on its gateway (north-south.ts), where two projects' equal addresses would otherwise meet.
+   */
+  readonly transitIp?: string;
 }
 
 export type SgDirection = 'ingress' | 'egress';
@@ -239,7 +258,9 @@ export function* validateCloudSteps(cloud: Cloud): Generator<void, string[], voi
   unique('subnet VNI', cloud.subnets.map((s) => String(s.vni)));
   yield;
   unique('VM name', cloud.vms.map((v) => v.name));
-  unique('VM IP', cloud.vms.map((v) => v.ip));
+  // An address is unique within its routing domain; a transit address across the cloud.
+  unique('VM IP', cloud.vms.map((v) => vmAddressKey(v, subnets)));
+  unique('VM transit IP', cloud.vms.flatMap((v) => (v.transitIp === undefined ? [] : [v.transitIp])));
   yield;
   unique('VM MAC', cloud.vms.map((v) => v.mac));
   unique('VM port on one node', cloud.vms.map((v) => `${v.node}/${v.port}`));
@@ -260,6 +281,7 @@ export function* validateCloudSteps(cloud: Cloud): Generator<void, string[], voi
   if (cloud.nodes.filter((n) => hasRole(n, 'dhcp')).length > 1) problems.push('more than one DHCP node');
 
   for (const s of cloud.subnets) {
+    if (s.domain !== undefined && (!Number.isInteger(s.domain) || s.domain < 1 || s.domain > MAX_DOMAIN)) problems.push(`subnet '${s.name}': routing domain ${s.domain} out of range 1..${MAX_DOMAIN}`);
     if (!Number.isInteger(s.vni) || s.vni < 1 || s.vni > 0xffffff) problems.push(`subnet '${s.name}': VNI ${s.vni} out of range 1..16777215`);
     const cidr = tryParse(`subnet '${s.name}'`, () => parseCidr(s.cidr));
     const gw = tryParse(`subnet '${s.name}'`, () => ipv4ToNumber(s.gatewayIp));
@@ -271,6 +293,12 @@ export function* validateCloudSteps(cloud: Cloud): Generator<void, string[], voi
     problems.push(...vmProblems(cloud.vms[i]!, nodes, subnets));
   }
   return problems;
+}
+
+/** A VM's address qualified by its routing domain ('1/192.168.20.5'): what must be unique among VMs. */
+export function vmAddressKey(v: Vm, subnets: ReadonlyMap<string, Subnet>): string {
+  const s = subnets.get(v.subnet);
+  return `${s ? domainOf(s) : DEFAULT_DOMAIN}/${v.ip}`;
 }
 
 /** What is wrong with one VM against the nodes and subnets it refers to (not uniqueness among VMs). */
@@ -289,6 +317,13 @@ export function vmProblems(v: Vm, nodes: ReadonlyMap<string, CloudNode>, subnets
   else if (parseInt(v.mac.slice(0, 2), 16) & 1) problems.push(`${where}: MAC ${v.mac} is multicast`);
   if (v.mac === GATEWAY_MAC) problems.push(`${where}: MAC is the gateway MAC`);
   if (!v.port) problems.push(`${where}: no port name`);
+  if (v.transitIp !== undefined) {
+    try {
+      ipv4ToNumber(v.transitIp);
+    } catch (e) {
+      problems.push(`${where}: transit IP: ${(e as Error).message}`);
+    }
+  }
   let ip: number | undefined;
   try {
     ip = ipv4ToNumber(v.ip);

@@ -2,14 +2,17 @@
 // (default: the cloud's), its own `default`-like security group and its quotas. Plain data and checks; the store
 // keeps it, src/cloud enforces it.
 //
-// Names of subnets, VMs and groups are still unique across the cloud (a VM name is its container's name on the node),
-// and so are subnet CIDRs until the pipeline has a routing domain per project (docs/projects.md).
+// Names of subnets, VMs and groups are still unique across the cloud (a VM name is its container's name on the node).
+// Addresses are per project: each project is a routing domain of its own in the pipeline (docs/projects.md).
 import { nameProblem, PROJECT_NAME } from './names.js';
 import { DEFAULT_GROUP } from './security-groups.js';
 
 /** The project every record made before projects existed belongs to, and what requests name by default. */
 export const DEFAULT_PROJECT = 'default';
 
+
+/** The store's sequence (meta `seq:<this>`) of routing domain ids: never reused. */
+export const DOMAIN_SEQUENCE = 'routing-domain';
 
 /** At most this many projects: every input gets a bound. */
 export const MAX_PROJECTS = 256;
@@ -30,6 +33,11 @@ export interface ProjectRecord {
   readonly overlay?: string;
   readonly quotas: Quotas;
   readonly createdAt: string;
+  /**
+   * Its routing domain (model.ts `Subnet.domain`, reg2 in the pipeline): store-assigned, 1..MAX_DOMAIN, never reused
+   * (the default project's is 1). The store always fills it in.
+   */
+  readonly domain?: number;
 }
 
 /** What a project holds, counted against its quotas. */

@@ -2,6 +2,7 @@
 // flavors, images, VM state). `toCloud` projects records onto the plain model the pipeline compiles.
 import type { FloatingIpRecord } from './floating-ips.js';
 import type { Cloud, CloudNode, NodeRole, SecurityGroup, SecurityRule, Subnet, Vm } from './model.js';
+import { projectOf, type ProjectRecord } from './projects.js';
 
 export interface NodeRecord {
   readonly name: string;
@@ -45,6 +46,8 @@ export interface VmRecord {
   readonly memoryMiB: number;
   readonly image: string;
   readonly ip: string;
+  /** VMs of a project other than the default one: its cloud-unique transit address (north-south.ts). */
+  readonly transitIp?: string;
   readonly mac: string;
   readonly port: string;
   readonly state: VmState;
@@ -95,6 +98,8 @@ export interface CloudRecords {
   readonly securityGroups?: readonly SecurityGroupRecord[];
   /** Every floating IP (the stores fill this in; gateways' provisioning reads it). */
   readonly floatingIps?: readonly FloatingIpRecord[];
+  /** Every project (the store always fills this in): their routing domains. */
+  readonly projects?: readonly ProjectRecord[];
 }
 
 export function nodeToModel(n: NodeRecord): CloudNode {
@@ -107,13 +112,20 @@ export function nodeToModel(n: NodeRecord): CloudNode {
   };
 }
 
-export function subnetToModel(s: SubnetRecord): Subnet {
-  return { name: s.name, cidr: s.cidr, gatewayIp: s.gatewayIp, vni: s.vni };
+/** `domains`: routing domain by project name; a subnet of a project not in it (or without one) is in the default domain. */
+export function subnetToModel(s: SubnetRecord, domains?: ReadonlyMap<string, number>): Subnet {
+  const domain = domains?.get(projectOf(s));
+  return { name: s.name, cidr: s.cidr, gatewayIp: s.gatewayIp, vni: s.vni, ...(domain !== undefined && { domain }) };
 }
 
 export function vmToModel(v: VmRecord): Vm {
-  const vm = { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port };
+  const vm: Vm = { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port, ...(v.transitIp !== undefined && { transitIp: v.transitIp }) };
   return v.securityGroups?.length ? { ...vm, securityGroups: v.securityGroups } : vm;
+}
+
+/** Routing domain by project name, of the projects that have one. */
+export function domainsOf(projects: readonly ProjectRecord[] | undefined): Map<string, number> {
+  return new Map((projects ?? []).flatMap((p) => (p.domain === undefined ? [] : [[p.name, p.domain] as const])));
 }
 
 export function securityGroupToModel(g: SecurityGroupRecord): SecurityGroup {
@@ -129,9 +141,10 @@ export function securityGroupToModel(g: SecurityGroupRecord): SecurityGroup {
  * every other state keeps its flows, so a stopped VM comes back with its network intact.
  */
 export function toCloud(records: CloudRecords): Cloud {
+  const domains = domainsOf(records.projects);
   return {
     nodes: records.nodes.map(nodeToModel),
-    subnets: records.subnets.map(subnetToModel),
+    subnets: records.subnets.map((s) => subnetToModel(s, domains)),
     vms: records.vms.filter((v) => v.state !== 'deleting').map(vmToModel),
     ...(records.securityGroups && { securityGroups: records.securityGroups.map(securityGroupToModel) }),
   };

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
-import type { NodeRole } from './model.js';
-import type { ProjectRecord, Quotas } from './projects.js';
+import { DEFAULT_DOMAIN, MAX_DOMAIN, type NodeRole } from './model.js';
+import { DOMAIN_SEQUENCE, type ProjectRecord, type Quotas } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 import { DEFAULT_GROUP, type SgDirection, type SgProtocol } from './security-groups.js';
 import { sqliteFloatingIps } from './sqlite-floating-ips.js';
@@ -59,6 +59,8 @@ interface VmRow {
   memory_mib: number;
   image: string;
   ip: string;
+  /** Absent on a store opened with migrations before v7 (tests of upgrades). */
+  transit_ip?: string | null;
   mac: string;
   port: string;
   state: VmState;
@@ -110,6 +112,7 @@ const vmFromRow = (r: VmRow): VmRecord => ({
   memoryMiB: r.memory_mib,
   image: r.image,
   ip: r.ip,
+  ...(r.transit_ip != null && { transitIp: r.transit_ip }),
   mac: r.mac,
   port: r.port,
   state: r.state,
@@ -188,6 +191,8 @@ interface ProjectRow {
   overlay: string | null;
   quotas: string;
   created_at: string;
+  /** Absent on a store opened with migrations before v7. */
+  domain?: number | null;
 }
 
 const projectFromRow = (r: ProjectRow): ProjectRecord => ({
@@ -196,6 +201,7 @@ const projectFromRow = (r: ProjectRow): ProjectRecord => ({
   ...(r.overlay !== null && { overlay: r.overlay }),
   quotas: JSON.parse(r.quotas) as Quotas,
   createdAt: r.created_at,
+  ...(r.domain != null && { domain: r.domain }),
 });
 
 /** Opens (creating if needed) and migrates the store at `path` (':memory:' for a throwaway one). */
@@ -249,10 +255,19 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.version, m.name, new Date().toISOString());
-    }).immediate();
+    if (m.foreignKeysOff) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.foreignKeysOff) {
+          const broken = db.pragma('foreign_key_check') as unknown[];
+          if (broken.length) throw new StoreSchemaError(`migration ${m.version} (${m.name}) would break ${broken.length} foreign key(s): ${JSON.stringify(broken.slice(0, 3))}`);
+        }
+        record.run(m.version, m.name, new Date().toISOString());
+      }).immediate();
+    } finally {
+      if (m.foreignKeysOff) db.pragma('foreign_keys = ON');
+    }
   }
 }
 
@@ -291,12 +306,19 @@ export class SqliteStore implements CloudStore, TokenStore {
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertVmV7: lazy(
+        `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project, transit_ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      hasDomains: lazy("SELECT COUNT(*) AS n FROM pragma_table_info('projects') WHERE name = 'domain'"),
+      insertProjectV7: lazy('INSERT INTO projects (name, description, overlay, quotas, created_at, domain) VALUES (?, ?, ?, ?, ?, ?)'),
       insertVmIn: lazy(
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
       setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
+      setVmTransitIp: lazy('UPDATE vms SET transit_ip = ? WHERE name = ?'),
       deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
       removals: lazy('SELECT * FROM node_removals ORDER BY name'),
       removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
@@ -340,7 +362,10 @@ export class SqliteStore implements CloudStore, TokenStore {
     // ...and one opened with migrations before v5 has no projects: everything is the default project's.
     let projectTables: boolean | undefined;
     const hasProjects = (): boolean => (projectTables ??= (q.hasProjects().get() as { n: number }).n > 0);
-    const DEFAULT_ONLY: ProjectRecord = { name: 'default', description: '', quotas: {}, createdAt: '' };
+    const DEFAULT_ONLY: ProjectRecord = { name: 'default', description: '', quotas: {}, createdAt: '', domain: DEFAULT_DOMAIN };
+    // ...and one opened with migrations before v7 has no routing domains or transit addresses.
+    let domainColumns: boolean | undefined;
+    const hasDomains = (): boolean => (domainColumns ??= hasProjects() && (q.hasDomains().get() as { n: number }).n > 0);
     const withGroups = (vms: VmRecord[]): VmRecord[] => {
       if (!hasSg() || !vms.length) return vms;
       const byVm = new Map<string, string[]>();
@@ -440,6 +465,7 @@ export class SqliteStore implements CloudStore, TokenStore {
         vms: reader.listVms(),
         ...(hasSg() && { securityGroups: listGroups() }),
         floatingIps: fips.listFloatingIps(),
+        projects: reader.listProjects(),
       }),
       listSecurityGroups: listGroups,
       getSecurityGroup: (name) => {
@@ -484,7 +510,8 @@ export class SqliteStore implements CloudStore, TokenStore {
       deleteSubnet: (name) => q.deleteSubnet.run(name).changes > 0,
       insertVm: (v) => {
         const row = [v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt] as const;
-        if (hasProjects()) q.insertVmIn().run(...row, v.project ?? 'default');
+        if (hasDomains()) q.insertVmV7().run(...row, v.project ?? 'default', v.transitIp ?? null);
+        else if (hasProjects()) q.insertVmIn().run(...row, v.project ?? 'default');
         else q.insertVm.run(...row);
         if (hasSg()) for (const g of v.securityGroups?.length ? v.securityGroups : [DEFAULT_GROUP]) q.addVmGroup().run(v.name, g);
       },
@@ -492,6 +519,7 @@ export class SqliteStore implements CloudStore, TokenStore {
         q.setVmState.run(state, error ?? null, name);
       },
       setVmGateway: (name, gateway) => q.setVmGateway.run(gateway, name).changes > 0,
+      setVmTransitIp: (name, transitIp) => q.setVmTransitIp().run(transitIp, name).changes > 0,
       deleteVm: (name) => q.deleteVm.run(name).changes > 0,
       setMeta: (key, value) => {
         q.setMeta.run(key, value);
@@ -511,7 +539,16 @@ export class SqliteStore implements CloudStore, TokenStore {
           ).lastInsertRowid,
         ),
       insertProject: (p) => {
-        q.insertProject().run(p.name, p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.createdAt);
+        if (!hasDomains()) {
+          q.insertProject().run(p.name, p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.createdAt);
+          return;
+        }
+        // A given domain (a restore) or the next one; the sequence never goes back, so an id is never reused.
+        const seq = Number(getMeta(`seq:${DOMAIN_SEQUENCE}`) ?? 0);
+        const domain = p.domain ?? seq + 1;
+        if (domain > MAX_DOMAIN) throw new Error(`CHECK constraint failed: routing domain ids are used up (${MAX_DOMAIN})`);
+        if (domain > seq) q.setMeta.run(`seq:${DOMAIN_SEQUENCE}`, String(domain));
+        q.insertProjectV7().run(p.name, p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.createdAt, domain);
       },
       updateProject: (p) => q.updateProject().run(p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.name).changes > 0,
       deleteProject: (name) => q.deleteProject().run(name).changes > 0,

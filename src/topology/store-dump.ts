@@ -11,7 +11,7 @@ import type { FloatingIpRecord } from './floating-ips.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
 import { GENERATION_EPOCH_META, nextGenerationEpoch, parseGenerationEpoch } from './generation.js';
-import { DEFAULT_PROJECT, type ProjectRecord } from './projects.js';
+import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, type ProjectRecord } from './projects.js';
 import { DEFAULT_GROUP, defaultGroupRules } from './security-groups.js';
 import type { ApiTokenRecord, CloudStore, StoreWriter, TokenStore, TokenWriter } from './store.js';
 
@@ -66,11 +66,14 @@ export function dumpStore(store: Store): StoreDump {
   return { ...cloud, apiTokens: store.readTokens((r) => r.listApiTokens()) };
 }
 
+/** A fresh store's one meta value: the default project's routing domain was the first handed out. */
+const FRESH_DOMAIN_SEQUENCE = `seq:${DOMAIN_SEQUENCE}`;
+
 /** No project but `default`, no node, subnet, VM, pending removal, API token, meta value, nor any security group but a fresh store's `default`. */
 export function isEmptyStore(store: Store): boolean {
   const d = dumpStore(store);
   const onlyDefault = d.securityGroups.every((g) => g.name === DEFAULT_GROUP && g.rules.length === defaultGroupRules().length);
-  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.floatingIps.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
+  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.floatingIps.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).every((k) => k === FRESH_DOMAIN_SEQUENCE && d.meta[k] === '1') && onlyDefault;
 }
 
 /**
@@ -208,8 +211,8 @@ export const BACKUP_MIGRATIONS: readonly { readonly from: number; up(cloud: Reco
     up: (cloud) => ({ ...cloud, projects: Array.isArray(cloud['projects']) ? cloud['projects'] : [] }),
   },
   {
-    // Files up to schema 6 carry no floating IPs (migration v7 adds them).
-    from: 6,
+    // Files up to schema 7 carry no floating IPs (migration v8 adds them).
+    from: 7,
     up: (cloud) => ({ ...cloud, floatingIps: Array.isArray(cloud['floatingIps']) ? cloud['floatingIps'] : [] }),
   },
 ];

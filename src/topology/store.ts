@@ -58,6 +58,8 @@ export interface StoreWriter extends StoreReader {
   setVmState(name: string, state: VmState, error?: string): void;
   /** Binds a VM's egress to another gateway node (which must exist; gateway failover). False: no such VM. */
   setVmGateway(name: string, gateway: string): boolean;
+  /** Gives a VM its transit address (north-south.ts); VMs made before routing domains get theirs this way. False: no such VM. */
+  setVmTransitIp(name: string, transitIp: string): boolean;
   /** Removes the record: only now are its IP, MAC and port free for another VM. */
   deleteVm(name: string): boolean;
   setMeta(key: string, value: string): void;

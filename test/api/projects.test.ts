@@ -129,6 +129,21 @@ describe('projects', () => {
     expect((await h.call('DELETE', '/api/v1/projects/alpha')).json.error.message).toMatch(/^tokens are scoped to project 'alpha'/);
   });
 
+  it('addresses per project: the same block and VM address in two, overlap refused within one; domains and transit addresses shown', async () => {
+    const [a, b] = [(await h.call('GET', '/api/v1/subnets/net-a')).json.subnet, (await h.call('GET', '/api/v1/subnets/net-b')).json.subnet];
+    expect([a.cidr, a.project, b.cidr, b.project]).toEqual(['192.168.20.0/27', 'alpha', '192.168.20.0/27', 'beta']);
+    const [va, vb] = [(await h.call('GET', '/api/v1/vms/vm-a')).json.vm, (await h.call('GET', '/api/v1/vms/vm-b')).json.vm];
+    expect(va.ip).toBe(vb.ip);
+    expect(va.mac).not.toBe(vb.mac);
+    expect([va.transitIp, vb.transitIp]).toEqual(['100.64.0.2', '100.64.0.3']);
+    const clash = await call(h.token, 'POST', '/api/v1/subnets', { name: 'net-a2', cidr: '192.168.20.16/28' }, { 'x-project': 'alpha' });
+    expect([clash.status, clash.json.error.message]).toEqual([409, "cidr: 192.168.20.16/28 overlaps subnet 'net-a' (192.168.20.0/27)"]);
+    const domains = (await h.call('GET', '/api/v1/projects')).json.projects.map((p: { name: string; domain: number }) => [p.name, p.domain]);
+    expect(domains).toEqual([['alpha', 2], ['beta', 3], ['default', 1]]);
+    const overTransit = await h.call('POST', '/api/v1/projects', { name: 'delta', overlay: '100.64.0.0/20' });
+    expect([overTransit.status, overTransit.json.error.message]).toEqual([400, expect.stringMatching(/overlaps the transit range 100.64.0.0\/16/)]);
+  });
+
   it('quotas: VMs, vCPUs, memory and subnets, refused with a 409 saying which, shown with the usage', async () => {
     expect((await h.call('POST', '/api/v1/projects', { name: 'small', quotas: { vms: 2, vcpus: 3, memoryMiB: 4096, subnets: 1 } })).status).toBe(201);
     const as = { 'x-project': 'small' };

@@ -38,7 +38,7 @@ describe('controller config', () => {
       gatewayFailover: { enabled: true, disconnectGraceMs: 3000, startupGraceMs: 30_000, bfd: { enabled: true, intervalMs: 300 } },
       floatingIps: { pools: [] },
       metrics: { auth: false },
-      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
+      network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [], transitRange: '100.64.0.0/16' },
     });
   });
 

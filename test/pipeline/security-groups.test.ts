@@ -43,10 +43,10 @@ describe('security-group stage (compiled rows)', () => {
     expect(grep(c1, 'table:31 priority=10', 'conjunction(2,2/2)')).toHaveLength(4);
     expect(grep(c1, 'table:31 priority=10,conj_id=2')).toHaveLength(1);
     expect(grep(c1, 'table:2 priority=15', 'reg1=0x3')).toEqual([
-      'table:2 priority=15,ct_state=-rpl+trk,ip,reg1=0x3 cookie:0x4d43470001000001 actions=ct(commit,zone=NXM_NX_REG1[0..15]),goto_table:3',
+      'table:2 priority=15,ct_state=-rpl+trk,ip,reg1=0x3,reg2=0x1 cookie:0x4d43470001000001 actions=ct(commit,zone=NXM_NX_REG1[0..15]),goto_table:3',
     ]);
     expect(text(c1).filter((t) => t.startsWith('priority=') && t.includes('in_port=3'))).toEqual([
-      'priority=10,in_port=3,dl_src=02:00:00:00:0a:01 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,load:0x3->NXM_NX_REG1[],goto_table:1',
+      'priority=10,in_port=3,dl_src=02:00:00:00:0a:01 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,load:0x1->NXM_NX_REG2[],load:0x3->NXM_NX_REG1[],goto_table:1',
       'priority=5,in_port=3 cookie:0x4d433700c0a8140a actions=drop',
     ]);
     expect(grep(c1, 'table:10 priority=15', 'dl_dst=02:00:00:00:0a:01')[0]).toMatch(/load:0x3->NXM_NX_REG1\[\],goto_table:30$/);
@@ -79,7 +79,7 @@ describe('security-group stage (compiled rows)', () => {
       { id: 3, name: 'ssh', rules: [{ id: 13, direction: 'ingress', protocol: 'tcp', portMin: 22, portMax: 22, remoteCidr: '10.0.0.0/8' }] },
     ];
     const c1 = compileReference(withGroups(groups, { 'vm-a1': ['default', 'ssh', 'web'] })).flows.get('compute-1')!;
-    const shared = grep(c1, 'table:31 priority=10', 'reg1=0x3,nw_src=192.168.20.10 ');
+    const shared = grep(c1, 'table:31 priority=10', 'reg1=0x3,reg2=0x1,nw_src=192.168.20.10 ');
     expect(shared).toHaveLength(1);
     expect(shared[0]).toMatch(/actions=conjunction\(10,1\/2\),conjunction\(11,1\/2\)$/);
     const ssh = grep(c1, 'table:31 priority=15', 'reg1=0x3', 'tp_dst=22');
@@ -144,8 +144,8 @@ describe('security-group changes are incremental', () => {
     expect(c1.modifies).toEqual([]);
     const added = text(c1.adds as FlowMod[]).filter((t) => t.includes('192.168.20.12') && (t.startsWith('table:31') || t.startsWith('table:2 ')));
     expect(added.map((t) => t.replace(/ cookie.*/, ''))).toEqual([
-      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,nw_src=192.168.20.12,tp_dst=5432',
-      'table:31 priority=10,ct_state=-rpl+trk,tcp,reg1=0x3,nw_src=192.168.20.12',
+      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,reg2=0x1,nw_src=192.168.20.12,tp_dst=5432',
+      'table:31 priority=10,ct_state=-rpl+trk,tcp,reg1=0x3,reg2=0x1,nw_src=192.168.20.12',
     ]);
     // Removing it again takes back exactly as much.
     expect(planSize(planBetween(index, before, withA3))).toBe(planSize(plan));
@@ -162,7 +162,7 @@ describe('security-group changes are incremental', () => {
     const plan = planBetween(before, after, ports);
     expect([...plan.keys()]).toEqual(['compute-1']); // vm-b1, db's only member
     expect(text(plan.get('compute-1')!.adds as FlowMod[]).map((t) => t.replace(/ actions.*/, ''))).toEqual([
-      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,nw_src=10.0.0.0/8,tp_dst=22 cookie:0x4d4347000300000a',
+      'table:31 priority=15,ct_state=-rpl+trk,tcp,reg1=0x4,reg2=0x1,nw_src=10.0.0.0/8,tp_dst=22 cookie:0x4d4347000300000a',
     ]);
     expect(plan.get('compute-1')!.deletes).toEqual([]);
   });

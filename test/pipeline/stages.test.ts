@@ -20,10 +20,10 @@ const dhcp = ref.flows.get('dhcp')!;
 // compute-1: vxlan-int=1 vxlan-sw=2 tap-a1=3 tap-b1=4; compute-2: tap-a2=3 tap-b2=4. VNIs 100 (0x64), 101 (0x65).
 
 describe('compute stage', () => {
-  it('admits a VM port only with its MAC, tagging the subnet VNI', () => {
+  it('admits a VM port only with its MAC, tagging the subnet VNI and its routing domain (reg2)', () => {
     expect(grep(c1.filter((f) => f.tableId === 0), 'in_port=3,')).toEqual([
-      'priority=20,in_port=3,dl_src=02:00:00:00:0a:01,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,goto_table:50',
-      'priority=10,in_port=3,dl_src=02:00:00:00:0a:01 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,goto_table:10',
+      'priority=20,in_port=3,dl_src=02:00:00:00:0a:01,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,load:0x1->NXM_NX_REG2[],goto_table:50',
+      'priority=10,in_port=3,dl_src=02:00:00:00:0a:01 cookie:0x4d433200c0a8140a actions=set_field:0x64->tun_id,load:0x1->NXM_NX_REG2[],goto_table:10',
     ]);
   });
 
@@ -36,7 +36,7 @@ describe('compute stage', () => {
 
   it('routes to another subnet directly: destination VNI and host, MACs rewritten, TTL decremented', () => {
     expect(grep(c1, 'nw_dst=192.168.20.41')).toEqual([
-      'table:10 priority=10,ip,nw_dst=192.168.20.41 cookie:0x4d433100c0a81429 actions=dec_ttl,set_field:12:00:00:ff:ff:ff->eth_src,set_field:02:00:00:00:0b:02->eth_dst,set_field:0x65->tun_id,load:0xa63000c->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20',
+      'table:10 priority=10,ip,reg2=0x1,nw_dst=192.168.20.41 cookie:0x4d433100c0a81429 actions=dec_ttl,set_field:12:00:00:ff:ff:ff->eth_src,set_field:02:00:00:00:0b:02->eth_dst,set_field:0x65->tun_id,load:0xa63000c->NXM_NX_TUN_IPV4_DST[],check_pkt_larger(1464)->NXM_NX_REG0[0],goto_table:20',
     ]);
   });
 
@@ -56,10 +56,10 @@ describe('compute stage', () => {
     for (const t of grep(c1, 'table:10 priority=15,')) expect(t).toMatch(/tun_id=0x6[45],dl_dst=/);
   });
 
-  it('sends DHCP (broadcast and renewals) to the DHCP node', () => {
+  it('sends DHCP (broadcast and renewals) of the default domain to the DHCP node', () => {
     expect(grep(c1, 'tp_src=68,tp_dst=67')).toEqual([
-      'table:50 priority=15,udp,tp_src=68,tp_dst=67 cookie:0x4d4312000a63000b actions=load:0xa630029->NXM_NX_TUN_IPV4_DST[],output:1',
-      'table:10 priority=11,udp,tp_src=68,tp_dst=67 cookie:0x4d4312000a63000b actions=load:0xa630029->NXM_NX_TUN_IPV4_DST[],output:1',
+      'table:50 priority=15,udp,reg2=0x1,tp_src=68,tp_dst=67 cookie:0x4d4312000a63000b actions=load:0xa630029->NXM_NX_TUN_IPV4_DST[],output:1',
+      'table:10 priority=11,udp,reg2=0x1,tp_src=68,tp_dst=67 cookie:0x4d4312000a63000b actions=load:0xa630029->NXM_NX_TUN_IPV4_DST[],output:1',
     ]);
   });
 
@@ -127,17 +127,21 @@ describe('broadcast', () => {
 
   it('from the switch: delivered by VNI to local VMs; tunnel ingress is otherwise dropped before the responders', () => {
     expect(grep(c2, 'in_port=2')).toEqual([
-      'priority=20,in_port=2,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 cookie:0x4d4311000a63000c actions=goto_table:50',
       'table:50 priority=25,in_port=2 cookie:0x4d4311000a63000c actions=drop',
+      'priority=20,tun_id=0x64,in_port=2,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 cookie:0x4d43210000000064 actions=load:0x1->NXM_NX_REG2[],goto_table:50',
       'table:50 priority=30,tun_id=0x64,in_port=2 cookie:0x4d43220000000064 actions=output:3',
+      'priority=20,tun_id=0x65,in_port=2,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00 cookie:0x4d43210000000065 actions=load:0x1->NXM_NX_REG2[],goto_table:50',
       'table:50 priority=30,tun_id=0x65,in_port=2 cookie:0x4d43220000000065 actions=output:4',
     ]);
   });
 });
 
 describe('gateway stage', () => {
-  it('admits tunnel traffic for the gateway MAC per known VNI to LOCAL', () => {
+  it('admits tunnel traffic for the gateway MAC per known VNI of the default domain to LOCAL', () => {
     expect(gatewayFlows(ref.index, 'gateway-1', ref.ports.get('gateway-1')!).map(formatFlow)).toEqual([
+      // Nothing of a VM's to a transit address reaches the kernel, nothing from it with a transit source comes back in.
+      'table:10 priority=14,ip,dl_dst=12:00:00:ff:ff:ff,nw_dst=100.64.0.0/16 cookie:0x4d4313000a630015 actions=drop',
+      'priority=30,ip,in_port=LOCAL,nw_src=100.64.0.0/16 cookie:0x4d4313000a630015 actions=drop',
       'table:10 priority=13,tun_id=0x64,in_port=1,dl_dst=12:00:00:ff:ff:ff cookie:0x4d43230000000064 actions=LOCAL',
       'table:10 priority=13,tun_id=0x65,in_port=1,dl_dst=12:00:00:ff:ff:ff cookie:0x4d43230000000065 actions=LOCAL',
     ]);
@@ -178,9 +182,9 @@ describe('DHCP stage', () => {
 describe('endpoint stage', () => {
   it('answers ARP for gateway IPs and VM IPs with every reply field, back out of IN_PORT', () => {
     expect(grep(c1, 'arp_tpa=192.168.20.1,')).toEqual([
-      'table:50 priority=20,arp,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
+      'table:50 priority=20,arp,reg2=0x1,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
       // The same answer to a unicast request for the gateway MAC (Linux's probes of a stale neighbour), found in the lab.
-      'table:10 priority=6,arp,dl_dst=12:00:00:ff:ff:ff,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
+      'table:10 priority=6,arp,reg2=0x1,dl_dst=12:00:00:ff:ff:ff,arp_tpa=192.168.20.1,arp_op=1 cookie:0x4d43210000000064 actions=move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],set_field:12:00:00:ff:ff:ff->eth_src,set_field:2->arp_op,move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],set_field:12:00:00:ff:ff:ff->arp_sha,move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],set_field:192.168.20.1->arp_spa,IN_PORT',
     ]);
     for (const a of c1.filter((f) => formatFlow(f).includes('arp_tpa=192.168.20.1,'))) expect(outputs(a)).toEqual([OFPP.IN_PORT]);
   });

@@ -146,6 +146,41 @@ describe.each(backends)('store on %s', (_name, backend) => {
     expect(store.read((r) => [r.listVms().length, r.listSubnets().length, r.revision()])).toEqual([1, 1, 1]);
   });
 
+  it('routing domains: default is 1, never reused; addresses unique per project, transit addresses across the cloud', async () => {
+    const store = await backend().open();
+    expect(store.read((r) => r.getProject('default')?.domain)).toBe(1);
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertProject({ name: 'blue', description: '', quotas: {}, createdAt: 't' });
+      w.insertProject({ name: 'green', description: '', quotas: {}, createdAt: 't' });
+    });
+    expect(store.read((r) => r.listProjects().map((p) => [p.name, p.domain]))).toEqual([['blue', 2], ['default', 1], ['green', 3]]);
+    await store.write((w) => w.deleteProject('green'));
+    await store.write((w) => w.insertProject({ name: 'green', description: '', quotas: {}, createdAt: 't' }));
+    expect(store.read((r) => r.getProject('green')?.domain)).toBe(4);
+    // The same block and the same VM address in two projects; neither twice in one.
+    await store.write((w) => {
+      w.insertSubnet(subnet);
+      w.insertSubnet({ ...subnet, name: 'b', project: 'blue', vni: 7 });
+      w.insertVm(vm);
+      w.insertVm({ ...vm, name: 'web-b', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0b', port: 'mcvm9', transitIp: '100.64.0.2' });
+    });
+    expect(store.read((r) => r.getVm('web-b'))).toMatchObject({ ip: vm.ip, transitIp: '100.64.0.2', project: 'blue' });
+    expect(store.read((r) => r.records().projects?.map((p) => p.name))).toEqual(['blue', 'default', 'green']);
+    await expect(store.write((w) => w.insertSubnet({ ...subnet, name: 'b2', project: 'blue', vni: 8 }))).rejects.toThrow(/UNIQUE.*cidr/);
+    await expect(
+      store.write((w) => w.insertVm({ ...vm, name: 'web-b2', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0c', port: 'mcvm10', transitIp: '100.64.0.3' })),
+    ).rejects.toThrow(/UNIQUE.*ip/);
+    await expect(
+      store.write((w) => w.insertVm({ ...vm, name: 'web-b3', project: 'blue', subnet: 'b', ip: '192.168.20.9', mac: '02:00:00:00:00:0d', port: 'mcvm11', transitIp: '100.64.0.2' })),
+    ).rejects.toThrow(/UNIQUE.*transit_ip/);
+    await expect(store.write((w) => w.insertProject({ name: 'red', description: '', quotas: {}, createdAt: 't', domain: 2 }))).rejects.toThrow(/UNIQUE/);
+    // A VM made before routing domains gets its transit address later.
+    expect(await store.write((w) => w.setVmTransitIp('web-1', '100.64.0.9'))).toBe(true);
+    expect(store.read((r) => r.getVm('web-1')?.transitIp)).toBe('100.64.0.9');
+  });
+
   it('sequences never repeat, even after what used one is gone', async () => {
     const store = await backend().open();
     const got = [];
@@ -216,7 +251,7 @@ describe.each(backends)('store on %s', (_name, backend) => {
       ['default', 'default'],
     ]);
     expect(await store.write((w) => w.updateProject({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't' }))).toBe(true);
-    expect(store.read((r) => r.getProject('alpha'))).toEqual({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't' });
+    expect(store.read((r) => r.getProject('alpha'))).toEqual({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't', domain: 2 });
     // A project that owns a subnet, VM or group is kept.
     await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
     await store.write((w) => w.deleteVm('a-1'));
@@ -377,13 +412,37 @@ describe('store on etcd: upgrade of layout 1 (before projects)', () => {
       await ns.put('subnets/a').value(JSON.stringify(oldSubnet));
       await ns.put('vms/web-1').value(JSON.stringify({ ...oldVm, securityGroups: ['default'] }));
       const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
-      expect(await ns.get('schema').string()).toBe('2');
+      expect(await ns.get('schema').string()).toBe('3');
       expect(store.read((r) => [r.listProjects().map((p) => p.name), r.getSubnet('a')?.project, r.listVms({ project: 'default' }).map((v) => v.name)])).toEqual([
         ['default'],
         'default',
         ['web-1'],
       ]);
       await expect(store.write((w) => w.deleteProject('default'))).rejects.toThrow(/FOREIGN KEY/);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('store on etcd: upgrade of layout 2 (projects, before routing domains)', () => {
+  it('gives every project a domain, the default one 1, the others in creation order; the sequence goes on from there', async () => {
+    const prefix = `/mc-test-up${prefixes++}/`;
+    track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 })).close();
+    const client = new Etcd3({ hosts: [...cluster!.endpoints] });
+    try {
+      const ns = client.namespace(prefix);
+      const project = (name: string, createdAt: string) => JSON.stringify({ name, description: '', quotas: {}, createdAt });
+      await ns.put('schema').value('2');
+      await ns.delete().key('meta/seq:routing-domain');
+      await ns.put('projects/default').value(project('default', '2026-01-01T00:00:00Z'));
+      await ns.put('projects/zeta').value(project('zeta', '2026-02-01T00:00:00Z'));
+      await ns.put('projects/alpha').value(project('alpha', '2026-03-01T00:00:00Z'));
+      const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
+      expect(await ns.get('schema').string()).toBe('3');
+      expect(store.read((r) => r.listProjects().map((p) => [p.name, p.domain]))).toEqual([['alpha', 3], ['default', 1], ['zeta', 2]]);
+      await store.write((w) => w.insertProject({ name: 'new', description: '', quotas: {}, createdAt: 't' }));
+      expect(store.read((r) => r.getProject('new')?.domain)).toBe(4);
     } finally {
       client.close();
     }

@@ -150,6 +150,32 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('upgrading a store from before routing domains (v6): domains given, tables rebuilt, memberships and references kept', async () => {
+    const path = join(dir, 'v6.db');
+    const old = openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version <= 6) });
+    await old.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertProject({ name: 'blue', description: '', quotas: {}, createdAt: '2026-02-01T00:00:00Z' });
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+    });
+    expect(old.read((r) => r.getProject('blue')?.domain)).toBeUndefined();
+    old.close();
+    const store = openSqliteStore(path);
+    expect(store.schemaVersion()).toBe(7);
+    expect(store.read((r) => r.listProjects().map((p) => [p.name, p.domain]))).toEqual([['blue', 2], ['default', 1]]);
+    expect(store.read((r) => [r.getVm('web-1')?.securityGroups, r.getVm('web-1')?.subnet, r.getSubnet('a')?.cidr])).toEqual([['default'], 'a', subnet.cidr]);
+    expect(store.integrityCheck()).toEqual([]);
+    // The rebuilt tables keep their references and the v5 triggers: a VM of a missing subnet, a project that owns records.
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'x', ip: '192.168.20.9', mac: '02:00:00:00:00:09', port: 'p9', subnet: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteProject('default'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteVm('web-1'))).resolves.toBe(true);
+    await store.write((w) => w.insertProject({ name: 'green', description: '', quotas: {}, createdAt: 't' }));
+    expect(store.read((r) => r.getProject('green')?.domain)).toBe(3);
+    store.close();
+  });
+
   it('a migration missing below one that ran (branches merged in another order) is applied too', async () => {
     const path = join(dir, 'gap.db');
     openSqliteStore(path, { migrations: MIGRATIONS.filter((m) => m.version !== 3) }).close(); // all but v3

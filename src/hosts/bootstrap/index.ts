@@ -37,7 +37,7 @@ export async function bootstrapNode(exec: Executor, spec: NodeBootstrapSpec): Pr
     changes.push(...(await ensureForwarding(exec, stateDirOf(spec))));
     changes.push(...(await ensureSnat(exec, g)));
     changes.push(...(await ensureFloatingIps(exec, g)));
-    changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }])));
+    changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }, ...(g.transitCidr !== undefined ? [{ to: g.transitCidr, dev: bridge }] : [])])));
   } else {
     changes.push(...(await removeFloatingIps(exec)), ...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));
   }

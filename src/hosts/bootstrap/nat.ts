@@ -8,10 +8,10 @@ export const NAT_CHAIN = 'MINICLOUD-SNAT';
 const COMMENT = ['-m', 'comment', '--comment', 'minicloud-snat'];
 
 /** iptables arguments (after -A/-C CHAIN) of the rule the seed used: SNAT the overlay's traffic leaving it. */
-export function snatRule(g: GatewaySpec): string[] {
+export function snatRule(g: GatewaySpec, source: string = g.overlayCidr): string[] {
   return [
-    '-s', g.overlayCidr,
-    '!', '-d', g.overlayCidr,
+    '-s', source,
+    '!', '-d', source,
     ...(g.egressInterface ? ['-o', g.egressInterface] : []),
     ...COMMENT,
     ...(g.snatTo ? ['-j', 'SNAT', '--to-source', g.snatTo] : ['-j', 'MASQUERADE']),
@@ -41,13 +41,17 @@ export async function ensureSnat(exec: Executor, g: GatewaySpec): Promise<string
     await ipt(exec, ['-A', 'POSTROUTING', '-j', NAT_CHAIN]);
     changes.push(`iptables nat: POSTROUTING jumps to ${NAT_CHAIN}`);
   }
-  const rule = snatRule(g);
+  // The overlay's rule, and the transit range's when other projects' VMs reach this kernel by transit addresses.
+  const wanted = [snatRule(g), ...(g.transitCidr !== undefined ? [snatRule(g, g.transitCidr)] : [])];
   const rules = (await ipt(exec, ['-S', NAT_CHAIN])).stdout.split('\n').filter((l) => l.startsWith('-A '));
-  const present = (await ipt(exec, ['-C', NAT_CHAIN, ...rule], [0, 1])).code === 0;
-  if (present && rules.length === 1) return changes;
+  let present = rules.length === wanted.length;
+  for (const rule of wanted) if (present) present = (await ipt(exec, ['-C', NAT_CHAIN, ...rule], [0, 1])).code === 0;
+  if (present) return changes;
   await ipt(exec, ['-F', NAT_CHAIN]);
-  await ipt(exec, ['-A', NAT_CHAIN, ...rule]);
-  changes.push(`iptables nat: ${NAT_CHAIN} = ${rule.join(' ')}`);
+  for (const rule of wanted) {
+    await ipt(exec, ['-A', NAT_CHAIN, ...rule]);
+    changes.push(`iptables nat: ${NAT_CHAIN} += ${rule.join(' ')}`);
+  }
   return changes;
 }
 

@@ -38,11 +38,16 @@ export interface GatewaySpec {
   readonly addresses: readonly string[];
   /** The overlay range whose traffic leaving it is SNATed, e.g. '192.168.20.0/22'. */
   readonly overlayCidr: string;
+  /**
+   * The transit range (topology/north-south.ts): the addresses other projects' VMs reach this kernel by (OVS rewrites
+   * them), SNATed and routed back into br0 like the overlay. Omitted while the cloud has no such VM.
+   */
+  readonly transitCidr?: string;
   /** SNAT --to-source this address (the seed's way); MASQUERADE when omitted. */
   readonly snatTo?: string;
   /** Only NAT traffic leaving through this interface (iptables -o). */
   readonly egressInterface?: string;
-  /** Routes back into the overlay. Default: overlayCidr via br0. */
+  /** Routes back into the overlay. Default: overlayCidr (and transitCidr) via br0. */
   readonly routes?: readonly RouteSpec[];
   /** Floating IPs (floating-ips.ts): omitted = none (and any we made are removed). */
   readonly floatingIps?: FloatingIpsSpec;
@@ -222,6 +227,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
     if (!g) throw new ValidationError('gateway', g, 'required for the gateway role');
     g.addresses.forEach((a) => assertIfAddress('gateway.addresses', a));
     assertNetwork('gateway.overlayCidr', g.overlayCidr);
+    if (g.transitCidr !== undefined) assertNetwork('gateway.transitCidr', g.transitCidr);
     if (g.snatTo !== undefined) assertIpv4('gateway.snatTo', g.snatTo);
     if (g.egressInterface !== undefined) assertIfName('gateway.egressInterface', g.egressInterface);
     if (g.floatingIps !== undefined) validateFloatingIps(g.floatingIps);

@@ -8,16 +8,19 @@
 //   sends it to every other host of the subnet, never back to this one; there it is delivered by tun_id to the local
 //   VMs of that subnet only. No clone/resubmit changes in_port, so nothing can loop back to the sender.
 import type { FlowMod } from '../../openflow/index.js';
-import { hasRole } from '../../topology/model.js';
+import { DEFAULT_DOMAIN, hasRole } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { dhcpPuntRows } from '../dhcp-punt.js';
 import { headEndDelivery, headEndReplication } from '../head-end.js';
-import { match, oxm } from '../fields.js';
+import { match, oxm, u32 } from '../fields.js';
 import { flow, OUTPUT_LOCAL } from '../flow.js';
-import { deliverCopies, DHCP_REQUEST_MATCH, F, inPort, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
+import { deliverCopies, DHCP_REQUEST_MATCH, F, inDomain, inPort, loadDomain, loadVmPort, setTunId, tunId, tunnelChecked, tunnelTo } from '../rows.js';
+
+const DEFAULT_DOMAIN_BYTES = u32(DEFAULT_DOMAIN);
 import { localPorts, NONE, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { PRIORITY, TABLE } from '../tables.js';
+import { localTransitEgress } from './gateway.js';
 
 const P0 = PRIORITY[TABLE.CLASSIFY];
 const P10 = PRIORITY[TABLE.UNICAST];
@@ -33,7 +36,8 @@ function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
   if (dhcp === view.info) toServer = [OUTPUT_LOCAL];
   else if (view.vxlanInt !== undefined) toServer = tunnelTo(dhcp.tunnelIp, view.vxlanInt);
   else return [];
-  const m = match(...DHCP_REQUEST_MATCH);
+  // The DHCP node's kernel holds the default domain's gateway IPs only: other domains' VMs get the controller's (vmFlows).
+  const m = match(inDomain(DEFAULT_DOMAIN_BYTES), ...DHCP_REQUEST_MATCH);
   return [
     flow({ table: TABLE.BROADCAST, priority: P50.DHCP_TO_SERVER, cookie, match: m, actions: toServer }),
     flow({ table: TABLE.UNICAST, priority: P10.DHCP_RENEW, cookie, match: m, actions: toServer }),
@@ -66,7 +70,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
       flow({
         table: TABLE.BROADCAST,
         priority: P50.LOCAL_BROADCAST,
-        cookie: cookieFor('vm', sender.vm.ip, 'compute'),
+        cookie: cookieFor('vm', sender.vm.cookieId, 'compute'),
         match: match(inPort(sender.port)),
         actions: deliverCopies(ports.filter((p) => p !== sender.port), filtered),
         goto: TABLE.FLOOD,
@@ -80,9 +84,9 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
   if (vm.host !== view.info) return NONE;
   const port = view.ports.get(vm.vm.port);
   if (port === undefined) return NONE;
-  const cookie = cookieFor('vm', vm.ip, 'compute');
+  const cookie = cookieFor('vm', vm.cookieId, 'compute');
   const admit = [inPort(port), oxm('eth_src', vm.mac)] as const;
-  const tag = [setTunId(vm.subnet.vniBytes)];
+  const tag = [setTunId(vm.subnet.vniBytes), loadDomain(vm.subnet.domain)];
   const out = ctx.index.sg
     ? // Security groups: every frame of the VM's own MAC goes through port security and its rules first (tables 1-3).
       [flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: [...tag, loadVmPort(port)], goto: TABLE.PORT_SECURITY })]
@@ -90,12 +94,19 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
         flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(admit[0], F.multicastDst, admit[1]), actions: tag, goto: TABLE.BROADCAST }),
         flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...admit), actions: tag, goto: TABLE.UNICAST }),
       ];
-  if (ctx.dhcp === 'controller') out.push(...dhcpPuntRows(cookie, port, vm.subnet.gatewayIpBytes));
+  if (ctx.dhcp === 'controller' || vm.subnet.domain !== DEFAULT_DOMAIN) out.push(...dhcpPuntRows(cookie, port, vm.subnet.gatewayIpBytes));
   // To its own gateway (seed 10/5): the frame already carries its subnet's VNI from table 0.
   // Through the tunnel, the frame is checked against the overlay MTU on the way (table 20).
   const toGatewayMatch = match(F.gatewayMacDst, oxm('eth_src', vm.mac));
   if (vm.gateway === view.info) {
-    out.push(flow({ table: TABLE.UNICAST, priority: P10.TO_GATEWAY, cookie, match: toGatewayMatch, actions: [OUTPUT_LOCAL] }));
+    // Its own node is its gateway: a VM with a transit address reaches the kernel as the gateway's tunnel rows would
+    // hand it over (IPv4 from its own address, rewritten to the transit one; gateway.ts).
+    const transit = localTransitEgress(vm);
+    out.push(
+      transit
+        ? flow({ table: TABLE.UNICAST, priority: P10.TO_GATEWAY, cookie, match: match(F.gatewayMacDst, oxm('eth_src', vm.mac), ...transit[0]), actions: [transit[1], OUTPUT_LOCAL] })
+        : flow({ table: TABLE.UNICAST, priority: P10.TO_GATEWAY, cookie, match: toGatewayMatch, actions: [OUTPUT_LOCAL] }),
+    );
   } else if (view.vxlanInt !== undefined) {
     out.push(
       flow({

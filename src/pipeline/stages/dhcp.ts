@@ -6,7 +6,7 @@
 //   which takes them to every host of the subnet. Unicast replies need nothing here: the endpoint stage's routed
 //   rows take them to the VM's host with its VNI.
 import type { FlowMod } from '../../openflow/index.js';
-import { hasRole } from '../../topology/model.js';
+import { DEFAULT_DOMAIN, hasRole } from '../../topology/model.js';
 import type { SubnetInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
@@ -17,6 +17,8 @@ import { localPorts, sgEnforced, type CompileContext, type NodeView, type Stage 
 import { PRIORITY, TABLE } from '../tables.js';
 
 function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): FlowMod[] {
+  // Its kernel holds the default domain's gateway IPs only; other domains' VMs get their DHCP from the controller.
+  if (s.domain !== DEFAULT_DOMAIN) return [];
   const cookie = cookieFor('subnet', s.vni, 'dhcp');
   const out: FlowMod[] = [];
   if (view.vxlanInt !== undefined) {

@@ -1,22 +1,38 @@
 // Endpoint stage: what every overlay endpoint (compute, gateway and DHCP node) needs, whatever else it does.
 // - every table's miss row;
-// - admission of tunnel ports (vxlan-int; vxlan-sw on broadcast members) and of LOCAL (gateway/DHCP: the kernel);
+// - admission of tunnel ports (vxlan-int; vxlan-sw on broadcast members) per VNI the node serves, loading the VNI's
+//   routing domain into reg2, and of LOCAL (gateway/DHCP: the kernel, in the default domain);
 // - tunnel traffic is only *delivered* (by tun_id + eth_dst, or the role-specific rows above TUNNEL_DROP): it is
 //   never routed, answered or sent out again;
-// - for every VM of the cloud: L2 delivery by (tun_id, eth_dst), distributed routing by ipv4_dst, ARP for its IP;
-// - for every subnet: ARP for its gateway IP (answered with GATEWAY_MAC on the asker's own node), broadcast or
-//   unicast to the gateway MAC.
+// - for every VM of the cloud: L2 delivery by (tun_id, eth_dst), distributed routing by (reg2, ipv4_dst), ARP for
+//   its IP in its domain;
+// - for every subnet: ARP for its gateway IP in its domain (answered with GATEWAY_MAC on the asker's own node),
+//   broadcast or unicast to the gateway MAC.
 //
 // A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
 // (VM, port number) and shared between nodes.
 import { OFPP, type Action, type FlowMod } from '../../openflow/index.js';
-import { hasRole, isBroadcastMember, isOverlayEndpoint } from '../../topology/model.js';
+import { DEFAULT_DOMAIN, hasRole, isBroadcastMember, isOverlayEndpoint } from '../../topology/model.js';
 import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { DEC_TTL, flow, output, setField } from '../flow.js';
 import { PATH_MTU_METER, PATH_MTU_PUNT_BYTES } from '../mtu.js';
-import { arpResponder, drop, F, GATEWAY_MAC_BYTES, gatewayUnicastArpResponder, inPort, loadVmPort, setTunId, tooBigMatch, tunId, tunnelChecked } from '../rows.js';
+import {
+  arpResponder,
+  drop,
+  F,
+  GATEWAY_MAC_BYTES,
+  gatewayUnicastArpResponder,
+  inDomain,
+  inPort,
+  loadDomain,
+  loadVmPort,
+  setTunId,
+  tooBigMatch,
+  tunId,
+  tunnelChecked,
+} from '../rows.js';
 import type { CompileContext, NodeView, Stage } from '../stage.js';
 import { PRIORITY, TABLE, TABLES } from '../tables.js';
 
@@ -43,10 +59,9 @@ function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
 
   if (view.vxlanInt !== undefined) {
     out.push(...tunnelOutRows(cookie, view.vxlanInt));
+    // Admission by VNI is per subnet (subnetFlows): a VNI this node does not serve is dropped by table 0's miss.
     const vxi = inPort(view.vxlanInt);
     out.push(
-      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(vxi, F.multicastDst), goto: TABLE.BROADCAST }),
-      flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(vxi), goto: TABLE.UNICAST }),
       drop(TABLE.UNICAST, P10.TUNNEL_DROP, cookie, vxi),
       drop(TABLE.BROADCAST, P50.TUNNEL_DROP, cookie, vxi),
     );
@@ -54,16 +69,15 @@ function nodeFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
   if (member && view.vxlanSw !== undefined) {
     // The switch only relays broadcast/multicast; unicast from it is dropped by the table-0 miss.
     const vxs = inPort(view.vxlanSw);
-    out.push(
-      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(vxs, F.multicastDst), goto: TABLE.BROADCAST }),
-      drop(TABLE.BROADCAST, P50.TUNNEL_DROP, cookie, vxs),
-    );
+    out.push(drop(TABLE.BROADCAST, P50.TUNNEL_DROP, cookie, vxs));
   }
   if (hasRole(view.node, 'gateway') || hasRole(view.node, 'dhcp')) {
-    // The node's kernel (gateway IPs, NAT, DHCP server) talks to VMs through br0's LOCAL port.
+    // The node's kernel (gateway IPs, NAT, DHCP server) talks to VMs through br0's LOCAL port. It holds the default
+    // domain's addresses only: other projects' VMs reach it by their transit addresses (gateway stage).
+    const local = [loadDomain(DEFAULT_DOMAIN)];
     out.push(
-      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(F.inPortLocal, F.multicastDst), goto: TABLE.BROADCAST }),
-      flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(F.inPortLocal), goto: TABLE.UNICAST }),
+      flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(F.inPortLocal, F.multicastDst), actions: local, goto: TABLE.BROADCAST }),
+      flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(F.inPortLocal), actions: local, goto: TABLE.UNICAST }),
     );
   }
   out.push(drop(TABLE.BROADCAST, P50.ARP_PROBE_DROP, cookie, F.ethTypeArp, F.arpRequest, F.arpSpaZero));
@@ -91,14 +105,46 @@ function tunnelOutRows(cookie: bigint, vxlanInt: number): FlowMod[] {
 
 const PUNT_TOO_BIG: Action = { type: 'output', port: OFPP.CONTROLLER, maxLen: PATH_MTU_PUNT_BYTES };
 
-function subnetFlows(ctx: CompileContext, _view: NodeView, s: SubnetInfo): readonly FlowMod[] {
-  return (
+function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readonly FlowMod[] {
+  const arp =
     ctx.get<FlowMod[]>(s, 'gateway-arp') ??
     ctx.set(s, 'gateway-arp', [
-      arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES),
-      gatewayUnicastArpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes),
-    ])
-  );
+      arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES, inDomain(s.domainBytes)),
+      gatewayUnicastArpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, inDomain(s.domainBytes)),
+    ]);
+  // A compute node serves the VNIs of its own VMs (delivery, broadcast); a gateway or DHCP node every VNI (egress, DHCP).
+  const serves = hasRole(view.node, 'gateway') || hasRole(view.node, 'dhcp') || ctx.index.localVms.get(view.node.name)?.has(s.subnet.name) === true;
+  if (!serves) return arp;
+  const admit: FlowMod[] = [];
+  if (view.vxlanInt !== undefined) admit.push(...tunnelAdmission(ctx, s, view.vxlanInt));
+  if (isBroadcastMember(view.node) && view.vxlanSw !== undefined) {
+    // The switch only relays broadcast/multicast; unicast from it is dropped by the table-0 miss.
+    admit.push(
+      flow({
+        table: TABLE.CLASSIFY,
+        priority: P0.MULTICAST,
+        cookie: cookieFor('subnet', s.vni, 'endpoint'),
+        match: match(inPort(view.vxlanSw), tunId(s.vniBytes), F.multicastDst),
+        actions: [loadDomain(s.domain)],
+        goto: TABLE.BROADCAST,
+      }),
+    );
+  }
+  return [...arp, ...admit];
+}
+
+/** Table 0: frames of the subnet's VNI from vxlan-int, with its routing domain in reg2 (shared by nodes with that port number). */
+function tunnelAdmission(ctx: CompileContext, s: SubnetInfo, vxlanInt: number): readonly FlowMod[] {
+  const slot = `tunnel-in:${vxlanInt}`;
+  const cached = ctx.get<FlowMod[]>(s, slot);
+  if (cached) return cached;
+  const cookie = cookieFor('subnet', s.vni, 'endpoint');
+  const from = [inPort(vxlanInt), tunId(s.vniBytes)] as const;
+  const actions = [loadDomain(s.domain)];
+  return ctx.set(s, slot, [
+    flow({ table: TABLE.CLASSIFY, priority: P0.MULTICAST, cookie, match: match(...from, F.multicastDst), actions, goto: TABLE.BROADCAST }),
+    flow({ table: TABLE.CLASSIFY, priority: P0.UNICAST, cookie, match: match(...from), actions, goto: TABLE.UNICAST }),
+  ]);
 }
 
 function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly FlowMod[] {
@@ -116,11 +162,11 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
 }
 
 function vmArp(ctx: CompileContext, vm: VmInfo): FlowMod {
-  return ctx.get<FlowMod>(vm, 'arp') ?? ctx.set(vm, 'arp', arpResponder(cookieFor('vm', vm.ip, 'endpoint'), vm.ipBytes, vm.mac));
+  return ctx.get<FlowMod>(vm, 'arp') ?? ctx.set(vm, 'arp', arpResponder(cookieFor('vm', vm.cookieId, 'endpoint'), vm.ipBytes, vm.mac, inDomain(vm.subnet.domainBytes)));
 }
 
 const l2Match = (vm: VmInfo) => match(tunId(vm.subnet.vniBytes), oxm('eth_dst', vm.mac));
-const routedMatch = (vm: VmInfo) => match(F.ethTypeIp, oxm('ipv4_dst', vm.ipBytes));
+const routedMatch = (vm: VmInfo) => match(inDomain(vm.subnet.domainBytes), F.ethTypeIp, oxm('ipv4_dst', vm.ipBytes));
 const SET_SRC_GATEWAY = setField(oxm('eth_src', GATEWAY_MAC_BYTES));
 
 /**
@@ -128,7 +174,7 @@ const SET_SRC_GATEWAY = setField(oxm('eth_src', GATEWAY_MAC_BYTES));
  * With security groups the frame goes through the VM's ingress rules (tables 30-32, reg1 = its port) instead.
  */
 function localDelivery(vm: VmInfo, port: number, filtered: boolean): FlowMod[] {
-  const cookie = cookieFor('vm', vm.ip, 'endpoint');
+  const cookie = cookieFor('vm', vm.cookieId, 'endpoint');
   const deliver = filtered ? { actions: [loadVmPort(port)], goto: TABLE.INGRESS_CT } : { actions: [output(port)] };
   return [
     flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), ...deliver }),
@@ -149,7 +195,7 @@ function localDelivery(vm: VmInfo, port: number, filtered: boolean): FlowMod[] {
  * like any L2 frame and never needs the gateway (seed 10/10, remote).
  */
 function remoteDelivery(vm: VmInfo, overlayMtu: number): FlowMod[] {
-  const cookie = cookieFor('vm', vm.ip, 'endpoint');
+  const cookie = cookieFor('vm', vm.cookieId, 'endpoint');
   const toHost = tunnelChecked(vm.host.tunnelIp, overlayMtu);
   return [
     flow({ table: TABLE.UNICAST, priority: P10.L2, cookie, match: l2Match(vm), actions: toHost, goto: TABLE.TUNNEL_OUT }),

@@ -22,7 +22,7 @@ import type { VmInfo } from '../cloud-index.js';
 import { cookieFor, cookieForRule } from '../cookie.js';
 import { CT, ETH_TYPE, FIELD_REFS, IP_PROTO, match, oxm, u16, u32, u8 } from '../fields.js';
 import { flow, output } from '../flow.js';
-import { F, inPort } from '../rows.js';
+import { F, inDomain, inPort } from '../rows.js';
 import type { GroupInfo } from '../security-index.js';
 import { NONE, sgEnforced, type CompileContext, type NodeView, type Stage } from '../stage.js';
 import { checkGoto, PRIORITY, TABLE } from '../tables.js';
@@ -113,7 +113,7 @@ function vmFlows(ctx: CompileContext, view: NodeView, vm: VmInfo): readonly Flow
   if (vm.host !== view.info || !enforced(ctx, view)) return NONE;
   const port = view.ports.get(vm.vm.port);
   if (port === undefined) return NONE;
-  const cookie = cookieFor('vm', vm.ip, 'sg');
+  const cookie = cookieFor('vm', vm.cookieId, 'sg');
   const p = inPort(port);
   const own = oxm('ipv4_src', vm.ipBytes);
   const gateway = oxm('ipv4_dst', vm.subnet.gatewayIpBytes);
@@ -156,6 +156,8 @@ interface RuleUse {
   readonly group: GroupInfo<VmInfo>;
   /** reg1 values: the local VMs of the rule's group. */
   readonly ports: number[];
+  /** reg2: their routing domain (a group and its members are of one project). */
+  readonly domain: Uint8Array;
 }
 
 /** Every rule row on the node: plain rows first (by rule id), then conjunctions, duplicates merged. */
@@ -169,7 +171,7 @@ function ruleFlows(ctx: CompileContext, view: NodeView): FlowMod[] {
       for (const g of sg.vmGroups.get(vm.vm.name) ?? []) {
         for (const rule of g.group.rules) {
           let u = uses.get(rule.id);
-          if (!u) uses.set(rule.id, (u = { rule, group: g, ports: [] }));
+          if (!u) uses.set(rule.id, (u = { rule, group: g, ports: [], domain: vm.subnet.domainBytes }));
           u.ports.push(port);
         }
       }
@@ -219,7 +221,8 @@ function compileRule(ctx: CompileContext, u: RuleUse, plain: FlowMod[], clauses:
     const field = rule.protocol === 'tcp' ? 'tcp_dst' : 'udp_dst';
     ports = portMasks(rule.portMin, rule.portMax!).map((m) => (m.mask === 0xffff ? oxm(field, u16(m.value)) : oxm(field, u16(m.value), u16(m.mask))));
   }
-  const base = [ORIGINAL, F.ethTypeIp, ...(rule.protocol === 'any' ? [] : [PROTO[rule.protocol]])];
+  // reg2 in every row and clause: a clause naming remote addresses (no reg1 in it) only ever matches its own project's packets.
+  const base = [inDomain(u.domain), ORIGINAL, F.ethTypeIp, ...(rule.protocol === 'any' ? [] : [PROTO[rule.protocol]])];
   // An ICMP type/code is one value each: part of every row (or clause), never a dimension of its own.
   if (rule.protocol === 'icmp' && rule.icmpType !== undefined) {
     base.push(oxm('icmp_type', u8(rule.icmpType)));

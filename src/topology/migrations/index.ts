@@ -8,8 +8,9 @@ import { v3NodeRemovals } from './v3-node-removals.js';
 import { v4SecurityGroups } from './v4-security-groups.js';
 import { v5Projects } from './v5-projects.js';
 import { v6IcmpTypeCode } from './v6-icmp-type-code.js';
-import { v7FloatingIps } from './v7-floating-ips.js';
+import { v7RoutingDomains } from './v7-routing-domains.js';
+import { v8FloatingIps } from './v8-floating-ips.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode, v7FloatingIps];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode, v7RoutingDomains, v8FloatingIps];

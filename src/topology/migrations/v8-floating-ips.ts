@@ -5,8 +5,8 @@ import type { Migration } from './migration.js';
  * attached to at most one VM (and a VM has at most one). The references are plain foreign keys (a new table): a
  * gateway, project or VM a floating IP names cannot be deleted under it.
  */
-export const v7FloatingIps: Migration = {
-  version: 7,
+export const v8FloatingIps: Migration = {
+  version: 8,
   name: 'floating-ips',
   sql: `
     CREATE TABLE floating_ips (
