@@ -26,13 +26,10 @@ export const NOT_YET_AGREEING: {
     experimenter_stats_request: 'as experimenter: unknown vendor/subtype rejected by OVS, kept raw by us; NXST_* not modelled',
     experimenter_stats_reply: 'as experimenter_stats_request',
     error: 'OVS checks the data of an OFPT_ERROR (its length against the embedded header: OFPBRC_BAD_LEN) and prints short data as "OpenFlow packet too short"',
-    meter_config_reply: 'bands other than drop/dscp_remark are OFPMMFC_BAD_BAND in OVS; meters are separated by a blank line; unknown flags print as flags:0x..',
     port_desc_reply: 'ports print in a different order/format for some reserved ports and names',
-    port_mod: 'OVS prints config/mask as the bits set in the mask only; trailing-length errors',
     queue_get_config_reply: 'queue properties: OVS requires 16-byte min/max rate properties (OFPBRC_BAD_LEN) and prints the queues without the port',
     table_features_request: 'OVS requires the 8 mandatory properties (OFPTFFC_BAD_FEATURES) and table ids below 255 (OFPTFFC_BAD_TABLE); we print a summary, not the full features',
     table_features_reply: 'as table_features_request',
-    table_stats_reply: 'OVS prints table stats with more lines per table (names, config) than our summary',
   },
   corruptions: {
     version:
