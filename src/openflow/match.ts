@@ -5,7 +5,7 @@ import type { Match, OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
 import { oxmEncodingLength, putOxm } from './oxm.js';
-import { MatchChecker, decodeMatchOxm } from './match-check.js';
+import { decodeMatchOxm, matchChecker } from './match-check.js';
 import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
 
 /** ofp_match_type */
@@ -55,7 +55,7 @@ export function decodeMatch(r: Reader, packetIn = false): Match {
   const end = start + length;
   const fields: OxmField[] = [];
   if (r.pos < end) {
-    const checker = new MatchChecker(!packetIn);
+    const checker = matchChecker(!packetIn);
     while (r.pos < end) fields.push(decodeMatchOxm(r, end, checker));
   }
   r.pos = start + pad8(length);
