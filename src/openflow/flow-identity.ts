@@ -160,11 +160,14 @@ export function canonicalInstructions(instructions: readonly Instruction[]): str
   return instructionsFingerprintOfBytes(b, 0, len);
 }
 
-/** The identity a flow key stands for (its match decoded from the key's canonical TLVs). */
+/**
+ * The identity a flow key stands for (its match decoded from the key's canonical TLVs). The key may hold its TLVs
+ * sorted by bytes (NXM before OXM), so prerequisites are not checked here: read loosely.
+ */
 export function flowIdentityOfKey(key: string): FlowIdentity {
   const b = Buffer.alloc(flowKeyMatchLength(key));
   putFlowKeyMatch(b, 0, key);
-  return { tableId: key.charCodeAt(0), priority: (key.charCodeAt(1) << 8) | key.charCodeAt(2), match: decodeMatch(new Reader(b)) };
+  return { tableId: key.charCodeAt(0), priority: (key.charCodeAt(1) << 8) | key.charCodeAt(2), match: decodeMatch(new Reader(b), true) };
 }
 
 /** Table id and priority of a flow key. */

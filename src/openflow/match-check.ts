@@ -260,185 +260,188 @@ function word32(mask: Uint8Array | undefined, i: number): number {
 
 /**
  * The match OVS has built so far from the fields before: which flow members are matched, and the few flow values
- * the prerequisites read. One per match decoded.
+ * the prerequisites read. One per match decoded; an object literal of small integers (see oxm.ts on classes).
  */
-export class MatchChecker {
-  private flags0 = 0;
-  private flags1 = 0;
-  private flags2 = 0;
-  private tciMask = 0;
-  private tosMask = 0;
-  private regMasks: number[] | undefined = undefined;
-  private tunMetadata0 = 0;
-  private tunMetadata1 = 0;
-  private packetType = 0;
-  private ethType = 0;
-  private nwProto = 0;
-  private tpSrc = 0;
-  private tpDst = 0;
-  private nwFrag = 0;
-  private tci = 0;
-  private ctState = 0;
-  private ctStateMask = 0;
-
+export interface MatchChecker {
   /** strict: oxm_pull_match (prerequisites checked, unknown fields refused); else oxm_pull_match_loose. */
-  constructor(readonly strict: boolean) {}
+  readonly strict: boolean;
+  flags0: number;
+  flags1: number;
+  flags2: number;
+  tciMask: number;
+  tosMask: number;
+  regs: number;
+  tunMetadata0: number;
+  tunMetadata1: number;
+  packetType: number;
+  ethType: number;
+  nwProto: number;
+  tpSrc: number;
+  tpDst: number;
+  nwFrag: number;
+  tci: number;
+  ctState: number;
+  ctStateMask: number;
+}
 
-  /** The dl_type OVS's prerequisites see (get_dl_type): from packet_type when it names an ethertype. */
-  private dlType(): number {
-    const pt = this.packetType;
-    if (pt === 0) return this.ethType;
-    return pt >>> 16 === 1 ? pt & 0xffff : 0x5ff;
-  }
+export function matchChecker(strict: boolean): MatchChecker {
+  return { strict, flags0: 0, flags1: 0, flags2: 0, tciMask: 0, tosMask: 0, regs: 0, tunMetadata0: 0, tunMetadata1: 0, packetType: 0, ethType: 0, nwProto: 0, tpSrc: 0, tpDst: 0, nwFrag: 0, tci: 0, ctState: 0, ctStateMask: 0 };
+}
 
-  private prereqOk(p: P): boolean {
-    if (p === P.NONE) return true;
-    const dl = this.dlType();
-    const ip = dl === ETH_IP || dl === ETH_IPV6;
-    switch (p) {
-      case P.ETHERNET:
-        return this.packetType === 0;
-      case P.ARP:
-        return dl === 0x0806 || dl === 0x8035;
-      case P.IPV4:
-        return dl === ETH_IP;
-      case P.IPV6:
-        return dl === ETH_IPV6;
-      case P.VLAN_VID:
-        return (this.tci & VLAN_CFI) !== 0;
-      case P.MPLS:
-        return dl === 0x8847 || dl === 0x8848;
-      case P.IP_ANY:
-        return ip;
-      case P.NSH:
-        return dl === 0x894f;
-      case P.CT_VALID:
-        return (this.ctState & CS_VALID) !== 0 || ((this.ctState & CS_TRACKED) !== 0 && (this.ctStateMask & CS_INVALID) !== 0 && (this.ctState & CS_INVALID) === 0);
-      case P.TCP:
-        return ip && this.nwProto === 6 && (this.nwFrag & FRAG_LATER) === 0;
-      case P.UDP:
-        return ip && this.nwProto === 17 && (this.nwFrag & FRAG_LATER) === 0;
-      case P.SCTP:
-        return ip && this.nwProto === 132 && (this.nwFrag & FRAG_LATER) === 0;
-      case P.ICMPV4:
-        return dl === ETH_IP && this.nwProto === 1;
-      case P.ICMPV6:
-        return dl === ETH_IPV6 && this.nwProto === 58;
-      case P.ND:
-      case P.ND_SOLICIT:
-      case P.ND_ADVERT: {
-        if (dl !== ETH_IPV6 || this.nwProto !== 58 || this.tpDst !== 0) return false;
-        const t = this.tpSrc;
-        return p === P.ND ? t === 135 || t === 136 : t === (p === P.ND_SOLICIT ? 135 : 136);
-      }
+/** The dl_type OVS's prerequisites see (get_dl_type): from packet_type when it names an ethertype. */
+function dlType(c: MatchChecker): number {
+  const pt = c.packetType;
+  if (pt === 0) return c.ethType;
+  return pt >>> 16 === 1 ? pt & 0xffff : 0x5ff;
+}
+
+function prereqOk(c: MatchChecker, p: P): boolean {
+  if (p === P.NONE) return true;
+  const dl = dlType(c);
+  const ip = dl === ETH_IP || dl === ETH_IPV6;
+  switch (p) {
+    case P.ETHERNET:
+      return c.packetType === 0;
+    case P.ARP:
+      return dl === 0x0806 || dl === 0x8035;
+    case P.IPV4:
+      return dl === ETH_IP;
+    case P.IPV6:
+      return dl === ETH_IPV6;
+    case P.VLAN_VID:
+      return (c.tci & VLAN_CFI) !== 0;
+    case P.MPLS:
+      return dl === 0x8847 || dl === 0x8848;
+    case P.IP_ANY:
+      return ip;
+    case P.NSH:
+      return dl === 0x894f;
+    case P.CT_VALID:
+      return (c.ctState & CS_VALID) !== 0 || ((c.ctState & CS_TRACKED) !== 0 && (c.ctStateMask & CS_INVALID) !== 0 && (c.ctState & CS_INVALID) === 0);
+    case P.TCP:
+      return ip && c.nwProto === 6 && (c.nwFrag & FRAG_LATER) === 0;
+    case P.UDP:
+      return ip && c.nwProto === 17 && (c.nwFrag & FRAG_LATER) === 0;
+    case P.SCTP:
+      return ip && c.nwProto === 132 && (c.nwFrag & FRAG_LATER) === 0;
+    case P.ICMPV4:
+      return dl === ETH_IP && c.nwProto === 1;
+    case P.ICMPV6:
+      return dl === ETH_IPV6 && c.nwProto === 58;
+    case P.ND:
+    case P.ND_SOLICIT:
+    case P.ND_ADVERT: {
+      if (dl !== ETH_IPV6 || c.nwProto !== 58 || c.tpDst !== 0) return false;
+      const t = c.tpSrc;
+      return p === P.ND ? t === 135 || t === 136 : t === (p === P.ND_SOLICIT ? 135 : 136);
     }
-    return true;
   }
+  return true;
+}
 
-  private isSet(r: Rule): boolean {
-    switch (r.slot) {
-      case S.FLAG:
-        return ((r.word === 0 ? this.flags0 : r.word === 1 ? this.flags1 : this.flags2) & r.bit) !== 0;
-      case S.VLAN_TCI:
-        return this.tciMask !== 0;
-      case S.VLAN_VID:
-        return (this.tciMask & 0x1fff) !== 0;
-      case S.VLAN_PCP:
-        return (this.tciMask & 0xe000) !== 0;
-      case S.DSCP:
-        return (this.tosMask & 0xfc) !== 0;
-      case S.ECN:
-        return (this.tosMask & 0x03) !== 0;
-      case S.REG:
-        return false; // checked in add(), word by word
-    }
+function isSet(c: MatchChecker, r: Rule): boolean {
+  switch (r.slot) {
+    case S.FLAG:
+      return ((r.word === 0 ? c.flags0 : r.word === 1 ? c.flags1 : c.flags2) & r.bit) !== 0;
+    case S.VLAN_TCI:
+      return c.tciMask !== 0;
+    case S.VLAN_VID:
+      return (c.tciMask & 0x1fff) !== 0;
+    case S.VLAN_PCP:
+      return (c.tciMask & 0xe000) !== 0;
+    case S.DSCP:
+      return (c.tosMask & 0xfc) !== 0;
+    case S.ECN:
+      return (c.tosMask & 0x03) !== 0;
+    case S.REG:
+      return false; // checked in add(), word by word
   }
+}
 
-  /**
-   * Adds one decoded field (after checkOxmValue) as nx_pull_raw does: prerequisites (strict only), then duplicates;
-   * then records it. Throws CodecError(BAD_MATCH, BAD_PREREQ / DUP_FIELD).
-   */
-  add(info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
-    const r = RULES[info.rank]!;
-    if (this.strict && !this.prereqOk(r.prereq)) throw matchError(`match: '${info.ovsName}' without its prerequisites`, OFPBMC.BAD_PREREQ, at);
-    if (r.slot === S.REG) {
-      const words = info.length >> 2;
-      const regs = (this.regMasks ??= [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-      for (let i = 0; i < words; i++) if (regs[r.word + i] !== 0) throw matchError(`match: '${info.ovsName}' overlaps a register matched before`, OFPBMC.DUP_FIELD, at);
-      for (let i = 0; i < words; i++) regs[r.word + i] = word32(mask, i);
-    } else {
-      if (this.isSet(r)) throw matchError(`match: '${info.ovsName}' is matched twice`, OFPBMC.DUP_FIELD, at);
-      this.record(r, info, value, mask);
-    }
-    // match_add_ethernet_prereq: any field with prerequisites pins packet_type to Ethernet.
-    if (r.prereq !== P.NONE) this.flags0 |= PACKET_TYPE_BIT;
+/**
+ * Adds one decoded field (after checkOxmValue) as nx_pull_raw does: prerequisites (strict only), then duplicates;
+ * then records it. Throws CodecError(BAD_MATCH, BAD_PREREQ / DUP_FIELD).
+ */
+export function addField(c: MatchChecker, r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
+  if (c.strict && !prereqOk(c, r.prereq)) throw matchError(`match: '${info.ovsName}' without its prerequisites`, OFPBMC.BAD_PREREQ, at);
+  if (r.slot === S.REG) {
+    // One bit per 32-bit register: set when its part of the mask is nonzero.
+    const words = info.length >> 2;
+    if ((c.regs >>> r.word) & ((1 << words) - 1)) throw matchError(`match: '${info.ovsName}' overlaps a register matched before`, OFPBMC.DUP_FIELD, at);
+    for (let i = 0; i < words; i++) if (word32(mask, i) !== 0) c.regs |= 1 << (r.word + i);
+  } else {
+    if (isSet(c, r)) throw matchError(`match: '${info.ovsName}' is matched twice`, OFPBMC.DUP_FIELD, at);
+    record(c, r, info, value, mask);
   }
+  // match_add_ethernet_prereq: any field with prerequisites pins packet_type to Ethernet.
+  if (r.prereq !== P.NONE) c.flags0 |= PACKET_TYPE_BIT;
+}
 
-  /** A tun_metadata field: matched once at most, whatever its mask (tun_metadata_set_match marks it present). */
-  addTunMetadata(index: number, at: number): void {
-    const bit = 1 << (index & 31);
-    const set = index < 32 ? this.tunMetadata0 : this.tunMetadata1;
-    if (set & bit) throw matchError(`match: 'tun_metadata${index}' is matched twice`, OFPBMC.DUP_FIELD, at);
-    if (index < 32) this.tunMetadata0 |= bit;
-    else this.tunMetadata1 |= bit;
+/** A tun_metadata field: matched once at most, whatever its mask (tun_metadata_set_match marks it present). */
+export function addTunMetadata(c: MatchChecker, index: number, at: number): void {
+  const bit = 1 << (index & 31);
+  const set = index < 32 ? c.tunMetadata0 : c.tunMetadata1;
+  if (set & bit) throw matchError(`match: 'tun_metadata${index}' is matched twice`, OFPBMC.DUP_FIELD, at);
+  if (index < 32) c.tunMetadata0 |= bit;
+  else c.tunMetadata1 |= bit;
+}
+
+function record(c: MatchChecker, r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined): void {
+  // mf_set with an all-zero mask is mf_set_wild: the field stays unmatched.
+  if (mask !== undefined && allBytes(mask, 0)) return;
+  const slot = r.slot;
+  if (slot === S.FLAG) {
+    if (r.word === 0) c.flags0 |= r.bit;
+    else if (r.word === 1) c.flags1 |= r.bit;
+    else c.flags2 |= r.bit;
+    if (r.sets === F.NONE) return;
   }
-
-  private record(r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined): void {
-    // mf_set with an all-zero mask is mf_set_wild: the field stays unmatched.
-    const wild = mask !== undefined && allBytes(mask, 0);
-    if (wild) return;
-    const small = info.length <= 4;
-    const v = small ? uint(value) : 0;
-    const m = small ? (mask === undefined ? 0xffffffff : uint(mask)) : 0;
-    switch (r.slot) {
-      case S.FLAG:
-        if (r.word === 0) this.flags0 |= r.bit;
-        else if (r.word === 1) this.flags1 |= r.bit;
-        else this.flags2 |= r.bit;
-        break;
-      case S.VLAN_TCI:
-        this.tciMask = m & 0xffff;
-        this.tci = v & m;
-        break;
-      case S.VLAN_VID:
-        this.tciMask |= m & 0x1fff;
-        this.tci = (this.tci & ~0x1fff) | (v & m & 0x1fff);
-        break;
-      case S.VLAN_PCP:
-        this.tciMask |= 0xf000;
-        this.tci = (this.tci & 0x0fff) | ((v & 7) << 13) | VLAN_CFI;
-        break;
-      case S.DSCP:
-        this.tosMask |= 0xfc;
-        break;
-      case S.ECN:
-        this.tosMask |= 0x03;
-        break;
-    }
-    switch (r.sets) {
-      case F.PACKET_TYPE:
-        this.packetType = v;
-        break;
-      case F.ETH_TYPE:
-        this.ethType = v & m;
-        break;
-      case F.NW_PROTO:
-        this.nwProto = v & m & 0xff;
-        break;
-      case F.TP_SRC:
-        this.tpSrc = v & m;
-        break;
-      case F.TP_DST:
-        this.tpDst = v & m;
-        break;
-      case F.NW_FRAG:
-        this.nwFrag = v & m;
-        break;
-      case F.CT_STATE:
-        this.ctState = v & m;
-        this.ctStateMask = m;
-        break;
-    }
+  // Only the few fields below need their value (all of at most 4 bytes).
+  const v = uint(value);
+  const m = mask === undefined ? 0xffffffff : uint(mask);
+  switch (slot) {
+    case S.VLAN_TCI:
+      c.tciMask = m & 0xffff;
+      c.tci = v & m;
+      break;
+    case S.VLAN_VID:
+      c.tciMask |= m & 0x1fff;
+      c.tci = (c.tci & ~0x1fff) | (v & m & 0x1fff);
+      break;
+    case S.VLAN_PCP:
+      c.tciMask |= 0xf000;
+      c.tci = (c.tci & 0x0fff) | ((v & 7) << 13) | VLAN_CFI;
+      break;
+    case S.DSCP:
+      c.tosMask |= 0xfc;
+      break;
+    case S.ECN:
+      c.tosMask |= 0x03;
+      break;
+  }
+  switch (r.sets) {
+    case F.PACKET_TYPE:
+      c.packetType = v;
+      break;
+    case F.ETH_TYPE:
+      c.ethType = v & m;
+      break;
+    case F.NW_PROTO:
+      c.nwProto = v & m & 0xff;
+      break;
+    case F.TP_SRC:
+      c.tpSrc = v & m;
+      break;
+    case F.TP_DST:
+      c.tpDst = v & m;
+      break;
+    case F.NW_FRAG:
+      c.nwFrag = v & m;
+      break;
+    case F.CT_STATE:
+      c.ctState = v & m;
+      c.ctStateMask = m;
+      break;
   }
 }
 
@@ -451,9 +454,8 @@ export function tunMetadataIndex(header: number): number {
 }
 
 /** mf_is_mask_valid + mf_is_value_valid for a field OVS knows; throws BAD_MASK / BAD_VALUE. */
-function checkOxmValue(info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
+function checkOxmValue(r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
   if (mask !== undefined && !info.maskable && !allBytes(mask, 0) && !allBytes(mask, 0xff)) throw matchError(`OXM: '${info.name}' takes no mask but all-zeros or all-ones`, OFPBMC.BAD_MASK, at);
-  const r = RULES[info.rank]!;
   let ok = true;
   switch (r.value) {
     case V.ANY:
@@ -514,29 +516,32 @@ export function decodeMatchOxm(r: Reader, end: number, checker: MatchChecker): O
   }
   r.pos = p;
   const info = fieldByHeader(header, experimenter);
+  if (info !== undefined && info.length === width) {
+    const rule = RULES[info.rank]!;
+    if (rule.known) {
+      const value = r.bytes(width);
+      const mask = hasMask ? r.bytes(width) : undefined;
+      r.pos = p + payload;
+      if (mask !== undefined || rule.value !== V.ANY) checkOxmValue(rule, info, value, mask, start);
+      addField(checker, rule, info, value, mask, start);
+      return mask === undefined ? { field: info.name, value } : { field: info.name, value, mask };
+    }
+  }
   const tunMetadata = tunMetadataIndex(header);
   if (tunMetadata >= 0 && !(hasMask && payload % 2 !== 0)) {
     // tun_metadata0..63 (NXM_NX_TUN_METADATA): any length; OVS knows them, the registry does not, so they stay raw.
-    checker.addTunMetadata(tunMetadata, start);
+    addTunMetadata(checker, tunMetadata, start);
     const value = r.bytes(width);
     return hasMask ? { field: 'unknown', value, header, mask: r.bytes(width) } : { field: 'unknown', value, header };
   }
-  if (info === undefined || info.length !== width || !RULES[info.rank]!.known) {
-    if (checker.strict) throw matchError(`OXM: field 0x${header.toString(16).padStart(8, '0')}${info && info.length === width ? ` (${info.name}, which Open vSwitch does not implement)` : info ? ` (${info.name} with a ${width}-byte value)` : ''} is unknown`, OFPBMC.BAD_FIELD, start);
-    if (hasMask && payload % 2 !== 0) throw matchError(`OXM: masked field 0x${header.toString(16)} with odd length`, OFPBMC.BAD_LEN, start);
-    if (info !== undefined && info.length === width) {
-      // A registry field OVS does not implement: kept under its name.
-      const value = r.bytes(width);
-      return hasMask ? { field: info.name, value, mask: r.bytes(width) } : { field: info.name, value };
-    }
+  if (checker.strict) throw matchError(`OXM: field 0x${header.toString(16).padStart(8, '0')}${info && info.length === width ? ` (${info.name}, which Open vSwitch does not implement)` : info ? ` (${info.name} with a ${width}-byte value)` : ''} is unknown`, OFPBMC.BAD_FIELD, start);
+  if (hasMask && payload % 2 !== 0) throw matchError(`OXM: masked field 0x${header.toString(16)} with odd length`, OFPBMC.BAD_LEN, start);
+  if (info !== undefined && info.length === width) {
+    // A registry field OVS does not implement: kept under its name.
     const value = r.bytes(width);
-    if (experimenter === undefined) return hasMask ? { field: 'unknown', value, header, mask: r.bytes(width) } : { field: 'unknown', value, header };
-    return hasMask ? { field: 'unknown', value, header, experimenter, mask: r.bytes(width) } : { field: 'unknown', value, header, experimenter };
+    return hasMask ? { field: info.name, value, mask: r.bytes(width) } : { field: info.name, value };
   }
   const value = r.bytes(width);
-  const mask = hasMask ? r.bytes(width) : undefined;
-  r.pos = p + payload;
-  checkOxmValue(info, value, mask, start);
-  checker.add(info, value, mask, start);
-  return mask === undefined ? { field: info.name, value } : { field: info.name, value, mask };
+  if (experimenter === undefined) return hasMask ? { field: 'unknown', value, header, mask: r.bytes(width) } : { field: 'unknown', value, header };
+  return hasMask ? { field: 'unknown', value, header, experimenter, mask: r.bytes(width) } : { field: 'unknown', value, header, experimenter };
 }

@@ -5,7 +5,7 @@ import type { Match, OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
 import { oxmEncodingLength, putOxm } from './oxm.js';
-import { MatchChecker, decodeMatchOxm } from './match-check.js';
+import { decodeMatchOxm, matchChecker } from './match-check.js';
 import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
 
 /** ofp_match_type */
@@ -39,23 +39,23 @@ export function encodeMatch(w: Writer, match: Match): void {
 
 /**
  * Decodes an ofp_match and moves past its padding, checking it as Open vSwitch does (see match-check.ts): the first
- * fault in TLV order is the error. `packetIn` reads it as oxm_pull_match_loose does for a packet-in's metadata:
+ * fault in TLV order is the error. `loose` reads it as oxm_pull_match_loose does for a packet-in's metadata:
  * unknown fields are kept raw and prerequisites are not checked (values and duplicates are).
  */
-export function decodeMatch(r: Reader, packetIn = false): Match {
+export function decodeMatch(r: Reader, loose = false): Match {
   const start = r.pos;
   r.need(OFP_MATCH_HEADER_LEN, 'ofp_match', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
   const type = r.u16();
   const length = r.u16();
   // ofputil_pull_ofp11_match: an OpenFlow 1.1 standard match must be 88 bytes (and is not decoded here).
-  if (type === OFPMT.STANDARD && !packetIn && length !== OFP11_STANDARD_MATCH_LEN) throw new CodecError(`ofp_match: OFPMT_STANDARD of length ${length}`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
+  if (type === OFPMT.STANDARD && !loose && length !== OFP11_STANDARD_MATCH_LEN) throw new CodecError(`ofp_match: OFPMT_STANDARD of length ${length}`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
   if (type !== OFPMT.OXM) throw new CodecError(`ofp_match: type ${type} is not OFPMT_OXM`, OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, start);
   if (length < OFP_MATCH_HEADER_LEN) throw new CodecError(`ofp_match: length ${length} < 4`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
   r.need(pad8(length) - OFP_MATCH_HEADER_LEN, 'ofp_match OXM fields and padding', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
   const end = start + length;
   const fields: OxmField[] = [];
   if (r.pos < end) {
-    const checker = new MatchChecker(!packetIn);
+    const checker = matchChecker(!loose);
     while (r.pos < end) fields.push(decodeMatchOxm(r, end, checker));
   }
   r.pos = start + pad8(length);

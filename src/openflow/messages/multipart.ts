@@ -1,6 +1,8 @@
 // OFPT_MULTIPART_REQUEST / OFPT_MULTIPART_REPLY bodies, one request and one reply codec per OFPMP type. The
 // multipart header (type, flags, pad) is written and read by message.ts; `flags` arrives in the Header.
-import { OFPMP, OFPT } from '../consts.js';
+import { OFPBRC, OFPET, OFPMBT, OFPMP, OFPT } from '../consts.js';
+import { OFPMMFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
 import type { FlowStats, GroupDesc, GroupStats, Match, MessageOf, MessageType, MeterConfig, MeterStats, PortStats, QueueStats, TableFeatures, TableStats } from '../types.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -521,8 +523,15 @@ export const meterStatsReply = varListReply<'meter_stats_reply', MeterStats>(
   4,
 );
 
+/** sizeof(struct ofp13_meter_band_drop): the only band length OVS takes. */
+const METER_BAND_LEN = 16;
+
 export const meterConfigRequest = idRequest('meter_config_request', OFPMP.METER_CONFIG, 'meterId');
-export const meterConfigReply = varListReply<'meter_config_reply', MeterConfig>(
+// OVS: OFPST13_METER_CONFIG_REPLY is uint8_t[8][], a body of whole 8-byte units, checked before any meter.
+export const meterConfigReply: BodyCodec<'meter_config_reply'> = { ...meterConfigReplyList(), lengthRule: { min: 0, multiple: 8 } };
+
+function meterConfigReplyList(): BodyCodec<'meter_config_reply'> {
+  return varListReply<'meter_config_reply', MeterConfig>(
   'meter_config_reply',
   OFPMP.METER_CONFIG,
   'meters',
@@ -537,11 +546,20 @@ export const meterConfigReply = varListReply<'meter_config_reply', MeterConfig>(
     r.skip(2);
     const flags = r.u16();
     const meterId = r.u32();
+    // ofputil_pull_bands: every band 16 bytes and drop or dscp_remark, in order; then nothing left over.
+    let p = r.pos;
+    for (; end - p >= METER_BAND_LEN; p += METER_BAND_LEN) {
+      if (r.u16At(p + 2) !== METER_BAND_LEN) throw new CodecError(`ofp_meter_config: band length ${r.u16At(p + 2)}`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, p + 2);
+      const type = r.u16At(p);
+      if (type !== OFPMBT.DROP && type !== OFPMBT.DSCP_REMARK) throw new CodecError(`ofp_meter_config: band type ${type} (only drop and dscp_remark)`, OFPET.METER_MOD_FAILED, OFPMMFC.BAD_BAND, p);
+    }
+    if (p !== end) throw new CodecError(`ofp_meter_config: ${end - p} bytes after the last band`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, p);
     return { flags, meterId, bands: decodeBands(r, end) };
   },
   MP_SIZES.meterConfig,
   0,
-);
+  );
+}
 
 export const meterFeaturesRequest = emptyBody('meter_features_request', request(OFPMP.METER_FEATURES));
 export const meterFeaturesReply: BodyCodec<'meter_features_reply'> = {

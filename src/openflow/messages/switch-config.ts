@@ -84,6 +84,7 @@ export const tableMod: BodyCodec<'table_mod'> = {
 export const portMod: BodyCodec<'port_mod'> = {
   type: 'port_mod',
   framing: plain(OFPT.PORT_MOD),
+  lengthRule: { min: 32, multiple: 0 },
   encodingLength: () => 32,
   encode(w, m) {
     w.u32(m.portNo);

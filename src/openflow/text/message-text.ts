@@ -128,6 +128,7 @@ const packetText = (data: Uint8Array, v: number): string => (v > 0 ? `\n${format
 // ---- ports ------------------------------------------------------------------------------------------------------
 
 const PORT_CONFIG = { PORT_DOWN: 1, NO_RECV: 4, NO_FWD: 32, NO_PACKET_IN: 64 };
+const PORT_CONFIG_ALL = 0x65;
 const PORT_STATE = { LINK_DOWN: 1, BLOCKED: 2, LIVE: 4 };
 const PORT_FEATURES = {
   '10MB-HD': 1 << 0,
@@ -338,7 +339,14 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     (m.bufferId === 0xffffffff ? ` data_len=${m.data.length}${packetText(m.data, v)}` : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`),
   flow_mod: flowModText,
   group_mod: (m) => `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${groupText(m.groupId, m.groupType, m.buckets)}`,
-  port_mod: (m) => ` port: ${portName(m.portNo)}: addr:${m.hwAddr}\n     config: ${m.config ? bitNames(PORT_CONFIG, m.config) : '0'}\n     mask:   ${m.mask ? bitNames(PORT_CONFIG, m.mask) : '0'}\n     advertise: ${m.advertise ? bitNames(PORT_FEATURES, m.advertise) : 'UNCHANGED'}`,
+  port_mod: (m) => {
+    // ofputil_decode_port_mod keeps the config bits the mask selects, the bits OpenFlow 1.1+ names (OFPPC11_ALL), and
+    // the advertised features OVS knows (the low 16 bits).
+    const mask = m.mask & PORT_CONFIG_ALL;
+    const config = m.config & mask;
+    const advertise = m.advertise & 0xffff;
+    return ` port: ${portName(m.portNo)}: addr:${m.hwAddr}\n     config: ${config ? bitNames(PORT_CONFIG, config) : '0'}\n     mask:   ${mask ? bitNames(PORT_CONFIG, mask) : '0'}\n     advertise: ${advertise ? bitNames(PORT_FEATURES, advertise) : 'UNCHANGED'}`;
+  },
   // ofputil_table_mod_format; an OF1.3 table_mod's config carries nothing OVS prints (miss and eviction are OF1.1/1.4).
   table_mod: (m) => (m.tableId === OFPTT.ALL ? ' table_id: ALL_TABLES' : ` table_id=${m.tableId}`),
   desc_request: () => '',
@@ -348,7 +356,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   aggregate_stats_request: flowStatsRequestText,
   aggregate_stats_reply: (m) => ` packet_count=${m.packetCount} byte_count=${m.byteCount} flow_count=${m.flowCount}`,
   table_stats_request: () => '',
-  table_stats_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`).join(''),
+  table_stats_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId}:\n    active=${t.activeCount}, lookup=${t.lookupCount}, matched=${t.matchedCount}`).join('\n'),
   port_stats_request: (m) => ` port_no=${portName(m.portNo)}`,
   // print_port_stat: UINT64_MAX is an unknown counter ("?"); an unknown port duration is left out, a queue's is "?".
   port_stats_reply: (m, v) =>
@@ -403,7 +411,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
       )
       .join('\n'),
   meter_config_request: (m) => ` meter=${meterId(m.meterId)}`,
-  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join(''),
+  meter_config_reply: (m) => m.meters.map((c) => `\nmeter=${meterId(c.meterId)} ${meterFlags(c.flags)}bands=${c.bands.map((b) => `\n${formatBand(b, c.flags)}`).join('')}`).join('\n'),
   meter_features_request: () => '',
   meter_features_reply: (m) =>
     `\nmax_meter:${m.maxMeter} max_bands:${m.maxBands} max_color:${m.maxColor}\nband_types: ${bitNames({ drop: 1 << OFPMBT.DROP, dscp_remark: 1 << OFPMBT.DSCP_REMARK }, m.bandTypes) || '0'}\ncapabilities: ${bitNames(METER_FLAGS, m.capabilities) || '0'}`,
