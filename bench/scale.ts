@@ -17,6 +17,7 @@ import { rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import Fastify from 'fastify';
 import { stopAllOvs } from '../src/lab/ovs.js';
+import type { Controller } from '../src/runtime/controller.js';
 import { percentile } from '../test/runtime/storm.js';
 import { AllocationSampler } from './alloc-profile.js';
 import { API_POLLER_SCRIPT, ScaleLab, watchStorm, type Storm } from '../test/runtime/scale-lab.js';
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
   const api = Fastify();
   api.get('/api/v1/nodes', async () => lab.cloud.nodes);
   const apiUrl = `${await api.listen({ host: '127.0.0.1', port: 0 })}/api/v1/nodes`;
+  const controllers: Controller[] = [];
   try {
     const flowsPer = lab.desiredFlows(lab.nodes[0]!).length;
     row('flows per switch (c0)', `${flowsPer.toLocaleString('en')}; ${(flowsPer * NODES).toLocaleString('en')} in all (about)`);
@@ -123,6 +125,7 @@ async function main(): Promise<void> {
 
     const heap0 = heapUsed();
     const first = await lab.controller();
+    controllers.push(first.ctl);
     const a = await scenario('a', () => withApiPoller(apiUrl, () => watchStorm(first.ctl, lab, () => lab.connectAll(first.sock))));
     stormRows('(a) first sync', a.result, a.latencies, a.result.totalMs <= 1.1 * addTotal);
     const heap1 = heapUsed();
@@ -139,6 +142,7 @@ async function main(): Promise<void> {
     // this process's garbage, not the restart's (collected here with --expose-gc; without it they stay in (b)'s heap).
     heapUsed();
     const second = await lab.controller({}, first.sock);
+    controllers.push(second.ctl);
     let modsBeforeVm = -1;
     let added: Promise<{ ms: number; flowMods: number }> | undefined;
     const b = await scenario('b', () => withApiPoller(apiUrl, () =>
@@ -167,6 +171,8 @@ async function main(): Promise<void> {
     stormRows('(c) all ovs-vswitchd restarted', c.result, c.latencies, c.result.totalMs <= 1.1 * addTotal + 2000);
     await second.ctl.stop();
   } finally {
+    // A scenario that failed leaves its controller listening: the process would never exit.
+    for (const ctl of controllers) await ctl.stop();
     sampler.close();
     await api.close();
     await lab.stop();

@@ -48,7 +48,6 @@ import {
   ownershipKey,
   type DesiredFlow,
   type DesiredGroup,
-  type DesiredIndex,
   type DesiredMeter,
   type FlowDiff,
   type FlowPlan,
@@ -317,10 +316,17 @@ class Syncer {
             sent = [p.modifies.length, p.replaces.length, p.adds.length];
           }
         }
-        const t = performance.now();
-        const flows = differ.finish();
+        // Every installed flow no desired one claimed is deleted: 100k of them looked at on a large switch, in turns.
+        const finishing = differ.finishSteps(LINK_BATCH);
+        let flows: FlowPlan | undefined;
+        while (flows === undefined) {
+          const t = performance.now();
+          const r = finishing.next();
+          diffMs += performance.now() - t;
+          if (r.done) flows = r.value;
+          else await pause();
+        }
         diff = { plan: flows, links: differ.links };
-        diffMs += performance.now() - t;
         if (flows.deletes.length > 0) await addAll(await open(), flows.deletes.map((flow): Op => ({ kind: 'flow_delete', flow })), pause);
       }
       if (post.length > 0 || (pre.length > 0 && !stream)) await addAll(await open(), post, pause);
@@ -337,36 +343,48 @@ class Syncer {
 
   /**
    * Reads the switch's flows (and groups and meters when `desired` has them). The switch takes a while to collect
-   * its flow stats: the desired flows are encoded and indexed meanwhile, in turns, and reply parts that arrive
-   * before the index is ready wait for it (checked at once, compared after).
+   * its flow stats: the desired flows are encoded and indexed meanwhile, in turns. Reply parts are only checked as
+   * they arrive (a malformed one fails in the connection's read) and compared in turns of their own, a part (at most
+   * 64 KiB, a few hundred flows) at a time: libuv reads a socket up to 32 times per poll, and 50 switches replying at
+   * once would otherwise hold the event loop for seconds in I/O callbacks the TurnGate never sees.
    */
   private async read(opts: SyncOptions, desired: DesiredState, own: Ownership, pause: Pause, reuse?: ReadonlyMap<string, InstalledFlow>): Promise<InstalledState> {
     const timeoutMs = opts.readTimeoutMs ?? 30_000;
     const flows = new Map<string, InstalledFlow>();
-    let index: DesiredIndex | undefined;
-    let early: Uint8Array[] | undefined = [];
+    const parts: Uint8Array[] = [];
+    let stopped = false;
+    let ended = false;
+    let wake: (() => void) | undefined;
     const onPart = (frame: Uint8Array): void => {
-      if (index !== undefined && early === undefined) addFlowStatsPart(frame, flows, index);
-      else if (early !== undefined) {
-        checkFlowStatsPart(frame); // malformed input fails here, in the connection's read, as it would without waiting
-        early.push(frame);
-      }
+      if (stopped) return;
+      checkFlowStatsPart(frame);
+      parts.push(frame);
+      wake?.();
     };
     const reading = Promise.all([
-      // Read straight from the reply bytes, part by part as they arrive: nothing is decoded into objects.
+      // Read straight from the reply bytes: nothing is decoded into objects.
       this.conn.multipartRaw(flowStatsRequest, onPart, { timeoutMs }),
       desired.groups ? this.conn.groupDesc() : Promise.resolve(undefined),
       desired.meters ? this.conn.meterConfig() : Promise.resolve(undefined),
     ]);
-    reading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    const end = (): void => {
+      ended = true;
+      wake?.();
+    };
+    reading.then(end, end); // a failure is awaited below
     try {
-      index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH, reuse), pause);
-      for (let i = 0; i < early.length; i++) {
-        if (i > 0) await pause();
-        addFlowStatsPart(early[i]!, flows, index);
+      const index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH, reuse), pause);
+      for (let next = 0; ; ) {
+        if (next < parts.length) {
+          await pause();
+          addFlowStatsPart(parts[next]!, flows, index);
+          parts[next++] = EMPTY; // compared: its bytes can go
+        } else if (ended) break;
+        else await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
       }
     } finally {
-      early = undefined;
+      stopped = true;
     }
     const [, groups, meters] = await reading;
     return {
