@@ -8,6 +8,8 @@
 // For each: total, p50/p99 per switch, the longest event-loop stall, API latency (a child process GETs the API every
 // 100 ms), controller RSS and heap; memory per installed flow after (a).
 //   Run: npx tsx bench/scale.ts [--nodes 100] [--vms N] [--per-instance 10]   (NODE_OPTIONS=--expose-gc for heap figures)
+//   --alloc-profile DIR writes where each scenario allocated (bench/alloc-profile.ts). Each scenario's start and end
+//   are printed in ms since the process started, the clock of `node --trace-gc` lines and of `--cpu-prof`.
 // The API is a stand-in: a fastify route GET /api/v1/nodes answering the cloud's node list from this process (the
 // daemon's API needs its store and backends); what it measures is whether HTTP requests wait behind sync work.
 import { spawn } from 'node:child_process';
@@ -16,6 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import Fastify from 'fastify';
 import { stopAllOvs } from '../src/lab/ovs.js';
 import { percentile } from '../test/runtime/storm.js';
+import { AllocationSampler } from './alloc-profile.js';
 import { API_POLLER_SCRIPT, ScaleLab, watchStorm, type Storm } from '../test/runtime/scale-lab.js';
 
 const arg = (name: string, dflt: string): string => {
@@ -26,6 +29,7 @@ const NODES = Number(arg('nodes', '100'));
 const VMS = Number(arg('vms', String(NODES * 100)));
 const PER = Number(arg('per-instance', '10'));
 const BASE = '/tmp/mcsc-bench';
+const ALLOC_DIR = process.argv.includes('--alloc-profile') ? arg('alloc-profile', '') : undefined;
 /** Stall bound of the issue: echo replies, new connections and the API must not wait longer than this. */
 const STALL_MS = 100;
 
@@ -49,6 +53,18 @@ const row = (name: string, value: string, pass?: boolean): void => {
   rows.push({ name, value, pass });
   console.log(`${pass === undefined ? '    ' : pass ? 'PASS' : 'FAIL'}  ${name}: ${value}`);
 };
+
+const sampler = new AllocationSampler(ALLOC_DIR);
+
+/** Runs one scenario: its start and end marked for --trace-gc, its allocations sampled with --alloc-profile. */
+async function scenario<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  console.log(`      ${label}: starts at ${performance.now().toFixed(0)} ms`);
+  try {
+    return await sampler.during(label, fn);
+  } finally {
+    console.log(`      ${label}: ends at ${performance.now().toFixed(0)} ms`);
+  }
+}
 
 /** API latencies seen by a child process while `during` runs. */
 async function withApiPoller<T>(url: string, during: () => Promise<T>): Promise<{ result: T; latencies: number[] }> {
@@ -107,7 +123,7 @@ async function main(): Promise<void> {
 
     const heap0 = heapUsed();
     const first = await lab.controller();
-    const a = await withApiPoller(apiUrl, () => watchStorm(first.ctl, lab, () => lab.connectAll(first.sock)));
+    const a = await scenario('a', () => withApiPoller(apiUrl, () => watchStorm(first.ctl, lab, () => lab.connectAll(first.sock))));
     stormRows('(a) first sync', a.result, a.latencies, a.result.totalMs <= 1.1 * addTotal);
     const heap1 = heapUsed();
     const installed = a.result.flowMods;
@@ -119,10 +135,13 @@ async function main(): Promise<void> {
     const dumpTotal = dump.times.reduce((x, y) => x + y, 0) / 2;
     const counted = [...dump.counts.values()].reduce((x, y) => x + y, 0);
     row('(b) baseline: ovs-ofctl dump-flows', `${f(dumpTotal)} (sum/2), per switch ${dist(dump.times)}; ${counted.toLocaleString('en')} flows on the switches`, counted === installed);
+    // A restarted daemon starts with an empty heap: the first controller's state and the dump baseline's output are
+    // this process's garbage, not the restart's (collected here with --expose-gc; without it they stay in (b)'s heap).
+    heapUsed();
     const second = await lab.controller({}, first.sock);
     let modsBeforeVm = -1;
     let added: Promise<{ ms: number; flowMods: number }> | undefined;
-    const b = await withApiPoller(apiUrl, () =>
+    const b = await scenario('b', () => withApiPoller(apiUrl, () =>
       watchStorm(second.ctl, lab, async () => undefined, {
         during: (n, flowMods) => {
           if (n !== Math.ceil(NODES / 2)) return;
@@ -137,17 +156,18 @@ async function main(): Promise<void> {
           })();
         },
       }),
-    );
+    ));
     const d = added ? await added : undefined;
     stormRows('(b) controller restart', b.result, b.latencies, b.result.totalMs <= dumpTotal * 1.2 + 1000);
     row(`(b) flow-mods of the first ${Math.ceil(NODES / 2)} switches verified (before the VM was added)`, `${modsBeforeVm}`, modsBeforeVm === 0);
     row('(d) one VM added during (b): every switch resynced', d ? `${f(d.ms)}, ${d.flowMods} flow-mods` : 'not run', d !== undefined && d.flowMods > 0);
 
     // (c) every vswitchd at once.
-    const c = await withApiPoller(apiUrl, () => watchStorm(second.ctl, lab, () => lab.restartVswitchd()));
+    const c = await scenario('c', () => withApiPoller(apiUrl, () => watchStorm(second.ctl, lab, () => lab.restartVswitchd())));
     stormRows('(c) all ovs-vswitchd restarted', c.result, c.latencies, c.result.totalMs <= 1.1 * addTotal + 2000);
     await second.ctl.stop();
   } finally {
+    sampler.close();
     await api.close();
     await lab.stop();
     await stopAllOvs();

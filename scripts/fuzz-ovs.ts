@@ -1,11 +1,12 @@
 // The differential fuzzer's long run (`npm run fuzz:ovs -- [--count N] [--seed S] [--save]`): generates N cases from
-// a random (or given) seed, compares our codec with `ovs-ofctl ofp-print` on each, and prints agreement counts per
+// a random (or given) seed (--kinds a,b: only those message types), compares our codec with `ovs-ofctl ofp-print` on each, and prints agreement counts per
 // message type and the disagreements grouped by cause (--all: also the types on the NOT_YET_AGREEING list). --save appends new disagreements to the regression vectors
 // (test/fixtures/ovs-diff-regressions.json) that test/openflow/ovs-diff.test.ts replays. Exits 1 on any disagreement.
 // --packets: the packet summary instead (generated frames in packet-ins, ovs-diff/packets.ts).
 // --text: the reverse direction instead (generated flow text through parseFlow and through ovs-ofctl add-flows;
 // regression vectors in test/fixtures/ovs-diff-text-regressions.json, replayed by ovs-diff-text.test.ts).
 import { randomInt } from 'node:crypto';
+import type { MessageType } from '../src/openflow/types.js';
 import { MESSAGE_KINDS } from '../test/openflow/ovs-diff/arbitraries.js';
 import { formatStats, runDifferential } from '../test/openflow/ovs-diff/run.js';
 import { runPacketDifferential } from '../test/openflow/ovs-diff/packets.js';
@@ -32,8 +33,10 @@ async function main(): Promise<void> {
     process.exitCode = p.disagreements.length ? 1 : 0;
     return;
   }
-  // --all: every message type, also those on the NOT_YET_AGREEING list (to measure the open work).
-  const r = await runDifferential(seed, count, process.argv.includes('--all') ? MESSAGE_KINDS : undefined);
+  // --all: every message type, also those on the NOT_YET_AGREEING list (to measure the open work); --kinds a,b: only these.
+  const kinds = arg('kinds')?.split(',') as MessageType[] | undefined;
+  for (const k of kinds ?? []) if (!MESSAGE_KINDS.includes(k)) throw new Error(`--kinds: unknown message type '${k}'`);
+  const r = await runDifferential(seed, count, kinds ?? (process.argv.includes('--all') ? MESSAGE_KINDS : undefined));
   console.log(`seed ${seed}: ${r.cases} cases in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   console.log(formatStats(r));
   const byCause = new Map<string, number>();

@@ -12,6 +12,7 @@ import { errorPayload, handleError } from './errors.js';
 import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { ApiTokens } from './tokens.js';
 import { datapathRoutes } from './routes/datapaths.js';
+import { floatingIpRoutes } from './routes/floating-ips.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { projectRoutes } from './routes/projects.js';
 import { securityGroupRoutes } from './routes/security-groups.js';
@@ -128,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(subnetRoutes(service));
       await api.register(vmRoutes(service));
       await api.register(securityGroupRoutes(service));
+      await api.register(floatingIpRoutes(service));
       await api.register(projectRoutes(service, deps.tokens));
       await api.register(datapathRoutes(service));
       if (deps.tokens) {

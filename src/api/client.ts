@@ -53,6 +53,10 @@ export class ApiClient {
     return this.request('PATCH', path, body);
   }
 
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request('PUT', path, body);
+  }
+
   delete<T>(path: string): Promise<T> {
     return this.request('DELETE', path);
   }

@@ -12,11 +12,12 @@ export const Quotas = Type.Object(
     vcpus: Count('vCPUs of its VMs, summed'),
     memoryMiB: Count('memory of its VMs, summed (MiB)'),
     subnets: Count('subnets'),
+    floatingIps: Count('floating IPs (allocated, attached or not)'),
   },
   { additionalProperties: false, description: 'Upper bounds; a kind left out is unlimited. A request past one is refused with 409 quota_exceeded.' },
 );
 
-const Usage = Type.Object({ vms: Type.Integer(), vcpus: Type.Integer(), memoryMiB: Type.Integer(), subnets: Type.Integer() });
+const Usage = Type.Object({ vms: Type.Integer(), vcpus: Type.Integer(), memoryMiB: Type.Integer(), subnets: Type.Integer(), floatingIps: Type.Integer() });
 
 export const Project = Type.Object({
   name: Type.String(),

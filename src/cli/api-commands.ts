@@ -1,4 +1,4 @@
-// `minicloud node|subnet|vm|sg|project|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
+// `minicloud node|subnet|vm|sg|fip|project|flows|datapaths|token`: the HTTP API from the command line. Tables for people, `--json` for
 // scripts (the API's JSON as is), errors on stderr. Exit codes:
 //   0 ok · 2 usage (bad arguments) · 3 not found · 4 invalid or conflict (the API refused the request)
 //   5 server error or API unreachable · 6 not authorised (missing or wrong --token)
@@ -6,7 +6,7 @@
 import { CommanderError, InvalidArgumentError, Option, type Command } from 'commander';
 import { ApiClient, ApiError, ApiUnreachable, seg } from '../api/client.js';
 import type { TokenInfo } from '../api/tokens.js';
-import type { DatapathInfo, VmExecResult, FlowRow, NetworkResult, NodeRemovalView, NodeDetails, ProjectView, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
+import type { DatapathInfo, VmExecResult, FlowRow, FloatingIpView, NetworkResult, NodeRemovalView, NodeDetails, ProjectView, SecurityGroupView, SubnetView, VmView } from '../cloud/index.js';
 import type { SecurityRuleRecord } from '../topology/records.js';
 import { describeRule, icmpText } from '../topology/security-groups.js';
 
@@ -404,6 +404,80 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       }),
     );
 
+  // --- floating IPs (the request's project: --project)
+  const fip = usageExit(program.command('fip').description("floating IPs: outside addresses of a gateway, attached to a VM (inbound reaches it, its egress leaves with it)"));
+  const fipAddress = (text: string): string => {
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) throw new InvalidArgumentError(`'${text}' is not an IPv4 address`);
+    return text;
+  };
+  const showFip = (ctx: Ctx, f: FloatingIpView): void =>
+    printFields(ctx, [
+      ['address', f.address],
+      ['gateway', f.gateway],
+      ['project', f.project],
+      ['vm', f.vm ?? '-'],
+      ['created', f.createdAt],
+    ]);
+  usageExit(
+    fip
+      .command('create')
+      .description("allocate a floating IP to the project from a gateway's pool")
+      .option('--gateway <node>', 'the gateway whose pool it comes from (default: the one with the most free addresses)')
+      .action(
+        run(async (ctx, o: { gateway?: string }) => {
+          const res = await ctx.api.post<{ floatingIp: FloatingIpView; network: NetworkResult }>('/api/v1/floating-ips', { ...(o.gateway !== undefined && { gateway: o.gateway }) });
+          return mutation(ctx, res, `floating IP ${res.floatingIp.address} allocated on gateway ${res.floatingIp.gateway} (project ${res.floatingIp.project})`);
+        }),
+      ),
+  );
+  fip
+    .command('list')
+    .description('list floating IPs and the VMs they are attached to')
+    .action(
+      run(async (ctx) => {
+        const { floatingIps } = await ctx.api.get<{ floatingIps: FloatingIpView[] }>('/api/v1/floating-ips');
+        if (ctx.json) return printJson(ctx, { floatingIps });
+        printTable(ctx, ['ADDRESS', 'GATEWAY', 'PROJECT', 'VM'], floatingIps.map((f) => [f.address, f.gateway, f.project, f.vm ?? '-']));
+      }),
+    );
+  fip
+    .command('show <address>')
+    .description('a floating IP')
+    .action(
+      run(async (ctx, address: string) => {
+        const res = await ctx.api.get<{ floatingIp: FloatingIpView }>(`/api/v1/floating-ips/${seg(fipAddress(address))}`);
+        if (ctx.json) return printJson(ctx, res);
+        showFip(ctx, res.floatingIp);
+      }),
+    );
+  fip
+    .command('attach <address> <vm>')
+    .description("attach it to a VM of its project (the VM's egress moves to the floating IP's gateway)")
+    .action(
+      run(async (ctx, address: string, vm: string) => {
+        const res = await ctx.api.put<{ floatingIp: FloatingIpView; network: NetworkResult }>(`/api/v1/floating-ips/${seg(fipAddress(address))}/vm`, { vm });
+        return mutation(ctx, res, `floating IP ${address} attached to ${vm} (gateway ${res.floatingIp.gateway})`);
+      }),
+    );
+  fip
+    .command('detach <address>')
+    .description('detach it from its VM (it stays allocated to the project)')
+    .action(
+      run(async (ctx, address: string) => {
+        const res = await ctx.api.delete<{ floatingIp: FloatingIpView; network: NetworkResult }>(`/api/v1/floating-ips/${seg(fipAddress(address))}/vm`);
+        return mutation(ctx, res, `floating IP ${address} detached`);
+      }),
+    );
+  fip
+    .command('delete <address>')
+    .description('release it to its pool (detach it first)')
+    .action(
+      run(async (ctx, address: string) => {
+        const res = await ctx.api.delete<{ deleted: string; network: NetworkResult }>(`/api/v1/floating-ips/${seg(fipAddress(address))}`);
+        return mutation(ctx, res, `floating IP ${res.deleted} released`);
+      }),
+    );
+
   // --- API tokens (admin tokens only)
   // --- projects (admin tokens make them; a scoped token sees its own)
   const project = usageExit(program.command('project').description('projects (tenants): their own subnets, VMs, security groups, tokens and quotas'));
@@ -412,13 +486,15 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       .option('--max-vms <n>', 'quota: VMs', intArg('--max-vms'))
       .option('--max-vcpus <n>', 'quota: vCPUs, summed over its VMs', intArg('--max-vcpus'))
       .option('--max-memory <size>', 'quota: memory, summed over its VMs, e.g. 64G or 512M', memoryArg)
-      .option('--max-subnets <n>', 'quota: subnets', intArg('--max-subnets'));
-  type QuotaFlags = { maxVms?: number; maxVcpus?: number; maxMemory?: number; maxSubnets?: number };
+      .option('--max-subnets <n>', 'quota: subnets', intArg('--max-subnets'))
+      .option('--max-fips <n>', 'quota: floating IPs', intArg('--max-fips'));
+  type QuotaFlags = { maxVms?: number; maxVcpus?: number; maxMemory?: number; maxSubnets?: number; maxFips?: number };
   const quotasOf = (o: QuotaFlags): Record<string, number> => ({
     ...(o.maxVms !== undefined && { vms: o.maxVms }),
     ...(o.maxVcpus !== undefined && { vcpus: o.maxVcpus }),
     ...(o.maxMemory !== undefined && { memoryMiB: o.maxMemory }),
     ...(o.maxSubnets !== undefined && { subnets: o.maxSubnets }),
+    ...(o.maxFips !== undefined && { floatingIps: o.maxFips }),
   });
   const showProject = (ctx: Ctx, p: ProjectView): void => {
     const q = (k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
@@ -432,6 +508,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         `vCPUs:          ${q('vcpus')}`,
         `memory (MiB):   ${q('memoryMiB')}`,
         `subnets:        ${q('subnets')}`,
+        `floating IPs:   ${q('floatingIps')}`,
         `created:        ${p.createdAt}`,
       ].join('\n') + '\n',
     );
@@ -465,13 +542,14 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         const { projects } = await ctx.api.get<{ projects: ProjectView[] }>('/api/v1/projects');
         if (ctx.json) return printJson(ctx, { projects });
         const q = (p: ProjectView, k: keyof ProjectView['usage']): string => `${p.usage[k]}/${p.quotas[k] ?? '-'}`;
-        printTable(ctx, ['NAME', 'OVERLAY', 'VMS', 'VCPUS', 'MEMORY MIB', 'SUBNETS', 'DESCRIPTION'], projects.map((p) => [
+        printTable(ctx, ['NAME', 'OVERLAY', 'VMS', 'VCPUS', 'MEMORY MIB', 'SUBNETS', 'FIPS', 'DESCRIPTION'], projects.map((p) => [
           p.name,
           p.overlay,
           q(p, 'vms'),
           q(p, 'vcpus'),
           q(p, 'memoryMiB'),
           q(p, 'subnets'),
+          q(p, 'floatingIps'),
           p.description || '-',
         ]));
       }),

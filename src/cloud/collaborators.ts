@@ -1,6 +1,7 @@
 // What the cloud service needs from the world, as interfaces: the network (compile and push flows), the VM backend,
 // the switches' flows and datapaths, a logger. src/daemon implements them (runtime, pipeline and hosts glue); tests
 // pass fakes.
+import type { FloatingIpPool } from '../topology/floating-ips.js';
 import type { Cloud } from '../topology/model.js';
 import type { CloudRecords, NodeRecord } from '../topology/records.js';
 import type { CloudStore } from '../topology/store.js';
@@ -143,6 +144,10 @@ export interface CloudServiceDeps {
   readonly nodeUndo?: (node: NodeRecord, records: CloudRecords) => string | undefined;
   /** How long a VM backend create / delete may take before the VM is given up on (kept in 'error'). */
   readonly backendTimeouts?: Partial<BackendTimeouts>;
+  /** Each gateway's floating IP pool (`floatingIps.pools`, checked by the configuration). */
+  readonly floatingIpPools?: readonly FloatingIpPool[];
+  /** Resolves once the node's provisioning has caught up with the store (bounded; never rejects). */
+  readonly nodeProvisioned?: (node: string) => Promise<void>;
 }
 
 /** Per request: the request's logger, so its lines carry the request id. */

@@ -18,10 +18,10 @@ export class NotFound extends DomainError {
   override readonly name = 'NotFound';
   readonly kind = 'not_found';
   constructor(
-    readonly resource: 'node' | 'subnet' | 'vm' | 'security group' | 'rule' | 'project',
+    readonly resource: 'node' | 'subnet' | 'vm' | 'security group' | 'rule' | 'project' | 'floating IP',
     readonly resourceName: string,
   ) {
-    super(resource === 'rule' ? `no rule ${resourceName}` : `no ${resource === 'vm' ? 'VM' : resource} named '${resourceName}'`);
+    super(resource === 'rule' || resource === 'floating IP' ? `no ${resource} ${resourceName}` : `no ${resource === 'vm' ? 'VM' : resource} named '${resourceName}'`);
   }
 }
 

@@ -2,6 +2,7 @@
 // `gateway`); when that gateway fails for the VM's node, the VM is bound to another one in the store, and only its
 // own node's egress flow changes (every gateway holds every subnet's gateway IP, admits every subnet and SNATs the
 // whole overlay, so the new gateway needs nothing new). The binding is not moved back when the old gateway returns.
+// A VM with a floating IP is never moved: the address lives on its gateway's outside link (docs/architecture.md).
 import { hasRole } from '../topology/model.js';
 import type { NodeRecord, VmRecord } from '../topology/records.js';
 import type { StoreReader } from '../topology/store.js';
@@ -68,7 +69,8 @@ function failureOf(health: GatewayHealth, node: string, gateway: string): Failov
 export function planFailover(r: StoreReader, health: GatewayHealth): FailoverPlan {
   const nodes = new Map(r.listNodes().map((n) => [n.name, n] as const));
   const gateways = [...nodes.values()].filter((n) => hasRole(n, 'gateway'));
-  const vms = r.listVms();
+  const pinned = new Set(r.listFloatingIps().flatMap((f) => (f.vm === undefined ? [] : [f.vm])));
+  const vms = r.listVms().filter((v) => !pinned.has(v.name));
   const bound = new Map<string, number>();
   for (const v of vms) bound.set(v.gateway, (bound.get(v.gateway) ?? 0) + 1);
   const moves: GatewayMove[] = [];
@@ -134,6 +136,8 @@ export class GatewayFailover {
       const g = r.getNode(gateway);
       if (!g) throw new Invalid('gateway', `no node named '${gateway}'`);
       if (!hasRole(g, 'gateway')) throw new Invalid('gateway', `node '${gateway}' is not a gateway`);
+      const fip = r.listFloatingIps({ vm: name }).find((f) => f.gateway !== gateway);
+      if (fip) throw new Conflict('gateway', `VM '${name}' has floating IP ${fip.address}, which lives on gateway '${fip.gateway}': detach it first`);
       return v;
     };
     // Already there: no write (every write bumps the store's revision) and nothing to apply.

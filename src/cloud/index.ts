@@ -23,6 +23,7 @@ export {
 } from './collaborators.js';
 export { BackendFailed, CapacityExhausted, Conflict, DomainError, Forbidden, Invalid, NotFound, QuotaExceeded, Unsupported, type DomainErrorKind } from './errors.js';
 export type { ProjectView, CreateProjectInput, UpdateProjectInput } from './projects.js';
+export type { CreateFloatingIpInput, FloatingIpView } from './floating-ips.js';
 export { nodeRemovalView, sshHost, type NodeRemovalView } from './node-removals.js';
 export type { AddNodeInput, CreateSubnetInput, CreateVmInput, Inventory, Mutation, NodeDetails, SubnetView, VmView } from './views.js';
 export { planFailover, type FailoverOutcome, type FailoverPlan, type FailoverReason, type GatewayFailover, type GatewayHealth, type GatewayMove, type StrandedVm } from './gateway-failover.js';

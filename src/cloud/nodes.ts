@@ -69,6 +69,8 @@ export class Nodes {
         const names = [...hosted, ...bound].map((v) => v.name);
         throw new Conflict(undefined, `node '${name}' still has VMs (${summarise(names)}): delete them first`);
       }
+      const fips = w.listFloatingIps({ gateway: name }).map((f) => f.address);
+      if (fips.length > 0) throw new Conflict(undefined, `gateway '${name}' still has floating IPs (${summarise(fips)}): delete them first`);
       const all = w.listNodes().map((n) => n.name);
       const undo = opts.force ? undefined : deps.nodeUndo?.(node, w.records());
       w.deleteNode(name);

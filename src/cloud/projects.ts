@@ -43,6 +43,7 @@ export function usageOf(r: StoreReader, project: string): Usage {
     vcpus: vms.reduce((a, v) => a + v.cpus, 0),
     memoryMiB: vms.reduce((a, v) => a + v.memoryMiB, 0),
     subnets: r.listSubnets().filter((s) => projectOf(s) === project).length,
+    floatingIps: r.listFloatingIps({ project }).length,
   };
 }
 
@@ -126,6 +127,8 @@ export class Projects {
       if (name === DEFAULT_PROJECT) throw new Conflict('name', `'${DEFAULT_PROJECT}' is the project of requests that name none: it cannot be deleted`);
       const vms = w.listVms({ project: name }).map((v) => v.name);
       if (vms.length) throw new Conflict(undefined, `project '${name}' still has VMs (${summarise(vms)}): delete them first`);
+      const fips = w.listFloatingIps({ project: name }).map((f) => f.address);
+      if (fips.length) throw new Conflict(undefined, `project '${name}' still has floating IPs (${summarise(fips)}): delete them first`);
       const subnets = w.listSubnets().filter((s) => projectOf(s) === name).map((s) => s.name);
       if (subnets.length) throw new Conflict(undefined, `project '${name}' still has subnets (${summarise(subnets)}): delete them first`);
       const own = projectDefaultGroup(name);

@@ -10,6 +10,7 @@ import { toCloud, type CloudRecords, type VmRecord } from '../topology/records.j
 import type { CloudServiceDeps, DatapathInfo, VmExecResult, FlowRow, OpContext } from './collaborators.js';
 import { ServiceContext } from './context.js';
 import { Datapaths } from './datapaths.js';
+import { FloatingIps, type CreateFloatingIpInput, type FloatingIpView } from './floating-ips.js';
 import { GatewayFailover } from './gateway-failover.js';
 import type { NodeRemovalView } from './node-removals.js';
 import { Nodes } from './nodes.js';
@@ -27,6 +28,7 @@ export class CloudService {
   private readonly vms: Vms;
   private readonly switches: Datapaths;
   private readonly projects: Projects;
+  private readonly floatingIps: FloatingIps;
   /** Security groups, their rules and VM memberships (./security-groups.ts). */
   readonly securityGroups: SecurityGroups;
   /** Moves VMs off failed gateways (./gateway-failover.ts); the daemon's gateway monitor drives it. */
@@ -40,6 +42,7 @@ export class CloudService {
     this.vms = new Vms(this.c);
     this.switches = new Datapaths(this.c, this.nodes);
     this.projects = new Projects(this.c, this.overlay);
+    this.floatingIps = new FloatingIps(this.c, deps.floatingIpPools ?? []);
     this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });
   }
@@ -68,6 +71,7 @@ export class CloudService {
       vmsByState,
       nodesByRole,
       subnets: this.listSubnets().map((s) => ({ name: s.name, free: s.addresses.free, used: s.addresses.used })),
+      floatingIps: this.floatingIps.inventory(),
     };
   }
 
@@ -190,6 +194,32 @@ export class CloudService {
   /** Binds the VM's egress to another gateway (./gateway-failover.ts). */
   setVmGateway(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
     return this.gatewayFailover.rebind(name, gateway, ctx);
+  }
+
+  // --- floating IPs (./floating-ips.ts)
+
+  listFloatingIps(ctx: OpContext = {}): FloatingIpView[] {
+    return this.floatingIps.list(ctx);
+  }
+
+  getFloatingIp(address: string, ctx: OpContext = {}): FloatingIpView {
+    return this.floatingIps.get(address, ctx);
+  }
+
+  createFloatingIp(input: CreateFloatingIpInput, ctx: OpContext = {}): Promise<Mutation<FloatingIpView>> {
+    return this.floatingIps.create(input, ctx);
+  }
+
+  deleteFloatingIp(address: string, ctx: OpContext = {}): Promise<Mutation<{ address: string }>> {
+    return this.floatingIps.delete(address, ctx);
+  }
+
+  attachFloatingIp(address: string, vm: string, ctx: OpContext = {}): Promise<Mutation<FloatingIpView>> {
+    return this.floatingIps.attach(address, vm, ctx);
+  }
+
+  detachFloatingIp(address: string, ctx: OpContext = {}): Promise<Mutation<FloatingIpView>> {
+    return this.floatingIps.detach(address, ctx);
   }
 
   // --- datapaths (./datapaths.ts)

@@ -107,4 +107,6 @@ export interface Inventory {
   readonly vmsByState: Readonly<Record<string, number>>;
   readonly nodesByRole: Readonly<Record<string, number>>;
   readonly subnets: readonly { readonly name: string; readonly free: number; readonly used: number }[];
+  /** Floating IPs attached and not, and the pools' free addresses (absent: a service without them). */
+  readonly floatingIps?: { readonly attached: number; readonly unattached: number; readonly free: number };
 }

@@ -119,7 +119,12 @@ export class Vms {
     const vm = this.claim(name, 'delete', ['running', 'stopped', 'error', 'deleting']);
     const busy = new BusyRelease(this.busy, name);
     try {
-      await store.write((w) => w.setVmState(name, 'deleting'));
+      const detached = await store.write((w) => {
+        w.setVmState(name, 'deleting');
+        // Its floating IP is detached (and stays the project's): the gateway's NAT for it goes with the flows.
+        return w.listFloatingIps({ vm: name }).map((f) => (w.setFloatingIpVm(f.address, undefined), f.address));
+      });
+      if (detached.length > 0) log.info({ vm: name, floatingIps: detached }, 'floating IP detached from a VM being deleted');
       await applies.request(this.c.vmNodes()); // its flows go first: nothing reaches a half-deleted VM
       try {
         await withDeadline(deps.backend.delete(this.specOf(vm)), this.timeouts.deleteMs, `deleting VM '${name}' on node '${vm.node}'`);

@@ -13,6 +13,8 @@ import { DEFAULT_MAX_CONCURRENT_SYNCS } from '../runtime/controller.js';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_ADDRESS } from '../runtime/datapaths.js';
 import { ConfigFileError, readConfigFile, type ConfigFileText } from './config-file.js';
 import { GatewayFailoverSchema, gatewayFailoverSettings } from './gateway-failover-config.js';
+import { floatingIpPools, FloatingIpsSchema } from './floating-ip-config.js';
+import type { FloatingIpPool } from '../topology/floating-ips.js';
 import type { GatewayFailoverSettings } from './gateway-health.js';
 
 const BACKENDS = ['none', 'netns', 'lxd'] as const;
@@ -190,6 +192,8 @@ export const ConfigSchema = Type.Object(
     ),
     /** Moving VMs off failed gateways (src/daemon/gateway-health.ts): detection graces and BFD. */
     gatewayFailover: Type.Optional(GatewayFailoverSchema),
+    /** Floating IPs: each gateway's pool of outside addresses (src/daemon/floating-ip-config.ts). */
+    floatingIps: Type.Optional(FloatingIpsSchema),
     /** /metrics: whether it needs an API token (any role). Default: yes unless the API listens on loopback. */
     metrics: Type.Optional(Type.Object({ auth: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
     /** The underlay network (docs/configuration.md, "network"): its MTU sets every VM's (minus VXLAN's 50 bytes). */
@@ -279,6 +283,7 @@ export interface Config {
     readonly retryMaxSeconds: number;
   };
   readonly gatewayFailover: GatewayFailoverSettings;
+  readonly floatingIps: { readonly pools: readonly FloatingIpPool[] };
   /** `auth`: /metrics needs a token (always false when `api.auth` is). */
   readonly metrics: { readonly auth: boolean };
   readonly network: {
@@ -501,6 +506,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       ...provisioningRetry(f.provisioning ?? {}, source),
     },
     gatewayFailover: gatewayFailoverSettings(f.gatewayFailover),
+    floatingIps: { pools: checkedPools(f, source) },
     metrics: { auth: apiAuth && (f.metrics?.auth ?? !isLoopbackHost(apiHost)) },
     network: {
       underlayMtu: f.network?.underlayMtu ?? DEFAULT_UNDERLAY_MTU,
@@ -511,6 +517,14 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
       dns: f.network?.dns ?? [],
     },
   };
+}
+
+function checkedPools(f: ConfigFile, source: string): FloatingIpPool[] {
+  try {
+    return floatingIpPools(f.floatingIps, f.overlay ?? DEFAULTS.overlay, f.provisioning?.egressInterface);
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
 }
 
 function provisioningRetry(p: NonNullable<ConfigFile['provisioning']>, source: string): { retryMinSeconds: number; retryMaxSeconds: number } {

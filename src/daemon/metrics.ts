@@ -300,6 +300,17 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'minicloud_floating_ips',
+      help: 'Floating IPs by state: attached (to a VM), unattached (allocated to a project), free (left in the gateways\' pools).',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        const f = inventory()?.floatingIps;
+        if (f) for (const state of ['attached', 'unattached', 'free'] as const) this.set({ state }, f[state]);
+      },
+    });
+    new Gauge({
       name: 'minicloud_subnet_addresses_free',
       help: 'VM addresses still free in a subnet.',
       labelNames: ['subnet'],

@@ -11,6 +11,7 @@ import {
   bootstrapNode,
   removeNode,
   syncDhcpReservations,
+  syncFloatingIps,
   validateNodeSpec,
   type DhcpReservation,
   type Executor,
@@ -27,6 +28,8 @@ import { DEFAULT_UNDERLAY_MTU, overlayMtuFor } from '../pipeline/mtu.js';
 import { dpidTextForNode } from './node-pipelines.js';
 import { nodeTlsFiles, NodeTlsMissing } from './node-tls.js';
 import type { NodeProvisioning, NodeProvisioningSample, NodeProvisioningState } from './node-provisioning.js';
+import { floatingIpsSpecFor } from './floating-ip-spec.js';
+import type { FloatingIpPool } from '../topology/floating-ips.js';
 
 /** What the spec builder needs besides the records: the controller's and the site's settings. */
 export interface ProvisioningSettings {
@@ -54,6 +57,8 @@ export interface ProvisioningSettings {
    * there is one); with `switch-node`, or undefined (the seed's), it waits for one.
    */
   readonly broadcast?: BroadcastMode;
+  /** `floatingIps.pools`: a gateway with a pool holds its attached floating IPs. */
+  readonly floatingIpPools?: readonly FloatingIpPool[];
 }
 
 /**
@@ -91,6 +96,7 @@ export function provisioningSettings(config: Config): ProvisioningSettings {
     mtu: config.network,
     broadcast: config.network.broadcast,
     ...(config.gatewayFailover.enabled && config.gatewayFailover.bfd.enabled && { bfdIntervalMs: config.gatewayFailover.bfd.intervalMs }),
+    floatingIpPools: config.floatingIps.pools,
   };
 }
 
@@ -164,6 +170,7 @@ export function bootstrapSpecFor(
         overlayCidr: settings.overlay,
         ...(node.serviceIp !== undefined && node.serviceIp !== node.underlayIp && { snatTo: node.serviceIp }),
         ...(settings.egressInterface !== undefined && { egressInterface: settings.egressInterface }),
+        ...floatingIpsSpecFor(node.name, records, settings.floatingIpPools ?? []),
       },
     }),
     ...(roles.includes('dhcp') && { dhcp: { addresses, reservations: dhcpReservations(records), mtu: overlayMtu } }),
@@ -186,9 +193,11 @@ export interface ProvisioningOps {
   bootstrap(exec: Executor, spec: NodeBootstrapSpec): Promise<{ readonly changes: readonly string[] }>;
   remove(exec: Executor, spec: NodeBootstrapSpec): Promise<{ readonly changes: readonly string[] }>;
   syncReservations(exec: Executor, spec: NodeBootstrapSpec, reservations: readonly DhcpReservation[]): Promise<string[]>;
+  /** Only a gateway's floating IPs changed; without it, such a change runs the full bootstrap. */
+  syncFloatingIps?(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]>;
 }
 
-const HOST_OPS: ProvisioningOps = { bootstrap: bootstrapNode, remove: removeNode, syncReservations: syncDhcpReservations };
+const HOST_OPS: ProvisioningOps = { bootstrap: bootstrapNode, remove: removeNode, syncReservations: syncDhcpReservations, syncFloatingIps };
 
 /**
  * The pending node removals the store keeps. CloudService adds one in the transaction that deletes the node (with
@@ -230,6 +239,8 @@ interface Applied {
   /** The spec without its reservations, as JSON: a difference here means a full bootstrap. */
   readonly base: string;
   readonly reservations: string;
+  /** The gateway's floating IPs, as JSON: alone changed, only they are synced. */
+  readonly floatingIps: string;
 }
 
 interface NodeTask {
@@ -446,7 +457,10 @@ export class Provisioner {
     const spec = bootstrapSpecFor(record, records, this.opts.settings);
     const exec = this.opts.executorFor(record);
     const reservations = JSON.stringify(spec?.dhcp?.reservations ?? []);
-    const base = JSON.stringify(spec && { ...spec, ...(spec.dhcp && { dhcp: { ...spec.dhcp, reservations: [] } }) });
+    const floatingIps = JSON.stringify(spec?.gateway?.floatingIps ?? null);
+    const base = JSON.stringify(
+      spec && { ...spec, ...(spec.dhcp && { dhcp: { ...spec.dhcp, reservations: [] } }), ...(spec.gateway && { gateway: { ...spec.gateway, floatingIps: undefined } }) },
+    );
     const prev = t.applied;
     const force = t.force;
     t.force = false;
@@ -463,10 +477,18 @@ export class Provisioner {
         t.applied = undefined;
         throw e;
       }
-    } else if (prev.reservations !== reservations && spec.dhcp) {
-      changes = await this.ops.syncReservations(exec, spec, spec.dhcp.reservations ?? []);
+    } else {
+      if (prev.reservations !== reservations && spec.dhcp) changes = await this.ops.syncReservations(exec, spec, spec.dhcp.reservations ?? []);
+      if (prev.floatingIps !== floatingIps) {
+        try {
+          changes = [...changes, ...(this.ops.syncFloatingIps ? await this.ops.syncFloatingIps(exec, spec) : (await this.ops.bootstrap(exec, spec)).changes)];
+        } catch (e) {
+          t.applied = undefined;
+          throw e;
+        }
+      }
     }
-    t.applied = { base, reservations };
+    t.applied = { base, reservations, floatingIps };
     if (spec) t.touched = { record, spec };
     return [...prevChanges, ...changes];
   }

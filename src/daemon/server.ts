@@ -197,6 +197,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
       log: logger.child({ component: 'cloud' }),
       ...(provisioner && { provisioning: (node: string) => provisioner.status(node), nodeUndo: (node, records) => provisioner.undoFor(node, records) }),
+      floatingIpPools: config.floatingIps.pools,
+      ...(provisioner && { nodeProvisioned: (node: string) => provisioner.ready(node, 30_000) }),
     });
     metrics.setInventory(() => service.inventory());
     const interrupted = await service.recoverInterrupted();

@@ -124,22 +124,10 @@ function flowKeyOfBytes(tableId: number, priority: number, b: Buffer, start: num
  * of it costs no copy).
  */
 function instructionsFingerprintOfBytes(b: Buffer, start: number, end: number, whole?: string): string {
-  let p = start;
-  let prevRank = -1;
-  let canonical = true;
-  while (p < end) {
-    if (p + 4 > end) throw badLen(`instruction header overruns the flow at ${p}`, p);
-    const type = (b[p]! << 8) | b[p + 1]!;
-    const len = (b[p + 2]! << 8) | b[p + 3]!;
-    if (len < 4 || p + len > end) throw badLen(`instruction ${type} has length ${len}`, p);
-    const rank = instructionRank(type);
-    if (rank < prevRank || (type === OFPIT.APPLY_ACTIONS && len <= 8)) canonical = false;
-    prevRank = rank;
-    p += len;
-  }
+  const canonical = instructionsAreCanonical(b, start, end);
   if (canonical) return whole !== undefined ? whole.slice(start, end) : b.toString('latin1', start, end);
   const list: { rank: number; bytes: string }[] = [];
-  for (p = start; p < end; ) {
+  for (let p = start; p < end; ) {
     const type = (b[p]! << 8) | b[p + 1]!;
     const len = (b[p + 2]! << 8) | b[p + 3]!;
     if (!(type === OFPIT.APPLY_ACTIONS && len <= 8)) list.push({ rank: instructionRank(type), bytes: b.toString('latin1', p, p + len) });
@@ -276,5 +264,227 @@ export function forEachFlowStatsIdentity(frame: Uint8Array, visit: (entry: FlowS
       throw err;
     }
     visit(out);
+  });
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a of a flow key's characters (latin1: one byte each). */
+function hashKey(key: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** FNV-1a of the key a canonical match in b[start, end) has (hashKey of the string flowKeyOfBytes would make). */
+function hashKeyBytes(tableId: number, priority: number, b: Uint8Array, start: number, end: number): number {
+  let h = Math.imul(FNV_OFFSET ^ tableId, FNV_PRIME);
+  h = Math.imul(h ^ (priority >>> 8), FNV_PRIME);
+  h = Math.imul(h ^ (priority & 0xff), FNV_PRIME);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME);
+  return h;
+}
+
+function keyEqualsBytes(key: string, tableId: number, priority: number, b: Uint8Array, start: number, end: number): boolean {
+  if (key.length !== KEY_PREFIX_LEN + end - start) return false;
+  if (key.charCodeAt(0) !== tableId || key.charCodeAt(1) !== priority >>> 8 || key.charCodeAt(2) !== (priority & 0xff)) return false;
+  for (let i = start, j = KEY_PREFIX_LEN; i < end; i++, j++) if (key.charCodeAt(j) !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Flow keys (canonicalFlowKey strings) mapped to numbers (e.g. positions in a list of desired flows), which a
+ * flow-stats entry is looked up in straight from its bytes: for an entry whose match is canonical as it is (what
+ * OVS sends back for what it was sent) no key string is made. Open addressing over FNV-1a hashes.
+ */
+export class FlowKeyIndex {
+  #keys: (string | undefined)[];
+  #hashes: Int32Array;
+  #values: Int32Array;
+  #size = 0;
+
+  constructor(expected = 16) {
+    let cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    this.#keys = new Array<string | undefined>(cap).fill(undefined);
+    this.#hashes = new Int32Array(cap);
+    this.#values = new Int32Array(cap);
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Adds `key` with `value` (>= 0) unless an equal key is there: then returns that key's value, else -1. */
+  add(key: string, value: number): number {
+    if (!(value >= 0 && value <= 0x7fffffff)) throw new RangeError(`FlowKeyIndex value ${value} out of range`);
+    if (2 * (this.#size + 1) > this.#keys.length) this.#grow();
+    const h = hashKey(key);
+    const mask = this.#keys.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.#keys[i];
+      if (k === undefined) {
+        this.#keys[i] = key;
+        this.#hashes[i] = h;
+        this.#values[i] = value;
+        this.#size++;
+        return -1;
+      }
+      if (this.#hashes[i] === h && k === key) return this.#values[i]!;
+    }
+  }
+
+  /** The value of `key`, or -1. */
+  get(key: string): number {
+    const h = hashKey(key);
+    const mask = this.#keys.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.#keys[i];
+      if (k === undefined) return -1;
+      if (this.#hashes[i] === h && k === key) return this.#values[i]!;
+    }
+  }
+
+  /** The value of the key of a canonical match in b[start, end), or -1. */
+  getBytes(tableId: number, priority: number, b: Uint8Array, start: number, end: number): number {
+    const h = hashKeyBytes(tableId, priority, b, start, end);
+    const mask = this.#keys.length - 1;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const k = this.#keys[i];
+      if (k === undefined) return -1;
+      if (this.#hashes[i] === h && keyEqualsBytes(k, tableId, priority, b, start, end)) return this.#values[i]!;
+    }
+  }
+
+  #grow(): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    const cap = keys.length * 2;
+    this.#keys = new Array<string | undefined>(cap).fill(undefined);
+    this.#hashes = new Int32Array(cap);
+    this.#values = new Int32Array(cap);
+    this.#size = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined) this.add(keys[i]!, values[i]!);
+  }
+}
+
+/**
+ * One flow-stats entry as `forEachFlowStatsEntry` hands it over: its fixed fields, its key's value in the caller's
+ * FlowKeyIndex, and its key and fingerprint made as strings only when asked for. The same object is handed to every
+ * call of the visitor and is valid only during the call.
+ */
+export interface FlowStatsEntry {
+  readonly tableId: number;
+  readonly priority: number;
+  readonly idleTimeout: number;
+  readonly hardTimeout: number;
+  readonly flags: number;
+  /** The cookie's high and low 32 bits (unsigned): no bigint per entry. */
+  readonly cookieHi: number;
+  readonly cookieLo: number;
+  /** The value of the entry's key in the index given, or -1 (also without an index). */
+  readonly found: number;
+  /** canonicalFlowKey of the entry (a new string). */
+  key(): string;
+  /** canonicalInstructions of the entry (a new string). */
+  fingerprint(): string;
+  /** Whether canonicalInstructions of the entry equals `fp`: compared on the bytes, no string made in the usual case. */
+  hasFingerprint(fp: string): boolean;
+}
+
+class EntryCursor implements FlowStatsEntry {
+  tableId = 0;
+  priority = 0;
+  idleTimeout = 0;
+  hardTimeout = 0;
+  flags = 0;
+  cookieHi = 0;
+  cookieLo = 0;
+  found = -1;
+  /** The entry's key when it had to be made to be looked up (a match not canonical as it is). */
+  madeKey: string | undefined = undefined;
+  oxmStart = 0;
+  oxmEnd = 0;
+  instructionsStart = 0;
+  end = 0;
+  instructionsCanonical = true;
+
+  constructor(
+    readonly b: Buffer,
+    readonly scratch: Buffer,
+  ) {}
+
+  key(): string {
+    return this.madeKey ?? flowKeyOfBytes(this.tableId, this.priority, this.b, this.oxmStart, this.oxmEnd, this.scratch, 0);
+  }
+
+  fingerprint(): string {
+    return instructionsFingerprintOfBytes(this.b, this.instructionsStart, this.end);
+  }
+
+  hasFingerprint(fp: string): boolean {
+    if (!this.instructionsCanonical) return this.fingerprint() === fp;
+    const b = this.b;
+    const start = this.instructionsStart;
+    if (fp.length !== this.end - start) return false;
+    for (let i = 0; i < fp.length; i++) if (fp.charCodeAt(i) !== b[start + i]) return false;
+    return true;
+  }
+}
+
+/** Checks the instructions in b[start, end) (every length) and tells whether their bytes are their fingerprint. */
+function instructionsAreCanonical(b: Uint8Array, start: number, end: number): boolean {
+  let p = start;
+  let prevRank = -1;
+  let canonical = true;
+  while (p < end) {
+    if (p + 4 > end) throw badLen(`instruction header overruns the flow at ${p}`, p);
+    const type = (b[p]! << 8) | b[p + 1]!;
+    const len = (b[p + 2]! << 8) | b[p + 3]!;
+    if (len < 4 || p + len > end) throw badLen(`instruction ${type} has length ${len}`, p);
+    const rank = instructionRank(type);
+    if (rank < prevRank || (type === OFPIT.APPLY_ACTIONS && len <= 8)) canonical = false;
+    prevRank = rank;
+    p += len;
+  }
+  return canonical;
+}
+
+/**
+ * Calls `visit` for each entry of one OFPMP_FLOW multipart reply frame, with the value its key has in `index` (a
+ * lookup on the bytes): a caller comparing what a switch has with what it wants makes strings only for the entries
+ * that differ. Every length is checked as by forEachFlowStatsIdentity; malformed input throws a CodecError before
+ * `visit` sees the entry.
+ */
+export function forEachFlowStatsEntry(frame: Uint8Array, index: FlowKeyIndex | undefined, visit: (entry: FlowStatsEntry) => void): void {
+  const b = asBuffer(frame);
+  const c = new EntryCursor(b, Buffer.allocUnsafe(b.length + KEY_PREFIX_LEN));
+  forEachRawFlowStats(b, (e) => {
+    c.tableId = e.tableId;
+    c.priority = e.priority;
+    c.idleTimeout = e.idleTimeout;
+    c.hardTimeout = e.hardTimeout;
+    c.flags = e.flags;
+    c.cookieHi = e.cookieHi;
+    c.cookieLo = e.cookieLo;
+    c.oxmStart = e.oxmStart;
+    c.oxmEnd = e.oxmEnd;
+    c.instructionsStart = e.instructionsStart;
+    c.end = e.end;
+    c.madeKey = undefined;
+    try {
+      c.instructionsCanonical = instructionsAreCanonical(b, e.instructionsStart, e.end);
+      if (oxmIsCanonical(b, e.oxmStart, e.oxmEnd)) c.found = index ? index.getBytes(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd) : -1;
+      else {
+        // Made (and so checked) with or without an index to look it up in.
+        c.madeKey = String.fromCharCode(e.tableId, e.priority >>> 8, e.priority & 0xff) + sortedOxm(b, e.oxmStart, e.oxmEnd);
+        c.found = index ? index.get(c.madeKey) : -1;
+      }
+    } catch (err) {
+      if (err instanceof CodecError) throw new CodecError(`flow stats reply: ${err.message}`, err.ofpType, err.ofpCode, e.start);
+      throw err;
+    }
+    visit(c);
   });
 }

@@ -24,10 +24,13 @@ export {
   flowIdentityOfKey,
   flowKeyPriority,
   flowKeyTable,
+  FlowKeyIndex,
+  forEachFlowStatsEntry,
   forEachFlowStatsIdentity,
   MAX_FLOW_BODY_LEN,
   type EncodedFlowBody,
   type FlowIdentity,
+  type FlowStatsEntry,
   type FlowStatsIdentity,
 } from './flow-identity.js';
 export { FlowModWriter, type BundleTarget, type FlowModHead } from './flow-mod-writer.js';

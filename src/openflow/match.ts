@@ -4,12 +4,15 @@ import { pad8, putZeros, type Writer } from './writer.js';
 import type { Match, OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
-import { decodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
+import { oxmEncodingLength, putOxm } from './oxm.js';
+import { MatchChecker, decodeMatchOxm } from './match-check.js';
 import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
 
 /** ofp_match_type */
 export const OFPMT = { STANDARD: 0, OXM: 1 } as const;
 export const OFP_MATCH_HEADER_LEN = 4;
+/** sizeof(struct ofp11_match) */
+const OFP11_STANDARD_MATCH_LEN = 88;
 
 /** Bytes of the ofp_match, padding included. */
 export function matchEncodingLength(match: Match): number {
@@ -34,23 +37,26 @@ export function encodeMatch(w: Writer, match: Match): void {
   w.pos = putMatch(w.view, w.pos, match, w.buf.length);
 }
 
-/** Decodes an ofp_match and moves past its padding. Prerequisites are not checked here: see checkPrerequisites. */
-export function decodeMatch(r: Reader): Match {
+/**
+ * Decodes an ofp_match and moves past its padding, checking it as Open vSwitch does (see match-check.ts): the first
+ * fault in TLV order is the error. `packetIn` reads it as oxm_pull_match_loose does for a packet-in's metadata:
+ * unknown fields are kept raw and prerequisites are not checked (values and duplicates are).
+ */
+export function decodeMatch(r: Reader, packetIn = false): Match {
   const start = r.pos;
   r.need(OFP_MATCH_HEADER_LEN, 'ofp_match', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
   const type = r.u16();
   const length = r.u16();
+  // ofputil_pull_ofp11_match: an OpenFlow 1.1 standard match must be 88 bytes (and is not decoded here).
+  if (type === OFPMT.STANDARD && !packetIn && length !== OFP11_STANDARD_MATCH_LEN) throw new CodecError(`ofp_match: OFPMT_STANDARD of length ${length}`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
   if (type !== OFPMT.OXM) throw new CodecError(`ofp_match: type ${type} is not OFPMT_OXM`, OFPET.BAD_MATCH, OFPBMC.BAD_TYPE, start);
   if (length < OFP_MATCH_HEADER_LEN) throw new CodecError(`ofp_match: length ${length} < 4`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, start);
   r.need(pad8(length) - OFP_MATCH_HEADER_LEN, 'ofp_match OXM fields and padding', OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
-  // Decode in place (no child Reader: one DataView per match is measurable); a TLV running past the match's
-  // length is caught right after it is read.
   const end = start + length;
   const fields: OxmField[] = [];
-  while (r.pos < end) {
-    const at = r.pos;
-    fields.push(decodeOxm(r));
-    if (r.pos > end) throw new CodecError(`ofp_match: OXM field at offset ${at} runs past the match length`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN, at);
+  if (r.pos < end) {
+    const checker = new MatchChecker(!packetIn);
+    while (r.pos < end) fields.push(decodeMatchOxm(r, end, checker));
   }
   r.pos = start + pad8(length);
   return fields;

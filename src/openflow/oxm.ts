@@ -118,7 +118,8 @@ function putOxmLong(d: DataView, p: number, c: OxmCode, value: Uint8Array, mask:
   const n = c.length;
   if (mask !== undefined) {
     if (mask.length !== n) throw matchError(`OXM: '${c.info.name}' takes ${n}-byte values`, OFPBMC.BAD_LEN);
-    if (!c.maskable) throw matchError(`OXM: '${c.info.name}' cannot be masked`, OFPBMC.BAD_MASK);
+    // A field without a mask in OVS still takes an all-ones or all-zeros one (mf_is_mask_valid), as decoded.
+    if (!c.maskable && !isUniformMask(mask)) throw matchError(`OXM: '${c.info.name}' cannot be masked`, OFPBMC.BAD_MASK);
   }
   room(limit, p + 4 + c.expLength + (mask === undefined ? n : 2 * n));
   d.setInt32(p, mask === undefined ? c.header : c.maskedHeader);
@@ -129,6 +130,13 @@ function putOxmLong(d: DataView, p: number, c: OxmCode, value: Uint8Array, mask:
   }
   p = putValue(d, p, value, n);
   return mask === undefined ? p : putValue(d, p, mask, n);
+}
+
+function isUniformMask(m: Uint8Array): boolean {
+  const b = m[0];
+  if (b !== 0 && b !== 0xff) return false;
+  for (let i = 1; i < m.length; i++) if (m[i] !== b) return false;
+  return true;
 }
 
 /**

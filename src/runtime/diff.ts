@@ -1,7 +1,7 @@
 // The pure half of sync: what to delete, modify, replace and add to turn the installed state into the desired
 // one. No I/O here; sync.ts reads the switch and sends the plan.
-import { forEachFlowStatsIdentity, type Bucket, type FlowStats, type GroupDesc, type MeterBand, type MeterConfig } from '../openflow/index.js';
-import { encodedFlow, groupFingerprint, meterFingerprint, rawFlowAttributes, type FlowBody, type FlowIdentity } from './flow-key.js';
+import { FlowKeyIndex, forEachFlowStatsEntry, type Bucket, type FlowStats, type GroupDesc, type MeterBand, type MeterConfig } from '../openflow/index.js';
+import { encodedFlow, groupFingerprint, meterFingerprint, rawFlowAttributes, type EncodedFlow, type FlowBody, type FlowIdentity } from './flow-key.js';
 
 /** A flow we want on the switch: a FlowMod (e.g. from parseFlow) fits. */
 export interface DesiredFlow extends FlowIdentity, FlowBody {
@@ -130,21 +130,109 @@ export function installedFromStats(stats: readonly FlowStats[]): Map<string, Ins
 }
 
 /**
- * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes (the codec's canonical key
- * and fingerprint of each entry): nothing is decoded into objects. Malformed input throws a CodecError.
+ * The desired flows of a sync from the switch, by key: each flow-stats entry is looked up and compared on its bytes
+ * (addFlowStatsPart), so a flow the switch has as desired costs no string of its own.
  */
-export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, InstalledFlow>): void {
-  forEachFlowStatsIdentity(frame, (e) => {
-    const attrs = rawFlowAttributes(e.idleTimeout, e.hardTimeout, e.flags);
-    const cookie = (e.cookieHi | e.cookieLo) === 0 ? ZERO : (BigInt(e.cookieHi) << 32n) | BigInt(e.cookieLo);
-    flows.set(e.key, new InstalledFlow(e.key, e.tableId, e.priority, cookie, attrs, e.fingerprint));
+export interface DesiredIndex {
+  readonly flows: readonly DesiredFlow[];
+  readonly keys: FlowKeyIndex;
+  readonly own: Ownership;
+  /**
+   * The connection's cache of its last commit under `own`, when there is one: an entry found exactly as that cache
+   * has it is that very InstalledFlow again (a drift check of a switch that is right makes no object per flow).
+   */
+  readonly reuse?: ReadonlyMap<string, InstalledFlow>;
+}
+
+/**
+ * Encodes (cached) and indexes `flows`, yielding after every `slice` of them. Throws on two flows with one identity
+ * and on a cookie outside our cookie space, before anything is sent.
+ */
+export function* indexDesiredSteps(flows: readonly DesiredFlow[], own: Ownership, slice: number, reuse?: ReadonlyMap<string, InstalledFlow>): Generator<void, DesiredIndex, void> {
+  const keys = new FlowKeyIndex(flows.length);
+  for (let i = 0; i < flows.length; i++) {
+    if (i > 0 && i % slice === 0) yield;
+    const f = flows[i]!;
+    const e = encodedFlow(f);
+    installCookie(f, own, e);
+    if (keys.add(e.key, i) >= 0) throw duplicate(f);
+  }
+  return reuse ? { flows, keys, own, reuse } : { flows, keys, own };
+}
+
+/**
+ * Adds the flows of one raw OFPMP_FLOW reply frame to `flows`, straight from its bytes: nothing is decoded into
+ * objects. With `desired`, an entry equal to a desired flow (key, instructions, cookie, timeouts and flags compared
+ * on the bytes) becomes an InstalledFlow sharing that flow's strings and linked to it (`source`), so the diff finds
+ * it unchanged at once; only entries that differ get strings of their own. Malformed input throws a CodecError.
+ */
+export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, InstalledFlow>, desired?: DesiredIndex): void {
+  // Entries of a frame mostly share a cookie: one bigint for a run of them.
+  let hi = 0;
+  let lo = 0;
+  let last = ZERO;
+  const cookieOfWords = (h: number, l: number): bigint => {
+    if ((h | l) === 0) return ZERO;
+    if (h !== hi || l !== lo) {
+      hi = h;
+      lo = l;
+      last = (BigInt(h) << 32n) | BigInt(l);
+    }
+    return last;
+  };
+  forEachFlowStatsEntry(frame, desired?.keys, (s) => {
+    const attrs = rawFlowAttributes(s.idleTimeout, s.hardTimeout, s.flags);
+    if (desired !== undefined && s.found >= 0) {
+      const f = desired.flows[s.found]!;
+      const e = encodedFlow(f);
+      const cookie = installCookie(f, desired.own, e);
+      const sameCookie = e.cookieHi === s.cookieHi && e.cookieLo === s.cookieLo;
+      const sameFp = s.hasFingerprint(e.fp);
+      if (sameCookie && sameFp && attrs === e.attrs && desired.reuse !== undefined) {
+        const had = desired.reuse.get(e.key);
+        if (had !== undefined && had.source === f && had.cookie === cookie && had.attrs === attrs && had.fp === e.fp) {
+          flows.set(e.key, had);
+          return;
+        }
+      }
+      const i = new InstalledFlow(e.key, s.tableId, s.priority, sameCookie ? cookie : cookieOfWords(s.cookieHi, s.cookieLo), attrs, sameFp ? e.fp : s.fingerprint());
+      if (sameCookie && sameFp && attrs === e.attrs) i.source = f;
+      flows.set(e.key, i);
+      return;
+    }
+    const key = s.key();
+    flows.set(key, new InstalledFlow(key, s.tableId, s.priority, cookieOfWords(s.cookieHi, s.cookieLo), attrs, s.fingerprint()));
   });
+}
+
+/** Checks one raw OFPMP_FLOW reply frame as addFlowStatsPart would, keeping nothing: a CodecError if malformed. */
+export function checkFlowStatsPart(frame: Uint8Array): void {
+  forEachFlowStatsEntry(frame, undefined, () => undefined);
 }
 
 /** The cookie a desired flow is installed with: ours under the mask, the flow's own bits elsewhere. */
 export function cookieOf(f: DesiredFlow, own: Ownership): bigint {
   const c = f.cookie ?? 0n;
   return c === 0n ? own.cookie : (c & ~own.cookieMask & 0xffffffffffffffffn) | own.cookie;
+}
+
+/**
+ * cookieOf, kept on the flow's encoding for the ownership last asked (the sync asks with one Ownership object per
+ * cookie space, so this is worked out once per flow object); throws for a flow whose cookie claims bits of another
+ * cookie space.
+ */
+export function installCookie(f: DesiredFlow, own: Ownership, e: EncodedFlow = encodedFlow(f)): bigint {
+  if (e.cookieOwn === own) return e.cookie;
+  const claimed = (f.cookie ?? 0n) & own.cookieMask;
+  if (claimed !== 0n && claimed !== own.cookie) {
+    throw new Error(`desired flow table=${f.tableId},priority=${f.priority} has cookie 0x${(f.cookie ?? 0n).toString(16)} outside our cookie space 0x${own.cookie.toString(16)}/0x${own.cookieMask.toString(16)}`);
+  }
+  const c = cookieOf(f, own);
+  e.cookie = c;
+  e.cookieHi = Number(c >> 32n);
+  e.cookieLo = Number(c & 0xffffffffn);
+  e.cookieOwn = own;
+  return c;
 }
 
 /** Identifies an ownership, so a cache built under another one is not trusted. */
@@ -216,10 +304,7 @@ export class FlowDiffer {
       this.links[i] = have;
       return;
     }
-    const claimed = (f.cookie ?? 0n) & own.cookieMask;
-    if (claimed !== 0n && claimed !== own.cookie) {
-      throw new Error(`desired flow table=${f.tableId},priority=${f.priority} has cookie 0x${(f.cookie ?? 0n).toString(16)} outside our cookie space 0x${own.cookie.toString(16)}/0x${own.cookieMask.toString(16)}`);
-    }
+    const cookie = installCookie(f, own, e);
     if (have === undefined) {
       if (this.addKeys.has(e.key)) throw duplicate(f);
       this.addKeys.add(e.key);
@@ -228,7 +313,7 @@ export class FlowDiffer {
     }
     if (have.seen === gen || this.heldByUnchanged(have)) throw duplicate(f);
     have.seen = gen;
-    if (have.cookie !== cookieOf(f, own) || have.attrs !== e.attrs) plan.replaces.push(f);
+    if (have.cookie !== cookie || have.attrs !== e.attrs) plan.replaces.push(f);
     else if (have.fp !== e.fp) plan.modifies.push(f);
     else {
       have.source = f;

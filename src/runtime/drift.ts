@@ -3,7 +3,7 @@
 // The rest are changes of the desired state itself (a model change that a sync reading the switch happened to carry).
 // Told apart by the connection's cache of its last commit: a map lookup per change, nothing per unchanged flow.
 import type { FlowPlan, GroupPlan, InstalledState, MeterPlan, Ownership } from './diff.js';
-import { cookieOf } from './diff.js';
+import { installCookie } from './diff.js';
 import { encodedFlow, groupFingerprint, meterFingerprint } from './flow-key.js';
 
 export function countDrift(cached: InstalledState, flows: FlowPlan, groups: GroupPlan, meters: MeterPlan, own: Ownership): number {
@@ -15,7 +15,7 @@ export function countDrift(cached: InstalledState, flows: FlowPlan, groups: Grou
     for (const f of list) {
       const e = encodedFlow(f);
       const had = cached.flows.get(e.key);
-      if (had !== undefined && had.fp === e.fp && had.attrs === e.attrs && had.cookie === cookieOf(f, own)) drift++;
+      if (had !== undefined && had.fp === e.fp && had.attrs === e.attrs && had.cookie === installCookie(f, own, e)) drift++;
     }
   }
   // In our cookie space on the switch, never installed by us.

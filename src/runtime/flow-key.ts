@@ -36,6 +36,14 @@ export interface EncodedFlow {
   readonly attrs: number;
   readonly fp: string;
   readonly body: string;
+  /**
+   * The cookie the flow is installed with under `cookieOwn` (diff.ts `installCookie` keeps it here: one bigint per
+   * flow and ownership rather than several per flow and sync), and its high and low 32 bits (unsigned).
+   */
+  cookieOwn: object | undefined;
+  cookie: bigint;
+  cookieHi: number;
+  cookieLo: number;
 }
 
 // The pipeline shares immutable flow objects between syncs (and datapaths): each is encoded only once. The
@@ -66,7 +74,7 @@ const bodies = new FlowBodyEncoder();
 
 function encodeFlow(f: FlowIdentity & FlowBody): EncodedFlow {
   const e = bodies.encode(f);
-  return { key: e.key, attrs: flowAttributes(f), fp: e.fingerprint, body: e.body };
+  return { key: e.key, attrs: flowAttributes(f), fp: e.fingerprint, body: e.body, cookieOwn: undefined, cookie: 0n, cookieHi: 0, cookieLo: 0 };
 }
 
 /** A group's fingerprint: type and buckets, ignoring what OVS does not keep (weights outside select groups, watches outside fast-failover ones). */

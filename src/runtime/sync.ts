@@ -2,9 +2,11 @@
 // atomic bundle (a difference of a single flow mod, atomic by itself, goes bare with a barrier). Syncs of one
 // connection are serialised and coalesced.
 //
-// Cost model: the switch's flows are read straight from the flow-stats reply bytes into compact entries (two
-// strings and a few numbers each, see diff.ts); each desired flow object is encoded once (cached by identity, see
-// flow-key.ts) and compared by its bytes; flow mods are written from those bytes. From the cache
+// Cost model: each desired flow object is encoded once (cached by identity, see flow-key.ts) and indexed by its key
+// while the switch collects its flow stats; the reply's entries are looked up and compared on their bytes, so an
+// entry equal to a desired flow becomes a compact InstalledFlow sharing that flow's strings (no string of its own:
+// a restart that finds every switch right allocates little more than the cache it keeps, see diff.ts); flow mods
+// are written from the cached bytes. From the cache
 // (`source: 'cache'`), a desired list sharing its objects with the last one costs a pointer comparison per flow and
 // a map lookup per changed one. Desired flow objects must therefore never be mutated.
 import { Buffer } from 'node:buffer';
@@ -30,7 +32,7 @@ import { requestInfo, type OfConnection, type Outgoing } from './connection.js';
 import type { Datapath } from './datapaths.js';
 import {
   addFlowStatsPart,
-  cookieOf,
+  checkFlowStatsPart,
   diffDesired,
   diffDesiredInSlices,
   diffGroups,
@@ -40,10 +42,13 @@ import {
   installedGroupsFromDesc,
   installedMetersFromConfig,
   flowModCount,
+  indexDesiredSteps,
+  installCookie,
   linkDesiredSteps,
   ownershipKey,
   type DesiredFlow,
   type DesiredGroup,
+  type DesiredIndex,
   type DesiredMeter,
   type FlowDiff,
   type FlowPlan,
@@ -187,11 +192,7 @@ class Syncer {
   private async run(desired: DesiredState, opts: SyncOptions, fromSwitch: boolean): Promise<SyncStats> {
     const t0 = performance.now();
     const log = (opts.logger ?? silentLogger).child({ dpid: this.conn.label });
-    const own: Ownership = {
-      cookie: opts.cookie?.value ?? 0n,
-      cookieMask: opts.cookie?.mask ?? 0n,
-      takeOverTables: opts.takeOverTables === 'all' ? 'all' : new Set(opts.takeOverTables ?? []),
-    };
+    const own = ownershipOf(opts);
     const ownKey = ownershipKey(own);
     const cached = this.installed;
     const source: 'switch' | 'cache' =
@@ -201,16 +202,7 @@ class Syncer {
     const pause = opts.pause ?? nextTurn;
     let installed: InstalledState;
     if (source === 'switch') {
-      let read = false;
-      const reading = this.read(opts, desired.groups !== undefined, desired.meters !== undefined);
-      reading.then(
-        () => (read = true),
-        () => (read = true), // awaited below; this only keeps an early failure from counting as unhandled
-      );
-      // The switch takes a while to collect its flow stats: encode desired flows meanwhile (a no-op for flows
-      // encoded before), until the reply is in.
-      await encodeWhile(desired.flows, () => !read, pause);
-      installed = await reading;
+      installed = await this.read(opts, desired, own, pause, cached?.ownership === ownKey ? cached.flows : undefined);
       // Reading ends in an I/O callback: the diff waits for a turn of its own.
       await pause();
     } else installed = cached!;
@@ -343,21 +335,66 @@ class Syncer {
     }
   }
 
-  private async read(opts: SyncOptions, withGroups: boolean, withMeters: boolean): Promise<InstalledState> {
+  /**
+   * Reads the switch's flows (and groups and meters when `desired` has them). The switch takes a while to collect
+   * its flow stats: the desired flows are encoded and indexed meanwhile, in turns, and reply parts that arrive
+   * before the index is ready wait for it (checked at once, compared after).
+   */
+  private async read(opts: SyncOptions, desired: DesiredState, own: Ownership, pause: Pause, reuse?: ReadonlyMap<string, InstalledFlow>): Promise<InstalledState> {
     const timeoutMs = opts.readTimeoutMs ?? 30_000;
     const flows = new Map<string, InstalledFlow>();
-    const [, groups, meters] = await Promise.all([
+    let index: DesiredIndex | undefined;
+    let early: Uint8Array[] | undefined = [];
+    const onPart = (frame: Uint8Array): void => {
+      if (index !== undefined && early === undefined) addFlowStatsPart(frame, flows, index);
+      else if (early !== undefined) {
+        checkFlowStatsPart(frame); // malformed input fails here, in the connection's read, as it would without waiting
+        early.push(frame);
+      }
+    };
+    const reading = Promise.all([
       // Read straight from the reply bytes, part by part as they arrive: nothing is decoded into objects.
-      this.conn.multipartRaw(flowStatsRequest, (frame) => addFlowStatsPart(frame, flows), { timeoutMs }),
-      withGroups ? this.conn.groupDesc() : Promise.resolve(undefined),
-      withMeters ? this.conn.meterConfig() : Promise.resolve(undefined),
+      this.conn.multipartRaw(flowStatsRequest, onPart, { timeoutMs }),
+      desired.groups ? this.conn.groupDesc() : Promise.resolve(undefined),
+      desired.meters ? this.conn.meterConfig() : Promise.resolve(undefined),
     ]);
+    reading.catch(() => undefined); // awaited below; this only keeps an early failure from counting as unhandled
+    try {
+      index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH, reuse), pause);
+      for (let i = 0; i < early.length; i++) {
+        if (i > 0) await pause();
+        addFlowStatsPart(early[i]!, flows, index);
+      }
+    } finally {
+      early = undefined;
+    }
+    const [, groups, meters] = await reading;
     return {
       flows,
       groups: groups && installedGroupsFromDesc(groups),
       meters: meters && installedMetersFromConfig(meters),
     };
   }
+}
+
+/**
+ * One Ownership object per cookie space (a few at most): what a flow's install cookie is kept under (installCookie),
+ * so it is worked out once per flow object rather than once per flow and sync.
+ */
+const ownerships = new Map<string, Ownership>();
+
+function ownershipOf(opts: SyncOptions): Ownership {
+  const own: Ownership = {
+    cookie: opts.cookie?.value ?? 0n,
+    cookieMask: opts.cookie?.mask ?? 0n,
+    takeOverTables: opts.takeOverTables === 'all' ? 'all' : new Set(opts.takeOverTables ?? []),
+  };
+  const key = ownershipKey(own);
+  const known = ownerships.get(key);
+  if (known) return known;
+  if (ownerships.size >= 16) ownerships.clear();
+  ownerships.set(key, own);
+  return own;
 }
 
 const flowStatsRequest: Outgoing = {
@@ -407,16 +444,6 @@ export type SyncOp =
   | { readonly kind: 'group'; readonly command: number; readonly group: DesiredGroup }
   | { readonly kind: 'group_delete'; readonly groupId: number };
 type Op = SyncOp;
-
-/** Encodes (and caches) flows in batches while `go()` says so, each batch in a turn of its own. */
-async function encodeWhile(flows: readonly DesiredFlow[], go: () => boolean, pause: Pause): Promise<void> {
-  for (let i = 0; i < flows.length; i += ENCODE_BATCH) {
-    await pause();
-    if (!go()) return;
-    const end = Math.min(flows.length, i + ENCODE_BATCH);
-    for (let j = i; j < end; j++) encodedFlow(flows[j]!);
-  }
-}
 
 /**
  * Batch sizes between pauses: each about a millisecond of one core or less on this project's reference machine, so
@@ -483,7 +510,7 @@ function flowModHead(op: FlowOp, xid: number, own: Ownership): FlowModHead {
   const d = op.flow;
   return {
     xid,
-    cookie: cookieOf(d, own),
+    cookie: installCookie(d, own),
     cookieMask: 0n,
     tableId: d.tableId,
     command: op.command,
@@ -544,7 +571,7 @@ async function applyPlan(installed: InstalledState, flows: FlowPlan, groups: Gro
     for (const f of list) {
       if (++n % APPLY_BATCH === 0) await pause();
       const e = encodedFlow(f);
-      const i = new InstalledFlow(e.key, f.tableId, f.priority, cookieOf(f, own), e.attrs, e.fp);
+      const i = new InstalledFlow(e.key, f.tableId, f.priority, installCookie(f, own, e), e.attrs, e.fp);
       i.source = f;
       installed.flows.set(e.key, i);
     }

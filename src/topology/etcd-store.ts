@@ -30,6 +30,7 @@
 import { randomUUID } from 'node:crypto';
 import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
 import { probeEtcdTls } from './etcd-tls-probe.js';
+import { byAddress, type FloatingIpRecord } from './floating-ips.js';
 import { DEFAULT_PROJECT, projectOf, type ProjectRecord } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
@@ -77,8 +78,9 @@ class WatchBackoff {
 
 // A security group is one record with its rules (`groups/<name>`); a VM's memberships are in its own record.
 // Layout 2 added `projects/<name>` and a `project` field on subnets, VMs and groups (absent in layout 1's: `default`).
-type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups' | 'projects';
-const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups', 'projects'];
+// Floating IPs are `fips/<address>`: a new kind of key, nothing to migrate (a store without any has none).
+type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups' | 'projects' | 'fips';
+const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups', 'projects', 'fips'];
 const CLOUD_GUARD = 'guard/cloud';
 const TOKEN_GUARD = 'guard/tokens';
 const SCHEMA_KEY = 'schema';
@@ -581,11 +583,22 @@ export class EtcdStore implements CloudStore, TokenStore {
               (filter.gateway === undefined || v.gateway === filter.gateway),
           ),
       getVm: (name) => withProject(get<VmRecord>('vms', name)),
-      records: (): CloudRecords => ({ nodes: reader.listNodes(), subnets: reader.listSubnets(), vms: reader.listVms(), securityGroups: reader.listSecurityGroups() }),
+      records: (): CloudRecords => ({
+        nodes: reader.listNodes(),
+        subnets: reader.listSubnets(),
+        vms: reader.listVms(),
+        securityGroups: reader.listSecurityGroups(),
+        floatingIps: reader.listFloatingIps(),
+      }),
       listSecurityGroups: () => list<SecurityGroupRecord>('groups').map((g) => withProject(g)!),
       getSecurityGroup: (name) => withProject(get<SecurityGroupRecord>('groups', name)),
       listProjects: () => list<ProjectRecord>('projects'),
       getProject: (name) => get<ProjectRecord>('projects', name),
+      listFloatingIps: (filter = {}) =>
+        list<FloatingIpRecord>('fips')
+          .filter((f) => (filter.gateway === undefined || f.gateway === filter.gateway) && (filter.project === undefined || f.project === filter.project) && (filter.vm === undefined || f.vm === filter.vm))
+          .sort(byAddress),
+      getFloatingIp: (address) => get<FloatingIpRecord>('fips', address),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
       getMeta: (key) => get<string>('meta', key),
       listMeta: () => {
@@ -649,6 +662,7 @@ export class EtcdStore implements CloudStore, TokenStore {
         if (r.listVms({ node: name }).length > 0 || r.listVms({ gateway: name }).length > 0) {
           throw new StoreConstraintError(`FOREIGN KEY constraint failed: node '${name}' has VMs`);
         }
+        if (r.listFloatingIps({ gateway: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: node '${name}' has floating IPs`);
         return del('nodes', name);
       },
       insertSubnet: (s) => {
@@ -682,7 +696,10 @@ export class EtcdStore implements CloudStore, TokenStore {
         set('vms', name, { ...vm, gateway });
         return true;
       },
-      deleteVm: (name) => del('vms', name),
+      deleteVm: (name) => {
+        if (r.listFloatingIps({ vm: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: a floating IP is attached to VM '${name}'`);
+        return del('vms', name);
+      },
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
       deleteNodeRemoval: (name) => del('removals', name),
@@ -753,8 +770,34 @@ export class EtcdStore implements CloudStore, TokenStore {
         set('projects', p.name, p);
         return true;
       },
+      insertFloatingIp: (f) => {
+        if (r.getFloatingIp(f.address)) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.address (${f.address})`);
+        mustExist('nodes', f.gateway, 'gateway');
+        mustExist('projects', projectOf(f), 'project');
+        if (f.vm !== undefined) {
+          mustExist('vms', f.vm, 'VM');
+          if (r.listFloatingIps({ vm: f.vm }).length > 0) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${f.vm})`);
+        }
+        set('fips', f.address, { ...f, project: projectOf(f) });
+      },
+      setFloatingIpVm: (address, vm) => {
+        const f = r.getFloatingIp(address);
+        if (!f) return false;
+        if (vm !== undefined) {
+          mustExist('vms', vm, 'VM');
+          if (r.listFloatingIps({ vm }).some((o) => o.address !== address)) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${vm})`);
+        }
+        const { vm: _old, ...rest } = f;
+        set('fips', address, vm === undefined ? rest : { ...rest, vm });
+        return true;
+      },
+      deleteFloatingIp: (address) => del('fips', address),
       deleteProject: (name) => {
-        const owns = r.listSubnets().some((s) => s.project === name) || r.listVms({ project: name }).length > 0 || r.listSecurityGroups().some((g) => g.project === name);
+        const owns =
+          r.listSubnets().some((s) => s.project === name) ||
+          r.listVms({ project: name }).length > 0 ||
+          r.listSecurityGroups().some((g) => g.project === name) ||
+          r.listFloatingIps({ project: name }).length > 0;
         if (owns) throw new StoreConstraintError(`FOREIGN KEY constraint failed: project '${name}' still owns records`);
         return del('projects', name);
       },

@@ -14,7 +14,7 @@ export const DEFAULT_PROJECT = 'default';
 /** At most this many projects: every input gets a bound. */
 export const MAX_PROJECTS = 256;
 
-export const QUOTA_KINDS = ['vms', 'vcpus', 'memoryMiB', 'subnets'] as const;
+export const QUOTA_KINDS = ['vms', 'vcpus', 'memoryMiB', 'subnets', 'floatingIps'] as const;
 export type QuotaKind = (typeof QUOTA_KINDS)[number];
 
 /** Upper bounds of what a project may hold; an absent kind is unlimited. */
@@ -75,4 +75,4 @@ export function quotaExceeded(project: ProjectRecord, usage: Usage, more: Partia
   return undefined;
 }
 
-const QUOTA_WORDS: Record<QuotaKind, string> = { vms: 'VMs', vcpus: 'vCPUs', memoryMiB: 'MiB of memory', subnets: 'subnets' };
+const QUOTA_WORDS: Record<QuotaKind, string> = { vms: 'VMs', vcpus: 'vCPUs', memoryMiB: 'MiB of memory', subnets: 'subnets', floatingIps: 'floating IPs' };

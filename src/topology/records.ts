@@ -1,5 +1,6 @@
 // What the control plane stores: the cloud model plus what only the control plane needs (capacity, SSH targets,
 // flavors, images, VM state). `toCloud` projects records onto the plain model the pipeline compiles.
+import type { FloatingIpRecord } from './floating-ips.js';
 import type { Cloud, CloudNode, NodeRole, SecurityGroup, SecurityRule, Subnet, Vm } from './model.js';
 
 export interface NodeRecord {
@@ -92,6 +93,8 @@ export interface CloudRecords {
   readonly vms: readonly VmRecord[];
   /** Every security group with its rules (the store always fills this in). */
   readonly securityGroups?: readonly SecurityGroupRecord[];
+  /** Every floating IP (the stores fill this in; gateways' provisioning reads it). */
+  readonly floatingIps?: readonly FloatingIpRecord[];
 }
 
 export function nodeToModel(n: NodeRecord): CloudNode {

@@ -7,6 +7,7 @@ import type { NodeRole } from './model.js';
 import type { ProjectRecord, Quotas } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 import { DEFAULT_GROUP, type SgDirection, type SgProtocol } from './security-groups.js';
+import { sqliteFloatingIps } from './sqlite-floating-ips.js';
 import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
@@ -389,7 +390,10 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
     };
     const getMeta = (key: string): string | undefined => (q.meta.get(key) as { value: string } | undefined)?.value;
+    const fips = sqliteFloatingIps(db);
     const reader: StoreReader = {
+      listFloatingIps: fips.listFloatingIps,
+      getFloatingIp: fips.getFloatingIp,
       listNodes: () => (q.nodes.all() as NodeRow[]).map(nodeFromRow),
       getNode: (name) => {
         const r = q.node.get(name) as NodeRow | undefined;
@@ -435,6 +439,7 @@ export class SqliteStore implements CloudStore, TokenStore {
         subnets: reader.listSubnets(),
         vms: reader.listVms(),
         ...(hasSg() && { securityGroups: listGroups() }),
+        floatingIps: fips.listFloatingIps(),
       }),
       listSecurityGroups: listGroups,
       getSecurityGroup: (name) => {
@@ -465,6 +470,9 @@ export class SqliteStore implements CloudStore, TokenStore {
     this.reader = reader;
     this.writer = {
       ...reader,
+      insertFloatingIp: fips.insertFloatingIp,
+      setFloatingIpVm: fips.setFloatingIpVm,
+      deleteFloatingIp: fips.deleteFloatingIp,
       insertNode: (n) => {
         q.insertNode.run(n.name, JSON.stringify(n.roles), n.underlayIp, n.serviceIp ?? null, n.sshTarget ?? null, n.az ?? null, n.cpus, n.memoryMiB, n.createdAt);
       },

@@ -7,6 +7,7 @@
 // recomputes it from what it parsed). A file of an older schemaVersion is migrated on reading (BACKUP_MIGRATIONS); a
 // newer one is refused.
 import { createHash } from 'node:crypto';
+import type { FloatingIpRecord } from './floating-ips.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
 import { GENERATION_EPOCH_META, nextGenerationEpoch, parseGenerationEpoch } from './generation.js';
@@ -30,6 +31,8 @@ export interface StoreDump {
   readonly subnets: SubnetRecord[];
   readonly vms: VmRecord[];
   readonly securityGroups: SecurityGroupRecord[];
+  /** Every floating IP (a file of schema 6 or older has none). */
+  readonly floatingIps: FloatingIpRecord[];
   readonly nodeRemovals: NodeRemovalRecord[];
   readonly apiTokens: ApiTokenRecord[];
   /** Meta keys and values (sequences such as `seq:vm-port`...), without `revision` and the security id sequences. */
@@ -55,6 +58,7 @@ export function dumpStore(store: Store): StoreDump {
     subnets: r.listSubnets(),
     vms: r.listVms(),
     securityGroups: r.listSecurityGroups(),
+    floatingIps: r.listFloatingIps(),
     nodeRemovals: r.listNodeRemovals(),
     meta: Object.fromEntries(r.listMeta().filter(([k]) => !OWN_META.has(k))),
     securityIdHighWater: r.securityIdHighWater(),
@@ -66,7 +70,7 @@ export function dumpStore(store: Store): StoreDump {
 export function isEmptyStore(store: Store): boolean {
   const d = dumpStore(store);
   const onlyDefault = d.securityGroups.every((g) => g.name === DEFAULT_GROUP && g.rules.length === defaultGroupRules().length);
-  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
+  return d.projects.every((p) => p.name === DEFAULT_PROJECT) && d.nodes.length + d.subnets.length + d.vms.length + d.floatingIps.length + d.nodeRemovals.length + d.apiTokens.length === 0 && Object.keys(d.meta).length === 0 && onlyDefault;
 }
 
 /**
@@ -82,6 +86,7 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
   const now = dumpStore(store);
   const steps: ((w: StoreWriter) => unknown)[] = [];
   // Clear: what refers to something first.
+  for (const f of now.floatingIps) steps.push((w) => w.deleteFloatingIp(f.address));
   for (const v of now.vms) steps.push((w) => w.deleteVm(v.name));
   for (const r of now.nodeRemovals) steps.push((w) => w.deleteNodeRemoval(r.node.name));
   for (const g of now.securityGroups) for (const rule of g.rules) steps.push((w) => w.deleteSecurityRule(g.name, rule.id));
@@ -103,6 +108,7 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
     steps.push((w) => w.insertSecurityRule(group, spec, createdAt, id));
   }
   for (const v of dump.vms) steps.push((w) => w.insertVm(v));
+  for (const f of dump.floatingIps) steps.push((w) => w.insertFloatingIp(f));
   for (const r of dump.nodeRemovals) steps.push((w) => w.putNodeRemoval(r));
   for (const [k, v] of Object.entries(dump.meta)) if (k !== GENERATION_EPOCH_META) steps.push((w) => w.setMeta(k, v));
   // Leaders on the target claim generations above every one the backup's control plane (or the target's) gave the
@@ -170,7 +176,7 @@ export function decodeBackup(text: string, name: string): DecodedBackup {
 }
 
 function checkShape(body: Record<string, unknown>, name: string): StoreDump {
-  for (const key of ['nodes', 'subnets', 'vms', 'securityGroups', 'nodeRemovals', 'apiTokens'] as const) {
+  for (const key of ['nodes', 'subnets', 'vms', 'securityGroups', 'floatingIps', 'nodeRemovals', 'apiTokens'] as const) {
     if (!Array.isArray(body[key])) throw new BackupFileError(`${name}: "cloud.${key}" is not a list`);
   }
   const meta = body['meta'];
@@ -200,5 +206,10 @@ export const BACKUP_MIGRATIONS: readonly { readonly from: number; up(cloud: Reco
     // Files up to schema 5 carry no projects: their records are all `default`'s, which every store has.
     from: 5,
     up: (cloud) => ({ ...cloud, projects: Array.isArray(cloud['projects']) ? cloud['projects'] : [] }),
+  },
+  {
+    // Files up to schema 6 carry no floating IPs (migration v7 adds them).
+    from: 6,
+    up: (cloud) => ({ ...cloud, floatingIps: Array.isArray(cloud['floatingIps']) ? cloud['floatingIps'] : [] }),
   },
 ];

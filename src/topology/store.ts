@@ -7,6 +7,7 @@
 // function must do no I/O and have no effect outside the writer it is given, and may run more than once.
 // `read` answers from what this process has (SQLite's file, etcd's snapshot) and so stays synchronous; `write`
 // is a Promise because a distributed commit is a network round trip.
+import type { FloatingIpRecord } from './floating-ips.js';
 import type { ProjectRecord } from './projects.js';
 import type { SecurityRuleSpec } from './security-groups.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
@@ -37,6 +38,15 @@ export interface StoreReader {
   /** Every project in name order (`default` always among them). */
   listProjects(): ProjectRecord[];
   getProject(name: string): ProjectRecord | undefined;
+  /** Floating IPs in address order (numeric), or those of one gateway / project / VM. */
+  listFloatingIps(filter?: FloatingIpFilter): FloatingIpRecord[];
+  getFloatingIp(address: string): FloatingIpRecord | undefined;
+}
+
+export interface FloatingIpFilter {
+  readonly gateway?: string;
+  readonly project?: string;
+  readonly vm?: string;
 }
 
 export interface StoreWriter extends StoreReader {
@@ -72,6 +82,11 @@ export interface StoreWriter extends StoreReader {
   updateProject(project: ProjectRecord): boolean;
   /** Refused (throws) while the project owns a subnet, VM or security group. */
   deleteProject(name: string): boolean;
+  /** Refused (throws) for an address taken, or a gateway, project or VM that does not exist. */
+  insertFloatingIp(fip: FloatingIpRecord): void;
+  /** Attaches (a VM name) or detaches (undefined); refused (throws) for a VM that does not exist or has another. */
+  setFloatingIpVm(address: string, vm: string | undefined): boolean;
+  deleteFloatingIp(address: string): boolean;
 }
 
 export interface CloudStore {

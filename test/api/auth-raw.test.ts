@@ -9,7 +9,7 @@ import { makeHarness, type Harness } from './harness.js';
 import { METHODS, TRAILERS, coreSpellings, encodeAt, pool, rawRequest, requestText, spellings } from './raw-http.js';
 
 /** Most requests this file may send (it sends about 10500): a bound, not a target. */
-const MAX_REQUESTS = 15_000;
+const MAX_REQUESTS = 20_000;
 const WIDTH = 8;
 
 /** Existing resources, so a route's `:name` names something its handler would act on. */
@@ -28,6 +28,8 @@ const BODY_OF: Readonly<Record<string, unknown>> = {
   'POST /api/v1/projects': { name: 'evil-project' },
   'PATCH /api/v1/projects/:name': { quotas: { vms: 0 } },
   'PUT /api/v1/vms/:name/gateway': { gateway: 'gw-1' },
+  'POST /api/v1/floating-ips': {},
+  'PUT /api/v1/floating-ips/:address/vm': { vm: 'vm-a' },
 };
 
 /** Routes whose handler calls neither the service nor the tokens: reaching them shows as a 2xx alone. */
@@ -51,7 +53,7 @@ function concrete(url: string): string {
     const name = RESOURCE_OF[collection];
     if (name === undefined) throw new Error(`no resource to put in ${url}: add one to RESOURCE_OF`);
     return `/${collection}/${name}`;
-  }).replace('/:id', '/1');
+  }).replace('/:id', '/1').replace('/:address', '/203.0.113.10');
 }
 
 function spy<T extends object>(service: T): T {

@@ -201,8 +201,8 @@ describe('minicloud CLI', () => {
     expect((await cli('--project', 'team-a', 'subnet', 'create', 'net-ta')).code).toBe(0);
     expect((await cli('--project', 'team-a', 'subnet', 'list')).out).toMatch(/net-ta/);
     const list = (await cli('project', 'list')).out;
-    expect(list).toMatch(/^NAME\s+OVERLAY\s+VMS\s+VCPUS\s+MEMORY MIB\s+SUBNETS\s+DESCRIPTION\n/);
-    expect(list).toMatch(/\nteam-a\s+192\.168\.20\.0\/22\s+0\/1\s+0\/-\s+0\/1024\s+1\/-\s+team a\n/);
+    expect(list).toMatch(/^NAME\s+OVERLAY\s+VMS\s+VCPUS\s+MEMORY MIB\s+SUBNETS\s+FIPS\s+DESCRIPTION\n/);
+    expect(list).toMatch(/\nteam-a\s+192\.168\.20\.0\/22\s+0\/1\s+0\/-\s+0\/1024\s+1\/-\s+0\/-\s+team a\n/);
     const member = (await cli('token', 'create', 'ta-member', '--role', 'member', '--scope', 'team-a')).out.trim();
     expect((await cli('--token', member, 'subnet', 'list')).out).not.toMatch(/^a\s/m);
     const other = await cli('--token', member, '--project', 'default', 'subnet', 'list');
@@ -216,6 +216,19 @@ describe('minicloud CLI', () => {
     expect((await cli('token', 'revoke', 'ta-member')).code).toBe(0);
     expect(await cli('project', 'delete', 'team-a')).toMatchObject({ code: 0, out: 'project team-a deleted\n' });
     expect((await cli('project', 'show', 'team-a')).code).toBe(EXIT.notFound);
+  });
+
+  it('fip create|list|show|attach|detach|delete (after the seed cloud: gw-1 has the pool, web-1 a VM)', async () => {
+    expect(await cli('fip', 'create', '--gateway', 'gw-1')).toEqual({ code: 0, out: 'floating IP 203.0.113.10 allocated on gateway gw-1 (project default)\n', err: '' });
+    expect(await cli('fip', 'attach', '203.0.113.10', 'web-1')).toEqual({ code: 0, out: 'floating IP 203.0.113.10 attached to web-1 (gateway gw-1)\n', err: '' });
+    expect((await cli('fip', 'list')).out).toMatch(/^ADDRESS\s+GATEWAY\s+PROJECT\s+VM\n203\.0\.113\.10\s+gw-1\s+default\s+web-1\n$/);
+    expect((await cli('fip', 'show', '203.0.113.10')).out).toMatch(/^address:\s+203\.0\.113\.10\n.*\nvm:\s+web-1\n/s);
+    expect(await cli('fip', 'delete', '203.0.113.10')).toEqual({ code: EXIT.refused, out: '', err: "minicloud: floating IP 203.0.113.10 is attached to VM 'web-1': detach it first\n" });
+    expect((await cli('fip', 'show', 'x; rm')).code).toBe(EXIT.usage);
+    expect((await cli('fip', 'show', '203.0.113.99')).code).toBe(EXIT.notFound);
+    expect(await cli('fip', 'detach', '203.0.113.10')).toEqual({ code: 0, out: 'floating IP 203.0.113.10 detached\n', err: '' });
+    expect(await cli('fip', 'delete', '203.0.113.10')).toEqual({ code: 0, out: 'floating IP 203.0.113.10 released\n', err: '' });
+    expect(JSON.parse((await cli('--json', 'fip', 'list')).out)).toEqual({ floatingIps: [] });
   });
 
   it('a wrong token is 6 and an unreachable API is 5 (through the real main.ts)', async () => {

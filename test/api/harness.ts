@@ -10,6 +10,7 @@ import { ApiTokens } from '../../src/api/tokens.js';
 import { CloudService } from '../../src/cloud/index.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import type { CloudStore, TokenStore } from '../../src/topology/store.js';
+import type { FloatingIpPool } from '../../src/topology/floating-ips.js';
 import { FakeBackend, FakeDatapaths, FakeNetwork } from './fakes.js';
 
 export interface Harness {
@@ -41,6 +42,8 @@ export interface HarnessOptions {
   /** The same for the token routes (auth itself keeps the real verifier). */
   readonly wrapTokens?: (tokens: ApiTokens) => ApiTokens;
   readonly onRoute?: (route: { readonly method: string; readonly url: string }) => void;
+  /** Default SEED_FLOATING_IP_POOLS (gw-1 of SEED_NODES). */
+  readonly floatingIpPools?: readonly FloatingIpPool[];
   /** Another store than a fresh SQLite file (e.g. etcd); closed by `close`. */
   readonly store?: CloudStore & TokenStore;
   /** What /readyz reports (the daemon's, with leadership); default the API's own. */
@@ -61,6 +64,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     datapaths,
     resyncer: datapaths,
     ...(options.overlay !== undefined && { overlay: options.overlay }),
+    floatingIpPools: options.floatingIpPools ?? SEED_FLOATING_IP_POOLS,
   });
   const metrics = createMetrics({ processMetrics: false });
   const tokens = new ApiTokens(store);
@@ -116,6 +120,9 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
 }
 
 /** The seed's example cloud: 2 gateways (two clouds), 3 compute nodes in 2 AZs, a switch node. */
+/** gw-1's floating IPs: 203.0.113.10 to .20 (gw-2 has none). */
+export const SEED_FLOATING_IP_POOLS: readonly FloatingIpPool[] = [{ gateway: 'gw-1', outside: '203.0.113.1/24', interface: 'eth1', addresses: ['203.0.113.10-203.0.113.20'] }];
+
 export const SEED_NODES = [
   { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1', sshTarget: 'root@10.0.0.1' },
   { name: 'gw-2', roles: ['gateway'], underlayIp: '10.0.0.2', az: 'AZ-2', sshTarget: 'root@10.0.0.2' },

@@ -19,8 +19,8 @@ let ruleOfAlpha = 0;
 
 /** Each project's records, so a route's `:name` names something its handler would act on. */
 const RECORDS = {
-  alpha: { subnets: 'net-a', vms: 'vm-a', 'security-groups': 'sg-a', projects: 'alpha' },
-  beta: { subnets: 'net-b', vms: 'vm-b', 'security-groups': 'sg-b', projects: 'beta' },
+  alpha: { subnets: 'net-a', vms: 'vm-a', 'security-groups': 'sg-a', projects: 'alpha', 'floating-ips': '203.0.113.10' },
+  beta: { subnets: 'net-b', vms: 'vm-b', 'security-groups': 'sg-b', projects: 'beta', 'floating-ips': '203.0.113.11' },
 } as const;
 /** Records of the whole cloud (only admins reach their routes). */
 const CLOUD_RECORDS: Readonly<Record<string, string>> = { nodes: 'host-1', tokens: 'initial' };
@@ -36,11 +36,13 @@ const BODY_OF = (project: 'alpha' | 'beta'): Readonly<Record<string, unknown>> =
   'PUT /api/v1/vms/:name/security-groups': { securityGroups: [RECORDS[project]['security-groups']] },
   'POST /api/v1/projects': { name: 'evil-project' },
   'PATCH /api/v1/projects/:name': { quotas: { vms: 0 } },
+  'POST /api/v1/floating-ips': {},
+  'PUT /api/v1/floating-ips/:address/vm': { vm: RECORDS[project].vms },
 });
 
 function concrete(url: string, project: 'alpha' | 'beta'): string {
   return url
-    .replace(/\/([a-z-]+)\/:name/g, (_m, collection: string) => {
+    .replace(/\/([a-z-]+)\/:(?:name|address)/g, (_m, collection: string) => {
       const name = (RECORDS[project] as Record<string, string>)[collection] ?? CLOUD_RECORDS[collection];
       if (name === undefined) throw new Error(`no record to put in ${url}: add one to RECORDS`);
       return `/${collection}/${name}`;
@@ -70,7 +72,7 @@ const isRead = (r: Route): boolean => r.method === 'GET' || r.method === 'HEAD';
 /** Routes of one project's records (the rest act on the whole cloud, or on the caller: whoami). */
 // A VM's gateway is the cloud's business (PUT /vms/:name/gateway): admins only.
 const isProjectRoute = (r: Route): boolean =>
-  /^\/api\/v1\/(subnets|vms|security-groups|projects)(\/|$)/.test(r.url) && !r.url.endsWith('/gateway') && !(r.url.startsWith('/api/v1/projects') && !isRead(r));
+  /^\/api\/v1\/(subnets|vms|security-groups|projects|floating-ips)(\/|$)/.test(r.url) && !r.url.endsWith('/gateway') && !(r.url.startsWith('/api/v1/projects') && !isRead(r));
 const isWhoami = (r: Route): boolean => r.url === '/api/v1/whoami';
 const snapshot = (): string => JSON.stringify({ ...h.store.read((r) => ({ records: r.records(), projects: r.listProjects() })), tokens: h.tokens.list().map((t) => [t.name, t.role, t.project]) });
 
@@ -84,6 +86,7 @@ beforeAll(async () => {
     expect((await call(h.token, 'POST', '/api/v1/subnets', { name: r.subnets }, as)).status).toBe(201);
     expect((await call(h.token, 'POST', '/api/v1/security-groups', { name: r['security-groups'] }, as)).status).toBe(201);
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: r.vms, subnet: r.subnets, flavor: 'tiny', image: 'x' }, as)).status).toBe(201);
+    expect((await call(h.token, 'POST', '/api/v1/floating-ips', {}, as)).json.floatingIp?.address).toBe(r['floating-ips']);
   }
   ruleOfAlpha = h.service.securityGroups.get('sg-a').rules[0]!.id;
   ruleOfBeta = h.service.securityGroups.get('sg-b').rules[0]!.id;
@@ -140,7 +143,7 @@ describe('projects', () => {
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: 's-2', subnet: 'net-s', flavor: '1C1G', image: 'x' }, as)).status).toBe(201);
     const count = await call(h.token, 'POST', '/api/v1/vms', { name: 's-3', subnet: 'net-s', flavor: 'tiny', image: 'x' }, as);
     expect([count.status, count.json.error.message]).toEqual([409, "project 'small' has a quota of 2 VMs: 2 in use, this needs 1 more"]);
-    expect((await h.call('GET', '/api/v1/projects/small')).json.project.usage).toEqual({ vms: 2, vcpus: 3, memoryMiB: 2048, subnets: 1 });
+    expect((await h.call('GET', '/api/v1/projects/small')).json.project.usage).toEqual({ vms: 2, vcpus: 3, memoryMiB: 2048, subnets: 1, floatingIps: 0 });
     // Raised, it fits; a bad quota is a 400.
     expect((await h.call('PATCH', '/api/v1/projects/small', { quotas: { vms: 3 } })).json.project.quotas).toEqual({ vms: 3 });
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: 's-3', subnet: 'net-s', flavor: 'tiny', image: 'x' }, as)).status).toBe(201);
@@ -160,7 +163,7 @@ describe('projects', () => {
 describe('scoped tokens over every route', () => {
   it('knows the routes (the matrix below walks them all)', () => {
     const names = apiRoutes().map((r) => `${r.method} ${r.url}`);
-    for (const want of ['GET /api/v1/projects', 'POST /api/v1/vms', 'DELETE /api/v1/security-groups/:name/rules/:id', 'GET /api/v1/nodes', 'POST /api/v1/tokens', 'GET /metrics']) {
+    for (const want of ['GET /api/v1/projects', 'POST /api/v1/vms', 'DELETE /api/v1/security-groups/:name/rules/:id', 'GET /api/v1/nodes', 'POST /api/v1/tokens', 'GET /metrics', 'PUT /api/v1/floating-ips/:address/vm']) {
       expect(names).toContain(want);
     }
     expect(apiRoutes().length).toBeGreaterThan(40);
@@ -180,7 +183,7 @@ describe('scoped tokens over every route', () => {
         if (named.status !== 403) bad.push(`${who} ${route.method} ${route.url} X-Project: beta -> ${named.status}`);
         // 2. beta's records by name (no header), and every cloud-wide route. Lists and creations of a project route
         // name no record of beta: they are confined to alpha instead (next test).
-        const namesBeta = /:name|:id/.test(route.url) || (route.method === 'POST' && route.url === '/api/v1/vms');
+        const namesBeta = /:name|:id|:address/.test(route.url) || (route.method === 'POST' && route.url === '/api/v1/vms');
         if (isWhoami(route) || (isProjectRoute(route) && !namesBeta)) continue;
         const aimed = await call(token, route.method, concrete(route.url, 'beta'), body);
         sent++;
@@ -198,6 +201,7 @@ describe('scoped tokens over every route', () => {
       ['/api/v1/vms', 'vms'],
       ['/api/v1/subnets', 'subnets'],
       ['/api/v1/projects', 'projects'],
+      ['/api/v1/floating-ips', 'floatingIps'],
     ] as const) {
       const got = (await call(viewer, 'GET', url)).json[key].map((x: { name: string; project?: string }) => x.project ?? x.name);
       expect(new Set(got), url).toEqual(new Set(['alpha']));

@@ -221,6 +221,9 @@ describe('datapaths and operations', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
         '/api/v1/datapaths',
+        '/api/v1/floating-ips',
+        '/api/v1/floating-ips/{address}',
+        '/api/v1/floating-ips/{address}/vm',
         '/api/v1/nodes',
         '/api/v1/nodes/{name}',
         '/api/v1/nodes/{name}/flows',

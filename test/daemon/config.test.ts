@@ -36,9 +36,29 @@ describe('controller config', () => {
       log: { level: 'info' },
       provisioning: { enabled: false, controller: [], stateDir: '/var/lib/minicloud', retryMinSeconds: 5, retryMaxSeconds: 300 },
       gatewayFailover: { enabled: true, disconnectGraceMs: 3000, startupGraceMs: 30_000, bfd: { enabled: true, intervalMs: 300 } },
+      floatingIps: { pools: [] },
       metrics: { auth: false },
       network: { underlayMtu: 1500, underlayMtuByNode: {}, dhcp: 'controller', broadcast: 'head-end', dhcpLeaseSeconds: 43200, dns: [] },
     });
+  });
+
+  it('floatingIps: pools inside their outside network, apart from each other, with a link to live on', () => {
+    const pool = (over: object = {}) => ({ gateway: 'gw1', outside: '203.0.113.1/24', addresses: ['203.0.113.10-203.0.113.20', '203.0.113.32/28'], ...over });
+    const withPools = (pools: object[], egressInterface: string | null = 'eth1') => resolveConfig({ provisioning: { ...(egressInterface !== null && { egressInterface }) }, floatingIps: { pools } });
+    expect(withPools([pool(), pool({ gateway: 'gw2', outside: '203.0.113.2/24', interface: 'eth2', addresses: ['203.0.113.100'] })]).floatingIps.pools).toEqual([
+      { ...pool(), interface: 'eth1' },
+      { gateway: 'gw2', outside: '203.0.113.2/24', interface: 'eth2', addresses: ['203.0.113.100'] },
+    ]);
+    expect(() => withPools([pool({ addresses: ['198.51.100.10'] })])).toThrow(/pools\[0\]\.addresses\[0\]: '198.51.100.10' is not inside the gateway's outside network 203.0.113.0\/24/);
+    expect(() => withPools([pool({ addresses: ['203.0.113.1'] })])).toThrow(/holds the gateway's own address 203.0.113.1/);
+    expect(() => withPools([pool({ addresses: ['203.0.113.0/24'] })])).toThrow(/network or broadcast address/);
+    expect(() => withPools([pool(), pool({ gateway: 'gw2', outside: '203.0.113.2/24', addresses: ['203.0.113.15-203.0.113.16'] })])).toThrow(/pools\[1\]\.addresses\[0\]: '203.0.113.15-203.0.113.16' overlaps pools\[0\]\.addresses\[0\] \(gw1\)/);
+    expect(() => withPools([pool(), pool()])).toThrow(/'gw1' has a pool already/);
+    expect(() => withPools([pool({ addresses: ['203.0.113.20-203.0.113.10'] })])).toThrow(/ends before it starts/);
+    expect(() => withPools([pool({ outside: '10.0.0.1/8', addresses: ['10.1.0.0/16', '10.2.0.0/16'] })])).toThrow(/131072 addresses, more than the 65536/);
+    expect(() => withPools([pool({ outside: '192.168.0.1/16', addresses: ['192.168.20.5'] })])).toThrow(/overlaps the overlay 192.168.20.0\/22/);
+    expect(() => withPools([pool()], null)).toThrow(/pools\[0\]\.interface: not set, and neither is provisioning\.egressInterface/);
+    expect(() => withPools([pool({ interface: 'eth1; reboot' })])).toThrow(/floatingIps\.pools/);
   });
 
   it('gatewayFailover: graces in seconds, the BFD interval in ms, bounded', () => {

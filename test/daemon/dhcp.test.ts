@@ -1,59 +1,35 @@
 // DhcpResponder on its own: which punts it answers, what it sends (read back with our parser's counterpart and
 // byte offsets), NAK and the silent cases, and that malformed or foreign input is dropped and counted, never thrown.
 // The lab test (test/lab/dhcp.test.ts) has udhcpc lease through a real switch.
-import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DhcpResponder } from '../../src/daemon/dhcp.js';
-import { Metrics } from '../../src/daemon/metrics.js';
+import type { Metrics } from '../../src/daemon/metrics.js';
 import type { DhcpClient } from '../../src/daemon/node-pipelines.js';
 import { OFPP } from '../../src/openflow/consts.js';
-import type { Action, Message } from '../../src/openflow/types.js';
 import { cookieFor } from '../../src/pipeline/cookie.js';
 import { TABLE } from '../../src/pipeline/tables.js';
-import { ConnectionClosedError, SendQueueFullError, type Controller } from '../../src/runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError } from '../../src/runtime/index.js';
 import { ipv4ToNumber as ip } from '../../src/topology/model.js';
 import { CLIENT_MAC, clientFrame } from '../helpers/dhcp.js';
+import { FAKE_NODE, fakeDatapath, packetIn, VM_PORT_NAME, type PacketIn } from '../helpers/fake-datapath.js';
 
-type PacketIn = Extract<Message, { type: 'packet_in' }>;
 const VM: DhcpClient = { name: 'a1', mac: CLIENT_MAC, ip: ip('10.0.1.5'), prefixLength: 24, gatewayIp: ip('10.0.1.1') };
-const u32b = (n: number): Uint8Array => new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 
-function punt(data: Uint8Array, opts: { port?: number; table?: number } = {}): PacketIn {
-  return {
-    type: 'packet_in',
-    xid: 0,
-    bufferId: 0xffffffff,
-    totalLen: data.length,
-    reason: 1,
-    tableId: opts.table ?? TABLE.BROADCAST,
-    cookie: cookieFor('vm', VM.ip, 'compute'),
-    match: [{ field: 'in_port', header: 0x80000004, value: u32b(opts.port ?? 3) } as PacketIn['match'][number]],
-    data,
-  };
-}
+const punt = (data: Uint8Array, opts: { port?: number; table?: number } = {}): PacketIn =>
+  packetIn(data, { ...(opts.port !== undefined && { port: opts.port }), tableId: opts.table ?? TABLE.BROADCAST, cookie: cookieFor('vm', VM.ip, 'compute') });
 
 function harness() {
-  const sent: { data: Uint8Array; actions: readonly Action[]; inPort: number }[] = [];
-  const dp = {
-    dpid: 7n,
-    portByNumber: (n: number) => (n === 3 ? { name: 'tap-a1' } : n === 9 ? { name: 'vxlan-int' } : undefined),
-    connection: Object.assign(new EventEmitter(), {
-      packetOut: (data: Uint8Array, actions: readonly Action[], inPort: number) => (sent.push({ data, actions, inPort }), 0),
-    }),
-  };
-  const metrics = new Metrics({ processMetrics: false });
+  const { dp, sent, metrics, collaborators } = fakeDatapath();
   const r = new DhcpResponder({
-    controller: { datapaths: new EventEmitter() } as unknown as Controller,
-    nodeOf: (d) => (d === 7n ? 'compute-1' : undefined),
-    clientAt: (node, port) => (node === 'compute-1' && port === 'tap-a1' ? VM : undefined),
+    ...collaborators,
+    clientAt: (node, port) => (node === FAKE_NODE && port === VM_PORT_NAME ? VM : undefined),
     overlayMtu: () => 1450,
     leaseSeconds: 43200,
     dns: [ip('10.0.0.53')],
     metrics,
   });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a fake datapath with what the responder reads
-  return { r, dp: dp as any, sent, metrics };
+  return { r, dp, sent, metrics };
 }
 
 const u32 = (b: Uint8Array, at: number): number => new DataView(b.buffer, b.byteOffset).getUint32(at);

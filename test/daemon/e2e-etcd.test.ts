@@ -1,16 +1,14 @@
-// The controller end to end on the etcd store (a lighter copy of e2e.test.ts): the real composition root with
+// The controller end to end on the etcd store (e2e.test.ts's setup, shared in test/helpers/controller-e2e.ts): the real composition root with
 // `store.backend: etcd` against a real 3-member etcd on loopback, three lab nodes (an OVS instance per node
 // namespace), a cloud made through the HTTP API. Every node's installed flows equal its compiled pipeline; one more
 // VM reaches the switches with a few flow-mods and its deletion removes them; the VMs are keys in etcd.
 // Lab prefix `mcst`. All traffic stays inside namespaces this test made.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from '../../src/daemon/server.js';
-import { callApi } from '../../src/lab/cloud.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/text/flow-text.js';
+import { startControllerE2e, type ControllerE2e } from '../helpers/controller-e2e.js';
 import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
-import { waitFor } from '../helpers/wait.js';
-import { canonicalFlows, dumpFlows, startLabController, type LabController } from './lab.js';
+import { dumpFlows } from './lab.js';
 
 const NODES = [
   { name: 'mcst-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -25,46 +23,23 @@ const VMS = [
 const PREFIX = 'mcst';
 
 let cluster: EtcdCluster | undefined;
-let lab: LabController | undefined;
+let e2e: ControllerE2e | undefined;
 let server: Server | undefined;
 let labs: ReadonlyMap<string, OvsInstance> = new Map();
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
-const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => callApi<T>(server!, method, path, body);
-
-async function compare(node: string): Promise<{ installed: string[]; expected: string[] }> {
-  const ovs = labs.get(node)!;
-  const dp = server!.network.datapathOf(node);
-  if (!dp) return { installed: ['(not connected)'], expected: [] };
-  const expected = await canonicalFlows(ovs, server!.network.compile(node, dp).map(formatFlow));
-  const installed = (await dumpFlows(ovs, 'br0')).filter((l) => l.startsWith('cookie=0x4d43'));
-  return { installed, expected };
-}
-
-const same = (r: { installed: string[]; expected: string[] }): boolean =>
-  r.expected.length > 0 && r.installed.length === r.expected.length && r.installed.every((l, i) => l === r.expected[i]);
-
-async function allNodesMatch(): Promise<void> {
-  for (const n of NODES) {
-    const r = await waitFor(`${n.name}'s flows to equal its pipeline`, () => compare(n.name), same, 30_000);
-    expect(r.installed, n.name).toEqual(r.expected);
-  }
-}
+const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => e2e!.api<T>(method, path, body);
+const compare = (node: string) => e2e!.compare(node);
+const allNodesMatch = () => e2e!.allNodesMatch(30_000);
 
 beforeAll(async () => {
   cluster = await startEtcdCluster();
-  lab = await startLabController(PREFIX, NODES, { store: { backend: 'etcd', etcd: { endpoints: [...cluster.endpoints], prefix: '/mcst-e2e/' } } });
-  server = lab.server;
-  labs = lab.nodes;
-  for (const name of ['front', 'back']) expect((await api('POST', '/api/v1/subnets', { name, prefixLength: 27 })).status).toBe(201);
-  for (const vm of VMS) {
-    const res = await api('POST', '/api/v1/vms', vm);
-    expect(res.status, JSON.stringify(res.json)).toBe(201);
-  }
+  e2e = await startControllerE2e(PREFIX, NODES, { subnets: ['front', 'back'], vms: VMS }, { store: { backend: 'etcd', etcd: { endpoints: [...cluster.endpoints], prefix: '/mcst-e2e/' } } });
+  server = e2e.server;
+  labs = e2e.nodes;
 }, 120_000);
 
 afterAll(async () => {
-  await lab?.stop();
+  await e2e?.stop();
   await cluster?.destroy();
 }, 60_000);
 

@@ -14,13 +14,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dpidTextForNode } from '../../src/daemon/node-pipelines.js';
 import type { Server } from '../../src/daemon/server.js';
-import { callApi } from '../../src/lab/cloud.js';
 import { run } from '../../src/lab/exec.js';
 import type { OvsInstance } from '../../src/lab/ovs.js';
-import { formatFlow } from '../../src/openflow/text/flow-text.js';
 import { promtoolAvailable, promtoolProblems } from '../api/promtool.js';
+import { sameFlows as same, startControllerE2e, type ControllerE2e } from '../helpers/controller-e2e.js';
 import { waitFor } from '../helpers/wait.js';
-import { canonicalFlows, dumpFlows, startLabController, vmNetns, type LabController } from './lab.js';
+import { dumpFlows, vmNetns } from './lab.js';
 
 const NODES = [
   { name: 'mce-gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', az: 'AZ-1' },
@@ -42,49 +41,22 @@ const VMS = [
 const PREFIX = 'mce';
 const FOREIGN = 'cookie=0x1234,table=0,priority=4321,udp,tp_dst=9,actions=drop';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
-const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => callApi<T>(server!, method, path, body);
-
-let lab: LabController | undefined;
+let e2e: ControllerE2e | undefined;
 let server: Server | undefined;
 let labs: ReadonlyMap<string, OvsInstance> = new Map();
-
-
-/** Our flows on the node's br0 and the compiled pipeline for it, both as this node's OVS prints them. */
-async function compare(node: string): Promise<{ installed: string[]; expected: string[] }> {
-  const ovs = labs.get(node)!;
-  const dp = server!.network.datapathOf(node);
-  if (!dp) return { installed: ['(not connected)'], expected: [] };
-  const expected = await canonicalFlows(ovs, server!.network.compile(node, dp).map(formatFlow));
-  const installed = (await dumpFlows(ovs, 'br0')).filter((l) => l.startsWith('cookie=0x4d43'));
-  return { installed, expected };
-}
-
-
-const same = (r: { installed: string[]; expected: string[] }): boolean =>
-  r.expected.length > 0 && r.installed.length === r.expected.length && r.installed.every((l, i) => l === r.expected[i]);
-
-async function allNodesMatch(): Promise<void> {
-  for (const n of NODES) {
-    const r = await waitFor(`${n.name}'s flows to equal its pipeline`, () => compare(n.name), same);
-    expect(r.installed, n.name).toEqual(r.expected);
-  }
-}
-
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert the JSON shape
+const api = <T = any>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => e2e!.api<T>(method, path, body);
+const compare = (node: string) => e2e!.compare(node);
+const allNodesMatch = () => e2e!.allNodesMatch();
 
 beforeAll(async () => {
-  lab = await startLabController(PREFIX, NODES);
-  server = lab.server;
-  labs = lab.nodes;
-  for (const name of ['front', 'back', 'ops']) expect((await api('POST', '/api/v1/subnets', { name, prefixLength: 27 })).status).toBe(201);
-  for (const vm of VMS) {
-    const res = await api('POST', '/api/v1/vms', vm);
-    expect(res.status, JSON.stringify(res.json)).toBe(201);
-  }
+  e2e = await startControllerE2e(PREFIX, NODES, { subnets: ['front', 'back', 'ops'], vms: VMS });
+  server = e2e.server;
+  labs = e2e.nodes;
 }, 60_000);
 
 afterAll(async () => {
-  await lab?.stop();
+  await e2e?.stop();
 }, 60_000);
 
 describe('the controller with real switches', () => {

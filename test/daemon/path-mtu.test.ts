@@ -1,20 +1,17 @@
 // PathMtuResponder on its own: which punts it answers, what it sends (decoded back), and its bounds. The lab test
 // (test/lab/scenarios.test.ts) checks the whole loop with real kernels.
-import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Metrics } from '../../src/daemon/metrics.js';
 import { PathMtuResponder, type PortVm } from '../../src/daemon/path-mtu.js';
 import { OFPP } from '../../src/openflow/consts.js';
-import type { Action, Message } from '../../src/openflow/types.js';
 import { internetChecksum, parseIpv4Frame } from '../../src/packets/index.js';
 import { cookieFor } from '../../src/pipeline/cookie.js';
 import { TABLE } from '../../src/pipeline/tables.js';
-import { ConnectionClosedError, SendQueueFullError, type Controller } from '../../src/runtime/index.js';
+import { ConnectionClosedError, SendQueueFullError } from '../../src/runtime/index.js';
+import { FAKE_NODE, fakeDatapath, packetIn, VM_PORT_NAME, type PacketIn } from '../helpers/fake-datapath.js';
 
-type PacketIn = Extract<Message, { type: 'packet_in' }>;
 const VM: PortVm = { mac: new Uint8Array([2, 0, 0, 0, 10, 1]), gatewayIp: 0xc0a81401 };
-const u32 = (n: number): Uint8Array => new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
 
+/** A too-big TCP frame from 192.168.20.10 as table 20 punts it (first 128 bytes). */
 /** A too-big TCP frame from 192.168.20.10 as table 20 punts it (first 128 bytes). */
 function punt(opts: { port?: number; table?: number; cookie?: bigint; data?: Uint8Array } = {}): PacketIn {
   const f = new Uint8Array(14 + 1500);
@@ -28,41 +25,26 @@ function punt(opts: { port?: number; table?: number; cookie?: bigint; data?: Uin
   v.setUint32(26, 0xc0a8140a);
   v.setUint32(30, 0xc0a81429);
   v.setUint16(24, internetChecksum(f, 14, 34));
-  return {
-    type: 'packet_in',
-    xid: 0,
-    bufferId: 0xffffffff,
+  return packetIn(opts.data ?? f.subarray(0, 128), {
+    ...(opts.port !== undefined && { port: opts.port }),
     totalLen: f.length,
-    reason: 1,
     tableId: opts.table ?? TABLE.TUNNEL_OUT,
     cookie: opts.cookie ?? cookieFor('node', 0x0a63000b, 'endpoint'),
-    match: [{ field: 'in_port', header: 0x80000004, value: u32(opts.port ?? 3) } as PacketIn['match'][number]],
-    data: opts.data ?? f.subarray(0, 128),
-  };
+  });
 }
 
 function harness(now = { t: 0 }) {
-  const sent: { data: Uint8Array; actions: readonly Action[]; inPort: number }[] = [];
-  const dp = {
-    dpid: 7n,
-    portByNumber: (n: number) => (n === 3 ? { name: 'tap-a1' } : n === 9 ? { name: 'vxlan-int' } : undefined),
-    connection: Object.assign(new EventEmitter(), {
-      packetOut: (data: Uint8Array, actions: readonly Action[], inPort: number) => (sent.push({ data, actions, inPort }), 0),
-    }),
-  };
-  const metrics = new Metrics({ processMetrics: false });
+  const { dp, sent, metrics, collaborators } = fakeDatapath();
   const r = new PathMtuResponder({
-    controller: { datapaths: new EventEmitter() } as unknown as Controller,
-    nodeOf: (d) => (d === 7n ? 'compute-1' : undefined),
-    vmAtPort: (node, port) => (node === 'compute-1' && port === 'tap-a1' ? VM : undefined),
+    ...collaborators,
+    vmAtPort: (node, port) => (node === FAKE_NODE && port === VM_PORT_NAME ? VM : undefined),
     overlayMtu: () => 1450,
     metrics,
     ratePerSecond: 10,
     burst: 5,
     now: () => now.t,
   });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a fake datapath with what the responder reads
-  return { r, dp: dp as any, sent, metrics, now };
+  return { r, dp, sent, metrics, now };
 }
 
 describe('PathMtuResponder', () => {

@@ -26,7 +26,7 @@ const BAD_MATCH = 4;
 const BRC = { BAD_VERSION: 0, BAD_TYPE: 1, BAD_MULTIPART: 2, BAD_LEN: 6 } as const;
 const BAC = { BAD_TYPE: 0, BAD_LEN: 1, BAD_ARGUMENT: 5 } as const;
 const BIC = { UNKNOWN_INST: 0, BAD_LEN: 7 } as const;
-const BMC = { BAD_TYPE: 0, BAD_LEN: 1 } as const;
+const BMC = { BAD_TYPE: 0, BAD_LEN: 1, BAD_FIELD: 6 } as const;
 
 const cat = (...parts: Uint8Array[]): Buffer => Buffer.concat(parts);
 /** Rewrites the u16 at `off` (e.g. a length field) in a copy of `b`. */
@@ -85,7 +85,9 @@ const cases: Case[] = [
   // ---- match / OXM
   { name: 'match length < 4', bytes: setU16(fm(Buffer.alloc(0)), MATCH_AT + 2, 2), type: BAD_MATCH, code: BMC.BAD_LEN },
   { name: 'match length past the end of the message', bytes: setU16(fm(Buffer.alloc(0)), MATCH_AT + 2, 200), type: BAD_MATCH, code: BMC.BAD_LEN },
-  { name: 'match of type STANDARD (OF1.1)', bytes: setU16(fm(Buffer.alloc(0)), MATCH_AT, 0), type: BAD_MATCH, code: BMC.BAD_TYPE },
+  // OVS's ofputil_pull_ofp11_match: an OpenFlow 1.1 standard match is 88 bytes long or OFPBMC_BAD_LEN.
+  { name: 'match of type STANDARD (OF1.1)', bytes: setU16(fm(Buffer.alloc(0)), MATCH_AT, 0), type: BAD_MATCH, code: BMC.BAD_LEN },
+  { name: 'match of an unknown type', bytes: setU16(fm(Buffer.alloc(0)), MATCH_AT, 2), type: BAD_MATCH, code: BMC.BAD_TYPE },
   {
     name: 'OXM length past the match end (eth_dst says 6, 2 given)',
     bytes: fm(Buffer.alloc(0), pad8ed(cat(be16(1), be16(4 + 6), u8(0x80, 0x00, 0x06, 0x06), u8(2, 0)))),
@@ -93,16 +95,17 @@ const cases: Case[] = [
     code: BMC.BAD_LEN,
   },
   {
+    // OVS looks a field up by class, field and length: another length is another (unknown) field.
     name: 'OXM length wrong for its field (eth_dst with 4 bytes)',
     bytes: fm(Buffer.alloc(0), match(cat(u8(0x80, 0x00, 0x06, 0x04), be32(0x02000000)))),
     type: BAD_MATCH,
-    code: BMC.BAD_LEN,
+    code: BMC.BAD_FIELD,
   },
   {
     name: 'OXM masked field with odd length (eth_dst/mask 11 bytes)',
     bytes: fm(Buffer.alloc(0), match(cat(u8(0x80, 0x00, 0x07, 0x0b), Buffer.alloc(11)))),
     type: BAD_MATCH,
-    code: BMC.BAD_LEN,
+    code: BMC.BAD_FIELD,
   },
   {
     name: 'OXM header cut (3 bytes left in match)',

@@ -7,7 +7,7 @@ import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod } from '../../src/openflow/types.js';
 import { flowModText, haveOvsOfctl, ofpParseBatch } from '../helpers/fixtures-ofp.js';
 import { toHex } from '../helpers/hex.js';
-import { knownUnsupported, loadFlowVectors, xidOf, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
+import { knownUnsupported, loadFlowVectors, printedThoughUnparsed, xidOf, type PositiveFlowVector } from '../helpers/fixtures-vectors.js';
 
 const vectors = loadFlowVectors();
 
@@ -65,7 +65,7 @@ describe('flow texts: agreement with OVS', () => {
 
     it('formatFlow of the decoded OVS bytes reads as OVS parse-flow', () => {
       const fm = decodeMessage(new Uint8Array(Buffer.from(v.hex, 'hex'))) as FlowMod;
-      if (unsupported) expect(formatFlow(fm)).not.toBe(flowModText(v.ofctl));
+      if (unsupported && !printedThoughUnparsed.has(v.text)) expect(formatFlow(fm)).not.toBe(flowModText(v.ofctl));
       else expect(formatFlow(fm)).toBe(flowModText(v.ofctl));
     });
   });

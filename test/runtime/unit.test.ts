@@ -5,9 +5,11 @@ import { CodecError } from '../../src/openflow/errors.js';
 import { parseFlow } from '../../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import type { FlowMod, FlowStats, OxmField } from '../../src/openflow/types.js';
-import { addFlowStatsPart, diffDesired, diffFlows, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
+import fc from 'fast-check';
+import { addFlowStatsPart, diffDesired, diffFlows, indexDesiredSteps, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
+import { runSteps } from '../../src/pipeline/steps.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { canonicalFlowKey, canonicalInstructions, canonicalMatch } from '../../src/openflow/index.js';
+import { canonicalFlowKey, canonicalInstructions, canonicalMatch, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
 import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
 
@@ -155,6 +157,77 @@ describe('installed flows read from raw flow stats bytes', () => {
     expect(diffFlows(raw, [other], all).modifies).toEqual([other]);
   });
 
+  it('with the desired flows indexed, reads the same, sharing the strings of (and linking) the desired flows it equals', () => {
+    const own: Ownership = { cookie: 0xab00000000n, cookieMask: 0xff00000000n, takeOverTables: new Set() };
+    const equal = { ...parseFlow('table=0,priority=1,tcp,tp_dst=80,actions=output:2'), cookie: 0n };
+    const otherActions = parseFlow('table=10,priority=15,dl_dst=02:00:00:00:00:01,actions=output:1');
+    const otherTimeout = { ...parseFlow('table=3,priority=7,ip,nw_dst=10.0.0.0/24,actions=goto_table:5'), cookie: 1n, flags: OFPFF.SEND_FLOW_REM };
+    const masked = parseFlow('table=1,priority=5,ip,nw_src=10.1.0.0/16,actions=drop');
+    const wrongCookie = parseFlow('table=2,priority=5,ip,actions=drop');
+    const onSwitch = [
+      ...sample,
+      { ...stats('table=1,priority=5,actions=drop', 0xab00000000n), match: [{ field: 'ip_src', value: new Uint8Array([10, 1, 9, 9]), mask: new Uint8Array([255, 255, 0, 0]) }, { field: 'eth_type', value: new Uint8Array([8, 0]) }] },
+      stats('table=2,priority=5,ip,actions=drop', 0xab00000007n),
+      stats('table=0,priority=1,tcp,tp_dst=80,actions=output:2', 0xab00000000n),
+    ]
+      .filter((s, i) => i !== 1)
+      .map((s) => (s.tableId === 10 ? { ...s, cookie: 0xab00000000n } : s));
+    const desired = [otherTimeout, masked, equal, otherActions, wrongCookie];
+    const plain = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply(onSwitch), plain);
+    const read = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply(onSwitch), read, runSteps(indexDesiredSteps(desired, own, 2)));
+    expect([...read.keys()].sort()).toEqual([...plain.keys()].sort());
+    for (const [k, i] of read) expect([i.tableId, i.priority, i.cookie, i.attrs, i.fp]).toEqual([plain.get(k)!.tableId, plain.get(k)!.priority, plain.get(k)!.cookie, plain.get(k)!.attrs, plain.get(k)!.fp]);
+    const linked = [...read.values()].filter((i) => i.source !== undefined).map((i) => i.source);
+    expect(linked).toEqual(expect.arrayContaining([equal, masked]));
+    expect(linked).toHaveLength(2);
+    expect(read.get(encodedFlow(equal).key)!.fp).toBe(encodedFlow(equal).fp);
+    expect(diffFlows(read, desired, own)).toMatchObject({ unchanged: 2, modifies: [otherActions], replaces: [otherTimeout, wrongCookie], adds: [], deletes: [] });
+    expect(diffFlows(read, desired, own)).toEqual(diffFlows(plain, desired, own));
+    // Read again with that state as the cache to reuse: the entries found as it has them are its very objects.
+    const again = new Map<string, InstalledFlow>();
+    addFlowStatsPart(statsReply(onSwitch), again, runSteps(indexDesiredSteps(desired, own, 2, read)));
+    expect([...again].filter(([k, i]) => read.get(k) === i).map(([, i]) => i.source)).toEqual(expect.arrayContaining([equal, masked]));
+    expect([...again].filter(([k, i]) => read.get(k) === i)).toHaveLength(2);
+    expect(diffFlows(again, desired, own)).toEqual(diffFlows(plain, desired, own));
+  });
+
+  it('refuses to index two desired flows with one identity, or a cookie of another cookie space', () => {
+    const own: Ownership = { cookie: 0xab00n, cookieMask: 0xff00n, takeOverTables: new Set() };
+    const x = parseFlow('table=0,priority=1,ip,nw_dst=10.0.0.1,actions=drop');
+    const y = parseFlow('table=0,priority=1,nw_dst=10.0.0.1,ip,actions=output:1');
+    expect(() => runSteps(indexDesiredSteps([x, y], own, 10))).toThrow(/two flows/);
+    expect(() => runSteps(indexDesiredSteps([{ ...x, cookie: 0x1100n }], own, 10))).toThrow(/outside our cookie space/);
+  });
+
+  it('FlowKeyIndex finds an entry by its bytes exactly when its canonical key is there (property)', () => {
+    const flowArb = fc.record({
+      table: fc.integer({ min: 0, max: 254 }),
+      priority: fc.integer({ min: 0, max: 65535 }),
+      ip: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+      port: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+      out: fc.integer({ min: 1, max: 9 }),
+    });
+    fc.assert(
+      fc.property(fc.array(flowArb, { minLength: 1, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), (specs, indexed) => {
+        const flows = specs.map((s) => stats(`table=${s.table},priority=${s.priority},${s.port === undefined ? 'ip' : 'tcp'},nw_dst=${s.ip.join('.')}${s.port === undefined ? '' : `,tp_dst=${s.port}`},actions=output:${s.out}`));
+        const index = new FlowKeyIndex(2);
+        const want = new Map<string, number>();
+        flows.forEach((fl, i) => {
+          if (!indexed[i]) return;
+          const k = canonicalFlowKey(fl);
+          if (index.add(k, i) < 0) want.set(k, i);
+        });
+        expect(index.size).toBe(want.size);
+        const seen: [string, number, boolean][] = [];
+        forEachFlowStatsEntry(statsReply(flows), index, (e) => seen.push([e.key(), e.found, e.hasFingerprint(e.fingerprint())]));
+        expect(seen).toEqual(flows.map((fl) => [canonicalFlowKey(fl), want.get(canonicalFlowKey(fl)) ?? -1, true]));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('throws a CodecError for entries that lie about their lengths', () => {
     const good = statsReply([sample[1]!]);
     const lie = (patch: (b: Buffer) => void): (() => void) => () => {
@@ -162,6 +235,12 @@ describe('installed flows read from raw flow stats bytes', () => {
       patch(b);
       addFlowStatsPart(b, new Map());
     };
+    const lieIndexed = (patch: (b: Buffer) => void): (() => void) => () => {
+      const b = Buffer.from(good);
+      patch(b);
+      addFlowStatsPart(b, new Map(), runSteps(indexDesiredSteps([parseFlow('table=0,priority=1,tcp,tp_dst=80,actions=output:2')], all, 10)));
+    };
+
     expect(lie((b) => b.writeUInt16BE(4000, 16))).toThrow(CodecError);
     expect(lie((b) => b.writeUInt16BE(60, 16))).toThrow(/length 60/);
     expect(lie((b) => b.writeUInt16BE(200, 16 + 50))).toThrow(/match length 200/);
@@ -169,6 +248,9 @@ describe('installed flows read from raw flow stats bytes', () => {
     expect(lie((b) => b.writeUInt16BE(0x3f8, insAt + 2))).toThrow(/instruction 4 has length 1016/);
     expect(lie((b) => b.writeUInt16BE(0x1e, 16 + 48 + 4 + 2))).toThrow(/OXM .* overruns the match/);
     expect(lie((b) => b.writeUInt16BE(4, 8))).toThrow(/multipart type 4/);
+    // The same checks when entries are looked up on their bytes.
+    expect(lieIndexed((b) => b.writeUInt16BE(0x3f8, insAt + 2))).toThrow(/instruction 4 has length 1016/);
+    expect(lieIndexed((b) => b.writeUInt16BE(0x1e, 16 + 48 + 4 + 2))).toThrow(/OXM .* overruns the match/);
   });
 });
 

@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateVm } from '../../src/cloud/allocation.js';
+import { allocateFloatingIp } from '../../src/cloud/floating-ips.js';
 import { openEtcdStore } from '../../src/topology/etcd-store.js';
 import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
 import { makeHarness, type Harness } from '../api/harness.js';
 import { startEtcdCluster, type EtcdCluster } from '../../src/lab/etcd.js';
+import { GATEWAY, NODE, SUBNET, VM } from '../helpers/store-records.js';
 
 type Store = CloudStore & TokenStore;
 
@@ -21,26 +23,11 @@ interface Backend {
   open(): Promise<Store>;
 }
 
-const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 100_000, memoryMiB: 1 << 30, createdAt: 't' };
-const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', project: 'default', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+const node: NodeRecord = { ...NODE, cpus: 100_000, memoryMiB: 1 << 30 };
+const gw = GATEWAY;
+const subnet = SUBNET;
 const big: SubnetRecord = { name: 'big', cidr: '10.200.0.0/22', gatewayIp: '10.200.0.1', vni: 2, createdAt: 't' };
-const vm: VmRecord = {
-  name: 'web-1',
-  project: 'default',
-  subnet: 'a',
-  node: 'host-1',
-  gateway: 'gw-1',
-  flavor: 'small',
-  cpus: 1,
-  memoryMiB: 2048,
-  image: 'images:debian/12',
-  ip: '192.168.20.2',
-  mac: '02:00:c0:a8:14:02',
-  port: 'mcvm1',
-  state: 'creating',
-  createdAt: 't',
-};
+const vm = VM;
 
 let cluster: EtcdCluster | undefined;
 let dir: string;
@@ -238,6 +225,73 @@ describe.each(backends)('store on %s', (_name, backend) => {
     expect(await store.write((w) => [w.deleteProject('alpha'), w.deleteProject('alpha')])).toEqual([true, false]);
     expect(store.read((r) => r.listProjects().map((p) => p.name))).toEqual(['default']);
   });
+
+  it('floating IPs: address order, filters, one per address and per VM, references held, attach and detach', async () => {
+    const store = await backend().open();
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertSubnet(subnet);
+      w.insertVm(vm);
+      w.insertProject({ name: 'alpha', description: '', quotas: {}, createdAt: 't' });
+    });
+    const fip = { address: '203.0.113.10', gateway: 'gw-1', project: 'default', createdAt: 't' };
+    await store.write((w) => {
+      w.insertFloatingIp({ ...fip, address: '203.0.113.100' });
+      w.insertFloatingIp(fip);
+      w.insertFloatingIp({ ...fip, address: '203.0.113.9', project: 'alpha' });
+    });
+    // Numeric address order, not text order.
+    expect(store.read((r) => r.listFloatingIps().map((f) => f.address))).toEqual(['203.0.113.9', '203.0.113.10', '203.0.113.100']);
+    expect(store.read((r) => r.listFloatingIps({ project: 'alpha' }).map((f) => f.address))).toEqual(['203.0.113.9']);
+    expect(store.read((r) => r.records().floatingIps?.length)).toBe(3);
+    await expect(store.write((w) => w.insertFloatingIp({ ...fip, project: 'alpha' }))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.insertFloatingIp({ ...fip, address: '203.0.113.11', gateway: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertFloatingIp({ ...fip, address: '203.0.113.11', project: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.setFloatingIpVm('203.0.113.10', 'nope'))).rejects.toThrow(/FOREIGN KEY/);
+    expect(await store.write((w) => [w.setFloatingIpVm('203.0.113.10', 'web-1'), w.setFloatingIpVm('203.0.113.1', 'web-1')])).toEqual([true, false]);
+    expect(store.read((r) => r.getFloatingIp('203.0.113.10'))).toEqual({ ...fip, vm: 'web-1' });
+    expect(store.read((r) => r.listFloatingIps({ vm: 'web-1' }).map((f) => f.address))).toEqual(['203.0.113.10']);
+    // One floating IP per VM; and the VM, its gateway and the projects are held while a floating IP names them.
+    await expect(store.write((w) => w.setFloatingIpVm('203.0.113.100', 'web-1'))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.deleteVm('web-1'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteNode('gw-1'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.setFloatingIpVm('203.0.113.10', undefined));
+    expect(store.read((r) => r.getFloatingIp('203.0.113.10'))).toEqual(fip);
+    expect(await store.write((w) => [w.deleteFloatingIp('203.0.113.9'), w.deleteFloatingIp('203.0.113.9')])).toEqual([true, false]);
+    expect(await store.write((w) => w.deleteProject('alpha'))).toBe(true);
+    await store.write((w) => w.deleteVm('web-1'));
+    expect(store.read((r) => r.listFloatingIps().map((f) => [f.address, f.vm]))).toEqual([['203.0.113.10', undefined], ['203.0.113.100', undefined]]);
+  });
+
+  it('two instances allocating floating IPs in parallel never hand out one address twice, and stop at the pool and the quota', async () => {
+    const b = backend();
+    const [one, two] = [await b.open(), await b.open()];
+    await one.write((w) => {
+      w.insertNode(gw);
+      w.insertProject({ name: 'alpha', description: '', quotas: { floatingIps: 25 }, createdAt: 't' });
+    });
+    const pools = [{ gateway: 'gw-1', outside: '203.0.113.1/24', addresses: ['203.0.113.10-203.0.113.29', '203.0.113.64/29'] }];
+    const create = (store: Store, project: string): Promise<string> =>
+      store.write((w) => {
+        const f = allocateFloatingIp(w, pools, {}, { project }, () => new Date(0));
+        w.insertFloatingIp(f);
+        return f.address;
+      });
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => create(i % 2 === 0 ? one : two, i < 30 ? 'alpha' : 'default')));
+    const got = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const why = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+    // 28 addresses in the pool; alpha may hold 25 of them.
+    expect(new Set(got).size).toBe(got.length);
+    expect(got.length).toBe(28);
+    expect(why.some((m) => /quota of 25 floating IPs/.test(m))).toBe(true);
+    expect(why.some((m) => /used up \(28 addresses\)/.test(m))).toBe(true);
+    for (const s of [one, two]) {
+      await until(() => s.read((r) => r.listFloatingIps().length) === 28);
+      expect(s.read((r) => r.listFloatingIps({ project: 'alpha' }).length)).toBe(25);
+    }
+  }, 60_000);
 
   it('scoped API tokens keep their project and role', async () => {
     const store = await backend().open();

@@ -4,28 +4,25 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/topology/migrations/index.js';
-import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
+import type { VmRecord } from '../../src/topology/records.js';
 import { toCloud } from '../../src/topology/records.js';
 import { describeRule, portMasks, ruleProblems, securityGroupProblems } from '../../src/topology/security-groups.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
+import { GATEWAY, NODE, SUBNET, VM, withoutProject } from '../helpers/store-records.js';
 
-const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', cpus: 8, memoryMiB: 8192, createdAt: 't' };
-const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
+// Records without a project: the migration test writes them into a store from before projects (v5).
+const { az: _az, ...node } = NODE;
+const { serviceIp: _serviceIp, sshTarget: _sshTarget, ...gw } = GATEWAY;
+const subnet = withoutProject(SUBNET);
 const vm = (name: string, i: number, groups?: string[]): VmRecord => ({
+  ...withoutProject(VM),
   name,
-  subnet: 'a',
-  node: 'host-1',
-  gateway: 'gw-1',
-  flavor: 'small',
-  cpus: 1,
   memoryMiB: 512,
   image: 'img',
   ip: `192.168.20.${10 + i}`,
   mac: `02:00:00:00:00:${(10 + i).toString(16)}`,
   port: `mcvm${i}`,
   state: 'running',
-  createdAt: 't',
   ...(groups && { securityGroups: groups }),
 });
 

@@ -4,29 +4,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/topology/migrations/index.js';
-import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
 import { toCloud } from '../../src/topology/records.js';
 import { openSqliteStore, StoreSchemaError } from '../../src/topology/sqlite-store.js';
+import { GATEWAY, NODE, SUBNET, VM } from '../helpers/store-records.js';
 
-const node: NodeRecord = { name: 'host-1', roles: ['compute'], underlayIp: '10.0.0.11', az: 'AZ-1', cpus: 8, memoryMiB: 8192, createdAt: 't' };
-const gw: NodeRecord = { name: 'gw-1', roles: ['gateway'], underlayIp: '10.0.0.1', serviceIp: '203.0.113.1', sshTarget: 'root@10.0.0.1', cpus: 0, memoryMiB: 0, createdAt: 't' };
-const subnet: SubnetRecord = { name: 'a', project: 'default', cidr: '192.168.20.0/27', gatewayIp: '192.168.20.1', vni: 1, createdAt: 't' };
-const vm: VmRecord = {
-  name: 'web-1',
-  project: 'default',
-  subnet: 'a',
-  node: 'host-1',
-  gateway: 'gw-1',
-  flavor: 'small',
-  cpus: 1,
-  memoryMiB: 2048,
-  image: 'images:debian/12',
-  ip: '192.168.20.2',
-  mac: '02:00:c0:a8:14:02',
-  port: 'mcvm1',
-  state: 'creating',
-  createdAt: 't',
-};
+const node = NODE;
+const gw = GATEWAY;
+const subnet = SUBNET;
+const vm = VM;
 
 let dir: string;
 beforeEach(() => {

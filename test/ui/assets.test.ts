@@ -97,7 +97,7 @@ describe('the web UI assets', () => {
   });
 
   it('imports only modules it serves, by relative path', async () => {
-    for (const file of ['main.js', 'theme.js', 'api.js', 'dom.js', 'flows.js', 'format.js', 'forms.js', 'overview.js', 'status.js', 'topology.js']) {
+    for (const file of ['main.js', 'theme.js', 'api.js', 'dom.js', 'flows.js', 'format.js', 'forms.js', 'overview.js', 'status.js', 'topology.js', 'projects.js', 'widgets.js']) {
       const body = (await get(`/ui/js/${file}`)).body;
       for (const m of body.matchAll(/^import .* from '([^']+)';$/gm)) {
         expect(m[1], `${file} imports ${m[1]}`).toMatch(/^\.\/[a-z-]+\.js$/);

@@ -36,6 +36,8 @@ const VMS = [
   { name: 'db-1', subnet: 'back', flavor: 'large', image: 'images:debian/12', node: 'mcu-host-2' },
 ];
 const PREFIX = 'mcu';
+/** A project description is the user's text: markup in it must stay text. */
+const DESCRIPTION = 'Team B <img src=x onerror="document.title=1"> & "friends"';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOTS = [join(process.cwd(), 'test-artifacts', 'ui'), ...(process.env['UPDATE_SCREENSHOTS'] === '1' ? [join(process.cwd(), 'docs', 'screenshots')] : [])];
 
@@ -49,14 +51,14 @@ const api = (method: 'GET' | 'POST', path: string, body?: unknown) => callApi(se
 
 /**
  * Adds the page's script errors and console errors (and warnings, with `warnings`) to `into`. Chromium logs every 4xx
- * answer as a failed resource: the 401s (a refused token, the page's probe for an API without auth) and the 400s of
- * the validation cases are on purpose, so those are left out.
+ * answer as a failed resource: the 401s (a refused token, the page's probe for an API without auth), the 400s of
+ * the validation cases and the 409 of the quota refusal are on purpose, so those are left out.
  */
 function watchPage(p: Page, into: string[], { warnings = false } = {}): void {
   p.on('pageerror', (e) => into.push(`pageerror: ${e.message}`));
   p.on('console', (m) => {
     const counted = m.type() === 'error' || (warnings && m.type() === 'warning');
-    if (counted && !/status of (400|401) /.test(m.text())) into.push(`console ${m.type()}: ${m.text()}`);
+    if (counted && !/status of (400|401|409) /.test(m.text())) into.push(`console ${m.type()}: ${m.text()}`);
   });
 }
 
@@ -417,6 +419,146 @@ describe('the web UI in Chromium against a lab', () => {
     await page.waitForSelector('#topology-svg [data-vm="web-1"]');
     expect(await page.locator('#topology-svg [data-vm="ui-vm-1"]').count()).toBe(0);
     expect(problems).toEqual([]);
+  });
+
+  it('picks a project: creates it with quotas, shows and creates in it only, remembers it, refuses past a quota', async () => {
+    // Every /api/v1 request the page makes, with the project it named (issue 22: X-Project on every request).
+    const sent: { path: string; project: string | undefined }[] = [];
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/v1/')) sent.push({ path: `${r.method()} ${url.pathname}`, project: r.headers()['x-project'] });
+    });
+    await page.click('nav a[data-view="projects"]');
+    await page.waitForSelector('#projects-table tr[data-project="default"]');
+    expect(await page.isHidden('#project-pick')).toBe(false);
+    expect(await page.locator('#project option').allTextContents()).toEqual(['All projects', 'default']);
+
+    // A new project through the form; its description is the user's text, shown as text.
+    await page.fill('#project-name', 'team-b');
+    await page.fill('#project-description', DESCRIPTION);
+    await page.fill('#project-quota-vms', '1');
+    await page.fill('#project-quota-vcpus', '4');
+    await page.click('#project-form button[type=submit]');
+    await page.waitForSelector('#projects-table tr[data-project="team-b"]');
+    expect(server!.service.getProject('team-b')).toMatchObject({ description: DESCRIPTION, quotas: { vms: 1, vcpus: 4 } });
+    const row = (await page.textContent('#projects-table tr[data-project="team-b"]')) ?? '';
+    for (const part of [DESCRIPTION, 'team-b-default', 'VMs 0 / 1', 'vCPUs 0 / 4', 'Subnets 0 (no quota)']) expect(row).toContain(part);
+    expect(await page.locator('#projects img, #projects [onerror]').count()).toBe(0);
+    expect(await page.locator('#project option').allTextContents()).toEqual(['All projects', 'default', 'team-b']);
+
+    // Its quotas from the row's button: the form filled with them; empty means no quota.
+    await page.click('#projects-table tr[data-project="team-b"] button:text("Quotas")');
+    expect(await page.inputValue('#quota-project')).toBe('team-b');
+    expect(await page.inputValue('#quota-vms')).toBe('1');
+    await page.fill('#quota-vcpus', '');
+    await page.fill('#quota-subnets', '1');
+    await page.click('#quota-form button[type=submit]');
+    await status(page, /Setting the quotas of team-b: done/);
+    expect(server!.service.getProject('team-b').quotas).toEqual({ vms: 1, subnets: 1 });
+    await page.fill('#quota-vms', '-1');
+    await page.click('#quota-form button[type=submit]');
+    await page.waitForSelector('#quota-vms-error:not([hidden])');
+    expect(await page.textContent('#quota-vms-error')).toMatch(/^quotas\.vms: /);
+
+    // Showing team-b: the overview has its records only, its quotas, and what the forms create goes there.
+    const from = sent.length;
+    await page.selectOption('#project', 'team-b');
+    await page.click('nav a[data-view="overview"]');
+    await page.waitForSelector('#project-quotas:not([hidden])');
+    expect(await page.textContent('#project-quotas')).toMatch(/Project team-b.*VMs 0 \/ 1/);
+    await page.waitForSelector('#vms .empty');
+    expect(await page.locator('#security-groups-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-group')))).toEqual(['team-b-default']);
+    expect(await page.textContent('#create-in')).toContain('created in project team-b');
+    await page.fill('#subnet-name', 'b-net');
+    await page.click('#subnet-form button[type=submit]');
+    await page.waitForSelector('#subnets-table tr[data-subnet="b-net"]');
+    expect(server!.service.getSubnet('b-net').project).toBe('team-b');
+    await page.fill('#vm-name', 'b-vm-1');
+    await page.selectOption('#vm-subnet', 'b-net');
+    await page.fill('#vm-flavor', 'tiny');
+    await page.click('#vm-form button[type=submit]');
+    await page.waitForSelector('#vms-table tr[data-vm="b-vm-1"] .badge.state-running');
+    expect(server!.service.getVm('b-vm-1')).toMatchObject({ project: 'team-b', securityGroups: ['team-b-default'] });
+    expect(await page.textContent('#project-quotas')).toMatch(/VMs 1 \/ 1/);
+    // One VM is team-b's quota: the API's refusal is what the operator reads, and nothing is made.
+    await page.fill('#vm-name', 'b-vm-2');
+    await page.click('#vm-form button[type=submit]');
+    const refused = await status(page, /Creating VM b-vm-2 failed/);
+    expect(refused).toContain("project 'team-b' has a quota of 1");
+    expect(server!.service.listVms().map((v) => v.name)).not.toContain('b-vm-2');
+    await page.fill('#vm-name', '');
+    const inTeamB = sent.slice(from).filter((r) => !/\/(projects|whoami)$/.test(r.path));
+    expect(inTeamB.length).toBeGreaterThan(5);
+    expect(inTeamB.filter((r) => r.project !== 'team-b')).toEqual([]);
+
+    // Kept across a reload.
+    await page.reload();
+    await page.waitForSelector('#vms-table tr[data-vm="b-vm-1"]');
+    expect(await page.inputValue('#project')).toBe('team-b');
+    expect(await page.locator('#vms-table tbody tr').count()).toBe(1);
+
+    // Every project: a project column, and no X-Project.
+    const fromAll = sent.length;
+    await page.selectOption('#project', '');
+    await page.waitForSelector('#vms-table tr[data-vm="web-1"]');
+    expect(await page.isHidden('#project-quotas')).toBe(true);
+    expect(await page.textContent('#vms-table thead')).toContain('Project');
+    expect(await page.textContent('#vms-table tr[data-vm="b-vm-1"] td.project')).toBe('team-b');
+    expect(await page.textContent('#vms-table tr[data-vm="web-1"] td.project')).toBe('default');
+    expect(await page.textContent('#subnets-table tr[data-subnet="b-net"] td.project')).toBe('team-b');
+    expect(sent.slice(fromAll).filter((r) => r.project !== undefined)).toEqual([]);
+    expect(await page.evaluate(`localStorage.getItem('minicloud.project')`)).toBeNull();
+    await page.click('nav a[data-view="projects"]');
+    await page.waitForSelector('#projects-table tr[data-project="team-b"]');
+    await screenshot(page, 'projects.png');
+    expect(problems).toEqual([]);
+  });
+
+  it("a member token of a project sees that project only, the picker fixed, and writes there", async () => {
+    const member = (await server!.tokens.create('ui-member', 'member', 'team-b')).token;
+    const ctx = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+    const seen: string[] = [];
+    try {
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(10_000);
+      watchPage(p, seen);
+      p.on('dialog', (d) => void d.accept());
+      // An admin's earlier choice in this browser does not leak into the member's requests.
+      await p.goto(`${server!.apiUrl}/`);
+      await p.evaluate(`localStorage.setItem('minicloud.project', 'default')`);
+      await p.fill('#token', member);
+      await p.click('#sign-in-form button[type=submit]');
+      await p.waitForSelector('#vms-table tr[data-vm="b-vm-1"]');
+      expect(await p.locator('#vms-table tbody tr').count()).toBe(1);
+      expect(await p.locator('#project option').allTextContents()).toEqual(['team-b']);
+      expect(await p.isDisabled('#project')).toBe(true);
+      expect(await p.textContent('#role-note')).toBe('Member token of project team-b');
+      // The whole cloud's views are not for it: no nodes, no topology, no flows.
+      for (const hidden of ['#nodes', 'nav a[data-view="topology"]', 'nav a[data-view="flows"]']) expect(await p.isVisible(hidden), hidden).toBe(false);
+      expect(await p.isVisible('#vm-form')).toBe(true);
+      await p.goto(`${server!.apiUrl}/#/flows/mcu-host-1`);
+      await status(p, /does not see the whole cloud/);
+      expect(p.url()).toMatch(/#\/overview$/);
+      // Its project's quotas, without the admin's forms.
+      await p.click('nav a[data-view="projects"]');
+      await p.waitForSelector('#projects-table tr[data-project="team-b"]');
+      expect(await p.locator('#projects-table tbody tr').count()).toBe(1);
+      for (const hidden of ['#project-form', '#quota-form', '#projects-table button:text("Quotas")', '#projects-table button:text("Delete")']) expect(await p.isVisible(hidden), hidden).toBe(false);
+      // It deletes its VM and subnet.
+      await p.click('nav a[data-view="overview"]');
+      await p.click('#vms-table tr[data-vm="b-vm-1"] button:text("Delete")');
+      await p.waitForSelector('#vms-table tr[data-vm="b-vm-1"]', { state: 'detached' });
+      await p.click('#subnets-table tr[data-subnet="b-net"] button:text("Delete")');
+      await p.waitForSelector('#subnets-table tr[data-subnet="b-net"]', { state: 'detached' });
+      expect(seen).toEqual([]);
+    } finally {
+      await ctx.close();
+      await server!.tokens.revoke('ui-member');
+    }
+    // Empty, without tokens: the admin deletes the project from its row.
+    await page.click('#projects-table tr[data-project="team-b"] button:text("Delete")');
+    await page.waitForSelector('#projects-table tr[data-project="team-b"]', { state: 'detached' });
+    expect(server!.service.listProjects().map((x) => x.name)).toEqual(['default']);
   });
 
   it('a viewer token shows everything but the controls that write; a write still says it needs an admin token', async () => {

@@ -3,6 +3,7 @@
 import type { Executor } from '../executor.js';
 import { removeNodeFiles } from '../files.js';
 import { ensureDhcpServer, removeDhcpServer } from './dhcp.js';
+import { ensureFloatingIps, removeFloatingIps } from './floating-ips.js';
 import { ensureAddresses, ensureForwarding, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
 import { ensureSnat, removeSnat } from './nat.js';
 import { ensureOvs, removeOvs } from './ovs.js';
@@ -35,9 +36,10 @@ export async function bootstrapNode(exec: Executor, spec: NodeBootstrapSpec): Pr
     const g = spec.gateway;
     changes.push(...(await ensureForwarding(exec, stateDirOf(spec))));
     changes.push(...(await ensureSnat(exec, g)));
+    changes.push(...(await ensureFloatingIps(exec, g)));
     changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }])));
   } else {
-    changes.push(...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));
+    changes.push(...(await removeFloatingIps(exec)), ...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));
   }
   if (hasRole(spec, 'dhcp')) changes.push(...(await ensureDhcpServer(exec, spec)));
   else changes.push(...(await removeDhcpServer(exec, spec)));
@@ -48,6 +50,7 @@ export async function removeNode(exec: Executor, spec: NodeBootstrapSpec): Promi
   validateNodeSpec(spec);
   const changes: string[] = [
     ...(await removeDhcpServer(exec, spec)),
+    ...(await removeFloatingIps(exec, spec.gateway?.floatingIps)),
     ...(await removeSnat(exec)),
     ...(await removeRoutes(exec)),
     ...(await restoreForwarding(exec, stateDirOf(spec))),
@@ -60,4 +63,10 @@ export async function removeNode(exec: Executor, spec: NodeBootstrapSpec): Promi
 }
 
 export { syncDhcpReservations } from './dhcp.js';
+
+/** Only the floating IPs of a gateway whose spec did not otherwise change (the provisioner's fast path). */
+export async function syncFloatingIps(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
+  validateNodeSpec(spec);
+  return spec.gateway ? ensureFloatingIps(exec, spec.gateway) : removeFloatingIps(exec);
+}
 export * from './spec.js';

@@ -44,7 +44,21 @@ export interface GatewaySpec {
   readonly egressInterface?: string;
   /** Routes back into the overlay. Default: overlayCidr via br0. */
   readonly routes?: readonly RouteSpec[];
+  /** Floating IPs (floating-ips.ts): omitted = none (and any we made are removed). */
+  readonly floatingIps?: FloatingIpsSpec;
 }
+
+export interface FloatingIpsSpec {
+  /** The outside link that holds them, e.g. 'eth1'. */
+  readonly interface: string;
+  /** The gateway's pool as ranges 'a-b' (a = b for one address): its /32s on the link are ours to remove. */
+  readonly pool: readonly string[];
+  /** Each attached floating IP and the address it is translated to (the VM's, as the gateway sees it). */
+  readonly attached: readonly { readonly address: string; readonly target: string }[];
+}
+
+/** At most this many floating IPs attached on one gateway: a bound on one spec (and one iptables-restore). */
+export const MAX_ATTACHED_FLOATING_IPS = 16_384;
 
 export interface DhcpReservation {
   /** The VM's name: tags its options in dnsmasq. */
@@ -210,6 +224,7 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
     assertNetwork('gateway.overlayCidr', g.overlayCidr);
     if (g.snatTo !== undefined) assertIpv4('gateway.snatTo', g.snatTo);
     if (g.egressInterface !== undefined) assertIfName('gateway.egressInterface', g.egressInterface);
+    if (g.floatingIps !== undefined) validateFloatingIps(g.floatingIps);
     for (const r of g.routes ?? []) {
       assertNetwork('gateway.routes.to', r.to);
       if (r.via !== undefined) assertIpv4('gateway.routes.via', r.via);
@@ -226,6 +241,25 @@ export function validateNodeSpec(spec: NodeBootstrapSpec): void {
     if (d.domain !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,62})$/i.test(d.domain)) throw new ValidationError('dhcp.domain', d.domain, 'a domain name');
     if (d.leaseTime !== undefined && !/^(infinite|\d{1,7}[smhd]?)$/.test(d.leaseTime)) throw new ValidationError('dhcp.leaseTime', d.leaseTime, "like '12h' or 'infinite'");
     (d.reservations ?? []).forEach(validateReservation);
+  }
+}
+
+function validateFloatingIps(f: FloatingIpsSpec): void {
+  assertIfName('gateway.floatingIps.interface', f.interface);
+  if (!Array.isArray(f.pool) || f.pool.length > 256) throw new ValidationError('gateway.floatingIps.pool', f.pool, 'a list of at most 256 ranges');
+  for (const r of f.pool) {
+    const [a, b, ...rest] = typeof r === 'string' ? r.split('-') : [];
+    if (rest.length > 0) throw new ValidationError('gateway.floatingIps.pool', r, "a range 'a-b' of IPv4 addresses");
+    assertIpv4('gateway.floatingIps.pool', a);
+    assertIpv4('gateway.floatingIps.pool', b ?? a);
+  }
+  if (!Array.isArray(f.attached) || f.attached.length > MAX_ATTACHED_FLOATING_IPS) throw new ValidationError('gateway.floatingIps.attached', f.attached.length, `at most ${MAX_ATTACHED_FLOATING_IPS}`);
+  const seen = new Set<string>();
+  for (const a of f.attached) {
+    assertIpv4('gateway.floatingIps.attached.address', a.address);
+    assertIpv4('gateway.floatingIps.attached.target', a.target);
+    if (seen.has(a.address)) throw new ValidationError('gateway.floatingIps.attached.address', a.address, 'each address once');
+    seen.add(a.address);
   }
 }
 

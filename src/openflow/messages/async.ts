@@ -35,7 +35,7 @@ export const packetIn: BodyCodec<'packet_in'> = {
     const reason = r.u8();
     const tableId = r.u8();
     const cookie = r.u64();
-    const match = decodeMatch(r);
+    const match = decodeMatch(r, true);
     r.skip(2);
     return { type: 'packet_in', xid: h.xid, bufferId, totalLen, reason, tableId, cookie, match, data: r.bytes(r.remaining) };
   },
@@ -45,6 +45,8 @@ export const packetIn: BodyCodec<'packet_in'> = {
 export const flowRemoved: BodyCodec<'flow_removed'> = {
   type: 'flow_removed',
   framing: plain(OFPT.FLOW_REMOVED),
+  // OVS: struct ofp12_flow_removed, then the match in 8-byte units; whatever follows the match is not read.
+  lengthRule: { min: 40, multiple: 8 },
   encodingLength: (m) => 40 + matchEncodingLength(m.match),
   encode(w, m) {
     w.u64(m.cookie);
@@ -71,6 +73,7 @@ export const flowRemoved: BodyCodec<'flow_removed'> = {
     const packetCount = r.u64();
     const byteCount = r.u64();
     const match = decodeMatch(r);
+    r.pos = r.end;
     return { type: 'flow_removed', xid: h.xid, cookie, priority, reason, tableId, durationSec, durationNsec, idleTimeout, hardTimeout, packetCount, byteCount, match };
   },
 };

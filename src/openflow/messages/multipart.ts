@@ -111,7 +111,11 @@ function flowStatsRequestLike<T extends 'flow_stats_request' | 'aggregate_stats_
       r.skip(4);
       const cookie = r.u64();
       const cookieMask = r.u64();
-      return mp(type, h, { tableId, outPort, outGroup, cookie, cookieMask, match: decodeMatch(r) });
+      const match = decodeMatch(r);
+      // ofputil_decode_ofpst11_flow_request reads no further: bytes after the match (whole 8-byte units, by the
+      // length rule) are ignored, as OVS ignores them.
+      r.pos = r.end;
+      return mp(type, h, { tableId, outPort, outGroup, cookie, cookieMask, match });
     },
   };
 }

@@ -11,6 +11,8 @@ export interface FieldValue {
 
 const CT_STATE_FLAGS: readonly string[] = ['new', 'est', 'rel', 'rpl', 'inv', 'trk', 'snat', 'dnat'];
 const TCP_FLAGS: readonly string[] = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ece', 'cwr', 'ns'];
+/** packet_tcp_flag_to_string names the three reserved bits by their value in brackets. */
+const TCP_FLAGS_PRINTED: readonly string[] = [...TCP_FLAGS, '[200]', '[400]', '[800]'];
 const TUN_FLAGS: readonly string[] = ['oam'];
 const FLAG_NAMES: Partial<Record<FieldInfo['format'], readonly string[]>> = { ct_state: CT_STATE_FLAGS, tcp_flags: TCP_FLAGS, tun_flags: TUN_FLAGS };
 
@@ -375,7 +377,7 @@ export function formatFlagsField(info: FieldInfo, value: Uint8Array, mask: Uint8
   const full = 2 ** (8 * info.length) - 1;
   const m = mask ? Number(bytesToBigInt(mask)) : full;
   if (info.format === 'ct_state') return formatFlags(CT_STATE_FLAGS, v, m & Number(CT_STATE_MASK), Number(CT_STATE_MASK));
-  if (info.format === 'tcp_flags') return formatFlags(TCP_FLAGS, v, m & Number(TCP_FLAGS_MASK), Number(TCP_FLAGS_MASK));
+  if (info.format === 'tcp_flags') return formatFlags(TCP_FLAGS_PRINTED, v, m & Number(TCP_FLAGS_MASK), Number(TCP_FLAGS_MASK));
   // Open vSwitch compares tun_flags masks with its private flag mask, so they always print as +oam / -oam.
   return formatFlags(TUN_FLAGS, v, m & Number(TUN_FLAGS_PUBLIC_MASK), 0xf);
 }

@@ -5,6 +5,7 @@
 // end, so `udp,tp_src=68` becomes udp_src and `xreg0=...` becomes reg0 and reg1, as ovs-ofctl sends them.
 import type { Match, OxmField } from '../types.js';
 import { checkPrerequisites } from '../match.js';
+import { hasOvsPrereq, tunMetadataIndex } from '../match-check.js';
 import { FIELDS, OFPVID_PRESENT, fieldByName, type FieldInfo, type Prereq } from '../oxm-fields.js';
 import {
   bigIntToBytes,
@@ -415,7 +416,7 @@ const PRINTERS: readonly (readonly [string, string, (v: View) => string])[] = [
   ['ct_nw_proto', 'ct_nw_proto', (v) => String(num(v.value))],
   ['ct_tp_src', 'ct_tp_src', be16Masked],
   ['ct_tp_dst', 'ct_tp_dst', be16Masked],
-  ['packet_type', 'packet_type', (v) => formatFieldValue(v.info, v.value, v.mask)],
+  ['packet_type', 'packet_type', (v) => `(${putU16(num(v.value) >>> 16)},${putU16(num(v.value) & 0xffff)})`],
   ['<shorthand>', '', () => ''],
   ['<regs>', '', () => ''],
   ['tun_id', 'tun_id', hexMasked],
@@ -425,11 +426,16 @@ const PRINTERS: readonly (readonly [string, string, (v: View) => string])[] = [
   ['tun_ipv6_dst', 'tun_ipv6_dst', ipMasked],
   ['tun_gbp_id', 'tun_gbp_id', be16Masked],
   ['tun_gbp_flags', 'tun_gbp_flags', (v) => hexC(num(v.value))],
+  // OVS 3.1 prints the ERSPAN and GTP-U fields by value alone (no mask), and only a nonzero one; the index only
+  // under ERSPAN version 1, the direction and hardware id only under version 2.
   ['tun_erspan_ver', 'tun_erspan_ver', (v) => String(num(v.value))],
   ['tun_erspan_idx', 'tun_erspan_idx', (v) => hexC(num(v.value))],
   ['tun_erspan_dir', 'tun_erspan_dir', (v) => String(num(v.value))],
   ['tun_erspan_hwid', 'tun_erspan_hwid', (v) => hexC(num(v.value))],
+  ['tun_gtpu_flags', 'gtpu_flags', (v) => hexC(num(v.value))],
+  ['tun_gtpu_msgtype', 'gtpu_msgtype', (v) => String(num(v.value))],
   ['tun_flags', 'tun_flags', (v) => formatFlagsField(v.info, v.value, v.mask)],
+  ['<tun_metadata>', '', () => ''],
   ['metadata', 'metadata', hexMasked],
   ['in_port', 'in_port', (v) => formatPort(num(v.value))],
   ['<vlan>', '', () => ''],
@@ -471,6 +477,18 @@ const PRINTERS: readonly (readonly [string, string, (v: View) => string])[] = [
   ['tcp_flags', 'tcp_flags', (v) => formatFlagsField(v.info, v.value, v.mask)],
 ];
 const PRINTED = new Set(PRINTERS.map((p) => p[0]));
+
+/** put_u16_masked (format_packet_type_masked): decimal up to 9, hex above. */
+const putU16 = (n: number): string => (n > 9 ? `0x${n.toString(16)}` : String(n));
+
+/** Fields match_format prints by value alone, when nonzero (and, for ERSPAN, under one version only). */
+const VALUE_ONLY: readonly (readonly [string, number?])[] = [['tun_erspan_ver'], ['tun_erspan_idx', 1], ['tun_erspan_dir', 2], ['tun_erspan_hwid', 2], ['tun_gtpu_flags'], ['tun_gtpu_msgtype']];
+
+/** Whether a (decoded, hence valid) field pins OVS's packet_type to Ethernet: one with prerequisites. */
+function pinsEthernet(f: OxmField): boolean {
+  const fi = fieldByName(f.field);
+  return fi !== undefined && hasOvsPrereq(fi);
+}
 
 function shorthand(ethType: number | undefined, ipProto: number | undefined): [string | undefined, boolean] {
   if (ethType === ETH.IP || ethType === ETH.IPV6) {
@@ -533,14 +551,22 @@ function registers(views: Map<string, View>): string[] {
 export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORITY): string {
   const views = new Map<string, View>();
   const extra: string[] = [];
+  const tunMetadata: string[] = [];
   for (const f of match) {
     const fi = f.field === 'unknown' ? undefined : fieldByName(f.field);
+    if (!fi && f.header !== undefined && tunMetadataIndex(f.header) >= 0) {
+      const m = f.mask && !f.mask.every((b) => b === 0xff) ? `/${formatHex(f.mask)}` : '';
+      tunMetadata[tunMetadataIndex(f.header)] = `tun_metadata${tunMetadataIndex(f.header)}=${formatHex(f.value)}${m}`;
+      continue;
+    }
     if (!fi) {
       const hdr = (f.header ?? 0).toString(16).padStart(8, '0');
       extra.push(`oxm_0x${hdr}${f.experimenter !== undefined ? `_0x${f.experimenter.toString(16)}` : ''}=${formatHex(f.value)}${f.mask ? `/${formatHex(f.mask)}` : ''}`);
       continue;
     }
     const allOnes = f.mask?.every((b) => b === 0xff);
+    // An all-zero mask leaves the field unmatched (OVS's mf_set_wild): match_format has nothing to print.
+    if (f.mask && !allOnes && f.mask.every((b) => b === 0)) continue;
     views.set(fi.ovsName, { info: fieldByName(fi.ovsName)!, value: f.value, ...(f.mask && !allOnes && { mask: f.mask }) });
   }
   const ethView = views.get('eth_type');
@@ -548,16 +574,38 @@ export function formatMatch(match: Match, priority: number = OFP_DEFAULT_PRIORIT
   const protoView = views.get('nw_proto');
   const ipProto = protoView && num(protoView.value);
   const [proto, skipProto] = shorthand(ethType, ipProto);
+  const erspanVer = views.get('tun_erspan_ver');
+  const ver = erspanVer ? num(erspanVer.value) : 0;
+  for (const [name, onlyVer] of VALUE_ONLY) {
+    const v = views.get(name);
+    if (v && (num(v.value) === 0 || (onlyVer !== undefined && ver !== onlyVer))) views.delete(name);
+  }
+  // packet_type: printed when it is not Ethernet, or (as "eth") in a match on recirc_id; any field with
+  // prerequisites sets it to Ethernet (match_add_ethernet_prereq).
+  // ct_tp_src / ct_tp_dst print only beside ct_nw_proto; tun_flags only when its mask has the public (oam) bit.
+  if (!views.has('ct_nw_proto')) {
+    views.delete('ct_tp_src');
+    views.delete('ct_tp_dst');
+  }
+  const tunFlags = views.get('tun_flags');
+  if (tunFlags && !(maskNum(tunFlags) & 1)) views.delete('tun_flags');
+  const pt = views.get('packet_type');
+  if (pt && num(pt.value) === 0) views.delete('packet_type');
+  const eth = views.has('recirc_id') && !views.has('packet_type') && (pt !== undefined || match.some((f) => f.field !== 'unknown' && pinsEthernet(f)));
 
   const parts: string[] = [];
   if (priority !== OFP_DEFAULT_PRIORITY) parts.push(`priority=${priority}`);
   for (const [name, label, print] of PRINTERS) {
     switch (name) {
       case '<shorthand>':
+        if (eth) parts.push('eth');
         if (proto) parts.push(proto);
         continue;
       case '<regs>':
         parts.push(...registers(views));
+        continue;
+      case '<tun_metadata>':
+        for (const t of tunMetadata) if (t !== undefined) parts.push(t);
         continue;
       case '<vlan>': {
         const vlan = formatVlan(views);

@@ -330,7 +330,7 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   },
 
   flow_removed: (m) =>
-    ` ${formatMatch(m.match, m.priority)} reason=${FLOW_REMOVED_REASONS[m.reason] ?? m.reason} table_id=${m.tableId} cookie:${hex(m.cookie)} duration${duration(m.durationSec, m.durationNsec)} idle${m.idleTimeout}${m.hardTimeout ? ` hard${m.hardTimeout}` : ''} pkts${m.packetCount} bytes${m.byteCount}`,
+    ` ${formatMatch(m.match, m.priority)} reason=${ASYNC_FLOW_REMOVED[m.reason] ?? m.reason}${m.tableId === 255 ? '' : ` table_id=${m.tableId}`}${m.cookie ? ` cookie:${hex(m.cookie)}` : ''} duration${duration(m.durationSec, m.durationNsec)} idle${m.idleTimeout}${m.hardTimeout ? ` hard${m.hardTimeout}` : ''} pkts${m.packetCount} bytes${m.byteCount}`,
   port_status: (m) => ` ${PORT_REASONS[m.reason] ?? m.reason}:${formatPort(m.port)}`,
   // ofputil_packet_out_format: the frame only when it is in the message (unbuffered).
   packet_out: (m, v) =>

@@ -8,7 +8,8 @@ import { v3NodeRemovals } from './v3-node-removals.js';
 import { v4SecurityGroups } from './v4-security-groups.js';
 import { v5Projects } from './v5-projects.js';
 import { v6IcmpTypeCode } from './v6-icmp-type-code.js';
+import { v7FloatingIps } from './v7-floating-ips.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode, v7FloatingIps];

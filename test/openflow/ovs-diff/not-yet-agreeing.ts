@@ -13,10 +13,7 @@ export const NOT_YET_AGREEING: {
   readonly corruptions: Readonly<Record<string, string>>;
 } = {
   messages: {
-    aggregate_stats_request: MATCH_CHECKS,
-    flow_stats_request: MATCH_CHECKS,
     flow_mod: `${MATCH_CHECKS}; instruction length errors are OFPBIC_BAD_LEN where OVS says OFPBRC_BAD_LEN; set_field prerequisites (OFPBMC_BAD_PREREQ)`,
-    flow_removed: MATCH_CHECKS,
     flow_stats_reply: `${MATCH_CHECKS}; flow flags OVS does not know (OFPFMFC_BAD_FLAGS)`,
     packet_in:
       "the match is decoded loosely by OVS (oxm_pull_match_loose): fields without their prerequisites are kept in OVS's flow slots and printed by slot (icmp_type in an ARP match as tp_src, tun_gtpu_msgtype as gtpu_msgtype) or not at all (ipv6_dst in an IPv4 match), unknown fields are skipped, values are still checked (OFPBMC_BAD_VALUE). The packet summary and hex agree (ovs-diff/packets.ts)",

@@ -1,18 +1,21 @@
-// The page: sign-in, the three views behind hash routes (#/overview, #/topology[/VM], #/flows[/NODE]), a refresh
-// every few seconds while the overview or the topology is open, and the actions on rows.
-import { api, forgetToken, loadCloud, storedToken, storeToken, whenUnauthorized } from './api.js';
+// The page: sign-in, the four views behind hash routes (#/overview, #/topology[/VM], #/flows[/NODE], #/projects), the
+// project picker, a refresh every few seconds while a view of the cloud is open, and the actions on rows.
+import { api, chooseProject, chosenProject, forgetToken, loadCloud, rememberedProject, storedToken, storeToken, whenUnauthorized } from './api.js';
 import { $, h, replaceKeepingFocus } from './dom.js';
 import { FlowsView } from './flows.js';
 import { clock } from './format.js';
 import { clearErrors, showError } from './forms.js';
 import { renderOverview, wireForms } from './overview.js';
+import { renderPicker, renderProjectQuotas, renderProjects, wireProjectForms } from './projects.js';
 import { operation, say } from './status.js';
 import { describePath, drawTopology } from './topology.js';
 
 const CLOUD_POLL_MS = 5000;
-const VIEWS = ['overview', 'topology', 'flows'];
+const VIEWS = ['overview', 'topology', 'flows', 'projects'];
+/** The views of the whole cloud (nodes, switches, flows): not for a token scoped to one project. */
+const CLOUD_VIEWS = ['topology', 'flows'];
 
-const state = { cloud: undefined, view: 'overview', selected: null, timer: undefined, signedIn: false };
+const state = { cloud: undefined, view: 'overview', selected: null, timer: undefined, signedIn: false, me: undefined };
 const flows = new FlowsView($('#flows'), $('#flow-meta'));
 
 function route() {
@@ -27,7 +30,9 @@ function showOnly(id) {
 
 function signInScreen(message) {
   state.signedIn = false;
+  state.me = undefined;
   delete document.body.dataset.role;
+  delete document.body.dataset.scoped;
   clearTimeout(state.timer);
   flows.stop();
   $('#nav').hidden = true;
@@ -43,7 +48,11 @@ async function refresh() {
   if (!state.signedIn) return;
   void showLeadership();
   try {
-    state.cloud = await loadCloud();
+    const load = () => loadCloud({ cloudWide: !state.me?.project });
+    let cloud = await load();
+    // The remembered project is gone: the picker fell back to every project, so load that.
+    if (renderPicker(cloud.projects, state.me)) cloud = await load();
+    state.cloud = cloud;
     render();
   } catch (e) {
     if (e.status !== 401) say(`Could not load the cloud: ${e.message}`, 'error');
@@ -72,6 +81,16 @@ const actions = {
   deleteVm: (vm, button) => {
     if (!confirm(`Delete VM ${vm}? Its address is released.`)) return undefined;
     return operation({ key: `vm-delete:${vm}`, button, what: `Deleting VM ${vm}`, done: `Deleted VM ${vm}` }, () => api('DELETE', `/vms/${encodeURIComponent(vm)}`)).then(refresh);
+  },
+  showProject: (name) => {
+    showProject(name);
+    location.hash = '#/overview';
+  },
+  deleteProject: (name, button) => {
+    if (!confirm(`Delete project ${name}? Only an empty project can be deleted.`)) return undefined;
+    return operation({ key: `project-delete:${name}`, button, what: `Deleting project ${name}`, done: `Deleted project ${name}` }, () =>
+      api('DELETE', `/projects/${encodeURIComponent(name)}`),
+    ).then(refresh);
   },
   deleteSubnet: (subnet, button) => {
     if (!confirm(`Delete subnet ${subnet}?`)) return undefined;
@@ -117,9 +136,33 @@ function renderFlowNodes() {
   sel.value = keep;
 }
 
+/** Shows `name`'s records (null: every project's) from now on, and remembers the choice. */
+function showProject(name) {
+  if ((chosenProject() ?? '') === (name ?? '')) return;
+  chooseProject(name);
+  $('#project').value = name ?? '';
+  state.cloud = undefined;
+  say(name ? `Showing project ${name}` : 'Showing every project');
+  void refresh();
+}
+
+/** Where the create forms put what they make: the chosen project, or the API's default for an admin's "all". */
+function createIn(cloud) {
+  const el = $('#create-in');
+  el.hidden = cloud.projects.length === 0;
+  el.textContent = cloud.project
+    ? `Subnets and VMs are created in project ${cloud.project}.`
+    : 'Subnets are created in project default (choose a project above for another); a VM joins its subnet\u2019s project.';
+}
+
 function render() {
   if (!state.cloud) return;
-  if (state.view === 'overview') renderOverview(state.cloud, actions);
+  if (state.view === 'overview') {
+    renderProjectQuotas(state.cloud);
+    createIn(state.cloud);
+    renderOverview(state.cloud, actions);
+  }
+  if (state.view === 'projects') renderProjects(state.cloud, actions);
   if (state.view === 'topology') renderTopology();
   if (state.view === 'flows') renderFlowNodes();
 }
@@ -127,6 +170,11 @@ function render() {
 async function go() {
   if (!state.signedIn) return;
   const r = route();
+  if (state.me?.project && CLOUD_VIEWS.includes(r.view)) {
+    history.replaceState(null, '', '#/overview');
+    r.view = 'overview';
+    say(`A token scoped to project ${state.me.project} does not see the whole cloud's ${CLOUD_VIEWS.join(' and ')}`, 'error');
+  }
   state.view = r.view;
   showOnly(`view-${r.view}`);
   for (const a of document.querySelectorAll('#nav a')) {
@@ -167,15 +215,31 @@ async function showLeadership() {
   }
 }
 
-/** A viewer token's page hides what it cannot do; an older controller without /whoami shows every control. */
+/**
+ * A viewer token's page hides what it cannot do, a member's the admin's controls; a token scoped to a project shows
+ * that project only, with the picker fixed. An older controller without /whoami shows every control.
+ */
 async function applyRole() {
+  const note = $('#role-note');
   try {
-    const me = await api('GET', '/whoami');
+    const me = await api('GET', '/whoami', undefined, storedToken(), { inProject: false });
+    state.me = me;
     document.body.dataset.role = me.role;
-    $('#role-note').hidden = me.role !== 'viewer';
+    if (me.project) {
+      document.body.dataset.scoped = '';
+      chooseProject(me.project, false);
+    } else {
+      delete document.body.dataset.scoped;
+      chooseProject(rememberedProject(), false);
+    }
+    const where = me.project ? ` of project ${me.project}` : '';
+    note.textContent = me.role === 'viewer' ? `Read-only (viewer token${where})` : me.role === 'member' ? `Member token${where}` : '';
+    note.hidden = note.textContent === '';
   } catch {
+    state.me = undefined;
     delete document.body.dataset.role;
-    $('#role-note').hidden = true;
+    delete document.body.dataset.scoped;
+    note.hidden = true;
   }
 }
 
@@ -198,8 +262,10 @@ function wire() {
     const token = $('#token').value.trim();
     if (!token) return void showError(form, { field: 'token', message: 'token: enter the API token' });
     const button = form.querySelector('button[type=submit]');
+    // /whoami answers any valid token (a token scoped to a project may not list the nodes); an older controller
+    // without it is asked for the nodes.
     const ok = await operation({ button, what: 'Signing in', done: 'Signed in', onError: (err) => showError(form, { field: 'token', message: err.message }) }, () =>
-      api('GET', '/nodes', undefined, token),
+      api('GET', '/whoami', undefined, token, { inProject: false }).catch((e) => (e.status === 404 ? api('GET', '/nodes', undefined, token, { inProject: false }) : Promise.reject(e))),
     );
     if (!ok) return;
     storeToken(token, $('#remember').checked);
@@ -217,6 +283,7 @@ function wire() {
     if (state.view === 'flows') await flows.poll();
     say(`Refreshed at ${clock()}`);
   });
+  $('#project').addEventListener('change', (e) => showProject(e.currentTarget.value || null));
   $('#vm-pick').addEventListener('change', (e) => select(e.currentTarget.value || null));
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && state.view === 'topology' && state.selected) select(null);
@@ -237,6 +304,7 @@ function wire() {
   });
   window.addEventListener('hashchange', () => go());
   wireForms(refresh);
+  wireProjectForms(refresh);
 }
 
 async function start() {
@@ -244,7 +312,7 @@ async function start() {
   if (storedToken()) return signedIn();
   // A loopback demo may run without auth: then the API answers without a token and no sign-in is needed.
   try {
-    await api('GET', '/nodes', undefined, null);
+    await api('GET', '/nodes', undefined, null, { inProject: false });
     return signedIn();
   } catch {
     return signInScreen();

@@ -4,28 +4,13 @@ import { api } from './api.js';
 import { $, gridTable, h, replaceKeepingFocus } from './dom.js';
 import { azLabel, byRoleThenName, mainRole, mib, NATURAL, since, subnetClass } from './format.js';
 import { clearErrors, formValues, showError } from './forms.js';
-import { operation, pending } from './status.js';
+import { operation } from './status.js';
+import { meter, opButton } from './widgets.js';
 
-/** A button for a long operation; drawn busy while an operation with the same key is in flight. */
-function opButton(label, key, onclick, { danger = false, ariaLabel } = {}) {
-  const b = h('button', { type: 'button', class: danger ? 'small danger' : 'small', 'data-key': key, 'data-op': key, 'aria-label': ariaLabel, onclick }, label);
-  if (pending.has(key)) {
-    b.disabled = true;
-    b.setAttribute('aria-busy', 'true');
-    b.prepend(h('span', { class: 'spinner', 'aria-hidden': 'true' }));
-  }
-  return b;
-}
-
-function meter(label, used, total, fmt) {
-  const pct = total > 0 ? Math.min(100, Math.round((used / total) * 100)) : 0;
-  return h(
-    'div',
-    { class: 'meter' },
-    h('span', { class: 'meter-text' }, `${label} ${fmt(used)} / ${fmt(total)}`),
-    h('meter', { min: 0, max: Math.max(total, 1), value: used, high: total * 0.85, optimum: 0, 'aria-label': `${label} used: ${fmt(used)} of ${fmt(total)}` }, `${pct}%`),
-  );
-}
+/** Every project's records are shown (an admin's or an unscoped viewer's "All projects" with several): a project column. */
+const allProjects = (cloud) => cloud.project === null && (cloud.projects?.length ?? 0) > 1;
+const projectHead = (cloud) => (allProjects(cloud) ? ['Project'] : []);
+const projectCell = (cloud, record) => (allProjects(cloud) ? [h('td', { class: 'project' }, record.project ?? 'default')] : []);
 
 function stateBadge(state, title) {
   return h('span', { class: `badge state-${state}`, title }, state);
@@ -76,12 +61,13 @@ function subnetsTable(cloud, ctx) {
   return gridTable({
     id: 'subnets-table',
     caption: 'Subnets',
-    headers: ['Subnet', 'CIDR', 'Gateway IP', ['VNI', 'num'], 'Addresses', ['VMs', 'num'], ''],
+    headers: ['Subnet', ...projectHead(cloud), 'CIDR', 'Gateway IP', ['VNI', 'num'], 'Addresses', ['VMs', 'num'], ''],
     rows: cloud.subnets.map((sn) =>
       h(
         'tr',
         { 'data-subnet': sn.name },
         h('th', { scope: 'row' }, h('span', { class: ['swatch', subnetClass(cloud.subnets, sn.name)], 'aria-hidden': 'true' }), sn.name),
+        projectCell(cloud, sn),
         h('td', { class: 'mono' }, sn.cidr),
         h('td', { class: 'mono' }, sn.gatewayIp),
         h('td', { class: 'num' }, String(sn.vni)),
@@ -98,12 +84,13 @@ function vmsTable(cloud, ctx) {
   return gridTable({
     id: 'vms-table',
     caption: 'VMs',
-    headers: ['VM', 'State', 'IP', 'MAC', 'Node', 'Gateway', 'Subnet', 'Flavor', 'Security groups', ''],
+    headers: ['VM', ...projectHead(cloud), 'State', 'IP', 'MAC', 'Node', 'Gateway', 'Subnet', 'Flavor', 'Security groups', ''],
     rows: cloud.vms.map((v) =>
       h(
         'tr',
         { 'data-vm': v.name },
-        h('th', { scope: 'row' }, h('a', { href: `#/topology/${encodeURIComponent(v.name)}`, 'data-key': `vm-link:${v.name}`, title: `${v.name} in the topology` }, v.name)),
+        h('th', { scope: 'row' }, cloud.cloudWide === false ? v.name : h('a', { href: `#/topology/${encodeURIComponent(v.name)}`, 'data-key': `vm-link:${v.name}`, title: `${v.name} in the topology` }, v.name)),
+        projectCell(cloud, v),
         h('td', {}, stateBadge(v.state, v.error)),
         h('td', { class: 'mono' }, v.ip),
         h('td', { class: 'mono' }, v.mac),
@@ -139,12 +126,13 @@ function securityGroupsTable(cloud) {
   return gridTable({
     id: 'security-groups-table',
     caption: 'Security groups',
-    headers: ['Group', 'Rules (allow; replies are allowed too)', 'Members'],
+    headers: ['Group', ...projectHead(cloud), 'Rules (allow; replies are allowed too)', 'Members'],
     rows: groups.map((g) =>
       h(
         'tr',
         { 'data-group': g.name },
         h('th', { scope: 'row' }, g.name, g.description ? h('div', { class: 'hint' }, g.description) : null),
+        projectCell(cloud, g),
         h('td', { class: 'mono' }, g.rules.length ? g.rules.map((r) => h('div', { title: `rule ${r.id}` }, ruleText(r))) : h('span', { class: 'hint' }, 'none: nothing allowed')),
         h('td', {}, g.members.length ? g.members.join(', ') : h('span', { class: 'hint' }, 'no VMs')),
       ),
@@ -159,6 +147,14 @@ function summary(cloud) {
   const cpus = compute.reduce((a, n) => a + n.cpus, 0);
   const used = compute.reduce((a, n) => a + n.used.cpus, 0);
   const card = (value, label) => h('div', { class: 'stat' }, h('strong', {}, value), h('span', {}, label));
+  // A token scoped to a project does not see the nodes: what its VMs take instead of the cloud's capacity.
+  if (cloud.cloudWide === false) {
+    return [
+      card(String(cloud.subnets.length), 'subnets'),
+      card(`${running} / ${cloud.vms.length}`, 'VMs running'),
+      card(String(cloud.vms.reduce((a, v) => a + v.cpus, 0)), 'vCPUs of its VMs'),
+    ];
+  }
   return [
     card(String(cloud.nodes.length), `nodes (${[...new Set(cloud.nodes.map(mainRole))].join(', ') || 'none'})`),
     card(`${connected} / ${cloud.datapaths.length}`, 'switches connected'),
@@ -183,7 +179,8 @@ export function renderOverview(cloud, ctx) {
   replaceKeepingFocus($('#security-groups'), securityGroupsTable(cloud));
 
   const names = (role) => cloud.nodes.filter((n) => n.roles.includes(role)).map((n) => n.name);
-  syncSelect($('#vm-subnet'), cloud.subnets.length ? cloud.subnets.map((x) => [x.name, `${x.name} (${x.cidr})`]) : [['', 'create a subnet first']]);
+  const where = (x) => (allProjects(cloud) ? `, ${x.project ?? 'default'}` : '');
+  syncSelect($('#vm-subnet'), cloud.subnets.length ? cloud.subnets.map((x) => [x.name, `${x.name} (${x.cidr}${where(x)})`]) : [['', 'create a subnet first']]);
   syncSelect($('#vm-gateway'), [['', 'automatic (same AZ, fewest VMs)'], ...names('gateway').map((n) => [n, n])]);
   syncSelect($('#vm-az'), [['', 'any'], ...[...new Set(cloud.nodes.map((n) => n.az).filter(Boolean))].sort().map((z) => [z, z])]);
   syncSelect($('#vm-node'), [['', 'automatic (least loaded)'], ...names('compute').map((n) => [n, n])]);
