@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { LabCloud } from '../lab/cloud.js';
-import { cleanupLab } from '../lab/lab.js';
 import { runHaDemo } from './demo-ha.js';
+import { runUntilSignal } from './demo-run.js';
 
 interface DemoOptions {
   prefix: string;
@@ -64,51 +64,32 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function runDemo(o: DemoOptions): Promise<number> {
-  const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
   const prefix = o.prefix;
-  const left = await cleanupLab(prefix);
-  if (left.length) say(`removed leftovers of an earlier demo: ${left.join(' ')}`);
-  say(`starting the lab '${prefix}' (controller, 2 gateways, ${o.computes} compute nodes, switch, DHCP, outside world)...`);
-
-  // Signals during start-up are remembered and acted on once there is something to stop.
-  let stopRequested: (signal: string) => void = () => undefined;
-  let pendingSignal: string | undefined;
-  const onSignal = (signal: string): void => (pendingSignal ??= signal, stopRequested(signal));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   let cloud: LabCloud | undefined;
   let web: ChildProcess | undefined;
-  try {
-    cloud = await LabCloud.start({
-      prefix,
-      ...(o.dir !== undefined && { dir: o.dir }),
-      apiHost: o.apiHost,
-      apiPort: Number(o.apiPort),
-      computes: Math.max(2, Number(o.computes)),
-      extraListen: o.openflow === 'none' ? [] : [o.openflow],
-      logger: pino({ level: 'warn' }, pino.destination(2)),
-      statsIntervalSeconds: 5,
-    });
-    if (pendingSignal === undefined) await sampleCloud(cloud, prefix);
-    if (pendingSignal === undefined) web = await serveBigFile(cloud, prefix);
-    if (pendingSignal === undefined) printWelcome(cloud, prefix, o.openflow);
-    const signal = await new Promise<string>((resolve) => {
-      stopRequested = resolve;
-      if (pendingSignal !== undefined) resolve(pendingSignal);
-    });
-    say(`\n${signal}: stopping the controller and removing the lab...`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`minicloud demo: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  } finally {
-    web?.kill('SIGKILL');
-    await cloud?.stop();
-    await cleanupLab(prefix);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    say('demo stopped; everything it made is removed.');
-  }
+  return runUntilSignal({
+    name: 'minicloud demo',
+    prefix,
+    starting: `starting the lab '${prefix}' (controller, 2 gateways, ${o.computes} compute nodes, switch, DHCP, outside world)...`,
+    stopping: 'stopping the controller and removing the lab...',
+    start: async () => {
+      cloud = await LabCloud.start({
+        prefix,
+        ...(o.dir !== undefined && { dir: o.dir }),
+        apiHost: o.apiHost,
+        apiPort: Number(o.apiPort),
+        computes: Math.max(2, Number(o.computes)),
+        extraListen: o.openflow === 'none' ? [] : [o.openflow],
+        logger: pino({ level: 'warn' }, pino.destination(2)),
+        statsIntervalSeconds: 5,
+      });
+    },
+    steps: [() => sampleCloud(cloud!, prefix), async () => (web = await serveBigFile(cloud!, prefix)), () => printWelcome(cloud!, prefix, o.openflow)],
+    stop: async () => {
+      web?.kill('SIGKILL');
+      await cloud?.stop();
+    },
+  });
 }
 
 async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promise<void> {
