@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { CloudService } from '../cloud/index.js';
-import { accessOf, authorize, checkAccessDeclared, registerPublic, selectProject, type Access, type Verifier } from './auth.js';
+import { accessOf, authorize, checkAccessDeclared, registerPublic, selectProject, type Access, type Principal, type Verifier } from './auth.js';
 import { errorPayload, handleError } from './errors.js';
 import { DEFAULT_API_LIMITS, serverOptions, type ApiLimits } from './limits.js';
 import type { ApiTokens } from './tokens.js';
@@ -24,6 +24,8 @@ import { vmRoutes } from './routes/vms.js';
 export interface Readiness {
   readonly ready: boolean;
   readonly reason?: string;
+  /** The reason in a few fixed words, for callers without a token (the reason itself may quote an error). */
+  readonly reasonClass?: string;
   /** Which controller this is and who leads (several controllers on etcd; src/daemon/leadership.ts). */
   readonly leadership?: { readonly role: 'leader' | 'follower'; readonly id: string; readonly leader?: string; readonly generation: string };
 }
@@ -157,10 +159,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         },
       },
     },
-    async (_req, reply) => {
+    async (req, reply) => {
       const r = await (deps.ready ?? (() => storeAnswers(service)))();
-      const who = { pid: process.pid, ...r.leadership };
-      return r.ready ? { status: 'ready', ...who } : reply.status(503).send({ status: 'not ready', reason: r.reason ?? 'not ready', ...who });
+      // Anyone may ask (load balancers, `curl` in the demo): status, pid and role only. Which controllers there are
+      // (ids, often host names), the generation and the failure's own words are for a cloud-wide token (docs/api.md).
+      const detailed = deps.auth === false || isCloudWide(verifyQuietly(deps.auth.verify, req.headers.authorization));
+      const { role, ...details } = r.leadership ?? {};
+      const who = { pid: process.pid, ...(role !== undefined && { role }), ...(detailed && details) };
+      const reason = detailed ? (r.reason ?? 'not ready') : (r.reasonClass ?? 'not ready');
+      return r.ready ? { status: 'ready', ...who } : reply.status(503).send({ status: 'not ready', reason, ...who });
     },
   );
   const metricsAccess: { access: Access } = { access: deps.metricsAuth ? 'viewer' : 'public' };
@@ -170,6 +177,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   return app;
+}
+
+/** The caller, if its token is valid; a store that cannot check it (readyz failing) makes it nobody. */
+function verifyQuietly(verify: Verifier, authorization: string | undefined): Principal | undefined {
+  try {
+    return verify(authorization);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A token for the whole cloud (not one project's): it may see which controllers there are. */
+function isCloudWide(who: Principal | undefined): boolean {
+  return who !== undefined && who.project === undefined;
 }
 
 const readyLeadership = {
@@ -185,6 +206,6 @@ export function storeAnswers(service: CloudService): Readiness {
     service.revision();
     return { ready: true };
   } catch (e) {
-    return { ready: false, reason: `store: ${e instanceof Error ? e.message : String(e)}` };
+    return { ready: false, reason: `store: ${e instanceof Error ? e.message : String(e)}`, reasonClass: 'store unavailable' };
   }
 }

@@ -3,7 +3,7 @@
 // failover; Ctrl-C stops and removes everything.
 import type { ChildProcess } from 'node:child_process';
 import { HaLabCloud } from '../lab/ha-cloud.js';
-import { cleanupLab } from '../lab/lab.js';
+import { runUntilSignal } from './demo-run.js';
 
 /** The demo's options this one uses (demo.ts's DemoOptions has them). */
 export interface HaDemoOptions {
@@ -22,51 +22,34 @@ export interface DemoSample {
 }
 
 export async function runHaDemo(o: HaDemoOptions, sample: DemoSample): Promise<number> {
-  const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
   const prefix = o.prefix;
   const base = Number(o.apiPort);
   if (!Number.isInteger(base) || base < 1 || base > 65533) {
     process.stderr.write('minicloud demo --ha: --api-port must be a port number (the three APIs take it and the next two)\n');
     return 2;
   }
-  const left = await cleanupLab(prefix);
-  if (left.length) say(`removed leftovers of an earlier demo: ${left.join(' ')}`);
-  say(`starting the HA lab '${prefix}' (3 etcd members, 3 controllers, 2 gateways, ${o.computes} compute nodes, switch, DHCP)...`);
-  let stopRequested: (signal: string) => void = () => undefined;
-  let pendingSignal: string | undefined;
-  const onSignal = (signal: string): void => (pendingSignal ??= signal, stopRequested(signal));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   let cloud: HaLabCloud | undefined;
   let web: ChildProcess | undefined;
-  try {
-    cloud = await HaLabCloud.start({
-      prefix,
-      ...(o.dir !== undefined && { dir: o.dir }),
-      apiHost: o.apiHost,
-      apiPorts: [base, base + 1, base + 2],
-      computes: Math.max(2, Number(o.computes)),
-    });
-    if (pendingSignal === undefined) await sample.sampleCloud(cloud, prefix);
-    if (pendingSignal === undefined) web = await sample.serveBigFile(cloud, prefix);
-    if (pendingSignal === undefined) await printWelcome(cloud, prefix, sample.bigFile);
-    const signal = await new Promise<string>((resolve) => {
-      stopRequested = resolve;
-      if (pendingSignal !== undefined) resolve(pendingSignal);
-    });
-    say(`\n${signal}: stopping the controllers and etcd, removing the lab...`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`minicloud demo --ha: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  } finally {
-    web?.kill('SIGKILL');
-    await cloud?.stop();
-    await cleanupLab(prefix);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    say('demo stopped; everything it made is removed.');
-  }
+  return runUntilSignal({
+    name: 'minicloud demo --ha',
+    prefix,
+    starting: `starting the HA lab '${prefix}' (3 etcd members, 3 controllers, 2 gateways, ${o.computes} compute nodes, switch, DHCP)...`,
+    stopping: 'stopping the controllers and etcd, removing the lab...',
+    start: async () => {
+      cloud = await HaLabCloud.start({
+        prefix,
+        ...(o.dir !== undefined && { dir: o.dir }),
+        apiHost: o.apiHost,
+        apiPorts: [base, base + 1, base + 2],
+        computes: Math.max(2, Number(o.computes)),
+      });
+    },
+    steps: [() => sample.sampleCloud(cloud!, prefix), async () => (web = await sample.serveBigFile(cloud!, prefix)), () => printWelcome(cloud!, prefix, sample.bigFile)],
+    stop: async () => {
+      web?.kill('SIGKILL');
+      await cloud?.stop();
+    },
+  });
 }
 
 async function printWelcome(cloud: HaLabCloud, prefix: string, bigFile: string): Promise<void> {

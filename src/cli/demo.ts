@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { LabCloud } from '../lab/cloud.js';
-import { cleanupLab } from '../lab/lab.js';
 import { runHaDemo } from './demo-ha.js';
+import { runUntilSignal } from './demo-run.js';
 
 interface DemoOptions {
   prefix: string;
@@ -78,57 +78,42 @@ export function registerDemoCommand(program: Command): void {
 }
 
 async function runDemo(o: DemoOptions): Promise<number> {
-  const say = (s = ''): boolean => process.stdout.write(`${s}\n`);
   const prefix = o.prefix;
-  const left = await cleanupLab(prefix);
-  if (left.length) say(`removed leftovers of an earlier demo: ${left.join(' ')}`);
-  say(`starting the lab '${prefix}' (controller, 2 gateways, ${o.computes} compute nodes, switch, DHCP, outside world)...`);
-
-  // Signals during start-up are remembered and acted on once there is something to stop.
-  let stopRequested: (signal: string) => void = () => undefined;
-  let pendingSignal: string | undefined;
-  const onSignal = (signal: string): void => (pendingSignal ??= signal, stopRequested(signal));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   let cloud: LabCloud | undefined;
   let web: ChildProcess | undefined;
-  try {
-    cloud = await LabCloud.start({
-      prefix,
-      ...(o.dir !== undefined && { dir: o.dir }),
-      apiHost: o.apiHost,
-      apiPort: Number(o.apiPort),
-      computes: Math.max(2, Number(o.computes)),
-      extraListen: o.openflow === 'none' ? [] : [o.openflow],
-      logger: pino({ level: 'warn' }, pino.destination(2)),
-      statsIntervalSeconds: 5,
-      // Floating IPs on each gateway's outside link (the lab's 203.0.113.0/24, the gateways .1 and .2).
-      floatingIpPools: [
-        { gateway: `${prefix}-gw1`, outside: '203.0.113.1/24', addresses: ['203.0.113.10-203.0.113.29'] },
-        { gateway: `${prefix}-gw2`, outside: '203.0.113.2/24', addresses: ['203.0.113.30-203.0.113.49'] },
-      ],
-    });
-    let sample: SampleCloud | undefined;
-    if (pendingSignal === undefined) sample = await sampleCloud(cloud, prefix);
-    if (pendingSignal === undefined) web = await serveBigFile(cloud, prefix);
-    if (pendingSignal === undefined && sample) printWelcome(cloud, prefix, o.openflow, sample);
-    const signal = await new Promise<string>((resolve) => {
-      stopRequested = resolve;
-      if (pendingSignal !== undefined) resolve(pendingSignal);
-    });
-    say(`\n${signal}: stopping the controller and removing the lab...`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`minicloud demo: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
-  } finally {
-    web?.kill('SIGKILL');
-    await cloud?.stop();
-    await cleanupLab(prefix);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    say('demo stopped; everything it made is removed.');
-  }
+  let sample: SampleCloud | undefined;
+  return runUntilSignal({
+    name: 'minicloud demo',
+    prefix,
+    starting: `starting the lab '${prefix}' (controller, 2 gateways, ${o.computes} compute nodes, switch, DHCP, outside world)...`,
+    stopping: 'stopping the controller and removing the lab...',
+    start: async () => {
+      cloud = await LabCloud.start({
+        prefix,
+        ...(o.dir !== undefined && { dir: o.dir }),
+        apiHost: o.apiHost,
+        apiPort: Number(o.apiPort),
+        computes: Math.max(2, Number(o.computes)),
+        extraListen: o.openflow === 'none' ? [] : [o.openflow],
+        logger: pino({ level: 'warn' }, pino.destination(2)),
+        statsIntervalSeconds: 5,
+        // Floating IPs on each gateway's outside link (the lab's 203.0.113.0/24, the gateways .1 and .2).
+        floatingIpPools: [
+          { gateway: `${prefix}-gw1`, outside: '203.0.113.1/24', addresses: ['203.0.113.10-203.0.113.29'] },
+          { gateway: `${prefix}-gw2`, outside: '203.0.113.2/24', addresses: ['203.0.113.30-203.0.113.49'] },
+        ],
+      });
+    },
+    steps: [
+      async () => (sample = await sampleCloud(cloud!, prefix)),
+      async () => (web = await serveBigFile(cloud!, prefix)),
+      () => printWelcome(cloud!, prefix, o.openflow, sample!),
+    ],
+    stop: async () => {
+      web?.kill('SIGKILL');
+      await cloud?.stop();
+    },
+  });
 }
 
 interface SampleCloud {

@@ -10,7 +10,8 @@ import { resolveConfig, type Config, type ConfigFile } from '../daemon/config.js
 import { labLxdBaseDir, labLxdDir } from '../daemon/node-executors.js';
 import { startServer, type Server } from '../daemon/server.js';
 import { ensureBusyboxImage, LabLxd, LocalExecutor, NetnsExecutor, withEnv } from '../hosts/index.js';
-import { cleanupLab, EGRESS_DEVICE, Lab, standardNodes, UNDERLAY_DEVICE, UNDERLAY_PREFIX_LENGTH, type LabNodeDef } from './lab.js';
+import { labNodeRequest, labProvisioningConfig, labVmsConfig } from './lab-config.js';
+import { cleanupLab, Lab, standardNodes, type LabNodeDef } from './lab.js';
 
 export interface LabCloudOptions {
   /** Names: nodes `${prefix}-*`, VMs' namespaces `${prefix}v-*`. Lower-case letters and digits, 1-6 characters. */
@@ -138,14 +139,7 @@ export class LabCloud {
 
   private async addNodes(): Promise<void> {
     for (const n of this.nodes) {
-      const res = await this.api('POST', '/api/v1/nodes', {
-        name: n.name,
-        roles: n.roles,
-        underlayIp: n.underlayIp,
-        ...(n.az !== undefined && { az: n.az }),
-        ...(n.sshTarget !== undefined && { sshTarget: n.sshTarget }),
-        ...(n.roles.includes('compute') && { cpus: 16, memoryMiB: 32 * 1024 }),
-      });
+      const res = await this.api('POST', '/api/v1/nodes', labNodeRequest(n));
       if (res.status !== 201) throw new Error(`adding node ${n.name}: ${res.status} ${JSON.stringify(res.json)}`);
     }
     await this.waitReady();
@@ -218,19 +212,16 @@ export class LabCloud {
 }
 
 function labConfig(opts: LabCloudOptions, dir: string, nodes: readonly LabNodeDef[]): Config {
-  const noVms = Object.fromEntries(nodes.filter((n) => !n.roles.includes('compute')).map((n) => [n.name, 'none' as const]));
+  const vms = labVmsConfig(opts.prefix, dir, nodes);
   const lxdVms = Object.fromEntries((opts.lxdComputes ?? []).map((name) => [name, 'lxd' as const]));
   return resolveConfig({
     openflow: { listen: [`unix:${join(dir, 'openflow.sock')}`, ...(opts.extraListen ?? [])], echoIntervalSeconds: 1 },
     api: { host: opts.apiHost ?? '127.0.0.1', port: opts.apiPort ?? 0, auth: true },
     store: { path: join(dir, 'cloud.db') },
     stats: { intervalSeconds: opts.statsIntervalSeconds ?? 5 },
-    vms: { backend: 'netns', nodes: { ...noVms, ...lxdVms }, labDir: join(dir, 'nodes'), stateDir: join(dir, 'vms'), netnsPrefix: `${opts.prefix}v-`, ...(opts.ssh && { ssh: opts.ssh }) },
+    vms: { ...vms, nodes: { ...vms.nodes, ...lxdVms }, ...(opts.ssh && { ssh: opts.ssh }) },
     provisioning: {
-      enabled: true,
-      underlay: { device: UNDERLAY_DEVICE, prefixLength: UNDERLAY_PREFIX_LENGTH },
-      egressInterface: EGRESS_DEVICE,
-      maxBackoffMs: 1000,
+      ...labProvisioningConfig(),
       ...(opts.provisioningRetrySeconds && { retryMinSeconds: opts.provisioningRetrySeconds.min, retryMaxSeconds: opts.provisioningRetrySeconds.max }),
     },
     ...(opts.verifyIntervalSeconds !== undefined && { sync: { verifyIntervalSeconds: opts.verifyIntervalSeconds } }),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import { buildApp, type App } from '../../src/api/app.js';
+import { buildApp, type App, type AppDeps } from '../../src/api/app.js';
 import type { ApiLimits } from '../../src/api/limits.js';
 import { createMetrics, type Metrics } from '../../src/daemon/metrics.js';
 import { ApiTokens } from '../../src/api/tokens.js';
@@ -46,6 +46,8 @@ export interface HarnessOptions {
   readonly floatingIpPools?: readonly FloatingIpPool[];
   /** Another store than a fresh SQLite file (e.g. etcd); closed by `close`. */
   readonly store?: CloudStore & TokenStore;
+  /** What /readyz reports (the daemon's, with leadership); default the API's own. */
+  readonly ready?: AppDeps['ready'];
 }
 
 export async function makeHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -80,6 +82,7 @@ export async function makeHarness(options: HarnessOptions = {}): Promise<Harness
     auth: options.auth === false ? false : { verify: tokens.verify },
     tokens: options.wrapTokens ? options.wrapTokens(tokens) : tokens,
     ...(options.logger && { logger: options.logger }),
+    ...(options.ready && { ready: options.ready }),
   });
   const call: Harness['call'] = async (method, url, body) => {
     const res = await app.inject({

@@ -207,8 +207,10 @@ async function go() {
 async function showLeadership() {
   const note = $('#leader-note');
   try {
-    const r = await (await fetch('/readyz', { cache: 'no-store' })).json();
-    if (!r.role || r.generation === '0') throw new Error('one controller');
+    // Which controllers there are is shown to a cloud-wide token only (docs/api.md); a project's token sees none.
+    const token = storedToken();
+    const r = await (await fetch('/readyz', { cache: 'no-store', ...(token && { headers: { authorization: `Bearer ${token}` } }) })).json();
+    if (!r.role || r.id === undefined || r.generation === '0') throw new Error('one controller, or not for this token');
     note.textContent = r.role === 'leader' ? `Controller ${r.id}: leader` : `Controller ${r.id}: follower (leader ${r.leader ?? 'unknown'})`;
     note.hidden = false;
   } catch {
