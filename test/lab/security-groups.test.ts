@@ -44,12 +44,18 @@ function serve(vm: string, proto: 'TCP' | 'UDP', port: number, reply: string): v
   });
 }
 
-/** What a TCP connection / UDP datagram from `from` to `to:port` gets back ('' when nothing came within 2 s). */
+/**
+ * What a TCP connection / UDP datagram from `from` to `to:port` gets back ('' when nothing came within 2 s, twice).
+ * Two tries: on a loaded machine one 2 s attempt can miss (seen once in a full run, alone never); a refused one
+ * stays '' however often it is asked.
+ */
 async function ask(from: string, proto: 'TCP' | 'UDP', to: string, port: number): Promise<string> {
   const target = proto === 'TCP' ? `TCP:${to}:${port},connect-timeout=2` : `UDP:${to}:${port}`;
-  return run('socat', ['-T', '2', '-', target], { netns: ns(from), input: 'hello\n', timeoutMs: 10_000 })
-    .then((o) => o.trim())
-    .catch(() => '');
+  const once = (): Promise<string> =>
+    run('socat', ['-T', '2', '-', target], { netns: ns(from), input: 'hello\n', timeoutMs: 10_000 })
+      .then((o) => o.trim())
+      .catch(() => '');
+  return (await once()) || once();
 }
 
 async function ping(from: string, to: string, count = 3, interval = '0.2'): Promise<{ sent: number; received: number; text: string }> {
