@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/lab/exec.js';
 import { cleanupLab, namespacesWith } from '../../src/lab/lab.js';
+import { waitForOutput as waitForChildOutput } from '../helpers/child-output.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PREFIX = 'mcha2';
@@ -53,21 +54,7 @@ async function freeBase(): Promise<number> {
 }
 
 function waitForOutput(text: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo did not print '${text}' in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const check = (): void => {
-      if (out.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child!.stdout!.on('data', check);
-    child!.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo exited ${code} before printing '${text}':\n${out}`));
-    });
-    check();
-  });
+  return waitForChildOutput(child!, () => out, text, timeoutMs);
 }
 
 interface Ready {
