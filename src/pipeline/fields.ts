@@ -124,6 +124,8 @@ export const FIELD_REFS = {
   reg0: ref('reg0'),
   reg1: ref('reg1'),
   reg2: ref('reg2'),
+  ipv4_src: ref('ipv4_src'),
+  ipv4_dst: ref('ipv4_dst'),
 } as const;
 
 // --- value encoders (network byte order) --------------------------------------------------------------------------

@@ -219,6 +219,10 @@ export const PRIORITY = {
     DHCP_RENEW: 11,
     /** (reg2, ipv4_dst) -> a VM of any subnet of the packet's routing domain: routed directly, never via the gateway (seed: 10/10). */
     ROUTED: 10,
+    /** Another project's subnet gateway IP (held by no kernel): ICMP echo answered here, on the asker's node (gateway-echo.ts). */
+    GATEWAY_ECHO: 8,
+    /** Any other IPv4 of another project to an address inside its own subnets that is no VM: dropped, never to the gateway. */
+    DOMAIN_UNKNOWN: 7,
     /** A unicast ARP request to the gateway MAC for a gateway IP, answered here like a broadcast one in 50. */
     GATEWAY_ARP: 6,
     /** A local VM's frames for the gateway MAC to its own gateway (seed: 10/5). */

@@ -179,6 +179,36 @@ describe.skipIf(!canRun)('two projects with the same addresses (ofproto/trace, i
     });
   }
 
+  it("blue's gateway IPs answer ICMP echo on the VM's own node; nothing else to its subnets leaves for the gateway", async () => {
+    const echo = PRIORITY[TABLE.UNICAST].GATEWAY_ECHO;
+    // Its own subnet's gateway IP and the other subnet's: the request comes back out of the VM's port as a reply.
+    for (const gatewayIp of ['192.168.20.1', '192.168.20.33']) {
+      const t = await lab.trace('compute-1', icmpTo('blue', GATEWAY_MAC, gatewayIp));
+      expect(destinations(t), t.raw).toEqual([VM.blue.a1.port]);
+      const f = t.finalFlow;
+      expect([f.get('icmp_type'), f.get('nw_src'), f.get('nw_dst'), f.get('dl_src'), f.get('dl_dst')]).toEqual(['0', gatewayIp, VM.blue.a1.ip, GATEWAY_MAC, VM.blue.a1.mac]);
+      expect(t.rows.some((r) => r.table === TABLE.UNICAST && r.priority === echo)).toBe(true);
+      expect(rowsOf(t, 'default')).toEqual([]);
+    }
+    // Not an echo request, or to a free address of its subnets: dropped on its node (before, both left SNATed).
+    for (const flowText of [
+      `udp,${fromVm('blue', `dl_dst=${GATEWAY_MAC},nw_src=${VM.blue.a1.ip},nw_dst=192.168.20.1,nw_ttl=64,udp_src=40000,udp_dst=53`)}`,
+      icmpTo('blue', GATEWAY_MAC, '192.168.20.20'),
+      icmpTo('blue', GATEWAY_MAC, '192.168.20.50'),
+    ]) {
+      const t = await lab.trace('compute-1', flowText);
+      expect(t.dropped, flowText).toBe(true);
+      expect(t.rows.some((r) => r.table === TABLE.UNICAST && r.priority === PRIORITY[TABLE.UNICAST].DOMAIN_UNKNOWN)).toBe(true);
+    }
+    // The default project's gateway IP stays its gateways' kernel's: the echo goes there, as before.
+    const d = await lab.trace('compute-1', icmpTo('default', GATEWAY_MAC, '192.168.20.1'));
+    expect(destinations(d)).toEqual([`vxlan:${vni('default', 0)}@${GW}`]);
+    expect(d.rows.some((r) => r.priority === echo && r.table === TABLE.UNICAST)).toBe(false);
+    // The outside is still reached through the gateway.
+    const out = await lab.trace('compute-1', icmpTo('blue', GATEWAY_MAC, OUTSIDE));
+    expect(destinations(out)).toEqual([`vxlan:${vni('blue', 0)}@${GW}`]);
+  });
+
   it('the gateway never hands its kernel a VM packet to a transit address, nor forwards a transit source back in', async () => {
     const toTransit = await lab.trace(
       'gateway-1',

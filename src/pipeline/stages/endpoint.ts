@@ -7,7 +7,8 @@
 // - for every VM of the cloud: L2 delivery by (tun_id, eth_dst), distributed routing by (reg2, ipv4_dst), ARP for
 //   its IP in its domain;
 // - for every subnet: ARP for its gateway IP in its domain (answered with GATEWAY_MAC on the asker's own node),
-//   broadcast or unicast to the gateway MAC.
+//   broadcast or unicast to the gateway MAC; in any domain but the default one, ICMP echo to the gateway IP answered
+//   and other IPv4 to the subnet's free addresses dropped (gateway-echo.ts).
 //
 // A remote VM's flows are the same on every node but for the vxlan-int port number, so they are built once per
 // (VM, port number) and shared between nodes.
@@ -17,6 +18,7 @@ import type { SubnetInfo, VmInfo } from '../cloud-index.js';
 import { cookieFor } from '../cookie.js';
 import { match, oxm } from '../fields.js';
 import { DEC_TTL, flow, output, setField } from '../flow.js';
+import { gatewayEchoRows } from '../gateway-echo.js';
 import { PATH_MTU_METER, PATH_MTU_PUNT_BYTES } from '../mtu.js';
 import {
   arpResponder,
@@ -111,6 +113,7 @@ function subnetFlows(ctx: CompileContext, view: NodeView, s: SubnetInfo): readon
     ctx.set(s, 'gateway-arp', [
       arpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, GATEWAY_MAC_BYTES, inDomain(s.domainBytes)),
       gatewayUnicastArpResponder(cookieFor('subnet', s.vni, 'endpoint'), s.gatewayIpBytes, inDomain(s.domainBytes)),
+      ...gatewayEchoRows(cookieFor('subnet', s.vni, 'endpoint'), s),
     ]);
   // A compute node serves the VNIs of its own VMs (delivery, broadcast); a gateway or DHCP node every VNI (egress, DHCP).
   const serves = hasRole(view.node, 'gateway') || hasRole(view.node, 'dhcp') || ctx.index.localVms.get(view.node.name)?.has(s.subnet.name) === true;
