@@ -530,7 +530,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = {}, source 
 
 function checkedPools(f: ConfigFile, source: string): FloatingIpPool[] {
   try {
-    return floatingIpPools(f.floatingIps, f.overlay ?? DEFAULTS.overlay, f.provisioning?.egressInterface);
+    return floatingIpPools(f.floatingIps, f.overlay ?? DEFAULTS.overlay, f.provisioning?.egressInterface, f.network?.transitRange ?? DEFAULT_TRANSIT_RANGE);
   } catch (e) {
     throw new ConfigError(`${source}: ${(e as Error).message}`);
   }

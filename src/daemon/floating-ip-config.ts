@@ -1,6 +1,7 @@
 // The `floatingIps` keys of the configuration (docs/configuration.md): each gateway's pool of outside addresses,
 // schema and checks, kept apart from config.ts. The pools are checked whole at start (src/topology/floating-ips.ts):
-// inside the gateway's outside network, never its own address, no address in two pools.
+// inside the gateway's outside network, never its own address, apart from the overlay and the transit range, no
+// address in two pools.
 import { Type, type Static } from 'typebox';
 import { MAX_POOL_ENTRIES, poolProblems, type FloatingIpPool } from '../topology/floating-ips.js';
 
@@ -34,14 +35,14 @@ export const FloatingIpsSchema = Type.Object(
  * The pools, checked; problems are thrown as one message (the caller prefixes the source). A pool without an
  * interface takes `egressInterface`, and one of the two must be there: the addresses need a link to live on.
  */
-export function floatingIpPools(f: Static<typeof FloatingIpsSchema> | undefined, overlay: string, egressInterface: string | undefined): FloatingIpPool[] {
+export function floatingIpPools(f: Static<typeof FloatingIpsSchema> | undefined, overlay: string, egressInterface: string | undefined, transitRange?: string): FloatingIpPool[] {
   const pools: FloatingIpPool[] = (f?.pools ?? []).map((p) => ({
     gateway: p.gateway,
     outside: p.outside,
     ...((p.interface ?? egressInterface) !== undefined && { interface: p.interface ?? egressInterface }),
     addresses: p.addresses,
   }));
-  const problems = poolProblems(pools, overlay).map((p) => `floatingIps.${p}`);
+  const problems = poolProblems(pools, overlay, transitRange).map((p) => `floatingIps.${p}`);
   pools.forEach((p, i) => {
     if (p.interface === undefined) problems.push(`floatingIps.pools[${i}].interface: not set, and neither is provisioning.egressInterface (the link that holds the addresses)`);
   });

@@ -69,13 +69,20 @@ export function outsideOf(pool: Pick<FloatingIpPool, 'outside'>): { readonly own
 
 /**
  * Everything wrong with the pools (empty when sound): each entry parses and lies inside its gateway's outside
- * network, never its network or broadcast address nor the gateway's own address, nor in the overlay; a gateway has
- * one pool of at most MAX_POOL_ADDRESSES; no address is in two entries or two gateways' pools.
+ * network, never its network or broadcast address nor the gateway's own address, nor in the overlay or the transit
+ * range (`network.transitRange`: other projects' VMs meet the gateway's kernel by those addresses, so a floating IP
+ * there would be one of theirs to it); a gateway's own outside address is in neither either; a gateway has one pool
+ * of at most MAX_POOL_ADDRESSES; no address is in two entries or two gateways' pools.
  */
-export function poolProblems(pools: readonly FloatingIpPool[], overlay?: string): string[] {
+export function poolProblems(pools: readonly FloatingIpPool[], overlay?: string, transitRange?: string): string[] {
   const problems: string[] = [];
   if (pools.length > MAX_POOL_ENTRIES) problems.push(`at most ${MAX_POOL_ENTRIES} pools`);
-  const over = overlay === undefined ? undefined : parseCidr(overlay);
+  const kept: { range: AddressRange; what: string }[] = [];
+  for (const [cidr, what] of [[overlay, 'the overlay'], [transitRange, 'network.transitRange']] as const) {
+    if (cidr === undefined) continue;
+    const c = parseCidr(cidr);
+    kept.push({ range: { first: c.network, last: c.network + 2 ** (32 - c.prefix) - 1 }, what: `${what} ${cidr}` });
+  }
   const seen: { range: AddressRange; where: string }[] = [];
   const gateways = new Set<string>();
   pools.forEach((p, i) => {
@@ -89,6 +96,7 @@ export function poolProblems(pools: readonly FloatingIpPool[], overlay?: string)
       problems.push(`${at}.outside: ${(e as Error).message}`);
       return;
     }
+    for (const k of kept) if (outside.own >= k.range.first && outside.own <= k.range.last) problems.push(`${at}.outside: the gateway's address ${numberToIpv4(outside.own)} is inside ${k.what}`);
     if (p.addresses.length === 0) problems.push(`${at}.addresses: give at least one address, range or CIDR`);
     if (p.addresses.length > MAX_POOL_ENTRIES) problems.push(`${at}.addresses: at most ${MAX_POOL_ENTRIES} entries`);
     const net = outside.network;
@@ -107,7 +115,7 @@ export function poolProblems(pools: readonly FloatingIpPool[], overlay?: string)
       if (!cidrContains(net, r.first) || !cidrContains(net, r.last)) problems.push(`${where}: ${shown} is not inside the gateway's outside network ${numberToIpv4(net.network)}/${net.prefix}`);
       else if (r.first <= net.network || r.last >= broadcast) problems.push(`${where}: ${shown} holds the outside network's network or broadcast address`);
       if (outside.own >= r.first && outside.own <= r.last) problems.push(`${where}: ${shown} holds the gateway's own address ${numberToIpv4(outside.own)}`);
-      if (over && rangesOverlap(r, { first: over.network, last: over.network + 2 ** (32 - over.prefix) - 1 })) problems.push(`${where}: ${shown} overlaps the overlay ${overlay}`);
+      for (const k of kept) if (rangesOverlap(r, k.range)) problems.push(`${where}: ${shown} overlaps ${k.what}`);
       const clash = seen.find((s) => rangesOverlap(s.range, r));
       if (clash) problems.push(`${where}: ${shown} overlaps ${clash.where}`);
       seen.push({ range: r, where: `${where} (${p.gateway})` });

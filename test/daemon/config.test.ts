@@ -57,6 +57,14 @@ describe('controller config', () => {
     expect(() => withPools([pool({ addresses: ['203.0.113.20-203.0.113.10'] })])).toThrow(/ends before it starts/);
     expect(() => withPools([pool({ outside: '10.0.0.1/8', addresses: ['10.1.0.0/16', '10.2.0.0/16'] })])).toThrow(/131072 addresses, more than the 65536/);
     expect(() => withPools([pool({ outside: '192.168.0.1/16', addresses: ['192.168.20.5'] })])).toThrow(/overlaps the overlay 192.168.20.0\/22/);
+    // The transit range (other projects' VMs' addresses on the gateway's kernel), the default one or as configured.
+    expect(() => withPools([pool({ outside: '100.64.0.1/24', addresses: ['100.64.0.10-100.64.0.20'] })])).toThrow(
+      /pools\[0\]\.addresses\[0\]: '100\.64\.0\.10-100\.64\.0\.20' overlaps network\.transitRange 100\.64\.0\.0\/16/,
+    );
+    expect(() => withPools([pool({ outside: '100.64.0.1/24', addresses: ['100.64.0.10'] })])).toThrow(/pools\[0\]\.outside: the gateway's address 100\.64\.0\.1 is inside network\.transitRange 100\.64\.0\.0\/16/);
+    const transit = (range: string) => resolveConfig({ provisioning: { egressInterface: 'eth1' }, network: { transitRange: range }, floatingIps: { pools: [pool()] } });
+    expect(() => transit('203.0.113.0/25')).toThrow(/'203\.0\.113\.10-203\.0\.113\.20' overlaps network\.transitRange 203\.0\.113\.0\/25/);
+    expect(transit('10.200.0.0/16').floatingIps.pools).toHaveLength(1);
     expect(() => withPools([pool()], null)).toThrow(/pools\[0\]\.interface: not set, and neither is provisioning\.egressInterface/);
     expect(() => withPools([pool({ interface: 'eth1; reboot' })])).toThrow(/floatingIps\.pools/);
   });
