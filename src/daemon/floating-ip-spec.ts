@@ -2,7 +2,7 @@
 // and ranges, and each floating IP attached to a VM that is not being deleted, translated to the VM's north-south
 // address. A pure function of the records and the configured pools.
 import type { FloatingIpsSpec } from '../hosts/index.js';
-import { poolRanges, type FloatingIpPool } from '../topology/floating-ips.js';
+import { outsideOf, poolRanges, type FloatingIpPool } from '../topology/floating-ips.js';
 import { numberToIpv4 } from '../topology/model.js';
 import { northSouthAddress } from '../topology/north-south.js';
 import type { CloudRecords } from '../topology/records.js';
@@ -20,5 +20,7 @@ export function floatingIpsSpecFor(gateway: string, records: CloudRecords, pools
     attached.push({ address: f.address, target: northSouthAddress(vm) });
   }
   const ranges = poolRanges(pool).map((r) => `${numberToIpv4(r.first)}-${numberToIpv4(r.last)}`);
-  return { floatingIps: { interface: pool.interface, pool: ranges, attached } };
+  // A VM without a floating IP reaching one here (hairpin) comes from the gateway's outside address, as outside.
+  const hairpinSource = numberToIpv4(outsideOf(pool).own);
+  return { floatingIps: { interface: pool.interface, pool: ranges, attached, hairpinSource } };
 }

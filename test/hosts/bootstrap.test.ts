@@ -78,6 +78,7 @@ async function snapshot(node: LabNode): Promise<Record<string, string>> {
     addresses: addrs.map((l) => `${l.ifname}: ${l.addr_info.map((a) => `${a.local}/${a.prefixlen}`).join(' ')}`).join('\n'),
     routes: await x(['ip', '-4', 'route']),
     forward: await x(['cat', '/proc/sys/net/ipv4/ip_forward']),
+    redirects: await x(['sysctl', '-n', 'net.ipv4.conf.all.send_redirects']),
   };
 }
 

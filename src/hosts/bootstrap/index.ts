@@ -4,7 +4,7 @@ import type { Executor } from '../executor.js';
 import { removeNodeFiles } from '../files.js';
 import { ensureDhcpServer, removeDhcpServer } from './dhcp.js';
 import { ensureFloatingIps, removeFloatingIps } from './floating-ips.js';
-import { ensureAddresses, ensureForwarding, ensureRoutes, removeRoutes, restoreForwarding } from './ip.js';
+import { ensureAddresses, ensureForwarding, ensureNoRedirects, ensureRoutes, removeRoutes, restoreForwarding, restoreRedirects } from './ip.js';
 import { ensureSnat, removeSnat } from './nat.js';
 import { ensureOvs, removeOvs } from './ovs.js';
 import { removeSsl } from './ssl.js';
@@ -35,11 +35,18 @@ export async function bootstrapNode(exec: Executor, spec: NodeBootstrapSpec): Pr
   if (hasRole(spec, 'gateway') && spec.gateway) {
     const g = spec.gateway;
     changes.push(...(await ensureForwarding(exec, stateDirOf(spec))));
+    changes.push(...(await ensureNoRedirects(exec, stateDirOf(spec), bridge)));
     changes.push(...(await ensureSnat(exec, g)));
-    changes.push(...(await ensureFloatingIps(exec, g)));
+    changes.push(...(await ensureFloatingIps(exec, g, bridge)));
     changes.push(...(await ensureRoutes(exec, g.routes ?? [{ to: g.overlayCidr, dev: bridge }, ...(g.transitCidr !== undefined ? [{ to: g.transitCidr, dev: bridge }] : [])])));
   } else {
-    changes.push(...(await removeFloatingIps(exec)), ...(await removeSnat(exec)), ...(await removeRoutes(exec)), ...(await restoreForwarding(exec, stateDirOf(spec))));
+    changes.push(
+      ...(await removeFloatingIps(exec)),
+      ...(await removeSnat(exec)),
+      ...(await removeRoutes(exec)),
+      ...(await restoreForwarding(exec, stateDirOf(spec))),
+      ...(await restoreRedirects(exec, stateDirOf(spec))),
+    );
   }
   if (hasRole(spec, 'dhcp')) changes.push(...(await ensureDhcpServer(exec, spec)));
   else changes.push(...(await removeDhcpServer(exec, spec)));
@@ -54,6 +61,7 @@ export async function removeNode(exec: Executor, spec: NodeBootstrapSpec): Promi
     ...(await removeSnat(exec)),
     ...(await removeRoutes(exec)),
     ...(await restoreForwarding(exec, stateDirOf(spec))),
+    ...(await restoreRedirects(exec, stateDirOf(spec))),
     ...(await removeOvs(exec, spec)),
     ...(await removeSsl(exec, spec)),
   ];
@@ -67,6 +75,6 @@ export { syncDhcpReservations } from './dhcp.js';
 /** Only the floating IPs of a gateway whose spec did not otherwise change (the provisioner's fast path). */
 export async function syncFloatingIps(exec: Executor, spec: NodeBootstrapSpec): Promise<string[]> {
   validateNodeSpec(spec);
-  return spec.gateway ? ensureFloatingIps(exec, spec.gateway) : removeFloatingIps(exec);
+  return spec.gateway ? ensureFloatingIps(exec, spec.gateway, bridgeOf(spec)) : removeFloatingIps(exec);
 }
 export * from './spec.js';

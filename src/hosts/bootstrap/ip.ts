@@ -107,3 +107,35 @@ export async function restoreForwarding(exec: Executor, stateDir: string): Promi
   await removeNodeFiles(exec, `${stateDir}/ip_forward.orig`);
   return [`ip_forward: restored to ${orig}`];
 }
+
+const REDIRECTS_ALL = 'net.ipv4.conf.all.send_redirects';
+
+/**
+ * No ICMP redirects from a gateway. Its kernel forwards between VMs only when a floating IP hairpins (in on br0, out
+ * on br0), and a redirect would then tell the sending VM to reach the floating IP through the target's own address
+ * (after DNAT, or another project's transit one), which breaks the connection. The kernel sends one when `all` or the
+ * interface allows it, so both go off; `all`'s value before is kept in stateDir for removal (br0 goes with OVS).
+ */
+export async function ensureNoRedirects(exec: Executor, stateDir: string, bridge: string): Promise<string[]> {
+  const changes: string[] = [];
+  const all = (await exec.run(['sysctl', '-n', REDIRECTS_ALL])).stdout.trim();
+  if (all !== '0') {
+    await writeNodeFile(exec, `${stateDir}/send_redirects.orig`, `${all}\n`);
+    await exec.run(['sysctl', '-q', '-w', `${REDIRECTS_ALL}=0`]);
+    changes.push('send_redirects (all): off');
+  }
+  const dev = `net.ipv4.conf.${bridge}.send_redirects`;
+  if ((await exec.run(['sysctl', '-n', dev])).stdout.trim() !== '0') {
+    await exec.run(['sysctl', '-q', '-w', `${dev}=0`]);
+    changes.push(`send_redirects (${bridge}): off`);
+  }
+  return changes;
+}
+
+export async function restoreRedirects(exec: Executor, stateDir: string): Promise<string[]> {
+  const orig = (await readNodeFile(exec, `${stateDir}/send_redirects.orig`))?.trim();
+  if (orig === undefined) return [];
+  if (/^[01]$/.test(orig)) await exec.run(['sysctl', '-q', '-w', `${REDIRECTS_ALL}=${orig}`]);
+  await removeNodeFiles(exec, `${stateDir}/send_redirects.orig`);
+  return [`send_redirects (all): restored to ${orig}`];
+}

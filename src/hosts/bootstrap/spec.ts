@@ -60,6 +60,11 @@ export interface FloatingIpsSpec {
   readonly pool: readonly string[];
   /** Each attached floating IP and the address it is translated to (the VM's, as the gateway sees it). */
   readonly attached: readonly { readonly address: string; readonly target: string }[];
+  /**
+   * The source a VM without a floating IP of this gateway gets when it reaches one of them from inside the cloud
+   * (hairpin): the gateway's outside address, as the outside world sees that VM. Omitted: no hairpin SNAT for them.
+   */
+  readonly hairpinSource?: string;
 }
 
 /** At most this many floating IPs attached on one gateway: a bound on one spec (and one iptables-restore). */
@@ -260,6 +265,7 @@ function validateFloatingIps(f: FloatingIpsSpec): void {
     assertIpv4('gateway.floatingIps.pool', b ?? a);
   }
   if (!Array.isArray(f.attached) || f.attached.length > MAX_ATTACHED_FLOATING_IPS) throw new ValidationError('gateway.floatingIps.attached', f.attached.length, `at most ${MAX_ATTACHED_FLOATING_IPS}`);
+  if (f.hairpinSource !== undefined) assertIpv4('gateway.floatingIps.hairpinSource', f.hairpinSource);
   const seen = new Set<string>();
   for (const a of f.attached) {
     assertIpv4('gateway.floatingIps.attached.address', a.address);
