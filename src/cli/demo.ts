@@ -37,14 +37,14 @@ const SAMPLE_VMS = (p: string): { name: string; subnet: string; node: string; se
 
 /**
  * The second project: its own subnet and VM, quotas, and a member token that sees and touches only it (docs/projects.md).
- * Its subnet's CIDR is here, in one place: subnet blocks are unique across the cloud until the pipeline keeps projects
- * apart, so today it is the block after back's; with per-project routing domains it becomes front's, 192.168.20.0/27.
+ * Its subnet is front's block again (projects may share addresses: each is a routing domain of its own), so b-web-1
+ * gets web-1's very address, 192.168.20.2, on the same node; its gateway's kernel knows it by a transit address.
  */
 export const TEAM_B = {
   project: 'team-b',
   description: 'a second tenant: its own subnet, VM, security group, quotas and member token',
   quotas: { vms: 4, vcpus: 4, memoryMiB: 4096, subnets: 2 },
-  subnet: { name: 'b-front', cidr: '192.168.20.64/27' },
+  subnet: { name: 'b-front', cidr: '192.168.20.0/27' },
   vm: { name: 'b-web-1', subnet: 'b-front' },
   token: 'team-b-member',
 } as const;
@@ -134,8 +134,8 @@ async function sampleCloud(cloud: Pick<LabCloud, 'api'>, prefix: string): Promis
       if (r.status !== 201) throw new Error(`adding a rule to ${g.name}: ${r.status} ${JSON.stringify(r.json)}`);
     }
   }
-  // team-b is made beside default's VMs (its VM is in a subnet of its own, so their addresses do not change), not after
-  // them: creating a VM is most of the demo's start-up.
+  // team-b is made beside default's VMs (its addresses are its own: default's do not change), not after them:
+  // creating a VM is most of the demo's start-up.
   const teamB = sampleProject(cloud, prefix);
   const defaultVms = (async () => {
     // One after the other: the README's walkthrough names their addresses.
@@ -185,7 +185,7 @@ function printWelcome(cloud: LabCloud, prefix: string, openflow: string, sample:
   const inDefault = vms.filter((v) => v.name !== TEAM_B.vm.name);
   say(`miniCloud demo is up: ${cloud.nodes.length} nodes, subnets front and back, VMs ${inDefault.map((v) => `${v.name} (${v.ip} on ${v.node})`).join(', ')}`);
   say('  security groups: web-1 and web-2 in default and web; db-1 in db, which takes ICMP and tcp 5432 from web only');
-  say(`  project ${TEAM_B.project}: subnet ${TEAM_B.subnet.name} (${TEAM_B.subnet.cidr}), VM ${TEAM_B.vm.name} (${ipOf(TEAM_B.vm.name)}), quotas of ${TEAM_B.quotas.vms} VMs and ${TEAM_B.quotas.vcpus} vCPUs;`);
+  say(`  project ${TEAM_B.project}: subnet ${TEAM_B.subnet.name} (${TEAM_B.subnet.cidr}, the same block as front), VM ${TEAM_B.vm.name} (${ipOf(TEAM_B.vm.name)}), quotas of ${TEAM_B.quotas.vms} VMs and ${TEAM_B.quotas.vcpus} vCPUs;`);
   say(`    its member token (sees and changes ${TEAM_B.project} only): ${sample.memberToken}`);
   say(`  UI and API: ${api}/   API docs: ${api}/docs   metrics: ${api}/metrics`);
   if (openflow !== 'none') say(`  OpenFlow: ${openflow} (and unix:${cloud.dir}/openflow.sock for the lab's nodes)`);

@@ -111,10 +111,11 @@ export async function restoreForwarding(exec: Executor, stateDir: string): Promi
 const REDIRECTS_ALL = 'net.ipv4.conf.all.send_redirects';
 
 /**
- * No ICMP redirects from a gateway. Its kernel forwards between VMs only when a floating IP hairpins (in on br0, out
- * on br0), and a redirect would then tell the sending VM to reach the floating IP through the target's own address
- * (after DNAT, or another project's transit one), which breaks the connection. The kernel sends one when `all` or the
- * interface allows it, so both go off; `all`'s value before is kept in stateDir for removal (br0 goes with OVS).
+ * No ICMP redirects from a gateway. Its kernel routes a packet back into br0 when a floating IP hairpins, or a VM
+ * sends it an address of br0's networks: a redirect would teach the VM a shortcut that is no path (the floating IP
+ * through the target's private or transit address). Linux sends none for DNATed packets today, but does for plain
+ * ones; the pipeline routes between VMs, so nothing is lost. The kernel sends one when `all` or the interface allows
+ * it, so both go off; `all`'s value before is kept in stateDir for removal (br0 goes with OVS).
  */
 export async function ensureNoRedirects(exec: Executor, stateDir: string, bridge: string): Promise<string[]> {
   const changes: string[] = [];
