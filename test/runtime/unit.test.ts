@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { addFlowStatsPart, diffDesired, diffFlows, indexDesiredSteps, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
 import { runSteps } from '../../src/pipeline/steps.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { canonicalFlowKey, canonicalInstructions, canonicalMatch, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
+import { canonicalFlowKey, canonicalInstructions, canonicalMatch, checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
 import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
 
@@ -225,6 +225,34 @@ describe('installed flows read from raw flow stats bytes', () => {
         expect(seen).toEqual(flows.map((fl) => [canonicalFlowKey(fl), want.get(canonicalFlowKey(fl)) ?? -1, true]));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('checkFlowStatsFrame (the read callback\'s check, which makes no key) refuses exactly what reading refuses (property)', () => {
+    // Matches OVS would send in its own order (a register after eth_type), masked, experimenter (tun_id): the ones
+    // whose keys are made by sorting, where the checks beyond the lengths are.
+    const good = statsReply([
+      ...sample,
+      stats('table=2,priority=9,tcp,reg0=0x5,nw_src=10.1.0.0/16,tp_dst=22,actions=drop'),
+      stats('table=4,priority=3,tun_id=0x10/0xff,reg1=7,actions=output:3'),
+    ]);
+    const verdict = (run: () => void): string => {
+      try {
+        run();
+        return 'ok';
+      } catch (e) {
+        return e instanceof CodecError ? 'codec' : `other: ${(e as Error).message}`;
+      }
+    };
+    expect(verdict(() => checkFlowStatsFrame(good))).toBe('ok');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 16, max: good.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), (patches) => {
+        const b = Buffer.from(good);
+        for (const [at, v] of patches) b[at] = v;
+        const reading = verdict(() => forEachFlowStatsEntry(b, undefined, () => undefined));
+        expect(verdict(() => checkFlowStatsFrame(b))).toBe(reading);
+      }),
+      { numRuns: 2000 },
     );
   });
 
