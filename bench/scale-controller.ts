@@ -95,6 +95,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`      ${req.label}: ends at ${performance.now().toFixed(0)} ms (controller process)`);
+    for (const g of storm.worstGaps) console.log(`      ${req.label}: a probe gap of ${g.wallMs.toFixed(0)} ms wall, ${g.cpuMs} ms main-thread CPU, ended at ${g.endUs} µs (monotonic: a --cpu-prof profile's clock)`);
     const m = process.memoryUsage();
     send({ op: 'storm', storm, rss: m.rss, heapUsed: m.heapUsed, ...(added && { added: await added }) });
   };

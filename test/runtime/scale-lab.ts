@@ -53,6 +53,17 @@ export interface Storm {
    * time the machine's other processes had the cores (a loaded machine deschedules us mid-turn). NaN off Linux.
    */
   readonly loopMaxCpuMs: number;
+  /**
+   * The probe's worst gaps (by main-thread CPU, then wall time): where each ended on the monotonic clock in µs (that
+   * of `--cpu-prof` profiles' timestamps, so a profile shows what ran in it), its wall time and CPU.
+   */
+  readonly worstGaps: readonly Gap[];
+}
+
+export interface Gap {
+  readonly endUs: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
 }
 
 /** A child process that GETs `url` every 100 ms and reports each latency (it shares nothing with our event loop). */
@@ -388,11 +399,19 @@ export async function watchStorm(
   ctl.on('syncFailed', onFailed);
   loop.enable();
   let lastCpu = mainThreadCpuMs();
+  let lastAt = performance.now();
   let maxCpuMs = 0;
+  let worstByCpu: Gap | undefined;
+  let worstByWall: Gap | undefined;
   const probe = setInterval(() => {
     const c = mainThreadCpuMs();
-    maxCpuMs = Math.max(maxCpuMs, c - lastCpu);
+    const at = performance.now();
+    const gap: Gap = { endUs: Number(process.hrtime.bigint() / 1000n), wallMs: at - lastAt, cpuMs: c - lastCpu };
+    if (!worstByCpu || gap.cpuMs > worstByCpu.cpuMs || (gap.cpuMs === worstByCpu.cpuMs && gap.wallMs > worstByCpu.wallMs)) worstByCpu = gap;
+    if (!worstByWall || gap.wallMs > worstByWall.wallMs) worstByWall = gap;
+    maxCpuMs = Math.max(maxCpuMs, gap.cpuMs);
     lastCpu = c;
+    lastAt = at;
   }, 5);
   const t0 = performance.now();
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -416,6 +435,7 @@ export async function watchStorm(
     loopMaxMs: loop.max / 1e6,
     loopP99Ms: loop.percentile(99) / 1e6,
     loopMaxCpuMs: maxCpuMs,
+    worstGaps: [worstByCpu, worstByWall].filter((g): g is Gap => g !== undefined),
   };
 }
 
