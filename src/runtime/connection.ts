@@ -321,9 +321,10 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
    * Queues a large chunk of already-encoded whole messages and resolves once the socket can take more: bulk
    * senders (bundles) pace themselves with this instead of failing on the queue limit.
    */
-  async writeBulk(bytes: Uint8Array): Promise<void> {
+  async writeBulk(bytes: Uint8Array, onWritten?: () => void): Promise<void> {
     this.assertOpen();
-    if (!this.socket.write(bytes)) await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    // `onWritten` runs once the socket is done with `bytes` (written, or failed): then they may be reused.
+    if (!this.socket.write(bytes, onWritten && (() => onWritten()))) await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
 
   /** Resolves once at most `limit` bytes are queued for the socket. */

@@ -12,6 +12,7 @@ import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
 import { canonicalFlowKey, canonicalInstructions, canonicalMatch, checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
 import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
+import { ChunkPool } from '../../src/runtime/chunk-pool.js';
 
 describe('parseEndpoint', () => {
   it.each([
@@ -358,5 +359,21 @@ describe('the encoding cache of desired flows', () => {
     const frozen = Object.freeze(parseFlow('table=0,priority=1,ip,actions=drop'));
     expect(encodedFlow(frozen)).toEqual(e);
     expect(encodedFlow(frozen)).toBe(encodedFlow(frozen));
+  });
+});
+
+describe('ChunkPool', () => {
+  it('hands written chunks out again, keeps at most maxFree, and never a chunk of another size', () => {
+    const pool = new ChunkPool(1024, 2);
+    const a = pool.take();
+    const b = pool.take();
+    const c = pool.take();
+    expect(new Set([a, b, c]).size).toBe(3);
+    for (const x of [a, b, c]) pool.give(x);
+    expect(pool.size).toBe(2);
+    pool.give(Buffer.alloc(10));
+    expect(pool.size).toBe(2);
+    expect([pool.take(), pool.take()]).toEqual(expect.arrayContaining([a, b]));
+    expect(pool.take().length).toBe(1024);
   });
 });
