@@ -20,6 +20,7 @@ export {
   canonicalFlowKey,
   canonicalInstructions,
   canonicalMatch,
+  checkFlowStatsFrame,
   FlowBodyEncoder,
   flowIdentityOfKey,
   flowKeyPriority,

@@ -1,8 +1,9 @@
 // ONF bundles (OpenFlow 1.3 extension, as OVS implements it): OPEN, many BUNDLE_ADDs, CLOSE, COMMIT. Adds are
 // encoded straight into large buffers and written in big chunks while the caller is still producing them, with no
 // promise per message; errors naming a message inside the bundle are routed back by xid.
-import { Buffer } from 'node:buffer';
+import type { Buffer } from 'node:buffer';
 import { OFP_MAX_MESSAGE_LEN, OFPBCT, OFPBF, type Message } from '../openflow/index.js';
+import { ChunkPool } from './chunk-pool.js';
 import { requestInfo, type OfConnection } from './connection.js';
 import { BundleError, type SwitchError } from './errors.js';
 
@@ -22,6 +23,8 @@ const CHUNK_BYTES = 512 * 1024;
 const MAX_QUEUED = 4 * 1024 * 1024;
 /** xids reserved per bundle: adds take consecutive xids from this block (a bundle never has more messages). */
 const XID_BLOCK = 1 << 24;
+/** Written chunks come back here for the next bundle (any connection's): at most 8 (4 MiB) kept. */
+const chunks = new ChunkPool(CHUNK_BYTES, 8);
 
 let nextBundleId = 1;
 
@@ -45,7 +48,8 @@ const viaMessages = <T>(conn: OfConnection, toMessage: (op: T, xid: number) => M
  * switch applies nothing) and rejects with a BundleError naming the refused messages.
  */
 export class BundleStream<T> {
-  private buf = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Taken from the pool at the first add after a flush (a bundle that adds nothing takes none). */
+  private buf: Buffer | undefined;
   private off = 0;
   private readonly ops: T[] = [];
   private readonly failures: SwitchError[] = [];
@@ -89,7 +93,8 @@ export class BundleStream<T> {
     this.ops.push(op);
     // No message is longer than OFP_MAX_MESSAGE_LEN: with that much room left the next one always fits, so its
     // length need not be computed before encoding.
-    if (this.buf.length - this.off < OFP_MAX_MESSAGE_LEN) this.flushChunk();
+    if (this.buf && this.buf.length - this.off < OFP_MAX_MESSAGE_LEN) this.flushChunk();
+    this.buf ??= chunks.take();
     this.off = this.encoder.encode(op, xid, this.bundleId, this.bundleFlags, this.buf, this.off);
   }
 
@@ -99,10 +104,14 @@ export class BundleStream<T> {
   }
 
   private flushChunk(): void {
-    if (this.off === 0) return;
-    this.conn.writeBulk(this.buf.subarray(0, this.off)).catch(() => undefined); // a closed connection fails commit()
-    this.buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    const buf = this.buf;
+    if (!buf) return;
+    this.buf = undefined;
+    const end = this.off;
     this.off = 0;
+    if (end === 0) return chunks.give(buf);
+    // Back to the pool once the socket has written it (or failed to: a closed connection fails commit()).
+    this.conn.writeBulk(buf.subarray(0, end), () => chunks.give(buf)).catch(() => undefined);
   }
 
   async commit(): Promise<void> {

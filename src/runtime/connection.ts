@@ -216,6 +216,19 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     return this.datapathId === undefined ? this.peer : formatDpid(this.datapathId);
   }
 
+  /**
+   * Stops reading the socket until `resumeReading` (backpressure: the switch's sends wait in the kernel and then in
+   * the switch). For a reader that has parts it has not compared yet: what one poll phase reads from 50 switches at
+   * once is then a part or two each, not all their socket buffers hold. Idempotent; a closed connection ignores it.
+   */
+  pauseReading(): void {
+    if (!this.closed && !this.socket.isPaused()) this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.closed && this.socket.isPaused()) this.socket.resume();
+  }
+
   /** Bytes waiting in the socket for the switch to read them. */
   get queuedBytes(): number {
     return this.socket.writableLength;
@@ -308,9 +321,10 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
    * Queues a large chunk of already-encoded whole messages and resolves once the socket can take more: bulk
    * senders (bundles) pace themselves with this instead of failing on the queue limit.
    */
-  async writeBulk(bytes: Uint8Array): Promise<void> {
+  async writeBulk(bytes: Uint8Array, onWritten?: () => void): Promise<void> {
     this.assertOpen();
-    if (!this.socket.write(bytes)) await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
+    // `onWritten` runs once the socket is done with `bytes` (written, or failed): then they may be reused.
+    if (!this.socket.write(bytes, onWritten && (() => onWritten()))) await new Promise<void>((resolve, reject) => this.drainWaiters.push({ resolve, reject }));
   }
 
   /** Resolves once at most `limit` bytes are queued for the socket. */
@@ -539,10 +553,10 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       this.malformed(e, frame);
       return true;
     }
-    if (((frame[10]! << 8) | frame[11]!) & OFPMPF.REPLY_MORE) {
-      clearTimeout(p.timer);
-      p.timer = this.requestTimer(p.xid, p.timeoutMs);
-    } else {
+    // The timeout counts from the last part: the same timer restarted (a new one per part is a timer-list insert
+    // and an object for each of the thousands of parts a large table is read in).
+    if (((frame[10]! << 8) | frame[11]!) & OFPMPF.REPLY_MORE) p.timer.refresh();
+    else {
       this.finish(p.xid, p);
       p.resolve([]);
     }
@@ -562,8 +576,7 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
       if (!this.withinReplyLimits(p, frameLength)) return true;
       p.parts.push(m);
       if ('flags' in m && m.flags & OFPMPF.REPLY_MORE) {
-        clearTimeout(p.timer);
-        p.timer = this.requestTimer(m.xid, p.timeoutMs);
+        p.timer.refresh();
         return true;
       }
       this.finish(m.xid, p);

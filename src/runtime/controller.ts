@@ -5,7 +5,8 @@ import type { ConnectionOptions } from './connection.js';
 import { Connector, type ConnectorOptions } from './connector.js';
 import { DatapathRegistry, type Datapath, type RegistryOptions } from './datapaths.js';
 import { isCodecError } from '../openflow/index.js';
-import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError } from './errors.js';
+import { BundleError, ConnectionClosedError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, SyncTimeoutError } from './errors.js';
+import { withSyncWatchdog } from './sync-watchdog.js';
 import { Listener } from './listener.js';
 import { silentLogger } from './log.js';
 import type { IdentityPolicy } from './peer-identity.js';
@@ -16,6 +17,8 @@ import { JobQueue, nextTurn, TurnGate, type Pause } from './turns.js';
 
 /** Full syncs running at once unless `maxConcurrentSyncs` says otherwise (the config's `openflow.maxConcurrentSyncs`). */
 export const DEFAULT_MAX_CONCURRENT_SYNCS = 64;
+/** How long one sync may take before it counts as stuck (see `syncTimeoutMs`). */
+export const DEFAULT_SYNC_TIMEOUT_MS = 300_000;
 
 export interface ControllerOptions {
   /** Passive endpoints: `tcp:[host:]port`, `unix:PATH`, `ssl:[host:]port`. */
@@ -50,6 +53,12 @@ export interface ControllerOptions {
    * in arrival order (default 64; Infinity starts every one at once). Syncs from our cache are not limited.
    */
   readonly maxConcurrentSyncs?: number;
+  /**
+   * A sync (full or from the cache) not done this long after it got its slot is stuck: its connection is closed (the
+   * switch reconnects and is synced afresh) and its slot goes to the next one (default 300 s; a 100k-flow switch
+   * syncs in seconds). Every wait inside a sync has a bound of its own; this one is for what nothing else bounds.
+   */
+  readonly syncTimeoutMs?: number;
   /**
    * Sync work gives way to switches that are connecting: its chunks never run in an event-loop turn in which a
    * connection was accepted, about 2 ms' worth run per turn while connections keep arriving, and about 10 ms' worth
@@ -201,7 +210,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return sync(dp, desired, { ...this.opts.sync, source, pause: this.pause, logger: this.log });
     };
     try {
-      const stats = await (source === 'switch' ? this.fullSyncs.run(run) : run());
+      const guarded = (): Promise<SyncStats> => withSyncWatchdog(dp.connection, run, this.opts.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS);
+      const stats = await (source === 'switch' ? this.fullSyncs.run(guarded) : guarded());
       this.emit('synced', dp, stats);
       return stats;
     } catch (e) {
@@ -243,6 +253,7 @@ function isExpectedSyncError(e: Error): boolean {
     e instanceof RequestTimeoutError ||
     e instanceof SendQueueFullError ||
     e instanceof ReplyLimitError ||
+    e instanceof SyncTimeoutError ||
     isCodecError(e)
   );
 }

@@ -1,6 +1,6 @@
 // The pure half of sync: what to delete, modify, replace and add to turn the installed state into the desired
 // one. No I/O here; sync.ts reads the switch and sends the plan.
-import { FlowKeyIndex, forEachFlowStatsEntry, type Bucket, type FlowStats, type GroupDesc, type MeterBand, type MeterConfig } from '../openflow/index.js';
+import { checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry, type Bucket, type FlowStats, type GroupDesc, type MeterBand, type MeterConfig } from '../openflow/index.js';
 import { encodedFlow, groupFingerprint, meterFingerprint, rawFlowAttributes, type EncodedFlow, type FlowBody, type FlowIdentity } from './flow-key.js';
 
 /** A flow we want on the switch: a FlowMod (e.g. from parseFlow) fits. */
@@ -207,7 +207,7 @@ export function addFlowStatsPart(frame: Uint8Array, flows: Map<string, Installed
 
 /** Checks one raw OFPMP_FLOW reply frame as addFlowStatsPart would, keeping nothing: a CodecError if malformed. */
 export function checkFlowStatsPart(frame: Uint8Array): void {
-  forEachFlowStatsEntry(frame, undefined, () => undefined);
+  checkFlowStatsFrame(frame);
 }
 
 /** The cookie a desired flow is installed with: ours under the mask, the flow's own bits elsewhere. */

@@ -48,6 +48,20 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/**
+ * A sync that did not end within the Controller's `syncTimeoutMs`: something it waits for will never come (a bug, a
+ * hung desired-state callback). Its connection is closed, so the switch reconnects and is synced afresh.
+ */
+export class SyncTimeoutError extends Error {
+  override readonly name = 'SyncTimeoutError';
+  constructor(
+    readonly datapathId: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`sync of ${datapathId} stuck: not done within ${timeoutMs} ms; reconnecting it`);
+  }
+}
+
 /** The connection's send queue is over its limit: the switch is not reading fast enough. */
 export class SendQueueFullError extends Error {
   override readonly name = 'SendQueueFullError';

@@ -6,7 +6,7 @@ export { Connector, type ConnectorOptions } from './connector.js';
 export { Datapath, DatapathRegistry, type ConnectionLimits, type DatapathEvents, type RegistryOptions } from './datapaths.js';
 export { diffFlows, diffGroups, type DesiredFlow, type DesiredGroup, type FlowPlan, type GroupPlan, type Ownership } from './diff.js';
 export { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
-export { BundleError, ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, type RequestInfo } from './errors.js';
+export { BundleError, ConnectionClosedError, HandshakeError, ReplyLimitError, RequestTimeoutError, SendQueueFullError, SwitchError, SyncTimeoutError, type RequestInfo } from './errors.js';
 export { Listener, type ListenerOptions } from './listener.js';
 export { certificateNames, checkPeerIdentity, parseSubjectName, PeerIdentityError, type CertificateNames, type IdentityPolicy, type SubjectName } from './peer-identity.js';
 export { runBundle, type BundleOptions } from './bundle.js';

@@ -346,7 +346,9 @@ class Syncer {
    * its flow stats: the desired flows are encoded and indexed meanwhile, in turns. Reply parts are only checked as
    * they arrive (a malformed one fails in the connection's read) and compared in turns of their own, a part (at most
    * 64 KiB, a few hundred flows) at a time: libuv reads a socket up to 32 times per poll, and 50 switches replying at
-   * once would otherwise hold the event loop for seconds in I/O callbacks the TurnGate never sees.
+   * once would otherwise hold the event loop for seconds in I/O callbacks the TurnGate never sees. With
+   * MAX_QUEUED_PARTS waiting, the socket is not read until they are compared (what is left in the callbacks is
+   * framing and a check without keys).
    */
   private async read(opts: SyncOptions, desired: DesiredState, own: Ownership, pause: Pause, reuse?: ReadonlyMap<string, InstalledFlow>): Promise<InstalledState> {
     const timeoutMs = opts.readTimeoutMs ?? 30_000;
@@ -355,10 +357,12 @@ class Syncer {
     let stopped = false;
     let ended = false;
     let wake: (() => void) | undefined;
+    let next = 0;
     const onPart = (frame: Uint8Array): void => {
       if (stopped) return;
       checkFlowStatsPart(frame);
       parts.push(frame);
+      if (parts.length - next >= MAX_QUEUED_PARTS) this.conn.pauseReading();
       wake?.();
     };
     const reading = Promise.all([
@@ -374,17 +378,19 @@ class Syncer {
     reading.then(end, end); // a failure is awaited below
     try {
       const index = await runInTurns(indexDesiredSteps(desired.flows, own, ENCODE_BATCH, reuse), pause);
-      for (let next = 0; ; ) {
+      for (;;) {
         if (next < parts.length) {
           await pause();
           addFlowStatsPart(parts[next]!, flows, index);
           parts[next++] = EMPTY; // compared: its bytes can go
+          if (parts.length - next < MAX_QUEUED_PARTS) this.conn.resumeReading();
         } else if (ended) break;
         else await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
       }
     } finally {
       stopped = true;
+      this.conn.resumeReading();
     }
     const [, groups, meters] = await reading;
     return {
@@ -469,6 +475,11 @@ type Op = SyncOp;
  * the bundle in batches of DIFF_BATCH (about 50 KB of flow mods for seed-shape flows).
  */
 const ENCODE_BATCH = 512;
+/**
+ * Reply parts read but not compared yet at which the connection stops reading until the comparison catches up: the
+ * socket callbacks of one poll phase then read a part or two per switch, and the parts held are bounded too.
+ */
+const MAX_QUEUED_PARTS = 2;
 const DIFF_BATCH = 512;
 const ADD_BATCH = 512;
 const APPLY_BATCH = 2048;

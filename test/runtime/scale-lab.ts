@@ -3,8 +3,9 @@
 // node's datapath id, synced by a runtime Controller through the daemon's own NodePipelines (the real pipeline,
 // compiled per datapath on connect). Shared by bench/scale.ts (figures) and test/runtime/pipeline-scale.test.ts (correctness).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { symlink, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { NodePipelines } from '../../src/daemon/node-pipelines.js';
@@ -30,6 +31,11 @@ export interface ScaleLabOptions {
   readonly vms?: number;
   /** Bridges per ovs-vswitchd (default 10). */
   readonly perInstance?: number;
+  /**
+   * Niceness of every ovs-vswitchd (all its threads; default: as this process). The bench runs the simulated switches
+   * below the controller: on a real cloud they are other machines and do not take the controller's cores.
+   */
+  readonly switchNice?: number;
 }
 
 /** What one storm of syncs looked like from this process. */
@@ -47,6 +53,17 @@ export interface Storm {
    * time the machine's other processes had the cores (a loaded machine deschedules us mid-turn). NaN off Linux.
    */
   readonly loopMaxCpuMs: number;
+  /**
+   * The probe's worst gaps (by main-thread CPU, then wall time): where each ended on the monotonic clock in µs (that
+   * of `--cpu-prof` profiles' timestamps, so a profile shows what ran in it), its wall time and CPU.
+   */
+  readonly worstGaps: readonly Gap[];
+}
+
+export interface Gap {
+  readonly endUs: number;
+  readonly wallMs: number;
+  readonly cpuMs: number;
 }
 
 /** A child process that GETs `url` every 100 ms and reports each latency (it shares nothing with our event loop). */
@@ -108,22 +125,89 @@ class Shell {
   }
 }
 
-export class ScaleLab {
+/**
+ * The cloud side of the scale lab, no OVS: the synthetic cloud, its compute nodes and the daemon's pipelines over it,
+ * with its revisions (a VM added). What a controller needs, so a controller in another process (bench/scale.ts runs
+ * it in a child of its own) builds the very same one from the same two numbers.
+ */
+export class ScaleCloud {
   readonly cloud: Cloud;
   readonly nodes: readonly string[];
   /** The daemon's datapath <-> node mapping and compile, over `cloud` (and `revision`). */
   readonly pipelines: NodePipelines;
   private current: Cloud;
   private revision = 1;
+
+  constructor(nodes: number, vms = nodes * 100) {
+    this.cloud = syntheticCloud({ computeNodes: nodes, vms });
+    this.current = this.cloud;
+    this.nodes = this.cloud.nodes.filter((n) => n.roles.includes('compute')).map((n) => n.name);
+    this.pipelines = new NodePipelines({ cloud: () => this.current, revision: () => this.revision });
+  }
+
+  /** The flows the pipeline wants on `node`'s bridge (it has no VM ports: as the controller compiles it). */
+  desiredFlows(node: string): string[] {
+    return this.pipelines.compile(node, { ports: [] }).map((f) => formatFlow(f));
+  }
+
+  /** A controller over these pipelines listening on `listen` (not started). */
+  controller(listen: string, extra: Partial<ControllerOptions> = {}): Controller {
+    return new Controller({
+      listen: [listen],
+      desiredState: this.pipelines.desiredState,
+      manages: (dpid) => this.pipelines.manages(dpid),
+      sync: { cookie: OWNERSHIP_COOKIE },
+      resyncOnPortChange: false,
+      ...extra,
+    });
+  }
+
+  /** Adds one VM to `node` (a new cloud revision, as the store would have it); returns it. */
+  addVm(node: string): Vm {
+    // The last subnet is the one with room (the synthetic cloud fills them in order).
+    const s = this.current.subnets.at(-1)!;
+    const used = new Set(this.current.vms.filter((v) => v.subnet === s.name).map((v) => v.ip));
+    const base = s.cidr.split('/')[0]!.split('.').map(Number);
+    let ip = '';
+    for (let i = 2; i < 31 && !ip; i++) {
+      const candidate = [base[0], base[1], base[2], base[3]! + i].join('.');
+      if (!used.has(candidate)) ip = candidate;
+    }
+    if (!ip) throw new Error(`subnet ${s.name} is full (use a VM count that is not a multiple of 29)`);
+    const n = this.current.vms.length;
+    const vm: Vm = { name: `vm-added-${n}`, subnet: s.name, node, gateway: 'gw0', ip, mac: `02:fe:00:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}:01`, port: `tap-added-${n}` };
+    this.current = { ...this.current, vms: [...this.current.vms, vm] };
+    this.revision++;
+    return vm;
+  }
+
+  /** Removes the VMs `addVm` added (back to the synthetic cloud). */
+  resetVms(): void {
+    this.current = this.cloud;
+    this.revision++;
+  }
+}
+
+export class ScaleLab {
+  readonly model: ScaleCloud;
   private readonly instances: OvsInstance[] = [];
   private sockets = 0;
   private readonly shell = new Shell();
 
   private constructor(private readonly opts: ScaleLabOptions) {
-    this.cloud = syntheticCloud({ computeNodes: opts.nodes, vms: opts.vms ?? opts.nodes * 100 });
-    this.current = this.cloud;
-    this.nodes = this.cloud.nodes.filter((n) => n.roles.includes('compute')).map((n) => n.name);
-    this.pipelines = new NodePipelines({ cloud: () => this.current, revision: () => this.revision });
+    this.model = new ScaleCloud(opts.nodes, opts.vms);
+  }
+
+  get cloud(): Cloud {
+    return this.model.cloud;
+  }
+
+  get nodes(): readonly string[] {
+    return this.model.nodes;
+  }
+
+  get pipelines(): NodePipelines {
+    return this.model.pipelines;
   }
 
   static async start(opts: ScaleLabOptions): Promise<ScaleLab> {
@@ -141,6 +225,7 @@ export class ScaleLab {
           args.push('--', 'add-br', br, '--', 'set', 'bridge', br, 'datapath_type=netdev', 'fail_mode=secure', 'protocols=OpenFlow13', `other_config:datapath-id=${dpid}`);
         }
         await ovs.vsctl('--timeout=60', ...args.slice(1));
+        if (opts.switchNice !== undefined) reniceVswitchd(ovs, opts.switchNice);
       }
     } catch (e) {
       await lab.stop();
@@ -165,9 +250,8 @@ export class ScaleLab {
     return { ovs: this.instances[Math.floor(this.nodes.indexOf(node) / this.per)]!, bridge: this.bridgeOf(node) };
   }
 
-  /** The flows the pipeline wants on `node`'s bridge (it has no VM ports: as the controller compiles it). */
   desiredFlows(node: string): string[] {
-    return this.pipelines.compile(node, { ports: [] }).map((f) => formatFlow(f));
+    return this.model.desiredFlows(node);
   }
 
   /**
@@ -176,19 +260,21 @@ export class ScaleLab {
    * would to a restarted controller. (Removing a bridge's controller makes OVS flush its flows: not a restart.)
    */
   async controller(extra: Partial<ControllerOptions> = {}, sameAs?: string): Promise<{ ctl: Controller; sock: string; path: string }> {
-    const name = sameAs ?? `ctl-${++this.sockets}.sock`;
-    const sock = join(this.opts.baseDir, name);
-    const ctl = new Controller({
-      listen: [`unix:${sock}`],
-      desiredState: this.pipelines.desiredState,
-      manages: (dpid) => this.pipelines.manages(dpid),
-      sync: { cookie: OWNERSHIP_COOKIE },
-      resyncOnPortChange: false,
-      ...extra,
-    });
+    const { sock, path } = sameAs ? { sock: sameAs, path: join(this.opts.baseDir, sameAs) } : await this.newSocket();
+    const ctl = this.model.controller(`unix:${path}`, extra);
     await ctl.start();
-    if (!sameAs) for (const ovs of this.instances) await symlink(sock, join(ovs.dir, name));
-    return { ctl, sock: name, path: sock };
+    return { ctl, sock, path };
+  }
+
+  /**
+   * A new controller socket's name (for `connectAll`) and path (for the controller to listen on), reachable from every
+   * instance's run directory (a symlink there: a unix socket path is limited to 107 bytes).
+   */
+  async newSocket(): Promise<{ sock: string; path: string }> {
+    const sock = `ctl-${++this.sockets}.sock`;
+    const path = join(this.opts.baseDir, sock);
+    for (const ovs of this.instances) await symlink(path, join(ovs.dir, sock));
+    return { sock, path };
   }
 
   /** Points every bridge at `sock` (a name from `controller()`), one ovs-vsctl transaction per instance. */
@@ -209,7 +295,8 @@ export class ScaleLab {
   /** Kills every ovs-vswitchd and starts them all again at once (ovsdb keeps the bridges; their flows are gone). */
   async restartVswitchd(): Promise<void> {
     await Promise.all(this.instances.map((ovs) => ovs.killVswitchd()));
-    await Promise.all(this.instances.map((ovs) => this.shell.run(ovs, ['ovs-vswitchd', ...ovs.vswitchdArgs()])));
+    const nice = this.opts.switchNice === undefined ? [] : ['nice', '-n', String(this.opts.switchNice)];
+    await Promise.all(this.instances.map((ovs) => this.shell.run(ovs, [...nice, 'ovs-vswitchd', ...ovs.vswitchdArgs()])));
   }
 
   /** Removes every flow and meter from every bridge. */
@@ -263,29 +350,12 @@ export class ScaleLab {
     return { times, counts };
   }
 
-  /** Adds one VM to `node` (a new cloud revision, as the store would have it); returns it. */
   addVm(node: string): Vm {
-    // The last subnet is the one with room (the synthetic cloud fills them in order).
-    const s = this.current.subnets.at(-1)!;
-    const used = new Set(this.current.vms.filter((v) => v.subnet === s.name).map((v) => v.ip));
-    const base = s.cidr.split('/')[0]!.split('.').map(Number);
-    let ip = '';
-    for (let i = 2; i < 31 && !ip; i++) {
-      const candidate = [base[0], base[1], base[2], base[3]! + i].join('.');
-      if (!used.has(candidate)) ip = candidate;
-    }
-    if (!ip) throw new Error(`subnet ${s.name} is full (use a VM count that is not a multiple of 29)`);
-    const n = this.current.vms.length;
-    const vm: Vm = { name: `vm-added-${n}`, subnet: s.name, node, gateway: 'gw0', ip, mac: `02:fe:00:${((n >> 8) & 255).toString(16).padStart(2, '0')}:${(n & 255).toString(16).padStart(2, '0')}:01`, port: `tap-added-${n}` };
-    this.current = { ...this.current, vms: [...this.current.vms, vm] };
-    this.revision++;
-    return vm;
+    return this.model.addVm(node);
   }
 
-  /** Removes the VMs `addVm` added (back to the synthetic cloud). */
   resetVms(): void {
-    this.current = this.cloud;
-    this.revision++;
+    this.model.resetVms();
   }
 
   async stop(): Promise<void> {
@@ -300,7 +370,7 @@ export class ScaleLab {
  */
 export async function watchStorm(
   ctl: Controller,
-  lab: ScaleLab,
+  lab: Pick<ScaleCloud, 'nodes' | 'pipelines'>,
   start: () => Promise<void>,
   opts: { timeoutMs?: number; during?: (synced: number, flowModsSoFar: number) => void } = {},
 ): Promise<Storm> {
@@ -329,11 +399,19 @@ export async function watchStorm(
   ctl.on('syncFailed', onFailed);
   loop.enable();
   let lastCpu = mainThreadCpuMs();
+  let lastAt = performance.now();
   let maxCpuMs = 0;
+  let worstByCpu: Gap | undefined;
+  let worstByWall: Gap | undefined;
   const probe = setInterval(() => {
     const c = mainThreadCpuMs();
-    maxCpuMs = Math.max(maxCpuMs, c - lastCpu);
+    const at = performance.now();
+    const gap: Gap = { endUs: Number(process.hrtime.bigint() / 1000n), wallMs: at - lastAt, cpuMs: c - lastCpu };
+    if (!worstByCpu || gap.cpuMs > worstByCpu.cpuMs || (gap.cpuMs === worstByCpu.cpuMs && gap.wallMs > worstByCpu.wallMs)) worstByCpu = gap;
+    if (!worstByWall || gap.wallMs > worstByWall.wallMs) worstByWall = gap;
+    maxCpuMs = Math.max(maxCpuMs, gap.cpuMs);
     lastCpu = c;
+    lastAt = at;
   }, 5);
   const t0 = performance.now();
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -357,7 +435,20 @@ export async function watchStorm(
     loopMaxMs: loop.max / 1e6,
     loopP99Ms: loop.percentile(99) / 1e6,
     loopMaxCpuMs: maxCpuMs,
+    worstGaps: [worstByCpu, worstByWall].filter((g): g is Gap => g !== undefined),
   };
+}
+
+/** Sets the niceness of every thread of `ovs`'s ovs-vswitchd (Linux niceness is per thread; new ones inherit it). */
+function reniceVswitchd(ovs: OvsInstance, nice: number): void {
+  const pid = readFileSync(join(ovs.dir, 'vswitchd.pid'), 'utf8').trim();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      setPriority(Number(tid), nice);
+    } catch {
+      // A thread that ended meanwhile.
+    }
+  }
 }
 
 /** CPU time of this process's main thread so far (ms, in 10 ms ticks), from /proc; NaN where there is none. */

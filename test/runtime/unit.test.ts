@@ -9,9 +9,10 @@ import fc from 'fast-check';
 import { addFlowStatsPart, diffDesired, diffFlows, indexDesiredSteps, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
 import { runSteps } from '../../src/pipeline/steps.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { canonicalFlowKey, canonicalInstructions, canonicalMatch, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
+import { canonicalFlowKey, canonicalInstructions, canonicalMatch, checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
 import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
+import { ChunkPool } from '../../src/runtime/chunk-pool.js';
 
 describe('parseEndpoint', () => {
   it.each([
@@ -228,6 +229,34 @@ describe('installed flows read from raw flow stats bytes', () => {
     );
   });
 
+  it('checkFlowStatsFrame (the read callback\'s check, which makes no key) refuses exactly what reading refuses (property)', () => {
+    // Matches OVS would send in its own order (a register after eth_type), masked, experimenter (tun_id): the ones
+    // whose keys are made by sorting, where the checks beyond the lengths are.
+    const good = statsReply([
+      ...sample,
+      stats('table=2,priority=9,tcp,reg0=0x5,nw_src=10.1.0.0/16,tp_dst=22,actions=drop'),
+      stats('table=4,priority=3,tun_id=0x10/0xff,reg1=7,actions=output:3'),
+    ]);
+    const verdict = (run: () => void): string => {
+      try {
+        run();
+        return 'ok';
+      } catch (e) {
+        return e instanceof CodecError ? 'codec' : `other: ${(e as Error).message}`;
+      }
+    };
+    expect(verdict(() => checkFlowStatsFrame(good))).toBe('ok');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 16, max: good.length - 1 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }), (patches) => {
+        const b = Buffer.from(good);
+        for (const [at, v] of patches) b[at] = v;
+        const reading = verdict(() => forEachFlowStatsEntry(b, undefined, () => undefined));
+        expect(verdict(() => checkFlowStatsFrame(b))).toBe(reading);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('throws a CodecError for entries that lie about their lengths', () => {
     const good = statsReply([sample[1]!]);
     const lie = (patch: (b: Buffer) => void): (() => void) => () => {
@@ -330,5 +359,21 @@ describe('the encoding cache of desired flows', () => {
     const frozen = Object.freeze(parseFlow('table=0,priority=1,ip,actions=drop'));
     expect(encodedFlow(frozen)).toEqual(e);
     expect(encodedFlow(frozen)).toBe(encodedFlow(frozen));
+  });
+});
+
+describe('ChunkPool', () => {
+  it('hands written chunks out again, keeps at most maxFree, and never a chunk of another size', () => {
+    const pool = new ChunkPool(1024, 2);
+    const a = pool.take();
+    const b = pool.take();
+    const c = pool.take();
+    expect(new Set([a, b, c]).size).toBe(3);
+    for (const x of [a, b, c]) pool.give(x);
+    expect(pool.size).toBe(2);
+    pool.give(Buffer.alloc(10));
+    expect(pool.size).toBe(2);
+    expect([pool.take(), pool.take()]).toEqual(expect.arrayContaining([a, b]));
+    expect(pool.take().length).toBe(1024);
   });
 });
