@@ -3,7 +3,8 @@
 // when given none, and which goes with it. Quotas are enforced where subnets and VMs are allocated (./allocation.ts);
 // scoping (which project a request may touch) by `inProject` below and the API's authorisation.
 import { cidrText, MAX_SUBNET_PREFIX, overlaps } from '../topology/ipam.js';
-import { parseCidr, type Cidr } from '../topology/model.js';
+import { poolRanges, type FloatingIpPool } from '../topology/floating-ips.js';
+import { numberToIpv4, parseCidr, type Cidr } from '../topology/model.js';
 import { nameProblem, PROJECT_NAME } from '../topology/names.js';
 import { DEFAULT_PROJECT, MAX_PROJECTS, projectDefaultGroup, projectOf, QUOTA_KINDS, quotaProblems, type ProjectRecord, type Quotas, type Usage } from '../topology/projects.js';
 import { defaultGroupRules } from '../topology/security-groups.js';
@@ -69,6 +70,8 @@ export class Projects {
     private readonly overlay: Cidr,
     /** `network.transitRange`: no project's overlay may overlap it (a VM address would meet a transit one on the gateway). */
     private readonly transitRange?: Cidr,
+    /** `floatingIps.pools`: nor a floating-IP pool (the project's VMs could not reach those addresses: theirs, inside). */
+    private readonly pools: readonly FloatingIpPool[] = [],
   ) {}
 
   list(ctx: OpContext = {}): ProjectView[] {
@@ -89,7 +92,7 @@ export class Projects {
       const description = input.description ?? '';
       if (description.length > MAX_DESCRIPTION) throw new Invalid('description', `at most ${MAX_DESCRIPTION} characters`);
       const quotas = checkedQuotas(input.quotas ?? {});
-      const overlay = input.overlay === undefined ? undefined : checkedOverlay(input.overlay, this.transitRange);
+      const overlay = input.overlay === undefined ? undefined : checkedOverlay(input.overlay, this.transitRange, this.pools);
       const all = w.listProjects();
       if (all.some((p) => p.name === input.name)) throw new Conflict('name', `a project named '${input.name}' already exists`);
       if (all.length >= MAX_PROJECTS) throw new Conflict('name', `there are ${MAX_PROJECTS} projects already (the most a cloud may have)`);
@@ -170,7 +173,7 @@ function checkedQuotas(quotas: Quotas): Quotas {
   return Object.fromEntries(QUOTA_KINDS.filter((k) => quotas[k] !== undefined).map((k) => [k, quotas[k]]));
 }
 
-function checkedOverlay(text: string, transit: Cidr | undefined): string {
+function checkedOverlay(text: string, transit: Cidr | undefined, pools: readonly FloatingIpPool[]): string {
   let block: Cidr;
   try {
     block = parseCidr(text);
@@ -179,5 +182,10 @@ function checkedOverlay(text: string, transit: Cidr | undefined): string {
   }
   if (block.prefix < 8 || block.prefix > MAX_SUBNET_PREFIX) throw new Invalid('overlay', `/${block.prefix} is out of range: an overlay range is /8 to /${MAX_SUBNET_PREFIX}`);
   if (transit && overlaps(block, transit)) throw new Invalid('overlay', `${cidrText(block)} overlaps the transit range ${cidrText(transit)} (network.transitRange), which the gateways keep for VMs' north-south addresses`);
+  const last = block.network + 2 ** (32 - block.prefix) - 1;
+  for (const pool of pools) {
+    const hit = poolRanges(pool).find((r) => r.first <= last && block.network <= r.last);
+    if (hit) throw new Invalid('overlay', `${cidrText(block)} overlaps the floating-IP pool of gateway '${pool.gateway}' (${numberToIpv4(hit.first)}-${numberToIpv4(hit.last)}, floatingIps.pools): the project's VMs could not reach those addresses`);
+  }
   return cidrText(block);
 }

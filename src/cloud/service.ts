@@ -44,7 +44,7 @@ export class CloudService {
     this.transitRange = parseCidr(deps.transitRange ?? DEFAULT_TRANSIT_RANGE);
     this.vms = new Vms(this.c, this.transitRange);
     this.switches = new Datapaths(this.c, this.nodes);
-    this.projects = new Projects(this.c, this.overlay, this.transitRange);
+    this.projects = new Projects(this.c, this.overlay, this.transitRange, deps.floatingIpPools ?? []);
     this.floatingIps = new FloatingIps(this.c, deps.floatingIpPools ?? []);
     this.gatewayFailover = new GatewayFailover(this.c);
     this.securityGroups = new SecurityGroups({ store: this.c.store, apply: () => this.c.applies.request(this.c.allNodes()), now: this.c.now, log: (ctx) => this.c.log(ctx) });

@@ -142,6 +142,10 @@ describe('projects', () => {
     expect(domains).toEqual([['alpha', 2], ['beta', 3], ['default', 1]]);
     const overTransit = await h.call('POST', '/api/v1/projects', { name: 'delta', overlay: '100.64.0.0/20' });
     expect([overTransit.status, overTransit.json.error.message]).toEqual([400, expect.stringMatching(/overlaps the transit range 100.64.0.0\/16/)]);
+    // Nor a floating-IP pool: the project's VMs would route those addresses inside it, never to the floating IP.
+    const overPool = await h.call('POST', '/api/v1/projects', { name: 'delta', overlay: '203.0.113.0/24' });
+    expect([overPool.status, overPool.json.error.message]).toEqual([400, "overlay: 203.0.113.0/24 overlaps the floating-IP pool of gateway 'gw-1' (203.0.113.10-203.0.113.20, floatingIps.pools): the project's VMs could not reach those addresses"]);
+    expect((await h.call('GET', '/api/v1/projects/delta')).status).toBe(404);
   });
 
   it('quotas: VMs, vCPUs, memory and subnets, refused with a 409 saying which, shown with the usage', async () => {

@@ -128,6 +128,11 @@ const GARP_SCRIPT = [
   'for ip in "$@"; do $tool -U -c 1 -w 1 -I "$iface" -s "$ip" "$ip" >/dev/null 2>&1 || echo "$ip"; done',
 ].join('\n');
 
+/** Addresses for a change line: the first 16, then how many more. */
+function listed(addresses: readonly string[]): string {
+  return addresses.length <= 16 ? addresses.join(', ') : `${addresses.slice(0, 16).join(', ')} and ${addresses.length - 16} more`;
+}
+
 /** One gratuitous ARP per address (bounded), best effort: a node without arping still gets its addresses. */
 async function gratuitousArp(exec: Executor, iface: string, addresses: readonly string[]): Promise<string[]> {
   const sent = addresses.slice(0, MAX_GRATUITOUS_ARPS);
@@ -135,13 +140,13 @@ async function gratuitousArp(exec: Executor, iface: string, addresses: readonly 
     .run(['sh', '-c', GARP_SCRIPT, 'sh', iface, ...sent], { okCodes: [0, 3], timeoutMs: 10_000 + sent.length * 1500 })
     .catch((e: Error) => ({ code: -1, stdout: '', error: e.message }));
   const rest = addresses.length > sent.length ? ` (${addresses.length - sent.length} more not announced: neighbours learn them as their entries age)` : '';
-  if (res.code === 3) return [`${iface}: no gratuitous ARP for ${addresses.join(', ')}: neither busybox nor iputils arping on the node`];
+  if (res.code === 3) return [`${iface}: no gratuitous ARP for ${listed(addresses)}: neither busybox nor iputils arping on the node`];
   if (res.code !== 0) return [`${iface}: gratuitous ARP failed: ${'error' in res ? res.error : res.code}`];
   const failed = res.stdout.split('\n').filter((l) => l.trim() !== '');
   const ok = sent.filter((ip) => !failed.includes(ip));
   return [
-    ...(ok.length > 0 ? [`${iface}: gratuitous ARP for ${ok.join(', ')}${rest}`] : []),
-    ...(failed.length > 0 ? [`${iface}: gratuitous ARP not sent for ${failed.join(', ')}`] : []),
+    ...(ok.length > 0 ? [`${iface}: gratuitous ARP for ${listed(ok)}${rest}`] : []),
+    ...(failed.length > 0 ? [`${iface}: gratuitous ARP not sent for ${listed(failed)}`] : []),
   ];
 }
 
