@@ -165,6 +165,8 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   private helloSeen = false;
   private helloWaiter: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private closedReason: string | undefined;
+  /** pauseReading is in force. */
+  private readPaused = false;
   /** Why the connection failed, when it did (rejects a late `handshake()` with the real cause). */
   private failure: Error | undefined;
   private lastRx = Date.now();
@@ -222,11 +224,21 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
    * once is then a part or two each, not all their socket buffers hold. Idempotent; a closed connection ignores it.
    */
   pauseReading(): void {
-    if (!this.closed && !this.socket.isPaused()) this.socket.pause();
+    if (this.closed || this.readPaused) return;
+    this.readPaused = true;
+    this.socket.pause();
   }
 
+  /**
+   * Reads again. The time we did not read is not the switch's silence: request timeouts and the keepalive count
+   * from now (a request timer that fired meanwhile re-armed itself).
+   */
   resumeReading(): void {
-    if (!this.closed && this.socket.isPaused()) this.socket.resume();
+    if (this.closed || !this.readPaused) return;
+    this.readPaused = false;
+    this.lastRx = Math.max(this.lastRx, Date.now());
+    for (const p of this.pending.values()) p.timer.refresh();
+    this.socket.resume();
   }
 
   /** Bytes waiting in the socket for the switch to read them. */
@@ -382,12 +394,15 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private requestTimer(xid: number, timeoutMs: number): NodeJS.Timeout {
-    return setTimeout(() => {
+    const timer: NodeJS.Timeout = setTimeout(() => {
       const p = this.pending.get(xid);
       if (!p) return;
+      // Not reading (pauseReading): the reply may be waiting in the socket; resumeReading restarts the count.
+      if (this.readPaused) return void timer.refresh();
       this.pending.delete(xid);
       p.reject(new RequestTimeoutError(requestInfo(p.msg, xid), timeoutMs));
     }, timeoutMs);
+    return timer;
   }
 
   /**
@@ -653,7 +668,8 @@ export class OfConnection extends EventEmitter<ConnectionEvents> {
     const interval = this.opts.echoIntervalMs ?? 5000;
     const timeout = this.opts.echoTimeoutMs ?? 15_000;
     const silent = Date.now() - this.lastRx;
-    if (silent < interval || this.echoOutstanding) return;
+    // While we do not read, a silence is ours: no echo (its reply would wait unread and count against the peer).
+    if (silent < interval || this.echoOutstanding || this.readPaused) return;
     this.echoOutstanding = true;
     this.echo(EMPTY, { timeoutMs: timeout }).then(
       () => (this.echoOutstanding = false),

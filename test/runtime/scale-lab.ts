@@ -383,9 +383,12 @@ export async function watchStorm(
   let failed: (e: Error) => void = () => undefined;
   const finished = new Promise<void>((resolve, reject) => ((done = resolve), (failed = reject)));
   const failures: string[] = [];
+  /** Switches whose last sync failed and that have not synced since: nothing here retries them (no verifier). */
+  const failedOnly = new Set<bigint>();
   const onSynced = (dp: Datapath, stats: SyncStats): void => {
     flowMods += stats.flowMods;
     unchanged += stats.unchanged;
+    failedOnly.delete(dp.dpid);
     if (want.has(dp.dpid) && !synced.has(dp.dpid)) {
       synced.set(dp.dpid, performance.now());
       opts.during?.(synced.size, flowMods);
@@ -394,6 +397,15 @@ export async function watchStorm(
   };
   const onFailed = (dp: Datapath, err: Error): void => {
     failures.push(`${dp.id}: ${err.message}`);
+    if (want.has(dp.dpid) && !synced.has(dp.dpid)) failedOnly.add(dp.dpid);
+    // Every switch synced or failed: unless a closed connection comes back and syncs within a grace period, waiting
+    // longer would only reach the timeout.
+    const stuck = (): boolean => failedOnly.size > 0 && synced.size + failedOnly.size === want.size;
+    if (stuck()) {
+      setTimeout(() => {
+        if (stuck()) failed(new Error(`${synced.size} of ${want.size} switches synced, ${failedOnly.size} failed: ${failures.slice(0, 5).join('; ')}`));
+      }, 30_000).unref();
+    }
   };
   ctl.on('synced', onSynced);
   ctl.on('syncFailed', onFailed);
