@@ -8,10 +8,10 @@
 //
 // Each revision's src/openflow is taken with `git archive` into a folder under tmp/ and imported from there (it
 // imports nothing else of ours), so every tree has its own functions and its own JIT state; the working tree is
-// copied and loaded the same way. Work: decode of 4,000 seed-shape FLOW_MODs (bench/seed-flows.ts), and of a
-// 2,000-entry flow-stats reply, encoded once by the working tree. Each round times one tree's passes (>= AB_ROUND_MS)
-// by CPU time (process.cpuUsage: GC and compiler threads included) and by wall time; the trees take turns, in a
-// rotating order.
+// copied and loaded the same way. Work: decode of 4,000 seed-shape FLOW_MODs (bench/seed-flows.ts), of a 2,000-entry
+// flow-stats reply, and of the FLOW_MODs' matches alone, encoded once by the working tree. Each round times one
+// tree's passes (>= AB_ROUND_MS) by CPU time (process.cpuUsage: GC and compiler threads included) and by wall time;
+// the trees take turns, in a rotating order.
 //
 // The rounds run in AB_PROCS fresh processes, one after the other: what V8 makes of the same code differs from one
 // process to the next (which calls it inlines depends on when each function got hot), by up to ~20 % for the whole
@@ -41,13 +41,18 @@ const DEFAULT_BASE = '8857f07';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WORKING_TREE = 'working tree';
 
-type Decode = (b: Uint8Array) => Message;
+/** What a tree's src/openflow exports that the works call. */
+interface Codec {
+  readonly decodeMessage: (b: Uint8Array) => Message;
+  readonly decodeMatch: (r: unknown) => readonly unknown[];
+  readonly Reader: new (b: Uint8Array, start?: number) => unknown;
+}
 interface Work {
   readonly name: string;
-  readonly messages: readonly Uint8Array[];
-  /** Units (messages or entries) one pass decodes. */
+  /** Units (messages, entries or matches) one pass decodes. */
   readonly units: number;
-  readonly count: (m: Message) => number;
+  /** One pass; returns the units decoded. */
+  readonly pass: (c: Codec) => number;
 }
 /** One process's best round on one work, per tree: ns per unit, by CPU and by wall time. */
 interface Best {
@@ -84,44 +89,81 @@ function works(): Work[] {
   const perReply = 200;
   const replies: Uint8Array[] = [];
   for (let i = 0; i < stats.length; i += perReply) replies.push(encodeMessage({ type: 'flow_stats_reply', xid: 7, flags: i + perReply < stats.length ? 1 : 0, flows: stats.slice(i, i + perReply) }));
+  const flowMods = flows.map((m) => encodeMessage(m));
   return [
-    { name: `FLOW_MOD decode (${N_FLOWS} seed-shape messages)`, messages: flows.map((m) => encodeMessage(m)), units: N_FLOWS, count: () => 1 },
-    { name: `flow stats reply decode (${N_STATS} entries, ${replies.length} messages)`, messages: replies, units: N_STATS, count: (m) => (m.type === 'flow_stats_reply' ? m.flows.length : 0) },
+    {
+      name: `FLOW_MOD decode (${N_FLOWS} seed-shape messages)`,
+      units: N_FLOWS,
+      pass: (c) => {
+        let n = 0;
+        for (const b of flowMods) n += c.decodeMessage(b).xid > 0 ? 1 : 0;
+        return n;
+      },
+    },
+    {
+      name: `flow stats reply decode (${N_STATS} entries, ${replies.length} messages)`,
+      units: N_STATS,
+      pass: (c) => {
+        let n = 0;
+        for (const b of replies) {
+          const m = c.decodeMessage(b);
+          n += m.type === 'flow_stats_reply' ? m.flows.length : 0;
+        }
+        return n;
+      },
+    },
+    {
+      // The match alone, as flow_mod's decoder reads it (at offset 48): the part match validation adds to.
+      name: `match decode alone (the ${N_FLOWS} FLOW_MODs' matches, a Reader each)`,
+      units: N_FLOWS,
+      pass: (c) => {
+        let n = 0;
+        for (const b of flowMods) n += c.decodeMatch(new c.Reader(b, 48)).length > 0 ? 1 : 0;
+        return n;
+      },
+    },
   ];
 }
 
 /** The rounds of one process: every tree (already extracted in `dir`) on every work. */
 async function child(dir: string, revs: readonly string[]): Promise<Best[]> {
-  const decoders: Decode[] = [];
-  for (const rev of revs) decoders.push(((await import(pathToFileURL(join(folderOf(dir, rev), 'src/openflow/message.ts')).href)) as { decodeMessage: Decode }).decodeMessage);
+  const codecs: Codec[] = [];
+  for (const rev of revs) {
+    const at = (file: string): string => pathToFileURL(join(folderOf(dir, rev), 'src/openflow', file)).href;
+    const message = (await import(at('message.ts'))) as Pick<Codec, 'decodeMessage'>;
+    const match = (await import(at('match.ts'))) as Pick<Codec, 'decodeMatch'>;
+    const reader = (await import(at('reader.ts'))) as Pick<Codec, 'Reader'>;
+    codecs.push({ decodeMessage: message.decodeMessage, decodeMatch: match.decodeMatch, Reader: reader.Reader });
+  }
   let sink = 0;
   const out: Best[] = [];
   for (const work of works()) {
     // Every tree decodes every message to the same count first (and warms up).
     const reps: number[] = [];
-    for (let i = 0; i < decoders.length; i++) {
-      const decode = decoders[i]!;
-      let n = 0;
-      for (let w = 0; w < 3; w++) for (const b of work.messages) n += work.count(decode(b));
-      if (n !== 3 * work.units) throw new Error(`${revs[i]}: ${work.name} decoded ${n / 3} units, expected ${work.units}`);
+    for (let i = 0; i < codecs.length; i++) {
+      const codec = codecs[i]!;
+      for (let w = 0; w < 3; w++) {
+        const n = work.pass(codec);
+        if (n !== work.units) throw new Error(`${revs[i]}: ${work.name} decoded ${n} units, expected ${work.units}`);
+      }
       let r = 1;
       for (;;) {
         const t0 = performance.now();
-        for (let k = 0; k < r; k++) for (const b of work.messages) sink ^= decode(b).xid;
+        for (let k = 0; k < r; k++) sink ^= work.pass(codec);
         if (performance.now() - t0 >= MIN_ROUND_MS) break;
         r *= 2;
       }
       reps.push(r);
     }
-    const best = decoders.map(() => ({ cpu: Infinity, wall: Infinity }));
+    const best = codecs.map(() => ({ cpu: Infinity, wall: Infinity }));
     for (let round = 0; round < ROUNDS; round++) {
-      for (let j = 0; j < decoders.length; j++) {
-        const i = (round + j) % decoders.length;
-        const decode = decoders[i]!;
+      for (let j = 0; j < codecs.length; j++) {
+        const i = (round + j) % codecs.length;
+        const codec = codecs[i]!;
         const r = reps[i]!;
         const c0 = cpuNs();
         const t0 = performance.now();
-        for (let k = 0; k < r; k++) for (const b of work.messages) sink ^= decode(b).xid;
+        for (let k = 0; k < r; k++) sink ^= work.pass(codec);
         const units = r * work.units;
         best[i]!.wall = Math.min(best[i]!.wall, ((performance.now() - t0) * 1e6) / units);
         best[i]!.cpu = Math.min(best[i]!.cpu, (cpuNs() - c0) / units);
