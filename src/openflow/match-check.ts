@@ -484,12 +484,15 @@ function record(r: Rule, value: Uint8Array, mask: Uint8Array | undefined): void 
       state[K.TOS_MASK] = state[K.TOS_MASK]! | 0x03;
       return;
   }
-  const k = r.sets;
-  if (k !== NO_VALUE) {
-    // packet_type takes no mask but all-ones (and nw_proto's OVS slot is 8 bits wide, arp_op's wire value 16).
-    state[k] = v & m & (k === K.NW_PROTO ? 0xff : -1);
-    if (k === K.CT_STATE) state[K.CT_STATE_MASK] = m;
-  }
+  if (r.sets !== NO_VALUE) setValue(r.sets, v, m);
+  else state[K.OK] = satisfied();
+}
+
+/** Records a value prerequisites read (state index `k`) under mask `m`, and what it satisfies now. */
+function setValue(k: number, v: number, m: number): void {
+  // packet_type takes no mask but all-ones (and nw_proto's OVS slot is 8 bits wide, arp_op's wire value 16).
+  state[k] = v & m & (k === K.NW_PROTO ? 0xff : -1);
+  if (k === K.CT_STATE) state[K.CT_STATE_MASK] = m;
   state[K.OK] = satisfied();
 }
 
@@ -569,7 +572,12 @@ export function decodeMatchOxm(r: Reader, end: number): OxmField {
       if (rule.plain) addPlain(rule, start);
       else {
         if (rule.value !== V.ANY) checkOxmValue(rule, value, undefined, start);
-        addField(rule, value, undefined, start);
+        if (rule.slot !== S.FLAG) addField(rule, value, undefined, start);
+        else {
+          // A flag slot, unmasked: addField's checks and record as addPlain does them, then the value if it has one.
+          addPlain(rule, start);
+          if (rule.sets !== NO_VALUE) setValue(rule.sets, uint(value), -1);
+        }
       }
       return { field: rule.name, value };
     }
