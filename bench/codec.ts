@@ -37,6 +37,7 @@ import { parseFlow } from '../src/openflow/text/flow-text.js';
 import { decodeMessage, encodeMessage, MessageEncoder, messageEncodingLength } from '../src/openflow/message.js';
 import { OFP_MAX_MESSAGE_LEN } from '../src/openflow/consts.js';
 import type { FlowMod, FlowStats, Message, MessageOf } from '../src/openflow/types.js';
+import { flowModMessage, flowText, SHAPES, specs } from './seed-flows.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const OSKEN = process.env.BENCH_OSKEN !== '0';
@@ -50,75 +51,6 @@ const ROUNDS_PER_CYCLE = 3;
 const MIN_ROUND_MS = QUICK ? 50 : 100;
 const TARGET_RATIO = 20;
 const TARGET_ENCODES = 1_000_000;
-
-type Shape = 'remote_vm' | 'local_vm' | 'routed' | 'arp';
-interface Spec {
-  readonly shape: Shape;
-  readonly mac: string;
-  readonly ip: string;
-  readonly vni: number;
-  readonly hostIp: string;
-  readonly port: number;
-}
-
-const SHAPES: readonly Shape[] = ['remote_vm', 'local_vm', 'routed', 'arp'];
-
-function specs(n: number): Spec[] {
-  return Array.from({ length: n }, (_, i) => ({
-    shape: SHAPES[i % SHAPES.length]!,
-    mac: `02:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`,
-    ip: `192.168.${(i >> 8) & 0xff}.${i & 0xff}`,
-    vni: 1000 + (i % 7),
-    hostIp: `10.99.0.${(i % 250) + 1}`,
-    port: 3 + (i % 4),
-  }));
-}
-
-/** The same flow as bench/oskenbench.py builds, as an ovs-ofctl text. */
-function flowText(s: Spec): string {
-  switch (s.shape) {
-    case 'remote_vm':
-      return `table=10,priority=15,dl_dst=${s.mac},actions=set_field:${s.vni}->tun_id,set_field:${s.hostIp}->tun_dst,output:1`;
-    case 'local_vm':
-      return `table=10,priority=15,dl_dst=${s.mac},actions=output:${s.port}`;
-    case 'routed':
-      return (
-        `table=10,priority=10,ip,nw_dst=${s.ip},actions=set_field:12:00:00:ff:ff:ff->eth_src,set_field:${s.mac}->eth_dst,` +
-        `set_field:${s.vni}->tun_id,set_field:${s.hostIp}->tun_dst,output:1`
-      );
-    case 'arp':
-      return (
-        `table=50,priority=20,arp,arp_op=1,arp_tpa=${s.ip},actions=move:eth_src->eth_dst,set_field:${s.mac}->eth_src,` +
-        `set_field:2->arp_op,move:arp_sha->arp_tha,set_field:${s.mac}->arp_sha,move:arp_spa->arp_tpa,set_field:${s.ip}->arp_spa,IN_PORT`
-      );
-  }
-}
-
-/**
- * The message for a parsed flow, built the way src/runtime builds the FLOW_MODs it sends (sync.ts toMessage): one
- * object literal. Not `{ ...flow, xid }`: in Node 20's V8 an object spread followed by an added property gives each
- * result a hidden class of its own, which would make every property read of the encoder megamorphic, a cost no
- * real caller has.
- */
-function flowModMessage(f: FlowMod, xid: number): Message {
-  return {
-    type: 'flow_mod',
-    xid,
-    cookie: f.cookie,
-    cookieMask: f.cookieMask,
-    tableId: f.tableId,
-    command: f.command,
-    idleTimeout: f.idleTimeout,
-    hardTimeout: f.hardTimeout,
-    priority: f.priority,
-    bufferId: f.bufferId,
-    outPort: f.outPort,
-    outGroup: f.outGroup,
-    flags: f.flags,
-    match: f.match,
-    instructions: f.instructions,
-  };
-}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { INSTRUCTION_ORDER, OFPIT } from './action-consts.js';
 import { OFP_MAX_MESSAGE_LEN, OFPBRC, OFPET } from './consts.js';
 import { CodecError } from './errors.js';
-import { forEachRawFlowStats } from './flow-stats-raw.js';
+import { forEachRawFlowStats, type FlowStatsFixed, type RawFlowStats } from './flow-stats-raw.js';
 import { instructionsEncodingLength, putInstructions } from './instructions.js';
 import { decodeMatch, matchEncodingLength, OFP_MATCH_HEADER_LEN, OFPMT, putMatch } from './match.js';
 import { OFPXMC } from './oxm-fields.js';
@@ -108,7 +108,16 @@ function sortedOxm(b: Buffer, start: number, end: number): string {
  * one flat string; `scratch` must have room for end - start + 3 bytes there.
  */
 function flowKeyOfBytes(tableId: number, priority: number, b: Buffer, start: number, end: number, scratch: Buffer, at: number): string {
-  if (!oxmIsCanonical(b, start, end)) return String.fromCharCode(tableId, priority >>> 8, priority & 0xff) + sortedOxm(b, start, end);
+  if (!oxmIsCanonical(b, start, end)) return sortedFlowKey(tableId, priority, b, start, end);
+  return canonicalFlowKeyOfBytes(tableId, priority, b, start, end, scratch, at);
+}
+
+/** The key of a match that is not canonical as it is (see oxmIsCanonical): its TLVs sorted. */
+const sortedFlowKey = (tableId: number, priority: number, b: Buffer, start: number, end: number): string =>
+  String.fromCharCode(tableId, priority >>> 8, priority & 0xff) + sortedOxm(b, start, end);
+
+/** flowKeyOfBytes of a match oxmIsCanonical has passed. */
+function canonicalFlowKeyOfBytes(tableId: number, priority: number, b: Buffer, start: number, end: number, scratch: Buffer, at: number): string {
   const n = end - start;
   scratch[at] = tableId;
   scratch[at + 1] = priority >>> 8;
@@ -124,7 +133,11 @@ function flowKeyOfBytes(tableId: number, priority: number, b: Buffer, start: num
  * of it costs no copy).
  */
 function instructionsFingerprintOfBytes(b: Buffer, start: number, end: number, whole?: string): string {
-  const canonical = instructionsAreCanonical(b, start, end);
+  return fingerprintOfCheckedBytes(b, start, end, instructionsAreCanonical(b, start, end), whole);
+}
+
+/** instructionsFingerprintOfBytes of instructions instructionsAreCanonical has checked (and found `canonical`). */
+function fingerprintOfCheckedBytes(b: Buffer, start: number, end: number, canonical: boolean, whole?: string): string {
   if (canonical) return whole !== undefined ? whole.slice(start, end) : b.toString('latin1', start, end);
   const list: { rank: number; bytes: string }[] = [];
   for (let p = start; p < end; ) {
@@ -226,15 +239,7 @@ export class FlowBodyEncoder {
 }
 
 /** One flow-stats entry reduced to what reconciliation compares. The same object is handed to every call. */
-export interface FlowStatsIdentity {
-  tableId: number;
-  priority: number;
-  idleTimeout: number;
-  hardTimeout: number;
-  flags: number;
-  /** The cookie's high and low 32 bits (unsigned): no bigint per entry. */
-  cookieHi: number;
-  cookieLo: number;
+export interface FlowStatsIdentity extends FlowStatsFixed {
   /** canonicalFlowKey of the entry. */
   key: string;
   /** canonicalInstructions of the entry. */
@@ -247,11 +252,8 @@ export interface FlowStatsIdentity {
  * instructions' inside their entry too; malformed input throws a CodecError before `visit` sees the entry.
  */
 export function forEachFlowStatsIdentity(frame: Uint8Array, visit: (entry: FlowStatsIdentity) => void): void {
-  const b = asBuffer(frame);
-  // A key is never longer than its frame: one scratch per frame, no state kept between calls.
-  const scratch = Buffer.allocUnsafe(b.length + KEY_PREFIX_LEN);
   const out: FlowStatsIdentity = { tableId: 0, priority: 0, idleTimeout: 0, hardTimeout: 0, flags: 0, cookieHi: 0, cookieLo: 0, key: '', fingerprint: '' };
-  forEachRawFlowStats(b, (e) => {
+  forEachFlowStatsEntry(frame, undefined, (e) => {
     out.tableId = e.tableId;
     out.priority = e.priority;
     out.idleTimeout = e.idleTimeout;
@@ -259,13 +261,8 @@ export function forEachFlowStatsIdentity(frame: Uint8Array, visit: (entry: FlowS
     out.flags = e.flags;
     out.cookieHi = e.cookieHi;
     out.cookieLo = e.cookieLo;
-    try {
-      out.key = flowKeyOfBytes(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd, scratch, 0);
-      out.fingerprint = instructionsFingerprintOfBytes(b, e.instructionsStart, e.end);
-    } catch (err) {
-      if (err instanceof CodecError) throw new CodecError(`flow stats reply: ${err.message}`, err.ofpType, err.ofpCode, e.start);
-      throw err;
-    }
+    out.key = e.key();
+    out.fingerprint = e.fingerprint();
     visit(out);
   });
 }
@@ -377,15 +374,7 @@ export class FlowKeyIndex {
  * FlowKeyIndex, and its key and fingerprint made as strings only when asked for. The same object is handed to every
  * call of the visitor and is valid only during the call.
  */
-export interface FlowStatsEntry {
-  readonly tableId: number;
-  readonly priority: number;
-  readonly idleTimeout: number;
-  readonly hardTimeout: number;
-  readonly flags: number;
-  /** The cookie's high and low 32 bits (unsigned): no bigint per entry. */
-  readonly cookieHi: number;
-  readonly cookieLo: number;
+export interface FlowStatsEntry extends Readonly<FlowStatsFixed> {
   /** The value of the entry's key in the index given, or -1 (also without an index). */
   readonly found: number;
   /** canonicalFlowKey of the entry (a new string). */
@@ -396,7 +385,10 @@ export interface FlowStatsEntry {
   hasFingerprint(fp: string): boolean;
 }
 
-class EntryCursor implements FlowStatsEntry {
+/** Filled by forEachRawFlowStats itself (an entry's fields are not copied out of the frame twice). */
+class EntryCursor implements FlowStatsEntry, RawFlowStats {
+  start = 0;
+  end = 0;
   tableId = 0;
   priority = 0;
   idleTimeout = 0;
@@ -407,10 +399,11 @@ class EntryCursor implements FlowStatsEntry {
   found = -1;
   /** The entry's key when it had to be made to be looked up (a match not canonical as it is). */
   madeKey: string | undefined = undefined;
+  /** Whether the match is canonical as it is (then its key is made from its bytes, when asked for). */
+  oxmCanonical = true;
   oxmStart = 0;
   oxmEnd = 0;
   instructionsStart = 0;
-  end = 0;
   instructionsCanonical = true;
 
   constructor(
@@ -419,11 +412,12 @@ class EntryCursor implements FlowStatsEntry {
   ) {}
 
   key(): string {
-    return this.madeKey ?? flowKeyOfBytes(this.tableId, this.priority, this.b, this.oxmStart, this.oxmEnd, this.scratch, 0);
+    if (this.oxmCanonical) return canonicalFlowKeyOfBytes(this.tableId, this.priority, this.b, this.oxmStart, this.oxmEnd, this.scratch, 0);
+    return (this.madeKey ??= sortedFlowKey(this.tableId, this.priority, this.b, this.oxmStart, this.oxmEnd));
   }
 
   fingerprint(): string {
-    return instructionsFingerprintOfBytes(this.b, this.instructionsStart, this.end);
+    return fingerprintOfCheckedBytes(this.b, this.instructionsStart, this.end, this.instructionsCanonical);
   }
 
   hasFingerprint(fp: string): boolean {
@@ -463,33 +457,28 @@ function instructionsAreCanonical(b: Uint8Array, start: number, end: number): bo
 export function forEachFlowStatsEntry(frame: Uint8Array, index: FlowKeyIndex | undefined, visit: (entry: FlowStatsEntry) => void): void {
   const b = asBuffer(frame);
   const c = new EntryCursor(b, Buffer.allocUnsafe(b.length + KEY_PREFIX_LEN));
-  forEachRawFlowStats(b, (e) => {
-    c.tableId = e.tableId;
-    c.priority = e.priority;
-    c.idleTimeout = e.idleTimeout;
-    c.hardTimeout = e.hardTimeout;
-    c.flags = e.flags;
-    c.cookieHi = e.cookieHi;
-    c.cookieLo = e.cookieLo;
-    c.oxmStart = e.oxmStart;
-    c.oxmEnd = e.oxmEnd;
-    c.instructionsStart = e.instructionsStart;
-    c.end = e.end;
-    c.madeKey = undefined;
-    try {
-      c.instructionsCanonical = instructionsAreCanonical(b, e.instructionsStart, e.end);
-      if (oxmIsCanonical(b, e.oxmStart, e.oxmEnd)) c.found = index ? index.getBytes(e.tableId, e.priority, b, e.oxmStart, e.oxmEnd) : -1;
-      else {
-        // Made (and so checked) with or without an index to look it up in.
-        c.madeKey = String.fromCharCode(e.tableId, e.priority >>> 8, e.priority & 0xff) + sortedOxm(b, e.oxmStart, e.oxmEnd);
-        c.found = index ? index.get(c.madeKey) : -1;
+  forEachRawFlowStats(
+    b,
+    () => {
+      c.madeKey = undefined;
+      try {
+        // The match first, as it comes first in the entry.
+        c.oxmCanonical = oxmIsCanonical(b, c.oxmStart, c.oxmEnd);
+        if (c.oxmCanonical) c.found = index ? index.getBytes(c.tableId, c.priority, b, c.oxmStart, c.oxmEnd) : -1;
+        else {
+          // Made (and so checked) with or without an index to look it up in.
+          c.madeKey = sortedFlowKey(c.tableId, c.priority, b, c.oxmStart, c.oxmEnd);
+          c.found = index ? index.get(c.madeKey) : -1;
+        }
+        c.instructionsCanonical = instructionsAreCanonical(b, c.instructionsStart, c.end);
+      } catch (err) {
+        if (err instanceof CodecError) throw new CodecError(`flow stats reply: ${err.message}`, err.ofpType, err.ofpCode, c.start);
+        throw err;
       }
-    } catch (err) {
-      if (err instanceof CodecError) throw new CodecError(`flow stats reply: ${err.message}`, err.ofpType, err.ofpCode, e.start);
-      throw err;
-    }
-    visit(c);
-  });
+      visit(c);
+    },
+    c,
+  );
 }
 
 /**

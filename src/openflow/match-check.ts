@@ -65,9 +65,23 @@ const enum S {
   REG,
 }
 
-/** Flow values the prerequisites read (everything else only needs "is it matched"). */
-const enum F {
-  NONE,
+/**
+ * The match built so far, as OVS's checks need it: one Int32Array, indexed by K. Which flow members are matched (one
+ * bit each in FLAGS0..2, REGS, TUN_METADATA0..1, and the VLAN TCI and TOS masks), the few flow values the
+ * prerequisites read, and OK: the prerequisite classes those values satisfy, kept up to date as they change, so that
+ * a field's prerequisite is one bit test.
+ */
+const enum K {
+  FLAGS0,
+  FLAGS1,
+  FLAGS2,
+  /** One bit per 32-bit register word (reg0..15 inside xreg / xxreg). */
+  REGS,
+  TUN_METADATA0,
+  TUN_METADATA1,
+  TCI_MASK,
+  TCI,
+  TOS_MASK,
   PACKET_TYPE,
   ETH_TYPE,
   NW_PROTO,
@@ -75,18 +89,37 @@ const enum F {
   TP_DST,
   NW_FRAG,
   CT_STATE,
+  CT_STATE_MASK,
+  /** Bit `p` set when prerequisite class p holds; all bits when reading loosely. */
+  OK,
+  /** 0 when checking prerequisites (oxm_pull_match), -1 when not (oxm_pull_match_loose). */
+  LOOSE,
+  LENGTH,
 }
 
+/** Rule.sets of a field whose value no prerequisite reads. */
+const NO_VALUE = -1;
+
+/** What the decoder needs of one code point, in one fixed-shape object (see oxm.ts on classes). */
 interface Rule {
+  readonly name: string;
+  /** Value length in bytes. */
+  readonly length: number;
   /** False for the fields OVS 3.1 does not implement (in_phy_port, pbb_isid, ipv6_exthdr): OFPBMC_BAD_FIELD. */
   readonly known: boolean;
-  readonly prereq: P;
+  /** Unmasked, such a field needs no value check and records only its flag: value ANY, slot FLAG, sets nothing. */
+  readonly plain: boolean;
+  /** 1 << prereq, 0 for P.NONE. */
+  readonly need: number;
   readonly value: V;
   readonly slot: S;
-  /** For S.FLAG: which of the 32-bit flag words and which bit. For S.REG: the first register. */
+  /** For S.FLAG: which of the 32-bit flag words (K.FLAGS0..2) and which bit. For S.REG: the first register. */
   readonly word: number;
   readonly bit: number;
-  readonly sets: F;
+  /** The K index of the value this field sets, or NO_VALUE. */
+  readonly sets: number;
+  readonly maskable: boolean;
+  readonly nBits: number;
 }
 
 const PREREQS: Readonly<Record<string, P>> = {
@@ -162,23 +195,23 @@ const SHARED_MEMBER: Readonly<Record<string, string>> = {
 const BITS_CHECKED = new Set(['ip_dscp', 'nw_ecn', 'ip_frag', 'tcp_flags', 'vlan_vid', 'vlan_pcp', 'ipv6_label', 'mpls_label', 'mpls_tc', 'mpls_bos', 'tun_flags', 'ct_state', 'nsh_spi']);
 const NOT_IN_OVS = new Set(['in_phy_port', 'pbb_isid', 'ipv6_exthdr']);
 
-const SETS: Readonly<Record<string, F>> = {
-  packet_type: F.PACKET_TYPE,
-  eth_type: F.ETH_TYPE,
-  nw_proto: F.NW_PROTO,
-  arp_op: F.NW_PROTO,
-  tcp_src: F.TP_SRC,
-  udp_src: F.TP_SRC,
-  sctp_src: F.TP_SRC,
-  icmp_type: F.TP_SRC,
-  icmpv6_type: F.TP_SRC,
-  tcp_dst: F.TP_DST,
-  udp_dst: F.TP_DST,
-  sctp_dst: F.TP_DST,
-  icmp_code: F.TP_DST,
-  icmpv6_code: F.TP_DST,
-  ip_frag: F.NW_FRAG,
-  ct_state: F.CT_STATE,
+const SETS: Readonly<Record<string, K>> = {
+  packet_type: K.PACKET_TYPE,
+  eth_type: K.ETH_TYPE,
+  nw_proto: K.NW_PROTO,
+  arp_op: K.NW_PROTO,
+  tcp_src: K.TP_SRC,
+  udp_src: K.TP_SRC,
+  sctp_src: K.TP_SRC,
+  icmp_type: K.TP_SRC,
+  icmpv6_type: K.TP_SRC,
+  tcp_dst: K.TP_DST,
+  udp_dst: K.TP_DST,
+  sctp_dst: K.TP_DST,
+  icmp_code: K.TP_DST,
+  icmpv6_code: K.TP_DST,
+  ip_frag: K.NW_FRAG,
+  ct_state: K.CT_STATE,
 };
 
 function buildRules(): Rule[] {
@@ -202,7 +235,7 @@ function buildRules(): Rule[] {
       const member = SHARED_MEMBER[o] ?? o;
       let n = members.get(member);
       if (n === undefined) members.set(member, (n = members.size));
-      word = n >> 5;
+      word = K.FLAGS0 + (n >> 5);
       bit = 1 << (n & 31);
     }
     const value =
@@ -213,7 +246,22 @@ function buildRules(): Rule[] {
       : o === 'nsh_mdtype' ? V.NSH_MDTYPE
       : BITS_CHECKED.has(o) ? V.BITS
       : V.ANY;
-    rules.push({ known: !NOT_IN_OVS.has(o), prereq: PREREQS[o] ?? (o.startsWith('nsh_') ? P.NSH : P.NONE), value, slot, word, bit, sets: SETS[o] ?? F.NONE });
+    const prereq = PREREQS[o] ?? (o.startsWith('nsh_') ? P.NSH : P.NONE);
+    const sets = SETS[o] ?? NO_VALUE;
+    rules.push({
+      name: info.name,
+      length: info.length,
+      known: !NOT_IN_OVS.has(o),
+      plain: value === V.ANY && slot === S.FLAG && sets === NO_VALUE,
+      need: prereq === P.NONE ? 0 : 1 << prereq,
+      value,
+      slot,
+      word,
+      bit,
+      sets,
+      maskable: info.maskable,
+      nBits: info.nBits,
+    });
   }
   if (members.size > 96) throw new Error('match-check: more flow members than flag bits');
   return rules;
@@ -222,8 +270,29 @@ function buildRules(): Rule[] {
 /** Indexed by FieldInfo.rank. */
 const RULES: readonly Rule[] = buildRules();
 const PACKET_TYPE_RULE = RULES[FIELDS.findIndex((f) => f.name === 'packet_type')]!;
-if (PACKET_TYPE_RULE.word !== 0) throw new Error('match-check: packet_type must have a flag in the first word');
+if (PACKET_TYPE_RULE.word !== K.FLAGS0) throw new Error('match-check: packet_type must have a flag in the first word');
 const PACKET_TYPE_BIT = PACKET_TYPE_RULE.bit;
+
+/** The rules of the three classes nearly every field is in, by field number: one load from the header. */
+const rulesOfClass = (cls: number): (Rule | undefined)[] => {
+  const out = new Array<Rule | undefined>(128).fill(undefined);
+  for (const f of FIELDS) if (f.oxmClass === cls && f.experimenter === undefined) out[f.oxmField] = RULES[f.rank];
+  return out;
+};
+const BASIC_RULES = rulesOfClass(OFPXMC.OPENFLOW_BASIC);
+const NXM0_RULES = rulesOfClass(OFPXMC.NXM_0);
+const NXM1_RULES = rulesOfClass(OFPXMC.NXM_1);
+
+/** The rule of the code point a header (and experimenter id, for class 0xffff) names, as fieldByHeader finds it. */
+function ruleOf(header: number, experimenter: number | undefined): Rule | undefined {
+  const cls = header >>> 16;
+  const field = (header >>> 9) & 0x7f;
+  if (cls === OFPXMC.OPENFLOW_BASIC) return BASIC_RULES[field];
+  if (cls === OFPXMC.NXM_1) return NXM1_RULES[field];
+  if (cls === OFPXMC.NXM_0) return NXM0_RULES[field];
+  const info = fieldByHeader(header, experimenter);
+  return info === undefined ? undefined : RULES[info.rank];
+}
 
 const ETH_IP = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -236,7 +305,68 @@ const FRAG_LATER = 2;
 
 /** Whether OVS gives the field prerequisites (then matching it pins packet_type to Ethernet). */
 export function hasOvsPrereq(info: FieldInfo): boolean {
-  return RULES[info.rank]!.prereq !== P.NONE;
+  return RULES[info.rank]!.need !== 0;
+}
+
+/** The match being decoded (see K). Decoding is synchronous and a match holds no match: one is enough. */
+const state = new Int32Array(K.LENGTH);
+
+const bit = (p: P): number => 1 << p;
+
+/** The prerequisite classes the flow values in `state` satisfy (mf_are_prereqs_ok, for every class at once). */
+function satisfied(): number {
+  const pt = state[K.PACKET_TYPE]!;
+  // get_dl_type: the ethertype packet_type names, if it names one.
+  const dl = pt === 0 ? state[K.ETH_TYPE]! : pt >>> 16 === 1 ? pt & 0xffff : 0x5ff;
+  const proto = state[K.NW_PROTO]!;
+  const laterFragment = (state[K.NW_FRAG]! & FRAG_LATER) !== 0;
+  let ok = bit(P.NONE) | (pt === 0 ? bit(P.ETHERNET) : 0);
+  switch (dl) {
+    case 0x0806:
+    case 0x8035:
+      ok |= bit(P.ARP);
+      break;
+    case 0x8847:
+    case 0x8848:
+      ok |= bit(P.MPLS);
+      break;
+    case 0x894f:
+      ok |= bit(P.NSH);
+      break;
+    case ETH_IP:
+      ok |= bit(P.IPV4) | bit(P.IP_ANY) | (proto === 1 ? bit(P.ICMPV4) : 0);
+      break;
+    case ETH_IPV6:
+      ok |= bit(P.IPV6) | bit(P.IP_ANY);
+      if (proto === 58) {
+        ok |= bit(P.ICMPV6);
+        const type = state[K.TP_SRC]!;
+        if (state[K.TP_DST] === 0 && (type === 135 || type === 136)) ok |= bit(P.ND) | bit(type === 135 ? P.ND_SOLICIT : P.ND_ADVERT);
+      }
+      break;
+  }
+  if ((dl === ETH_IP || dl === ETH_IPV6) && !laterFragment) ok |= proto === 6 ? bit(P.TCP) : proto === 17 ? bit(P.UDP) : proto === 132 ? bit(P.SCTP) : 0;
+  if ((state[K.TCI]! & VLAN_CFI) !== 0) ok |= bit(P.VLAN_VID);
+  const ct = state[K.CT_STATE]!;
+  if ((ct & CS_VALID) !== 0 || ((ct & CS_TRACKED) !== 0 && (state[K.CT_STATE_MASK]! & CS_INVALID) !== 0 && (ct & CS_INVALID) === 0)) ok |= bit(P.CT_VALID);
+  return ok | state[K.LOOSE]!;
+}
+
+if (K.CT_STATE_MASK !== 16 || K.OK !== 17 || K.LOOSE !== 18 || K.LENGTH !== 19) throw new Error('match-check: beginMatch clears words 0..16');
+
+/** What `satisfied` gives for a match with nothing in it (state is all zeros here). */
+const EMPTY_OK = satisfied();
+
+/**
+ * Starts a match: nothing matched yet. strict: oxm_pull_match (prerequisites checked, unknown fields refused); else
+ * oxm_pull_match_loose.
+ */
+export function beginMatch(strict: boolean): void {
+  // Written out: a loop over the 19 words measured as a sixth of a seed-shape match's decode.
+  const s = state;
+  s[0] = s[1] = s[2] = s[3] = s[4] = s[5] = s[6] = s[7] = s[8] = s[9] = s[10] = s[11] = s[12] = s[13] = s[14] = s[15] = s[16] = 0;
+  s[K.OK] = strict ? EMPTY_OK : -1;
+  s[K.LOOSE] = strict ? 0 : -1;
 }
 
 /** The number a value of up to 4 bytes holds (big-endian). */
@@ -258,103 +388,42 @@ function word32(mask: Uint8Array | undefined, i: number): number {
   return (mask[p]! << 24) | (mask[p + 1]! << 16) | (mask[p + 2]! << 8) | mask[p + 3]!;
 }
 
+const prereqError = (r: Rule, at: number): CodecError => matchError(`match: '${RULE_OVS_NAME.get(r)}' without its prerequisites`, OFPBMC.BAD_PREREQ, at);
+const dupError = (r: Rule, at: number, what: string): CodecError => matchError(`match: '${RULE_OVS_NAME.get(r)}' ${what}`, OFPBMC.DUP_FIELD, at);
+/** For error messages only: the ovs-fields(7) name of a rule's field. */
+const RULE_OVS_NAME = new Map<Rule, string>(FIELDS.map((f) => [RULES[f.rank]!, f.ovsName]));
+
 /**
- * The match OVS has built so far from the fields before: which flow members are matched, and the few flow values
- * the prerequisites read. One per match decoded; an object literal of small integers (see oxm.ts on classes).
+ * A field with a flag slot, no value check and no value to record, unmasked (Rule.plain): the usual case, nx_pull_raw's
+ * checks reduced to two bit tests.
  */
-export interface MatchChecker {
-  /** strict: oxm_pull_match (prerequisites checked, unknown fields refused); else oxm_pull_match_loose. */
-  readonly strict: boolean;
-  flags0: number;
-  flags1: number;
-  flags2: number;
-  tciMask: number;
-  tosMask: number;
-  regs: number;
-  tunMetadata0: number;
-  tunMetadata1: number;
-  packetType: number;
-  ethType: number;
-  nwProto: number;
-  tpSrc: number;
-  tpDst: number;
-  nwFrag: number;
-  tci: number;
-  ctState: number;
-  ctStateMask: number;
+function addPlain(r: Rule, at: number): void {
+  const need = r.need;
+  if ((state[K.OK]! & need) !== need) throw prereqError(r, at);
+  const w = r.word;
+  const flags = state[w]!;
+  if ((flags & r.bit) !== 0) throw dupError(r, at, 'is matched twice');
+  state[w] = flags | r.bit;
+  // match_add_ethernet_prereq: any field with prerequisites pins packet_type to Ethernet.
+  if (need !== 0) state[K.FLAGS0] = state[K.FLAGS0]! | PACKET_TYPE_BIT;
 }
 
-export function matchChecker(strict: boolean): MatchChecker {
-  return { strict, flags0: 0, flags1: 0, flags2: 0, tciMask: 0, tosMask: 0, regs: 0, tunMetadata0: 0, tunMetadata1: 0, packetType: 0, ethType: 0, nwProto: 0, tpSrc: 0, tpDst: 0, nwFrag: 0, tci: 0, ctState: 0, ctStateMask: 0 };
-}
-
-/** The dl_type OVS's prerequisites see (get_dl_type): from packet_type when it names an ethertype. */
-function dlType(c: MatchChecker): number {
-  const pt = c.packetType;
-  if (pt === 0) return c.ethType;
-  return pt >>> 16 === 1 ? pt & 0xffff : 0x5ff;
-}
-
-function prereqOk(c: MatchChecker, p: P): boolean {
-  if (p === P.NONE) return true;
-  const dl = dlType(c);
-  const ip = dl === ETH_IP || dl === ETH_IPV6;
-  switch (p) {
-    case P.ETHERNET:
-      return c.packetType === 0;
-    case P.ARP:
-      return dl === 0x0806 || dl === 0x8035;
-    case P.IPV4:
-      return dl === ETH_IP;
-    case P.IPV6:
-      return dl === ETH_IPV6;
-    case P.VLAN_VID:
-      return (c.tci & VLAN_CFI) !== 0;
-    case P.MPLS:
-      return dl === 0x8847 || dl === 0x8848;
-    case P.IP_ANY:
-      return ip;
-    case P.NSH:
-      return dl === 0x894f;
-    case P.CT_VALID:
-      return (c.ctState & CS_VALID) !== 0 || ((c.ctState & CS_TRACKED) !== 0 && (c.ctStateMask & CS_INVALID) !== 0 && (c.ctState & CS_INVALID) === 0);
-    case P.TCP:
-      return ip && c.nwProto === 6 && (c.nwFrag & FRAG_LATER) === 0;
-    case P.UDP:
-      return ip && c.nwProto === 17 && (c.nwFrag & FRAG_LATER) === 0;
-    case P.SCTP:
-      return ip && c.nwProto === 132 && (c.nwFrag & FRAG_LATER) === 0;
-    case P.ICMPV4:
-      return dl === ETH_IP && c.nwProto === 1;
-    case P.ICMPV6:
-      return dl === ETH_IPV6 && c.nwProto === 58;
-    case P.ND:
-    case P.ND_SOLICIT:
-    case P.ND_ADVERT: {
-      if (dl !== ETH_IPV6 || c.nwProto !== 58 || c.tpDst !== 0) return false;
-      const t = c.tpSrc;
-      return p === P.ND ? t === 135 || t === 136 : t === (p === P.ND_SOLICIT ? 135 : 136);
-    }
-  }
-  return true;
-}
-
-function isSet(c: MatchChecker, r: Rule): boolean {
+function isSet(r: Rule): boolean {
   switch (r.slot) {
     case S.FLAG:
-      return ((r.word === 0 ? c.flags0 : r.word === 1 ? c.flags1 : c.flags2) & r.bit) !== 0;
+      return (state[r.word]! & r.bit) !== 0;
     case S.VLAN_TCI:
-      return c.tciMask !== 0;
+      return state[K.TCI_MASK] !== 0;
     case S.VLAN_VID:
-      return (c.tciMask & 0x1fff) !== 0;
+      return (state[K.TCI_MASK]! & 0x1fff) !== 0;
     case S.VLAN_PCP:
-      return (c.tciMask & 0xe000) !== 0;
+      return (state[K.TCI_MASK]! & 0xe000) !== 0;
     case S.DSCP:
-      return (c.tosMask & 0xfc) !== 0;
+      return (state[K.TOS_MASK]! & 0xfc) !== 0;
     case S.ECN:
-      return (c.tosMask & 0x03) !== 0;
+      return (state[K.TOS_MASK]! & 0x03) !== 0;
     case S.REG:
-      return false; // checked in add(), word by word
+      return false; // checked in addField, word by word
   }
 }
 
@@ -362,89 +431,70 @@ function isSet(c: MatchChecker, r: Rule): boolean {
  * Adds one decoded field (after checkOxmValue) as nx_pull_raw does: prerequisites (strict only), then duplicates;
  * then records it. Throws CodecError(BAD_MATCH, BAD_PREREQ / DUP_FIELD).
  */
-export function addField(c: MatchChecker, r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
-  if (c.strict && !prereqOk(c, r.prereq)) throw matchError(`match: '${info.ovsName}' without its prerequisites`, OFPBMC.BAD_PREREQ, at);
+function addField(r: Rule, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
+  if ((state[K.OK]! & r.need) !== r.need) throw prereqError(r, at);
   if (r.slot === S.REG) {
     // One bit per 32-bit register: set when its part of the mask is nonzero.
-    const words = info.length >> 2;
-    if ((c.regs >>> r.word) & ((1 << words) - 1)) throw matchError(`match: '${info.ovsName}' overlaps a register matched before`, OFPBMC.DUP_FIELD, at);
-    for (let i = 0; i < words; i++) if (word32(mask, i) !== 0) c.regs |= 1 << (r.word + i);
+    const words = r.length >> 2;
+    if ((state[K.REGS]! >>> r.word) & ((1 << words) - 1)) throw dupError(r, at, 'overlaps a register matched before');
+    for (let i = 0; i < words; i++) if (word32(mask, i) !== 0) state[K.REGS] = state[K.REGS]! | (1 << (r.word + i));
   } else {
-    if (isSet(c, r)) throw matchError(`match: '${info.ovsName}' is matched twice`, OFPBMC.DUP_FIELD, at);
-    record(c, r, info, value, mask);
+    if (isSet(r)) throw dupError(r, at, 'is matched twice');
+    record(r, value, mask);
   }
-  // match_add_ethernet_prereq: any field with prerequisites pins packet_type to Ethernet.
-  if (r.prereq !== P.NONE) c.flags0 |= PACKET_TYPE_BIT;
+  if (r.need !== 0) state[K.FLAGS0] = state[K.FLAGS0]! | PACKET_TYPE_BIT;
 }
 
 /** A tun_metadata field: matched once at most, whatever its mask (tun_metadata_set_match marks it present). */
-export function addTunMetadata(c: MatchChecker, index: number, at: number): void {
+function addTunMetadata(index: number, at: number): void {
   const bit = 1 << (index & 31);
-  const set = index < 32 ? c.tunMetadata0 : c.tunMetadata1;
-  if (set & bit) throw matchError(`match: 'tun_metadata${index}' is matched twice`, OFPBMC.DUP_FIELD, at);
-  if (index < 32) c.tunMetadata0 |= bit;
-  else c.tunMetadata1 |= bit;
+  const k = index < 32 ? K.TUN_METADATA0 : K.TUN_METADATA1;
+  if (state[k]! & bit) throw matchError(`match: 'tun_metadata${index}' is matched twice`, OFPBMC.DUP_FIELD, at);
+  state[k] = state[k]! | bit;
 }
 
-function record(c: MatchChecker, r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined): void {
+function record(r: Rule, value: Uint8Array, mask: Uint8Array | undefined): void {
   // mf_set with an all-zero mask is mf_set_wild: the field stays unmatched.
   if (mask !== undefined && allBytes(mask, 0)) return;
   const slot = r.slot;
   if (slot === S.FLAG) {
-    if (r.word === 0) c.flags0 |= r.bit;
-    else if (r.word === 1) c.flags1 |= r.bit;
-    else c.flags2 |= r.bit;
-    if (r.sets === F.NONE) return;
+    state[r.word] = state[r.word]! | r.bit;
+    if (r.sets === NO_VALUE) return;
   }
   // Only the few fields below need their value (all of at most 4 bytes).
   const v = uint(value);
-  const m = mask === undefined ? 0xffffffff : uint(mask);
+  const m = mask === undefined ? -1 : uint(mask);
   switch (slot) {
     case S.VLAN_TCI:
-      c.tciMask = m & 0xffff;
-      c.tci = v & m;
+      state[K.TCI_MASK] = m & 0xffff;
+      state[K.TCI] = v & m;
       break;
     case S.VLAN_VID:
-      c.tciMask |= m & 0x1fff;
-      c.tci = (c.tci & ~0x1fff) | (v & m & 0x1fff);
+      state[K.TCI_MASK] = state[K.TCI_MASK]! | (m & 0x1fff);
+      state[K.TCI] = (state[K.TCI]! & ~0x1fff) | (v & m & 0x1fff);
       break;
     case S.VLAN_PCP:
-      c.tciMask |= 0xf000;
-      c.tci = (c.tci & 0x0fff) | ((v & 7) << 13) | VLAN_CFI;
+      state[K.TCI_MASK] = state[K.TCI_MASK]! | 0xf000;
+      state[K.TCI] = (state[K.TCI]! & 0x0fff) | ((v & 7) << 13) | VLAN_CFI;
       break;
     case S.DSCP:
-      c.tosMask |= 0xfc;
-      break;
+      state[K.TOS_MASK] = state[K.TOS_MASK]! | 0xfc;
+      return;
     case S.ECN:
-      c.tosMask |= 0x03;
-      break;
+      state[K.TOS_MASK] = state[K.TOS_MASK]! | 0x03;
+      return;
   }
-  switch (r.sets) {
-    case F.PACKET_TYPE:
-      c.packetType = v;
-      break;
-    case F.ETH_TYPE:
-      c.ethType = v & m;
-      break;
-    case F.NW_PROTO:
-      c.nwProto = v & m & 0xff;
-      break;
-    case F.TP_SRC:
-      c.tpSrc = v & m;
-      break;
-    case F.TP_DST:
-      c.tpDst = v & m;
-      break;
-    case F.NW_FRAG:
-      c.nwFrag = v & m;
-      break;
-    case F.CT_STATE:
-      c.ctState = v & m;
-      c.ctStateMask = m;
-      break;
-  }
+  if (r.sets !== NO_VALUE) setValue(r.sets, v, m);
+  else state[K.OK] = satisfied();
 }
 
+/** Records a value prerequisites read (state index `k`) under mask `m`, and what it satisfies now. */
+function setValue(k: number, v: number, m: number): void {
+  // packet_type takes no mask but all-ones (and nw_proto's OVS slot is 8 bits wide, arp_op's wire value 16).
+  state[k] = v & m & (k === K.NW_PROTO ? 0xff : -1);
+  if (k === K.CT_STATE) state[K.CT_STATE_MASK] = m;
+  state[K.OK] = satisfied();
+}
 
 /** The index of a tun_metadata field (NXM_1 fields 40..103) from its header, else -1. */
 export function tunMetadataIndex(header: number): number {
@@ -454,14 +504,14 @@ export function tunMetadataIndex(header: number): number {
 }
 
 /** mf_is_mask_valid + mf_is_value_valid for a field OVS knows; throws BAD_MASK / BAD_VALUE. */
-function checkOxmValue(r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
-  if (mask !== undefined && !info.maskable && !allBytes(mask, 0) && !allBytes(mask, 0xff)) throw matchError(`OXM: '${info.name}' takes no mask but all-zeros or all-ones`, OFPBMC.BAD_MASK, at);
+function checkOxmValue(r: Rule, value: Uint8Array, mask: Uint8Array | undefined, at: number): void {
+  if (mask !== undefined && !r.maskable && !allBytes(mask, 0) && !allBytes(mask, 0xff)) throw matchError(`OXM: '${r.name}' takes no mask but all-zeros or all-ones`, OFPBMC.BAD_MASK, at);
   let ok = true;
   switch (r.value) {
     case V.ANY:
       return;
     case V.BITS: {
-      let excess = value.length * 8 - info.nBits;
+      let excess = value.length * 8 - r.nBits;
       for (let i = 0; excess > 0 && ok; i++, excess -= 8) ok = (value[i]! & (excess >= 8 ? 0xff : (0xff00 >> excess) & 0xff)) === 0;
       break;
     }
@@ -483,15 +533,15 @@ function checkOxmValue(r: Rule, info: FieldInfo, value: Uint8Array, mask: Uint8A
       ok = value[0] === 1 || value[0] === 2;
       break;
   }
-  if (!ok) throw matchError(`OXM: '${info.name}' cannot take the value 0x${Buffer.from(value).toString('hex')}`, OFPBMC.BAD_VALUE, at);
+  if (!ok) throw matchError(`OXM: '${r.name}' cannot take the value 0x${Buffer.from(value).toString('hex')}`, OFPBMC.BAD_VALUE, at);
 }
 
 /**
  * One OXM TLV of a match, read as nx_pull_match_entry reads it, within `end` (the end of the match's TLVs, not of the
- * message), and adds it to `checker`. A field OVS does not know is OFPBMC_BAD_FIELD; with a loose checker
+ * message), and adds it to the match begun by beginMatch. A field OVS does not know is OFPBMC_BAD_FIELD; read loosely
  * (oxm_pull_match_loose, packet-in) it is kept raw instead.
  */
-export function decodeMatchOxm(r: Reader, end: number, checker: MatchChecker): OxmField {
+export function decodeMatchOxm(r: Reader, end: number): OxmField {
   const start = r.pos;
   const b = r.buf;
   if (start + 4 > end) throw matchError(`OXM: a partial header (${end - start} bytes) at offset ${start}`, OFPBMC.BAD_LEN, start);
@@ -515,33 +565,41 @@ export function decodeMatchOxm(r: Reader, end: number, checker: MatchChecker): O
     }
   }
   r.pos = p;
-  const info = fieldByHeader(header, experimenter);
-  if (info !== undefined && info.length === width) {
-    const rule = RULES[info.rank]!;
-    if (rule.known) {
-      const value = r.bytes(width);
-      const mask = hasMask ? r.bytes(width) : undefined;
-      r.pos = p + payload;
-      if (mask !== undefined || rule.value !== V.ANY) checkOxmValue(rule, info, value, mask, start);
-      addField(checker, rule, info, value, mask, start);
-      return mask === undefined ? { field: info.name, value } : { field: info.name, value, mask };
+  const rule = ruleOf(header, experimenter);
+  if (rule !== undefined && rule.length === width && rule.known) {
+    const value = r.bytes(width);
+    if (!hasMask) {
+      if (rule.plain) addPlain(rule, start);
+      else {
+        if (rule.value !== V.ANY) checkOxmValue(rule, value, undefined, start);
+        if (rule.slot !== S.FLAG) addField(rule, value, undefined, start);
+        else {
+          // A flag slot, unmasked: addField's checks and record as addPlain does them, then the value if it has one.
+          addPlain(rule, start);
+          if (rule.sets !== NO_VALUE) setValue(rule.sets, uint(value), -1);
+        }
+      }
+      return { field: rule.name, value };
     }
+    const mask = r.bytes(width);
+    r.pos = p + payload;
+    checkOxmValue(rule, value, mask, start);
+    addField(rule, value, mask, start);
+    return { field: rule.name, value, mask };
   }
   const tunMetadata = tunMetadataIndex(header);
   if (tunMetadata >= 0 && !(hasMask && payload % 2 !== 0)) {
     // tun_metadata0..63 (NXM_NX_TUN_METADATA): any length; OVS knows them, the registry does not, so they stay raw.
-    addTunMetadata(checker, tunMetadata, start);
+    addTunMetadata(tunMetadata, start);
     const value = r.bytes(width);
     return hasMask ? { field: 'unknown', value, header, mask: r.bytes(width) } : { field: 'unknown', value, header };
   }
-  if (checker.strict) throw matchError(`OXM: field 0x${header.toString(16).padStart(8, '0')}${info && info.length === width ? ` (${info.name}, which Open vSwitch does not implement)` : info ? ` (${info.name} with a ${width}-byte value)` : ''} is unknown`, OFPBMC.BAD_FIELD, start);
+  const sameLength = rule !== undefined && rule.length === width;
+  if (state[K.LOOSE] === 0) throw matchError(`OXM: field 0x${header.toString(16).padStart(8, '0')}${sameLength ? ` (${rule.name}, which Open vSwitch does not implement)` : rule ? ` (${rule.name} with a ${width}-byte value)` : ''} is unknown`, OFPBMC.BAD_FIELD, start);
   if (hasMask && payload % 2 !== 0) throw matchError(`OXM: masked field 0x${header.toString(16)} with odd length`, OFPBMC.BAD_LEN, start);
-  if (info !== undefined && info.length === width) {
-    // A registry field OVS does not implement: kept under its name.
-    const value = r.bytes(width);
-    return hasMask ? { field: info.name, value, mask: r.bytes(width) } : { field: info.name, value };
-  }
   const value = r.bytes(width);
+  // A registry field OVS does not implement: kept under its name.
+  if (sameLength) return hasMask ? { field: rule.name, value, mask: r.bytes(width) } : { field: rule.name, value };
   if (experimenter === undefined) return hasMask ? { field: 'unknown', value, header, mask: r.bytes(width) } : { field: 'unknown', value, header };
   return hasMask ? { field: 'unknown', value, header, experimenter, mask: r.bytes(width) } : { field: 'unknown', value, header, experimenter };
 }

@@ -5,7 +5,7 @@ import type { Match, OxmField } from './types.js';
 import { OFPET, OFPBMC } from './consts.js';
 import { CodecError } from './errors.js';
 import { oxmEncodingLength, putOxm } from './oxm.js';
-import { decodeMatchOxm, matchChecker } from './match-check.js';
+import { beginMatch, decodeMatchOxm } from './match-check.js';
 import { OFPVID_PRESENT, fieldByName } from './oxm-fields.js';
 
 /** ofp_match_type */
@@ -55,8 +55,8 @@ export function decodeMatch(r: Reader, loose = false): Match {
   const end = start + length;
   const fields: OxmField[] = [];
   if (r.pos < end) {
-    const checker = matchChecker(!loose);
-    while (r.pos < end) fields.push(decodeMatchOxm(r, end, checker));
+    beginMatch(!loose);
+    while (r.pos < end) fields.push(decodeMatchOxm(r, end));
   }
   r.pos = start + pad8(length);
   return fields;

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { addFlowStatsPart, diffDesired, diffFlows, indexDesiredSteps, InstalledFlow, installedFromStats, linkDesired, type Ownership } from '../../src/runtime/diff.js';
 import { runSteps } from '../../src/pipeline/steps.js';
 import { formatEndpoint, parseEndpoint } from '../../src/runtime/endpoint.js';
-import { canonicalFlowKey, canonicalInstructions, canonicalMatch, checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry } from '../../src/openflow/index.js';
+import { canonicalFlowKey, canonicalInstructions, canonicalMatch, checkFlowStatsFrame, FlowKeyIndex, forEachFlowStatsEntry, forEachFlowStatsIdentity } from '../../src/openflow/index.js';
 import { encodedFlow, flowAttributes } from '../../src/runtime/flow-key.js';
 import { opEncoder } from '../../src/runtime/sync.js';
 import { ChunkPool } from '../../src/runtime/chunk-pool.js';
@@ -202,17 +202,21 @@ describe('installed flows read from raw flow stats bytes', () => {
     expect(() => runSteps(indexDesiredSteps([{ ...x, cookie: 0x1100n }], own, 10))).toThrow(/outside our cookie space/);
   });
 
+  /** A flow's identity for the property tests below, and its text. */
+  const identityArb = {
+    table: fc.integer({ min: 0, max: 254 }),
+    priority: fc.integer({ min: 0, max: 65535 }),
+    ip: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+    port: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
+  };
+  const identityText = (s: { table: number; priority: number; ip: number[]; port: number | undefined }): string =>
+    `table=${s.table},priority=${s.priority},${s.port === undefined ? 'ip' : 'tcp'},nw_dst=${s.ip.join('.')}${s.port === undefined ? '' : `,tp_dst=${s.port}`}`;
+
   it('FlowKeyIndex finds an entry by its bytes exactly when its canonical key is there (property)', () => {
-    const flowArb = fc.record({
-      table: fc.integer({ min: 0, max: 254 }),
-      priority: fc.integer({ min: 0, max: 65535 }),
-      ip: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
-      port: fc.option(fc.integer({ min: 0, max: 65535 }), { nil: undefined }),
-      out: fc.integer({ min: 1, max: 9 }),
-    });
+    const flowArb = fc.record({ ...identityArb, out: fc.integer({ min: 1, max: 9 }) });
     fc.assert(
       fc.property(fc.array(flowArb, { minLength: 1, maxLength: 40 }), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), (specs, indexed) => {
-        const flows = specs.map((s) => stats(`table=${s.table},priority=${s.priority},${s.port === undefined ? 'ip' : 'tcp'},nw_dst=${s.ip.join('.')}${s.port === undefined ? '' : `,tp_dst=${s.port}`},actions=output:${s.out}`));
+        const flows = specs.map((s) => stats(`${identityText(s)},actions=output:${s.out}`));
         const index = new FlowKeyIndex(2);
         const want = new Map<string, number>();
         flows.forEach((fl, i) => {
@@ -254,6 +258,40 @@ describe('installed flows read from raw flow stats bytes', () => {
         expect(verdict(() => checkFlowStatsFrame(b))).toBe(reading);
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('forEachFlowStatsIdentity gives each entry its fixed fields, canonical key and fingerprint (property)', () => {
+    const flowArb = fc.record({
+      ...identityArb,
+      idle: fc.integer({ min: 0, max: 65535 }),
+      cookie: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      // A switch may list match fields and instructions in another order than the canonical one.
+      reversed: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(flowArb, { minLength: 1, maxLength: 30 }), (specs) => {
+        const flows = specs.map((s) => {
+          const fl = stats(`${identityText(s)},actions=output:1,goto_table:255`, s.cookie);
+          return { ...fl, idleTimeout: s.idle, match: s.reversed ? [...fl.match].reverse() : fl.match, instructions: s.reversed ? [...fl.instructions].reverse() : fl.instructions };
+        });
+        const seen: unknown[] = [];
+        forEachFlowStatsIdentity(statsReply(flows), (e) => seen.push({ ...e }));
+        expect(seen).toEqual(
+          flows.map((fl) => ({
+            tableId: fl.tableId,
+            priority: fl.priority,
+            idleTimeout: fl.idleTimeout,
+            hardTimeout: 0,
+            flags: 0,
+            cookieHi: Number(fl.cookie >> 32n),
+            cookieLo: Number(fl.cookie & 0xffffffffn),
+            key: canonicalFlowKey(fl),
+            fingerprint: canonicalInstructions(fl.instructions),
+          })),
+        );
+      }),
+      { numRuns: 200 },
     );
   });
 
