@@ -2,10 +2,11 @@
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '../types.js';
 import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
-import { errorCodeName, errorName } from '../error-codes.js';
+import { errorName, NXET_VENDOR, ovsErrorName } from '../error-codes.js';
+import { embeddedMessageText, printable, type EmbeddedFormat } from './embedded-message.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
-import { decodeMessage, encodeMessage } from '../message.js';
+import { encodeMessage } from '../message.js';
 import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -28,7 +29,7 @@ function bitNames(table: Readonly<Record<string, number>>, v: number, sep = ' ')
 }
 
 const VERSION_TAG: Readonly<Record<number, string>> = { 1: '', 2: ' (OF1.1)', 3: ' (OF1.2)', 4: ' (OF1.3)', 5: ' (OF1.4)', 6: ' (OF1.5)' };
-const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16)})`;
+const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16).padStart(2, '0')})`;
 
 /** OVS's own reserved port 0xfff7 ("no port set yet"), as 0xfffffff7 maps to it. */
 const OFPP_UNSET = 0xfffffff7;
@@ -297,18 +298,12 @@ type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => 
 /** One body formatter per message type; the header line is common. */
 const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   hello: (m) => helloText(new Uint8Array(encodeMessage(m))),
+  // ofperr_msg_format: OVS's name, then the data as a message of its own at verbosity 1 (text for the hello errors).
   error: (m) => {
-    const name = errorCodeName(m.errType, m.code, m.experimenter) ?? errorName(m.errType, m.code, m.experimenter);
-    let inner = '';
-    if (m.data.length >= 8) {
-      try {
-        inner = `\n${formatMessage(decodeMessage(m.data))}`;
-      } catch {
-        inner = `\n${m.data.length} bytes of data`;
-      }
-    } else if (m.data.length) inner = `\n${Buffer.from(m.data).toString('latin1')}`;
-    else inner = '\nOpenFlow message is empty';
-    return ` ${name}${inner}`;
+    const data = m.errType === NXET_VENDOR && m.code === 0 ? m.data.subarray(8) : m.data;
+    const name = ovsErrorName(m.errType, m.code, m.experimenter, vendorErrorOf(m.data)) ?? errorName(m.errType, m.code, m.experimenter);
+    const text = name === 'OFPHFC_INCOMPATIBLE' || name === 'OFPHFC_EPERM' ? printable(data) : embeddedMessageText(data, 1, EMBEDDED);
+    return ` ${name}\n${text}`;
   },
   echo_request: (m, v) => payload(m.data, v),
   echo_reply: (m, v) => payload(m.data, v),
@@ -505,6 +500,15 @@ const MULTIPART_KEYS: Readonly<Record<string, number>> = {
   port_desc_reply: OFPMP.PORT_DESC,
   experimenter_stats_request: OFPMP.EXPERIMENTER,
   experimenter_stats_reply: OFPMP.EXPERIMENTER,
+};
+
+const vendorErrorOf = (d: Uint8Array): [number, number, number] | undefined =>
+  d.length >= 8 ? [((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0, (d[4]! << 8) | d[5]!, (d[6]! << 8) | d[7]!] : undefined;
+
+const EMBEDDED: EmbeddedFormat = {
+  message: (m, v) => formatMessage(m, v),
+  header: (what, version, xid, flags) => `${'name' in what ? what.name : messageName(what as Message)}${versionTag(version)} (xid=${hex(xid)}):${flags ? ` flags=${multipartFlags(flags)}` : ''}`,
+  hexDump,
 };
 
 /** ofpmp_flags as ofp_print prints them: [more], then any other bit as unknown. */
