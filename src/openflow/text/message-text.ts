@@ -7,6 +7,7 @@ import { embeddedMessageText, printable, type EmbeddedFormat } from './embedded-
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
 import { encodeMessage } from '../message.js';
+import { queueRates } from '../messages/queue.js';
 import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -284,14 +285,6 @@ function bitList(names: Readonly<Record<number, string>>, mask: number): string 
   return out.length ? out.join(' ') : '(off)';
 }
 
-/** Queue properties: min/max rate in tenths of a percent (more than 1000: disabled). */
-function queueProp(p: { readonly type: number; readonly data: Uint8Array }): string {
-  const name = p.type === 1 ? 'min_rate' : p.type === 2 ? 'max_rate' : undefined;
-  if (!name || p.data.length < 2) return `property ${p.type} (${p.data.length} bytes)`;
-  const rate = (p.data[0]! << 8) | p.data[1]!;
-  return `${name}:${rate > 1000 ? 'disabled' : `${(rate / 10).toFixed(1)}%`}`;
-}
-
 /** A message body as text at a verbosity (ovs-ofctl ofp-print's: 0 the least, 2 its default). */
 type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => string;
 
@@ -419,8 +412,17 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   barrier_request: () => '',
   barrier_reply: () => '',
   queue_get_config_request: (m) => ` port=${portName(m.port)}`,
-  queue_get_config_reply: (m) =>
-    ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
+  // ofputil_queue_get_config_reply_format: the queues by id, under the reply's port (not printed when it is 0).
+  queue_get_config_reply: (m) => {
+    if (m.queues.length === 0) return '';
+    const queues = [...m.queues].sort((a, b) => a.queueId - b.queueId);
+    const rate = (name: string, r: number): string => (r <= 1000 ? ` ${name}:${Math.floor(r / 10)}.${r % 10}%` : r < 0xffff ? ` ${name}:(disabled)` : '');
+    const lines = queues.map((q) => {
+      const { min, max } = queueRates(q);
+      return `queue ${q.queueId}:${rate('min_rate', min)}${rate('max_rate', max)}`;
+    });
+    return ` ${m.port === 0 ? '' : `port=${portName(m.port)}\n`}${lines.join('\n')}`;
+  },
   // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
   role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   // A reply has a generation id whatever its role; UINT64_MAX still means none.

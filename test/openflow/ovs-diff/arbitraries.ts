@@ -426,7 +426,22 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
     fc.record({
       type: c('queue_get_config_reply' as const),
       port,
-      queues: fc.array(fc.record({ queueId: u32, port, properties: fc.array(fc.record({ type: fc.constantFrom(1, 2), data: fc.uint16Array({ minLength: 1, maxLength: 1 }).map((a) => Uint8Array.of(a[0]! >> 8, a[0]! & 0xff, 0, 0, 0, 0)) }), { maxLength: 2 }) }), { maxLength: 2 }),
+      // min/max rate properties (a rate and 6 bytes of padding; rates over 1000 mean disabled), sometimes another
+      // type or another length.
+      queues: fc.array(
+        fc.record({
+          queueId: oneOfOr([0, 1, 7, 0xffffffff], u32),
+          port,
+          properties: fc.array(
+            fc.oneof(
+              { weight: 4, arbitrary: fc.record({ type: fc.constantFrom(1, 2), data: oneOfOr([0, 1, 500, 999, 1000, 1001, 0xfffe, 0xffff], u16).map((r) => Uint8Array.of(r >> 8, r & 0xff, 0, 0, 0, 0, 0, 0)) }) },
+              { weight: 1, arbitrary: fc.record({ type: oneOfOr([1, 2, 3, 0xffff], u16), data: fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 8 * n, maxLength: 8 * n })) }) },
+            ),
+            { maxLength: 3 },
+          ),
+        }),
+        { maxLength: 3 },
+      ),
     }),
   ),
   role_request: plain(fc.record({ type: c('role_request' as const), role: oneOfOr([0, 1, 2, 3], u32), generationId: u64 })),

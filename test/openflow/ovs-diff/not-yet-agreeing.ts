@@ -26,7 +26,6 @@ export const NOT_YET_AGREEING: {
     experimenter_stats_request: 'as experimenter: unknown vendor/subtype rejected by OVS, kept raw by us; NXST_* not modelled',
     experimenter_stats_reply: 'as experimenter_stats_request',
     port_desc_reply: 'OVS sorts the ports by number before printing them, and some speed lines differ',
-    queue_get_config_reply: 'queue properties: OVS requires 16-byte min/max rate properties (OFPBRC_BAD_LEN) and prints the queues without the port',
     table_features_request: 'OVS requires the 8 mandatory properties (OFPTFFC_BAD_FEATURES) and table ids below 255 (OFPTFFC_BAD_TABLE); we print a summary, not the full features',
     table_features_reply: 'as table_features_request',
   },
