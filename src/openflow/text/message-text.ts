@@ -32,6 +32,9 @@ function bitNames(table: Readonly<Record<string, number>>, v: number, sep = ' ')
 const VERSION_TAG: Readonly<Record<number, string>> = { 1: '', 2: ' (OF1.1)', 3: ' (OF1.2)', 4: ' (OF1.3)', 5: ' (OF1.4)', 6: ' (OF1.5)' };
 const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16).padStart(2, '0')})`;
 
+/** The 16-bit port OVS keeps for a 32-bit one it accepted (ofputil_port_from_ofp11). */
+const ovsPort16 = (port: number): number => (port >= 0xffffff00 ? port - 0xffff0000 : port);
+
 /** OVS's own reserved port 0xfff7 ("no port set yet"), as 0xfffffff7 maps to it. */
 const OFPP_UNSET = 0xfffffff7;
 
@@ -406,7 +409,8 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   table_features_request: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   table_features_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   port_desc_request: () => ' port=ANY',
-  port_desc_reply: (m) => m.ports.map((p) => `\n${formatPort(p)}`).join(''),
+  // ofputil_phy_ports_format sorts by OVS's 16-bit port number (reserved ports 0xffffff00.. map to 0xff00..).
+  port_desc_reply: (m) => [...m.ports].sort((a, b) => ovsPort16(a.portNo) - ovsPort16(b.portNo)).map((p) => `\n${formatPort(p)}`).join(''),
   experimenter_stats_request: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${dataSummary(m.data)}`,
   experimenter_stats_reply: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${dataSummary(m.data)}`,
   barrier_request: () => '',

@@ -25,7 +25,6 @@ export const NOT_YET_AGREEING: {
     experimenter: 'OVS rejects experimenter messages it does not know (OFPBRC_BAD_VENDOR, OFPBRC_BAD_SUBTYPE); we keep them raw. Decoding the Nicira/ONF messages OVS knows (role status, flow monitor, ...) is issue-20 work',
     experimenter_stats_request: 'as experimenter: unknown vendor/subtype rejected by OVS, kept raw by us; NXST_* not modelled',
     experimenter_stats_reply: 'as experimenter_stats_request',
-    port_desc_reply: 'OVS sorts the ports by number before printing them, and some speed lines differ',
     table_features_request: 'OVS requires the 8 mandatory properties (OFPTFFC_BAD_FEATURES) and table ids below 255 (OFPTFFC_BAD_TABLE); we print a summary, not the full features',
     table_features_reply: 'as table_features_request',
   },
