@@ -208,3 +208,40 @@ export function errorTypeName(type: number): string | undefined {
   const t = STANDARD[type];
   return t ? `OFPET_${t.type}` : undefined;
 }
+
+/**
+ * The errors Open vSwitch 3.1 decodes in an OpenFlow 1.3 OFPT_ERROR, by type then code, under OVS's names (it keeps
+ * some OpenFlow 1.0 names: OFPBRC_BAD_STAT, OFPBRC_BAD_VENDOR, and names type 13's codes 2-4 OFPBPC_*). Read off
+ * `ovs-ofctl ofp-print` for every type and code; anything else it rejects (ofperr_decode_msg fails: OFPBRC_BAD_LEN).
+ */
+const OVS_OF13_STANDARD: readonly (readonly string[])[] = [
+  ['OFPHFC_INCOMPATIBLE', 'OFPHFC_EPERM'],
+  ['OFPBRC_BAD_VERSION', 'OFPBRC_BAD_TYPE', 'OFPBRC_BAD_STAT', 'OFPBRC_BAD_VENDOR', 'OFPBRC_BAD_SUBTYPE', 'OFPBRC_EPERM', 'OFPBRC_BAD_LEN', 'OFPBRC_BUFFER_EMPTY', 'OFPBRC_BUFFER_UNKNOWN', 'OFPBRC_BAD_TABLE_ID', 'OFPBRC_IS_SECONDARY', 'OFPBRC_BAD_PORT', 'OFPBRC_BAD_PACKET', 'OFPBRC_MULTIPART_BUFFER_OVERFLOW'],
+  ['OFPBAC_BAD_TYPE', 'OFPBAC_BAD_LEN', 'OFPBAC_BAD_VENDOR', 'OFPBAC_BAD_VENDOR_TYPE', 'OFPBAC_BAD_OUT_PORT', 'OFPBAC_BAD_ARGUMENT', 'OFPBAC_EPERM', 'OFPBAC_TOO_MANY', 'OFPBAC_BAD_QUEUE', 'OFPBAC_BAD_OUT_GROUP', 'OFPBAC_MATCH_INCONSISTENT', 'OFPBAC_UNSUPPORTED_ORDER', 'OFPBAC_BAD_TAG', 'OFPBAC_BAD_SET_TYPE', 'OFPBAC_BAD_SET_LEN', 'OFPBAC_BAD_SET_ARGUMENT'],
+  ['OFPBIC_UNKNOWN_INST', 'OFPBIC_UNSUP_INST', 'OFPBIC_BAD_TABLE_ID', 'OFPBIC_UNSUP_METADATA', 'OFPBIC_UNSUP_METADATA_MASK', 'OFPBIC_BAD_EXPERIMENTER', 'OFPBIC_BAD_EXP_TYPE', 'OFPBIC_BAD_LEN', 'OFPBIC_EPERM'],
+  ['OFPBMC_BAD_TYPE', 'OFPBMC_BAD_LEN', 'OFPBMC_BAD_TAG', 'OFPBMC_BAD_DL_ADDR_MASK', 'OFPBMC_BAD_NW_ADDR_MASK', 'OFPBMC_BAD_WILDCARDS', 'OFPBMC_BAD_FIELD', 'OFPBMC_BAD_VALUE', 'OFPBMC_BAD_MASK', 'OFPBMC_BAD_PREREQ', 'OFPBMC_DUP_FIELD', 'OFPBMC_EPERM'],
+  ...Object.values(STANDARD)
+    .slice(5)
+    .map((t) => Object.entries(t.codes).map(([name]) => `${t.prefix}_${name}`)),
+];
+// Type 13 as OVS names it: its property errors share OFPTFFC's codes 2-4.
+const OVS_TABLE_FEATURES_FAILED = ['OFPTFFC_BAD_TABLE', 'OFPTFFC_BAD_METADATA', 'OFPBPC_BAD_TYPE', 'OFPBPC_BAD_LEN', 'OFPBPC_BAD_VALUE', 'OFPTFFC_EPERM'];
+
+/** NXET_VENDOR / NXVC_VENDOR_ERROR: the OpenFlow 1.0 way to carry a vendor error (nx_vendor_error follows). */
+export const NXET_VENDOR = 0xb0c2;
+
+function ovsTriplet(vendor: number, type: number, code: number): string | undefined {
+  if (vendor === 0) return (type === OFPET.TABLE_FEATURES_FAILED ? OVS_TABLE_FEATURES_FAILED : OVS_OF13_STANDARD[type])?.[code];
+  return code === 0 ? EXPERIMENTER.get(vendor)?.get(type) : undefined;
+}
+
+/**
+ * The name OVS gives an OpenFlow 1.3 error (ofperr_decode_msg), or undefined when OVS does not know it. `vendorError`
+ * is the nx_vendor_error (vendor, type, code) after an NXET_VENDOR header. An experimenter error's exp_code is its
+ * type; experimenter 0 means a standard error.
+ */
+export function ovsErrorName(type: number, code: number, experimenter?: number, vendorError?: readonly [number, number, number]): string | undefined {
+  if (type === OFPET.EXPERIMENTER) return ovsTriplet(experimenter ?? 0, code, 0);
+  if (type === NXET_VENDOR && code === 0) return vendorError ? ovsTriplet(...vendorError) : undefined;
+  return ovsTriplet(0, type, code);
+}

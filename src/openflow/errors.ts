@@ -1,4 +1,5 @@
 import { OFPET, OFPBRC } from './consts.js';
+import type { Message } from './types.js';
 
 /**
  * Malformed or unsupported OpenFlow input. Carries the OFPT_ERROR type/code a switch or controller would answer
@@ -17,6 +18,18 @@ export class CodecError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * A list reply's entries decoded before the one that failed, as a message: OVS prints those before its decode
+   * error, so a message embedded in another (an OFPT_ERROR's data) prints them too.
+   */
+  partial?: Message;
+}
+
+/** Records `partial` on a CodecError that has none yet; returns the error to rethrow. */
+export function withPartial(e: unknown, partial: () => Message): unknown {
+  if (e instanceof CodecError && e.partial === undefined) e.partial = partial();
+  return e;
 }
 
 export const isCodecError = (e: unknown): e is CodecError => e instanceof CodecError;

@@ -265,6 +265,34 @@ export function decodeMessage(bytes: Uint8Array): Message {
   return msg;
 }
 
+/**
+ * The message type a header names, from its first bytes alone (as OVS's ofpraw_decode_partial): the 8-byte header,
+ * and for multipart and experimenter messages the 16 bytes that name the type. Undefined when the bytes are too few,
+ * not OpenFlow 1.3, or name no type the codec has (a generic experimenter message included).
+ */
+export function messageTypeOfHeader(bytes: Uint8Array): MessageType | undefined {
+  return headerCodec(bytes)?.type;
+}
+
+/** As messageTypeOfHeader, for a whole message: undefined also when its length breaks its type's length rule. */
+export function messageTypeOfWhole(bytes: Uint8Array): MessageType | undefined {
+  const c = headerCodec(bytes);
+  const rule = c?.lengthRule;
+  if (!c || !rule) return c?.type;
+  const body = bytes.length - headerLength(c);
+  return body < rule.min || (rule.multiple === 0 ? body !== rule.min : (body - rule.min) % rule.multiple !== 0) ? undefined : c.type;
+}
+
+function headerCodec(bytes: Uint8Array): AnyBodyCodec | undefined {
+  if (bytes.length < OFP_HEADER_LEN || bytes[0] !== OFP_VERSION) return undefined;
+  const t = bytes[1]!;
+  if (t !== OFPT.MULTIPART_REQUEST && t !== OFPT.MULTIPART_REPLY && t !== OFPT.EXPERIMENTER) return byOfpType.get(t);
+  if (bytes.length < EXTENDED_HEADER_LEN) return undefined;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, EXTENDED_HEADER_LEN);
+  if (t === OFPT.EXPERIMENTER) return byExperimenter.get(dv.getUint32(8))?.get(dv.getUint32(12));
+  return byMultipart.get((t << 16) | dv.getUint16(8));
+}
+
 /** Reads just the xid of a frame (for error replies when decoding failed); undefined if shorter than a header. */
 export function frameXid(bytes: Uint8Array): number | undefined {
   if (bytes.length < OFP_HEADER_LEN) return undefined;

@@ -18,6 +18,7 @@ import { OFP_PORT_LEN, decodePort, encodePort } from './common.js';
 export const packetIn: BodyCodec<'packet_in'> = {
   type: 'packet_in',
   framing: plain(OFPT.PACKET_IN),
+  lengthRule: { min: 16, multiple: 1 },
   encodingLength: (m) => 16 + matchEncodingLength(m.match) + 2 + m.data.length,
   encode(w, m) {
     w.u32(m.bufferId);

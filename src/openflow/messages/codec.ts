@@ -73,9 +73,8 @@ export const badLen = (what: string, offset?: number): CodecError =>
   new CodecError(`${what}: bad length`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, offset);
 
 /** Decodes fixed-size records until the reader is exhausted; the body must be a whole number of them. */
-export function decodeFixedList<T>(r: Reader, size: number, what: string, decodeOne: (r: Reader) => T): T[] {
+export function decodeFixedList<T>(r: Reader, size: number, what: string, decodeOne: (r: Reader) => T, out: T[] = []): T[] {
   if (r.remaining % size !== 0) throw badLen(`${what} list (${r.remaining} bytes, records of ${size})`, r.pos);
-  const out: T[] = [];
   while (r.pos < r.end) out.push(decodeOne(r));
   return out;
 }
@@ -85,6 +84,7 @@ export function emptyBody<T extends MessageType>(type: T, framing: Framing): Bod
   return {
     type,
     framing,
+    lengthRule: { min: 0, multiple: 0 },
     encodingLength: () => 0,
     encode: () => undefined,
     decode: (_r, h) => (framing.kind === 'multipart' ? { type, xid: h.xid, flags: h.flags } : { type, xid: h.xid }) as MessageOf<T>,

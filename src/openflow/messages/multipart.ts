@@ -2,7 +2,7 @@
 // multipart header (type, flags, pad) is written and read by message.ts; `flags` arrives in the Header.
 import { OFPBRC, OFPET, OFPMBT, OFPMP, OFPT } from '../consts.js';
 import { OFPMMFC } from '../error-codes.js';
-import { CodecError } from '../errors.js';
+import { CodecError, withPartial } from '../errors.js';
 import type { FlowStats, GroupDesc, GroupStats, Match, MessageOf, MessageType, MeterConfig, MeterStats, PortStats, QueueStats, TableFeatures, TableStats } from '../types.js';
 import type { Reader } from '../reader.js';
 import type { Writer } from '../writer.js';
@@ -59,6 +59,7 @@ export const descRequest = emptyBody('desc_request', request(OFPMP.DESC));
 export const descReply: BodyCodec<'desc_reply'> = {
   type: 'desc_reply',
   framing: reply(OFPMP.DESC),
+  lengthRule: { min: MP_SIZES.desc, multiple: 0 },
   encodingLength: () => MP_SIZES.desc,
   encode(w, m) {
     w.fixedString(m.mfrDesc, DESC_STR_LEN);
@@ -185,7 +186,11 @@ export const flowStatsReply: BodyCodec<'flow_stats_reply'> = {
   },
   decode(r, h) {
     const flows: FlowStats[] = [];
-    while (r.pos < r.end) flows.push(decodeFlowStats(r));
+    try {
+      while (r.pos < r.end) flows.push(decodeFlowStats(r));
+    } catch (e) {
+      throw withPartial(e, () => mp('flow_stats_reply', h, { flows }));
+    }
     return mp('flow_stats_reply', h, { flows });
   },
 };
@@ -224,11 +229,21 @@ function fixedListReply<T extends MessageType, E>(
   return {
     type,
     framing: reply(mpType),
+    // OVS's raw for each is an array of the record (ofpraw_check_length): a ragged body is refused before any record.
+    lengthRule: { min: 0, multiple: size },
     encodingLength: (m) => list(m).length * size,
     encode(w, m) {
       for (const e of list(m)) encodeOne(w, e);
     },
-    decode: (r, h) => mp(type, h, { [key]: decodeFixedList(r, size, type, decodeOne) }),
+    decode(r, h) {
+      const out: E[] = [];
+      try {
+        decodeFixedList(r, size, type, decodeOne, out);
+      } catch (e) {
+        throw withPartial(e, () => mp(type, h, { [key]: out }));
+      }
+      return mp(type, h, { [key]: out });
+    },
   };
 }
 
@@ -390,13 +405,17 @@ function varListReply<T extends MessageType, E>(
     },
     decode(r, h) {
       const out: E[] = [];
-      while (r.pos < r.end) {
-        const start = r.pos;
-        r.need(minLen, type);
-        const len = r.u16At(start + lengthAt);
-        if (len < minLen || len % 8 !== 0 || start + len > r.end) throw badLen(`${type} entry length ${len}`, start);
-        out.push(decodeOne(r, start + len));
-        if (r.pos !== start + len) throw badLen(`${type} entry length ${len}`, start);
+      try {
+        while (r.pos < r.end) {
+          const start = r.pos;
+          r.need(minLen, type);
+          const len = r.u16At(start + lengthAt);
+          if (len < minLen || len % 8 !== 0 || start + len > r.end) throw badLen(`${type} entry length ${len}`, start);
+          out.push(decodeOne(r, start + len));
+          if (r.pos !== start + len) throw badLen(`${type} entry length ${len}`, start);
+        }
+      } catch (e) {
+        throw withPartial(e, () => mp(type, h, { [key]: out }));
       }
       return mp(type, h, { [key]: out });
     },
@@ -470,6 +489,7 @@ export const groupFeaturesRequest = emptyBody('group_features_request', request(
 export const groupFeaturesReply: BodyCodec<'group_features_reply'> = {
   type: 'group_features_reply',
   framing: reply(OFPMP.GROUP_FEATURES),
+  lengthRule: { min: MP_SIZES.groupFeatures, multiple: 0 },
   encodingLength: () => MP_SIZES.groupFeatures,
   encode(w, m) {
     w.u32(m.types);

@@ -1,7 +1,9 @@
 // Symmetric and generic messages: hello, error, echo, experimenter, barrier.
 import type { Reader } from '../reader.js';
 import { type Writer, pad8 } from '../writer.js';
-import { OFP_VERSION, OFPHET, OFPET, OFPT } from '../consts.js';
+import { OFP_VERSION, OFPBRC, OFPHET, OFPET, OFPT } from '../consts.js';
+import { CodecError } from '../errors.js';
+import { ovsErrorName } from '../error-codes.js';
 import type { MessageOf } from '../types.js';
 import { type AnyBodyCodec, type BodyCodec, emptyBody, plain } from './codec.js';
 
@@ -83,10 +85,21 @@ export const error: BodyCodec<'error'> = {
     // Only a non-1.3 version is recorded, so a locally built 1.3 error round-trips without one.
     if (h.version !== OFP_VERSION) m.version = h.version;
     if (errType === OFPET.EXPERIMENTER) m.experimenter = r.u32();
+    // OVS refuses an OpenFlow 1.3 error it has no name for, and any error of a version it has no error names for
+    // (OpenFlow 1.0 to 1.5 have them), as a bad length: ofperr_decode_msg fails.
+    const unknown = h.version === OFP_VERSION ? ovsErrorName(errType, code, m.experimenter, vendorErrorAt(r)) === undefined : h.version < 1 || h.version > 6;
+    if (unknown) {
+      throw new CodecError(`error type ${errType} code ${code}${m.experimenter === undefined ? '' : ` experimenter 0x${m.experimenter.toString(16)}`} is not an OpenFlow 1.3 error`, OFPET.BAD_REQUEST, OFPBRC.BAD_LEN, r.pos - 4);
+    }
     m.data = r.bytes(r.remaining);
     return m;
   },
 };
+
+/** The nx_vendor_error (vendor, type, code) at the reader's position, if there are 8 bytes for one. */
+function vendorErrorAt(r: Reader): [number, number, number] | undefined {
+  return r.remaining >= 8 ? [r.u32At(r.pos), r.u16At(r.pos + 4), r.u16At(r.pos + 6)] : undefined;
+}
 
 // ---- echo, generic experimenter, barrier --------------------------------------------------------------------
 

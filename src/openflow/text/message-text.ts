@@ -2,10 +2,12 @@
 // followed by the body. Flow parts (matches, instructions, actions) come from flow-text.ts / action-text.ts.
 import type { Bucket, Message, MessageOf, MessageType, MeterBand, Port } from '../types.js';
 import { NX_VENDOR_ID, OFP_VERSION, OFPBCT, OFPC, OFPCR_ROLE, OFPCRR, OFPFC, OFPG, OFPGC, OFPGT, OFPM, OFPMBT, OFPMC, OFPMF, OFPMP, OFPP, OFPPR, OFPR, OFPRR, OFPTT } from '../consts.js';
-import { errorCodeName, errorName } from '../error-codes.js';
+import { errorName, NXET_VENDOR, ovsErrorName } from '../error-codes.js';
+import { embeddedMessageText, printable, type EmbeddedFormat } from './embedded-message.js';
 import { OFP_DEFAULT_PRIORITY, duration, formatFlow, formatMatch } from './flow-text.js';
 import { formatActions } from './action-format.js';
-import { decodeMessage, encodeMessage } from '../message.js';
+import { encodeMessage } from '../message.js';
+import { queueRates } from '../messages/queue.js';
 import { formatPacket } from './packet-text.js';
 
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
@@ -28,7 +30,10 @@ function bitNames(table: Readonly<Record<string, number>>, v: number, sep = ' ')
 }
 
 const VERSION_TAG: Readonly<Record<number, string>> = { 1: '', 2: ' (OF1.1)', 3: ' (OF1.2)', 4: ' (OF1.3)', 5: ' (OF1.4)', 6: ' (OF1.5)' };
-const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16)})`;
+const versionTag = (v: number): string => VERSION_TAG[v] ?? ` (OF 0x${v.toString(16).padStart(2, '0')})`;
+
+/** The 16-bit port OVS keeps for a 32-bit one it accepted (ofputil_port_from_ofp11). */
+const ovsPort16 = (port: number): number => (port >= 0xffffff00 ? port - 0xffff0000 : port);
 
 /** OVS's own reserved port 0xfff7 ("no port set yet"), as 0xfffffff7 maps to it. */
 const OFPP_UNSET = 0xfffffff7;
@@ -283,32 +288,18 @@ function bitList(names: Readonly<Record<number, string>>, mask: number): string 
   return out.length ? out.join(' ') : '(off)';
 }
 
-/** Queue properties: min/max rate in tenths of a percent (more than 1000: disabled). */
-function queueProp(p: { readonly type: number; readonly data: Uint8Array }): string {
-  const name = p.type === 1 ? 'min_rate' : p.type === 2 ? 'max_rate' : undefined;
-  if (!name || p.data.length < 2) return `property ${p.type} (${p.data.length} bytes)`;
-  const rate = (p.data[0]! << 8) | p.data[1]!;
-  return `${name}:${rate > 1000 ? 'disabled' : `${(rate / 10).toFixed(1)}%`}`;
-}
-
 /** A message body as text at a verbosity (ovs-ofctl ofp-print's: 0 the least, 2 its default). */
 type Formatter<T extends MessageType> = (m: MessageOf<T>, verbosity: number) => string;
 
 /** One body formatter per message type; the header line is common. */
 const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   hello: (m) => helloText(new Uint8Array(encodeMessage(m))),
+  // ofperr_msg_format: OVS's name, then the data as a message of its own at verbosity 1 (text for the hello errors).
   error: (m) => {
-    const name = errorCodeName(m.errType, m.code, m.experimenter) ?? errorName(m.errType, m.code, m.experimenter);
-    let inner = '';
-    if (m.data.length >= 8) {
-      try {
-        inner = `\n${formatMessage(decodeMessage(m.data))}`;
-      } catch {
-        inner = `\n${m.data.length} bytes of data`;
-      }
-    } else if (m.data.length) inner = `\n${Buffer.from(m.data).toString('latin1')}`;
-    else inner = '\nOpenFlow message is empty';
-    return ` ${name}${inner}`;
+    const data = m.errType === NXET_VENDOR && m.code === 0 ? m.data.subarray(8) : m.data;
+    const name = ovsErrorName(m.errType, m.code, m.experimenter, vendorErrorOf(m.data)) ?? errorName(m.errType, m.code, m.experimenter);
+    const text = name === 'OFPHFC_INCOMPATIBLE' || name === 'OFPHFC_EPERM' ? printable(data) : embeddedMessageText(data, 1, EMBEDDED);
+    return ` ${name}\n${text}`;
   },
   echo_request: (m, v) => payload(m.data, v),
   echo_reply: (m, v) => payload(m.data, v),
@@ -418,14 +409,24 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   table_features_request: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   table_features_reply: (m) => m.tables.map((t) => `\n  table ${t.tableId} ("${t.name}"): max_entries=${t.maxEntries}, ${t.properties.length} properties`).join(''),
   port_desc_request: () => ' port=ANY',
-  port_desc_reply: (m) => m.ports.map((p) => `\n${formatPort(p)}`).join(''),
+  // ofputil_phy_ports_format sorts by OVS's 16-bit port number (reserved ports 0xffffff00.. map to 0xff00..).
+  port_desc_reply: (m) => [...m.ports].sort((a, b) => ovsPort16(a.portNo) - ovsPort16(b.portNo)).map((p) => `\n${formatPort(p)}`).join(''),
   experimenter_stats_request: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${dataSummary(m.data)}`,
   experimenter_stats_reply: (m) => ` experimenter=${hex(m.experimenter)} exp_type=${m.expType}${dataSummary(m.data)}`,
   barrier_request: () => '',
   barrier_reply: () => '',
   queue_get_config_request: (m) => ` port=${portName(m.port)}`,
-  queue_get_config_reply: (m) =>
-    ` port=${portName(m.port)}` + m.queues.map((q) => `\nqueue ${q.queueId}: ${q.properties.map(queueProp).join(' ')}`).join(''),
+  // ofputil_queue_get_config_reply_format: the queues by id, under the reply's port (not printed when it is 0).
+  queue_get_config_reply: (m) => {
+    if (m.queues.length === 0) return '';
+    const queues = [...m.queues].sort((a, b) => a.queueId - b.queueId);
+    const rate = (name: string, r: number): string => (r <= 1000 ? ` ${name}:${Math.floor(r / 10)}.${r % 10}%` : r < 0xffff ? ` ${name}:(disabled)` : '');
+    const lines = queues.map((q) => {
+      const { min, max } = queueRates(q);
+      return `queue ${q.queueId}:${rate('min_rate', min)}${rate('max_rate', max)}`;
+    });
+    return ` ${m.port === 0 ? '' : `port=${portName(m.port)}\n`}${lines.join('\n')}`;
+  },
   // A generation id of UINT64_MAX means none (ofputil_decode_role_message).
   role_request: (m) => ` role=${ROLES[m.role] ?? m.role}${m.role === OFPCR_ROLE.NOCHANGE || m.generationId === 0xffffffffffffffffn ? '' : ` generation_id=${m.generationId}`}`,
   // A reply has a generation id whatever its role; UINT64_MAX still means none.
@@ -505,6 +506,15 @@ const MULTIPART_KEYS: Readonly<Record<string, number>> = {
   port_desc_reply: OFPMP.PORT_DESC,
   experimenter_stats_request: OFPMP.EXPERIMENTER,
   experimenter_stats_reply: OFPMP.EXPERIMENTER,
+};
+
+const vendorErrorOf = (d: Uint8Array): [number, number, number] | undefined =>
+  d.length >= 8 ? [((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0, (d[4]! << 8) | d[5]!, (d[6]! << 8) | d[7]!] : undefined;
+
+const EMBEDDED: EmbeddedFormat = {
+  message: (m, v) => formatMessage(m, v),
+  header: (what, version, xid, flags) => `${'name' in what ? what.name : messageName(what as Message)}${versionTag(version)} (xid=${hex(xid)}):${flags ? ` flags=${multipartFlags(flags)}` : ''}`,
+  hexDump,
 };
 
 /** ofpmp_flags as ofp_print prints them: [more], then any other bit as unknown. */

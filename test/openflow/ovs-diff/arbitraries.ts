@@ -277,6 +277,13 @@ export const packetArb: fc.Arbitrary<Uint8Array> = fc
     return cut === undefined ? frame : frame.subarray(0, cut % (frame.length + 1));
   });
 
+/**
+ * Raw bytes, but not starting with the version byte of another OpenFlow version OVS decodes (1.0-1.2, 1.4, 1.5):
+ * OVS names and prints those by that version's own type numbers; the codec knows OpenFlow 1.3 (the same reason the
+ * `version` corruption is on the open list).
+ */
+const errorDataBytes = bytes(24).filter((b) => b.length === 0 || ![1, 2, 3, 5, 6].includes(b[0]!));
+
 // ---- message parts --------------------------------------------------------------------------------------------------
 
 const portArb: fc.Arbitrary<Port> = fc.record({
@@ -330,7 +337,7 @@ const meterModArb = plain(fc.record({ type: c('meter_mod' as const), command: on
 /** One arbitrary per message type the codec models. */
 export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> } = {
   hello: plain(fc.record({ type: c('hello' as const), version: c(4), versions: fc.option(fc.subarray([1, 2, 3, 4, 5, 6], { minLength: 1 }).map((v) => (v.includes(4) ? v : [...v, 4].sort())), { nil: undefined }) })).map((m) => (m.versions ? m : { type: m.type, version: m.version, xid: m.xid })),
-  error: plain(fc.record({ type: c('error' as const), errType: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], u16), code: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], u16), data: bytes(24) })),
+  error: plain(fc.record({ type: c('error' as const), errType: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], u16), code: oneOfOr([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], u16), data: fc.oneof(errorDataBytes, fc.constant(0).chain(() => errorDataMessage)) })),
   echo_request: plain(fc.record({ type: c('echo_request' as const), data: bytes(40) })),
   echo_reply: plain(fc.record({ type: c('echo_reply' as const), data: bytes(40) })),
   experimenter: plain(fc.record({ type: c('experimenter' as const), experimenter: oneOfOr([0x12345678, NX_VENDOR_ID, ONF_EXPERIMENTER_ID], u32), expType: u32, data: bytes(24) })),
@@ -419,7 +426,22 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
     fc.record({
       type: c('queue_get_config_reply' as const),
       port,
-      queues: fc.array(fc.record({ queueId: u32, port, properties: fc.array(fc.record({ type: fc.constantFrom(1, 2), data: fc.uint16Array({ minLength: 1, maxLength: 1 }).map((a) => Uint8Array.of(a[0]! >> 8, a[0]! & 0xff, 0, 0, 0, 0)) }), { maxLength: 2 }) }), { maxLength: 2 }),
+      // min/max rate properties (a rate and 6 bytes of padding; rates over 1000 mean disabled), sometimes another
+      // type or another length.
+      queues: fc.array(
+        fc.record({
+          queueId: oneOfOr([0, 1, 7, 0xffffffff], u32),
+          port,
+          properties: fc.array(
+            fc.oneof(
+              { weight: 4, arbitrary: fc.record({ type: fc.constantFrom(1, 2), data: oneOfOr([0, 1, 500, 999, 1000, 1001, 0xfffe, 0xffff], u16).map((r) => Uint8Array.of(r >> 8, r & 0xff, 0, 0, 0, 0, 0, 0)) }) },
+              { weight: 1, arbitrary: fc.record({ type: oneOfOr([1, 2, 3, 0xffff], u16), data: fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 8 * n, maxLength: 8 * n })) }) },
+            ),
+            { maxLength: 3 },
+          ),
+        }),
+        { maxLength: 3 },
+      ),
     }),
   ),
   role_request: plain(fc.record({ type: c('role_request' as const), role: oneOfOr([0, 1, 2, 3], u32), generationId: u64 })),
@@ -448,6 +470,21 @@ export const MESSAGE_ARBS: { readonly [T in MessageType]: fc.Arbitrary<Message> 
   flow_monitor_paused: plain(fc.record({ type: c('flow_monitor_paused' as const) })),
   flow_monitor_resumed: plain(fc.record({ type: c('flow_monitor_resumed' as const) })),
 };
+
+// ---- the data of an OFPT_ERROR -------------------------------------------------------------------------------------
+
+/** What a switch puts there: the request it refused, whole or cut to its first bytes (OVS sends at most 64). */
+const errorDataMessage: fc.Arbitrary<Uint8Array> = fc
+  .constantFrom(...(Object.keys(MESSAGE_ARBS) as MessageType[]).filter((k) => k !== 'error' && !(k in NOT_YET_AGREEING.messages)))
+  .chain((k) => fc.tuple(MESSAGE_ARBS[k], fc.integer({ min: 0, max: 96 })))
+  .map(([m, cut]) => {
+    try {
+      const b = new Uint8Array(encodeMessage(m));
+      return cut > 64 ? b : b.subarray(0, cut);
+    } catch {
+      return new Uint8Array(0);
+    }
+  });
 
 // ---- corruptions --------------------------------------------------------------------------------------------------------
 
