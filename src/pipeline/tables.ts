@@ -78,6 +78,7 @@ export const TABLES: readonly TableDecl[] = [
     purpose:
       'L2 delivery by (tun_id, eth_dst) to a local port or through vxlan-int to the VM\'s host; distributed routing between subnets by ipv4_dst ' +
       '(rewrite MACs, tun_id of the destination subnet); VM egress to its own gateway; on gateways, tunnel traffic for the gateway MAC to LOCAL. ' +
+      'A non-default domain\'s gateway IPs answer ICMP echo here (back out of in_port), and its subnets\' addresses no VM holds are dropped. ' +
       'Rows that send into the tunnel check the frame against the overlay MTU (check_pkt_larger into reg0[0]) and go on to 20. ' +
       'With security groups, delivery to a local VM loads its port into reg1 and goes on to 30 instead of outputting.',
     next: [TABLE.TUNNEL_OUT, TABLE.INGRESS_CT],
