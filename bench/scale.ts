@@ -18,7 +18,7 @@
 // cloud's node list (the daemon's API needs its store and backends); what it measures is whether HTTP requests wait
 // behind sync work.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stopAllOvs } from '../src/lab/ovs.js';
@@ -86,7 +86,19 @@ class ControllerProcess {
   static async start(path: string): Promise<{ proc: ControllerProcess; apiUrl: string }> {
     const proc = new ControllerProcess(path);
     const r = await proc.next('ready', 120_000);
+    // Niceness is per thread in Linux: V8's GC helpers and libuv's pool too (a parallel scavenge waits for them).
+    proc.reniceThreads();
     return { proc, apiUrl: r.apiUrl };
+  }
+
+  private reniceThreads(): void {
+    for (const tid of readdirSync(`/proc/${this.child.pid}/task`)) {
+      try {
+        setPriority(Number(tid), CONTROLLER_NICE);
+      } catch {
+        // A thread that ended meanwhile.
+      }
+    }
   }
 
   /** The next report of kind `op` (an error report or the process's exit fails it). */
