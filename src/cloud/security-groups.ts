@@ -101,6 +101,8 @@ export class SecurityGroups {
       if (members.length) throw new Conflict(undefined, `security group '${name}' still has VMs (${members.slice(0, 5).join(', ')}${members.length > 5 ? ', ...' : ''}): move them first`);
       const users = w.listSecurityGroups().filter((o) => projectOf(o) === projectOf(g) && o.name !== name && o.rules.some((r) => r.remoteGroup === name));
       if (users.length) throw new Conflict(undefined, `rules of ${users.map((o) => `'${o.name}'`).join(', ')} name '${name}' as their remote group: delete them first`);
+      // Its rules first: one may name the group itself, which SQLite's RESTRICT would refuse in the group's delete.
+      for (const rule of g.rules) w.deleteSecurityRule(g, rule.id);
       w.deleteSecurityGroup(g);
     });
     this.deps.log(ctx).info({ group: name }, 'security group deleted');

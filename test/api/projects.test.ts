@@ -151,6 +151,48 @@ describe('projects', () => {
     expect([overTransit.status, overTransit.json.error.message]).toEqual([400, expect.stringMatching(/overlaps the transit range 100.64.0.0\/16/)]);
   });
 
+  it('names are unique per project: the same names in two are 201, twice in one 409, another project\'s never found', async () => {
+    const as = (project: string) => ({ 'x-project': project });
+    const made: [string, string][] = [];
+    for (const p of ['alpha', 'beta']) {
+      expect((await call(h.token, 'POST', '/api/v1/subnets', { name: 'net1', cidr: '192.168.21.0/27' }, as(p))).status, p).toBe(201);
+      expect((await call(h.token, 'POST', '/api/v1/security-groups', { name: 'web' }, as(p))).status, p).toBe(201);
+      const vm = await call(h.token, 'POST', '/api/v1/vms', { name: 'web', subnet: 'net1', flavor: 'tiny', image: 'x', securityGroups: ['web'] }, as(p));
+      expect(vm.status, JSON.stringify(vm.json)).toBe(201);
+      expect([vm.json.vm.project, vm.json.vm.instance, vm.json.vm.subnet, vm.json.vm.securityGroups]).toEqual([p, `${p}--web`, 'net1', ['web']]);
+      made.push([p, vm.json.vm.mac]);
+    }
+    // Twice in one project: 409, saying which project.
+    const again = await call(h.token, 'POST', '/api/v1/vms', { name: 'web', subnet: 'net1', flavor: 'tiny', image: 'x' }, as('alpha'));
+    expect([again.status, again.json.error.message]).toEqual([409, "name: a VM named 'web' already exists in project 'alpha'"]);
+    expect((await call(h.token, 'POST', '/api/v1/subnets', { name: 'net1' }, as('alpha'))).status).toBe(409);
+    expect((await call(h.token, 'POST', '/api/v1/security-groups', { name: 'web' }, as('beta'))).status).toBe(409);
+    // Each request finds its own project's record; the default project has none of these names.
+    const [wa, wb] = [(await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('alpha'))).json.vm, (await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('beta'))).json.vm];
+    expect([wa.project, wb.project, wa.mac === made[0]![1], wb.mac === made[1]![1]]).toEqual(['alpha', 'beta', true, true]);
+    expect((await h.call('GET', '/api/v1/vms/web')).status).toBe(404);
+    expect((await call(member, 'GET', '/api/v1/security-groups/web')).json.securityGroup.project).toBe('alpha');
+    // An admin's list shows both, each with its project.
+    const all = (await h.call('GET', '/api/v1/vms')).json.vms.filter((v: { name: string }) => v.name === 'web').map((v: { project: string }) => v.project);
+    expect(all).toEqual(['alpha', 'beta']);
+    // References resolve in the request's project: another project's subnet, group or VM of that name is not one.
+    expect((await call(h.token, 'POST', '/api/v1/vms', { name: 'x', subnet: 'net-b', flavor: 'tiny', image: 'x' }, as('alpha'))).status).toBe(400);
+    const rule = await call(h.token, 'POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 80, remoteGroup: 'sg-b' }, as('alpha'));
+    expect(rule.status, JSON.stringify(rule.json)).toBe(400);
+    const own = await call(h.token, 'POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 80, remoteGroup: 'web' }, as('alpha'));
+    expect(own.status, JSON.stringify(own.json)).toBe(201);
+    expect((await call(h.token, 'GET', '/api/v1/security-groups/web', undefined, as('beta'))).json.securityGroup.rules.some((r: { remoteGroup?: string }) => r.remoteGroup === 'web')).toBe(false);
+    const fipOfAlpha = (await call(h.token, 'GET', '/api/v1/floating-ips', undefined, as('alpha'))).json.floatingIps[0].address as string;
+    expect((await call(h.token, 'PUT', `/api/v1/floating-ips/${fipOfAlpha}/vm`, { vm: 'vm-b' }, as('alpha'))).status).toBe(404);
+    // Deleting alpha's leaves beta's.
+    for (const p of ['alpha', 'beta']) {
+      expect((await call(h.token, 'DELETE', '/api/v1/vms/web', undefined, as(p))).status, p).toBe(200);
+      if (p === 'alpha') expect((await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('beta'))).json.vm.state).toBe('running');
+      expect((await call(h.token, 'DELETE', '/api/v1/security-groups/web', undefined, as(p))).status, p).toBe(200);
+      expect((await call(h.token, 'DELETE', '/api/v1/subnets/net1', undefined, as(p))).status, p).toBe(200);
+    }
+  });
+
   it('quotas: VMs, vCPUs, memory and subnets, refused with a 409 saying which, shown with the usage', async () => {
     expect((await h.call('POST', '/api/v1/projects', { name: 'small', quotas: { vms: 2, vcpus: 3, memoryMiB: 4096, subnets: 1 } })).status).toBe(201);
     const as = { 'x-project': 'small' };
