@@ -65,17 +65,24 @@ export function assertVmRef(field: string, value: unknown): string {
  * a namespace's prefix + name 64).
  */
 export function assertVmInstanceName(field: string, value: unknown): string {
+  return assertInstance(field, value, VM_NAME);
+}
+
+/**
+ * The instance name of a VM that may exist already: one a VM made before names were per project has (VM_REF, the
+ * older, wider rule), or PROJECT--NAME as above. Within VM_INSTANCE.
+ */
+export function assertVmInstance(field: string, value: unknown): string {
+  return assertInstance(field, value, VM_REF);
+}
+
+function assertInstance(field: string, value: unknown, plain: NameRule): string {
   assertRule(VM_INSTANCE, field, value);
   const text = value as string;
   const at = text.lastIndexOf(INSTANCE_SEPARATOR);
-  const ok = at < 0 ? matchesRule(VM_NAME, text) : matchesRule(PROJECT_NAME, text.slice(0, at)) && matchesRule(VM_NAME, text.slice(at + INSTANCE_SEPARATOR.length));
-  check(field, value, ok, `a VM name (${VM_NAME.text}), or PROJECT${INSTANCE_SEPARATOR}NAME of a project name and a VM name`);
+  const qualified = at > 0 && matchesRule(PROJECT_NAME, text.slice(0, at)) && matchesRule(VM_NAME, text.slice(at + INSTANCE_SEPARATOR.length));
+  check(field, value, qualified || matchesRule(plain, text), `a VM name (${plain.text}), or PROJECT${INSTANCE_SEPARATOR}NAME of a project name and a VM name`);
   return text;
-}
-
-/** The instance name of a VM that may exist already (topology VM_INSTANCE: VM_REF's shape, up to PROJECT--NAME long). */
-export function assertVmInstance(field: string, value: unknown): string {
-  return assertRule(VM_INSTANCE, field, value);
 }
 
 /** A local LXD image alias (topology IMAGE_ALIAS). */
