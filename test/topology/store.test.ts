@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/topology/migrations/index.js';
+import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, decodeBackup } from '../../src/topology/store-dump.js';
 import { toCloud } from '../../src/topology/records.js';
 import { openSqliteStore, StoreSchemaError } from '../../src/topology/sqlite-store.js';
 import { GATEWAY, NODE, SUBNET, VM } from '../helpers/store-records.js';
@@ -232,6 +234,30 @@ describe('SqliteStore', () => {
     await expect(store.write((w) => w.deleteProject('blue'))).rejects.toThrow(/FOREIGN KEY/);
     expect(store.integrityCheck()).toEqual([]);
     store.close();
+  });
+
+  it('a backup file of schema 8 (names unique across the cloud) is read with each VM keeping its name on its node', () => {
+    const cloud = {
+      revision: 3,
+      projects: [],
+      nodes: [node, gw],
+      subnets: [subnet, { ...subnet, project: 'blue', vni: 7 }],
+      vms: [{ ...vm, project: 'blue' }, vm],
+      securityGroups: [],
+      floatingIps: [],
+      nodeRemovals: [],
+      apiTokens: [],
+      meta: {},
+      securityIdHighWater: { group: 1, rule: 2 },
+    };
+    const head = { format: BACKUP_FORMAT, formatVersion: BACKUP_FORMAT_VERSION, schemaVersion: 8, createdAt: 't', source: 'sqlite' };
+    const text = JSON.stringify({ ...head, sha256: createHash('sha256').update(JSON.stringify(cloud)).digest('hex'), cloud });
+    const read = decodeBackup(text, 'v8.json');
+    expect(read.schemaVersion).toBe(8);
+    expect(read.dump.vms.map((v) => [v.project, v.name, v.instance])).toEqual([
+      ['blue', 'web-1', 'web-1'],
+      ['default', 'web-1', 'web-1'],
+    ]);
   });
 
   it('a migration missing below one that ran (branches merged in another order) is applied too', async () => {
