@@ -111,9 +111,12 @@ export const VmState = Type.Union(
 );
 
 export const Vm = Type.Object({
-  name: Type.String(),
-  project: Type.String({ description: "The project it belongs to (its subnet's)." }),
-  subnet: Type.String(),
+  name: Type.String({ description: 'Unique within its project (another project may have a VM of the same name).' }),
+  project: Type.String({ description: 'The project it belongs to (its subnet and security groups are of the same project).' }),
+  instance: Optional(
+    Type.String({ description: "Its name on its node (LXD container, netns namespace): its name in the default project, PROJECT--NAME in another; unique across the cloud." }),
+  ),
+  subnet: Type.String({ description: 'Its subnet, of its project.' }),
   node: Type.String({ description: 'The compute node it runs on.' }),
   gateway: Type.String({ description: 'The gateway node it egresses through.' }),
   ip: Type.String({ description: 'Its address, unique within its project (another project may have a VM with the same one).' }),
@@ -135,8 +138,8 @@ export const Vm = Type.Object({
 
 export const CreateVmBody = Type.Object(
   {
-    name: Named(VM_NAME, 'VM name (its hostname and container name):'),
-    subnet: Ref('Subnet name:'),
+    name: Named(VM_NAME, "VM name, unique within the request's project (its hostname; its container name is PROJECT--NAME outside the default project):"),
+    subnet: Ref("Subnet name (of the request's project):"),
     flavor: Type.String({ minLength: 1, maxLength: 32, description: "'4C8G', '2C512M' or tiny, small, medium, large, xlarge.", examples: ['4C8G'] }),
     image: Named(IMAGE_REF, 'Image:', { examples: ['minicloud-busybox', 'images:debian/12'] }),
     gateway: Optional(Ref('Gateway node for its egress (default: one in its AZ with the fewest VMs):')),

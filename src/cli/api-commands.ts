@@ -156,8 +156,10 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       run(async (ctx) => {
         const { subnets } = await ctx.api.get<{ subnets: SubnetView[] }>('/api/v1/subnets');
         if (ctx.json) return printJson(ctx, { subnets });
-        printTable(ctx, ['NAME', 'CIDR', 'GATEWAY', 'VNI', 'VMS', 'FREE'], subnets.map((s) => [
+        // Names repeat across projects: the project beside each.
+        printTable(ctx, ['NAME', 'PROJECT', 'CIDR', 'GATEWAY', 'VNI', 'VMS', 'FREE'], subnets.map((s) => [
           s.name,
+          s.project,
           s.cidr,
           s.gatewayIp,
           String(s.vni),
@@ -232,8 +234,9 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
         const query = new URLSearchParams({ ...(o.node !== undefined && { node: o.node }), ...(o.subnet !== undefined && { subnet: o.subnet }) }).toString();
         const { vms } = await ctx.api.get<{ vms: VmView[] }>(`/api/v1/vms${query ? `?${query}` : ''}`);
         if (ctx.json) return printJson(ctx, { vms });
-        printTable(ctx, ['NAME', 'STATE', 'SUBNET', 'IP', 'MAC', 'NODE', 'GATEWAY', 'FLAVOR', 'IMAGE', 'GROUPS'], vms.map((v) => [
+        printTable(ctx, ['NAME', 'PROJECT', 'STATE', 'SUBNET', 'IP', 'MAC', 'NODE', 'GATEWAY', 'FLAVOR', 'IMAGE', 'GROUPS'], vms.map((v) => [
           v.name,
+          v.project,
           v.state,
           v.subnet,
           v.ip,
@@ -342,7 +345,7 @@ export function registerApiCommands(program: Command, io: CliIo = STDIO): void {
       run(async (ctx) => {
         const { securityGroups } = await ctx.api.get<{ securityGroups: SecurityGroupView[] }>('/api/v1/security-groups');
         if (ctx.json) return printJson(ctx, { securityGroups });
-        printTable(ctx, ['NAME', 'RULES', 'MEMBERS', 'DESCRIPTION'], securityGroups.map((g) => [g.name, String(g.rules.length), String(g.members.length), g.description]));
+        printTable(ctx, ['NAME', 'PROJECT', 'RULES', 'MEMBERS', 'DESCRIPTION'], securityGroups.map((g) => [g.name, g.project, String(g.rules.length), String(g.members.length), g.description]));
       }),
     );
   sg.command('show <name>')

@@ -4,7 +4,8 @@
 import { parseFlavor } from '../topology/flavors.js';
 import { DEFAULT_PREFIX, MAX_SUBNET_PREFIX, cidrText, gatewayOf, nextFreeBlock, nextFreeIp, nextFreeMac, nextFreeVni, overlaps, usableHosts, within } from '../topology/ipam.js';
 import { NODE_ROLES, hasRole, ipv4ToNumber, isOverlayEndpoint, numberToIpv4, parseCidr, tunnelIp, validateCloud, type Cidr } from '../topology/model.js';
-import { toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../topology/records.js';
+import { vmInstanceName } from '../topology/names.js';
+import { instanceOf, toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../topology/records.js';
 import { computeLoads, placeVm } from '../topology/scheduler.js';
 import { DEFAULT_PROJECT, projectOf, quotaExceeded } from '../topology/projects.js';
 import { DEFAULT_TRANSIT_RANGE, projectUsesTransit } from '../topology/north-south.js';
@@ -12,7 +13,7 @@ import type { StoreReader } from '../topology/store.js';
 import type { OpContext } from './collaborators.js';
 import { usageOf } from './projects.js';
 import { securityGroupProblems } from '../topology/security-groups.js';
-import { CapacityExhausted, Conflict, Forbidden, Invalid, QuotaExceeded, errorText } from './errors.js';
+import { CapacityExhausted, Conflict, Invalid, QuotaExceeded, errorText } from './errors.js';
 import { sshHost } from './node-removals.js';
 import { vmGroups } from './security-groups.js';
 import { AZ_NAME, IMAGE_REF, NODE_NAME, SSH_TARGET, SUBNET_NAME, VM_NAME, badIpv4, badName } from './validate.js';
@@ -98,7 +99,7 @@ export function newNode(r: StoreReader, input: AddNodeInput, now: () => Date): N
 export function newSubnet(r: StoreReader, input: CreateSubnetInput, overlay: Cidr, now: () => Date, project: string = DEFAULT_PROJECT): SubnetRecord {
   const bad = badName(input.name, SUBNET_NAME, 'subnet name');
   if (bad) throw new Invalid('name', bad);
-  if (r.getSubnet(input.name)) throw new Conflict('name', `a subnet named '${input.name}' already exists`);
+  if (r.getSubnet({ project, name: input.name })) throw new Conflict('name', `a subnet named '${input.name}' already exists${inProjectText(project)}`);
   const existing = r.listSubnets();
   const block = chooseBlock(input, existing.filter((s) => projectOf(s) === project), overlay);
   const vni = nextFreeVni(new Set(existing.map((s) => s.vni)));
@@ -159,11 +160,10 @@ export function allocateVm(
     const badAz = badName(input.az, AZ_NAME, 'AZ name');
     if (badAz) throw new Invalid('az', badAz);
   }
-  const subnet = r.getSubnet(input.subnet);
-  if (!subnet) throw new Invalid('subnet', `no subnet named '${input.subnet}'`);
-  // A VM belongs to its subnet's project.
-  const project = projectOf(subnet);
-  if (ctx.project !== undefined && project !== ctx.project) throw new Forbidden(`subnet '${input.subnet}' belongs to another project than '${ctx.project}'`);
+  // A VM belongs to the request's project, and so do its subnet and groups: names are looked up there only.
+  const project = ctx.project ?? DEFAULT_PROJECT;
+  const subnet = r.getSubnet({ project, name: input.subnet });
+  if (!subnet) throw new Invalid('subnet', `no subnet named '${input.subnet}'${inProjectText(project)}`);
   const nodes = r.listNodes();
   let gateway: NodeRecord | undefined;
   if (input.gateway !== undefined) {
@@ -178,7 +178,12 @@ export function allocateVm(
     if (!host) throw new Invalid('node', `no node named '${input.node}'`);
     if (!hasRole(host, 'compute')) throw new Invalid('node', `node '${input.node}' is not a compute node`);
   }
-  if (r.getVm(input.name)) throw new Conflict('name', `a VM named '${input.name}' already exists`);
+  if (r.getVm({ project, name: input.name })) throw new Conflict('name', `a VM named '${input.name}' already exists${inProjectText(project)}`);
+  // Its name on the node must be free across the cloud (names.ts vmInstanceName): only a default-project VM named
+  // with '--' before VM names lost it can hold another project's instance name.
+  const instance = vmInstanceName(project, input.name);
+  const holder = r.listVms().find((v) => instanceOf(v) === instance);
+  if (holder) throw new Conflict('name', `VM '${holder.name}' of project '${projectOf(holder)}' already has the instance name '${instance}' on the nodes: choose another name`);
 
   const projectRecord = r.getProject(project);
   if (projectRecord) {
@@ -211,6 +216,7 @@ export function allocateVm(
   return {
     name: input.name,
     project,
+    instance,
     subnet: subnet.name,
     node: placement.node.name,
     gateway: gateway.name,
@@ -240,6 +246,11 @@ function chooseGateway(nodes: readonly NodeRecord[], vms: readonly VmRecord[], a
   const pool = local.length > 0 ? local : gateways;
   const bound = (g: NodeRecord): number => vms.filter((v) => v.gateway === g.name).length;
   return [...pool].sort((a, b) => bound(a) - bound(b) || (a.name < b.name ? -1 : 1))[0]!;
+}
+
+/** ' in project P' for messages about a name of a project other than the default one. */
+export function inProjectText(project: string): string {
+  return project === DEFAULT_PROJECT ? '' : ` in project '${project}'`;
 }
 
 /** The last line of defence: a write that would leave an inconsistent model is rolled back. */

@@ -18,7 +18,10 @@ export interface NetworkApplier {
 
 /** Everything a backend needs to build a VM: where, what, and its addresses as allocated. */
 export interface VmSpec {
+  /** Its instance name on the node (records.ts instanceOf): the LXD container, the netns namespace, files. */
   readonly name: string;
+  /** The VM's own name, the hostname its guest has and sends (DHCP option 12); `name` is unique on the node, this only in its project. */
+  readonly hostname: string;
   readonly node: NodeRecord;
   readonly image: string;
   readonly cpus: number;

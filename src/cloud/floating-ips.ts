@@ -9,7 +9,6 @@ import type { StoreReader } from '../topology/store.js';
 import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { CapacityExhausted, Conflict, Invalid, NotFound, QuotaExceeded } from './errors.js';
-import { mustGetVm } from './lookup.js';
 import { inProject, targetProject, usageOf } from './projects.js';
 import { NOT_A_CHANGE, type Mutation } from './views.js';
 
@@ -108,11 +107,13 @@ export class FloatingIps {
   async attach(address: string, vmName: string, ctx: OpContext = {}): Promise<Mutation<FloatingIpView>> {
     const check = (r: StoreReader): { f: FloatingIpRecord; node: string; gateway: string } => {
       const f = inProject(mustGetFloatingIp(r, address), ctx, 'floating IP', address);
-      const vm = inProject(mustGetVm(r, vmName), ctx, 'VM', vmName);
-      if (projectOf(vm) !== projectOf(f)) throw new Conflict('vm', `VM '${vmName}' belongs to project '${projectOf(vm)}', the floating IP ${address} to '${projectOf(f)}'`);
+      // The VM is one of the floating IP's project, by name: another project's VM of that name is never attached.
+      const ref = { project: projectOf(f), name: vmName };
+      const vm = r.getVm(ref);
+      if (!vm) throw new NotFound('vm', vmName);
       if (vm.state === 'deleting') throw new Conflict('vm', `VM '${vmName}' is being deleted`);
       if (f.vm !== undefined && f.vm !== vmName) throw new Conflict(undefined, `floating IP ${address} is attached to VM '${f.vm}': detach it first`);
-      const other = r.listFloatingIps({ vm: vmName }).find((o) => o.address !== address);
+      const other = r.listFloatingIps({ vm: ref }).find((o) => o.address !== address);
       if (other) throw new Conflict('vm', `VM '${vmName}' has floating IP ${other.address} already (one per VM)`);
       const g = r.getNode(f.gateway);
       if (!g || !hasRole(g, 'gateway')) throw new Conflict(undefined, `the gateway of floating IP ${address}, '${f.gateway}', is no longer a gateway`);
@@ -123,7 +124,7 @@ export class FloatingIps {
     const { f, node, from } = await this.c.store.write((w) => {
       const { f: fip, node: vmNode, gateway } = check(w);
       w.setFloatingIpVm(address, vmName);
-      if (gateway !== fip.gateway) w.setVmGateway(vmName, fip.gateway);
+      if (gateway !== fip.gateway) w.setVmGateway({ project: projectOf(fip), name: vmName }, fip.gateway);
       return { f: mustGetFloatingIp(w, address), node: vmNode, from: gateway };
     });
     this.c.log(ctx).info({ floatingIp: address, vm: vmName, gateway: f.gateway, ...(from !== f.gateway && { egressMovedFrom: from }) }, 'floating IP attached');

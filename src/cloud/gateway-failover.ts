@@ -4,13 +4,14 @@
 // whole overlay, so the new gateway needs nothing new). The binding is not moved back when the old gateway returns.
 // A VM with a floating IP is never moved: the address lives on its gateway's outside link (docs/architecture.md).
 import { hasRole } from '../topology/model.js';
+import { modelName, projectOf } from '../topology/projects.js';
 import type { NodeRecord, VmRecord } from '../topology/records.js';
 import type { StoreReader } from '../topology/store.js';
 import type { NetworkResult } from './apply-queue.js';
 import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { Conflict, Invalid } from './errors.js';
-import { mustGetVm } from './lookup.js';
+import { mustGetVm, scopedName } from './lookup.js';
 import { withProject, type Mutation, type VmView } from './views.js';
 
 /** Why a VM's gateway counts as failed: its datapath is gone (for everyone), or BFD from the VM's node is down. */
@@ -28,6 +29,8 @@ export interface GatewayHealth {
 
 export interface GatewayMove {
   readonly vm: string;
+  /** The VM's project (its name is unique there). */
+  readonly project: string;
   /** The VM's own node: the one whose egress flow changes. */
   readonly node: string;
   readonly from: string;
@@ -38,6 +41,7 @@ export interface GatewayMove {
 /** A VM whose gateway failed but that has no usable gateway to go to: it stays bound (and is retried). */
 export interface StrandedVm {
   readonly vm: string;
+  readonly project: string;
   readonly node: string;
   readonly gateway: string;
   readonly reason: FailoverReason;
@@ -69,8 +73,8 @@ function failureOf(health: GatewayHealth, node: string, gateway: string): Failov
 export function planFailover(r: StoreReader, health: GatewayHealth): FailoverPlan {
   const nodes = new Map(r.listNodes().map((n) => [n.name, n] as const));
   const gateways = [...nodes.values()].filter((n) => hasRole(n, 'gateway'));
-  const pinned = new Set(r.listFloatingIps().flatMap((f) => (f.vm === undefined ? [] : [f.vm])));
-  const vms = r.listVms().filter((v) => !pinned.has(v.name));
+  const pinned = new Set(r.listFloatingIps().flatMap((f) => (f.vm === undefined ? [] : [modelName({ project: projectOf(f), name: f.vm })])));
+  const vms = r.listVms().filter((v) => !pinned.has(modelName(v)));
   const bound = new Map<string, number>();
   for (const v of vms) bound.set(v.gateway, (bound.get(v.gateway) ?? 0) + 1);
   const moves: GatewayMove[] = [];
@@ -83,10 +87,10 @@ export function planFailover(r: StoreReader, health: GatewayHealth): FailoverPla
     const usable = gateways.filter((g) => g.name !== vm.gateway && health.up(g.name) && !health.failed.has(g.name) && !health.bfdDown(vm.node, g.name));
     const to = best(usable, [nodes.get(vm.gateway)?.az, nodes.get(vm.node)?.az], bound);
     if (to === undefined) {
-      stranded.push({ vm: vm.name, node: vm.node, gateway: vm.gateway, reason });
+      stranded.push({ vm: vm.name, project: projectOf(vm), node: vm.node, gateway: vm.gateway, reason });
       continue;
     }
-    moves.push({ vm: vm.name, node: vm.node, from: vm.gateway, to: to.name, reason });
+    moves.push({ vm: vm.name, project: projectOf(vm), node: vm.node, from: vm.gateway, to: to.name, reason });
     bound.set(vm.gateway, (bound.get(vm.gateway) ?? 1) - 1);
     bound.set(to.name, (bound.get(to.name) ?? 0) + 1);
   }
@@ -115,10 +119,10 @@ export class GatewayFailover {
     if (first.moves.length === 0) return first;
     const plan = await store.write((w) => {
       const p = planFailover(w, health);
-      for (const m of p.moves) w.setVmGateway(m.vm, m.to);
+      for (const m of p.moves) w.setVmGateway({ project: m.project, name: m.vm }, m.to);
       return p;
     });
-    for (const m of plan.moves) log.warn({ vm: m.vm, node: m.node, from: m.from, to: m.to, reason: m.reason }, 'gateway failover: VM egress moved to another gateway');
+    for (const m of plan.moves) log.warn({ vm: m.vm, project: m.project, node: m.node, from: m.from, to: m.to, reason: m.reason }, 'gateway failover: VM egress moved to another gateway');
     if (plan.moves.length === 0) return plan;
     const network = await applies.request([...new Set(plan.moves.map((m) => m.node))].sort());
     return { ...plan, network };
@@ -130,13 +134,14 @@ export class GatewayFailover {
    */
   async rebind(name: string, gateway: string, ctx: OpContext = {}): Promise<Mutation<VmView>> {
     const { store, applies } = this.c;
+    const ref = scopedName(name, ctx);
     const check = (r: StoreReader): VmRecord => {
-      const v = mustGetVm(r, name);
+      const v = mustGetVm(r, ref);
       if (v.state === 'deleting') throw new Conflict(undefined, `VM '${name}' is being deleted`);
       const g = r.getNode(gateway);
       if (!g) throw new Invalid('gateway', `no node named '${gateway}'`);
       if (!hasRole(g, 'gateway')) throw new Invalid('gateway', `node '${gateway}' is not a gateway`);
-      const fip = r.listFloatingIps({ vm: name }).find((f) => f.gateway !== gateway);
+      const fip = r.listFloatingIps({ vm: ref }).find((f) => f.gateway !== gateway);
       if (fip) throw new Conflict('gateway', `VM '${name}' has floating IP ${fip.address}, which lives on gateway '${fip.gateway}': detach it first`);
       return v;
     };
@@ -145,8 +150,8 @@ export class GatewayFailover {
     if (now.gateway === gateway) return { value: withProject(now), network: { confirmed: [], pending: [] } };
     const { vm, from } = await store.write((w) => {
       const v = check(w);
-      w.setVmGateway(name, gateway);
-      return { vm: mustGetVm(w, name), from: v.gateway };
+      w.setVmGateway(ref, gateway);
+      return { vm: mustGetVm(w, ref), from: v.gateway };
     });
     this.c.log(ctx).info({ vm: name, node: vm.node, from, to: gateway }, 'VM egress bound to another gateway on request');
     const network = await applies.request([vm.node]);

@@ -97,12 +97,12 @@ export class Projects {
       if (all.some((p) => p.name === input.name)) throw new Conflict('name', `a project named '${input.name}' already exists`);
       if (all.length >= MAX_PROJECTS) throw new Conflict('name', `there are ${MAX_PROJECTS} projects already (the most a cloud may have)`);
       const group = projectDefaultGroup(input.name);
-      if (w.getSecurityGroup(group)) throw new Conflict('name', `the project's default security group would be '${group}', and a group of that name exists`);
+      if (w.getSecurityGroup({ project: input.name, name: group })) throw new Conflict('name', `the project's default security group would be '${group}', and a group of that name exists`);
       const createdAt = this.c.now().toISOString();
       const record: ProjectRecord = { name: input.name, description, ...(overlay !== undefined && { overlay }), quotas, createdAt };
       w.insertProject(record);
       w.insertSecurityGroup({ name: group, description: `every VM of project '${input.name}' not given a group: all egress, ingress from members of ${group}`, createdAt, project: input.name });
-      for (const rule of defaultGroupRules()) w.insertSecurityRule(group, rule.remoteGroup !== undefined ? { ...rule, remoteGroup: group } : rule, createdAt);
+      for (const rule of defaultGroupRules()) w.insertSecurityRule({ project: input.name, name: group }, rule.remoteGroup !== undefined ? { ...rule, remoteGroup: group } : rule, createdAt);
       return this.view(w, record);
     });
     this.c.log(ctx).info({ project: view.name, overlay: view.overlay, quotas: view.quotas }, 'project created');
@@ -140,13 +140,11 @@ export class Projects {
       const groups = w.listSecurityGroups().filter((g) => projectOf(g) === name);
       const others = groups.filter((g) => g.name !== own).map((g) => g.name);
       if (others.length) throw new Conflict(undefined, `project '${name}' still has security groups (${summarise(others)}): delete them first`);
-      const users = w.listSecurityGroups().filter((g) => projectOf(g) !== name && g.rules.some((rule) => rule.remoteGroup === own));
-      if (users.length) throw new Conflict(undefined, `rules of ${users.map((g) => `'${g.name}'`).join(', ')} name '${own}': delete them first`);
       const ownGroup = groups.find((g) => g.name === own);
       if (ownGroup) {
         // Its rules first: its ingress rule names the group itself.
-        for (const rule of ownGroup.rules) w.deleteSecurityRule(own, rule.id);
-        w.deleteSecurityGroup(own);
+        for (const rule of ownGroup.rules) w.deleteSecurityRule(ownGroup, rule.id);
+        w.deleteSecurityGroup(ownGroup);
       }
       w.deleteProject(name);
     });

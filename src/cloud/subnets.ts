@@ -5,8 +5,8 @@ import type { OpContext } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { assertConsistent, newSubnet } from './allocation.js';
 import { Conflict, QuotaExceeded } from './errors.js';
-import { inProject, targetProject, usageOf } from './projects.js';
-import { mustGetSubnet } from './lookup.js';
+import { targetProject, usageOf } from './projects.js';
+import { mustGetSubnet, scopedName } from './lookup.js';
 import { subnetView, summarise, type CreateSubnetInput, type Mutation, type SubnetView } from './views.js';
 
 export class Subnets {
@@ -21,12 +21,13 @@ export class Subnets {
       return r
         .listSubnets()
         .filter((s) => ctx.project === undefined || projectOf(s) === ctx.project)
-        .map((s) => subnetView(s, vms.filter((v) => v.subnet === s.name).length));
+        .map((s) => subnetView(s, vms.filter((v) => v.subnet === s.name && projectOf(v) === projectOf(s)).length));
     });
   }
 
   get(name: string, ctx: OpContext = {}): SubnetView {
-    return this.c.store.read((r) => subnetView(inProject(mustGetSubnet(r, name), ctx, 'subnet', name), r.listVms({ subnet: name }).length));
+    const ref = scopedName(name, ctx);
+    return this.c.store.read((r) => subnetView(mustGetSubnet(r, ref), r.listVms({ subnet: ref }).length));
   }
 
   async create(input: CreateSubnetInput, ctx: OpContext): Promise<Mutation<SubnetView>> {
@@ -40,19 +41,20 @@ export class Subnets {
       assertConsistent(w);
       return record;
     });
-    this.c.log(ctx).info({ subnet: subnet.name, cidr: subnet.cidr, vni: subnet.vni }, 'subnet created');
+    this.c.log(ctx).info({ subnet: subnet.name, project: subnet.project, cidr: subnet.cidr, vni: subnet.vni }, 'subnet created');
     const network = await this.c.applies.request(this.c.allNodes());
     return { value: subnetView(subnet, 0), network };
   }
 
   async delete(name: string, ctx: OpContext): Promise<Mutation<{ name: string }>> {
+    const ref = scopedName(name, ctx);
     await this.c.store.write((w) => {
-      inProject(mustGetSubnet(w, name), ctx, 'subnet', name);
-      const vms = w.listVms({ subnet: name });
+      mustGetSubnet(w, ref);
+      const vms = w.listVms({ subnet: ref });
       if (vms.length > 0) throw new Conflict(undefined, `subnet '${name}' still has VMs (${summarise(vms.map((v) => v.name))}): delete them first`);
-      w.deleteSubnet(name);
+      w.deleteSubnet(ref);
     });
-    this.c.log(ctx).info({ subnet: name }, 'subnet deleted');
+    this.c.log(ctx).info({ subnet: name, project: ref.project }, 'subnet deleted');
     return { value: { name }, network: await this.c.applies.request(this.c.allNodes()) };
   }
 }

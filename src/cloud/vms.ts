@@ -3,18 +3,19 @@
 import { parseCidr, type Cidr } from '../topology/model.js';
 import type { VmRecord, VmState } from '../topology/records.js';
 import { projectUsesTransit } from '../topology/north-south.js';
-import { projectOf } from '../topology/projects.js';
+import { modelName, projectOf } from '../topology/projects.js';
+import { instanceOf } from '../topology/records.js';
 import { allocateVm, assertConsistent, nextFreeTransitIp } from './allocation.js';
 import { DEFAULT_BACKEND_TIMEOUTS, type BackendTimeouts, type VmExecResult, type Log, type OpContext, type VmSpec } from './collaborators.js';
 import type { ServiceContext } from './context.js';
 import { DeadlineExceeded, withDeadline } from './deadline.js';
 import { BackendFailed, Conflict, Invalid, Unsupported, errorText } from './errors.js';
-import { mustGetNode, mustGetSubnet, mustGetVm } from './lookup.js';
-import { inProject } from './projects.js';
+import { mustGetNode, mustGetSubnet, mustGetVm, scopedName } from './lookup.js';
+import type { ScopedName } from '../topology/store.js';
 import { NOT_A_CHANGE, type CreateVmInput, type Mutation } from './views.js';
 
 export class Vms {
-  /** VMs with a backend operation in flight; a second operation on one is a Conflict. */
+  /** VMs with a backend operation in flight (by modelName); a second operation on one is a Conflict. */
   private readonly busy = new Map<string, string>();
   private readonly timeouts: BackendTimeouts;
 
@@ -25,12 +26,17 @@ export class Vms {
     this.timeouts = { ...DEFAULT_BACKEND_TIMEOUTS, ...c.deps.backendTimeouts };
   }
 
+  /** A subnet filter names a subnet of the request's project (the default project's when it names none). */
   list(filter: { readonly node?: string; readonly subnet?: string }, ctx: OpContext = {}): VmRecord[] {
-    return this.c.store.read((r) => r.listVms({ ...filter, ...(ctx.project !== undefined && { project: ctx.project }) }));
+    const { subnet, node } = filter;
+    return this.c.store.read((r) =>
+      r.listVms({ ...(node !== undefined && { node }), ...(subnet !== undefined && { subnet: scopedName(subnet, ctx) }), ...(ctx.project !== undefined && { project: ctx.project }) }),
+    );
   }
 
+  /** `name` in the request's project (lookup.ts scopedName). */
   get(name: string, ctx: OpContext = {}): VmRecord {
-    return this.c.store.read((r) => inProject(mustGetVm(r, name), ctx, 'VM', name));
+    return this.c.store.read((r) => mustGetVm(r, scopedName(name, ctx)));
   }
 
   /**
@@ -40,8 +46,8 @@ export class Vms {
   async recoverInterrupted(): Promise<string[]> {
     return await this.c.store.write((w) => {
       const stuck = w.listVms().filter((v) => v.state === 'creating' || v.state === 'deleting');
-      for (const v of stuck) w.setVmState(v.name, 'error', `interrupted while ${v.state} (controller restarted)`);
-      return stuck.map((v) => v.name);
+      for (const v of stuck) w.setVmState(v, 'error', `interrupted while ${v.state} (controller restarted)`);
+      return stuck.map((v) => modelName(v));
     });
   }
 
@@ -58,8 +64,8 @@ export class Vms {
         if (v.transitIp !== undefined || !projectUsesTransit(projectOf(v))) continue;
         const ip = nextFreeTransitIp(this.transitRange, w.listVms());
         if (ip === undefined) break;
-        w.setVmTransitIp(v.name, ip);
-        given.push(v.name);
+        w.setVmTransitIp(v, ip);
+        given.push(modelName(v));
       }
       assertConsistent(w);
       return given;
@@ -75,9 +81,9 @@ export class Vms {
       assertConsistent(w);
       return record;
     });
-    log.info({ vm: vm.name, node: vm.node, ip: vm.ip, mac: vm.mac }, 'VM allocated');
-    this.busy.set(vm.name, 'create');
-    const busy = new BusyRelease(this.busy, vm.name);
+    log.info({ vm: vm.name, project: projectOf(vm), instance: instanceOf(vm), node: vm.node, ip: vm.ip, mac: vm.mac }, 'VM allocated');
+    this.busy.set(modelName(vm), 'create');
+    const busy = new BusyRelease(this.busy, modelName(vm));
     try {
       const network = await applies.request(this.c.vmNodes());
       const spec = this.specOf(vm);
@@ -88,14 +94,14 @@ export class Vms {
           // The create goes on on the node: nothing may be undone under it. The VM stays busy until it ends.
           busy.after(e.running);
           log.error({ vm: vm.name, err: e }, 'VM backend create timed out; the VM is kept (error) with its addresses');
-          await store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${e.message}; cleanup pending: delete the VM (once the create has ended) to clean up the node`));
+          await store.write((w) => w.setVmState(vm, 'error', `create failed: ${e.message}; cleanup pending: delete the VM (once the create has ended) to clean up the node`));
           throw new BackendFailed(`${e.message}: VM '${vm.name}' is kept in state error with its IP and MAC reserved; delete it once the create has ended to clean up the node`);
         }
         return await this.rollbackCreate(vm, spec, e, busy, log);
       }
       const running = await store.write((w) => {
-        w.setVmState(vm.name, 'running');
-        return mustGetVm(w, vm.name);
+        w.setVmState(vm, 'running');
+        return mustGetVm(w, vm);
       });
       log.info({ vm: vm.name }, 'VM running');
       return { value: running, network };
@@ -116,15 +122,15 @@ export class Vms {
     const cleanNode = !(cause instanceof Conflict);
     log.error({ vm: vm.name, err: cause }, cleanNode ? 'VM backend create failed; cleaning up the node' : 'VM backend create refused; releasing the allocation');
     if (cleanNode) {
-      this.busy.set(vm.name, 'cleanup after a failed create');
-      await store.write((w) => w.setVmState(vm.name, 'deleting'));
+      this.busy.set(modelName(vm), 'cleanup after a failed create');
+      await store.write((w) => w.setVmState(vm, 'deleting'));
       await applies.request(this.c.vmNodes());
       try {
         await withDeadline(deps.backend.delete(spec), this.timeouts.deleteMs, `cleaning up VM '${vm.name}' on node '${vm.node}'`);
       } catch (e) {
         if (e instanceof DeadlineExceeded) busy.after(e.running);
         log.error({ vm: vm.name, err: e }, 'cleaning up after a failed VM create failed; the VM is kept (error) with its addresses');
-        await store.write((w) => w.setVmState(vm.name, 'error', `create failed: ${why}; cleanup failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
+        await store.write((w) => w.setVmState(vm, 'error', `create failed: ${why}; cleanup failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
         await applies.request(this.c.vmNodes());
         throw new BackendFailed(
           `creating VM '${vm.name}' on node '${vm.node}' failed: ${why}; cleaning up the node failed too (${errorText(e)}): ` +
@@ -133,7 +139,7 @@ export class Vms {
       }
     }
     // Only now, with nothing of it left on the node, are its IP, MAC and port free for another.
-    await store.write((w) => w.deleteVm(vm.name));
+    await store.write((w) => w.deleteVm(vm));
     if (!cleanNode) await applies.request(this.c.vmNodes()); // else its flows went with 'deleting'
     if (cause instanceof Invalid || cause instanceof Conflict) throw cause;
     throw new BackendFailed(`creating VM '${vm.name}' on node '${vm.node}' failed: ${why}`);
@@ -142,13 +148,13 @@ export class Vms {
   async delete(name: string, ctx: OpContext): Promise<Mutation<{ name: string }>> {
     const { store, applies, deps } = this.c;
     const log = this.c.log(ctx);
-    const vm = this.claim(name, 'delete', ['running', 'stopped', 'error', 'deleting']);
-    const busy = new BusyRelease(this.busy, name);
+    const vm = this.claim(name, ctx, 'delete', ['running', 'stopped', 'error', 'deleting']);
+    const busy = new BusyRelease(this.busy, modelName(vm));
     try {
       const detached = await store.write((w) => {
-        w.setVmState(name, 'deleting');
+        w.setVmState(vm, 'deleting');
         // Its floating IP is detached (and stays the project's): the gateway's NAT for it goes with the flows.
-        return w.listFloatingIps({ vm: name }).map((f) => (w.setFloatingIpVm(f.address, undefined), f.address));
+        return w.listFloatingIps({ vm }).map((f) => (w.setFloatingIpVm(f.address, undefined), f.address));
       });
       if (detached.length > 0) log.info({ vm: name, floatingIps: detached }, 'floating IP detached from a VM being deleted');
       await applies.request(this.c.vmNodes()); // its flows go first: nothing reaches a half-deleted VM
@@ -157,15 +163,15 @@ export class Vms {
       } catch (e) {
         if (e instanceof DeadlineExceeded) busy.after(e.running);
         log.error({ vm: name, err: e }, 'VM backend delete failed; the VM is kept (error) with its addresses');
-        await store.write((w) => w.setVmState(name, 'error', `delete failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
+        await store.write((w) => w.setVmState(vm, 'error', `delete failed: ${errorText(e)}; cleanup pending: delete the VM to retry it`));
         await applies.request(this.c.vmNodes());
         throw new BackendFailed(
           `deleting VM '${name}' on node '${vm.node}' failed: ${errorText(e)}: the VM is kept in state error with its IP and MAC reserved; delete it again to retry`,
         );
       }
       // Only now, with the VM gone, are its IP, MAC and port free for another.
-      await store.write((w) => w.deleteVm(name));
-      log.info({ vm: name }, 'VM deleted');
+      await store.write((w) => w.deleteVm(vm));
+      log.info({ vm: name, project: projectOf(vm) }, 'VM deleted');
       return { value: { name }, network: await applies.request(this.c.vmNodes()) };
     } finally {
       busy.release();
@@ -180,10 +186,10 @@ export class Vms {
     return this.transition(name, 'stop', ['running', 'error'], 'stopped', ctx);
   }
 
-  async exec(name: string, argv: readonly string[]): Promise<VmExecResult> {
+  async exec(name: string, argv: readonly string[], ctx: OpContext = {}): Promise<VmExecResult> {
     const backend = this.c.deps.backend;
     if (!backend.exec) throw new Unsupported('this VM backend cannot run commands in a VM');
-    const vm = this.get(name);
+    const vm = this.get(name, ctx);
     if (vm.state !== 'running') throw new Conflict(undefined, `VM '${name}' is ${vm.state}, not running`);
     if (argv.length === 0) throw new Invalid('command', 'empty command');
     try {
@@ -195,44 +201,46 @@ export class Vms {
   }
 
   /** Marks a VM busy with `op`, or says why it can't be. */
-  private claim(name: string, op: string, from: readonly VmState[]): VmRecord {
-    const vm = this.get(name);
-    const inFlight = this.busy.get(name);
+  private claim(name: string, ctx: OpContext, op: string, from: readonly VmState[]): VmRecord {
+    const vm = this.get(name, ctx);
+    const inFlight = this.busy.get(modelName(vm));
     if (inFlight !== undefined) throw new Conflict(undefined, `VM '${name}' is busy (${inFlight} in progress)`);
     if (!from.includes(vm.state)) throw new Conflict(undefined, `VM '${name}' is ${vm.state}: cannot ${op} it`);
-    this.busy.set(name, op);
+    this.busy.set(modelName(vm), op);
     return vm;
   }
 
   private async transition(name: string, op: 'start' | 'stop', from: readonly VmState[], to: VmState, ctx: OpContext): Promise<Mutation<VmRecord>> {
     const { store, deps } = this.c;
-    const current = this.get(name);
-    if (current.state === to && !this.busy.has(name)) return { value: current, network: NOT_A_CHANGE };
-    const vm = this.claim(name, op, from);
+    const current = this.get(name, ctx);
+    if (current.state === to && !this.busy.has(modelName(current))) return { value: current, network: NOT_A_CHANGE };
+    const vm = this.claim(name, ctx, op, from);
+    const ref: ScopedName = vm;
     try {
       try {
         await deps.backend[op](this.specOf(vm));
       } catch (e) {
-        await store.write((w) => w.setVmState(name, 'error', `${op} failed: ${errorText(e)}`));
+        await store.write((w) => w.setVmState(ref, 'error', `${op} failed: ${errorText(e)}`));
         throw new BackendFailed(`${op === 'start' ? 'starting' : 'stopping'} VM '${name}' failed: ${errorText(e)}`);
       }
       const updated = await store.write((w) => {
-        w.setVmState(name, to);
-        return mustGetVm(w, name);
+        w.setVmState(ref, to);
+        return mustGetVm(w, ref);
       });
-      this.c.log(ctx).info({ vm: name, state: to }, `VM ${op === 'start' ? 'started' : 'stopped'}`);
+      this.c.log(ctx).info({ vm: name, project: projectOf(vm), state: to }, `VM ${op === 'start' ? 'started' : 'stopped'}`);
       return { value: updated, network: NOT_A_CHANGE };
     } finally {
-      this.busy.delete(name);
+      this.busy.delete(modelName(vm));
     }
   }
 
   private specOf(vm: VmRecord): VmSpec {
     return this.c.store.read((r) => {
       const node = mustGetNode(r, vm.node);
-      const subnet = mustGetSubnet(r, vm.subnet);
+      const subnet = mustGetSubnet(r, { project: projectOf(vm), name: vm.subnet });
       return {
-        name: vm.name,
+        name: instanceOf(vm),
+        hostname: vm.name,
         node,
         image: vm.image,
         cpus: vm.cpus,

@@ -32,6 +32,7 @@ export interface NodeBackendsOptions {
 export function driverSpec(spec: VmSpec, mtu?: number): DriverSpec {
   return {
     name: spec.name,
+    ...(spec.hostname !== spec.name && { hostname: spec.hostname }),
     mac: spec.mac,
     port: spec.port,
     ...(mtu !== undefined && { mtu }),

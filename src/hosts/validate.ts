@@ -3,7 +3,7 @@
 // into code; everything else (addresses, paths) is parsed, not pattern-matched loosely. Node, VM and image names
 // follow the rules of src/topology/names.ts, the same ones the API enforces.
 import { ipv4ToNumber, numberToIpv4 } from '../topology/model.js';
-import { IMAGE_ALIAS, NODE_NAME, VM_NAME, VM_REF, matchesRule, type NameRule } from '../topology/names.js';
+import { IMAGE_ALIAS, INSTANCE_SEPARATOR, NODE_NAME, PROJECT_NAME, VM_INSTANCE, VM_NAME, VM_REF, matchesRule, type NameRule } from '../topology/names.js';
 
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';
@@ -57,6 +57,32 @@ export function assertVmName(field: string, value: unknown): string {
 /** The name of a VM that may exist already (topology VM_REF: it admits VMs named under the older, wider rule). */
 export function assertVmRef(field: string, value: unknown): string {
   return assertRule(VM_REF, field, value);
+}
+
+/**
+ * The instance name of a VM to create (names.ts vmInstanceName): a VM name (the default project's), or
+ * PROJECT--NAME with a project name and a VM name, which holds no other '--'. Within VM_INSTANCE's length (LXD 63,
+ * a namespace's prefix + name 64).
+ */
+export function assertVmInstanceName(field: string, value: unknown): string {
+  return assertInstance(field, value, VM_NAME);
+}
+
+/**
+ * The instance name of a VM that may exist already: one a VM made before names were per project has (VM_REF, the
+ * older, wider rule), or PROJECT--NAME as above. Within VM_INSTANCE.
+ */
+export function assertVmInstance(field: string, value: unknown): string {
+  return assertInstance(field, value, VM_REF);
+}
+
+function assertInstance(field: string, value: unknown, plain: NameRule): string {
+  assertRule(VM_INSTANCE, field, value);
+  const text = value as string;
+  const at = text.lastIndexOf(INSTANCE_SEPARATOR);
+  const qualified = at > 0 && matchesRule(PROJECT_NAME, text.slice(0, at)) && matchesRule(VM_NAME, text.slice(at + INSTANCE_SEPARATOR.length));
+  check(field, value, qualified || matchesRule(plain, text), `a VM name (${plain.text}), or PROJECT${INSTANCE_SEPARATOR}NAME of a project name and a VM name`);
+  return text;
 }
 
 /** A local LXD image alias (topology IMAGE_ALIAS). */

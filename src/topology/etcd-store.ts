@@ -32,6 +32,7 @@ import { Etcd3, type IOptions, type Namespace, type Watcher } from 'etcd3';
 import { probeEtcdTls } from './etcd-tls-probe.js';
 import { byAddress, type FloatingIpRecord } from './floating-ips.js';
 import { DEFAULT_DOMAIN, MAX_DOMAIN } from './model.js';
+import { vmInstanceName } from './names.js';
 import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, projectOf, type ProjectRecord } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord } from './records.js';
 import { DEFAULT_GROUP, defaultGroupRules, MAX_GROUP_ID, MAX_RULE_ID } from './security-groups.js';
@@ -40,6 +41,7 @@ import {
   StoreUnavailableError,
   type ApiTokenRecord,
   type CloudStore,
+  type ScopedName,
   type StoreReader,
   type StoreWriter,
   type TokenReader,
@@ -48,7 +50,7 @@ import {
 } from './store.js';
 
 /** The layout version of the keys and values; bumped with a migration in ETCD_MIGRATIONS. */
-export const ETCD_SCHEMA_VERSION = 3;
+export const ETCD_SCHEMA_VERSION = 4;
 
 export interface EtcdStoreOptions {
   readonly endpoints: readonly string[];
@@ -82,8 +84,17 @@ class WatchBackoff {
 // Layout 3 gives every project its routing `domain` (the default project 1; `meta/seq:routing-domain` the last one
 // handed out) and VMs of other projects a `transitIp`; subnet blocks and VM addresses are unique per project.
 // Floating IPs are `fips/<address>`: a new kind of key, nothing to migrate (a store without any has none).
+// Layout 4: names are unique per project, so subnets, VMs and groups are `<kind>/<project>/<name>` (SCOPED_KINDS) and a
+// VM has its `instance` name on its node. Records of layout 3 (`<kind>/<name>`) are read where they are (a layout 3
+// VM's instance name is its name), moved to their layout 4 key by `open` in bounded batches, and by any write of them.
 type Kind = 'nodes' | 'subnets' | 'vms' | 'meta' | 'removals' | 'tokens' | 'groups' | 'projects' | 'fips';
 const KINDS: readonly Kind[] = ['nodes', 'subnets', 'vms', 'meta', 'removals', 'tokens', 'groups', 'projects', 'fips'];
+/** Kinds named per project: their records are keyed `<project>/<name>` in the tables (and in etcd from layout 4). */
+const SCOPED_KINDS: ReadonlySet<Kind> = new Set(['subnets', 'vms', 'groups']);
+/** A record's key in its table: `<project>/<name>` ('/' is in no name). */
+const scopedKey = (ref: ScopedName): string => `${projectOf(ref)}/${ref.name}`;
+/** Layout 3 keys moved in one transaction by `open` (etcd's --max-txn-ops is 128 by default: a delete and a put each). */
+const MOVE_BATCH = 50;
 const CLOUD_GUARD = 'guard/cloud';
 const TOKEN_GUARD = 'guard/tokens';
 const SCHEMA_KEY = 'schema';
@@ -107,6 +118,9 @@ export class EtcdStoreSchemaError extends Error {
 
 interface Snapshot {
   tables: Tables;
+  /** Layout 3 keys still in etcd (`vms/<name>`), by the table key their record has (`vms/<project>/<name>`), and back. */
+  legacy: Map<string, string>;
+  legacyOf: Map<string, string>;
   /** etcd revision the snapshot is at. */
   rev: number;
   /** mod_revision of each guard key (0: absent). */
@@ -129,7 +143,7 @@ function defaultGroupPuts(ns: Namespace): ReturnType<Namespace['put']>[] {
   const rules: SecurityRuleRecord[] = defaultGroupRules().map((r, i) => ({ id: i + 1, ...r, createdAt }));
   const group: SecurityGroupRecord = { id: 1, name: DEFAULT_GROUP, description: 'every VM not given a group: all egress, ingress from members of default', rules, createdAt };
   return [
-    ns.put(`groups/${DEFAULT_GROUP}`).value(JSON.stringify(group)),
+    ns.put(`groups/${scopedKey({ project: DEFAULT_PROJECT, name: DEFAULT_GROUP })}`).value(JSON.stringify({ ...group, project: DEFAULT_PROJECT })),
     ns.put('meta/seq:security-group-id').value('1'),
     ns.put(`meta/seq:security-rule-id`).value(String(rules.length)),
   ];
@@ -190,7 +204,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
 }
 
 export class EtcdStore implements CloudStore, TokenStore {
-  private snap: Snapshot = { tables: emptyTables(), rev: 0, guards: new Map() };
+  private snap: Snapshot = { tables: emptyTables(), legacy: new Map(), legacyOf: new Map(), rev: 0, guards: new Map() };
   private watcher: Watcher | undefined;
   private waiters: { rev: number; resolve: () => void }[] = [];
   private readonly changeListeners = new Set<(rev: number) => void>();
@@ -257,9 +271,14 @@ export class EtcdStore implements CloudStore, TokenStore {
           .commit();
       }
       if (version < 3) await this.migrateToDomains();
+      if (version < 4) await this.bumpSchema(3, 4);
     }
     await this.pruneWriterKeys();
     await this.reload();
+    if (this.snap.legacy.size > 0) {
+      await this.moveLegacyKeys();
+      await this.reload();
+    }
     await this.watch();
   }
 
@@ -279,6 +298,13 @@ export class EtcdStore implements CloudStore, TokenStore {
       if (done.succeeded) return;
     }
     throw new EtcdStoreSchemaError('could not move the etcd store to layout 3: its projects kept changing');
+  }
+
+  /** Sets the schema key from `from` to `to` (a layout whose records are read as they are and moved later). */
+  private async bumpSchema(from: number, to: number): Promise<void> {
+    const schema = (await this.ns.get(SCHEMA_KEY).exec()).kvs[0];
+    if (!schema || Number(schema.value.toString()) !== from) return;
+    await this.ns.if(SCHEMA_KEY, 'Mod', '==', schema.mod_revision).then(this.ns.put(SCHEMA_KEY).value(String(to))).commit();
   }
 
   /** Starts the watch just after the snapshot's revision. Events of a replaced watcher are ignored. */
@@ -424,6 +450,9 @@ export class EtcdStore implements CloudStore, TokenStore {
       for (const kind of KINDS) {
         for (const [name, value] of overlay[kind]) {
           const key = `${kind}/${name}`;
+          // A record still at its layout 3 key moves to its layout 4 key with this write (or goes, deleted).
+          const legacy = this.snap.legacy.get(key);
+          if (legacy !== undefined) ops.push(this.ns.delete().key(legacy));
           ops.push(value === null ? this.ns.delete().key(key) : this.ns.put(key).value(kind === 'meta' ? String(value) : JSON.stringify(value)));
         }
       }
@@ -562,7 +591,7 @@ export class EtcdStore implements CloudStore, TokenStore {
 
   private replace(kvs: readonly { key: Buffer; value: Buffer; mod_revision: string }[], rev: number): void {
     if (rev <= this.snap.rev && this.snap.rev > 0) return;
-    const next: Snapshot = { tables: emptyTables(), rev: this.snap.rev, guards: new Map() };
+    const next: Snapshot = { tables: emptyTables(), legacy: new Map(), legacyOf: new Map(), rev: this.snap.rev, guards: new Map() };
     for (const kv of kvs) this.apply(next, kv.key.toString(), kv.value.toString(), Number(kv.mod_revision));
     this.snap = next;
     this.advance(rev);
@@ -580,9 +609,50 @@ export class EtcdStore implements CloudStore, TokenStore {
     const kind = key.slice(0, slash) as Kind;
     const table = snap.tables[kind];
     if (!table) return; // the schema key, or a key of a later layout
-    const name = key.slice(slash + 1);
+    let name = key.slice(slash + 1);
+    if (SCOPED_KINDS.has(kind) && !name.includes('/')) {
+      // A layout 3 key: the record is filed under its (project, name), and where it is in etcd remembered.
+      const was = snap.legacyOf.get(key);
+      if (was !== undefined) {
+        snap.legacyOf.delete(key);
+        snap.legacy.delete(was);
+        table.delete(was.slice(slash + 1));
+      }
+      if (value === null) return;
+      const record = JSON.parse(value) as { project?: string; name: string; instance?: string };
+      name = scopedKey(record);
+      snap.legacy.set(`${kind}/${name}`, key);
+      snap.legacyOf.set(key, `${kind}/${name}`);
+      table.set(name, kind === 'vms' ? { ...record, instance: record.instance ?? record.name } : record);
+      return;
+    }
     if (value === null) table.delete(name);
     else table.set(name, kind === 'meta' ? value : JSON.parse(value));
+  }
+
+  /**
+   * Moves layout 3 keys to their layout 4 place, MOVE_BATCH records a transaction, each guarded by its key's
+   * revision (a record written meanwhile is moved by that write). Bounded: a batch that fails is left for a later open.
+   */
+  private async moveLegacyKeys(): Promise<void> {
+    const moves = [...this.snap.legacy.entries()];
+    for (let i = 0; i < moves.length; i += MOVE_BATCH) {
+      const batch = moves.slice(i, i + MOVE_BATCH);
+      const kvs = await Promise.all(batch.map(([, old]) => this.ns.get(old).exec()));
+      let txn: ReturnType<Namespace['if']> | undefined;
+      const ops: ReturnType<Namespace['put']>[] = [];
+      const deletes: ReturnType<ReturnType<Namespace['delete']>['key']>[] = [];
+      batch.forEach(([target, old], j) => {
+        const kv = kvs[j]!.kvs[0];
+        if (!kv) return;
+        txn = txn ? txn.and(old, 'Mod', '==', kv.mod_revision) : this.ns.if(old, 'Mod', '==', kv.mod_revision);
+        const record = withProject(JSON.parse(kv.value.toString()) as { project?: string; name: string; instance?: string })!;
+        const moved = target.startsWith('vms/') ? { ...record, instance: record.instance ?? record.name } : record;
+        deletes.push(this.ns.delete().key(old));
+        ops.push(this.ns.put(target).value(JSON.stringify(moved)));
+      });
+      if (txn) await (txn as ReturnType<Namespace['if']>).then(...deletes, ...ops).commit();
+    }
   }
 
   // --- readers and writers over the snapshot (and a write's overlay)
@@ -601,7 +671,10 @@ export class EtcdStore implements CloudStore, TokenStore {
         else merged.set(name, value);
       }
     }
-    return [...merged.keys()].sort(byCodePoint).map((name) => merged.get(name) as T);
+    const records = [...merged.keys()].sort(byCodePoint).map((name) => merged.get(name) as T);
+    // Named per project: in name order, then project (as SQLite's ORDER BY name, project).
+    if (SCOPED_KINDS.has(kind)) (records as ScopedName[]).sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(projectOf(a), projectOf(b)));
+    return records;
   }
 
   private cloudReader(tables: Tables, overlay: Overlay | undefined): StoreReader {
@@ -611,7 +684,7 @@ export class EtcdStore implements CloudStore, TokenStore {
       listNodes: () => list<NodeRecord>('nodes'),
       getNode: (name) => get<NodeRecord>('nodes', name),
       listSubnets: () => list<SubnetRecord>('subnets').map((s) => withProject(s)!),
-      getSubnet: (name) => withProject(get<SubnetRecord>('subnets', name)),
+      getSubnet: (ref) => withProject(get<SubnetRecord>('subnets', scopedKey(ref))),
       listVms: (filter = {}) =>
         list<VmRecord>('vms')
           .map((v) => withProject(v)!)
@@ -619,10 +692,10 @@ export class EtcdStore implements CloudStore, TokenStore {
             (v) =>
               (filter.project === undefined || v.project === filter.project) &&
               (filter.node === undefined || v.node === filter.node) &&
-              (filter.subnet === undefined || v.subnet === filter.subnet) &&
+              (filter.subnet === undefined || (v.subnet === filter.subnet.name && v.project === projectOf(filter.subnet))) &&
               (filter.gateway === undefined || v.gateway === filter.gateway),
           ),
-      getVm: (name) => withProject(get<VmRecord>('vms', name)),
+      getVm: (ref) => withProject(get<VmRecord>('vms', scopedKey(ref))),
       records: (): CloudRecords => ({
         nodes: reader.listNodes(),
         subnets: reader.listSubnets(),
@@ -632,12 +705,17 @@ export class EtcdStore implements CloudStore, TokenStore {
         projects: reader.listProjects(),
       }),
       listSecurityGroups: () => list<SecurityGroupRecord>('groups').map((g) => withProject(g)!),
-      getSecurityGroup: (name) => withProject(get<SecurityGroupRecord>('groups', name)),
+      getSecurityGroup: (ref) => withProject(get<SecurityGroupRecord>('groups', scopedKey(ref))),
       listProjects: () => list<ProjectRecord>('projects'),
       getProject: (name) => get<ProjectRecord>('projects', name),
       listFloatingIps: (filter = {}) =>
         list<FloatingIpRecord>('fips')
-          .filter((f) => (filter.gateway === undefined || f.gateway === filter.gateway) && (filter.project === undefined || f.project === filter.project) && (filter.vm === undefined || f.vm === filter.vm))
+          .filter(
+            (f) =>
+              (filter.gateway === undefined || f.gateway === filter.gateway) &&
+              (filter.project === undefined || f.project === filter.project) &&
+              (filter.vm === undefined || (f.vm === filter.vm.name && f.project === projectOf(filter.vm))),
+          )
           .sort(byAddress),
       getFloatingIp: (address) => get<FloatingIpRecord>('fips', address),
       revision: () => Number(get<string>('meta', 'revision') ?? 0),
@@ -687,10 +765,10 @@ export class EtcdStore implements CloudStore, TokenStore {
       if (Number(r.getMeta(`seq:${name}`) ?? 0) < id) set('meta', `seq:${name}`, String(id));
       return id;
     };
-    /** A VM's groups as SQLite lists them: by name, `default` when none. */
-    const memberships = (groups: readonly string[]): string[] => {
+    /** A VM's groups (of its project) as SQLite lists them: by name, `default` when none. */
+    const memberships = (project: string, groups: readonly string[]): string[] => {
       const list = groups.length > 0 ? [...new Set(groups)].sort(byCodePoint) : [DEFAULT_GROUP];
-      for (const g of list) mustExist('groups', g, 'security group');
+      for (const g of list) mustExist('groups', scopedKey({ project, name: g }), 'security group');
       return list;
     };
     return {
@@ -707,75 +785,80 @@ export class EtcdStore implements CloudStore, TokenStore {
         return del('nodes', name);
       },
       insertSubnet: (s) => {
-        unique('subnets', s, ['vni'], s.name);
+        unique('subnets', s, ['vni'], scopedKey(s));
         mustExist('projects', projectOf(s), 'project');
         if (r.listSubnets().some((o) => o.project === projectOf(s) && o.cidr === s.cidr)) throw new StoreConstraintError(`UNIQUE constraint failed: subnets.cidr (${s.cidr} in project ${projectOf(s)})`);
-        set('subnets', s.name, { ...s, project: projectOf(s) });
+        set('subnets', scopedKey(s), { ...s, project: projectOf(s) });
       },
-      deleteSubnet: (name) => {
-        if (r.listVms({ subnet: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: subnet '${name}' has VMs`);
-        return del('subnets', name);
+      deleteSubnet: (ref) => {
+        if (r.listVms({ subnet: ref }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: subnet '${ref.name}' has VMs`);
+        return del('subnets', scopedKey(ref));
       },
       insertVm: (v) => {
-        mustExist('subnets', v.subnet, 'subnet');
+        const project = projectOf(v);
+        mustExist('subnets', scopedKey({ project, name: v.subnet }), 'subnet');
         mustExist('nodes', v.node, 'node');
         mustExist('nodes', v.gateway, 'gateway');
-        unique('vms', v, ['mac', 'port'], v.name);
-        mustExist('projects', projectOf(v), 'project');
-        if (r.listVms({ project: projectOf(v) }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in project ${projectOf(v)})`);
+        const instance = v.instance ?? vmInstanceName(project, v.name);
+        const record = { ...v, project, instance };
+        unique('vms', record, ['mac', 'instance'], scopedKey(v));
+        mustExist('projects', project, 'project');
+        if (r.listVms({ node: v.node }).some((o) => o.port === v.port)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.node, vms.port (${v.node}, ${v.port})`);
+        if (r.listVms({ project }).some((o) => o.ip === v.ip)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.ip (${v.ip} in project ${project})`);
         if (v.transitIp !== undefined && r.listVms().some((o) => o.transitIp === v.transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${v.transitIp})`);
-        set('vms', v.name, { ...v, project: projectOf(v), securityGroups: memberships(v.securityGroups ?? []) });
+        set('vms', scopedKey(v), { ...record, securityGroups: memberships(project, v.securityGroups ?? []) });
       },
-      setVmState: (name, state, error) => {
-        const vm = r.getVm(name);
+      setVmState: (ref, state, error) => {
+        const vm = r.getVm(ref);
         if (!vm) return;
         const { error: _old, ...rest } = vm;
-        set('vms', name, { ...rest, state, ...(error !== undefined && { error }) });
+        set('vms', scopedKey(ref), { ...rest, state, ...(error !== undefined && { error }) });
       },
-      setVmGateway: (name, gateway) => {
-        const vm = r.getVm(name);
+      setVmGateway: (ref, gateway) => {
+        const vm = r.getVm(ref);
         if (!vm) return false;
         mustExist('nodes', gateway, 'gateway');
-        set('vms', name, { ...vm, gateway });
+        set('vms', scopedKey(ref), { ...vm, gateway });
         return true;
       },
-      setVmTransitIp: (name, transitIp) => {
-        const vm = r.getVm(name);
+      setVmTransitIp: (ref, transitIp) => {
+        const vm = r.getVm(ref);
         if (!vm) return false;
-        if (r.listVms().some((o) => o.name !== name && o.transitIp === transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${transitIp})`);
-        set('vms', name, { ...vm, transitIp });
+        if (r.listVms().some((o) => scopedKey(o) !== scopedKey(ref) && o.transitIp === transitIp)) throw new StoreConstraintError(`UNIQUE constraint failed: vms.transit_ip (${transitIp})`);
+        set('vms', scopedKey(ref), { ...vm, transitIp });
         return true;
       },
-      deleteVm: (name) => {
-        if (r.listFloatingIps({ vm: name }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: a floating IP is attached to VM '${name}'`);
-        return del('vms', name);
+      deleteVm: (ref) => {
+        if (r.listFloatingIps({ vm: ref }).length > 0) throw new StoreConstraintError(`FOREIGN KEY constraint failed: a floating IP is attached to VM '${ref.name}'`);
+        return del('vms', scopedKey(ref));
       },
       setMeta: (key, value) => set('meta', key, value),
       putNodeRemoval: (removal) => set('removals', removal.node.name, removal),
       deleteNodeRemoval: (name) => del('removals', name),
       nextSequence,
       insertSecurityGroup: (g) => {
-        if (r.getSecurityGroup(g.name)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.name (${g.name})`);
+        if (r.getSecurityGroup(g)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.project, security_groups.name (${projectOf(g)}, ${g.name})`);
         mustExist('projects', projectOf(g), 'project');
         if (g.id !== undefined && r.listSecurityGroups().some((o) => o.id === g.id)) throw new StoreConstraintError(`UNIQUE constraint failed: security_groups.id (${g.id})`);
         const id = takeId('security-group-id', g.id);
         if (id > MAX_GROUP_ID) throw new StoreConstraintError(`CHECK constraint failed: security group ids are used up (${MAX_GROUP_ID})`);
         const record: SecurityGroupRecord = { id, name: g.name, project: projectOf(g), description: g.description, rules: [], createdAt: g.createdAt };
-        set('groups', g.name, record);
+        set('groups', scopedKey(g), record);
         return id;
       },
-      deleteSecurityGroup: (name) => {
-        if (r.listVms().some((v) => (v.securityGroups ?? []).includes(name))) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${name}' has VMs`);
-        const others = r.listSecurityGroups().filter((g) => g.name !== name);
-        if (others.some((g) => g.rules.some((rule) => rule.remoteGroup === name))) {
-          throw new StoreConstraintError(`FOREIGN KEY constraint failed: a rule of another group names security group '${name}'`);
+      deleteSecurityGroup: (ref) => {
+        const project = projectOf(ref);
+        if (r.listVms({ project }).some((v) => (v.securityGroups ?? []).includes(ref.name))) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${ref.name}' has VMs`);
+        const others = r.listSecurityGroups().filter((g) => projectOf(g) === project && g.name !== ref.name);
+        if (others.some((g) => g.rules.some((rule) => rule.remoteGroup === ref.name))) {
+          throw new StoreConstraintError(`FOREIGN KEY constraint failed: a rule of another group names security group '${ref.name}'`);
         }
-        return del('groups', name);
+        return del('groups', scopedKey(ref));
       },
       insertSecurityRule: (group, rule, createdAt, ruleId) => {
         const g = r.getSecurityGroup(group);
-        if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group}' does not exist`);
-        if (rule.remoteGroup !== undefined && rule.remoteGroup !== group) mustExist('groups', rule.remoteGroup, 'security group');
+        if (!g) throw new StoreConstraintError(`FOREIGN KEY constraint failed: security group '${group.name}' does not exist`);
+        if (rule.remoteGroup !== undefined && rule.remoteGroup !== group.name) mustExist('groups', scopedKey({ project: projectOf(group), name: rule.remoteGroup }), 'security group');
         if (ruleId !== undefined && r.listSecurityGroups().some((o) => o.rules.some((x) => x.id === ruleId))) {
           throw new StoreConstraintError(`UNIQUE constraint failed: security_rules.id (${ruleId})`);
         }
@@ -793,23 +876,23 @@ export class EtcdStore implements CloudStore, TokenStore {
           ...(rule.remoteGroup !== undefined && { remoteGroup: rule.remoteGroup }),
           createdAt,
         };
-        set('groups', group, { ...g, rules: [...g.rules, record] });
+        set('groups', scopedKey(group), { ...g, rules: [...g.rules, record] });
         return id;
       },
       deleteSecurityRule: (group, id) => {
         const g = r.getSecurityGroup(group);
         if (!g || !g.rules.some((rule) => rule.id === id)) return false;
-        set('groups', group, { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
+        set('groups', scopedKey(group), { ...g, rules: g.rules.filter((rule) => rule.id !== id) });
         return true;
       },
       reserveSecurityIds: (upTo) => {
         takeId('security-group-id', upTo.group);
         takeId('security-rule-id', upTo.rule);
       },
-      setVmSecurityGroups: (vm, groups) => {
-        const v = r.getVm(vm);
+      setVmSecurityGroups: (ref, groups) => {
+        const v = r.getVm(ref);
         if (!v) return;
-        set('vms', vm, { ...v, securityGroups: memberships(groups) });
+        set('vms', scopedKey(ref), { ...v, securityGroups: memberships(projectOf(v), groups) });
       },
       insertProject: (p) => {
         unique('projects', p, [], p.name);
@@ -831,8 +914,9 @@ export class EtcdStore implements CloudStore, TokenStore {
         mustExist('nodes', f.gateway, 'gateway');
         mustExist('projects', projectOf(f), 'project');
         if (f.vm !== undefined) {
-          mustExist('vms', f.vm, 'VM');
-          if (r.listFloatingIps({ vm: f.vm }).length > 0) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${f.vm})`);
+          const vm = { project: projectOf(f), name: f.vm };
+          mustExist('vms', scopedKey(vm), 'VM');
+          if (r.listFloatingIps({ vm }).length > 0) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${f.vm})`);
         }
         set('fips', f.address, { ...f, project: projectOf(f) });
       },
@@ -840,8 +924,9 @@ export class EtcdStore implements CloudStore, TokenStore {
         const f = r.getFloatingIp(address);
         if (!f) return false;
         if (vm !== undefined) {
-          mustExist('vms', vm, 'VM');
-          if (r.listFloatingIps({ vm }).some((o) => o.address !== address)) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${vm})`);
+          const ref = { project: projectOf(f), name: vm };
+          mustExist('vms', scopedKey(ref), 'VM');
+          if (r.listFloatingIps({ vm: ref }).some((o) => o.address !== address)) throw new StoreConstraintError(`UNIQUE constraint failed: floating_ips.vm (${vm})`);
         }
         const { vm: _old, ...rest } = f;
         set('fips', address, vm === undefined ? rest : { ...rest, vm });

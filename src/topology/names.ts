@@ -9,6 +9,8 @@
 //   backend's namespace `PREFIX+NAME` (PREFIX at most 8) and file names on the node: an RFC 1123 label, lower-case
 //   because DNS and dnsmasq compare names case-insensitively (`Web` and `web` must not be two VMs). Its interface on
 //   br0 is named by the controller (`mcvmN`), so the name's length is not tied to IFNAMSIZ.
+//   Names are unique per project: a VM of a project other than the default one is `PROJECT--NAME` on its node
+//   (VM_INSTANCE, vmInstanceName), and so VM names may not contain '--'.
 // - a subnet name reaches no host today; it follows the VM rule so it can become a DNS domain or dnsmasq tag later.
 //
 // Older versions accepted more (STORED_NAME). Records with such names stay readable and deletable: path parameters
@@ -40,7 +42,15 @@ export const MAX_INTERFACE_NAME = 15;
 export const SWITCH_PORT_PREFIX = 'sw-';
 
 export const NODE_NAME: NameRule = labelRule('node name', MAX_INTERFACE_NAME - SWITCH_PORT_PREFIX.length);
-export const VM_NAME: NameRule = labelRule('VM name', 32);
+/** Never in a VM name: it joins project and name in a VM's instance name on its node (`vmInstanceName`). */
+export const INSTANCE_SEPARATOR = '--';
+export const VM_NAME: NameRule = {
+  what: 'VM name',
+  maxLength: 32,
+  // labelRule's label without '--' (each '-' is followed by a letter or digit).
+  pattern: '^[a-z](?:-?[a-z0-9]){0,31}$',
+  text: "1-32 characters: lower-case letters, digits and '-', starting with a letter, not ending with '-', no '--'",
+};
 export const SUBNET_NAME: NameRule = labelRule('subnet name', 32);
 /** A security group name reaches no host (flows carry its numeric id): the subnet rule, for the same reasons. */
 export const SECURITY_GROUP_NAME: NameRule = labelRule('security group name', 32);
@@ -96,7 +106,29 @@ export const VM_REF: NameRule = {
   text: "1-32 characters: letters, digits and '-', starting with a letter, not ending with '-'",
 };
 
-export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, SECURITY_GROUP_NAME, PROJECT_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF];
+/**
+ * A VM's instance name on its node (LXD container, netns namespace `PREFIX+NAME`, file names): what src/hosts takes
+ * for a VM. VM_REF's shape, up to `PROJECT--VM` long (54: LXD allows 63, a namespace PREFIX (8) + 54 fits 64).
+ */
+export const VM_INSTANCE: NameRule = {
+  what: 'VM instance name',
+  maxLength: PROJECT_NAME.maxLength + INSTANCE_SEPARATOR.length + VM_NAME.maxLength,
+  pattern: `^[A-Za-z](?:[A-Za-z0-9-]{0,${PROJECT_NAME.maxLength + INSTANCE_SEPARATOR.length + VM_NAME.maxLength - 2}}[A-Za-z0-9])?$`,
+  text: `1-${PROJECT_NAME.maxLength + INSTANCE_SEPARATOR.length + VM_NAME.maxLength} characters: letters, digits and '-', starting with a letter, not ending with '-'`,
+};
+
+/**
+ * The instance name a new VM gets on its node: its name in the default project (as every VM had before names became
+ * per project), `PROJECT--NAME` in any other. Unique on the node by construction: no new VM name holds '--', so no
+ * default-project VM made since can be named like another project's instance, and `PROJECT--NAME` splits one way
+ * only (at the last '--'). The store keeps it with the VM (older VMs keep theirs) and holds it unique across the cloud,
+ * which also refuses the one collision construction cannot rule out: a default-project VM named with '--' before.
+ */
+export function vmInstanceName(project: string, name: string): string {
+  return project === 'default' ? name : `${project}${INSTANCE_SEPARATOR}${name}`;
+}
+
+export const NAME_RULES: readonly NameRule[] = [NODE_NAME, VM_NAME, SUBNET_NAME, SECURITY_GROUP_NAME, PROJECT_NAME, AZ_NAME, IMAGE_ALIAS, IMAGE_REF, STORED_NAME, VM_REF, VM_INSTANCE];
 
 const compiled = new Map<NameRule, RegExp>();
 

@@ -2,8 +2,9 @@
 // (default: the cloud's), its own `default`-like security group and its quotas. Plain data and checks; the store
 // keeps it, src/cloud enforces it.
 //
-// Names of subnets, VMs and groups are still unique across the cloud (a VM name is its container's name on the node).
-// Addresses are per project: each project is a routing domain of its own in the pipeline (docs/projects.md).
+// Names of subnets, VMs and groups are unique within a project (docs/projects.md "Names"); the pipeline's model names
+// them `PROJECT/NAME` (modelName), a VM's node its instance name (names.ts vmInstanceName). Addresses are per project:
+// each project is a routing domain of its own in the pipeline (docs/projects.md).
 import { nameProblem, PROJECT_NAME } from './names.js';
 import { DEFAULT_GROUP } from './security-groups.js';
 
@@ -51,6 +52,16 @@ export function projectDefaultGroup(project: string): string {
 /** The project of a record (records stored before projects existed have none: the default project's). */
 export function projectOf(record: { readonly project?: string }): string {
   return record.project ?? DEFAULT_PROJECT;
+}
+
+/**
+ * A subnet, VM or security group's name in the model the pipeline compiles (model.ts), which must be unique across
+ * the cloud: the plain name in the default project (so an upgraded cloud's flows and metrics keep their names),
+ * `PROJECT/NAME` in any other ('/' is in no project, subnet, VM or group name, STORED_NAME included).
+ */
+export function modelName(record: { readonly project?: string; readonly name: string }): string {
+  const project = projectOf(record);
+  return project === DEFAULT_PROJECT ? record.name : `${project}/${record.name}`;
 }
 
 /** Everything wrong with a quota set (empty when it is sound). */

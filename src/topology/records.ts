@@ -2,7 +2,8 @@
 // flavors, images, VM state). `toCloud` projects records onto the plain model the pipeline compiles.
 import type { FloatingIpRecord } from './floating-ips.js';
 import type { Cloud, CloudNode, NodeRole, SecurityGroup, SecurityRule, Subnet, Vm } from './model.js';
-import { projectOf, type ProjectRecord } from './projects.js';
+import { vmInstanceName } from './names.js';
+import { modelName, projectOf, type ProjectRecord } from './projects.js';
 
 export interface NodeRecord {
   readonly name: string;
@@ -50,6 +51,11 @@ export interface VmRecord {
   readonly transitIp?: string;
   readonly mac: string;
   readonly port: string;
+  /**
+   * Its name on its node: LXD container, netns namespace, files (names.ts vmInstanceName; unique across the cloud).
+   * The store always fills it in; absent in a new record = vmInstanceName(project, name).
+   */
+  readonly instance?: string;
   readonly state: VmState;
   /** Why the VM is in state 'error'. */
   readonly error?: string;
@@ -115,12 +121,29 @@ export function nodeToModel(n: NodeRecord): CloudNode {
 /** `domains`: routing domain by project name; a subnet of a project not in it (or without one) is in the default domain. */
 export function subnetToModel(s: SubnetRecord, domains?: ReadonlyMap<string, number>): Subnet {
   const domain = domains?.get(projectOf(s));
-  return { name: s.name, cidr: s.cidr, gatewayIp: s.gatewayIp, vni: s.vni, ...(domain !== undefined && { domain }) };
+  return { name: modelName(s), cidr: s.cidr, gatewayIp: s.gatewayIp, vni: s.vni, ...(domain !== undefined && { domain }) };
 }
 
+/** A name `record` refers to (a subnet, a group), in the model: resolved in the record's project. */
+const refInModel = (record: { readonly project?: string }, name: string): string => modelName({ project: projectOf(record), name });
+
 export function vmToModel(v: VmRecord): Vm {
-  const vm: Vm = { name: v.name, subnet: v.subnet, node: v.node, gateway: v.gateway, ip: v.ip, mac: v.mac, port: v.port, ...(v.transitIp !== undefined && { transitIp: v.transitIp }) };
-  return v.securityGroups?.length ? { ...vm, securityGroups: v.securityGroups } : vm;
+  const vm: Vm = {
+    name: modelName(v),
+    subnet: refInModel(v, v.subnet),
+    node: v.node,
+    gateway: v.gateway,
+    ip: v.ip,
+    mac: v.mac,
+    port: v.port,
+    ...(v.transitIp !== undefined && { transitIp: v.transitIp }),
+  };
+  return v.securityGroups?.length ? { ...vm, securityGroups: v.securityGroups.map((g) => refInModel(v, g)) } : vm;
+}
+
+/** A VM's name on its node (the store fills `instance` in; a record without it is named as a new VM would be). */
+export function instanceOf(v: VmRecord): string {
+  return v.instance ?? vmInstanceName(projectOf(v), v.name);
 }
 
 /** Routing domain by project name, of the projects that have one. */
@@ -131,8 +154,8 @@ export function domainsOf(projects: readonly ProjectRecord[] | undefined): Map<s
 export function securityGroupToModel(g: SecurityGroupRecord): SecurityGroup {
   return {
     id: g.id,
-    name: g.name,
-    rules: g.rules.map(({ createdAt: _, ...rule }) => rule),
+    name: modelName(g),
+    rules: g.rules.map(({ createdAt: _, ...rule }) => (rule.remoteGroup === undefined ? rule : { ...rule, remoteGroup: refInModel(g, rule.remoteGroup) })),
   };
 }
 

@@ -1,7 +1,8 @@
-// The floating IPs' table of the SQLite store (migration v7), kept apart from sqlite-store.ts: its reader and writer
+// The floating IPs' table of the SQLite store (migration v8; v9 makes its VM one of its own project), kept apart from sqlite-store.ts: its reader and writer
 // methods, prepared on first use (a store opened with older migrations, in tests of upgrades, has none: no rows).
 import type Database from 'better-sqlite3';
 import { byAddress, type FloatingIpRecord } from './floating-ips.js';
+import { projectOf } from './projects.js';
 import type { FloatingIpFilter, StoreReader, StoreWriter } from './store.js';
 
 interface FloatingIpRow {
@@ -39,7 +40,7 @@ export function sqliteFloatingIps(db: Database.Database): Pick<StoreReader, 'lis
       if (!hasTable()) return [];
       return (q.all().all() as FloatingIpRow[])
         .map(fromRow)
-        .filter((f) => (filter.gateway === undefined || f.gateway === filter.gateway) && (filter.project === undefined || f.project === filter.project) && (filter.vm === undefined || f.vm === filter.vm))
+        .filter((f) => (filter.gateway === undefined || f.gateway === filter.gateway) && (filter.project === undefined || f.project === filter.project) && (filter.vm === undefined || (f.vm === filter.vm.name && f.project === projectOf(filter.vm))))
         .sort(byAddress);
     },
     getFloatingIp: (address) => {

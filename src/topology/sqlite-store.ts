@@ -4,11 +4,12 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { DEFAULT_DOMAIN, MAX_DOMAIN, type NodeRole } from './model.js';
-import { DOMAIN_SEQUENCE, type ProjectRecord, type Quotas } from './projects.js';
+import { DOMAIN_SEQUENCE, projectOf, type ProjectRecord, type Quotas } from './projects.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SecurityRuleRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 import { DEFAULT_GROUP, type SgDirection, type SgProtocol } from './security-groups.js';
 import { sqliteFloatingIps } from './sqlite-floating-ips.js';
-import type { ApiTokenRecord, ApiTokenRole, CloudStore, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
+import { vmInstanceName } from './names.js';
+import type { ApiTokenRecord, ApiTokenRole, CloudStore, ScopedName, StoreReader, StoreWriter, TokenReader, TokenStore, TokenWriter } from './store.js';
 
 export class StoreSchemaError extends Error {
   override readonly name = 'StoreSchemaError';
@@ -61,6 +62,8 @@ interface VmRow {
   ip: string;
   /** Absent on a store opened with migrations before v7 (tests of upgrades). */
   transit_ip?: string | null;
+  /** Absent before v9. */
+  instance?: string;
   mac: string;
   port: string;
   state: VmState;
@@ -115,6 +118,7 @@ const vmFromRow = (r: VmRow): VmRecord => ({
   ...(r.transit_ip != null && { transitIp: r.transit_ip }),
   mac: r.mac,
   port: r.port,
+  instance: r.instance ?? r.name,
   state: r.state,
   ...(r.error !== null && { error: r.error }),
   createdAt: r.created_at,
@@ -271,6 +275,13 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
   }
 }
 
+/** A statement on a record named per project: the record's (project, name) come last in its arguments. */
+interface ScopedStatement {
+  run(ref: ScopedName, ...rest: unknown[]): Database.RunResult;
+  get(ref: ScopedName, ...rest: unknown[]): unknown;
+  all(ref: ScopedName, ...rest: unknown[]): unknown[];
+}
+
 export class SqliteStore implements CloudStore, TokenStore {
   private readonly reader: StoreReader;
   private readonly writer: StoreWriter;
@@ -282,17 +293,46 @@ export class SqliteStore implements CloudStore, TokenStore {
       let statement: Database.Statement | undefined;
       return () => (statement ??= db.prepare(sql));
     };
+    // A table of records named per project, in name order (then project; before v5 there is no project column).
+    const scopedList = (table: string): (() => Database.Statement) => {
+      const withProject = lazy(`SELECT * FROM ${table} ORDER BY name, project`);
+      const plain = lazy(`SELECT * FROM ${table} ORDER BY name`);
+      return () => (hasProjects() ? withProject() : plain());
+    };
+    // Statements keyed by (project, name) from v9 on; a store opened with older migrations (tests of upgrades) keys
+    // by name alone, as those versions did: `scoped` picks one, with the arguments each takes.
+    let v9: boolean | undefined;
+    const hasV9 = (): boolean => (v9 ??= (db.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('vms') WHERE name = 'instance'").get() as { n: number }).n > 0);
+    const scoped = (byKey: string, byName: string): ScopedStatement => {
+      const keyed = lazy(byKey);
+      const named = lazy(byName);
+      const pick = (ref: ScopedName, rest: unknown[]): [Database.Statement, unknown[]] => (hasV9() ? [keyed(), [...rest, projectOf(ref), ref.name]] : [named(), [...rest, ref.name]]);
+      return {
+        run: (ref, ...rest) => {
+          const [st, args] = pick(ref, rest);
+          return st.run(...args);
+        },
+        get: (ref, ...rest) => {
+          const [st, args] = pick(ref, rest);
+          return st.get(...args);
+        },
+        all: (ref, ...rest) => {
+          const [st, args] = pick(ref, rest);
+          return st.all(...args);
+        },
+      };
+    };
     const q = {
       nodes: db.prepare('SELECT * FROM nodes ORDER BY name'),
       node: db.prepare('SELECT * FROM nodes WHERE name = ?'),
-      subnets: db.prepare('SELECT * FROM subnets ORDER BY name'),
-      subnet: db.prepare('SELECT * FROM subnets WHERE name = ?'),
-      vms: db.prepare('SELECT * FROM vms ORDER BY name'),
+      subnets: scopedList('subnets'),
+      subnet: scoped('SELECT * FROM subnets WHERE project = ? AND name = ?', 'SELECT * FROM subnets WHERE name = ?'),
+      vms: scopedList('vms'),
       vmsByNode: db.prepare('SELECT * FROM vms WHERE node = ? ORDER BY name'),
-      vmsBySubnet: db.prepare('SELECT * FROM vms WHERE subnet = ? ORDER BY name'),
+      vmsBySubnet: scoped('SELECT * FROM vms WHERE project = ? AND subnet = ? ORDER BY name', 'SELECT * FROM vms WHERE subnet = ? ORDER BY name'),
       vmsByGateway: db.prepare('SELECT * FROM vms WHERE gateway = ? ORDER BY name'),
       vmsByProject: lazy('SELECT * FROM vms WHERE project = ? ORDER BY name'),
-      vm: db.prepare('SELECT * FROM vms WHERE name = ?'),
+      vm: scoped('SELECT * FROM vms WHERE project = ? AND name = ?', 'SELECT * FROM vms WHERE name = ?'),
       meta: db.prepare('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       insertNode: db.prepare(
@@ -301,10 +341,14 @@ export class SqliteStore implements CloudStore, TokenStore {
       deleteNode: db.prepare('DELETE FROM nodes WHERE name = ?'),
       insertSubnet: db.prepare('INSERT INTO subnets (name, cidr, gateway_ip, vni, created_at) VALUES (?, ?, ?, ?, ?)'),
       insertSubnetIn: lazy('INSERT INTO subnets (name, cidr, gateway_ip, vni, created_at, project) VALUES (?, ?, ?, ?, ?, ?)'),
-      deleteSubnet: db.prepare('DELETE FROM subnets WHERE name = ?'),
+      deleteSubnet: scoped('DELETE FROM subnets WHERE project = ? AND name = ?', 'DELETE FROM subnets WHERE name = ?'),
       insertVm: db.prepare(
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertVmV9: lazy(
+        `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project, transit_ip, instance)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       insertVmV7: lazy(
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project, transit_ip)
@@ -316,10 +360,10 @@ export class SqliteStore implements CloudStore, TokenStore {
         `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, error, created_at, project)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      setVmState: db.prepare('UPDATE vms SET state = ?, error = ? WHERE name = ?'),
-      setVmGateway: db.prepare('UPDATE vms SET gateway = ? WHERE name = ?'),
-      setVmTransitIp: lazy('UPDATE vms SET transit_ip = ? WHERE name = ?'),
-      deleteVm: db.prepare('DELETE FROM vms WHERE name = ?'),
+      setVmState: scoped('UPDATE vms SET state = ?, error = ? WHERE project = ? AND name = ?', 'UPDATE vms SET state = ?, error = ? WHERE name = ?'),
+      setVmGateway: scoped('UPDATE vms SET gateway = ? WHERE project = ? AND name = ?', 'UPDATE vms SET gateway = ? WHERE name = ?'),
+      setVmTransitIp: scoped('UPDATE vms SET transit_ip = ? WHERE project = ? AND name = ?', 'UPDATE vms SET transit_ip = ? WHERE name = ?'),
+      deleteVm: scoped('DELETE FROM vms WHERE project = ? AND name = ?', 'DELETE FROM vms WHERE name = ?'),
       removals: lazy('SELECT * FROM node_removals ORDER BY name'),
       removal: lazy('SELECT * FROM node_removals WHERE name = ?'),
       putRemoval: lazy(
@@ -328,12 +372,12 @@ export class SqliteStore implements CloudStore, TokenStore {
       ),
       deleteRemoval: lazy('DELETE FROM node_removals WHERE name = ?'),
       hasSecurityGroups: lazy("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'vm_security_groups'"),
-      groups: lazy('SELECT * FROM security_groups ORDER BY name'),
-      group: lazy('SELECT * FROM security_groups WHERE name = ?'),
+      groups: scopedList('security_groups'),
+      group: scoped('SELECT * FROM security_groups WHERE project = ? AND name = ?', 'SELECT * FROM security_groups WHERE name = ?'),
       rules: lazy('SELECT * FROM security_rules ORDER BY id'),
-      groupRules: lazy('SELECT * FROM security_rules WHERE group_name = ? ORDER BY id'),
-      memberships: lazy('SELECT vm, group_name FROM vm_security_groups ORDER BY vm, group_name'),
-      vmGroups: lazy('SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
+      groupRules: scoped('SELECT * FROM security_rules WHERE project = ? AND group_name = ? ORDER BY id', 'SELECT * FROM security_rules WHERE group_name = ? ORDER BY id'),
+      memberships: lazy('SELECT * FROM vm_security_groups ORDER BY vm, group_name'),
+      vmGroups: scoped('SELECT group_name FROM vm_security_groups WHERE project = ? AND vm = ? ORDER BY group_name', 'SELECT group_name FROM vm_security_groups WHERE vm = ? ORDER BY group_name'),
       insertGroup: lazy('INSERT INTO security_groups (id, name, description, created_at) VALUES (?, ?, ?, ?)'),
       insertGroupIn: lazy('INSERT INTO security_groups (id, name, description, created_at, project) VALUES (?, ?, ?, ?, ?)'),
       allMeta: db.prepare('SELECT key, value FROM meta ORDER BY key'),
@@ -346,15 +390,17 @@ export class SqliteStore implements CloudStore, TokenStore {
       insertProject: lazy('INSERT INTO projects (name, description, overlay, quotas, created_at) VALUES (?, ?, ?, ?, ?)'),
       updateProject: lazy('UPDATE projects SET description = ?, overlay = ?, quotas = ? WHERE name = ?'),
       deleteProject: lazy('DELETE FROM projects WHERE name = ?'),
-      deleteGroup: lazy('DELETE FROM security_groups WHERE name = ?'),
-      insertRule: lazy(
-        `INSERT INTO security_rules (id, group_name, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at)
+      deleteGroup: scoped('DELETE FROM security_groups WHERE project = ? AND name = ?', 'DELETE FROM security_groups WHERE name = ?'),
+      insertRule: scoped(
+        `INSERT INTO security_rules (id, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at, project, group_name)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO security_rules (id, direction, protocol, port_min, port_max, remote_cidr, remote_group, created_at, group_name)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      deleteRule: lazy('DELETE FROM security_rules WHERE group_name = ? AND id = ?'),
+      deleteRule: scoped('DELETE FROM security_rules WHERE id = ? AND project = ? AND group_name = ?', 'DELETE FROM security_rules WHERE id = ? AND group_name = ?'),
       setRuleIcmp: lazy('UPDATE security_rules SET icmp_type = ?, icmp_code = ? WHERE id = ?'),
-      clearVmGroups: lazy('DELETE FROM vm_security_groups WHERE vm = ?'),
-      addVmGroup: lazy('INSERT INTO vm_security_groups (vm, group_name) VALUES (?, ?)'),
+      clearVmGroups: scoped('DELETE FROM vm_security_groups WHERE project = ? AND vm = ?', 'DELETE FROM vm_security_groups WHERE vm = ?'),
+      addVmGroup: scoped('INSERT INTO vm_security_groups (group_name, project, vm) VALUES (?, ?, ?)', 'INSERT INTO vm_security_groups (group_name, vm) VALUES (?, ?)'),
     };
     // A store opened with migrations before v4 (tests of upgrades) has no security groups: VMs then carry none.
     let sgTables: boolean | undefined;
@@ -366,27 +412,29 @@ export class SqliteStore implements CloudStore, TokenStore {
     // ...and one opened with migrations before v7 has no routing domains or transit addresses.
     let domainColumns: boolean | undefined;
     const hasDomains = (): boolean => (domainColumns ??= hasProjects() && (q.hasDomains().get() as { n: number }).n > 0);
+    // (project, name) as one map key ('/' is in no name); before v9 a name was unique across the cloud.
+    const key = (project: string | undefined, name: string): string => (hasV9() ? `${project ?? 'default'}/${name}` : name);
     const withGroups = (vms: VmRecord[]): VmRecord[] => {
       if (!hasSg() || !vms.length) return vms;
       const byVm = new Map<string, string[]>();
-      if (vms.length === 1) byVm.set(vms[0]!.name, (q.vmGroups().all(vms[0]!.name) as { group_name: string }[]).map((r) => r.group_name));
+      if (vms.length === 1) byVm.set(key(vms[0]!.project, vms[0]!.name), (q.vmGroups.all(vms[0]!) as { group_name: string }[]).map((r) => r.group_name));
       else
-        for (const r of q.memberships().all() as { vm: string; group_name: string }[]) {
-          let l = byVm.get(r.vm);
-          if (!l) byVm.set(r.vm, (l = []));
+        for (const r of q.memberships().all() as { project?: string; vm: string; group_name: string }[]) {
+          let l = byVm.get(key(r.project, r.vm));
+          if (!l) byVm.set(key(r.project, r.vm), (l = []));
           l.push(r.group_name);
         }
-      return vms.map((v) => ({ ...v, securityGroups: byVm.get(v.name) ?? [] }));
+      return vms.map((v) => ({ ...v, securityGroups: byVm.get(key(v.project, v.name)) ?? [] }));
     };
     const listGroups = (): SecurityGroupRecord[] => {
       if (!hasSg()) return [];
       const rules = new Map<string, SecurityRuleRecord[]>();
-      for (const r of q.rules().all() as SecurityRuleRow[]) {
-        let l = rules.get(r.group_name);
-        if (!l) rules.set(r.group_name, (l = []));
+      for (const r of q.rules().all() as (SecurityRuleRow & { project?: string })[]) {
+        let l = rules.get(key(r.project, r.group_name));
+        if (!l) rules.set(key(r.project, r.group_name), (l = []));
         l.push(ruleFromRow(r));
       }
-      return (q.groups().all() as SecurityGroupRow[]).map((g) => groupFromRow(g, rules.get(g.name) ?? []));
+      return (q.groups().all() as SecurityGroupRow[]).map((g) => groupFromRow(g, rules.get(key(g.project, g.name)) ?? []));
     };
     const t = {
       get: lazy('SELECT * FROM api_tokens WHERE id = ?'),
@@ -424,16 +472,16 @@ export class SqliteStore implements CloudStore, TokenStore {
         const r = q.node.get(name) as NodeRow | undefined;
         return r && nodeFromRow(r);
       },
-      listSubnets: () => (q.subnets.all() as SubnetRow[]).map(subnetFromRow),
-      getSubnet: (name) => {
-        const r = q.subnet.get(name) as SubnetRow | undefined;
+      listSubnets: () => (q.subnets().all() as SubnetRow[]).map(subnetFromRow),
+      getSubnet: (ref) => {
+        const r = q.subnet.get(ref) as SubnetRow | undefined;
         return r && subnetFromRow(r);
       },
       listVms: (filter = {}) => {
         const rows =
           filter.project !== undefined && !hasProjects()
             ? filter.project === 'default'
-              ? q.vms.all()
+              ? q.vms().all()
               : []
             : filter.project !== undefined
               ? q.vmsByProject().all(filter.project)
@@ -443,20 +491,21 @@ export class SqliteStore implements CloudStore, TokenStore {
               ? q.vmsBySubnet.all(filter.subnet)
               : filter.gateway !== undefined
                 ? q.vmsByGateway.all(filter.gateway)
-                : q.vms.all();
+                : q.vms().all();
         return withGroups(
           (rows as VmRow[])
             .map(vmFromRow)
             .filter(
               (v) =>
                 (filter.node === undefined || v.node === filter.node) &&
-                (filter.subnet === undefined || v.subnet === filter.subnet) &&
+                (filter.subnet === undefined || (v.subnet === filter.subnet.name && v.project === projectOf(filter.subnet))) &&
+                (filter.project === undefined || v.project === filter.project) &&
                 (filter.gateway === undefined || v.gateway === filter.gateway),
             ),
         );
       },
-      getVm: (name) => {
-        const r = q.vm.get(name) as VmRow | undefined;
+      getVm: (ref) => {
+        const r = q.vm.get(ref) as VmRow | undefined;
         return r && withGroups([vmFromRow(r)])[0];
       },
       records: (): CloudRecords => ({
@@ -468,10 +517,10 @@ export class SqliteStore implements CloudStore, TokenStore {
         projects: reader.listProjects(),
       }),
       listSecurityGroups: listGroups,
-      getSecurityGroup: (name) => {
+      getSecurityGroup: (ref) => {
         if (!hasSg()) return undefined;
-        const g = q.group().get(name) as SecurityGroupRow | undefined;
-        return g && groupFromRow(g, (q.groupRules().all(name) as SecurityRuleRow[]).map(ruleFromRow));
+        const g = q.group.get(ref) as SecurityGroupRow | undefined;
+        return g && groupFromRow(g, (q.groupRules.all(ref) as SecurityRuleRow[]).map(ruleFromRow));
       },
       listProjects: () => (hasProjects() ? (q.projects().all() as ProjectRow[]).map(projectFromRow) : [DEFAULT_ONLY]),
       getProject: (name) => {
@@ -507,20 +556,21 @@ export class SqliteStore implements CloudStore, TokenStore {
         if (hasProjects()) q.insertSubnetIn().run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt, s.project ?? 'default');
         else q.insertSubnet.run(s.name, s.cidr, s.gatewayIp, s.vni, s.createdAt);
       },
-      deleteSubnet: (name) => q.deleteSubnet.run(name).changes > 0,
+      deleteSubnet: (ref) => q.deleteSubnet.run(ref).changes > 0,
       insertVm: (v) => {
         const row = [v.name, v.subnet, v.node, v.gateway, v.flavor, v.cpus, v.memoryMiB, v.image, v.ip, v.mac, v.port, v.state, v.error ?? null, v.createdAt] as const;
-        if (hasDomains()) q.insertVmV7().run(...row, v.project ?? 'default', v.transitIp ?? null);
+        if (hasV9()) q.insertVmV9().run(...row, projectOf(v), v.transitIp ?? null, v.instance ?? vmInstanceName(projectOf(v), v.name));
+        else if (hasDomains()) q.insertVmV7().run(...row, v.project ?? 'default', v.transitIp ?? null);
         else if (hasProjects()) q.insertVmIn().run(...row, v.project ?? 'default');
         else q.insertVm.run(...row);
-        if (hasSg()) for (const g of v.securityGroups?.length ? v.securityGroups : [DEFAULT_GROUP]) q.addVmGroup().run(v.name, g);
+        if (hasSg()) for (const g of v.securityGroups?.length ? v.securityGroups : [DEFAULT_GROUP]) q.addVmGroup.run(v, g);
       },
-      setVmState: (name, state, error) => {
-        q.setVmState.run(state, error ?? null, name);
+      setVmState: (ref, state, error) => {
+        q.setVmState.run(ref, state, error ?? null);
       },
-      setVmGateway: (name, gateway) => q.setVmGateway.run(gateway, name).changes > 0,
-      setVmTransitIp: (name, transitIp) => q.setVmTransitIp().run(transitIp, name).changes > 0,
-      deleteVm: (name) => q.deleteVm.run(name).changes > 0,
+      setVmGateway: (ref, gateway) => q.setVmGateway.run(ref, gateway).changes > 0,
+      setVmTransitIp: (ref, transitIp) => q.setVmTransitIp.run(ref, transitIp).changes > 0,
+      deleteVm: (ref) => q.deleteVm.run(ref).changes > 0,
       setMeta: (key, value) => {
         q.setMeta.run(key, value);
       },
@@ -552,11 +602,10 @@ export class SqliteStore implements CloudStore, TokenStore {
       },
       updateProject: (p) => q.updateProject().run(p.description, p.overlay ?? null, JSON.stringify(p.quotas), p.name).changes > 0,
       deleteProject: (name) => q.deleteProject().run(name).changes > 0,
-      deleteSecurityGroup: (name) => q.deleteGroup().run(name).changes > 0,
+      deleteSecurityGroup: (ref) => q.deleteGroup.run(ref).changes > 0,
       insertSecurityRule: (group, r, createdAt, id) => {
         const ruleId = Number(
-          q.insertRule().run(id ?? null, group, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt)
-            .lastInsertRowid,
+          q.insertRule.run(group, id ?? null, r.direction, r.protocol, r.portMin ?? null, r.portMax ?? null, r.remoteCidr ?? null, r.remoteGroup ?? null, createdAt).lastInsertRowid,
         );
         // Only an ICMP rule with a type touches the v6 columns (an older schema can still take every other rule).
         if (r.icmpType !== undefined) q.setRuleIcmp().run(r.icmpType, r.icmpCode ?? null, ruleId);
@@ -568,10 +617,10 @@ export class SqliteStore implements CloudStore, TokenStore {
           q.seqRaise().run({ name: table, seq: id });
         }
       },
-      deleteSecurityRule: (group, id) => q.deleteRule().run(group, id).changes > 0,
+      deleteSecurityRule: (group, id) => q.deleteRule.run(group, id).changes > 0,
       setVmSecurityGroups: (vm, groups) => {
-        q.clearVmGroups().run(vm);
-        for (const g of groups.length ? groups : [DEFAULT_GROUP]) q.addVmGroup().run(vm, g);
+        q.clearVmGroups.run(vm);
+        for (const g of groups.length ? groups : [DEFAULT_GROUP]) q.addVmGroup.run(vm, g);
       },
       nextSequence: (name) => {
         const next = Number(getMeta(`seq:${name}`) ?? 0) + 1;

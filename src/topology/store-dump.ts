@@ -11,7 +11,7 @@ import type { FloatingIpRecord } from './floating-ips.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord } from './records.js';
 import { GENERATION_EPOCH_META, nextGenerationEpoch, parseGenerationEpoch } from './generation.js';
-import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, type ProjectRecord } from './projects.js';
+import { DEFAULT_PROJECT, DOMAIN_SEQUENCE, projectOf, type ProjectRecord } from './projects.js';
 import { DEFAULT_GROUP, defaultGroupRules } from './security-groups.js';
 import type { ApiTokenRecord, CloudStore, StoreWriter, TokenStore, TokenWriter } from './store.js';
 
@@ -90,12 +90,12 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
   const steps: ((w: StoreWriter) => unknown)[] = [];
   // Clear: what refers to something first.
   for (const f of now.floatingIps) steps.push((w) => w.deleteFloatingIp(f.address));
-  for (const v of now.vms) steps.push((w) => w.deleteVm(v.name));
+  for (const v of now.vms) steps.push((w) => w.deleteVm(v));
   for (const r of now.nodeRemovals) steps.push((w) => w.deleteNodeRemoval(r.node.name));
-  for (const g of now.securityGroups) for (const rule of g.rules) steps.push((w) => w.deleteSecurityRule(g.name, rule.id));
-  for (const g of now.securityGroups) steps.push((w) => w.deleteSecurityGroup(g.name));
+  for (const g of now.securityGroups) for (const rule of g.rules) steps.push((w) => w.deleteSecurityRule(g, rule.id));
+  for (const g of now.securityGroups) steps.push((w) => w.deleteSecurityGroup(g));
   for (const n of now.nodes) steps.push((w) => w.deleteNode(n.name));
-  for (const s of now.subnets) steps.push((w) => w.deleteSubnet(s.name));
+  for (const s of now.subnets) steps.push((w) => w.deleteSubnet(s));
   // `default` always exists (the store's layout makes it): updated in place (keeping its creation time), never deleted.
   for (const p of now.projects) if (p.name !== DEFAULT_PROJECT) steps.push((w) => w.deleteProject(p.name));
   // Fill: what is referred to first.
@@ -105,7 +105,7 @@ export async function restoreDump(store: Store, dump: StoreDump, opts: { batch: 
   for (const g of dump.securityGroups) {
     steps.push((w) => w.insertSecurityGroup({ id: g.id, name: g.name, description: g.description, createdAt: g.createdAt, ...(g.project !== undefined && { project: g.project }) }));
   }
-  const rules = dump.securityGroups.flatMap((g) => g.rules.map((rule) => ({ group: g.name, rule }))).sort((a, b) => a.rule.id - b.rule.id);
+  const rules = dump.securityGroups.flatMap((g) => g.rules.map((rule) => ({ group: { project: projectOf(g), name: g.name }, rule }))).sort((a, b) => a.rule.id - b.rule.id);
   for (const { group, rule } of rules) {
     const { id, createdAt, ...spec } = rule;
     steps.push((w) => w.insertSecurityRule(group, spec, createdAt, id));
@@ -214,5 +214,11 @@ export const BACKUP_MIGRATIONS: readonly { readonly from: number; up(cloud: Reco
     // Files up to schema 7 carry no floating IPs (migration v8 adds them).
     from: 7,
     up: (cloud) => ({ ...cloud, floatingIps: Array.isArray(cloud['floatingIps']) ? cloud['floatingIps'] : [] }),
+  },
+  {
+    // Files up to schema 8 name things uniquely across the cloud and their VMs carry no instance name: each VM keeps
+    // its name on its node, as SQLite's migration v9 does.
+    from: 8,
+    up: (cloud) => ({ ...cloud, vms: Array.isArray(cloud['vms']) ? (cloud['vms'] as VmRecord[]).map((v) => ({ ...v, instance: v.instance ?? v.name })) : cloud['vms'] }),
   },
 ];

@@ -12,14 +12,33 @@ import type { ProjectRecord } from './projects.js';
 import type { SecurityRuleSpec } from './security-groups.js';
 import type { CloudRecords, NodeRecord, NodeRemovalRecord, SecurityGroupRecord, SubnetRecord, VmRecord, VmState } from './records.js';
 
+/**
+ * A subnet, VM or security group: its name within its project (absent = the default project). Names are unique per
+ * project, so this is a record's key; a record is a ScopedName of itself. References between records (a VM's subnet
+ * and groups, a rule's remote group, a floating IP's VM) are names in the referring record's project.
+ */
+export interface ScopedName {
+  readonly project?: string;
+  readonly name: string;
+}
+
+export interface VmFilter {
+  readonly node?: string;
+  /** Its subnet (a subnet names its project: only that project's VMs). */
+  readonly subnet?: ScopedName;
+  readonly gateway?: string;
+  readonly project?: string;
+}
+
 export interface StoreReader {
   listNodes(): NodeRecord[];
   getNode(name: string): NodeRecord | undefined;
+  /** In name order (then project). */
   listSubnets(): SubnetRecord[];
-  getSubnet(name: string): SubnetRecord | undefined;
-  /** All VMs in name order, or those on one node / in one subnet / bound to one gateway / of one project. */
-  listVms(filter?: { readonly node?: string; readonly subnet?: string; readonly gateway?: string; readonly project?: string }): VmRecord[];
-  getVm(name: string): VmRecord | undefined;
+  getSubnet(subnet: ScopedName): SubnetRecord | undefined;
+  /** All VMs in name order (then project), or those on one node / in one subnet / bound to one gateway / of one project. */
+  listVms(filter?: VmFilter): VmRecord[];
+  getVm(vm: ScopedName): VmRecord | undefined;
   /** Everything, for `toCloud`. */
   records(): CloudRecords;
   /** Bumped by every committed write. */
@@ -32,9 +51,9 @@ export interface StoreReader {
   /** Pending node removals, by node name. */
   listNodeRemovals(): NodeRemovalRecord[];
   getNodeRemoval(name: string): NodeRemovalRecord | undefined;
-  /** Every security group with its rules, in name order. */
+  /** Every security group with its rules, in name order (then project). */
   listSecurityGroups(): SecurityGroupRecord[];
-  getSecurityGroup(name: string): SecurityGroupRecord | undefined;
+  getSecurityGroup(group: ScopedName): SecurityGroupRecord | undefined;
   /** Every project in name order (`default` always among them). */
   listProjects(): ProjectRecord[];
   getProject(name: string): ProjectRecord | undefined;
@@ -46,22 +65,23 @@ export interface StoreReader {
 export interface FloatingIpFilter {
   readonly gateway?: string;
   readonly project?: string;
-  readonly vm?: string;
+  readonly vm?: ScopedName;
 }
 
 export interface StoreWriter extends StoreReader {
   insertNode(node: NodeRecord): void;
   deleteNode(name: string): boolean;
   insertSubnet(subnet: SubnetRecord): void;
-  deleteSubnet(name: string): boolean;
+  deleteSubnet(subnet: ScopedName): boolean;
+  /** Its instance name (absent: vmInstanceName of project and name) is unique across the cloud. */
   insertVm(vm: VmRecord): void;
-  setVmState(name: string, state: VmState, error?: string): void;
+  setVmState(vm: ScopedName, state: VmState, error?: string): void;
   /** Binds a VM's egress to another gateway node (which must exist; gateway failover). False: no such VM. */
-  setVmGateway(name: string, gateway: string): boolean;
+  setVmGateway(vm: ScopedName, gateway: string): boolean;
   /** Gives a VM its transit address (north-south.ts); VMs made before routing domains get theirs this way. False: no such VM. */
-  setVmTransitIp(name: string, transitIp: string): boolean;
-  /** Removes the record: only now are its IP, MAC and port free for another VM. */
-  deleteVm(name: string): boolean;
+  setVmTransitIp(vm: ScopedName, transitIp: string): boolean;
+  /** Removes the record: only now are its IP, MAC, port and instance name free for another VM. */
+  deleteVm(vm: ScopedName): boolean;
   setMeta(key: string, value: string): void;
   /** Inserts or replaces the pending removal of `removal.node.name`. */
   putNodeRemoval(removal: NodeRemovalRecord): void;
@@ -71,14 +91,14 @@ export interface StoreWriter extends StoreReader {
   /** Inserts a group (no rules); returns its id (never reused; `id` is for a restore, which keeps a backup's ids). */
   insertSecurityGroup(group: { readonly name: string; readonly description: string; readonly createdAt: string; readonly project?: string; readonly id?: number }): number;
   /** Refused (throws) while a VM is a member or another group's rule names it. */
-  deleteSecurityGroup(name: string): boolean;
-  /** Returns the rule's id (unique among all groups, never reused). */
-  insertSecurityRule(group: string, rule: SecurityRuleSpec, createdAt: string, id?: number): number;
+  deleteSecurityGroup(group: ScopedName): boolean;
+  /** Returns the rule's id (unique among all groups, never reused). A remote group is one of `group`'s project. */
+  insertSecurityRule(group: ScopedName, rule: SecurityRuleSpec, createdAt: string, id?: number): number;
   /** After a restore: no id up to these is handed out again. */
   reserveSecurityIds(upTo: { readonly group: number; readonly rule: number }): void;
-  deleteSecurityRule(group: string, id: number): boolean;
-  /** Replaces a VM's memberships. */
-  setVmSecurityGroups(vm: string, groups: readonly string[]): void;
+  deleteSecurityRule(group: ScopedName, id: number): boolean;
+  /** Replaces a VM's memberships (groups of its project, by name). */
+  setVmSecurityGroups(vm: ScopedName, groups: readonly string[]): void;
   insertProject(project: ProjectRecord): void;
   /** Replaces its description, overlay and quotas (the name stays). */
   updateProject(project: ProjectRecord): boolean;
@@ -86,7 +106,7 @@ export interface StoreWriter extends StoreReader {
   deleteProject(name: string): boolean;
   /** Refused (throws) for an address taken, or a gateway, project or VM that does not exist. */
   insertFloatingIp(fip: FloatingIpRecord): void;
-  /** Attaches (a VM name) or detaches (undefined); refused (throws) for a VM that does not exist or has another. */
+  /** Attaches (a VM of the floating IP's project, by name) or detaches (undefined); refused (throws) for a VM that does not exist or has another. */
   setFloatingIpVm(address: string, vm: string | undefined): boolean;
   deleteFloatingIp(address: string): boolean;
 }

@@ -66,8 +66,8 @@ describe('minicloud CLI', () => {
     const nodes = (await cli('node', 'list')).out.split('\n');
     expect(nodes[0]).toMatch(/^NAME\s+ROLES\s+UNDERLAY\s+AZ\s+CPUS\s+MEMORY\s+VMS$/);
     expect(nodes[2]).toMatch(/^host-1\s+compute\s+10\.0\.0\.11\s+AZ-1\s+4\/32\s+8G\/48G\s+1$/);
-    expect((await cli('subnet', 'list')).out).toMatch(/a\s+192\.168\.20\.0\/27\s+192\.168\.20\.1\s+1\s+1\s+28/);
-    expect((await cli('vm', 'list', '--subnet', 'a')).out).toMatch(/web-1\s+running\s+a\s+192\.168\.20\.2/);
+    expect((await cli('subnet', 'list')).out).toMatch(/a\s+default\s+192\.168\.20\.0\/27\s+192\.168\.20\.1\s+1\s+1\s+28/);
+    expect((await cli('vm', 'list', '--subnet', 'a')).out).toMatch(/web-1\s+default\s+running\s+a\s+192\.168\.20\.2/);
     expect((await cli('vm', 'show', 'web-1')).out).toMatch(/flavor:\s+4C8G \(4 CPUs, 8G\)/);
     expect((await cli('subnet', 'show', 'a')).out).toMatch(/addresses:\s+1 used, 28 free of 29/);
     expect((await cli('node', 'show', 'gw-1')).out).toMatch(/service ip:\s+203\.0\.113\.1/);
@@ -104,7 +104,7 @@ describe('minicloud CLI', () => {
     expect(show.out).toMatch(/ingress\s+tcp\s+5432-5433\s+group web/);
     expect(show.out).toMatch(/ingress\s+icmp\s+3\/4\s+0\.0\.0\.0\/0/);
     expect(show.out).toMatch(/ingress\s+icmp\s+all\s+10\.0\.0\.0\/8/);
-    expect((await cli('sg', 'list')).out).toMatch(/web\s+2\s+1\s+the web tier/);
+    expect((await cli('sg', 'list')).out).toMatch(/web\s+default\s+2\s+1\s+the web tier/);
     expect((await cli('vm', 'set-sg', 'sg-vm', 'web')).out).toBe('vm sg-vm security groups: web\n');
     expect((await cli('sg', 'delete', 'web')).code).toBe(EXIT.refused); // a member, and db's rule names it
     const id = /rule (\d+)/.exec(pg.out)![1]!;

@@ -89,7 +89,7 @@ describe('VM lifecycle', () => {
 
   it('after a crash, VMs left creating or deleting are marked error and can be deleted', async () => {
     await create('v');
-    await h.store.write((w) => w.setVmState('v', 'creating'));
+    await h.store.write((w) => w.setVmState({ name: 'v' }, 'creating'));
     expect(await h.service.recoverInterrupted()).toEqual(['v']);
     expect(h.service.getVm('v')).toMatchObject({ state: 'error', error: 'interrupted while creating (controller restarted)' });
     expect((await h.call('DELETE', '/api/v1/vms/v')).status).toBe(200);

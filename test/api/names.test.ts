@@ -14,7 +14,7 @@ import { portNameFor, validateVmSpec } from '../../src/hosts/vm/driver.js';
 import { NetnsVmDriver } from '../../src/hosts/vm/netns.js';
 import { AddNodeBody, CreateSubnetBody, CreateVmBody } from '../../src/api/schemas.js';
 import { switchPortName } from '../../src/topology/model.js';
-import { NODE_NAME, SUBNET_NAME, VM_NAME } from '../../src/topology/names.js';
+import { NODE_NAME, PROJECT_NAME, SUBNET_NAME, VM_NAME, vmInstanceName } from '../../src/topology/names.js';
 import type { NodeRecord, VmRecord } from '../../src/topology/records.js';
 import { makeHarness, type Harness } from './harness.js';
 
@@ -43,8 +43,15 @@ afterAll(async () => {
 /** Throws when any host-side check refuses what the VM name becomes. */
 function hostAcceptsVm(name: string): void {
   validateVmSpec({ name, mac: '02:00:00:00:00:01', network: { mode: 'dhcp' } });
+  // The same VM name in a project of the longest name: its instance name on the node, its guest's hostname.
+  const instance = vmInstanceName('p'.repeat(PROJECT_NAME.maxLength), name);
+  validateVmSpec({ name: instance, hostname: name, mac: '02:00:00:00:00:01', network: { mode: 'dhcp' } });
+  if (!DNS_LABEL.test(instance)) throw new Error(`${JSON.stringify(instance)} is not a DNS label (LXD container)`);
   assertIfName('port', portNameFor(name));
-  for (const d of vmDrivers) d.netnsOf(name);
+  for (const d of vmDrivers) {
+    d.netnsOf(name);
+    d.netnsOf(instance);
+  }
   validateReservation({ vm: name, mac: '02:00:00:00:00:01', ip: '192.168.20.5' });
   const { hosts } = reservationFiles([{ vm: name, mac: '02:00:00:00:00:01', ip: '192.168.20.5' }]);
   if (hosts.split('\n').length !== 2 || hosts.split(',').length !== 4) throw new Error(`dnsmasq hosts line broken by ${JSON.stringify(name)}`);

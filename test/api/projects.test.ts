@@ -1,7 +1,8 @@
 // Projects through the API: CRUD, quotas, and scoped tokens. The scoped-token matrix walks EVERY route the app
 // registers (its route table, not a list kept by hand): a token scoped to project alpha, member or viewer, aimed at
-// beta's records, at cloud-wide routes or naming beta in X-Project, gets 403 and changes nothing; aimed at its own
-// records it gets what its role allows.
+// cloud-wide routes or naming beta in X-Project, gets 403 and changes nothing; naming beta's records (names are
+// looked up in the token's project only) it finds none: 404 (400 for a VM on beta's subnet), and nothing changes;
+// aimed at its own records it gets what its role allows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeHarness, SEED_NODES, type Harness } from './harness.js';
 
@@ -88,8 +89,8 @@ beforeAll(async () => {
     expect((await call(h.token, 'POST', '/api/v1/vms', { name: r.vms, subnet: r.subnets, flavor: 'tiny', image: 'x' }, as)).status).toBe(201);
     expect((await call(h.token, 'POST', '/api/v1/floating-ips', {}, as)).json.floatingIp?.address).toBe(r['floating-ips']);
   }
-  ruleOfAlpha = h.service.securityGroups.get('sg-a').rules[0]!.id;
-  ruleOfBeta = h.service.securityGroups.get('sg-b').rules[0]!.id;
+  ruleOfAlpha = h.service.securityGroups.get('sg-a', { project: 'alpha' }).rules[0]!.id;
+  ruleOfBeta = h.service.securityGroups.get('sg-b', { project: 'beta' }).rules[0]!.id;
   member = (await h.tokens.create('alpha-member', 'member', 'alpha')).token;
   viewer = (await h.tokens.create('alpha-viewer', 'viewer', 'alpha')).token;
 });
@@ -101,8 +102,11 @@ describe('projects', () => {
     expect(list.json.projects.map((p: { name: string }) => p.name)).toEqual(['alpha', 'beta', 'default']);
     const alpha = (await h.call('GET', '/api/v1/projects/alpha')).json.project;
     expect(alpha).toMatchObject({ name: 'alpha', overlay: '192.168.20.0/22', securityGroup: 'alpha-default', quotas: {}, usage: { vms: 1, vcpus: 1, subnets: 1 } });
-    expect((await h.call('GET', '/api/v1/vms/vm-a')).json.vm).toMatchObject({ project: 'alpha', securityGroups: ['alpha-default'] });
-    expect((await h.call('GET', '/api/v1/security-groups/alpha-default')).json.securityGroup.rules.map((r: { remoteGroup?: string; remoteCidr?: string }) => r.remoteGroup ?? r.remoteCidr)).toEqual([
+    const asAlpha = { 'x-project': 'alpha' };
+    expect((await call(h.token, 'GET', '/api/v1/vms/vm-a', undefined, asAlpha)).json.vm).toMatchObject({ project: 'alpha', securityGroups: ['alpha-default'] });
+    // Names are looked up in the request's project: without X-Project, the default project's (it has no vm-a).
+    expect((await h.call('GET', '/api/v1/vms/vm-a')).status).toBe(404);
+    expect((await call(h.token, 'GET', '/api/v1/security-groups/alpha-default', undefined, asAlpha)).json.securityGroup.rules.map((r: { remoteGroup?: string; remoteCidr?: string }) => r.remoteGroup ?? r.remoteCidr)).toEqual([
       '0.0.0.0/0',
       'alpha-default',
     ]);
@@ -110,9 +114,11 @@ describe('projects', () => {
     expect((await h.call('GET', '/api/v1/vms')).json.vms.map((v: { name: string }) => v.name)).toEqual(['vm-a', 'vm-b']);
     expect((await call(h.token, 'GET', '/api/v1/vms', undefined, { 'x-project': 'beta' })).json.vms.map((v: { name: string }) => v.name)).toEqual(['vm-b']);
     expect((await call(h.token, 'GET', '/api/v1/vms', undefined, { 'x-project': 'Bad!' })).status).toBe(400);
-    // A VM joins its subnet's project; a group of another project is refused.
-    const cross = await call(h.token, 'POST', '/api/v1/vms', { name: 'x', subnet: 'net-a', flavor: 'tiny', image: 'x', securityGroups: ['sg-b'] });
-    expect([cross.status, cross.json.error.message]).toEqual([403, "security group 'sg-b' belongs to another project than the VM's ('alpha')"]);
+    // A VM is made in the request's project, its subnet and groups looked up there: another project's are not found.
+    const cross = await call(h.token, 'POST', '/api/v1/vms', { name: 'x', subnet: 'net-a', flavor: 'tiny', image: 'x', securityGroups: ['sg-b'] }, asAlpha);
+    expect([cross.status, cross.json.error.message]).toEqual([400, "securityGroups: no security group named 'sg-b' in project 'alpha'"]);
+    const noSubnet = await call(h.token, 'POST', '/api/v1/vms', { name: 'x', subnet: 'net-a', flavor: 'tiny', image: 'x' });
+    expect([noSubnet.status, noSubnet.json.error.message]).toEqual([400, "subnet: no subnet named 'net-a'"]);
     expect((await h.call('POST', '/api/v1/projects', { name: 'alpha' })).status).toBe(409);
     expect((await h.call('POST', '/api/v1/projects', { name: 'Alpha' })).status).toBe(400);
     expect((await h.call('POST', '/api/v1/projects', { name: 'gamma', overlay: '10.1.2.3/16' })).status).toBe(400);
@@ -130,9 +136,10 @@ describe('projects', () => {
   });
 
   it('addresses per project: the same block and VM address in two, overlap refused within one; domains and transit addresses shown', async () => {
-    const [a, b] = [(await h.call('GET', '/api/v1/subnets/net-a')).json.subnet, (await h.call('GET', '/api/v1/subnets/net-b')).json.subnet];
+    const get = async (url: string, project: string) => (await call(h.token, 'GET', url, undefined, { 'x-project': project })).json;
+    const [a, b] = [(await get('/api/v1/subnets/net-a', 'alpha')).subnet, (await get('/api/v1/subnets/net-b', 'beta')).subnet];
     expect([a.cidr, a.project, b.cidr, b.project]).toEqual(['192.168.20.0/27', 'alpha', '192.168.20.0/27', 'beta']);
-    const [va, vb] = [(await h.call('GET', '/api/v1/vms/vm-a')).json.vm, (await h.call('GET', '/api/v1/vms/vm-b')).json.vm];
+    const [va, vb] = [(await get('/api/v1/vms/vm-a', 'alpha')).vm, (await get('/api/v1/vms/vm-b', 'beta')).vm];
     expect(va.ip).toBe(vb.ip);
     expect(va.mac).not.toBe(vb.mac);
     expect([va.transitIp, vb.transitIp]).toEqual(['100.64.0.2', '100.64.0.3']);
@@ -146,6 +153,48 @@ describe('projects', () => {
     const overPool = await h.call('POST', '/api/v1/projects', { name: 'delta', overlay: '203.0.113.0/24' });
     expect([overPool.status, overPool.json.error.message]).toEqual([400, "overlay: 203.0.113.0/24 overlaps the floating-IP pool of gateway 'gw-1' (203.0.113.10-203.0.113.20, floatingIps.pools): the project's VMs could not reach those addresses"]);
     expect((await h.call('GET', '/api/v1/projects/delta')).status).toBe(404);
+  });
+
+  it('names are unique per project: the same names in two are 201, twice in one 409, another project\'s never found', async () => {
+    const as = (project: string) => ({ 'x-project': project });
+    const made: [string, string][] = [];
+    for (const p of ['alpha', 'beta']) {
+      expect((await call(h.token, 'POST', '/api/v1/subnets', { name: 'net1', cidr: '192.168.21.0/27' }, as(p))).status, p).toBe(201);
+      expect((await call(h.token, 'POST', '/api/v1/security-groups', { name: 'web' }, as(p))).status, p).toBe(201);
+      const vm = await call(h.token, 'POST', '/api/v1/vms', { name: 'web', subnet: 'net1', flavor: 'tiny', image: 'x', securityGroups: ['web'] }, as(p));
+      expect(vm.status, JSON.stringify(vm.json)).toBe(201);
+      expect([vm.json.vm.project, vm.json.vm.instance, vm.json.vm.subnet, vm.json.vm.securityGroups]).toEqual([p, `${p}--web`, 'net1', ['web']]);
+      made.push([p, vm.json.vm.mac]);
+    }
+    // Twice in one project: 409, saying which project.
+    const again = await call(h.token, 'POST', '/api/v1/vms', { name: 'web', subnet: 'net1', flavor: 'tiny', image: 'x' }, as('alpha'));
+    expect([again.status, again.json.error.message]).toEqual([409, "name: a VM named 'web' already exists in project 'alpha'"]);
+    expect((await call(h.token, 'POST', '/api/v1/subnets', { name: 'net1' }, as('alpha'))).status).toBe(409);
+    expect((await call(h.token, 'POST', '/api/v1/security-groups', { name: 'web' }, as('beta'))).status).toBe(409);
+    // Each request finds its own project's record; the default project has none of these names.
+    const [wa, wb] = [(await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('alpha'))).json.vm, (await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('beta'))).json.vm];
+    expect([wa.project, wb.project, wa.mac === made[0]![1], wb.mac === made[1]![1]]).toEqual(['alpha', 'beta', true, true]);
+    expect((await h.call('GET', '/api/v1/vms/web')).status).toBe(404);
+    expect((await call(member, 'GET', '/api/v1/security-groups/web')).json.securityGroup.project).toBe('alpha');
+    // An admin's list shows both, each with its project.
+    const all = (await h.call('GET', '/api/v1/vms')).json.vms.filter((v: { name: string }) => v.name === 'web').map((v: { project: string }) => v.project);
+    expect(all).toEqual(['alpha', 'beta']);
+    // References resolve in the request's project: another project's subnet, group or VM of that name is not one.
+    expect((await call(h.token, 'POST', '/api/v1/vms', { name: 'x', subnet: 'net-b', flavor: 'tiny', image: 'x' }, as('alpha'))).status).toBe(400);
+    const rule = await call(h.token, 'POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 80, remoteGroup: 'sg-b' }, as('alpha'));
+    expect(rule.status, JSON.stringify(rule.json)).toBe(400);
+    const own = await call(h.token, 'POST', '/api/v1/security-groups/web/rules', { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 80, remoteGroup: 'web' }, as('alpha'));
+    expect(own.status, JSON.stringify(own.json)).toBe(201);
+    expect((await call(h.token, 'GET', '/api/v1/security-groups/web', undefined, as('beta'))).json.securityGroup.rules.some((r: { remoteGroup?: string }) => r.remoteGroup === 'web')).toBe(false);
+    const fipOfAlpha = (await call(h.token, 'GET', '/api/v1/floating-ips', undefined, as('alpha'))).json.floatingIps[0].address as string;
+    expect((await call(h.token, 'PUT', `/api/v1/floating-ips/${fipOfAlpha}/vm`, { vm: 'vm-b' }, as('alpha'))).status).toBe(404);
+    // Deleting alpha's leaves beta's.
+    for (const p of ['alpha', 'beta']) {
+      expect((await call(h.token, 'DELETE', '/api/v1/vms/web', undefined, as(p))).status, p).toBe(200);
+      if (p === 'alpha') expect((await call(h.token, 'GET', '/api/v1/vms/web', undefined, as('beta'))).json.vm.state).toBe('running');
+      expect((await call(h.token, 'DELETE', '/api/v1/security-groups/web', undefined, as(p))).status, p).toBe(200);
+      expect((await call(h.token, 'DELETE', '/api/v1/subnets/net1', undefined, as(p))).status, p).toBe(200);
+    }
   });
 
   it('quotas: VMs, vCPUs, memory and subnets, refused with a 409 saying which, shown with the usage', async () => {
@@ -188,7 +237,7 @@ describe('scoped tokens over every route', () => {
     expect(apiRoutes().length).toBeGreaterThan(40);
   });
 
-  it("beta's records, cloud-wide routes and X-Project: beta are 403 for alpha's member and viewer, and nothing changes", async () => {
+  it("cloud-wide routes and X-Project: beta are 403 for alpha's member and viewer, beta's names are not found, nothing changes", async () => {
     const before = snapshot();
     const bad: string[] = [];
     let sent = 0;
@@ -206,8 +255,11 @@ describe('scoped tokens over every route', () => {
         if (isWhoami(route) || (isProjectRoute(route) && !namesBeta)) continue;
         const aimed = await call(token, route.method, concrete(route.url, 'beta'), body);
         sent++;
-        if (aimed.status !== 403) bad.push(`${who} ${route.method} ${concrete(route.url, 'beta')} -> ${aimed.status}`);
-        if (aimed.status === 403 && route.method !== 'HEAD' && !aimed.json?.error?.message) bad.push(`${who} ${route.method} ${route.url}: 403 without a message`);
+        // A name of beta's is looked up in alpha (and not found); a floating IP's address is cloud-wide (refused).
+        const cloudWide = !isProjectRoute(route) || /:address|^\/api\/v1\/projects/.test(route.url);
+        const expected = cloudWide || (token === viewer && !isRead(route)) ? 403 : route.method === 'POST' && route.url === '/api/v1/vms' ? 400 : 404;
+        if (aimed.status !== expected) bad.push(`${who} ${route.method} ${concrete(route.url, 'beta')} -> ${aimed.status}, not ${expected}`);
+        if (aimed.status >= 400 && route.method !== 'HEAD' && !aimed.json?.error?.message) bad.push(`${who} ${route.method} ${route.url}: ${aimed.status} without a message`);
       }
     }
     expect(bad).toEqual([]);
@@ -237,10 +289,11 @@ describe('scoped tokens over every route', () => {
       expect(asMember.status, `member ${route.method} ${route.url}: ${JSON.stringify(asMember.json)}`).toBeLessThan(500);
     }
     // What the member made went to alpha.
-    expect(h.store.read((r) => [r.getSubnet('new-net-alpha')?.project, r.getVm('new-vm-alpha')?.project, r.getSecurityGroup('new-sg-alpha')?.project])).toEqual(['alpha', 'alpha', 'alpha']);
-    // And it deletes its own VM, not beta's.
+    const inAlpha = (name: string) => ({ project: 'alpha', name });
+    expect(h.store.read((r) => [r.getSubnet(inAlpha('new-net-alpha'))?.project, r.getVm(inAlpha('new-vm-alpha'))?.project, r.getSecurityGroup(inAlpha('new-sg-alpha'))?.project])).toEqual(['alpha', 'alpha', 'alpha']);
+    // And it deletes its own VM, not beta's (whose name is not one of alpha's).
     expect((await call(member, 'DELETE', '/api/v1/vms/new-vm-alpha')).status).toBe(200);
-    expect((await call(member, 'DELETE', '/api/v1/vms/vm-b')).status).toBe(403);
-    expect(h.store.read((r) => r.getVm('vm-b'))?.state).toBe('running');
+    expect((await call(member, 'DELETE', '/api/v1/vms/vm-b')).status).toBe(404);
+    expect(h.store.read((r) => r.getVm({ project: 'beta', name: 'vm-b' }))?.state).toBe('running');
   }, 120_000);
 });

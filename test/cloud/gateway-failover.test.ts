@@ -99,9 +99,9 @@ describe('planFailover', () => {
     await insert(vm('v1', 'c1', 'gw-a1'), vm('v2', 'c1', 'gw-a1'), vm('v3', 'c2', 'gw-a1'), vm('other', 'c2', 'gw-b1'));
     expect(plan(health({ failed: ['gw-a1'] }))).toEqual({
       moves: [
-        { vm: 'v1', node: 'c1', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
-        { vm: 'v2', node: 'c1', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
-        { vm: 'v3', node: 'c2', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
+        { vm: 'v1', project: 'default', node: 'c1', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
+        { vm: 'v2', project: 'default', node: 'c1', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
+        { vm: 'v3', project: 'default', node: 'c2', from: 'gw-a1', to: 'gw-a2', reason: 'datapath' },
       ],
       stranded: [],
     });
@@ -118,8 +118,8 @@ describe('planFailover', () => {
     expect(plan(health({ failed: ['gw-a1', 'gw-b1'], down: ['gw-a2'] }))).toEqual({
       moves: [],
       stranded: [
-        { vm: 'v1', node: 'c2', gateway: 'gw-a1', reason: 'datapath' },
-        { vm: 'v2', node: 'c1', gateway: 'gw-a1', reason: 'datapath' },
+        { vm: 'v1', project: 'default', node: 'c2', gateway: 'gw-a1', reason: 'datapath' },
+        { vm: 'v2', project: 'default', node: 'c1', gateway: 'gw-a1', reason: 'datapath' },
       ],
     });
   });
@@ -127,11 +127,11 @@ describe('planFailover', () => {
   it("BFD down moves only that node's VMs, never to a gateway BFD-down from there", async () => {
     await insert(vm('v1', 'c1', 'gw-a1'), vm('v2', 'c2', 'gw-a1'));
     expect(plan(health({ bfdDown: ['c1>gw-a1', 'c1>gw-a2'] }))).toEqual({
-      moves: [{ vm: 'v1', node: 'c1', from: 'gw-a1', to: 'gw-b1', reason: 'bfd' }],
+      moves: [{ vm: 'v1', project: 'default', node: 'c1', from: 'gw-a1', to: 'gw-b1', reason: 'bfd' }],
       stranded: [],
     });
     // A node that reaches no gateway (its own underlay is down, say) keeps its bindings.
-    expect(plan(health({ bfdDown: ['c1>gw-a1', 'c1>gw-a2', 'c1>gw-b1'] })).stranded).toEqual([{ vm: 'v1', node: 'c1', gateway: 'gw-a1', reason: 'bfd' }]);
+    expect(plan(health({ bfdDown: ['c1>gw-a1', 'c1>gw-a2', 'c1>gw-b1'] })).stranded).toEqual([{ vm: 'v1', project: 'default', node: 'c1', gateway: 'gw-a1', reason: 'bfd' }]);
   });
 
   it('leaves VMs being deleted, and VMs on the failed gateway itself', async () => {
@@ -184,7 +184,7 @@ describe('GatewayFailover.rebind (PUT /api/v1/vms/NAME/gateway)', () => {
     const res = await service.setVmGateway('v1', 'gw-a1');
     expect(res.value.gateway).toBe('gw-a1');
     expect(network.applies.map((a) => a.nodes)).toEqual([['c1']]);
-    expect(store.read((r) => r.getVm('v1')?.gateway)).toBe('gw-a1');
+    expect(store.read((r) => r.getVm({ name: 'v1' })?.gateway)).toBe('gw-a1');
     // The same again: nothing written, nothing applied.
     const revision = service.revision();
     await service.setVmGateway('v1', 'gw-a1');

@@ -154,7 +154,7 @@ describe('GatewayMonitor', () => {
     await x.m.settled();
     expect(x.runs).toEqual([]); // within the grace
     x.now = 4000;
-    x.setOutcome({ moves: [{ vm: 'v1', node: 'c1', from: 'gw1', to: 'gw2', reason: 'datapath' }], stranded: [] });
+    x.setOutcome({ moves: [{ vm: 'v1', project: 'default', node: 'c1', from: 'gw1', to: 'gw2', reason: 'datapath' }], stranded: [] });
     x.m.kick();
     await x.m.settled();
     expect(x.runs).toEqual([{ failed: ['gw1'], bfdC1Gw1: false }]);
@@ -184,7 +184,7 @@ describe('GatewayMonitor', () => {
     for (const d of [1n, 2n]) x.dps.connect(d);
     x.dps.connect(11n, [port(BFD_GW1, LIVE)]);
     await x.m.settled();
-    x.setOutcome({ moves: [], stranded: [{ vm: 'v1', node: 'c1', gateway: 'gw1', reason: 'bfd' }] });
+    x.setOutcome({ moves: [], stranded: [{ vm: 'v1', project: 'default', node: 'c1', gateway: 'gw1', reason: 'bfd' }] });
     x.dps.emit('portModified', x.dps.connected.get(11n)!, port(BFD_GW1, 0));
     await x.m.settled();
     expect(x.runs).toEqual([{ failed: [], bfdC1Gw1: true }]);

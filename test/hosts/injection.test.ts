@@ -8,7 +8,7 @@ import { bootstrapNode, syncDhcpReservations, type NodeBootstrapSpec } from '../
 import { LocalExecutor } from '../../src/hosts/local.js';
 import { ensureBusyboxImage } from '../../src/hosts/lxd/image.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
-import { assertIfName, assertMac, assertName, assertPath, ValidationError } from '../../src/hosts/validate.js';
+import { assertIfName, assertMac, assertName, assertPath, assertVmInstance, assertVmInstanceName, ValidationError } from '../../src/hosts/validate.js';
 import { LxdVmDriver } from '../../src/hosts/vm/lxd.js';
 import { NetnsVmDriver } from '../../src/hosts/vm/netns.js';
 import type { VmSpec } from '../../src/hosts/vm/driver.js';
@@ -51,6 +51,23 @@ describe('injection', () => {
     expect(() => assertPath('path', '/tmp/$(id)')).toThrow(ValidationError);
     expect(() => assertPath('path', '/tmp/../etc')).toThrow(ValidationError);
     expect(assertName('name', 'vm-1')).toBe('vm-1');
+  });
+
+  it("instance names: a VM name, or PROJECT--NAME within every length limit; nothing else, evil names never", () => {
+    const longest = `${'p'.repeat(20)}--${'v'.repeat(32)}`;
+    for (const ok of ['web', 'blue--web', 'a--b--c', longest]) {
+      expect(assertVmInstanceName('vm', ok), ok).toBe(ok);
+      expect(assertVmInstance('vm', ok), ok).toBe(ok);
+    }
+    expect(new NetnsVmDriver({ node: { target: 'x', run: async () => ({}) as never, close: async () => {} }, stateDir: work, netnsPrefix: 'mcvv12-' }).netnsOf(longest)).toHaveLength(61);
+    // Made before names were per project (any case): still managed, never made again.
+    expect(assertVmInstance('vm', 'Old-VM')).toBe('Old-VM');
+    expect(() => assertVmInstanceName('vm', 'Old-VM')).toThrow(ValidationError);
+    for (const bad of [`${longest}x`, 'blue--', '--web', 'blue--Web', 'blue--web-', 'a'.repeat(33), 'blue---web', ...EVIL]) {
+      expect(() => assertVmInstanceName('vm', bad), JSON.stringify(bad)).toThrow(ValidationError);
+      // An older VM's name may have had any case and '--' (VM_REF): those two stay manageable.
+      if (bad !== 'blue---web' && bad !== 'blue--Web') expect(() => assertVmInstance('vm', bad), JSON.stringify(bad)).toThrow(ValidationError);
+    }
   });
 
   it('VM drivers refuse evil names and images for every operation, running nothing', async () => {

@@ -34,11 +34,12 @@ const VMS = [
 
 let cloud: LabCloud;
 const vms = new Map<string, VmView>();
-const ns = (vm: string): string => `${P}v-${vm}`;
+/** A VM's namespace: the netns backend's prefix and its instance name (`blue--b1` for blue's). */
+const ns = (vm: string): string => `${P}v-${vms.get(vm)?.instance ?? vm}`;
 const ip = (vm: string): string => vms.get(vm)!.ip;
 
 /** An API call acting in `project` (X-Project), as the admin. */
-async function api<T>(project: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
+async function api<T>(project: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: T }> {
   const res = await fetch(`${cloud.apiUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${cloud.token}`, 'x-project': project, ...(body !== undefined && { 'content-type': 'application/json' }) },
@@ -160,4 +161,36 @@ describe('two projects with the same addresses (issue 22)', () => {
     console.log('projects, via the gateway:', JSON.stringify({ 'b2 saw from a1 (to its transit address)': seen.length }));
     expect(seen).toEqual([]);
   }, 60_000);
+
+  it('names are per project: both projects have a VM `web` on one node, each with its lease and its own subnet; one goes, the other stays', async () => {
+    const made: Record<string, VmView> = {};
+    for (const [project, subnet] of [['default', 'a-net'], ['blue', 'b-net']] as const) {
+      const res = await api<{ vm: VmView }>(project, 'POST', '/api/v1/vms', { name: 'web', subnet, node: C1, gateway: GW1, flavor: 'tiny', image: 'busybox' });
+      expect(res.status, JSON.stringify(res.json)).toBe(201);
+      made[project] = res.json.vm;
+    }
+    // A third `web` in a project that has one is refused; the node holds the two apart by instance name.
+    expect((await api('blue', 'POST', '/api/v1/vms', { name: 'web', subnet: 'b-two', flavor: 'tiny', image: 'busybox' })).status).toBe(409);
+    expect([made['default']!.instance, made['blue']!.instance]).toEqual(['web', 'blue--web']);
+    expect(made['default']!.ip).toBe(made['blue']!.ip); // the same first free address, in two routing domains
+    vms.set('web', made['default']!);
+    vms.set('blue-web', made['blue']!);
+    expect((await namespacesWith(`${P}v-web`, `${P}v-blue--web`)).sort()).toEqual([`${P}v-blue--web`, `${P}v-web`]);
+    // Both get their lease (DHCP from the controller) and reach their own subnet's VM on the other node; bounded.
+    const reach = async (from: string, to: string): Promise<number> => {
+      const end = Date.now() + 60_000;
+      let got = 0;
+      while ((got = (await ping(from, ip(to), 1)).received) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 300));
+      return got;
+    };
+    expect([await reach('web', 'a2'), await reach('blue-web', 'b2')]).toEqual([1, 1]);
+    // Deleting blue's leaves the default project's running and reachable.
+    expect((await api('blue', 'DELETE', '/api/v1/vms/web')).status).toBe(200);
+    vms.delete('blue-web');
+    expect((await namespacesWith(`${P}v-web`, `${P}v-blue--web`)).sort()).toEqual([`${P}v-web`]);
+    expect((await api<{ vm: VmView }>('default', 'GET', '/api/v1/vms/web')).json.vm.state).toBe('running');
+    expect((await ping('web', ip('a2'), 3)).received).toBe(3);
+    expect((await api('default', 'DELETE', '/api/v1/vms/web')).status).toBe(200);
+    vms.delete('web');
+  }, 240_000);
 });

@@ -69,15 +69,15 @@ async function buildCloud(store: Store): Promise<void> {
   await store.write((w) => w.insertSecurityGroup({ name: 'scratch', description: '', createdAt: 't' }));
   await store.write((w) => {
     const web = w.insertSecurityGroup({ name: 'web', description: 'web servers', createdAt: 't' });
-    w.insertSecurityRule('web', { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 443, remoteCidr: '0.0.0.0/0' }, 't');
+    w.insertSecurityRule({ name: 'web' }, { direction: 'ingress', protocol: 'tcp', portMin: 80, portMax: 443, remoteCidr: '0.0.0.0/0' }, 't');
     w.insertSecurityGroup({ name: 'db', description: '', createdAt: 't' });
-    w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't');
+    w.insertSecurityRule({ name: 'db' }, { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't');
     return web;
   });
   await store.write((w) => {
-    const id = w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't');
-    w.deleteSecurityRule('db', id);
-    w.deleteSecurityGroup('scratch');
+    const id = w.insertSecurityRule({ name: 'db' }, { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't');
+    w.deleteSecurityRule({ name: 'db' }, id);
+    w.deleteSecurityGroup({ name: 'scratch' });
   });
   for (let start = 0; start < VMS; start += 50) {
     await store.write((w) => {
@@ -146,7 +146,7 @@ describe('portable store backup', () => {
     expect(comparable(inSqlite)).toEqual(comparable({ ...original, securityIdHighWater: { group: 5, rule: 5 } }));
     expect(epochOf(inSqlite)).toBeGreaterThan(epochOf(await withStore(onEtcd, (s) => dumpStore(s))));
     await withStore(back, async (s) => {
-      expect(await s.write((w) => w.insertSecurityRule('web', { direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' }, 't'))).toBe(6);
+      expect(await s.write((w) => w.insertSecurityRule({ name: 'web' }, { direction: 'egress', protocol: 'any', remoteCidr: '0.0.0.0/0' }, 't'))).toBe(6);
       expect(await s.write((w) => w.nextSequence('vm-port'))).toBe(VMS + 1);
     });
   }, 180_000);
@@ -158,7 +158,7 @@ describe('portable store backup', () => {
         w.updateProject({ name: 'default', description: 'the first tenant', quotas: { vms: 40 }, createdAt: 't' });
         w.insertProject({ name: 'acme', description: 'a tenant', overlay: '10.50.0.0/16', quotas: { vms: 10, subnets: 2 }, createdAt: 't' });
         w.insertSecurityGroup({ name: 'acme-web', description: '', createdAt: 't', project: 'acme' });
-        w.insertSecurityRule('acme-web', { direction: 'ingress', protocol: 'icmp', icmpType: 8, icmpCode: 0, remoteCidr: '0.0.0.0/0' }, 't');
+        w.insertSecurityRule({ project: 'acme', name: 'acme-web' }, { direction: 'ingress', protocol: 'icmp', icmpType: 8, icmpCode: 0, remoteCidr: '0.0.0.0/0' }, 't');
         w.insertSubnet({ name: 'acme-a', cidr: '10.50.0.0/24', gatewayIp: '10.50.0.1', vni: 21, createdAt: 't', project: 'acme' });
         // Floating IPs: one attached to an acme VM, one not.
         w.insertNode({ name: 'fgw', roles: ['gateway'], underlayIp: '10.0.9.1', cpus: 0, memoryMiB: 0, createdAt: 't' });
@@ -220,6 +220,6 @@ describe('portable store backup', () => {
     expect((await cli('restore', out, '--config', config, '--force')).stdout).toMatch(/^restored 0 nodes, 1 subnets/);
     const target = join(dir, 'from-cli.db');
     expect((await cli('restore', out, '--store', target)).stdout).toMatch(/into .*from-cli\.db/);
-    expect(await withStore({ backend: 'sqlite', path: target }, (s) => s.read((r) => r.getSubnet('x')?.vni))).toBe(9);
+    expect(await withStore({ backend: 'sqlite', path: target }, (s) => s.read((r) => r.getSubnet({ name: 'x' })?.vni))).toBe(9);
   }, 300_000);
 });

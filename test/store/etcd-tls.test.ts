@@ -47,7 +47,7 @@ describe.runIf(hasOpenssl)('etcd store over TLS', () => {
       await store.write((w) => w.insertSubnet({ name: 'a', cidr: '10.1.0.0/24', gatewayIp: '10.1.0.1', vni: 3, createdAt: 't' }));
       const { store: other } = await openConfiguredStore(config(pki.tls('controller')));
       try {
-        expect(other.read((r) => r.getSubnet('a')?.vni)).toBe(3);
+        expect(other.read((r) => r.getSubnet({ name: 'a' })?.vni)).toBe(3);
       } finally {
         other.close();
       }

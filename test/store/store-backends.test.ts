@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allocateVm } from '../../src/cloud/allocation.js';
 import { allocateFloatingIp } from '../../src/cloud/floating-ips.js';
 import { openEtcdStore } from '../../src/topology/etcd-store.js';
-import type { NodeRecord, SubnetRecord, VmRecord } from '../../src/topology/records.js';
+import { toCloud, type NodeRecord, type SubnetRecord, type VmRecord } from '../../src/topology/records.js';
 import { openSqliteStore } from '../../src/topology/sqlite-store.js';
 import { StoreUnavailableError, type CloudStore, type TokenStore } from '../../src/topology/store.js';
 import { makeHarness, type Harness } from '../api/harness.js';
@@ -76,15 +76,15 @@ describe.each(backends)('store on %s', (_name, backend) => {
       w.insertVm(vm);
     });
     expect(store.read((r) => r.revision())).toBe(1);
-    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, securityGroups: ['default'] });
+    expect(store.read((r) => r.getVm({ name: 'web-1' }))).toEqual({ ...vm, instance: vm.name, securityGroups: ['default'] });
     expect(store.read((r) => r.getNode('gw-1'))).toEqual(gw);
     expect(store.read((r) => r.listNodes().map((n) => n.name))).toEqual(['gw-1', 'host-1']);
-    expect(store.read((r) => [r.listVms({ node: 'host-1' }).length, r.listVms({ subnet: 'a' }).length, r.listVms({ gateway: 'gw-1' }).length, r.listVms({ node: 'gw-1' }).length])).toEqual([1, 1, 1, 0]);
-    await store.write((w) => w.setVmState('web-1', 'error', 'boom'));
-    expect(store.read((r) => r.getVm('web-1'))).toMatchObject({ state: 'error', error: 'boom' });
-    await store.write((w) => w.setVmState('web-1', 'running'));
-    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, state: 'running', securityGroups: ['default'] });
-    expect(await store.write((w) => [w.deleteVm('web-1'), w.deleteVm('web-1')])).toEqual([true, false]);
+    expect(store.read((r) => [r.listVms({ node: 'host-1' }).length, r.listVms({ subnet: { name: 'a' } }).length, r.listVms({ gateway: 'gw-1' }).length, r.listVms({ node: 'gw-1' }).length])).toEqual([1, 1, 1, 0]);
+    await store.write((w) => w.setVmState({ name: 'web-1' }, 'error', 'boom'));
+    expect(store.read((r) => r.getVm({ name: 'web-1' }))).toMatchObject({ state: 'error', error: 'boom' });
+    await store.write((w) => w.setVmState({ name: 'web-1' }, 'running'));
+    expect(store.read((r) => r.getVm({ name: 'web-1' }))).toEqual({ ...vm, instance: vm.name, state: 'running', securityGroups: ['default'] });
+    expect(await store.write((w) => [w.deleteVm({ name: 'web-1' }), w.deleteVm({ name: 'web-1' })])).toEqual([true, false]);
     expect(store.read((r) => [r.listVms(), r.revision()])).toEqual([[], 4]);
     await store.write((w) => w.setMeta('k', 'v'));
     expect(store.read((r) => r.getMeta('k'))).toBe('v');
@@ -103,13 +103,13 @@ describe.each(backends)('store on %s', (_name, backend) => {
       w.insertVm(vm);
       w.insertVm({ ...vm, name: 'web-2', ip: '192.168.20.3', mac: '02:00:c0:a8:14:03', port: 'mcvm2' });
     });
-    expect(await store.write((w) => [w.setVmGateway('web-1', 'gw-2'), w.setVmGateway('nope', 'gw-2')])).toEqual([true, false]);
+    expect(await store.write((w) => [w.setVmGateway({ name: 'web-1' }, 'gw-2'), w.setVmGateway({ name: 'nope' }, 'gw-2')])).toEqual([true, false]);
     expect(store.read((r) => [r.listVms({ gateway: 'gw-1' }).map((v) => v.name), r.listVms({ gateway: 'gw-2' }).map((v) => v.name)])).toEqual([['web-2'], ['web-1']]);
-    expect(store.read((r) => r.getVm('web-1'))).toEqual({ ...vm, gateway: 'gw-2', securityGroups: ['default'] });
-    await expect(store.write((w) => w.setVmGateway('web-2', 'gw-9'))).rejects.toThrow(/FOREIGN KEY/);
-    expect(store.read((r) => r.getVm('web-2')?.gateway)).toBe('gw-1');
+    expect(store.read((r) => r.getVm({ name: 'web-1' }))).toEqual({ ...vm, instance: vm.name, gateway: 'gw-2', securityGroups: ['default'] });
+    await expect(store.write((w) => w.setVmGateway({ name: 'web-2' }, 'gw-9'))).rejects.toThrow(/FOREIGN KEY/);
+    expect(store.read((r) => r.getVm({ name: 'web-2' })?.gateway)).toBe('gw-1');
     // The old gateway can go once nothing is bound to it.
-    await store.write((w) => w.setVmGateway('web-2', 'gw-2'));
+    await store.write((w) => w.setVmGateway({ name: 'web-2' }, 'gw-2'));
     expect(await store.write((w) => w.deleteNode('gw-1'))).toBe(true);
     const other = await b.open();
     expect(other.read((r) => r.listVms().map((v) => [v.name, v.gateway]))).toEqual([
@@ -163,22 +163,23 @@ describe.each(backends)('store on %s', (_name, backend) => {
     await store.write((w) => {
       w.insertSubnet(subnet);
       w.insertSubnet({ ...subnet, name: 'b', project: 'blue', vni: 7 });
+      w.insertSecurityGroup({ name: 'blue-default', description: '', createdAt: 't', project: 'blue' });
       w.insertVm(vm);
-      w.insertVm({ ...vm, name: 'web-b', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0b', port: 'mcvm9', transitIp: '100.64.0.2' });
+      w.insertVm({ ...vm, name: 'web-b', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0b', port: 'mcvm9', transitIp: '100.64.0.2', securityGroups: ['blue-default'] });
     });
-    expect(store.read((r) => r.getVm('web-b'))).toMatchObject({ ip: vm.ip, transitIp: '100.64.0.2', project: 'blue' });
+    expect(store.read((r) => r.getVm({ project: 'blue', name: 'web-b' }))).toMatchObject({ ip: vm.ip, transitIp: '100.64.0.2', project: 'blue' });
     expect(store.read((r) => r.records().projects?.map((p) => p.name))).toEqual(['blue', 'default', 'green']);
     await expect(store.write((w) => w.insertSubnet({ ...subnet, name: 'b2', project: 'blue', vni: 8 }))).rejects.toThrow(/UNIQUE.*cidr/);
     await expect(
-      store.write((w) => w.insertVm({ ...vm, name: 'web-b2', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0c', port: 'mcvm10', transitIp: '100.64.0.3' })),
+      store.write((w) => w.insertVm({ ...vm, name: 'web-b2', project: 'blue', subnet: 'b', mac: '02:00:00:00:00:0c', port: 'mcvm10', transitIp: '100.64.0.3', securityGroups: ['blue-default'] })),
     ).rejects.toThrow(/UNIQUE.*ip/);
     await expect(
-      store.write((w) => w.insertVm({ ...vm, name: 'web-b3', project: 'blue', subnet: 'b', ip: '192.168.20.9', mac: '02:00:00:00:00:0d', port: 'mcvm11', transitIp: '100.64.0.2' })),
+      store.write((w) => w.insertVm({ ...vm, name: 'web-b3', project: 'blue', subnet: 'b', ip: '192.168.20.9', mac: '02:00:00:00:00:0d', port: 'mcvm11', transitIp: '100.64.0.2', securityGroups: ['blue-default'] })),
     ).rejects.toThrow(/UNIQUE.*transit_ip/);
     await expect(store.write((w) => w.insertProject({ name: 'red', description: '', quotas: {}, createdAt: 't', domain: 2 }))).rejects.toThrow(/UNIQUE/);
     // A VM made before routing domains gets its transit address later.
-    expect(await store.write((w) => w.setVmTransitIp('web-1', '100.64.0.9'))).toBe(true);
-    expect(store.read((r) => r.getVm('web-1')?.transitIp)).toBe('100.64.0.9');
+    expect(await store.write((w) => w.setVmTransitIp({ name: 'web-1' }, '100.64.0.9'))).toBe(true);
+    expect(store.read((r) => r.getVm({ name: 'web-1' })?.transitIp)).toBe('100.64.0.9');
   });
 
   it('sequences never repeat, even after what used one is gone', async () => {
@@ -201,7 +202,7 @@ describe.each(backends)('store on %s', (_name, backend) => {
     const web = await store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
     const db = await store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
     expect(db).toBe(web + 1);
-    const r1 = await store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
+    const r1 = await store.write((w) => w.insertSecurityRule({ name: 'db' }, { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
     await store.write((w) => {
       w.insertVm({ ...vm, name: 'web-1', securityGroups: ['web'] });
       w.insertVm({ ...vm, name: 'db-1', ip: '192.168.20.3', mac: '02:00:c0:a8:14:03', port: 'mcvm2', securityGroups: ['web', 'db'] });
@@ -210,16 +211,16 @@ describe.each(backends)('store on %s', (_name, backend) => {
       ['db-1', ['db', 'web']],
       ['web-1', ['web']],
     ]);
-    await expect(store.write((w) => w.deleteSecurityGroup('web'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteSecurityGroup({ name: 'web' }))).rejects.toThrow(/FOREIGN KEY/);
     await expect(store.write((w) => w.insertVm({ ...vm, name: 'x', ip: '192.168.20.4', mac: '02:00:c0:a8:14:04', port: 'mcvm3', securityGroups: ['nope'] }))).rejects.toThrow(
       /FOREIGN KEY/,
     );
-    await store.write((w) => w.setVmSecurityGroups('db-1', []));
-    expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['default']);
-    await store.write((w) => w.deleteVm('web-1'));
-    expect(await store.write((w) => [w.deleteSecurityRule('db', r1), w.deleteSecurityRule('db', r1)])).toEqual([true, false]);
-    expect(await store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
-    const r2 = await store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
+    await store.write((w) => w.setVmSecurityGroups({ name: 'db-1' }, []));
+    expect(store.read((r) => r.getVm({ name: 'db-1' }))?.securityGroups).toEqual(['default']);
+    await store.write((w) => w.deleteVm({ name: 'web-1' }));
+    expect(await store.write((w) => [w.deleteSecurityRule({ name: 'db' }, r1), w.deleteSecurityRule({ name: 'db' }, r1)])).toEqual([true, false]);
+    expect(await store.write((w) => w.deleteSecurityGroup({ name: 'web' }))).toBe(true);
+    const r2 = await store.write((w) => w.insertSecurityRule({ name: 'db' }, { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
     expect(r2).toBeGreaterThan(r1);
     expect(store.read((r) => r.records().securityGroups?.map((g) => g.name))).toEqual(['db', 'default']);
   });
@@ -234,7 +235,7 @@ describe.each(backends)('store on %s', (_name, backend) => {
       w.insertVm(vm);
       w.insertProject({ name: 'alpha', description: 'team a', overlay: '10.8.0.0/16', quotas: { vms: 2, subnets: 1 }, createdAt: 't' });
     });
-    expect(store.read((r) => [r.getSubnet('a')?.project, r.getVm('web-1')?.project, r.getSecurityGroup('default')?.project])).toEqual(['default', 'default', 'default']);
+    expect(store.read((r) => [r.getSubnet({ name: 'a' })?.project, r.getVm({ name: 'web-1' })?.project, r.getSecurityGroup({ name: 'default' })?.project])).toEqual(['default', 'default', 'default']);
     await expect(store.write((w) => w.insertProject({ name: 'alpha', description: '', quotas: {}, createdAt: 't' }))).rejects.toThrow(/UNIQUE/);
     await expect(store.write((w) => w.insertSubnet({ ...big, project: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
     await expect(store.write((w) => w.insertSecurityGroup({ name: 'x', description: '', createdAt: 't', project: 'nope' }))).rejects.toThrow(/FOREIGN KEY/);
@@ -254,11 +255,70 @@ describe.each(backends)('store on %s', (_name, backend) => {
     expect(store.read((r) => r.getProject('alpha'))).toEqual({ name: 'alpha', description: 'team a', quotas: { vms: 5 }, createdAt: 't', domain: 2 });
     // A project that owns a subnet, VM or group is kept.
     await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
-    await store.write((w) => w.deleteVm('a-1'));
+    await store.write((w) => w.deleteVm({ project: 'alpha', name: 'a-1' }));
     await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
-    await store.write((w) => [w.deleteSubnet('big'), w.deleteSecurityGroup('alpha-default')]);
+    await store.write((w) => [w.deleteSubnet({ project: 'alpha', name: 'big' }), w.deleteSecurityGroup({ project: 'alpha', name: 'alpha-default' })]);
     expect(await store.write((w) => [w.deleteProject('alpha'), w.deleteProject('alpha')])).toEqual([true, false]);
     expect(store.read((r) => r.listProjects().map((p) => p.name))).toEqual(['default']);
+  });
+
+  it('names are unique per project: keys, references and instance names resolve within the project', async () => {
+    const store = await backend().open();
+    const alpha = { project: 'alpha' } as const;
+    await store.write((w) => {
+      w.insertNode(node);
+      w.insertNode(gw);
+      w.insertProject({ name: 'alpha', description: '', quotas: {}, createdAt: 't' });
+      w.insertSubnet(subnet);
+      w.insertSubnet({ ...subnet, ...alpha, vni: 7 });
+      w.insertSubnet({ ...big, name: 'only-default' });
+      w.insertSecurityGroup({ name: 'web', description: 'default', createdAt: 't' });
+      w.insertSecurityGroup({ name: 'web', description: 'alpha', createdAt: 't', ...alpha });
+      w.insertSecurityGroup({ name: 'alpha-default', description: '', createdAt: 't', ...alpha });
+      w.insertVm({ ...vm, securityGroups: ['web'] });
+      w.insertVm({ ...vm, ...alpha, mac: '02:00:00:00:0a:02', port: 'mcvm9', transitIp: '100.64.0.2', securityGroups: ['web'] });
+    });
+    // Two of each name, one per project; lists in name order, then project.
+    expect(store.read((r) => r.listVms().map((v) => [v.name, v.project, v.instance, v.securityGroups]))).toEqual([
+      ['web-1', 'alpha', 'alpha--web-1', ['web']],
+      ['web-1', 'default', 'web-1', ['web']],
+    ]);
+    expect(store.read((r) => r.listSubnets().map((x) => [x.name, x.project]))).toEqual([['a', 'alpha'], ['a', 'default'], ['only-default', 'default']]);
+    expect(store.read((r) => [r.getSecurityGroup({ name: 'web' })?.description, r.getSecurityGroup({ ...alpha, name: 'web' })?.description])).toEqual(['default', 'alpha']);
+    expect(store.read((r) => [r.getVm({ ...alpha, name: 'web-1' })?.mac, r.getVm({ name: 'web-1' })?.mac, r.getVm({ project: 'nope', name: 'web-1' })])).toEqual(['02:00:00:00:0a:02', vm.mac, undefined]);
+    expect(store.read((r) => r.listVms({ subnet: { ...alpha, name: 'a' } }).map((v) => v.project))).toEqual(['alpha']);
+    // Within a project a name is taken once; the instance name is taken once across the cloud.
+    await expect(store.write((w) => w.insertVm({ ...vm, ...alpha, ip: '192.168.20.9', mac: '02:00:00:00:0a:09', port: 'mcvm10' }))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.insertSubnet({ ...big, ...alpha, name: 'a', vni: 8 }))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't', ...alpha }))).rejects.toThrow(/UNIQUE/);
+    await expect(store.write((w) => w.insertVm({ ...vm, name: 'alpha--web-1', ip: '192.168.20.9', mac: '02:00:00:00:0a:09', port: 'mcvm10' }))).rejects.toThrow(/UNIQUE/);
+    // References resolve in the record's project: another project's subnet, group or VM of that name is not one.
+    const inAlpha = { ...vm, ...alpha, name: 'web-2', ip: '192.168.20.9', mac: '02:00:00:00:0a:09', port: 'mcvm10', transitIp: '100.64.0.3' };
+    await expect(store.write((w) => w.insertVm({ ...inAlpha, subnet: 'only-default', securityGroups: ['web'] }))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.insertVm({ ...inAlpha, securityGroups: ['default'] }))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.insertSecurityGroup({ name: 'db', description: '', createdAt: 't' }));
+    await expect(store.write((w) => w.insertSecurityRule({ ...alpha, name: 'web' }, { direction: 'ingress', protocol: 'any', remoteGroup: 'db' }, 't'))).rejects.toThrow(/FOREIGN KEY/);
+    const ruleId = await store.write((w) => w.insertSecurityRule({ ...alpha, name: 'web' }, { direction: 'ingress', protocol: 'any', remoteGroup: 'web' }, 't'));
+    expect(store.read((r) => [r.getSecurityGroup({ name: 'web' })?.rules, r.getSecurityGroup({ ...alpha, name: 'web' })?.rules.map((x) => x.id)])).toEqual([[], [ruleId]]);
+    await expect(store.write((w) => w.setVmSecurityGroups({ ...alpha, name: 'web-1' }, ['db']))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.insertFloatingIp({ address: '203.0.113.10', gateway: 'gw-1', ...alpha, createdAt: 't' }));
+    await store.write((w) => w.insertVm({ ...vm, name: 'only-default-vm', ip: '192.168.20.5', mac: '02:00:00:00:0a:05', port: 'mcvm11' }));
+    await expect(store.write((w) => w.setFloatingIpVm('203.0.113.10', 'only-default-vm'))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.setFloatingIpVm('203.0.113.10', 'web-1'));
+    expect(store.read((r) => [r.listFloatingIps({ vm: { ...alpha, name: 'web-1' } }).length, r.listFloatingIps({ vm: { name: 'web-1' } }).length])).toEqual([1, 0]);
+    // The model the pipeline compiles names them apart.
+    expect(toCloud(store.read((r) => r.records())).vms.map((v) => [v.name, v.subnet, v.securityGroups])).toEqual([
+      ['only-default-vm', 'a', ['default']],
+      ['alpha/web-1', 'alpha/a', ['alpha/web']],
+      ['web-1', 'a', ['web']],
+    ]);
+    // Deleting one leaves its twin.
+    await store.write((w) => w.setFloatingIpVm('203.0.113.10', undefined));
+    expect(await store.write((w) => w.deleteVm({ ...alpha, name: 'web-1' }))).toBe(true);
+    expect(store.read((r) => r.listVms().map((v) => [v.name, v.project]))).toEqual([['only-default-vm', 'default'], ['web-1', 'default']]);
+    expect(await store.write((w) => [w.deleteSecurityRule({ name: 'web' }, ruleId), w.deleteSecurityRule({ ...alpha, name: 'web' }, ruleId)])).toEqual([false, true]);
+    expect(await store.write((w) => w.deleteSubnet({ ...alpha, name: 'a' }))).toBe(true);
+    expect(store.read((r) => r.getSubnet({ name: 'a' })?.vni)).toBe(subnet.vni);
   });
 
   it('floating IPs: address order, filters, one per address and per VM, references held, attach and detach', async () => {
@@ -286,17 +346,17 @@ describe.each(backends)('store on %s', (_name, backend) => {
     await expect(store.write((w) => w.setFloatingIpVm('203.0.113.10', 'nope'))).rejects.toThrow(/FOREIGN KEY/);
     expect(await store.write((w) => [w.setFloatingIpVm('203.0.113.10', 'web-1'), w.setFloatingIpVm('203.0.113.1', 'web-1')])).toEqual([true, false]);
     expect(store.read((r) => r.getFloatingIp('203.0.113.10'))).toEqual({ ...fip, vm: 'web-1' });
-    expect(store.read((r) => r.listFloatingIps({ vm: 'web-1' }).map((f) => f.address))).toEqual(['203.0.113.10']);
+    expect(store.read((r) => r.listFloatingIps({ vm: { name: 'web-1' } }).map((f) => f.address))).toEqual(['203.0.113.10']);
     // One floating IP per VM; and the VM, its gateway and the projects are held while a floating IP names them.
     await expect(store.write((w) => w.setFloatingIpVm('203.0.113.100', 'web-1'))).rejects.toThrow(/UNIQUE/);
-    await expect(store.write((w) => w.deleteVm('web-1'))).rejects.toThrow(/FOREIGN KEY/);
+    await expect(store.write((w) => w.deleteVm({ name: 'web-1' }))).rejects.toThrow(/FOREIGN KEY/);
     await expect(store.write((w) => w.deleteNode('gw-1'))).rejects.toThrow(/FOREIGN KEY/);
     await expect(store.write((w) => w.deleteProject('alpha'))).rejects.toThrow(/FOREIGN KEY/);
     await store.write((w) => w.setFloatingIpVm('203.0.113.10', undefined));
     expect(store.read((r) => r.getFloatingIp('203.0.113.10'))).toEqual(fip);
     expect(await store.write((w) => [w.deleteFloatingIp('203.0.113.9'), w.deleteFloatingIp('203.0.113.9')])).toEqual([true, false]);
     expect(await store.write((w) => w.deleteProject('alpha'))).toBe(true);
-    await store.write((w) => w.deleteVm('web-1'));
+    await store.write((w) => w.deleteVm({ name: 'web-1' }));
     expect(store.read((r) => r.listFloatingIps().map((f) => [f.address, f.vm]))).toEqual([['203.0.113.10', undefined], ['203.0.113.100', undefined]]);
   });
 
@@ -415,12 +475,15 @@ describe('store on etcd: upgrade of layout 1 (before projects)', () => {
       await ns.put('subnets/a').value(JSON.stringify(oldSubnet));
       await ns.put('vms/web-1').value(JSON.stringify({ ...oldVm, securityGroups: ['default'] }));
       const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
-      expect(await ns.get('schema').string()).toBe('3');
-      expect(store.read((r) => [r.listProjects().map((p) => p.name), r.getSubnet('a')?.project, r.listVms({ project: 'default' }).map((v) => v.name)])).toEqual([
+      expect(await ns.get('schema').string()).toBe('4');
+      expect(store.read((r) => [r.listProjects().map((p) => p.name), r.getSubnet({ name: 'a' })?.project, r.listVms({ project: 'default' }).map((v) => v.name)])).toEqual([
         ['default'],
         'default',
         ['web-1'],
       ]);
+      // Layout 4: the records moved to their (project, name) keys; the VM keeps its name on its node.
+      expect([await ns.get('vms/web-1').string(), await ns.get('subnets/a').string()]).toEqual([null, null]);
+      expect(JSON.parse((await ns.get('vms/default/web-1').string())!)).toMatchObject({ name: 'web-1', project: 'default', instance: 'web-1' });
       await expect(store.write((w) => w.deleteProject('default'))).rejects.toThrow(/FOREIGN KEY/);
     } finally {
       client.close();
@@ -442,10 +505,46 @@ describe('store on etcd: upgrade of layout 2 (projects, before routing domains)'
       await ns.put('projects/zeta').value(project('zeta', '2026-02-01T00:00:00Z'));
       await ns.put('projects/alpha').value(project('alpha', '2026-03-01T00:00:00Z'));
       const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
-      expect(await ns.get('schema').string()).toBe('3');
+      expect(await ns.get('schema').string()).toBe('4');
       expect(store.read((r) => r.listProjects().map((p) => [p.name, p.domain]))).toEqual([['alpha', 3], ['default', 1], ['zeta', 2]]);
       await store.write((w) => w.insertProject({ name: 'new', description: '', quotas: {}, createdAt: 't' }));
       expect(store.read((r) => r.getProject('new')?.domain)).toBe(4);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('store on etcd: upgrade of layout 3 (names unique across the cloud)', () => {
+  it("moves records to (project, name) keys; every VM keeps its name on its node, another project's too", async () => {
+    const prefix = `/mc-test-up${prefixes++}/`;
+    track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 })).close();
+    const client = new Etcd3({ hosts: [...cluster!.endpoints] });
+    try {
+      const ns = client.namespace(prefix);
+      const group = JSON.parse((await ns.get('groups/default/default').string())!) as object;
+      await ns.delete().key('groups/default/default');
+      await ns.put('schema').value('3');
+      await ns.put('groups/default').value(JSON.stringify(group));
+      await ns.put('projects/blue').value(JSON.stringify({ name: 'blue', description: '', quotas: {}, createdAt: 't', domain: 2 }));
+      await ns.put('groups/blue-default').value(JSON.stringify({ id: 2, name: 'blue-default', project: 'blue', description: '', rules: [], createdAt: 't' }));
+      await ns.put('nodes/host-1').value(JSON.stringify(node));
+      await ns.put('nodes/gw-1').value(JSON.stringify(gw));
+      await ns.put('subnets/a').value(JSON.stringify(subnet));
+      await ns.put('subnets/b').value(JSON.stringify({ ...big, name: 'b', project: 'blue' }));
+      await ns.put('vms/web-1').value(JSON.stringify({ ...vm, securityGroups: ['default'] }));
+      await ns.put('vms/b-1').value(JSON.stringify({ ...vm, name: 'b-1', project: 'blue', subnet: 'b', ip: '10.200.0.2', mac: '02:00:00:00:0b:02', port: 'mcvm2', securityGroups: ['blue-default'] }));
+      const store = track(await openEtcdStore({ endpoints: cluster!.endpoints, prefix, requestTimeoutMs: 3000 }));
+      expect(await ns.get('schema').string()).toBe('4');
+      expect((await ns.getAll().prefix('vms/').keys()).sort()).toEqual(['vms/blue/b-1', 'vms/default/web-1']);
+      expect((await ns.getAll().prefix('groups/').keys()).sort()).toEqual(['groups/blue/blue-default', 'groups/default/default']);
+      expect(store.read((r) => r.listVms().map((v) => [v.name, v.project, v.instance, v.subnet]))).toEqual([
+        ['b-1', 'blue', 'b-1', 'b'],
+        ['web-1', 'default', 'web-1', 'a'],
+      ]);
+      // A new VM of blue named like the default project's gets its own instance name; the old one is unchanged.
+      await store.write((w) => w.insertVm({ ...vm, project: 'blue', subnet: 'b', ip: '10.200.0.3', mac: '02:00:00:00:0b:03', port: 'mcvm3', securityGroups: ['blue-default'] }));
+      expect(store.read((r) => r.getVm({ project: 'blue', name: 'web-1' })?.instance)).toBe('blue--web-1');
     } finally {
       client.close();
     }
@@ -493,7 +592,7 @@ describe('store on etcd: member loss and quorum loss', () => {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    expect(store.read((r) => r.getSubnet('after')?.vni)).toBe(9);
+    expect(store.read((r) => r.getSubnet({ name: 'after' })?.vni)).toBe(9);
     await h.close();
   }, 120_000);
 });

@@ -93,11 +93,11 @@ describe('security groups in the store', () => {
       w.insertSubnet(subnet);
       w.insertVm(vm('web-1', 1));
     });
-    expect(old.read((r) => r.getVm('web-1'))?.securityGroups).toBeUndefined();
+    expect(old.read((r) => r.getVm({ name: 'web-1' }))?.securityGroups).toBeUndefined();
     old.close();
     const store = openSqliteStore(path);
-    expect(store.read((r) => r.getVm('web-1'))?.securityGroups).toEqual(['default']);
-    const def = store.read((r) => r.getSecurityGroup('default'))!;
+    expect(store.read((r) => r.getVm({ name: 'web-1' }))?.securityGroups).toEqual(['default']);
+    const def = store.read((r) => r.getSecurityGroup({ name: 'default' }))!;
     expect(def.rules.map(describeRule)).toEqual(['egress any to 0.0.0.0/0', 'ingress any from group default']);
     expect(toCloud(store.read((r) => r.records())).securityGroups).toEqual([
       {
@@ -123,7 +123,7 @@ describe('security groups in the store', () => {
     const web = await store.write((w) => w.insertSecurityGroup({ name: 'web', description: '', createdAt: 't' }));
     const db = await store.write((w) => w.insertSecurityGroup({ name: 'db', description: 'databases', createdAt: 't' }));
     expect(db).toBe(web + 1);
-    const r1 = await store.write((w) => w.insertSecurityRule('db', { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
+    const r1 = await store.write((w) => w.insertSecurityRule({ name: 'db' }, { direction: 'ingress', protocol: 'tcp', portMin: 5432, portMax: 5432, remoteGroup: 'web' }, 't'));
     await store.write((w) => {
       w.insertVm(vm('web-1', 1, ['web']));
       w.insertVm(vm('db-1', 2, ['db', 'web']));
@@ -135,19 +135,19 @@ describe('security groups in the store', () => {
       ['web-1', ['web']],
     ]);
     // A group a rule or a VM refers to stays.
-    await expect(store.write((w) => w.deleteSecurityGroup('web'))).rejects.toThrow(/FOREIGN KEY/);
-    await store.write((w) => w.setVmSecurityGroups('db-1', ['db']));
-    expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['db']);
-    await store.write((w) => w.setVmSecurityGroups('db-1', []));
-    expect(store.read((r) => r.getVm('db-1'))?.securityGroups).toEqual(['default']);
-    await store.write((w) => w.deleteVm('web-1'));
-    expect(await store.write((w) => w.deleteSecurityRule('db', r1))).toBe(true);
-    expect(await store.write((w) => w.deleteSecurityRule('db', r1))).toBe(false);
-    expect(await store.write((w) => w.deleteSecurityGroup('web'))).toBe(true);
-    const r2 = await store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
+    await expect(store.write((w) => w.deleteSecurityGroup({ name: 'web' }))).rejects.toThrow(/FOREIGN KEY/);
+    await store.write((w) => w.setVmSecurityGroups({ name: 'db-1' }, ['db']));
+    expect(store.read((r) => r.getVm({ name: 'db-1' }))?.securityGroups).toEqual(['db']);
+    await store.write((w) => w.setVmSecurityGroups({ name: 'db-1' }, []));
+    expect(store.read((r) => r.getVm({ name: 'db-1' }))?.securityGroups).toEqual(['default']);
+    await store.write((w) => w.deleteVm({ name: 'web-1' }));
+    expect(await store.write((w) => w.deleteSecurityRule({ name: 'db' }, r1))).toBe(true);
+    expect(await store.write((w) => w.deleteSecurityRule({ name: 'db' }, r1))).toBe(false);
+    expect(await store.write((w) => w.deleteSecurityGroup({ name: 'web' }))).toBe(true);
+    const r2 = await store.write((w) => w.insertSecurityRule({ name: 'db' }, { direction: 'egress', protocol: 'udp', remoteCidr: '10.0.0.0/8' }, 't'));
     expect(r2).toBeGreaterThan(r1);
     // A bad rule never reaches the table.
-    await expect(store.write((w) => w.insertSecurityRule('db', { direction: 'egress', protocol: 'udp', portMin: 9, portMax: 1, remoteCidr: '0.0.0.0/0' }, 't'))).rejects.toThrow(
+    await expect(store.write((w) => w.insertSecurityRule({ name: 'db' }, { direction: 'egress', protocol: 'udp', portMin: 9, portMax: 1, remoteCidr: '0.0.0.0/0' }, 't'))).rejects.toThrow(
       /CHECK/,
     );
     expect(store.integrityCheck()).toEqual([]);

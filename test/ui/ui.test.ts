@@ -472,13 +472,13 @@ describe('the web UI in Chromium against a lab', () => {
     await page.fill('#subnet-name', 'b-net');
     await page.click('#subnet-form button[type=submit]');
     await page.waitForSelector('#subnets-table tr[data-subnet="b-net"]');
-    expect(server!.service.getSubnet('b-net').project).toBe('team-b');
+    expect(server!.service.getSubnet('b-net', { project: 'team-b' }).project).toBe('team-b');
     await page.fill('#vm-name', 'b-vm-1');
     await page.selectOption('#vm-subnet', 'b-net');
     await page.fill('#vm-flavor', 'tiny');
     await page.click('#vm-form button[type=submit]');
     await page.waitForSelector('#vms-table tr[data-vm="b-vm-1"] .badge.state-running');
-    expect(server!.service.getVm('b-vm-1')).toMatchObject({ project: 'team-b', securityGroups: ['team-b-default'] });
+    expect(server!.service.getVm('b-vm-1', { project: 'team-b' })).toMatchObject({ project: 'team-b', securityGroups: ['team-b-default'] });
     expect(await page.textContent('#project-quotas')).toMatch(/VMs 1 \/ 1/);
     // One VM is team-b's quota: the API's refusal is what the operator reads, and nothing is made.
     await page.fill('#vm-name', 'b-vm-2');

@@ -86,7 +86,7 @@ export function vmRoutes(service: CloudService): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => {
-        const { value, network } = await service.setVmGateway(req.params.name, req.body.gateway, { log: req.log });
+        const { value, network } = await service.setVmGateway(req.params.name, req.body.gateway, ctxOf(req));
         return { vm: value, network };
       },
     );

@@ -9,6 +9,8 @@ import {
   assertIpv4,
   assertMac,
   assertPositiveInt,
+  assertVmInstance,
+  assertVmInstanceName,
   assertVmName,
   assertVmRef,
   cidrContains,
@@ -32,7 +34,10 @@ export type VmNetwork =
     };
 
 export interface VmSpec {
+  /** Its instance name on the node (the LXD container, the namespace's suffix, file names): names.ts VM_INSTANCE. */
   readonly name: string;
+  /** The hostname the guest has and sends to DHCP (option 12): its VM name, which `name` qualifies. Default `name`. */
+  readonly hostname?: string;
   /** The MAC we allocated; the driver makes the VM use it and verifies it did. */
   readonly mac: string;
   readonly network: VmNetwork;
@@ -108,15 +113,17 @@ export function portNameFor(vmName: string): string {
   return plain.length <= 15 ? plain : `vm-${createHash('sha256').update(vmName).digest('hex').slice(0, 12)}`;
 }
 
-/** Checks a spec for a new VM: its name must pass the VM name rule (src/topology/names.ts). */
+/** Checks a spec for a new VM: its instance name and hostname must pass the rules of src/topology/names.ts. */
 export function validateVmSpec(spec: VmSpec): void {
-  assertVmName('VM name', spec.name);
+  assertVmInstanceName('VM instance name', spec.name);
+  if (spec.hostname !== undefined) assertVmName('VM hostname', spec.hostname);
   validateSpecFields(spec);
 }
 
 /** Checks a spec read back from a node: a VM made under the older, wider name rule stays manageable. */
 export function validateStoredVmSpec(spec: VmSpec): void {
-  assertVmRef('VM name', spec.name);
+  assertVmInstance('VM instance name', spec.name);
+  if (spec.hostname !== undefined) assertVmRef('VM hostname', spec.hostname);
   validateSpecFields(spec);
 }
 

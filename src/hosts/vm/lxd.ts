@@ -5,7 +5,7 @@ import { BRIDGE } from '../../topology/model.js';
 import type { ExecOptions, ExecResult, Executor } from '../executor.js';
 import { bridgeOfPort, datapathTypeOf, findRows, mapArgs, stringMap, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
-import { assertPath, assertVmRef } from '../validate.js';
+import { assertPath, assertVmInstance } from '../validate.js';
 import { DEFAULT_IMAGE, imageExists, listAliases } from '../lxd/image.js';
 import {
   MacMismatchError,
@@ -90,6 +90,8 @@ export class LxdVmDriver implements VmDriver {
         // so it gets our MAC too, and afterStart checks that every place agrees.
         await this.lxc(['config', 'set', name, 'volatile.eth0.hwaddr', mac]);
         await this.pushFile(name, '/etc/minicloud/network', networkFile(spec.network));
+        // The container is named for the node (PROJECT--NAME); its guest is named for its user.
+        if (spec.hostname !== undefined && spec.hostname !== name) await this.pushFile(name, '/etc/hostname', `${spec.hostname}\n`);
         await this.start(name);
         return (await this.info(name))!;
       },
@@ -205,7 +207,7 @@ export class LxdVmDriver implements VmDriver {
   }
 
   private instance(name: string): Promise<LxdInstance | undefined> {
-    return this.query<LxdInstance>(`/1.0/instances/${assertVmRef('VM name', name)}`);
+    return this.query<LxdInstance>(`/1.0/instances/${assertVmInstance('VM instance name', name)}`);
   }
 
   private async require(name: string): Promise<LxdInstance> {
@@ -215,7 +217,7 @@ export class LxdVmDriver implements VmDriver {
   }
 
   private async state(name: string): Promise<LxdState> {
-    const s = await this.query<LxdState>(`/1.0/instances/${assertVmRef('VM name', name)}/state`);
+    const s = await this.query<LxdState>(`/1.0/instances/${assertVmInstance('VM instance name', name)}/state`);
     if (!s) throw new VmNotFoundError(name);
     return s;
   }

@@ -5,7 +5,7 @@ import { ExecError, type ExecOptions, type ExecResult, type Executor } from '../
 import { readNodeFile, removeNodeFiles, writeNodeFiles } from '../files.js';
 import { mapArgs, vsctl } from '../ovsdb.js';
 import { silentLogger, type Logger } from '../types.js';
-import { assertNetnsName, assertPath, assertVmRef } from '../validate.js';
+import { assertNetnsName, assertPath, assertVmInstance } from '../validate.js';
 import {
   MacMismatchError,
   portNameFor,
@@ -77,7 +77,7 @@ export class NetnsVmDriver implements VmDriver {
   }
 
   netnsOf(name: string): string {
-    return assertNetnsName('VM namespace', `${this.options.netnsPrefix ?? 'vm-'}${assertVmRef('VM name', name)}`);
+    return assertNetnsName('VM namespace', `${this.options.netnsPrefix ?? 'vm-'}${assertVmInstance('VM instance name', name)}`);
   }
 
   async create(spec: VmSpec): Promise<VmInfo> {
@@ -152,7 +152,7 @@ export class NetnsVmDriver implements VmDriver {
     if (net.mode !== 'static') {
       await this.stopDhcpClient(name);
       // -b: tries briefly, then keeps trying in the background; a VM must not wait for its port's flows.
-      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${name}`]);
+      await this.inVm(ns, ['busybox', 'udhcpc', '-b', '-i', 'eth0', '-s', this.scriptPath, '-p', this.dhcpPidPath(name), '-t', '2', '-T', '1', '-A', '1', '-O', 'mtu', '-x', `hostname:${spec.hostname ?? name}`]);
     }
     this.logger.info({ vm: name, backend: this.kind }, 'VM started');
     return net.mode === 'static' ? (JSON.parse(stdout) as LinkJson[])[0] : undefined;
@@ -204,11 +204,11 @@ export class NetnsVmDriver implements VmDriver {
   }
 
   private recordPath(name: string): string {
-    return `${this.options.stateDir}/${assertVmRef('VM name', name)}.json`;
+    return `${this.options.stateDir}/${assertVmInstance('VM instance name', name)}.json`;
   }
 
   private dhcpPidPath(name: string): string {
-    return `${this.options.stateDir}/${assertVmRef('VM name', name)}.udhcpc.pid`;
+    return `${this.options.stateDir}/${assertVmInstance('VM instance name', name)}.udhcpc.pid`;
   }
 
   private inVm(ns: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {

@@ -10,7 +10,8 @@ import { v5Projects } from './v5-projects.js';
 import { v6IcmpTypeCode } from './v6-icmp-type-code.js';
 import { v7RoutingDomains } from './v7-routing-domains.js';
 import { v8FloatingIps } from './v8-floating-ips.js';
+import { v9NamesPerProject } from './v9-names-per-project.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode, v7RoutingDomains, v8FloatingIps];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2ApiTokens, v3NodeRemovals, v4SecurityGroups, v5Projects, v6IcmpTypeCode, v7RoutingDomains, v8FloatingIps, v9NamesPerProject];

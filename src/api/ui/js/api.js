@@ -56,12 +56,14 @@ export function whenUnauthorized(fn) {
 
 /**
  * One request; resolves with the JSON body, rejects with ApiError. `token` overrides the stored one (sign-in);
- * `inProject: false` leaves X-Project out (the picker's list of every project an admin may choose).
+ * `inProject: false` leaves X-Project out (the picker's list of every project an admin may choose); `project` names
+ * the project of the record acted on (names are unique per project only: an admin's "All projects" view must say).
  */
-export async function api(method, path, body, token = storedToken(), { inProject = true } = {}) {
+export async function api(method, path, body, token = storedToken(), { inProject = true, project: of = undefined } = {}) {
   const headers = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
-  if (project && inProject) headers['x-project'] = project;
+  if (of) headers['x-project'] = of;
+  else if (project && inProject) headers['x-project'] = project;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res;
   try {

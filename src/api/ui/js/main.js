@@ -74,13 +74,16 @@ const actions = {
       if (r) say(`Resynced ${node}: ${r.flowMods} flow-mod${r.flowMods === 1 ? '' : 's'} sent in ${r.seconds.toFixed(2)} s`, 'ok');
       return refresh();
     }),
-  vmAction: (vm, action, button) =>
+  // `project`: the VM's own (its name is unique only there).
+  vmAction: (vm, action, button, project) =>
     operation({ key: `vm-${action}:${vm}`, button, what: `${action === 'start' ? 'Starting' : 'Stopping'} ${vm}` }, () =>
-      api('POST', `/vms/${encodeURIComponent(vm)}/${action}`),
+      api('POST', `/vms/${encodeURIComponent(vm)}/${action}`, undefined, undefined, { project }),
     ).then(refresh),
-  deleteVm: (vm, button) => {
-    if (!confirm(`Delete VM ${vm}? Its address is released.`)) return undefined;
-    return operation({ key: `vm-delete:${vm}`, button, what: `Deleting VM ${vm}`, done: `Deleted VM ${vm}` }, () => api('DELETE', `/vms/${encodeURIComponent(vm)}`)).then(refresh);
+  deleteVm: (vm, button, project) => {
+    if (!confirm(`Delete VM ${vm}${project && project !== 'default' ? ` of project ${project}` : ''}? Its address is released.`)) return undefined;
+    return operation({ key: `vm-delete:${vm}`, button, what: `Deleting VM ${vm}`, done: `Deleted VM ${vm}` }, () =>
+      api('DELETE', `/vms/${encodeURIComponent(vm)}`, undefined, undefined, { project }),
+    ).then(refresh);
   },
   showProject: (name) => {
     showProject(name);
@@ -92,10 +95,10 @@ const actions = {
       api('DELETE', `/projects/${encodeURIComponent(name)}`),
     ).then(refresh);
   },
-  deleteSubnet: (subnet, button) => {
+  deleteSubnet: (subnet, button, project) => {
     if (!confirm(`Delete subnet ${subnet}?`)) return undefined;
     return operation({ key: `subnet-delete:${subnet}`, button, what: `Deleting subnet ${subnet}`, done: `Deleted subnet ${subnet}` }, () =>
-      api('DELETE', `/subnets/${encodeURIComponent(subnet)}`),
+      api('DELETE', `/subnets/${encodeURIComponent(subnet)}`, undefined, undefined, { project }),
     ).then(refresh);
   },
 };

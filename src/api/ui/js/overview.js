@@ -73,7 +73,7 @@ function subnetsTable(cloud, ctx) {
         h('td', { class: 'num' }, String(sn.vni)),
         h('td', {}, meter('used', sn.addresses.used, sn.addresses.usable, String)),
         h('td', { class: 'num' }, String(cloud.vms.filter((v) => v.subnet === sn.name).length)),
-        h('td', { class: 'actions' }, opButton('Delete', `subnet-delete:${sn.name}`, (e) => ctx.deleteSubnet(sn.name, e.currentTarget), { danger: true, ariaLabel: `Delete subnet ${sn.name}` })),
+        h('td', { class: 'actions' }, opButton('Delete', `subnet-delete:${sn.name}`, (e) => ctx.deleteSubnet(sn.name, e.currentTarget, sn.project), { danger: true, ariaLabel: `Delete subnet ${sn.name}` })),
       ),
     ),
   });
@@ -103,9 +103,9 @@ function vmsTable(cloud, ctx) {
           'td',
           { class: 'actions' },
           v.state === 'running'
-            ? opButton('Stop', `vm-stop:${v.name}`, (e) => ctx.vmAction(v.name, 'stop', e.currentTarget), { ariaLabel: `Stop ${v.name}` })
-            : opButton('Start', `vm-start:${v.name}`, (e) => ctx.vmAction(v.name, 'start', e.currentTarget), { ariaLabel: `Start ${v.name}` }),
-          opButton('Delete', `vm-delete:${v.name}`, (e) => ctx.deleteVm(v.name, e.currentTarget), { danger: true, ariaLabel: `Delete ${v.name}` }),
+            ? opButton('Stop', `vm-stop:${v.name}`, (e) => ctx.vmAction(v.name, 'stop', e.currentTarget, v.project), { ariaLabel: `Stop ${v.name}` })
+            : opButton('Start', `vm-start:${v.name}`, (e) => ctx.vmAction(v.name, 'start', e.currentTarget, v.project), { ariaLabel: `Start ${v.name}` }),
+          opButton('Delete', `vm-delete:${v.name}`, (e) => ctx.deleteVm(v.name, e.currentTarget, v.project), { danger: true, ariaLabel: `Delete ${v.name}` }),
         ),
       ),
     ),
