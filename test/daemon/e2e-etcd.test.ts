@@ -78,11 +78,11 @@ describe('the controller on the etcd store, with real switches', () => {
     await allNodesMatch();
     expect(await mentions()).toBe(0);
     console.log(`etcd store: extra VM flow-mods per node ${JSON.stringify(Object.fromEntries(mods))}`);
-    // The store really is etcd: the VMs are keys under the prefix.
+    // The store really is etcd: the VMs are keys under the prefix, by project (layout 4).
     const keys = await fetch(`${cluster!.endpoints[0]}/v3/kv/range`, {
       method: 'POST',
       body: JSON.stringify({ key: Buffer.from('/mcst-e2e/vms/').toString('base64'), range_end: Buffer.from('/mcst-e2e/vms0').toString('base64'), keys_only: true }),
     }).then((r) => r.json() as Promise<{ kvs?: { key: string }[] }>);
-    expect((keys.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()).sort()).toEqual(VMS.map((v) => `/mcst-e2e/vms/${v.name}`).sort());
+    expect((keys.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()).sort()).toEqual(VMS.map((v) => `/mcst-e2e/vms/default/${v.name}`).sort());
   }, 180_000);
 });
