@@ -8,8 +8,8 @@ import type { Message, MessageType } from '../types.js';
 import { NX_VENDOR_ID, OFP_VERSION, OFPT, ONF_EXPERIMENTER_ID } from '../consts.js';
 
 export interface EmbeddedFormat {
-  /** The whole message as formatMessage prints it. */
-  readonly message: (m: Message, verbosity: number) => string;
+  /** The whole message as formatMessage prints it (`bytes` for the hex dump from verbosity 5). */
+  readonly message: (m: Message, verbosity: number, bytes?: Uint8Array) => string;
   /**
    * The header line of a message of this type or name ('OFPT_FLOW_MOD (OF1.3) (xid=0x1):'), with multipart flags if
    * given.
@@ -69,7 +69,7 @@ export function embeddedMessageText(bytes: Uint8Array, verbosity: number, f: Emb
   if (msg.type === 'experimenter' || msg.type === 'experimenter_stats_request' || msg.type === 'experimenter_stats_reply') {
     return `***decode error: ${unknownExperimenter(msg.experimenter)}***\n${f.hexDump(bytes)}`;
   }
-  return f.message(msg, verbosity);
+  return f.message(msg, verbosity, bytes);
 }
 
 /**
