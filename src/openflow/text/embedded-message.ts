@@ -62,8 +62,10 @@ export function embeddedMessageText(bytes: Uint8Array, verbosity: number, f: Emb
     // with a newline; the error goes after the header line's space otherwise.
     const flags = bytes[1] === OFPT.MULTIPART_REQUEST || bytes[1] === OFPT.MULTIPART_REPLY ? (bytes[10]! << 8) | bytes[11]! : 0;
     const header = f.header(what, bytes[0]!, xidOf(bytes));
-    const before = e.partial ? f.message(e.partial, verbosity).trimEnd() : f.header(what, bytes[0]!, xidOf(bytes), flags);
-    return `${before}${before.length > header.length ? '\n' : ' '}${error}`;
+    // A port_desc_reply starts its body with a newline, even before a first port that fails.
+    const partial = e.partial;
+    const before = partial ? f.message(partial, verbosity).trimEnd() : f.header(what, bytes[0]!, xidOf(bytes), flags);
+    return `${before}${before.length > header.length || partial?.type === 'port_desc_reply' ? '\n' : ' '}${error}`;
   }
   // OVS decodes only the experimenter messages it knows (ofpraw_decode); the codec keeps the others raw.
   if (msg.type === 'experimenter' || msg.type === 'experimenter_stats_request' || msg.type === 'experimenter_stats_reply') {
