@@ -174,6 +174,12 @@ const EXPERIMENTER: ReadonlyMap<number, ReadonlyMap<number, string>> = new Map([
   ],
 ]);
 
+/**
+ * OFPBFC_BAD_VERSION (a bundled message of another version): OVS names it, but has no OpenFlow 1.3 code for it (it
+ * decodes no ONF error 2316); this is the code its ONF range would give it (2300 + its OpenFlow 1.4 code 16).
+ */
+export const ONF_BUNDLE_BAD_VERSION = 2316;
+
 const codeNames = new Map<number, Map<number, string>>();
 for (const [type, t] of Object.entries(STANDARD)) {
   codeNames.set(Number(type), new Map(Object.entries(t.codes).map(([name, code]) => [code, `${t.prefix}_${name}`])));
@@ -198,6 +204,7 @@ export function errorName(type: number, code: number, experimenter?: number): st
 
 /** Just the code part of errorName, as ovs-ofctl prints it ('OFPFMFC_TABLE_FULL'), or undefined if unknown. */
 export function errorCodeName(type: number, code: number, experimenter?: number): string | undefined {
+  if (type === OFPET.EXPERIMENTER && experimenter === ONF_EXPERIMENTER_ID && code === ONF_BUNDLE_BAD_VERSION) return 'OFPBFC_BAD_VERSION';
   if (type === OFPET.EXPERIMENTER) return experimenter === undefined ? undefined : EXPERIMENTER.get(experimenter)?.get(code);
   return codeNames.get(type)?.get(code);
 }

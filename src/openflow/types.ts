@@ -291,7 +291,11 @@ export type Message =
   | (Base & { readonly type: 'meter_mod'; readonly command: number; readonly flags: number; readonly meterId: number; readonly bands: readonly MeterBand[] })
   // ONF bundle extension (experimenter ONF_EXPERIMENTER_ID, ONFT_BUNDLE_CONTROL / ONFT_BUNDLE_ADD_MESSAGE).
   | (Base & { readonly type: 'bundle_control'; readonly bundleId: number; readonly ctrlType: number; readonly bundleFlags: number; readonly properties: Uint8Array })
-  | (Base & { readonly type: 'bundle_add'; readonly bundleId: number; readonly bundleFlags: number; readonly message: Message; readonly properties: Uint8Array })
+  /**
+   * `message` is the embedded message, or its bytes when the codec refuses its body (OVS prints that refusal inside
+   * the bundle_add); `properties` is whatever follows it, verbatim.
+   */
+  | (Base & { readonly type: 'bundle_add'; readonly bundleId: number; readonly bundleFlags: number; readonly message: Message | Uint8Array; readonly properties: Uint8Array })
   // ONF extensions for OF1.3 carrying OF1.4 messages (experimenter ONF_EXPERIMENTER_ID, ONFT_*).
   /** The switch tells a controller its role changed; `properties` (OF1.4 role properties) kept raw. */
   | (Base & { readonly type: 'role_status'; readonly role: number; readonly reason: number; readonly generationId: bigint; readonly properties: Uint8Array })

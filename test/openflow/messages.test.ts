@@ -124,7 +124,7 @@ describe('decoding details', () => {
   it('decodes an embedded message of a bundle_add with its own xid', () => {
     const f = FIXTURES.find((x) => x.msg.type === 'bundle_add')!;
     const m = decodeMessage(f.bytes) as Extract<Message, { type: 'bundle_add' }>;
-    expect(m.message.type).toBe('flow_mod');
+    expect((m.message as Message).type).toBe('flow_mod');
   });
 
   it('reads the multipart header before the body', () => {

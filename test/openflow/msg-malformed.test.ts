@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
+import { ONF_BUNDLE_BAD_VERSION, ONFERR_ET_BUNDLE } from '../../src/openflow/error-codes.js';
 import { CodecError } from '../../src/openflow/errors.js';
 import { OFPBRC, OFPET } from '../../src/openflow/consts.js';
 import { FIXTURES, bytes, header, mpHeader, u16, u32, u64, zeros } from './msg-fixtures.js';
@@ -23,6 +24,8 @@ interface Bad {
   readonly bytes: Uint8Array;
   /** Expected OFPBRC code under OFPET_BAD_REQUEST; undefined: any CodecError. */
   readonly code?: number;
+  /** Expected ONF experimenter error (the bundle errors), instead of `code`. */
+  readonly onf?: number;
 }
 
 const BAD: readonly Bad[] = [
@@ -57,13 +60,15 @@ const BAD: readonly Bad[] = [
   { name: 'queue length lying', bytes: withU16(fixture('queue_get_config_reply'), 16 + 8, 64), code: OFPBRC.BAD_LEN },
   { name: 'flow_mod with a lying match length', bytes: withU16(flowMod, 50, 200) },
   { name: 'flow_mod cut inside its fixed part', bytes: withU16(flowMod.subarray(0, 40), 2, 40), code: OFPBRC.BAD_LEN },
-  { name: 'bundle_add with a 3-byte embedded message', bytes: bytes(bundleHead(32), 4, 2, 0, 3, 0, 0, 0, 1), code: OFPBRC.BAD_LEN },
-  { name: 'bundle_add whose embedded length overruns', bytes: bytes(bundleHead(32), header(2, 16, 1)), code: OFPBRC.BAD_LEN },
-  { name: 'bundle_add with garbage instead of a message', bytes: bytes(bundleHead(32), 0xde, 0xad, 0, 8, 0xbe, 0xef, 0, 0), code: OFPBRC.BAD_VERSION },
-  { name: 'bundle_add with an unknown embedded type', bytes: bytes(bundleHead(32), header(99, 8, 1)), code: OFPBRC.BAD_TYPE },
-  { name: 'bundle_add embedding a truncated flow_mod', bytes: bytes(bundleHead(24 + 16), header(14, 16, 1), zeros(8)), code: OFPBRC.BAD_LEN },
-  { name: 'bundle_add with padding but no properties', bytes: bytes(bundleHead(24 + 9 + 7), header(2, 9, 1), 0, zeros(7)), code: OFPBRC.BAD_LEN },
-  { name: 'bundle_add without an embedded message', bytes: bytes(bundleHead(24)), code: OFPBRC.BAD_LEN },
+  { name: 'bundle_add with a 3-byte embedded message', bytes: bytes(bundleHead(32), 4, 2, 0, 3, 0, 0, 0, 1), onf: ONFERR_ET_BUNDLE.MSG_BAD_LEN },
+  { name: 'bundle_add whose embedded length overruns', bytes: bytes(bundleHead(32), header(2, 16, 1)), onf: ONFERR_ET_BUNDLE.MSG_BAD_LEN },
+  { name: 'bundle_add with garbage instead of a message', bytes: bytes(bundleHead(32), 0xde, 0xad, 0, 8, 0xbe, 0xef, 0, 0), onf: ONF_BUNDLE_BAD_VERSION },
+  { name: 'bundle_add embedding a message of another xid', bytes: bytes(bundleHead(32), header(14, 8, 2)), onf: ONFERR_ET_BUNDLE.MSG_BAD_XID },
+  { name: 'bundle_add with an unknown embedded type', bytes: bytes(bundleHead(32), header(99, 8, 1)), onf: ONFERR_ET_BUNDLE.MSG_UNSUP },
+  { name: 'bundle_add embedding a truncated flow_mod', bytes: bytes(bundleHead(24 + 16), header(14, 16, 1), zeros(8)), onf: ONFERR_ET_BUNDLE.MSG_UNSUP },
+  { name: 'bundle_add embedding an echo_request (not bundlable)', bytes: bytes(bundleHead(24 + 9 + 7), header(2, 9, 1), 0, zeros(7)), onf: ONFERR_ET_BUNDLE.MSG_UNSUP },
+  { name: 'bundle_add without an embedded message', bytes: bytes(bundleHead(24)), onf: ONFERR_ET_BUNDLE.MSG_BAD_LEN },
+  { name: 'bundle_control with properties not in 8-byte units', bytes: bytes(header(4, 28, 1), u32(0x4f4e4600), u32(2300), u32(1), u16(0), u16(1), zeros(4)), code: OFPBRC.BAD_LEN },
   { name: 'bundle_control cut short', bytes: bytes(header(4, 20, 1), u32(0x4f4e4600), u32(2300), u32(1)), code: OFPBRC.BAD_LEN },
 ];
 
@@ -77,6 +82,7 @@ describe('malformed input', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(CodecError);
+      if (bad.onf !== undefined) expect([(err as CodecError).ofpType, (err as CodecError).ofpCode, (err as CodecError).experimenter]).toEqual([OFPET.EXPERIMENTER, bad.onf, 0x4f4e4600]);
       if (bad.code !== undefined) {
         expect((err as CodecError).ofpType).toBe(OFPET.BAD_REQUEST);
         expect({ code: (err as CodecError).ofpCode, message: (err as Error).message }).toMatchObject({ code: bad.code });

@@ -13,6 +13,7 @@ export const featuresRequest = emptyBody('features_request', plain(OFPT.FEATURES
 export const featuresReply: BodyCodec<'features_reply'> = {
   type: 'features_reply',
   framing: plain(OFPT.FEATURES_REPLY),
+  lengthRule: { min: 24, multiple: 0 },
   encodingLength: () => 24,
   encode(w, m) {
     w.u64(m.datapathId);

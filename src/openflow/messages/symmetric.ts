@@ -70,6 +70,7 @@ export const hello: BodyCodec<'hello'> = {
 export const error: BodyCodec<'error'> = {
   type: 'error',
   framing: plain(OFPT.ERROR),
+  lengthRule: { min: 4, multiple: 1 },
   versionOf: (m) => m.version ?? OFP_VERSION,
   encodingLength: (m) => (m.errType === OFPET.EXPERIMENTER ? 8 : 4) + m.data.length,
   encode(w, m) {

@@ -8,8 +8,8 @@ import type { Message, MessageType } from '../types.js';
 import { NX_VENDOR_ID, OFP_VERSION, OFPT, ONF_EXPERIMENTER_ID } from '../consts.js';
 
 export interface EmbeddedFormat {
-  /** The whole message as formatMessage prints it. */
-  readonly message: (m: Message, verbosity: number) => string;
+  /** The whole message as formatMessage prints it (`bytes` for the hex dump from verbosity 5). */
+  readonly message: (m: Message, verbosity: number, bytes?: Uint8Array) => string;
   /**
    * The header line of a message of this type or name ('OFPT_FLOW_MOD (OF1.3) (xid=0x1):'), with multipart flags if
    * given.
@@ -62,14 +62,16 @@ export function embeddedMessageText(bytes: Uint8Array, verbosity: number, f: Emb
     // with a newline; the error goes after the header line's space otherwise.
     const flags = bytes[1] === OFPT.MULTIPART_REQUEST || bytes[1] === OFPT.MULTIPART_REPLY ? (bytes[10]! << 8) | bytes[11]! : 0;
     const header = f.header(what, bytes[0]!, xidOf(bytes));
-    const before = e.partial ? f.message(e.partial, verbosity).trimEnd() : f.header(what, bytes[0]!, xidOf(bytes), flags);
-    return `${before}${before.length > header.length ? '\n' : ' '}${error}`;
+    // A port_desc_reply starts its body with a newline, even before a first port that fails.
+    const partial = e.partial;
+    const before = partial ? f.message(partial, verbosity).trimEnd() : f.header(what, bytes[0]!, xidOf(bytes), flags);
+    return `${before}${before.length > header.length || partial?.type === 'port_desc_reply' ? '\n' : ' '}${error}`;
   }
   // OVS decodes only the experimenter messages it knows (ofpraw_decode); the codec keeps the others raw.
   if (msg.type === 'experimenter' || msg.type === 'experimenter_stats_request' || msg.type === 'experimenter_stats_reply') {
     return `***decode error: ${unknownExperimenter(msg.experimenter)}***\n${f.hexDump(bytes)}`;
   }
-  return f.message(msg, verbosity);
+  return f.message(msg, verbosity, bytes);
 }
 
 /**

@@ -439,8 +439,10 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
     m.command === OFPMC.DELETE
       ? ` DEL meter=${meterId(m.meterId)} bands=`
       : ` ${METER_COMMANDS[m.command] ?? `cmd:${m.command}`} meter=${meterId(m.meterId)} ${meterFlags(m.flags)}bands=${m.bands.map((b) => `\n${formatBand(b, m.flags)}`).join('')}`,
-  bundle_control: (m) => `\n bundle_id=${hex(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
-  bundle_add: (m, v) => `\n bundle_id=${hex(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${formatMessage(m.message, v)}`,
+  bundle_control: (m) => `\n bundle_id=${bundleId(m.bundleId)} type=${nameOf(OFPBCT, m.ctrlType) ?? ''} flags=${bundleFlags(m.bundleFlags)}`,
+  // ofputil_format_bundle_add: the embedded message as ofp_to_string prints it at the same verbosity.
+  bundle_add: (m, v) =>
+    `\n bundle_id=${bundleId(m.bundleId)} flags=${bundleFlags(m.bundleFlags)}\n${embeddedMessageText(m.message instanceof Uint8Array ? m.message : new Uint8Array(encodeMessage(m.message)), v, EMBEDDED)}`,
   role_status: (m, v) => `${BODY.role_reply({ ...m, type: 'role_reply' }, v)} reason=${ROLE_REASONS[m.reason] ?? '(unknown)'}`,
   // The forwarded request's body as its own message prints it, without its header line.
   requestforward: (m, v) => ` reason=${m.message.type}${(BODY[m.message.type] as Formatter<MessageType>)(m.message, v)}`,
@@ -461,6 +463,9 @@ const ONF_NAMES: Readonly<Partial<Record<MessageType, string>>> = {
   flow_monitor_paused: 'ONFT_FLOW_MONITOR_PAUSED',
   flow_monitor_resumed: 'ONFT_FLOW_MONITOR_RESUMED',
 };
+
+/** printf's %#x: no 0x before a zero. */
+const bundleId = (id: number): string => (id === 0 ? '0' : hex(id));
 
 const bundleFlags = (f: number): string => bitNames({ atomic: 1, ordered: 2 }, f) || '0';
 
@@ -512,7 +517,7 @@ const vendorErrorOf = (d: Uint8Array): [number, number, number] | undefined =>
   d.length >= 8 ? [((d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!) >>> 0, (d[4]! << 8) | d[5]!, (d[6]! << 8) | d[7]!] : undefined;
 
 const EMBEDDED: EmbeddedFormat = {
-  message: (m, v) => formatMessage(m, v),
+  message: (m, v, bytes) => formatMessage(m, v, bytes),
   header: (what, version, xid, flags) => `${'name' in what ? what.name : messageName(what as Message)}${versionTag(version)} (xid=${hex(xid)}):${flags ? ` flags=${multipartFlags(flags)}` : ''}`,
   hexDump,
 };
