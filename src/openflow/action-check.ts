@@ -512,3 +512,17 @@ const ACTION_SET = new Set<Action['type']>([
 export function checkActionSet(actions: readonly Action[]): void {
   for (const a of actions) if (!ACTION_SET.has(a.type)) throw bacError(`write_actions cannot hold ${a.type}`, OFPBAC.BAD_TYPE);
 }
+
+/**
+ * The OpenFlow 1.1 set actions OVS still decodes in 1.3 (set_vlan_vid 1 .. set_tp_dst 10, set_mpls_label 13,
+ * set_mpls_tc 14), which the codec does not model: OVS's length and argument checks, so that a malformed one gets
+ * OVS's error; a well-formed one the caller refuses as unknown (OVS would print it: a documented gap).
+ */
+export function checkDeprecatedAction(r: Reader, start: number, type: number, len: number): void {
+  const size = type === 3 || type === 4 ? 16 : 8;
+  if (len > r.remaining || len !== size) throw bacError(`action type ${type}: length ${len}, OVS takes ${size}`, OFPBAC.BAD_LEN, start);
+  const b = r.buf;
+  const arg8 = b[start + 4]!;
+  const bad = (type === 1 && u16(b, start + 4) & ~0xfff) || (type === 2 && arg8 & ~7) || (type === 7 && arg8 & ~0xfc) || (type === 8 && arg8 & ~3);
+  if (bad) throw bacError(`action type ${type}: argument out of range`, OFPBAC.BAD_ARGUMENT, start);
+}

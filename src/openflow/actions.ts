@@ -26,7 +26,7 @@ import { standardDecoders, standardEncoders } from './actions-standard.js';
 import { niciraActions } from './actions-nicira.js';
 import { conntrackActions } from './actions-conntrack.js';
 import { learnDecoders, learnEncoders } from './actions-learn.js';
-import { checkAction, NX_DEBUG_SUBTYPES, ovsKnowsExperimenterAction, ovsKnowsStandardAction, rawActionLengths, verifyActions } from './action-check.js';
+import { checkAction, checkDeprecatedAction, NX_DEBUG_SUBTYPES, ovsKnowsExperimenterAction, ovsKnowsStandardAction, rawActionLengths, verifyActions } from './action-check.js';
 
 export { ofsNbits } from './action-wire.js';
 
@@ -127,7 +127,10 @@ function decodeOne(r: Reader, depth: number): Action {
   let experimenter: number | undefined;
   if (type !== OFPAT.EXPERIMENTER) {
     d = standardByType.get(type);
-    if (!d || !ovsKnowsStandardAction(type)) throw new CodecError(`unknown action type ${type}`, OFPET.BAD_ACTION, OFPBAC.BAD_TYPE, start);
+    if (!d || !ovsKnowsStandardAction(type)) {
+      if (ovsKnowsStandardAction(type)) checkDeprecatedAction(r, start, type, len);
+      throw new CodecError(`unknown action type ${type}`, OFPET.BAD_ACTION, OFPBAC.BAD_TYPE, start);
+    }
   } else {
     experimenter = r.u32At(start + 4);
     const subtypes = experimenterDecoders.get(experimenter);
