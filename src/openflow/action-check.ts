@@ -65,7 +65,17 @@ const READ_ONLY = new Set([
   'nsh_mdtype', 'nsh_np', 'ct_state', 'ct_zone', 'ct_nw_src', 'ct_ipv6_src', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_nw_proto', 'ct_tp_src', 'ct_tp_dst',
 ]);
 
-export const isWritable = (info: FieldInfo): boolean => !READ_ONLY.has(info.ovsName);
+/** Per registry field (by rank), computed once: bit 0 not in OVS, bit 1 read-only, bits 2.. how its value is checked. */
+const FLAGS = new Uint8Array(FIELDS.length);
+const VALUE_KIND: Readonly<Record<string, number>> = { in_port: 1, actset_output: 2, nw_tos: 3, arp_op: 4, nsh_ttl: 5, nsh_mdtype: 6 };
+const BITS_CHECKED = new Set(['ip_dscp', 'nw_ecn', 'ip_frag', 'tcp_flags', 'vlan_vid', 'vlan_pcp', 'ipv6_label', 'mpls_label', 'mpls_tc', 'mpls_bos', 'tun_flags', 'ct_state', 'nsh_spi']);
+for (const f of FIELDS) {
+  const kind = VALUE_KIND[f.ovsName] ?? (BITS_CHECKED.has(f.ovsName) ? 7 : 0);
+  FLAGS[f.rank] = (NOT_IN_OVS.has(f.ovsName) ? 1 : 0) | (READ_ONLY.has(f.ovsName) ? 2 : 0) | (kind << 2);
+}
+const notInOvs = (info: FieldInfo): boolean => info.rank >= 0 && (FLAGS[info.rank]! & 1) !== 0;
+
+export const isWritable = (info: FieldInfo): boolean => (info.rank >= 0 ? (FLAGS[info.rank]! & 2) === 0 : true);
 
 /**
  * tun_metadata0..63 (NXM_1 fields 40..103): OVS knows them at any length up to 124 bytes (variable_len) and, with no
@@ -93,14 +103,14 @@ export function field32(header: number): FieldInfo | undefined {
   const tm = tunMetadataField(exact);
   if (tm) return (exact & 0xff) > 0 && (exact & 0xff) <= 124 ? tm : undefined;
   const info = fieldByHeader(exact);
-  return info && info.header === exact && !NOT_IN_OVS.has(info.ovsName) ? info : undefined;
+  return info && info.header === exact && !notInOvs(info) ? info : undefined;
 }
 
 /** The field of a FieldRef as OVS looks it up (length included), or undefined. */
 export function refField(ref: FieldRef): FieldInfo | undefined {
   if (ref.header >>> 16 !== OFPXMC.EXPERIMENTER) return field32(ref.header);
   const info = fieldByHeader(ref.header, ref.experimenter);
-  return info && info.header === ref.header && !NOT_IN_OVS.has(info.ovsName) ? info : undefined;
+  return info && info.header === ref.header && !notInOvs(info) ? info : undefined;
 }
 
 /**
@@ -112,7 +122,7 @@ export function pulledField(ref: FieldRef, what: string, at?: number): FieldInfo
   if (exp && (ref.header & 0xff) < 4) throw bmcError(`${what}: experimenter header with length ${ref.header & 0xff}`, OFPBMC.BAD_LEN, at);
   const exact = ref.header & 0x100 ? (ref.header & ~0x1ff) | (exp ? 4 + (((ref.header & 0xff) - 4) >>> 1) : (ref.header & 0xff) >>> 1) : ref.header;
   const info = exp ? fieldByHeader(exact, ref.experimenter) : (field32(exact) ?? fieldByHeader(exact));
-  if (!info || (info.header !== exact && info.rank >= 0) || NOT_IN_OVS.has(info.ovsName)) throw bmcError(`${what}: unknown field 0x${(ref.header >>> 0).toString(16).padStart(8, '0')}`, OFPBMC.BAD_FIELD, at);
+  if (!info || (info.header !== exact && info.rank >= 0) || notInOvs(info)) throw bmcError(`${what}: unknown field 0x${(ref.header >>> 0).toString(16).padStart(8, '0')}`, OFPBMC.BAD_FIELD, at);
   if (ref.header & 0x100) throw bmcError(`${what}: a masked field header`, OFPBMC.BAD_MASK, at);
   return info;
 }
@@ -139,46 +149,35 @@ function header32Field(ref: FieldRef, what: string): FieldInfo {
   return info;
 }
 
+const port32Ok = (v: Uint8Array): boolean => {
+  const p = ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+  return p < 0xff00 || p >= OFPP.MAX;
+};
+
 /** mf_is_value_valid: the values a field may take. */
 function valueValid(info: FieldInfo, value: Uint8Array): boolean {
-  switch (info.ovsName) {
-    case 'in_port':
-      if (info.length !== 4) return true;
-      {
-        const p = ((value[0]! << 24) | (value[1]! << 16) | (value[2]! << 8) | value[3]!) >>> 0;
-        return p < 0xff00 || p >= OFPP.MAX;
-      }
-    case 'actset_output': {
-      const p = ((value[0]! << 24) | (value[1]! << 16) | (value[2]! << 8) | value[3]!) >>> 0;
-      return p < 0xff00 || p >= OFPP.MAX;
-    }
-    case 'nw_tos':
+  if (info.rank < 0) return true;
+  switch (FLAGS[info.rank]! >> 2) {
+    case 1:
+      return info.length !== 4 || port32Ok(value);
+    case 2:
+      return port32Ok(value);
+    case 3:
       return (value[0]! & 3) === 0;
-    case 'arp_op':
+    case 4:
       return value[0] === 0;
-    case 'nsh_ttl':
+    case 5:
       return value[0]! <= 63;
-    case 'nsh_mdtype':
+    case 6:
       return value[0] === 1 || value[0] === 2;
-    case 'ip_dscp':
-    case 'nw_ecn':
-    case 'ip_frag':
-    case 'tcp_flags':
-    case 'vlan_vid':
-    case 'vlan_pcp':
-    case 'ipv6_label':
-    case 'mpls_label':
-    case 'mpls_tc':
-    case 'mpls_bos':
-    case 'tun_flags':
-    case 'ct_state':
-    case 'nsh_spi': {
+    case 7: {
       let excess = value.length * 8 - info.nBits;
       for (let i = 0; excess > 0; i++, excess -= 8) if (value[i]! & (excess >= 8 ? 0xff : (0xff00 >> excess) & 0xff)) return false;
       return true;
     }
+    default:
+      return true;
   }
-  return true;
 }
 
 function allZero(b: Uint8Array, from: number, to: number): boolean {
@@ -215,7 +214,7 @@ export function pullSetFieldOxm(r: Reader, setField: boolean): OxmField {
   const noLen = (header & ~0x1ff) >>> 0;
   const tm = exp ? undefined : tunMetadataField(noLen);
   const info = tm ?? (exp ? fieldByHeader(noLen, experimenter) : fieldByHeader(noLen));
-  const known = info !== undefined && !NOT_IN_OVS.has(info.ovsName);
+  const known = info !== undefined && !notInOvs(info);
   if (!known || (tm ? width === 0 || width > 124 : width !== info.length)) {
     const what = `set_field: OXM 0x${header.toString(16).padStart(8, '0')}`;
     if ((exp ? width + 4 : width) > 0) throw bacError(`${what} names no field Open vSwitch knows with that length`, OFPBAC.BAD_SET_LEN, start);

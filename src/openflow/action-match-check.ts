@@ -13,7 +13,7 @@ import { fieldByName, type FieldInfo } from './oxm-fields.js';
 import type { Action, Instruction, Match } from './types.js';
 
 /** The parts of OVS's struct flow the checks read (values under the match's masks). */
-interface FlowState {
+export interface FlowState {
   packetType: number;
   dlType: number;
   nwProto: number;
@@ -25,6 +25,10 @@ interface FlowState {
   tpDst: number;
   ctState: number;
   ctStateMask: number;
+  /** Whether the match sets ct_nw_src/dst (4) or ct_ipv6_src/dst (6) bits, and eth_type's value as matched. */
+  ctTuple4: boolean;
+  ctTuple6: boolean;
+  ethType: number;
 }
 
 const VLAN_CFI = 0x1000;
@@ -50,10 +54,15 @@ function anySet(b: Uint8Array | undefined): boolean {
 
 /** The flow state a match gives (match.flow, masked). */
 export function flowStateOf(match: Match): FlowState {
-  const s: FlowState = { packetType: 0, dlType: 0, nwProto: 0, tci0: 0, tci1: 0, nwFrag: 0, tpSrc: 0, tpDst: 0, ctState: 0, ctStateMask: 0 };
-  for (const f of match) {
+  const s: FlowState = { packetType: 0, dlType: 0, nwProto: 0, tci0: 0, tci1: 0, nwFrag: 0, tpSrc: 0, tpDst: 0, ctState: 0, ctStateMask: 0, ctTuple4: false, ctTuple6: false, ethType: 0 };
+  for (let i = 0; i < match.length; i++) {
+    const f = match[i]!;
     const info = f.field === 'unknown' ? undefined : fieldByName(f.field);
-    if (!info || info.length > 4) continue;
+    if (!info) continue;
+    const o = info.ovsName;
+    if (o === 'ct_nw_src' || o === 'ct_nw_dst') s.ctTuple4 ||= anySet(f.mask);
+    else if (o === 'ct_ipv6_src' || o === 'ct_ipv6_dst') s.ctTuple6 ||= anySet(f.mask);
+    if (info.length > 4) continue;
     const m = f.mask ? uint(f.mask) : 0xffffffff;
     const v = uint(f.value) & m;
     switch (info.ovsName) {
@@ -62,6 +71,7 @@ export function flowStateOf(match: Match): FlowState {
         break;
       case 'eth_type':
         s.dlType = v;
+        s.ethType = v;
         break;
       case 'nw_proto':
         s.nwProto = v & 0xff;
@@ -242,11 +252,12 @@ function checkOne(a: Action, s: FlowState, c: Context): void {
 const ORDER: readonly Instruction['type'][] = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
 
 /**
- * ofpacts_check_consistency for a FLOW_MOD in table `tableId` (255: all tables) with `match`: throws the first hard
+ * ofpacts_check_consistency for a FLOW_MOD in table `tableId` (255: all tables) whose match gave `state` (changed
+ * as the actions change it): throws the first hard
  * fault, then OFPBAC_MATCH_INCONSISTENT if an action is inconsistent with the match.
  */
-export function checkInstructionsAgainstMatch(instructions: readonly Instruction[], match: Match, tableId: number): void {
-  const s = flowStateOf(match);
+export function checkInstructionsAgainstMatch(instructions: readonly Instruction[], state: FlowState, tableId: number): void {
+  const s = state;
   const c: Context = { tableId, inconsistent: undefined };
   for (let k = 0; k < ORDER.length; k++) {
     let i: Instruction | undefined;
@@ -275,18 +286,9 @@ export function checkInstructionsAgainstMatch(instructions: readonly Instruction
 }
 
 /**
- * ofputil_decode_flow_mod's conntrack tuple check: matching ct_nw_src/dst needs eth_type IPv4, ct_ipv6_src/dst
- * IPv6 (OFPBAC_MATCH_INCONSISTENT).
+ * ofputil_decode_flow_mod's conntrack tuple check on the match's flow state: matching ct_nw_src/dst needs eth_type
+ * IPv4, ct_ipv6_src/dst IPv6 (OFPBAC_MATCH_INCONSISTENT).
  */
-export function checkCtTupleMatch(match: Match): void {
-  let v4 = false;
-  let v6 = false;
-  let dl = 0;
-  for (const f of match) {
-    const o = f.field === 'unknown' ? undefined : fieldByName(f.field)?.ovsName;
-    if ((o === 'ct_nw_src' || o === 'ct_nw_dst') && anySet(f.mask)) v4 = true;
-    else if ((o === 'ct_ipv6_src' || o === 'ct_ipv6_dst') && anySet(f.mask)) v6 = true;
-    else if (o === 'eth_type') dl = uint(f.value) & (f.mask ? uint(f.mask) : 0xffff);
-  }
-  if ((v4 && dl !== ETH_IP) || (v6 && dl !== ETH_IPV6)) throw inconsistent('a conntrack tuple field of the other IP version');
+export function checkCtTupleMatch(s: FlowState): void {
+  if ((s.ctTuple4 && s.ethType !== ETH_IP) || (s.ctTuple6 && s.ethType !== ETH_IPV6)) throw inconsistent('a conntrack tuple field of the other IP version');
 }

@@ -3,7 +3,7 @@ import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPET, OFPFC, OFPT } 
 import { OFPFMFC } from '../error-codes.js';
 import { CodecError } from '../errors.js';
 import { checkPort } from '../ports.js';
-import { checkCtTupleMatch, checkInstructionsAgainstMatch } from '../action-match-check.js';
+import { checkCtTupleMatch, checkInstructionsAgainstMatch, flowStateOf } from '../action-match-check.js';
 import { decodeMatch, matchEncodingLength, putMatch } from '../match.js';
 import { decodeInstructions, instructionsEncodingLength, putInstructions } from '../instructions.js';
 import { putU64, room } from '../writer.js';
@@ -106,11 +106,12 @@ export const flowMod: BodyCodec<'flow_mod'> = {
     // actions against the match.
     if (tableId === OFPTT_ALL && command !== OFPFC.DELETE && command !== OFPFC.DELETE_STRICT) throw flowModError(`table ${tableId} for command ${command}`, OFPFMFC.BAD_TABLE_ID);
     checkPort(outPort, 'out_port', 36);
-    checkCtTupleMatch(match);
+    const state = flowStateOf(match);
+    checkCtTupleMatch(state);
     if (command > OFPFC.DELETE_STRICT) throw flowModError(`unknown command ${command}`, OFPFMFC.BAD_COMMAND);
     const instructions = decodeInstructions(r, r.remaining);
     if (flags & ~KNOWN_FLAGS) throw flowModError(`flags 0x${flags.toString(16)} OVS does not know`, OFPFMFC.BAD_FLAGS);
-    checkInstructionsAgainstMatch(instructions, match, tableId);
+    checkInstructionsAgainstMatch(instructions, state, tableId);
     return { type: 'flow_mod', xid: h.xid, cookie, cookieMask, tableId, command, idleTimeout, hardTimeout, priority, bufferId, outPort, outGroup, flags, match, instructions };
   },
 };
