@@ -2,7 +2,7 @@
 // checks, and the shape of a table entry (ActionEncoder / ActionDecoder). The entries themselves live in the concern
 // files (actions-standard, actions-nicira, actions-conntrack, actions-learn); actions.ts assembles them.
 
-import { OFPET, OFPBAC, NX_VENDOR_ID } from './consts.js';
+import { OFPET, OFPBAC, OFPBMC, NX_VENDOR_ID } from './consts.js';
 import { CodecError } from './errors.js';
 import type { Reader } from './reader.js';
 import { pad8, writerAt, type Writer } from './writer.js';
@@ -76,14 +76,15 @@ export function encodeFieldRef(w: Writer, f: FieldRef): void {
   if ((f.header >>> 16) === 0xffff) w.u32(f.experimenter ?? 0);
 }
 
+/** A field header OVS reads with nx_pull_header: a partial one is OFPBMC_BAD_LEN, as for any OXM entry. */
 export function decodeFieldRef(r: Reader, what: string): FieldRef {
-  need(r, 4, what);
+  r.need(4, what, OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
   const header = r.u32();
   if ((header >>> 16) !== 0xffff) {
     const info = fieldByHeader(header);
     return { field: info ? info.name : 'unknown', header };
   }
-  need(r, 4, `${what} experimenter`);
+  r.need(4, `${what} experimenter`, OFPET.BAD_MATCH, OFPBMC.BAD_LEN);
   const experimenter = r.u32();
   const info = fieldByHeader(header, experimenter);
   return { field: info ? info.name : 'unknown', header, experimenter };

@@ -3,11 +3,11 @@
 import { NXAST, NX_NAT_RANGE } from './action-consts.js';
 import { fieldByHeader } from './oxm-fields.js';
 import type { Reader } from './reader.js';
+import { checkCtHead } from './action-check.js';
 import type { Action, FieldRef } from './types.js';
 import { pad8, type Writer } from './writer.js';
 import {
   atLeast,
-  badLen,
   exact,
   finish,
   nxHeader,
@@ -75,14 +75,17 @@ export function conntrackActions(nested: NestedActions) {
     const recircTable = r.u8();
     r.skip(3);
     const alg = r.u16();
-    const actions = nested.decode(r, r.remaining, depth + 1);
-    if (zoneHeader === 0) {
-      return { type: 'nx_ct', flags, zoneOfs: 0, zoneNBits: 0, zoneImm: zone, recircTable, alg, actions };
+    let zoneSrc: FieldRef | undefined;
+    if (zoneHeader !== 0) {
+      const info = fieldByHeader(zoneHeader);
+      zoneSrc = { field: info ? info.name : 'unknown', header: zoneHeader };
     }
-    const info = fieldByHeader(zoneHeader);
-    const zoneSrc: FieldRef = { field: info ? info.name : 'unknown', header: zoneHeader };
-    const zoneOfs = zone >>> 6;
-    const zoneNBits = (zone & 0x3f) + 1;
+    const zoneOfs = zoneSrc ? zone >>> 6 : 0;
+    const zoneNBits = zoneSrc ? (zone & 0x3f) + 1 : 0;
+    // OVS checks the head before it reads the inner actions.
+    checkCtHead(flags, zoneSrc, zoneOfs, zoneNBits);
+    const actions = nested.decode(r, r.remaining, depth + 1);
+    if (!zoneSrc) return { type: 'nx_ct', flags, zoneOfs: 0, zoneNBits: 0, zoneImm: zone, recircTable, alg, actions };
     return { type: 'nx_ct', flags, zoneSrc, zoneOfs, zoneNBits, zoneImm: 0, recircTable, alg, actions };
   }
 
@@ -100,19 +103,19 @@ function writeIpv6(w: Writer, addr: Uint8Array | undefined): void {
   if (!addr || addr.length < 16) zero(w, 16 - (addr ? Math.min(addr.length, 16) : 0));
 }
 
+/** The ranges range_present names, as far as the action holds them (checkAction refuses what is missing). */
 function decodeNat(r: Reader): Action {
   r.skip(2);
   const flags = r.u16();
   const rangePresent = r.u16();
-  const body = 16 + natRangeLength(rangePresent);
-  if (r.end - r.pos + 16 !== pad8(body)) throw badLen(`nat: length ${r.end - r.pos + 16} does not match its ranges (${pad8(body)})`, r.pos);
   const p = rangePresent;
   const a: { -readonly [K in keyof ActionOf<'nx_nat'>]: ActionOf<'nx_nat'>[K] } = { type: 'nx_nat', flags, rangePresent };
-  if (p & NX_NAT_RANGE.IPV4_MIN) a.ipv4Min = r.u32();
-  if (p & NX_NAT_RANGE.IPV4_MAX) a.ipv4Max = r.u32();
-  if (p & NX_NAT_RANGE.IPV6_MIN) a.ipv6Min = r.bytes(16);
-  if (p & NX_NAT_RANGE.IPV6_MAX) a.ipv6Max = r.bytes(16);
-  if (p & NX_NAT_RANGE.PROTO_MIN) a.protoMin = r.u16();
-  if (p & NX_NAT_RANGE.PROTO_MAX) a.protoMax = r.u16();
+  if (p & NX_NAT_RANGE.IPV4_MIN && r.remaining >= 4) a.ipv4Min = r.u32();
+  if (p & NX_NAT_RANGE.IPV4_MAX && r.remaining >= 4) a.ipv4Max = r.u32();
+  if (p & NX_NAT_RANGE.IPV6_MIN && r.remaining >= 16) a.ipv6Min = r.bytes(16);
+  if (p & NX_NAT_RANGE.IPV6_MAX && r.remaining >= 16) a.ipv6Max = r.bytes(16);
+  if (p & NX_NAT_RANGE.PROTO_MIN && r.remaining >= 2) a.protoMin = r.u16();
+  if (p & NX_NAT_RANGE.PROTO_MAX && r.remaining >= 2) a.protoMax = r.u16();
+  r.pos = r.end;
   return a;
 }

@@ -2,17 +2,15 @@
 // and decoders. Conntrack/NAT and learn have files of their own.
 
 import { OFPAT, NXAST, ONFACT, NXAC2PT } from './action-consts.js';
-import { OFPET, OFPBAC, ONF_EXPERIMENTER_ID } from './consts.js';
-import { CodecError } from './errors.js';
-import { decodeOxm, encodeOxm, oxmEncodingLength } from './oxm.js';
+import { ONF_EXPERIMENTER_ID } from './consts.js';
+import { encodeOxm, oxmEncodingLength } from './oxm.js';
+import { NXERR, nxError, ONFERR, onfError as propError, pullSetFieldOxm } from './action-check.js';
+import type { CodecError } from './errors.js';
 import { Reader } from './reader.js';
 import type { Action } from './types.js';
 import { pad8, putU64, putZeros, room, Writer } from './writer.js';
 import {
   atLeast,
-  badLen,
-  checkSubfield,
-  checkZeros,
   decodeFieldRef,
   decodeFieldRef32,
   encodeFieldRef,
@@ -20,7 +18,6 @@ import {
   EXT_ACTION_HEADER_LEN,
   fieldRefLength,
   finish,
-  need,
   NX_HEADER_LEN,
   nxHeader,
   nxVoid,
@@ -280,11 +277,7 @@ export function niciraActions(nested: NestedActions) {
     [NXAST.REG_LOAD, exact(24, decodeRegLoad)],
     [
       NXAST.REG_LOAD2,
-      atLeast(16, (r) => {
-        const field = decodeOxm(r);
-        checkZeros(r, 'reg_load2');
-        return { type: 'nx_reg_load2', field };
-      }),
+      atLeast(16, (r) => ({ type: 'nx_reg_load2', field: pullSetFieldOxm(r, false) })),
     ],
     [NXAST.CLONE, atLeast(16, (r, _s, depth) => (r.skip(6), { type: 'nx_clone', actions: nested.decode(r, r.remaining, depth + 1) }))],
     [
@@ -313,11 +306,7 @@ export function niciraActions(nested: NestedActions) {
         const on = r.u16();
         const src = decodeFieldRef32(r, 'output_reg src');
         const maxLen = r.u16();
-        checkZeros(r, 'output_reg');
-        const ofs = on >>> 6;
-        const nBits = (on & 0x3f) + 1;
-        checkSubfield(src, ofs, nBits, 'output_reg');
-        return { type: 'nx_output_reg', ofs, nBits, src, maxLen };
+        return { type: 'nx_output_reg', ofs: on >>> 6, nBits: (on & 0x3f) + 1, src, maxLen };
       }),
     ],
     [NXAST.OUTPUT_REG2, exact(24, decodeOutputReg2)],
@@ -334,10 +323,7 @@ export function niciraActions(nested: NestedActions) {
         r.skip(2);
         const on = r.u16();
         const dst = decodeFieldRef32(r, 'multipath dst');
-        const ofs = on >>> 6;
-        const nBits = (on & 0x3f) + 1;
-        checkSubfield(dst, ofs, nBits, 'multipath');
-        return { type: 'nx_multipath', fields, basis, algorithm, maxLink, arg, ofs, nBits, dst };
+        return { type: 'nx_multipath', fields, basis, algorithm, maxLink, arg, ofs: on >>> 6, nBits: (on & 0x3f) + 1, dst };
       }),
     ],
     [NXAST.EXIT, exact(16, () => ({ type: 'nx_exit' }))],
@@ -364,9 +350,6 @@ export function niciraActions(nested: NestedActions) {
         r.skip(2);
         const src = decodeFieldRef(r, 'copy_field src');
         const dst = decodeFieldRef(r, 'copy_field dst');
-        checkZeros(r, 'copy_field');
-        checkSubfield(src, srcOffset, nBits, 'copy_field src');
-        checkSubfield(dst, dstOffset, nBits, 'copy_field dst');
         return { type: 'onf_copy_field', nBits, srcOffset, dstOffset, src, dst };
       }),
     ],
@@ -432,13 +415,7 @@ function decodeRegLoad(r: Reader): Action {
   const on = r.u16();
   const dst = decodeFieldRef32(r, 'reg_load dst');
   const value = r.u64();
-  const ofs = on >>> 6;
-  const nBits = (on & 0x3f) + 1;
-  checkSubfield(dst, ofs, nBits, 'reg_load');
-  if (nBits < 64 && value >> BigInt(nBits) !== 0n) {
-    throw new CodecError(`reg_load: value 0x${value.toString(16)} wider than ${nBits} bits`, OFPET.BAD_ACTION, OFPBAC.BAD_ARGUMENT);
-  }
-  return { type: 'nx_reg_load', ofs, nBits, dst, value };
+  return { type: 'nx_reg_load', ofs: on >>> 6, nBits: (on & 0x3f) + 1, dst, value };
 }
 
 function decodeRegMove(r: Reader): Action {
@@ -447,41 +424,53 @@ function decodeRegMove(r: Reader): Action {
   const dstOfs = r.u16();
   const src = decodeFieldRef(r, 'reg_move src');
   const dst = decodeFieldRef(r, 'reg_move dst');
-  checkZeros(r, 'reg_move');
-  checkSubfield(src, srcOfs, nBits, 'reg_move src');
-  checkSubfield(dst, dstOfs, nBits, 'reg_move dst');
   return { type: 'nx_reg_move', nBits, srcOfs, dstOfs, src, dst };
 }
 
 function decodeDecTtlCntIds(r: Reader): Action {
   const n = r.u16();
   r.skip(4);
-  need(r, 2 * n, `dec_ttl: ${n} controller ids`);
+  // Only the ids that fit are read: checkAction refuses a count that does not fit (after the padding check).
   const controllerIds: number[] = [];
-  for (let i = 0; i < n; i++) controllerIds.push(r.u16());
-  if (r.remaining >= 8) throw badLen(`dec_ttl: ${r.remaining} bytes after the controller ids`, r.pos);
+  for (let i = 0; i < n && r.remaining >= 2; i++) controllerIds.push(r.u16());
   return { type: 'nx_dec_ttl', controllerIds };
 }
 
-function decodeController2(r: Reader): Action {
+function decodeController2(r: Reader, start: number): Action {
+  if (!r.buf.subarray(r.pos, r.pos + 6).every((x) => x === 0)) throw nxError('controller: nonzero padding', NXERR.MUST_BE_ZERO, start + 10);
   r.skip(6);
   const props = r.bytes(r.remaining);
   const pr = new Reader(props);
   const a: { -readonly [K in keyof Controller2]: Controller2[K] } = { type: 'nx_controller2' };
+  // Properties as OVS pulls them (ofpprop_pull, ofpprop_parse_*): length faults are OFPBPC_BAD_LEN, types it does not
+  // know OFPBPC_BAD_TYPE (OFPBPC_BAD_EXP_TYPE for experimenter properties).
   while (pr.remaining > 0) {
-    need(pr, 4, 'controller2 property');
     const start = pr.pos;
+    if (pr.remaining < 4) throw propError(`controller2: ${pr.remaining} bytes of a property`, ONFERR.BPC_BAD_LEN, start);
     const type = pr.u16();
     const len = pr.u16();
-    if (len < 4 || start + pad8(len) > pr.end) throw badLen(`controller2 property ${type}: bad length ${len}`, start);
+    if (len < 4 || start + pad8(len) > pr.end) throw propError(`controller2 property ${type}: bad length ${len}`, ONFERR.BPC_BAD_LEN, start);
     const value = pr.bytes(len - 4);
     pr.skip(pad8(len) - len);
-    if (type === NXAC2PT.MAX_LEN && len >= 6) a.maxLen = (value[0]! << 8) | value[1]!;
-    else if (type === NXAC2PT.CONTROLLER_ID && len >= 6) a.controllerId = (value[0]! << 8) | value[1]!;
-    else if (type === NXAC2PT.REASON && len >= 5) a.reason = value[0]!;
-    else if (type === NXAC2PT.USERDATA) a.userdata = value;
+    const short = (n: number): CodecError => propError(`controller2 property ${type}: ${value.length} bytes, needs ${n}`, ONFERR.BPC_BAD_LEN, start);
+    if (type === NXAC2PT.MAX_LEN) {
+      if (value.length < 2) throw short(2);
+      a.maxLen = (value[0]! << 8) | value[1]!;
+    } else if (type === NXAC2PT.CONTROLLER_ID) {
+      if (value.length < 2) throw short(2);
+      a.controllerId = (value[0]! << 8) | value[1]!;
+    } else if (type === NXAC2PT.REASON) {
+      if (value.length < 1) throw short(1);
+      a.reason = value[0]!;
+    } else if (type === NXAC2PT.USERDATA) a.userdata = value;
     else if (type === NXAC2PT.PAUSE) a.pause = true;
-    else if (type === NXAC2PT.METER_ID && len >= 8) a.meterId = new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
+    else if (type === NXAC2PT.METER_ID) {
+      if (value.length !== 4) throw short(4);
+      a.meterId = new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
+    } else if (type === 0xffff) {
+      if (len < 12) throw propError(`controller2: experimenter property of length ${len}`, ONFERR.BPC_BAD_LEN, start);
+      throw propError('controller2: experimenter property', ONFERR.BPC_BAD_EXP_TYPE, start);
+    } else throw propError(`controller2: unknown property type ${type}`, ONFERR.BPC_BAD_TYPE, start);
   }
   // Keep the properties verbatim unless re-encoding the typed fields reproduces them exactly (order, padding,
   // unknown properties): that is what makes encode(decode(b)) === b.
@@ -502,11 +491,7 @@ function decodeOutputReg2(r: Reader): Action {
   const on = r.u16();
   const maxLen = r.u16();
   const src = decodeFieldRef(r, 'output_reg2 src');
-  checkZeros(r, 'output_reg2');
-  const ofs = on >>> 6;
-  const nBits = (on & 0x3f) + 1;
-  checkSubfield(src, ofs, nBits, 'output_reg2');
-  return { type: 'nx_output_reg2', ofs, nBits, src, maxLen };
+  return { type: 'nx_output_reg2', ofs: on >>> 6, nBits: (on & 0x3f) + 1, src, maxLen };
 }
 
 /** struct nx_action_check_pkt_larger: pkt_len, offset, the 1-bit destination's header (4 or 8 bytes), zeros. */
@@ -514,8 +499,6 @@ function decodeCheckPktLarger(r: Reader): Action {
   const pktLen = r.u16();
   const ofs = r.u16();
   const dst = decodeFieldRef(r, 'check_pkt_larger dst');
-  checkZeros(r, 'check_pkt_larger');
-  checkSubfield(dst, ofs, 1, 'check_pkt_larger');
   return { type: 'nx_check_pkt_larger', pktLen, ofs, dst };
 }
 

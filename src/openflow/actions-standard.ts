@@ -1,11 +1,12 @@
 // OpenFlow 1.3 standard actions (OFPAT_*), binary form: their table entries and decoders.
 
 import { OFPAT } from './action-consts.js';
-import { decodeOxm, oxmEncodingLength, putOxm } from './oxm.js';
+import { oxmEncodingLength, putOxm } from './oxm.js';
+import { pullSetFieldOxm } from './action-check.js';
 import { checkPort } from './ports.js';
 import type { Action, ActionType } from './types.js';
 import { pad8, putZeros, room } from './writer.js';
-import { atLeast, badLen, exact, stdHeader, viaWriter, zero, type ActionEncoder, type DecoderEntries, type EncoderTable } from './action-wire.js';
+import { atLeast, exact, stdHeader, viaWriter, zero, type ActionEncoder, type DecoderEntries, type EncoderTable } from './action-wire.js';
 
 const fixed8 = (type: number): ActionEncoder<Action> => ({
   length: () => 8,
@@ -113,11 +114,7 @@ export const standardDecoders: DecoderEntries = [
   [OFPAT.DEC_NW_TTL, voidAction('dec_nw_ttl')],
   [
     OFPAT.SET_FIELD,
-    atLeast(8, (r) => {
-      const field = decodeOxm(r);
-      if (r.remaining >= 8) throw badLen(`set_field: ${r.remaining} bytes after the OXM (at most 7 of padding)`, r.pos);
-      return { type: 'set_field', field };
-    }),
+    atLeast(8, (r) => ({ type: 'set_field', field: pullSetFieldOxm(r, true) })),
   ],
   [OFPAT.PUSH_PBB, ethertypeAction('push_pbb')],
   [OFPAT.POP_PBB, voidAction('pop_pbb')],

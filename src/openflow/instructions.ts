@@ -5,9 +5,10 @@
 import { OFPET, OFPBIC } from './consts.js';
 import { OFPIT } from './action-consts.js';
 import { CodecError } from './errors.js';
-import type { Reader } from './reader.js';
 import { room, type Writer, writerAt } from './writer.js';
-import { actionsEncodingLength, decodeActions, putActions } from './actions.js';
+import { actionsEncodingLength, decodeInstructionActions, putActions } from './actions.js';
+import { checkActionSet, onfError, ONFERR, verifyActions } from './action-check.js';
+import type { Reader } from './reader.js';
 import type { Action, Instruction } from './types.js';
 
 type InstructionType = Instruction['type'];
@@ -120,62 +121,111 @@ function putActionsInstruction(d: DataView, p: number, type: number, actions: re
   return end;
 }
 
-interface InstructionDecoder {
-  readonly min: number;
-  readonly max: number;
-  /** `r` is bounded to the instruction and positioned after its type and len. */
-  readonly decode: (r: Reader) => Instruction;
+/** The length OVS requires of a fixed-size instruction (decode_openflow11_instruction); 0 for the action lists. */
+function fixedLen(type: number): number {
+  switch (type) {
+    case OFPIT.GOTO_TABLE:
+    case OFPIT.CLEAR_ACTIONS:
+    case OFPIT.METER:
+      return 8;
+    case OFPIT.WRITE_METADATA:
+      return 24;
+    default:
+      return 0;
+  }
 }
 
-const MAX_INSTRUCTION_LEN = 0xfff8;
-
-const decoders = new Map<number, InstructionDecoder>([
-  [OFPIT.GOTO_TABLE, { min: 8, max: 8, decode: (r) => ({ type: 'goto_table', tableId: r.u8() }) }],
-  [
-    OFPIT.WRITE_METADATA,
-    {
-      min: 24,
-      max: 24,
-      decode: (r) => {
-        r.skip(4);
-        const metadata = r.u64();
-        return { type: 'write_metadata', metadata, mask: r.u64() };
-      },
-    },
-  ],
-  [OFPIT.WRITE_ACTIONS, { min: 8, max: MAX_INSTRUCTION_LEN, decode: (r) => (r.skip(4), { type: 'write_actions', actions: decodeActions(r, r.remaining) }) }],
-  [OFPIT.APPLY_ACTIONS, { min: 8, max: MAX_INSTRUCTION_LEN, decode: (r) => (r.skip(4), { type: 'apply_actions', actions: decodeActions(r, r.remaining) }) }],
-  [OFPIT.CLEAR_ACTIONS, { min: 8, max: 8, decode: () => ({ type: 'clear_actions' }) }],
-  [OFPIT.METER, { min: 8, max: 8, decode: (r) => ({ type: 'meter', meterId: r.u32() }) }],
-]);
+/** The order OVS decodes a flow's instructions in (ofpacts_pull_openflow_instructions): the order they run in. */
+const DECODE_ORDER = [OFPIT.METER, OFPIT.APPLY_ACTIONS, OFPIT.CLEAR_ACTIONS, OFPIT.WRITE_ACTIONS, OFPIT.WRITE_METADATA, OFPIT.GOTO_TABLE] as const;
 
 const badLen = (msg: string, at: number): CodecError => new CodecError(msg, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN, at);
 
-function decodeOne(r: Reader): Instruction {
-  const start = r.pos;
-  if (r.remaining < 8) throw badLen(`instruction: ${r.remaining} bytes left, an instruction needs at least 8`, start);
-  const type = r.u16At(start);
-  const len = r.u16At(start + 2);
-  if (len < 8) throw badLen(`instruction type ${type}: length ${len} below 8`, start);
-  if (len % 8 !== 0) throw badLen(`instruction type ${type}: length ${len} not a multiple of 8`, start);
-  if (len > r.remaining) throw badLen(`instruction type ${type}: length ${len} overruns the ${r.remaining} bytes left`, start);
-  const body = r.sub(len, 'instruction', OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN);
-  body.pos += 4;
-  if (type === OFPIT.EXPERIMENTER) {
-    return { type: 'experimenter', experimenter: body.u32(), raw: new Uint8Array(r.buf.buffer, r.buf.byteOffset + start, len) };
-  }
-  const d = decoders.get(type);
-  if (!d) throw new CodecError(`unknown instruction type ${type}`, OFPET.BAD_INSTRUCTION, OFPBIC.UNKNOWN_INST, start);
-  if (len < d.min || len > d.max) {
-    throw badLen(`instruction type ${type}: length ${len} outside ${d.min}..${d.max}`, start);
-  }
-  return d.decode(body);
-}
-
-/** Decodes `length` bytes of instructions at `r.pos` and moves `r` past them. */
+/**
+ * Decodes `length` bytes of instructions at `r.pos` and moves `r` past them, as Open vSwitch does
+ * (ofpacts_pull_openflow_instructions): first every instruction's header in wire order (length, type, no type
+ * twice: OFPBIC_BAD_LEN, UNKNOWN_INST, BAD_EXPERIMENTER, DUP_INST), then their bodies in the order they run in
+ * (meter, apply_actions, clear_actions, write_actions, write_metadata, goto_table), then the flow's actions as a
+ * whole (verifyActions). The result keeps wire order.
+ */
 export function decodeInstructions(r: Reader, length: number): Instruction[] {
+  if (length % 8 !== 0) throw badLen(`instructions: length ${length} not a multiple of 8`, r.pos);
   const list = r.sub(length, 'instructions', OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN);
-  const out: Instruction[] = [];
-  while (list.remaining > 0) out.push(decodeOne(list));
+  // Where each type is (-1: absent), as 6 small integers rather than a map: this runs for every flow decoded.
+  let at1 = -1, at2 = -1, at3 = -1, at4 = -1, at5 = -1, at6 = -1;
+  let p = list.pos;
+  let n = 0;
+  while (p < list.end) {
+    const left = list.end - p;
+    const type = list.u16At(p);
+    const len = list.u16At(p + 2);
+    if (len % 8 !== 0 || len < 8 || len > left) throw badLen(`instruction type ${type}: length ${len} (${left} bytes left)`, p);
+    if (type === OFPIT.EXPERIMENTER) throw new CodecError('experimenter instructions are not supported', OFPET.BAD_INSTRUCTION, OFPBIC.BAD_EXPERIMENTER, p);
+    if (type < OFPIT.GOTO_TABLE || type > OFPIT.METER) throw new CodecError(`unknown instruction type ${type}`, OFPET.BAD_INSTRUCTION, OFPBIC.UNKNOWN_INST, p);
+    const fixed = fixedLen(type);
+    if (fixed !== 0 && len !== fixed) throw badLen(`instruction type ${type}: length ${len}, not ${fixed}`, p);
+    const seen = type === 1 ? at1 : type === 2 ? at2 : type === 3 ? at3 : type === 4 ? at4 : type === 5 ? at5 : at6;
+    if (seen >= 0) throw onfError(`instruction type ${type} appears twice`, ONFERR.DUP_INST, p);
+    if (type === 1) at1 = p;
+    else if (type === 2) at2 = p;
+    else if (type === 3) at3 = p;
+    else if (type === 4) at4 = p;
+    else if (type === 5) at5 = p;
+    else at6 = p;
+    p += len;
+    n++;
+  }
+  const out = new Array<Instruction>(n);
+  let apply: readonly Action[] = EMPTY;
+  let others = 0;
+  for (let k = 0; k < DECODE_ORDER.length; k++) {
+    const type = DECODE_ORDER[k]!;
+    const start = type === 1 ? at1 : type === 2 ? at2 : type === 3 ? at3 : type === 4 ? at4 : type === 5 ? at5 : at6;
+    if (start < 0) continue;
+    const len = list.u16At(start + 2);
+    let inst: Instruction;
+    switch (type) {
+      case OFPIT.METER:
+        inst = { type: 'meter', meterId: list.u32At(start + 4) };
+        break;
+      case OFPIT.APPLY_ACTIONS:
+        list.pos = start + 8;
+        apply = decodeInstructionActions(list, len - 8);
+        inst = { type: 'apply_actions', actions: apply };
+        break;
+      case OFPIT.CLEAR_ACTIONS:
+        inst = { type: 'clear_actions' };
+        break;
+      case OFPIT.WRITE_ACTIONS: {
+        list.pos = start + 8;
+        const actions = decodeInstructionActions(list, len - 8);
+        checkActionSet(actions);
+        inst = { type: 'write_actions', actions };
+        break;
+      }
+      case OFPIT.WRITE_METADATA: {
+        list.pos = start + 8;
+        const metadata = list.u64();
+        inst = { type: 'write_metadata', metadata, mask: list.u64() };
+        break;
+      }
+      default:
+        inst = { type: 'goto_table', tableId: list.buf[start + 4]! };
+    }
+    if (type !== OFPIT.APPLY_ACTIONS) others++;
+    // Wire order: the instructions before this one in the message.
+    let index = 0;
+    if (at1 >= 0 && at1 < start) index++;
+    if (at2 >= 0 && at2 < start) index++;
+    if (at3 >= 0 && at3 < start) index++;
+    if (at4 >= 0 && at4 < start) index++;
+    if (at5 >= 0 && at5 < start) index++;
+    if (at6 >= 0 && at6 < start) index++;
+    out[index] = inst;
+  }
+  // ofpacts_verify over the flow's ofpacts: a conjunction may share the flow with notes only, instructions included.
+  verifyActions(apply, false, others);
+  list.pos = list.end;
   return out;
 }
+
+const EMPTY: readonly Action[] = [];

@@ -115,15 +115,18 @@ const cases: Case[] = [
   },
   {
     name: 'match padding missing (match length 10, message ends)',
+    // OVS frames a FLOW_MOD in 8-byte units (ofpraw "uint8_t[8][]"): the short message is refused first.
     bytes: flowMod(7, { priority: 1, match: cat(be16(1), be16(4 + 5), u8(0x80, 0x00, 0x14, 0x01), u8(6)) }),
-    type: BAD_MATCH,
-    code: BMC.BAD_LEN,
+    type: BAD_REQUEST,
+    code: BRC.BAD_LEN,
   },
   // ---- instructions / actions
   { name: 'instruction length past the end', bytes: fm(setU16(applyActions(outputAction(1)), 2, 64)), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
   { name: 'instruction length 0', bytes: fm(cat(be16(4), be16(0), Buffer.alloc(4))), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
-  { name: 'instruction length not a multiple of 8', bytes: fm(cat(be16(1), be16(12), u8(5, 0, 0, 0), Buffer.alloc(4))), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
-  { name: 'instruction header cut (4 bytes)', bytes: fm(cat(be16(1), be16(8))), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
+  { name: 'instruction length not a multiple of 8 (so is the FLOW_MOD)', bytes: fm(cat(be16(1), be16(12), u8(5, 0, 0, 0), Buffer.alloc(4))), type: BAD_REQUEST, code: BRC.BAD_LEN },
+  { name: 'instruction header cut (4 bytes; the FLOW_MOD is not 8-byte framed)', bytes: fm(cat(be16(1), be16(8))), type: BAD_REQUEST, code: BRC.BAD_LEN },
+  { name: 'instruction length not a multiple of 8 in an aligned FLOW_MOD', bytes: fm(cat(be16(1), be16(12), u8(5, 0, 0, 0), Buffer.alloc(16))), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
+  { name: 'the same instruction twice (OFPBIC_DUP_INST)', bytes: fm(cat(be16(1), be16(8), u8(5, 0, 0, 0), be16(1), be16(8), u8(6, 0, 0, 0))), type: 0xffff, code: 2600 /* ONF OFPBIC_DUP_INST */ },
   { name: 'unknown instruction type 0x77', bytes: fm(cat(be16(0x77), be16(8), Buffer.alloc(4))), type: BAD_INSTRUCTION, code: BIC.UNKNOWN_INST },
   {
     name: 'misaligned action (output with length 12)',
@@ -161,7 +164,7 @@ const cases: Case[] = [
     code: BRC.BAD_LEN,
   },
   // ---- multipart bodies
-  { name: 'flow stats entry length past the end', bytes: mpReply(1, flowStatsEntry(200)), type: BAD_REQUEST, code: BRC.BAD_LEN },
+  { name: 'flow stats entry length past the end (its instructions overrun: OFPBIC_BAD_LEN)', bytes: mpReply(1, flowStatsEntry(200)), type: BAD_INSTRUCTION, code: BIC.BAD_LEN },
   { name: 'flow stats entry truncated (last of two cut)', bytes: mpReply(1, cat(flowStatsEntry(), flowStatsEntry().subarray(0, 40))), type: BAD_REQUEST, code: BRC.BAD_LEN },
   { name: 'flow stats entry length < minimum', bytes: mpReply(1, flowStatsEntry(16).subarray(0, 16)), type: BAD_REQUEST, code: BRC.BAD_LEN },
   { name: 'port desc entry truncated (60 of 64)', bytes: mpReply(13, Buffer.alloc(60)), type: BAD_REQUEST, code: BRC.BAD_LEN },

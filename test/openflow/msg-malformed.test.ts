@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { decodeMessage, encodeMessage } from '../../src/openflow/message.js';
 import { ONF_BUNDLE_BAD_VERSION, ONFERR_ET_BUNDLE } from '../../src/openflow/error-codes.js';
 import { CodecError } from '../../src/openflow/errors.js';
-import { OFPBRC, OFPET } from '../../src/openflow/consts.js';
+import { OFPBIC, OFPBRC, OFPET } from '../../src/openflow/consts.js';
+import { OFPGMFC } from '../../src/openflow/error-codes.js';
 import { FIXTURES, bytes, header, mpHeader, u16, u32, u64, zeros } from './msg-fixtures.js';
 
 const fixture = (type: string): Uint8Array => FIXTURES.find((f) => f.msg.type === type)!.bytes;
@@ -22,10 +23,11 @@ const bundleHead = (len: number): number[] => [...header(4, len, 1), ...u32(0x4f
 interface Bad {
   readonly name: string;
   readonly bytes: Uint8Array;
-  /** Expected OFPBRC code under OFPET_BAD_REQUEST; undefined: any CodecError. */
+  /** Expected code (OFPBRC under OFPET_BAD_REQUEST unless `type` says otherwise); undefined: any CodecError. */
   readonly code?: number;
   /** Expected ONF experimenter error (the bundle errors), instead of `code`. */
   readonly onf?: number;
+  readonly type?: number;
 }
 
 const BAD: readonly Bad[] = [
@@ -44,13 +46,15 @@ const BAD: readonly Bad[] = [
   { name: 'barrier with a trailing byte', bytes: bytes(header(20, 9, 1), 0), code: OFPBRC.BAD_LEN },
   { name: 'echo_reply with no body is fine but error with 2 bytes is not', bytes: bytes(header(1, 10, 1), 0, 1), code: OFPBRC.BAD_LEN },
   { name: 'experimenter error without experimenter id', bytes: bytes(header(1, 14, 1), 0xff, 0xff, 0, 1, 0, 0), code: OFPBRC.BAD_LEN },
-  { name: 'flow_stats entry longer than the body', bytes: withU16(fixture('flow_stats_reply'), 16, 0x200), code: OFPBRC.BAD_LEN },
-  { name: 'flow_stats entry shorter than its struct', bytes: withU16(fixture('flow_stats_reply'), 16, 48), code: OFPBRC.BAD_LEN },
-  { name: 'flow_stats entry length not a multiple of 8', bytes: withU16(fixture('flow_stats_reply'), 16, 95), code: OFPBRC.BAD_LEN },
+  // OVS reads the match whatever the entry's length says, then the instructions the length leaves (OFPBIC_BAD_LEN).
+  { name: 'flow_stats entry longer than the body', bytes: withU16(fixture('flow_stats_reply'), 16, 0x200), type: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_LEN },
+  { name: 'flow_stats entry shorter than its struct and match', bytes: withU16(fixture('flow_stats_reply'), 16, 48), type: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_LEN },
+  { name: 'flow_stats entry length not a multiple of 8', bytes: withU16(fixture('flow_stats_reply'), 16, 95), type: OFPET.BAD_INSTRUCTION, code: OFPBIC.BAD_LEN },
+  { name: 'flow_stats entry shorter than its struct', bytes: withU16(fixture('flow_stats_reply'), 16, 40), code: OFPBRC.BAD_LEN },
   { name: 'table_stats body not a whole number of entries', bytes: bytes(mpHeader(19, 28, 1, 3), zeros(12)), code: OFPBRC.BAD_LEN },
   { name: 'port_desc reply with half a port', bytes: bytes(mpHeader(19, 48, 1, 13), zeros(32)), code: OFPBRC.BAD_LEN },
-  { name: 'group_desc bucket longer than the entry', bytes: withU16(fixture('group_desc_reply'), 24, 40), code: OFPBRC.BAD_LEN },
-  { name: 'group_mod bucket shorter than 16', bytes: withU16(fixture('group_mod'), 16, 8), code: OFPBRC.BAD_LEN },
+  { name: 'group_desc bucket longer than the entry', bytes: withU16(fixture('group_desc_reply'), 24, 40), type: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.BAD_BUCKET },
+  { name: 'group_mod bucket shorter than 16', bytes: withU16(fixture('group_mod'), 16, 8), type: OFPET.GROUP_MOD_FAILED, code: OFPGMFC.BAD_BUCKET },
   { name: 'meter band shorter than 16', bytes: withU16(fixture('meter_mod'), 18, 12), code: OFPBRC.BAD_LEN },
   { name: 'meter_stats entry len lying', bytes: withU16(fixture('meter_stats_reply'), 20, 64), code: OFPBRC.BAD_LEN },
   { name: 'packet_out actions_len past the end', bytes: withU16(fixture('packet_out'), 16, 0x100), code: OFPBRC.BAD_LEN },
@@ -84,7 +88,7 @@ describe('malformed input', () => {
       expect(err).toBeInstanceOf(CodecError);
       if (bad.onf !== undefined) expect([(err as CodecError).ofpType, (err as CodecError).ofpCode, (err as CodecError).experimenter]).toEqual([OFPET.EXPERIMENTER, bad.onf, 0x4f4e4600]);
       if (bad.code !== undefined) {
-        expect((err as CodecError).ofpType).toBe(OFPET.BAD_REQUEST);
+        expect((err as CodecError).ofpType).toBe(bad.type ?? OFPET.BAD_REQUEST);
         expect({ code: (err as CodecError).ofpCode, message: (err as Error).message }).toMatchObject({ code: bad.code });
       }
     });

@@ -3,7 +3,9 @@
 import type { Reader } from '../reader.js';
 import { type Writer, pad8 } from '../writer.js';
 import type { Bucket, MeterBand, Port } from '../types.js';
-import { OFPMBT } from '../consts.js';
+import { OFPET, OFPMBT, OFPP } from '../consts.js';
+import { OFPGMFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
 import { actionsEncodingLength, decodeActions, encodeActions } from '../actions.js';
 import { badLen } from './codec.js';
 import { checkPort } from '../ports.js';
@@ -97,19 +99,27 @@ export function encodeBuckets(w: Writer, buckets: readonly Bucket[]): void {
   }
 }
 
-/** Buckets up to the end of `end` (exclusive). */
+/**
+ * Buckets up to `end` (exclusive), read as OVS reads them (ofputil_pull_ofp11_buckets): a bucket shorter than its
+ * header or longer than what is left is OFPGMFC_BAD_BUCKET; its actions come before its watch port, which must be a
+ * port OVS can map (OFPGMFC_BAD_WATCH).
+ */
 export function decodeBuckets(r: Reader, end: number): Bucket[] {
   const out: Bucket[] = [];
   while (r.pos < end) {
     const start = r.pos;
-    r.need(OFP_BUCKET_LEN, 'ofp_bucket');
+    const left = end - start;
+    if (left < OFP_BUCKET_LEN) throw new CodecError(`ofp_bucket: ${left} bytes left, a bucket needs ${OFP_BUCKET_LEN}`, OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_BUCKET, start);
     const len = r.u16();
-    if (len < OFP_BUCKET_LEN || len % 8 !== 0 || start + len > end) throw badLen(`ofp_bucket len ${len}`, start);
+    if (len < OFP_BUCKET_LEN || len > left) throw new CodecError(`ofp_bucket: length ${len} (${left} bytes left)`, OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_BUCKET, start);
     const weight = r.u16();
-    const watchPort = checkPort(r.u32(), 'bucket watch_port', r.pos - 4);
+    const watchPort = r.u32();
     const watchGroup = r.u32();
     r.skip(4);
-    const actions = decodeActions(r, start + len - r.pos);
+    const actionsLen = len - OFP_BUCKET_LEN;
+    if (actionsLen % 8 !== 0) throw badLen(`ofp_bucket: ${actionsLen} bytes of actions, not a multiple of 8`, start);
+    const actions = decodeActions(r, actionsLen);
+    if (watchPort >= 0xff00 && watchPort < OFPP.MAX) throw new CodecError(`ofp_bucket: watch_port ${watchPort} is not a port`, OFPET.GROUP_MOD_FAILED, OFPGMFC.BAD_WATCH, start + 4);
     out.push({ weight, watchPort, watchGroup, actions });
   }
   return out;

@@ -1,5 +1,9 @@
 // OFPT_FLOW_MOD: the message the controller sends most; keep encode free of allocations beyond the match's own.
-import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT } from '../consts.js';
+import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPET, OFPFC, OFPT } from '../consts.js';
+import { OFPFMFC } from '../error-codes.js';
+import { CodecError } from '../errors.js';
+import { checkPort } from '../ports.js';
+import { checkCtTupleMatch, checkInstructionsAgainstMatch, flowStateOf } from '../action-match-check.js';
 import { decodeMatch, matchEncodingLength, putMatch } from '../match.js';
 import { decodeInstructions, instructionsEncodingLength, putInstructions } from '../instructions.js';
 import { putU64, room } from '../writer.js';
@@ -76,6 +80,7 @@ export function putFlowMod(d: DataView, p: number, m: FlowMod & { readonly xid: 
 export const flowMod: BodyCodec<'flow_mod'> = {
   type: 'flow_mod',
   framing: plain(OFPT.FLOW_MOD),
+  lengthRule: { min: OFP_FLOW_MOD_FIXED_LEN, multiple: 8 },
   encodingLength: (m) => OFP_FLOW_MOD_FIXED_LEN + matchEncodingLength(m.match) + instructionsEncodingLength(m.instructions),
   encode(w, m) {
     const d = w.view;
@@ -97,9 +102,23 @@ export const flowMod: BodyCodec<'flow_mod'> = {
     const flags = r.u16();
     r.skip(2);
     const match = decodeMatch(r);
+    // ofputil_decode_flow_mod's order: table, out_port, the conntrack tuple, command, instructions, flags, then the
+    // actions against the match.
+    if (tableId === OFPTT_ALL && command !== OFPFC.DELETE && command !== OFPFC.DELETE_STRICT) throw flowModError(`table ${tableId} for command ${command}`, OFPFMFC.BAD_TABLE_ID);
+    checkPort(outPort, 'out_port', 36);
+    const state = flowStateOf(match);
+    checkCtTupleMatch(state);
+    if (command > OFPFC.DELETE_STRICT) throw flowModError(`unknown command ${command}`, OFPFMFC.BAD_COMMAND);
     const instructions = decodeInstructions(r, r.remaining);
+    if (flags & ~KNOWN_FLAGS) throw flowModError(`flags 0x${flags.toString(16)} OVS does not know`, OFPFMFC.BAD_FLAGS);
+    checkInstructionsAgainstMatch(instructions, state, tableId);
     return { type: 'flow_mod', xid: h.xid, cookie, cookieMask, tableId, command, idleTimeout, hardTimeout, priority, bufferId, outPort, outGroup, flags, match, instructions };
   },
 };
+
+/** OFPFF_SEND_FLOW_REM, CHECK_OVERLAP, RESET_COUNTS, NO_PKT_COUNTS, NO_BYT_COUNTS. */
+export const KNOWN_FLAGS = 0x1f;
+const OFPTT_ALL = 0xff;
+const flowModError = (what: string, code: number): CodecError => new CodecError(`flow_mod: ${what}`, OFPET.FLOW_MOD_FAILED, code, 8);
 
 export const flowModCodecs: readonly AnyBodyCodec[] = [flowMod];

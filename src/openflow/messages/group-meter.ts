@@ -1,8 +1,8 @@
 // OFPT_GROUP_MOD and OFPT_METER_MOD.
-import { OFPBRC, OFPET, OFPMBT, OFPMC, OFPMF, OFPT } from '../consts.js';
-import { OFPMMFC } from '../error-codes.js';
+import { OFPBRC, OFPET, OFPG, OFPMBT, OFPMC, OFPMF, OFPP, OFPT } from '../consts.js';
+import { OFPGMFC, OFPMMFC } from '../error-codes.js';
 import { CodecError } from '../errors.js';
-import type { MeterBand } from '../types.js';
+import type { Bucket, MeterBand } from '../types.js';
 import type { Reader } from '../reader.js';
 import { type AnyBodyCodec, type BodyCodec, plain } from './codec.js';
 import { bandsEncodingLength, bucketsEncodingLength, decodeBands, decodeBuckets, encodeBands, encodeBuckets } from './common.js';
@@ -11,6 +11,7 @@ import { bandsEncodingLength, bucketsEncodingLength, decodeBands, decodeBuckets,
 export const groupMod: BodyCodec<'group_mod'> = {
   type: 'group_mod',
   framing: plain(OFPT.GROUP_MOD),
+  lengthRule: { min: 8, multiple: 8 },
   encodingLength: (m) => 8 + bucketsEncodingLength(m.buckets),
   encode(w, m) {
     w.u16(m.command);
@@ -24,9 +25,44 @@ export const groupMod: BodyCodec<'group_mod'> = {
     const groupType = r.u8();
     r.skip(1);
     const groupId = r.u32();
-    return { type: 'group_mod', xid: h.xid, command, groupType, groupId, buckets: decodeBuckets(r, r.end) };
+    const buckets = decodeBuckets(r, r.end);
+    checkGroupMod(command, groupType, buckets);
+    return { type: 'group_mod', xid: h.xid, command, groupType, groupId, buckets };
   },
 };
+
+/** ofp_group_mod_command as OVS reads it in any version: OpenFlow 1.5's bucket commands and OVS's add-or-modify too. */
+const OFPGC = { ADD: 0, MODIFY: 1, DELETE: 2, INSERT_BUCKET: 3, REMOVE_BUCKET: 5, ADD_OR_MOD: 0x8000 } as const;
+/** ofp_group_type */
+const OFPGT = { ALL: 0, SELECT: 1, INDIRECT: 2, FF: 3 } as const;
+
+const groupError = (what: string, code: number): CodecError => new CodecError(`group_mod: ${what}`, OFPET.GROUP_MOD_FAILED, code, 8);
+
+/**
+ * A group mod checked as OVS checks it after its buckets (ofputil_pull_ofp11_group_mod, ofputil_check_group_mod):
+ * no buckets on delete, the type, the command, one bucket for indirect, weights only for select, watch ports and
+ * groups only (and always) for fast failover.
+ */
+function checkGroupMod(command: number, type: number, buckets: readonly Bucket[]): void {
+  if (command === OFPGC.DELETE && buckets.length > 0) throw groupError('delete with buckets', OFPGMFC.INVALID_GROUP);
+  if (type === OFPGT.INDIRECT) {
+    if (command !== OFPGC.DELETE && buckets.length !== 1) throw groupError(`indirect group with ${buckets.length} buckets`, OFPGMFC.INVALID_GROUP);
+  } else if (type !== OFPGT.ALL && type !== OFPGT.SELECT && type !== OFPGT.FF) {
+    throw groupError(`unknown group type ${type}`, OFPGMFC.BAD_TYPE);
+  }
+  if (command === OFPGC.REMOVE_BUCKET) {
+    if (buckets.length > 0) throw groupError('remove_bucket with buckets', OFPGMFC.BAD_BUCKET);
+  } else if (command !== OFPGC.ADD && command !== OFPGC.MODIFY && command !== OFPGC.ADD_OR_MOD && command !== OFPGC.DELETE && command !== OFPGC.INSERT_BUCKET) {
+    throw groupError(`unknown command ${command}`, OFPGMFC.BAD_COMMAND);
+  }
+  for (const b of buckets) {
+    // OVS 3.1 lets a bucket it inserts carry a weight in any group type.
+    if (b.weight && type !== OFPGT.SELECT && command !== OFPGC.INSERT_BUCKET) throw groupError(`bucket weight ${b.weight} outside a select group`, OFPGMFC.INVALID_GROUP);
+    const live = b.watchPort !== OFPP.ANY || b.watchGroup !== OFPG.ANY;
+    if ((type === OFPGT.ALL || type === OFPGT.INDIRECT) && live) throw groupError('watch port or group outside a fast-failover group', OFPGMFC.WATCH_UNSUPPORTED);
+    if (type === OFPGT.FF && !live) throw groupError('fast-failover bucket without a watch port or group', OFPGMFC.INVALID_GROUP);
+  }
+}
 
 /** ofp_meter_mod: 8 fixed bytes after the header (16 with it), then bands. */
 export const meterMod: BodyCodec<'meter_mod'> = {

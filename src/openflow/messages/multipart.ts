@@ -1,7 +1,8 @@
 // OFPT_MULTIPART_REQUEST / OFPT_MULTIPART_REPLY bodies, one request and one reply codec per OFPMP type. The
 // multipart header (type, flags, pad) is written and read by message.ts; `flags` arrives in the Header.
-import { OFPBRC, OFPET, OFPMBT, OFPMP, OFPT } from '../consts.js';
-import { OFPMMFC } from '../error-codes.js';
+import { OFPBIC, OFPBRC, OFPET, OFPMBT, OFPMP, OFPT } from '../consts.js';
+import { OFPFMFC, OFPMMFC } from '../error-codes.js';
+import { KNOWN_FLAGS } from './flow-mod.js';
 import { CodecError, withPartial } from '../errors.js';
 import type { FlowStats, GroupDesc, GroupStats, Match, MessageOf, MessageType, MeterConfig, MeterStats, PortStats, QueueStats, TableFeatures, TableStats } from '../types.js';
 import type { Reader } from '../reader.js';
@@ -146,13 +147,16 @@ function encodeFlowStats(w: Writer, f: FlowStats): void {
   w.patchU16(start, w.pos - start);
 }
 
-/** Hot path (10k-flow dumps): no sub-reader per entry; the match is checked against the entry end afterwards. */
+/**
+ * Hot path (10k-flow dumps): no sub-reader per entry. Read as OVS reads an entry (ofputil_decode_flow_stats_reply):
+ * the fixed part and its length (OFPBRC_BAD_LEN), the match, the flags (OFPFMFC_BAD_FLAGS), then the instructions
+ * the length leaves (OFPBIC_BAD_LEN when that is not a whole number of instructions inside the message).
+ */
 function decodeFlowStats(r: Reader): FlowStats {
   const start = r.pos;
-  r.need(MP_SIZES.flowStats, 'ofp_flow_stats');
+  if (r.remaining < MP_SIZES.flowStats) throw badLen(`ofp_flow_stats: ${r.remaining} bytes left over`, start);
   const length = r.u16();
-  const end = start + length;
-  if (length < MP_SIZES.flowStats + 8 || length % 8 !== 0 || end > r.end) throw badLen(`ofp_flow_stats length ${length}`, start);
+  if (length < MP_SIZES.flowStats) throw badLen(`ofp_flow_stats length ${length}`, start);
   const tableId = r.u8();
   r.pos += 1;
   const durationSec = r.u32();
@@ -166,8 +170,10 @@ function decodeFlowStats(r: Reader): FlowStats {
   const packetCount = r.u64();
   const byteCount = r.u64();
   const match = decodeMatch(r);
-  if (r.pos > end) throw badLen('ofp_flow_stats match overruns the entry', start);
-  const instructions = decodeInstructions(r, end - r.pos);
+  if (flags & ~KNOWN_FLAGS) throw new CodecError(`ofp_flow_stats: flags 0x${flags.toString(16)} OVS does not know`, OFPET.FLOW_MOD_FAILED, OFPFMFC.BAD_FLAGS, start + 18);
+  const instructionsLen = start + length - r.pos;
+  if (instructionsLen < 0 || r.pos + instructionsLen > r.end) throw new CodecError(`ofp_flow_stats: length ${length} leaves ${instructionsLen} bytes of instructions`, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_LEN, start);
+  const instructions = decodeInstructions(r, instructionsLen);
   return { tableId, durationSec, durationNsec, priority, idleTimeout, hardTimeout, flags, cookie, packetCount, byteCount, match, instructions };
 }
 
@@ -462,7 +468,7 @@ export const groupStatsReply = varListReply<'group_stats_reply', GroupStats>(
 );
 
 export const groupDescRequest = emptyBody('group_desc_request', request(OFPMP.GROUP_DESC));
-export const groupDescReply = varListReply<'group_desc_reply', GroupDesc>(
+const groupDescReplyBase = varListReply<'group_desc_reply', GroupDesc>(
   'group_desc_reply',
   OFPMP.GROUP_DESC,
   'groups',
@@ -484,6 +490,29 @@ export const groupDescReply = varListReply<'group_desc_reply', GroupDesc>(
   MP_SIZES.groupDesc,
   0,
 );
+
+/**
+ * OFPMP_GROUP_DESC replies read as OVS reads them (ofputil_decode_ofp11_group_desc_reply): the body is 8-byte
+ * aligned; an entry needs its 8 fixed bytes and a length that fits (OFPBRC_BAD_LEN), then its buckets.
+ */
+export const groupDescReply: BodyCodec<'group_desc_reply'> = {
+  ...groupDescReplyBase,
+  lengthRule: { min: 0, multiple: 8 },
+  decode(r, h) {
+    const groups: GroupDesc[] = [];
+    while (r.pos < r.end) {
+      const start = r.pos;
+      if (r.end - start < MP_SIZES.groupDesc) throw badLen(`group_desc_reply: ${r.end - start} bytes left over`, start);
+      const len = r.u16();
+      if (len < MP_SIZES.groupDesc || start + len > r.end) throw badLen(`group_desc_reply entry length ${len}`, start);
+      const groupType = r.u8();
+      r.skip(1);
+      const groupId = r.u32();
+      groups.push({ groupType, groupId, buckets: decodeBuckets(r, start + len) });
+    }
+    return mp('group_desc_reply', h, { groups });
+  },
+};
 
 export const groupFeaturesRequest = emptyBody('group_features_request', request(OFPMP.GROUP_FEATURES));
 export const groupFeaturesReply: BodyCodec<'group_features_reply'> = {

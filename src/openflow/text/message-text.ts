@@ -198,7 +198,7 @@ function flowStatsRequestText(m: MessageOf<'flow_stats_request'> | MessageOf<'ag
 
 // ---- groups and meters --------------------------------------------------------------------------------------------
 
-const GROUP_COMMANDS: Readonly<Record<number, string>> = { [OFPGC.ADD]: 'ADD', [OFPGC.MODIFY]: 'MOD', [OFPGC.DELETE]: 'DEL' };
+const GROUP_COMMANDS: Readonly<Record<number, string>> = { [OFPGC.ADD]: 'ADD', [OFPGC.MODIFY]: 'MOD', [OFPGC.DELETE]: 'DEL', 3: 'INSERT_BUCKET', 5: 'REMOVE_BUCKET', 0x8000: 'ADD_OR_MOD' };
 const GROUP_TYPES: Readonly<Record<number, string>> = { [OFPGT.ALL]: 'all', [OFPGT.SELECT]: 'select', [OFPGT.INDIRECT]: 'indirect', [OFPGT.FF]: 'ff' };
 
 function formatBuckets(groupType: number, buckets: readonly Bucket[]): string {
@@ -215,7 +215,7 @@ function formatBuckets(groupType: number, buckets: readonly Bucket[]): string {
 }
 
 const groupText = (groupId: number, groupType: number, buckets: readonly Bucket[]): string =>
-  `group_id=${groupId},type=${GROUP_TYPES[groupType] ?? groupType}${formatBuckets(groupType, buckets)}`;
+  `group_id=${groupId},type=${GROUP_TYPES[groupType] ?? 'unknown'}${formatBuckets(groupType, buckets)}`;
 
 function formatBand(b: MeterBand, meterFlags: number): string {
   const type = b.type === OFPMBT.DROP ? 'drop' : b.type === OFPMBT.DSCP_REMARK ? 'dscp_remark' : b.type === OFPMBT.EXPERIMENTER ? 'experimenter' : `${b.type}`;
@@ -327,9 +327,11 @@ const BODY: { readonly [T in MessageType]: Formatter<T> } = {
   // ofputil_packet_out_format: the frame only when it is in the message (unbuffered).
   packet_out: (m, v) =>
     ` in_port=${portName(m.inPort)} actions=${m.actions.length ? formatActions(m.actions) : 'drop'}` +
-    (m.bufferId === 0xffffffff ? ` data_len=${m.data.length}${packetText(m.data, v)}` : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`),
+    (m.bufferId === 0xffffffff ? ` data_len=${m.data.length}${m.data.length ? packetText(m.data, v) : ''}` : ` buffer=0x${m.bufferId.toString(16).padStart(8, '0')}`),
   flow_mod: flowModText,
-  group_mod: (m) => `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${groupText(m.groupId, m.groupType, m.buckets)}`,
+  // The bucket commands (OpenFlow 1.5's, which OVS reads in any version) print no group type.
+  group_mod: (m) =>
+    `\n ${GROUP_COMMANDS[m.command] ?? `cmd:${m.command}`} ${m.command === 3 || m.command === 5 ? `group_id=${m.groupId}${formatBuckets(m.groupType, m.buckets)}` : groupText(m.groupId, m.groupType, m.buckets)}`,
   port_mod: (m) => {
     // ofputil_decode_port_mod keeps the config bits the mask selects, the bits OpenFlow 1.1+ names (OFPPC11_ALL), and
     // the advertised features OVS knows (the low 16 bits).

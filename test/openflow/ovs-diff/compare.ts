@@ -51,9 +51,14 @@ export function ourView(bytes: Uint8Array): { text?: string; error?: string; exc
 
 /**
  * OVS names some errors by their OpenFlow 1.0 name; the type and code are the same, which is what must agree.
- * (type 1 code 5 is OFPBRC_BAD_STAT in OVS, OFPBRC_BAD_MULTIPART in OpenFlow 1.3.)
+ * (type 1 code 5 is OFPBRC_BAD_STAT in OVS, OFPBRC_BAD_MULTIPART in OpenFlow 1.3; OFPBAC_BAD_VENDOR and
+ * BAD_VENDOR_TYPE are OpenFlow 1.3's OFPBAC_BAD_EXPERIMENTER and BAD_EXP_TYPE.)
  */
-const OVS_ERROR_NAMES: Readonly<Record<string, string>> = { OFPBRC_BAD_STAT: 'OFPBRC_BAD_MULTIPART' };
+const OVS_ERROR_NAMES: Readonly<Record<string, string>> = {
+  OFPBRC_BAD_STAT: 'OFPBRC_BAD_MULTIPART',
+  OFPBAC_BAD_VENDOR: 'OFPBAC_BAD_EXPERIMENTER',
+  OFPBAC_BAD_VENDOR_TYPE: 'OFPBAC_BAD_EXP_TYPE',
+};
 
 export function compare(bytes: Uint8Array, ovsText: string): Verdict {
   const ours = ourView(bytes);
