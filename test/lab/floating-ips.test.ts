@@ -71,7 +71,9 @@ async function connect(netns: string, host: string, port: number, local?: string
   return out.trim();
 }
 
-const vmNs = (vm: string): string => `${P}v-${vm}`;
+/** A VM's namespace: the netns backend's prefix and its instance name (`blue--b1` for blue's b1). */
+const instances = new Map<string, string>();
+const vmNs = (vm: string): string => `${P}v-${instances.get(vm) ?? vm}`;
 /** The outside (from "the internet") connecting to the floating IP's port. */
 const inbound = (): Promise<string> => connect(cloud.lab.outsideNs, fip, VM_PORT, INTERNET_HOST);
 /** A VM connecting to the internet host: the source address the outside saw. */
@@ -104,6 +106,7 @@ beforeAll(async () => {
   const b1 = await cloud.api<{ vm: VmView }>('POST', '/api/v1/vms', { name: 'b1', subnet: 'b-front', node: C1, gateway: GW, flavor: 'tiny', image: 'busybox' }, inBlue);
   expect(b1.status, JSON.stringify(b1.json)).toBe(201);
   expect(b1.json.vm.transitIp).toBeDefined();
+  instances.set('b1', b1.json.vm.instance ?? 'b1');
   await peerServer(vmNs('v1'), '0.0.0.0', VM_PORT);
   await peerServer(cloud.lab.outsideNs, INTERNET_HOST, OUTSIDE_PORT);
   // Both VMs reach the internet through the shared SNAT before any floating IP (the path is warm).
