@@ -1,4 +1,4 @@
-// A gateway's floating IPs on a real kernel (a namespace of this test, prefix mcfip): the NAT chains and addresses
+// A gateway's floating IPs on a real kernel (a namespace of this test, prefix mcfh): the NAT chains and addresses
 // the spec asks for, in iptables' own text (hairpin SNAT included); a second run changes nothing; a change rewrites
 // only what differs; the jump sits before the shared SNAT's whatever the order they were made in; an address added
 // is announced by a gratuitous ARP (a neighbour namespace's stale entry for it moves to the link's MAC); removal
@@ -12,9 +12,9 @@ import { LocalExecutor } from '../../src/hosts/local.js';
 import { NetnsExecutor } from '../../src/hosts/netns.js';
 import { run } from '../../src/lab/exec.js';
 
-const NS = 'mcfip-h1';
+const NS = 'mcfh-h1';
 /** The outside router's side of the link: its neighbour table shows what the gratuitous ARPs announced. */
-const PEER = 'mcfip-h2';
+const PEER = 'mcfh-h2';
 const STALE_MAC = '02:00:5e:00:00:99';
 const exec = new NetnsExecutor(new LocalExecutor(), NS);
 const base: GatewaySpec = { addresses: ['192.168.20.1/27'], overlayCidr: '192.168.20.0/22', egressInterface: 'eth1' };
