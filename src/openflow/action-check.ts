@@ -222,8 +222,9 @@ export function pullSetFieldOxm(r: Reader, setField: boolean): OxmField {
   }
   const p = start + 4 + (exp ? 4 : 0);
   if (p + payload > end) throw bmcError(`set_field: OXM ${info.ovsName} needs ${payload} bytes, ${end - p} left`, OFPBMC.BAD_LEN, start);
-  const value = b.subarray(p, p + width);
-  const mask = hasMask ? b.subarray(p + width, p + 2 * width) : undefined;
+  // Plain Uint8Array views: Buffer#subarray (buf is often a Buffer) goes through the species constructor (reader.ts).
+  const value = new Uint8Array(b.buffer, b.byteOffset + p, width);
+  const mask = hasMask ? new Uint8Array(b.buffer, b.byteOffset + p + width, width) : undefined;
   if (mask) for (let i = 0; i < width; i++) if (value[i]! & ~mask[i]!) throw bmcError(`set_field: ${info.ovsName} value has bits outside its mask`, OFPBMC.BAD_WILDCARDS, start);
   if (mask && setField) throw onfError(`set_field: ${info.ovsName} with a mask (OpenFlow 1.3 set_field takes none)`, ONFERR.BAD_SET_MASK, start);
   r.pos = p + payload;
