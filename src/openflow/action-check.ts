@@ -185,6 +185,17 @@ function allZero(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Per registry field (by rank): 1 when an unmasked set_field or reg_load2 of it at its length needs no check beyond
+ * the bytes after it: in OVS, writable, no value check, not in_port (which set_field may not write) nor vlan_vid.
+ * tun_metadata (NXM_1 40..103) is not in the registry, so its headers never find such a field.
+ */
+const FAST_SET = new Uint8Array(FIELDS.length);
+for (const f of FIELDS) {
+  const tunMetadataSlot = f.oxmClass === OFPXMC.NXM_1 && f.oxmField >= 40 && f.oxmField <= 103;
+  FAST_SET[f.rank] = FLAGS[f.rank] === 0 && f.ovsName !== 'in_port' && f.ovsName !== 'vlan_vid' && f.experimenter === undefined && !tunMetadataSlot ? 1 : 0;
+}
+
 const partialOxm = (start: number, end: number): CodecError => bmcError(`set_field: a partial OXM entry (${end - start} bytes)`, OFPBMC.BAD_LEN, start);
 
 /**
@@ -198,6 +209,23 @@ export function pullSetFieldOxm(r: Reader, setField: boolean): OxmField {
   const end = r.end;
   if (start + 4 > end) throw partialOxm(start, end);
   const header = ((b[start]! << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) >>> 0;
+  // The usual case (what the controller sends): an unmasked OXM or NXM field OVS knows at its length, writable, whose
+  // values need no check, the rest of the action zeros. Anything else, faults included, takes the full reading below.
+  const cls = header >>> 16;
+  if ((header & 0x100) === 0 && (cls === OFPXMC.OPENFLOW_BASIC || cls === OFPXMC.NXM_0 || cls === OFPXMC.NXM_1)) {
+    const info = fieldByHeader(header);
+    const length = header & 0xff;
+    const p = start + 4;
+    if (info !== undefined && info.header === header && FAST_SET[info.rank] === 1 && p + length <= end && allZero(b, p + length, end)) {
+      r.pos = end;
+      return { field: info.name, value: new Uint8Array(b.buffer, b.byteOffset + p, length) };
+    }
+  }
+  return pullSetFieldOxmFully(r, setField, b, start, end, header);
+}
+
+/** pullSetFieldOxm for every OXM: each of OVS's checks, in its order. */
+function pullSetFieldOxmFully(r: Reader, setField: boolean, b: Uint8Array, start: number, end: number, header: number): OxmField {
   const exp = header >>> 16 === OFPXMC.EXPERIMENTER;
   let experimenter: number | undefined;
   if (exp) {
