@@ -473,15 +473,19 @@ const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! <<
 
 // ---- where actions may stand (ofpacts_verify, the action set) -----------------------------------------------------
 
-/** The code points of ct_mark and ct_label (registry names): the fields only ct may set. */
-const CT_FIELDS = new Set(FIELDS.filter((f) => f.ovsName === 'ct_mark' || f.ovsName === 'ct_label').map((f) => f.name));
+/** The registry names of ct_mark and ct_label: the fields only ct may set. */
+const CT_MARK = FIELDS.find((f) => f.ovsName === 'ct_mark')!.name;
+const CT_LABEL = FIELDS.find((f) => f.ovsName === 'ct_label')!.name;
+if (FIELDS.filter((f) => f.ovsName === 'ct_mark' || f.ovsName === 'ct_label').length !== 2) throw new Error('action-check: one code point each for ct_mark and ct_label');
 
 /** Whether an action writes ct_mark or ct_label (ofpact_get_mf_dst, field_requires_ct); undefined: it writes no field. */
 function writesCtField(a: Action): boolean | undefined {
   switch (a.type) {
     case 'set_field':
-    case 'nx_reg_load2':
-      return CT_FIELDS.has(a.field.field);
+    case 'nx_reg_load2': {
+      const f = a.field.field;
+      return f === CT_MARK || f === CT_LABEL;
+    }
     case 'nx_reg_load': {
       const o = field32(a.dst.header)?.ovsName;
       return o === 'ct_mark' || o === 'ct_label';

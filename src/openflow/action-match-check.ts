@@ -185,40 +185,47 @@ function checkOne(a: Action, s: FlowState, c: Context): void {
   }
 }
 
-/** Instructions in the order OVS holds them (meter, apply, clear, write, metadata, goto), as check walks them. */
-const ORDER: readonly Instruction['type'][] = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
-
 /**
  * ofpacts_check_consistency for a FLOW_MOD in table `tableId` (255: all tables) whose match gave `state` (changed
  * as the actions change it): throws the first hard
- * fault, then OFPBAC_MATCH_INCONSISTENT if an action is inconsistent with the match.
+ * fault, then OFPBAC_MATCH_INCONSISTENT if an action is inconsistent with the match. Instructions are checked in
+ * the order OVS holds them (meter, apply, clear, write, metadata, goto); decodeInstructions refused a type twice.
  */
 export function checkInstructionsAgainstMatch(instructions: readonly Instruction[], state: FlowState, tableId: number): void {
   const s = state;
-  const c: Context = { tableId, inconsistent: undefined };
-  for (let k = 0; k < ORDER.length; k++) {
-    let i: Instruction | undefined;
-    for (let j = 0; j < instructions.length; j++) if (instructions[j]!.type === ORDER[k]) i = instructions[j];
-    if (!i) continue;
+  let meter: Extract<Instruction, { type: 'meter' }> | undefined;
+  let apply: readonly Action[] | undefined;
+  let write: readonly Action[] | undefined;
+  let goto: number | undefined;
+  for (let j = 0; j < instructions.length; j++) {
+    const i = instructions[j]!;
     switch (i.type) {
-      case 'meter':
-        if (i.meterId === 0 || i.meterId > 0xffff0000) throw new CodecError(`meter ${i.meterId} is not a meter`, OFPET.METER_MOD_FAILED, OFPMMFC.INVALID_METER);
-        break;
       case 'apply_actions':
-        checkList(i.actions, s, c);
+        apply = i.actions;
         break;
-      case 'write_actions': {
-        // An action set is checked on a copy of the context: its inconsistencies do not count (check_WRITE_ACTIONS).
-        const saved = { ...s };
-        checkList(i.actions, s, { tableId, inconsistent: undefined });
-        Object.assign(s, saved);
-        break;
-      }
       case 'goto_table':
-        if (tableId !== 255 && i.tableId <= tableId) throw new CodecError(`goto_table:${i.tableId} from table ${tableId}`, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_TABLE_ID);
+        goto = i.tableId;
+        break;
+      case 'meter':
+        meter = i;
+        break;
+      case 'write_actions':
+        write = i.actions;
         break;
     }
   }
+  if (meter !== undefined && (meter.meterId === 0 || meter.meterId > 0xffff0000)) {
+    throw new CodecError(`meter ${meter.meterId} is not a meter`, OFPET.METER_MOD_FAILED, OFPMMFC.INVALID_METER);
+  }
+  const c: Context = { tableId, inconsistent: undefined };
+  if (apply !== undefined) checkList(apply, s, c);
+  if (write !== undefined) {
+    // An action set is checked on a copy of the context: its inconsistencies do not count (check_WRITE_ACTIONS).
+    const saved = { ...s };
+    checkList(write, s, { tableId, inconsistent: undefined });
+    Object.assign(s, saved);
+  }
+  if (goto !== undefined && tableId !== 255 && goto <= tableId) throw new CodecError(`goto_table:${goto} from table ${tableId}`, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_TABLE_ID);
   if (c.inconsistent) throw inconsistent(c.inconsistent);
 }
 
