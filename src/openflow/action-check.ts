@@ -51,8 +51,12 @@ const RAW_NX_LENGTHS: ReadonlyMap<number, readonly [number, number]> = new Map([
 /** The length bounds OVS gives an extension the codec keeps raw. */
 export const rawActionLengths = (subtype: number): readonly [number, number] => RAW_NX_LENGTHS.get(subtype) ?? [16, 0xfff8];
 
+/** OVS_NX_SUBTYPES as a table (1: known), for the lookup every Nicira action makes. */
+const NX_KNOWN = new Uint8Array(256);
+for (const t of OVS_NX_SUBTYPES) NX_KNOWN[t] = 1;
+
 export function ovsKnowsExperimenterAction(experimenter: number, subtype: number): boolean {
-  return experimenter === NX_VENDOR_ID ? OVS_NX_SUBTYPES.has(subtype) : experimenter === ONF_EXPERIMENTER_ID && OVS_ONF_SUBTYPES.has(subtype);
+  return experimenter === NX_VENDOR_ID ? subtype < 256 && NX_KNOWN[subtype] === 1 : experimenter === ONF_EXPERIMENTER_ID && OVS_ONF_SUBTYPES.has(subtype);
 }
 
 // ---- fields named in actions ---------------------------------------------------------------------------------------
