@@ -51,8 +51,12 @@ const RAW_NX_LENGTHS: ReadonlyMap<number, readonly [number, number]> = new Map([
 /** The length bounds OVS gives an extension the codec keeps raw. */
 export const rawActionLengths = (subtype: number): readonly [number, number] => RAW_NX_LENGTHS.get(subtype) ?? [16, 0xfff8];
 
+/** OVS_NX_SUBTYPES as a table (1: known), for the lookup every Nicira action makes. */
+const NX_KNOWN = new Uint8Array(256);
+for (const t of OVS_NX_SUBTYPES) NX_KNOWN[t] = 1;
+
 export function ovsKnowsExperimenterAction(experimenter: number, subtype: number): boolean {
-  return experimenter === NX_VENDOR_ID ? OVS_NX_SUBTYPES.has(subtype) : experimenter === ONF_EXPERIMENTER_ID && OVS_ONF_SUBTYPES.has(subtype);
+  return experimenter === NX_VENDOR_ID ? subtype < 256 && NX_KNOWN[subtype] === 1 : experimenter === ONF_EXPERIMENTER_ID && OVS_ONF_SUBTYPES.has(subtype);
 }
 
 // ---- fields named in actions ---------------------------------------------------------------------------------------
@@ -185,6 +189,17 @@ function allZero(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/**
+ * Per registry field (by rank): 1 when an unmasked set_field or reg_load2 of it at its length needs no check beyond
+ * the bytes after it: in OVS, writable, no value check, not in_port (which set_field may not write) nor vlan_vid.
+ * tun_metadata (NXM_1 40..103) is not in the registry, so its headers never find such a field.
+ */
+const FAST_SET = new Uint8Array(FIELDS.length);
+for (const f of FIELDS) {
+  const tunMetadataSlot = f.oxmClass === OFPXMC.NXM_1 && f.oxmField >= 40 && f.oxmField <= 103;
+  FAST_SET[f.rank] = FLAGS[f.rank] === 0 && f.ovsName !== 'in_port' && f.ovsName !== 'vlan_vid' && f.experimenter === undefined && !tunMetadataSlot ? 1 : 0;
+}
+
 const partialOxm = (start: number, end: number): CodecError => bmcError(`set_field: a partial OXM entry (${end - start} bytes)`, OFPBMC.BAD_LEN, start);
 
 /**
@@ -198,6 +213,23 @@ export function pullSetFieldOxm(r: Reader, setField: boolean): OxmField {
   const end = r.end;
   if (start + 4 > end) throw partialOxm(start, end);
   const header = ((b[start]! << 24) | (b[start + 1]! << 16) | (b[start + 2]! << 8) | b[start + 3]!) >>> 0;
+  // The usual case (what the controller sends): an unmasked OXM or NXM field OVS knows at its length, writable, whose
+  // values need no check, the rest of the action zeros. Anything else, faults included, takes the full reading below.
+  const cls = header >>> 16;
+  if ((header & 0x100) === 0 && (cls === OFPXMC.OPENFLOW_BASIC || cls === OFPXMC.NXM_0 || cls === OFPXMC.NXM_1)) {
+    const info = fieldByHeader(header);
+    const length = header & 0xff;
+    const p = start + 4;
+    if (info !== undefined && info.header === header && FAST_SET[info.rank] === 1 && p + length <= end && allZero(b, p + length, end)) {
+      r.pos = end;
+      return { field: info.name, value: new Uint8Array(b.buffer, b.byteOffset + p, length) };
+    }
+  }
+  return pullSetFieldOxmFully(r, setField, b, start, end, header);
+}
+
+/** pullSetFieldOxm for every OXM: each of OVS's checks, in its order. */
+function pullSetFieldOxmFully(r: Reader, setField: boolean, b: Uint8Array, start: number, end: number, header: number): OxmField {
   const exp = header >>> 16 === OFPXMC.EXPERIMENTER;
   let experimenter: number | undefined;
   if (exp) {
@@ -222,8 +254,9 @@ export function pullSetFieldOxm(r: Reader, setField: boolean): OxmField {
   }
   const p = start + 4 + (exp ? 4 : 0);
   if (p + payload > end) throw bmcError(`set_field: OXM ${info.ovsName} needs ${payload} bytes, ${end - p} left`, OFPBMC.BAD_LEN, start);
-  const value = b.subarray(p, p + width);
-  const mask = hasMask ? b.subarray(p + width, p + 2 * width) : undefined;
+  // Plain Uint8Array views: Buffer#subarray (buf is often a Buffer) goes through the species constructor (reader.ts).
+  const value = new Uint8Array(b.buffer, b.byteOffset + p, width);
+  const mask = hasMask ? new Uint8Array(b.buffer, b.byteOffset + p + width, width) : undefined;
   if (mask) for (let i = 0; i < width; i++) if (value[i]! & ~mask[i]!) throw bmcError(`set_field: ${info.ovsName} value has bits outside its mask`, OFPBMC.BAD_WILDCARDS, start);
   if (mask && setField) throw onfError(`set_field: ${info.ovsName} with a mask (OpenFlow 1.3 set_field takes none)`, ONFERR.BAD_SET_MASK, start);
   r.pos = p + payload;
@@ -444,15 +477,19 @@ const u32 = (b: Uint8Array, p: number): number => ((b[p]! << 24) | (b[p + 1]! <<
 
 // ---- where actions may stand (ofpacts_verify, the action set) -----------------------------------------------------
 
-/** The code points of ct_mark and ct_label (registry names): the fields only ct may set. */
-const CT_FIELDS = new Set(FIELDS.filter((f) => f.ovsName === 'ct_mark' || f.ovsName === 'ct_label').map((f) => f.name));
+/** The registry names of ct_mark and ct_label: the fields only ct may set. */
+const CT_MARK = FIELDS.find((f) => f.ovsName === 'ct_mark')!.name;
+const CT_LABEL = FIELDS.find((f) => f.ovsName === 'ct_label')!.name;
+if (FIELDS.filter((f) => f.ovsName === 'ct_mark' || f.ovsName === 'ct_label').length !== 2) throw new Error('action-check: one code point each for ct_mark and ct_label');
 
 /** Whether an action writes ct_mark or ct_label (ofpact_get_mf_dst, field_requires_ct); undefined: it writes no field. */
 function writesCtField(a: Action): boolean | undefined {
   switch (a.type) {
     case 'set_field':
-    case 'nx_reg_load2':
-      return CT_FIELDS.has(a.field.field);
+    case 'nx_reg_load2': {
+      const f = a.field.field;
+      return f === CT_MARK || f === CT_LABEL;
+    }
     case 'nx_reg_load': {
       const o = field32(a.dst.header)?.ovsName;
       return o === 'ct_mark' || o === 'ct_label';

@@ -9,27 +9,12 @@ import { OFPBAC, OFPBIC, OFPET } from './consts.js';
 import { OFPMMFC } from './error-codes.js';
 import { CodecError } from './errors.js';
 import { field32, refField } from './action-check.js';
-import { fieldByName, type FieldInfo } from './oxm-fields.js';
-import type { Action, Instruction, Match } from './types.js';
+import type { MatchedFlow } from './match-check.js';
+import { FIELDS, fieldByName, type FieldInfo } from './oxm-fields.js';
+import type { Action, Instruction } from './types.js';
 
-/** The parts of OVS's struct flow the checks read (values under the match's masks). */
-export interface FlowState {
-  packetType: number;
-  dlType: number;
-  nwProto: number;
-  /** vlans[0].tci and vlans[1].tci. */
-  tci0: number;
-  tci1: number;
-  nwFrag: number;
-  tpSrc: number;
-  tpDst: number;
-  ctState: number;
-  ctStateMask: number;
-  /** Whether the match sets ct_nw_src/dst (4) or ct_ipv6_src/dst (6) bits, and eth_type's value as matched. */
-  ctTuple4: boolean;
-  ctTuple6: boolean;
-  ethType: number;
-}
+/** The parts of OVS's struct flow the checks read (values under the match's masks), changed as actions change them. */
+export type FlowState = MatchedFlow;
 
 const VLAN_CFI = 0x1000;
 const CS_INVALID = 0x10;
@@ -44,74 +29,6 @@ function uint(b: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < b.length && i < 4; i++) n = n * 256 + b[i]!;
   return n;
-}
-
-function anySet(b: Uint8Array | undefined): boolean {
-  if (!b) return true;
-  for (let i = 0; i < b.length; i++) if (b[i]) return true;
-  return false;
-}
-
-/** The flow state a match gives (match.flow, masked). */
-export function flowStateOf(match: Match): FlowState {
-  const s: FlowState = { packetType: 0, dlType: 0, nwProto: 0, tci0: 0, tci1: 0, nwFrag: 0, tpSrc: 0, tpDst: 0, ctState: 0, ctStateMask: 0, ctTuple4: false, ctTuple6: false, ethType: 0 };
-  for (let i = 0; i < match.length; i++) {
-    const f = match[i]!;
-    const info = f.field === 'unknown' ? undefined : fieldByName(f.field);
-    if (!info) continue;
-    const o = info.ovsName;
-    if (o === 'ct_nw_src' || o === 'ct_nw_dst') s.ctTuple4 ||= anySet(f.mask);
-    else if (o === 'ct_ipv6_src' || o === 'ct_ipv6_dst') s.ctTuple6 ||= anySet(f.mask);
-    if (info.length > 4) continue;
-    const m = f.mask ? uint(f.mask) : 0xffffffff;
-    const v = uint(f.value) & m;
-    switch (info.ovsName) {
-      case 'packet_type':
-        s.packetType = v >>> 0;
-        break;
-      case 'eth_type':
-        s.dlType = v;
-        s.ethType = v;
-        break;
-      case 'nw_proto':
-        s.nwProto = v & 0xff;
-        break;
-      case 'arp_op':
-        s.nwProto = v & 0xff;
-        break;
-      case 'vlan_tci':
-        s.tci0 = v & 0xffff;
-        break;
-      case 'vlan_vid':
-        s.tci0 = (s.tci0 & ~0x1fff) | (v & 0x1fff);
-        break;
-      case 'vlan_pcp':
-        s.tci0 = (s.tci0 & 0x0fff) | ((v & 7) << 13) | VLAN_CFI;
-        break;
-      case 'ip_frag':
-        s.nwFrag = v;
-        break;
-      case 'tcp_src':
-      case 'udp_src':
-      case 'sctp_src':
-      case 'icmp_type':
-      case 'icmpv6_type':
-        s.tpSrc = v;
-        break;
-      case 'tcp_dst':
-      case 'udp_dst':
-      case 'sctp_dst':
-      case 'icmp_code':
-      case 'icmpv6_code':
-        s.tpDst = v;
-        break;
-      case 'ct_state':
-        s.ctState = v;
-        s.ctStateMask = m;
-        break;
-    }
-  }
-  return s;
 }
 
 /** get_dl_type: the ethertype, from packet_type when that names one. */
@@ -130,12 +47,32 @@ const ctValid = (s: FlowState): boolean => (s.ctState & CS_VALID) !== 0 || ((s.c
 const ETHERNET_ONLY = new Set(['eth_src', 'eth_dst', 'eth_type', 'vlan_tci', 'vlan_vid']);
 const CT_TUPLE = new Set(['ct_nw_src', 'ct_nw_dst', 'ct_ipv6_src', 'ct_ipv6_dst', 'ct_nw_proto', 'ct_tp_src', 'ct_tp_dst']);
 
+/** How a field's prerequisites are checked, by rank: none, Ethernet only, a valid connection, NSH, info.prereq. */
+const enum Pre {
+  NONE,
+  ETHERNET,
+  CT_VALID,
+  NSH,
+  PREREQ,
+}
+const PRE = new Uint8Array(FIELDS.length);
+for (const f of FIELDS) {
+  const o = f.ovsName;
+  PRE[f.rank] = ETHERNET_ONLY.has(o) ? Pre.ETHERNET : CT_TUPLE.has(o) ? Pre.CT_VALID : o.startsWith('nsh_') ? Pre.NSH : f.prereq ? Pre.PREREQ : Pre.NONE;
+}
+
 /** mf_are_prereqs_ok: whether the flow state satisfies the field's prerequisites. */
 function prereqsOk(info: FieldInfo, s: FlowState): boolean {
-  const o = info.ovsName;
-  if (ETHERNET_ONLY.has(o)) return s.packetType === 0;
-  if (CT_TUPLE.has(o)) return ctValid(s);
-  if (o.startsWith('nsh_')) return dlType(s) === 0x894f;
+  switch (info.rank < 0 ? Pre.NONE : PRE[info.rank]!) {
+    case Pre.NONE:
+      return true;
+    case Pre.ETHERNET:
+      return s.packetType === 0;
+    case Pre.CT_VALID:
+      return ctValid(s);
+    case Pre.NSH:
+      return dlType(s) === 0x894f;
+  }
   const p = info.prereq;
   if (!p) return true;
   if (p.vlan) return (s.tci0 & VLAN_CFI) !== 0;
@@ -248,40 +185,47 @@ function checkOne(a: Action, s: FlowState, c: Context): void {
   }
 }
 
-/** Instructions in the order OVS holds them (meter, apply, clear, write, metadata, goto), as check walks them. */
-const ORDER: readonly Instruction['type'][] = ['meter', 'apply_actions', 'clear_actions', 'write_actions', 'write_metadata', 'goto_table'];
-
 /**
  * ofpacts_check_consistency for a FLOW_MOD in table `tableId` (255: all tables) whose match gave `state` (changed
  * as the actions change it): throws the first hard
- * fault, then OFPBAC_MATCH_INCONSISTENT if an action is inconsistent with the match.
+ * fault, then OFPBAC_MATCH_INCONSISTENT if an action is inconsistent with the match. Instructions are checked in
+ * the order OVS holds them (meter, apply, clear, write, metadata, goto); decodeInstructions refused a type twice.
  */
 export function checkInstructionsAgainstMatch(instructions: readonly Instruction[], state: FlowState, tableId: number): void {
   const s = state;
-  const c: Context = { tableId, inconsistent: undefined };
-  for (let k = 0; k < ORDER.length; k++) {
-    let i: Instruction | undefined;
-    for (let j = 0; j < instructions.length; j++) if (instructions[j]!.type === ORDER[k]) i = instructions[j];
-    if (!i) continue;
+  let meter: Extract<Instruction, { type: 'meter' }> | undefined;
+  let apply: readonly Action[] | undefined;
+  let write: readonly Action[] | undefined;
+  let goto: number | undefined;
+  for (let j = 0; j < instructions.length; j++) {
+    const i = instructions[j]!;
     switch (i.type) {
-      case 'meter':
-        if (i.meterId === 0 || i.meterId > 0xffff0000) throw new CodecError(`meter ${i.meterId} is not a meter`, OFPET.METER_MOD_FAILED, OFPMMFC.INVALID_METER);
-        break;
       case 'apply_actions':
-        checkList(i.actions, s, c);
+        apply = i.actions;
         break;
-      case 'write_actions': {
-        // An action set is checked on a copy of the context: its inconsistencies do not count (check_WRITE_ACTIONS).
-        const saved = { ...s };
-        checkList(i.actions, s, { tableId, inconsistent: undefined });
-        Object.assign(s, saved);
-        break;
-      }
       case 'goto_table':
-        if (tableId !== 255 && i.tableId <= tableId) throw new CodecError(`goto_table:${i.tableId} from table ${tableId}`, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_TABLE_ID);
+        goto = i.tableId;
+        break;
+      case 'meter':
+        meter = i;
+        break;
+      case 'write_actions':
+        write = i.actions;
         break;
     }
   }
+  if (meter !== undefined && (meter.meterId === 0 || meter.meterId > 0xffff0000)) {
+    throw new CodecError(`meter ${meter.meterId} is not a meter`, OFPET.METER_MOD_FAILED, OFPMMFC.INVALID_METER);
+  }
+  const c: Context = { tableId, inconsistent: undefined };
+  if (apply !== undefined) checkList(apply, s, c);
+  if (write !== undefined) {
+    // An action set is checked on a copy of the context: its inconsistencies do not count (check_WRITE_ACTIONS).
+    const saved = { ...s };
+    checkList(write, s, { tableId, inconsistent: undefined });
+    Object.assign(s, saved);
+  }
+  if (goto !== undefined && tableId !== 255 && goto <= tableId) throw new CodecError(`goto_table:${goto} from table ${tableId}`, OFPET.BAD_INSTRUCTION, OFPBIC.BAD_TABLE_ID);
   if (c.inconsistent) throw inconsistent(c.inconsistent);
 }
 

@@ -354,6 +354,9 @@ function satisfied(): number {
 
 if (K.CT_STATE_MASK !== 16 || K.OK !== 17 || K.LOOSE !== 18 || K.LENGTH !== 19) throw new Error('match-check: beginMatch clears words 0..16');
 
+/** A match with nothing in it. */
+const EMPTY_STATE = new Int32Array(K.LENGTH);
+
 /** What `satisfied` gives for a match with nothing in it (state is all zeros here). */
 const EMPTY_OK = satisfied();
 
@@ -494,6 +497,60 @@ function setValue(k: number, v: number, m: number): void {
   state[k] = v & m & (k === K.NW_PROTO ? 0xff : -1);
   if (k === K.CT_STATE) state[K.CT_STATE_MASK] = m;
   state[K.OK] = satisfied();
+}
+
+/** The word (K.FLAGS0..2) and bit of a flag-slot field, by its ovs-fields(7) name. */
+function flagOf(ovsName: string): readonly [number, number] {
+  const info = FIELDS.find((f) => f.ovsName === ovsName)!;
+  const r = RULES[info.rank]!;
+  return [r.word, r.bit];
+}
+const [CT_NW_SRC_W, CT_NW_SRC_B] = flagOf('ct_nw_src');
+const [CT_NW_DST_W, CT_NW_DST_B] = flagOf('ct_nw_dst');
+const [CT_IPV6_SRC_W, CT_IPV6_SRC_B] = flagOf('ct_ipv6_src');
+const [CT_IPV6_DST_W, CT_IPV6_DST_B] = flagOf('ct_ipv6_dst');
+
+/** The flow values of the match decoded last (strictly), as the checks of a FLOW_MOD's actions against it read them. */
+export interface MatchedFlow {
+  packetType: number;
+  dlType: number;
+  nwProto: number;
+  tci0: number;
+  tci1: number;
+  nwFrag: number;
+  tpSrc: number;
+  tpDst: number;
+  ctState: number;
+  ctStateMask: number;
+  /** Whether the match sets bits of ct_nw_src/dst (4) or ct_ipv6_src/dst (6). */
+  ctTuple4: boolean;
+  ctTuple6: boolean;
+  ethType: number;
+}
+
+/**
+ * What the match just decoded put in OVS's struct flow (values under their masks), read from the state the checks
+ * kept rather than from the decoded fields again: call it right after decodeMatch (strict) with the number of fields
+ * it gave, before anything decodes another. decodeMatch begins no match for an empty one: then the flow is all zeros.
+ */
+export function matchedFlow(fields: number): MatchedFlow {
+  const s = fields === 0 ? EMPTY_STATE : state;
+  const dl = s[K.ETH_TYPE]!;
+  return {
+    packetType: s[K.PACKET_TYPE]! >>> 0,
+    dlType: dl,
+    nwProto: s[K.NW_PROTO]!,
+    tci0: s[K.TCI]! & 0xffff,
+    tci1: 0,
+    nwFrag: s[K.NW_FRAG]!,
+    tpSrc: s[K.TP_SRC]!,
+    tpDst: s[K.TP_DST]!,
+    ctState: s[K.CT_STATE]!,
+    ctStateMask: s[K.CT_STATE_MASK]! >>> 0,
+    ctTuple4: ((s[CT_NW_SRC_W]! & CT_NW_SRC_B) | (s[CT_NW_DST_W]! & CT_NW_DST_B)) !== 0,
+    ctTuple6: ((s[CT_IPV6_SRC_W]! & CT_IPV6_SRC_B) | (s[CT_IPV6_DST_W]! & CT_IPV6_DST_B)) !== 0,
+    ethType: dl,
+  };
 }
 
 /** The index of a tun_metadata field (NXM_1 fields 40..103) from its header, else -1. */

@@ -3,7 +3,8 @@ import { OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPET, OFPFC, OFPT } 
 import { OFPFMFC } from '../error-codes.js';
 import { CodecError } from '../errors.js';
 import { checkPort } from '../ports.js';
-import { checkCtTupleMatch, checkInstructionsAgainstMatch, flowStateOf } from '../action-match-check.js';
+import { checkCtTupleMatch, checkInstructionsAgainstMatch } from '../action-match-check.js';
+import { matchedFlow } from '../match-check.js';
 import { decodeMatch, matchEncodingLength, putMatch } from '../match.js';
 import { decodeInstructions, instructionsEncodingLength, putInstructions } from '../instructions.js';
 import { putU64, room } from '../writer.js';
@@ -106,7 +107,7 @@ export const flowMod: BodyCodec<'flow_mod'> = {
     // actions against the match.
     if (tableId === OFPTT_ALL && command !== OFPFC.DELETE && command !== OFPFC.DELETE_STRICT) throw flowModError(`table ${tableId} for command ${command}`, OFPFMFC.BAD_TABLE_ID);
     checkPort(outPort, 'out_port', 36);
-    const state = flowStateOf(match);
+    const state = matchedFlow(match.length);
     checkCtTupleMatch(state);
     if (command > OFPFC.DELETE_STRICT) throw flowModError(`unknown command ${command}`, OFPFMFC.BAD_COMMAND);
     const instructions = decodeInstructions(r, r.remaining);
