@@ -110,8 +110,8 @@ describe('minicloud store', () => {
     const db = new Database(file);
     db.pragma('foreign_keys = OFF');
     db.prepare(
-      `INSERT INTO vms (name, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, created_at)
-       VALUES ('orphan', 'no-such-subnet', 'no-such-node', 'no-such-node', 'small', 1, 256, 'busybox', '10.9.9.9', '02:00:00:00:09:09', 'tap9', 'running', 'now')`,
+      `INSERT INTO vms (name, instance, subnet, node, gateway, flavor, cpus, memory_mib, image, ip, mac, port, state, created_at)
+       VALUES ('orphan', 'orphan', 'no-such-subnet', 'no-such-node', 'no-such-node', 'small', 1, 256, 'busybox', '10.9.9.9', '02:00:00:00:09:09', 'tap9', 'running', 'now')`,
     ).run();
     db.close();
     expect(() => checkStoreFile(file)).toThrow(/orphan\.db fails SQLite's integrity check: foreign key violation: .*"table":"vms"/);
