@@ -168,7 +168,9 @@ describe("a node's life on real nodes: refused removal, removal, re-add", () => 
   }, 60_000);
 
   it('2: removing c3 while it hosts a VM is refused with a 409 naming the VM, and nothing changes', async () => {
-    // (Provisioning times are left out: a DHCP reservation sync queued by step 1 may still land.)
+    // (Provisioning times are left out, and every node is let settle first: a DHCP reservation sync queued by step 1
+    // may still be running, which shows as the DHCP node's 'provisioning' state.)
+    await waitFor('no node provisioning', nodes, (ns) => ns.every((n) => n.provisioning?.state !== 'provisioning'), 20_000);
     const state = async (): Promise<unknown> => ({ nodes: (await nodes()).map((n) => [n.name, n.underlayIp, n.used, n.provisioning?.state]), footprint: await footprint(C3), refs: await referencesTo(C3, c3Ip()), datapaths: (await datapaths()).map((d) => [d.node, d.connected]) });
     const before = await state();
     const res = await cloud.api<{ error?: { code: string; message: string } }>('DELETE', `/api/v1/nodes/${C3}`);
